@@ -1,0 +1,117 @@
+# bypassbench — plain Makefile (pkg-config, -Werror, sanitizer build, version stamp).
+#
+#   make            build bin/bypassbench
+#   make deps       install every Debian package the project needs (skips present ones)
+#   make run        deps + build + the default suite, results and report
+#   make test       deps + build + unit tests + fuzz smoke + integration (root)
+#   make asan       ASan+UBSan build into build-asan/ and bin/bypassbench-asan
+#   make bench      benchmarks with ratios against named peers (never fails on timing)
+#   make fuzz       build the libFuzzer targets (clang)
+
+CC      ?= cc
+BUILD   ?= build
+BIN     ?= bin/bypassbench
+VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+
+PKGS    := jansson inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP -I. -Idrivers -Iworkloads -Iharness \
+           -DBB_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm -lpthread $(EXTRA_LDLIBS)
+
+# Library code: everything but harness/main.c. Tests link against it.
+LIB_SRCS  := $(wildcard drivers/*.c workloads/*.c kni/*.c) $(filter-out harness/main.c,$(wildcard harness/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ  := $(BUILD)/harness/main.o
+TEST_SRCS := $(wildcard tests/*/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+DEBIAN_PKGS := build-essential pkg-config libjansson-dev libinih-dev libcriterion-dev \
+               libdpdk-dev dpdk dpdk-dev libpcap-dev gnuplot-nox iproute2 \
+               wrk nginx-light curl tshark valgrind clang libclang-rt-14-dev procps
+
+.PHONY: all deps run test unit integration fuzz fuzz-smoke asan bench clean format
+all: $(BIN)
+
+$(BIN): $(MAIN_OBJ) $(BUILD)/libbb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/libbb.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libbb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbb.a $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs criterion)
+
+deps:
+	@missing=""; for p in $(DEBIAN_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install:$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all $(words $(DEBIAN_PKGS)) packages present"; fi
+
+run: deps all
+	./$(BIN) run suites/default.ini
+
+unit: $(TEST_BINS)
+	@tests/run-unit.sh $(TEST_BINS)
+
+integration: all
+	@tests/run-integration.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) asan
+	$(MAKE) BUILD=build-asan BIN=bin/bypassbench-asan \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	  EXTRA_LDLIBS="-fsanitize=address,undefined" unit
+	$(MAKE) fuzz-smoke
+	$(MAKE) integration
+
+asan:
+	$(MAKE) BUILD=build-asan BIN=bin/bypassbench-asan CFLAGS="-O1 -g" \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	  EXTRA_LDLIBS="-fsanitize=address,undefined" bin/bypassbench-asan
+
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
+fuzz: $(FUZZ_BINS)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS)
+	@mkdir -p build-fuzz
+	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Idrivers -Iworkloads -Iharness $(PKG_CFLAGS) \
+	  -DBB_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined -o $@ $< \
+	  $(filter-out harness/%,$(LIB_SRCS)) -lm -lpthread
+
+# Each fuzz target runs for a bounded number of inputs: a smoke test, not a campaign.
+fuzz-smoke: fuzz
+	@for f in $(FUZZ_BINS); do \
+	  echo "fuzz: $$f (20000 runs)"; \
+	  mkdir -p build-fuzz/corpus-$$(basename $$f); \
+	  $$f -runs=20000 -max_len=4096 -seed=1 build-fuzz/corpus-$$(basename $$f) tests/fuzz/corpus/$$(basename $$f) >build-fuzz/$$(basename $$f).log 2>&1 \
+	    || { tail -40 build-fuzz/$$(basename $$f).log; exit 1; }; \
+	done
+
+bench: deps all
+	bench/bench.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan build-fuzz bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

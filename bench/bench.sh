@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# make bench — figures and ratios against named peers, measured in the same run.
+# Never fails on a timing; fails only if a tool cannot run.
+#   1. our generator vs wrk: same nginx target (1 worker, CPU 1), same generator
+#      core (CPU 0), same connections; ratio of requests/s.
+#   2. our server vs nginx (1 worker), both on CPU 1, both driven by wrk on CPU 0.
+# Each figure is the median of REPEATS runs of DUR, alternating the peers.
+set -u
+cd "$(dirname "$0")/.."
+BB=$PWD/bin/bypassbench
+REPEATS=${REPEATS:-3}; DUR=${DUR:-5}; CONNS=${CONNS:-64}; SIZE=${SIZE:-64}
+[ "$(id -u)" = 0 ] || { echo "bench: needs root (network namespaces)"; exit 1; }
+tmp=$(mktemp -d)
+cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; kill $SRV 2>/dev/null; wait 2>/dev/null; "$BB" topo down >/dev/null 2>&1; rm -rf "$tmp"; }
+SRV=; trap cleanup EXIT
+"$BB" topo up >/dev/null || exit 1
+gen() { ip netns exec bb-gen "$@"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+wrk_rps() { gen taskset -c 0 wrk -t1 -c$CONNS -d${DUR}s "$1" | awk '/Requests\/sec/ {print $2}'; }
+our_rps() { gen "$BB" load --cpu 0 -c $CONNS -d ${DUR}s --warmup 1s --json "$tmp/l.json" -q "$1" >/dev/null &&
+            python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["rps"] if j["errors_total"]==0 else 0)' "$tmp/l.json"; }
+
+# pattern files for nginx, fetched from our server
+ip netns exec bb-dut "$BB" serve --listen 198.18.0.2:8080 --cpu 1 -q & SRV=$!
+for _ in $(seq 50); do gen curl -sf -o /dev/null http://198.18.0.2:8080/bytes/1 && break; sleep 0.1; done
+mkdir -p "$tmp/www/bytes"; gen curl -sf http://198.18.0.2:8080/bytes/$SIZE -o "$tmp/www/bytes/$SIZE"
+cat > "$tmp/nginx.conf" <<CONF
+worker_processes 1;
+worker_cpu_affinity 10;
+pid $tmp/nginx.pid;
+error_log $tmp/error.log;
+events { worker_connections 8192; }
+http { access_log off; keepalive_requests 10000000; default_type application/octet-stream;
+  server { listen 198.18.0.2:8081 backlog=4096; root $tmp/www; } }
+CONF
+ip netns exec bb-dut nginx -c "$tmp/nginx.conf" || { echo "bench: nginx failed"; exit 1; }
+sleep 0.3
+NGX=http://198.18.0.2:8081/bytes/$SIZE; OURS=http://198.18.0.2:8080/bytes/$SIZE
+echo "bench: $REPEATS x ${DUR}s runs each, $CONNS connections, GET /bytes/$SIZE, generator CPU 0, server CPU 1"
+: > "$tmp/a"; : > "$tmp/b"; : > "$tmp/c"; : > "$tmp/d"
+for i in $(seq $REPEATS); do
+  wrk_rps "$NGX" >> "$tmp/a"; our_rps "$NGX" >> "$tmp/b"
+  wrk_rps "$NGX" >> "$tmp/c"; wrk_rps "$OURS" >> "$tmp/d"
+  echo "  round $i: wrk->nginx $(tail -1 $tmp/a)  ours->nginx $(tail -1 $tmp/b)  wrk->ours $(tail -1 $tmp/d)"
+done
+a=$(median < "$tmp/a"); b=$(median < "$tmp/b"); c=$(median < "$tmp/c"); d=$(median < "$tmp/d")
+awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" 'BEGIN {
+  printf "\n%-44s %12s\n", "figure (median req/s)", "value";
+  printf "%-44s %12.0f\n", "wrk -t1 -> nginx (1 worker)", a;
+  printf "%-44s %12.0f\n", "bypassbench load -> nginx (1 worker)", b;
+  printf "%-44s %12.2f   (goal >= 1.0, aim 1.3)\n", "ratio generator: ours / wrk", b / a;
+  printf "%-44s %12.0f\n", "wrk -> nginx (1 worker)", c;
+  printf "%-44s %12.0f\n", "wrk -> bypassbench serve (kernel)", d;
+  printf "%-44s %12.2f   (goal >= 1.0)\n", "ratio server: ours / nginx", d / c; }'

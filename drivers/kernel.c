@@ -1,0 +1,860 @@
+/*
+ * kernel.c — the kernel-socket netio backend: epoll (edge-triggered) over
+ * non-blocking TCP sockets. Exports `netio_kernel_ops` (table in netio.c).
+ *
+ * Callers: workloads/ and harness/ through the netio.h wrappers.
+ * Calls:   epoll_create1/epoll_ctl/epoll_wait, socket, bind, listen, accept4,
+ *          connect, setsockopt/getsockopt, recv, send, close — every one of
+ *          them counted per kind ("sys_*") and in total ("syscalls").
+ *
+ *   k_poll() -> drain_rdq() -> do_read()            (reads resumed by consume)
+ *            -> free_zombies()                       (handles reusable again)
+ *            -> epoll_wait() -> on_listener() -> accept4() -> slot_alloc()
+ *                            -> on_conn()     -> do_read() / conn_kill()
+ *            -> emit()                           (ready queue -> events)
+ *
+ * Design
+ *   - Connection handles index a table of cfg->max_conns slots allocated at
+ *     open; listeners live in a separate table of KMAX_LISTENERS. epoll data
+ *     holds the slot index and a 31-bit generation (bit 63 tags listeners),
+ *     so a stale event can never reach a reused slot.
+ *   - Connections are registered once, EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, and
+ *     never modified: "stop reading when the buffer is full" and "arm EPOLLOUT
+ *     after a short send" are per-slot flags, costing no epoll_ctl. CAN_READ
+ *     stays set until recv returns short/EAGAIN/EOF; consume() on a slot with
+ *     CAN_READ queues it for a read at the next poll. Listeners are
+ *     level-triggered and accept at most KACCEPT_BATCH per event.
+ *   - TCP_NODELAY is set on listeners (Linux accepted sockets inherit it) and
+ *     on every active socket.
+ *   - Receive buffers (cfg->rx_buf bytes) are malloc'd on a slot's first read
+ *     and kept for reuse by later connections in that slot.
+ *   - Events are not produced straight from epoll: each slot has pending bits
+ *     (ACCEPTED, CONNECTED, READABLE, WRITABLE, CLOSED, emitted in that order)
+ *     and sits at most once in a ready ring of max_conns entries, so no event
+ *     is ever lost when the caller's array is small. READABLE's pointer and
+ *     length are taken at emission time.
+ *   - A slot whose CLOSED event was returned becomes a zombie and is freed at
+ *     the start of the next netio_poll, so a handle is never reused within one
+ *     batch of events.
+ *
+ * Close rules (exactly one CLOSED per connection)
+ *   - netio_close: close() (FIN after queued data; note that Linux sends RST
+ *     instead if received data is still unread in the kernel). CLOSED is
+ *     queued for the next poll with reason LOCAL, or PEER_FIN if the peer's
+ *     FIN was already delivered (READABLE eof=1).
+ *   - netio_abort: SO_LINGER {1,0} + close() -> RST; CLOSED LOCAL.
+ *   - Peer FIN: READABLE with eof=1 (and any unconsumed data). The driver then
+ *     waits for the workload to call netio_close (CLOSED PEER_FIN) or
+ *     netio_abort (CLOSED LOCAL): the workload may still send after the FIN.
+ *     A workload that never closes keeps the connection (and its slot).
+ *   - Errors found by the driver (recv/send/SO_ERROR) close the socket and
+ *     queue CLOSED: ECONNRESET/EPIPE -> RESET, ETIMEDOUT -> TIMEOUT, others
+ *     -> ERROR; during connect, ECONNREFUSED/ENETUNREACH/EHOSTUNREACH
+ *     -> CONNECT_FAILED. Data read before the error is still
+ *     delivered (READABLE before CLOSED). netio_send then returns -1.
+ *   - netio_close/abort/send/consume on a handle whose CLOSED is pending or
+ *     was returned are no-ops (send returns -1).
+ */
+#include "netio.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+extern const struct netio_ops netio_kernel_ops;
+
+#define KMAX_LISTENERS 16
+#define KDEF_CONNS 65536u
+#define KDEF_RXBUF (64u * 1024u)
+#define KMAX_CONNS (1u << 24)
+#define KMAX_RXBUF (1u << 30)
+#define KEPOLL_BATCH 256
+#define KACCEPT_BATCH 64
+#define KLISTEN_TAG (1ull << 63)
+
+/* Syscall kinds, then the other counters; names below in the same order. */
+enum kcnt {
+    SYS_EPOLL_CREATE,
+    SYS_EPOLL_CTL,
+    SYS_EPOLL_WAIT,
+    SYS_SOCKET,
+    SYS_BIND,
+    SYS_LISTEN,
+    SYS_ACCEPT,
+    SYS_CONNECT,
+    SYS_SETSOCKOPT,
+    SYS_GETSOCKOPT,
+    SYS_RECV,
+    SYS_SEND,
+    SYS_CLOSE,
+    SYS__COUNT,
+    C_ACCEPTED = SYS__COUNT,
+    C_CONNECTED,
+    C_CLOSED,
+    C_CLOSE_LOCAL, /* one per netio_close_reason, same order */
+    C_CLOSE_PEER_FIN,
+    C_CLOSE_RESET,
+    C_CLOSE_CONNECT_FAILED,
+    C_CLOSE_TIMEOUT,
+    C_CLOSE_ERROR,
+    C_EAGAIN_SEND,
+    C_SEND_PARTIAL,
+    C_RX_BUF_FULL,
+    C_ACCEPT_TABLE_FULL,
+    C_ACCEPT_ERRORS,
+    C_RXBUF_NOMEM,
+    C_STALE_EVENTS,
+    C_BAD_HANDLE,
+    C__COUNT
+};
+
+static const char *const kcnt_names[C__COUNT] = {
+    [SYS_EPOLL_CREATE] = "sys_epoll_create",
+    [SYS_EPOLL_CTL] = "sys_epoll_ctl",
+    [SYS_EPOLL_WAIT] = "sys_epoll_wait",
+    [SYS_SOCKET] = "sys_socket",
+    [SYS_BIND] = "sys_bind",
+    [SYS_LISTEN] = "sys_listen",
+    [SYS_ACCEPT] = "sys_accept",
+    [SYS_CONNECT] = "sys_connect",
+    [SYS_SETSOCKOPT] = "sys_setsockopt",
+    [SYS_GETSOCKOPT] = "sys_getsockopt",
+    [SYS_RECV] = "sys_recv",
+    [SYS_SEND] = "sys_send",
+    [SYS_CLOSE] = "sys_close",
+    [C_ACCEPTED] = "conns_accepted",
+    [C_CONNECTED] = "conns_connected",
+    [C_CLOSED] = "conns_closed",
+    [C_CLOSE_LOCAL] = "close_local",
+    [C_CLOSE_PEER_FIN] = "close_peer_fin",
+    [C_CLOSE_RESET] = "close_reset",
+    [C_CLOSE_CONNECT_FAILED] = "close_connect_failed",
+    [C_CLOSE_TIMEOUT] = "close_timeout",
+    [C_CLOSE_ERROR] = "close_error",
+    [C_EAGAIN_SEND] = "eagain_send",
+    [C_SEND_PARTIAL] = "send_partial",
+    [C_RX_BUF_FULL] = "rx_buf_full",
+    [C_ACCEPT_TABLE_FULL] = "accept_drop_table_full",
+    [C_ACCEPT_ERRORS] = "accept_errors",
+    [C_RXBUF_NOMEM] = "rx_buf_nomem",
+    [C_STALE_EVENTS] = "stale_events",
+    [C_BAD_HANDLE] = "bad_handle",
+};
+
+enum kstate { KS_FREE = 0, KS_CONNECTING, KS_OPEN, KS_DEAD, KS_ZOMBIE };
+
+/* pending event bits, emitted in this order */
+#define P_ACCEPTED 0x01u
+#define P_CONNECTED 0x02u
+#define P_READABLE 0x04u
+#define P_WRITABLE 0x08u
+#define P_CLOSED 0x10u
+
+/* slot flags */
+#define F_QUEUED 0x01u   /* in the ready ring */
+#define F_RDQ 0x02u      /* in the resume-read ring */
+#define F_CAN_READ 0x04u /* the socket may have unread data */
+#define F_WANT_WR 0x08u  /* a send was short: deliver WRITABLE on EPOLLOUT */
+#define F_EOF 0x10u      /* recv returned 0 */
+
+struct kconn {
+    int fd;
+    uint32_t gen;
+    uint8_t state, pend, flags, reason;
+    int16_t listener;
+    int next; /* free list / zombie list link */
+    void *ctx;
+    uint8_t *buf; /* rx_buf bytes, lazily allocated, kept across reuse */
+    uint32_t off, len;
+};
+
+struct klistener {
+    int fd;
+    void *ctx;
+};
+
+struct kio {
+    struct netio base;
+    int epfd;
+    int busy_poll;
+    uint32_t max_conns, rxcap;
+    struct kconn *conns;
+    int free_head, zombie_head;
+    int *ready; /* ring of slot indices, capacity max_conns */
+    uint32_t rhead, rcount;
+    int *rdq; /* ring of slots to read at next poll, capacity max_conns */
+    uint32_t qhead, qcount;
+    int nlisteners;
+    struct klistener listeners[KMAX_LISTENERS];
+    uint64_t cnt[C__COUNT];
+    struct epoll_event eps[KEPOLL_BATCH];
+};
+
+static inline struct kio *K(struct netio *io)
+{
+    return (struct kio *)io;
+}
+
+static void sys_close(struct kio *k, int fd)
+{
+    k->cnt[SYS_CLOSE]++;
+    close(fd);
+}
+
+static int set_int_opt(struct kio *k, int fd, int level, int name, int val)
+{
+    k->cnt[SYS_SETSOCKOPT]++;
+    return setsockopt(fd, level, name, &val, sizeof(val));
+}
+
+static int get_so_error(struct kio *k, int fd)
+{
+    int e = 0;
+    socklen_t sl = sizeof(e);
+    k->cnt[SYS_GETSOCKOPT]++;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0) return errno;
+    return e;
+}
+
+static uint64_t conn_tag(uint32_t idx, uint32_t gen)
+{
+    return ((uint64_t)gen << 32) | idx;
+}
+
+/* ---- slot management ---- */
+
+static struct kconn *slot_get(struct kio *k, int conn)
+{
+    if (conn < 0 || (uint32_t)conn >= k->max_conns) {
+        k->cnt[C_BAD_HANDLE]++;
+        return NULL;
+    }
+    return &k->conns[conn];
+}
+
+static int slot_alloc(struct kio *k)
+{
+    int i = k->free_head;
+    if (i < 0) return -1;
+    struct kconn *c = &k->conns[i];
+    k->free_head = c->next;
+    c->next = -1;
+    c->gen = (c->gen + 1) & 0x7fffffffu;
+    c->pend = c->flags = c->reason = 0;
+    c->listener = -1;
+    c->off = c->len = 0;
+    c->ctx = NULL;
+    c->fd = -1;
+    return i;
+}
+
+static void slot_free(struct kio *k, int i)
+{
+    struct kconn *c = &k->conns[i];
+    c->state = KS_FREE;
+    c->fd = -1;
+    c->flags = c->pend = 0;
+    c->next = k->free_head;
+    k->free_head = i;
+}
+
+static void free_zombies(struct kio *k)
+{
+    while (k->zombie_head >= 0) {
+        int i = k->zombie_head;
+        k->zombie_head = k->conns[i].next;
+        slot_free(k, i);
+    }
+}
+
+static void enqueue(struct kio *k, int i)
+{
+    struct kconn *c = &k->conns[i];
+    if (c->flags & F_QUEUED) return;
+    c->flags |= F_QUEUED;
+    k->ready[(k->rhead + k->rcount) % k->max_conns] = i;
+    k->rcount++;
+}
+
+static void rdq_push(struct kio *k, int i)
+{
+    struct kconn *c = &k->conns[i];
+    if (c->flags & F_RDQ) return;
+    c->flags |= F_RDQ;
+    k->rdq[(k->qhead + k->qcount) % k->max_conns] = i;
+    k->qcount++;
+}
+
+/* The socket is gone (closed here); queue the one CLOSED event. Pending
+ * ACCEPTED/CONNECTED/READABLE stay (the workload must learn of the handle and
+ * of data received before the end) unless the workload itself closed. */
+static void conn_kill(struct kio *k, int i, enum netio_close_reason why, int by_workload)
+{
+    struct kconn *c = &k->conns[i];
+    if (c->state != KS_CONNECTING && c->state != KS_OPEN) return;
+    if (c->fd >= 0) sys_close(k, c->fd);
+    c->fd = -1;
+    c->state = KS_DEAD;
+    c->reason = (uint8_t)why;
+    c->flags &= (uint8_t)~(F_CAN_READ | F_WANT_WR);
+    if (by_workload)
+        c->pend = P_CLOSED;
+    else
+        c->pend = (uint8_t)((c->pend & (P_ACCEPTED | P_CONNECTED | P_READABLE)) | P_CLOSED);
+    k->cnt[C_CLOSED]++;
+    k->cnt[C_CLOSE_LOCAL + why]++;
+    enqueue(k, i);
+}
+
+static enum netio_close_reason open_err_reason(int e)
+{
+    switch (e) {
+    case ECONNRESET:
+    case EPIPE:
+        return NETIO_CLOSE_RESET;
+    case ETIMEDOUT:
+        return NETIO_CLOSE_TIMEOUT;
+    default:
+        return NETIO_CLOSE_ERROR;
+    }
+}
+
+static enum netio_close_reason connect_err_reason(int e)
+{
+    switch (e) {
+    case ECONNREFUSED:
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+        return NETIO_CLOSE_CONNECT_FAILED;
+    case ECONNRESET: /* established, then reset before we saw it complete */
+        return NETIO_CLOSE_RESET;
+    case ETIMEDOUT:
+        return NETIO_CLOSE_TIMEOUT;
+    default:
+        return NETIO_CLOSE_ERROR;
+    }
+}
+
+/* ---- receive path ---- */
+
+/* Read into the free space of slot i until the socket is drained (short read,
+ * EAGAIN, EOF) or the buffer is full; queue READABLE if anything changed. */
+static void do_read(struct kio *k, int i)
+{
+    struct kconn *c = &k->conns[i];
+    int got = 0;
+    if (!c->buf) {
+        c->buf = malloc(k->rxcap);
+        if (!c->buf) {
+            k->cnt[C_RXBUF_NOMEM]++;
+            conn_kill(k, i, NETIO_CLOSE_ERROR, 0);
+            return;
+        }
+    }
+    while (c->flags & F_CAN_READ) {
+        uint32_t space = k->rxcap - c->len;
+        if (space == 0) {
+            k->cnt[C_RX_BUF_FULL]++;
+            break; /* CAN_READ stays: resumed by consume */
+        }
+        uint32_t tail = space - c->off;
+        if (c->off > tail) { /* compact only when the tail is the smaller part */
+            memmove(c->buf, c->buf + c->off, c->len);
+            c->off = 0;
+            tail = space;
+        }
+        k->cnt[SYS_RECV]++;
+        ssize_t n = recv(c->fd, c->buf + c->off + c->len, tail, 0);
+        if (n > 0) {
+            c->len += (uint32_t)n;
+            got = 1;
+            if ((uint32_t)n < tail) c->flags &= (uint8_t)~F_CAN_READ;
+        } else if (n == 0) {
+            c->flags = (uint8_t)((c->flags & ~F_CAN_READ) | F_EOF);
+            got = 1;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            c->flags &= (uint8_t)~F_CAN_READ;
+        } else if (errno != EINTR) {
+            int e = errno;
+            if (got) c->pend |= P_READABLE;
+            conn_kill(k, i, open_err_reason(e), 0);
+            return;
+        }
+    }
+    if (got) {
+        c->pend |= P_READABLE;
+        enqueue(k, i);
+    }
+}
+
+static void drain_rdq(struct kio *k)
+{
+    while (k->qcount) {
+        int i = k->rdq[k->qhead];
+        k->qhead = (k->qhead + 1) % k->max_conns;
+        k->qcount--;
+        struct kconn *c = &k->conns[i];
+        c->flags &= (uint8_t)~F_RDQ;
+        if (c->state == KS_OPEN && (c->flags & F_CAN_READ) && !(c->flags & F_EOF)) do_read(k, i);
+    }
+}
+
+/* ---- epoll events ---- */
+
+static void on_conn(struct kio *k, uint32_t i, uint32_t gen, uint32_t ev)
+{
+    if (i >= k->max_conns) {
+        k->cnt[C_STALE_EVENTS]++;
+        return;
+    }
+    struct kconn *c = &k->conns[i];
+    if (c->gen != gen || (c->state != KS_CONNECTING && c->state != KS_OPEN)) {
+        k->cnt[C_STALE_EVENTS]++;
+        return;
+    }
+    if (c->state == KS_CONNECTING) {
+        if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+        int e = get_so_error(k, c->fd);
+        if (e == 0 && !(ev & EPOLLOUT)) e = ECONNREFUSED; /* hang-up, no error */
+        if (e != 0) {
+            conn_kill(k, (int)i, connect_err_reason(e), 0);
+            return;
+        }
+        c->state = KS_OPEN;
+        c->pend |= P_CONNECTED;
+        k->cnt[C_CONNECTED]++;
+        enqueue(k, (int)i);
+    }
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        if (!(c->flags & F_EOF)) {
+            c->flags |= F_CAN_READ;
+            do_read(k, (int)i);
+            if (c->state != KS_OPEN) return;
+        }
+        /* An error we cannot reach through recv (EOF seen, or the buffer is
+         * full): take it from SO_ERROR so the connection does not hang. */
+        if ((ev & EPOLLERR) && ((c->flags & F_EOF) || c->len == k->rxcap)) {
+            int e = get_so_error(k, c->fd);
+            if (e) {
+                conn_kill(k, (int)i, open_err_reason(e), 0);
+                return;
+            }
+        }
+    }
+    if ((ev & EPOLLOUT) && (c->flags & F_WANT_WR)) {
+        c->flags &= (uint8_t)~F_WANT_WR;
+        c->pend |= P_WRITABLE;
+        enqueue(k, (int)i);
+    }
+}
+
+static int register_conn(struct kio *k, int i)
+{
+    struct kconn *c = &k->conns[i];
+    struct epoll_event ee = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                             .data.u64 = conn_tag((uint32_t)i, c->gen)};
+    k->cnt[SYS_EPOLL_CTL]++;
+    return epoll_ctl(k->epfd, EPOLL_CTL_ADD, c->fd, &ee);
+}
+
+static void on_listener(struct kio *k, uint32_t li)
+{
+    if (li >= (uint32_t)k->nlisteners) {
+        k->cnt[C_STALE_EVENTS]++;
+        return;
+    }
+    struct klistener *l = &k->listeners[li];
+    for (int n = 0; n < KACCEPT_BATCH; n++) {
+        k->cnt[SYS_ACCEPT]++;
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            k->cnt[C_ACCEPT_ERRORS]++; /* EMFILE, ENOBUFS, ...: retried on next event */
+            return;
+        }
+        int i = slot_alloc(k);
+        if (i < 0) {
+            k->cnt[C_ACCEPT_TABLE_FULL]++;
+            sys_close(k, fd);
+            continue;
+        }
+        struct kconn *c = &k->conns[i];
+        c->fd = fd;
+        c->listener = (int16_t)li;
+        c->ctx = l->ctx;
+        if (register_conn(k, i) < 0) {
+            k->cnt[C_ACCEPT_ERRORS]++;
+            sys_close(k, fd);
+            slot_free(k, i);
+            continue;
+        }
+        c->state = KS_OPEN;
+        c->pend = P_ACCEPTED;
+        k->cnt[C_ACCEPTED]++;
+        enqueue(k, i);
+    }
+}
+
+/* ---- emission ---- */
+
+static int emit(struct kio *k, struct netio_event *evs, int max)
+{
+    int out = 0;
+    while (out < max && k->rcount) {
+        int i = k->ready[k->rhead];
+        struct kconn *c = &k->conns[i];
+        while (out < max && c->pend) {
+            struct netio_event *e = &evs[out];
+            memset(e, 0, sizeof(*e));
+            e->conn = i;
+            e->ctx = c->ctx;
+            e->listener = -1;
+            if (c->pend & P_ACCEPTED) {
+                c->pend &= (uint8_t)~P_ACCEPTED;
+                e->type = NETIO_EV_ACCEPTED;
+                e->listener = c->listener;
+                e->ctx = k->listeners[c->listener].ctx;
+            } else if (c->pend & P_CONNECTED) {
+                c->pend &= (uint8_t)~P_CONNECTED;
+                e->type = NETIO_EV_CONNECTED;
+            } else if (c->pend & P_READABLE) {
+                c->pend &= (uint8_t)~P_READABLE;
+                if (c->len == 0 && !(c->flags & F_EOF)) continue; /* consumed meanwhile */
+                e->type = NETIO_EV_READABLE;
+                e->data = c->buf ? c->buf + c->off : NULL;
+                e->len = c->len;
+                e->eof = (c->flags & F_EOF) != 0;
+            } else if (c->pend & P_WRITABLE) {
+                c->pend &= (uint8_t)~P_WRITABLE;
+                e->type = NETIO_EV_WRITABLE;
+            } else {
+                c->pend = 0;
+                e->type = NETIO_EV_CLOSED;
+                e->reason = (enum netio_close_reason)c->reason;
+                c->state = KS_ZOMBIE;
+                c->next = k->zombie_head;
+                k->zombie_head = i;
+            }
+            out++;
+        }
+        if (c->pend) break; /* caller's array is full; resume here next time */
+        c->flags &= (uint8_t)~F_QUEUED;
+        k->rhead = (k->rhead + 1) % k->max_conns;
+        k->rcount--;
+    }
+    return out;
+}
+
+static int k_poll(struct netio *io, struct netio_event *evs, int max, int timeout_us)
+{
+    struct kio *k = K(io);
+    if (!evs || max <= 0) return -1;
+    drain_rdq(k);
+    free_zombies(k);
+    if (k->rcount < (uint32_t)max) {
+        int tmo;
+        if (k->rcount || k->busy_poll || timeout_us == 0)
+            tmo = 0;
+        else if (timeout_us < 0)
+            tmo = -1;
+        else
+            tmo = timeout_us > INT_MAX - 999 ? INT_MAX / 1000 : (timeout_us + 999) / 1000;
+        int want = max - (int)k->rcount;
+        if (want > KEPOLL_BATCH) want = KEPOLL_BATCH;
+        k->cnt[SYS_EPOLL_WAIT]++;
+        int n = epoll_wait(k->epfd, k->eps, want, tmo);
+        if (n < 0) {
+            if (errno != EINTR) return -1;
+            n = 0;
+        }
+        for (int j = 0; j < n; j++) {
+            uint64_t d = k->eps[j].data.u64;
+            if (d & KLISTEN_TAG)
+                on_listener(k, (uint32_t)d);
+            else
+                on_conn(k, (uint32_t)d, (uint32_t)(d >> 32), k->eps[j].events);
+        }
+    }
+    return emit(k, evs, max);
+}
+
+/* ---- workload calls ---- */
+
+static ssize_t k_send(struct netio *io, int conn, const void *buf, size_t len)
+{
+    struct kio *k = K(io);
+    struct kconn *c = slot_get(k, conn);
+    if (!c) return -1;
+    if (c->state == KS_CONNECTING) {
+        c->flags |= F_WANT_WR; /* WRITABLE follows CONNECTED */
+        return 0;
+    }
+    if (c->state != KS_OPEN) return -1;
+    if (len == 0) return 0;
+    k->cnt[SYS_SEND]++;
+    ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+        if ((size_t)n < len) {
+            k->cnt[C_SEND_PARTIAL]++;
+            c->flags |= F_WANT_WR;
+        }
+        return n;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ENOBUFS) {
+        k->cnt[C_EAGAIN_SEND]++;
+        c->flags |= F_WANT_WR;
+        return 0;
+    }
+    conn_kill(k, conn, open_err_reason(errno), 0);
+    return -1;
+}
+
+static void k_consume(struct netio *io, int conn, size_t n)
+{
+    struct kio *k = K(io);
+    struct kconn *c = slot_get(k, conn);
+    if (!c || (c->state != KS_OPEN && c->state != KS_DEAD)) return;
+    if (n > c->len) n = c->len;
+    c->off += (uint32_t)n;
+    c->len -= (uint32_t)n;
+    if (c->len == 0) c->off = 0;
+    if (n && c->state == KS_OPEN && (c->flags & F_CAN_READ) && !(c->flags & F_EOF))
+        rdq_push(k, conn);
+}
+
+static void k_set_ctx(struct netio *io, int conn, void *ctx)
+{
+    struct kconn *c = slot_get(K(io), conn);
+    if (c && c->state != KS_FREE) c->ctx = ctx;
+}
+
+static void k_close(struct netio *io, int conn)
+{
+    struct kio *k = K(io);
+    struct kconn *c = slot_get(k, conn);
+    if (!c) return;
+    conn_kill(k, conn, (c->flags & F_EOF) ? NETIO_CLOSE_PEER_FIN : NETIO_CLOSE_LOCAL, 1);
+}
+
+static void k_abort(struct netio *io, int conn)
+{
+    struct kio *k = K(io);
+    struct kconn *c = slot_get(k, conn);
+    if (!c || (c->state != KS_CONNECTING && c->state != KS_OPEN)) return;
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    k->cnt[SYS_SETSOCKOPT]++;
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    conn_kill(k, conn, NETIO_CLOSE_LOCAL, 1);
+}
+
+static int k_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx, char *err,
+                     size_t errlen)
+{
+    struct kio *k = K(io);
+    int i = slot_alloc(k);
+    if (i < 0) {
+        snprintf(err, errlen, "kernel: connection table full (%u)", k->max_conns);
+        return -1;
+    }
+    struct kconn *c = &k->conns[i];
+    c->ctx = ctx;
+    k->cnt[SYS_SOCKET]++;
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0) {
+        snprintf(err, errlen, "kernel: socket: %s", strerror(errno));
+        slot_free(k, i);
+        return -1;
+    }
+    char a[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &dst->sin_addr, a, sizeof(a));
+    const char *what = NULL;
+    int e = 0;
+    if (set_int_opt(k, c->fd, IPPROTO_TCP, TCP_NODELAY, 1) < 0) {
+        what = "setsockopt(TCP_NODELAY)";
+        e = errno;
+    } else {
+        k->cnt[SYS_CONNECT]++;
+        if (connect(c->fd, (const struct sockaddr *)dst, sizeof(*dst)) < 0) e = errno;
+        if (e == EINPROGRESS || e == EINTR) e = 0;
+        if (e && connect_err_reason(e) == NETIO_CLOSE_ERROR) what = "connect"; /* local */
+    }
+    /* Registered after connect: ADD reports a completion that already happened. */
+    if (!what && register_conn(k, i) < 0) {
+        what = "epoll_ctl";
+        e = errno;
+    }
+    if (what) { /* no ports left, bad address, ...: -1 and no event */
+        snprintf(err, errlen, "kernel: connect %s:%u: %s: %s", a, ntohs(dst->sin_port), what,
+                 strerror(e));
+        sys_close(k, c->fd);
+        slot_free(k, i);
+        return -1;
+    }
+    c->state = KS_CONNECTING; /* success (even immediate) is seen through EPOLLOUT */
+    if (e) conn_kill(k, i, connect_err_reason(e), 0); /* refused at once: CLOSED next poll */
+    return i;
+}
+
+static int k_listen(struct netio *io, const struct sockaddr_in *addr, void *ctx, char *err,
+                    size_t errlen)
+{
+    struct kio *k = K(io);
+    char a[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &addr->sin_addr, a, sizeof(a));
+    if (k->nlisteners >= KMAX_LISTENERS) {
+        snprintf(err, errlen, "kernel: listen %s:%u: too many listeners (max %d)", a,
+                 ntohs(addr->sin_port), KMAX_LISTENERS);
+        return -1;
+    }
+    k->cnt[SYS_SOCKET]++;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "kernel: listen %s:%u: socket: %s", a, ntohs(addr->sin_port),
+                 strerror(errno));
+        return -1;
+    }
+    int li = k->nlisteners;
+    const char *what = NULL;
+    struct epoll_event ee = {.events = EPOLLIN, .data.u64 = KLISTEN_TAG | (uint64_t)li};
+    if (set_int_opt(k, fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
+        what = "setsockopt(SO_REUSEADDR)";
+    else if (set_int_opt(k, fd, SOL_SOCKET, SO_REUSEPORT, 1) < 0)
+        what = "setsockopt(SO_REUSEPORT)";
+    else if (set_int_opt(k, fd, IPPROTO_TCP, TCP_NODELAY, 1) < 0)
+        what = "setsockopt(TCP_NODELAY)";
+    else if (k->cnt[SYS_BIND]++, bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0)
+        what = "bind";
+    else if (k->cnt[SYS_LISTEN]++, listen(fd, 65535) < 0)
+        what = "listen";
+    else if (k->cnt[SYS_EPOLL_CTL]++, epoll_ctl(k->epfd, EPOLL_CTL_ADD, fd, &ee) < 0)
+        what = "epoll_ctl";
+    if (what) {
+        int e = errno;
+        snprintf(err, errlen, "kernel: listen %s:%u: %s: %s", a, ntohs(addr->sin_port), what,
+                 strerror(e));
+        sys_close(k, fd);
+        errno = e; /* callers may retry another port on EADDRINUSE */
+        return -1;
+    }
+    k->listeners[li].fd = fd;
+    k->listeners[li].ctx = ctx;
+    k->nlisteners++;
+    return li;
+}
+
+static int k_counters(struct netio *io, struct netio_counter *out, int max)
+{
+    struct kio *k = K(io);
+    int n = 0;
+    uint64_t total = 0;
+    for (int j = 0; j < SYS__COUNT; j++) total += k->cnt[j];
+    if (n < max) out[n++] = (struct netio_counter){"syscalls", total};
+    for (int j = 0; j < C__COUNT && n < max; j++)
+        out[n++] = (struct netio_counter){kcnt_names[j], k->cnt[j]};
+    return n;
+}
+
+/* ---- lifecycle ---- */
+
+static void k_destroy(struct netio *io)
+{
+    struct kio *k = K(io);
+    if (!k) return;
+    if (k->conns) {
+        for (uint32_t i = 0; i < k->max_conns; i++) {
+            if (k->conns[i].fd >= 0) close(k->conns[i].fd);
+            free(k->conns[i].buf);
+        }
+    }
+    for (int j = 0; j < k->nlisteners; j++) close(k->listeners[j].fd);
+    if (k->epfd >= 0) close(k->epfd);
+    free(k->conns);
+    free(k->ready);
+    free(k->rdq);
+    free(k);
+}
+
+static int k_probe(char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
+static struct netio *k_open(const struct netio_config *cfg, char *err, size_t errlen)
+{
+    static const struct netio_config defaults = {.cpu = -1};
+    if (!cfg) cfg = &defaults;
+    if (cfg->opts && cfg->opts[0]) {
+        snprintf(err, errlen, "kernel: unknown option '%s' (the kernel driver takes none)",
+                 cfg->opts[0]);
+        return NULL;
+    }
+    size_t maxc = cfg->max_conns ? cfg->max_conns : KDEF_CONNS;
+    size_t rxb = cfg->rx_buf ? cfg->rx_buf : KDEF_RXBUF;
+    if (maxc > KMAX_CONNS) {
+        snprintf(err, errlen, "kernel: max_conns %zu too large (max %u)", maxc, KMAX_CONNS);
+        return NULL;
+    }
+    if (rxb > KMAX_RXBUF) {
+        snprintf(err, errlen, "kernel: rx_buf %zu too large (max %u)", rxb, KMAX_RXBUF);
+        return NULL;
+    }
+    if (netio_pin_cpu(cfg->cpu, err, errlen) < 0) return NULL;
+    struct kio *k = calloc(1, sizeof(*k));
+    if (!k) {
+        snprintf(err, errlen, "kernel: out of memory");
+        return NULL;
+    }
+    k->base.ops = &netio_kernel_ops;
+    k->epfd = -1;
+    k->busy_poll = cfg->busy_poll;
+    k->max_conns = (uint32_t)maxc;
+    k->rxcap = (uint32_t)rxb;
+    k->zombie_head = -1;
+    k->conns = calloc(maxc, sizeof(*k->conns));
+    k->ready = calloc(maxc, sizeof(*k->ready));
+    k->rdq = calloc(maxc, sizeof(*k->rdq));
+    if (!k->conns || !k->ready || !k->rdq) {
+        snprintf(err, errlen, "kernel: out of memory for %zu connections", maxc);
+        k_destroy(&k->base);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < k->max_conns; i++) {
+        k->conns[i].fd = -1;
+        k->conns[i].next = (uint32_t)i + 1 < k->max_conns ? (int)i + 1 : -1;
+    }
+    k->free_head = 0;
+    k->cnt[SYS_EPOLL_CREATE]++;
+    k->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (k->epfd < 0) {
+        snprintf(err, errlen, "kernel: epoll_create1: %s", strerror(errno));
+        k_destroy(&k->base);
+        return NULL;
+    }
+    return &k->base;
+}
+
+const struct netio_ops netio_kernel_ops = {
+    .name = "kernel",
+    .help = "kernel TCP sockets with epoll (edge-triggered), non-blocking, TCP_NODELAY",
+    .probe = k_probe,
+    .open = k_open,
+    .destroy = k_destroy,
+    .listen = k_listen,
+    .connect = k_connect,
+    .poll = k_poll,
+    .send = k_send,
+    .consume = k_consume,
+    .set_ctx = k_set_ctx,
+    .close = k_close,
+    .abort = k_abort,
+    .counters = k_counters,
+};

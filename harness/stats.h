@@ -1,0 +1,30 @@
+/*
+ * stats.h — summary statistics over the repeats of a trial: median, min, max,
+ * mean, sample standard deviation, coefficient of variation, percentiles.
+ * Pure functions on arrays of doubles; the caller's array is never changed
+ * (functions that need order sort a private copy).
+ * Contract: with n == 0 every function returns NAN. NaN inputs sort last.
+ * Callers: harness/results.c, harness/compare.c. Calls: libc only.
+ */
+#ifndef BB_STATS_H
+#define BB_STATS_H
+
+#include <stddef.h>
+
+double stats_min(const double *v, size_t n);
+double stats_max(const double *v, size_t n);
+double stats_mean(const double *v, size_t n);
+/* Sample standard deviation (n - 1 in the denominator); 0 when n == 1. */
+double stats_stddev(const double *v, size_t n);
+/* stddev / mean; NAN when the mean is 0. */
+double stats_cv(const double *v, size_t n);
+double stats_median(const double *v, size_t n);
+/* p in [0, 100] (clamped), linear interpolation between closest ranks
+ * (rank = p/100 * (n - 1), as numpy's default). NAN if a copy cannot be made. */
+double stats_percentile(const double *v, size_t n, double p);
+/* Same on an array already sorted ascending (no copy). */
+double stats_percentile_sorted(const double *sorted, size_t n, double p);
+/* Sorts v ascending in place. */
+void stats_sort(double *v, size_t n);
+
+#endif

@@ -1,0 +1,699 @@
+/*
+ * http_parser.c — zero-copy, allocation-free, incremental HTTP/1.x parser
+ * (requests, responses, chunked bodies), after picohttpparser.
+ *
+ * Callers: workloads/server.c (http_parse_request), workloads/loadgen.c
+ * (http_parse_response, http_chunked_feed), tests and the fuzz target.
+ * Calls: memcmp/strlen only.
+ *
+ * Call chain: http_parse_request() -> parse_request_line() -> parse_headers()
+ * -> apply_meta(); http_parse_response() -> parse_status_line() -> the same.
+ * Each call parses from the start of the buffer (the header block is small),
+ * checks every byte as it is reached, and returns HTTP_PARSE_PARTIAL only when
+ * it runs out of bytes: so a prefix of a valid message is always PARTIAL and
+ * an error is reported as soon as the offending byte is seen. The parser never
+ * looks at buf[len] or beyond (every lookahead is checked against the end).
+ */
+#include "http_parser.h"
+
+#include <limits.h>
+#include <string.h>
+
+#define OK 0
+#define PARTIAL HTTP_PARSE_PARTIAL
+#define ERROR HTTP_PARSE_ERROR
+
+/* Character classes (RFC 9110 §5.6.2 tchar, §5.5 field-vchar, RFC 3986-ish
+ * visible request-target bytes, hex digits). */
+#define C_TCHAR 0x01
+#define C_VALUE 0x02  /* field value / reason phrase: VCHAR, obs-text, SP, HTAB */
+#define C_TARGET 0x04 /* request-target: VCHAR (0x21-0x7e) */
+#define C_HEX 0x08
+
+#define TVG (C_TCHAR | C_VALUE | C_TARGET)
+#define VG (C_VALUE | C_TARGET)
+
+static const unsigned char cls[256] = {
+    ['\t'] = C_VALUE,
+    [' '] = C_VALUE,
+    ['!'] = TVG,
+    ['"'] = VG,
+    ['#' ... '\''] = TVG,
+    ['('... ')'] = VG,
+    ['*'... '+'] = TVG,
+    [','] = VG,
+    ['-'... '.'] = TVG,
+    ['/'] = VG,
+    ['0'... '9'] = TVG | C_HEX,
+    [':'... '@'] = VG,
+    ['A'... 'F'] = TVG | C_HEX,
+    ['G'... 'Z'] = TVG,
+    ['['... ']'] = VG,
+    ['^'... '`'] = TVG,
+    ['a'... 'f'] = TVG | C_HEX,
+    ['g'... 'z'] = TVG,
+    ['{'] = VG,
+    ['|'] = TVG,
+    ['}'] = VG,
+    ['~'] = TVG,
+    [0x80 ... 0xff] = C_VALUE,
+};
+
+#define CLS(p) (cls[(unsigned char)*(p)])
+
+static int fail(enum http_error *err, enum http_error e)
+{
+    *err = e;
+    return ERROR;
+}
+
+static unsigned char lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+
+/* Case-insensitive equality of s[0..n) with the lowercase literal lit. */
+static int ieq(const char *s, size_t n, const char *lit, size_t litlen)
+{
+    if (n != litlen)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)s[i]) != (unsigned char)lit[i])
+            return 0;
+    return 1;
+}
+#define IEQ(s, n, lit) ieq((s), (n), lit, sizeof(lit) - 1)
+
+/* Expect CRLF at *pp. Bare CR or LF is error `e`. */
+static int expect_crlf(const char **pp, const char *end, enum http_error *err, enum http_error e)
+{
+    const char *p = *pp;
+    if (p == end)
+        return PARTIAL;
+    if (*p != '\r')
+        return fail(err, e);
+    if (p + 1 == end)
+        return PARTIAL;
+    if (p[1] != '\n')
+        return fail(err, e);
+    *pp = p + 2;
+    return OK;
+}
+
+/* "HTTP/" DIGIT "." DIGIT (case-sensitive, RFC 9112 §2.3). */
+static int parse_version(const char **pp, const char *end, int *major, int *minor,
+                         enum http_error *err)
+{
+    static const char name[] = "HTTP/";
+    const char *p = *pp;
+    for (size_t i = 0; i < sizeof(name) - 1; i++, p++) {
+        if (p == end)
+            return PARTIAL;
+        if (*p != name[i])
+            return fail(err, HTTP_ERR_VERSION);
+    }
+    if (p == end)
+        return PARTIAL;
+    if (*p < '0' || *p > '9')
+        return fail(err, HTTP_ERR_VERSION);
+    *major = *p++ - '0';
+    if (p == end)
+        return PARTIAL;
+    if (*p++ != '.')
+        return fail(err, HTTP_ERR_VERSION);
+    if (p == end)
+        return PARTIAL;
+    if (*p < '0' || *p > '9')
+        return fail(err, HTTP_ERR_VERSION);
+    *minor = *p++ - '0';
+    *pp = p;
+    return OK;
+}
+
+static int version_supported(int major, int minor)
+{
+    return major == 1 && (minor == 0 || minor == 1);
+}
+
+/* Header-derived state that is not part of struct http_meta. */
+struct conn_tokens {
+    int close;
+    int keep_alive;
+};
+
+static void scan_connection(const char *v, size_t n, struct conn_tokens *ct)
+{
+    const char *end = v + n;
+    while (v < end) {
+        const char *comma = memchr(v, ',', (size_t)(end - v));
+        const char *te = comma ? comma : end;
+        const char *ts = v;
+        while (ts < te && (*ts == ' ' || *ts == '\t'))
+            ts++;
+        while (te > ts && (te[-1] == ' ' || te[-1] == '\t'))
+            te--;
+        if (IEQ(ts, (size_t)(te - ts), "close"))
+            ct->close = 1;
+        else if (IEQ(ts, (size_t)(te - ts), "keep-alive"))
+            ct->keep_alive = 1;
+        if (!comma)
+            break;
+        v = comma + 1;
+    }
+}
+
+/* Content-Length = 1*DIGIT, no overflow, duplicates must agree. */
+static int apply_content_length(const char *v, size_t n, struct http_meta *m,
+                                enum http_error *err)
+{
+    if (n == 0)
+        return fail(err, HTTP_ERR_CONTENT_LENGTH);
+    int64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned char)v[i] - '0';
+        if (d > 9 || x > (INT64_MAX - (int64_t)d) / 10)
+            return fail(err, HTTP_ERR_CONTENT_LENGTH);
+        x = x * 10 + (int64_t)d;
+    }
+    if (m->content_length >= 0 && m->content_length != x)
+        return fail(err, HTTP_ERR_CONTENT_LENGTH);
+    if (m->chunked)
+        return fail(err, HTTP_ERR_TRANSFER_ENCODING);
+    m->content_length = x;
+    return OK;
+}
+
+static int apply_meta(const struct http_header *h, struct http_meta *m, struct conn_tokens *ct,
+                      enum http_error *err)
+{
+    switch (h->name_len) {
+    case 14:
+        if (IEQ(h->name, h->name_len, "content-length"))
+            return apply_content_length(h->value, h->value_len, m, err);
+        break;
+    case 17:
+        if (IEQ(h->name, h->name_len, "transfer-encoding")) {
+            /* Only a single "chunked"; a second TE header would apply it twice. */
+            if (m->chunked || m->content_length >= 0 ||
+                !IEQ(h->value, h->value_len, "chunked"))
+                return fail(err, HTTP_ERR_TRANSFER_ENCODING);
+            m->chunked = 1;
+        }
+        break;
+    case 10:
+        if (IEQ(h->name, h->name_len, "connection"))
+            scan_connection(h->value, h->value_len, ct);
+        break;
+    case 6:
+        if (IEQ(h->name, h->name_len, "expect") && IEQ(h->value, h->value_len, "100-continue"))
+            m->expect_continue = 1;
+        break;
+    }
+    return OK;
+}
+
+/* Field lines up to and including the empty line (RFC 9112 §5). */
+static int parse_headers(const char **pp, const char *end, struct http_header *hdrs, size_t *num,
+                         size_t max, struct http_meta *m, struct conn_tokens *ct,
+                         enum http_error *err)
+{
+    const char *p = *pp;
+    for (;;) {
+        if (p == end)
+            return PARTIAL;
+        if (*p == '\r') {
+            int r = expect_crlf(&p, end, err, HTTP_ERR_HEADER_NAME);
+            if (r == OK)
+                *pp = p;
+            return r;
+        }
+        if (*p == ' ' || *p == '\t')
+            return fail(err, HTTP_ERR_HEADER_VALUE); /* obs-fold */
+        if (*num >= max)
+            return fail(err, HTTP_ERR_TOO_MANY_HEADERS);
+
+        const char *name = p;
+        while (p < end && (CLS(p) & C_TCHAR))
+            p++;
+        if (p == end)
+            return PARTIAL;
+        if (*p != ':' || p == name)
+            return fail(err, HTTP_ERR_HEADER_NAME);
+        size_t name_len = (size_t)(p - name);
+        p++;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        const char *value = p;
+        while (p < end && (CLS(p) & C_VALUE))
+            p++;
+        const char *vend = p;
+        int r = expect_crlf(&p, end, err, HTTP_ERR_HEADER_VALUE);
+        if (r != OK)
+            return r;
+        while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
+            vend--;
+
+        struct http_header *h = &hdrs[(*num)++];
+        h->name = name;
+        h->name_len = name_len;
+        h->value = value;
+        h->value_len = (size_t)(vend - value);
+        if (apply_meta(h, m, ct, err) != OK)
+            return ERROR;
+    }
+}
+
+/* method SP request-target SP HTTP-version CRLF, after optional empty lines. */
+static int parse_request_line(const char **pp, const char *end, struct http_request *req)
+{
+    enum http_error *err = &req->error;
+    const char *p = *pp;
+
+    /* RFC 9112 §2.2: ignore empty lines (CRLF) before the request-line. */
+    while (p < end && *p == '\r') {
+        int r = expect_crlf(&p, end, err, HTTP_ERR_LINE);
+        if (r != OK)
+            return r;
+    }
+
+    const char *method = p;
+    while (p < end && (CLS(p) & C_TCHAR))
+        p++;
+    if (p == end)
+        return PARTIAL;
+    if (*p != ' ' || p == method)
+        return fail(err, (*p == '\r' || *p == '\n') ? HTTP_ERR_LINE : HTTP_ERR_METHOD);
+    req->method = method;
+    req->method_len = (size_t)(p - method);
+    p++;
+
+    const char *target = p;
+    while (p < end && (CLS(p) & C_TARGET))
+        p++;
+    if (p == end)
+        return PARTIAL;
+    if (*p == '\r' && p == target)
+        return fail(err, HTTP_ERR_TARGET); /* "GET \r\n" */
+    if (*p == '\r') {
+        /* "GET /\r\n": an HTTP/0.9 simple request, well formed but unsupported. */
+        int r = expect_crlf(&p, end, err, HTTP_ERR_LINE);
+        return r == OK ? fail(err, HTTP_ERR_VERSION_UNSUPPORTED) : r;
+    }
+    if ((*p == ' ' && p == target) || *p == '\n')
+        return fail(err, HTTP_ERR_LINE); /* double SP, bare LF */
+    if (*p != ' ')
+        return fail(err, HTTP_ERR_TARGET); /* CTL, obs-text */
+    req->target = target;
+    req->target_len = (size_t)(p - target);
+    p++;
+
+    int major = 0, minor = 0;
+    int r = parse_version(&p, end, &major, &minor, err);
+    if (r != OK)
+        return r;
+    if (p == end)
+        return PARTIAL;
+    if (*p != '\r')
+        return fail(err, (*p == ' ' || *p == '\n') ? HTTP_ERR_LINE : HTTP_ERR_VERSION);
+    r = expect_crlf(&p, end, err, HTTP_ERR_LINE);
+    if (r != OK)
+        return r;
+    req->minor_version = minor;
+    if (!version_supported(major, minor))
+        return fail(err, HTTP_ERR_VERSION_UNSUPPORTED);
+    *pp = p;
+    return OK;
+}
+
+/* HTTP-version SP 3DIGIT SP reason-phrase CRLF (SP may be missing before an
+ * empty reason). */
+static int parse_status_line(const char **pp, const char *end, struct http_response *res)
+{
+    enum http_error *err = &res->error;
+    const char *p = *pp;
+    int major = 0, minor = 0;
+    int r = parse_version(&p, end, &major, &minor, err);
+    if (r != OK)
+        return r;
+    if (p == end)
+        return PARTIAL;
+    if (*p != ' ')
+        return fail(err, (*p == '\r' || *p == '\n') ? HTTP_ERR_LINE : HTTP_ERR_VERSION);
+    p++;
+
+    int status = 0;
+    for (int i = 0; i < 3; i++, p++) {
+        if (p == end)
+            return PARTIAL;
+        if (*p < '0' || *p > '9')
+            return fail(err, HTTP_ERR_STATUS);
+        status = status * 10 + (*p - '0');
+    }
+    if (p == end)
+        return PARTIAL;
+    const char *reason = p;
+    if (*p == ' ') {
+        reason = ++p;
+        while (p < end && (CLS(p) & C_VALUE))
+            p++;
+    } else if (*p != '\r') {
+        return fail(err, *p == '\n' ? HTTP_ERR_LINE : HTTP_ERR_STATUS);
+    }
+    const char *rend = p;
+    r = expect_crlf(&p, end, err, HTTP_ERR_LINE);
+    if (r != OK)
+        return r;
+    res->minor_version = minor;
+    res->status = status;
+    res->reason = reason;
+    res->reason_len = (size_t)(rend - reason);
+    if (!version_supported(major, minor))
+        return fail(err, HTTP_ERR_VERSION_UNSUPPORTED);
+    *pp = p;
+    return OK;
+}
+
+static void meta_init(struct http_meta *m)
+{
+    m->content_length = -1;
+    m->chunked = 0;
+    m->keep_alive = 0;
+    m->expect_continue = 0;
+}
+
+static void meta_finish(struct http_meta *m, const struct conn_tokens *ct, int minor)
+{
+    if (ct->close)
+        m->keep_alive = 0;
+    else
+        m->keep_alive = minor >= 1 ? 1 : ct->keep_alive;
+}
+
+/* Bytes the parser may look at: the caller's limit, and never more than an
+ * int return value can describe. */
+static size_t scan_limit(size_t len, size_t max_len)
+{
+    if (max_len == 0 || max_len > INT_MAX)
+        max_len = INT_MAX;
+    return len < max_len ? len : max_len;
+}
+
+/* PARTIAL once the limit is reached is HEADER_TOO_LARGE. */
+static int finish(const char *buf, const char *p, int r, size_t len, size_t max_len,
+                  enum http_error *err)
+{
+    if (r == OK)
+        return (int)(p - buf);
+    if (r == PARTIAL && len >= scan_limit(SIZE_MAX, max_len))
+        return fail(err, HTTP_ERR_HEADER_TOO_LARGE);
+    return r;
+}
+
+int http_parse_request(const char *buf, size_t len, struct http_request *req, size_t max_len,
+                       size_t max_headers)
+{
+    req->method = req->target = NULL;
+    req->method_len = req->target_len = 0;
+    req->minor_version = -1;
+    req->num_headers = 0;
+    req->error = HTTP_ERR_NONE;
+    meta_init(&req->meta);
+    if (len == 0)
+        return PARTIAL;
+
+    struct conn_tokens ct = {0, 0};
+    const char *p = buf, *end = buf + scan_limit(len, max_len);
+    if (max_headers > HTTP_MAX_HEADERS)
+        max_headers = HTTP_MAX_HEADERS;
+    int r = parse_request_line(&p, end, req);
+    if (r == OK)
+        r = parse_headers(&p, end, req->headers, &req->num_headers, max_headers, &req->meta, &ct,
+                          &req->error);
+    if (r == OK)
+        meta_finish(&req->meta, &ct, req->minor_version);
+    return finish(buf, p, r, len, max_len, &req->error);
+}
+
+int http_parse_response(const char *buf, size_t len, struct http_response *res, size_t max_len,
+                        size_t max_headers)
+{
+    res->minor_version = -1;
+    res->status = 0;
+    res->reason = NULL;
+    res->reason_len = 0;
+    res->num_headers = 0;
+    res->error = HTTP_ERR_NONE;
+    meta_init(&res->meta);
+    if (len == 0)
+        return PARTIAL;
+
+    struct conn_tokens ct = {0, 0};
+    const char *p = buf, *end = buf + scan_limit(len, max_len);
+    if (max_headers > HTTP_MAX_HEADERS)
+        max_headers = HTTP_MAX_HEADERS;
+    int r = parse_status_line(&p, end, res);
+    if (r == OK)
+        r = parse_headers(&p, end, res->headers, &res->num_headers, max_headers, &res->meta, &ct,
+                          &res->error);
+    if (r == OK)
+        meta_finish(&res->meta, &ct, res->minor_version);
+    return finish(buf, p, r, len, max_len, &res->error);
+}
+
+/* Chunked decoder states; 0 (a zeroed struct) is the start of a chunk size. */
+enum {
+    CH_SIZE = 0,      /* hex digits */
+    CH_SIZE_WS,       /* BWS after the size */
+    CH_EXT,           /* chunk extensions, ignored */
+    CH_SIZE_LF,       /* LF after the size line's CR */
+    CH_DATA,          /* payload */
+    CH_DATA_CR,       /* CRLF after the payload */
+    CH_DATA_LF,
+    CH_TRAILER_START, /* start of a trailer line or the final CRLF */
+    CH_TRAILER,
+    CH_TRAILER_LF,
+    CH_FINAL_LF,
+    CH_DONE,
+    CH_FAILED,
+};
+
+static int hexval(unsigned char c)
+{
+    if (c <= '9')
+        return c - '0';
+    return lower(c) - 'a' + 10;
+}
+
+int http_chunked_feed(struct http_chunked *d, const char *buf, size_t len, size_t *consumed,
+                      http_payload_cb cb, void *arg)
+{
+    size_t i = 0;
+    int ret = 0;
+    if (d->state == CH_DONE || d->state == CH_FAILED) {
+        if (consumed)
+            *consumed = 0;
+        return d->state == CH_DONE ? 1 : -1;
+    }
+    while (i < len && ret == 0) {
+        if (d->state == CH_DATA) {
+            size_t n = len - i;
+            if (n > d->remaining)
+                n = (size_t)d->remaining;
+            if (cb)
+                cb(arg, buf + i, n);
+            i += n;
+            d->remaining -= n;
+            if (d->remaining == 0)
+                d->state = CH_DATA_CR;
+            continue;
+        }
+        unsigned char c = (unsigned char)buf[i];
+        int bad = 0;
+        switch (d->state) {
+        case CH_SIZE:
+            if (cls[c] & C_HEX) {
+                if (d->remaining >> 60)
+                    bad = 1; /* would overflow 64 bits */
+                d->remaining = (d->remaining << 4) | (uint64_t)hexval(c);
+                if (d->digits < UINT_MAX)
+                    d->digits++;
+            } else if (d->digits == 0) {
+                bad = 1;
+            } else if (c == ' ' || c == '\t') {
+                d->state = CH_SIZE_WS;
+            } else if (c == ';') {
+                d->state = CH_EXT;
+            } else if (c == '\r') {
+                d->state = CH_SIZE_LF;
+            } else {
+                bad = 1;
+            }
+            break;
+        case CH_SIZE_WS:
+            if (c == ';')
+                d->state = CH_EXT;
+            else if (c == '\r')
+                d->state = CH_SIZE_LF;
+            else if (c != ' ' && c != '\t')
+                bad = 1;
+            break;
+        case CH_EXT:
+            if (c == '\r')
+                d->state = CH_SIZE_LF;
+            else if (!(cls[c] & C_VALUE))
+                bad = 1;
+            break;
+        case CH_SIZE_LF:
+            if (c != '\n')
+                bad = 1;
+            else
+                d->state = d->remaining ? CH_DATA : CH_TRAILER_START;
+            break;
+        case CH_DATA_CR:
+            if (c != '\r')
+                bad = 1;
+            else
+                d->state = CH_DATA_LF;
+            break;
+        case CH_DATA_LF:
+            if (c != '\n') {
+                bad = 1;
+            } else {
+                d->state = CH_SIZE;
+                d->remaining = 0;
+                d->digits = 0;
+            }
+            break;
+        case CH_TRAILER_START:
+            if (c == '\r')
+                d->state = CH_FINAL_LF;
+            else if (cls[c] & C_TCHAR)
+                d->state = CH_TRAILER;
+            else
+                bad = 1;
+            break;
+        case CH_TRAILER:
+            if (c == '\r')
+                d->state = CH_TRAILER_LF;
+            else if (!(cls[c] & C_VALUE))
+                bad = 1;
+            break;
+        case CH_TRAILER_LF:
+            if (c != '\n')
+                bad = 1;
+            else
+                d->state = CH_TRAILER_START;
+            break;
+        case CH_FINAL_LF:
+            if (c != '\n') {
+                bad = 1;
+            } else {
+                d->state = CH_DONE;
+                ret = 1;
+            }
+            break;
+        default:
+            bad = 1;
+            break;
+        }
+        if (bad) {
+            d->state = CH_FAILED;
+            ret = -1;
+            break;
+        }
+        i++;
+    }
+    if (consumed)
+        *consumed = i;
+    return ret;
+}
+
+const struct http_header *http_find_header(const struct http_header *h, size_t n,
+                                           const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].name_len != len)
+            continue;
+        size_t j = 0;
+        while (j < len && lower((unsigned char)h[i].name[j]) == lower((unsigned char)name[j]))
+            j++;
+        if (j == len)
+            return &h[i];
+    }
+    return NULL;
+}
+
+const char *http_error_str(enum http_error e)
+{
+    static const char *const str[HTTP_ERR__COUNT] = {
+        [HTTP_ERR_NONE] = "no error",
+        [HTTP_ERR_METHOD] = "bad method",
+        [HTTP_ERR_TARGET] = "bad request target",
+        [HTTP_ERR_VERSION] = "bad http version",
+        [HTTP_ERR_VERSION_UNSUPPORTED] = "unsupported http version",
+        [HTTP_ERR_LINE] = "bad request or status line",
+        [HTTP_ERR_STATUS] = "bad status code",
+        [HTTP_ERR_HEADER_NAME] = "bad header name",
+        [HTTP_ERR_HEADER_VALUE] = "bad header value",
+        [HTTP_ERR_TOO_MANY_HEADERS] = "too many headers",
+        [HTTP_ERR_HEADER_TOO_LARGE] = "header block too large",
+        [HTTP_ERR_CONTENT_LENGTH] = "bad content-length",
+        [HTTP_ERR_TRANSFER_ENCODING] = "bad transfer-encoding",
+    };
+    if ((unsigned)e >= HTTP_ERR__COUNT || !str[e])
+        return "unknown error";
+    return str[e];
+}
+
+int http_error_status(enum http_error e)
+{
+    switch (e) {
+    case HTTP_ERR_TOO_MANY_HEADERS:
+    case HTTP_ERR_HEADER_TOO_LARGE:
+        return 431;
+    case HTTP_ERR_VERSION_UNSUPPORTED:
+        return 505;
+    default:
+        return 400;
+    }
+}
+
+const char *http_status_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}

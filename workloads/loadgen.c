@@ -1,0 +1,619 @@
+/*
+ * loadgen.c — the HTTP load generator (see loadgen.h), written only against
+ * netio. One event loop drives every connection:
+ *
+ *   loadgen_run() -> netio_poll() -> on_event()
+ *        -> on_readable() -> parse_responses() -> response_done()
+ *        -> schedule(): closed loop refills, open loop sends at intended times
+ *        -> check_timeouts(), progress callback
+ *
+ * Latency is measured from the request's *intended* send time: in the closed
+ * loop that is when it was written; in the open loop it is the slot on the
+ * fixed-rate schedule, so a stalled server shows up as latency instead of
+ * silently lowering the offered rate (coordinated omission).
+ * Every response is validated (status, Content-Length, body length, and the
+ * pattern byte for byte when the target is /bytes/N).
+ */
+#include "loadgen.h"
+
+#include "http_parser.h"
+#include "pattern.h"
+#include "units.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LG_MAX_EVENTS 256
+#define LG_MAX_HEADER (64 * 1024)
+#define LG_RECONNECT_NS 10000000ull /* back-off after a failed connect */
+
+enum conn_state { C_IDLE = 0, C_CONNECTING, C_OPEN, C_CLOSING };
+enum rx_state { RX_HEADERS = 0, RX_BODY, RX_CHUNKED, RX_UNTIL_CLOSE, RX_WAIT_EOF };
+
+struct lg_conn {
+    int handle;              /* netio handle, -1 when none */
+    enum conn_state state;
+    enum rx_state rx;
+    uint32_t inflight;       /* requests written (or being written) without a response */
+    uint32_t unsent;         /* requests queued but not fully written */
+    size_t tx_off;           /* bytes of the head unsent request already written */
+    uint64_t *sent_at;       /* ring of `pipeline` intended send times */
+    uint32_t head, tail;
+    uint64_t next_send;      /* open loop: next intended send time */
+    uint64_t next_connect;   /* earliest reconnect time */
+    uint64_t last_progress;  /* for timeouts */
+    uint64_t body_left;      /* RX_BODY */
+    uint64_t body_off;       /* offset within the body, for the pattern check */
+    int resp_ok;             /* status and length were right; body still to check */
+    int close_after;         /* server will close after this response */
+    struct http_chunked chunk;
+};
+
+struct lg {
+    struct netio *io;
+    const struct lg_config *cfg;
+    struct wl_spec spec;
+    struct lg_result *res;
+    struct lg_conn *conns;
+    char req[512];
+    size_t req_len;
+    int64_t expect_len; /* -1 when the target is not /bytes/N */
+    int check_pattern;
+    uint64_t start, window_start, window_end, now;
+    int measuring, stopping, ever_connected;
+    uint64_t interval_ns; /* open loop: per-connection send interval */
+    uint64_t last_progress_report, last_progress_reqs;
+    uint64_t conn_errors_before_first;
+    uint64_t inflight; /* requests in flight over all connections */
+    char *err;
+    size_t errlen;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *lg_err_str(enum lg_err e)
+{
+    static const char *const names[LG_ERR__COUNT] = {
+        [LG_ERR_CONNECT] = "connect", [LG_ERR_READ] = "read",     [LG_ERR_TIMEOUT] = "timeout",
+        [LG_ERR_STATUS] = "status",   [LG_ERR_LENGTH] = "length", [LG_ERR_BODY] = "body",
+        [LG_ERR_PARSE] = "parse",
+    };
+    return (unsigned)e < LG_ERR__COUNT ? names[e] : "unknown";
+}
+
+/* Every change of a connection's in-flight count goes through here, so the
+ * total (for the `requests` limit) stays exact. */
+static void set_inflight(struct lg *g, struct lg_conn *c, uint32_t v)
+{
+    g->inflight = g->inflight - c->inflight + v;
+    c->inflight = v;
+}
+
+static void count_error(struct lg *g, enum lg_err e, uint64_t n)
+{
+    g->res->errors_total += n;
+    if (g->measuring) g->res->errors[e] += n;
+}
+
+/* The expected body length and pattern check for /bytes/N targets. */
+static void classify_target(struct lg *g)
+{
+    const char *p = g->spec.path;
+    uint64_t n;
+    g->expect_len = -1;
+    g->check_pattern = 0;
+    if (strncmp(p, "/bytes/", 7) == 0) {
+        size_t len = strcspn(p + 7, "?#");
+        if (units_parse_size_n(p + 7, len, &n) == 0) {
+            g->expect_len = (int64_t)n;
+            g->check_pattern = 1;
+        }
+    }
+}
+
+static int build_request(struct lg *g)
+{
+    const char *conn_hdr = g->spec.mode == WL_CPS ? "Connection: close\r\n" : "";
+    int n = snprintf(g->req, sizeof(g->req), "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
+                     g->spec.path, g->cfg->host[0] ? g->cfg->host : "localhost", conn_hdr);
+    if (n < 0 || (size_t)n >= sizeof(g->req)) {
+        snprintf(g->err, g->errlen, "request for '%s' is too long", g->spec.path);
+        return -1;
+    }
+    g->req_len = (size_t)n;
+    return 0;
+}
+
+/* Write queued requests on c until done or the driver is full. */
+static void flush_tx(struct lg *g, struct lg_conn *c)
+{
+    while (c->unsent > 0) {
+        ssize_t w = netio_send(g->io, c->handle, g->req + c->tx_off, g->req_len - c->tx_off);
+        if (w <= 0) return; /* full: WRITABLE follows */
+        c->tx_off += (size_t)w;
+        if (c->tx_off < g->req_len) return;
+        c->tx_off = 0;
+        c->unsent--;
+        g->res->sent_total++;
+    }
+}
+
+static void queue_request(struct lg *g, struct lg_conn *c, uint64_t intended)
+{
+    uint32_t cap = g->spec.pipeline;
+    c->sent_at[c->tail] = intended;
+    c->tail = (c->tail + 1) % cap;
+    if (c->inflight == 0) c->last_progress = g->now;
+    set_inflight(g, c, c->inflight + 1);
+    c->unsent++;
+    flush_tx(g, c);
+}
+
+static void start_connect(struct lg *g, struct lg_conn *c)
+{
+    char err[128];
+    c->handle = netio_connect(g->io, &g->cfg->dst, c, err, sizeof(err));
+    if (c->handle < 0) {
+        count_error(g, LG_ERR_CONNECT, 1);
+        c->state = C_IDLE;
+        c->next_connect = g->now + LG_RECONNECT_NS;
+        return;
+    }
+    c->state = C_CONNECTING;
+    c->rx = RX_HEADERS;
+    set_inflight(g, c, 0);
+    c->unsent = 0;
+    c->tx_off = 0;
+    c->head = c->tail = 0;
+    c->last_progress = g->now;
+    if (g->measuring) g->res->connects++;
+}
+
+/* Closed loop, CPS and download: keep `pipeline` requests in flight on an
+ * open connection; CPS sends exactly one request per connection. */
+static void refill_closed(struct lg *g, struct lg_conn *c)
+{
+    while (!c->close_after && c->inflight < g->spec.pipeline && !g->stopping) {
+        if (g->spec.requests && g->measuring && g->res->requests + g->inflight >= g->spec.requests)
+            return;
+        queue_request(g, c, g->now);
+        if (g->spec.mode == WL_CPS) c->close_after = 1;
+    }
+}
+
+/* Connection is gone (CLOSED event or our abort): account and maybe reconnect. */
+static void conn_gone(struct lg *g, struct lg_conn *c, enum netio_close_reason why)
+{
+    if (c->state == C_CONNECTING && why != NETIO_CLOSE_LOCAL) {
+        count_error(g, LG_ERR_CONNECT, 1);
+        if (!g->ever_connected) g->conn_errors_before_first++;
+        c->next_connect = g->now + LG_RECONNECT_NS;
+    } else if (c->inflight > 0 && !g->stopping && why != NETIO_CLOSE_LOCAL) {
+        /* The peer went away with requests outstanding. A response that was
+         * being read until close is complete, not an error. */
+        count_error(g, LG_ERR_READ, c->inflight);
+        c->next_connect = g->now;
+    } else {
+        c->next_connect = g->now;
+    }
+    c->handle = -1;
+    c->state = C_IDLE;
+    set_inflight(g, c, 0);
+    c->unsent = 0;
+    c->close_after = 0;
+    c->rx = RX_HEADERS;
+    if (!g->stopping && c->next_connect <= g->now) start_connect(g, c);
+}
+
+static void conn_abort(struct lg *g, struct lg_conn *c)
+{
+    if (c->handle >= 0 && c->state != C_CLOSING) {
+        netio_abort(g->io, c->handle);
+        c->state = C_CLOSING; /* the CLOSED event finishes it */
+        set_inflight(g, c, 0);
+        c->unsent = 0;
+    }
+}
+
+static void fail_response(struct lg *g, struct lg_conn *c, enum lg_err e)
+{
+    count_error(g, e, 1);
+    if (c->inflight) set_inflight(g, c, c->inflight - 1);
+    conn_abort(g, c);
+}
+
+static void response_done(struct lg *g, struct lg_conn *c)
+{
+    uint64_t sent = c->sent_at[c->head];
+    c->head = (c->head + 1) % g->spec.pipeline;
+    set_inflight(g, c, c->inflight - 1);
+    c->rx = RX_HEADERS;
+    if (c->resp_ok) { /* else already counted as an error */
+        g->res->requests_total++;
+        if (g->measuring) {
+            g->res->requests++;
+            hist_record(&g->res->latency, g->now - sent);
+        }
+    }
+    if (c->close_after) {
+        /* The server closes: wait for its FIN, then close our side, so the
+         * TIME_WAIT state stays on the server side (as with real clients). */
+        c->rx = RX_WAIT_EOF;
+        return;
+    }
+    if (g->spec.requests && g->measuring && g->res->requests >= g->spec.requests)
+        g->stopping = 1;
+}
+
+static void chunk_payload(void *arg, const char *data, size_t len)
+{
+    struct lg_conn *c = arg;
+    (void)data;
+    c->body_off += len;
+}
+
+/* Parse as many responses as the buffer holds. Returns bytes consumed. */
+static size_t parse_responses(struct lg *g, struct lg_conn *c, const uint8_t *data, size_t len,
+                              int eof)
+{
+    size_t used = 0;
+    while (c->state == C_OPEN) {
+        const char *p = (const char *)data + used;
+        size_t left = len - used;
+        if (c->rx == RX_HEADERS) {
+            if (left == 0) break;
+            if (c->inflight == 0) { /* bytes nobody asked for */
+                fail_response(g, c, LG_ERR_PARSE);
+                break;
+            }
+            struct http_response r;
+            int n = http_parse_response(p, left, &r, LG_MAX_HEADER, HTTP_MAX_HEADERS);
+            if (n == HTTP_PARSE_PARTIAL) break;
+            if (n < 0) {
+                fail_response(g, c, LG_ERR_PARSE);
+                break;
+            }
+            used += (size_t)n;
+            g->res->bytes_in += g->measuring ? (uint64_t)n : 0;
+            c->resp_ok = 1;
+            c->body_off = 0;
+            c->close_after = c->close_after || !r.meta.keep_alive;
+            if (r.status != 200) {
+                count_error(g, LG_ERR_STATUS, 1);
+                c->resp_ok = 0;
+            }
+            if (r.meta.chunked) {
+                memset(&c->chunk, 0, sizeof(c->chunk));
+                c->rx = RX_CHUNKED;
+            } else if (r.meta.content_length >= 0) {
+                if (c->resp_ok && g->expect_len >= 0 && r.meta.content_length != g->expect_len) {
+                    fail_response(g, c, LG_ERR_LENGTH);
+                    break;
+                }
+                c->body_left = (uint64_t)r.meta.content_length;
+                c->rx = RX_BODY;
+            } else {
+                c->rx = RX_UNTIL_CLOSE;
+                c->close_after = 1;
+            }
+            continue;
+        }
+        if (c->rx == RX_BODY) {
+            size_t n = left < c->body_left ? left : (size_t)c->body_left;
+            if (n && c->resp_ok && g->check_pattern &&
+                pattern_check((const uint8_t *)p, c->body_off, n) != n) {
+                fail_response(g, c, LG_ERR_BODY);
+                break;
+            }
+            used += n;
+            c->body_off += n;
+            c->body_left -= n;
+            if (g->measuring) {
+                g->res->bytes_in += n;
+                g->res->body_bytes += n;
+            }
+            if (c->body_left > 0) {
+                if (eof) fail_response(g, c, LG_ERR_LENGTH);
+                break;
+            }
+            response_done(g, c);
+            continue;
+        }
+        if (c->rx == RX_CHUNKED) {
+            size_t consumed = 0;
+            uint64_t before = c->body_off;
+            int r = http_chunked_feed(&c->chunk, p, left, &consumed, chunk_payload, c);
+            used += consumed;
+            if (g->measuring) {
+                g->res->bytes_in += consumed;
+                g->res->body_bytes += c->body_off - before;
+            }
+            if (r < 0) {
+                fail_response(g, c, LG_ERR_PARSE);
+                break;
+            }
+            if (r == 0) {
+                if (eof) fail_response(g, c, LG_ERR_LENGTH);
+                break;
+            }
+            if (c->resp_ok && g->expect_len >= 0 && (int64_t)c->body_off != g->expect_len) {
+                fail_response(g, c, LG_ERR_LENGTH);
+                break;
+            }
+            response_done(g, c);
+            continue;
+        }
+        if (c->rx == RX_UNTIL_CLOSE) {
+            used += left;
+            c->body_off += left;
+            if (g->measuring) {
+                g->res->bytes_in += left;
+                g->res->body_bytes += left;
+            }
+            if (!eof) break;
+            if (c->resp_ok && g->expect_len >= 0 && (int64_t)c->body_off != g->expect_len)
+                c->resp_ok = 0, count_error(g, LG_ERR_LENGTH, 1);
+            response_done(g, c);
+            c->rx = RX_WAIT_EOF;
+            continue;
+        }
+        /* RX_WAIT_EOF: nothing more is expected from this connection. */
+        if (left > 0) {
+            fail_response(g, c, LG_ERR_PARSE);
+            break;
+        }
+        if (eof) {
+            netio_close(g->io, c->handle);
+            c->state = C_CLOSING;
+        }
+        break;
+    }
+    return used;
+}
+
+static void on_event(struct lg *g, const struct netio_event *ev)
+{
+    struct lg_conn *c = ev->ctx;
+    if (!c) return;
+    switch (ev->type) {
+    case NETIO_EV_CONNECTED:
+        c->state = C_OPEN;
+        c->close_after = 0;
+        g->ever_connected = 1;
+        c->last_progress = g->now;
+        if (g->spec.mode != WL_OPEN) refill_closed(g, c);
+        break;
+    case NETIO_EV_READABLE: {
+        if (c->state != C_OPEN) {
+            if (ev->len) netio_consume(g->io, ev->conn, ev->len);
+            break;
+        }
+        c->last_progress = g->now;
+        size_t used = parse_responses(g, c, ev->data, ev->len, ev->eof);
+        if (c->state == C_OPEN && used) netio_consume(g->io, ev->conn, used);
+        if (c->state == C_OPEN && ev->eof) {
+            /* The server closed; whatever is still in flight is lost. */
+            if (c->inflight) count_error(g, LG_ERR_READ, c->inflight);
+            set_inflight(g, c, 0);
+            c->unsent = 0;
+            netio_close(g->io, ev->conn);
+            c->state = C_CLOSING;
+            break;
+        }
+        if (c->state == C_OPEN && g->spec.mode != WL_OPEN) refill_closed(g, c);
+        break;
+    }
+    case NETIO_EV_WRITABLE:
+        if (c->state == C_OPEN) flush_tx(g, c);
+        break;
+    case NETIO_EV_CLOSED:
+        conn_gone(g, c, ev->reason);
+        break;
+    case NETIO_EV_ACCEPTED:
+        break;
+    }
+}
+
+/* Open loop: send every request whose intended time has come. Returns the
+ * earliest future intended time. */
+static uint64_t schedule_open(struct lg *g)
+{
+    uint64_t earliest = UINT64_MAX;
+    for (uint32_t i = 0; i < g->spec.connections; i++) {
+        struct lg_conn *c = &g->conns[i];
+        while (c->state == C_OPEN && c->next_send <= g->now && c->inflight < g->spec.pipeline &&
+               !g->stopping) {
+            if (g->now - c->next_send > 1000000ull && g->measuring) g->res->late_sends++;
+            queue_request(g, c, c->next_send);
+            c->next_send += g->interval_ns;
+        }
+        if (c->next_send < earliest) earliest = c->next_send;
+    }
+    return earliest;
+}
+
+static void check_timeouts_and_reconnect(struct lg *g)
+{
+    for (uint32_t i = 0; i < g->spec.connections; i++) {
+        struct lg_conn *c = &g->conns[i];
+        if (c->state == C_IDLE) {
+            if (!g->stopping && c->next_connect <= g->now) start_connect(g, c);
+            continue;
+        }
+        int waiting = c->state == C_CONNECTING || c->inflight > 0;
+        if (waiting && g->now - c->last_progress > g->spec.timeout_ns) {
+            count_error(g, c->state == C_CONNECTING ? LG_ERR_CONNECT : LG_ERR_TIMEOUT,
+                        c->inflight ? c->inflight : 1);
+            if (c->state == C_CONNECTING && !g->ever_connected) g->conn_errors_before_first++;
+            set_inflight(g, c, 0);
+            if (c->state == C_CONNECTING) {
+                netio_abort(g->io, c->handle);
+                c->state = C_CLOSING;
+            } else {
+                conn_abort(g, c);
+            }
+        }
+    }
+}
+
+static void progress(struct lg *g)
+{
+    if (!g->cfg->progress || g->now - g->last_progress_report < 1000000000ull) return;
+    struct lg_progress p = {
+        .elapsed_ns = g->now - g->start,
+        .warming_up = !g->measuring,
+        .requests = g->res->requests,
+        .errors = g->res->errors_total,
+    };
+    double dt = (double)(g->now - g->last_progress_report) / 1e9;
+    p.rps_1s = (double)(g->res->requests_total - g->last_progress_reqs) / dt;
+    g->last_progress_reqs = g->res->requests_total;
+    g->last_progress_report = g->now;
+    g->cfg->progress(&p, g->cfg->arg);
+}
+
+static int setup(struct lg *g)
+{
+    if (wl_spec_validate(&g->spec, g->err, g->errlen) < 0) return -1;
+    if (g->spec.mode == WL_DOWNLOAD) {
+        if (g->spec.requests == 0) g->spec.requests = 1;
+        g->spec.warmup_ns = 0;
+        g->spec.duration_ns = 0;
+        g->spec.pipeline = 1;
+    }
+    if (g->spec.mode == WL_CPS) g->spec.pipeline = 1;
+    classify_target(g);
+    if (build_request(g) < 0) return -1;
+    pattern_init();
+    g->conns = calloc(g->spec.connections, sizeof(*g->conns));
+    uint64_t *ring = calloc((size_t)g->spec.connections * g->spec.pipeline, sizeof(uint64_t));
+    if (!g->conns || !ring) {
+        free(g->conns);
+        free(ring);
+        snprintf(g->err, g->errlen, "out of memory for %u connections", g->spec.connections);
+        return -1;
+    }
+    if (g->spec.mode == WL_OPEN)
+        g->interval_ns = (uint64_t)((double)g->spec.connections * 1e9 / (double)g->spec.rate);
+    g->start = g->now = now_ns();
+    g->window_start = g->start + g->spec.warmup_ns;
+    g->window_end = g->spec.duration_ns ? g->window_start + g->spec.duration_ns : UINT64_MAX;
+    g->measuring = g->spec.warmup_ns == 0;
+    g->last_progress_report = g->start;
+    for (uint32_t i = 0; i < g->spec.connections; i++) {
+        struct lg_conn *c = &g->conns[i];
+        c->handle = -1;
+        c->sent_at = ring + (size_t)i * g->spec.pipeline;
+        /* Stagger the open-loop schedule across connections. */
+        c->next_send = g->start + (g->interval_ns * i) / g->spec.connections;
+    }
+    return 0;
+}
+
+static int active_conns(const struct lg *g)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < g->spec.connections; i++) n += g->conns[i].state != C_IDLE;
+    return n;
+}
+
+int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result *res, char *err,
+                size_t errlen)
+{
+    struct lg g = {.io = io, .cfg = cfg, .spec = cfg->spec, .res = res, .err = err,
+                   .errlen = errlen};
+    struct netio_event evs[LG_MAX_EVENTS];
+    memset(res, 0, sizeof(*res));
+    hist_init(&res->latency);
+    if (setup(&g) < 0) return -1;
+    int rc = 0;
+    uint64_t last_scan = 0;
+
+    while (!g.stopping) {
+        g.now = now_ns();
+        if (cfg->stop && *cfg->stop) {
+            res->interrupted = 1;
+            break;
+        }
+        if (!g.measuring && g.now >= g.window_start) {
+            g.measuring = 1;
+            g.window_start = g.now;
+            if (g.spec.duration_ns) g.window_end = g.now + g.spec.duration_ns;
+        }
+        if (g.now >= g.window_end) break;
+        if (!g.ever_connected && g.conn_errors_before_first > 0 &&
+            g.now - g.start > g.spec.timeout_ns) {
+            char a[INET_ADDRSTRLEN];
+            inet_ntop(AF_INET, &cfg->dst.sin_addr, a, sizeof(a));
+            snprintf(err, errlen, "cannot connect to %s:%u (%llu attempts failed)", a,
+                     ntohs(cfg->dst.sin_port), (unsigned long long)g.conn_errors_before_first);
+            rc = -1;
+            break;
+        }
+        int timeout_us = 1000;
+        if (g.spec.mode == WL_OPEN) {
+            uint64_t next = schedule_open(&g);
+            /* Sleep only while the next send is well ahead: the driver's
+             * sleep may be coarse (1 ms for epoll), so spin close to it. */
+            uint64_t ahead = next > g.now ? next - g.now : 0;
+            timeout_us = ahead < 1500000 ? 0 : (int)((ahead - 1000000) / 1000);
+            if (timeout_us > 1000) timeout_us = 1000;
+        }
+        if (g.now - last_scan >= 1000000ull) { /* timeouts and reconnects, every ms */
+            check_timeouts_and_reconnect(&g);
+            last_scan = g.now;
+        }
+        int n = netio_poll(io, evs, LG_MAX_EVENTS, timeout_us);
+        if (n < 0) {
+            snprintf(err, errlen, "netio_poll failed");
+            rc = -1;
+            break;
+        }
+        g.now = now_ns();
+        for (int i = 0; i < n; i++) on_event(&g, &evs[i]);
+        progress(&g);
+    }
+    g.now = now_ns();
+    res->measured_ns = g.measuring ? g.now - g.window_start : 0;
+    if (res->measured_ns && g.window_end != UINT64_MAX && g.now > g.window_end)
+        res->measured_ns = g.window_end - g.window_start;
+
+    /* Close everything and let the driver deliver the CLOSED events, so the
+     * netio instance is left clean. Requests still in flight are not errors. */
+    g.stopping = 1;
+    for (uint32_t i = 0; i < g.spec.connections; i++) {
+        struct lg_conn *c = &g.conns[i];
+        set_inflight(&g, c, 0);
+        if (c->handle >= 0 && c->state != C_CLOSING) {
+            netio_close(io, c->handle);
+            c->state = C_CLOSING;
+        }
+    }
+    uint64_t deadline = now_ns() + 2000000000ull;
+    while (active_conns(&g) > 0 && now_ns() < deadline) {
+        int n = netio_poll(io, evs, LG_MAX_EVENTS, 10000);
+        if (n < 0) break;
+        for (int i = 0; i < n; i++) {
+            struct lg_conn *c = evs[i].ctx;
+            if (!c) continue;
+            if (evs[i].type == NETIO_EV_CLOSED) {
+                c->state = C_IDLE;
+                c->handle = -1;
+            } else if (evs[i].type == NETIO_EV_READABLE && evs[i].len) {
+                netio_consume(io, evs[i].conn, evs[i].len);
+            }
+        }
+    }
+    free(g.conns[0].sent_at);
+    free(g.conns);
+    return rc;
+}

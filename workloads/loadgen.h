@@ -1,0 +1,70 @@
+/*
+ * loadgen.h — the HTTP load generator, written only against netio.
+ * Modes (spec.h): closed loop with C connections and optional pipelining;
+ * CPS (a new connection per request); open loop at a fixed total rate with
+ * latency measured from each request's intended send time (no coordinated
+ * omission); download (timed, checked byte for byte). Every response is
+ * validated: status 200, Content-Length, body length, and the pattern when the
+ * target is /bytes/N. Warm-up is run but not counted.
+ * Callers: harness/cli_load.c; tests/workloads/test_loadgen.c.
+ */
+#ifndef BB_LOADGEN_H
+#define BB_LOADGEN_H
+
+#include "hist.h"
+#include "netio.h"
+#include "spec.h"
+
+#include <signal.h>
+#include <stdint.h>
+
+enum lg_err {
+    LG_ERR_CONNECT = 0, /* active open failed */
+    LG_ERR_READ,        /* connection reset or closed with a response outstanding */
+    LG_ERR_TIMEOUT,     /* no complete response within spec.timeout_ns */
+    LG_ERR_STATUS,      /* status other than 200 */
+    LG_ERR_LENGTH,      /* Content-Length missing or not what /bytes/N promised, short body */
+    LG_ERR_BODY,        /* body differs from the pattern */
+    LG_ERR_PARSE,       /* malformed response */
+    LG_ERR__COUNT
+};
+
+struct lg_progress {
+    uint64_t elapsed_ns;
+    int warming_up;
+    uint64_t requests;  /* measured so far */
+    double rps_1s;      /* over the last interval */
+    uint64_t errors;
+};
+
+struct lg_config {
+    struct wl_spec spec;
+    struct sockaddr_in dst;
+    char host[128];              /* Host header value */
+    volatile sig_atomic_t *stop; /* ends the run early (counted as interrupted) */
+    void (*progress)(const struct lg_progress *p, void *arg); /* about once a second, or NULL */
+    void *arg;
+};
+
+struct lg_result {
+    uint64_t requests;        /* valid responses in the measured window */
+    uint64_t requests_total;  /* valid responses including warm-up */
+    uint64_t sent_total;      /* requests written, including warm-up */
+    uint64_t body_bytes;      /* measured window */
+    uint64_t bytes_in;        /* measured window, headers included */
+    uint64_t connects;        /* connections opened in the measured window */
+    uint64_t errors[LG_ERR__COUNT]; /* measured window */
+    uint64_t errors_total;    /* all errors including warm-up */
+    uint64_t measured_ns;     /* actual length of the measured window */
+    uint64_t late_sends;      /* open loop: sends behind their intended time by > 1 ms */
+    int interrupted;          /* *stop ended the run */
+    struct hist latency;      /* measured responses, ns */
+};
+
+const char *lg_err_str(enum lg_err e);
+/* Returns 0 (even with response errors: they are counted), -1 with err on a
+ * setup failure (bad target, no connection could ever be made...). */
+int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result *res, char *err,
+                size_t errlen);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * pattern.c — the deterministic body of GET /bytes/N.
+ * Byte i of every body is table[i % PATTERN_PERIOD]. The table holds two
+ * copies of the period back to back, so any PATTERN_PERIOD contiguous bytes
+ * start at &table[offset % PATTERN_PERIOD] without wrapping: fill and check
+ * are one memcpy/memcmp per period (GiB/s), and pattern_at is zero-copy.
+ * The table is generated once (pthread_once) by splitmix64 from a fixed seed
+ * into static storage and is read-only afterwards.
+ * Callers: workloads/server.c, workloads/loadgen.c, tests.
+ * Calls: libc (memcpy, memcmp), pthread_once.
+ */
+#include "pattern.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#define PATTERN_SEED 0x6279706173736265ull /* "bypassbe" */
+
+/* Written once by build_table() under pthread_once, read-only afterwards. */
+static uint8_t table[2 * (size_t)PATTERN_PERIOD] __attribute__((aligned(64)));
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void build_table(void)
+{
+    uint64_t state = PATTERN_SEED;
+    size_t i = 0;
+    while (i < PATTERN_PERIOD) {
+        uint64_t r = splitmix64(&state);
+        for (int b = 0; b < 8 && i < PATTERN_PERIOD; b++, i++)
+            table[i] = (uint8_t)(r >> (8 * b));
+    }
+    memcpy(table + PATTERN_PERIOD, table, PATTERN_PERIOD);
+}
+
+void pattern_init(void)
+{
+    pthread_once(&table_once, build_table);
+}
+
+void pattern_fill(uint8_t *dst, uint64_t offset, size_t len)
+{
+    pattern_init(); /* one acquire load once built */
+    const uint8_t *src = table + offset % PATTERN_PERIOD;
+    while (len > 0) {
+        size_t n = len < PATTERN_PERIOD ? len : PATTERN_PERIOD;
+        memcpy(dst, src, n); /* a whole period later, src is the same */
+        dst += n;
+        len -= n;
+    }
+}
+
+const uint8_t *pattern_at(uint64_t offset, size_t want, size_t *got)
+{
+    pattern_init();
+    if (got) *got = want < PATTERN_PERIOD ? want : PATTERN_PERIOD;
+    return table + offset % PATTERN_PERIOD;
+}
+
+size_t pattern_check(const uint8_t *src, uint64_t offset, size_t len)
+{
+    pattern_init();
+    const uint8_t *ref = table + offset % PATTERN_PERIOD;
+    size_t done = 0;
+    while (done < len) {
+        size_t n = len - done < PATTERN_PERIOD ? len - done : PATTERN_PERIOD;
+        if (memcmp(src + done, ref, n) != 0) {
+            size_t i = 0;
+            while (src[done + i] == ref[i])
+                i++; /* memcmp said they differ within n */
+            return done + i;
+        }
+        done += n;
+    }
+    return len;
+}
