@@ -35,7 +35,7 @@ DEBIAN_PKGS := build-essential pkg-config libjansson-dev libinih-dev libcriterio
                libdpdk-dev dpdk dpdk-dev libpcap-dev gnuplot-nox iproute2 \
                wrk nginx-light curl tshark valgrind clang libclang-rt-14-dev procps
 
-.PHONY: all deps run test unit integration fuzz fuzz-smoke asan bench clean format
+.PHONY: FORCE all deps run test unit integration fuzz fuzz-smoke asan bench clean format
 all: $(BIN)
 
 $(BIN): $(MAIN_OBJ) $(BUILD)/libbb.a
@@ -49,6 +49,14 @@ $(BUILD)/libbb.a: $(LIB_OBJS)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The version stamp changes with every commit: rebuild what embeds it.
+$(BUILD)/version.txt: FORCE
+	@mkdir -p $(dir $@)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(VERSION)" ] || echo "$(VERSION)" > $@
+$(BUILD)/harness/main.o $(BUILD)/harness/sysinfo.o: $(BUILD)/version.txt
+$(BUILD)/tests/harness/test_sysinfo: $(BUILD)/version.txt
+FORCE:
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libbb.a
 	@mkdir -p $(dir $@)

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BB=$PWD/bin/bypassbench
 REPEATS=${REPEATS:-3}; DUR=${DUR:-5}; CONNS=${CONNS:-64}; SIZE=${SIZE:-64}
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (network namespaces)"; exit 1; }
-tmp=$(mktemp -d)
+tmp=$(mktemp -d); chmod 755 "$tmp"  # nginx workers run as www-data
 cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; kill $SRV 2>/dev/null; wait 2>/dev/null; "$BB" topo down >/dev/null 2>&1; rm -rf "$tmp"; }
 SRV=; trap cleanup EXIT
 "$BB" topo up >/dev/null || exit 1

@@ -162,6 +162,7 @@ enum kstate { KS_FREE = 0, KS_CONNECTING, KS_OPEN, KS_DEAD, KS_ZOMBIE };
 #define F_CAN_READ 0x04u /* the socket may have unread data */
 #define F_WANT_WR 0x08u  /* a send was short: deliver WRITABLE on EPOLLOUT */
 #define F_EOF 0x10u      /* recv returned 0 */
+#define F_PEER_DOWN 0x20u /* EPOLLRDHUP/HUP/ERR seen: a short read is not the end */
 
 struct kconn {
     int fd;
@@ -374,7 +375,10 @@ static void do_read(struct kio *k, int i)
         if (n > 0) {
             c->len += (uint32_t)n;
             got = 1;
-            if ((uint32_t)n < tail) c->flags &= (uint8_t)~F_CAN_READ;
+            /* A short read drained the socket, and new data will bring a new
+             * edge; but a FIN or error that came with this edge brings none:
+             * then read on until recv returns 0 or the error. */
+            if ((uint32_t)n < tail && !(c->flags & F_PEER_DOWN)) c->flags &= (uint8_t)~F_CAN_READ;
         } else if (n == 0) {
             c->flags = (uint8_t)((c->flags & ~F_CAN_READ) | F_EOF);
             got = 1;
@@ -434,6 +438,7 @@ static void on_conn(struct kio *k, uint32_t i, uint32_t gen, uint32_t ev)
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         if (!(c->flags & F_EOF)) {
             c->flags |= F_CAN_READ;
+            if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->flags |= F_PEER_DOWN;
             do_read(k, (int)i);
             if (c->state != KS_OPEN) return;
         }

@@ -91,7 +91,7 @@ static int dump_json(FILE *f, void *arg)
 int results_dir_create(const char *base, char *out, size_t outlen, char *err, size_t errlen)
 {
     char parent[PATH_LEN], path[PATH_LEN + 64], stamp[32];
-    if (snprintf(parent, sizeof parent, "%s/results", base && *base ? base : ".") >=
+    if (snprintf(parent, sizeof parent, "%s", base && *base ? base : "results") >=
         (int)sizeof parent) {
         snprintf(err, errlen, "%.64s...: path too long", base);
         return -1;

@@ -2,7 +2,7 @@
  * results.h — the run directory: one JSON record per trial, read back, and a
  * summary (summary.csv for plots and spreadsheets, summary.json for tools).
  *
- *   <base>/results/<YYYYmmdd-HHMMSS>[-N]/
+ *   <base>/<YYYYmmdd-HHMMSS>[-N]/ (base defaults to "results")
  *       trials/<workload>-<driver>-r<N>.json   one record per trial (the runner builds it)
  *       summary.csv, summary.json             one row per (workload, driver)
  *

@@ -70,8 +70,11 @@ double stats_percentile_sorted(const double *sorted, size_t n, double p)
     double rank = p / 100.0 * (double)(n - 1);
     size_t lo = (size_t)floor(rank);
     if (lo >= n - 1) return sorted[n - 1];
-    double frac = rank - (double)lo;
-    return sorted[lo] + frac * (sorted[lo + 1] - sorted[lo]);
+    double frac = rank - (double)lo, a = sorted[lo], b = sorted[lo + 1];
+    if (frac == 0) return a;
+    /* (1-f)a + fb: a median of two is exactly (a+b)/2 rounded once */
+    double r = (1 - frac) * a + frac * b;
+    return r < a ? a : r > b ? b : r;
 }
 
 double stats_percentile(const double *v, size_t n, double p)

@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 pass=0; fail=0; skip=0
-for t in tests/integration/*.sh; do
+for t in tests/integration/[0-9]*.sh; do
   [ -e "$t" ] || continue
   log="build/$(basename "$t" .sh).log"; mkdir -p build
   start=$(date +%s)

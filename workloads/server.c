@@ -6,26 +6,29 @@
  * Calls:   netio_* (drivers/netio.h), http_parse_request (http_parser.c),
  *          pattern_at/pattern_fill (pattern.c), units_parse_size_n (units.c).
  *
- * Flow: server_run -> netio_poll -> on_event
+ * Flow: server_run -> netio_poll -> on_batch -> on_event
  *         ACCEPTED -> slot from the pool, netio_set_ctx
- *         READABLE -> serve_input -> queue_* (response into the slot's out
- *                     buffer) -> pump (netio_send; short => wait for WRITABLE)
- *         WRITABLE -> pump -> response_done -> netio_consume of held bytes
+ *         READABLE -> parse_input (requests -> the slot's request ring)
+ *                     -> advance (ring -> response in the out buffer -> pump)
+ *         WRITABLE -> advance
  *         CLOSED   -> slot back to the pool
- *       every ~100 ms: idle scan over an LRU list (oldest activity first).
+ *       every <= 250 ms: idle_scan over an LRU list (oldest progress first).
  *
- * Memory: one pool of max_conns slots plus one out buffer per slot, both
- * allocated once; nothing is allocated per request. The out buffers are one
- * calloc'd region that the kernel only backs with pages when a slot is used,
- * and free slots are reused LIFO so the warm ones come back first.
+ * Ordering and back-pressure. A parsed request becomes a small ring entry
+ * (what to answer, how many buffer bytes it occupies); responses are built
+ * from the ring strictly in order. A request's bytes are consumed only when
+ * its response has been built, so while a response is stalled (short send,
+ * waiting for WRITABLE) the requests behind it stay in the driver's buffer.
+ * The ring holds REQ_RING requests; beyond that, requests wait unparsed in the
+ * driver's buffer until it presents them again (new data, or a driver that
+ * re-presents after netio_consume). Small responses to pipelined requests
+ * are batched into one out buffer and sent together. A stalled client only
+ * stops its own connection; nothing blocks.
  *
- * Ordering and back-pressure: requests are parsed only while no response is
- * being streamed; small complete responses to pipelined requests are batched
- * into the out buffer. When a response stalls (short send), the bytes of the
- * requests answered so far are held (not consumed) until it completes, then
- * consumed, so the driver presents the rest of the pipeline again. Bytes not
- * yet parsed simply wait in the driver's buffer, which bounds memory; a
- * stalled client only stops its own connection from being served.
+ * Memory: the slot table, a free-slot stack and one out buffer per slot are
+ * allocated once in server_run; nothing is allocated per request. The table
+ * and out buffers are calloc'd and only touched (backed by pages) when a slot
+ * is used; free slots are reused LIFO so warm ones come back first.
  */
 #include "server.h"
 
@@ -34,40 +37,60 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#define OUT_BUF (16u * 1024)       /* per-connection out buffer (headers, small bodies, file chunks) */
-#define HDR_ROOM 512u              /* free out space needed to queue one more response */
-#define MAX_BYTES (1ull << 40)     /* /bytes/N limit: 1 TiB */
-#define POLL_TIMEOUT_US 100000     /* so *stop and the idle timers are seen */
-#define EVENTS 64
-#define DRAIN_NS 1000000000ull     /* at stop: wait this long for CLOSED events */
+#define OUT_BUF (16u * 1024)   /* per-connection: headers, small bodies, file chunks */
+#define HDR_ROOM 512u          /* free out space needed to build one more response */
+#define REQ_RING 32u           /* parsed requests waiting for their response */
+#define MAX_BYTES (1ull << 40) /* /bytes/N limit: 1 TiB */
 #define MAX_NAME 255
+#define POLL_TIMEOUT_US 100000 /* so *stop and the idle timers are seen */
+#define SCAN_MAX_NS 250000000ull
+#define EVENTS 64
+#define DRAIN_NS 1000000000ull /* at stop: wait this long for CLOSED events */
+
+enum req_kind { RQ_BYTES = 1, RQ_FILE, RQ_ERROR };
+#define RQF_HEAD 0x1u
+#define RQF_CLOSE 0x2u
+
+/* One parsed request: everything needed to answer it once its bytes are gone. */
+struct req {
+    uint64_t size;  /* RQ_BYTES, RQ_FILE: body length */
+    uint32_t len;   /* bytes it occupies in the driver's buffer (header + body seen) */
+    uint16_t status; /* RQ_ERROR */
+    uint8_t kind, flags;
+    int fd; /* RQ_FILE */
+};
 
 enum body_src { BODY_NONE = 0, BODY_PATTERN, BODY_FILE };
 
 struct conn {
     int handle;
-    int in_use;
-    int closing;     /* netio_close/abort called: waiting for CLOSED */
-    int close_after; /* the last queued response ends the connection */
-    int eof;         /* peer sent FIN */
-    uint8_t *out;    /* OUT_BUF bytes, pending output in [out_off, out_len) */
+    uint8_t in_use;
+    uint8_t closing;      /* netio_close/abort called: waiting for CLOSED */
+    uint8_t close_queued; /* a request that ends the connection is in the ring: parse no more */
+    uint8_t close_after;  /* ... and its response is built */
+    uint8_t eof;          /* peer sent FIN */
+    uint8_t more;         /* parsing stopped on a full ring: requests may wait unparsed */
+    uint8_t blocked;      /* a send was short: wait for WRITABLE */
+    uint8_t *out;         /* OUT_BUF bytes; pending output is [out_off, out_len) */
     uint32_t out_off, out_len;
     uint32_t hdr_unsent; /* header bytes among the pending output (for body_bytes_out) */
     enum body_src src;   /* where body_left comes from once out is drained */
     int fd;              /* BODY_FILE */
     uint64_t body_off, body_left;
-    uint64_t discard; /* request body bytes still to read and drop */
-    size_t hold;      /* bytes of answered requests to consume when output completes */
-    size_t rx_seen;   /* buffer length at the last READABLE */
-    uint64_t last_ns; /* last progress */
+    uint64_t discard;  /* request body bytes still to arrive and be dropped */
+    size_t held;       /* buffer bytes owned by ring entries (sum of their len) */
+    size_t to_consume; /* bytes to netio_consume at the end of this event */
+    uint64_t last_ns;  /* last progress */
     struct conn *prev, *next; /* LRU list of open, not closing connections */
-    struct conn *free_next;
+    uint32_t rhead, rcount;
+    struct req ring[REQ_RING];
 };
 
 struct srv {
@@ -76,7 +99,8 @@ struct srv {
     struct srv_stats *st;
     struct conn *conns;
     uint8_t *outs;
-    struct conn *free_list;
+    uint32_t *free_idx; /* stack of free slot indices */
+    size_t nfree;
     struct conn lru; /* sentinel: lru.next is the oldest */
     uint64_t active;
     uint64_t now;
@@ -100,21 +124,16 @@ static void lru_unlink(struct conn *c)
     c->prev = c->next = NULL;
 }
 
-static void lru_push(struct srv *s, struct conn *c)
-{
-    c->prev = s->lru.prev;
-    c->next = &s->lru;
-    s->lru.prev->next = c;
-    s->lru.prev = c;
-}
-
-/* Progress on c: bytes in or out. */
+/* Progress on c (bytes in or out): it becomes the newest. */
 static void touch(struct srv *s, struct conn *c)
 {
     c->last_ns = s->now;
     if (c->closing) return;
     lru_unlink(c);
-    lru_push(s, c);
+    c->prev = s->lru.prev;
+    c->next = &s->lru;
+    s->lru.prev->next = c;
+    s->lru.prev = c;
 }
 
 /* ---- slots -------------------------------------------------------------- */
@@ -127,14 +146,20 @@ static void body_reset(struct conn *c)
     c->body_off = c->body_left = 0;
 }
 
+static void ring_clear(struct conn *c)
+{
+    for (; c->rcount; c->rcount--, c->rhead = (c->rhead + 1) % REQ_RING)
+        if (c->ring[c->rhead].kind == RQ_FILE) close(c->ring[c->rhead].fd);
+    c->held = 0;
+}
+
 static struct conn *slot_get(struct srv *s, int handle)
 {
-    struct conn *c = s->free_list;
-    if (!c) return NULL;
-    s->free_list = c->free_next;
-    uint8_t *out = c->out;
-    memset(c, 0, sizeof(*c));
-    c->out = out;
+    if (s->nfree == 0) return NULL;
+    uint32_t i = s->free_idx[--s->nfree];
+    struct conn *c = &s->conns[i];
+    memset(c, 0, offsetof(struct conn, ring));
+    c->out = s->outs + (size_t)i * OUT_BUF;
     c->fd = -1;
     c->handle = handle;
     c->in_use = 1;
@@ -146,10 +171,10 @@ static struct conn *slot_get(struct srv *s, int handle)
 static void slot_put(struct srv *s, struct conn *c)
 {
     body_reset(c);
+    ring_clear(c);
     lru_unlink(c);
     c->in_use = 0;
-    c->free_next = s->free_list;
-    s->free_list = c;
+    s->free_idx[s->nfree++] = (uint32_t)(c - s->conns);
     s->active--;
 }
 
@@ -160,18 +185,19 @@ static void conn_end(struct srv *s, struct conn *c, int abortive)
     c->closing = 1;
     lru_unlink(c);
     body_reset(c);
+    ring_clear(c);
     if (abortive)
         netio_abort(s->io, c->handle);
     else
         netio_close(s->io, c->handle);
 }
 
-static int busy(const struct conn *c)
+static int out_pending(const struct conn *c)
 {
     return c->out_off < c->out_len || c->body_left > 0;
 }
 
-/* ---- response building -------------------------------------------------- */
+/* ---- response building (into c->out, HDR_ROOM bytes free) ------------------ */
 
 static size_t put_str(uint8_t *p, const char *s)
 {
@@ -192,16 +218,20 @@ static size_t put_u64(uint8_t *p, uint64_t v)
     return n;
 }
 
-/* Appends a response header to c->out (HDR_ROOM bytes are free). */
+static const char *reason_of(int status)
+{
+    const char *r = http_status_reason(status);
+    return r ? r : "Unknown";
+}
+
 static void put_header(struct srv *s, struct conn *c, int status, const char *ctype,
                        uint64_t length, const char *extra)
 {
     uint8_t *p = c->out + c->out_len, *start = p;
-    const char *reason = http_status_reason(status);
     p += put_str(p, "HTTP/1.1 ");
     p += put_u64(p, (uint64_t)status);
     *p++ = ' ';
-    p += put_str(p, reason ? reason : "Unknown");
+    p += put_str(p, reason_of(status));
     p += put_str(p, "\r\nServer: bypassbench\r\nContent-Type: ");
     p += put_str(p, ctype);
     p += put_str(p, "\r\nContent-Length: ");
@@ -214,79 +244,81 @@ static void put_header(struct srv *s, struct conn *c, int status, const char *ct
     if (status >= 100 && status < 600) s->st->responses[status / 100]++;
 }
 
-static void queue_error(struct srv *s, struct conn *c, int status, int head, int close_conn)
+/* Error responses carry their reason phrase as a short text body. */
+static void build_error(struct srv *s, struct conn *c, int status, int head)
 {
-    const char *reason = http_status_reason(status);
-    if (!reason) reason = "Error";
+    const char *reason = reason_of(status);
     size_t blen = strlen(reason) + 1;
-    if (close_conn) c->close_after = 1;
-    put_header(s, c, status, "text/plain", blen,
-               status == 405 ? "Allow: GET, HEAD\r\n" : NULL);
+    put_header(s, c, status, "text/plain", blen, status == 405 ? "Allow: GET, HEAD\r\n" : NULL);
     if (head) return;
     memcpy(c->out + c->out_len, reason, blen - 1);
     c->out[c->out_len + blen - 1] = '\n';
     c->out_len += (uint32_t)blen;
 }
 
-static void queue_bytes(struct srv *s, struct conn *c, uint64_t n, int head)
+/* Header, then as much body as fits into out; the rest streams in pump. */
+static void build_body(struct srv *s, struct conn *c, const struct req *e)
 {
-    put_header(s, c, 200, "application/octet-stream", n, NULL);
-    if (head || n == 0) return;
-    uint64_t room = OUT_BUF - c->out_len;
-    size_t fill = (size_t)(n < room ? n : room);
-    pattern_fill(c->out + c->out_len, 0, fill);
-    c->out_len += (uint32_t)fill;
-    c->src = BODY_PATTERN;
-    c->body_off = fill;
-    c->body_left = n - fill;
-}
-
-/* NAME must be non-empty, without '/', not starting with '.'. */
-static void queue_file(struct srv *s, struct conn *c, const char *name, size_t len, int head)
-{
-    char path[MAX_NAME + 1];
-    if (s->docroot_fd < 0 || len == 0 || len > MAX_NAME || name[0] == '.' ||
-        memchr(name, '/', len) || memchr(name, '\0', len)) {
-        queue_error(s, c, 404, head, 0);
+    put_header(s, c, 200, "application/octet-stream", e->size, NULL);
+    if ((e->flags & RQF_HEAD) || e->size == 0) {
+        if (e->kind == RQ_FILE) close(e->fd);
         return;
     }
-    memcpy(path, name, len);
-    path[len] = '\0';
-    int fd = openat(s->docroot_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-        if (fd >= 0) close(fd);
-        queue_error(s, c, 404, head, 0);
-        return;
+    size_t room = OUT_BUF - c->out_len;
+    size_t want = e->size < room ? (size_t)e->size : room;
+    if (e->kind == RQ_BYTES) {
+        pattern_fill(c->out + c->out_len, 0, want);
+        c->src = BODY_PATTERN;
+    } else {
+        c->src = BODY_FILE;
+        c->fd = e->fd;
+        ssize_t r = pread(e->fd, c->out + c->out_len, want, 0);
+        want = r > 0 ? (size_t)r : 0; /* a failed read shows up again in pump */
     }
-    uint64_t size = (uint64_t)sb.st_size;
-    put_header(s, c, 200, "application/octet-stream", size, NULL);
-    if (head || size == 0) {
-        close(fd);
-        return;
-    }
-    c->src = BODY_FILE;
-    c->fd = fd;
-    c->body_off = 0;
-    c->body_left = size;
-    /* the first chunk goes out with the header, if it reads */
-    uint64_t room = OUT_BUF - c->out_len;
-    ssize_t r = pread(fd, c->out + c->out_len, (size_t)(size < room ? size : room), 0);
-    if (r > 0) {
-        c->out_len += (uint32_t)r;
-        c->body_off = (uint64_t)r;
-        c->body_left -= (uint64_t)r;
-    }
+    c->out_len += (uint32_t)want;
+    c->body_off = want;
+    c->body_left = e->size - want;
     if (c->body_left == 0) body_reset(c);
 }
 
-/* Routes one parsed request and queues its response. */
-static void route(struct srv *s, struct conn *c, const struct http_request *rq)
+/* ---- routing (at parse time; the ring entry must not point into the buffer) */
+
+static void route_file(struct srv *s, struct req *e, const char *name, size_t len)
+{
+    char path[MAX_NAME + 1];
+    e->kind = RQ_ERROR;
+    e->status = 404;
+    if (s->docroot_fd < 0 || len == 0 || len > MAX_NAME || name[0] == '.' ||
+        memchr(name, '/', len) || memchr(name, '\0', len))
+        return;
+    memcpy(path, name, len);
+    path[len] = '\0';
+    int fd = openat(s->docroot_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP && errno != EACCES &&
+            errno != ENAMETOOLONG)
+            e->status = 500; /* EMFILE and friends: not the client's fault */
+        return;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return;
+    }
+    e->kind = RQ_FILE;
+    e->fd = fd;
+    e->size = (uint64_t)sb.st_size;
+}
+
+static void route(struct srv *s, struct req *e, const struct http_request *rq)
 {
     int head = rq->method_len == 4 && memcmp(rq->method, "HEAD", 4) == 0;
     int get = rq->method_len == 3 && memcmp(rq->method, "GET", 3) == 0;
+    if (head) e->flags |= RQF_HEAD;
+    e->kind = RQ_ERROR;
+    e->status = 404;
     if (!get && !head) {
-        queue_error(s, c, 405, 0, 0);
+        e->status = 405;
         return;
     }
     const char *t = rq->target;
@@ -295,14 +327,12 @@ static void route(struct srv *s, struct conn *c, const struct http_request *rq)
     if (q) tl = (size_t)(q - t);
     uint64_t n;
     if (tl > 7 && memcmp(t, "/bytes/", 7) == 0) {
-        if (units_parse_size_n(t + 7, tl - 7, &n) == 0 && n <= MAX_BYTES)
-            queue_bytes(s, c, n, head);
-        else
-            queue_error(s, c, 404, head, 0);
-    } else if (tl > 6 && memcmp(t, "/file/", 6) == 0) {
-        queue_file(s, c, t + 6, tl - 6, head);
-    } else {
-        queue_error(s, c, 404, head, 0);
+        if (units_parse_size_n(t + 7, tl - 7, &n) == 0 && n <= MAX_BYTES) {
+            e->kind = RQ_BYTES;
+            e->size = n;
+        }
+    } else if (tl >= 6 && memcmp(t, "/file/", 6) == 0) {
+        route_file(s, e, t + 6, tl - 6);
     }
 }
 
@@ -311,28 +341,34 @@ static void route(struct srv *s, struct conn *c, const struct http_request *rq)
 static void account_sent(struct srv *s, struct conn *c, size_t n, int from_out)
 {
     s->st->bytes_out += n;
+    size_t h = 0;
     if (from_out) {
-        size_t h = n < c->hdr_unsent ? n : c->hdr_unsent;
+        h = n < c->hdr_unsent ? n : c->hdr_unsent;
         c->hdr_unsent -= (uint32_t)h;
-        s->st->body_bytes_out += n - h;
-    } else {
-        s->st->body_bytes_out += n;
     }
+    s->st->body_bytes_out += n - h;
     if (n) touch(s, c);
+}
+
+static size_t send_some(struct srv *s, struct conn *c, const void *p, size_t want, int from_out)
+{
+    ssize_t n = netio_send(s->io, c->handle, p, want);
+    if (n < 0) n = 0; /* the connection is gone: its CLOSED event follows */
+    account_sent(s, c, (size_t)n, from_out);
+    if ((size_t)n < want) c->blocked = 1;
+    return (size_t)n;
 }
 
 /* Sends what can be sent. Returns 1 when all output is out, 0 when the
  * driver is full (WRITABLE follows), -1 when the connection was aborted. */
 static int pump(struct srv *s, struct conn *c)
 {
+    if (c->blocked) return 0;
     for (;;) {
         if (c->out_off < c->out_len) {
             size_t want = c->out_len - c->out_off;
-            ssize_t n = netio_send(s->io, c->handle, c->out + c->out_off, want);
-            if (n < 0) n = 0;
-            account_sent(s, c, (size_t)n, 1);
-            c->out_off += (uint32_t)n;
-            if ((size_t)n < want) return 0;
+            c->out_off += (uint32_t)send_some(s, c, c->out + c->out_off, want, 1);
+            if (c->out_off < c->out_len) return 0;
         }
         c->out_off = c->out_len = 0;
         c->hdr_unsent = 0;
@@ -341,16 +377,13 @@ static int pump(struct srv *s, struct conn *c)
             return 1;
         }
         if (c->src == BODY_PATTERN) {
-            size_t got;
-            size_t want = c->body_left < PATTERN_PERIOD ? (size_t)c->body_left : PATTERN_PERIOD;
+            size_t got, want = c->body_left < PATTERN_PERIOD ? (size_t)c->body_left : PATTERN_PERIOD;
             const uint8_t *p = pattern_at(c->body_off, want, &got);
             if (got > want) got = want;
-            ssize_t n = netio_send(s->io, c->handle, p, got);
-            if (n < 0) n = 0;
-            account_sent(s, c, (size_t)n, 0);
-            c->body_off += (uint64_t)n;
-            c->body_left -= (uint64_t)n;
-            if ((size_t)n < got) return 0;
+            size_t n = send_some(s, c, p, got, 0);
+            c->body_off += n;
+            c->body_left -= n;
+            if (n < got) return 0;
         } else {
             size_t want = c->body_left < OUT_BUF ? (size_t)c->body_left : OUT_BUF;
             ssize_t r = pread(c->fd, c->out, want, (off_t)c->body_off);
@@ -365,88 +398,139 @@ static int pump(struct srv *s, struct conn *c)
     }
 }
 
-/* ---- input ---------------------------------------------------------------- */
-
-static void consume(struct srv *s, struct conn *c, size_t n)
+/* Builds responses from the ring in order while out has room, and sends.
+ * Returns as pump. */
+static int advance(struct srv *s, struct conn *c)
 {
-    if (!n) return;
-    netio_consume(s->io, c->handle, n);
-    s->st->bytes_in += n;
+    while (c->rcount && !c->close_after) {
+        if (c->body_left || OUT_BUF - c->out_len < HDR_ROOM) {
+            int r = pump(s, c);
+            if (r <= 0) return r;
+        }
+        struct req *e = &c->ring[c->rhead];
+        c->rhead = (c->rhead + 1) % REQ_RING;
+        c->rcount--;
+        c->held -= e->len;
+        c->to_consume += e->len; /* answered: its bytes may go */
+        if (e->flags & RQF_CLOSE) c->close_after = 1;
+        if (e->kind == RQ_ERROR)
+            build_error(s, c, e->status, e->flags & RQF_HEAD);
+        else
+            build_body(s, c, e);
+    }
+    return pump(s, c);
 }
 
-/* Parses and answers the requests in data[0, len) while output allows. */
-static void serve_input(struct srv *s, struct conn *c, const uint8_t *data, size_t len)
+/* ---- input ---------------------------------------------------------------- */
+
+static struct req *ring_push(struct conn *c)
+{
+    struct req *e = &c->ring[(c->rhead + c->rcount++) % REQ_RING];
+    memset(e, 0, sizeof(*e));
+    e->fd = -1;
+    return e;
+}
+
+/* Parses the requests in data[held, len) into the ring. The first `held`
+ * bytes are requests already in the ring. */
+static void parse_input(struct srv *s, struct conn *c, const uint8_t *data, size_t len)
 {
     const struct srv_config *cfg = s->cfg;
-    size_t pos = 0;
-    int r = 1; /* pump result: 1 all out, 0 driver full */
-    if (c->discard) {
-        size_t take = c->discard < len ? (size_t)c->discard : len;
+    size_t pos = c->held;
+    if (c->discard && pos < len) { /* the rest of a body, at the front or after the ring's */
+        size_t take = c->discard < len - pos ? (size_t)c->discard : len - pos;
+        if (c->rcount) { /* the body's request is still in the ring: its bytes grow */
+            c->ring[(c->rhead + c->rcount - 1) % REQ_RING].len += (uint32_t)take;
+            c->held += take;
+        } else {
+            c->to_consume += take;
+        }
         pos += take;
         c->discard -= take;
     }
-    while (!c->close_after && !c->discard && pos < len) {
-        if (c->body_left || OUT_BUF - c->out_len < HDR_ROOM) {
-            r = pump(s, c);
-            if (r < 0) return;
-            if (r == 0) break;
+    c->more = 0;
+    while (!c->close_queued && !c->discard && pos < len) {
+        if (c->rcount == REQ_RING) {
+            c->more = 1;
+            break;
         }
         struct http_request rq;
         int hl = http_parse_request((const char *)data + pos, len - pos, &rq, cfg->max_header,
-                                   HTTP_MAX_HEADERS);
+                                    HTTP_MAX_HEADERS);
         if (hl == HTTP_PARSE_PARTIAL) break;
         s->st->requests++;
+        struct req *e = ring_push(c);
+        e->len = (uint32_t)(len - pos); /* errors take everything: the connection ends */
         if (hl < 0) {
             if ((unsigned)rq.error < HTTP_ERR__COUNT) s->st->parse_errors[rq.error]++;
-            queue_error(s, c, http_error_status(rq.error), 0, 1);
-            pos = len;
-            break;
-        }
-        pos += (size_t)hl;
-        int head = rq.method_len == 4 && memcmp(rq.method, "HEAD", 4) == 0;
-        if (rq.meta.chunked) {
-            queue_error(s, c, 501, head, 1);
-            pos = len;
-            break;
-        }
-        if (rq.meta.content_length > 0) {
-            uint64_t cl = (uint64_t)rq.meta.content_length;
-            if (cl > cfg->max_body) {
-                queue_error(s, c, 413, head, 1);
-                pos = len;
-                break;
-            }
-            size_t take = cl < len - pos ? (size_t)cl : len - pos;
-            pos += take;
-            c->discard = cl - take;
+            e->kind = RQ_ERROR;
+            e->status = (uint16_t)http_error_status(rq.error);
+            e->flags = RQF_CLOSE;
+        } else if (rq.meta.chunked) {
+            e->kind = RQ_ERROR;
+            e->status = 501;
+            e->flags = RQF_CLOSE;
+        } else if (rq.meta.content_length > 0 && (uint64_t)rq.meta.content_length > cfg->max_body) {
+            e->kind = RQ_ERROR;
+            e->status = 413;
+            e->flags = RQF_CLOSE;
+        } else {
+            size_t blen = rq.meta.content_length > 0 ? (size_t)rq.meta.content_length : 0;
+            size_t avail = len - pos - (size_t)hl;
+            size_t take = blen < avail ? blen : avail;
+            e->len = (uint32_t)((size_t)hl + take);
+            c->discard = blen - take;
+            route(s, e, &rq);
+            if (!rq.meta.keep_alive) e->flags |= RQF_CLOSE;
             /* a client waiting for 100-continue may never send the body */
-            if (c->discard && rq.meta.expect_continue) c->close_after = 1;
+            if (c->discard && rq.meta.expect_continue) e->flags |= RQF_CLOSE;
         }
-        if (!rq.meta.keep_alive) c->close_after = 1;
-        route(s, c, &rq);
+        if (e->flags & RQF_CLOSE) c->close_queued = 1;
+        pos += e->len;
+        c->held += e->len;
     }
-    if (c->eof && !c->close_after && pos == len && !c->discard) c->close_after = 1;
-    if (r == 1) r = pump(s, c);
-    if (r < 0) return;
-    if (r == 0) {
-        c->hold = pos; /* consumed when this output completes */
-        return;
-    }
-    consume(s, c, pos);
-    if (c->close_after || c->eof) conn_end(s, c, 0);
 }
 
-/* All queued output of c is out (after a stall). */
-static void output_done(struct srv *s, struct conn *c)
+/* End of an event on c: consume answered bytes, close when done. */
+static void settle(struct srv *s, struct conn *c, int r)
 {
-    size_t held = c->hold;
-    c->hold = 0;
-    consume(s, c, held);
-    /* the driver presents the rest (if any) again after the consume */
-    if (c->close_after || (c->eof && c->rx_seen <= held)) conn_end(s, c, 0);
+    if (r < 0 || c->closing) return;
+    if (c->to_consume) {
+        netio_consume(s->io, c->handle, c->to_consume);
+        s->st->bytes_in += c->to_consume;
+        c->to_consume = 0;
+    }
+    if (r == 0 || c->rcount) return; /* output pending */
+    if (c->close_after || (c->eof && !c->more)) conn_end(s, c, 0);
 }
 
 /* ---- events --------------------------------------------------------------- */
+
+static void on_event(struct srv *s, const struct netio_event *ev, struct conn *c)
+{
+    switch (ev->type) {
+    case NETIO_EV_ACCEPTED:
+    case NETIO_EV_CONNECTED:
+        break;
+    case NETIO_EV_READABLE:
+        if (c->closing) break;
+        if (ev->eof) c->eof = 1;
+        touch(s, c);
+        parse_input(s, c, ev->data, ev->len);
+        settle(s, c, advance(s, c));
+        break;
+    case NETIO_EV_WRITABLE:
+        if (c->closing) break;
+        c->blocked = 0;
+        settle(s, c, advance(s, c));
+        break;
+    case NETIO_EV_CLOSED:
+        s->st->conns_closed++;
+        if ((unsigned)ev->reason < NETIO_CLOSE__COUNT) s->st->close_reasons[ev->reason]++;
+        slot_put(s, c);
+        break;
+    }
+}
 
 static void on_accept(struct srv *s, const struct netio_event *ev, struct conn **slot,
                       int stopping)
@@ -463,34 +547,8 @@ static void on_accept(struct srv *s, const struct netio_event *ev, struct conn *
     netio_set_ctx(s->io, ev->conn, c);
 }
 
-static void on_event(struct srv *s, const struct netio_event *ev, struct conn *c)
-{
-    switch (ev->type) {
-    case NETIO_EV_ACCEPTED:
-    case NETIO_EV_CONNECTED:
-        break;
-    case NETIO_EV_READABLE:
-        c->rx_seen = ev->len;
-        if (ev->eof) c->eof = 1;
-        if (c->closing) break;
-        touch(s, c);
-        if (busy(c)) break; /* the rest waits in the driver's buffer */
-        serve_input(s, c, ev->data, ev->len);
-        break;
-    case NETIO_EV_WRITABLE:
-        if (c->closing || !busy(c)) break;
-        if (pump(s, c) == 1) output_done(s, c);
-        break;
-    case NETIO_EV_CLOSED:
-        s->st->conns_closed++;
-        if ((unsigned)ev->reason < NETIO_CLOSE__COUNT) s->st->close_reasons[ev->reason]++;
-        slot_put(s, c);
-        break;
-    }
-}
-
-/* Handles one batch; slot[] maps the batch's ACCEPTED events to their slot
- * so later events of the same batch find it even if their ctx predates it. */
+/* One batch of events. slot[] maps the batch's ACCEPTED events to their slot,
+ * for later events of the same batch whose ctx predates netio_set_ctx. */
 static void on_batch(struct srv *s, const struct netio_event *evs, int n, int stopping)
 {
     struct conn *slot[EVENTS];
@@ -502,26 +560,20 @@ static void on_batch(struct srv *s, const struct netio_event *evs, int n, int st
             continue;
         }
         struct conn *c = ev->ctx;
-        if (!c) {
-            for (int j = i - 1; j >= 0 && !c; j--)
-                if (evs[j].type == NETIO_EV_ACCEPTED && evs[j].conn == ev->conn) {
-                    c = slot[j];
-                    break;
-                }
-        }
-        if (!c || !c->in_use || c->handle != ev->conn) continue; /* refused connection */
+        for (int j = i - 1; !c && j >= 0; j--)
+            if (evs[j].type == NETIO_EV_ACCEPTED && evs[j].conn == ev->conn) c = slot[j];
+        if (!c || !c->in_use || c->handle != ev->conn) continue; /* a refused connection */
         on_event(s, ev, c);
     }
 }
 
 static void idle_scan(struct srv *s)
 {
-    uint64_t limit = s->cfg->idle_timeout_ns;
     while (s->lru.next != &s->lru) {
         struct conn *c = s->lru.next;
-        if (s->now - c->last_ns < limit) break;
+        if (s->now - c->last_ns < s->cfg->idle_timeout_ns) break;
         s->st->conns_idle_timeout++;
-        conn_end(s, c, busy(c)); /* unlinks c */
+        conn_end(s, c, out_pending(c)); /* unlinks c; RST if output is stuck */
     }
 }
 
@@ -530,7 +582,7 @@ static int drain(struct srv *s, struct netio_event *evs)
 {
     for (size_t i = 0; i < s->cfg->max_conns; i++) {
         struct conn *c = &s->conns[i];
-        if (c->in_use && !c->closing) conn_end(s, c, busy(c));
+        if (c->in_use && !c->closing) conn_end(s, c, out_pending(c));
     }
     uint64_t deadline = now_ns() + DRAIN_NS;
     while (s->active > 0 && now_ns() < deadline) {
@@ -541,6 +593,8 @@ static int drain(struct srv *s, struct netio_event *evs)
     }
     return 0;
 }
+
+/* ---- public ----------------------------------------------------------------- */
 
 void srv_config_defaults(struct srv_config *c)
 {
@@ -558,8 +612,8 @@ void srv_config_defaults(struct srv_config *c)
 static int setup(struct srv *s, char *err, size_t errlen)
 {
     const struct srv_config *cfg = s->cfg;
-    if (cfg->max_conns == 0) {
-        snprintf(err, errlen, "server: max_conns must be > 0");
+    if (cfg->max_conns == 0 || cfg->max_conns > UINT32_MAX) {
+        snprintf(err, errlen, "server: max_conns %zu out of range", cfg->max_conns);
         return -1;
     }
     if (cfg->docroot) {
@@ -571,17 +625,13 @@ static int setup(struct srv *s, char *err, size_t errlen)
     }
     s->conns = calloc(cfg->max_conns, sizeof(*s->conns));
     s->outs = calloc(cfg->max_conns, OUT_BUF);
-    if (!s->conns || !s->outs) {
+    s->free_idx = calloc(cfg->max_conns, sizeof(*s->free_idx));
+    if (!s->conns || !s->outs || !s->free_idx) {
         snprintf(err, errlen, "server: cannot allocate %zu connection slots", cfg->max_conns);
         return -1;
     }
-    for (size_t i = cfg->max_conns; i-- > 0;) {
-        struct conn *c = &s->conns[i];
-        c->out = s->outs + i * OUT_BUF;
-        c->fd = -1;
-        c->free_next = s->free_list;
-        s->free_list = c;
-    }
+    for (size_t i = 0; i < cfg->max_conns; i++)
+        s->free_idx[s->nfree++] = (uint32_t)(cfg->max_conns - 1 - i);
     s->lru.next = s->lru.prev = &s->lru;
     pattern_init();
     return 0;
@@ -595,14 +645,14 @@ int server_run(struct netio *io, const struct srv_config *cfg, struct srv_stats 
     int rc = -1;
     memset(st, 0, sizeof(*st));
     if (setup(&s, err, errlen) < 0) goto out;
-    char lerr[256];
+    char lerr[256] = "";
     if (netio_listen(io, &cfg->listen, NULL, lerr, sizeof(lerr)) < 0) {
-        snprintf(err, errlen, "server: listen: %s", lerr);
+        snprintf(err, errlen, "server: %s", lerr);
         goto out;
     }
     if (cfg->on_ready) cfg->on_ready(cfg->arg);
-    uint64_t limit = cfg->idle_timeout_ns;
-    uint64_t scan_every = limit / 4 < 250000000ull ? limit / 4 : 250000000ull;
+    uint64_t idle = cfg->idle_timeout_ns;
+    uint64_t scan_every = idle / 4 < SCAN_MAX_NS ? idle / 4 : SCAN_MAX_NS;
     if (scan_every < 10000000ull) scan_every = 10000000ull;
     s.now = now_ns();
     uint64_t next_scan = s.now + scan_every;
@@ -614,7 +664,7 @@ int server_run(struct netio *io, const struct srv_config *cfg, struct srv_stats 
         }
         s.now = now_ns();
         on_batch(&s, evs, n, 0);
-        if (limit && s.now >= next_scan) {
+        if (idle && s.now >= next_scan) {
             idle_scan(&s);
             next_scan = s.now + scan_every;
         }
@@ -627,9 +677,13 @@ int server_run(struct netio *io, const struct srv_config *cfg, struct srv_stats 
 out:
     if (s.conns)
         for (size_t i = 0; i < cfg->max_conns; i++)
-            if (s.conns[i].fd >= 0) close(s.conns[i].fd);
+            if (s.conns[i].in_use) {
+                body_reset(&s.conns[i]);
+                ring_clear(&s.conns[i]);
+            }
     free(s.conns);
     free(s.outs);
+    free(s.free_idx);
     if (s.docroot_fd >= 0) close(s.docroot_fd);
     return rc;
 }

@@ -2,7 +2,8 @@
  * test_kernel.c — unit tests for drivers/kernel.c through the netio.h
  * wrappers. Both ends of every connection live in one netio instance on
  * 127.0.0.1 (random high port, retried on EADDRINUSE), driven by one poll
- * loop; no root needed. Hang guards use wall time, assertions never do.
+ * loop; no root needed. Hang guards use wall time (pump), assertions never
+ * do; no Criterion .timeout: under ASan with --jobs>1 it leaks in the runner.
  */
 #include <criterion/criterion.h>
 
@@ -147,7 +148,7 @@ static uint64_t counter(struct netio *io, const char *name)
     return 0;
 }
 
-static void check_counters(struct netio *io)
+static void check_counters(struct netio *io, int with_data)
 {
     struct netio_counter cs[128];
     int n = netio_counters(io, cs, 128);
@@ -165,7 +166,8 @@ static void check_counters(struct netio *io)
                              "sys_send", "sys_accept", "sys_socket", "sys_connect",
                              "sys_close", "conns_accepted", "conns_connected", "conns_closed"};
     for (size_t i = 0; i < sizeof(nonzero) / sizeof(nonzero[0]); i++)
-        cr_assert_gt(counter(io, nonzero[i]), 0, "counter %s is 0", nonzero[i]);
+        if (with_data || strcmp(nonzero[i], "sys_send") != 0)
+            cr_assert_gt(counter(io, nonzero[i]), 0, "counter %s is 0", nonzero[i]);
     /* a short array gets a prefix, never more than asked */
     cr_assert_eq(netio_counters(io, cs, 2), 2);
 }
@@ -248,7 +250,7 @@ static int echo_done(void *st)
     return p->cli.rx == p->total;
 }
 
-Test(kernel, echo_1mib, .timeout = 20)
+Test(kernel, echo_1mib)
 {
     struct netio *io = open_io(16 * 1024, 64);
     struct pair p = {.total = MIB};
@@ -266,7 +268,7 @@ Test(kernel, echo_1mib, .timeout = 20)
     pump(io, 16, echo_h, NULL, &p, 0.05);
     cr_assert_eq(p.cli.closed + p.srv.closed, 2);
     cr_assert_eq(p.cli.events_after_close + p.srv.events_after_close, 0);
-    check_counters(io);
+    check_counters(io, 1);
     free(p.srv.pend);
     netio_destroy(io);
 }
@@ -300,7 +302,7 @@ static int phase_is(void *st)
     return p->phase == (int)p->total;
 }
 
-Test(kernel, partial_consume, .timeout = 10)
+Test(kernel, partial_consume)
 {
     struct netio *io = open_io(0, 16);
     struct pair p = {0};
@@ -361,7 +363,7 @@ static int bp_all(void *st)
     return p->srv.rx == p->total;
 }
 
-Test(kernel, rx_buffer_full_backpressure, .timeout = 20)
+Test(kernel, rx_buffer_full_backpressure)
 {
     struct netio *io = open_io(BP_RXBUF, 16);
     struct pair p = {.total = 64u * MIB}; /* phase 0: send until the kernel says full */
@@ -404,7 +406,7 @@ static int cli_closed(void *st)
     return ((struct pair *)st)->cli.closed;
 }
 
-Test(kernel, connect_refused, .timeout = 10)
+Test(kernel, connect_refused)
 {
     /* a bound, non-listening socket owns the port: SYN gets RST */
     int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -455,7 +457,7 @@ static void fin_h(struct netio *io, const struct netio_event *ev, void *st)
     }
 }
 
-Test(kernel, peer_fin, .timeout = 10)
+Test(kernel, peer_fin)
 {
     struct netio *io = open_io(0, 16);
     struct pair p = {0};
@@ -491,7 +493,7 @@ static void abort_h(struct netio *io, const struct netio_event *ev, void *st)
     }
 }
 
-Test(kernel, abort_resets_peer, .timeout = 10)
+Test(kernel, abort_resets_peer)
 {
     struct netio *io = open_io(0, 16);
     struct pair p = {0};
@@ -548,7 +550,7 @@ static int many_done(void *st)
     return 1;
 }
 
-Test(kernel, many_connections_one_closed_each, .timeout = 20)
+Test(kernel, many_connections_one_closed_each)
 {
     struct netio *io = open_io(0, 1024);
     struct many *m = calloc(1, sizeof(*m));
@@ -574,7 +576,7 @@ Test(kernel, many_connections_one_closed_each, .timeout = 20)
     cr_assert_eq(counter(io, "conns_accepted"), NCONN);
     cr_assert_eq(counter(io, "conns_connected"), NCONN);
     cr_assert_eq(counter(io, "conns_closed"), 2 * NCONN);
-    check_counters(io);
+    check_counters(io, 0);
     free(m);
     netio_destroy(io);
 }

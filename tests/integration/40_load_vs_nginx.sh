@@ -4,7 +4,7 @@
 # is checked byte for byte against an independent server.
 source "$(dirname "$0")/lib.sh"
 need_root; need_cmd nginx
-tmp=$(mktemp -d)
+tmp=$(mktemp -d); chmod 755 "$tmp"  # nginx workers run as www-data
 cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; topo_cleanup; rm -rf "$tmp"; }
 trap cleanup EXIT
 "$BB" topo up >/dev/null || fail "topo up"

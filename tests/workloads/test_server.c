@@ -67,10 +67,12 @@ static void fx_start(struct fx *f, cfg_fn tweak, void *arg)
     memset(f, 0, sizeof(*f));
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
-    srand((unsigned)getpid() ^ (unsigned)time(NULL));
-    for (int attempt = 0; attempt < 20; attempt++) {
+    /* distinct per process, so tests running in parallel do not share a port
+     * (the kernel driver sets SO_REUSEPORT) */
+    unsigned base = (unsigned)getpid() * 131u;
+    for (unsigned attempt = 0; attempt < 20; attempt++) {
         f->ready = f->done = 0;
-        f->port = (uint16_t)(20000 + rand() % 40000);
+        f->port = (uint16_t)(20000 + (base + attempt * 977u) % 40000u);
         srv_config_defaults(&f->cfg);
         f->cfg.listen.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         f->cfg.listen.sin_port = htons(f->port);
