@@ -18,8 +18,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP -I. -Idrivers -Iworkloads -Iharness \
+OPT     ?= -O2 -g
+CFLAGS  ?=
+ALL_CFLAGS := $(OPT) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP -I. -Idrivers -Iworkloads -Iharness \
            -DBB_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread $(EXTRA_LDLIBS)
 
@@ -40,7 +41,7 @@ all: $(BIN)
 
 $(BIN): $(MAIN_OBJ) $(BUILD)/libbb.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/libbb.a: $(LIB_OBJS)
 	@rm -f $@
@@ -48,7 +49,7 @@ $(BUILD)/libbb.a: $(LIB_OBJS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The version stamp changes with every commit: rebuild what embeds it.
 $(BUILD)/version.txt: FORCE
@@ -60,7 +61,7 @@ FORCE:
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libbb.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbb.a $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs criterion)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libbb.a $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs criterion)
 
 deps:
 	@missing=""; for p in $(DEBIAN_PKGS); do \
@@ -86,14 +87,14 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) asan
 	$(MAKE) BUILD=build-asan BIN=bin/bypassbench-asan \
-	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  EXTRA_LDLIBS="-fsanitize=address,undefined" unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration
 
 asan:
-	$(MAKE) BUILD=build-asan BIN=bin/bypassbench-asan CFLAGS="-O1 -g" \
-	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	$(MAKE) BUILD=build-asan BIN=bin/bypassbench-asan OPT="-O1 -g" \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  EXTRA_LDLIBS="-fsanitize=address,undefined" bin/bypassbench-asan
 
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
