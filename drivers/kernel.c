@@ -632,6 +632,13 @@ static void k_consume(struct netio *io, int conn, size_t n)
     if (c->len == 0) c->off = 0;
     if (n && c->state == KS_OPEN && (c->flags & F_CAN_READ) && !(c->flags & F_EOF))
         rdq_push(k, conn);
+    /* Bytes left after a consume are presented again at the next poll, even
+     * if nothing new arrives (netio.h): a workload that stopped mid-buffer
+     * (e.g. pipelined requests behind a stalled response) picks them up. */
+    if (n && c->len && c->state == KS_OPEN) {
+        c->pend |= P_READABLE;
+        enqueue(k, conn);
+    }
 }
 
 static void k_set_ctx(struct netio *io, int conn, void *ctx)

@@ -18,8 +18,10 @@
  *     unconsumed bytes; the workload calls netio_consume(conn, n) for what it
  *     used. The pointer is valid until the next netio_poll/netio_consume/
  *     netio_close on that connection. Bytes left unconsumed are presented
- *     again, with any new data appended, on the next READABLE event; a driver
- *     stops reading from the network for a connection whose buffer is full.
+ *     again, with any new data appended, on the next READABLE event; after a
+ *     netio_consume(n > 0) that leaves bytes, the next netio_poll presents
+ *     them even if nothing new arrives. A driver stops reading from the
+ *     network for a connection whose buffer is full.
  *   - netio_send copies as much as fits into the driver's send path and
  *     returns the count; a short count means "full": a WRITABLE event follows
  *     when space is available again.

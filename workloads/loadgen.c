@@ -239,26 +239,37 @@ static void response_done(struct lg *g, struct lg_conn *c)
     c->rx = RX_HEADERS;
     if (c->resp_ok) { /* else already counted as an error */
         g->res->requests_total++;
-        if (g->measuring) {
+        /* Past the `requests` limit (requests sent in the warm-up and answered
+         * in the same batch as the last one) nothing more is measured. */
+        if (g->measuring && !(g->spec.requests && g->res->requests >= g->spec.requests)) {
             g->res->requests++;
             hist_record(&g->res->latency, g->now - sent);
         }
     }
+    /* Checked before close_after: CPS and read-until-close responses must
+     * end a run by request count too. */
+    if (g->spec.requests && g->measuring && g->res->requests >= g->spec.requests)
+        g->stopping = 1;
     if (c->close_after) {
         /* The server closes: wait for its FIN, then close our side, so the
          * TIME_WAIT state stays on the server side (as with real clients). */
         c->rx = RX_WAIT_EOF;
         return;
     }
-    if (g->spec.requests && g->measuring && g->res->requests >= g->spec.requests)
-        g->stopping = 1;
 }
+
+struct chunk_arg {
+    struct lg_conn *c;
+    int check; /* compare the payload with the pattern */
+    int bad;   /* a payload byte differed */
+};
 
 static void chunk_payload(void *arg, const char *data, size_t len)
 {
-    struct lg_conn *c = arg;
-    (void)data;
-    c->body_off += len;
+    struct chunk_arg *a = arg;
+    if (a->check && !a->bad && pattern_check((const uint8_t *)data, a->c->body_off, len) != len)
+        a->bad = 1;
+    a->c->body_off += len;
 }
 
 /* Parse as many responses as the buffer holds. Returns bytes consumed. */
@@ -331,11 +342,16 @@ static size_t parse_responses(struct lg *g, struct lg_conn *c, const uint8_t *da
         if (c->rx == RX_CHUNKED) {
             size_t consumed = 0;
             uint64_t before = c->body_off;
-            int r = http_chunked_feed(&c->chunk, p, left, &consumed, chunk_payload, c);
+            struct chunk_arg a = {.c = c, .check = c->resp_ok && g->check_pattern};
+            int r = http_chunked_feed(&c->chunk, p, left, &consumed, chunk_payload, &a);
             used += consumed;
             if (g->measuring) {
                 g->res->bytes_in += consumed;
                 g->res->body_bytes += c->body_off - before;
+            }
+            if (a.bad) {
+                fail_response(g, c, LG_ERR_BODY);
+                break;
             }
             if (r < 0) {
                 fail_response(g, c, LG_ERR_PARSE);
@@ -353,6 +369,11 @@ static size_t parse_responses(struct lg *g, struct lg_conn *c, const uint8_t *da
             continue;
         }
         if (c->rx == RX_UNTIL_CLOSE) {
+            if (left && c->resp_ok && g->check_pattern &&
+                pattern_check((const uint8_t *)p, c->body_off, left) != left) {
+                fail_response(g, c, LG_ERR_BODY);
+                break;
+            }
             used += left;
             c->body_off += left;
             if (g->measuring) {

@@ -60,8 +60,8 @@ enum req_kind { RQ_BYTES = 1, RQ_FILE, RQ_ERROR };
 
 /* One parsed request: everything needed to answer it once its bytes are gone. */
 struct req {
-    uint64_t size;  /* RQ_BYTES, RQ_FILE: body length */
-    uint32_t len;   /* bytes it occupies in the driver's buffer (header + body seen) */
+    uint64_t size;   /* RQ_BYTES, RQ_FILE: body length */
+    uint32_t len;    /* bytes it occupies in the driver's buffer (header + body seen) */
     uint16_t status; /* RQ_ERROR */
     uint8_t kind, flags;
     int fd; /* RQ_FILE */
@@ -84,10 +84,10 @@ struct conn {
     enum body_src src;   /* where body_left comes from once out is drained */
     int fd;              /* BODY_FILE */
     uint64_t body_off, body_left;
-    uint64_t discard;  /* request body bytes still to arrive and be dropped */
-    size_t held;       /* buffer bytes owned by ring entries (sum of their len) */
-    size_t to_consume; /* bytes to netio_consume at the end of this event */
-    uint64_t last_ns;  /* last progress */
+    uint64_t discard;         /* request body bytes still to arrive and be dropped */
+    size_t held;              /* buffer bytes owned by ring entries (sum of their len) */
+    size_t to_consume;        /* bytes to netio_consume at the end of this event */
+    uint64_t last_ns;         /* last progress */
     struct conn *prev, *next; /* LRU list of open, not closing connections */
     uint32_t rhead, rcount;
     struct req ring[REQ_RING];
@@ -214,7 +214,8 @@ static size_t put_u64(uint8_t *p, uint64_t v)
         tmp[n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)tmp[n - 1 - i];
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)tmp[n - 1 - i];
     return n;
 }
 
@@ -236,7 +237,8 @@ static void put_header(struct srv *s, struct conn *c, int status, const char *ct
     p += put_str(p, ctype);
     p += put_str(p, "\r\nContent-Length: ");
     p += put_u64(p, length);
-    p += put_str(p, c->close_after ? "\r\nConnection: close\r\n" : "\r\nConnection: keep-alive\r\n");
+    p +=
+        put_str(p, c->close_after ? "\r\nConnection: close\r\n" : "\r\nConnection: keep-alive\r\n");
     if (extra) p += put_str(p, extra);
     p += put_str(p, "\r\n");
     c->out_len += (uint32_t)(p - start);
@@ -377,7 +379,8 @@ static int pump(struct srv *s, struct conn *c)
             return 1;
         }
         if (c->src == BODY_PATTERN) {
-            size_t got, want = c->body_left < PATTERN_PERIOD ? (size_t)c->body_left : PATTERN_PERIOD;
+            size_t got,
+                want = c->body_left < PATTERN_PERIOD ? (size_t)c->body_left : PATTERN_PERIOD;
             const uint8_t *p = pattern_at(c->body_off, want, &got);
             if (got > want) got = want;
             size_t n = send_some(s, c, p, got, 0);
@@ -532,8 +535,7 @@ static void on_event(struct srv *s, const struct netio_event *ev, struct conn *c
     }
 }
 
-static void on_accept(struct srv *s, const struct netio_event *ev, struct conn **slot,
-                      int stopping)
+static void on_accept(struct srv *s, const struct netio_event *ev, struct conn **slot, int stopping)
 {
     struct conn *c = stopping ? NULL : slot_get(s, ev->conn);
     *slot = c;

@@ -1,0 +1,789 @@
+/*
+ * test_loadgen.c — the HTTP load generator (workloads/loadgen.c) over the
+ * kernel netio driver on 127.0.0.1, against two kinds of peer in a pthread:
+ *   - the real server (server_run over the kernel driver), for the modes;
+ *   - a scripted fake server (blocking sockets, one connection at a time)
+ *     that misbehaves on one chosen request, so each lg_err is checked.
+ * Every loadgen_run has a watchdog that sets the stop flag after a few
+ * seconds, so a hang fails as "interrupted" instead of blocking.
+ * No assertion on throughput or wall-clock numbers, except for latencies that
+ * the fake server forces (a 200 ms stall).
+ */
+#include "loadgen.h"
+#include "pattern.h"
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MS 1000000ull
+
+/* ---- real server fixture (as in test_server.c) ---------------------------- */
+
+struct fx {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int ready, done, rc;
+    char err[256];
+    struct srv_config cfg;
+    struct srv_stats st;
+    volatile sig_atomic_t stop;
+    uint16_t port;
+};
+
+static void on_ready(void *arg)
+{
+    struct fx *f = arg;
+    pthread_mutex_lock(&f->mu);
+    f->ready = 1;
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void *srv_thread(void *arg)
+{
+    struct fx *f = arg;
+    struct netio_config nc = {.cpu = -1, .rx_buf = 64 * 1024};
+    struct netio *io = netio_open("kernel", &nc, f->err, sizeof(f->err));
+    int rc = io ? server_run(io, &f->cfg, &f->st, f->err, sizeof(f->err)) : -2;
+    netio_destroy(io);
+    pthread_mutex_lock(&f->mu);
+    f->rc = rc;
+    f->done = 1;
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+static void fx_start(struct fx *f)
+{
+    memset(f, 0, sizeof(*f));
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    unsigned base = (unsigned)getpid() * 131u + 7u;
+    for (unsigned attempt = 0; attempt < 20; attempt++) {
+        f->ready = f->done = 0;
+        f->port = (uint16_t)(20000 + (base + attempt * 977u) % 40000u);
+        srv_config_defaults(&f->cfg);
+        f->cfg.listen.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        f->cfg.listen.sin_port = htons(f->port);
+        f->cfg.max_conns = 1024;
+        f->cfg.stop = &f->stop;
+        f->cfg.on_ready = on_ready;
+        f->cfg.arg = f;
+        cr_assert_eq(pthread_create(&f->th, NULL, srv_thread, f), 0);
+        pthread_mutex_lock(&f->mu);
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += 10;
+        while (!f->ready && !f->done)
+            if (pthread_cond_timedwait(&f->cv, &f->mu, &dl) == ETIMEDOUT) break;
+        int ready = f->ready, done = f->done, rc = f->rc;
+        pthread_mutex_unlock(&f->mu);
+        if (ready) return;
+        cr_assert(done, "server neither ready nor failed");
+        pthread_join(f->th, NULL);
+        cr_assert_neq(rc, -2, "netio_open(kernel): %s", f->err);
+    }
+    cr_assert_fail("server never listened: %s", f->err);
+}
+
+static void fx_stop(struct fx *f)
+{
+    f->stop = 1;
+    pthread_join(f->th, NULL);
+    cr_assert_eq(f->rc, 0, "server_run: %s", f->err);
+}
+
+/* ---- scripted fake server --------------------------------------------------- */
+
+enum form { FORM_CL = 0, FORM_CHUNKED, FORM_UNTIL_CLOSE }; /* how every response is framed */
+enum fault {
+    FAULT_NONE = 0,
+    FAULT_STATUS, /* 500 with an empty body, keep-alive */
+    FAULT_LENGTH, /* one byte fewer than /bytes/N (framed per the form) */
+    FAULT_BODY,   /* one body byte flipped */
+    FAULT_SHORT,  /* Content-Length N, N/2 bytes, then close */
+    FAULT_CLOSE,  /* close without answering */
+    FAULT_PARSE,  /* malformed status line */
+    FAULT_STALL,  /* never answer (until the client goes away) */
+    FAULT_DELAY,  /* answer correctly after 200 ms */
+};
+
+struct fake {
+    int lfd;
+    uint16_t port;
+    pthread_t th;
+    atomic_int stop;
+    enum form form;
+    enum fault fault;
+    uint64_t fault_at; /* 0-based index over all requests received */
+    size_t body_len;   /* what the client asks for (/bytes/N) */
+    atomic_uint_fast64_t requests, conns, faults;
+};
+
+static int send_all(int fd, const void *p, size_t n)
+{
+    const char *s = p;
+    while (n) {
+        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+        if (w <= 0) return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Answers request idx. Returns 0 to go on, 1 to close now, 2 to stall. */
+static int respond(struct fake *f, int fd, uint64_t idx)
+{
+    enum fault fault = idx == f->fault_at ? f->fault : FAULT_NONE;
+    if (fault != FAULT_NONE) atomic_fetch_add(&f->faults, 1);
+    uint8_t body[1024];
+    size_t n = f->body_len;
+    pattern_fill(body, 0, n);
+    char out[4096];
+    int len = 0;
+    const char *status = "HTTP/1.1 200 OK";
+    switch (fault) {
+    case FAULT_STATUS:
+        len = snprintf(out, sizeof(out),
+                       "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+        return send_all(fd, out, (size_t)len) < 0;
+    case FAULT_CLOSE:
+        return 1;
+    case FAULT_STALL:
+        return 2;
+    case FAULT_DELAY:
+        usleep(200 * 1000);
+        break;
+    case FAULT_BODY:
+        body[n / 2] ^= 0xff;
+        break;
+    case FAULT_LENGTH:
+        n -= 1;
+        break;
+    case FAULT_PARSE:
+        status = "HTTP/1.1 2OO OK";
+        break;
+    case FAULT_SHORT:
+        len = snprintf(out, sizeof(out), "%s\r\nContent-Length: %zu\r\n\r\n", status, n);
+        memcpy(out + len, body, n / 2);
+        send_all(fd, out, (size_t)len + n / 2);
+        return 1;
+    case FAULT_NONE:
+        break;
+    }
+    switch (f->form) {
+    case FORM_CL:
+        len = snprintf(out, sizeof(out), "%s\r\nContent-Length: %zu\r\n\r\n", status, n);
+        memcpy(out + len, body, n);
+        len += (int)n;
+        break;
+    case FORM_CHUNKED: { /* chunks of 10, 20 and the rest */
+        len = snprintf(out, sizeof(out), "%s\r\nTransfer-Encoding: chunked\r\n\r\n", status);
+        size_t off = 0, sizes[3] = {10, 20, n - 30};
+        for (int i = 0; i < 3; i++) {
+            len += snprintf(out + len, sizeof(out) - (size_t)len, "%zx\r\n", sizes[i]);
+            memcpy(out + len, body + off, sizes[i]);
+            len += (int)sizes[i];
+            off += sizes[i];
+            len += snprintf(out + len, sizeof(out) - (size_t)len, "\r\n");
+        }
+        len += snprintf(out + len, sizeof(out) - (size_t)len, "0\r\n\r\n");
+        break;
+    }
+    case FORM_UNTIL_CLOSE: /* HTTP/1.1, no Content-Length, no Connection header */
+        len = snprintf(out, sizeof(out), "%s\r\n\r\n", status);
+        memcpy(out + len, body, n);
+        send_all(fd, out, (size_t)len + n);
+        return 1;
+    }
+    return send_all(fd, out, (size_t)len) < 0;
+}
+
+static void serve_conn(struct fake *f, int fd)
+{
+    char buf[8192];
+    size_t len = 0;
+    int stalled = 0;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    while (!atomic_load(&f->stop)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r = poll(&p, 1, 50);
+        if (r < 0 && errno != EINTR) break;
+        if (r <= 0) continue;
+        ssize_t got = recv(fd, buf + len, sizeof(buf) - len, 0);
+        if (got <= 0) break; /* EOF or reset: the client is done with us */
+        if (stalled) continue;
+        len += (size_t)got;
+        char *e;
+        while ((e = memmem(buf, len, "\r\n\r\n", 4)) != NULL) {
+            size_t rl = (size_t)(e - buf) + 4;
+            memmove(buf, buf + rl, len - rl);
+            len -= rl;
+            int what = respond(f, fd, atomic_fetch_add(&f->requests, 1));
+            if (what == 1) {
+                close(fd);
+                return;
+            }
+            if (what == 2) {
+                stalled = 1;
+                break;
+            }
+        }
+        if (stalled) len = 0;
+        if (len == sizeof(buf)) break;
+    }
+    close(fd);
+}
+
+static void *fake_thread(void *arg)
+{
+    struct fake *f = arg;
+    while (!atomic_load(&f->stop)) {
+        struct pollfd p = {.fd = f->lfd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0) continue;
+        int fd = accept(f->lfd, NULL, NULL);
+        if (fd < 0) continue;
+        atomic_fetch_add(&f->conns, 1);
+        serve_conn(f, fd);
+    }
+    return NULL;
+}
+
+static struct fake *fake_start(enum form form, enum fault fault, uint64_t fault_at)
+{
+    struct fake *f = calloc(1, sizeof(*f));
+    cr_assert(f);
+    f->form = form;
+    f->fault = fault;
+    f->fault_at = fault_at;
+    f->body_len = 64;
+    pattern_init();
+    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(f->lfd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof(a);
+    cr_assert_eq(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0, "bind: %s", strerror(errno));
+    cr_assert_eq(listen(f->lfd, 128), 0);
+    cr_assert_eq(getsockname(f->lfd, (struct sockaddr *)&a, &al), 0);
+    f->port = ntohs(a.sin_port);
+    cr_assert_eq(pthread_create(&f->th, NULL, fake_thread, f), 0);
+    return f;
+}
+
+static void fake_stop(struct fake *f)
+{
+    atomic_store(&f->stop, 1);
+    pthread_join(f->th, NULL);
+    close(f->lfd);
+    free(f);
+}
+
+/* ---- running the load generator ---------------------------------------------- */
+
+struct watchdog {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    unsigned after_ms;
+    volatile sig_atomic_t stop;
+};
+
+/* Sets the stop flag after after_ms unless the run finished first. */
+static void *watchdog_thread(void *arg)
+{
+    struct watchdog *w = arg;
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += w->after_ms / 1000;
+    dl.tv_nsec += (long)(w->after_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->mu);
+    while (!w->done)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &dl) == ETIMEDOUT) break;
+    if (!w->done) w->stop = 1;
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* A config for 1 connection, no warm-up, 300 ms, timeout 2 s, GET /bytes/64. */
+static void lg_defaults(struct lg_config *c, uint16_t port)
+{
+    memset(c, 0, sizeof(*c));
+    wl_spec_defaults(&c->spec);
+    c->spec.connections = 1;
+    c->spec.warmup_ns = 0;
+    c->spec.duration_ns = 300 * MS;
+    c->spec.timeout_ns = 2000 * MS;
+    c->dst.sin_family = AF_INET;
+    c->dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    c->dst.sin_port = htons(port);
+    snprintf(c->host, sizeof(c->host), "127.0.0.1:%u", port);
+}
+
+/* Runs the generator on a fresh kernel netio; *cfg->stop is set after stop_ms. */
+static int run_lg(struct lg_config *c, struct lg_result *r, char *err, size_t errlen,
+                  unsigned stop_ms)
+{
+    struct watchdog w = {.after_ms = stop_ms};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    c->stop = &w.stop;
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, watchdog_thread, &w), 0);
+    struct netio_config nc = {.cpu = -1};
+    struct netio *io = netio_open("kernel", &nc, err, errlen);
+    cr_assert(io, "netio_open(kernel): %s", err);
+    err[0] = '\0';
+    int rc = loadgen_run(io, c, r, err, errlen);
+    netio_destroy(io);
+    pthread_mutex_lock(&w.mu);
+    w.done = 1;
+    pthread_cond_signal(&w.cv);
+    pthread_mutex_unlock(&w.mu);
+    pthread_join(th, NULL);
+    c->stop = NULL;
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    return rc;
+}
+
+/* A run that must end by itself (duration or request count), with rc 0. */
+static void run_ok(struct lg_config *c, struct lg_result *r)
+{
+    char err[256];
+    int rc = run_lg(c, r, err, sizeof(err), 8000);
+    cr_assert_eq(rc, 0, "loadgen_run: %s", err);
+    cr_assert_eq(r->interrupted, 0, "the run did not end by itself (watchdog stopped it)");
+}
+
+static uint64_t sum_errors(const struct lg_result *r)
+{
+    uint64_t n = 0;
+    for (int e = 0; e < LG_ERR__COUNT; e++) n += r->errors[e];
+    return n;
+}
+
+static void expect_no_errors(const struct lg_result *r)
+{
+    for (int e = 0; e < LG_ERR__COUNT; e++)
+        cr_expect_eq(r->errors[e], 0, "errors[%s] = %llu", lg_err_str((enum lg_err)e),
+                     (unsigned long long)r->errors[e]);
+    cr_assert_eq(r->errors_total, 0);
+}
+
+/* Responses with latency >= ns (within a bucket's width). */
+static uint64_t slower_than(const struct hist *h, uint64_t ns)
+{
+    uint64_t n = 0;
+    for (size_t i = hist_index(ns); i < HIST_BUCKETS; i++) n += h->buckets[i];
+    return n;
+}
+
+/* ---- modes against the real server -------------------------------------------- */
+
+Test(loadgen, closed_loop_counts_agree, .timeout = 20)
+{
+    struct fx f;
+    fx_start(&f);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f.port);
+    c.spec.connections = 4;
+    run_ok(&c, &r);
+    fx_stop(&f);
+    cr_assert_gt(r.requests, 0);
+    expect_no_errors(&r);
+    cr_expect_geq(r.requests_total, r.requests);
+    cr_expect_geq(r.sent_total, r.requests_total);
+    cr_expect_eq(r.latency.count, r.requests);
+    cr_expect_geq(r.body_bytes, r.requests * 64);
+    cr_expect_geq(r.bytes_in, r.body_bytes);
+    cr_expect_eq(r.connects, 4, "connects %llu", (unsigned long long)r.connects);
+    cr_expect_eq(r.measured_ns, 300 * MS);
+    cr_expect_eq(r.late_sends, 0);
+    cr_expect_geq(f.st.requests, r.requests_total);
+}
+
+Test(loadgen, pipelining, .timeout = 20)
+{
+    struct fx f;
+    fx_start(&f);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f.port);
+    c.spec.connections = 2;
+    c.spec.pipeline = 8;
+    run_ok(&c, &r);
+    fx_stop(&f);
+    cr_assert_gt(r.requests, 0);
+    expect_no_errors(&r);
+    cr_expect_geq(r.sent_total, r.requests_total);
+    cr_expect_eq(r.latency.count, r.requests);
+}
+
+Test(loadgen, cps_one_connection_per_request, .timeout = 20)
+{
+    struct fx f;
+    fx_start(&f);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f.port);
+    c.spec.mode = WL_CPS;
+    c.spec.connections = 2;
+    run_ok(&c, &r);
+    fx_stop(&f);
+    cr_assert_gt(r.requests, 0);
+    expect_no_errors(&r);
+    cr_expect_geq(r.connects, r.requests);
+    cr_expect_geq(f.st.conns_accepted, r.requests);
+}
+
+/* With a request count and no duration, CPS must stop by itself. */
+Test(loadgen, cps_requests_limit_ends_run, .timeout = 20)
+{
+    struct fx f;
+    fx_start(&f);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f.port);
+    c.spec.mode = WL_CPS;
+    c.spec.connections = 3;
+    c.spec.duration_ns = 0;
+    c.spec.requests = 50;
+    run_ok(&c, &r);
+    fx_stop(&f);
+    expect_no_errors(&r);
+    cr_expect_eq(r.requests, 50, "requests %llu", (unsigned long long)r.requests);
+    cr_expect_geq(r.connects, 50);
+}
+
+Test(loadgen, download_64m_once, .timeout = 20)
+{
+    struct fx f;
+    fx_start(&f);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f.port);
+    c.spec.mode = WL_DOWNLOAD;
+    snprintf(c.spec.path, sizeof(c.spec.path), "/bytes/64m");
+    c.spec.requests = 1;
+    c.spec.duration_ns = 0;
+    c.spec.timeout_ns = 5000 * MS;
+    run_ok(&c, &r);
+    fx_stop(&f);
+    expect_no_errors(&r);
+    cr_expect_eq(r.requests, 1);
+    cr_expect_eq(r.requests_total, 1);
+    cr_expect_eq(r.body_bytes, 64ull << 20, "body_bytes %llu", (unsigned long long)r.body_bytes);
+    cr_expect_eq(r.latency.count, 1);
+    cr_expect_eq(r.sent_total, 1);
+}
+
+Test(loadgen, download_three_over_two_connections, .timeout = 20)
+{
+    struct fx f;
+    fx_start(&f);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f.port);
+    c.spec.mode = WL_DOWNLOAD;
+    snprintf(c.spec.path, sizeof(c.spec.path), "/bytes/1m");
+    c.spec.requests = 3;
+    c.spec.connections = 2;
+    c.spec.duration_ns = 0;
+    run_ok(&c, &r);
+    fx_stop(&f);
+    expect_no_errors(&r);
+    cr_expect_eq(r.requests, 3, "requests %llu", (unsigned long long)r.requests);
+    cr_expect_eq(r.sent_total, 3);
+    cr_expect_eq(r.body_bytes, 3ull << 20);
+}
+
+Test(loadgen, requests_limit_closed_loop, .timeout = 20)
+{
+    struct fx f;
+    fx_start(&f);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f.port);
+    c.spec.connections = 4;
+    c.spec.pipeline = 4;
+    c.spec.requests = 500;
+    c.spec.duration_ns = 60000 * MS;
+    run_ok(&c, &r);
+    fx_stop(&f);
+    expect_no_errors(&r);
+    cr_expect_eq(r.requests, 500, "requests %llu", (unsigned long long)r.requests);
+    cr_expect_eq(r.latency.count, 500);
+    cr_expect_eq(r.sent_total, 500);
+}
+
+/* Requests sent during the warm-up and answered in the window must not push
+ * the measured count past the limit. */
+Test(loadgen, requests_limit_after_warmup, .timeout = 20)
+{
+    struct fx f;
+    fx_start(&f);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f.port);
+    c.spec.connections = 2;
+    c.spec.pipeline = 16;
+    c.spec.requests = 5;
+    c.spec.warmup_ns = 100 * MS;
+    c.spec.duration_ns = 60000 * MS;
+    run_ok(&c, &r);
+    fx_stop(&f);
+    cr_assert_eq(r.errors_total, 0);
+    cr_expect_eq(r.requests, 5, "requests %llu", (unsigned long long)r.requests);
+    cr_expect_eq(r.latency.count, 5);
+    cr_expect_gt(r.requests_total, r.requests);
+}
+
+Test(loadgen, warmup_not_counted, .timeout = 20)
+{
+    struct fx f;
+    fx_start(&f);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f.port);
+    c.spec.connections = 2;
+    c.spec.warmup_ns = 200 * MS;
+    c.spec.duration_ns = 200 * MS;
+    run_ok(&c, &r);
+    fx_stop(&f);
+    expect_no_errors(&r);
+    cr_assert_gt(r.requests, 0);
+    cr_expect_gt(r.requests_total, r.requests);
+    cr_expect_eq(r.latency.count, r.requests);
+    cr_expect_eq(r.measured_ns, 200 * MS);
+    cr_expect_eq(r.connects, 0, "connections opened in the warm-up are not counted");
+}
+
+Test(loadgen, stop_flag_interrupts, .timeout = 20)
+{
+    struct fx f;
+    fx_start(&f);
+    struct lg_config c;
+    struct lg_result r;
+    char err[256];
+    lg_defaults(&c, f.port);
+    c.spec.connections = 2;
+    c.spec.duration_ns = 10000 * MS;
+    int rc = run_lg(&c, &r, err, sizeof(err), 200);
+    fx_stop(&f);
+    cr_assert_eq(rc, 0, "loadgen_run: %s", err);
+    cr_expect_eq(r.interrupted, 1);
+    cr_expect_lt(r.measured_ns, 10000 * MS);
+    cr_expect_eq(r.errors_total, 0);
+}
+
+Test(loadgen, connection_refused_fails_naming_address, .timeout = 20)
+{
+    /* A bound socket that does not listen: every SYN is answered with RST. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof(a);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    uint16_t port = ntohs(a.sin_port);
+    struct lg_config c;
+    struct lg_result r;
+    char err[256];
+    lg_defaults(&c, port);
+    c.spec.duration_ns = 2000 * MS;
+    c.spec.timeout_ns = 300 * MS;
+    int rc = run_lg(&c, &r, err, sizeof(err), 8000);
+    close(fd);
+    cr_assert_eq(rc, -1, "loadgen_run returned %d", rc);
+    char want[64];
+    snprintf(want, sizeof(want), "127.0.0.1:%u", port);
+    cr_expect(strstr(err, want) != NULL, "err '%s' does not name %s", err, want);
+    cr_expect_gt(r.errors[LG_ERR_CONNECT], 0);
+    cr_expect_eq(r.requests, 0);
+    cr_expect_eq(r.interrupted, 0);
+}
+
+/* ---- misbehaving peer --------------------------------------------------------- */
+
+/* 1 connection, pipeline 1; the fake server misbehaves on its third request.
+ * Expects exactly one error, of kind e (at least one for timeouts), and
+ * valid responses before and after it. */
+static void expect_one_error(enum form form, enum fault fault, enum lg_err e)
+{
+    struct fake *f = fake_start(form, fault, 2);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f->port);
+    if (fault == FAULT_STALL) {
+        c.spec.timeout_ns = 100 * MS;
+        c.spec.duration_ns = 500 * MS;
+    }
+    run_ok(&c, &r);
+    uint64_t faults = atomic_load(&f->faults);
+    fake_stop(f);
+    cr_assert_eq(faults, 1, "the fake server did not misbehave");
+    cr_expect_gt(r.errors_total, 0);
+    for (int k = 0; k < LG_ERR__COUNT; k++) {
+        if (k == (int)e) continue;
+        cr_expect_eq(r.errors[k], 0, "errors[%s] = %llu (expected only %s)",
+                     lg_err_str((enum lg_err)k), (unsigned long long)r.errors[k], lg_err_str(e));
+    }
+    if (e == LG_ERR_TIMEOUT)
+        cr_expect_geq(r.errors[e], 1);
+    else
+        cr_expect_eq(r.errors[e], 1, "errors[%s] = %llu", lg_err_str(e),
+                     (unsigned long long)r.errors[e]);
+    cr_expect_eq(r.errors_total, sum_errors(&r));
+    cr_expect_geq(r.requests, 3, "requests %llu", (unsigned long long)r.requests);
+    cr_expect_eq(r.latency.count, r.requests);
+}
+
+Test(loadgen, fake_status_500, .timeout = 20)
+{
+    expect_one_error(FORM_CL, FAULT_STATUS, LG_ERR_STATUS);
+}
+
+Test(loadgen, fake_content_length_mismatch, .timeout = 20)
+{
+    expect_one_error(FORM_CL, FAULT_LENGTH, LG_ERR_LENGTH);
+}
+
+Test(loadgen, fake_corrupted_body_byte, .timeout = 20)
+{
+    expect_one_error(FORM_CL, FAULT_BODY, LG_ERR_BODY);
+}
+
+Test(loadgen, fake_short_body_then_close, .timeout = 20)
+{
+    expect_one_error(FORM_CL, FAULT_SHORT, LG_ERR_LENGTH);
+}
+
+Test(loadgen, fake_close_without_response, .timeout = 20)
+{
+    expect_one_error(FORM_CL, FAULT_CLOSE, LG_ERR_READ);
+}
+
+Test(loadgen, fake_malformed_status_line, .timeout = 20)
+{
+    expect_one_error(FORM_CL, FAULT_PARSE, LG_ERR_PARSE);
+}
+
+Test(loadgen, fake_stall_times_out, .timeout = 20)
+{
+    expect_one_error(FORM_CL, FAULT_STALL, LG_ERR_TIMEOUT);
+}
+
+Test(loadgen, fake_chunked_body_accepted, .timeout = 20)
+{
+    struct fake *f = fake_start(FORM_CHUNKED, FAULT_NONE, 0);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f->port);
+    run_ok(&c, &r);
+    fake_stop(f);
+    expect_no_errors(&r);
+    cr_assert_gt(r.requests, 0);
+    cr_expect_geq(r.body_bytes, r.requests * 64);
+    cr_expect_eq(r.connects, 1);
+}
+
+Test(loadgen, fake_chunked_corrupted_byte, .timeout = 20)
+{
+    expect_one_error(FORM_CHUNKED, FAULT_BODY, LG_ERR_BODY);
+}
+
+Test(loadgen, fake_chunked_wrong_length, .timeout = 20)
+{
+    expect_one_error(FORM_CHUNKED, FAULT_LENGTH, LG_ERR_LENGTH);
+}
+
+Test(loadgen, fake_read_until_close_accepted, .timeout = 20)
+{
+    struct fake *f = fake_start(FORM_UNTIL_CLOSE, FAULT_NONE, 0);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f->port);
+    run_ok(&c, &r);
+    fake_stop(f);
+    expect_no_errors(&r);
+    cr_assert_gt(r.requests, 0);
+    cr_expect_geq(r.body_bytes, r.requests * 64);
+    cr_expect_geq(r.connects, r.requests, "one connection per response ended by close");
+}
+
+Test(loadgen, fake_read_until_close_corrupted_byte, .timeout = 20)
+{
+    expect_one_error(FORM_UNTIL_CLOSE, FAULT_BODY, LG_ERR_BODY);
+}
+
+Test(loadgen, fake_read_until_close_wrong_length, .timeout = 20)
+{
+    expect_one_error(FORM_UNTIL_CLOSE, FAULT_LENGTH, LG_ERR_LENGTH);
+}
+
+/* ---- coordinated omission ------------------------------------------------------ */
+
+/* One response is held 200 ms. Open loop: the requests whose intended times
+ * fell inside the stall count from those times, so many are slow. Closed
+ * loop: only the held one is. */
+Test(loadgen, open_loop_counts_stall_from_intended_times, .timeout = 20)
+{
+    struct lg_config c;
+    struct lg_result open, closed;
+
+    struct fake *f = fake_start(FORM_CL, FAULT_DELAY, 50);
+    lg_defaults(&c, f->port);
+    c.spec.mode = WL_OPEN;
+    c.spec.rate = 1000;
+    c.spec.pipeline = 1;
+    c.spec.duration_ns = 500 * MS;
+    run_ok(&c, &open);
+    uint64_t faults = atomic_load(&f->faults);
+    fake_stop(f);
+    cr_assert_eq(faults, 1, "the fake server did not delay a response");
+
+    f = fake_start(FORM_CL, FAULT_DELAY, 50);
+    lg_defaults(&c, f->port);
+    c.spec.duration_ns = 500 * MS;
+    run_ok(&c, &closed);
+    faults = atomic_load(&f->faults);
+    fake_stop(f);
+    cr_assert_eq(faults, 1, "the fake server did not delay a response");
+
+    expect_no_errors(&open);
+    expect_no_errors(&closed);
+    uint64_t open_slow = slower_than(&open.latency, 100 * MS);
+    uint64_t closed_slow = slower_than(&closed.latency, 100 * MS);
+    cr_expect_geq(open.latency.max_ns, 150 * MS, "open max %llu ns",
+                  (unsigned long long)open.latency.max_ns);
+    cr_expect_gt(open_slow, 1, "only %llu open-loop requests >= 100 ms",
+                 (unsigned long long)open_slow);
+    cr_expect_gt(open.late_sends, 0);
+    cr_expect_geq(closed.latency.max_ns, 150 * MS);
+    cr_expect_geq(closed_slow, 1);
+    cr_expect_gt(open_slow, closed_slow, "open %llu vs closed %llu slow requests",
+                 (unsigned long long)open_slow, (unsigned long long)closed_slow);
+}
