@@ -227,7 +227,8 @@ static void conn_abort(struct lg *g, struct lg_conn *c)
 static void fail_response(struct lg *g, struct lg_conn *c, enum lg_err e)
 {
     count_error(g, e, 1);
-    if (c->inflight) set_inflight(g, c, c->inflight - 1);
+    /* The abort loses the requests pipelined behind this one: count them. */
+    if (c->inflight > 1 && !g->stopping) count_error(g, LG_ERR_READ, c->inflight - 1);
     conn_abort(g, c);
 }
 
@@ -470,7 +471,10 @@ static void check_timeouts_and_reconnect(struct lg *g)
             if (!g->stopping && c->next_connect <= g->now) start_connect(g, c);
             continue;
         }
-        int waiting = c->state == C_CONNECTING || c->inflight > 0;
+        /* Also a server that promised to close (Connection: close) and
+         * does not: the connection would otherwise wait forever. */
+        int waiting = c->state == C_CONNECTING || c->inflight > 0 ||
+                      (c->state == C_OPEN && c->rx == RX_WAIT_EOF);
         if (waiting && g->now - c->last_progress > g->spec.timeout_ns) {
             count_error(g, c->state == C_CONNECTING ? LG_ERR_CONNECT : LG_ERR_TIMEOUT,
                         c->inflight ? c->inflight : 1);

@@ -628,23 +628,24 @@ Test(loadgen, connection_refused_fails_naming_address, .timeout = 20)
 
 /* ---- misbehaving peer --------------------------------------------------------- */
 
-/* 1 connection, pipeline 1; the fake server misbehaves on its third request.
- * Expects exactly one error, of kind e (at least one for timeouts), and
- * valid responses before and after it. */
+/* 1 connection, pipeline 1; the fake server misbehaves on its third request;
+ * the run ends after 20 valid responses (by count, so a slow machine cannot
+ * end it before the fault). Expects exactly one error, of kind e (at least
+ * one for timeouts), and valid responses before and after it. */
 static void expect_one_error(enum form form, enum fault fault, enum lg_err e)
 {
     struct fake *f = fake_start(form, fault, 2);
     struct lg_config c;
     struct lg_result r;
     lg_defaults(&c, f->port);
-    if (fault == FAULT_STALL) {
-        c.spec.timeout_ns = 100 * MS;
-        c.spec.duration_ns = 500 * MS;
-    }
+    c.spec.duration_ns = 0;
+    c.spec.requests = 20;
+    if (fault == FAULT_STALL) c.spec.timeout_ns = 100 * MS;
     run_ok(&c, &r);
-    uint64_t faults = atomic_load(&f->faults);
+    uint64_t faults = atomic_load(&f->faults), seen = atomic_load(&f->requests);
     fake_stop(f);
-    cr_assert_eq(faults, 1, "the fake server did not misbehave");
+    cr_assert_eq(faults, 1, "the fake server did not misbehave (%llu requests seen)",
+                 (unsigned long long)seen);
     cr_expect_gt(r.errors_total, 0);
     for (int k = 0; k < LG_ERR__COUNT; k++) {
         if (k == (int)e) continue;
@@ -657,7 +658,7 @@ static void expect_one_error(enum form form, enum fault fault, enum lg_err e)
         cr_expect_eq(r.errors[e], 1, "errors[%s] = %llu", lg_err_str(e),
                      (unsigned long long)r.errors[e]);
     cr_expect_eq(r.errors_total, sum_errors(&r));
-    cr_expect_geq(r.requests, 3, "requests %llu", (unsigned long long)r.requests);
+    cr_expect_eq(r.requests, 20, "requests %llu", (unsigned long long)r.requests);
     cr_expect_eq(r.latency.count, r.requests);
 }
 
@@ -746,9 +747,11 @@ Test(loadgen, fake_read_until_close_wrong_length, .timeout = 20)
 
 /* ---- coordinated omission ------------------------------------------------------ */
 
-/* One response is held 200 ms. Open loop: the requests whose intended times
+/* Response #50 is held 200 ms. Open loop: the requests whose intended times
  * fell inside the stall count from those times, so many are slow. Closed
- * loop: only the held one is. */
+ * loop: only the held one is. Both runs end after 300 responses rather than
+ * after a duration, so the stall and the catch-up after it (about 100
+ * requests at 1 ms intervals) always fall inside the measured window. */
 Test(loadgen, open_loop_counts_stall_from_intended_times, .timeout = 20)
 {
     struct lg_config c;
@@ -759,7 +762,8 @@ Test(loadgen, open_loop_counts_stall_from_intended_times, .timeout = 20)
     c.spec.mode = WL_OPEN;
     c.spec.rate = 1000;
     c.spec.pipeline = 1;
-    c.spec.duration_ns = 500 * MS;
+    c.spec.duration_ns = 0;
+    c.spec.requests = 300;
     run_ok(&c, &open);
     uint64_t faults = atomic_load(&f->faults);
     fake_stop(f);
@@ -767,7 +771,8 @@ Test(loadgen, open_loop_counts_stall_from_intended_times, .timeout = 20)
 
     f = fake_start(FORM_CL, FAULT_DELAY, 50);
     lg_defaults(&c, f->port);
-    c.spec.duration_ns = 500 * MS;
+    c.spec.duration_ns = 0;
+    c.spec.requests = 300;
     run_ok(&c, &closed);
     faults = atomic_load(&f->faults);
     fake_stop(f);
@@ -775,6 +780,8 @@ Test(loadgen, open_loop_counts_stall_from_intended_times, .timeout = 20)
 
     expect_no_errors(&open);
     expect_no_errors(&closed);
+    cr_expect_eq(open.requests, 300);
+    cr_expect_eq(closed.requests, 300);
     uint64_t open_slow = slower_than(&open.latency, 100 * MS);
     uint64_t closed_slow = slower_than(&closed.latency, 100 * MS);
     cr_expect_geq(open.latency.max_ns, 150 * MS, "open max %llu ns",
