@@ -25,7 +25,7 @@ ALL_CFLAGS := $(OPT) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP -I. -Id
 LDLIBS  += $(PKG_LIBS) -lm -lpthread $(EXTRA_LDLIBS)
 
 # Library code: everything but harness/main.c. Tests link against it.
-LIB_SRCS  := $(wildcard drivers/*.c workloads/*.c kni/*.c) $(filter-out harness/main.c,$(wildcard harness/*.c))
+LIB_SRCS  := $(wildcard drivers/*.c drivers/ustack/*.c workloads/*.c kni/*.c) $(filter-out harness/main.c,$(wildcard harness/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ  := $(BUILD)/harness/main.o
 TEST_SRCS := $(wildcard tests/*/test_*.c)

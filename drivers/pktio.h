@@ -1,0 +1,128 @@
+/*
+ * pktio.h — the burst-level packet interface under our user-space stack
+ * (DESIGN §3), modelled on rte_eth_rx_burst/tx_burst: control operations in an
+ * ops table, burst calls taking arrays so the indirection costs once per batch.
+ * Backends (one file each, chosen by name): memlink.c (two endpoints in one
+ * process), afpacket.c (TPACKET_V3 on a kernel interface), later dpdk.c.
+ * impair.c wraps any pktio with seeded loss, duplication, reordering,
+ * corruption and delay (tc netem is not in every kernel).
+ *
+ * Buffers are owned by the backend: rx_burst hands out buffers the caller
+ * must give back with pktio_free (or pass to tx_burst); alloc gives a TX
+ * buffer. tx_burst takes ownership of the buffers it accepted (the first
+ * `ret` of the array); the rest remain the caller's. No malloc per packet.
+ *
+ * Callers: drivers/ustack/ (the stack), tests. Library code: never prints.
+ */
+#ifndef BB_PKTIO_H
+#define BB_PKTIO_H
+
+#include "netio.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PKTIO_MAX_FRAME 2048 /* largest frame a buffer holds (MTU 1500 + headers) */
+
+/* Offload flags (pktbuf.ol_flags and pktio_info.offloads). */
+#define PKT_RX_IP_CSUM_OK (1u << 0)  /* RX: IPv4 header checksum verified */
+#define PKT_RX_L4_CSUM_OK (1u << 1)  /* RX: TCP/UDP checksum verified */
+#define PKT_TX_IP_CSUM (1u << 2)     /* TX: device computes the IPv4 header checksum */
+#define PKT_TX_L4_CSUM (1u << 3)     /* TX: device computes the TCP checksum */
+
+struct pktbuf {
+    uint8_t *data;     /* first byte of the Ethernet frame */
+    uint32_t len;      /* frame length */
+    uint32_t cap;      /* bytes usable from data (TX: at least PKTIO_MAX_FRAME) */
+    uint32_t ol_flags; /* PKT_* */
+    uint16_t l2_len, l3_len; /* TX offload hints */
+    void *priv;        /* backend's own */
+};
+
+struct pktio_info {
+    uint8_t mac[6];
+    uint16_t mtu;      /* IP MTU, e.g. 1500 */
+    uint32_t offloads; /* PKT_* the backend supports */
+    int fd;            /* a descriptor that polls readable when RX may have frames, or -1 */
+};
+
+struct pktio_config {
+    const char *iface;        /* kernel interface (afpacket), NULL otherwise */
+    const char *const *opts;  /* NULL-terminated "key=value" backend options, or NULL */
+    uint32_t pool_size;       /* buffers (0 = backend default) */
+};
+
+struct pktio;
+
+struct pktio_ops {
+    const char *name;
+    const char *help;
+    int (*probe)(char *err, size_t errlen);
+    struct pktio *(*open)(const struct pktio_config *cfg, char *err, size_t errlen);
+    void (*close)(struct pktio *p);
+    uint16_t (*rx_burst)(struct pktio *p, struct pktbuf **bufs, uint16_t n);
+    uint16_t (*tx_burst)(struct pktio *p, struct pktbuf **bufs, uint16_t n);
+    struct pktbuf *(*alloc)(struct pktio *p); /* NULL when the pool is empty */
+    void (*free)(struct pktio *p, struct pktbuf **bufs, uint16_t n);
+    void (*info)(struct pktio *p, struct pktio_info *out);
+    int (*counters)(struct pktio *p, struct netio_counter *out, int max);
+    /* Buffers currently handed out or queued (for leak checks); may be NULL. */
+    uint32_t (*in_use)(struct pktio *p);
+};
+
+struct pktio {
+    const struct pktio_ops *ops;
+};
+
+const struct pktio_ops *pktio_find(const char *name);
+
+static inline uint16_t pktio_rx_burst(struct pktio *p, struct pktbuf **b, uint16_t n)
+{
+    return p->ops->rx_burst(p, b, n);
+}
+static inline uint16_t pktio_tx_burst(struct pktio *p, struct pktbuf **b, uint16_t n)
+{
+    return p->ops->tx_burst(p, b, n);
+}
+static inline struct pktbuf *pktio_alloc(struct pktio *p)
+{
+    return p->ops->alloc(p);
+}
+static inline void pktio_free(struct pktio *p, struct pktbuf **b, uint16_t n)
+{
+    p->ops->free(p, b, n);
+}
+static inline void pktio_info(struct pktio *p, struct pktio_info *out)
+{
+    p->ops->info(p, out);
+}
+static inline int pktio_counters(struct pktio *p, struct netio_counter *out, int max)
+{
+    return p->ops->counters(p, out, max);
+}
+static inline void pktio_close(struct pktio *p)
+{
+    if (p) p->ops->close(p);
+}
+
+/* memlink: two connected endpoints in one process; frames sent on one are
+ * received on the other (FIFO, lossless; impair them with impair_wrap).
+ * Time-free. */
+int memlink_pair(const struct pktio_config *cfg, struct pktio **a, struct pktio **b, char *err,
+                 size_t errlen);
+
+/* Seeded impairment of any pktio, applied on TX (so wrapping both ends of a
+ * link impairs both directions). Probabilities in [0, 1]. Delayed frames are
+ * released by tx/rx calls once now_ns() has passed their due time. */
+struct impair_config {
+    uint64_t seed;
+    double loss, dup, reorder, corrupt; /* per-frame probabilities */
+    uint64_t delay_ns;                  /* fixed added delay */
+    uint64_t (*now_ns)(void *arg);      /* clock (virtual in tests); NULL = CLOCK_MONOTONIC */
+    void *now_arg;
+};
+/* Takes ownership of inner (closing the wrapper closes it). */
+struct pktio *impair_wrap(struct pktio *inner, const struct impair_config *c, char *err,
+                          size_t errlen);
+
+#endif
