@@ -11,6 +11,7 @@
  * after a SIGKILL. Calls: suite.c, topo.c, results.c, sysinfo.c.
  */
 #include "cli.h"
+#include "cpuacct.h"
 #include "results.h"
 #include "suite.h"
 #include "sysinfo.h"
@@ -38,6 +39,8 @@ struct run {
     char dir[PATH_MAX];
     json_t *env;
     json_t *records;
+    double tsc_hz;
+    int dut_has_addr; /* the kernel in bb-dut owns TOPO_IP_DUT right now */
     int trial, ntrials, failed;
     uint64_t started;
 };
@@ -138,6 +141,42 @@ static void push(char **argv, int *n, const char *s)
 
 /* --- one trial ----------------------------------------------------------- */
 
+/* Drivers with our own stack own the DUT address; the kernel must not have it
+ * then (or it would answer ARP and reset our connections). */
+static int driver_is_kernel(const char *driver)
+{
+    return strcmp(driver, "kernel") == 0;
+}
+
+static int set_dut_addr(struct run *r, int on, char *err, size_t errlen)
+{
+    if (r->dut_has_addr == on) return 0;
+    char ip[PATH_MAX], cidr[32];
+    if (topo_which("ip", ip, sizeof(ip)) < 0) {
+        snprintf(err, errlen, "ip (iproute2) not found");
+        return -1;
+    }
+    snprintf(cidr, sizeof(cidr), "%s/%d", TOPO_IP_DUT, TOPO_PREFIX);
+    char *add[] = {ip, "-n", TOPO_NS_DUT, "addr", "add", cidr, "dev", TOPO_IF_DUT, NULL};
+    char *del[] = {ip, "-n", TOPO_NS_DUT, "addr", "flush", "dev", TOPO_IF_DUT, NULL};
+    if (topo_cmd(on ? add : del, NULL, 0, err, errlen) < 0) return -1;
+    r->dut_has_addr = on;
+    return 0;
+}
+
+/* Sleep up to ns, returning early (1) when pid has exited or the run stops. */
+static int sleep_watching(pid_t pid, uint64_t ns)
+{
+    uint64_t end = mono_ns() + ns;
+    while (mono_ns() < end) {
+        if (cli_stop) return 1;
+        int st;
+        if (waitpid(pid, &st, WNOWAIT | WNOHANG | WEXITED) == pid) return 1;
+        usleep(5000);
+    }
+    return 0;
+}
+
 static json_t *load_json(const char *path)
 {
     json_error_t e;
@@ -151,7 +190,7 @@ static double jnum(json_t *o, const char *key)
 
 /* Metrics of a trial, numeric only: the summary takes medians of each. */
 static json_t *metrics_of(const struct wl_spec *w, json_t *client, json_t *server,
-                          const struct topo_ifstats *d)
+                          const struct topo_ifstats *d, json_t *cpu)
 {
     json_t *m = json_object();
     json_t *lat = json_object_get(client, "latency");
@@ -172,12 +211,19 @@ static json_t *metrics_of(const struct wl_spec *w, json_t *client, json_t *serve
     if (w->mode == WL_DOWNLOAD) json_object_set_new(m, "download_s", json_real(secs));
     json_object_set_new(m, "dut_rx_packets", json_integer((json_int_t)d->rx_packets));
     json_object_set_new(m, "dut_tx_packets", json_integer((json_int_t)d->tx_packets));
-    double reqs = jnum(client, "requests_total");
+    double reqs = jnum(client, "requests"); /* the packet counts cover the window too */
     if (reqs > 0)
         json_object_set_new(m, "dut_packets_per_request",
                             json_real((double)(d->rx_packets + d->tx_packets) / reqs));
     json_t *ss = json_object_get(server, "stats");
     if (ss) json_object_set_new(m, "server_requests", json_integer((json_int_t)jnum(ss, "requests")));
+    static const char *const ck[] = {"dut_cycles_per_request", "system_cycles_per_request",
+                                     "dut_cycles_per_packet", "system_cycles_per_packet",
+                                     "ctx_switches_per_request", "net_rx_softirqs_per_request",
+                                     "gen_util"};
+    for (size_t i = 0; cpu && i < sizeof(ck) / sizeof(ck[0]); i++)
+        if (json_object_get(cpu, ck[i]))
+            json_object_set_new(m, ck[i], json_real(jnum(cpu, ck[i])));
     return m;
 }
 
@@ -252,6 +298,12 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *driver,
     push(sargv, &n, "--json"), push(sargv, &n, sjson);
     push(sargv, &n, "--quiet");
     if (s->dut_cpu >= 0) push(sargv, &n, "--cpu"), push(sargv, &n, cpu_d);
+    char dut_cidr[32];
+    snprintf(dut_cidr, sizeof(dut_cidr), "%s/%d", TOPO_IP_DUT, TOPO_PREFIX);
+    if (!driver_is_kernel(driver)) {
+        push(sargv, &n, "--iface"), push(sargv, &n, TOPO_IF_DUT);
+        push(sargv, &n, "--ip"), push(sargv, &n, dut_cidr);
+    }
     const char *const *dopts = suite_driver_opts(s, driver);
     for (int i = 0; dopts && dopts[i]; i++) push(sargv, &n, "--opt"), push(sargv, &n, dopts[i]);
     sargv[n] = NULL;
@@ -282,8 +334,17 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *driver,
 
     json_t *client = NULL, *server = NULL;
     struct topo_ifstats before = {0}, after = {0}, delta = {0};
+    struct cpu_snap cpu_a, cpu_b;
+    memset(&cpu_a, 0, sizeof(cpu_a));
+    memset(&cpu_b, 0, sizeof(cpu_b));
     const char *failure = NULL;
     int probes = 0;
+    json_t *cpu = NULL;
+    if (set_dut_addr(r, driver_is_kernel(driver), err, sizeof(err)) < 0) {
+        snprintf(why, sizeof(why), "cannot set the DUT address: %s", err);
+        failure = why;
+        goto record;
+    }
     pid_t spid = topo_spawn(TOPO_NS_DUT, sargv, slog, slog, err, sizeof(err));
     if (spid < 0) {
         snprintf(why, sizeof(why), "cannot start the server: %s", err);
@@ -298,7 +359,6 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *driver,
         goto record;
     }
     probes = 1;
-    topo_ifstats(TOPO_NS_DUT, TOPO_IF_DUT, &before, err, sizeof(err));
     pid_t cpid = topo_spawn(TOPO_NS_GEN, cargv, clog, clog, err, sizeof(err));
     if (cpid < 0) {
         snprintf(why, sizeof(why), "cannot start the generator: %s", err);
@@ -306,6 +366,11 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *driver,
         stop_child(spid, 2000000000ull);
         goto record;
     }
+    /* Counters cover the measured window: from the end of the warm-up to the
+     * generator's exit (which follows the window within milliseconds). */
+    sleep_watching(cpid, w->mode == WL_DOWNLOAD ? 0 : w->warmup_ns);
+    topo_ifstats(TOPO_NS_DUT, TOPO_IF_DUT, &before, err, sizeof(err));
+    cpuacct_snap(&cpu_a);
     /* The generator ends by itself; the guard catches a hang. */
     uint64_t guard = w->warmup_ns + w->duration_ns + 30000000000ull +
                      (w->mode == WL_DOWNLOAD ? 600000000000ull : 0);
@@ -319,6 +384,7 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *driver,
                  WIFEXITED(cst) ? WEXITSTATUS(cst) : 128 + WTERMSIG(cst), clog);
         failure = why;
     }
+    cpuacct_snap(&cpu_b);
     topo_ifstats(TOPO_NS_DUT, TOPO_IF_DUT, &after, err, sizeof(err));
     int sst = stop_child(spid, 5000000000ull);
     if (!failure && (!WIFEXITED(sst) || WEXITSTATUS(sst) != 0)) {
@@ -338,6 +404,9 @@ record:
         failure = why;
     }
     if (!failure) failure = cross_check(client, server, probes, why, sizeof(why));
+    if (cpu_b.t_ns > cpu_a.t_ns && client)
+        cpu = cpuacct_json(&cpu_a, &cpu_b, r->tsc_hz, s->dut_cpu, s->gen_cpu,
+                           jnum(client, "requests"), (double)(delta.rx_packets + delta.tx_packets));
 
     json_t *wl = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name", w->name, "mode",
                            wl_mode_str(w->mode), "path", w->path, "connections",
@@ -353,8 +422,9 @@ record:
         "env", r->env, "dut_iface", "rx_packets", (json_int_t)delta.rx_packets, "tx_packets",
         (json_int_t)delta.tx_packets, "rx_bytes", (json_int_t)delta.rx_bytes, "tx_bytes",
         (json_int_t)delta.tx_bytes);
-    json_object_set_new(rec, "metrics",
-                        client && server ? metrics_of(w, client, server, &delta) : json_object());
+    json_object_set_new(rec, "metrics", client && server ? metrics_of(w, client, server, &delta, cpu)
+                                                         : json_object());
+    json_object_set_new(rec, "cpu", cpu ? cpu : json_null());
     json_object_set_new(rec, "client", client ? client : json_null());
     json_object_set_new(rec, "server", server ? server : json_null());
     if (results_write_trial(r->dir, w->name, driver, rep, rec, err, sizeof(err)) < 0)
@@ -482,6 +552,7 @@ int cmd_run(int argc, char **argv)
     struct sysinfo si;
     sysinfo_collect(&si);
     r->env = sysinfo_json(&si);
+    r->tsc_hz = si.tsc_hz;
     json_object_set_new(r->env, "suite_path", json_string(r->suite.path));
     json_object_set_new(r->env, "quick", json_boolean(quick));
     cli_write_json(strcat(strcpy(logs, r->dir), "/env.json"), r->env, err, sizeof(err));
@@ -498,6 +569,7 @@ int cmd_run(int argc, char **argv)
         goto out_down;
     }
     tune_namespaces();
+    r->dut_has_addr = 1;
     r->ntrials = r->suite.nworkloads * r->suite.ndrivers * (int)r->suite.repeats;
     r->started = mono_ns();
     /* Repeats interleave drivers, so slow drift hits every driver alike. */
