@@ -666,6 +666,7 @@ int server_run(struct netio *io, const struct srv_config *cfg, struct srv_stats 
         }
         s.now = now_ns();
         on_batch(&s, evs, n, 0);
+        if (cfg->on_tick) cfg->on_tick(cfg->arg);
         if (idle && s.now >= next_scan) {
             idle_scan(&s);
             next_scan = s.now + scan_every;

@@ -27,6 +27,8 @@ struct srv_config {
     size_t max_conns;           /* connection slots (default 65536) */
     volatile sig_atomic_t *stop; /* server_run returns soon after *stop becomes non-zero */
     void (*on_ready)(void *arg); /* called once listening (may be NULL) */
+    void (*on_tick)(void *arg);  /* called after every poll batch (may be NULL): lets a
+                                    test or benchmark drive a peer in the same thread */
     void *arg;
 };
 
