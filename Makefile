@@ -34,7 +34,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 DEBIAN_PKGS := build-essential pkg-config libjansson-dev libinih-dev libcriterion-dev \
                libdpdk-dev dpdk dpdk-dev libpcap-dev gnuplot-nox iproute2 \
-               wrk nginx-light curl tshark valgrind clang libclang-rt-14-dev procps
+               wrk nginx-light curl tshark valgrind clang libclang-rt-14-dev procps ethtool python3
 
 .PHONY: FORCE all deps run test unit integration fuzz fuzz-smoke asan bench clean format
 all: $(BIN)

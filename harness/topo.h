@@ -4,6 +4,7 @@
  *
  *   netns bb-gen                         netns bb-dut
  *   bb-gen0 198.18.0.1/24  <== veth ==>  bb-dut0 198.18.0.2/24 (kernel driver)
+ *   (both ends: MTU 1500, TSO/GSO/GRO and TX checksum offload off: a wire)
  *                                        bb-dut0 without address (user-space stack)
  *
  * Callers: harness/main.c (`bypassbench topo up|down`, `run`), harness/doctor.c.

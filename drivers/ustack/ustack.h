@@ -1,0 +1,51 @@
+/*
+ * ustack.h — public face of our user-space TCP/IP stack (DESIGN §4).
+ * The stack runs over any pktio (memlink in tests, afpacket, later DPDK) and
+ * is used through the netio interface, exactly like the kernel driver, so the
+ * HTTP server and load generator run on it unchanged:
+ *
+ *   netio_poll() -> ustack poll: pktio_rx_burst -> eth_input -> arp/ipv4 ->
+ *                   icmp/tcp_input; timers (timer wheel); flush TX batch.
+ *
+ * Per-instance context (no globals); preallocated pools: no malloc per packet
+ * or per connection in steady state. Every drop is counted by reason and
+ * exported through netio_counters ("drop_ip_bad_csum", "drop_tcp_bad_option",
+ * ...). Single-threaded: one instance per worker.
+ */
+#ifndef BB_USTACK_H
+#define BB_USTACK_H
+
+#include "netio.h"
+#include "pktio.h"
+
+#include <netinet/in.h>
+#include <stdint.h>
+
+struct ustack_config {
+    struct in_addr ip;     /* our IPv4 address (network order) */
+    uint8_t prefix_len;    /* on-link prefix; other destinations are unreachable */
+    uint32_t max_conns;    /* connection table (0 = 16384) */
+    uint32_t rcvbuf;       /* receive buffer per connection, bytes (0 = 256 KiB) */
+    uint32_t sndbuf;       /* send buffer per connection, bytes (0 = 256 KiB) */
+    uint32_t syn_backlog;  /* half-open connections per listener (0 = 1024) */
+    uint64_t time_wait_ns; /* TIME_WAIT duration (0 = 1 s: short, for benchmarks) */
+    uint64_t delack_ns;    /* delayed-ACK timeout (0 = 10 ms) */
+    int delack_off;        /* 1 = ACK every segment at once */
+    uint64_t rto_min_ns;   /* lower bound of the RTO (0 = 200 ms); initial RTO is 1 s */
+    uint16_t mss;          /* our MSS (0 = MTU - 40) */
+    uint64_t isn_seed;     /* 0 = random initial sequence numbers; else deterministic */
+    uint64_t (*now_ns)(void *arg); /* clock; NULL = CLOCK_MONOTONIC (tests pass a virtual one) */
+    void *now_arg;
+    int cpu;               /* pin the caller to this CPU (-1 = no) */
+    int busy_poll;         /* 1 = netio_poll never sleeps */
+    int gratuitous_arp;    /* 1 = announce our address at start */
+};
+
+void ustack_config_defaults(struct ustack_config *c);
+
+/* A netio over the stack on pkt. The netio owns pkt: netio_destroy closes it.
+ * Returns NULL with err on bad config or allocation failure. */
+struct netio *ustack_open(struct pktio *pkt, const struct ustack_config *c, char *err,
+                          size_t errlen);
+
+#endif
