@@ -1,0 +1,634 @@
+/*
+ * afpacket.c — pktio over an AF_PACKET socket on a kernel interface
+ * (DESIGN §3, §5: the DUT side of the veth topology under our stack).
+ *
+ * Callers: drivers/ustack/ through the pktio.h wrappers, harness/ (doctor:
+ * probe), tests. Calls: socket/ioctl/setsockopt/mmap/sendmmsg; nothing else.
+ *
+ * RX: a TPACKET_V3 mmap ring (blocks retired by the kernel when full or after
+ *     retire_tov_ms), or TPACKET_V2 with option version=2 (one slot per frame,
+ *     handed over at once: lower latency at low rates). rx_burst walks the
+ *     ring and copies each frame into a buffer of our own pool (allocated
+ *     once) so that buffers can be returned in any order with free(); a V3
+ *     block / V2 slot goes back to the kernel as soon as it is consumed.
+ *     When the pool is empty rx_burst stops where it is (pool_empty) and
+ *     resumes there on the next call. Frames we sent ourselves or the kernel
+ *     sent (PACKET_OUTGOING) are skipped (PACKET_IGNORE_OUTGOING too, where
+ *     the kernel has it). RX checksum: a frame the kernel marks
+ *     CSUM_VALID or CSUMNOTREADY (sent by a local stack with its checksum
+ *     left partial, as on veth) gets PKT_RX_L4_CSUM_OK — the stack must not
+ *     verify its L4 checksum, the field is not filled in.
+ * TX: sendmmsg(MSG_DONTWAIT) of pool buffers with PACKET_QDISC_BYPASS;
+ *     EAGAIN/ENOBUFS mean "full": tx_burst accepts fewer (tx_busy). Other
+ *     send errors drop the frame (tx_errors).
+ * info.fd is the socket: it polls readable when a V3 block / V2 slot is ready.
+ *
+ * Options (cfg->opts, key=value; sizes take k/m suffixes, binary):
+ *   version=3|2         ring version (3)
+ *   block_size=BYTES    ring block, multiple of the page size (256k)
+ *   block_count=N       blocks in the RX ring (64)
+ *   frame_size=BYTES    V2 slot size / V3 nominal frame size, multiple of 16 (2048)
+ *   retire_tov_ms=N     V3 block retire timeout (1)
+ *   qdisc_bypass=0|1    PACKET_QDISC_BYPASS on TX (1)
+ * cfg->pool_size: RX/TX buffers (8192).
+ */
+#include "pktio.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define AFP_DEFAULT_POOL 8192u
+#define AFP_MAX_POOL (1u << 22)
+#define AFP_TX_BATCH 64
+#define AFP_ETH_HLEN 14u
+
+enum afp_ctr {
+    AFP_RX_FRAMES,
+    AFP_TX_FRAMES,
+    AFP_RX_BYTES,
+    AFP_TX_BYTES,
+    AFP_RX_RING_DROPS,   /* PACKET_STATISTICS tp_drops: the ring was full */
+    AFP_RX_RING_FREEZES, /* V3 tp_freeze_q_cnt */
+    AFP_RX_OUTGOING,     /* skipped: our own or the host's outgoing frames */
+    AFP_RX_TOO_BIG,      /* skipped: truncated or larger than PKTIO_MAX_FRAME */
+    AFP_TX_ERRORS,       /* send failed for another reason than "full": dropped */
+    AFP_TX_BUSY,         /* EAGAIN/ENOBUFS: tx_burst accepted fewer */
+    AFP_TX_BAD_LEN,      /* frame shorter than an Ethernet header or over cap: dropped */
+    AFP_POOL_EMPTY,      /* rx_burst stopped or alloc failed: no free buffer */
+    AFP_FREE_FOREIGN,    /* free() of a buffer not from this pool: ignored */
+    AFP_SYS_SENDMMSG,
+    AFP_SYS_POLL, /* poll() made by the driver itself (none: callers poll info.fd) */
+    AFP__CTR_COUNT
+};
+
+static const char *const afp_ctr_names[AFP__CTR_COUNT] = {
+    [AFP_RX_FRAMES] = "rx_frames",         [AFP_TX_FRAMES] = "tx_frames",
+    [AFP_RX_BYTES] = "rx_bytes",           [AFP_TX_BYTES] = "tx_bytes",
+    [AFP_RX_RING_DROPS] = "rx_ring_drops", [AFP_RX_RING_FREEZES] = "rx_ring_freezes",
+    [AFP_RX_OUTGOING] = "rx_outgoing",     [AFP_RX_TOO_BIG] = "rx_too_big",
+    [AFP_TX_ERRORS] = "tx_errors",         [AFP_TX_BUSY] = "tx_busy",
+    [AFP_TX_BAD_LEN] = "tx_bad_len",       [AFP_POOL_EMPTY] = "pool_empty",
+    [AFP_FREE_FOREIGN] = "free_foreign",   [AFP_SYS_SENDMMSG] = "sys_sendmmsg",
+    [AFP_SYS_POLL] = "sys_poll",
+};
+
+struct afp_opts {
+    int version;
+    uint32_t block_size, block_count, frame_size, retire_tov_ms;
+    int qdisc_bypass;
+};
+
+struct afp {
+    struct pktio base; /* first */
+    int fd;
+    int version;
+    uint8_t *ring;
+    size_t ring_len;
+    uint32_t block_size, block_count, frame_size, frame_nr;
+    /* V3 position: current block; pkt != NULL while inside it */
+    uint32_t blk, blk_left;
+    uint8_t *pkt;
+    /* V2 position */
+    uint32_t slot;
+    /* buffer pool */
+    struct pktbuf *bufs;
+    uint8_t *mem;
+    struct pktbuf **free_stack;
+    uint32_t nbufs, nfree;
+    struct pktio_info info;
+    struct mmsghdr msgs[AFP_TX_BATCH];
+    struct iovec iov[AFP_TX_BATCH];
+    uint64_t ctr[AFP__CTR_COUNT];
+};
+
+extern const struct pktio_ops pktio_afpacket_ops;
+
+static struct afp *afp_of(struct pktio *p)
+{
+    return (struct afp *)p;
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static int parse_size(const char *v, uint64_t lo, uint64_t hi, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || end == v || *v == '-') return -1;
+    if (*end == 'k' || *end == 'K')
+        x <<= 10, end++;
+    else if (*end == 'm' || *end == 'M')
+        x <<= 20, end++;
+    if (*end || x < lo || x > hi) return -1;
+    *out = (uint32_t)x;
+    return 0;
+}
+
+static int parse_opts(const char *const *opts, struct afp_opts *o, char *err, size_t errlen)
+{
+    static const char known[] =
+        "version, block_size, block_count, frame_size, retire_tov_ms, qdisc_bypass";
+    o->version = 3;
+    o->block_size = 256u << 10;
+    o->block_count = 64;
+    o->frame_size = 2048;
+    o->retire_tov_ms = 1;
+    o->qdisc_bypass = 1;
+    for (const char *const *it = opts; it && *it; it++) {
+        const char *kv = *it, *eq = strchr(kv, '=');
+        if (!eq) {
+            snprintf(err, errlen, "afpacket: option '%s' is not key=value (known: %s)", kv, known);
+            return -1;
+        }
+        size_t kl = (size_t)(eq - kv);
+        const char *v = eq + 1;
+        uint32_t x;
+#define KEY(s) (kl == sizeof(s) - 1 && strncmp(kv, s, kl) == 0)
+        if (KEY("version")) {
+            if (strcmp(v, "2") && strcmp(v, "3")) goto bad;
+            o->version = v[0] - '0';
+        } else if (KEY("block_size")) {
+            if (parse_size(v, 4096, 1u << 30, &o->block_size) < 0) goto bad;
+        } else if (KEY("block_count")) {
+            if (parse_size(v, 1, 1u << 16, &o->block_count) < 0) goto bad;
+        } else if (KEY("frame_size")) {
+            if (parse_size(v, 128, 1u << 20, &o->frame_size) < 0) goto bad;
+        } else if (KEY("retire_tov_ms")) {
+            if (parse_size(v, 0, 60000, &o->retire_tov_ms) < 0) goto bad;
+        } else if (KEY("qdisc_bypass")) {
+            if (parse_size(v, 0, 1, &x) < 0) goto bad;
+            o->qdisc_bypass = (int)x;
+        } else {
+            snprintf(err, errlen, "afpacket: unknown option '%.*s' (known: %s)", (int)kl, kv,
+                     known);
+            return -1;
+        }
+#undef KEY
+        continue;
+    bad:
+        snprintf(err, errlen, "afpacket: bad value in option '%s'", kv);
+        return -1;
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) page = 4096;
+    if (o->block_size % (uint32_t)page) {
+        snprintf(err, errlen, "afpacket: block_size=%u is not a multiple of the page size %ld",
+                 o->block_size, page);
+        return -1;
+    }
+    if (o->frame_size % TPACKET_ALIGNMENT || o->frame_size > o->block_size ||
+        o->block_size % o->frame_size) {
+        snprintf(err, errlen,
+                 "afpacket: frame_size=%u must be a multiple of %d dividing block_size=%u",
+                 o->frame_size, TPACKET_ALIGNMENT, o->block_size);
+        return -1;
+    }
+    if ((uint64_t)o->block_size * o->block_count > (1ull << 31)) {
+        snprintf(err, errlen, "afpacket: ring of block_size=%u x block_count=%u is over 2 GiB",
+                 o->block_size, o->block_count);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- pool ------------------------------------------------------------- */
+
+static int pool_init(struct afp *a, uint32_t n)
+{
+    a->nbufs = n;
+    a->mem = malloc((size_t)n * PKTIO_MAX_FRAME);
+    a->bufs = calloc(n, sizeof(*a->bufs));
+    a->free_stack = calloc(n, sizeof(*a->free_stack));
+    if (!a->mem || !a->bufs || !a->free_stack) return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        struct pktbuf *b = &a->bufs[n - 1 - i];
+        b->data = a->mem + (size_t)(n - 1 - i) * PKTIO_MAX_FRAME;
+        b->cap = PKTIO_MAX_FRAME;
+        b->priv = a;
+        a->free_stack[i] = b;
+    }
+    a->nfree = n;
+    return 0;
+}
+
+static struct pktbuf *pool_get(struct afp *a)
+{
+    if (a->nfree == 0) return NULL;
+    struct pktbuf *b = a->free_stack[--a->nfree];
+    b->len = 0;
+    b->cap = PKTIO_MAX_FRAME;
+    b->ol_flags = 0;
+    b->l2_len = b->l3_len = 0;
+    return b;
+}
+
+static void pool_put(struct afp *a, struct pktbuf *b)
+{
+    if (!b || b < a->bufs || b >= a->bufs + a->nbufs || a->nfree >= a->nbufs) {
+        a->ctr[AFP_FREE_FOREIGN]++;
+        return;
+    }
+    a->free_stack[a->nfree++] = b;
+}
+
+/* ---- open / close ------------------------------------------------------- */
+
+static void afp_destroy(struct afp *a)
+{
+    if (!a) return;
+    if (a->ring && a->ring != MAP_FAILED) munmap(a->ring, a->ring_len);
+    if (a->fd >= 0) close(a->fd);
+    free(a->mem);
+    free(a->bufs);
+    free(a->free_stack);
+    free(a);
+}
+
+static int afp_probe(char *err, size_t errlen)
+{
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen,
+                 "afpacket: cannot open an AF_PACKET socket (%s): needs CAP_NET_RAW"
+                 " (run as root)",
+                 strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+static int setopt(struct afp *a, int name, const void *v, socklen_t len, const char *what,
+                  char *err, size_t errlen)
+{
+    if (setsockopt(a->fd, SOL_PACKET, name, v, len) == 0) return 0;
+    snprintf(err, errlen, "afpacket: setsockopt(%s): %s", what, strerror(errno));
+    return -1;
+}
+
+static int setup_ring(struct afp *a, const struct afp_opts *o, char *err, size_t errlen)
+{
+    int ver = o->version == 2 ? TPACKET_V2 : TPACKET_V3;
+    if (setopt(a, PACKET_VERSION, &ver, sizeof(ver), "PACKET_VERSION", err, errlen) < 0) return -1;
+    a->version = o->version;
+    a->block_size = o->block_size;
+    a->block_count = o->block_count;
+    a->frame_size = o->frame_size;
+    a->frame_nr = (o->block_size / o->frame_size) * o->block_count;
+    int rc;
+    if (o->version == 3) {
+        struct tpacket_req3 r = {
+            .tp_block_size = o->block_size,
+            .tp_block_nr = o->block_count,
+            .tp_frame_size = o->frame_size,
+            .tp_frame_nr = a->frame_nr,
+            .tp_retire_blk_tov = o->retire_tov_ms,
+        };
+        rc = setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &r, sizeof(r));
+    } else {
+        struct tpacket_req r = {
+            .tp_block_size = o->block_size,
+            .tp_block_nr = o->block_count,
+            .tp_frame_size = o->frame_size,
+            .tp_frame_nr = a->frame_nr,
+        };
+        rc = setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &r, sizeof(r));
+    }
+    if (rc < 0) {
+        snprintf(err, errlen,
+                 "afpacket: PACKET_RX_RING (TPACKET_V%d, block_size=%u block_count=%u "
+                 "frame_size=%u): %s",
+                 o->version, o->block_size, o->block_count, o->frame_size, strerror(errno));
+        return -1;
+    }
+    a->ring_len = (size_t)o->block_size * o->block_count;
+    a->ring = mmap(NULL, a->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, a->fd, 0);
+    if (a->ring == MAP_FAILED) {
+        a->ring = NULL;
+        snprintf(err, errlen, "afpacket: mmap of the %zu-byte RX ring: %s", a->ring_len,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int iface_info(struct afp *a, const char *iface, int *ifindex, char *err, size_t errlen)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, iface, strlen(iface));
+    if (ioctl(a->fd, SIOCGIFINDEX, &ifr) < 0) {
+        snprintf(err, errlen, "afpacket: interface '%s': %s", iface, strerror(errno));
+        return -1;
+    }
+    *ifindex = ifr.ifr_ifindex;
+    if (ioctl(a->fd, SIOCGIFHWADDR, &ifr) < 0) {
+        snprintf(err, errlen, "afpacket: SIOCGIFHWADDR on '%s': %s", iface, strerror(errno));
+        return -1;
+    }
+    if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
+        snprintf(err, errlen, "afpacket: '%s' is not an Ethernet interface (ARPHRD %u)", iface,
+                 ifr.ifr_hwaddr.sa_family);
+        return -1;
+    }
+    memcpy(a->info.mac, ifr.ifr_hwaddr.sa_data, 6);
+    if (ioctl(a->fd, SIOCGIFMTU, &ifr) < 0) {
+        snprintf(err, errlen, "afpacket: SIOCGIFMTU on '%s': %s", iface, strerror(errno));
+        return -1;
+    }
+    int mtu = ifr.ifr_mtu;
+    if (mtu <= 0 || (uint32_t)mtu + AFP_ETH_HLEN + 4 > PKTIO_MAX_FRAME) {
+        snprintf(err, errlen, "afpacket: '%s' has MTU %d; frames must fit %d bytes (MTU <= %u)",
+                 iface, mtu, PKTIO_MAX_FRAME, PKTIO_MAX_FRAME - AFP_ETH_HLEN - 4);
+        return -1;
+    }
+    a->info.mtu = (uint16_t)mtu;
+    return 0;
+}
+
+static struct pktio *afp_open(const struct pktio_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg || !cfg->iface || !*cfg->iface) {
+        snprintf(err, errlen, "afpacket: no interface given (cfg->iface)");
+        return NULL;
+    }
+    if (strlen(cfg->iface) >= IFNAMSIZ) {
+        snprintf(err, errlen, "afpacket: interface name '%s' is too long", cfg->iface);
+        return NULL;
+    }
+    uint32_t pool = cfg->pool_size ? cfg->pool_size : AFP_DEFAULT_POOL;
+    if (pool > AFP_MAX_POOL) {
+        snprintf(err, errlen, "afpacket: pool_size %u too large (max %u)", pool, AFP_MAX_POOL);
+        return NULL;
+    }
+    struct afp_opts o;
+    if (parse_opts(cfg->opts, &o, err, errlen) < 0) return NULL;
+
+    struct afp *a = calloc(1, sizeof(*a));
+    if (!a) {
+        snprintf(err, errlen, "afpacket: out of memory");
+        return NULL;
+    }
+    a->base.ops = &pktio_afpacket_ops;
+    /* Protocol 0 until the ring is set up: nothing is queued before bind. */
+    a->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (a->fd < 0) {
+        snprintf(err, errlen, "afpacket: socket(AF_PACKET): %s%s", strerror(errno),
+                 errno == EPERM ? " (needs CAP_NET_RAW: run as root)" : "");
+        afp_destroy(a);
+        return NULL;
+    }
+    int ifindex, one = 1;
+    if (iface_info(a, cfg->iface, &ifindex, err, errlen) < 0 || setup_ring(a, &o, err, errlen) < 0)
+        goto fail;
+    if (o.qdisc_bypass &&
+        setopt(a, PACKET_QDISC_BYPASS, &one, sizeof(one), "PACKET_QDISC_BYPASS", err, errlen) < 0)
+        goto fail;
+    /* Best effort (Linux >= 4.20); the ring walk skips outgoing frames anyway. */
+    (void)setsockopt(a->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+    struct sockaddr_ll sll = {
+        .sll_family = AF_PACKET,
+        .sll_protocol = htons(ETH_P_ALL),
+        .sll_ifindex = ifindex,
+    };
+    if (bind(a->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+        snprintf(err, errlen, "afpacket: bind to '%s': %s", cfg->iface, strerror(errno));
+        goto fail;
+    }
+    if (pool_init(a, pool) < 0) {
+        snprintf(err, errlen, "afpacket: out of memory for %u buffers", pool);
+        goto fail;
+    }
+    a->info.offloads = PKT_RX_L4_CSUM_OK;
+    a->info.fd = a->fd;
+    return &a->base;
+fail:
+    afp_destroy(a);
+    return NULL;
+}
+
+static void afp_close(struct pktio *p)
+{
+    afp_destroy(afp_of(p));
+}
+
+/* ---- RX ------------------------------------------------------------------ */
+
+enum take { TAKE_SKIP, TAKE_OK, TAKE_NOBUF };
+
+/* One ring frame: skip it, copy it into a buffer, or report the pool empty. */
+static enum take take_frame(struct afp *a, uint32_t status, const uint8_t *mac, uint32_t snaplen,
+                            uint32_t len, const struct sockaddr_ll *sll, struct pktbuf **out)
+{
+    if (sll->sll_pkttype == PACKET_OUTGOING) {
+        a->ctr[AFP_RX_OUTGOING]++;
+        return TAKE_SKIP;
+    }
+    if (snaplen < len || len > PKTIO_MAX_FRAME) {
+        a->ctr[AFP_RX_TOO_BIG]++;
+        return TAKE_SKIP;
+    }
+    struct pktbuf *b = pool_get(a);
+    if (!b) {
+        a->ctr[AFP_POOL_EMPTY]++;
+        return TAKE_NOBUF;
+    }
+    memcpy(b->data, mac, len);
+    b->len = len;
+    b->ol_flags = status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID) ? PKT_RX_L4_CSUM_OK : 0;
+    a->ctr[AFP_RX_FRAMES]++;
+    a->ctr[AFP_RX_BYTES] += len;
+    *out = b;
+    return TAKE_OK;
+}
+
+static uint16_t rx_v3(struct afp *a, struct pktbuf **bufs, uint16_t n)
+{
+    uint16_t got = 0;
+    while (got < n) {
+        struct tpacket_block_desc *bd =
+            (struct tpacket_block_desc *)(a->ring + (size_t)a->blk * a->block_size);
+        if (!a->pkt) {
+            uint32_t st = __atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE);
+            if (!(st & TP_STATUS_USER)) break;
+            a->blk_left = bd->hdr.bh1.num_pkts;
+            a->pkt = (uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
+        }
+        if (a->blk_left) {
+            struct tpacket3_hdr *h = (struct tpacket3_hdr *)a->pkt;
+            const struct sockaddr_ll *sll =
+                (const struct sockaddr_ll *)(a->pkt + TPACKET_ALIGN(sizeof(*h)));
+            enum take t = take_frame(a, h->tp_status, a->pkt + h->tp_mac, h->tp_snaplen, h->tp_len,
+                                     sll, &bufs[got]);
+            if (t == TAKE_NOBUF) break;
+            if (t == TAKE_OK) got++;
+            a->pkt += h->tp_next_offset;
+            a->blk_left--;
+        }
+        if (a->blk_left == 0) {
+            __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+            a->blk = (a->blk + 1) % a->block_count;
+            a->pkt = NULL;
+        }
+    }
+    return got;
+}
+
+static uint16_t rx_v2(struct afp *a, struct pktbuf **bufs, uint16_t n)
+{
+    uint16_t got = 0;
+    while (got < n) {
+        uint8_t *f = a->ring + (size_t)a->slot * a->frame_size;
+        struct tpacket2_hdr *h = (struct tpacket2_hdr *)f;
+        uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+        if (!(st & TP_STATUS_USER)) break;
+        const struct sockaddr_ll *sll = (const struct sockaddr_ll *)(f + TPACKET_ALIGN(sizeof(*h)));
+        enum take t = take_frame(a, st, f + h->tp_mac, h->tp_snaplen, h->tp_len, sll, &bufs[got]);
+        if (t == TAKE_NOBUF) break;
+        if (t == TAKE_OK) got++;
+        __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+        a->slot = (a->slot + 1) % a->frame_nr;
+    }
+    return got;
+}
+
+static uint16_t afp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
+{
+    struct afp *a = afp_of(p);
+    return a->version == 2 ? rx_v2(a, bufs, n) : rx_v3(a, bufs, n);
+}
+
+/* ---- TX ------------------------------------------------------------------ */
+
+static int bad_len(const struct pktbuf *b)
+{
+    return b->len < AFP_ETH_HLEN || b->len > b->cap || b->len > PKTIO_MAX_FRAME;
+}
+
+static uint16_t afp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
+{
+    struct afp *a = afp_of(p);
+    uint16_t i = 0;
+    while (i < n) {
+        if (bad_len(bufs[i])) {
+            a->ctr[AFP_TX_BAD_LEN]++;
+            pool_put(a, bufs[i++]);
+            continue;
+        }
+        unsigned k = 0;
+        while (k < AFP_TX_BATCH && i + k < n && !bad_len(bufs[i + k])) {
+            a->iov[k].iov_base = bufs[i + k]->data;
+            a->iov[k].iov_len = bufs[i + k]->len;
+            memset(&a->msgs[k], 0, sizeof(a->msgs[k]));
+            a->msgs[k].msg_hdr.msg_iov = &a->iov[k];
+            a->msgs[k].msg_hdr.msg_iovlen = 1;
+            k++;
+        }
+        a->ctr[AFP_SYS_SENDMMSG]++;
+        int r = sendmmsg(a->fd, a->msgs, k, MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+                a->ctr[AFP_TX_BUSY]++;
+                break;
+            }
+            a->ctr[AFP_TX_ERRORS]++; /* e.g. ENETDOWN, EMSGSIZE: drop this frame */
+            pool_put(a, bufs[i++]);
+            continue;
+        }
+        for (int j = 0; j < r; j++) {
+            a->ctr[AFP_TX_BYTES] += bufs[i]->len;
+            pool_put(a, bufs[i++]);
+        }
+        a->ctr[AFP_TX_FRAMES] += (uint64_t)r;
+        if (r == 0) break;
+    }
+    return i;
+}
+
+/* ---- the rest --------------------------------------------------------------- */
+
+static struct pktbuf *afp_alloc(struct pktio *p)
+{
+    struct afp *a = afp_of(p);
+    struct pktbuf *b = pool_get(a);
+    if (!b) a->ctr[AFP_POOL_EMPTY]++;
+    return b;
+}
+
+static void afp_free(struct pktio *p, struct pktbuf **bufs, uint16_t n)
+{
+    struct afp *a = afp_of(p);
+    for (uint16_t i = 0; i < n; i++)
+        pool_put(a, bufs[i]);
+}
+
+static void afp_info(struct pktio *p, struct pktio_info *out)
+{
+    *out = afp_of(p)->info;
+}
+
+/* PACKET_STATISTICS resets on read: fold it into our running totals. */
+static void read_stats(struct afp *a)
+{
+    if (a->version == 3) {
+        struct tpacket_stats_v3 s;
+        socklen_t l = sizeof(s);
+        if (getsockopt(a->fd, SOL_PACKET, PACKET_STATISTICS, &s, &l) == 0) {
+            a->ctr[AFP_RX_RING_DROPS] += s.tp_drops;
+            a->ctr[AFP_RX_RING_FREEZES] += s.tp_freeze_q_cnt;
+        }
+    } else {
+        struct tpacket_stats s;
+        socklen_t l = sizeof(s);
+        if (getsockopt(a->fd, SOL_PACKET, PACKET_STATISTICS, &s, &l) == 0)
+            a->ctr[AFP_RX_RING_DROPS] += s.tp_drops;
+    }
+}
+
+static int afp_counters(struct pktio *p, struct netio_counter *out, int max)
+{
+    struct afp *a = afp_of(p);
+    read_stats(a);
+    int n = 0;
+    for (int i = 0; i < AFP__CTR_COUNT && n < max; i++) {
+        out[n].name = afp_ctr_names[i];
+        out[n].value = a->ctr[i];
+        n++;
+    }
+    return n;
+}
+
+static uint32_t afp_in_use(struct pktio *p)
+{
+    struct afp *a = afp_of(p);
+    return a->nbufs - a->nfree;
+}
+
+const struct pktio_ops pktio_afpacket_ops = {
+    .name = "afpacket",
+    .help = "AF_PACKET on a kernel interface: TPACKET_V3 RX ring (version=2 for V2), "
+            "sendmmsg TX with qdisc bypass; needs CAP_NET_RAW",
+    .probe = afp_probe,
+    .open = afp_open,
+    .close = afp_close,
+    .rx_burst = afp_rx_burst,
+    .tx_burst = afp_tx_burst,
+    .alloc = afp_alloc,
+    .free = afp_free,
+    .info = afp_info,
+    .counters = afp_counters,
+    .in_use = afp_in_use,
+};

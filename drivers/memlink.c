@@ -1,0 +1,354 @@
+/*
+ * memlink.c — an in-memory link: two pktio endpoints in one process; a frame
+ * sent on one is received, in order and byte-exact, on the other (DESIGN §3).
+ * Lossless and time-free; impair.c adds loss, reordering and delay on top.
+ *
+ * Callers: tests (the stack over a fake wire), deterministic benchmarks, via
+ * memlink_pair() and the pktio.h wrappers. Calls only libc and pthreads.
+ *
+ * Buffers: one pool of 2 * pool_size fixed PKTIO_MAX_FRAME-byte buffers,
+ * allocated once at memlink_pair and shared by both endpoints (a buffer
+ * allocated on A and sent to B is freed on B). Each endpoint has a bounded
+ * RX FIFO (ring_size, default pool_size); when the peer's FIFO is full,
+ * tx_burst accepts fewer and counts tx_ring_full per refused frame.
+ * in_use() is link-wide: buffers allocated, received or queued in a FIFO,
+ * i.e. everything not in the free pool; it is 0 once all are freed.
+ * A mutex taken once per call makes it safe to drive the two endpoints from
+ * two threads (each endpoint itself belongs to one thread).
+ *
+ * Options (cfg->opts): ring_size=N (RX FIFO slots per endpoint).
+ */
+#include "pktio.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ML_DEFAULT_POOL 4096u
+#define ML_MAX_POOL (1u << 22)
+
+enum ml_ctr {
+    ML_RX_FRAMES,
+    ML_TX_FRAMES,
+    ML_RX_BYTES,
+    ML_TX_BYTES,
+    ML_TX_RING_FULL,
+    ML_ALLOC_FAIL,
+    ML_TX_BAD_LEN,     /* len 0 or > cap: accepted and dropped */
+    ML_TX_PEER_CLOSED, /* peer endpoint closed: accepted and dropped */
+    ML_FREE_FOREIGN,   /* free() of a buffer not from this link: ignored */
+    ML__CTR_COUNT
+};
+
+static const char *const ml_ctr_names[ML__CTR_COUNT] = {
+    [ML_RX_FRAMES] = "rx_frames",       [ML_TX_FRAMES] = "tx_frames",
+    [ML_RX_BYTES] = "rx_bytes",         [ML_TX_BYTES] = "tx_bytes",
+    [ML_TX_RING_FULL] = "tx_ring_full", [ML_ALLOC_FAIL] = "alloc_fail",
+    [ML_TX_BAD_LEN] = "tx_bad_len",     [ML_TX_PEER_CLOSED] = "tx_peer_closed",
+    [ML_FREE_FOREIGN] = "free_foreign",
+};
+
+struct ml_link;
+
+struct ml_ep {
+    struct pktio base; /* first: struct pktio * <-> struct ml_ep * */
+    struct ml_link *link;
+    int idx;
+    int closed;
+    struct pktbuf **ring; /* RX FIFO */
+    uint32_t ring_cap, head, count;
+    uint64_t ctr[ML__CTR_COUNT];
+};
+
+struct ml_link {
+    pthread_mutex_t mu;
+    struct pktbuf *bufs; /* nbufs descriptors */
+    uint8_t *mem;        /* nbufs * PKTIO_MAX_FRAME bytes */
+    uint32_t nbufs;
+    struct pktbuf **free_stack;
+    uint32_t nfree;
+    int open_eps;
+    struct ml_ep ep[2];
+};
+
+extern const struct pktio_ops pktio_memlink_ops;
+
+static struct ml_ep *ep_of(struct pktio *p)
+{
+    return (struct ml_ep *)p;
+}
+
+static int own_buf(const struct ml_link *l, const struct pktbuf *b)
+{
+    return b >= l->bufs && b < l->bufs + l->nbufs;
+}
+
+/* Caller holds l->mu. */
+static void pool_put(struct ml_link *l, struct ml_ep *e, struct pktbuf *b)
+{
+    if (!b || !own_buf(l, b) || l->nfree >= l->nbufs) {
+        e->ctr[ML_FREE_FOREIGN]++;
+        return;
+    }
+    l->free_stack[l->nfree++] = b;
+}
+
+static struct pktbuf *pool_get(struct ml_link *l)
+{
+    if (l->nfree == 0) return NULL;
+    struct pktbuf *b = l->free_stack[--l->nfree];
+    b->len = 0;
+    b->cap = PKTIO_MAX_FRAME;
+    b->ol_flags = 0;
+    b->l2_len = b->l3_len = 0;
+    return b;
+}
+
+static void link_free(struct ml_link *l)
+{
+    if (!l) return;
+    for (int i = 0; i < 2; i++)
+        free(l->ep[i].ring);
+    free(l->free_stack);
+    free(l->bufs);
+    free(l->mem);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+static int parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi) return -1;
+    *out = (uint32_t)x;
+    return 0;
+}
+
+static int parse_opts(const struct pktio_config *cfg, uint32_t *ring_size, char *err, size_t errlen)
+{
+    if (!cfg || !cfg->opts) return 0;
+    for (const char *const *o = cfg->opts; *o; o++) {
+        const char *eq = strchr(*o, '=');
+        size_t klen = eq ? (size_t)(eq - *o) : strlen(*o);
+        if (eq && klen == 9 && strncmp(*o, "ring_size", 9) == 0) {
+            if (parse_u32(eq + 1, 1, ML_MAX_POOL, ring_size) < 0) {
+                snprintf(err, errlen, "memlink: ring_size='%s': expected 1..%u", eq + 1,
+                         ML_MAX_POOL);
+                return -1;
+            }
+        } else {
+            snprintf(err, errlen, "memlink: unknown option '%.*s' (known: ring_size=N)", (int)klen,
+                     *o);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int memlink_pair(const struct pktio_config *cfg, struct pktio **a, struct pktio **b, char *err,
+                 size_t errlen)
+{
+    uint32_t pool = cfg && cfg->pool_size ? cfg->pool_size : ML_DEFAULT_POOL;
+    if (pool > ML_MAX_POOL) {
+        snprintf(err, errlen, "memlink: pool_size %u too large (max %u)", pool, ML_MAX_POOL);
+        return -1;
+    }
+    uint32_t ring_size = pool;
+    if (parse_opts(cfg, &ring_size, err, errlen) < 0) return -1;
+
+    struct ml_link *l = calloc(1, sizeof(*l));
+    if (!l) {
+        snprintf(err, errlen, "memlink: out of memory");
+        return -1;
+    }
+    pthread_mutex_init(&l->mu, NULL);
+    l->nbufs = 2 * pool;
+    l->mem = malloc((size_t)l->nbufs * PKTIO_MAX_FRAME);
+    l->bufs = calloc(l->nbufs, sizeof(*l->bufs));
+    l->free_stack = calloc(l->nbufs, sizeof(*l->free_stack));
+    for (int i = 0; i < 2; i++) {
+        l->ep[i].ring = calloc(ring_size, sizeof(*l->ep[i].ring));
+        l->ep[i].ring_cap = ring_size;
+    }
+    if (!l->mem || !l->bufs || !l->free_stack || !l->ep[0].ring || !l->ep[1].ring) {
+        snprintf(err, errlen, "memlink: out of memory for %u buffers", l->nbufs);
+        link_free(l);
+        return -1;
+    }
+    /* Fill the stack so that the lowest buffers are handed out first. */
+    for (uint32_t i = 0; i < l->nbufs; i++) {
+        struct pktbuf *pb = &l->bufs[l->nbufs - 1 - i];
+        pb->data = l->mem + (size_t)(l->nbufs - 1 - i) * PKTIO_MAX_FRAME;
+        pb->cap = PKTIO_MAX_FRAME;
+        pb->priv = l;
+        l->free_stack[i] = pb;
+    }
+    l->nfree = l->nbufs;
+    for (int i = 0; i < 2; i++) {
+        l->ep[i].base.ops = &pktio_memlink_ops;
+        l->ep[i].link = l;
+        l->ep[i].idx = i;
+    }
+    l->open_eps = 2;
+    *a = &l->ep[0].base;
+    *b = &l->ep[1].base;
+    return 0;
+}
+
+static int ml_probe(char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
+static struct pktio *ml_open(const struct pktio_config *cfg, char *err, size_t errlen)
+{
+    (void)cfg;
+    snprintf(err, errlen, "memlink: endpoints come in pairs; use memlink_pair() instead of open");
+    return NULL;
+}
+
+static void ml_close(struct pktio *p)
+{
+    struct ml_ep *e = ep_of(p);
+    struct ml_link *l = e->link;
+    pthread_mutex_lock(&l->mu);
+    while (e->count) {
+        pool_put(l, e, e->ring[e->head]);
+        e->head = (e->head + 1) % e->ring_cap;
+        e->count--;
+    }
+    e->closed = 1;
+    int last = --l->open_eps == 0;
+    pthread_mutex_unlock(&l->mu);
+    if (last) link_free(l);
+}
+
+static uint16_t ml_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
+{
+    struct ml_ep *e = ep_of(p);
+    struct ml_link *l = e->link;
+    pthread_mutex_lock(&l->mu);
+    uint16_t got = 0;
+    uint64_t bytes = 0;
+    while (got < n && e->count) {
+        struct pktbuf *b = e->ring[e->head];
+        e->head = (e->head + 1) % e->ring_cap;
+        e->count--;
+        b->ol_flags = 0; /* TX requests mean nothing on RX; no RX offloads */
+        bytes += b->len;
+        bufs[got++] = b;
+    }
+    e->ctr[ML_RX_FRAMES] += got;
+    e->ctr[ML_RX_BYTES] += bytes;
+    pthread_mutex_unlock(&l->mu);
+    return got;
+}
+
+static uint16_t ml_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
+{
+    struct ml_ep *e = ep_of(p);
+    struct ml_link *l = e->link;
+    struct ml_ep *peer = &l->ep[1 - e->idx];
+    pthread_mutex_lock(&l->mu);
+    uint16_t i;
+    for (i = 0; i < n; i++) {
+        struct pktbuf *b = bufs[i];
+        if (peer->closed) {
+            e->ctr[ML_TX_PEER_CLOSED]++;
+            pool_put(l, e, b);
+            continue;
+        }
+        if (b->len == 0 || b->len > b->cap || b->len > PKTIO_MAX_FRAME) {
+            e->ctr[ML_TX_BAD_LEN]++;
+            pool_put(l, e, b);
+            continue;
+        }
+        if (peer->count == peer->ring_cap) {
+            e->ctr[ML_TX_RING_FULL] += (uint64_t)(n - i);
+            break;
+        }
+        peer->ring[(peer->head + peer->count) % peer->ring_cap] = b;
+        peer->count++;
+        e->ctr[ML_TX_FRAMES]++;
+        e->ctr[ML_TX_BYTES] += b->len;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return i;
+}
+
+static struct pktbuf *ml_alloc(struct pktio *p)
+{
+    struct ml_ep *e = ep_of(p);
+    struct ml_link *l = e->link;
+    pthread_mutex_lock(&l->mu);
+    struct pktbuf *b = pool_get(l);
+    if (!b) e->ctr[ML_ALLOC_FAIL]++;
+    pthread_mutex_unlock(&l->mu);
+    return b;
+}
+
+static void ml_free(struct pktio *p, struct pktbuf **bufs, uint16_t n)
+{
+    struct ml_ep *e = ep_of(p);
+    struct ml_link *l = e->link;
+    pthread_mutex_lock(&l->mu);
+    for (uint16_t i = 0; i < n; i++)
+        pool_put(l, e, bufs[i]);
+    pthread_mutex_unlock(&l->mu);
+}
+
+static void ml_info(struct pktio *p, struct pktio_info *out)
+{
+    struct ml_ep *e = ep_of(p);
+    memset(out, 0, sizeof(*out));
+    out->mac[0] = 0x02; /* locally administered */
+    out->mac[5] = (uint8_t)(e->idx + 1);
+    out->mtu = 1500;
+    out->offloads = 0;
+    out->fd = -1;
+}
+
+static int ml_counters(struct pktio *p, struct netio_counter *out, int max)
+{
+    struct ml_ep *e = ep_of(p);
+    struct ml_link *l = e->link;
+    int n = 0;
+    pthread_mutex_lock(&l->mu);
+    for (int i = 0; i < ML__CTR_COUNT && n < max; i++) {
+        out[n].name = ml_ctr_names[i];
+        out[n].value = e->ctr[i];
+        n++;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+static uint32_t ml_in_use(struct pktio *p)
+{
+    struct ml_link *l = ep_of(p)->link;
+    pthread_mutex_lock(&l->mu);
+    uint32_t n = l->nbufs - l->nfree;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+const struct pktio_ops pktio_memlink_ops = {
+    .name = "memlink",
+    .help = "in-memory link of two endpoints (memlink_pair; tests, deterministic runs)",
+    .probe = ml_probe,
+    .open = ml_open,
+    .close = ml_close,
+    .rx_burst = ml_rx_burst,
+    .tx_burst = ml_tx_burst,
+    .alloc = ml_alloc,
+    .free = ml_free,
+    .info = ml_info,
+    .counters = ml_counters,
+    .in_use = ml_in_use,
+};

@@ -1,0 +1,26 @@
+/*
+ * pktio.c — the table of pktio backends (DESIGN §3), chosen by name at run
+ * time: "memlink" (memlink.c; endpoints are made with memlink_pair) and
+ * "afpacket" (afpacket.c). impair.c is a wrapper, not a backend, and is not
+ * listed. Callers: drivers/ustack/, harness/, tests.
+ */
+#include "pktio.h"
+
+#include <string.h>
+
+extern const struct pktio_ops pktio_memlink_ops;
+extern const struct pktio_ops pktio_afpacket_ops;
+
+static const struct pktio_ops *const backends[] = {
+    &pktio_memlink_ops,
+    &pktio_afpacket_ops,
+    NULL,
+};
+
+const struct pktio_ops *pktio_find(const char *name)
+{
+    if (!name) return NULL;
+    for (const struct pktio_ops *const *b = backends; *b; b++)
+        if (strcmp((*b)->name, name) == 0) return *b;
+    return NULL;
+}
