@@ -1,8 +1,9 @@
 /*
  * pktio.c — the table of pktio backends (DESIGN §3), chosen by name at run
- * time: "memlink" (memlink.c; endpoints are made with memlink_pair) and
- * "afpacket" (afpacket.c). impair.c is a wrapper, not a backend, and is not
- * listed. Callers: drivers/ustack/, harness/, tests.
+ * time: "memlink" (memlink.c; endpoints are made with memlink_pair),
+ * "afpacket" (afpacket.c) and, when built with DPDK, "dpdk" (dpdk.c).
+ * impair.c is a wrapper, not a backend, and is not listed.
+ * Callers: drivers/ustack/, harness/, tests.
  */
 #include "pktio.h"
 
@@ -10,10 +11,16 @@
 
 extern const struct pktio_ops pktio_memlink_ops;
 extern const struct pktio_ops pktio_afpacket_ops;
+#ifdef HAVE_DPDK
+extern const struct pktio_ops pktio_dpdk_ops;
+#endif
 
 static const struct pktio_ops *const backends[] = {
     &pktio_memlink_ops,
     &pktio_afpacket_ops,
+#ifdef HAVE_DPDK
+    &pktio_dpdk_ops,
+#endif
     NULL,
 };
 

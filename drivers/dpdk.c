@@ -1,0 +1,1047 @@
+/*
+ * dpdk.c — pktio over a DPDK ethdev port, any PMD (net_ring, net_tap,
+ * net_af_packet, net_af_xdp, PCI NICs) (DESIGN §3, §5, §8). Compiles to
+ * nothing without HAVE_DPDK (the Makefile defines it when libdpdk exists).
+ *
+ * Callers: drivers/ustack/ through the pktio.h wrappers, harness/ (doctor:
+ * probe), tests. Calls: rte_eal_init/rte_eal_cleanup, rte_ethdev, rte_mbuf,
+ * rte_mempool; libc for the option strings and the EAL output capture.
+ *
+ * EAL: initialised by the first open of the process, from eal= (used as is:
+ *     space-separated EAL arguments) or else from defaults:
+ *       --lcores=0@(<the calling thread's CPUs, or cpu=N>) --no-huge -m <mem>
+ *       --no-pci --no-shconf --no-telemetry --file-prefix=bb<pid> [--vdev=..]
+ *     (huge=1 uses hugepages with --in-memory instead of --no-huge: no files
+ *     either way; multi-process capture (DESIGN §8) needs hugepages and a
+ *     shared config, so give the whole eal= for it, with --huge-unlink unless
+ *     a secondary must attach). rte_eal_init runs once per process: a later
+ *     open that asks for different EAL arguments is refused with an error; one
+ *     that gives no EAL options shares the running EAL. While rte_eal_init
+ *     runs, stdout and stderr are captured (EAL prints its usage and getopt
+ *     complaints there) and DPDK's log goes to an in-memory tail for the whole
+ *     process life (log=PATH also appends it to a file): failures come back
+ *     as err strings quoting what EAL said, never rte_exit or a print. On
+ *     failure EAL is cleaned up and its (empty) runtime directory removed.
+ *     When the last port we opened is closed, rte_eal_cleanup runs (hugepage
+ *     files go with it) and the port is closed for good (DPDK cannot be
+ *     initialised twice in a process), unless some open asked keep_eal=1.
+ *
+ * Port: one RX and one TX queue on a pool of mbufs; each mbuf carries its
+ *     struct pktbuf in the mbuf private area (zero copy: data points at
+ *     rte_pktmbuf_mtod, priv at the mbuf). Offloads are enabled when the
+ *     port has them (TX IPv4/TCP checksum -> PKT_TX_*; RX checksum flags
+ *     -> PKT_RX_*_OK per frame); the stack puts the pseudo-header sum in the
+ *     TCP checksum field as DPDK expects. A buffer asking for an offload the
+ *     port lacks gets its checksums computed in software (tx_sw_csum).
+ *     Promiscuous on; the link is waited for up to link_wait_ms.
+ *     A port without a MAC address (net_ring) gets 02:62:62:00:<port>.
+ *     Multi-segment RX frames (larger than one mbuf) are dropped (rx_multiseg).
+ * in_use: mbufs out of the pool (rte_mempool_in_use_count), which includes
+ *     those the PMD keeps in its RX descriptors: compare with a baseline.
+ * Counters: rte_eth_stats as rx_frames, tx_frames, rx_bytes, ...; a PMD that
+ *     counts no bytes (net_ring in 22.11) gets ours (frames through the
+ *     bursts). Then our own drop reasons, poll accounting, link state, and
+ *     up to 40 non-zero xstats named "x_<xstat>".
+ * Poll accounting: TSC cycles spent in rx_burst calls that returned nothing
+ *     (poll_cycles_idle, polls_idle) apart from those that returned frames
+ *     (poll_cycles_work, polls_work). info.fd is -1 (poll mode).
+ *
+ * Options (cfg->opts, key=value):
+ *   eal=ARGS          EAL arguments replacing the defaults (refused with vdev/cpu/huge;
+ *                     mem is ignored)
+ *   vdev=SPEC         add --vdev=SPEC to the defaults (repeatable)
+ *   cpu=N             default EAL runs lcore 0 on CPU N (default: the caller's CPUs)
+ *   mem=MB            default EAL memory (256)
+ *   huge=0|1          default EAL uses hugepages (--in-memory) instead of --no-huge (0)
+ *   port=N|NAME       ethdev port id or device name (0)
+ *   rxd=N, txd=N      descriptors (1024)
+ *   mbufs=N           mbufs in the pool (cfg->pool_size, else 8191)
+ *   cache=N           mempool per-lcore cache (256)
+ *   burst=N           largest burst handed to the PMD per call (32, max 256)
+ *   offloads=0|1      use the port's checksum offloads (1)
+ *   link_wait_ms=N    wait for link up after start (1000; not an error if it stays down)
+ *   keep_eal=0|1      close only stops ports and keeps EAL, so that ports can be
+ *                     opened again in this process (0; sticky once asked for)
+ *   log=PATH          append DPDK's log to PATH (only the open that starts EAL)
+ */
+#ifdef HAVE_DPDK
+
+#include "pktio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#define DP_MAX_BURST 256
+#define DP_MAX_XSTATS 40
+#define DP_XNAME (RTE_ETH_XSTATS_NAME_SIZE + 2)
+#define DP_ETH_HLEN 14u
+#define DP_MAX_VDEV 8
+#define DP_PRIV_SIZE RTE_ALIGN(sizeof(struct pktbuf), RTE_MBUF_PRIV_ALIGN)
+#define EAL_ARGS_MAX 2048
+#define EAL_ARGV_MAX 64
+#define EAL_LOG_TAIL 4096
+
+/* ---- the EAL: the only file-scope state -------------------------------- */
+
+/* DPDK's EAL exists once per process, so its state does too: whether (and
+ * with which arguments) we initialised it, which ports we have open, and the
+ * tail of DPDK's log (its log stream is process-wide). Guarded by mu; the
+ * log tail by log_mu (DPDK threads log too). */
+enum eal_state { EAL_NONE, EAL_OURS, EAL_EXTERNAL, EAL_GONE };
+
+static struct {
+    pthread_mutex_t mu;
+    enum eal_state state;
+    char args[EAL_ARGS_MAX];   /* the arguments it runs with (without argv[0]) */
+    char argbuf[EAL_ARGS_MAX]; /* argv strings, kept alive for EAL */
+    char *argv[EAL_ARGV_MAX + 2];
+    int open_ports, keep;
+    uint8_t port_open[RTE_MAX_ETHPORTS];
+    pthread_mutex_t log_mu;
+    char log[EAL_LOG_TAIL];
+    size_t log_len;
+    uint64_t log_total; /* bytes ever logged: marks positions in the tail */
+    int log_fd;
+    FILE *log_stream;
+} eal = {
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .log_mu = PTHREAD_MUTEX_INITIALIZER,
+    .log_fd = -1,
+};
+
+/* ---- per port ------------------------------------------------------------ */
+
+enum dp_ctr {
+    DP_RX_FRAMES, /* from rte_eth_stats */
+    DP_TX_FRAMES,
+    DP_RX_BYTES,
+    DP_TX_BYTES,
+    DP_RX_MISSED,
+    DP_RX_ERRORS,
+    DP_TX_ERRORS,
+    DP_RX_NOMBUF,
+    DP_TX_BUSY,         /* the PMD accepted fewer than offered */
+    DP_TX_BAD_LEN,      /* len < 14 or past the buffer: accepted and dropped */
+    DP_TX_BAD_BUF,      /* not a pktbuf of a DPDK mbuf: accepted, ignored */
+    DP_TX_PREPARE_FAIL, /* rte_eth_tx_prepare refused it: accepted and dropped */
+    DP_TX_SW_CSUM,      /* offload asked but not on this port: computed here */
+    DP_RX_MULTISEG,     /* frame larger than one mbuf: dropped */
+    DP_RX_NO_PRIV,      /* mbuf without our private area: dropped */
+    DP_ALLOC_FAIL,
+    DP_FREE_FOREIGN, /* free() of something that is not ours: ignored */
+    DP_POLL_CYCLES_IDLE,
+    DP_POLL_CYCLES_WORK,
+    DP_POLLS_IDLE,
+    DP_POLLS_WORK,
+    DP_LINK_UP,      /* gauge */
+    DP_LINK_SPEED,   /* gauge, Mbit/s */
+    DP_MBUFS_IN_USE, /* gauge */
+    DP__CTR_COUNT
+};
+
+static const char *const dp_ctr_names[DP__CTR_COUNT] = {
+    [DP_RX_FRAMES] = "rx_frames",
+    [DP_TX_FRAMES] = "tx_frames",
+    [DP_RX_BYTES] = "rx_bytes",
+    [DP_TX_BYTES] = "tx_bytes",
+    [DP_RX_MISSED] = "rx_missed",
+    [DP_RX_ERRORS] = "rx_errors",
+    [DP_TX_ERRORS] = "tx_errors",
+    [DP_RX_NOMBUF] = "rx_nombuf",
+    [DP_TX_BUSY] = "tx_busy",
+    [DP_TX_BAD_LEN] = "tx_bad_len",
+    [DP_TX_BAD_BUF] = "tx_bad_buf",
+    [DP_TX_PREPARE_FAIL] = "tx_prepare_fail",
+    [DP_TX_SW_CSUM] = "tx_sw_csum",
+    [DP_RX_MULTISEG] = "rx_multiseg",
+    [DP_RX_NO_PRIV] = "rx_no_priv",
+    [DP_ALLOC_FAIL] = "alloc_fail",
+    [DP_FREE_FOREIGN] = "free_foreign",
+    [DP_POLL_CYCLES_IDLE] = "poll_cycles_idle",
+    [DP_POLL_CYCLES_WORK] = "poll_cycles_work",
+    [DP_POLLS_IDLE] = "polls_idle",
+    [DP_POLLS_WORK] = "polls_work",
+    [DP_LINK_UP] = "link_up",
+    [DP_LINK_SPEED] = "link_speed_mbps",
+    [DP_MBUFS_IN_USE] = "mbufs_in_use",
+};
+
+struct dp_opts {
+    const char *eal, *port, *log;
+    const char *vdev[DP_MAX_VDEV];
+    int nvdev, cpu, huge, offloads, keep_eal;
+    uint32_t mem, rxd, txd, mbufs, cache, burst, link_wait_ms;
+};
+
+struct dp {
+    struct pktio base; /* first */
+    uint16_t port;
+    uint16_t burst;
+    struct rte_mempool *pool;
+    uint32_t tx_ol; /* PKT_TX_* enabled on the port */
+    int started;
+    struct pktio_info info;
+    uint64_t ctr[DP__CTR_COUNT];
+    uint64_t sw_rx_bytes, sw_tx_bytes; /* for PMDs that count no bytes */
+    int nx;                            /* xstats */
+    struct rte_eth_xstat *xv;
+    char (*xname)[DP_XNAME];
+};
+
+extern const struct pktio_ops pktio_dpdk_ops;
+
+static struct dp *dp_of(struct pktio *p)
+{
+    return (struct dp *)p;
+}
+
+/* ---- options --------------------------------------------------------------- */
+
+static int parse_u32(const char *v, uint64_t lo, uint64_t hi, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || end == v || *v == '-' || *end || x < lo || x > hi) return -1;
+    *out = (uint32_t)x;
+    return 0;
+}
+
+static int parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *err, size_t errlen)
+{
+    static const char known[] = "eal, vdev, cpu, mem, huge, port, rxd, txd, mbufs, cache, burst, "
+                                "offloads, link_wait_ms, keep_eal, log";
+    memset(o, 0, sizeof(*o));
+    o->cpu = -1;
+    o->offloads = 1;
+    o->mem = 256;
+    o->rxd = o->txd = 1024;
+    o->mbufs = cfg->pool_size ? cfg->pool_size : 8191;
+    o->cache = 256;
+    o->burst = 32;
+    o->link_wait_ms = 1000;
+    for (const char *const *it = cfg->opts; it && *it; it++) {
+        const char *kv = *it, *eq = strchr(kv, '=');
+        if (!eq) {
+            snprintf(err, errlen, "dpdk: option '%s' is not key=value (known: %s)", kv, known);
+            return -1;
+        }
+        size_t kl = (size_t)(eq - kv);
+        const char *v = eq + 1;
+        uint32_t x;
+#define KEY(s) (kl == sizeof(s) - 1 && strncmp(kv, s, kl) == 0)
+        if (KEY("eal")) {
+            o->eal = v;
+        } else if (KEY("vdev")) {
+            if (o->nvdev == DP_MAX_VDEV || !*v || strchr(v, ' ')) goto bad;
+            o->vdev[o->nvdev++] = v;
+        } else if (KEY("cpu")) {
+            if (parse_u32(v, 0, CPU_SETSIZE - 1, &x) < 0) goto bad;
+            o->cpu = (int)x;
+        } else if (KEY("mem")) {
+            if (parse_u32(v, 16, 1u << 20, &o->mem) < 0) goto bad;
+        } else if (KEY("huge")) {
+            if (parse_u32(v, 0, 1, &x) < 0) goto bad;
+            o->huge = (int)x;
+        } else if (KEY("port")) {
+            if (!*v) goto bad;
+            o->port = v;
+        } else if (KEY("rxd")) {
+            if (parse_u32(v, 1, 1u << 16, &o->rxd) < 0) goto bad;
+        } else if (KEY("txd")) {
+            if (parse_u32(v, 1, 1u << 16, &o->txd) < 0) goto bad;
+        } else if (KEY("mbufs")) {
+            if (parse_u32(v, 64, 1u << 24, &o->mbufs) < 0) goto bad;
+        } else if (KEY("cache")) {
+            if (parse_u32(v, 0, RTE_MEMPOOL_CACHE_MAX_SIZE, &o->cache) < 0) goto bad;
+        } else if (KEY("burst")) {
+            if (parse_u32(v, 1, DP_MAX_BURST, &o->burst) < 0) goto bad;
+        } else if (KEY("offloads")) {
+            if (parse_u32(v, 0, 1, &x) < 0) goto bad;
+            o->offloads = (int)x;
+        } else if (KEY("link_wait_ms")) {
+            if (parse_u32(v, 0, 60000, &o->link_wait_ms) < 0) goto bad;
+        } else if (KEY("keep_eal")) {
+            if (parse_u32(v, 0, 1, &x) < 0) goto bad;
+            o->keep_eal = (int)x;
+        } else if (KEY("log")) {
+            if (!*v) goto bad;
+            o->log = v;
+        } else {
+            snprintf(err, errlen, "dpdk: unknown option '%.*s' (known: %s)", (int)kl, kv, known);
+            return -1;
+        }
+#undef KEY
+        continue;
+    bad:
+        snprintf(err, errlen, "dpdk: bad value in option '%s'", kv);
+        return -1;
+    }
+    if (o->eal && (o->nvdev || o->cpu >= 0 || o->huge)) {
+        snprintf(err, errlen,
+                 "dpdk: eal= replaces the EAL defaults: put --vdev/--lcores in it "
+                 "instead of vdev=/cpu=/huge=");
+        return -1;
+    }
+    if (o->cache > o->mbufs / 2) o->cache = o->mbufs / 2 > 512 ? 512 : o->mbufs / 2;
+    return 0;
+}
+
+/* "0-3,6": the CPUs this thread may run on (or just `cpu`). */
+static int cpu_list(int cpu, char *out, size_t outlen)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (cpu >= 0) {
+        CPU_SET(cpu, &set);
+    } else if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) == 0) {
+        CPU_ZERO(&set);
+        CPU_SET(0, &set);
+    }
+    size_t n = 0;
+    out[0] = '\0';
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (!CPU_ISSET(c, &set)) continue;
+        int e = c;
+        while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, &set))
+            e++;
+        int w = e > c ? snprintf(out + n, outlen - n, "%s%d-%d", n ? "," : "", c, e)
+                      : snprintf(out + n, outlen - n, "%s%d", n ? "," : "", c);
+        if (w < 0 || (size_t)w >= outlen - n) return -1;
+        n += (size_t)w;
+        c = e;
+    }
+    return 0;
+}
+
+/* The EAL arguments (without argv[0]) as one space-separated string. */
+static int eal_args(const struct dp_opts *o, char *out, size_t outlen, char *err, size_t errlen)
+{
+    int w;
+    if (o->eal) {
+        w = snprintf(out, outlen, "%s", o->eal);
+    } else {
+        char cpus[512];
+        if (cpu_list(o->cpu, cpus, sizeof(cpus)) < 0) {
+            snprintf(err, errlen, "dpdk: too many CPUs for the default --lcores: give eal=");
+            return -1;
+        }
+        w = snprintf(out, outlen,
+                     "--lcores=0@(%s) %s -m %u --no-pci --no-shconf --no-telemetry "
+                     "--file-prefix=bb%ld",
+                     cpus, o->huge ? "--in-memory" : "--no-huge", o->mem, (long)getpid());
+        for (int i = 0; i < o->nvdev && w >= 0 && (size_t)w < outlen; i++)
+            w += snprintf(out + w, outlen - (size_t)w, " --vdev=%s", o->vdev[i]);
+    }
+    if (w < 0 || (size_t)w >= outlen) {
+        snprintf(err, errlen, "dpdk: EAL arguments longer than %d bytes", EAL_ARGS_MAX - 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- DPDK's log, captured ----------------------------------------------- */
+
+static ssize_t log_write(void *cookie, const char *buf, size_t len)
+{
+    (void)cookie;
+    pthread_mutex_lock(&eal.log_mu);
+    if (eal.log_fd >= 0 && write(eal.log_fd, buf, len) < 0) {
+        /* nothing to do: the file is a convenience, the tail is kept anyway */
+    }
+    size_t take = len > EAL_LOG_TAIL / 2 ? EAL_LOG_TAIL / 2 : len;
+    const char *src = buf + (len - take);
+    if (eal.log_len + take > EAL_LOG_TAIL) { /* keep the newest half (take <= half) */
+        size_t keep = eal.log_len < EAL_LOG_TAIL / 2 ? eal.log_len : EAL_LOG_TAIL / 2;
+        memmove(eal.log, eal.log + eal.log_len - keep, keep);
+        eal.log_len = keep;
+    }
+    memcpy(eal.log + eal.log_len, src, take);
+    eal.log_len += take;
+    eal.log_total += len;
+    pthread_mutex_unlock(&eal.log_mu);
+    return (ssize_t)len;
+}
+
+static int log_open(const char *path, char *err, size_t errlen)
+{
+    if (path && eal.log_fd < 0) {
+        eal.log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (eal.log_fd < 0) {
+            snprintf(err, errlen, "dpdk: log=%s: %s", path, strerror(errno));
+            return -1;
+        }
+    }
+    if (!eal.log_stream) {
+        cookie_io_functions_t fns = {.write = log_write};
+        eal.log_stream = fopencookie(NULL, "w", fns);
+        if (!eal.log_stream) {
+            snprintf(err, errlen, "dpdk: cannot open a stream for DPDK's log: %s", strerror(errno));
+            return -1;
+        }
+        setvbuf(eal.log_stream, NULL, _IOLBF, 0);
+    }
+    if (rte_openlog_stream(eal.log_stream) < 0) {
+        snprintf(err, errlen, "dpdk: rte_openlog_stream failed");
+        return -1;
+    }
+    return 0;
+}
+
+static uint64_t log_mark(void)
+{
+    pthread_mutex_lock(&eal.log_mu);
+    uint64_t m = eal.log_total;
+    pthread_mutex_unlock(&eal.log_mu);
+    return m;
+}
+
+/* DPDK's log lines since `mark` (what is left of them in the tail). */
+static void log_since(uint64_t mark, char *out, size_t outlen)
+{
+    pthread_mutex_lock(&eal.log_mu);
+    uint64_t n = eal.log_total - mark;
+    if (n > eal.log_len) n = eal.log_len;
+    if (n >= outlen) n = outlen - 1;
+    memcpy(out, eal.log + eal.log_len - n, n);
+    out[n] = '\0';
+    pthread_mutex_unlock(&eal.log_mu);
+}
+
+/* Append the lines of `text` worth showing to out ("; "-separated). */
+static void explain_lines(const char *text, int getopt_only, char *out, size_t outlen)
+{
+    static const char *const noise[] = {
+        "EAL: Detected",      "EAL: Selected IOVA", "EAL: Physical addresses",
+        "EAL: Multi-process", "EAL: Unregistering", "EAL: FATAL",
+        "TELEMETRY:",         "EAL: Probe PCI",     "EAL: Invalid 'command line'",
+    };
+    const char *line = text;
+    while (line && *line) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        int keep = len > 0;
+        if (getopt_only) {
+            keep = len > 12 && strncmp(line, "bypassbench:", 12) == 0;
+        } else {
+            for (size_t i = 0; keep && i < sizeof(noise) / sizeof(noise[0]); i++)
+                if (strncmp(line, noise[i], strlen(noise[i])) == 0) keep = 0;
+        }
+        char one[256];
+        snprintf(one, sizeof(one), "%.*s", (int)len, line);
+        size_t used = strlen(out);
+        if (keep && !strstr(out, one) && used + 3 < outlen) /* EAL parses argv twice */
+            snprintf(out + used, outlen - used, "%s%s", used ? "; " : "", one);
+        line = nl ? nl + 1 : NULL;
+    }
+}
+
+/* ---- EAL set-up and tear-down (caller holds eal.mu) ------------------------- */
+
+/* Remove EAL's runtime directory (/var/run/dpdk/<prefix>, or under /tmp or
+ * $XDG_RUNTIME_DIR when not root) if it is empty. Its parent stays: another
+ * process may be creating its own directory in it right now. */
+static void eal_rmdir(const char *dir)
+{
+    if (*dir) (void)rmdir(dir);
+}
+
+static void eal_shutdown_locked(void)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+    rte_eal_cleanup();
+    eal_rmdir(dir);
+    eal.state = EAL_GONE;
+}
+
+/* Run rte_eal_init with stdout/stderr captured into `cap`. */
+static int eal_init_captured(int argc, char *cap, size_t caplen)
+{
+    int mfd = memfd_create("bb-eal-init", MFD_CLOEXEC);
+    int saved[2] = {-1, -1};
+    fflush(stdout);
+    fflush(stderr);
+    for (int fd = 1; mfd >= 0 && fd <= 2; fd++) {
+        saved[fd - 1] = dup(fd);
+        if (saved[fd - 1] >= 0) dup2(mfd, fd);
+    }
+    int rc = rte_eal_init(argc, eal.argv);
+    int e = rte_errno;
+    fflush(stdout);
+    fflush(stderr);
+    for (int fd = 1; fd <= 2; fd++) {
+        if (saved[fd - 1] < 0) continue;
+        dup2(saved[fd - 1], fd);
+        close(saved[fd - 1]);
+    }
+    cap[0] = '\0';
+    if (mfd >= 0) {
+        ssize_t n = pread(mfd, cap, caplen - 1, 0);
+        cap[n > 0 ? n : 0] = '\0';
+        close(mfd);
+    }
+    rte_errno = e;
+    return rc;
+}
+
+static int eal_start_locked(const struct dp_opts *o, const char *args, char *err, size_t errlen)
+{
+    if (eal.state == EAL_OURS || eal.state == EAL_EXTERNAL) {
+        int asked = o->eal || o->nvdev || o->cpu >= 0 || o->huge;
+        if (asked && eal.state == EAL_OURS && strcmp(args, eal.args) != 0) {
+            snprintf(err, errlen,
+                     "dpdk: EAL already runs in this process with '%s'; it cannot be "
+                     "initialised again with '%s' (open the other port without EAL options)",
+                     eal.args, args);
+            return -1;
+        }
+        return 0;
+    }
+    if (eal.state == EAL_GONE) {
+        snprintf(err, errlen,
+                 "dpdk: EAL was shut down in this process (last port closed, or a failed "
+                 "init) and DPDK cannot initialise twice; use keep_eal=1");
+        return -1;
+    }
+    /* Tokenise into argv strings that stay alive as long as the process. */
+    snprintf(eal.argbuf, sizeof(eal.argbuf), "%s", args);
+    int argc = 0;
+    eal.argv[argc++] = (char *)"bypassbench";
+    for (char *save = NULL, *t = strtok_r(eal.argbuf, " \t", &save); t;
+         t = strtok_r(NULL, " \t", &save)) {
+        if (argc == EAL_ARGV_MAX + 1) {
+            snprintf(err, errlen, "dpdk: more than %d EAL arguments", EAL_ARGV_MAX);
+            return -1;
+        }
+        eal.argv[argc++] = t;
+    }
+    eal.argv[argc] = NULL;
+    if (log_open(o->log, err, errlen) < 0) return -1;
+
+    char cap[2048], logs[EAL_LOG_TAIL];
+    uint64_t mark = log_mark();
+    if (eal_init_captured(argc, cap, sizeof(cap)) >= 0) {
+        snprintf(eal.args, sizeof(eal.args), "%s", args);
+        eal.state = EAL_OURS;
+        return 0;
+    }
+    int e = rte_errno;
+    if (e == EALREADY) { /* somebody else in this process runs it: share it */
+        eal.state = EAL_EXTERNAL;
+        return 0;
+    }
+    char why[512] = "";
+    explain_lines(cap, 1, why, sizeof(why));
+    log_since(mark, logs, sizeof(logs));
+    explain_lines(logs, 0, why, sizeof(why));
+    snprintf(err, errlen, "dpdk: EAL init failed (%s): %s [EAL args: %s]", rte_strerror(e),
+             *why ? why : "no reason given", args);
+    eal_shutdown_locked();
+    return -1;
+}
+
+/* After a failed open or a close: shut EAL down once no port of ours is open. */
+static void eal_release_locked(void)
+{
+    if (eal.state == EAL_OURS && eal.open_ports == 0 && !eal.keep) eal_shutdown_locked();
+}
+
+/* ---- port ------------------------------------------------------------------ */
+
+static int find_port(const char *spec, uint16_t *port, char *err, size_t errlen)
+{
+    uint32_t x;
+    int ok = spec ? (parse_u32(spec, 0, RTE_MAX_ETHPORTS - 1, &x) == 0 &&
+                     rte_eth_dev_is_valid_port((uint16_t)x))
+                  : rte_eth_dev_is_valid_port(0);
+    if (ok) {
+        *port = spec ? (uint16_t)x : 0;
+        return 0;
+    }
+    if (spec && rte_eth_dev_get_port_by_name(spec, port) == 0) return 0;
+    char have[160] = "";
+    uint16_t pid;
+    RTE_ETH_FOREACH_DEV(pid)
+    {
+        char name[RTE_ETH_NAME_MAX_LEN];
+        if (rte_eth_dev_get_name_by_port(pid, name) != 0) name[0] = '\0';
+        size_t n = strlen(have);
+        snprintf(have + n, sizeof(have) - n, "%s%u=%s", n ? ", " : "", pid, name);
+    }
+    snprintf(err, errlen, "dpdk: no port '%s' (%u ports%s%s%s)", spec ? spec : "0",
+             rte_eth_dev_count_avail(), *have ? ": " : "", have,
+             *have ? "" : "; add one with vdev=, e.g. vdev=net_ring0");
+    return -1;
+}
+
+static void wait_link(struct dp *d, uint32_t ms)
+{
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+    for (uint32_t waited = 0;; waited += 10) {
+        struct rte_eth_link link;
+        memset(&link, 0, sizeof(link));
+        if (rte_eth_link_get_nowait(d->port, &link) == 0 && link.link_status) return;
+        if (waited >= ms) return;
+        nanosleep(&ts, NULL);
+    }
+}
+
+#define PORT_TRY(call, what)                                                                       \
+    do {                                                                                           \
+        int rc_ = (call);                                                                          \
+        if (rc_ < 0) {                                                                             \
+            snprintf(err, errlen, "dpdk: port %u (%s): %s: %s", d->port, dinfo.driver_name, what,  \
+                     rte_strerror(-rc_));                                                          \
+            return -1;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+/* Pool, configure, queues, offloads, promiscuous, start, link: any PMD. */
+static int port_setup(struct dp *d, const struct dp_opts *o, char *err, size_t errlen)
+{
+    struct rte_eth_dev_info dinfo;
+    memset(&dinfo, 0, sizeof(dinfo));
+    dinfo.driver_name = "?";
+    PORT_TRY(rte_eth_dev_info_get(d->port, &dinfo), "rte_eth_dev_info_get");
+    int socket = rte_eth_dev_socket_id(d->port);
+    if (socket < 0) socket = (int)SOCKET_ID_ANY;
+
+    char pname[RTE_MEMPOOL_NAMESIZE];
+    snprintf(pname, sizeof(pname), "bb_p%u", d->port);
+    d->pool = rte_pktmbuf_pool_create(pname, o->mbufs, o->cache, DP_PRIV_SIZE,
+                                      RTE_PKTMBUF_HEADROOM + PKTIO_MAX_FRAME, socket);
+    if (!d->pool) {
+        snprintf(err, errlen, "dpdk: port %u: mempool of %u mbufs: %s (more memory: mem= or -m)",
+                 d->port, o->mbufs, rte_strerror(rte_errno));
+        return -1;
+    }
+
+    struct rte_eth_conf conf;
+    memset(&conf, 0, sizeof(conf));
+    uint32_t offl = 0;
+    if (o->offloads) {
+        if (dinfo.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+            conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+            offl |= PKT_TX_IP_CSUM;
+        }
+        if (dinfo.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) {
+            conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+            offl |= PKT_TX_L4_CSUM;
+        }
+        if (dinfo.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) {
+            conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+            offl |= PKT_RX_IP_CSUM_OK;
+        }
+        if (dinfo.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM) {
+            conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+            offl |= PKT_RX_L4_CSUM_OK;
+        }
+    }
+    PORT_TRY(rte_eth_dev_configure(d->port, 1, 1, &conf),
+             "rte_eth_dev_configure (1 RX, 1 TX queue)");
+    uint16_t rxd = (uint16_t)(o->rxd > UINT16_MAX ? UINT16_MAX : o->rxd);
+    uint16_t txd = (uint16_t)(o->txd > UINT16_MAX ? UINT16_MAX : o->txd);
+    PORT_TRY(rte_eth_dev_adjust_nb_rx_tx_desc(d->port, &rxd, &txd), "adjusting rxd/txd");
+    PORT_TRY(rte_eth_rx_queue_setup(d->port, 0, rxd, (unsigned)socket, NULL, d->pool),
+             "RX queue setup");
+    PORT_TRY(rte_eth_tx_queue_setup(d->port, 0, txd, (unsigned)socket, NULL), "TX queue setup");
+    int rc = rte_eth_promiscuous_enable(d->port);
+    if (rc < 0 && rc != -ENOTSUP) PORT_TRY(rc, "promiscuous mode");
+    PORT_TRY(rte_eth_dev_start(d->port), "rte_eth_dev_start");
+    d->started = 1;
+    wait_link(d, o->link_wait_ms);
+
+    struct rte_ether_addr mac;
+    PORT_TRY(rte_eth_macaddr_get(d->port, &mac), "rte_eth_macaddr_get");
+    if (rte_is_zero_ether_addr(&mac)) { /* net_ring has none: a local one, per port */
+        struct rte_ether_addr la = {
+            {0x02, 0x62, 0x62, 0x00, (uint8_t)(d->port >> 8), (uint8_t)d->port}};
+        (void)rte_eth_dev_default_mac_addr_set(d->port, &la);
+        mac = la;
+    }
+    memcpy(d->info.mac, mac.addr_bytes, 6);
+    uint16_t mtu = RTE_ETHER_MTU;
+    if (rte_eth_dev_get_mtu(d->port, &mtu) < 0) mtu = RTE_ETHER_MTU;
+    uint16_t max_mtu = PKTIO_MAX_FRAME - DP_ETH_HLEN - 4;
+    d->info.mtu = mtu > max_mtu ? max_mtu : mtu;
+    d->info.offloads = offl;
+    d->info.fd = -1;
+    d->tx_ol = offl & (PKT_TX_IP_CSUM | PKT_TX_L4_CSUM);
+
+    int nx = rte_eth_xstats_get_names(d->port, NULL, 0);
+    if (nx > 0) {
+        struct rte_eth_xstat_name *names = calloc((size_t)nx, sizeof(*names));
+        d->xv = calloc((size_t)nx, sizeof(*d->xv));
+        d->xname = calloc((size_t)nx, sizeof(*d->xname));
+        if (!names || !d->xv || !d->xname) {
+            free(names);
+            snprintf(err, errlen, "dpdk: out of memory for %d xstats", nx);
+            return -1;
+        }
+        int got = rte_eth_xstats_get_names(d->port, names, (unsigned)nx);
+        d->nx = got < 0 ? 0 : got < nx ? got : nx;
+        for (int i = 0; i < d->nx; i++)
+            snprintf(d->xname[i], DP_XNAME, "x_%s", names[i].name);
+        free(names);
+    }
+    return 0;
+}
+
+/* keep_port: stop it only, so a later open in this process can take it
+ * again (rte_eth_dev_close releases the port for good). */
+static void dp_destroy(struct dp *d, int keep_port)
+{
+    if (d->started) rte_eth_dev_stop(d->port);
+    if (d->started && !keep_port) rte_eth_dev_close(d->port);
+    rte_mempool_free(d->pool); /* NULL is fine */
+    free(d->xv);
+    free(d->xname);
+    free(d);
+}
+
+/* ---- open / close / probe ------------------------------------------------ */
+
+static int dp_probe(char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    return 0; /* built in; --no-huge needs neither hugepages nor root for vdevs */
+}
+
+static struct pktio *dp_open(const struct pktio_config *cfg, char *err, size_t errlen)
+{
+    static const struct pktio_config none = {0};
+    struct dp_opts o;
+    char args[EAL_ARGS_MAX];
+    if (!cfg) cfg = &none;
+    if (parse_opts(cfg, &o, err, errlen) < 0 || eal_args(&o, args, sizeof(args), err, errlen) < 0)
+        return NULL;
+    struct dp *d = calloc(1, sizeof(*d));
+    if (!d) {
+        snprintf(err, errlen, "dpdk: out of memory");
+        return NULL;
+    }
+    d->base.ops = &pktio_dpdk_ops;
+    d->burst = (uint16_t)o.burst;
+
+    pthread_mutex_lock(&eal.mu);
+    if (eal_start_locked(&o, args, err, errlen) < 0) goto fail;
+    if (o.keep_eal) eal.keep = 1;
+    if (find_port(o.port, &d->port, err, errlen) < 0) goto fail;
+    if (eal.port_open[d->port]) {
+        snprintf(err, errlen, "dpdk: port %u is already open in this process", d->port);
+        goto fail;
+    }
+    uint64_t mark = log_mark();
+    if (port_setup(d, &o, err, errlen) < 0) {
+        char logs[EAL_LOG_TAIL], why[256] = "";
+        log_since(mark, logs, sizeof(logs));
+        explain_lines(logs, 0, why, sizeof(why));
+        size_t n = strlen(err);
+        if (*why && n + 16 < errlen) snprintf(err + n, errlen - n, " (DPDK said: %s)", why);
+        goto fail;
+    }
+    eal.port_open[d->port] = 1;
+    eal.open_ports++;
+    pthread_mutex_unlock(&eal.mu);
+    return &d->base;
+fail:
+    dp_destroy(d, eal.keep);
+    eal_release_locked();
+    pthread_mutex_unlock(&eal.mu);
+    return NULL;
+}
+
+/* All buffers must have been given back before close. */
+static void dp_close(struct pktio *p)
+{
+    struct dp *d = dp_of(p);
+    pthread_mutex_lock(&eal.mu);
+    uint16_t port = d->port;
+    dp_destroy(d, eal.keep);
+    eal.port_open[port] = 0;
+    eal.open_ports--;
+    eal_release_locked();
+    pthread_mutex_unlock(&eal.mu);
+}
+
+/* ---- bursts ------------------------------------------------------------------ */
+
+static struct pktbuf *buf_of(struct rte_mbuf *m)
+{
+    struct pktbuf *b = rte_mbuf_to_priv(m);
+    b->data = rte_pktmbuf_mtod(m, uint8_t *);
+    b->cap = (uint32_t)(m->buf_len - m->data_off);
+    b->l2_len = b->l3_len = 0;
+    b->priv = m;
+    return b;
+}
+
+static uint32_t rx_flags(uint64_t f)
+{
+    uint32_t o = 0;
+    if ((f & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD) o |= PKT_RX_IP_CSUM_OK;
+    if ((f & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD) o |= PKT_RX_L4_CSUM_OK;
+    return o;
+}
+
+static uint16_t dp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
+{
+    struct dp *d = dp_of(p);
+    uint64_t t0 = rte_rdtsc();
+    struct rte_mbuf *mb[DP_MAX_BURST];
+    uint16_t got = 0;
+    while (got < n) {
+        uint16_t want = (uint16_t)(n - got) < d->burst ? (uint16_t)(n - got) : d->burst;
+        uint16_t r = rte_eth_rx_burst(d->port, 0, mb, want);
+        for (uint16_t i = 0; i < r; i++) {
+            struct rte_mbuf *m = mb[i];
+            if (m->nb_segs != 1 || m->priv_size < DP_PRIV_SIZE) {
+                d->ctr[m->nb_segs != 1 ? DP_RX_MULTISEG : DP_RX_NO_PRIV]++;
+                rte_pktmbuf_free(m);
+                continue;
+            }
+            struct pktbuf *b = buf_of(m);
+            b->len = m->data_len;
+            b->ol_flags = rx_flags(m->ol_flags);
+            d->sw_rx_bytes += b->len;
+            bufs[got++] = b;
+        }
+        if (r < want) break;
+    }
+    uint64_t dt = rte_rdtsc() - t0;
+    int work = got > 0;
+    d->ctr[work ? DP_POLL_CYCLES_WORK : DP_POLL_CYCLES_IDLE] += dt;
+    d->ctr[work ? DP_POLLS_WORK : DP_POLLS_IDLE]++;
+    return got;
+}
+
+/* The mbuf behind a pktbuf, or NULL when b is not one of ours. */
+static struct rte_mbuf *mbuf_of(struct pktbuf *b)
+{
+    if (!b) return NULL;
+    struct rte_mbuf *m = (struct rte_mbuf *)((uint8_t *)b - sizeof(struct rte_mbuf));
+    return b->priv == m ? m : NULL;
+}
+
+/* Software checksums for a buffer asking for an offload the port lacks. */
+static int sw_csum(struct pktbuf *b, uint32_t need)
+{
+    if (b->l2_len + b->l3_len + 20u > b->len || b->l3_len < 20) return -1;
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b->data + b->l2_len);
+    if (need & PKT_TX_IP_CSUM) {
+        ip->hdr_checksum = 0;
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+    }
+    if (need & PKT_TX_L4_CSUM) {
+        uint16_t *ck = (uint16_t *)(b->data + b->l2_len + b->l3_len + 16);
+        *ck = 0;
+        *ck = rte_ipv4_udptcp_cksum(ip, b->data + b->l2_len + b->l3_len);
+    }
+    return 0;
+}
+
+enum tx_prep { TXP_OK, TXP_DROP, TXP_FOREIGN };
+
+/* pktbuf -> mbuf fields (length, data offset, offload flags). */
+static enum tx_prep tx_prep(struct dp *d, struct pktbuf *b, struct rte_mbuf **out)
+{
+    struct rte_mbuf *m = mbuf_of(b);
+    if (!m) {
+        d->ctr[DP_TX_BAD_BUF]++;
+        return TXP_FOREIGN;
+    }
+    *out = m;
+    uint8_t *base = m->buf_addr;
+    if (b->data < base || b->data > base + m->buf_len || b->len < DP_ETH_HLEN ||
+        b->len > (uint32_t)(base + m->buf_len - b->data)) {
+        d->ctr[DP_TX_BAD_LEN]++;
+        return TXP_DROP;
+    }
+    m->data_off = (uint16_t)(b->data - base);
+    m->data_len = (uint16_t)b->len;
+    m->pkt_len = b->len;
+    m->ol_flags = 0;
+    uint32_t want = b->ol_flags & (PKT_TX_IP_CSUM | PKT_TX_L4_CSUM);
+    if (want & ~d->tx_ol) {
+        if (sw_csum(b, want & ~d->tx_ol) < 0) {
+            d->ctr[DP_TX_BAD_LEN]++;
+            return TXP_DROP;
+        }
+        d->ctr[DP_TX_SW_CSUM]++;
+        want &= d->tx_ol;
+    }
+    if (want) {
+        m->l2_len = b->l2_len;
+        m->l3_len = b->l3_len;
+        m->ol_flags = RTE_MBUF_F_TX_IPV4;
+        if (want & PKT_TX_IP_CSUM) m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+        if (want & PKT_TX_L4_CSUM) m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+    }
+    return TXP_OK;
+}
+
+static uint16_t dp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
+{
+    struct dp *d = dp_of(p);
+    struct rte_mbuf *mb[DP_MAX_BURST];
+    uint16_t i = 0;
+    while (i < n) {
+        /* A run of good buffers, stopped by a bad one or the burst size. */
+        uint16_t k = 0;
+        enum tx_prep bad = TXP_OK;
+        struct rte_mbuf *badm = NULL;
+        while (k < d->burst && i + k < n) {
+            struct rte_mbuf *m = NULL;
+            enum tx_prep t = tx_prep(d, bufs[i + k], &m);
+            if (t != TXP_OK) {
+                bad = t;
+                badm = m;
+                break;
+            }
+            mb[k++] = m;
+        }
+        if (k && d->tx_ol) {
+            uint16_t ok = rte_eth_tx_prepare(d->port, 0, mb, k);
+            if (ok < k) {
+                d->ctr[DP_TX_PREPARE_FAIL]++;
+                bad = TXP_DROP;
+                badm = mb[ok];
+                k = ok;
+            }
+        }
+        uint16_t sent = k ? rte_eth_tx_burst(d->port, 0, mb, k) : 0;
+        for (uint16_t j = 0; j < sent; j++)
+            d->sw_tx_bytes += bufs[i + j]->len;
+        i = (uint16_t)(i + sent);
+        if (sent < k) {
+            d->ctr[DP_TX_BUSY]++;
+            return i;
+        }
+        if (bad != TXP_OK) { /* accepted and dropped */
+            if (bad == TXP_DROP) rte_pktmbuf_free(badm);
+            i++;
+        }
+    }
+    return i;
+}
+
+static struct pktbuf *dp_alloc(struct pktio *p)
+{
+    struct dp *d = dp_of(p);
+    struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
+    if (!m) {
+        d->ctr[DP_ALLOC_FAIL]++;
+        return NULL;
+    }
+    struct pktbuf *b = buf_of(m);
+    b->len = 0;
+    b->ol_flags = 0;
+    return b;
+}
+
+static void dp_free(struct pktio *p, struct pktbuf **bufs, uint16_t n)
+{
+    struct dp *d = dp_of(p);
+    struct rte_mbuf *mb[64];
+    unsigned k = 0;
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = mbuf_of(bufs[i]);
+        if (!m) {
+            d->ctr[DP_FREE_FOREIGN]++;
+            continue;
+        }
+        mb[k++] = m;
+        if (k == 64) {
+            rte_pktmbuf_free_bulk(mb, k);
+            k = 0;
+        }
+    }
+    if (k) rte_pktmbuf_free_bulk(mb, k);
+}
+
+static void dp_info(struct pktio *p, struct pktio_info *out)
+{
+    *out = dp_of(p)->info;
+}
+
+static int dp_counters(struct pktio *p, struct netio_counter *out, int max)
+{
+    struct dp *d = dp_of(p);
+    struct rte_eth_stats st;
+    if (rte_eth_stats_get(d->port, &st) == 0) {
+        d->ctr[DP_RX_FRAMES] = st.ipackets;
+        d->ctr[DP_TX_FRAMES] = st.opackets;
+        d->ctr[DP_RX_BYTES] = st.ibytes ? st.ibytes : d->sw_rx_bytes;
+        d->ctr[DP_TX_BYTES] = st.obytes ? st.obytes : d->sw_tx_bytes;
+        d->ctr[DP_RX_MISSED] = st.imissed;
+        d->ctr[DP_RX_ERRORS] = st.ierrors;
+        d->ctr[DP_TX_ERRORS] = st.oerrors;
+        d->ctr[DP_RX_NOMBUF] = st.rx_nombuf;
+    }
+    struct rte_eth_link link;
+    memset(&link, 0, sizeof(link));
+    if (rte_eth_link_get_nowait(d->port, &link) == 0) {
+        d->ctr[DP_LINK_UP] = link.link_status;
+        d->ctr[DP_LINK_SPEED] = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed;
+    }
+    d->ctr[DP_MBUFS_IN_USE] = rte_mempool_in_use_count(d->pool);
+    int n = 0;
+    for (int i = 0; i < DP__CTR_COUNT && n < max; i++) {
+        out[n].name = dp_ctr_names[i];
+        out[n].value = d->ctr[i];
+        n++;
+    }
+    int got = d->nx ? rte_eth_xstats_get(d->port, d->xv, (unsigned)d->nx) : 0;
+    if (got > d->nx) got = d->nx;
+    for (int i = 0, x = 0; i < got && x < DP_MAX_XSTATS && n < max; i++) {
+        if (!d->xv[i].value || d->xv[i].id >= (uint64_t)d->nx) continue;
+        out[n].name = d->xname[d->xv[i].id];
+        out[n].value = d->xv[i].value;
+        n++;
+        x++;
+    }
+    return n;
+}
+
+static uint32_t dp_in_use(struct pktio *p)
+{
+    return rte_mempool_in_use_count(dp_of(p)->pool);
+}
+
+const struct pktio_ops pktio_dpdk_ops = {
+    .name = "dpdk",
+    .help = "DPDK ethdev on any PMD (vdev=net_ring0, vdev=net_tap0,iface=X, or eal=...): "
+            "zero-copy mbufs, checksum offloads when the port has them",
+    .probe = dp_probe,
+    .open = dp_open,
+    .close = dp_close,
+    .rx_burst = dp_rx_burst,
+    .tx_burst = dp_tx_burst,
+    .alloc = dp_alloc,
+    .free = dp_free,
+    .info = dp_info,
+    .counters = dp_counters,
+    .in_use = dp_in_use,
+};
+
+#endif /* HAVE_DPDK */
