@@ -10,9 +10,11 @@
 #include <string.h>
 
 extern const struct netio_ops netio_kernel_ops;
+extern const struct netio_ops netio_afpacket_ops;
 
 static const struct netio_ops *const backends[] = {
     &netio_kernel_ops,
+    &netio_afpacket_ops,
     NULL,
 };
 

@@ -1,0 +1,677 @@
+/*
+ * stack.c — the user-space stack's netio face: ustack_open, the netio ops
+ * (listen, connect, poll, send, consume, close, abort, counters), the poll
+ * loop and the TX batch. Connection handles are slot indices; events,
+ * handle reuse, close reasons and counters mirror drivers/kernel.c:
+ * pending bits per slot, a ready ring, exactly one CLOSED per connection,
+ * and a slot whose CLOSED was returned is released at the next poll (or,
+ * if its TCB still lives — FIN_WAIT, TIME_WAIT — when the TCB ends).
+ *
+ *   us_poll() -> free_zombies() -> pktio_rx_burst() -> eth_input() ...
+ *             -> arp_timer() -> tcp_timer_run() -> us_tx_flush()
+ *             -> emit()                           (ready ring -> events)
+ *   us_send() -> copy into the send ring -> tcp_output()
+ *   us_consume() -> window update -> tcp_output()
+ *
+ * The receive buffer is linear (compacted when the window needs the room),
+ * so READABLE always carries all unconsumed bytes contiguously (netio.h).
+ * A slot in TIME_WAIT keeps its handle until TIME_WAIT ends; when the table
+ * is full the oldest such slot is recycled (counter time_wait_recycled).
+ * On failure ustack_open leaves pkt to the caller.
+ */
+#include "ustack_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+
+const char *const us_cnt_names[US_CNT__COUNT] = {
+    [US_RX_FRAMES] = "rx_frames",
+    [US_TX_FRAMES] = "tx_frames",
+    [US_DROP_ETH_SHORT] = "drop_eth_short",
+    [US_DROP_ETH_NOT_FOR_US] = "drop_eth_not_for_us",
+    [US_DROP_ETH_UNKNOWN_TYPE] = "drop_eth_unknown_type",
+    [US_DROP_ARP_BAD] = "drop_arp_bad",
+    [US_DROP_ARP_NOT_FOR_US] = "drop_arp_not_for_us",
+    [US_DROP_ARP_PENDING_REPLACED] = "drop_arp_pending_replaced",
+    [US_DROP_ARP_UNRESOLVED] = "drop_arp_unresolved",
+    [US_ARP_REQUESTS] = "arp_requests",
+    [US_ARP_REPLIES] = "arp_replies",
+    [US_DROP_IP_BAD_LEN] = "drop_ip_bad_len",
+    [US_DROP_IP_BAD_VERSION] = "drop_ip_bad_version",
+    [US_DROP_IP_BAD_CSUM] = "drop_ip_bad_csum",
+    [US_DROP_IP_FRAGMENT] = "drop_ip_fragment",
+    [US_DROP_IP_NOT_FOR_US] = "drop_ip_not_for_us",
+    [US_DROP_IP_UNKNOWN_PROTO] = "drop_ip_unknown_proto",
+    [US_DROP_IP_NO_ROUTE] = "drop_ip_no_route",
+    [US_ICMP_ECHO_REPLIES] = "icmp_echo_replies",
+    [US_DROP_ICMP_BAD] = "drop_icmp_bad",
+    [US_DROP_ICMP_OTHER] = "drop_icmp_other",
+    [US_DROP_TCP_BAD_LEN] = "drop_tcp_bad_len",
+    [US_DROP_TCP_BAD_CSUM] = "drop_tcp_bad_csum",
+    [US_DROP_TCP_BAD_OPTION] = "drop_tcp_bad_option",
+    [US_DROP_TCP_NO_LISTENER] = "drop_tcp_no_listener",
+    [US_DROP_TCP_NO_CONN] = "drop_tcp_no_conn",
+    [US_DROP_TCP_OUT_OF_WINDOW] = "drop_tcp_out_of_window",
+    [US_DROP_TCP_BAD_ACK] = "drop_tcp_bad_ack",
+    [US_DROP_TCP_RST_INVALID] = "drop_tcp_rst_invalid",
+    [US_DROP_TCP_NO_ACK] = "drop_tcp_no_ack",
+    [US_DROP_TCP_DATA_IGNORED] = "drop_tcp_data_ignored",
+    [US_RSTS_SENT] = "rsts_sent",
+    [US_CHALLENGE_ACKS] = "challenge_acks",
+    [US_CHALLENGE_ACKS_LIMITED] = "challenge_acks_limited",
+    [US_RETRANSMITS] = "retransmits",
+    [US_FAST_RETRANSMITS] = "fast_retransmits",
+    [US_TIMEOUTS] = "timeouts",
+    [US_SYN_RETRANSMITS] = "syn_retransmits",
+    [US_DUP_ACKS] = "dup_acks",
+    [US_OOO_QUEUED] = "ooo_queued",
+    [US_OOO_DROPPED] = "ooo_dropped",
+    [US_SYN_BACKLOG_FULL] = "syn_backlog_full",
+    [US_CONN_TABLE_FULL] = "conn_table_full",
+    [US_ZERO_WINDOW_PROBES] = "zero_window_probes",
+    [US_DELAYED_ACKS] = "delayed_acks",
+    [US_WINDOW_UPDATES] = "window_updates",
+    [US_TX_POOL_EMPTY] = "tx_pool_empty",
+    [US_TX_DROPPED_FULL] = "tx_dropped_full",
+    [US_CONNS_ACCEPTED] = "conns_accepted",
+    [US_CONNS_CONNECTED] = "conns_connected",
+    [US_CONNS_CLOSED] = "conns_closed",
+    [US_CLOSE_LOCAL] = "close_local",
+    [US_CLOSE_PEER_FIN] = "close_peer_fin",
+    [US_CLOSE_RESET] = "close_reset",
+    [US_CLOSE_CONNECT_FAILED] = "close_connect_failed",
+    [US_CLOSE_TIMEOUT] = "close_timeout",
+    [US_CLOSE_ERROR] = "close_error",
+    [US_SEND_PARTIAL] = "send_partial",
+    [US_TIME_WAIT_RECYCLED] = "time_wait_recycled",
+    [US_BAD_HANDLE] = "bad_handle",
+};
+
+
+static inline struct us_ctx *S(struct netio *io)
+{
+    return (struct us_ctx *)io;
+}
+
+static uint64_t clock_now(struct us_ctx *s)
+{
+    if (s->cfg.now_ns) return s->cfg.now_ns(s->cfg.now_arg);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- TX batch ---- */
+
+struct pktbuf *us_alloc(struct us_ctx *s)
+{
+    struct pktbuf *b = pktio_alloc(s->pkt);
+    if (!b) {
+        CNT(s, US_TX_POOL_EMPTY);
+        return NULL;
+    }
+    b->ol_flags = 0;
+    b->l2_len = b->l3_len = 0;
+    b->len = 0;
+    return b;
+}
+
+void us_tx_flush(struct us_ctx *s)
+{
+    uint16_t off = 0;
+    while (off < s->ntx) {
+        uint16_t k = pktio_tx_burst(s->pkt, s->txq + off, (uint16_t)(s->ntx - off));
+        if (!k) break;
+        off = (uint16_t)(off + k);
+    }
+    s->cnt[US_TX_FRAMES] += off;
+    if (off < s->ntx) {
+        s->cnt[US_TX_DROPPED_FULL] += (uint64_t)(s->ntx - off);
+        pktio_free(s->pkt, s->txq + off, (uint16_t)(s->ntx - off));
+    }
+    s->ntx = 0;
+}
+
+void us_tx(struct us_ctx *s, struct pktbuf *b)
+{
+    if (s->ntx == US_TX_BATCH) us_tx_flush(s);
+    s->txq[s->ntx++] = b;
+}
+
+/* ---- slots and events ---- */
+
+/* Table full: end the next TIME_WAIT no one holds (Linux does the same
+ * past tcp_max_tw_buckets), so TIME_WAIT never blocks new connections. */
+static void recycle_time_wait(struct us_ctx *s)
+{
+    for (uint32_t n = 0; n < s->max_conns; n++) {
+        uint32_t i = s->tw_scan++ % s->max_conns;
+        struct us_conn *c = &s->conns[i];
+        if (c->state == TCPS_TIME_WAIT && (c->app == APP_GONE || c->app == APP_NONE) &&
+            !(c->flags & (CF_ZOMBIE | CF_QUEUED))) {
+            CNT(s, US_TIME_WAIT_RECYCLED);
+            tcp_closed(s, c, NETIO_CLOSE_LOCAL);
+            return;
+        }
+    }
+}
+
+int32_t us_conn_alloc(struct us_ctx *s)
+{
+    if (s->free_head < 0) recycle_time_wait(s);
+    int32_t i = s->free_head;
+    if (i < 0) return -1;
+    struct us_conn *c = &s->conns[i];
+    if (!c->sbuf) c->sbuf = malloc(s->cfg.sndbuf); /* once per slot, kept for reuse */
+    if (!c->rbuf) c->rbuf = malloc(s->cfg.rcvbuf);
+    if (!c->sbuf || !c->rbuf) return -1;
+    s->free_head = c->next;
+    tcp_conn_init(s, c);
+    return i;
+}
+
+void us_conn_free(struct us_ctx *s, struct us_conn *c)
+{
+    tcp_hash_remove(s, c);
+    tcp_timer_unlink(s, c);
+    c->state = TCPS_CLOSED;
+    c->app = APP_NONE;
+    c->pend = 0;
+    c->flags = 0;
+    c->next = s->free_head;
+    s->free_head = (int32_t)(c - s->conns);
+}
+
+void us_queue_event(struct us_ctx *s, struct us_conn *c, unsigned pend)
+{
+    c->pend |= (uint8_t)pend;
+    if (c->flags & CF_QUEUED) return;
+    c->flags |= CF_QUEUED;
+    s->ready[(s->rhead + s->rcount) % s->max_conns] = (int32_t)(c - s->conns);
+    s->rcount++;
+}
+
+static void free_zombies(struct us_ctx *s)
+{
+    while (s->zombie_head >= 0) {
+        struct us_conn *c = &s->conns[s->zombie_head];
+        s->zombie_head = c->next;
+        c->next = -1;
+        c->flags &= (uint16_t)~CF_ZOMBIE;
+        if (c->state == TCPS_CLOSED) us_conn_free(s, c);
+    }
+}
+
+static int emit(struct us_ctx *s, struct netio_event *evs, int max)
+{
+    int out = 0;
+    while (out < max && s->rcount) {
+        int32_t i = s->ready[s->rhead];
+        struct us_conn *c = &s->conns[i];
+        while (out < max && c->pend) {
+            struct netio_event *e = &evs[out];
+            memset(e, 0, sizeof(*e));
+            e->conn = i;
+            e->ctx = c->ctx;
+            e->listener = -1;
+            if (c->pend & P_ACCEPTED) {
+                c->pend &= (uint8_t)~P_ACCEPTED;
+                e->type = NETIO_EV_ACCEPTED;
+                e->listener = c->listener;
+                e->ctx = s->listeners[c->listener].ctx;
+            } else if (c->pend & P_CONNECTED) {
+                c->pend &= (uint8_t)~P_CONNECTED;
+                e->type = NETIO_EV_CONNECTED;
+            } else if (c->pend & P_READABLE) {
+                c->pend &= (uint8_t)~P_READABLE;
+                int eof = (c->flags & CF_RCVD_FIN) != 0;
+                if (c->rb_len == 0 && !eof) continue; /* consumed meanwhile */
+                e->type = NETIO_EV_READABLE;
+                e->data = c->rbuf + c->rb_off;
+                e->len = c->rb_len;
+                e->eof = eof;
+            } else if (c->pend & P_WRITABLE) {
+                c->pend &= (uint8_t)~P_WRITABLE;
+                e->type = NETIO_EV_WRITABLE;
+            } else {
+                c->pend = 0;
+                e->type = NETIO_EV_CLOSED;
+                e->reason = (enum netio_close_reason)c->reason;
+                c->app = APP_GONE;
+                c->flags |= CF_ZOMBIE;
+                c->next = s->zombie_head;
+                s->zombie_head = i;
+            }
+            out++;
+        }
+        if (c->pend) break; /* caller's array is full; resume here */
+        c->flags &= (uint16_t)~CF_QUEUED;
+        s->rhead = (s->rhead + 1) % s->max_conns;
+        s->rcount--;
+    }
+    return out;
+}
+
+/* ---- poll ---- */
+
+static void run_stack(struct us_ctx *s)
+{
+    s->now = clock_now(s);
+    for (int burst = 0; burst < 8; burst++) {
+        uint16_t n = pktio_rx_burst(s->pkt, s->rxq, US_RX_BURST);
+        if (!n) break;
+        s->cnt[US_RX_FRAMES] += n;
+        for (uint16_t j = 0; j < n; j++) eth_input(s, s->rxq[j]);
+        pktio_free(s->pkt, s->rxq, n);
+        if (n < US_RX_BURST) break;
+    }
+    if (s->now >= s->arp_next_scan) {
+        arp_timer(s);
+        s->arp_next_scan = s->now + 100000000ull;
+    }
+    tcp_timer_run(s);
+    us_tx_flush(s);
+}
+
+int us_poll(struct netio *io, struct netio_event *evs, int max, int timeout_us)
+{
+    struct us_ctx *s = S(io);
+    if (!evs || max <= 0) return -1;
+    free_zombies(s);
+    run_stack(s);
+    int n = emit(s, evs, max);
+    if (n == 0 && timeout_us != 0 && !s->cfg.busy_poll && s->fd >= 0) {
+        struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+        if (poll(&pfd, 1, 1) > 0) { /* at most 1 ms: timers need service */
+            run_stack(s);
+            n = emit(s, evs, max);
+        }
+    }
+    return n;
+}
+
+/* ---- workload calls ---- */
+
+static struct us_conn *slot_get(struct us_ctx *s, int conn)
+{
+    if (conn < 0 || (uint32_t)conn >= s->max_conns) {
+        CNT(s, US_BAD_HANDLE);
+        return NULL;
+    }
+    return &s->conns[conn];
+}
+
+static int in_state(struct us_conn *c, int a, int b)
+{
+    return c->state == a || c->state == b;
+}
+
+ssize_t us_send(struct netio *io, int conn, const void *buf, size_t len)
+{
+    struct us_ctx *s = S(io);
+    struct us_conn *c = slot_get(s, conn);
+    if (!c || c->app != APP_OPEN) return -1;
+    if (in_state(c, TCPS_SYN_SENT, TCPS_SYN_RCVD)) {
+        c->flags |= CF_WANT_WR; /* WRITABLE follows CONNECTED */
+        return 0;
+    }
+    if (!in_state(c, TCPS_ESTABLISHED, TCPS_CLOSE_WAIT)) return -1;
+    uint32_t cap = s->cfg.sndbuf, space = cap - c->sb_len;
+    size_t n = len < space ? len : space;
+    if (n) {
+        uint32_t pos = (c->sb_head + c->sb_len) % cap;
+        uint32_t first = cap - pos < n ? cap - pos : (uint32_t)n;
+        memcpy(c->sbuf + pos, buf, first);
+        if (first < n) memcpy(c->sbuf, (const uint8_t *)buf + first, n - first);
+        c->sb_len += (uint32_t)n;
+    }
+    if (n < len) {
+        CNT(s, US_SEND_PARTIAL);
+        c->flags |= CF_WANT_WR;
+    }
+    if (n) tcp_output(s, c);
+    return (ssize_t)n;
+}
+
+void us_consume(struct netio *io, int conn, size_t n)
+{
+    struct us_ctx *s = S(io);
+    struct us_conn *c = slot_get(s, conn);
+    if (!c || (c->app != APP_OPEN && c->app != APP_CLOSING)) return;
+    if (n > c->rb_len) n = c->rb_len;
+    if (!n) return;
+    c->rb_off += (uint32_t)n;
+    c->rb_len -= (uint32_t)n;
+    if (c->rb_len == 0 && c->n_ooo == 0) c->rb_off = 0;
+    if (c->rb_len && c->app == APP_OPEN) us_queue_event(s, c, P_READABLE);
+    if (c->state == TCPS_ESTABLISHED || c->state == TCPS_FIN_WAIT_1 ||
+        c->state == TCPS_FIN_WAIT_2) {
+        uint32_t old = c->rcv_adv - c->rcv_nxt, now = tcp_rcv_space(s, c);
+        uint32_t step = 2u * c->smss;
+        if (step > s->cfg.rcvbuf / 2) step = s->cfg.rcvbuf / 2;
+        if (now >= old + step) {
+            CNT(s, US_WINDOW_UPDATES);
+            c->flags |= CF_ACK_NOW;
+            tcp_output(s, c);
+        }
+    }
+}
+
+void us_set_ctx(struct netio *io, int conn, void *ctx)
+{
+    struct us_conn *c = slot_get(S(io), conn);
+    if (c && c->app != APP_NONE) c->ctx = ctx;
+}
+
+/* The workload lets go of the handle: queue its one CLOSED now. */
+static void app_release(struct us_ctx *s, struct us_conn *c, enum netio_close_reason why)
+{
+    c->app = APP_CLOSING;
+    c->reason = (uint8_t)why;
+    c->pend = 0;
+    c->flags &= (uint16_t)~CF_WANT_WR;
+    CNT(s, US_CONNS_CLOSED);
+    CNT(s, US_CLOSE_LOCAL + why);
+    us_queue_event(s, c, P_CLOSED);
+    c->rb_off += c->rb_len; /* unread data is dropped */
+    c->rb_len = 0;
+    if (!c->n_ooo) c->rb_off = 0;
+}
+
+void us_close(struct netio *io, int conn)
+{
+    struct us_ctx *s = S(io);
+    struct us_conn *c = slot_get(s, conn);
+    if (!c || c->app != APP_OPEN) return;
+    app_release(s, c, (c->flags & CF_RCVD_FIN) ? NETIO_CLOSE_PEER_FIN : NETIO_CLOSE_LOCAL);
+    switch (c->state) {
+    case TCPS_SYN_SENT:
+        tcp_closed(s, c, NETIO_CLOSE_LOCAL);
+        break;
+    case TCPS_SYN_RCVD:
+        tcp_send_rst(s, c);
+        tcp_closed(s, c, NETIO_CLOSE_LOCAL);
+        break;
+    case TCPS_ESTABLISHED:
+    case TCPS_CLOSE_WAIT:
+        c->fin_seq = c->sb_seq + c->sb_len;
+        c->flags |= CF_FIN_QUEUED;
+        c->state = c->state == TCPS_ESTABLISHED ? TCPS_FIN_WAIT_1 : TCPS_LAST_ACK;
+        tcp_output(s, c);
+        break;
+    default:
+        break;
+    }
+}
+
+void us_abort(struct netio *io, int conn)
+{
+    struct us_ctx *s = S(io);
+    struct us_conn *c = slot_get(s, conn);
+    if (!c || c->app != APP_OPEN) return;
+    app_release(s, c, NETIO_CLOSE_LOCAL);
+    if (c->state != TCPS_CLOSED && c->state != TCPS_SYN_SENT) tcp_send_rst(s, c);
+    tcp_closed(s, c, NETIO_CLOSE_LOCAL);
+}
+
+int us_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx, char *err,
+                      size_t errlen)
+{
+    struct us_ctx *s = S(io);
+    uint32_t raddr = ntohl(dst->sin_addr.s_addr);
+    uint16_t rport = ntohs(dst->sin_port);
+    char a[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &dst->sin_addr, a, sizeof(a));
+    if (!raddr || !rport) {
+        snprintf(err, errlen, "ustack: connect %s:%u: bad address", a, rport);
+        return -1;
+    }
+    int32_t i = us_conn_alloc(s);
+    if (i < 0) {
+        snprintf(err, errlen, "ustack: connect %s:%u: connection table full (%u)", a, rport,
+                 s->max_conns);
+        return -1;
+    }
+    struct us_conn *c = &s->conns[i];
+    c->raddr = raddr;
+    c->rport = rport;
+    c->app = APP_OPEN;
+    c->ctx = ctx;
+    if (!ipv4_on_link(s, raddr)) { /* unreachable: CLOSED at the next poll */
+        c->state = TCPS_SYN_SENT;
+        tcp_closed(s, c, NETIO_CLOSE_CONNECT_FAILED);
+        return i;
+    }
+    uint32_t range = US_EPHEMERAL_HI - US_EPHEMERAL_LO + 1;
+    for (uint32_t t = 0; t < range; t++) {
+        uint16_t p = (uint16_t)(US_EPHEMERAL_LO + (s->next_port++ % range));
+        int busy = tcp_lookup(s, raddr, rport, p) != NULL;
+        for (int l = 0; l < US_MAX_LISTENERS && !busy; l++)
+            busy = s->listeners[l].used && s->listeners[l].port == p;
+        if (!busy) {
+            c->lport = p;
+            break;
+        }
+    }
+    if (!c->lport) {
+        us_conn_free(s, c);
+        snprintf(err, errlen, "ustack: connect %s:%u: no free local port", a, rport);
+        return -1;
+    }
+    c->iss = tcp_isn(s, raddr, rport, c->lport);
+    c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
+    c->sb_seq = c->iss + 1;
+    c->cwnd = 10u * c->smss;
+    c->state = TCPS_SYN_SENT;
+    tcp_hash_insert(s, c);
+    tcp_send_syn(s, c);
+    tcp_set_rexmit(s, c, TK_RTO, c->rto);
+    return i;
+}
+
+int us_listen(struct netio *io, const struct sockaddr_in *addr, void *ctx, char *err,
+                     size_t errlen)
+{
+    struct us_ctx *s = S(io);
+    uint16_t port = ntohs(addr->sin_port);
+    uint32_t ip = ntohl(addr->sin_addr.s_addr);
+    char a[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &addr->sin_addr, a, sizeof(a));
+    if (ip != 0 && ip != s->ip) {
+        snprintf(err, errlen, "ustack: listen %s:%u: not our address", a, port);
+        return -1;
+    }
+    if (!port) {
+        snprintf(err, errlen, "ustack: listen %s:0: port 0 is not supported", a);
+        return -1;
+    }
+    int freei = -1;
+    for (int l = 0; l < US_MAX_LISTENERS; l++) {
+        if (s->listeners[l].used && s->listeners[l].port == port) {
+            snprintf(err, errlen, "ustack: listen %s:%u: port already in use", a, port);
+            errno = EADDRINUSE;
+            return -1;
+        }
+        if (!s->listeners[l].used && freei < 0) freei = l;
+    }
+    if (freei < 0) {
+        snprintf(err, errlen, "ustack: listen %s:%u: too many listeners (max %d)", a, port,
+                 US_MAX_LISTENERS);
+        return -1;
+    }
+    s->listeners[freei] = (struct us_listener){.port = port, .used = 1, .ctx = ctx};
+    return freei;
+}
+
+int us_counters(struct netio *io, struct netio_counter *out, int max)
+{
+    struct us_ctx *s = S(io);
+    int n = 0;
+    for (int j = 0; j < US_CNT__COUNT && n < max; j++)
+        out[n++] = (struct netio_counter){us_cnt_names[j], s->cnt[j]};
+    if (n < max && s->pkt->ops->counters) n += pktio_counters(s->pkt, out + n, max - n);
+    return n;
+}
+
+/* ---- lifecycle ---- */
+
+void us_destroy(struct netio *io)
+{
+    struct us_ctx *s = S(io);
+    if (!s) return;
+    if (s->ntx) pktio_free(s->pkt, s->txq, s->ntx);
+    arp_destroy(s);
+    if (s->conns) {
+        for (uint32_t i = 0; i < s->max_conns; i++) {
+            free(s->conns[i].sbuf);
+            free(s->conns[i].rbuf);
+        }
+    }
+    free(s->conns);
+    free(s->hash);
+    free(s->ready);
+    pktio_close(s->pkt);
+    free(s);
+}
+
+void ustack_config_defaults(struct ustack_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->max_conns = 16384;
+    c->rcvbuf = c->sndbuf = 256 * 1024;
+    c->syn_backlog = 1024;
+    c->time_wait_ns = 1000000000ull;
+    c->delack_ns = 10000000ull;
+    c->rto_min_ns = 200000000ull;
+    c->cpu = -1;
+}
+
+struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
+                          const struct netio_ops *ops, char *err, size_t errlen)
+{
+    if (!pkt || !c) {
+        snprintf(err, errlen, "ustack: no pktio or no config");
+        return NULL;
+    }
+    struct ustack_config cfg = *c, def;
+    ustack_config_defaults(&def);
+    if (!cfg.max_conns) cfg.max_conns = def.max_conns;
+    if (!cfg.rcvbuf) cfg.rcvbuf = def.rcvbuf;
+    if (!cfg.sndbuf) cfg.sndbuf = def.sndbuf;
+    if (!cfg.syn_backlog) cfg.syn_backlog = def.syn_backlog;
+    if (!cfg.time_wait_ns) cfg.time_wait_ns = def.time_wait_ns;
+    if (!cfg.delack_ns) cfg.delack_ns = def.delack_ns;
+    if (!cfg.rto_min_ns) cfg.rto_min_ns = def.rto_min_ns;
+    if (cfg.ip.s_addr == 0) {
+        snprintf(err, errlen, "ustack: no IP address configured");
+        return NULL;
+    }
+    if (cfg.prefix_len < 1 || cfg.prefix_len > 32) {
+        snprintf(err, errlen, "ustack: prefix length %u out of range 1..32", cfg.prefix_len);
+        return NULL;
+    }
+    if (cfg.max_conns > (1u << 22)) {
+        snprintf(err, errlen, "ustack: max_conns %u too large (max %u)", cfg.max_conns, 1u << 22);
+        return NULL;
+    }
+    if (cfg.rcvbuf < 2048 || cfg.rcvbuf > (1u << 30) || cfg.sndbuf < 2048 ||
+        cfg.sndbuf > (1u << 30)) {
+        snprintf(err, errlen, "ustack: rcvbuf/sndbuf %u/%u out of range 2048..1 GiB", cfg.rcvbuf,
+                 cfg.sndbuf);
+        return NULL;
+    }
+    if (netio_pin_cpu(cfg.cpu, err, errlen) < 0) return NULL;
+    struct us_ctx *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "ustack: out of memory");
+        return NULL;
+    }
+    s->base.ops = ops;
+    s->pkt = pkt;
+    s->cfg = cfg;
+    s->ip = ntohl(cfg.ip.s_addr);
+    s->netmask = cfg.prefix_len == 32 ? 0xffffffffu : ~(0xffffffffu >> cfg.prefix_len);
+    struct pktio_info info;
+    memset(&info, 0, sizeof(info));
+    info.fd = -1;
+    pktio_info(pkt, &info);
+    memcpy(s->mac, info.mac, 6);
+    s->mtu = info.mtu ? info.mtu : 1500;
+    s->offloads = info.offloads;
+    s->fd = info.fd;
+    uint32_t mss = cfg.mss ? cfg.mss : (uint32_t)s->mtu - 40;
+    if (mss > (uint32_t)s->mtu - 40) mss = (uint32_t)s->mtu - 40;
+    if (mss > PKTIO_MAX_FRAME - ETH_HLEN - 40) mss = PKTIO_MAX_FRAME - ETH_HLEN - 40;
+    if (mss < 88) mss = 88;
+    s->mss = (uint16_t)mss;
+    s->max_conns = cfg.max_conns;
+    uint32_t hs = 1;
+    while (hs < cfg.max_conns) hs <<= 1;
+    s->hmask = hs - 1;
+    s->conns = calloc(cfg.max_conns, sizeof(*s->conns));
+    s->hash = malloc(hs * sizeof(*s->hash));
+    s->ready = calloc(cfg.max_conns, sizeof(*s->ready));
+    if (!s->conns || !s->hash || !s->ready) {
+        snprintf(err, errlen, "ustack: out of memory for %u connections", cfg.max_conns);
+        s->pkt = NULL; /* the caller keeps pkt on failure */
+        free(s->conns);
+        free(s->hash);
+        free(s->ready);
+        free(s);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < hs; i++) s->hash[i] = -1;
+    for (uint32_t i = 0; i < cfg.max_conns; i++) {
+        s->conns[i].next = i + 1 < cfg.max_conns ? (int32_t)i + 1 : -1;
+        s->conns[i].hnext = s->conns[i].tprev = s->conns[i].tnext = -1;
+    }
+    s->free_head = 0;
+    s->zombie_head = -1;
+    if (cfg.isn_seed) {
+        s->isn_secret = cfg.isn_seed;
+    } else if (getrandom(&s->isn_secret, sizeof(s->isn_secret), GRND_NONBLOCK) !=
+               (ssize_t)sizeof(s->isn_secret)) {
+        s->isn_secret = (uint64_t)clock_now(s) ^ (uint64_t)(uintptr_t)s;
+    }
+    s->next_port = (uint16_t)(s->isn_secret >> 17);
+    s->now = clock_now(s);
+    tcp_timer_init(s);
+    if (cfg.gratuitous_arp) {
+        arp_announce(s);
+        us_tx_flush(s);
+    }
+    return &s->base;
+}
+
+struct netio *ustack_open(struct pktio *pkt, const struct ustack_config *c, char *err,
+                          size_t errlen)
+{
+    return us_open_ops(pkt, c, &ustack_netio_ops, err, errlen);
+}
+
+static int us_probe(char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
+static struct netio *us_open_cfg(const struct netio_config *cfg, char *err, size_t errlen)
+{
+    (void)cfg;
+    snprintf(err, errlen, "ustack: open it with ustack_open() over a pktio");
+    return NULL;
+}
+
+const struct netio_ops ustack_netio_ops = {
+    .name = "ustack",
+    .help = "user-space TCP/IP stack over a pktio (ustack_open)",
+    .probe = us_probe,
+    .open = us_open_cfg,
+    USTACK_NETIO_OPS_BODY,
+};

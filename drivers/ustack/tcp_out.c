@@ -1,0 +1,237 @@
+/*
+ * tcp_out.c — TCP output of the user-space stack: segmentation by MSS of
+ * the send ring within min(cwnd, peer window), FIN after queued data, SYN
+ * and SYN-ACK with options (MSS, window scale 7), pure and challenge ACKs
+ * (RFC 5961, rate-limited), RSTs, single-segment retransmission (fast
+ * retransmit, NewReno partial ACKs) and zero-window probes.
+ *
+ *   tcp_in.c, tcp_timer.c, stack.c -> tcp_output() -> send_seg() -> emit()
+ *   emit() -> checksum (software or PKT_TX_L4_CSUM) -> ipv4_output()
+ */
+#include "ustack_int.h"
+
+uint32_t tcp_rcv_space(struct us_ctx *s, struct us_conn *c)
+{
+    return s->cfg.rcvbuf - c->rb_len;
+}
+
+/* Window field for a segment; remembers the right edge advertised. */
+static uint16_t adv_window(struct us_ctx *s, struct us_conn *c, int syn)
+{
+    uint32_t space = tcp_rcv_space(s, c);
+    uint32_t w;
+    uint8_t shift = 0;
+    if (syn || !(c->flags & CF_WSCALE)) {
+        w = space > 65535 ? 65535 : space;
+    } else {
+        shift = c->rcv_ws;
+        w = space >> shift;
+        if (w > 65535) w = 65535;
+    }
+    uint32_t edge = c->rcv_nxt + (w << shift);
+    if (SEQ_GT(edge, c->rcv_adv)) c->rcv_adv = edge;
+    return (uint16_t)w;
+}
+
+static void emit(struct us_ctx *s, uint32_t raddr, uint16_t lport, uint16_t rport, uint32_t seq,
+                 uint32_t ack, uint8_t flags, uint16_t win, const uint8_t *opt, uint32_t optlen,
+                 struct us_conn *dc, uint32_t dseq, uint32_t dlen)
+{
+    struct pktbuf *b = us_alloc(s);
+    if (!b) return;
+    uint8_t *th = b->data + ETH_HLEN + IP_HLEN;
+    uint32_t hl = 20 + optlen;
+    wr16(th, lport);
+    wr16(th + 2, rport);
+    wr32(th + 4, seq);
+    wr32(th + 8, ack);
+    th[12] = (uint8_t)((hl / 4) << 4);
+    th[13] = flags;
+    wr16(th + 14, win);
+    wr16(th + 16, 0);
+    wr16(th + 18, 0);
+    if (optlen) memcpy(th + 20, opt, optlen);
+    if (dlen) {
+        uint32_t cap = s->cfg.sndbuf;
+        uint32_t off = (dc->sb_head + (dseq - dc->sb_seq)) % cap;
+        uint32_t first = cap - off < dlen ? cap - off : dlen;
+        memcpy(th + hl, dc->sbuf + off, first);
+        if (first < dlen) memcpy(th + hl + first, dc->sbuf, dlen - first);
+    }
+    uint32_t l4 = hl + dlen;
+    uint32_t ph = csum_pseudo(s->ip, raddr, IPPROTO_TCP_, (uint16_t)l4);
+    if (s->offloads & PKT_TX_L4_CSUM) { /* device finishes it: pseudo-header sum in place */
+        wr16(th + 16, (uint16_t)~csum_fold(ph));
+        b->ol_flags |= PKT_TX_L4_CSUM;
+    } else {
+        wr16(th + 16, csum_fold(csum_add(ph, th, l4)));
+    }
+    ipv4_output(s, b, raddr, IPPROTO_TCP_, (uint16_t)l4);
+}
+
+static void acked_now(struct us_conn *c)
+{
+    c->flags &= (uint16_t)~CF_ACK_NOW;
+    c->delack_at = 0;
+    c->unacked_segs = 0;
+}
+
+/* One segment at seq with up to len bytes of the send ring, FIN if asked. */
+static void send_seg(struct us_ctx *s, struct us_conn *c, uint32_t seq, uint32_t len, int fin,
+                     int psh)
+{
+    uint8_t fl = TH_ACK | (fin ? TH_FIN : 0) | (psh && len ? TH_PSH : 0);
+    emit(s, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0), NULL, 0, c,
+         seq, len);
+    acked_now(c);
+}
+
+void tcp_send_syn(struct us_ctx *s, struct us_conn *c)
+{
+    uint8_t opt[8];
+    uint32_t n = 0;
+    opt[n++] = TCPOPT_MSS;
+    opt[n++] = 4;
+    wr16(opt + n, s->mss);
+    n += 2;
+    int passive = c->state == TCPS_SYN_RCVD;
+    if (!passive || (c->flags & CF_WSCALE)) {
+        opt[n++] = TCPOPT_NOP;
+        opt[n++] = TCPOPT_WSCALE;
+        opt[n++] = 3;
+        opt[n++] = TCP_WSCALE_OURS;
+    }
+    uint8_t fl = TH_SYN | (passive ? TH_ACK : 0);
+    emit(s, c->raddr, c->lport, c->rport, c->iss, passive ? c->rcv_nxt : 0, fl,
+         adv_window(s, c, 1), opt, n, NULL, 0, 0);
+    c->snd_nxt = c->iss + 1;
+    if (SEQ_GT(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
+    if (c->nretx == 0) {
+        c->flags |= CF_RTT;
+        c->rtt_seq = c->iss;
+        c->rtt_start = s->now;
+    }
+    if (passive) acked_now(c);
+}
+
+/* Pure ACKs and RSTs carry SND.MAX: after a go-back retransmission snd_nxt
+ * is behind what the peer may already have (BSD tcp_output does the same). */
+void tcp_send_ack(struct us_ctx *s, struct us_conn *c)
+{
+    emit(s, c->raddr, c->lport, c->rport, c->snd_max, c->rcv_nxt, TH_ACK, adv_window(s, c, 0),
+         NULL, 0, NULL, 0, 0);
+    acked_now(c);
+}
+
+void tcp_probe(struct us_ctx *s, struct us_conn *c)
+{
+    emit(s, c->raddr, c->lport, c->rport, c->snd_una - 1, c->rcv_nxt, TH_ACK,
+         adv_window(s, c, 0), NULL, 0, NULL, 0, 0);
+}
+
+void tcp_send_rst(struct us_ctx *s, struct us_conn *c)
+{
+    CNT(s, US_RSTS_SENT);
+    emit(s, c->raddr, c->lport, c->rport, c->snd_max, c->rcv_nxt, TH_RST | TH_ACK, 0, NULL, 0,
+         NULL, 0, 0);
+}
+
+void tcp_send_rst_reply(struct us_ctx *s, uint32_t raddr, uint16_t rport, uint16_t lport,
+                        uint32_t seq, uint32_t ack, int with_ack)
+{
+    CNT(s, US_RSTS_SENT);
+    emit(s, raddr, lport, rport, seq, ack, TH_RST | (with_ack ? TH_ACK : 0), 0, NULL, 0, NULL, 0,
+         0);
+}
+
+void tcp_challenge_ack(struct us_ctx *s, struct us_conn *c)
+{
+    if (s->now - s->chal_window >= 1000000000ull) {
+        s->chal_window = s->now;
+        s->chal_count = 0;
+    }
+    if (s->chal_count >= US_CHALLENGE_PER_SEC) {
+        CNT(s, US_CHALLENGE_ACKS_LIMITED);
+        return;
+    }
+    s->chal_count++;
+    CNT(s, US_CHALLENGE_ACKS);
+    tcp_send_ack(s, c);
+}
+
+/* Bytes of the ring not yet sent from seq, and whether FIN follows them. */
+static uint32_t unsent_from(struct us_conn *c, uint32_t seq)
+{
+    uint32_t off = seq - c->sb_seq;
+    return off < c->sb_len ? c->sb_len - off : 0;
+}
+
+static int fin_due(struct us_conn *c, uint32_t seq, uint32_t len)
+{
+    return (c->flags & CF_FIN_QUEUED) && seq + len == c->fin_seq;
+}
+
+void tcp_retransmit_one(struct us_ctx *s, struct us_conn *c)
+{
+    uint32_t seq = c->snd_una;
+    uint32_t len = unsent_from(c, seq);
+    if (len > c->smss) len = c->smss;
+    int fin = fin_due(c, seq, len) && SEQ_GT(c->snd_max, c->fin_seq);
+    if (!len && !fin) return;
+    CNT(s, US_RETRANSMITS);
+    c->flags &= (uint16_t)~CF_RTT; /* Karn */
+    send_seg(s, c, seq, len, fin, 1);
+    uint32_t end = seq + len + (fin ? 1 : 0);
+    if (SEQ_GT(end, c->snd_nxt)) c->snd_nxt = end;
+    if (SEQ_GT(end, c->snd_max)) c->snd_max = end; /* may carry bytes never sent before */
+}
+
+void tcp_output(struct us_ctx *s, struct us_conn *c)
+{
+    switch (c->state) {
+    case TCPS_CLOSED:
+        return;
+    case TCPS_SYN_SENT:
+    case TCPS_SYN_RCVD:
+    case TCPS_TIME_WAIT:
+        if (c->flags & CF_ACK_NOW) {
+            if (c->state == TCPS_SYN_RCVD)
+                tcp_send_syn(s, c);
+            else if (c->state == TCPS_TIME_WAIT)
+                tcp_send_ack(s, c);
+            c->flags &= (uint16_t)~CF_ACK_NOW;
+        }
+        return;
+    default:
+        break;
+    }
+    int sent = 0;
+    uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+    for (;;) {
+        uint32_t avail = unsent_from(c, c->snd_nxt);
+        uint32_t flight = c->snd_nxt - c->snd_una;
+        uint32_t usable = wnd > flight ? wnd - flight : 0;
+        uint32_t len = avail < usable ? avail : usable;
+        if (len > c->smss) len = c->smss;
+        int fin = fin_due(c, c->snd_nxt, len) && len == avail;
+        if (!len && !fin) break;
+        if (!(c->flags & CF_RTT) && SEQ_GEQ(c->snd_nxt, c->snd_max)) {
+            c->flags |= CF_RTT;
+            c->rtt_seq = c->snd_nxt;
+            c->rtt_start = s->now;
+        }
+        send_seg(s, c, c->snd_nxt, len, fin, len == avail);
+        c->snd_nxt += len + (fin ? 1 : 0);
+        if (SEQ_GT(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
+        if (!c->rexmit_at || c->tkind != TK_RTO) tcp_set_rexmit(s, c, TK_RTO, c->rto);
+        sent = 1;
+        if (fin) break;
+    }
+    if (!sent && (c->flags & CF_ACK_NOW)) tcp_send_ack(s, c);
+    /* nothing in flight, data waiting, peer window closed: persist */
+    if (c->snd_wnd == 0 && c->snd_una == c->snd_max && unsent_from(c, c->snd_nxt) &&
+        !c->rexmit_at) {
+        c->persist_ns = c->rto;
+        tcp_set_rexmit(s, c, TK_PERSIST, c->persist_ns);
+    }
+}

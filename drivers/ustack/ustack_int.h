@@ -1,0 +1,339 @@
+/*
+ * ustack_int.h — internals of the user-space stack shared by its files:
+ * the per-instance context (struct us_ctx), the connection slot
+ * (struct us_conn), the counters (enum us_cnt, names in stack.c) and the
+ * cross-file functions. Nothing here is visible to workloads (ustack.h is).
+ *
+ *   stack.c (poll) -> eth.c -> arp.c | ipv4.c -> icmp.c | tcp_in.c
+ *   tcp_in.c / tcp_timer.c / stack.c (send, close) -> tcp_out.c
+ *   tcp_out.c / icmp.c -> ipv4_output -> arp_output -> us_tx (stack.c)
+ */
+#ifndef BB_USTACK_INT_H
+#define BB_USTACK_INT_H
+
+#include "tcp.h"
+#include "ustack.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define US_RX_BURST 32
+#define US_TX_BATCH 64
+#define US_ARP_SIZE 256 /* power of two */
+#define US_ARP_PROBE 8
+#define US_ARP_RETRIES 3
+#define US_ARP_RETRY_NS 1000000000ull
+#define US_ARP_TTL_NS 60000000000ull
+#define US_OOO_MAX 16 /* out-of-order intervals per connection */
+#define US_MAX_LISTENERS 16
+#define US_WHEEL_BITS 12
+#define US_WHEEL_SLOTS (1u << US_WHEEL_BITS)
+#define US_TICK_SHIFT 20 /* ~1.05 ms per wheel tick */
+#define US_RTO_INIT_NS 1000000000ull
+#define US_RTO_MAX_NS 60000000000ull
+#define US_SYN_RETRIES 6
+#define US_DATA_RETRIES 12
+#define US_FIN_WAIT2_NS 60000000000ull
+#define US_CHALLENGE_PER_SEC 100
+#define US_EPHEMERAL_LO 49152
+#define US_EPHEMERAL_HI 65535
+
+#define ETH_HLEN 14
+#define ETH_P_IPV4 0x0800
+#define ETH_P_ARP_ 0x0806
+#define IP_HLEN 20
+#define IPPROTO_TCP_ 6
+#define IPPROTO_ICMP_ 1
+
+enum us_cnt {
+    US_RX_FRAMES,
+    US_TX_FRAMES,
+    US_DROP_ETH_SHORT,
+    US_DROP_ETH_NOT_FOR_US,
+    US_DROP_ETH_UNKNOWN_TYPE,
+    US_DROP_ARP_BAD,
+    US_DROP_ARP_NOT_FOR_US,
+    US_DROP_ARP_PENDING_REPLACED,
+    US_DROP_ARP_UNRESOLVED,
+    US_ARP_REQUESTS,
+    US_ARP_REPLIES,
+    US_DROP_IP_BAD_LEN,
+    US_DROP_IP_BAD_VERSION,
+    US_DROP_IP_BAD_CSUM,
+    US_DROP_IP_FRAGMENT,
+    US_DROP_IP_NOT_FOR_US,
+    US_DROP_IP_UNKNOWN_PROTO,
+    US_DROP_IP_NO_ROUTE,
+    US_ICMP_ECHO_REPLIES,
+    US_DROP_ICMP_BAD,
+    US_DROP_ICMP_OTHER,
+    US_DROP_TCP_BAD_LEN,
+    US_DROP_TCP_BAD_CSUM,
+    US_DROP_TCP_BAD_OPTION,
+    US_DROP_TCP_NO_LISTENER,
+    US_DROP_TCP_NO_CONN,
+    US_DROP_TCP_OUT_OF_WINDOW,
+    US_DROP_TCP_BAD_ACK,
+    US_DROP_TCP_RST_INVALID,
+    US_DROP_TCP_NO_ACK,
+    US_DROP_TCP_DATA_IGNORED,
+    US_RSTS_SENT,
+    US_CHALLENGE_ACKS,
+    US_CHALLENGE_ACKS_LIMITED,
+    US_RETRANSMITS,
+    US_FAST_RETRANSMITS,
+    US_TIMEOUTS,
+    US_SYN_RETRANSMITS,
+    US_DUP_ACKS,
+    US_OOO_QUEUED,
+    US_OOO_DROPPED,
+    US_SYN_BACKLOG_FULL,
+    US_CONN_TABLE_FULL,
+    US_ZERO_WINDOW_PROBES,
+    US_DELAYED_ACKS,
+    US_WINDOW_UPDATES,
+    US_TX_POOL_EMPTY,
+    US_TX_DROPPED_FULL,
+    US_CONNS_ACCEPTED,
+    US_CONNS_CONNECTED,
+    US_CONNS_CLOSED,
+    US_CLOSE_LOCAL, /* one per netio_close_reason, same order */
+    US_CLOSE_PEER_FIN,
+    US_CLOSE_RESET,
+    US_CLOSE_CONNECT_FAILED,
+    US_CLOSE_TIMEOUT,
+    US_CLOSE_ERROR,
+    US_SEND_PARTIAL,
+    US_TIME_WAIT_RECYCLED,
+    US_BAD_HANDLE,
+    US_CNT__COUNT
+};
+extern const char *const us_cnt_names[US_CNT__COUNT];
+
+/* pending event bits (emitted in this order) */
+#define P_ACCEPTED 0x01u
+#define P_CONNECTED 0x02u
+#define P_READABLE 0x04u
+#define P_WRITABLE 0x08u
+#define P_CLOSED 0x10u
+
+/* connection flags */
+#define CF_QUEUED 0x0001u    /* in the ready ring */
+#define CF_ACK_NOW 0x0002u   /* send an ACK at the next output */
+#define CF_FIN_QUEUED 0x0004u /* app closed: FIN after the queued data (fin_seq) */
+#define CF_RCVD_FIN 0x0008u  /* peer's FIN received in order (EOF) */
+#define CF_OOO_FIN 0x0010u   /* peer's FIN seen out of order at ooo_fin_seq */
+#define CF_WANT_WR 0x0020u   /* a send was short: WRITABLE when space frees */
+#define CF_WSCALE 0x0040u    /* both sides sent window scale */
+#define CF_RECOVERY 0x0080u  /* NewReno fast recovery */
+#define CF_HASHED 0x0100u    /* in the 4-tuple hash */
+#define CF_RTT 0x0200u       /* timing rtt_seq */
+#define CF_PASSIVE 0x0400u   /* created from a listener */
+#define CF_ZOMBIE 0x0800u    /* on the zombie list (CLOSED returned this poll) */
+
+/* application view of a slot */
+enum us_app { APP_NONE = 0, APP_OPEN, APP_CLOSING, APP_GONE };
+/* what rexmit_at means */
+enum us_tkind { TK_RTO = 0, TK_PERSIST, TK_TIME_WAIT, TK_FIN_WAIT2 };
+
+struct us_conn {
+    uint32_t raddr; /* host order */
+    uint16_t lport, rport; /* host order */
+    uint8_t state, app, pend, reason;
+    uint16_t flags;
+    int16_t listener;
+    int32_t hnext;    /* hash chain */
+    int32_t next;     /* free list / zombie list */
+    int32_t tprev, tnext; /* timer wheel links; tdue 0 = not linked */
+    uint64_t tdue;
+    uint64_t rexmit_at, delack_at; /* 0 = off */
+    uint8_t tkind, nretx, snd_ws, rcv_ws;
+    uint16_t smss, unacked_segs;
+    uint32_t dupacks;
+    void *ctx;
+    /* send side: sbuf is a ring; byte at sequence sb_seq sits at sb_head */
+    uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+    uint32_t sb_seq, sb_head, sb_len, fin_seq, recover, cwnd, ssthresh;
+    uint8_t *sbuf;
+    /* receive side: rbuf is linear; unconsumed bytes at rb_off, rb_len of
+     * them; out-of-order data lives after them at its offset from rcv_nxt */
+    uint32_t irs, rcv_nxt, rcv_adv, rb_off, rb_len, ooo_fin_seq;
+    uint8_t *rbuf;
+    uint8_t n_ooo;
+    uint32_t ooo_s[US_OOO_MAX], ooo_e[US_OOO_MAX];
+    /* RTT (RFC 6298) */
+    uint64_t srtt, rttvar, rto, rtt_start, persist_ns;
+    uint32_t rtt_seq;
+};
+
+struct us_arp_ent {
+    uint32_t ip; /* host order, 0 = free */
+    uint8_t mac[6];
+    uint8_t state; /* 0 free, 1 incomplete, 2 reachable */
+    uint8_t tries;
+    uint64_t expire, next_try;
+    struct pktbuf *pending;
+};
+
+struct us_listener {
+    uint16_t port;
+    uint8_t used;
+    uint32_t half_open;
+    void *ctx;
+};
+
+struct us_ctx {
+    struct netio base;
+    struct pktio *pkt;
+    struct ustack_config cfg;
+    uint32_t ip, netmask; /* host order */
+    uint8_t mac[6];
+    uint16_t mtu, mss;
+    uint32_t offloads;
+    int fd;
+    uint64_t now;
+    /* connections */
+    uint32_t max_conns, hmask;
+    struct us_conn *conns;
+    int32_t *hash;
+    int32_t free_head, zombie_head;
+    int32_t *ready; /* ring of slot indices, capacity max_conns */
+    uint32_t rhead, rcount;
+    struct us_listener listeners[US_MAX_LISTENERS];
+    uint16_t next_port;
+    uint32_t tw_scan;
+    uint64_t isn_secret, isn_count;
+    uint64_t chal_window;
+    uint32_t chal_count;
+    /* timers */
+    int32_t wheel[US_WHEEL_SLOTS];
+    uint64_t wheel_tick;
+    uint64_t arp_next_scan;
+    /* arp and ip */
+    struct us_arp_ent arp[US_ARP_SIZE];
+    uint16_t ip_id;
+    /* tx batch */
+    struct pktbuf *txq[US_TX_BATCH];
+    uint16_t ntx;
+    struct pktbuf *rxq[US_RX_BURST];
+    uint64_t cnt[US_CNT__COUNT];
+};
+
+#define CNT(ctx, c) ((ctx)->cnt[(c)]++)
+
+static inline uint16_t rd16(const void *p)
+{
+    const uint8_t *b = p;
+    return (uint16_t)((b[0] << 8) | b[1]);
+}
+static inline uint32_t rd32(const void *p)
+{
+    const uint8_t *b = p;
+    return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
+}
+static inline void wr16(void *p, uint16_t v)
+{
+    uint8_t *b = p;
+    b[0] = (uint8_t)(v >> 8);
+    b[1] = (uint8_t)v;
+}
+static inline void wr32(void *p, uint32_t v)
+{
+    uint8_t *b = p;
+    b[0] = (uint8_t)(v >> 24);
+    b[1] = (uint8_t)(v >> 16);
+    b[2] = (uint8_t)(v >> 8);
+    b[3] = (uint8_t)v;
+}
+
+/* csum.c: internet checksum (RFC 1071) and incremental update (RFC 1624) */
+uint32_t csum_add(uint32_t sum, const void *data, size_t len);
+uint16_t csum_fold(uint32_t sum);
+uint32_t csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+uint16_t csum_update16(uint16_t csum, uint16_t old, uint16_t new_);
+
+/* stack.c */
+void us_tx(struct us_ctx *s, struct pktbuf *b); /* queue a finished frame */
+void us_tx_flush(struct us_ctx *s);
+struct pktbuf *us_alloc(struct us_ctx *s);
+void us_queue_event(struct us_ctx *s, struct us_conn *c, unsigned pend);
+int32_t us_conn_alloc(struct us_ctx *s);
+void us_conn_free(struct us_ctx *s, struct us_conn *c);
+
+/* stack.c: the netio ops, shared with backends built on the stack */
+extern const struct netio_ops ustack_netio_ops;
+struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
+                          const struct netio_ops *ops, char *err, size_t errlen);
+void us_destroy(struct netio *io);
+int us_listen(struct netio *io, const struct sockaddr_in *addr, void *ctx, char *err,
+              size_t errlen);
+int us_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx, char *err,
+               size_t errlen);
+int us_poll(struct netio *io, struct netio_event *evs, int max, int timeout_us);
+ssize_t us_send(struct netio *io, int conn, const void *buf, size_t len);
+void us_consume(struct netio *io, int conn, size_t n);
+void us_set_ctx(struct netio *io, int conn, void *ctx);
+void us_close(struct netio *io, int conn);
+void us_abort(struct netio *io, int conn);
+int us_counters(struct netio *io, struct netio_counter *out, int max);
+#define USTACK_NETIO_OPS_BODY                                                                  \
+    .destroy = us_destroy, .listen = us_listen, .connect = us_connect, .poll = us_poll,      \
+    .send = us_send, .consume = us_consume, .set_ctx = us_set_ctx, .close = us_close,        \
+    .abort = us_abort, .counters = us_counters
+
+/* eth.c */
+void eth_input(struct us_ctx *s, struct pktbuf *b);
+void eth_output(struct us_ctx *s, struct pktbuf *b, const uint8_t dst[6], uint16_t type);
+
+/* arp.c */
+void arp_input(struct us_ctx *s, const uint8_t *p, uint32_t len);
+void arp_output(struct us_ctx *s, struct pktbuf *b, uint32_t dst_ip);
+void arp_timer(struct us_ctx *s);
+void arp_announce(struct us_ctx *s);
+void arp_destroy(struct us_ctx *s);
+
+/* ipv4.c */
+void ipv4_input(struct us_ctx *s, struct pktbuf *b, uint8_t *p, uint32_t len);
+/* b holds the L4 payload at data + ETH_HLEN + IP_HLEN; fills IP and sends. */
+void ipv4_output(struct us_ctx *s, struct pktbuf *b, uint32_t dst, uint8_t proto, uint16_t l4len);
+int ipv4_on_link(struct us_ctx *s, uint32_t dst);
+
+/* icmp.c */
+void icmp_input(struct us_ctx *s, uint32_t src, const uint8_t *p, uint32_t len);
+
+/* tcp_in.c */
+void tcp_input(struct us_ctx *s, struct pktbuf *b, uint32_t src, uint32_t dst, const uint8_t *p,
+               uint32_t len);
+struct us_conn *tcp_lookup(struct us_ctx *s, uint32_t raddr, uint16_t rport, uint16_t lport);
+void tcp_hash_insert(struct us_ctx *s, struct us_conn *c);
+void tcp_hash_remove(struct us_ctx *s, struct us_conn *c);
+/* The TCB is gone: unhash, stop timers; queue CLOSED (reason) if the app
+ * holds the handle, else free the slot. */
+void tcp_closed(struct us_ctx *s, struct us_conn *c, enum netio_close_reason why);
+uint32_t tcp_isn(struct us_ctx *s, uint32_t raddr, uint16_t rport, uint16_t lport);
+/* ARP gave up on ip: active opens to it fail (CONNECT_FAILED). */
+void tcp_unreachable(struct us_ctx *s, uint32_t ip);
+void tcp_conn_init(struct us_ctx *s, struct us_conn *c);
+
+/* tcp_out.c */
+void tcp_output(struct us_ctx *s, struct us_conn *c);
+void tcp_send_syn(struct us_ctx *s, struct us_conn *c); /* SYN or SYN-ACK */
+void tcp_send_ack(struct us_ctx *s, struct us_conn *c);
+void tcp_send_rst(struct us_ctx *s, struct us_conn *c); /* for a TCB (abort, give up) */
+void tcp_send_rst_reply(struct us_ctx *s, uint32_t raddr, uint16_t rport, uint16_t lport,
+                        uint32_t seq, uint32_t ack, int with_ack);
+void tcp_challenge_ack(struct us_ctx *s, struct us_conn *c);
+void tcp_retransmit_one(struct us_ctx *s, struct us_conn *c); /* segment at snd_una */
+void tcp_probe(struct us_ctx *s, struct us_conn *c);          /* zero-window probe */
+uint32_t tcp_rcv_space(struct us_ctx *s, struct us_conn *c);
+
+/* tcp_timer.c */
+void tcp_timer_sched(struct us_ctx *s, struct us_conn *c); /* after changing *_at */
+void tcp_timer_unlink(struct us_ctx *s, struct us_conn *c);
+void tcp_timer_run(struct us_ctx *s);
+void tcp_set_rexmit(struct us_ctx *s, struct us_conn *c, enum us_tkind k, uint64_t after_ns);
+void tcp_stop_rexmit(struct us_ctx *s, struct us_conn *c);
+void tcp_rtt_sample(struct us_ctx *s, struct us_conn *c, uint64_t r);
+void tcp_timer_init(struct us_ctx *s);
+
+#endif
