@@ -20,7 +20,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation
 OPT     ?= -O2 -g
 CFLAGS  ?=
-ALL_CFLAGS := $(OPT) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP -I. -Idrivers -Iworkloads -Iharness \
+ALL_CFLAGS := $(OPT) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP -I. -Idrivers -Idrivers/ustack -Iworkloads -Iharness \
            -DBB_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread $(EXTRA_LDLIBS)
 
@@ -126,7 +126,11 @@ fuzz-smoke: fuzz
 	    || { tail -40 build-fuzz/$$(basename $$f).log; exit 1; }; \
 	done
 
-bench: deps all
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libbb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libbb.a $(LDFLAGS) $(LDLIBS)
+
+bench: deps all $(BUILD)/bench/ustack_ipr
 	bench/bench.sh
 
 format:

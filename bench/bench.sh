@@ -56,3 +56,30 @@ awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" 'BEGIN {
   printf "%-44s %12.2f   (goal >= 1.0)\n", "ratio server: ours / nginx", d / c;
   printf "%-44s %12.0f\n", "bypassbench load -> bypassbench serve", e;
   printf "%-44s %12.2f   (faster target: wrk -> ours above)\n", "ratio generator on our server: ours / wrk", e / d; }'
+
+# --- 3. our stack over AF_PACKET vs the kernel, same veth wire, same run ------
+"$BB" topo down >/dev/null 2>&1
+echo; echo "bench: suites/bench-veth.ini (kernel vs afpacket, 3 repeats, medians)"
+"$BB" run suites/bench-veth.ini --out "$tmp/res" | grep -E '^\[' || echo "bench: some trials failed (see above)"
+python3 - "$tmp"/res/*/summary.json <<'PY'
+import json, sys
+g = {(x["workload"], x["driver"]): x["metrics"] for x in json.load(open(sys.argv[1]))["groups"]}
+def med(w, d, k):
+    m = g.get((w, d), {}).get(k) or {}
+    return m.get("median") or float("nan")
+print(f"{'workload':14} {'kernel req/s':>13} {'afpacket req/s':>15} {'ratio':>6}   {'kernel sys cyc/req':>19} {'afpacket':>9} {'ratio':>6}  gen util k/a")
+for w in sorted({w for w, _ in g}):
+    rk, ra = med(w, "kernel", "rps"), med(w, "afpacket", "rps")
+    ck, ca = med(w, "kernel", "system_cycles_per_request"), med(w, "afpacket", "system_cycles_per_request")
+    print(f"{w:14} {rk:13.0f} {ra:15.0f} {ra/rk:6.2f}   {ck:19.0f} {ca:9.0f} {ck/ca:6.2f}  "
+          f"{med(w,'kernel','gen_util'):.2f}/{med(w,'afpacket','gen_util'):.2f}")
+print("(cycles: /proc/stat busy time x TSC over the measured window; ratio > 1 = afpacket cheaper)")
+PY
+
+# --- 4. deterministic cost: instructions per request through our stack -------
+IPR="$PWD/build/bench/ustack_ipr"
+N=2000
+ir=$(cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg.out" "$IPR" $N 2>&1 | awk '/Collected/ {print $4}')
+echo
+printf '%-44s %12.0f   (goal <= 2000; callgrind, server side, memlink, keep-alive /bytes/64)\n' \
+  "instructions per request, our stack" "$(awk -v a="$ir" -v b="$N" 'BEGIN {print a / b}')"

@@ -11,10 +11,16 @@
 
 extern const struct netio_ops netio_kernel_ops;
 extern const struct netio_ops netio_afpacket_ops;
+#ifdef HAVE_DPDK
+extern const struct netio_ops netio_dpdk_ops;
+#endif
 
 static const struct netio_ops *const backends[] = {
     &netio_kernel_ops,
     &netio_afpacket_ops,
+#ifdef HAVE_DPDK
+    &netio_dpdk_ops,
+#endif
     NULL,
 };
 
