@@ -69,9 +69,10 @@ static void usage(FILE *f)
 struct probe_arg {
     uint16_t port;
     uint64_t timeout_ns;
+    const char *ip;
 };
 
-static int probe_once(uint16_t port)
+static int probe_once(const char *ip, uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
@@ -79,7 +80,7 @@ static int probe_once(uint16_t port)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    inet_pton(AF_INET, TOPO_IP_DUT, &a.sin_addr);
+    inet_pton(AF_INET, ip, &a.sin_addr);
     static const char req[] = "GET /bytes/1 HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n";
     char buf[512];
     int ok = -1;
@@ -97,7 +98,7 @@ static int probe_fn(void *arg)
     const struct probe_arg *p = arg;
     uint64_t end = mono_ns() + p->timeout_ns;
     while (mono_ns() < end) {
-        if (probe_once(p->port) == 0) return 0;
+        if (probe_once(p->ip, p->port) == 0) return 0;
         usleep(50000);
     }
     return 1;
@@ -260,9 +261,89 @@ static void fmt_ns(char *buf, size_t len, uint64_t ns)
     snprintf(buf, len, "%lluns", (unsigned long long)ns);
 }
 
-static int run_trial(struct run *r, const struct wl_spec *w, const char *driver, unsigned rep)
+/* Per-link facts of a trial: where the DUT listens and how it is wired. */
+struct trial_link {
+    char drv[32], link[16], label[48]; /* label: "kernel", "dpdk", "dpdk-ring", ... */
+    const char *dut_ip;                /* the address the generator targets */
+    const char *stats_ns, *stats_if;   /* where to read the DUT's interface counters */
+    int swap_stats;                    /* counters are the peer's (tap): swap rx/tx */
+};
+
+#define TAP_IF "bb-tap0"
+#define TAP_IP_GEN "198.18.1.1"
+#define TAP_IP_DUT "198.18.1.2"
+
+static void resolve_link(const struct suite *s, const char *entry, struct trial_link *t)
+{
+    memset(t, 0, sizeof(*t));
+    suite_entry_split(entry, s->link, t->drv, sizeof(t->drv), t->link, sizeof(t->link));
+    if (strcmp(t->link, "veth") == 0)
+        snprintf(t->label, sizeof(t->label), "%s", t->drv);
+    else
+        snprintf(t->label, sizeof(t->label), "%s-%s", t->drv, t->link);
+    t->dut_ip = strcmp(t->link, "tap") == 0 ? TAP_IP_DUT : TOPO_IP_DUT;
+    t->stats_ns = TOPO_NS_DUT;
+    t->stats_if = TOPO_IF_DUT;
+    if (strcmp(t->link, "tap") == 0) { /* the kernel side of the tap is in bb-gen */
+        t->stats_ns = TOPO_NS_GEN;
+        t->stats_if = TAP_IF;
+        t->swap_stats = 1;
+    }
+}
+
+/* Does the user's [driver dpdk] section already say which port to use? */
+static int opts_pick_port(const char *const *o)
+{
+    for (; o && *o; o++)
+        if (!strncmp(*o, "vdev=", 5) || !strncmp(*o, "eal=", 4) || !strncmp(*o, "port=", 5) ||
+            !strncmp(*o, "ring=", 5))
+            return 1;
+    return 0;
+}
+
+/* tap link: net_tap created its kernel interface in bb-dut (the server's
+ * namespace); move it to bb-gen and address it there, as a wire. */
+static int tap_to_gen(pid_t spid, char *err, size_t errlen)
+{
+    char ip[PATH_MAX], cidr[32];
+    if (topo_which("ip", ip, sizeof(ip)) < 0) {
+        snprintf(err, errlen, "ip (iproute2) not found");
+        return -1;
+    }
+    /* Wait until DPDK has started the port (it brings the interface UP):
+     * net_tap configures it by name in its own namespace until then. */
+    char *show[] = {ip, "-n", TOPO_NS_DUT, "-o", "link", "show", TAP_IF, NULL};
+    char out[1024] = "";
+    uint64_t end = mono_ns() + 10000000000ull;
+    while (topo_cmd(show, out, sizeof(out), err, errlen) < 0 ||
+           !(strstr(out, ",UP") || strstr(out, "<UP"))) {
+        int st;
+        if (mono_ns() > end || cli_stop || waitpid(spid, &st, WNOHANG | WNOWAIT | WEXITED) == spid) {
+            snprintf(err, errlen, "the server's net_tap interface %s did not appear", TAP_IF);
+            return -1;
+        }
+        usleep(20000);
+    }
+    snprintf(cidr, sizeof(cidr), "%s/24", TAP_IP_GEN);
+    char *mv[] = {ip, "-n", TOPO_NS_DUT, "link", "set", TAP_IF, "netns", TOPO_NS_GEN, NULL};
+    char *eth[] = {ip, "netns", "exec", TOPO_NS_GEN, "ethtool", "-K", TAP_IF, "tso", "off",
+                   "gso", "off", "gro", "off", "tx", "off", NULL};
+    char *addr[] = {ip, "-n", TOPO_NS_GEN, "addr", "add", cidr, "dev", TAP_IF, NULL};
+    char *up[] = {ip, "-n", TOPO_NS_GEN, "link", "set", TAP_IF, "up", NULL};
+    if (topo_cmd(mv, NULL, 0, err, errlen) < 0) return -1;
+    topo_cmd(eth, NULL, 0, err, errlen); /* best effort: not every tap offload can be changed */
+    if (topo_cmd(addr, NULL, 0, err, errlen) < 0 || topo_cmd(up, NULL, 0, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+static int run_trial(struct run *r, const struct wl_spec *w, const char *entry, unsigned rep)
 {
     const struct suite *s = &r->suite;
+    struct trial_link tl;
+    resolve_link(s, entry, &tl);
+    const char *driver = tl.label;
+    const int ring = strcmp(tl.link, "ring") == 0, tap = strcmp(tl.link, "tap") == 0;
     char base[PATH_MAX], sjson[PATH_MAX], slog[PATH_MAX], cjson[PATH_MAX], clog[PATH_MAX];
     char err[512], why[512] = "", port[16], url[128], cpu_d[16], cpu_g[16], idle[32], conns[16],
                    pipe[16], dur[32], warm[32], tmo[32], reqs[32], rate[32];
@@ -272,7 +353,7 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *driver,
     snprintf(cjson, sizeof(cjson), "%s.client.json", base);
     snprintf(clog, sizeof(clog), "%s.client.log", base);
     snprintf(port, sizeof(port), "%u", s->port);
-    snprintf(url, sizeof(url), "http://%s:%u%s", TOPO_IP_DUT, s->port, w->path);
+    snprintf(url, sizeof(url), "http://%s:%u%s", tl.dut_ip, s->port, w->path);
     snprintf(cpu_d, sizeof(cpu_d), "%d", s->dut_cpu);
     snprintf(cpu_g, sizeof(cpu_g), "%d", s->gen_cpu);
     fmt_ns(idle, sizeof(idle), s->idle_timeout_ns);
@@ -284,7 +365,7 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *driver,
     snprintf(reqs, sizeof(reqs), "%llu", (unsigned long long)w->requests);
     snprintf(rate, sizeof(rate), "%llu", (unsigned long long)w->rate);
     char listen[64];
-    snprintf(listen, sizeof(listen), "%s:%u", TOPO_IP_DUT, s->port);
+    snprintf(listen, sizeof(listen), "%s:%u", tl.dut_ip, s->port);
     unlink(sjson);
     unlink(cjson);
 
@@ -292,32 +373,45 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *driver,
     int n = 0;
     push(sargv, &n, r->self);
     push(sargv, &n, "serve");
-    push(sargv, &n, "--driver"), push(sargv, &n, driver);
+    push(sargv, &n, "--driver"), push(sargv, &n, tl.drv);
     push(sargv, &n, "--listen"), push(sargv, &n, listen);
     push(sargv, &n, "--idle-timeout"), push(sargv, &n, idle);
     push(sargv, &n, "--json"), push(sargv, &n, sjson);
     push(sargv, &n, "--quiet");
     if (s->dut_cpu >= 0) push(sargv, &n, "--cpu"), push(sargv, &n, cpu_d);
     char dut_cidr[32];
-    snprintf(dut_cidr, sizeof(dut_cidr), "%s/%d", TOPO_IP_DUT, TOPO_PREFIX);
-    if (!driver_is_kernel(driver)) {
-        push(sargv, &n, "--iface"), push(sargv, &n, TOPO_IF_DUT);
+    snprintf(dut_cidr, sizeof(dut_cidr), "%s/%d", tl.dut_ip, TOPO_PREFIX);
+    if (!driver_is_kernel(tl.drv)) {
+        if (strcmp(tl.drv, "afpacket") == 0) push(sargv, &n, "--iface"), push(sargv, &n, TOPO_IF_DUT);
         push(sargv, &n, "--ip"), push(sargv, &n, dut_cidr);
     }
-    const char *const *dopts = suite_driver_opts(s, driver);
+    const char *const *dopts = suite_driver_opts(s, tl.drv);
     for (int i = 0; dopts && dopts[i]; i++) push(sargv, &n, "--opt"), push(sargv, &n, dopts[i]);
+    /* DPDK: the port follows from the link unless the suite names one. */
+    if (strcmp(tl.drv, "dpdk") == 0 && !opts_pick_port(dopts) && !ring)
+        push(sargv, &n, "--opt"),
+            push(sargv, &n, tap ? "vdev=net_tap0,iface=" TAP_IF
+                                : "vdev=net_af_packet0,iface=" TOPO_IF_DUT);
     sargv[n] = NULL;
 
-    char *cargv[64];
+    char *cargv[64 + SUITE_MAX_DRIVER_OPTS * 2];
     n = 0;
     push(cargv, &n, r->self);
-    push(cargv, &n, "load");
-    push(cargv, &n, "--driver"), push(cargv, &n, GEN_DRIVER);
-    push(cargv, &n, "--json"), push(cargv, &n, cjson);
+    if (ring) { /* one process: server and generator on their own cores over net_ring */
+        push(cargv, &n, "pair");
+        push(cargv, &n, "--server-json"), push(cargv, &n, sjson);
+        push(cargv, &n, "--client-json"), push(cargv, &n, cjson);
+        if (s->dut_cpu >= 0) push(cargv, &n, "--dut-cpu"), push(cargv, &n, cpu_d);
+        for (int i = 0; dopts && dopts[i]; i++) push(cargv, &n, "--opt"), push(cargv, &n, dopts[i]);
+    } else {
+        push(cargv, &n, "load");
+        push(cargv, &n, "--driver"), push(cargv, &n, GEN_DRIVER);
+        push(cargv, &n, "--json"), push(cargv, &n, cjson);
+    }
     push(cargv, &n, "--quiet");
     push(cargv, &n, "--connections"), push(cargv, &n, conns);
     push(cargv, &n, "--timeout"), push(cargv, &n, tmo);
-    if (s->gen_cpu >= 0) push(cargv, &n, "--cpu"), push(cargv, &n, cpu_g);
+    if (s->gen_cpu >= 0) push(cargv, &n, ring ? "--gen-cpu" : "--cpu"), push(cargv, &n, cpu_g);
     switch (w->mode) {
     case WL_DOWNLOAD: push(cargv, &n, "--download"); break;
     case WL_CPS: push(cargv, &n, "--close"); break;
@@ -329,7 +423,10 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *driver,
         push(cargv, &n, "--warmup"), push(cargv, &n, warm);
     }
     if (w->requests) push(cargv, &n, "--requests"), push(cargv, &n, reqs);
-    push(cargv, &n, url);
+    if (ring)
+        push(cargv, &n, "--path"), push(cargv, &n, w->path);
+    else
+        push(cargv, &n, url);
     cargv[n] = NULL;
 
     json_t *client = NULL, *server = NULL;
@@ -340,36 +437,45 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *driver,
     const char *failure = NULL;
     int probes = 0;
     json_t *cpu = NULL;
-    if (set_dut_addr(r, driver_is_kernel(driver), err, sizeof(err)) < 0) {
+    if (set_dut_addr(r, driver_is_kernel(tl.drv), err, sizeof(err)) < 0) {
         snprintf(why, sizeof(why), "cannot set the DUT address: %s", err);
         failure = why;
         goto record;
     }
-    pid_t spid = topo_spawn(TOPO_NS_DUT, sargv, slog, slog, err, sizeof(err));
-    if (spid < 0) {
-        snprintf(why, sizeof(why), "cannot start the server: %s", err);
-        failure = why;
-        goto record;
+    pid_t spid = -1;
+    if (!ring) {
+        spid = topo_spawn(TOPO_NS_DUT, sargv, slog, slog, err, sizeof(err));
+        if (spid < 0) {
+            snprintf(why, sizeof(why), "cannot start the server: %s", err);
+            failure = why;
+            goto record;
+        }
+        if (tap && tap_to_gen(spid, err, sizeof(err)) < 0) {
+            snprintf(why, sizeof(why), "tap link: %s (see %s)", err, slog);
+            failure = why;
+            stop_child(spid, 2000000000ull);
+            goto record;
+        }
+        struct probe_arg pa = {.port = s->port, .timeout_ns = 10000000000ull, .ip = tl.dut_ip};
+        if (topo_run_in(TOPO_NS_GEN, probe_fn, &pa) != 0) {
+            snprintf(why, sizeof(why), "server did not answer within 10 s (see %s)", slog);
+            failure = why;
+            stop_child(spid, 2000000000ull);
+            goto record;
+        }
+        probes = 1;
     }
-    struct probe_arg pa = {.port = s->port, .timeout_ns = 10000000000ull};
-    if (topo_run_in(TOPO_NS_GEN, probe_fn, &pa) != 0) {
-        snprintf(why, sizeof(why), "server did not answer within 10 s (see %s)", slog);
-        failure = why;
-        stop_child(spid, 2000000000ull);
-        goto record;
-    }
-    probes = 1;
-    pid_t cpid = topo_spawn(TOPO_NS_GEN, cargv, clog, clog, err, sizeof(err));
+    pid_t cpid = topo_spawn(ring ? TOPO_NS_DUT : TOPO_NS_GEN, cargv, clog, clog, err, sizeof(err));
     if (cpid < 0) {
         snprintf(why, sizeof(why), "cannot start the generator: %s", err);
         failure = why;
-        stop_child(spid, 2000000000ull);
+        if (spid > 0) stop_child(spid, 2000000000ull);
         goto record;
     }
     /* Counters cover the measured window: from the end of the warm-up to the
      * generator's exit (which follows the window within milliseconds). */
     sleep_watching(cpid, w->mode == WL_DOWNLOAD ? 0 : w->warmup_ns);
-    topo_ifstats(TOPO_NS_DUT, TOPO_IF_DUT, &before, err, sizeof(err));
+    if (!ring) topo_ifstats(tl.stats_ns, tl.stats_if, &before, err, sizeof(err));
     cpuacct_snap(&cpu_a);
     /* The generator ends by itself; the guard catches a hang. */
     uint64_t guard = w->warmup_ns + w->duration_ns + 30000000000ull +
@@ -385,18 +491,26 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *driver,
         failure = why;
     }
     cpuacct_snap(&cpu_b);
-    topo_ifstats(TOPO_NS_DUT, TOPO_IF_DUT, &after, err, sizeof(err));
-    int sst = stop_child(spid, 5000000000ull);
-    if (!failure && (!WIFEXITED(sst) || WEXITSTATUS(sst) != 0)) {
-        snprintf(why, sizeof(why), "server exited abnormally (status %d, see %s)",
-                 WIFEXITED(sst) ? WEXITSTATUS(sst) : 128 + WTERMSIG(sst), slog);
-        failure = why;
+    if (!ring) topo_ifstats(tl.stats_ns, tl.stats_if, &after, err, sizeof(err));
+    if (spid > 0) {
+        int sst = stop_child(spid, 5000000000ull);
+        if (!failure && (!WIFEXITED(sst) || WEXITSTATUS(sst) != 0)) {
+            snprintf(why, sizeof(why), "server exited abnormally (status %d, see %s)",
+                     WIFEXITED(sst) ? WEXITSTATUS(sst) : 128 + WTERMSIG(sst), slog);
+            failure = why;
+        }
     }
 record:
     delta.rx_packets = after.rx_packets - before.rx_packets;
     delta.tx_packets = after.tx_packets - before.tx_packets;
     delta.rx_bytes = after.rx_bytes - before.rx_bytes;
     delta.tx_bytes = after.tx_bytes - before.tx_bytes;
+    if (tl.swap_stats) { /* the tap's kernel side: its rx is the DUT's tx */
+        uint64_t t = delta.rx_packets;
+        delta.rx_packets = delta.tx_packets, delta.tx_packets = t;
+        t = delta.rx_bytes;
+        delta.rx_bytes = delta.tx_bytes, delta.tx_bytes = t;
+    }
     client = load_json(cjson);
     server = load_json(sjson);
     if (!failure && (!client || !server)) {
@@ -417,7 +531,7 @@ record:
     json_t *rec = json_pack(
         "{s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:s,s:o,s:O,s:{s:I,s:I,s:I,s:I}}", "schema",
         "bypassbench.trial/1", "suite", s->name, "suite_hash", s->hash, "workload", wl, "driver",
-        driver, "generator_driver", GEN_DRIVER, "link", s->link, "repeat", (json_int_t)rep,
+        driver, "generator_driver", ring ? tl.drv : GEN_DRIVER, "link", tl.link, "repeat", (json_int_t)rep,
         "status", failure ? "failed" : "ok", "failure", failure ? json_string(failure) : json_null(),
         "env", r->env, "dut_iface", "rx_packets", (json_int_t)delta.rx_packets, "tx_packets",
         (json_int_t)delta.tx_packets, "rx_bytes", (json_int_t)delta.rx_bytes, "tx_bytes",
@@ -425,6 +539,7 @@ record:
     json_object_set_new(rec, "metrics", client && server ? metrics_of(w, client, server, &delta, cpu)
                                                          : json_object());
     json_object_set_new(rec, "cpu", cpu ? cpu : json_null());
+    json_object_set_new(rec, "netio_driver", json_string(tl.drv));
     json_object_set_new(rec, "client", client ? client : json_null());
     json_object_set_new(rec, "server", server ? server : json_null());
     if (results_write_trial(r->dir, w->name, driver, rep, rec, err, sizeof(err)) < 0)
@@ -515,13 +630,15 @@ int cmd_run(int argc, char **argv)
         goto out_suite;
     }
     if (quick) suite_apply_quick(&r->suite);
-    if (strcmp(r->suite.link, "veth") != 0) {
-        fprintf(stderr, "run: %s: link '%s' is not supported yet (veth only)\n", path,
-                r->suite.link);
-        goto out_suite;
-    }
     for (int i = 0; i < r->suite.ndrivers; i++) {
-        const struct netio_ops *ops = netio_find(r->suite.drivers[i]);
+        struct trial_link tl;
+        resolve_link(&r->suite, r->suite.drivers[i], &tl);
+        if (!suite_link_ok(tl.drv, tl.link)) {
+            fprintf(stderr, "run: %s: driver %s cannot run on link %s (tap and ring: dpdk only)\n",
+                    path, tl.drv, tl.link);
+            goto out_suite;
+        }
+        const struct netio_ops *ops = netio_find(tl.drv);
         if (ops->probe && ops->probe(err, sizeof(err)) < 0) {
             fprintf(stderr, "run: driver %s cannot run here: %s\n", ops->name, err);
             goto out_suite;

@@ -114,10 +114,29 @@ static int set_repeats(struct suite *s, const char *v, char *why, size_t whylen)
     return 0;
 }
 
+void suite_entry_split(const char *entry, const char *default_link, char *drv, size_t drvlen,
+                       char *link, size_t linklen)
+{
+    const char *at = strchr(entry, '@');
+    if (at) {
+        snprintf(drv, drvlen, "%.*s", (int)(at - entry), entry);
+        snprintf(link, linklen, "%s", at + 1);
+    } else {
+        snprintf(drv, drvlen, "%s", entry);
+        snprintf(link, linklen, "%s", default_link);
+    }
+}
+
+int suite_link_ok(const char *driver, const char *link)
+{
+    if (strcmp(link, "veth") == 0) return 1;
+    return (strcmp(link, "tap") == 0 || strcmp(link, "ring") == 0) && strcmp(driver, "dpdk") == 0;
+}
+
 static int set_link(struct suite *s, const char *v, char *why, size_t whylen)
 {
-    if (strcmp(v, "veth") != 0) {
-        snprintf(why, whylen, "expected veth (tap and ring are not implemented yet)");
+    if (strcmp(v, "veth") != 0 && strcmp(v, "tap") != 0 && strcmp(v, "ring") != 0) {
+        snprintf(why, whylen, "expected veth, tap or ring");
         return -1;
     }
     snprintf(s->link, sizeof s->link, "%s", v);
@@ -191,7 +210,7 @@ static const struct suite_key suite_keys[] = {
      set_name},
     {"drivers", "kernel", "comma list of netio drivers to compare, e.g. kernel", set_drivers},
     {"repeats", "5", "trials per workload and driver, 1..1000", set_repeats},
-    {"link", "veth", "link between generator and DUT: veth (tap, ring: later)", set_link},
+    {"link", "veth", "default link for drivers listed without @LINK: veth | tap | ring", set_link},
     {"dut_cpu", "1", "CPU for the server (DUT), -1 = unpinned", set_dut_cpu},
     {"gen_cpu", "0", "CPU for the load generator, -1 = unpinned", set_gen_cpu},
     {"rps", "off", "on | off: steer the DUT veth's receive processing (RPS) onto dut_cpu",
@@ -240,10 +259,17 @@ static int parse_drivers(const char *list, char out[SUITE_MAX_DRIVERS][32], int 
                      known);
             return -1;
         }
-        char name[64];
+        char name[64], drv[32], link[16];
         snprintf(name, sizeof name, "%.*s", (int)len, p);
-        if (len >= sizeof tmp[0] || !netio_find(name)) {
-            snprintf(why, whylen, "unknown driver '%s' (known: %s)", name, known);
+        suite_entry_split(name, "veth", drv, sizeof drv, link, sizeof link);
+        if (len >= sizeof tmp[0] || !netio_find(drv)) {
+            snprintf(why, whylen, "unknown driver '%s' (known: %s)", drv, known);
+            return -1;
+        }
+        if (!suite_link_ok(drv, link)) {
+            snprintf(why, whylen,
+                     "driver '%s' cannot run on link '%s' (veth: every driver; tap, ring: dpdk)",
+                     drv, link);
             return -1;
         }
         for (int i = 0; i < cnt; i++)

@@ -59,6 +59,12 @@ int suite_load_string(const char *text, const char *name_for_errors, struct suit
 int suite_set_drivers(struct suite *s, const char *list, char *err, size_t errlen);
 /* repeats 1, durations at most 1s, warm-ups at most 200ms; downloads are left as they are. */
 void suite_apply_quick(struct suite *s);
+/* A drivers= entry is NAME or NAME@LINK (e.g. dpdk@ring); split it, using
+ * default_link when there is no @. */
+void suite_entry_split(const char *entry, const char *default_link, char *drv, size_t drvlen,
+                       char *link, size_t linklen);
+/* veth: every driver; tap and ring: dpdk only. */
+int suite_link_ok(const char *driver, const char *link);
 /* NULL-terminated "key=value" options of [driver NAME], or NULL if none. */
 const char *const *suite_driver_opts(const struct suite *s, const char *driver);
 void suite_free(struct suite *s); /* frees the option strings; safe to call twice */
