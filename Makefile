@@ -13,7 +13,7 @@ BUILD   ?= build
 BIN     ?= bin/bypassbench
 VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
 
-PKGS    := jansson inih
+PKGS    := jansson inih libpcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -32,7 +32,7 @@ ifeq ($(HAVE_DPDK),1)
 DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk)
 ALL_CFLAGS += -DHAVE_DPDK
 LDLIBS += $(shell pkg-config --libs libdpdk)
-DPDK_OBJS = $(BUILD)/drivers/dpdk.o $(BUILD)/drivers/ustack/netio_dpdk.o
+DPDK_OBJS = $(BUILD)/drivers/dpdk.o $(BUILD)/drivers/ustack/netio_dpdk.o $(BUILD)/kni/kni_rte.o $(BUILD)/harness/cli_pdump.o
 $(DPDK_OBJS): ALL_CFLAGS += $(DPDK_CFLAGS)
 endif
 
@@ -140,3 +140,34 @@ clean:
 	rm -rf build build-asan build-fuzz bin
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- rte_kni (DESIGN §7) ----------------------------------------------------
+# Debian's DPDK 22.11 is built without KNI: `make kni-lib` (root: apt) adds a
+# deb-src copy of the Debian entry, fetches Debian's own dpdk source package
+# into build/dpdk-src and builds its lib/kni into build/kni/librte_kni.a
+# (headers in build/kni/include); `make KNI=1` then compiles the rte_kni
+# exception-path backend (kni/kni_rte.c) and links it.
+KNI_DIR     := build/kni
+KNI_LIB     := $(KNI_DIR)/librte_kni.a
+KNI_APT_SRC := /etc/apt/sources.list.d/bypassbench-src.sources
+.PHONY: kni-lib
+kni-lib: $(KNI_LIB)
+$(KNI_APT_SRC):
+	sed 's/^Types: deb$$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources > $@.tmp && mv $@.tmp $@
+	apt-get update -qq
+build/dpdk-src/.fetched: | $(KNI_APT_SRC)
+	rm -rf build/dpdk-src && mkdir -p build/dpdk-src
+	cd build/dpdk-src && apt-get source -qq dpdk >apt-source.log 2>&1 || { tail -20 apt-source.log; exit 1; }
+	touch $@
+$(KNI_LIB): build/dpdk-src/.fetched
+	@mkdir -p $(KNI_DIR)/include
+	src=$$(ls -d build/dpdk-src/dpdk-*/ | head -1); \
+	cp $$src/lib/kni/rte_kni.h $$src/lib/kni/rte_kni_common.h $(KNI_DIR)/include/ && \
+	$(CC) -O2 -g -fPIC $$(pkg-config --cflags libdpdk) -DALLOW_EXPERIMENTAL_API -DALLOW_INTERNAL_API \
+	  -I$$src/lib/kni -c -o $(KNI_DIR)/rte_kni_lib.o $$src/lib/kni/rte_kni.c
+	ar rcs $@ $(KNI_DIR)/rte_kni_lib.o
+ifeq ($(KNI),1)
+ALL_CFLAGS += -DHAVE_RTE_KNI -I$(KNI_DIR)/include
+LDLIBS := $(abspath $(KNI_LIB)) $(LDLIBS)
+$(BUILD)/kni/kni_rte.o: $(KNI_LIB)
+endif

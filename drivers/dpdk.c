@@ -42,6 +42,24 @@
  *     counts no bytes (net_ring in 22.11) gets ours (frames through the
  *     bursts). Then our own drop reasons, poll accounting, link state, and
  *     up to 40 non-zero xstats named "x_<xstat>".
+ * Ring pairs (ring=NAME:A|B, the `ring` link, DESIGN §5): two rte_rings
+ *     named after NAME, cross-wired (A's TX ring is B's RX ring and vice
+ *     versa), made into a port per end by rte_eth_from_rings. The first end
+ *     opened creates the rings, the second attaches to them; both ends live in
+ *     the same process on the one EAL, each with its own mempool and MAC.
+ *     Frames cross without a copy: the receiving end hands the sender's mbufs
+ *     to its stack and frees them into the sender's pool. Closing an end
+ *     removes its vdev and frees what waits in its RX ring; its pool is kept
+ *     (the peer may still hold its mbufs) until the other end closes too,
+ *     then both rings and both pools go. rte_eth_from_rings and
+ *     rte_vdev_uninit live in driver libraries that pkg-config's libdpdk does
+ *     not link: they are taken from the plugins EAL loaded (dlopen/dlsym).
+ * Threads: an open from a thread that is not an EAL lcore registers it
+ *     (rte_thread_register) so the mempool per-lcore caches work there;
+ *     close flushes that lcore's caches and unregisters it (unless another
+ *     port opened by the same thread is still open). Registering disables
+ *     DPDK multi-process (pdump secondaries): register=0 leaves the thread
+ *     alone (it then runs without mempool caches). opener_lcore counts which.
  * Poll accounting: TSC cycles spent in rx_burst calls that returned nothing
  *     (poll_cycles_idle, polls_idle) apart from those that returned frames
  *     (poll_cycles_work, polls_work). info.fd is -1 (poll mode).
@@ -54,6 +72,10 @@
  *   mem=MB            default EAL memory (256)
  *   huge=0|1          default EAL uses hugepages (--in-memory) instead of --no-huge (0)
  *   port=N|NAME       ethdev port id or device name (0)
+ *   ring=NAME:A|B     end A or B of the cross-wired net_ring pair NAME (instead of
+ *                     port=; NAME: 1-15 of [A-Za-z0-9_]; ring size rxd rounded up
+ *                     to a power of two)
+ *   register=0|1      rte_thread_register a non-lcore opening thread (1)
  *   rxd=N, txd=N      descriptors (1024)
  *   mbufs=N           mbufs in the pool (cfg->pool_size, else 8191)
  *   cache=N           mempool per-lcore cache (256)
@@ -63,11 +85,18 @@
  *   keep_eal=0|1      close only stops ports and keeps EAL, so that ports can be
  *                     opened again in this process (0; sticky once asked for)
  *   log=PATH          append DPDK's log to PATH (only the open that starts EAL)
+ *   pdump=0|1         rte_pdump_init after EAL init, for a `bypassbench pdump` secondary;
+ *                     the default EAL then uses hugepages and a shared config (0)
+ *   file_prefix=NAME  the default EAL's --file-prefix (bb<pid>): what the secondary names
+ *   capture=FILE      in-process pcapng capture of RX and TX frames, bounded by
+ *                     capture_snaplen=N (128) and capture_count=N (0: no bound)
+ *                     (see the capture block below)
  */
 #ifdef HAVE_DPDK
 
 #include "pktio.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -79,15 +108,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_bus_vdev.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
+#include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_version.h>
 
 #define DP_MAX_BURST 256
 #define DP_MAX_XSTATS 40
@@ -98,6 +132,19 @@
 #define EAL_ARGS_MAX 2048
 #define EAL_ARGV_MAX 64
 #define EAL_LOG_TAIL 4096
+#define DP_MAX_RINGS 4     /* ring pairs open at once */
+#define DP_RING_NAME_MAX 15 /* "net_ring_bb_" NAME "_A" fits RTE_RING_NAMESIZE */
+
+struct dp;
+
+/* One cross-wired ring pair: r[0] carries A -> B, r[1] B -> A. pool[e] is
+ * end e's mempool once that end has closed (kept for the peer's sake). */
+struct dp_ring {
+    char name[DP_RING_NAME_MAX + 1];
+    struct rte_ring *r[2];
+    struct rte_mempool *pool[2];
+    uint8_t open[2];
+};
 
 /* ---- the EAL: the only file-scope state -------------------------------- */
 
@@ -115,6 +162,12 @@ static struct {
     char *argv[EAL_ARGV_MAX + 2];
     int open_ports, keep;
     uint8_t port_open[RTE_MAX_ETHPORTS];
+    struct dp *dev[RTE_MAX_ETHPORTS]; /* the open port's instance */
+    struct dp_ring rings[DP_MAX_RINGS];
+    /* net_ring's and the vdev bus's calls: libdpdk.pc does not link drivers,
+     * EAL loads them as plugins, so they are looked up there (ring_syms). */
+    __typeof__(rte_eth_from_rings) *from_rings;
+    __typeof__(rte_vdev_uninit) *vdev_uninit;
     pthread_mutex_t log_mu;
     char log[EAL_LOG_TAIL];
     size_t log_len;
@@ -154,6 +207,8 @@ enum dp_ctr {
     DP_LINK_UP,      /* gauge */
     DP_LINK_SPEED,   /* gauge, Mbit/s */
     DP_MBUFS_IN_USE, /* gauge */
+    DP_MBUFS_BASELINE, /* in use right after the port started (RX descriptors) */
+    DP_OPENER_LCORE, /* gauge: lcore id of the opening thread (RTE_MAX_LCORE: none) */
     DP__CTR_COUNT
 };
 
@@ -182,13 +237,275 @@ static const char *const dp_ctr_names[DP__CTR_COUNT] = {
     [DP_LINK_UP] = "link_up",
     [DP_LINK_SPEED] = "link_speed_mbps",
     [DP_MBUFS_IN_USE] = "mbufs_in_use",
+    [DP_MBUFS_BASELINE] = "mbufs_baseline",
+    [DP_OPENER_LCORE] = "opener_lcore",
 };
+
+/* ==== capture (DESIGN §8): pdump=1 and in-process capture= ==================
+ * Self-contained: option parsing, rte_pdump_init, and the in-process pcapng
+ * writer. Hooks elsewhere in this file: parse_opts, eal_args, dp_open,
+ * dp_destroy, dp_rx_burst, dp_tx_burst, dp_counters (each one line or so,
+ * all calling cap_*).
+ *
+ * pdump=1: rte_pdump_init() right after EAL init, so that a secondary
+ *   process (`bypassbench pdump`) can capture this port through librte_pdump.
+ *   Multi-process needs hugepages (hugetlbfs mounted, nr_hugepages reserved:
+ *   harness/hugepages.c) and a shared config: the default EAL then runs with
+ *   --proc-type=primary and --file-prefix=<file_prefix, default bb<pid>>
+ *   instead of --no-huge/--in-memory --no-shconf; with eal= give those
+ *   yourself (no --no-shconf, --in-memory, --no-huge). Non-EAL opening
+ *   threads are not registered (register=0 implied): rte_thread_register
+ *   would disable multi-process.
+ * capture=FILE.pcapng (the fallback without hugepages): every frame received
+ *   (after rte_eth_rx_burst) and transmitted (the ones the PMD accepted) is
+ *   copied with rte_pcapng_copy (capture_snaplen bytes, default 128) into a
+ *   private pool and written with rte_pcapng_write_packets, at most
+ *   capture_count frames (0 = no bound). The file ends with an interface
+ *   statistics block and is closed when the port closes. Counters:
+ *   capture_frames (written), capture_over_count, capture_nombuf,
+ *   capture_write_errors.
+ */
+/* rte_pcapng and rte_pdump are experimental in 22.11: allowed in this block only. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#include <rte_pcapng.h>
+#include <rte_pdump.h>
+#include <rte_spinlock.h>
+
+#define CAP_POOL_SIZE 1023
+
+static int parse_u32(const char *v, uint64_t lo, uint64_t hi, uint32_t *out);
+
+struct dp_cap_opts {
+    int pdump;
+    const char *file_prefix; /* default EAL's --file-prefix (pdump=1) */
+    const char *path;        /* capture= */
+    uint32_t snaplen;        /* capture_snaplen= (0: 128) */
+    uint64_t count;          /* capture_count= (0: no bound) */
+};
+
+struct dp_cap {
+    rte_spinlock_t lock; /* RX and TX may be called from different threads */
+    rte_pcapng_t *png;
+    struct rte_mempool *pool;
+    uint32_t snaplen;
+    uint64_t max, taken; /* frames copied (or reserved for copying) */
+    uint64_t written, over_count, nombuf, write_errors;
+};
+
+static int cap_key(const char *kv, size_t kl)
+{
+    static const char *const keys[] = {"pdump", "file_prefix", "capture", "capture_snaplen",
+                                       "capture_count"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strlen(keys[i]) == kl && strncmp(kv, keys[i], kl) == 0) return 1;
+    return 0;
+}
+
+/* 0, or -1 for a bad value (the caller names the option). */
+static int cap_parse_opt(struct dp_cap_opts *c, const char *kv, size_t kl, const char *v)
+{
+    uint32_t x;
+    if (kl == 5) { /* pdump */
+        if (parse_u32(v, 0, 1, &x) < 0) return -1;
+        c->pdump = (int)x;
+    } else if (kl == 11) { /* file_prefix */
+        if (!*v || strlen(v) > 32 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                               "0123456789_-") != strlen(v))
+            return -1;
+        c->file_prefix = v;
+    } else if (kl == 7) { /* capture */
+        if (!*v) return -1;
+        c->path = v;
+    } else if (kl == 15) { /* capture_snaplen */
+        if (parse_u32(v, 14, 65535, &c->snaplen) < 0) return -1;
+    } else { /* capture_count */
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (errno || end == v || *v == '-' || *end) return -1;
+        c->count = n;
+    }
+    (void)kv;
+    return 0;
+}
+
+static int cap_check_opts(const struct dp_cap_opts *c, const char *eal_opt, char *err,
+                          size_t errlen)
+{
+    if (eal_opt && c->file_prefix) {
+        snprintf(err, errlen, "dpdk: file_prefix= applies to the default EAL: with eal= put "
+                              "--file-prefix in it");
+        return -1;
+    }
+    if (eal_opt && c->pdump &&
+        (strstr(eal_opt, "--no-shconf") || strstr(eal_opt, "--in-memory") ||
+         strstr(eal_opt, "--no-huge"))) {
+        snprintf(err, errlen,
+                 "dpdk: pdump=1 needs DPDK multi-process: hugepages and a shared config, so "
+                 "eal= must not have --no-shconf, --in-memory or --no-huge");
+        return -1;
+    }
+    return 0;
+}
+
+static void cap_file_prefix(const struct dp_cap_opts *c, char *out, size_t outlen)
+{
+    if (c->file_prefix)
+        snprintf(out, outlen, "%s", c->file_prefix);
+    else
+        snprintf(out, outlen, "bb%ld", (long)getpid());
+}
+
+/* After EAL init (idempotent: a second call finds the action registered). */
+static int cap_pdump_init(char *err, size_t errlen)
+{
+    if (rte_pdump_init() == 0 || rte_errno == EEXIST) return 0;
+    snprintf(err, errlen, "dpdk: pdump=1: rte_pdump_init: %s (multi-process needs hugepages "
+                          "and a shared config)", rte_strerror(rte_errno));
+    return -1;
+}
+
+static void cap_close(struct dp_cap *c, uint16_t port)
+{
+    if (!c) return;
+    if (c->png) {
+        (void)rte_pcapng_write_stats(c->png, port, "bypassbench in-process capture", 0, 0,
+                                     c->written, c->over_count + c->nombuf + c->write_errors);
+        rte_pcapng_close(c->png); /* closes the fd */
+    }
+    rte_mempool_free(c->pool);
+    free(c);
+}
+
+/* *out stays NULL when no capture= was given. */
+static int cap_open(struct dp_cap **out, const struct dp_cap_opts *o, uint16_t port, char *err,
+                    size_t errlen)
+{
+    *out = NULL;
+    if (!o->path) return 0;
+    struct dp_cap *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "dpdk: capture: out of memory");
+        return -1;
+    }
+    rte_spinlock_init(&c->lock);
+    c->snaplen = o->snaplen ? o->snaplen : 128;
+    c->max = o->count;
+    char name[RTE_MEMPOOL_NAMESIZE];
+    snprintf(name, sizeof(name), "bb_cap%u", port);
+    int socket = rte_eth_dev_socket_id(port);
+    c->pool = rte_pktmbuf_pool_create(name, CAP_POOL_SIZE, 0, 0,
+                                      (uint16_t)rte_pcapng_mbuf_size(c->snaplen),
+                                      socket < 0 ? (int)SOCKET_ID_ANY : socket);
+    if (!c->pool) {
+        snprintf(err, errlen, "dpdk: capture: pool of %d copies: %s", CAP_POOL_SIZE,
+                 rte_strerror(rte_errno));
+        cap_close(c, port);
+        return -1;
+    }
+    int fd = open(o->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "dpdk: capture=%s: %s", o->path, strerror(errno));
+        cap_close(c, port);
+        return -1;
+    }
+    c->png = rte_pcapng_fdopen(fd, NULL, NULL, "bypassbench", NULL);
+    if (!c->png) {
+        snprintf(err, errlen, "dpdk: capture=%s: rte_pcapng_fdopen: %s", o->path,
+                 rte_strerror(rte_errno));
+        close(fd);
+        cap_close(c, port);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Reserve room under the count bound for n frames and copy the first *take
+ * of them into cp[] (NULL where no copy buffer was free). */
+static void cap_copy(struct dp_cap *c, uint16_t port, struct rte_mbuf **mb, uint16_t n,
+                     enum rte_pcapng_direction dir, struct rte_mbuf **cp, uint16_t *take)
+{
+    rte_spinlock_lock(&c->lock);
+    uint64_t room = c->max ? (c->taken < c->max ? c->max - c->taken : 0) : n;
+    *take = room < n ? (uint16_t)room : n;
+    c->taken += *take;
+    rte_spinlock_unlock(&c->lock);
+    uint64_t ts = rte_get_tsc_cycles();
+    for (uint16_t i = 0; i < *take; i++)
+        cp[i] = rte_pcapng_copy(port, 0, mb[i], c->pool, c->snaplen, ts, dir);
+}
+
+/* Of n frames (copies in cp[0..take)), the first `keep` went: write their
+ * copies, count the rest, free the copies of frames that did not go (they
+ * are offered again later and un-reserved here). */
+static void cap_write(struct dp_cap *c, struct rte_mbuf **cp, uint16_t n, uint16_t take,
+                      uint16_t keep)
+{
+    struct rte_mbuf *w[DP_MAX_BURST];
+    uint16_t k = 0;
+    uint64_t nombuf = 0, unsent = 0;
+    for (uint16_t i = 0; i < take; i++) {
+        if (i >= keep) {
+            unsent++;
+            rte_pktmbuf_free(cp[i]); /* NULL is fine */
+        } else if (cp[i]) {
+            w[k++] = cp[i];
+        } else {
+            nombuf++;
+        }
+    }
+    rte_spinlock_lock(&c->lock);
+    c->taken -= unsent;
+    c->nombuf += nombuf;
+    if (keep > take) c->over_count += (uint64_t)(keep - take);
+    if (k && rte_pcapng_write_packets(c->png, w, k) < 0)
+        c->write_errors += k;
+    else
+        c->written += k;
+    rte_spinlock_unlock(&c->lock);
+    if (k) rte_pktmbuf_free_bulk(w, k);
+    (void)n;
+}
+
+static void cap_rx(struct dp_cap *c, uint16_t port, struct rte_mbuf **mb, uint16_t n)
+{
+    struct rte_mbuf *cp[DP_MAX_BURST];
+    uint16_t take;
+    if (!n) return;
+    cap_copy(c, port, mb, n, RTE_PCAPNG_DIRECTION_IN, cp, &take);
+    cap_write(c, cp, n, take, n);
+}
+
+static int cap_counters(const struct dp_cap *c, struct netio_counter *out, int n, int max)
+{
+    if (!c) return n;
+    const struct {
+        const char *name;
+        uint64_t v;
+    } rows[] = {{"capture_frames", c->written},
+                {"capture_over_count", c->over_count},
+                {"capture_nombuf", c->nombuf},
+                {"capture_write_errors", c->write_errors}};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]) && n < max; i++) {
+        out[n].name = rows[i].name;
+        out[n].value = rows[i].v;
+        n++;
+    }
+    return n;
+}
+#pragma GCC diagnostic pop
+/* ==== end of capture ======================================================== */
 
 struct dp_opts {
     const char *eal, *port, *log;
     const char *vdev[DP_MAX_VDEV];
-    int nvdev, cpu, huge, offloads, keep_eal;
+    int nvdev, cpu, huge, offloads, keep_eal, reg;
+    char ring_name[DP_RING_NAME_MAX + 1];
+    int ring_end; /* 0: no ring; 1: A; 2: B */
     uint32_t mem, rxd, txd, mbufs, cache, burst, link_wait_ms;
+    struct dp_cap_opts cap; /* the capture block */
 };
 
 struct dp {
@@ -204,6 +521,12 @@ struct dp {
     int nx;                            /* xstats */
     struct rte_eth_xstat *xv;
     char (*xname)[DP_XNAME];
+    struct dp_cap *cap; /* capture=, or NULL */
+    int ring_slot;                     /* eal.rings index, or -1 */
+    int ring_end;                      /* 0: A, 1: B */
+    char devname[RTE_ETH_NAME_MAX_LEN]; /* the ring end's vdev, "" before it exists */
+    int registered;                    /* we rte_thread_register'ed owner */
+    pthread_t owner;                   /* the opening thread */
 };
 
 extern const struct pktio_ops pktio_dpdk_ops;
@@ -227,8 +550,9 @@ static int parse_u32(const char *v, uint64_t lo, uint64_t hi, uint32_t *out)
 
 static int parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *err, size_t errlen)
 {
-    static const char known[] = "eal, vdev, cpu, mem, huge, port, rxd, txd, mbufs, cache, burst, "
-                                "offloads, link_wait_ms, keep_eal, log";
+    static const char known[] = "eal, vdev, cpu, mem, huge, port, ring, register, rxd, txd, "
+                                "mbufs, cache, burst, offloads, link_wait_ms, keep_eal, log, "
+                                "pdump, file_prefix, capture, capture_snaplen, capture_count";
     memset(o, 0, sizeof(*o));
     o->cpu = -1;
     o->offloads = 1;
@@ -238,6 +562,7 @@ static int parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *e
     o->cache = 256;
     o->burst = 32;
     o->link_wait_ms = 1000;
+    o->reg = 1;
     for (const char *const *it = cfg->opts; it && *it; it++) {
         const char *kv = *it, *eq = strchr(kv, '=');
         if (!eq) {
@@ -264,6 +589,25 @@ static int parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *e
         } else if (KEY("port")) {
             if (!*v) goto bad;
             o->port = v;
+        } else if (KEY("ring")) {
+            const char *colon = strrchr(v, ':');
+            size_t nl = colon ? (size_t)(colon - v) : 0;
+            if (!colon || nl == 0 || nl > DP_RING_NAME_MAX || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                    "abcdefghijklmnopqrstuvwxyz"
+                                                                    "0123456789_") != nl ||
+                (strcmp(colon + 1, "A") != 0 && strcmp(colon + 1, "B") != 0)) {
+                snprintf(err, errlen,
+                         "dpdk: bad value in option '%s': want ring=NAME:A or ring=NAME:B "
+                         "(NAME: 1-%d of A-Z a-z 0-9 _)",
+                         kv, DP_RING_NAME_MAX);
+                return -1;
+            }
+            memcpy(o->ring_name, v, nl);
+            o->ring_name[nl] = '\0';
+            o->ring_end = colon[1] == 'A' ? 1 : 2;
+        } else if (KEY("register")) {
+            if (parse_u32(v, 0, 1, &x) < 0) goto bad;
+            o->reg = (int)x;
         } else if (KEY("rxd")) {
             if (parse_u32(v, 1, 1u << 16, &o->rxd) < 0) goto bad;
         } else if (KEY("txd")) {
@@ -285,6 +629,8 @@ static int parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *e
         } else if (KEY("log")) {
             if (!*v) goto bad;
             o->log = v;
+        } else if (cap_key(kv, kl)) {
+            if (cap_parse_opt(&o->cap, kv, kl, v) < 0) goto bad;
         } else {
             snprintf(err, errlen, "dpdk: unknown option '%.*s' (known: %s)", (int)kl, kv, known);
             return -1;
@@ -301,6 +647,12 @@ static int parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *e
                  "instead of vdev=/cpu=/huge=");
         return -1;
     }
+    if (o->ring_end && o->port) {
+        snprintf(err, errlen, "dpdk: ring= makes its own port: give ring= or port=, not both");
+        return -1;
+    }
+    if (cap_check_opts(&o->cap, o->eal, err, errlen) < 0) return -1;
+    if (o->cap.pdump) o->reg = 0; /* rte_thread_register would disable multi-process */
     if (o->cache > o->mbufs / 2) o->cache = o->mbufs / 2 > 512 ? 512 : o->mbufs / 2;
     return 0;
 }
@@ -344,10 +696,12 @@ static int eal_args(const struct dp_opts *o, char *out, size_t outlen, char *err
             snprintf(err, errlen, "dpdk: too many CPUs for the default --lcores: give eal=");
             return -1;
         }
+        char prefix[40];
+        cap_file_prefix(&o->cap, prefix, sizeof(prefix));
         w = snprintf(out, outlen,
-                     "--lcores=0@(%s) %s -m %u --no-pci --no-shconf --no-telemetry "
-                     "--file-prefix=bb%ld",
-                     cpus, o->huge ? "--in-memory" : "--no-huge", o->mem, (long)getpid());
+                     "--lcores=0@(%s) %s -m %u --no-pci %s--no-telemetry --file-prefix=%s", cpus,
+                     o->cap.pdump ? "--proc-type=primary" : o->huge ? "--in-memory" : "--no-huge",
+                     o->mem, o->cap.pdump ? "" : "--no-shconf ", prefix);
         for (int i = 0; i < o->nvdev && w >= 0 && (size_t)w < outlen; i++)
             w += snprintf(out + w, outlen - (size_t)w, " --vdev=%s", o->vdev[i]);
     }
@@ -593,6 +947,186 @@ static int find_port(const char *spec, uint16_t *port, char *err, size_t errlen)
     return -1;
 }
 
+/* ---- ring pairs (caller holds eal.mu) ---------------------------------------- */
+
+/* Free whatever waits in a ring (mbufs of some pool still alive). */
+static void ring_drain(struct rte_ring *r)
+{
+    void *objs[64];
+    unsigned n;
+    while (r && (n = rte_ring_dequeue_burst(r, objs, 64, NULL)) > 0)
+        rte_pktmbuf_free_bulk((struct rte_mbuf **)objs, n);
+}
+
+static void ring_slot_free_locked(struct dp_ring *s)
+{
+    for (int i = 0; i < 2; i++)
+        ring_drain(s->r[i]); /* both pools are still there */
+    for (int i = 0; i < 2; i++) {
+        rte_ring_free(s->r[i]);
+        rte_mempool_free(s->pool[i]);
+    }
+    memset(s, 0, sizeof(*s));
+}
+
+/* The driver library lib<base>.so.<ABI>, as EAL loaded it from its plugin
+ * directory, or else loaded here. */
+static void *dl_driver(const char *base, char *err, size_t errlen)
+{
+    char soname[64];
+    int abi = RTE_VER_YEAR + (RTE_VER_MONTH == 11 ? 1 : 0);
+    snprintf(soname, sizeof(soname), "lib%s.so.%d", base, abi);
+    void *h = dlopen(soname, RTLD_NOW | RTLD_NOLOAD);
+#ifdef RTE_EAL_PMD_PATH
+    if (!h) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", RTE_EAL_PMD_PATH, soname);
+        h = dlopen(path, RTLD_NOW);
+    }
+#endif
+    if (!h) h = dlopen(soname, RTLD_NOW);
+    if (!h) {
+        const char *why = dlerror();
+        snprintf(err, errlen, "dpdk: ring=: cannot load %s: %s", soname, why ? why : "?");
+    }
+    return h;
+}
+
+static int ring_syms_locked(char *err, size_t errlen)
+{
+    if (eal.from_rings && eal.vdev_uninit) return 0;
+    void *hr = dl_driver("rte_net_ring", err, errlen);
+    void *hv = hr ? dl_driver("rte_bus_vdev", err, errlen) : NULL;
+    if (!hv) return -1;
+    *(void **)&eal.from_rings = dlsym(hr, "rte_eth_from_rings");
+    *(void **)&eal.vdev_uninit = dlsym(hv, "rte_vdev_uninit");
+    if (!eal.from_rings || !eal.vdev_uninit) {
+        snprintf(err, errlen, "dpdk: ring=: rte_eth_from_rings or rte_vdev_uninit not found in "
+                              "DPDK's driver libraries");
+        eal.from_rings = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Create (first end) or attach to (second end) the pair o->ring_name and
+ * make this end's port from its two rings. */
+static int ring_attach_locked(struct dp *d, const struct dp_opts *o, char *err, size_t errlen)
+{
+    int slot = -1, end = o->ring_end - 1;
+    const char *endc = end ? "B" : "A";
+    if (ring_syms_locked(err, errlen) < 0) return -1;
+    for (int i = 0; i < DP_MAX_RINGS; i++)
+        if (eal.rings[i].r[0] && strcmp(eal.rings[i].name, o->ring_name) == 0) slot = i;
+    if (slot >= 0 && eal.rings[slot].open[end]) {
+        snprintf(err, errlen, "dpdk: ring=%s:%s is already open in this process", o->ring_name,
+                 endc);
+        return -1;
+    }
+    if (slot >= 0 && eal.rings[slot].pool[end]) {
+        snprintf(err, errlen,
+                 "dpdk: ring=%s:%s was closed and its peer is still open: close both ends "
+                 "before opening the pair again",
+                 o->ring_name, endc);
+        return -1;
+    }
+    struct dp_ring *s = NULL;
+    if (slot < 0) {
+        for (int i = 0; i < DP_MAX_RINGS && slot < 0; i++)
+            if (!eal.rings[i].r[0]) slot = i;
+        if (slot < 0) {
+            snprintf(err, errlen, "dpdk: ring=%s: already %d ring pairs open in this process",
+                     o->ring_name, DP_MAX_RINGS);
+            return -1;
+        }
+        s = &eal.rings[slot];
+        unsigned size = rte_align32pow2(o->rxd < 64 ? 64 : o->rxd);
+        for (int i = 0; i < 2; i++) {
+            char rname[RTE_RING_NAMESIZE];
+            snprintf(rname, sizeof(rname), "bbr_%s_%s", o->ring_name, i ? "ba" : "ab");
+            /* One producer (the sending end), one consumer (the receiving
+             * end, which also drains it when it closes). */
+            s->r[i] = rte_ring_create(rname, size, (int)rte_socket_id(),
+                                      RING_F_SP_ENQ | RING_F_SC_DEQ);
+            if (!s->r[i]) {
+                snprintf(err, errlen, "dpdk: ring=%s: rte_ring_create(%s, %u): %s", o->ring_name,
+                         rname, size, rte_strerror(rte_errno));
+                ring_slot_free_locked(s);
+                return -1;
+            }
+        }
+        snprintf(s->name, sizeof(s->name), "%s", o->ring_name);
+    }
+    s = &eal.rings[slot];
+    struct rte_ring *rx = s->r[end ? 0 : 1], *tx = s->r[end ? 1 : 0];
+    char name[RTE_RING_NAMESIZE];
+    snprintf(name, sizeof(name), "bb_%s_%s", o->ring_name, endc);
+    int port = eal.from_rings(name, &rx, 1, &tx, 1, rte_socket_id());
+    if (port < 0) {
+        snprintf(err, errlen, "dpdk: ring=%s:%s: rte_eth_from_rings: %s", o->ring_name, endc,
+                 rte_strerror(rte_errno));
+        if (!s->open[0] && !s->open[1] && !s->pool[0] && !s->pool[1]) ring_slot_free_locked(s);
+        return -1;
+    }
+    d->port = (uint16_t)port;
+    d->ring_slot = slot;
+    d->ring_end = end;
+    if (rte_eth_dev_get_name_by_port(d->port, d->devname) != 0)
+        snprintf(d->devname, sizeof(d->devname), "net_ring_%s", name);
+    s->open[end] = 1;
+    return 0;
+}
+
+/* This end goes: its vdev removed, what waits for it freed, its pool kept
+ * for the peer; the pair freed when both ends are gone. */
+static void ring_detach_locked(struct dp *d)
+{
+    struct dp_ring *s = &eal.rings[d->ring_slot];
+    if (d->devname[0] && eal.vdev_uninit(d->devname) < 0) rte_eth_dev_close(d->port);
+    ring_drain(s->r[d->ring_end ? 0 : 1]); /* our RX: the peer's mbufs */
+    s->pool[d->ring_end] = d->pool;
+    d->pool = NULL;
+    s->open[d->ring_end] = 0;
+    if (!s->open[0] && !s->open[1]) ring_slot_free_locked(s);
+    d->ring_slot = -1;
+}
+
+/* ---- threads ------------------------------------------------------------------ */
+
+static void cache_flush_cb(struct rte_mempool *mp, void *arg)
+{
+    struct rte_mempool_cache *c = rte_mempool_default_cache(mp, *(unsigned *)arg);
+    if (c) rte_mempool_cache_flush(c, mp);
+}
+
+/* The opening thread's lcore: registered when it has none (and reg=1). */
+static void thread_register_locked(struct dp *d, int reg)
+{
+    d->owner = pthread_self();
+    if (rte_lcore_id() == LCORE_ID_ANY && reg && rte_thread_register() == 0) d->registered = 1;
+    unsigned lc = rte_lcore_id();
+    d->ctr[DP_OPENER_LCORE] = lc == LCORE_ID_ANY ? RTE_MAX_LCORE : lc;
+}
+
+/* Undo thread_register_locked from the owner thread, unless another open
+ * port of the same thread still needs the lcore (it inherits it). */
+static void thread_release_locked(struct dp *d)
+{
+    if (!d->registered || !pthread_equal(d->owner, pthread_self())) return;
+    for (int p = 0; p < RTE_MAX_ETHPORTS; p++) {
+        struct dp *o = eal.dev[p];
+        if (o && o != d && pthread_equal(o->owner, d->owner)) {
+            o->registered = 1;
+            d->registered = 0;
+            return;
+        }
+    }
+    unsigned lc = rte_lcore_id();
+    rte_mempool_walk(cache_flush_cb, &lc);
+    rte_thread_unregister();
+    d->registered = 0;
+}
+
 static void wait_link(struct dp *d, uint32_t ms)
 {
     struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
@@ -668,6 +1202,7 @@ static int port_setup(struct dp *d, const struct dp_opts *o, char *err, size_t e
     if (rc < 0 && rc != -ENOTSUP) PORT_TRY(rc, "promiscuous mode");
     PORT_TRY(rte_eth_dev_start(d->port), "rte_eth_dev_start");
     d->started = 1;
+    d->ctr[DP_MBUFS_BASELINE] = rte_mempool_in_use_count(d->pool);
     wait_link(d, o->link_wait_ms);
 
     struct rte_ether_addr mac;
@@ -710,8 +1245,13 @@ static int port_setup(struct dp *d, const struct dp_opts *o, char *err, size_t e
  * again (rte_eth_dev_close releases the port for good). */
 static void dp_destroy(struct dp *d, int keep_port)
 {
+    cap_close(d->cap, d->port); /* before the port stops: its statistics block */
+    d->cap = NULL;
     if (d->started) rte_eth_dev_stop(d->port);
-    if (d->started && !keep_port) rte_eth_dev_close(d->port);
+    if (d->ring_slot >= 0)
+        ring_detach_locked(d); /* takes d->pool */
+    else if (d->started && !keep_port)
+        rte_eth_dev_close(d->port);
     rte_mempool_free(d->pool); /* NULL is fine */
     free(d->xv);
     free(d->xname);
@@ -742,11 +1282,18 @@ static struct pktio *dp_open(const struct pktio_config *cfg, char *err, size_t e
     }
     d->base.ops = &pktio_dpdk_ops;
     d->burst = (uint16_t)o.burst;
+    d->ring_slot = -1;
 
     pthread_mutex_lock(&eal.mu);
     if (eal_start_locked(&o, args, err, errlen) < 0) goto fail;
+    if (o.cap.pdump && cap_pdump_init(err, errlen) < 0) goto fail;
     if (o.keep_eal) eal.keep = 1;
-    if (find_port(o.port, &d->port, err, errlen) < 0) goto fail;
+    thread_register_locked(d, o.reg);
+    if (o.ring_end) {
+        if (ring_attach_locked(d, &o, err, errlen) < 0) goto fail;
+    } else if (find_port(o.port, &d->port, err, errlen) < 0) {
+        goto fail;
+    }
     if (eal.port_open[d->port]) {
         snprintf(err, errlen, "dpdk: port %u is already open in this process", d->port);
         goto fail;
@@ -760,11 +1307,14 @@ static struct pktio *dp_open(const struct pktio_config *cfg, char *err, size_t e
         if (*why && n + 16 < errlen) snprintf(err + n, errlen - n, " (DPDK said: %s)", why);
         goto fail;
     }
+    if (cap_open(&d->cap, &o.cap, d->port, err, errlen) < 0) goto fail;
     eal.port_open[d->port] = 1;
+    eal.dev[d->port] = d;
     eal.open_ports++;
     pthread_mutex_unlock(&eal.mu);
     return &d->base;
 fail:
+    if (eal.state == EAL_OURS || eal.state == EAL_EXTERNAL) thread_release_locked(d);
     dp_destroy(d, eal.keep);
     eal_release_locked();
     pthread_mutex_unlock(&eal.mu);
@@ -777,6 +1327,8 @@ static void dp_close(struct pktio *p)
     struct dp *d = dp_of(p);
     pthread_mutex_lock(&eal.mu);
     uint16_t port = d->port;
+    eal.dev[port] = NULL;
+    thread_release_locked(d);
     dp_destroy(d, eal.keep);
     eal.port_open[port] = 0;
     eal.open_ports--;
@@ -813,6 +1365,7 @@ static uint16_t dp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
     while (got < n) {
         uint16_t want = (uint16_t)(n - got) < d->burst ? (uint16_t)(n - got) : d->burst;
         uint16_t r = rte_eth_rx_burst(d->port, 0, mb, want);
+        if (d->cap) cap_rx(d->cap, d->port, mb, r);
         for (uint16_t i = 0; i < r; i++) {
             struct rte_mbuf *m = mb[i];
             if (m->nb_segs != 1 || m->priv_size < DP_PRIV_SIZE) {
@@ -929,7 +1482,11 @@ static uint16_t dp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
                 k = ok;
             }
         }
+        struct rte_mbuf *cp[DP_MAX_BURST];
+        uint16_t cap_take = 0;
+        if (d->cap && k) cap_copy(d->cap, d->port, mb, k, RTE_PCAPNG_DIRECTION_OUT, cp, &cap_take);
         uint16_t sent = k ? rte_eth_tx_burst(d->port, 0, mb, k) : 0;
+        if (d->cap && k) cap_write(d->cap, cp, k, cap_take, sent);
         for (uint16_t j = 0; j < sent; j++)
             d->sw_tx_bytes += bufs[i + j]->len;
         i = (uint16_t)(i + sent);
@@ -1020,7 +1577,7 @@ static int dp_counters(struct pktio *p, struct netio_counter *out, int max)
         n++;
         x++;
     }
-    return n;
+    return cap_counters(d->cap, out, n, max);
 }
 
 static uint32_t dp_in_use(struct pktio *p)
@@ -1030,7 +1587,7 @@ static uint32_t dp_in_use(struct pktio *p)
 
 const struct pktio_ops pktio_dpdk_ops = {
     .name = "dpdk",
-    .help = "DPDK ethdev on any PMD (vdev=net_ring0, vdev=net_tap0,iface=X, or eal=...): "
+    .help = "DPDK ethdev on any PMD (vdev=net_ring0, vdev=net_tap0,iface=X, ring=NAME:A|B, or eal=...): "
             "zero-copy mbufs, checksum offloads when the port has them",
     .probe = dp_probe,
     .open = dp_open,

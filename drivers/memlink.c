@@ -16,7 +16,9 @@
  * A mutex taken once per call makes it safe to drive the two endpoints from
  * two threads (each endpoint itself belongs to one thread).
  *
- * Options (cfg->opts): ring_size=N (RX FIFO slots per endpoint).
+ * Options (cfg->opts): ring_size=N (RX FIFO slots per endpoint);
+ * lock=1|0 (default 1: take the mutex; 0 skips it, only for users that drive
+ * both endpoints from one thread, such as the deterministic benchmarks).
  */
 #include "pktio.h"
 
@@ -64,6 +66,7 @@ struct ml_ep {
 
 struct ml_link {
     pthread_mutex_t mu;
+    int locked; /* 0: lock=0, single-threaded user, mu never taken */
     struct pktbuf *bufs; /* nbufs descriptors */
     uint8_t *mem;        /* nbufs * PKTIO_MAX_FRAME bytes */
     uint32_t nbufs;
@@ -78,6 +81,16 @@ extern const struct pktio_ops pktio_memlink_ops;
 static struct ml_ep *ep_of(struct pktio *p)
 {
     return (struct ml_ep *)p;
+}
+
+static void ml_lock(struct ml_link *l)
+{
+    if (l->locked) pthread_mutex_lock(&l->mu);
+}
+
+static void ml_unlock(struct ml_link *l)
+{
+    if (l->locked) pthread_mutex_unlock(&l->mu);
 }
 
 static int own_buf(const struct ml_link *l, const struct pktbuf *b)
@@ -128,7 +141,8 @@ static int parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out)
     return 0;
 }
 
-static int parse_opts(const struct pktio_config *cfg, uint32_t *ring_size, char *err, size_t errlen)
+static int parse_opts(const struct pktio_config *cfg, uint32_t *ring_size, int *locked, char *err,
+                      size_t errlen)
 {
     if (!cfg || !cfg->opts) return 0;
     for (const char *const *o = cfg->opts; *o; o++) {
@@ -140,9 +154,16 @@ static int parse_opts(const struct pktio_config *cfg, uint32_t *ring_size, char 
                          ML_MAX_POOL);
                 return -1;
             }
+        } else if (eq && klen == 4 && strncmp(*o, "lock", 4) == 0) {
+            uint32_t v;
+            if (parse_u32(eq + 1, 0, 1, &v) < 0) {
+                snprintf(err, errlen, "memlink: lock='%s': expected 0 or 1", eq + 1);
+                return -1;
+            }
+            *locked = (int)v;
         } else {
-            snprintf(err, errlen, "memlink: unknown option '%.*s' (known: ring_size=N)", (int)klen,
-                     *o);
+            snprintf(err, errlen, "memlink: unknown option '%.*s' (known: ring_size=N, lock=0|1)",
+                     (int)klen, *o);
             return -1;
         }
     }
@@ -158,7 +179,8 @@ int memlink_pair(const struct pktio_config *cfg, struct pktio **a, struct pktio 
         return -1;
     }
     uint32_t ring_size = pool;
-    if (parse_opts(cfg, &ring_size, err, errlen) < 0) return -1;
+    int locked = 1;
+    if (parse_opts(cfg, &ring_size, &locked, err, errlen) < 0) return -1;
 
     struct ml_link *l = calloc(1, sizeof(*l));
     if (!l) {
@@ -166,6 +188,7 @@ int memlink_pair(const struct pktio_config *cfg, struct pktio **a, struct pktio 
         return -1;
     }
     pthread_mutex_init(&l->mu, NULL);
+    l->locked = locked;
     l->nbufs = 2 * pool;
     l->mem = malloc((size_t)l->nbufs * PKTIO_MAX_FRAME);
     l->bufs = calloc(l->nbufs, sizeof(*l->bufs));
@@ -217,7 +240,7 @@ static void ml_close(struct pktio *p)
 {
     struct ml_ep *e = ep_of(p);
     struct ml_link *l = e->link;
-    pthread_mutex_lock(&l->mu);
+    ml_lock(l);
     while (e->count) {
         pool_put(l, e, e->ring[e->head]);
         e->head = (e->head + 1) % e->ring_cap;
@@ -225,15 +248,15 @@ static void ml_close(struct pktio *p)
     }
     e->closed = 1;
     int last = --l->open_eps == 0;
-    pthread_mutex_unlock(&l->mu);
+    ml_unlock(l);
     if (last) link_free(l);
 }
 
-static uint16_t ml_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
+__attribute__((noinline)) static uint16_t rx_some(struct ml_ep *e, struct pktbuf **bufs,
+                                                  uint16_t n)
 {
-    struct ml_ep *e = ep_of(p);
     struct ml_link *l = e->link;
-    pthread_mutex_lock(&l->mu);
+    ml_lock(l);
     uint16_t got = 0;
     uint64_t bytes = 0;
     while (got < n && e->count) {
@@ -246,8 +269,15 @@ static uint16_t ml_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
     }
     e->ctr[ML_RX_FRAMES] += got;
     e->ctr[ML_RX_BYTES] += bytes;
-    pthread_mutex_unlock(&l->mu);
+    ml_unlock(l);
     return got;
+}
+
+static uint16_t ml_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
+{
+    struct ml_ep *e = ep_of(p);
+    if (!e->link->locked && !e->count) return 0; /* the idle poll: nothing to do */
+    return rx_some(e, bufs, n);
 }
 
 static uint16_t ml_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
@@ -255,7 +285,7 @@ static uint16_t ml_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
     struct ml_ep *e = ep_of(p);
     struct ml_link *l = e->link;
     struct ml_ep *peer = &l->ep[1 - e->idx];
-    pthread_mutex_lock(&l->mu);
+    ml_lock(l);
     uint16_t i;
     for (i = 0; i < n; i++) {
         struct pktbuf *b = bufs[i];
@@ -278,7 +308,7 @@ static uint16_t ml_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
         e->ctr[ML_TX_FRAMES]++;
         e->ctr[ML_TX_BYTES] += b->len;
     }
-    pthread_mutex_unlock(&l->mu);
+    ml_unlock(l);
     return i;
 }
 
@@ -286,10 +316,10 @@ static struct pktbuf *ml_alloc(struct pktio *p)
 {
     struct ml_ep *e = ep_of(p);
     struct ml_link *l = e->link;
-    pthread_mutex_lock(&l->mu);
+    ml_lock(l);
     struct pktbuf *b = pool_get(l);
     if (!b) e->ctr[ML_ALLOC_FAIL]++;
-    pthread_mutex_unlock(&l->mu);
+    ml_unlock(l);
     return b;
 }
 
@@ -297,10 +327,10 @@ static void ml_free(struct pktio *p, struct pktbuf **bufs, uint16_t n)
 {
     struct ml_ep *e = ep_of(p);
     struct ml_link *l = e->link;
-    pthread_mutex_lock(&l->mu);
+    ml_lock(l);
     for (uint16_t i = 0; i < n; i++)
         pool_put(l, e, bufs[i]);
-    pthread_mutex_unlock(&l->mu);
+    ml_unlock(l);
 }
 
 static void ml_info(struct pktio *p, struct pktio_info *out)
@@ -319,22 +349,22 @@ static int ml_counters(struct pktio *p, struct netio_counter *out, int max)
     struct ml_ep *e = ep_of(p);
     struct ml_link *l = e->link;
     int n = 0;
-    pthread_mutex_lock(&l->mu);
+    ml_lock(l);
     for (int i = 0; i < ML__CTR_COUNT && n < max; i++) {
         out[n].name = ml_ctr_names[i];
         out[n].value = e->ctr[i];
         n++;
     }
-    pthread_mutex_unlock(&l->mu);
+    ml_unlock(l);
     return n;
 }
 
 static uint32_t ml_in_use(struct pktio *p)
 {
     struct ml_link *l = ep_of(p)->link;
-    pthread_mutex_lock(&l->mu);
+    ml_lock(l);
     uint32_t n = l->nbufs - l->nfree;
-    pthread_mutex_unlock(&l->mu);
+    ml_unlock(l);
     return n;
 }
 

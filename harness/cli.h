@@ -31,5 +31,10 @@ int cmd_load(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_topo(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_pair(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
+int cmd_pdump(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 #endif

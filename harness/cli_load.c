@@ -1,9 +1,11 @@
 /*
  * cli_load.c — `bypassbench load`: wrk-like flags with units into a workload
  * spec, open the driver, run the generator, print a summary and write JSON.
- * Calls: wl_spec_set (workloads/spec.c), loadgen_run (workloads/loadgen.c).
+ * Calls: wl_spec_set (workloads/spec.c), loadgen_run (workloads/loadgen.c),
+ * report_client_json.
  */
 #include "cli.h"
+#include "report_json.h"
 #include "loadgen.h"
 #include "units.h"
 
@@ -47,59 +49,6 @@ static void on_progress(const struct lg_progress *p, void *arg)
     fprintf(stderr, "\r  %5.1fs %s %10s req/s  errors %llu   ", (double)p->elapsed_ns / 1e9,
             p->warming_up ? "warm-up " : "measured", units_format_count(p->rps_1s, rate, sizeof(rate)),
             (unsigned long long)p->errors);
-}
-
-static json_t *latency_json(const struct hist *h)
-{
-    json_t *buckets = json_array();
-    for (size_t i = 0; i < HIST_BUCKETS; i++) {
-        if (!h->buckets[i]) continue;
-        uint64_t lo, hi;
-        hist_bucket_range(i, &lo, &hi);
-        json_array_append_new(buckets, json_pack("[I,I,I]", (json_int_t)lo, (json_int_t)hi,
-                                                 (json_int_t)h->buckets[i]));
-    }
-    return json_pack("{s:I,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "count", (json_int_t)h->count,
-                     "mean_ns", hist_mean(h), "min_ns", (json_int_t)(h->count ? h->min_ns : 0),
-                     "p50_ns", (json_int_t)hist_percentile(h, 50), "p90_ns",
-                     (json_int_t)hist_percentile(h, 90), "p99_ns",
-                     (json_int_t)hist_percentile(h, 99), "p999_ns",
-                     (json_int_t)hist_percentile(h, 99.9), "max_ns", (json_int_t)h->max_ns,
-                     "overflow", (json_int_t)h->overflow, "buckets", buckets);
-}
-
-static json_t *result_json(const struct wl_spec *s, const char *driver, const char *url,
-                           const struct lg_result *r, struct netio *io, int ok)
-{
-    double secs = (double)r->measured_ns / 1e9;
-    json_t *errs = json_object();
-    for (int i = 0; i < LG_ERR__COUNT; i++)
-        json_object_set_new(errs, lg_err_str((enum lg_err)i), json_integer((json_int_t)r->errors[i]));
-    json_t *spec = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "mode", wl_mode_str(s->mode),
-                             "path", s->path, "connections", (json_int_t)s->connections,
-                             "pipeline", (json_int_t)s->pipeline, "rate", (json_int_t)s->rate,
-                             "duration_ns", (json_int_t)s->duration_ns, "warmup_ns",
-                             (json_int_t)s->warmup_ns, "requests", (json_int_t)s->requests,
-                             "timeout_ns", (json_int_t)s->timeout_ns);
-    json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:b}", "role", "client", "driver", driver, "url", url,
-                          "spec", spec, "ok", ok);
-    json_object_set_new(j, "requests", json_integer((json_int_t)r->requests));
-    json_object_set_new(j, "requests_total", json_integer((json_int_t)r->requests_total));
-    json_object_set_new(j, "sent_total", json_integer((json_int_t)r->sent_total));
-    json_object_set_new(j, "body_bytes", json_integer((json_int_t)r->body_bytes));
-    json_object_set_new(j, "bytes_in", json_integer((json_int_t)r->bytes_in));
-    json_object_set_new(j, "connects", json_integer((json_int_t)r->connects));
-    json_object_set_new(j, "errors", errs);
-    json_object_set_new(j, "errors_total", json_integer((json_int_t)r->errors_total));
-    json_object_set_new(j, "late_sends", json_integer((json_int_t)r->late_sends));
-    json_object_set_new(j, "measured_ns", json_integer((json_int_t)r->measured_ns));
-    json_object_set_new(j, "rps", json_real(secs > 0 ? (double)r->requests / secs : 0));
-    json_object_set_new(j, "gbps", json_real(secs > 0 ? (double)r->body_bytes * 8 / secs / 1e9 : 0));
-    json_object_set_new(j, "interrupted", json_boolean(r->interrupted));
-    json_object_set_new(j, "latency", latency_json(&r->latency));
-    json_object_set_new(j, "driver_counters", cli_counters_json(io));
-    json_object_set_new(j, "rusage", cli_rusage_json());
-    return j;
 }
 
 static void summary(const struct wl_spec *s, const struct lg_result *r)
@@ -223,7 +172,7 @@ int cmd_load(int argc, char **argv)
     if (rc < 0) fprintf(stderr, "load: %s\n", err);
     if (!quiet && rc == 0) summary(&cfg.spec, res);
     if (json_path) {
-        json_t *j = result_json(&cfg.spec, driver, url, res, io, rc == 0);
+        json_t *j = report_client_json(&cfg.spec, driver, url, res, io, rc == 0);
         if (rc < 0) json_object_set_new(j, "error", json_string(err));
         if (cli_write_json(json_path, j, err, sizeof(err)) < 0) {
             fprintf(stderr, "load: %s\n", err);

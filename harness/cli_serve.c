@@ -1,9 +1,10 @@
 /*
  * cli_serve.c — `bypassbench serve`: parse options, open the driver, run the
  * server until SIGINT/SIGTERM, write its counters as JSON.
- * Calls: netio_open, server_run (workloads/server.c).
+ * Calls: netio_open, server_run (workloads/server.c), report_server_json.
  */
 #include "cli.h"
+#include "report_json.h"
 #include "server.h"
 #include "units.h"
 
@@ -32,30 +33,6 @@ static void usage(FILE *f)
             "  -q, --quiet          no summary on exit\n"
             "Routes: GET|HEAD /bytes/N (N bytes of the check pattern, N like 64, 1k, 1g),\n"
             "        GET|HEAD /file/NAME (from --docroot).\n");
-}
-
-static json_t *stats_json(const struct srv_stats *st)
-{
-    json_t *errs = json_object();
-    for (int i = 1; i < HTTP_ERR__COUNT; i++)
-        if (st->parse_errors[i])
-            json_object_set_new(errs, http_error_str((enum http_error)i),
-                                json_integer((json_int_t)st->parse_errors[i]));
-    json_t *closes = json_object();
-    for (int i = 0; i < NETIO_CLOSE__COUNT; i++)
-        json_object_set_new(closes, netio_close_reason_str((enum netio_close_reason)i),
-                            json_integer((json_int_t)st->close_reasons[i]));
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:o,s:o}",
-                     "conns_accepted", (json_int_t)st->conns_accepted, "conns_closed",
-                     (json_int_t)st->conns_closed, "conns_idle_timeout",
-                     (json_int_t)st->conns_idle_timeout, "conns_max_active",
-                     (json_int_t)st->conns_max_active, "conns_refused",
-                     (json_int_t)st->conns_refused, "requests", (json_int_t)st->requests,
-                     "responses", "2xx", (json_int_t)st->responses[2], "3xx",
-                     (json_int_t)st->responses[3], "4xx", (json_int_t)st->responses[4], "5xx",
-                     (json_int_t)st->responses[5], "bytes_in", (json_int_t)st->bytes_in,
-                     "bytes_out", (json_int_t)st->bytes_out, "body_bytes_out",
-                     (json_int_t)st->body_bytes_out, "parse_errors", errs, "close_reasons", closes);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -129,9 +106,7 @@ int cmd_serve(int argc, char **argv)
     int rc = server_run(io, &cfg, &st, err, sizeof(err));
     if (rc < 0) fprintf(stderr, "serve: %s\n", err);
     if (json_path) {
-        json_t *j = json_pack("{s:s,s:s,s:o,s:o,s:o,s:b}", "role", "server", "driver", driver,
-                              "stats", stats_json(&st), "driver_counters", cli_counters_json(io),
-                              "rusage", cli_rusage_json(), "ok", rc == 0);
+        json_t *j = report_server_json(driver, &st, io, rc == 0);
         if (cli_write_json(json_path, j, err, sizeof(err)) < 0) {
             fprintf(stderr, "serve: %s\n", err);
             rc = -1;

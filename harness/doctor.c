@@ -5,10 +5,11 @@
  *
  * Callers: harness/main.c. Calls: sysinfo_collect, topo_which/topo_cmd (ip,
  * the throwaway namespace bb-doctor), netio_backends()->probe,
- * perf_event_open(2), /proc and /dev.
+ * perf_event_open(2), /proc and /dev, exc_report (kni/exc_backend.c).
  */
 #include "doctor.h"
 
+#include "kni/exc.h"
 #include "netio.h"
 #include "sysinfo.h"
 #include "topo.h"
@@ -263,11 +264,9 @@ static void check_drivers(FILE *out, struct tally *t)
 static void check_devices(FILE *out, struct tally *t)
 {
     fprintf(out, "devices and exception path\n");
-    int tun = 0, kni = 0, vhost = 0;
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     if (fd >= 0) {
         close(fd);
-        tun = 1;
         report(out, t, 1, "/dev/net/tun: net_tap and the TAP exception path can run");
     } else {
         report(out, t, 0, "/dev/net/tun: %s (%s): net_tap and the TAP exception path cannot run",
@@ -276,7 +275,6 @@ static void check_devices(FILE *out, struct tally *t)
     }
     int modules = access("/proc/modules", F_OK) == 0;
     if (access("/dev/kni", F_OK) == 0) {
-        kni = 1;
         report(out, t, 1, "/dev/kni: rte_kni.ko is loaded");
     } else {
         report(out, t, 0,
@@ -286,7 +284,6 @@ static void check_devices(FILE *out, struct tally *t)
                modules ? "" : " (this kernel cannot load modules)");
     }
     if (access("/dev/vhost-net", F_OK) == 0) {
-        vhost = 1;
         report(out, t, 1, "/dev/vhost-net: virtio-user exception path can run");
     } else {
         report(out, t, 0, "/dev/vhost-net: %s; fallback is net_tap via /dev/net/tun",
@@ -294,11 +291,9 @@ static void check_devices(FILE *out, struct tally *t)
                        : "kernel without loadable modules (/proc/modules absent) and vhost-net "
                          "not built in");
     }
-    fprintf(out, "  =>   exception path: %s\n",
-            kni     ? "rte_kni"
-            : vhost ? "virtio-user + vhost-net"
-            : tun   ? "net_tap"
-                    : "none");
+    /* The choice the dpdk driver makes with exc=auto, and why not the others. */
+    char why[512];
+    fprintf(out, "  =>   exception path: %s\n", exc_report(why, sizeof(why)));
 }
 
 static void check_hugepages(FILE *out, struct tally *t)

@@ -17,8 +17,13 @@ static const struct command {
     {"run", cmd_run, "run a suite: topology up, every workload x driver x repeat, results"},
     {"serve", cmd_serve, "the HTTP server on one driver"},
     {"load", cmd_load, "the HTTP load generator on one driver (wrk-like flags)"},
+    {"pair", cmd_pair, "server and load generator in one process over a DPDK ring pair"},
     {"topo", cmd_topo, "bring the namespace topology up or down (down cleans up after a crash)"},
     {"doctor", cmd_doctor, "what this machine supports, and why not where it does not"},
+    {"capture", cmd_capture, "bounded libpcap capture on an interface into pcap (+ JSON sidecar)"},
+    {"pdump", cmd_pdump, "capture a DPDK server's port as a secondary process (pcapng)"},
+    {"trace", cmd_trace, "summarise a pcap/pcapng: sizes, TCP flags, retransmits, handshake RTTs"},
+    {"compare", cmd_compare, "statistical regression gate between two results directories (exit 1 on worse)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this list"},
 };

@@ -2,7 +2,8 @@
  * results.c — the run directory: trial records in, summary out (see results.h).
  *
  * results_write_summary() -> group_records() (by workload.name, driver)
- *   -> per group and metric: values of the ok trials -> stats.c
+ *   -> per group and metric: values of the ok trials -> stats.c (median, min,
+ *      max, bootstrap CI, cv; noisy when cv > threshold)
  *   -> write_csv() and summary_json() -> write_file_atomic()
  *
  * Callers: harness/cli_run.c, harness/compare.c, tests.
@@ -163,7 +164,8 @@ struct group {
 struct summary {
     struct group *g;
     size_t n;
-    json_t *keys; /* union over all groups: the CSV columns */
+    json_t *keys;    /* union over all groups: the CSV columns */
+    double noisy_cv; /* cv above this is noisy */
 };
 
 static void summary_free(struct summary *sm)
@@ -254,7 +256,7 @@ static int group_records(json_t *records, struct summary *sm, char *err, size_t 
 
 struct metric_stats {
     size_t n;
-    double median, min, max, cv;
+    double median, min, max, lo, hi, cv; /* lo, hi: bootstrap 95% CI of the median */
 };
 
 /* Over the ok members of g that have a numeric value for key. */
@@ -273,6 +275,7 @@ static int metric_stats(const struct group *g, const char *key, struct metric_st
     ms->min = stats_min(v, n);
     ms->max = stats_max(v, n);
     ms->cv = stats_cv(v, n);
+    stats_median_ci95(v, n, &ms->lo, &ms->hi); /* NAN, NAN when n == 0 */
     free(v);
     return 0;
 }
@@ -312,12 +315,14 @@ static int write_csv(FILE *f, void *arg)
 {
     struct summary *sm = arg;
     static const char *const fixed[] = {"workload", "driver", "mode", "trials", "ok", "failed"};
-    static const char *const suffix[] = {"_median", "_min", "_max"};
+    static const char *const suffix[] = {"_median", "_min",   "_max",  "_ci95_lo",
+                                         "_ci95_hi", "_cv", "_noisy"};
+    const size_t nsuffix = sizeof suffix / sizeof suffix[0];
     char buf[512];
     size_t i;
     json_t *k;
     for (size_t c = 0; c < sizeof fixed / sizeof fixed[0]; c++) csv_field(f, fixed[c], c == 0);
-    json_array_foreach(sm->keys, i, k) for (size_t s = 0; s < 3; s++)
+    json_array_foreach(sm->keys, i, k) for (size_t s = 0; s < nsuffix; s++)
     {
         snprintf(buf, sizeof buf, "%s%s", json_string_value(k), suffix[s]);
         csv_field(f, buf, 0);
@@ -330,11 +335,15 @@ static int write_csv(FILE *f, void *arg)
         csv_field(f, g->mode, 0);
         fprintf(f, ",%zu,%zu,%zu", g->ok + g->failed, g->ok, g->failed);
         json_array_foreach(sm->keys, i, k) {
-            struct metric_stats ms = {0, NAN, NAN, NAN, NAN};
+            struct metric_stats ms = {0, NAN, NAN, NAN, NAN, NAN, NAN};
             if (metric_stats(g, json_string_value(k), &ms) < 0) return -1;
             fprintf(f, ",%s", fmt_num(ms.median, buf, sizeof buf));
             fprintf(f, ",%s", fmt_num(ms.min, buf, sizeof buf));
             fprintf(f, ",%s", fmt_num(ms.max, buf, sizeof buf));
+            fprintf(f, ",%s", fmt_num(ms.lo, buf, sizeof buf));
+            fprintf(f, ",%s", fmt_num(ms.hi, buf, sizeof buf));
+            fprintf(f, ",%s", fmt_num(ms.cv, buf, sizeof buf));
+            fprintf(f, ",%s", isfinite(ms.cv) ? (ms.cv > sm->noisy_cv ? "1" : "0") : "");
         }
         fputs("\r\n", f);
     }
@@ -352,9 +361,10 @@ static json_t *summary_json(const struct summary *sm, json_t *records)
 {
     json_t *first = json_array_get(records, 0);
     json_t *groups = json_array();
-    json_t *out = json_pack("{s:s, s:O?, s:O?, s:o}", "schema", "bypassbench.summary/1", "suite",
-                            json_object_get(first, "suite"), "suite_hash",
-                            json_object_get(first, "suite_hash"), "groups", groups);
+    json_t *out = json_pack("{s:s, s:O?, s:O?, s:f, s:o}", "schema", "bypassbench.summary/1",
+                            "suite", json_object_get(first, "suite"), "suite_hash",
+                            json_object_get(first, "suite_hash"), "noisy_cv", sm->noisy_cv,
+                            "groups", groups);
     if (!out) return NULL;
     for (size_t gi = 0; gi < sm->n; gi++) {
         const struct group *g = &sm->g[gi];
@@ -364,11 +374,14 @@ static json_t *summary_json(const struct summary *sm, json_t *records)
         json_array_foreach(g->keys, i, k) {
             struct metric_stats ms;
             if (metric_stats(g, json_string_value(k), &ms) < 0) break;
+            json_t *noisy = isfinite(ms.cv) ? json_boolean(ms.cv > sm->noisy_cv) : json_null();
             json_object_set_new(metrics, json_string_value(k),
-                                json_pack("{s:o, s:o, s:o, s:o, s:I}", "median",
+                                json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "median",
                                           num_or_null(ms.median), "min", num_or_null(ms.min),
-                                          "max", num_or_null(ms.max), "cv", num_or_null(ms.cv),
-                                          "n", (json_int_t)ms.n));
+                                          "max", num_or_null(ms.max), "ci95_lo",
+                                          num_or_null(ms.lo), "ci95_hi", num_or_null(ms.hi),
+                                          "cv", num_or_null(ms.cv), "noisy", noisy, "n",
+                                          (json_int_t)ms.n));
         }
         json_t *row = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "workload", g->workload,
                                 "driver", g->driver, "mode", g->mode, "trials",
@@ -384,10 +397,17 @@ static json_t *summary_json(const struct summary *sm, json_t *records)
 
 int results_write_summary(const char *dir, json_t *records, char *err, size_t errlen)
 {
+    return results_write_summary_cv(dir, records, RESULTS_NOISY_CV, err, errlen);
+}
+
+int results_write_summary_cv(const char *dir, json_t *records, double noisy_cv, char *err,
+                             size_t errlen)
+{
     struct summary sm;
     char path[PATH_LEN + 32];
     int rc = -1;
     if (group_records(records, &sm, err, errlen) < 0) goto out;
+    sm.noisy_cv = noisy_cv;
     snprintf(path, sizeof path, "%s/summary.csv", dir);
     if (write_file_atomic(path, write_csv, &sm, err, errlen) < 0) goto out;
     json_t *j = summary_json(&sm, records);

@@ -61,6 +61,26 @@ static const unsigned char cls[256] = {
 
 #define CLS(p) (cls[(unsigned char)*(p)])
 
+/* The first byte in [p, end) not of class m (end if none): 8 bytes per
+ * round while 8 remain, so the bound is checked once per round. */
+static inline const char *scan_cls(const char *p, const char *end, unsigned char m)
+{
+    while (end - p >= 8) {
+        if (!(CLS(p) & m)) return p;
+        if (!(CLS(p + 1) & m)) return p + 1;
+        if (!(CLS(p + 2) & m)) return p + 2;
+        if (!(CLS(p + 3) & m)) return p + 3;
+        if (!(CLS(p + 4) & m)) return p + 4;
+        if (!(CLS(p + 5) & m)) return p + 5;
+        if (!(CLS(p + 6) & m)) return p + 6;
+        if (!(CLS(p + 7) & m)) return p + 7;
+        p += 8;
+    }
+    while (p < end && (CLS(p) & m))
+        p++;
+    return p;
+}
+
 static int fail(enum http_error *err, enum http_error e)
 {
     *err = e;
@@ -106,6 +126,13 @@ static int parse_version(const char **pp, const char *end, int *major, int *mino
 {
     static const char name[] = "HTTP/";
     const char *p = *pp;
+    if (end - p >= 8 && memcmp(p, name, 5) == 0 && p[5] >= '0' && p[5] <= '9' && p[6] == '.' &&
+        p[7] >= '0' && p[7] <= '9') { /* complete and well formed: the common case */
+        *major = p[5] - '0';
+        *minor = p[7] - '0';
+        *pp = p + 8;
+        return OK;
+    }
     for (size_t i = 0; i < sizeof(name) - 1; i++, p++) {
         if (p == end)
             return PARTIAL;
@@ -233,8 +260,7 @@ static int parse_headers(const char **pp, const char *end, struct http_header *h
             return fail(err, HTTP_ERR_TOO_MANY_HEADERS);
 
         const char *name = p;
-        while (p < end && (CLS(p) & C_TCHAR))
-            p++;
+        p = scan_cls(p, end, C_TCHAR);
         if (p == end)
             return PARTIAL;
         if (*p != ':' || p == name)
@@ -244,8 +270,7 @@ static int parse_headers(const char **pp, const char *end, struct http_header *h
         while (p < end && (*p == ' ' || *p == '\t'))
             p++;
         const char *value = p;
-        while (p < end && (CLS(p) & C_VALUE))
-            p++;
+        p = scan_cls(p, end, C_VALUE);
         const char *vend = p;
         int r = expect_crlf(&p, end, err, HTTP_ERR_HEADER_VALUE);
         if (r != OK)
@@ -277,8 +302,7 @@ static int parse_request_line(const char **pp, const char *end, struct http_requ
     }
 
     const char *method = p;
-    while (p < end && (CLS(p) & C_TCHAR))
-        p++;
+    p = scan_cls(p, end, C_TCHAR);
     if (p == end)
         return PARTIAL;
     if (*p != ' ' || p == method)
@@ -288,8 +312,7 @@ static int parse_request_line(const char **pp, const char *end, struct http_requ
     p++;
 
     const char *target = p;
-    while (p < end && (CLS(p) & C_TARGET))
-        p++;
+    p = scan_cls(p, end, C_TARGET);
     if (p == end)
         return PARTIAL;
     if (*p == '\r' && p == target)

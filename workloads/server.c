@@ -128,7 +128,7 @@ static void lru_unlink(struct conn *c)
 static void touch(struct srv *s, struct conn *c)
 {
     c->last_ns = s->now;
-    if (c->closing) return;
+    if (c->closing || c->next == &s->lru) return; /* closing, or already the newest */
     lru_unlink(c);
     c->prev = s->lru.prev;
     c->next = &s->lru;
@@ -208,6 +208,16 @@ static size_t put_str(uint8_t *p, const char *s)
 
 static size_t put_u64(uint8_t *p, uint64_t v)
 {
+    if (v < 100) { /* status-free hot path: small bodies */
+        uint32_t x = (uint32_t)v;
+        if (x < 10) {
+            p[0] = (uint8_t)('0' + x);
+            return 1;
+        }
+        p[0] = (uint8_t)('0' + x / 10);
+        p[1] = (uint8_t)('0' + x % 10);
+        return 2;
+    }
     char tmp[24];
     size_t n = 0;
     do {
@@ -225,22 +235,35 @@ static const char *reason_of(int status)
     return r ? r : "Unknown";
 }
 
+#define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), sizeof(lit) - 1)
+
+/* The constant start of every 200 application/octet-stream response. */
+static const char hdr_200_bin[] = "HTTP/1.1 200 OK\r\nServer: bypassbench\r\n"
+                                  "Content-Type: application/octet-stream\r\nContent-Length: ";
+
+/* ctype NULL: application/octet-stream. */
 static void put_header(struct srv *s, struct conn *c, int status, const char *ctype,
                        uint64_t length, const char *extra)
 {
     uint8_t *p = c->out + c->out_len, *start = p;
-    p += put_str(p, "HTTP/1.1 ");
-    p += put_u64(p, (uint64_t)status);
-    *p++ = ' ';
-    p += put_str(p, reason_of(status));
-    p += put_str(p, "\r\nServer: bypassbench\r\nContent-Type: ");
-    p += put_str(p, ctype);
-    p += put_str(p, "\r\nContent-Length: ");
+    if (status == 200 && !ctype) { /* the hot path: one copy of the constant part */
+        p += PUT_LIT(p, hdr_200_bin);
+    } else {
+        p += PUT_LIT(p, "HTTP/1.1 ");
+        p += put_u64(p, (uint64_t)status);
+        *p++ = ' ';
+        p += put_str(p, reason_of(status));
+        p += PUT_LIT(p, "\r\nServer: bypassbench\r\nContent-Type: ");
+        p += put_str(p, ctype ? ctype : "application/octet-stream");
+        p += PUT_LIT(p, "\r\nContent-Length: ");
+    }
     p += put_u64(p, length);
-    p +=
-        put_str(p, c->close_after ? "\r\nConnection: close\r\n" : "\r\nConnection: keep-alive\r\n");
+    if (c->close_after)
+        p += PUT_LIT(p, "\r\nConnection: close\r\n");
+    else
+        p += PUT_LIT(p, "\r\nConnection: keep-alive\r\n");
     if (extra) p += put_str(p, extra);
-    p += put_str(p, "\r\n");
+    p += PUT_LIT(p, "\r\n");
     c->out_len += (uint32_t)(p - start);
     c->hdr_unsent += (uint32_t)(p - start);
     if (status >= 100 && status < 600) s->st->responses[status / 100]++;
@@ -261,7 +284,7 @@ static void build_error(struct srv *s, struct conn *c, int status, int head)
 /* Header, then as much body as fits into out; the rest streams in pump. */
 static void build_body(struct srv *s, struct conn *c, const struct req *e)
 {
-    put_header(s, c, 200, "application/octet-stream", e->size, NULL);
+    put_header(s, c, 200, NULL, e->size, NULL);
     if ((e->flags & RQF_HEAD) || e->size == 0) {
         if (e->kind == RQ_FILE) close(e->fd);
         return;
@@ -665,7 +688,7 @@ int server_run(struct netio *io, const struct srv_config *cfg, struct srv_stats 
             goto out;
         }
         s.now = now_ns();
-        on_batch(&s, evs, n, 0);
+        if (n) on_batch(&s, evs, n, 0);
         if (cfg->on_tick) cfg->on_tick(cfg->arg);
         if (idle && s.now >= next_scan) {
             idle_scan(&s);

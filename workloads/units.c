@@ -133,6 +133,18 @@ int units_parse_size(const char *s, uint64_t *out)
 
 int units_parse_size_n(const char *s, size_t len, uint64_t *out)
 {
+    /* fast path for the per-request /bytes/N: at most 19 plain digits cannot
+     * overflow and mean bytes ("" suffix, multiplier 1), as parse_units says */
+    if (s && out && len && len <= 19) {
+        uint64_t v = 0;
+        size_t i = 0;
+        while (i < len && is_digit(s[i]))
+            v = v * 10 + (uint64_t)(s[i++] - '0');
+        if (i == len) {
+            *out = v;
+            return 0;
+        }
+    }
     return parse_units(s, len, size_suffixes, out);
 }
 

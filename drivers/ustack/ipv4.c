@@ -29,7 +29,8 @@ void ipv4_input(struct us_ctx *s, struct pktbuf *b, uint8_t *p, uint32_t len)
         CNT(s, US_DROP_IP_BAD_LEN);
         return;
     }
-    if (!(b->ol_flags & PKT_RX_IP_CSUM_OK) && csum_fold(csum_add(0, p, ihl)) != 0) {
+    if (!(b->ol_flags & PKT_RX_IP_CSUM_OK) &&
+        csum_fold(ihl == IP_HLEN ? csum_ip20(p) : csum_add(0, p, ihl)) != 0) {
         CNT(s, US_DROP_IP_BAD_CSUM);
         return;
     }
@@ -79,6 +80,6 @@ void ipv4_output(struct us_ctx *s, struct pktbuf *b, uint32_t dst, uint8_t proto
     if (s->offloads & PKT_TX_IP_CSUM)
         b->ol_flags |= PKT_TX_IP_CSUM;
     else
-        wr16(p + 10, csum_fold(csum_add(0, p, IP_HLEN)));
+        wr16(p + 10, csum_fold(csum_ip20(p)));
     arp_output(s, b, dst);
 }

@@ -10,6 +10,7 @@
  * every other key goes to the pktio backend.
  *   sndbuf=BYTES  syn_backlog=N  time_wait_ms=N  delack_us=N  delack_off=0|1
  *   rto_min_ms=N  mss=N  gratuitous_arp=0|1  isn_seed=N
+ *   test_work_per_packet=N (TEST ONLY: extra work per received frame, for the regression gates)
  * cfg->rx_buf is the receive buffer, cfg->max_conns the connection table.
  */
 #include "ustack_int.h"
@@ -51,7 +52,8 @@ static int stack_opts(const char *drv, const char *const *opts, struct ustack_co
 {
     static const char *const keys[] = {"sndbuf",     "syn_backlog", "time_wait_ms",
                                        "delack_us",  "delack_off",  "rto_min_ms",
-                                       "mss",        "gratuitous_arp", "isn_seed"};
+                                       "mss",        "gratuitous_arp", "isn_seed",
+                                       "test_work_per_packet"};
     size_t nr = 0;
     for (const char *const *o = opts; o && *o; o++) {
         const char *eq = strchr(*o, '=');
@@ -84,7 +86,8 @@ static int stack_opts(const char *drv, const char *const *opts, struct ustack_co
             uc->mss = (uint16_t)v;
             break;
         case 7: uc->gratuitous_arp = v != 0; break;
-        default: uc->isn_seed = v; break;
+        case 8: uc->isn_seed = v; break;
+        default: uc->test_work_per_packet = (uint32_t)v; break;
         }
     }
     rest[nr] = NULL;

@@ -196,7 +196,7 @@ void us_queue_event(struct us_ctx *s, struct us_conn *c, unsigned pend)
     s->rcount++;
 }
 
-static void free_zombies(struct us_ctx *s)
+__attribute__((noinline)) static void free_zombies(struct us_ctx *s)
 {
     while (s->zombie_head >= 0) {
         struct us_conn *c = &s->conns[s->zombie_head];
@@ -266,6 +266,10 @@ static void run_stack(struct us_ctx *s)
         uint16_t n = pktio_rx_burst(s->pkt, s->rxq, US_RX_BURST);
         if (!n) break;
         s->cnt[US_RX_FRAMES] += n;
+        if (s->cfg.test_work_per_packet) { /* TEST ONLY: a fixed cost per frame (regression gates) */
+            volatile uint64_t acc = 0;
+            for (uint64_t w = (uint64_t)s->cfg.test_work_per_packet * n; w; w--) acc += w;
+        }
         for (uint16_t j = 0; j < n; j++) eth_input(s, s->rxq[j]);
         pktio_free(s->pkt, s->rxq, n);
         if (n < US_RX_BURST) break;
@@ -274,24 +278,27 @@ static void run_stack(struct us_ctx *s)
         arp_timer(s);
         s->arp_next_scan = s->now + 100000000ull;
     }
-    tcp_timer_run(s);
-    us_tx_flush(s);
+    if ((s->now >> US_TICK_SHIFT) != s->wheel_tick) tcp_timer_run(s); /* a tick passed */
+    if (s->ntx) us_tx_flush(s);
+}
+
+/* Nothing ready and the caller may wait: sleep on the fd, then run again. */
+__attribute__((noinline)) static int poll_wait(struct us_ctx *s, struct netio_event *evs, int max)
+{
+    struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+    if (poll(&pfd, 1, 1) <= 0) return 0; /* at most 1 ms: timers need service */
+    run_stack(s);
+    return emit(s, evs, max);
 }
 
 int us_poll(struct netio *io, struct netio_event *evs, int max, int timeout_us)
 {
     struct us_ctx *s = S(io);
     if (!evs || max <= 0) return -1;
-    free_zombies(s);
+    if (s->zombie_head >= 0) free_zombies(s);
     run_stack(s);
-    int n = emit(s, evs, max);
-    if (n == 0 && timeout_us != 0 && !s->cfg.busy_poll && s->fd >= 0) {
-        struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
-        if (poll(&pfd, 1, 1) > 0) { /* at most 1 ms: timers need service */
-            run_stack(s);
-            n = emit(s, evs, max);
-        }
-    }
+    int n = s->rcount ? emit(s, evs, max) : 0;
+    if (n == 0 && timeout_us != 0 && !s->cfg.busy_poll && s->fd >= 0) n = poll_wait(s, evs, max);
     return n;
 }
 

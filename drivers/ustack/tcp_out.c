@@ -205,6 +205,9 @@ void tcp_output(struct us_ctx *s, struct us_conn *c)
     default:
         break;
     }
+    /* Nothing to send, no ACK owed, no FIN queued: the loop below would send
+     * nothing and persist needs unsent data (the common call after input). */
+    if (!(c->flags & (CF_ACK_NOW | CF_FIN_QUEUED)) && !unsent_from(c, c->snd_nxt)) return;
     int sent = 0;
     uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
     for (;;) {

@@ -1,8 +1,8 @@
 /*
  * tcp_timer.c — TCP timers of the user-space stack on one hashed timer
  * wheel (US_WHEEL_SLOTS slots of ~1 ms). Each connection sits in the wheel
- * at most once, at its earliest deadline of: rexmit_at (RTO, persist,
- * TIME_WAIT or FIN_WAIT_2, per tkind) and delack_at. RTT estimation and the
+ * at most once, at (or, lazily, before) its earliest deadline of: rexmit_at
+ * (RTO, persist, TIME_WAIT or FIN_WAIT_2, per tkind) and delack_at. RTT estimation and the
  * RTO per RFC 6298 (Karn's algorithm, exponential backoff, bounds).
  *
  *   stack.c poll -> tcp_timer_run() -> fire() -> on_rto() -> tcp_output()
@@ -55,6 +55,10 @@ void tcp_timer_sched(struct us_ctx *s, struct us_conn *c)
     uint64_t due = c->rexmit_at;
     if (c->delack_at && (!due || c->delack_at < due)) due = c->delack_at;
     if (due && c->tdue && (due >> US_TICK_SHIFT) == (c->tdue >> US_TICK_SHIFT)) return;
+    /* Lazy: a link that is due no later than needed stays (also when no timer
+     * is left); when it comes, fire() finds nothing due and re-links at the
+     * real time. So the per-segment delayed-ACK/RTO churn costs no relinks. */
+    if (c->tdue && (!due || due > c->tdue)) return;
     tcp_timer_unlink(s, c);
     if (due) link_at(s, c, due);
 }

@@ -39,6 +39,7 @@ struct ustack_config {
     int cpu;               /* pin the caller to this CPU (-1 = no) */
     int busy_poll;         /* 1 = netio_poll never sleeps */
     int gratuitous_arp;    /* 1 = announce our address at start */
+    uint32_t test_work_per_packet; /* TEST ONLY: extra loop iterations per received frame (0 = off) */
 };
 
 void ustack_config_defaults(struct ustack_config *c);

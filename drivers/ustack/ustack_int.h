@@ -221,6 +221,31 @@ struct us_ctx {
 
 #define CNT(ctx, c) ((ctx)->cnt[(c)]++)
 
+/* Big-endian (network order) loads and stores at any alignment. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+static inline uint16_t rd16(const void *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return __builtin_bswap16(v);
+}
+static inline uint32_t rd32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return __builtin_bswap32(v);
+}
+static inline void wr16(void *p, uint16_t v)
+{
+    v = __builtin_bswap16(v);
+    memcpy(p, &v, 2);
+}
+static inline void wr32(void *p, uint32_t v)
+{
+    v = __builtin_bswap32(v);
+    memcpy(p, &v, 4);
+}
+#else
 static inline uint16_t rd16(const void *p)
 {
     const uint8_t *b = p;
@@ -245,12 +270,42 @@ static inline void wr32(void *p, uint32_t v)
     b[2] = (uint8_t)(v >> 8);
     b[3] = (uint8_t)v;
 }
+#endif
 
 /* csum.c: internet checksum (RFC 1071) and incremental update (RFC 1624) */
 uint32_t csum_add(uint32_t sum, const void *data, size_t len);
-uint16_t csum_fold(uint32_t sum);
-uint32_t csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
 uint16_t csum_update16(uint16_t csum, uint16_t old, uint16_t new_);
+
+/* Fold and complement: the value to store (host order). */
+static inline uint16_t csum_fold(uint32_t sum)
+{
+    sum = (sum & 0xffff) + (sum >> 16); /* <= 0x1fffe */
+    sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* Pseudo-header sum for TCP/UDP over IPv4 (addresses in host order). */
+static inline uint32_t csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
+{
+    return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto + len;
+}
+
+/* csum_add(0, p, 20) for an option-less IPv4 header, without the call. */
+static inline uint32_t csum_ip20(const void *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t w[5];
+    memcpy(w, p, sizeof(w));
+    uint64_t s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+    s = (s & 0xffffffffu) + (s >> 32);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    return (uint32_t)(((s & 0xff) << 8) | (s >> 8));
+#else
+    return csum_add(0, p, 20);
+#endif
+}
 
 /* stack.c */
 void us_tx(struct us_ctx *s, struct pktbuf *b); /* queue a finished frame */

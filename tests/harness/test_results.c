@@ -2,8 +2,9 @@
  * test_results.c — harness/results.c in a mkdtemp directory: run directories
  * (parents created, -2 on a clash), trial records written and read back in
  * name order (r2 before r10), summary.csv header and medians with failed
- * trials counted but kept out of the statistics, RFC 4180 quoting,
- * summary.json, and the errors.
+ * trials counted but kept out of the statistics, the bootstrap CI, cv and
+ * noisy flag (default and given threshold), RFC 4180 quoting, summary.json,
+ * and the errors.
  */
 #include "results.h"
 
@@ -174,10 +175,14 @@ Test(results, summary_medians_over_ok_trials)
     snprintf(path, sizeof path, "%s/summary.csv", dir);
     cr_expect_str_eq(slurp(path),
                      "workload,driver,mode,trials,ok,failed,"
-                     "rps_median,rps_min,rps_max,lat_p50_ns_median,lat_p50_ns_min,lat_p50_ns_max,"
-                     "errors_median,errors_min,errors_max\r\n"
-                     "small,kernel,closed,4,3,1,200,100,300,20,10,30,,,\r\n"
-                     "idle,kernel,cps,1,0,1,,,,,,,,,\r\n");
+                     "rps_median,rps_min,rps_max,rps_ci95_lo,rps_ci95_hi,rps_cv,rps_noisy,"
+                     "lat_p50_ns_median,lat_p50_ns_min,lat_p50_ns_max,lat_p50_ns_ci95_lo,"
+                     "lat_p50_ns_ci95_hi,lat_p50_ns_cv,lat_p50_ns_noisy,"
+                     "errors_median,errors_min,errors_max,errors_ci95_lo,errors_ci95_hi,"
+                     "errors_cv,errors_noisy\r\n"
+                     "small,kernel,closed,4,3,1,200,100,300,100,300,0.5,1,20,10,30,10,30,0.5,1,"
+                     ",,,,,,\r\n"
+                     "idle,kernel,cps,1,0,1,,,,,,,,,,,,,,,,,,,,,\r\n");
 
     snprintf(path, sizeof path, "%s/summary.json", dir);
     json_error_t je;
@@ -197,13 +202,54 @@ Test(results, summary_medians_over_ok_trials)
     cr_expect_float_eq(json_number_value(json_object_get(rps, "min")), 100.0, 1e-9);
     cr_expect_float_eq(json_number_value(json_object_get(rps, "max")), 300.0, 1e-9);
     cr_expect_float_eq(json_number_value(json_object_get(rps, "cv")), 0.5, 1e-9);
+    /* n = 3: P(resample median = 100) = 7/27, so both tails reach the ends. */
+    cr_expect_float_eq(json_number_value(json_object_get(rps, "ci95_lo")), 100.0, 1e-9);
+    cr_expect_float_eq(json_number_value(json_object_get(rps, "ci95_hi")), 300.0, 1e-9);
+    cr_expect(json_is_true(json_object_get(rps, "noisy")));
     cr_expect_eq(json_integer_value(json_object_get(rps, "n")), 3);
+    cr_expect_float_eq(json_number_value(json_object_get(sum, "noisy_cv")), 0.05, 1e-12);
     cr_expect_null(json_object_get(json_object_get(g, "metrics"), "note"), "non-numeric kept");
     json_t *errs = json_object_get(json_object_get(json_array_get(groups, 1), "metrics"), "errors");
     cr_expect(json_is_null(json_object_get(errs, "median")));
+    cr_expect(json_is_null(json_object_get(errs, "ci95_lo")));
+    cr_expect(json_is_null(json_object_get(errs, "noisy")));
     cr_expect_eq(json_integer_value(json_object_get(errs, "n")), 0);
     json_decref(sum);
     json_decref(written);
+}
+
+Test(results, noisy_threshold_is_a_parameter)
+{
+    char err[512] = "", path[4400];
+    json_t *recs = json_array();
+    static const double rps[] = {1000, 1040, 1020, 980, 1000}; /* cv ~0.0224 */
+    for (int i = 0; i < 5; i++)
+        json_array_append_new(recs, trial("w", "closed", "kernel", i + 1, "ok",
+                                          json_pack("{s:f}", "rps", rps[i])));
+    json_error_t je;
+    snprintf(path, sizeof path, "%s/summary.json", base);
+    cr_assert_eq(results_write_summary(base, recs, err, sizeof err), 0, "%s", err);
+    json_t *sum = json_load_file(path, 0, &je);
+    cr_assert_not_null(sum, "%s", je.text);
+    json_t *m = json_object_get(
+        json_object_get(json_object_get(json_array_get(json_object_get(sum, "groups"), 0),
+                                        "metrics"),
+                        "rps"),
+        "noisy");
+    cr_expect(json_is_false(m), "cv 0.022 flagged at the default 0.05");
+    json_decref(sum);
+    cr_assert_eq(results_write_summary_cv(base, recs, 0.01, err, sizeof err), 0, "%s", err);
+    sum = json_load_file(path, 0, &je);
+    cr_assert_not_null(sum, "%s", je.text);
+    json_t *g = json_array_get(json_object_get(sum, "groups"), 0);
+    json_t *r = json_object_get(json_object_get(g, "metrics"), "rps");
+    cr_expect(json_is_true(json_object_get(r, "noisy")), "cv 0.022 not flagged at 0.01");
+    cr_expect_float_eq(json_number_value(json_object_get(sum, "noisy_cv")), 0.01, 1e-12);
+    double lo = json_number_value(json_object_get(r, "ci95_lo")),
+           hi = json_number_value(json_object_get(r, "ci95_hi"));
+    cr_expect(lo >= 980 && lo <= 1000 && hi >= 1000 && hi <= 1040, "[%g, %g]", lo, hi);
+    json_decref(sum);
+    json_decref(recs);
 }
 
 Test(results, csv_quoting)
@@ -217,8 +263,10 @@ Test(results, csv_quoting)
     cr_assert_eq(results_write_summary(base, recs, err, sizeof err), 0, "%s", err);
     snprintf(path, sizeof path, "%s/summary.csv", base);
     cr_expect_str_eq(slurp(path), "workload,driver,mode,trials,ok,failed,"
-                                  "\"p,99_median\",\"p,99_min\",\"p,99_max\"\r\n"
-                                  "\"a,b\",\"x\"\"y\",closed,2,2,0,0.2,0.1,0.3\r\n");
+                                  "\"p,99_median\",\"p,99_min\",\"p,99_max\",\"p,99_ci95_lo\","
+                                  "\"p,99_ci95_hi\",\"p,99_cv\",\"p,99_noisy\"\r\n"
+                                  "\"a,b\",\"x\"\"y\",closed,2,2,0,0.2,0.1,0.3,0.1,0.3,"
+                                  "0.7071067811865475,1\r\n");
     json_decref(recs);
 }
 

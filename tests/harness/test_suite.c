@@ -276,7 +276,10 @@ Test(suite_errors, more)
     expect_err("[suite\n[workload a]\n", "t.ini:1: ", "']'", NULL);
     expect_err("[workload a]\njust words\n", "t.ini:2: ", "key = value", NULL);
     expect_err("[suite]\nport = 70000\n[workload a]\n", "t.ini:2: ", "'70000'", "'port'");
-    expect_err("[suite]\nlink = tap\n[workload a]\n", "t.ini:2: ", "'tap'", "'link'");
+    expect_err("[suite]\nlink = wire\n[workload a]\n", "t.ini:2: ", "'wire'", "'link'");
+    /* tap and ring are DPDK links; a driver@link pair is checked too */
+    expect_err("[suite]\ndrivers = kernel@ring\n[workload a]\n", "t.ini:2: ", "ring", "kernel");
+    expect_err("[suite]\ndrivers = dpdk@moon\n[workload a]\n", "t.ini:2: ", "moon", NULL);
     expect_err("[suite]\ndut_cpu = -2\n[workload a]\n", "t.ini:2: ", "'-2'", "'dut_cpu'");
     expect_err("[suite]\n[suite]\n[workload a]\n", "t.ini:2: ", "duplicate [suite]", NULL);
     expect_err("[workload a]\n[driver kernel]\n[driver kernel]\n", "t.ini:3: ", "duplicate", NULL);

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# ci/baseline.sh — `make baseline`: refresh both regression baselines from this
+# machine and this build, and record where they came from.
+#   1. ci/baselines/ipr.json: instructions per request (ci/ipr_gate.sh --update)
+#   2. ci/baselines/ci-results/trials/*.json: a run of suites/ci.ini, records
+#      kept whole except the latency histogram buckets (they are big and
+#      compare does not read them); ci/baselines/environment.json says which
+#      kernel, CPU, build and date produced it.
+# Needs root for step 2 (network namespaces). BB (binary), SUITE, OUT override.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BB=${BB:-bin/bypassbench}
+SUITE=${SUITE:-suites/ci.ini}
+OUT=${OUT:-build/ci-baseline}
+DEST=ci/baselines/ci-results
+ci/ipr_gate.sh --update
+rm -rf "$OUT"
+"$BB" run "$SUITE" --out "$OUT" || echo "baseline: some trials failed (kept out of the statistics by compare)"
+run=$(ls -d "$OUT"/*/ | head -1)
+[ -n "$run" ] && ls "$run"/trials/*.json >/dev/null 2>&1 || { echo "baseline: no trials in $OUT" >&2; exit 1; }
+python3 - "$run" "$DEST" "$SUITE" <<'PY'
+import datetime, json, os, platform, shutil, subprocess, sys
+run, dest, suite = sys.argv[1:4]
+tmp = dest + ".new"
+shutil.rmtree(tmp, ignore_errors=True)
+os.makedirs(tmp + "/trials")
+n = 0
+for name in sorted(os.listdir(run + "/trials")):
+    if not name.endswith(".json"):
+        continue
+    rec = json.load(open(os.path.join(run, "trials", name)))
+    for side in ("client", "server"):
+        lat = (rec.get(side) or {}).get("latency")
+        if isinstance(lat, dict):
+            lat.pop("buckets", None)
+    with open(os.path.join(tmp, "trials", name), "w") as f:
+        json.dump(rec, f, indent=1, sort_keys=False)
+        f.write("\n")
+    n += 1
+shutil.rmtree(dest, ignore_errors=True)
+os.replace(tmp, dest)
+def sh(*a):
+    try: return subprocess.run(a, capture_output=True, text=True).stdout.strip()
+    except OSError: return ""
+cpu = ""
+try:
+    cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+except (OSError, StopIteration):
+    pass
+env = {"what": "ci/baselines/ci-results: " + suite + " trial records (latency buckets stripped)",
+       "trials": n, "kernel": platform.release(), "cpu": cpu, "ncpu": os.cpu_count(),
+       "git_describe": sh("git", "describe", "--always", "--dirty", "--tags"),
+       "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+       "source_run": run}
+try:
+    env["run_env"] = json.load(open(os.path.join(run, "env.json")))
+except (OSError, ValueError):
+    pass
+with open("ci/baselines/environment.json.tmp", "w") as f:
+    json.dump(env, f, indent=2); f.write("\n")
+os.replace("ci/baselines/environment.json.tmp", "ci/baselines/environment.json")
+print(f"baseline: {n} trial records in {dest} (from {run}); environment in ci/baselines/environment.json")
+PY
