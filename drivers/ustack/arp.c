@@ -1,7 +1,7 @@
 /*
  * arp.c — ARP (RFC 826) for the user-space stack: a small cache with
  * expiry, replies to requests for our address, requests with retry and a
- * pending-packet queue of one frame per unresolved entry, gratuitous ARP.
+ * a queue of up to US_ARP_PENDING frames per unresolved entry, gratuitous ARP.
  *   eth_input() -> arp_input() -> (reply) eth_output()
  *   ipv4_output() -> arp_output() -> eth_output() | hold + arp request
  *   stack.c poll -> arp_timer() (retries, expiry) -> tcp_unreachable()
@@ -30,10 +30,7 @@ static struct us_arp_ent *arp_find(struct us_ctx *s, uint32_t ip)
 
 static void arp_clear(struct us_ctx *s, struct us_arp_ent *e)
 {
-    if (e->pending) {
-        pktio_free(s->pkt, &e->pending, 1);
-        e->pending = NULL;
-    }
+    if (e->npending) pktio_free(s->pkt, e->pending, e->npending);
     memset(e, 0, sizeof(*e));
 }
 
@@ -50,7 +47,7 @@ static struct us_arp_ent *arp_new(struct us_ctx *s, uint32_t ip)
         }
         if (!victim || e->expire < victim->expire) victim = e;
     }
-    if (victim->state == ARP_INCOMPLETE && victim->pending) CNT(s, US_DROP_ARP_UNRESOLVED);
+    if (victim->state == ARP_INCOMPLETE && victim->npending) CNT(s, US_DROP_ARP_UNRESOLVED);
     arp_clear(s, victim);
     victim->ip = ip;
     return victim;
@@ -121,13 +118,21 @@ void arp_input(struct us_ctx *s, const uint8_t *p, uint32_t len)
     e->state = ARP_REACHABLE;
     e->tries = 0;
     e->expire = s->now + US_ARP_TTL_NS;
-    if (e->pending) {
-        struct pktbuf *b = e->pending;
-        e->pending = NULL;
-        eth_output(s, b, e->mac, ETH_P_IPV4);
-    }
+    for (uint8_t i = 0; i < e->npending; i++) eth_output(s, e->pending[i], e->mac, ETH_P_IPV4);
+    e->npending = 0;
     if (tpa != s->ip) return;
     if (op == 1) arp_send(s, 2, sha, spa, sha);
+}
+
+/* Same IPv4 protocol and L4 ports (frames wait here with their IP header
+ * already at ETH_HLEN). */
+static int same_flow(const struct pktbuf *a, const struct pktbuf *b)
+{
+    const uint8_t *x = a->data + ETH_HLEN, *y = b->data + ETH_HLEN;
+    if (a->len < ETH_HLEN + 24 || b->len < ETH_HLEN + 24 || x[9] != y[9]) return 0;
+    size_t hx = (size_t)(x[0] & 15) * 4, hy = (size_t)(y[0] & 15) * 4;
+    if (a->len < ETH_HLEN + hx + 4 || b->len < ETH_HLEN + hy + 4) return 0;
+    return memcmp(x + hx, y + hy, 4) == 0;
 }
 
 void arp_output(struct us_ctx *s, struct pktbuf *b, uint32_t dst)
@@ -149,11 +154,22 @@ void arp_output(struct us_ctx *s, struct pktbuf *b, uint32_t dst)
         e->next_try = s->now + US_ARP_RETRY_NS;
         arp_request(s, dst);
     }
-    if (e->pending) {
-        CNT(s, US_DROP_ARP_PENDING_REPLACED);
-        pktio_free(s->pkt, &e->pending, 1);
+    /* One frame per flow: a newer frame of the same flow (a retransmitted
+     * SYN) supersedes the queued one, as the single slot of old did; other
+     * flows (several connects at once) each keep theirs. */
+    for (uint8_t i = 0; i < e->npending; i++)
+        if (same_flow(e->pending[i], b)) {
+            CNT(s, US_DROP_ARP_PENDING_REPLACED);
+            pktio_free(s->pkt, &e->pending[i], 1);
+            e->pending[i] = b;
+            return;
+        }
+    if (e->npending == US_ARP_PENDING) { /* full: the newest frame is dropped */
+        CNT(s, US_DROP_ARP_PENDING_FULL);
+        pktio_free(s->pkt, &b, 1);
+        return;
     }
-    e->pending = b;
+    e->pending[e->npending++] = b;
 }
 
 void arp_timer(struct us_ctx *s)
@@ -163,7 +179,7 @@ void arp_timer(struct us_ctx *s)
         if (e->state == ARP_INCOMPLETE && e->next_try <= s->now) {
             if (e->tries >= US_ARP_RETRIES) {
                 uint32_t ip = e->ip;
-                if (e->pending) CNT(s, US_DROP_ARP_UNRESOLVED);
+                if (e->npending) CNT(s, US_DROP_ARP_UNRESOLVED);
                 arp_clear(s, e);
                 tcp_unreachable(s, ip); /* like EHOSTUNREACH: connects fail */
                 continue;
@@ -180,5 +196,5 @@ void arp_timer(struct us_ctx *s)
 void arp_destroy(struct us_ctx *s)
 {
     for (uint32_t i = 0; i < US_ARP_SIZE; i++)
-        if (s->arp[i].pending) arp_clear(s, &s->arp[i]);
+        if (s->arp[i].npending) arp_clear(s, &s->arp[i]);
 }

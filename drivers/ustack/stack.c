@@ -38,6 +38,7 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_DROP_ARP_BAD] = "drop_arp_bad",
     [US_DROP_ARP_NOT_FOR_US] = "drop_arp_not_for_us",
     [US_DROP_ARP_PENDING_REPLACED] = "drop_arp_pending_replaced",
+    [US_DROP_ARP_PENDING_FULL] = "drop_arp_pending_full",
     [US_DROP_ARP_UNRESOLVED] = "drop_arp_unresolved",
     [US_ARP_REQUESTS] = "arp_requests",
     [US_ARP_REPLIES] = "arp_replies",

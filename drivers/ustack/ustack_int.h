@@ -53,7 +53,8 @@ enum us_cnt {
     US_DROP_ETH_UNKNOWN_TYPE,
     US_DROP_ARP_BAD,
     US_DROP_ARP_NOT_FOR_US,
-    US_DROP_ARP_PENDING_REPLACED,
+    US_DROP_ARP_PENDING_REPLACED, /* superseded by a newer frame of the same flow */
+    US_DROP_ARP_PENDING_FULL,
     US_DROP_ARP_UNRESOLVED,
     US_ARP_REQUESTS,
     US_ARP_REPLIES,
@@ -166,13 +167,18 @@ struct us_conn {
     uint32_t rtt_seq;
 };
 
+#define US_ARP_PENDING 32 /* like Linux's unres_qlen, in frames */
 struct us_arp_ent {
     uint32_t ip; /* host order, 0 = free */
     uint8_t mac[6];
     uint8_t state; /* 0 free, 1 incomplete, 2 reachable */
     uint8_t tries;
+    uint8_t npending;
     uint64_t expire, next_try;
-    struct pktbuf *pending;
+    /* Frames waiting for the address to resolve, sent in order once it does.
+     * Several connections opened at once to a new peer all wait here (one
+     * slot would drop all SYNs but the last: a 1 s RTO for each). */
+    struct pktbuf *pending[US_ARP_PENDING];
 };
 
 struct us_listener {

@@ -329,6 +329,27 @@ Test(ustack, arp_and_handshake_both_ways)
     rig_close(&r);
 }
 
+/* Several connects before the peer's address is resolved: every SYN waits
+ * for the ARP reply (none dropped, so none waits for a 1 s RTO). */
+Test(ustack, many_connects_while_arp_resolves)
+{
+    struct rig r;
+    rig_open(&r, 0, 0, NULL);
+    do_listen(&r.s[0], 80);
+    int h[8];
+    for (int i = 0; i < 8; i++) h[i] = do_connect(&r.s[1], 0, 80);
+    for (int i = 0; i < 8; i++) {
+        int arg[2] = {1, h[i]};
+        cr_assert(run_until(&r, connected, arg, 100000000ull), "connection %d within 100 ms", i);
+    }
+    cr_assert_eq(ctr(&r.s[1], "arp_requests"), 1);
+    cr_assert_eq(ctr(&r.s[1], "syn_retransmits"), 0, "a SYN waited for its RTO");
+    cr_assert_eq(ctr(&r.s[1], "drop_arp_pending_full") + ctr(&r.s[1], "drop_arp_pending_replaced"),
+                 0);
+    cr_assert_eq(ctr(&r.s[0], "conns_accepted"), 8);
+    rig_close(&r);
+}
+
 struct xfer {
     size_t n;
     int cside, ch;
