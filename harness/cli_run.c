@@ -12,6 +12,7 @@
  */
 #include "cli.h"
 #include "cpuacct.h"
+#include "hugepages.h"
 #include "results.h"
 #include "suite.h"
 #include "sysinfo.h"
@@ -41,6 +42,8 @@ struct run {
     json_t *records;
     double tsc_hz;
     int dut_has_addr; /* the kernel in bb-dut owns TOPO_IP_DUT right now */
+    int huge_ok;      /* hugepages reserved: DPDK capture through a pdump secondary */
+    char huge_why[256];
     int trial, ntrials, failed;
     uint64_t started;
 };
@@ -138,6 +141,24 @@ static int stop_child(pid_t pid, uint64_t grace_ns)
 static void push(char **argv, int *n, const char *s)
 {
     argv[(*n)++] = (char *)s;
+}
+
+/* --- capture ------------------------------------------------------------- */
+
+#define CAP_SNAPLEN "128"     /* headers only: what a trace summary needs */
+#define CAP_COUNT "2000000"   /* bound per trial */
+
+/* Wait up to 10 s for a capture child's ready file; 0 when it is there. */
+static int wait_ready(const char *path, pid_t pid)
+{
+    uint64_t end = mono_ns() + 10000000000ull;
+    while (mono_ns() < end && !cli_stop) {
+        if (access(path, F_OK) == 0) return 0;
+        int st;
+        if (waitpid(pid, &st, WNOHANG | WNOWAIT | WEXITED) == pid) return -1;
+        usleep(10000);
+    }
+    return -1;
 }
 
 /* --- one trial ----------------------------------------------------------- */
@@ -392,7 +413,54 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *entry, 
         push(sargv, &n, "--opt"),
             push(sargv, &n, tap ? "vdev=net_tap0,iface=" TAP_IF
                                 : "vdev=net_af_packet0,iface=" TOPO_IF_DUT);
+    /* Capture: libpcap on the DUT interface for kernel paths; for DPDK a
+     * pdump secondary when hugepages allow multi-process, else in-process
+     * rte_pcapng. The ring link has no capture point outside the process. */
+    char cap_file[PATH_MAX + 16] = "", cap_ready[PATH_MAX + 16] = "", cap_prefix[32] = "",
+         cap_opt1[PATH_MAX + 32] = "", cap_opt2[64] = "";
+    const char *cap_method = NULL;
+    int cap_dpdk = strcmp(tl.drv, "dpdk") == 0;
+    if (s->capture && !ring) {
+        snprintf(cap_ready, sizeof(cap_ready), "%s.capture.ready", base);
+        unlink(cap_ready);
+        if (cap_dpdk && r->huge_ok) {
+            cap_method = "pdump";
+            snprintf(cap_file, sizeof(cap_file), "%s.pcapng", base);
+            snprintf(cap_prefix, sizeof(cap_prefix), "bbdut%d", r->trial);
+            snprintf(cap_opt1, sizeof(cap_opt1), "file_prefix=%s", cap_prefix);
+            push(sargv, &n, "--opt"), push(sargv, &n, "pdump=1");
+            push(sargv, &n, "--opt"), push(sargv, &n, cap_opt1);
+        } else if (cap_dpdk) {
+            cap_method = "in-process rte_pcapng";
+            snprintf(cap_file, sizeof(cap_file), "%s.pcapng", base);
+            snprintf(cap_opt1, sizeof(cap_opt1), "capture=%s", cap_file);
+            snprintf(cap_opt2, sizeof(cap_opt2), "capture_count=%s", CAP_COUNT);
+            push(sargv, &n, "--opt"), push(sargv, &n, cap_opt1);
+            push(sargv, &n, "--opt"), push(sargv, &n, cap_opt2);
+            push(sargv, &n, "--opt"), push(sargv, &n, "capture_snaplen=" CAP_SNAPLEN);
+        } else {
+            cap_method = "libpcap";
+            snprintf(cap_file, sizeof(cap_file), "%s.pcap", base);
+        }
+    }
     sargv[n] = NULL;
+    char *capargv[32];
+    int cn = 0;
+    push(capargv, &cn, r->self);
+    if (cap_method && strcmp(cap_method, "libpcap") == 0) {
+        push(capargv, &cn, "capture");
+        push(capargv, &cn, "--iface"), push(capargv, &cn, (char *)tl.stats_if);
+    } else {
+        push(capargv, &cn, "pdump");
+        push(capargv, &cn, "--file-prefix"), push(capargv, &cn, cap_prefix);
+        if (s->gen_cpu >= 0) push(capargv, &cn, "--cpu"), push(capargv, &cn, cpu_g);
+    }
+    push(capargv, &cn, "--out"), push(capargv, &cn, cap_file);
+    push(capargv, &cn, "--snaplen"), push(capargv, &cn, CAP_SNAPLEN);
+    push(capargv, &cn, "--count"), push(capargv, &cn, CAP_COUNT);
+    push(capargv, &cn, "--ready"), push(capargv, &cn, cap_ready);
+    capargv[cn] = NULL;
+    pid_t cap_pid = -1;
 
     char *cargv[64 + SUITE_MAX_DRIVER_OPTS * 2];
     n = 0;
@@ -465,6 +533,20 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *entry, 
         }
         probes = 1;
     }
+    if (cap_method && (strcmp(cap_method, "libpcap") == 0 || strcmp(cap_method, "pdump") == 0)) {
+        char caplog[PATH_MAX + 16];
+        snprintf(caplog, sizeof(caplog), "%s.capture.log", base);
+        cap_pid = topo_spawn(strcmp(cap_method, "libpcap") == 0 ? tl.stats_ns : TOPO_NS_DUT,
+                             capargv, caplog, caplog, err, sizeof(err));
+        if (cap_pid < 0 || wait_ready(cap_ready, cap_pid) < 0) {
+            snprintf(why, sizeof(why), "capture (%s) did not start (see %s)", cap_method, caplog);
+            failure = why;
+            if (cap_pid > 0) stop_child(cap_pid, 2000000000ull);
+            cap_pid = -1;
+            if (spid > 0) stop_child(spid, 2000000000ull);
+            goto record;
+        }
+    }
     pid_t cpid = topo_spawn(ring ? TOPO_NS_DUT : TOPO_NS_GEN, cargv, clog, clog, err, sizeof(err));
     if (cpid < 0) {
         snprintf(why, sizeof(why), "cannot start the generator: %s", err);
@@ -492,6 +574,7 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *entry, 
     }
     cpuacct_snap(&cpu_b);
     if (!ring) topo_ifstats(tl.stats_ns, tl.stats_if, &after, err, sizeof(err));
+    if (cap_pid > 0) stop_child(cap_pid, 5000000000ull); /* writes its sidecar */
     if (spid > 0) {
         int sst = stop_child(spid, 5000000000ull);
         if (!failure && (!WIFEXITED(sst) || WEXITSTATUS(sst) != 0)) {
@@ -540,6 +623,23 @@ record:
                                                          : json_object());
     json_object_set_new(rec, "cpu", cpu ? cpu : json_null());
     json_object_set_new(rec, "netio_driver", json_string(tl.drv));
+    if (cap_method) {
+        char side[PATH_MAX + 32];
+        snprintf(side, sizeof(side), "%s.json", base);
+        json_t *cj = load_json(side); /* libpcap and pdump write a sidecar */
+        json_t *dc = json_object_get(server, "driver_counters");
+        if (!cj && dc) /* in-process: the dpdk pktio counts what it wrote */
+            cj = json_pack("{s:I,s:I,s:I}", "packets",
+                           (json_int_t)jnum(dc, "capture_frames"), "over_count",
+                           (json_int_t)jnum(dc, "capture_over_count"), "write_errors",
+                           (json_int_t)jnum(dc, "capture_write_errors"));
+        json_object_set_new(rec, "capture",
+                            json_pack("{s:s,s:s,s:o}", "method", cap_method, "file", cap_file,
+                                      "summary", cj ? cj : json_null()));
+    } else if (s->capture) {
+        json_object_set_new(rec, "capture",
+                            json_pack("{s:s}", "method", "none: the ring link has no capture point"));
+    }
     json_object_set_new(rec, "client", client ? client : json_null());
     json_object_set_new(rec, "server", server ? server : json_null());
     if (results_write_trial(r->dir, w->name, driver, rep, rec, err, sizeof(err)) < 0)
@@ -687,6 +787,15 @@ int cmd_run(int argc, char **argv)
     }
     tune_namespaces();
     r->dut_has_addr = 1;
+    int want_huge = 0;
+    for (int i = 0; i < r->suite.ndrivers; i++)
+        want_huge |= r->suite.capture && strncmp(r->suite.drivers[i], "dpdk", 4) == 0;
+    if (want_huge) {
+        r->huge_ok = hugepages_ensure(512, r->huge_why, sizeof(r->huge_why)) > 0; /* pages */
+        printf("capture: DPDK through %s\n", r->huge_ok ? "a pdump secondary (hugepages reserved)"
+                                                          : "in-process rte_pcapng");
+        if (!r->huge_ok) printf("capture: no multi-process: %s\n", r->huge_why);
+    }
     r->ntrials = r->suite.nworkloads * r->suite.ndrivers * (int)r->suite.repeats;
     r->started = mono_ns();
     /* Repeats interleave drivers, so slow drift hits every driver alike. */
@@ -702,6 +811,8 @@ int cmd_run(int argc, char **argv)
     printf("%d trials, %d failed%s. Results: %s/summary.csv\n", r->trial, r->failed,
            cli_stop ? " (interrupted)" : "", r->dir);
 out_down:
+    if (r->huge_ok && hugepages_release(err, sizeof(err)) < 0)
+        fprintf(stderr, "run: hugepages: %s\n", err);
     if (topo_down(err, sizeof(err)) < 0) fprintf(stderr, "run: teardown: %s\n", err);
     json_decref(r->records);
     json_decref(r->env);

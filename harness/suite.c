@@ -222,7 +222,7 @@ static const struct suite_key suite_keys[] = {
     {"timeout", "10s", "default per-request timeout, e.g. 10s, 500ms (> 0)", set_timeout},
     {"idle_timeout", "60s", "server closes connections idle this long, e.g. 60s (> 0)",
      set_idle_timeout},
-    {"capture", "off", "on | off: packet capture (reserved for later)", set_capture},
+    {"capture", "off", "on | off: capture DUT traffic per trial (headers only, snaplen 128): libpcap, or DPDK pdump/rte_pcapng", set_capture},
     {NULL, NULL, NULL, NULL},
 };
 
