@@ -46,7 +46,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 DEBIAN_PKGS := build-essential pkg-config libjansson-dev libinih-dev libcriterion-dev \
                libdpdk-dev dpdk dpdk-dev libpcap-dev gnuplot-nox iproute2 \
-               wrk nginx-light curl tshark valgrind clang libclang-rt-14-dev procps ethtool python3
+               wrk nginx-light curl tshark valgrind clang libclang-rt-14-dev procps ethtool python3 iputils-ping
 
 .PHONY: FORCE all deps run test unit integration fuzz fuzz-smoke asan bench clean format
 all: $(BIN)
@@ -166,8 +166,47 @@ $(KNI_LIB): build/dpdk-src/.fetched
 	$(CC) -O2 -g -fPIC $$(pkg-config --cflags libdpdk) -DALLOW_EXPERIMENTAL_API -DALLOW_INTERNAL_API \
 	  -I$$src/lib/kni -c -o $(KNI_DIR)/rte_kni_lib.o $$src/lib/kni/rte_kni.c
 	ar rcs $@ $(KNI_DIR)/rte_kni_lib.o
+# The objects that see HAVE_RTE_KNI are rebuilt when KNI= changes.
+$(BUILD)/kni-flag.txt: FORCE
+	@mkdir -p $(dir $@)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(KNI)" ] || echo "$(KNI)" > $@
+$(BUILD)/kni/exc_backend.o $(BUILD)/kni/kni_rte.o: $(BUILD)/kni-flag.txt
 ifeq ($(KNI),1)
 ALL_CFLAGS += -DHAVE_RTE_KNI -I$(KNI_DIR)/include
 LDLIBS := $(abspath $(KNI_LIB)) $(LDLIBS)
 $(BUILD)/kni/kni_rte.o: $(KNI_LIB)
 endif
+
+# CI compiles and links the rte_kni backend against the library built from
+# Debian's source package, and runs the exception-path unit tests in that build.
+.PHONY: kni-check
+kni-check: kni-lib
+	$(MAKE) KNI=1 BUILD=build-kni BIN=build-kni/bypassbench build-kni/bypassbench \
+	  build-kni/tests/kni/test_exc_wrap build-kni/tests/kni/test_classify
+	build-kni/tests/kni/test_exc_wrap && build-kni/tests/kni/test_classify
+	nm build-kni/bypassbench | grep -q ' T rte_kni_alloc' || { echo "kni-check: rte_kni not linked"; exit 1; }
+	build-kni/bypassbench doctor | grep 'exception path'
+
+# --- CI regression gates (issue 6; ci/) --------------------------------------
+#   make ci-regress  suites/ci.ini into build/ci-results, `bypassbench compare`
+#                    against ci/baselines/ci-results (build/ci-report.md,
+#                    build/ci-junit.xml), then the instructions-per-request gate;
+#                    non-zero on a regression in either (root: namespaces)
+#   make baseline    refresh ci/baselines/ (both gates) and record the environment
+#   make ipr-gate    only the deterministic gate (callgrind; .ci/run runs it)
+.PHONY: ci-regress baseline ipr-gate
+ipr-gate: $(BUILD)/bench/ustack_ipr
+	IPR=$(BUILD)/bench/ustack_ipr ci/ipr_gate.sh
+
+ci-regress: all $(BUILD)/bench/ustack_ipr
+	@rm -rf $(BUILD)/ci-results
+	./$(BIN) run suites/ci.ini --out $(BUILD)/ci-results || echo "ci-regress: some trials failed"
+	@run=$$(ls -d $(BUILD)/ci-results/*/ 2>/dev/null | head -1); \
+	./$(BIN) compare ci/baselines/ci-results "$${run:-$(BUILD)/ci-results/none}" \
+	  --markdown $(BUILD)/ci-report.md --junit $(BUILD)/ci-junit.xml; s=$$?; \
+	IPR=$(BUILD)/bench/ustack_ipr ci/ipr_gate.sh; g=$$?; \
+	echo "ci-regress: compare exit $$s, ipr-gate exit $$g (report: $(BUILD)/ci-report.md)"; \
+	[ $$s = 0 ] && [ $$g = 0 ]
+
+baseline: all $(BUILD)/bench/ustack_ipr
+	BB=$(BIN) IPR=$(BUILD)/bench/ustack_ipr OUT=$(BUILD)/ci-baseline ci/baseline.sh

@@ -3,21 +3,23 @@
 # machine and this build, and record where they came from.
 #   1. ci/baselines/ipr.json: instructions per request (ci/ipr_gate.sh --update)
 #   2. ci/baselines/ci-results/trials/*.json: a run of suites/ci.ini, records
-#      kept whole except the latency histogram buckets (they are big and
-#      compare does not read them); ci/baselines/environment.json says which
+#      kept whole except the client/server latency histogram buckets and
+#      driver counters (big, and compare reads only "metrics"); ci/baselines/environment.json says which
 #      kernel, CPU, build and date produced it.
-# Needs root for step 2 (network namespaces). BB (binary), SUITE, OUT override.
+# The suite runs first: if a trial fails, nothing is replaced. Needs root
+# (network namespaces). BB (binary), SUITE, OUT, IPR override.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BB=${BB:-bin/bypassbench}
 SUITE=${SUITE:-suites/ci.ini}
 OUT=${OUT:-build/ci-baseline}
 DEST=ci/baselines/ci-results
-ci/ipr_gate.sh --update
 rm -rf "$OUT"
-"$BB" run "$SUITE" --out "$OUT" || echo "baseline: some trials failed (kept out of the statistics by compare)"
+# A baseline with failed trials would compare fewer samples: refuse it.
+"$BB" run "$SUITE" --out "$OUT" || { echo "baseline: trials failed; ci/baselines/ left as it was" >&2; exit 1; }
 run=$(ls -d "$OUT"/*/ | head -1)
 [ -n "$run" ] && ls "$run"/trials/*.json >/dev/null 2>&1 || { echo "baseline: no trials in $OUT" >&2; exit 1; }
+ci/ipr_gate.sh --update
 python3 - "$run" "$DEST" "$SUITE" <<'PY'
 import datetime, json, os, platform, shutil, subprocess, sys
 run, dest, suite = sys.argv[1:4]
@@ -30,9 +32,10 @@ for name in sorted(os.listdir(run + "/trials")):
         continue
     rec = json.load(open(os.path.join(run, "trials", name)))
     for side in ("client", "server"):
-        lat = (rec.get(side) or {}).get("latency")
-        if isinstance(lat, dict):
-            lat.pop("buckets", None)
+        sd = rec.get(side) or {}
+        sd.pop("driver_counters", None)  # per-syscall/driver counters: debugging, not compared
+        if isinstance(sd.get("latency"), dict):
+            sd["latency"].pop("buckets", None)
     with open(os.path.join(tmp, "trials", name), "w") as f:
         json.dump(rec, f, indent=1, sort_keys=False)
         f.write("\n")
@@ -47,7 +50,7 @@ try:
     cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
 except (OSError, StopIteration):
     pass
-env = {"what": "ci/baselines/ci-results: " + suite + " trial records (latency buckets stripped)",
+env = {"what": "ci/baselines/ci-results: " + suite + " trial records (latency buckets and driver counters stripped)",
        "trials": n, "kernel": platform.release(), "cpu": cpu, "ncpu": os.cpu_count(),
        "git_describe": sh("git", "describe", "--always", "--dirty", "--tags"),
        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -268,6 +268,7 @@ static const char *const dp_ctr_names[DP__CTR_COUNT] = {
 /* rte_pcapng and rte_pdump are experimental in 22.11: allowed in this block only. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#include <dirent.h>
 #include <rte_pcapng.h>
 #include <rte_pdump.h>
 #include <rte_spinlock.h>
@@ -357,9 +358,81 @@ static void cap_file_prefix(const struct dp_cap_opts *c, char *out, size_t outle
         snprintf(out, outlen, "bb%ld", (long)getpid());
 }
 
+/* DPDK 22.11's rte_pcapng converts TSC cycles to ns from a base it takes
+ * lazily, in the first rte_pcapng_copy of the process; when that first
+ * frame's timestamp predates the base, the unsigned difference wraps and
+ * every later timestamp lands ~2^64 cycles (centuries) ahead. Take the base
+ * now, with a throwaway copy stamped half a second ahead (which only moves
+ * the base forward by whole cycles: exact). */
+static void cap_prime_clock(void)
+{
+    struct rte_mempool *mp = rte_pktmbuf_pool_create("bb_cap_prime", 7, 0, 0,
+                                                     (uint16_t)rte_pcapng_mbuf_size(64),
+                                                     (int)SOCKET_ID_ANY);
+    if (!mp) return;
+    struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+    char *data = m ? rte_pktmbuf_append(m, 60) : NULL;
+    if (data) {
+        memset(data, 0, 60);
+        struct rte_mbuf *c = rte_pcapng_copy(0, 0, m, mp, 64,
+                                             rte_get_tsc_cycles() + rte_get_tsc_hz() / 2,
+                                             RTE_PCAPNG_DIRECTION_IN);
+        rte_pktmbuf_free(c);
+    }
+    rte_pktmbuf_free(m);
+    rte_mempool_free(mp);
+}
+
+/* A failed EAL init with pdump=1: say first what multi-process needs. */
+static void cap_eal_hint(const struct dp_cap_opts *c, char *err, size_t errlen)
+{
+    char was[1024];
+    if (!c->pdump || (!strcasestr(err, "huge") && !strcasestr(err, "memory"))) return;
+    snprintf(was, sizeof(was), "%s", strncmp(err, "dpdk: ", 6) == 0 ? err + 6 : err);
+    snprintf(err, errlen, "dpdk: pdump=1 needs hugepages (bypassbench pdump --hugepages N): %s",
+             was);
+}
+
+/* After rte_eal_cleanup of an EAL with a shared config (pdump=1, or an eal=
+ * without --no-shconf): DPDK 22.11 leaves its runtime directory's files and
+ * the hugepage files (PREFIXmap_*, on every hugetlbfs mount) for a restart
+ * to reuse; we never restart, so remove them (eal_rmdir then removes the
+ * directory). A private EAL (--no-shconf) has no config file: untouched. */
+static void cap_eal_cleanup(const char *rundir)
+{
+    char path[768];
+    snprintf(path, sizeof(path), "%s/config", rundir);
+    if (!*rundir || access(path, F_OK) != 0) return;
+    const char *prefix = strrchr(rundir, '/');
+    prefix = prefix ? prefix + 1 : rundir;
+    DIR *d = opendir(rundir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof(path), "%s/%s", rundir, e->d_name);
+        (void)unlink(path);
+    }
+    if (d) closedir(d);
+    FILE *m = fopen("/proc/mounts", "r");
+    char line[512], dev[128], mnt[256], type[64], want[80];
+    snprintf(want, sizeof(want), "%smap_", prefix);
+    while (m && fgets(line, sizeof(line), m)) {
+        if (sscanf(line, "%127s %255s %63s", dev, mnt, type) != 3 || strcmp(type, "hugetlbfs"))
+            continue;
+        DIR *h = opendir(mnt);
+        for (struct dirent *e; h && (e = readdir(h)) != NULL;) {
+            if (strncmp(e->d_name, want, strlen(want)) != 0) continue;
+            snprintf(path, sizeof(path), "%s/%s", mnt, e->d_name);
+            (void)unlink(path);
+        }
+        if (h) closedir(h);
+    }
+    if (m) fclose(m);
+}
+
 /* After EAL init (idempotent: a second call finds the action registered). */
 static int cap_pdump_init(char *err, size_t errlen)
 {
+    cap_prime_clock(); /* the pdump callbacks call rte_pcapng_copy in this process */
     if (rte_pdump_init() == 0 || rte_errno == EEXIST) return 0;
     snprintf(err, errlen, "dpdk: pdump=1: rte_pdump_init: %s (multi-process needs hugepages "
                           "and a shared config)", rte_strerror(rte_errno));
@@ -390,6 +463,7 @@ static int cap_open(struct dp_cap **out, const struct dp_cap_opts *o, uint16_t p
         return -1;
     }
     rte_spinlock_init(&c->lock);
+    cap_prime_clock();
     c->snaplen = o->snaplen ? o->snaplen : 128;
     c->max = o->count;
     char name[RTE_MEMPOOL_NAMESIZE];
@@ -823,6 +897,7 @@ static void eal_shutdown_locked(void)
     char dir[512];
     snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
     rte_eal_cleanup();
+    cap_eal_cleanup(dir); /* capture block: what a shared-config EAL leaves */
     eal_rmdir(dir);
     eal.state = EAL_GONE;
 }
@@ -1285,7 +1360,10 @@ static struct pktio *dp_open(const struct pktio_config *cfg, char *err, size_t e
     d->ring_slot = -1;
 
     pthread_mutex_lock(&eal.mu);
-    if (eal_start_locked(&o, args, err, errlen) < 0) goto fail;
+    if (eal_start_locked(&o, args, err, errlen) < 0) {
+        cap_eal_hint(&o.cap, err, errlen);
+        goto fail;
+    }
     if (o.cap.pdump && cap_pdump_init(err, errlen) < 0) goto fail;
     if (o.keep_eal) eal.keep = 1;
     thread_register_locked(d, o.reg);

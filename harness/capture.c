@@ -75,8 +75,9 @@ struct capture *capture_open(const struct capture_config *c, char *err, size_t e
     }
     int rc = pcap_activate(cap->pc);
     if (rc < 0) {
-        snprintf(err, errlen, "capture: %s: pcap_activate: %s (%s)", c->iface,
-                 pcap_statustostr(rc), pcap_geterr(cap->pc));
+        const char *why = pcap_geterr(cap->pc);
+        snprintf(err, errlen, "capture: %s: pcap_activate: %s", c->iface,
+                 why && *why ? why : pcap_statustostr(rc));
         goto fail;
     }
     if (pcap_setnonblock(cap->pc, 1, ebuf) < 0 || pcap_get_selectable_fd(cap->pc) < 0) {

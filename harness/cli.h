@@ -36,5 +36,7 @@ int cmd_capture(int argc, char **argv);
 int cmd_pdump(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@
 #include "cli.h"
 #include "cpuacct.h"
 #include "hugepages.h"
+#include "plot.h"
+#include "report.h"
 #include "results.h"
 #include "suite.h"
 #include "sysinfo.h"
@@ -840,6 +842,15 @@ int cmd_run(int argc, char **argv)
             }
     if (results_write_summary(r->dir, r->records, err, sizeof(err)) < 0)
         fprintf(stderr, "run: %s\n", err);
+    else {
+        struct plot_opts po = {.notes = NULL};
+        if (plot_run(r->dir, &po, err, sizeof(err)) < 0) /* figures, then the report */
+            fprintf(stderr, "run: plots: %s\n", err);
+        if (report_write(r->dir, NULL, err, sizeof(err)) < 0)
+            fprintf(stderr, "run: report: %s\n", err);
+        else
+            printf("Report: %s/REPORT.md (figures in %s/plots/)\n", r->dir, r->dir);
+    }
     rc = cli_stop ? 130 : r->failed ? 1 : 0;
     printf("%d trials, %d failed%s. Results: %s/summary.csv\n", r->trial, r->failed,
            cli_stop ? " (interrupted)" : "", r->dir);

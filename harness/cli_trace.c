@@ -40,10 +40,11 @@ static json_t *summary_json(const char *path, const struct trace_summary *s)
                               (json_int_t)s->synack, "fin", (json_int_t)s->fin, "rst",
                               (json_int_t)s->rst, "pure_ack", (json_int_t)s->pure_ack, "data",
                               (json_int_t)s->data);
-    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:o,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:o,s:o}",
+    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:f,s:f,s:o,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:o,s:o}",
                      "file", path, "linktype", s->linktype, "packets", (json_int_t)s->packets,
                      "bytes", (json_int_t)s->bytes, "captured_bytes",
-                     (json_int_t)s->captured_bytes, "duration_s", s->duration_s, "size_hist",
+                     (json_int_t)s->captured_bytes, "duration_s", s->duration_s, "first_s",
+                     s->first_s, "last_s", s->last_s, "size_hist",
                      hist, "ipv4", (json_int_t)s->ipv4, "tcp", (json_int_t)s->tcp, "not_ipv4",
                      (json_int_t)s->not_ipv4, "short_hdr", (json_int_t)s->short_hdr, "tcp_flags",
                      flags, "flows", (json_int_t)s->flows, "retransmissions",
@@ -67,7 +68,8 @@ static void print_text(const char *path, const struct trace_summary *s)
     printf("packets      %llu\n", (unsigned long long)s->packets);
     printf("bytes        %llu (captured %llu)\n", (unsigned long long)s->bytes,
            (unsigned long long)s->captured_bytes);
-    printf("duration     %.6f s\n", s->duration_s);
+    printf("duration     %.6f s (first %.6f, last %.6f)\n", s->duration_s, s->first_s,
+           s->last_s);
     printf("sizes\n");
     for (int i = 0; i < TRACE_NBUCKETS; i++) {
         if (i < TRACE_NBUCKETS - 1)
@@ -115,7 +117,7 @@ int cmd_trace(int argc, char **argv)
     }
     if (json) {
         json_t *j = summary_json(path, &s);
-        char *txt = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) : NULL;
+        char *txt = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) : NULL;
         json_decref(j);
         if (!txt) {
             fprintf(stderr, "bypassbench trace: cannot build JSON\n");

@@ -130,6 +130,7 @@ enum cmp_dir cmp_metric_dir(const char *m)
     for (size_t i = 0; i < sizeof(higher) / sizeof(higher[0]); i++)
         if (strcmp(m, higher[i]) == 0 || (ends_with(m, higher[i]) && m[strlen(m) - strlen(higher[i]) - 1] == '_'))
             return CMP_DIR_HIGHER;
+    if (strncmp(m, "lat_max", 7) == 0) return CMP_DIR_NONE; /* one sample: an outlier, not a trend */
     if (strncmp(m, "lat_", 4) == 0 || strstr(m, "cycles") || strstr(m, "error") ||
         strstr(m, "drop") || strstr(m, "retrans"))
         return CMP_DIR_LOWER;

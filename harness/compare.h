@@ -9,7 +9,8 @@
  * small samples, ties included; normal approximation with tie and continuity
  * correction otherwise) and a verdict: WORSE only when p < alpha AND
  * |change| >= min_effect in the metric's bad direction (lower is better for
- * lat_*, *cycles*, errors; higher for rps, gbps, cps, requests); BETTER the
+ * lat_* except lat_max_ns, *cycles*, errors; higher for rps, gbps, cps,
+ * requests; lat_max_ns is a single outlier, so it has no direction); BETTER the
  * same in the good direction; CHANGED for significant changes of metrics
  * without a direction (never fails); SAME otherwise. A group with ok trials
  * in BASE and none in NEW gives one WORSE row (metric "trials") unless

@@ -24,6 +24,8 @@ static const struct command {
     {"pdump", cmd_pdump, "capture a DPDK server's port as a secondary process (pcapng)"},
     {"trace", cmd_trace, "summarise a pcap/pcapng: sizes, TCP flags, retransmits, handshake RTTs"},
     {"compare", cmd_compare, "statistical regression gate between two results directories (exit 1 on worse)"},
+    {"plot", cmd_plot, "every figure of a results directory: CSV, then PDF/SVG/PNG (gnuplot)"},
+    {"report", cmd_report, "the figures and REPORT.md of a results directory"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this list"},
 };

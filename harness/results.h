@@ -21,7 +21,7 @@
  * All files are written to a temporary name and renamed into place.
  * Every function returns 0 (or the object) on success, -1 (or NULL) with a
  * message naming the file in err.
- * Callers: harness/cli_run.c, harness/compare.c, tests. Calls: jansson, stats.c.
+ * Callers: harness/cli_run.c, harness/compare.c, harness/plot.c, tests. Calls: jansson, stats.c.
  */
 #ifndef BB_RESULTS_H
 #define BB_RESULTS_H

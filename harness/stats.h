@@ -6,7 +6,7 @@
  * Pure functions on arrays of doubles; the caller's array is never changed
  * (functions that need order sort a private copy).
  * Contract: with n == 0 every function returns NAN. NaN inputs sort last.
- * Callers: harness/results.c, harness/compare.c. Calls: libc only.
+ * Callers: harness/results.c, harness/compare.c, harness/plot.c. Calls: libc, libm.
  */
 #ifndef BB_STATS_H
 #define BB_STATS_H

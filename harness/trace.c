@@ -340,6 +340,8 @@ int trace_analyze(const char *path, struct trace_summary *out, char *err, size_t
         ret = -1;
     }
     out->duration_s = last > first ? (double)(last - first) / 1e9 : 0;
+    out->first_s = (double)first / 1e9;
+    out->last_s = (double)last / 1e9;
     rtt_summarise(&c.r1, &out->syn_synack);
     rtt_summarise(&c.r2, &out->synack_ack);
     free(c.r1.v);

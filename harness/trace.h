@@ -27,6 +27,7 @@ struct trace_summary {
     uint64_t bytes;           /* sum of original (wire) lengths */
     uint64_t captured_bytes;  /* sum of captured lengths (<= snaplen each) */
     double duration_s;        /* last timestamp - first */
+    double first_s, last_s;   /* timestamps of the first and last packet (Unix seconds) */
     uint64_t size_hist[TRACE_NBUCKETS];
     uint64_t ipv4, tcp;       /* IPv4 packets, TCP segments among them */
     uint64_t not_ipv4;        /* ARP, IPv6, ... */

@@ -43,7 +43,10 @@ struct exc_match {
  * ours -> BOTH; IPv4 to our address, TCP, destination port listening or in
  * [eph_lo, eph_hi] -> STACK (also a TCP header too short to read the ports,
  * which the stack counts and drops); every other frame (ICMP, UDP, other TCP
- * ports, non-first fragments, IPv6, VLAN, LLDP, short frames) -> KERNEL. */
+ * ports, non-first fragments, IPv6, VLAN, LLDP, short frames) -> KERNEL.
+ * Known limit: a kernel client on the DUT whose local port falls in the
+ * stack's ephemeral range gets its replies sent to the stack; keep the
+ * kernel's net.ipv4.ip_local_port_range below eph_lo where that matters. */
 enum exc_class exc_classify(const struct exc_match *m, const uint8_t *frame, uint32_t len);
 
 /* ---- backends --------------------------------------------------------------- */

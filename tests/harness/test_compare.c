@@ -144,6 +144,7 @@ Test(compare, metric_directions)
     cr_expect_eq(cmp_metric_dir("lat_p99_ns"), CMP_DIR_LOWER);
     cr_expect_eq(cmp_metric_dir("system_cycles_per_request"), CMP_DIR_LOWER);
     cr_expect_eq(cmp_metric_dir("errors"), CMP_DIR_LOWER);
+    cr_expect_eq(cmp_metric_dir("lat_max_ns"), CMP_DIR_NONE);
     cr_expect_eq(cmp_metric_dir("measured_s"), CMP_DIR_NONE);
     cr_expect_eq(cmp_metric_dir("dut_packets_per_request"), CMP_DIR_NONE);
 }

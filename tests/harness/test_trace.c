@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TH_FIN 0x01
@@ -152,6 +153,8 @@ Test(trace, known_exchange_every_number)
     check_exchange_numbers(&s);
     cr_expect_eq(s.captured_bytes, s.bytes);
     cr_expect_float_eq(s.duration_s, 0.0018, 1e-9, "duration %.9f", s.duration_s);
+    cr_expect_float_eq(s.first_s, 1700000000.0, 1e-6, "first %.9f", s.first_s);
+    cr_expect_float_eq(s.last_s, 1700000000.0018, 1e-6, "last %.9f", s.last_s);
     cr_expect_eq(s.syn_synack.n, 1);
     cr_expect_float_eq(s.syn_synack.min_us, 100.0, 1e-6);
     cr_expect_float_eq(s.syn_synack.median_us, 100.0, 1e-6);
@@ -293,6 +296,11 @@ Test(trace, dpdk_inprocess_pcapng_is_read)
     cr_expect_eq(s.handshakes, 1);
     cr_expect_eq(s.syn_synack.n, 1);
     cr_expect(s.duration_s >= 0 && s.duration_s < 3600, "duration %f", s.duration_s);
+    /* rte_pcapng's TSC-to-ns base (see cap_prime_clock in dpdk.c): not
+     * centuries off the clock. */
+    double now = (double)time(NULL);
+    cr_expect(s.first_s > now - 86400 && s.first_s < now + 86400, "first timestamp %.0f, now %.0f",
+              s.first_s, now);
 }
 
 Test(trace, dpdk_inprocess_capture_count_bound)

@@ -24,7 +24,11 @@ cleanup() {
 trap cleanup EXIT
 jget() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 wait_file() { for _ in $(seq 100); do [ -f "$1" ] && return 0; sleep 0.1; done; fail "$2 did not become ready"; }
-tshark_count() { tshark -r "$1" -T fields -e frame.number 2>"$tmp/tshark.err" | wc -l; }
+# Frames tshark reads; its complaints (not the as-root warning) in $tmp/tshark.err.
+tshark_count() {
+  tshark -r "$1" -T fields -e frame.number 2>"$tmp/tshark.raw" | wc -l
+  grep -v 'Running as user' "$tmp/tshark.raw" >"$tmp/tshark.err" || true
+}
 load() { ip netns exec bb-gen "$BB" load -q -n 100 -c 1 --warmup 0 "$@" http://198.18.0.2:8080/bytes/64 || fail "load"; }
 # A DPDK server in bb-dut on net_af_packet over bb-dut0 (no kernel address).
 start_dpdk() { start_server 8080 --driver dpdk --ip 198.18.0.2/24 --opt vdev=net_af_packet0,iface=bb-dut0 --opt exc=off "$@"; }
@@ -75,6 +79,7 @@ for bound in 0 50; do
     "$BB" trace --json "$f" >"$tmp/d.trace" || fail "trace on pcapng"
     [ "$(jget "$tmp/d.trace" 'j["packets"]')" = "$cf" ] || fail "trace count differs"
     [ "$(jget "$tmp/d.trace" 'j["handshakes"]')" -ge 1 ] || fail "no handshake in the pcapng"
+    [ "$(jget "$tmp/d.trace" 'abs(j["first_s"] - __import__("time").time()) < 3600')" = True ] || fail "pcapng timestamps are off the clock"
   else
     [ "$cf" = "$bound" ] || fail "capture_count=$bound wrote $cf"
     [ $((cf + over)) = $((rx + tx)) ] || fail "captured $cf + over $over != rx+tx $((rx + tx))"
@@ -82,6 +87,7 @@ for bound in 0 50; do
 done
 
 # --- 3. DPDK multi-process: pdump secondary ---
+HP_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
 if ! got=$("$BB" pdump --hugepages 128 2>"$tmp/h.err"); then
   echo "skip pdump: cannot reserve hugepages ($(cat "$tmp/h.err") got ${got:-0})"
 else
@@ -105,9 +111,12 @@ else
   "$BB" trace --json "$tmp/p.pcapng" >"$tmp/p.trace" || fail "trace on pdump pcapng"
   [ "$(jget "$tmp/p.trace" 'j["handshakes"]')" = 1 ] || fail "pdump trace: handshakes != 1"
   [ "$(jget "$tmp/p.trace" 'j["packets"]')" -ge 200 ] || fail "pdump trace: fewer than 200 packets"
-  "$BB" pdump --release-hugepages --file-prefix "$PFX" || fail "release hugepages"
+  [ "$(jget "$tmp/p.trace" 'abs(j["first_s"] - __import__("time").time()) < 3600')" = True ] || fail "pdump timestamps are off the clock"
+  # The server's EAL removed its hugepage files and runtime directory on exit.
   ls /dev/hugepages/"$PFX"map_* >/dev/null 2>&1 && fail "hugepage files left behind"
   [ -e /var/run/dpdk/"$PFX" ] && fail "DPDK runtime directory left behind"
+  "$BB" pdump --release-hugepages --file-prefix "$PFX" || fail "release hugepages"
+  [ "$(cat /proc/sys/vm/nr_hugepages)" = "$HP_BEFORE" ] || fail "nr_hugepages not restored"
 fi
 topo_cleanup; SERVER_PID=
 no_leftovers

@@ -1,0 +1,79 @@
+# style.gp — the one shared style of every bypassbench figure. Loaded by
+# plots/<figure>.gp, which `bypassbench plot` (harness/plot.c) runs as
+#   gnuplot -e "datafile='…csv'; outfile='…'; fmt='pdf|svg|png'; cols=1|2; \
+#               drivers='kernel afpacket'; lts='1 2'; nd=2; …" plots/<figure>.gp
+# The figure script sets rows1/cols1 (panels in a single-column figure) and
+# rows2/cols2 (double-column) before loading this file.
+#
+# Sizes: single column 3.5 in wide, double column 7 in, fonts 8/9 pt as in a
+# paper column. Colours: Okabe–Ito (colour-blind safe), and every driver also
+# gets its own point type and fill pattern so a grey-scale print still reads.
+# Linetypes are fixed per driver by harness/plot.c: 1 kernel, 2 afpacket,
+# 3 dpdk, 4 dpdk-tap, 5 dpdk-ring, 6-8 any other, in order of appearance.
+
+if (!exists("fmt")) fmt = "pdf"
+if (!exists("cols")) cols = 2
+if (!exists("rows1")) rows1 = 1
+if (!exists("cols1")) cols1 = 1
+if (!exists("rows2")) rows2 = 1
+if (!exists("cols2")) cols2 = 1
+if (!exists("nd")) nd = 0
+
+prows = (cols == 1) ? rows1 : rows2
+pcols = (cols == 1) ? cols1 : cols2
+fig_w = (cols == 1) ? 3.5 : 7.0
+panel_h = (cols == 1) ? 2.2 : 2.5
+fig_h = prows * panel_h
+fsize = (cols == 1) ? 8 : 9
+png_dpi = 150.0
+
+if (fmt eq "pdf") {
+    set terminal pdfcairo enhanced color font sprintf("Helvetica,%d", fsize) \
+        size fig_w, fig_h linewidth 1.5 rounded
+} else {
+    if (fmt eq "svg") {
+        # svg sizes are in px; 72 px per inch keeps the PDF's proportions.
+        set terminal svg enhanced font sprintf("Helvetica,%d", fsize) \
+            size fig_w * 72, fig_h * 72 linewidth 1.5 rounded background "white"
+    } else {
+        set terminal pngcairo enhanced color font sprintf("Helvetica,%d", fsize) \
+            size fig_w * png_dpi, fig_h * png_dpi fontscale png_dpi / 72 \
+            linewidth png_dpi / 72 * 1.5 rounded background "white"
+    }
+}
+if (exists("outfile")) set output outfile
+
+# Okabe & Ito (2008), "Color Universal Design".
+set linetype 1 lc rgb "#0072B2" lw 1 pt 7  ps 0.7 dt 1   # kernel: blue
+set linetype 2 lc rgb "#E69F00" lw 1 pt 5  ps 0.7 dt 1   # afpacket: orange
+set linetype 3 lc rgb "#009E73" lw 1 pt 9  ps 0.8 dt 1   # dpdk: bluish green
+set linetype 4 lc rgb "#CC79A7" lw 1 pt 13 ps 0.8 dt 1   # dpdk-tap: reddish purple
+set linetype 5 lc rgb "#D55E00" lw 1 pt 11 ps 0.8 dt 1   # dpdk-ring: vermillion
+set linetype 6 lc rgb "#56B4E9" lw 1 pt 3  ps 0.8 dt 1   # sky blue
+set linetype 7 lc rgb "#F0E442" lw 1 pt 2  ps 0.8 dt 1   # yellow
+set linetype 8 lc rgb "#000000" lw 1 pt 1  ps 0.8 dt 1   # black
+set linetype cycle 8
+
+set datafile separator comma
+set datafile missing ""
+set border 3 lw 0.8
+set tics nomirror out scale 0.6
+set grid ytics lw 0.5 lc rgb "#d0d0d0"
+set key top left reverse Left samplen 1.5 spacing 1.1 noautotitle
+set style fill solid 0.85 border -1
+set errorbars small
+set offsets graph 0.02, graph 0.02, graph 0.05, 0
+set tmargin (cols == 1 ? 3.4 : 2.2)
+
+# Bars: one bar per (category, driver) at the x plot.c computed; bw its width.
+if (!exists("bw")) bw = 0.35
+set boxwidth bw absolute
+# Driver i of nd as passed by plot.c.
+drv(i) = word(drivers, i)
+dlt(i) = word(lts, i) + 0
+# Keep the rows of driver i (column 3 is its index within the figure).
+only(i, c) = (column(3) == i) ? column(c) : NaN
+# An error bar only where the interval (columns c, c+1) has a width (one
+# repeat: none): x from column xc, else undefined.
+ebx(xc, c) = (column(c) < column(c + 1)) ? column(xc) : NaN
+set key noenhanced
