@@ -57,23 +57,43 @@ awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" 'BEGIN {
   printf "%-44s %12.0f\n", "bypassbench load -> bypassbench serve", e;
   printf "%-44s %12.2f   (faster target: wrk -> ours above)\n", "ratio generator on our server: ours / wrk", e / d; }'
 
-# --- 3. our stack over AF_PACKET vs the kernel, same veth wire, same run ------
+# --- 3. our stack (AF_PACKET, DPDK) vs the kernel, same wire, same run -------
 "$BB" topo down >/dev/null 2>&1
-echo; echo "bench: suites/bench-veth.ini (kernel vs afpacket, 3 repeats, medians)"
+echo; echo "bench: suites/bench-veth.ini (kernel, afpacket, dpdk on veth; dpdk on ring; 3 repeats, medians)"
 "$BB" run suites/bench-veth.ini --out "$tmp/res" | grep -E '^\[' || echo "bench: some trials failed (see above)"
 python3 - "$tmp"/res/*/summary.json <<'PY'
-import json, sys
+import json, os, sys
 g = {(x["workload"], x["driver"]): x["metrics"] for x in json.load(open(sys.argv[1]))["groups"]}
+tsc = json.load(open(os.path.join(os.path.dirname(sys.argv[1]), "env.json")))["tsc_hz"]
 def med(w, d, k):
     m = g.get((w, d), {}).get(k) or {}
-    return m.get("median") or float("nan")
-print(f"{'workload':14} {'kernel req/s':>13} {'afpacket req/s':>15} {'ratio':>6}   {'kernel sys cyc/req':>19} {'afpacket':>9} {'ratio':>6}  gen util k/a")
+    v = m.get("median")
+    return float("nan") if v is None else v
+drivers = ["kernel", "afpacket", "dpdk", "dpdk-ring"]
 for w in sorted({w for w, _ in g}):
-    rk, ra = med(w, "kernel", "rps"), med(w, "afpacket", "rps")
-    ck, ca = med(w, "kernel", "system_cycles_per_request"), med(w, "afpacket", "system_cycles_per_request")
-    print(f"{w:14} {rk:13.0f} {ra:15.0f} {ra/rk:6.2f}   {ck:19.0f} {ca:9.0f} {ck/ca:6.2f}  "
-          f"{med(w,'kernel','gen_util'):.2f}/{med(w,'afpacket','gen_util'):.2f}")
-print("(cycles: /proc/stat busy time x TSC over the measured window; ratio > 1 = afpacket cheaper)")
+    print(f"\n{w}: {'driver':10} {'req/s':>10} {'x kernel':>9} {'sys cyc/req':>12} {'kernel/this':>12} {'req/s per busy core':>20} {'gen util':>9}")
+    rk, ck = med(w, "kernel", "rps"), med(w, "kernel", "system_cycles_per_request")
+    for d in drivers:
+        r, c = med(w, d, "rps"), med(w, d, "system_cycles_per_request")
+        cores = r * c / tsc if c == c else float("nan")  # busy cores over the window
+        print(f"{'':{len(w)+2}}{d:10} {r:10.0f} {r/rk:9.2f} {c:12.0f} {ck/c:12.2f} {r/cores if cores else 0:20.0f} {med(w, d, 'gen_util'):9.2f}")
+print("\n(cycles: /proc/stat busy time x TSC over the measured window, every core; kernel/this > 1 = fewer cycles than the kernel;")
+print(" on the ring the generator is our stack too and both cores busy-poll; elsewhere the generator is the kernel)")
+PY
+
+# --- 3b. capture overhead: the same trials with and without capture ----------
+sed 's/^capture = .*//; s/^\[suite\]/[suite]\ncapture = on/' suites/bench-capture.ini > "$tmp/cap-on.ini"
+echo; echo "bench: capture overhead (suites/bench-capture.ini without and with capture = on, headers only)"
+"$BB" run suites/bench-capture.ini --out "$tmp/cap0" | grep -E '^\[' || true
+"$BB" run "$tmp/cap-on.ini" --out "$tmp/cap1" | grep -E '^\[|^capture' || true
+python3 - "$tmp"/cap0/*/summary.json "$tmp"/cap1/*/summary.json <<'PY'
+import json, sys
+def load(p): return {(x["workload"], x["driver"]): x["metrics"] for x in json.load(open(p))["groups"]}
+a, b = load(sys.argv[1]), load(sys.argv[2])
+print(f"{'workload':10} {'driver':8} {'req/s off':>10} {'req/s on':>10} {'loss':>7}   (goal <= 5%)")
+for k in sorted(a):
+    r0 = (a[k].get("rps") or {}).get("median"); r1 = (b.get(k, {}).get("rps") or {}).get("median")
+    if r0 and r1: print(f"{k[0]:10} {k[1]:8} {r0:10.0f} {r1:10.0f} {100*(1-r1/r0):6.1f}%")
 PY
 
 # --- 4. deterministic cost: instructions per request through our stack -------

@@ -47,6 +47,7 @@ struct run {
     double tsc_hz;
     int dut_has_addr; /* the kernel in bb-dut owns TOPO_IP_DUT right now */
     int huge_ok;      /* hugepages reserved: DPDK capture through a pdump secondary */
+    struct cpuacct_hw hw; /* hardware cycle counters, when the machine has them */
     char huge_why[256];
     int trial, ntrials, failed;
     uint64_t started;
@@ -589,7 +590,7 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *entry, 
      * generator's exit (which follows the window within milliseconds). */
     sleep_watching(cpid, w->mode == WL_DOWNLOAD ? 0 : w->warmup_ns);
     if (!ring) topo_ifstats(tl.stats_ns, tl.stats_if, &before, err, sizeof(err));
-    cpuacct_snap(&cpu_a);
+    cpuacct_snap_hw(&r->hw, &cpu_a);
     /* The generator ends by itself; the guard catches a hang. */
     uint64_t guard = w->warmup_ns + w->duration_ns + 30000000000ull +
                      (w->mode == WL_DOWNLOAD ? 600000000000ull : 0);
@@ -603,7 +604,7 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *entry, 
                  WIFEXITED(cst) ? WEXITSTATUS(cst) : 128 + WTERMSIG(cst), clog);
         failure = why;
     }
-    cpuacct_snap(&cpu_b);
+    cpuacct_snap_hw(&r->hw, &cpu_b);
     if (!ring) topo_ifstats(tl.stats_ns, tl.stats_if, &after, err, sizeof(err));
     if (cap_pid > 0) stop_child(cap_pid, 5000000000ull); /* writes its sidecar */
     if (spid > 0) {
@@ -654,6 +655,9 @@ record:
                                                          : json_object());
     json_object_set_new(rec, "cpu", cpu ? cpu : json_null());
     json_object_set_new(rec, "netio_driver", json_string(tl.drv));
+    /* The DUT was not the bottleneck when the generator's core was busy. */
+    json_object_set_new(rec, "generator_saturated",
+                        json_boolean(cpu && jnum(cpu, "gen_util") > 0.9));
     if (cap_method) {
         char side[PATH_MAX + 32];
         snprintf(side, sizeof(side), "%s.json", base);
@@ -805,6 +809,13 @@ int cmd_run(int argc, char **argv)
     sysinfo_collect(&si);
     r->env = sysinfo_json(&si);
     r->tsc_hz = si.tsc_hz;
+    char hw_why[256] = "";
+    if (cpuacct_hw_open(&r->hw, hw_why, sizeof(hw_why)) == 0)
+        json_object_set_new(r->env, "cpu_accounting", json_string("perf_event_cycles"));
+    else
+        json_object_set_new(r->env, "cpu_accounting",
+                            json_pack("{s:s,s:s}", "method", "proc_stat_busy_x_tsc",
+                                      "why_not_perf", hw_why));
     json_object_set_new(r->env, "suite_path", json_string(r->suite.path));
     json_object_set_new(r->env, "quick", json_boolean(quick));
     cli_write_json(strcat(strcpy(logs, r->dir), "/env.json"), r->env, err, sizeof(err));
@@ -860,6 +871,7 @@ out_down:
     if (topo_down(err, sizeof(err)) < 0) fprintf(stderr, "run: teardown: %s\n", err);
     json_decref(r->records);
     json_decref(r->env);
+    cpuacct_hw_close(&r->hw);
 out_suite:
     suite_free(&r->suite);
     free(r);

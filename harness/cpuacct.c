@@ -3,9 +3,12 @@
  */
 #include "cpuacct.h"
 
+#include <errno.h>
+#include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +33,52 @@ static uint64_t softirq_row(const char *line)
         p = end;
     }
     return sum;
+}
+
+int cpuacct_hw_open(struct cpuacct_hw *hw, char *why, size_t whylen)
+{
+    long n = sysconf(_SC_NPROCESSORS_CONF);
+    memset(hw, 0, sizeof(*hw));
+    for (int i = 0; i < CPUACCT_MAX_CPUS; i++) hw->fd[i] = -1;
+    if (n < 1 || n > CPUACCT_MAX_CPUS) {
+        snprintf(why, whylen, "%ld CPUs: outside 1..%d", n, CPUACCT_MAX_CPUS);
+        return -1;
+    }
+    for (int c = 0; c < n; c++) {
+        struct perf_event_attr a = {.type = PERF_TYPE_HARDWARE,
+                                    .size = sizeof(a),
+                                    .config = PERF_COUNT_HW_CPU_CYCLES};
+        int fd = (int)syscall(SYS_perf_event_open, &a, -1, c, -1, 0);
+        if (fd < 0) {
+            snprintf(why, whylen, "perf_event_open(cycles, cpu %d): %s", c, strerror(errno));
+            hw->n = c;
+            cpuacct_hw_close(hw);
+            return -1;
+        }
+        hw->fd[c] = fd;
+    }
+    hw->n = (int)n;
+    return 0;
+}
+
+void cpuacct_hw_close(struct cpuacct_hw *hw)
+{
+    for (int i = 0; i < hw->n; i++)
+        if (hw->fd[i] >= 0) close(hw->fd[i]);
+    hw->n = 0;
+}
+
+int cpuacct_snap_hw(const struct cpuacct_hw *hw, struct cpu_snap *s)
+{
+    int rc = cpuacct_snap(s);
+    if (rc < 0 || !hw || hw->n == 0) return rc;
+    for (int i = 0; i < hw->n; i++) {
+        uint64_t v;
+        if (read(hw->fd[i], &v, sizeof(v)) != (ssize_t)sizeof(v)) return rc; /* s->hw stays 0 */
+        s->hw_cycles[i] = v;
+    }
+    s->hw = 1;
+    return rc;
 }
 
 int cpuacct_snap(struct cpu_snap *s)
@@ -71,10 +120,12 @@ json_t *cpuacct_json(const struct cpu_snap *a, const struct cpu_snap *b, double 
 {
     double hz = (double)sysconf(_SC_CLK_TCK);
     double window = (double)(b->t_ns - a->t_ns) / 1e9;
+    int hw = a->hw && b->hw;
     json_t *cpus = json_array();
     double sys_busy = 0, sys_steal = 0;
     for (int i = 0; i < b->ncpu; i++) {
-        double busy = (double)(b->busy[i] - a->busy[i]) / hz;
+        double busy = hw ? (double)(b->hw_cycles[i] - a->hw_cycles[i]) / tsc_hz
+                         : (double)(b->busy[i] - a->busy[i]) / hz;
         double steal = (double)(b->steal[i] - a->steal[i]) / hz;
         sys_busy += busy;
         sys_steal += steal;
@@ -83,15 +134,16 @@ json_t *cpuacct_json(const struct cpu_snap *a, const struct cpu_snap *b, double 
                                               window > 0 ? busy / window : 0, "cycles",
                                               busy * tsc_hz));
     }
-    double dut = dut_cpu >= 0 && dut_cpu < b->ncpu
-                     ? (double)(b->busy[dut_cpu] - a->busy[dut_cpu]) / hz * tsc_hz
-                     : -1;
-    double gen = gen_cpu >= 0 && gen_cpu < b->ncpu
-                     ? (double)(b->busy[gen_cpu] - a->busy[gen_cpu]) / hz * tsc_hz
-                     : -1;
+#define CORE_CYCLES(c)                                                                         \
+    ((c) < 0 || (c) >= b->ncpu ? -1                                                               \
+     : hw                      ? (double)(b->hw_cycles[c] - a->hw_cycles[c])                      \
+                               : (double)(b->busy[c] - a->busy[c]) / hz * tsc_hz)
+    double dut = CORE_CYCLES(dut_cpu);
+    double gen = CORE_CYCLES(gen_cpu);
+#undef CORE_CYCLES
     double sys = sys_busy * tsc_hz;
     json_t *j = json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:o}", "method",
-                          "proc_stat_busy_x_tsc", "tsc_hz", tsc_hz, "window_s", window,
+                          hw ? "perf_event_cycles" : "proc_stat_busy_x_tsc", "tsc_hz", tsc_hz, "window_s", window,
                           "dut_cycles", dut, "gen_cycles", gen, "system_cycles", sys, "steal_s",
                           sys_steal, "gen_util", gen >= 0 && window > 0 ? gen / tsc_hz / window : -1,
                           "ctx_switches", (json_int_t)(b->ctxt - a->ctxt), "net_rx_softirqs",

@@ -14,6 +14,7 @@
 #include "sysinfo.h"
 #include "topo.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -348,6 +349,48 @@ static void check_dpdk_tools(FILE *out, struct tally *t, const struct sysinfo *s
     }
 }
 
+/* Real NICs for the `pci` link: DPDK needs them bound to vfio-pci (with an
+ * IOMMU) and hugepages; the kernel must not be using them. */
+static void check_pci(FILE *out, struct tally *t)
+{
+    fprintf(out, "real NICs (pci link; not run in CI)\n");
+    DIR *d = opendir("/sys/bus/pci/devices");
+    int nics = 0, vfio = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char p[512], cls[32] = "", drv[512] = "";
+        snprintf(p, sizeof(p), "/sys/bus/pci/devices/%s/class", e->d_name);
+        FILE *f = fopen(p, "r");
+        if (!f) continue;
+        if (!fgets(cls, sizeof(cls), f)) cls[0] = 0;
+        fclose(f);
+        if (strncmp(cls, "0x02", 4) != 0) continue; /* network controllers */
+        snprintf(p, sizeof(p), "/sys/bus/pci/devices/%s/driver", e->d_name);
+        ssize_t n = readlink(p, drv, sizeof(drv) - 1);
+        drv[n > 0 ? n : 0] = 0;
+        const char *name = strrchr(drv, '/') ? strrchr(drv, '/') + 1 : "none";
+        int bound = strcmp(name, "vfio-pci") == 0;
+        nics++, vfio += bound;
+        report(out, t, bound, "%s: driver %s%s", e->d_name, name,
+               bound ? ": ready for DPDK (-a %s)"
+                     : ": bound to the kernel (to give it to DPDK: modprobe vfio-pci; "
+                       "dpdk-devbind.py --bind=vfio-pci DEVICE; needs an IOMMU or "
+                       "enable_unsafe_noiommu_mode)");
+    }
+    if (d) closedir(d);
+    if (!nics) report(out, t, 0, "no PCI network controller on this machine");
+    DIR *g = opendir("/sys/kernel/iommu_groups");
+    int groups = 0;
+    while (g && (e = readdir(g))) groups += e->d_name[0] != '.';
+    if (g) closedir(g);
+    report(out, t, groups > 0, "IOMMU: %d groups%s", groups,
+           groups ? "" : " (vfio-pci needs intel_iommu=on / amd_iommu=on, or no-IOMMU mode)");
+    fprintf(out, "  =>   %s\n", vfio ? "a pci run can use the vfio-pci devices above"
+                                       : "no NIC is bound to vfio-pci: the pci link cannot run "
+                                         "here (README: a two-host run)");
+}
+
 int doctor_run(FILE *out)
 {
     struct sysinfo si;
@@ -362,6 +405,7 @@ int doctor_run(FILE *out)
     check_devices(out, &t);
     check_hugepages(out, &t);
     check_dpdk_tools(out, &t, &si);
+    check_pci(out, &t);
     fprintf(out, "summary: %d ok, %d no\n", t.ok, t.no);
     fflush(out);
     return 0;

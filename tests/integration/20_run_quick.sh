@@ -14,5 +14,21 @@ done
 head -1 "$dir/summary.csv" | grep -q '^workload,driver' || fail "summary.csv header"
 [ "$(wc -l < "$dir/summary.csv")" = 21 ] || fail "summary.csv should have 20 rows"
 grep -q '"kernel"' "$dir/env.json" || fail "env.json lacks kernel"
+# the run ends with a report that lists every trial, and its figures
+[ -s "$dir/REPORT.md" ] || fail "no REPORT.md"
+for f in "$dir"/trials/*.json; do
+  t=$(basename "$f" .json)
+  grep -q "$t" "$dir/REPORT.md" || fail "REPORT.md does not list trial $t"
+done
+ls "$dir"/plots/throughput-1col.pdf "$dir"/plots/throughput-1col.svg "$dir"/plots/throughput-1col.png >/dev/null \
+  || fail "figures missing from $dir/plots"
+head -c 4 "$dir/plots/throughput-1col.pdf" | grep -q '%PDF' || fail "throughput PDF is not a PDF"
+python3 - "$dir" <<'PY' || fail "records lack CPU accounting or the generator flag"
+import json, glob, sys
+for p in glob.glob(sys.argv[1] + "/trials/*.json"):
+    j = json.load(open(p))
+    assert j["cpu"]["method"] in ("perf_event_cycles", "proc_stat_busy_x_tsc"), p
+    assert isinstance(j["generator_saturated"], bool), p
+PY
 no_leftovers
 echo ok
