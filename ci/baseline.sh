@@ -6,31 +6,49 @@
 #      kept whole except the client/server latency histogram buckets and
 #      driver counters (big, and compare reads only "metrics"); ci/baselines/environment.json says which
 #      kernel, CPU, build and date produced it.
-# The suite runs first: if a trial fails, nothing is replaced. Needs root
-# (network namespaces). BB (binary), SUITE, OUT, IPR override.
+# The suite runs RUNS times (default 2) and the baseline pools them: the
+# reference then holds run-to-run drift as well as the spread within a run, so
+# compare's noise-aware threshold sees it (two unchanged runs here differed by
+# ~10% on dpdk-ring while each run's own spread was a few percent).
+# The suites run first: if a trial fails, nothing is replaced. Needs root
+# (network namespaces). BB (binary), SUITE, OUT, IPR, RUNS override.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BB=${BB:-bin/bypassbench}
 SUITE=${SUITE:-suites/ci.ini}
 OUT=${OUT:-build/ci-baseline}
 DEST=ci/baselines/ci-results
+RUNS=${RUNS:-2}
 rm -rf "$OUT"
-# A baseline with failed trials would compare fewer samples: refuse it.
-"$BB" run "$SUITE" --out "$OUT" || { echo "baseline: trials failed; ci/baselines/ left as it was" >&2; exit 1; }
-run=$(ls -d "$OUT"/*/ | head -1)
-[ -n "$run" ] && ls "$run"/trials/*.json >/dev/null 2>&1 || { echo "baseline: no trials in $OUT" >&2; exit 1; }
+runs=()
+for k in $(seq "$RUNS"); do
+  # A baseline with failed trials would compare fewer samples: refuse it.
+  "$BB" run "$SUITE" --out "$OUT/run$k" || { echo "baseline: trials failed; ci/baselines/ left as it was" >&2; exit 1; }
+  r=$(ls -d "$OUT/run$k"/*/ | head -1)
+  [ -n "$r" ] && ls "$r"/trials/*.json >/dev/null 2>&1 || { echo "baseline: no trials in $OUT/run$k" >&2; exit 1; }
+  runs+=("$r")
+done
+run=${runs[0]}
 ci/ipr_gate.sh --update
-python3 - "$run" "$DEST" "$SUITE" <<'PY'
-import datetime, json, os, platform, shutil, subprocess, sys
-run, dest, suite = sys.argv[1:4]
+python3 - "$DEST" "$SUITE" "${runs[@]}" <<'PY'
+import datetime, json, os, platform, re, shutil, subprocess, sys
+dest, suite, runs = sys.argv[1], sys.argv[2], sys.argv[3:]
+run = runs[0]
 tmp = dest + ".new"
 shutil.rmtree(tmp, ignore_errors=True)
 os.makedirs(tmp + "/trials")
 n = 0
-for name in sorted(os.listdir(run + "/trials")):
-    if not name.endswith(".json"):
-        continue
-    rec = json.load(open(os.path.join(run, "trials", name)))
+items = []
+for k, r in enumerate(runs):  # repeats of run k are renumbered after those of runs 0..k-1
+    names = sorted(x for x in os.listdir(r + "/trials") if x.endswith(".json"))
+    per = max(int(re.search(r"-r(\d+)\.json$", x).group(1)) for x in names)
+    for x in names:
+        m = re.match(r"(.*)-r(\d+)\.json$", x)
+        items.append((r, x, m.group(1), int(m.group(2)) + k * per))
+for r, name, stem, rep in items:
+    rec = json.load(open(os.path.join(r, "trials", name)))
+    rec["repeat"] = rep
+    name = f"{stem}-r{rep}.json"
     for side in ("client", "server"):
         sd = rec.get(side) or {}
         sd.pop("driver_counters", None)  # per-syscall/driver counters: debugging, not compared
@@ -54,7 +72,7 @@ env = {"what": "ci/baselines/ci-results: " + suite + " trial records (latency bu
        "trials": n, "kernel": platform.release(), "cpu": cpu, "ncpu": os.cpu_count(),
        "git_describe": sh("git", "describe", "--always", "--dirty", "--tags"),
        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-       "source_run": run}
+       "source_runs": runs}
 try:
     env["run_env"] = json.load(open(os.path.join(run, "env.json")))
 except (OSError, ValueError):

@@ -21,13 +21,17 @@ static void usage(FILE *f)
             "usage: bypassbench compare BASE NEW [OPTIONS]\n"
             "  BASE, NEW          results directories (each with trials/*.json, as `run` writes)\n"
             "  --alpha P          significance level of the Mann-Whitney U test (default 0.05)\n"
-            "  --min-effect F     minimum |relative change of medians| for a verdict (default 0.05)\n"
+            "  --min-effect F     minimum |relative change of medians| for a verdict (default 0.10)\n"
+            "  --noise-k K        the change must also exceed K x the larger CV of the two samples\n"
+            "                     (default 2; 0 = off): a noisy group needs a bigger shift\n"
             "  --markdown FILE    write a Markdown report\n"
             "  --junit FILE       write JUnit XML (one testcase per workload x driver x metric)\n"
             "  --allow-missing    a workload x driver without ok trials in NEW is not a regression\n"
             "  --quiet            print only the summary line and the regressions\n"
-            "Verdict worse: p < alpha and |change| >= min-effect in the bad direction (lower is\n"
-            "better for latency, cycles and errors; higher for rps, gbps, cps).\n"
+            "Verdict worse: p < alpha and |change| >= max(min-effect, K x CV) in the bad direction.\n"
+            "Gated metrics: rps, cps, gbps (higher is better), download_s, system cycles per\n"
+            "request, p50 latency, errors (lower is better); the others (tail latencies, per-packet\n"
+            "and DUT-core cycles, counters) are reported as changed or same, never as a regression.\n"
             "Exit status: 0 no regression, 1 regression, 2 bad input.\n");
 }
 
@@ -56,7 +60,7 @@ static void print_row(const struct cmp_row *x)
 int cmd_compare(int argc, char **argv)
 {
     static const struct option opts[] = {{"alpha", 1, 0, 'a'},   {"min-effect", 1, 0, 'e'},
-                                         {"markdown", 1, 0, 'm'}, {"junit", 1, 0, 'j'},
+                                         {"noise-k", 1, 0, 'k'},  {"markdown", 1, 0, 'm'}, {"junit", 1, 0, 'j'},
                                          {"allow-missing", 0, 0, 'M'}, {"quiet", 0, 0, 'q'},
                                          {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
     struct cmp_opts o;
@@ -71,6 +75,9 @@ int cmd_compare(int argc, char **argv)
             break;
         case 'e':
             if (parse_frac("--min-effect", optarg, 0, 1e9, &o.min_effect) < 0) return 2;
+            break;
+        case 'k':
+            if (parse_frac("--noise-k", optarg, 0, 100, &o.noise_k) < 0) return 2;
             break;
         case 'm': md = optarg; break;
         case 'j': junit = optarg; break;

@@ -29,7 +29,9 @@ enum cmp_verdict { CMP_SAME, CMP_BETTER, CMP_WORSE, CMP_CHANGED };
 
 struct cmp_opts {
     double alpha;      /* significance level (default 0.05) */
-    double min_effect; /* minimum |relative change of medians| (default 0.05) */
+    double min_effect; /* minimum |relative change of medians| (default 0.10) */
+    double noise_k;    /* the change must also exceed noise_k x the larger CV of the two
+                          samples (default 2; 0 = off): a noisy group needs a bigger shift */
     int allow_missing; /* 1 = a group missing from NEW is not a regression */
 };
 
@@ -41,6 +43,7 @@ struct cmp_row {
     double base_median, new_median;
     double change;                 /* relative change of medians; +-INFINITY if base is 0 */
     double p;                      /* two-sided p-value (1 when undefined) */
+    double threshold;              /* the effect this row needed: max(min_effect, k x CV) */
     enum cmp_dir dir;
     enum cmp_verdict verdict;
 };
