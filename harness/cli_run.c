@@ -143,6 +143,14 @@ static int stop_child(pid_t pid, uint64_t grace_ns)
     return st;
 }
 
+/* Has pid exited? Leaves it to be reaped (waitid WNOWAIT: waitpid takes
+ * neither WNOWAIT nor WEXITED and fails with EINVAL). */
+static int child_exited(pid_t pid)
+{
+    siginfo_t si = {0};
+    return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+}
+
 static void push(char **argv, int *n, const char *s)
 {
     argv[(*n)++] = (char *)s;
@@ -186,8 +194,7 @@ static int wait_ready(const char *path, pid_t pid)
     uint64_t end = mono_ns() + 10000000000ull;
     while (mono_ns() < end && !cli_stop) {
         if (access(path, F_OK) == 0) return 0;
-        int st;
-        if (waitpid(pid, &st, WNOHANG | WNOWAIT | WEXITED) == pid) return -1;
+        if (child_exited(pid)) return -1;
         usleep(10000);
     }
     return -1;
@@ -205,15 +212,11 @@ static int driver_is_kernel(const char *driver)
 static int set_dut_addr(struct run *r, int on, char *err, size_t errlen)
 {
     if (r->dut_has_addr == on) return 0;
-    char ip[PATH_MAX], cidr[32];
-    if (topo_which("ip", ip, sizeof(ip)) < 0) {
-        snprintf(err, errlen, "ip (iproute2) not found");
-        return -1;
-    }
+    char cidr[32];
     snprintf(cidr, sizeof(cidr), "%s/%d", TOPO_IP_DUT, TOPO_PREFIX);
-    char *add[] = {ip, "-n", TOPO_NS_DUT, "addr", "add", cidr, "dev", TOPO_IF_DUT, NULL};
-    char *del[] = {ip, "-n", TOPO_NS_DUT, "addr", "flush", "dev", TOPO_IF_DUT, NULL};
-    if (topo_cmd(on ? add : del, NULL, 0, err, errlen) < 0) return -1;
+    if ((on ? topo_ip(err, errlen, "-n", TOPO_NS_DUT, "addr", "add", cidr, "dev", TOPO_IF_DUT, NULL)
+            : topo_ip(err, errlen, "-n", TOPO_NS_DUT, "addr", "flush", "dev", TOPO_IF_DUT, NULL)) < 0)
+        return -1;
     r->dut_has_addr = on;
     return 0;
 }
@@ -223,9 +226,7 @@ static int sleep_watching(pid_t pid, uint64_t ns)
 {
     uint64_t end = mono_ns() + ns;
     while (mono_ns() < end) {
-        if (cli_stop) return 1;
-        int st;
-        if (waitpid(pid, &st, WNOWAIT | WNOHANG | WEXITED) == pid) return 1;
+        if (cli_stop || child_exited(pid)) return 1;
         usleep(5000);
     }
     return 0;
@@ -358,34 +359,34 @@ static int opts_pick_port(const char *const *o)
  * namespace); move it to bb-gen and address it there, as a wire. */
 static int tap_to_gen(pid_t spid, char *err, size_t errlen)
 {
-    char ip[PATH_MAX], cidr[32];
-    if (topo_which("ip", ip, sizeof(ip)) < 0) {
-        snprintf(err, errlen, "ip (iproute2) not found");
-        return -1;
-    }
     /* Wait until DPDK has started the port (it brings the interface UP):
      * net_tap configures it by name in its own namespace until then. */
-    char *show[] = {ip, "-n", TOPO_NS_DUT, "-o", "link", "show", TAP_IF, NULL};
-    char out[1024] = "";
+    char *show[] = {"ip", "-n", TOPO_NS_DUT, "-o", "link", "show", TAP_IF, NULL};
+    char out[1024] = "", cidr[32];
     uint64_t end = mono_ns() + 10000000000ull;
     while (topo_cmd(show, out, sizeof(out), err, errlen) < 0 ||
            !(strstr(out, ",UP") || strstr(out, "<UP"))) {
-        int st;
-        if (mono_ns() > end || cli_stop || waitpid(spid, &st, WNOHANG | WNOWAIT | WEXITED) == spid) {
-            snprintf(err, errlen, "the server's net_tap interface %s did not appear", TAP_IF);
+        if (child_exited(spid)) {
+            snprintf(err, errlen, "the server exited before its net_tap interface %s came up",
+                     TAP_IF);
+            return -1;
+        }
+        if (mono_ns() > end || cli_stop) {
+            snprintf(err, errlen, "the server's net_tap interface %s did not come up in 10 s",
+                     TAP_IF);
             return -1;
         }
         usleep(20000);
     }
     snprintf(cidr, sizeof(cidr), "%s/24", TAP_IP_GEN);
-    char *mv[] = {ip, "-n", TOPO_NS_DUT, "link", "set", TAP_IF, "netns", TOPO_NS_GEN, NULL};
-    char *eth[] = {ip, "netns", "exec", TOPO_NS_GEN, "ethtool", "-K", TAP_IF, "tso", "off",
-                   "gso", "off", "gro", "off", "tx", "off", NULL};
-    char *addr[] = {ip, "-n", TOPO_NS_GEN, "addr", "add", cidr, "dev", TAP_IF, NULL};
-    char *up[] = {ip, "-n", TOPO_NS_GEN, "link", "set", TAP_IF, "up", NULL};
-    if (topo_cmd(mv, NULL, 0, err, errlen) < 0) return -1;
-    topo_cmd(eth, NULL, 0, err, errlen); /* best effort: not every tap offload can be changed */
-    if (topo_cmd(addr, NULL, 0, err, errlen) < 0 || topo_cmd(up, NULL, 0, err, errlen) < 0)
+    if (topo_ip(err, errlen, "-n", TOPO_NS_DUT, "link", "set", TAP_IF, "netns", TOPO_NS_GEN,
+                NULL) < 0)
+        return -1;
+    /* best effort: not every tap offload can be changed */
+    topo_ip(err, errlen, "netns", "exec", TOPO_NS_GEN, "ethtool", "-K", TAP_IF, "tso", "off",
+            "gso", "off", "gro", "off", "tx", "off", NULL);
+    if (topo_ip(err, errlen, "-n", TOPO_NS_GEN, "addr", "add", cidr, "dev", TAP_IF, NULL) < 0 ||
+        topo_ip(err, errlen, "-n", TOPO_NS_GEN, "link", "set", TAP_IF, "up", NULL) < 0)
         return -1;
     return 0;
 }
@@ -398,14 +399,13 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *entry, 
     const char *driver = tl.label;
     const int ring = strcmp(tl.link, "ring") == 0, tap = strcmp(tl.link, "tap") == 0;
     char base[PATH_MAX], sjson[PATH_MAX], slog[PATH_MAX], cjson[PATH_MAX], clog[PATH_MAX];
-    char err[512], why[512] = "", port[16], url[128], cpu_d[16], cpu_g[16], idle[32], conns[16],
+    char err[512], why[512] = "", url[128], cpu_d[16], cpu_g[16], idle[32], conns[16],
                    pipe[16], dur[32], warm[32], tmo[32], reqs[32], rate[32];
     snprintf(base, sizeof(base), "%s/logs/%s-%s-r%u", r->dir, w->name, driver, rep);
     snprintf(sjson, sizeof(sjson), "%s.server.json", base);
     snprintf(slog, sizeof(slog), "%s.server.log", base);
     snprintf(cjson, sizeof(cjson), "%s.client.json", base);
     snprintf(clog, sizeof(clog), "%s.client.log", base);
-    snprintf(port, sizeof(port), "%u", s->port);
     snprintf(url, sizeof(url), "http://%s:%u%s", tl.dut_ip, s->port, w->path);
     snprintf(cpu_d, sizeof(cpu_d), "%d", s->dut_cpu);
     snprintf(cpu_g, sizeof(cpu_g), "%d", s->gen_cpu);
@@ -700,18 +700,17 @@ record:
 /* Kernel knobs inside the namespaces: a CPS run must not run out of ports. */
 static void tune_namespaces(void)
 {
-    static const char *const gen[] = {"net.ipv4.tcp_tw_reuse=1",
-                                      "net.ipv4.ip_local_port_range=1024 65535"};
-    static const char *const dut[] = {"net.core.somaxconn=65535",
-                                      "net.ipv4.tcp_max_syn_backlog=65535"};
-    char ip[PATH_MAX], err[256];
-    if (topo_which("ip", ip, sizeof(ip)) < 0) return;
-    for (size_t i = 0; i < 2; i++) {
-        char *a1[] = {ip, "netns", "exec", TOPO_NS_GEN, "sysctl", "-q", "-w", (char *)gen[i], NULL};
-        char *a2[] = {ip, "netns", "exec", TOPO_NS_DUT, "sysctl", "-q", "-w", (char *)dut[i], NULL};
-        if (topo_cmd(a1, NULL, 0, err, sizeof(err)) < 0) fprintf(stderr, "run: warning: %s\n", err);
-        if (topo_cmd(a2, NULL, 0, err, sizeof(err)) < 0) fprintf(stderr, "run: warning: %s\n", err);
-    }
+    static const char *const knobs[][2] = {
+        {TOPO_NS_GEN, "net.ipv4.tcp_tw_reuse=1"},
+        {TOPO_NS_GEN, "net.ipv4.ip_local_port_range=1024 65535"},
+        {TOPO_NS_DUT, "net.core.somaxconn=65535"},
+        {TOPO_NS_DUT, "net.ipv4.tcp_max_syn_backlog=65535"},
+    };
+    char err[256];
+    for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
+        if (topo_ip(err, sizeof(err), "netns", "exec", knobs[i][0], "sysctl", "-q", "-w",
+                    knobs[i][1], NULL) < 0)
+            fprintf(stderr, "run: warning: %s\n", err);
 }
 
 static void print_plan(const struct suite *s)

@@ -194,7 +194,7 @@ int topo_cmd(char *const argv[], char *out, size_t outlen, char *err, size_t err
 }
 
 /* ip ARGS... (NULL-terminated). */
-static int ip(char *err, size_t errlen, ...)
+int topo_ip(char *err, size_t errlen, ...)
 {
     char *argv[MAX_ARGS];
     int n = 0;
@@ -262,8 +262,8 @@ static int down_ns(const char *ns, const char *ifname, char *err, size_t errlen)
     char e[256];
     if (!ns_exists(ns)) return 0;
     if (kill_ns_procs(ns, err, errlen) < 0) return -1;
-    if (ifname) ip(e, sizeof(e), "-n", ns, "link", "del", ifname, NULL); /* may be gone */
-    return ip(err, errlen, "netns", "del", ns, NULL);
+    if (ifname) topo_ip(e, sizeof(e), "-n", ns, "link", "del", ifname, NULL); /* may be gone */
+    return topo_ip(err, errlen, "netns", "del", ns, NULL);
 }
 
 /* Delete bb-gen0/bb-dut0 left in the namespace we run in (a crash between
@@ -272,7 +272,7 @@ static int down_root_links(char *err, size_t errlen)
 {
     const char *ifs[] = {TOPO_IF_GEN, TOPO_IF_DUT};
     for (size_t i = 0; i < sizeof(ifs) / sizeof(ifs[0]); i++)
-        if (if_nametoindex(ifs[i]) && ip(err, errlen, "link", "del", ifs[i], NULL) < 0 &&
+        if (if_nametoindex(ifs[i]) && topo_ip(err, errlen, "link", "del", ifs[i], NULL) < 0 &&
             if_nametoindex(ifs[i]))
             return -1;
     return 0;
@@ -343,7 +343,7 @@ static int set_disable_ipv6(const char *ns, const char *ifname, char *err, size_
     char key[96];
     if (access("/proc/sys/net/ipv6", F_OK) != 0) return 0; /* kernel without IPv6 */
     snprintf(key, sizeof(key), "net.ipv6.conf.%s.disable_ipv6=1", ifname);
-    return ip(err, errlen, "netns", "exec", ns, "sysctl", "-q", "-w", key, NULL);
+    return topo_ip(err, errlen, "netns", "exec", ns, "sysctl", "-q", "-w", key, NULL);
 }
 
 static int build_veth(const struct topo_config *c, char *err, size_t errlen)
@@ -352,19 +352,19 @@ static int build_veth(const struct topo_config *c, char *err, size_t errlen)
     snprintf(gen_ip, sizeof(gen_ip), "%s/%d", TOPO_IP_GEN, TOPO_PREFIX);
     snprintf(dut_ip, sizeof(dut_ip), "%s/%d", TOPO_IP_DUT, TOPO_PREFIX);
 
-    if (ip(err, errlen, "netns", "add", TOPO_NS_GEN, NULL) < 0) return -1;
-    if (ip(err, errlen, "netns", "add", TOPO_NS_DUT, NULL) < 0) return -1;
+    if (topo_ip(err, errlen, "netns", "add", TOPO_NS_GEN, NULL) < 0) return -1;
+    if (topo_ip(err, errlen, "netns", "add", TOPO_NS_DUT, NULL) < 0) return -1;
     /* Both ends are created inside their namespaces: no name can clash with
      * anything in the root namespace, and nothing is left there on a crash. */
-    if (ip(err, errlen, "link", "add", TOPO_IF_GEN, "netns", TOPO_NS_GEN, "type", "veth", "peer",
+    if (topo_ip(err, errlen, "link", "add", TOPO_IF_GEN, "netns", TOPO_NS_GEN, "type", "veth", "peer",
            "name", TOPO_IF_DUT, "netns", TOPO_NS_DUT, NULL) < 0)
         return -1;
     if (set_disable_ipv6(TOPO_NS_GEN, TOPO_IF_GEN, err, errlen) < 0) return -1;
     if (set_disable_ipv6(TOPO_NS_DUT, TOPO_IF_DUT, err, errlen) < 0) return -1;
-    if (ip(err, errlen, "-n", TOPO_NS_GEN, "addr", "add", gen_ip, "dev", TOPO_IF_GEN, NULL) < 0)
+    if (topo_ip(err, errlen, "-n", TOPO_NS_GEN, "addr", "add", gen_ip, "dev", TOPO_IF_GEN, NULL) < 0)
         return -1;
     if (c->dut_addr &&
-        ip(err, errlen, "-n", TOPO_NS_DUT, "addr", "add", dut_ip, "dev", TOPO_IF_DUT, NULL) < 0)
+        topo_ip(err, errlen, "-n", TOPO_NS_DUT, "addr", "add", dut_ip, "dev", TOPO_IF_DUT, NULL) < 0)
         return -1;
     const char *const nss[] = {TOPO_NS_GEN, TOPO_NS_DUT};
     const char *const ifs[] = {TOPO_IF_GEN, TOPO_IF_DUT};
@@ -374,18 +374,18 @@ static int build_veth(const struct topo_config *c, char *err, size_t errlen)
          * offload a veth passes 64 KiB super-frames with partial checksums,
          * which flatters the kernel path and which no raw-frame driver
          * (AF_PACKET, DPDK net_af_packet) would see on a real link. */
-        if (ip(err, errlen, "netns", "exec", nss[i], "ethtool", "-K", ifs[i], "tso", "off", "gso",
+        if (topo_ip(err, errlen, "netns", "exec", nss[i], "ethtool", "-K", ifs[i], "tso", "off", "gso",
                "off", "gro", "off", "tx", "off", NULL) < 0)
             return -1;
-        if (ip(err, errlen, "-n", nss[i], "link", "set", "lo", "up", NULL) < 0) return -1;
-        if (ip(err, errlen, "-n", nss[i], "link", "set", ifs[i], "up", NULL) < 0) return -1;
+        if (topo_ip(err, errlen, "-n", nss[i], "link", "set", "lo", "up", NULL) < 0) return -1;
+        if (topo_ip(err, errlen, "-n", nss[i], "link", "set", ifs[i], "up", NULL) < 0) return -1;
     }
     if (c->rps) {
         char mask[64];
         rps_mask(c->dut_cpu, mask, sizeof(mask));
         /* sysfs shows the namespace it was mounted in: `ip netns exec`
          * remounts /sys for the namespace, so write from inside it. */
-        if (ip(err, errlen, "netns", "exec", TOPO_NS_DUT, "sh", "-c", "echo \"$1\" > \"$2\"", "sh",
+        if (topo_ip(err, errlen, "netns", "exec", TOPO_NS_DUT, "sh", "-c", "echo \"$1\" > \"$2\"", "sh",
                mask, "/sys/class/net/" TOPO_IF_DUT "/queues/rx-0/rps_cpus", NULL) < 0)
             return -1;
     }

@@ -83,6 +83,10 @@ int topo_ifstats(const char *ns, const char *ifname, struct topo_ifstats *st, ch
  * "the command line: its stderr (or exit status)". */
 int topo_cmd(char *const argv[], char *out, size_t outlen, char *err, size_t errlen);
 
+/* `ip ARGS...` (iproute2; the argument list ends with NULL), through
+ * topo_cmd. 0, or -1 with the command line and its stderr in err. */
+int topo_ip(char *err, size_t errlen, ...);
+
 /* Find PROG in $PATH, then /usr/sbin and /sbin (where `ip` lives when PATH
  * lacks them). Writes the full path; returns 0, or -1 if not found. A PROG
  * containing '/' is checked as is. */
