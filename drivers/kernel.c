@@ -149,12 +149,7 @@ static const char *const kcnt_names[C__COUNT] = {
 
 enum kstate { KS_FREE = 0, KS_CONNECTING, KS_OPEN, KS_DEAD, KS_ZOMBIE };
 
-/* pending event bits, emitted in this order */
-#define P_ACCEPTED 0x01u
-#define P_CONNECTED 0x02u
-#define P_READABLE 0x04u
-#define P_WRITABLE 0x08u
-#define P_CLOSED 0x10u
+/* pending event bits (P_*) and their order: netio.h */
 
 /* slot flags */
 #define F_QUEUED 0x01u   /* in the ready ring */
@@ -305,9 +300,9 @@ static void conn_kill(struct kio *k, int i, enum netio_close_reason why, int by_
     c->reason = (uint8_t)why;
     c->flags &= (uint8_t)~(F_CAN_READ | F_WANT_WR);
     if (by_workload)
-        c->pend = P_CLOSED;
+        c->pend = NETIO_P_CLOSED;
     else
-        c->pend = (uint8_t)((c->pend & (P_ACCEPTED | P_CONNECTED | P_READABLE)) | P_CLOSED);
+        c->pend = (uint8_t)((c->pend & (NETIO_P_ACCEPTED | NETIO_P_CONNECTED | NETIO_P_READABLE)) | NETIO_P_CLOSED);
     k->cnt[C_CLOSED]++;
     k->cnt[C_CLOSE_LOCAL + why]++;
     enqueue(k, i);
@@ -386,13 +381,13 @@ static void do_read(struct kio *k, int i)
             c->flags &= (uint8_t)~F_CAN_READ;
         } else if (errno != EINTR) {
             int e = errno;
-            if (got) c->pend |= P_READABLE;
+            if (got) c->pend |= NETIO_P_READABLE;
             conn_kill(k, i, open_err_reason(e), 0);
             return;
         }
     }
     if (got) {
-        c->pend |= P_READABLE;
+        c->pend |= NETIO_P_READABLE;
         enqueue(k, i);
     }
 }
@@ -431,7 +426,7 @@ static void on_conn(struct kio *k, uint32_t i, uint32_t gen, uint32_t ev)
             return;
         }
         c->state = KS_OPEN;
-        c->pend |= P_CONNECTED;
+        c->pend |= NETIO_P_CONNECTED;
         k->cnt[C_CONNECTED]++;
         enqueue(k, (int)i);
     }
@@ -454,7 +449,7 @@ static void on_conn(struct kio *k, uint32_t i, uint32_t gen, uint32_t ev)
     }
     if ((ev & EPOLLOUT) && (c->flags & F_WANT_WR)) {
         c->flags &= (uint8_t)~F_WANT_WR;
-        c->pend |= P_WRITABLE;
+        c->pend |= NETIO_P_WRITABLE;
         enqueue(k, (int)i);
     }
 }
@@ -501,7 +496,7 @@ static void on_listener(struct kio *k, uint32_t li)
             continue;
         }
         c->state = KS_OPEN;
-        c->pend = P_ACCEPTED;
+        c->pend = NETIO_P_ACCEPTED;
         k->cnt[C_ACCEPTED]++;
         enqueue(k, i);
     }
@@ -521,31 +516,25 @@ static int emit(struct kio *k, struct netio_event *evs, int max)
             e->conn = i;
             e->ctx = c->ctx;
             e->listener = -1;
-            if (c->pend & P_ACCEPTED) {
-                c->pend &= (uint8_t)~P_ACCEPTED;
-                e->type = NETIO_EV_ACCEPTED;
+            switch ((e->type = netio_pend_take(&c->pend))) {
+            case NETIO_EV_ACCEPTED:
                 e->listener = c->listener;
                 e->ctx = k->listeners[c->listener].ctx;
-            } else if (c->pend & P_CONNECTED) {
-                c->pend &= (uint8_t)~P_CONNECTED;
-                e->type = NETIO_EV_CONNECTED;
-            } else if (c->pend & P_READABLE) {
-                c->pend &= (uint8_t)~P_READABLE;
+                break;
+            case NETIO_EV_READABLE:
                 if (c->len == 0 && !(c->flags & F_EOF)) continue; /* consumed meanwhile */
-                e->type = NETIO_EV_READABLE;
                 e->data = c->buf ? c->buf + c->off : NULL;
                 e->len = c->len;
                 e->eof = (c->flags & F_EOF) != 0;
-            } else if (c->pend & P_WRITABLE) {
-                c->pend &= (uint8_t)~P_WRITABLE;
-                e->type = NETIO_EV_WRITABLE;
-            } else {
-                c->pend = 0;
-                e->type = NETIO_EV_CLOSED;
+                break;
+            case NETIO_EV_CLOSED:
                 e->reason = (enum netio_close_reason)c->reason;
                 c->state = KS_ZOMBIE;
                 c->next = k->zombie_head;
                 k->zombie_head = i;
+                break;
+            default: /* CONNECTED, WRITABLE: nothing more to say */
+                break;
             }
             out++;
         }
@@ -636,7 +625,7 @@ static void k_consume(struct netio *io, int conn, size_t n)
      * if nothing new arrives (netio.h): a workload that stopped mid-buffer
      * (e.g. pipelined requests behind a stalled response) picks them up. */
     if (n && c->len && c->state == KS_OPEN) {
-        c->pend |= P_READABLE;
+        c->pend |= NETIO_P_READABLE;
         enqueue(k, conn);
     }
 }

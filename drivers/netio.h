@@ -114,6 +114,37 @@ struct netio {
     const struct netio_ops *ops;
 };
 
+/* Pending events: backends mark a connection's events as bits and hand them
+ * out in the contract's order (ACCEPTED or CONNECTED before READABLE before
+ * WRITABLE, CLOSED last and alone). netio_pend_take returns the next one and
+ * clears its bit (CLOSED clears them all); 0 when nothing is pending. */
+#define NETIO_P_ACCEPTED 0x01u
+#define NETIO_P_CONNECTED 0x02u
+#define NETIO_P_READABLE 0x04u
+#define NETIO_P_WRITABLE 0x08u
+#define NETIO_P_CLOSED 0x10u
+
+static inline enum netio_ev_type netio_pend_take(uint8_t *pend)
+{
+    /* Plain tests, not a table loop: this runs once per event on every poll. */
+    uint8_t p = *pend;
+    enum netio_ev_type t;
+    if (p & NETIO_P_ACCEPTED)
+        t = NETIO_EV_ACCEPTED, p &= (uint8_t)~NETIO_P_ACCEPTED;
+    else if (p & NETIO_P_CONNECTED)
+        t = NETIO_EV_CONNECTED, p &= (uint8_t)~NETIO_P_CONNECTED;
+    else if (p & NETIO_P_READABLE)
+        t = NETIO_EV_READABLE, p &= (uint8_t)~NETIO_P_READABLE;
+    else if (p & NETIO_P_WRITABLE)
+        t = NETIO_EV_WRITABLE, p &= (uint8_t)~NETIO_P_WRITABLE;
+    else if (p)
+        t = NETIO_EV_CLOSED, p = 0;
+    else
+        t = (enum netio_ev_type)0;
+    *pend = p;
+    return t;
+}
+
 /* Backend table (netio.c). */
 const struct netio_ops *netio_find(const char *name);
 const struct netio_ops *const *netio_backends(void); /* NULL-terminated */

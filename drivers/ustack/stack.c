@@ -220,33 +220,28 @@ static int emit(struct us_ctx *s, struct netio_event *evs, int max)
             e->conn = i;
             e->ctx = c->ctx;
             e->listener = -1;
-            if (c->pend & P_ACCEPTED) {
-                c->pend &= (uint8_t)~P_ACCEPTED;
-                e->type = NETIO_EV_ACCEPTED;
+            switch ((e->type = netio_pend_take(&c->pend))) {
+            case NETIO_EV_ACCEPTED:
                 e->listener = c->listener;
                 e->ctx = s->listeners[c->listener].ctx;
-            } else if (c->pend & P_CONNECTED) {
-                c->pend &= (uint8_t)~P_CONNECTED;
-                e->type = NETIO_EV_CONNECTED;
-            } else if (c->pend & P_READABLE) {
-                c->pend &= (uint8_t)~P_READABLE;
+                break;
+            case NETIO_EV_READABLE: {
                 int eof = (c->flags & CF_RCVD_FIN) != 0;
                 if (c->rb_len == 0 && !eof) continue; /* consumed meanwhile */
-                e->type = NETIO_EV_READABLE;
                 e->data = c->rbuf + c->rb_off;
                 e->len = c->rb_len;
                 e->eof = eof;
-            } else if (c->pend & P_WRITABLE) {
-                c->pend &= (uint8_t)~P_WRITABLE;
-                e->type = NETIO_EV_WRITABLE;
-            } else {
-                c->pend = 0;
-                e->type = NETIO_EV_CLOSED;
+                break;
+            }
+            case NETIO_EV_CLOSED:
                 e->reason = (enum netio_close_reason)c->reason;
                 c->app = APP_GONE;
                 c->flags |= CF_ZOMBIE;
                 c->next = s->zombie_head;
                 s->zombie_head = i;
+                break;
+            default: /* CONNECTED, WRITABLE: nothing more to say */
+                break;
             }
             out++;
         }
@@ -356,7 +351,7 @@ void us_consume(struct netio *io, int conn, size_t n)
     c->rb_off += (uint32_t)n;
     c->rb_len -= (uint32_t)n;
     if (c->rb_len == 0 && c->n_ooo == 0) c->rb_off = 0;
-    if (c->rb_len && c->app == APP_OPEN) us_queue_event(s, c, P_READABLE);
+    if (c->rb_len && c->app == APP_OPEN) us_queue_event(s, c, NETIO_P_READABLE);
     if (c->state == TCPS_ESTABLISHED || c->state == TCPS_FIN_WAIT_1 ||
         c->state == TCPS_FIN_WAIT_2) {
         uint32_t old = c->rcv_adv - c->rcv_nxt, now = tcp_rcv_space(s, c);
@@ -385,7 +380,7 @@ static void app_release(struct us_ctx *s, struct us_conn *c, enum netio_close_re
     c->flags &= (uint16_t)~CF_WANT_WR;
     CNT(s, US_CONNS_CLOSED);
     CNT(s, US_CLOSE_LOCAL + why);
-    us_queue_event(s, c, P_CLOSED);
+    us_queue_event(s, c, NETIO_P_CLOSED);
     c->rb_off += c->rb_len; /* unread data is dropped */
     c->rb_len = 0;
     if (!c->n_ooo) c->rb_off = 0;

@@ -111,7 +111,7 @@ void tcp_closed(struct us_ctx *s, struct us_conn *c, enum netio_close_reason why
         c->flags &= (uint16_t)~CF_WANT_WR;
         CNT(s, US_CONNS_CLOSED);
         CNT(s, US_CLOSE_LOCAL + why);
-        us_queue_event(s, c, P_CLOSED);
+        us_queue_event(s, c, NETIO_P_CLOSED);
         break;
     case APP_CLOSING: /* CLOSED already queued; freed once emitted */
         break;
@@ -261,13 +261,13 @@ static void established_now(struct us_ctx *s, struct us_conn *c)
         s->listeners[c->listener].half_open--;
         c->app = APP_OPEN;
         CNT(s, US_CONNS_ACCEPTED);
-        us_queue_event(s, c, P_ACCEPTED);
+        us_queue_event(s, c, NETIO_P_ACCEPTED);
     } else if (c->app == APP_OPEN) {
         CNT(s, US_CONNS_CONNECTED);
-        unsigned p = P_CONNECTED;
+        unsigned p = NETIO_P_CONNECTED;
         if (c->flags & CF_WANT_WR) {
             c->flags &= (uint16_t)~CF_WANT_WR;
-            p |= P_WRITABLE;
+            p |= NETIO_P_WRITABLE;
         }
         us_queue_event(s, c, p);
     }
@@ -323,7 +323,7 @@ static void wake_writer(struct us_ctx *s, struct us_conn *c)
     if ((c->flags & CF_WANT_WR) && c->app == APP_OPEN &&
         s->cfg.sndbuf - c->sb_len >= s->cfg.sndbuf / 4 && !(c->flags & CF_FIN_QUEUED)) {
         c->flags &= (uint16_t)~CF_WANT_WR;
-        us_queue_event(s, c, P_WRITABLE);
+        us_queue_event(s, c, NETIO_P_WRITABLE);
     }
 }
 
@@ -410,7 +410,7 @@ static void rcv_fin(struct us_ctx *s, struct us_conn *c)
     case TCPS_SYN_RCVD:
     case TCPS_ESTABLISHED:
         c->state = TCPS_CLOSE_WAIT;
-        if (c->app == APP_OPEN) us_queue_event(s, c, P_READABLE);
+        if (c->app == APP_OPEN) us_queue_event(s, c, NETIO_P_READABLE);
         break;
     case TCPS_FIN_WAIT_1:
         if (fin_acked(c))
@@ -505,7 +505,7 @@ static void rcv_data(struct us_ctx *s, struct us_conn *c, uint32_t seq, const ui
         }
     }
     if (c->app == APP_OPEN) {
-        us_queue_event(s, c, P_READABLE);
+        us_queue_event(s, c, NETIO_P_READABLE);
     } else { /* nobody will read: discard */
         c->rb_off += c->rb_len;
         c->rb_len = 0;

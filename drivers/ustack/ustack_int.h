@@ -111,12 +111,7 @@ enum us_cnt {
 };
 extern const char *const us_cnt_names[US_CNT__COUNT];
 
-/* pending event bits (emitted in this order) */
-#define P_ACCEPTED 0x01u
-#define P_CONNECTED 0x02u
-#define P_READABLE 0x04u
-#define P_WRITABLE 0x08u
-#define P_CLOSED 0x10u
+/* pending event bits (P_*) and their order: netio.h */
 
 /* connection flags */
 #define CF_QUEUED 0x0001u    /* in the ready ring */
