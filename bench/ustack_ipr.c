@@ -78,6 +78,7 @@ __attribute__((noinline)) static void client_tick(struct bench *b)
             b->stop = 1;
         }
     }
+    netio_flush(b->cli);
 }
 
 static void on_tick(void *arg)

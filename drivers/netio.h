@@ -100,6 +100,9 @@ struct netio_ops {
     int (*connect)(struct netio *io, const struct sockaddr_in *dst, void *ctx, char *err,
                    size_t errlen);
     int (*poll)(struct netio *io, struct netio_event *evs, int max, int timeout_us);
+    /* Optional: put on the wire what sends and consumes since the last poll
+     * queued (poll-mode drivers batch TX). NULL for drivers that send at once. */
+    void (*flush)(struct netio *io);
     ssize_t (*send)(struct netio *io, int conn, const void *buf, size_t len);
     void (*consume)(struct netio *io, int conn, size_t n);
     void (*set_ctx)(struct netio *io, int conn, void *ctx);
@@ -174,6 +177,13 @@ static inline int netio_connect(struct netio *io, const struct sockaddr_in *dst,
 static inline int netio_poll(struct netio *io, struct netio_event *evs, int max, int timeout_us)
 {
     return io->ops->poll(io, evs, max, timeout_us);
+}
+/* Call after handling a batch of events: a batching driver sends now what the
+ * handlers queued instead of at the start of the next poll (as a DPDK loop
+ * flushes TX at the end of each iteration). */
+static inline void netio_flush(struct netio *io)
+{
+    if (io->ops->flush) io->ops->flush(io);
 }
 static inline ssize_t netio_send(struct netio *io, int conn, const void *buf, size_t len)
 {

@@ -606,6 +606,7 @@ int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result 
         g.now = now_ns();
         for (int i = 0; i < n; i++) on_event(&g, &evs[i]);
         progress(&g);
+        netio_flush(io);
     }
     g.now = now_ns();
     res->measured_ns = g.measuring ? g.now - g.window_start : 0;

@@ -688,7 +688,10 @@ int server_run(struct netio *io, const struct srv_config *cfg, struct srv_stats 
             goto out;
         }
         s.now = now_ns();
-        if (n) on_batch(&s, evs, n, 0);
+        if (n) {
+            on_batch(&s, evs, n, 0);
+            netio_flush(io);
+        }
         if (cfg->on_tick) cfg->on_tick(cfg->arg);
         if (idle && s.now >= next_scan) {
             idle_scan(&s);

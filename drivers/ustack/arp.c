@@ -10,6 +10,7 @@
 
 #define ARP_LEN 28
 enum { ARP_FREE = 0, ARP_INCOMPLETE, ARP_REACHABLE };
+_Static_assert(ARP_REACHABLE == US_ARP_REACHABLE, "arp_cached tests the state by number");
 
 static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
@@ -133,6 +134,14 @@ static int same_flow(const struct pktbuf *a, const struct pktbuf *b)
     size_t hx = (size_t)(x[0] & 15) * 4, hy = (size_t)(y[0] & 15) * 4;
     if (a->len < ETH_HLEN + hx + 4 || b->len < ETH_HLEN + hy + 4) return 0;
     return memcmp(x + hx, y + hy, 4) == 0;
+}
+
+const uint8_t *arp_lookup_hint(struct us_ctx *s, uint32_t ip, int16_t *hint)
+{
+    struct us_arp_ent *e = arp_find(s, ip);
+    if (!e || e->state != ARP_REACHABLE || e->expire <= s->now) return NULL;
+    *hint = (int16_t)(e - s->arp);
+    return e->mac;
 }
 
 void arp_output(struct us_ctx *s, struct pktbuf *b, uint32_t dst)

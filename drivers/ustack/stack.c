@@ -138,12 +138,6 @@ void us_tx_flush(struct us_ctx *s)
     s->ntx = 0;
 }
 
-void us_tx(struct us_ctx *s, struct pktbuf *b)
-{
-    if (s->ntx == US_TX_BATCH) us_tx_flush(s);
-    s->txq[s->ntx++] = b;
-}
-
 /* ---- slots and events ---- */
 
 /* Table full: end the next TIME_WAIT no one holds (Linux does the same
@@ -296,6 +290,12 @@ int us_poll(struct netio *io, struct netio_event *evs, int max, int timeout_us)
     int n = s->rcount ? emit(s, evs, max) : 0;
     if (n == 0 && timeout_us != 0 && !s->cfg.busy_poll && s->fd >= 0) n = poll_wait(s, evs, max);
     return n;
+}
+
+void us_flush(struct netio *io)
+{
+    struct us_ctx *s = S(io);
+    if (s->ntx) us_tx_flush(s);
 }
 
 /* ---- workload calls ---- */

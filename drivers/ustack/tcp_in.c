@@ -89,6 +89,7 @@ void tcp_conn_init(struct us_ctx *s, struct us_conn *c)
     c->rbuf = rb;
     c->hnext = c->next = c->tprev = c->tnext = -1;
     c->listener = -1;
+    c->arp_hint = -1;
     c->smss = s->mss;
     c->rto = US_RTO_INIT_NS;
     if (c->rto < s->cfg.rto_min_ns) c->rto = s->cfg.rto_min_ns;

@@ -33,9 +33,13 @@ static uint16_t adv_window(struct us_ctx *s, struct us_conn *c, int syn)
     return (uint16_t)w;
 }
 
-static void emit(struct us_ctx *s, uint32_t raddr, uint16_t lport, uint16_t rport, uint32_t seq,
-                 uint32_t ack, uint8_t flags, uint16_t win, const uint8_t *opt, uint32_t optlen,
-                 struct us_conn *dc, uint32_t dseq, uint32_t dlen)
+/* One segment; c (may be NULL: RST replies) lends its ARP hint and, when
+ * dlen > 0, dlen bytes of its send ring from sequence dseq. Inlined into
+ * send_seg, the per-request path, where the constant arguments fold away. */
+static inline __attribute__((always_inline)) void
+emit_inl(struct us_ctx *s, struct us_conn *c, uint32_t raddr, uint16_t lport, uint16_t rport,
+         uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win, const uint8_t *opt,
+         uint32_t optlen, uint32_t dseq, uint32_t dlen)
 {
     struct pktbuf *b = us_alloc(s);
     if (!b) return;
@@ -53,10 +57,10 @@ static void emit(struct us_ctx *s, uint32_t raddr, uint16_t lport, uint16_t rpor
     if (optlen) memcpy(th + 20, opt, optlen);
     if (dlen) {
         uint32_t cap = s->cfg.sndbuf;
-        uint32_t off = (dc->sb_head + (dseq - dc->sb_seq)) % cap;
+        uint32_t off = (c->sb_head + (dseq - c->sb_seq)) % cap;
         uint32_t first = cap - off < dlen ? cap - off : dlen;
-        memcpy(th + hl, dc->sbuf + off, first);
-        if (first < dlen) memcpy(th + hl + first, dc->sbuf, dlen - first);
+        memcpy(th + hl, c->sbuf + off, first);
+        if (first < dlen) memcpy(th + hl + first, c->sbuf, dlen - first);
     }
     uint32_t l4 = hl + dlen;
     uint32_t ph = csum_pseudo(s->ip, raddr, IPPROTO_TCP_, (uint16_t)l4);
@@ -66,7 +70,15 @@ static void emit(struct us_ctx *s, uint32_t raddr, uint16_t lport, uint16_t rpor
     } else {
         wr16(th + 16, csum_fold(csum_add(ph, th, l4)));
     }
-    ipv4_output(s, b, raddr, IPPROTO_TCP_, (uint16_t)l4);
+    ipv4_output_hint(s, b, raddr, IPPROTO_TCP_, (uint16_t)l4, c ? &c->arp_hint : NULL);
+}
+
+static __attribute__((noinline)) void emit(struct us_ctx *s, struct us_conn *c, uint32_t raddr,
+                                           uint16_t lport, uint16_t rport, uint32_t seq,
+                                           uint32_t ack, uint8_t flags, uint16_t win,
+                                           const uint8_t *opt, uint32_t optlen)
+{
+    emit_inl(s, c, raddr, lport, rport, seq, ack, flags, win, opt, optlen, 0, 0);
 }
 
 static void acked_now(struct us_conn *c)
@@ -81,8 +93,8 @@ static void send_seg(struct us_ctx *s, struct us_conn *c, uint32_t seq, uint32_t
                      int psh)
 {
     uint8_t fl = TH_ACK | (fin ? TH_FIN : 0) | (psh && len ? TH_PSH : 0);
-    emit(s, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0), NULL, 0, c,
-         seq, len);
+    emit_inl(s, c, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0), NULL, 0,
+             seq, len);
     acked_now(c);
 }
 
@@ -102,8 +114,8 @@ void tcp_send_syn(struct us_ctx *s, struct us_conn *c)
         opt[n++] = TCP_WSCALE_OURS;
     }
     uint8_t fl = TH_SYN | (passive ? TH_ACK : 0);
-    emit(s, c->raddr, c->lport, c->rport, c->iss, passive ? c->rcv_nxt : 0, fl,
-         adv_window(s, c, 1), opt, n, NULL, 0, 0);
+    emit(s, c, c->raddr, c->lport, c->rport, c->iss, passive ? c->rcv_nxt : 0, fl,
+         adv_window(s, c, 1), opt, n);
     c->snd_nxt = c->iss + 1;
     if (SEQ_GT(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
     if (c->nretx == 0) {
@@ -118,30 +130,28 @@ void tcp_send_syn(struct us_ctx *s, struct us_conn *c)
  * is behind what the peer may already have (BSD tcp_output does the same). */
 void tcp_send_ack(struct us_ctx *s, struct us_conn *c)
 {
-    emit(s, c->raddr, c->lport, c->rport, c->snd_max, c->rcv_nxt, TH_ACK, adv_window(s, c, 0),
-         NULL, 0, NULL, 0, 0);
+    emit(s, c, c->raddr, c->lport, c->rport, c->snd_max, c->rcv_nxt, TH_ACK, adv_window(s, c, 0),
+         NULL, 0);
     acked_now(c);
 }
 
 void tcp_probe(struct us_ctx *s, struct us_conn *c)
 {
-    emit(s, c->raddr, c->lport, c->rport, c->snd_una - 1, c->rcv_nxt, TH_ACK,
-         adv_window(s, c, 0), NULL, 0, NULL, 0, 0);
+    emit(s, c, c->raddr, c->lport, c->rport, c->snd_una - 1, c->rcv_nxt, TH_ACK,
+         adv_window(s, c, 0), NULL, 0);
 }
 
 void tcp_send_rst(struct us_ctx *s, struct us_conn *c)
 {
     CNT(s, US_RSTS_SENT);
-    emit(s, c->raddr, c->lport, c->rport, c->snd_max, c->rcv_nxt, TH_RST | TH_ACK, 0, NULL, 0,
-         NULL, 0, 0);
+    emit(s, c, c->raddr, c->lport, c->rport, c->snd_max, c->rcv_nxt, TH_RST | TH_ACK, 0, NULL, 0);
 }
 
 void tcp_send_rst_reply(struct us_ctx *s, uint32_t raddr, uint16_t rport, uint16_t lport,
                         uint32_t seq, uint32_t ack, int with_ack)
 {
     CNT(s, US_RSTS_SENT);
-    emit(s, raddr, lport, rport, seq, ack, TH_RST | (with_ack ? TH_ACK : 0), 0, NULL, 0, NULL, 0,
-         0);
+    emit(s, NULL, raddr, lport, rport, seq, ack, TH_RST | (with_ack ? TH_ACK : 0), 0, NULL, 0);
 }
 
 void tcp_challenge_ack(struct us_ctx *s, struct us_conn *c)

@@ -138,6 +138,7 @@ struct us_conn {
     uint8_t state, app, pend, reason;
     uint16_t flags;
     int16_t listener;
+    int16_t arp_hint; /* index of raddr's ARP entry when last resolved, -1 none */
     int32_t hnext;    /* hash chain */
     int32_t next;     /* free list / zombie list */
     int32_t tprev, tnext; /* timer wheel links; tdue 0 = not linked */
@@ -309,8 +310,13 @@ static inline uint32_t csum_ip20(const void *p)
 }
 
 /* stack.c */
-void us_tx(struct us_ctx *s, struct pktbuf *b); /* queue a finished frame */
 void us_tx_flush(struct us_ctx *s);
+/* Queue a finished frame (flushed in bursts of US_TX_BATCH, or per poll). */
+static inline void us_tx(struct us_ctx *s, struct pktbuf *b)
+{
+    if (s->ntx == US_TX_BATCH) us_tx_flush(s);
+    s->txq[s->ntx++] = b;
+}
 struct pktbuf *us_alloc(struct us_ctx *s);
 void us_queue_event(struct us_ctx *s, struct us_conn *c, unsigned pend);
 int32_t us_conn_alloc(struct us_ctx *s);
@@ -326,6 +332,7 @@ int us_listen(struct netio *io, const struct sockaddr_in *addr, void *ctx, char 
 int us_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx, char *err,
                size_t errlen);
 int us_poll(struct netio *io, struct netio_event *evs, int max, int timeout_us);
+void us_flush(struct netio *io);
 ssize_t us_send(struct netio *io, int conn, const void *buf, size_t len);
 void us_consume(struct netio *io, int conn, size_t n);
 void us_set_ctx(struct netio *io, int conn, void *ctx);
@@ -343,6 +350,7 @@ struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
 int us_netio_probe(const char *pktio_name, char *err, size_t errlen);
 #define USTACK_NETIO_OPS_BODY                                                                  \
     .destroy = us_destroy, .listen = us_listen, .connect = us_connect, .poll = us_poll,      \
+    .flush = us_flush,                                                                       \
     .send = us_send, .consume = us_consume, .set_ctx = us_set_ctx, .close = us_close,        \
     .abort = us_abort, .counters = us_counters
 
@@ -353,6 +361,19 @@ void eth_output(struct us_ctx *s, struct pktbuf *b, const uint8_t dst[6], uint16
 /* arp.c */
 void arp_input(struct us_ctx *s, const uint8_t *p, uint32_t len);
 void arp_output(struct us_ctx *s, struct pktbuf *b, uint32_t dst_ip);
+#define US_ARP_REACHABLE 2 /* us_arp_ent.state: resolved */
+const uint8_t *arp_lookup_hint(struct us_ctx *s, uint32_t ip, int16_t *hint);
+/* The MAC of ip if its entry is resolved and fresh, found through *hint (a
+ * connection's remembered table index) without hashing; NULL when it needs
+ * arp_output (unknown, incomplete or due for a refresh). */
+static inline const uint8_t *arp_cached(struct us_ctx *s, uint32_t ip, int16_t *hint)
+{
+    if (*hint >= 0) {
+        const struct us_arp_ent *e = &s->arp[*hint];
+        if (e->ip == ip && e->state == US_ARP_REACHABLE && e->expire > s->now) return e->mac;
+    }
+    return arp_lookup_hint(s, ip, hint);
+}
 void arp_timer(struct us_ctx *s);
 void arp_announce(struct us_ctx *s);
 void arp_destroy(struct us_ctx *s);
@@ -361,6 +382,9 @@ void arp_destroy(struct us_ctx *s);
 void ipv4_input(struct us_ctx *s, struct pktbuf *b, uint8_t *p, uint32_t len);
 /* b holds the L4 payload at data + ETH_HLEN + IP_HLEN; fills IP and sends. */
 void ipv4_output(struct us_ctx *s, struct pktbuf *b, uint32_t dst, uint8_t proto, uint16_t l4len);
+/* The same, for a connection's frames: *arp_hint skips the ARP lookup. */
+void ipv4_output_hint(struct us_ctx *s, struct pktbuf *b, uint32_t dst, uint8_t proto,
+                      uint16_t l4len, int16_t *arp_hint);
 int ipv4_on_link(struct us_ctx *s, uint32_t dst);
 
 /* icmp.c */
