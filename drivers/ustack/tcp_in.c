@@ -47,6 +47,7 @@ void tcp_hash_insert(struct us_ctx *s, struct us_conn *c)
     c->hnext = s->hash[h];
     s->hash[h] = (int32_t)(c - s->conns);
     c->flags |= CF_HASHED;
+    tcp_tmpl_init(s, c);
 }
 
 void tcp_hash_remove(struct us_ctx *s, struct us_conn *c)

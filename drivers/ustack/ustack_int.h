@@ -139,6 +139,12 @@ struct us_conn {
     uint16_t flags;
     int16_t listener;
     int16_t arp_hint; /* index of raddr's ARP entry when last resolved, -1 none */
+    /* Frame bytes 6..37 of every segment of this connection (our MAC, type,
+     * the IPv4 header with zero length, id and checksum, the two ports), and
+     * the one's-complement sums of their constant parts (host order): built
+     * by tcp_hash_insert once the 4-tuple is known (tcp_out.c). */
+    uint8_t tmpl[32];
+    uint32_t tmpl_ipsum, tmpl_tcpsum;
     int32_t hnext;    /* hash chain */
     int32_t next;     /* free list / zombie list */
     int32_t tprev, tnext; /* timer wheel links; tdue 0 = not linked */
@@ -406,6 +412,7 @@ void tcp_conn_init(struct us_ctx *s, struct us_conn *c);
 
 /* tcp_out.c */
 void tcp_output(struct us_ctx *s, struct us_conn *c);
+void tcp_tmpl_init(struct us_ctx *s, struct us_conn *c); /* c->tmpl from the 4-tuple */
 void tcp_send_syn(struct us_ctx *s, struct us_conn *c); /* SYN or SYN-ACK */
 void tcp_send_ack(struct us_ctx *s, struct us_conn *c);
 void tcp_send_rst(struct us_ctx *s, struct us_conn *c); /* for a TCB (abort, give up) */
