@@ -9,7 +9,12 @@
  * --collect-atstart=no` only the server side is collected (the client part
  * toggles collection off); the bench script divides the total by the count.
  *
- *   ustack_ipr [REQUESTS [SIZE]]   (default 2000 requests of /bytes/64)
+ *   ustack_ipr [REQUESTS [SIZE [CONNS]]]   (default 2000 requests of /bytes/64 on 1
+ *   connection; with CONNS keep-alive connections each keeps one request in
+ *   flight, so the server handles batches of up to CONNS requests per poll,
+ *   as under the suites' closed loop)
+ *   It prints counted_requests=K: the requests the server parsed while
+ *   collection was on, the divisor for callgrind's total.
  *   BB_TEST_WORK=N adds N loop iterations per frame received by the server
  *   stack (test_work_per_packet: the gates' own test).
  */
@@ -24,12 +29,20 @@
 #include <time.h>
 #include <valgrind/callgrind.h>
 
-#define WARMUP 200
+#define WARMUP 200 /* warm-up requests per connection count below: max(WARMUP, 4 x CONNS) */
+#define MAX_CONNS 1024
+
+struct bench;
+struct cconn {
+    struct bench *b;
+    int handle;
+};
 
 struct bench {
     struct netio *cli;
-    int conn, connected;
-    uint64_t done, want, size;
+    uint32_t nconns;
+    struct cconn conns[MAX_CONNS];
+    uint64_t done, want, size, warmup;
     size_t resp_len; /* header + body of one response, learned from the first */
     char req[128];
     size_t req_len;
@@ -37,6 +50,8 @@ struct bench {
     int collecting;
     uint64_t vnow;
     struct sockaddr_in dst;
+    const struct srv_stats *st; /* the server's live counters */
+    uint64_t srv_at_start, srv_counted; /* requests the server parsed while collected */
 };
 
 static uint64_t vclock(void *arg)
@@ -44,38 +59,42 @@ static uint64_t vclock(void *arg)
     return ((struct bench *)arg)->vnow;
 }
 
-static void send_req(struct bench *b)
+static void send_req(struct bench *b, struct cconn *c)
 {
-    netio_send(b->cli, b->conn, b->req, b->req_len);
+    netio_send(b->cli, c->handle, b->req, b->req_len);
 }
 
 /* The client's part of a tick (not counted): kept out of line so that its
- * frame set-up is not counted either. */
+ * frame set-up is not counted either. Each connection keeps one request in
+ * flight (closed loop); the responses of a tick's batch trigger the next
+ * requests, flushed together, so the server sees them as one batch. */
 __attribute__((noinline)) static void client_tick(struct bench *b)
 {
     b->vnow += 2000; /* 2 us of virtual time per loop */
-    struct netio_event evs[16];
-    int n = netio_poll(b->cli, evs, 16, 0);
-    for (int i = 0; i < n; i++) {
-        struct netio_event *e = &evs[i];
-        if (e->type == NETIO_EV_CONNECTED) {
-            b->connected = 1;
-            send_req(b);
-        } else if (e->type == NETIO_EV_READABLE) {
-            size_t len = e->len;
-            if (!b->resp_len) {
-                const char *end = memmem(e->data, len, "\r\n\r\n", 4);
-                if (!end) continue;
-                b->resp_len = (size_t)(end + 4 - (const char *)e->data) + b->size;
+    struct netio_event evs[64];
+    int n;
+    while ((n = netio_poll(b->cli, evs, 64, 0)) > 0) {
+        for (int i = 0; i < n; i++) {
+            struct netio_event *e = &evs[i];
+            struct cconn *c = e->ctx;
+            if (e->type == NETIO_EV_CONNECTED) {
+                send_req(b, c);
+            } else if (e->type == NETIO_EV_READABLE) {
+                size_t len = e->len;
+                if (!b->resp_len) {
+                    const char *end = memmem(e->data, len, "\r\n\r\n", 4);
+                    if (!end) continue;
+                    b->resp_len = (size_t)(end + 4 - (const char *)e->data) + b->size;
+                }
+                while (len >= b->resp_len) {
+                    netio_consume(b->cli, e->conn, b->resp_len);
+                    len -= b->resp_len;
+                    if (++b->done >= b->want + b->warmup) b->stop = 1;
+                    else send_req(b, c);
+                }
+            } else if (e->type == NETIO_EV_CLOSED) {
+                b->stop = 1;
             }
-            while (len >= b->resp_len) {
-                netio_consume(b->cli, b->conn, b->resp_len);
-                len -= b->resp_len;
-                if (++b->done == b->want + WARMUP) b->stop = 1;
-                else send_req(b);
-            }
-        } else if (e->type == NETIO_EV_CLOSED) {
-            b->stop = 1;
         }
     }
     netio_flush(b->cli);
@@ -84,9 +103,13 @@ __attribute__((noinline)) static void client_tick(struct bench *b)
 static void on_tick(void *arg)
 {
     struct bench *b = arg;
-    if (b->collecting) CALLGRIND_TOGGLE_COLLECT; /* client side: not counted */
+    if (b->collecting) {
+        CALLGRIND_TOGGLE_COLLECT; /* client side: not counted */
+        b->srv_counted += b->st->requests - b->srv_at_start;
+    }
     client_tick(b);
-    if (b->done >= WARMUP && !b->stop) {
+    if (b->done >= b->warmup && !b->stop) {
+        b->srv_at_start = b->st->requests;
         CALLGRIND_TOGGLE_COLLECT; /* server side from here until the next tick */
         b->collecting = 1;
     } else {
@@ -98,17 +121,28 @@ static void on_ready(void *arg)
 {
     struct bench *b = arg;
     char err[256];
-    b->conn = netio_connect(b->cli, &b->dst, b, err, sizeof(err));
-    if (b->conn < 0) {
-        fprintf(stderr, "ustack_ipr: connect: %s\n", err);
-        b->stop = 1;
+    for (uint32_t i = 0; i < b->nconns; i++) {
+        b->conns[i].b = b;
+        b->conns[i].handle = netio_connect(b->cli, &b->dst, &b->conns[i], err, sizeof(err));
+        if (b->conns[i].handle < 0) {
+            fprintf(stderr, "ustack_ipr: connect: %s\n", err);
+            b->stop = 1;
+            return;
+        }
     }
 }
 
 int main(int argc, char **argv)
 {
-    struct bench b = {.want = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000,
-                      .size = argc > 2 ? strtoull(argv[2], NULL, 10) : 64};
+    static struct bench b;
+    b.want = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000;
+    b.size = argc > 2 ? strtoull(argv[2], NULL, 10) : 64;
+    b.nconns = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 1;
+    if (b.nconns < 1 || b.nconns > MAX_CONNS) {
+        fprintf(stderr, "ustack_ipr: CONNS must be 1..%d\n", MAX_CONNS);
+        return 2;
+    }
+    b.warmup = 4ull * b.nconns > WARMUP ? 4ull * b.nconns : WARMUP;
     char err[256];
     struct pktio *pa, *pb;
     static const char *const ml_opts[] = {"lock=0", NULL}; /* one thread drives both ends */
@@ -143,24 +177,27 @@ int main(int argc, char **argv)
     struct srv_config cfg;
     srv_config_defaults(&cfg);
     cfg.listen = b.dst;
-    cfg.max_conns = 16;
+    cfg.max_conns = b.nconns > 16 ? b.nconns : 16;
     cfg.stop = &b.stop;
     cfg.on_ready = on_ready;
     cfg.on_tick = on_tick;
     cfg.arg = &b;
     struct srv_stats st;
+    b.st = &st;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = server_run(srv, &cfg, &st, err, sizeof(err));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (rc < 0) fprintf(stderr, "ustack_ipr: %s\n", err);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("ustack_ipr: %llu measured requests of /bytes/%llu (after %d warm-up), %.0f req/s "
-           "wall-clock both sides, server answered %llu\n",
-           (unsigned long long)(b.done > WARMUP ? b.done - WARMUP : 0),
-           (unsigned long long)b.size, WARMUP, (double)b.done / secs,
-           (unsigned long long)st.requests);
+    printf("ustack_ipr: %llu requests of /bytes/%llu on %u connection%s after %llu warm-up, "
+           "%.0f req/s wall-clock both sides, server answered %llu\n",
+           (unsigned long long)(b.done > b.warmup ? b.done - b.warmup : 0),
+           (unsigned long long)b.size, b.nconns, b.nconns == 1 ? "" : "s",
+           (unsigned long long)b.warmup, (double)b.done / secs, (unsigned long long)st.requests);
+    /* the divisor for callgrind's total: requests the server parsed while collected */
+    printf("ustack_ipr: counted_requests=%llu\n", (unsigned long long)b.srv_counted);
     netio_destroy(b.cli);
     netio_destroy(srv);
-    return rc < 0 || b.done < b.want + WARMUP;
+    return rc < 0 || b.done < b.want + b.warmup;
 }

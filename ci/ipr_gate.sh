@@ -41,7 +41,10 @@ ir=$(awk '/Collected/ {print $4}' "$tmp/log")
 if [ "$rc" != 0 ] || [ -z "$ir" ]; then
   echo "ipr-gate: $IPR $N failed under callgrind (rc=$rc):" >&2; tail -20 "$tmp/log" >&2; exit 2
 fi
-ipr=$(awk -v a="$ir" -v n="$N" 'BEGIN {printf "%.2f", a / n}')
+# the divisor: requests the server parsed while collection was on (the bench counts them)
+cnt=$(sed -n 's/.*counted_requests=\([0-9]*\).*/\1/p' "$tmp/log")
+[ -n "$cnt" ] && [ "$cnt" -gt 0 ] || { echo "ipr-gate: $IPR printed no counted_requests:" >&2; tail -5 "$tmp/log" >&2; exit 2; }
+ipr=$(awk -v a="$ir" -v n="$cnt" 'BEGIN {printf "%.2f", a / n}')
 
 if [ "$update" = 1 ]; then
   [ -z "${BB_TEST_WORK:-}" ] || { echo "ipr-gate: refusing to record a baseline with BB_TEST_WORK set" >&2; exit 2; }
