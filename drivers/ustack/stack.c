@@ -70,6 +70,7 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_TIMEOUTS] = "timeouts",
     [US_SYN_RETRANSMITS] = "syn_retransmits",
     [US_DUP_ACKS] = "dup_acks",
+    [US_TCP_PREDICTED] = "tcp_predicted",
     [US_OOO_QUEUED] = "ooo_queued",
     [US_OOO_DROPPED] = "ooo_dropped",
     [US_SYN_BACKLOG_FULL] = "syn_backlog_full",

@@ -655,6 +655,52 @@ static void synchronized(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32
     tcp_output(s, c);
 }
 
+/* Header prediction (after Van Jacobson, RFC 1323 app. C): the segment that
+ * keeps an established connection going (ACK set, no SYN, FIN or RST, no
+ * options, the next sequence number, an ACK within what was sent that is not
+ * a duplicate, data that fits the buffer where it goes) is handled here with
+ * the same effects synchronized() would have; anything else returns 0 and
+ * takes the full path. */
+static int predicted(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32_t seq, uint32_t ack,
+                     uint16_t wnd, const uint8_t *d, uint32_t dlen)
+{
+    if (c->state != TCPS_ESTABLISHED || (fl & (TH_SYN | TH_FIN | TH_RST | TH_ACK)) != TH_ACK ||
+        seq != c->rcv_nxt || c->n_ooo || (c->flags & (CF_RECOVERY | CF_OOO_FIN)) ||
+        SEQ_LT(ack, c->snd_una) || SEQ_GT(ack, c->snd_max))
+        return 0;
+    if (dlen) {
+        uint32_t cap = s->cfg.rcvbuf;
+        if (c->app != APP_OPEN || !SEQ_GT(c->rcv_adv, c->rcv_nxt) || dlen > cap - c->rb_len ||
+            c->rb_off + c->rb_len + dlen > cap)
+            return 0;
+    } else if (ack == c->snd_una) {
+        return 0; /* maybe a duplicate ACK or a window update: the full path decides */
+    }
+    CNT(s, US_TCP_PREDICTED);
+    if (SEQ_GT(ack, c->snd_una)) new_ack(s, c, ack);
+    if (SEQ_LT(c->snd_wl1, seq) || (c->snd_wl1 == seq && SEQ_LEQ(c->snd_wl2, ack))) {
+        uint32_t swnd = (uint32_t)wnd << c->snd_ws;
+        c->snd_wnd = swnd;
+        c->snd_wl1 = seq;
+        c->snd_wl2 = ack;
+        if (swnd && c->rexmit_at && c->tkind == TK_PERSIST) tcp_stop_rexmit(s, c);
+    }
+    if (dlen) {
+        memcpy(c->rbuf + c->rb_off + c->rb_len, d, dlen);
+        c->rcv_nxt += dlen;
+        c->rb_len += dlen;
+        us_queue_event(s, c, NETIO_P_READABLE);
+        if (++c->unacked_segs >= 2 || s->cfg.delack_off) {
+            c->flags |= CF_ACK_NOW;
+        } else if (!c->delack_at) {
+            c->delack_at = s->now + s->cfg.delack_ns;
+            tcp_timer_sched(s, c);
+        }
+    }
+    tcp_output(s, c);
+    return 1;
+}
+
 void tcp_input(struct us_ctx *s, struct pktbuf *b, uint32_t src, uint32_t dst, const uint8_t *p,
                uint32_t len)
 {
@@ -687,6 +733,7 @@ void tcp_input(struct us_ctx *s, struct pktbuf *b, uint32_t src, uint32_t dst, c
         return;
     }
     struct us_conn *c = tcp_lookup(s, src, sport, dport);
+    if (c && doff == 20 && predicted(s, c, fl, seq, ack, wnd, d, dlen)) return;
     if (c && c->state == TCPS_TIME_WAIT && (fl & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
         SEQ_GT(seq, c->rcv_nxt)) { /* RFC 1122 4.2.2.13: a new incarnation */
         tcp_closed(s, c, NETIO_CLOSE_LOCAL);

@@ -86,6 +86,7 @@ enum us_cnt {
     US_TIMEOUTS,
     US_SYN_RETRANSMITS,
     US_DUP_ACKS,
+    US_TCP_PREDICTED, /* segments that took the header-prediction path */
     US_OOO_QUEUED,
     US_OOO_DROPPED,
     US_SYN_BACKLOG_FULL,

@@ -382,6 +382,10 @@ static void echo_test(double loss, double reorder, size_t total, uint64_t max_ns
     cr_assert_eq(r.s[0].c[sv].rxlen, total);
     if (loss > 0) {
         cr_assert_gt(ctr(&r.s[0], "retransmits") + ctr(&r.s[1], "retransmits"), 0);
+    } else { /* a clean bulk transfer: all but the handshake's segments are predicted */
+        uint64_t pred = ctr(&r.s[0], "tcp_predicted"), rx = ctr(&r.s[0], "rx_frames");
+        cr_assert_gt(pred, rx * 9 / 10, "predicted %llu of %llu", (unsigned long long)pred,
+                     (unsigned long long)rx);
     }
     /* orderly close: client first, server on EOF */
     c->close_when_sent = 1;
