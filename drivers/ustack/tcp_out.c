@@ -311,7 +311,7 @@ void tcp_output(struct us_ctx *s, struct us_conn *c)
         if (SEQ_GT(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
         if (!c->rexmit_at || c->tkind != TK_RTO) tcp_set_rexmit(s, c, TK_RTO, c->rto);
         sent = 1;
-        if (fin) break;
+        if (fin || (len == avail && !(c->flags & CF_FIN_QUEUED))) break; /* nothing left */
     }
     if (!sent && (c->flags & CF_ACK_NOW)) tcp_send_ack(s, c);
     /* nothing in flight, data waiting, peer window closed: persist */
