@@ -454,7 +454,8 @@ static void account_sent(struct srv *s, struct conn *c, size_t n, int from_out)
     if (n) touch(s, c);
 }
 
-static size_t send_some(struct srv *s, struct conn *c, const void *p, size_t want, int from_out)
+static inline size_t send_some(struct srv *s, struct conn *c, const void *p, size_t want,
+                               int from_out)
 {
     ssize_t n = netio_send(s->io, c->handle, p, want);
     if (n < 0) n = 0; /* the connection is gone: its CLOSED event follows */
@@ -465,7 +466,7 @@ static size_t send_some(struct srv *s, struct conn *c, const void *p, size_t wan
 
 /* Sends what can be sent. Returns 1 when all output is out, 0 when the
  * driver is full (WRITABLE follows), -1 when the connection was aborted. */
-static int pump(struct srv *s, struct conn *c)
+static inline int pump(struct srv *s, struct conn *c)
 {
     if (c->blocked) return 0;
     for (;;) {
@@ -505,7 +506,7 @@ static int pump(struct srv *s, struct conn *c)
 
 /* Builds responses from the ring in order while out has room, and sends.
  * Returns as pump. */
-static int advance(struct srv *s, struct conn *c)
+static inline int advance(struct srv *s, struct conn *c)
 {
     while (c->rcount && !c->close_after) {
         if (c->body_left || OUT_BUF - c->out_len < HDR_ROOM) {
@@ -597,7 +598,7 @@ static void parse_input(struct srv *s, struct conn *c, const uint8_t *data, size
 }
 
 /* End of an event on c: consume answered bytes, close when done. */
-static void settle(struct srv *s, struct conn *c, int r)
+static inline void settle(struct srv *s, struct conn *c, int r)
 {
     if (r < 0 || c->closing) return;
     if (c->to_consume) {
