@@ -506,7 +506,8 @@ static void request_init(struct http_request *req)
  * general path below, but with no PARTIAL or error bookkeeping: at the first
  * byte it is not sure about it returns 0, and the caller re-parses from the
  * start with the general path, which owns every error and PARTIAL decision.
- * So when it returns > 0, *req is exactly what the general path would give. */
+ * So when it returns > 0, *req is exactly what the general path would give
+ * (every field is set here; only headers[] is written before success). */
 static int fast_request(const char *buf, const char *end, struct http_request *req,
                         size_t max_headers)
 {
@@ -516,26 +517,25 @@ static int fast_request(const char *buf, const char *end, struct http_request *r
     q = end - p >= 4 && memcmp(p, "GET ", 4) == 0 ? p + 3 : scan_cls(p, end, C_TCHAR);
     if (q == p || q == end || *q != ' ')
         return 0;
-    req->method = p;
-    req->method_len = (size_t)(q - p);
-    p = q + 1;
+    const char *target = q + 1;
 
-    q = scan_target(p, end); /* request-target SP */
-    if (q == p || q == end || *q != ' ')
+    /* request-target SP "HTTP/1.x" CRLF: the two versions differ in one bit */
+    q = scan_target(target, end);
+    if (q == target || end - q < 11 || *q != ' ')
         return 0;
-    req->target = p;
-    req->target_len = (size_t)(q - p);
-    p = q + 1;
-
-    /* "HTTP/1.0" or "HTTP/1.1", CRLF */
-    if (end - p < 10 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') ||
-        p[8] != '\r' || p[9] != '\n')
+    uint64_t v11 = load8("HTTP/1.1"), vdiff = v11 ^ load8("HTTP/1.0");
+    uint64_t d = load8(q + 1) ^ v11;
+    if ((d != 0 && d != vdiff) || memcmp(q + 9, "\r\n", 2) != 0)
         return 0;
-    req->minor_version = p[7] - '0';
-    p += 10;
+    int minor = d == 0;
+    const char *target_end = q;
+    p = q + 11;
 
+    struct http_meta meta;
+    meta_init(&meta);
     struct conn_tokens ct = {0, 0};
     enum http_error err = HTTP_ERR_NONE;
+    size_t n = 0;
     for (;;) {
         if (end - p < 2)
             return 0;
@@ -545,7 +545,7 @@ static int fast_request(const char *buf, const char *end, struct http_request *r
             p += 2;
             break;
         }
-        if (req->num_headers >= max_headers)
+        if (n >= max_headers)
             return 0;
         const char *name = p;
         q = scan_cls(p, end, C_TCHAR); /* also rejects obs-fold: SP/HTAB are not tchar */
@@ -557,21 +557,29 @@ static int fast_request(const char *buf, const char *end, struct http_request *r
             p++;
         const char *value = p;
         p = scan_value(p, end);
-        if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+        if (end - p < 2 || memcmp(p, "\r\n", 2) != 0)
             return 0;
         const char *vend = p;
         p += 2;
         while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
             vend--;
-        struct http_header *h = &req->headers[req->num_headers++];
+        struct http_header *h = &req->headers[n++];
         h->name = name;
         h->name_len = name_len;
         h->value = value;
         h->value_len = (size_t)(vend - value);
-        if (apply_meta(h, &req->meta, &ct, &err) != OK)
+        if (apply_meta(h, &meta, &ct, &err) != OK)
             return 0;
     }
-    meta_finish(&req->meta, &ct, req->minor_version);
+    meta_finish(&meta, &ct, minor);
+    req->method = buf;
+    req->method_len = (size_t)(target - 1 - buf);
+    req->target = target;
+    req->target_len = (size_t)(target_end - target);
+    req->minor_version = minor;
+    req->num_headers = n;
+    req->meta = meta;
+    req->error = HTTP_ERR_NONE;
     return (int)(p - buf);
 }
 
@@ -598,7 +606,6 @@ int http_parse_request_general(const char *buf, size_t len, struct http_request 
 int http_parse_request(const char *buf, size_t len, struct http_request *req, size_t max_len,
                        size_t max_headers)
 {
-    request_init(req);
     int r = fast_request(buf, buf + scan_limit(len, max_len), req,
                          max_headers < HTTP_MAX_HEADERS ? max_headers : HTTP_MAX_HEADERS);
     if (r > 0)
