@@ -760,8 +760,14 @@ int server_run(struct netio *io, const struct srv_config *cfg, struct srv_stats 
     uint64_t scan_every = idle / 4 < SCAN_MAX_NS ? idle / 4 : SCAN_MAX_NS;
     if (scan_every < 10000000ull) scan_every = 10000000ull;
     s.now = now_ns();
-    uint64_t next_scan = s.now + scan_every;
-    while (!(cfg->stop && *cfg->stop)) {
+    uint64_t next_scan = idle ? s.now + scan_every : UINT64_MAX; /* never, without a timeout */
+    /* loop invariants in locals: the calls in the loop make the compiler
+     * reload anything read through cfg */
+    static const volatile sig_atomic_t never_stop = 0;
+    const volatile sig_atomic_t *stop = cfg->stop ? cfg->stop : &never_stop;
+    void (*on_tick)(void *) = cfg->on_tick;
+    void *arg = cfg->arg;
+    while (!*stop) {
         int n = netio_poll(io, evs, EVENTS, POLL_TIMEOUT_US);
         if (n < 0) {
             snprintf(err, errlen, "server: netio_poll failed");
@@ -769,8 +775,8 @@ int server_run(struct netio *io, const struct srv_config *cfg, struct srv_stats 
         }
         s.now = now_ns();
         if (n) on_batch(&s, evs, n, 0);
-        if (cfg->on_tick) cfg->on_tick(cfg->arg);
-        if (idle && s.now >= next_scan) {
+        if (on_tick) on_tick(arg);
+        if (s.now >= next_scan) {
             idle_scan(&s);
             next_scan = s.now + scan_every;
         }
