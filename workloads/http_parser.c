@@ -4,7 +4,7 @@
  *
  * Callers: workloads/server.c (http_parse_request), workloads/loadgen.c
  * (http_parse_response, http_chunked_feed), tests and the fuzz target.
- * Calls: memcmp/strlen only.
+ * Calls: memcmp/memcpy/strlen only.
  *
  * Call chain: http_parse_request() -> fast_request() (the common complete
  * request, one pass) or, when that is not sure, http_parse_request_general()
@@ -12,9 +12,10 @@
  * http_parse_response() -> parse_status_line() -> the same.
  * The general path parses from the start of the buffer (the header block is
  * small), checks every byte as it is reached, and returns HTTP_PARSE_PARTIAL
- * only when it runs out of bytes: so a prefix of a valid message is always PARTIAL and
- * an error is reported as soon as the offending byte is seen. The parser never
- * looks at buf[len] or beyond (every lookahead is checked against the end).
+ * only when it runs out of bytes: so a prefix of a valid message is always
+ * PARTIAL and an error is reported as soon as the offending byte is seen. The
+ * parser never looks at buf[len] or beyond (every lookahead is checked against
+ * the end; the fast path loads 8 bytes at a time only while 8 remain).
  */
 #include "http_parser.h"
 
@@ -83,10 +84,11 @@ static inline const char *scan_cls(const char *p, const char *end, unsigned char
     return p;
 }
 
-/* Word-at-a-time skipping for the fast path (no SIMD): load 8 bytes, and if a bit trick shows
- * none of them can end the scan, step over all 8. The tricks only have to be
- * exact about "some byte in the word is below / above n"; the word holding the
- * first interesting byte is then handled by scan_cls, byte by byte. */
+/* Word-at-a-time skipping for the fast path (no SIMD): load 8 bytes, and if a
+ * bit trick shows none of them can end the scan, step over all 8. The tricks
+ * only have to be exact about "some byte in the word is below / above n"; the
+ * word holding the first interesting byte is then handled by scan_cls, byte by
+ * byte. */
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 /* Non-zero iff some byte of x is < n (n <= 0x80). */

@@ -28,7 +28,9 @@
  * Memory: the slot table, a free-slot stack and one out buffer per slot are
  * allocated once in server_run; nothing is allocated per request. The table
  * and out buffers are calloc'd and only touched (backed by pages) when a slot
- * is used; free slots are reused LIFO so warm ones come back first.
+ * is used; free slots are reused LIFO so warm ones come back first. The last
+ * /bytes/N response built is kept ready (struct resp_cache, in struct srv)
+ * and copied whole while N and the Connection header stay the same.
  */
 #include "server.h"
 
