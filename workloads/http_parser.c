@@ -4,15 +4,18 @@
  *
  * Callers: workloads/server.c (http_parse_request), workloads/loadgen.c
  * (http_parse_response, http_chunked_feed), tests and the fuzz target.
- * Calls: memcmp/strlen only.
+ * Calls: memcmp/memcpy/strlen only.
  *
- * Call chain: http_parse_request() -> parse_request_line() -> parse_headers()
- * -> apply_meta(); http_parse_response() -> parse_status_line() -> the same.
- * Each call parses from the start of the buffer (the header block is small),
- * checks every byte as it is reached, and returns HTTP_PARSE_PARTIAL only when
- * it runs out of bytes: so a prefix of a valid message is always PARTIAL and
- * an error is reported as soon as the offending byte is seen. The parser never
- * looks at buf[len] or beyond (every lookahead is checked against the end).
+ * Call chain: http_parse_request() -> fast_request() (the common complete
+ * request, one pass) or, when that is not sure, http_parse_request_general()
+ * -> parse_request_line() -> parse_headers() -> apply_meta();
+ * http_parse_response() -> parse_status_line() -> the same.
+ * The general path parses from the start of the buffer (the header block is
+ * small), checks every byte as it is reached, and returns HTTP_PARSE_PARTIAL
+ * only when it runs out of bytes: so a prefix of a valid message is always
+ * PARTIAL and an error is reported as soon as the offending byte is seen. The
+ * parser never looks at buf[len] or beyond (every lookahead is checked against
+ * the end; the fast path loads 8 bytes at a time only while 8 remain).
  */
 #include "http_parser.h"
 
@@ -79,6 +82,51 @@ static inline const char *scan_cls(const char *p, const char *end, unsigned char
     while (p < end && (CLS(p) & m))
         p++;
     return p;
+}
+
+/* Word-at-a-time skipping for the fast path (no SIMD): load 8 bytes, and if a
+ * bit trick shows none of them can end the scan, step over all 8. The tricks
+ * only have to be exact about "some byte in the word is below / above n"; the
+ * word holding the first interesting byte is then handled by scan_cls, byte by
+ * byte. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+/* Non-zero iff some byte of x is < n (n <= 0x80). */
+#define HAS_LESS(x, n) (((x) - ONES * (n)) & ~(x) & HIGHS)
+/* Non-zero iff some byte of x is > n (n <= 0x7f). */
+#define HAS_MORE(x, n) ((((x) + ONES * (0x7f - (n))) | (x)) & HIGHS)
+
+static inline uint64_t load8(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, sizeof(x));
+    return x;
+}
+
+/* scan_cls(p, end, C_TARGET): C_TARGET is exactly 0x21..0x7e. */
+static inline const char *scan_target(const char *p, const char *end)
+{
+    while (end - p >= 8) {
+        uint64_t x = load8(p);
+        if (HAS_LESS(x, 0x21) | HAS_MORE(x, 0x7e))
+            break;
+        p += 8;
+    }
+    return scan_cls(p, end, C_TARGET);
+}
+
+/* scan_cls(p, end, C_VALUE): C_VALUE is HTAB, 0x20..0x7e and 0x80..0xff; a
+ * word is skipped when it has no byte below 0x20 and no 0x7f (so a word with
+ * an HTAB goes the byte-wise way, which accepts it). */
+static inline const char *scan_value(const char *p, const char *end)
+{
+    while (end - p >= 8) {
+        uint64_t x = load8(p);
+        if (HAS_LESS(x, 0x20) | HAS_LESS(x ^ (ONES * 0x7f), 1))
+            break;
+        p += 8;
+    }
+    return scan_cls(p, end, C_VALUE);
 }
 
 static int fail(enum http_error *err, enum http_error e)
@@ -210,8 +258,8 @@ static int apply_content_length(const char *v, size_t n, struct http_meta *m,
     return OK;
 }
 
-static int apply_meta(const struct http_header *h, struct http_meta *m, struct conn_tokens *ct,
-                      enum http_error *err)
+static int apply_meta_named(const struct http_header *h, struct http_meta *m,
+                            struct conn_tokens *ct, enum http_error *err)
 {
     switch (h->name_len) {
     case 14:
@@ -237,6 +285,18 @@ static int apply_meta(const struct http_header *h, struct http_meta *m, struct c
         break;
     }
     return OK;
+}
+
+/* Lengths of the header names apply_meta_named knows (6, 10, 14, 17): most
+ * headers are ruled out by one bit test, without a call. */
+#define META_NAME_LENS ((1u << 6) | (1u << 10) | (1u << 14) | (1u << 17))
+
+static inline int apply_meta(const struct http_header *h, struct http_meta *m,
+                             struct conn_tokens *ct, enum http_error *err)
+{
+    if (h->name_len >= 32 || !((META_NAME_LENS >> h->name_len) & 1))
+        return OK;
+    return apply_meta_named(h, m, ct, err);
 }
 
 /* Field lines up to and including the empty line (RFC 9112 §5). */
@@ -432,8 +492,7 @@ static int finish(const char *buf, const char *p, int r, size_t len, size_t max_
     return r;
 }
 
-int http_parse_request(const char *buf, size_t len, struct http_request *req, size_t max_len,
-                       size_t max_headers)
+static void request_init(struct http_request *req)
 {
     req->method = req->target = NULL;
     req->method_len = req->target_len = 0;
@@ -441,6 +500,95 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req, si
     req->num_headers = 0;
     req->error = HTTP_ERR_NONE;
     meta_init(&req->meta);
+}
+
+/* The common request parsed in one forward pass: complete, no empty lines
+ * before it, HTTP/1.0 or 1.1, every line ending in CRLF, nothing malformed.
+ * Same byte classes, same header handling (apply_meta) and same limits as the
+ * general path below, but with no PARTIAL or error bookkeeping: at the first
+ * byte it is not sure about it returns 0, and the caller re-parses from the
+ * start with the general path, which owns every error and PARTIAL decision.
+ * So when it returns > 0, *req is exactly what the general path would give
+ * (every field is set here; only headers[] is written before success). */
+static int fast_request(const char *buf, const char *end, struct http_request *req,
+                        size_t max_headers)
+{
+    const char *p = buf, *q;
+
+    /* method SP; "GET " is by far the most common, so check it first */
+    q = end - p >= 4 && memcmp(p, "GET ", 4) == 0 ? p + 3 : scan_cls(p, end, C_TCHAR);
+    if (q == p || q == end || *q != ' ')
+        return 0;
+    const char *target = q + 1;
+
+    /* request-target SP "HTTP/1.x" CRLF: the two versions differ in one bit */
+    q = scan_target(target, end);
+    if (q == target || end - q < 11 || *q != ' ')
+        return 0;
+    uint64_t v11 = load8("HTTP/1.1"), vdiff = v11 ^ load8("HTTP/1.0");
+    uint64_t d = load8(q + 1) ^ v11;
+    if ((d != 0 && d != vdiff) || memcmp(q + 9, "\r\n", 2) != 0)
+        return 0;
+    int minor = d == 0;
+    const char *target_end = q;
+    p = q + 11;
+
+    struct http_meta meta;
+    meta_init(&meta);
+    struct conn_tokens ct = {0, 0};
+    enum http_error err = HTTP_ERR_NONE;
+    size_t n = 0;
+    for (;;) {
+        if (end - p < 2)
+            return 0;
+        if (*p == '\r') { /* the empty line ends the block */
+            if (p[1] != '\n')
+                return 0;
+            p += 2;
+            break;
+        }
+        if (n >= max_headers)
+            return 0;
+        const char *name = p;
+        q = scan_cls(p, end, C_TCHAR); /* also rejects obs-fold: SP/HTAB are not tchar */
+        if (q == p || q == end || *q != ':')
+            return 0;
+        size_t name_len = (size_t)(q - p);
+        p = q + 1;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        const char *value = p;
+        p = scan_value(p, end);
+        if (end - p < 2 || memcmp(p, "\r\n", 2) != 0)
+            return 0;
+        const char *vend = p;
+        p += 2;
+        while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
+            vend--;
+        struct http_header *h = &req->headers[n++];
+        h->name = name;
+        h->name_len = name_len;
+        h->value = value;
+        h->value_len = (size_t)(vend - value);
+        if (apply_meta(h, &meta, &ct, &err) != OK)
+            return 0;
+    }
+    meta_finish(&meta, &ct, minor);
+    req->method = buf;
+    req->method_len = (size_t)(target - 1 - buf);
+    req->target = target;
+    req->target_len = (size_t)(target_end - target);
+    req->minor_version = minor;
+    req->num_headers = n;
+    req->meta = meta;
+    req->error = HTTP_ERR_NONE;
+    return (int)(p - buf);
+}
+
+int http_parse_request_general(const char *buf, size_t len, struct http_request *req,
+                               size_t max_len, size_t max_headers)
+{
+    request_init(req);
     if (len == 0)
         return PARTIAL;
 
@@ -455,6 +603,16 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req, si
     if (r == OK)
         meta_finish(&req->meta, &ct, req->minor_version);
     return finish(buf, p, r, len, max_len, &req->error);
+}
+
+int http_parse_request(const char *buf, size_t len, struct http_request *req, size_t max_len,
+                       size_t max_headers)
+{
+    int r = fast_request(buf, buf + scan_limit(len, max_len), req,
+                         max_headers < HTTP_MAX_HEADERS ? max_headers : HTTP_MAX_HEADERS);
+    if (r > 0)
+        return r;
+    return http_parse_request_general(buf, len, req, max_len, max_headers);
 }
 
 int http_parse_response(const char *buf, size_t len, struct http_response *res, size_t max_len,

@@ -87,6 +87,11 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req, si
                        size_t max_headers);
 int http_parse_response(const char *buf, size_t len, struct http_response *res, size_t max_len,
                         size_t max_headers);
+/* http_parse_request without its fast path for the common request: the
+ * reference the fast path must agree with (tests and the fuzz target compare
+ * the two). Same contract and results; slower. */
+int http_parse_request_general(const char *buf, size_t len, struct http_request *req,
+                               size_t max_len, size_t max_headers);
 
 /* Incremental chunked-body decoder (for responses without Content-Length).
  * Feed body bytes; it reports how many input bytes it consumed and how many

@@ -28,7 +28,9 @@
  * Memory: the slot table, a free-slot stack and one out buffer per slot are
  * allocated once in server_run; nothing is allocated per request. The table
  * and out buffers are calloc'd and only touched (backed by pages) when a slot
- * is used; free slots are reused LIFO so warm ones come back first.
+ * is used; free slots are reused LIFO so warm ones come back first. The last
+ * /bytes/N response built is kept ready (struct resp_cache, in struct srv)
+ * and copied whole while N and the Connection header stay the same.
  */
 #include "server.h"
 
@@ -93,6 +95,20 @@ struct conn {
     struct req ring[REQ_RING];
 };
 
+/* The last /bytes/N response header built, and its whole body when small:
+ * a benchmark asks for one size over and over, so the next response with the
+ * same N and the same Connection header is one copy of ready-made bytes.
+ * Rebuilt (formatted, body filled from the pattern) whenever N or the
+ * Connection header changes. */
+#define CACHE_BYTES 2048u
+struct resp_cache {
+    uint64_t size;    /* Content-Length (N) */
+    uint32_t hdr_len; /* 0: empty */
+    uint32_t len;     /* hdr_len + size when the body is cached, else hdr_len */
+    uint8_t close;    /* "Connection: close" rather than keep-alive */
+    uint8_t bytes[CACHE_BYTES];
+};
+
 struct srv {
     struct netio *io;
     const struct srv_config *cfg;
@@ -105,6 +121,7 @@ struct srv {
     uint64_t active;
     uint64_t now;
     int docroot_fd;
+    struct resp_cache cache;
 };
 
 static uint64_t now_ns(void)
@@ -241,12 +258,13 @@ static const char *reason_of(int status)
 static const char hdr_200_bin[] = "HTTP/1.1 200 OK\r\nServer: bypassbench\r\n"
                                   "Content-Type: application/octet-stream\r\nContent-Length: ";
 
-/* ctype NULL: application/octet-stream. */
-static void put_header(struct srv *s, struct conn *c, int status, const char *ctype,
-                       uint64_t length, const char *extra)
+/* Formats a response header at p; returns its length (< HDR_ROOM).
+ * ctype NULL: application/octet-stream. */
+static size_t format_header(uint8_t *p, int status, const char *ctype, uint64_t length, int close,
+                            const char *extra)
 {
-    uint8_t *p = c->out + c->out_len, *start = p;
-    if (status == 200 && !ctype) { /* the hot path: one copy of the constant part */
+    uint8_t *start = p;
+    if (status == 200 && !ctype) { /* one copy of the constant part */
         p += PUT_LIT(p, hdr_200_bin);
     } else {
         p += PUT_LIT(p, "HTTP/1.1 ");
@@ -258,15 +276,28 @@ static void put_header(struct srv *s, struct conn *c, int status, const char *ct
         p += PUT_LIT(p, "\r\nContent-Length: ");
     }
     p += put_u64(p, length);
-    if (c->close_after)
+    if (close)
         p += PUT_LIT(p, "\r\nConnection: close\r\n");
     else
         p += PUT_LIT(p, "\r\nConnection: keep-alive\r\n");
     if (extra) p += put_str(p, extra);
     p += PUT_LIT(p, "\r\n");
-    c->out_len += (uint32_t)(p - start);
-    c->hdr_unsent += (uint32_t)(p - start);
+    return (size_t)(p - start);
+}
+
+/* n header bytes were added to c->out: account them. */
+static void header_added(struct srv *s, struct conn *c, int status, size_t n)
+{
+    c->out_len += (uint32_t)n;
+    c->hdr_unsent += (uint32_t)n;
     if (status >= 100 && status < 600) s->st->responses[status / 100]++;
+}
+
+static void put_header(struct srv *s, struct conn *c, int status, const char *ctype,
+                       uint64_t length, const char *extra)
+{
+    size_t n = format_header(c->out + c->out_len, status, ctype, length, c->close_after, extra);
+    header_added(s, c, status, n);
 }
 
 /* Error responses carry their reason phrase as a short text body. */
@@ -281,15 +312,47 @@ static void build_error(struct srv *s, struct conn *c, int status, int head)
     c->out_len += (uint32_t)blen;
 }
 
+/* The cache for a /bytes/N response on c (see struct resp_cache). */
+static const struct resp_cache *cached_bytes(struct srv *s, const struct conn *c, uint64_t size)
+{
+    struct resp_cache *rc = &s->cache;
+    if (rc->hdr_len && rc->size == size && rc->close == c->close_after) return rc;
+    rc->size = size;
+    rc->close = c->close_after;
+    rc->hdr_len = (uint32_t)format_header(rc->bytes, 200, NULL, size, rc->close, NULL);
+    rc->len = rc->hdr_len;
+    if (size <= CACHE_BYTES - rc->hdr_len) {
+        pattern_fill(rc->bytes + rc->hdr_len, 0, (size_t)size);
+        rc->len += (uint32_t)size;
+    }
+    return rc;
+}
+
 /* Header, then as much body as fits into out; the rest streams in pump. */
 static void build_body(struct srv *s, struct conn *c, const struct req *e)
 {
-    put_header(s, c, 200, NULL, e->size, NULL);
+    uint8_t *out = c->out + c->out_len;
+    size_t room = OUT_BUF - c->out_len;
+    if (e->kind == RQ_BYTES) {
+        const struct resp_cache *rc = cached_bytes(s, c, e->size);
+        int head = e->flags & RQF_HEAD;
+        if (!head && rc->len - rc->hdr_len == e->size && rc->len <= room) {
+            /* the whole response in one copy: nothing left for pump */
+            memcpy(out, rc->bytes, rc->len);
+            header_added(s, c, 200, rc->hdr_len);
+            c->out_len += (uint32_t)e->size;
+            return;
+        }
+        memcpy(out, rc->bytes, rc->hdr_len);
+        header_added(s, c, 200, rc->hdr_len);
+    } else {
+        put_header(s, c, 200, NULL, e->size, NULL);
+    }
     if ((e->flags & RQF_HEAD) || e->size == 0) {
         if (e->kind == RQ_FILE) close(e->fd);
         return;
     }
-    size_t room = OUT_BUF - c->out_len;
+    room = OUT_BUF - c->out_len;
     size_t want = e->size < room ? (size_t)e->size : room;
     if (e->kind == RQ_BYTES) {
         pattern_fill(c->out + c->out_len, 0, want);
@@ -335,6 +398,23 @@ static void route_file(struct srv *s, struct req *e, const char *name, size_t le
     e->size = (uint64_t)sb.st_size;
 }
 
+/* N of /bytes/N[?query] from the bytes after "/bytes/". Plain digits (at most
+ * 19: no overflow) directly, which is what units_parse_size_n gives for them;
+ * anything else goes to units_parse_size_n, without the query. */
+static int bytes_size(const char *d, size_t len, uint64_t *n)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    while (i < len && i < 19 && (unsigned)(d[i] - '0') <= 9)
+        v = v * 10 + (uint64_t)(d[i++] - '0');
+    if (i > 0 && (i == len || d[i] == '?')) {
+        *n = v;
+        return 0;
+    }
+    const char *q = memchr(d, '?', len);
+    return units_parse_size_n(d, q ? (size_t)(q - d) : len, n);
+}
+
 static void route(struct srv *s, struct req *e, const struct http_request *rq)
 {
     int head = rq->method_len == 4 && memcmp(rq->method, "HEAD", 4) == 0;
@@ -348,17 +428,18 @@ static void route(struct srv *s, struct req *e, const struct http_request *rq)
     }
     const char *t = rq->target;
     size_t tl = rq->target_len;
-    const char *q = memchr(t, '?', tl);
-    if (q) tl = (size_t)(q - t);
     uint64_t n;
+    /* "/bytes/" holds no '?', so it is a prefix of the path iff of the target */
     if (tl > 7 && memcmp(t, "/bytes/", 7) == 0) {
-        if (units_parse_size_n(t + 7, tl - 7, &n) == 0 && n <= MAX_BYTES) {
+        if (bytes_size(t + 7, tl - 7, &n) == 0 && n <= MAX_BYTES) {
             e->kind = RQ_BYTES;
             e->size = n;
         }
-    } else if (tl >= 6 && memcmp(t, "/file/", 6) == 0) {
-        route_file(s, e, t + 6, tl - 6);
+        return;
     }
+    const char *q = memchr(t, '?', tl);
+    if (q) tl = (size_t)(q - t);
+    if (tl >= 6 && memcmp(t, "/file/", 6) == 0) route_file(s, e, t + 6, tl - 6);
 }
 
 /* ---- output --------------------------------------------------------------- */
@@ -375,7 +456,8 @@ static void account_sent(struct srv *s, struct conn *c, size_t n, int from_out)
     if (n) touch(s, c);
 }
 
-static size_t send_some(struct srv *s, struct conn *c, const void *p, size_t want, int from_out)
+static inline size_t send_some(struct srv *s, struct conn *c, const void *p, size_t want,
+                               int from_out)
 {
     ssize_t n = netio_send(s->io, c->handle, p, want);
     if (n < 0) n = 0; /* the connection is gone: its CLOSED event follows */
@@ -386,7 +468,7 @@ static size_t send_some(struct srv *s, struct conn *c, const void *p, size_t wan
 
 /* Sends what can be sent. Returns 1 when all output is out, 0 when the
  * driver is full (WRITABLE follows), -1 when the connection was aborted. */
-static int pump(struct srv *s, struct conn *c)
+static inline int pump(struct srv *s, struct conn *c)
 {
     if (c->blocked) return 0;
     for (;;) {
@@ -426,7 +508,7 @@ static int pump(struct srv *s, struct conn *c)
 
 /* Builds responses from the ring in order while out has room, and sends.
  * Returns as pump. */
-static int advance(struct srv *s, struct conn *c)
+static inline int advance(struct srv *s, struct conn *c)
 {
     while (c->rcount && !c->close_after) {
         if (c->body_left || OUT_BUF - c->out_len < HDR_ROOM) {
@@ -518,7 +600,7 @@ static void parse_input(struct srv *s, struct conn *c, const uint8_t *data, size
 }
 
 /* End of an event on c: consume answered bytes, close when done. */
-static void settle(struct srv *s, struct conn *c, int r)
+static inline void settle(struct srv *s, struct conn *c, int r)
 {
     if (r < 0 || c->closing) return;
     if (c->to_consume) {
@@ -680,8 +762,14 @@ int server_run(struct netio *io, const struct srv_config *cfg, struct srv_stats 
     uint64_t scan_every = idle / 4 < SCAN_MAX_NS ? idle / 4 : SCAN_MAX_NS;
     if (scan_every < 10000000ull) scan_every = 10000000ull;
     s.now = now_ns();
-    uint64_t next_scan = s.now + scan_every;
-    while (!(cfg->stop && *cfg->stop)) {
+    uint64_t next_scan = idle ? s.now + scan_every : UINT64_MAX; /* never, without a timeout */
+    /* loop invariants in locals: the calls in the loop make the compiler
+     * reload anything read through cfg */
+    static const volatile sig_atomic_t never_stop = 0;
+    const volatile sig_atomic_t *stop = cfg->stop ? cfg->stop : &never_stop;
+    void (*on_tick)(void *) = cfg->on_tick;
+    void *arg = cfg->arg;
+    while (!*stop) {
         int n = netio_poll(io, evs, EVENTS, POLL_TIMEOUT_US);
         if (n < 0) {
             snprintf(err, errlen, "server: netio_poll failed");
@@ -692,8 +780,8 @@ int server_run(struct netio *io, const struct srv_config *cfg, struct srv_stats 
             on_batch(&s, evs, n, 0);
             netio_flush(io);
         }
-        if (cfg->on_tick) cfg->on_tick(cfg->arg);
-        if (idle && s.now >= next_scan) {
+        if (on_tick) on_tick(arg);
+        if (s.now >= next_scan) {
             idle_scan(&s);
             next_scan = s.now + scan_every;
         }

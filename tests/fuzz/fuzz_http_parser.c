@@ -8,7 +8,9 @@
  * ret is -1, -2 or 0 < ret <= len; on success num_headers <= max and every
  * pointer lies inside the header block; a prefix of a complete block is
  * PARTIAL; a prefix's error is the full input's error; the chunked decoder
- * gives the same result, consumed count and payload however it is split.
+ * gives the same result, consumed count and payload however it is split;
+ * http_parse_request (with its fast path) gives exactly what the general path
+ * (http_parse_request_general) gives.
  *
  * Build and run: make build-fuzz/fuzz_http_parser &&
  *   build-fuzz/fuzz_http_parser -runs=200000 tests/fuzz/corpus/fuzz_http_parser
@@ -80,6 +82,29 @@ static void check_headers(const struct http_header *h, size_t n, size_t max_head
     CHECK(m->expect_continue == 0 || m->expect_continue == 1);
 }
 
+/* The fast path changes nothing: same return, error, spans and meta. */
+static void check_same_request(const struct http_request *a, int ra, const char *buf, size_t len,
+                               size_t max_len, size_t max_headers)
+{
+    struct http_request b;
+    int rb = http_parse_request_general(buf, len, &b, max_len, max_headers);
+    CHECK(ra == rb && a->error == b.error);
+    if (ra <= 0)
+        return;
+    CHECK(a->method == b.method && a->method_len == b.method_len);
+    CHECK(a->target == b.target && a->target_len == b.target_len);
+    CHECK(a->minor_version == b.minor_version && a->num_headers == b.num_headers);
+    for (size_t i = 0; i < a->num_headers; i++) {
+        CHECK(a->headers[i].name == b.headers[i].name);
+        CHECK(a->headers[i].name_len == b.headers[i].name_len);
+        CHECK(a->headers[i].value == b.headers[i].value);
+        CHECK(a->headers[i].value_len == b.headers[i].value_len);
+    }
+    CHECK(a->meta.content_length == b.meta.content_length && a->meta.chunked == b.meta.chunked);
+    CHECK(a->meta.keep_alive == b.meta.keep_alive);
+    CHECK(a->meta.expect_continue == b.meta.expect_continue);
+}
+
 static int run_request(const uint8_t *data, size_t len, size_t max_len, size_t max_headers,
                        enum http_error *err)
 {
@@ -87,6 +112,7 @@ static int run_request(const uint8_t *data, size_t len, size_t max_len, size_t m
     struct http_request req;
     int ret = http_parse_request(buf, len, &req, max_len, max_headers);
     check_error(ret, req.error, len, max_len);
+    check_same_request(&req, ret, buf, len, max_len, max_headers);
     if (ret > 0) {
         size_t blk = (size_t)ret;
         CHECK(req.method_len > 0 && inside(req.method, req.method_len, buf, blk));

@@ -773,3 +773,206 @@ Test(helpers, empty_input_is_partial)
     cr_assert_eq(http_parse_response(gbuf_put(&g, "", 0), 0, &res, 0, 8), HTTP_PARSE_PARTIAL);
     gbuf_free(&g);
 }
+
+/* ---- the fast path agrees with the general path ---- */
+
+/* http_parse_request (fast path first) and http_parse_request_general give
+ * the same return, error, spans (same pointers) and meta on buf[0..len). */
+static void check_agree(const char *buf, size_t len, size_t max_len, size_t max_headers,
+                        const char *what)
+{
+    struct http_request a, b;
+    int ra = http_parse_request(buf, len, &a, max_len, max_headers);
+    int rb = http_parse_request_general(buf, len, &b, max_len, max_headers);
+    cr_assert_eq(ra, rb, "%s (len %zu, max_len %zu, max_headers %zu): %d vs general %d", what,
+                 len, max_len, max_headers, ra, rb);
+    cr_assert_eq(a.error, b.error, "%s: error %d vs %d", what, a.error, b.error);
+    if (ra <= 0)
+        return;
+    cr_assert(a.method == b.method && a.method_len == b.method_len, "%s: method", what);
+    cr_assert(a.target == b.target && a.target_len == b.target_len, "%s: target", what);
+    cr_assert_eq(a.minor_version, b.minor_version, "%s", what);
+    cr_assert_eq(a.num_headers, b.num_headers, "%s", what);
+    for (size_t i = 0; i < a.num_headers; i++) {
+        const struct http_header *x = &a.headers[i], *y = &b.headers[i];
+        cr_assert(x->name == y->name && x->name_len == y->name_len, "%s: header %zu", what, i);
+        cr_assert(x->value == y->value && x->value_len == y->value_len, "%s: value %zu", what,
+                  i);
+    }
+    cr_assert_eq(a.meta.content_length, b.meta.content_length, "%s", what);
+    cr_assert_eq(a.meta.chunked, b.meta.chunked, "%s", what);
+    cr_assert_eq(a.meta.keep_alive, b.meta.keep_alive, "%s", what);
+    cr_assert_eq(a.meta.expect_continue, b.meta.expect_continue, "%s", what);
+}
+
+/* Whole input and every prefix, with and without limits, flush against the
+ * guard page. */
+static void check_agree_all(struct gbuf *g, const char *s, size_t len, const char *what)
+{
+    static const size_t limits[][2] = {{0, HTTP_MAX_HEADERS}, {0, 1}, {0, 0}, {16, 8},
+                                       {37, 8},  {64, 2}};
+    for (size_t k = 0; k <= len; k++)
+        for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++)
+            check_agree(gbuf_put(g, s, k), k, limits[l][0], limits[l][1], what);
+}
+
+static const char *const tricky[] = {
+    "GET /bytes/64 HTTP/1.1\r\nHost: b\r\n\r\n",
+    "GET /bytes/64 HTTP/1.0\r\n\r\n",
+    "GET /bytes/64 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    "GET /bytes/64 HTTP/1.1\r\nConnection: close\r\n\r\n",
+    "HEAD /bytes/1k HTTP/1.1\r\nHost: b\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /second HTTP/1.1\r\n\r\n",
+    /* tabs and spaces around values, empty values */
+    "GET / HTTP/1.1\r\nX:\t v \t\r\nY:\r\nZ: \t\r\n\r\n",
+    "GET / HTTP/1.1\r\nX: a\tb\tc\td\te\tf\tg\th\ti\r\n\r\n",
+    /* obs-fold, leading whitespace, missing CR, bare CR, bare LF */
+    "GET / HTTP/1.1\r\nHost: a\r\n b\r\n\r\n",
+    "GET / HTTP/1.1\r\n\tHost: a\r\n\r\n",
+    "GET / HTTP/1.1\nHost: a\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\n\n",
+    "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\n\rX",
+    "GET /a\rb HTTP/1.1\r\n\r\n",
+    /* odd methods and targets */
+    "get / HTTP/1.1\r\n\r\n",
+    "GETX / HTTP/1.1\r\n\r\n",
+    "GE / HTTP/1.1\r\n\r\n",
+    "G(T / HTTP/1.1\r\n\r\n",
+    "M-SEARCH * HTTP/1.1\r\n\r\n",
+    "PATCH /a!$&'()*+,;=:@~%20 HTTP/1.1\r\n\r\n",
+    "GET  / HTTP/1.1\r\n\r\n",
+    " GET / HTTP/1.1\r\n\r\n",
+    "\r\nGET / HTTP/1.1\r\n\r\n",
+    "GET /\r\n",
+    "GET / \r\n\r\n",
+    "GET /a\x7f HTTP/1.1\r\n\r\n",
+    "GET /abcdefg\x80hij HTTP/1.1\r\n\r\n",
+    "GET /abcdefghijklmno\x01 HTTP/1.1\r\n\r\n",
+    /* versions */
+    "GET / HTTP/1.2\r\n\r\n",
+    "GET / HTTP/2.0\r\n\r\n",
+    "GET / HTTP/1.1 \r\n\r\n",
+    "GET / HTTP/1.10\r\n\r\n",
+    "GET / http/1.1\r\n\r\n",
+    /* header names and values */
+    "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+    "GET / HTTP/1.1\r\n: x\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost\r\n\r\n",
+    "GET / HTTP/1.1\r\nX: caf\xc3\xa9 \"q\" and a rather long value\r\n\r\n",
+    "GET / HTTP/1.1\r\nX: 0123456789abcdef\x7f\r\n\r\n",
+    "GET / HTTP/1.1\r\nX: 0123456789abcdef\x1f\r\n\r\n",
+    /* the headers with meaning */
+    "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+    "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+    "POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+    "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
+    "PUT / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx",
+    "GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n",
+    "GET / HTTP/1.1\r\nConnection: upgrade ,\tCLOSE \r\n\r\n",
+    "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+};
+
+Test(fast_path, agrees_on_tricky_inputs)
+{
+    struct gbuf g;
+    gbuf_init(&g, 4096);
+    for (size_t i = 0; i < sizeof(tricky) / sizeof(tricky[0]); i++)
+        check_agree_all(&g, tricky[i], strlen(tricky[i]), tricky[i]);
+    gbuf_free(&g);
+}
+
+Test(fast_path, agrees_on_long_lines)
+{
+    struct gbuf g;
+    gbuf_init(&g, 16384);
+    static char msg[12000];
+    /* a long target and a long value, crossing many 8-byte words */
+    size_t n = (size_t)snprintf(msg, sizeof(msg), "GET /");
+    for (int i = 0; i < 3000; i++)
+        msg[n++] = (char)('a' + i % 26);
+    n += (size_t)snprintf(msg + n, sizeof(msg) - n, " HTTP/1.1\r\nX-Long: ");
+    for (int i = 0; i < 5000; i++)
+        msg[n++] = (char)(i % 97 == 0 ? '\t' : ' ' + i % 95);
+    n += (size_t)snprintf(msg + n, sizeof(msg) - n, "\r\n\r\n");
+    check_agree(gbuf_put(&g, msg, n), n, 0, HTTP_MAX_HEADERS, "long lines");
+    struct http_request req;
+    cr_assert_eq(http_parse_request(gbuf_put(&g, msg, n), n, &req, 0, HTTP_MAX_HEADERS), (int)n);
+    cr_assert_eq(req.target_len, 3001);
+    for (size_t k = n - 64; k <= n; k++)
+        check_agree(gbuf_put(&g, msg, k), k, 0, HTTP_MAX_HEADERS, "long line prefix");
+    for (size_t max_len = 1; max_len <= n + 1; max_len += 997)
+        check_agree(gbuf_put(&g, msg, n), n, max_len, HTTP_MAX_HEADERS, "long line limit");
+    gbuf_free(&g);
+}
+
+/* Every byte value at every offset of a word in the target and in a value:
+ * accepted exactly when its class allows it (the word-at-a-time skipping). */
+Test(fast_path, every_byte_in_target_and_value)
+{
+    struct gbuf g;
+    gbuf_init(&g, 4096);
+    for (int b = 0; b < 256; b++) {
+        for (size_t at = 0; at < 24; at++) {
+            char msg[128];
+            size_t n = (size_t)snprintf(msg, sizeof(msg), "GET /");
+            for (size_t i = 0; i < 24; i++)
+                msg[n++] = i == at ? (char)b : 'x';
+            n += (size_t)snprintf(msg + n, sizeof(msg) - n, " HTTP/1.1\r\n\r\n");
+            struct http_request req;
+            int r = http_parse_request(gbuf_put(&g, msg, n), n, &req, 0, HTTP_MAX_HEADERS);
+            int ok = b >= 0x21 && b <= 0x7e;
+            cr_assert_eq(r > 0, ok, "target byte 0x%02x at %zu: %d", b, at, r);
+            check_agree(gbuf_put(&g, msg, n), n, 0, HTTP_MAX_HEADERS, "target byte");
+
+            n = (size_t)snprintf(msg, sizeof(msg), "GET / HTTP/1.1\r\nX: ");
+            for (size_t i = 0; i < 24; i++)
+                msg[n++] = i == at ? (char)b : 'v';
+            n += (size_t)snprintf(msg + n, sizeof(msg) - n, "\r\n\r\n");
+            r = http_parse_request(gbuf_put(&g, msg, n), n, &req, 0, HTTP_MAX_HEADERS);
+            ok = b == '\t' || (b >= 0x20 && b != 0x7f);
+            cr_assert_eq(r > 0, ok, "value byte 0x%02x at %zu: %d", b, at, r);
+            /* whitespace at either end of a value is not part of it */
+            size_t vlen = (b == ' ' || b == '\t') && (at == 0 || at == 23) ? 23 : 24;
+            if (ok)
+                cr_assert_eq(req.headers[0].value_len, vlen, "value byte 0x%02x at %zu", b, at);
+            check_agree(gbuf_put(&g, msg, n), n, 0, HTTP_MAX_HEADERS, "value byte");
+        }
+    }
+    gbuf_free(&g);
+}
+
+/* Deterministic mutations of valid requests: one to three bytes replaced by
+ * bytes the parser treats specially. */
+Test(fast_path, agrees_on_mutations)
+{
+    static const char *const base[] = {
+        "GET /bytes/64 HTTP/1.1\r\nHost: b\r\n\r\n",
+        "HEAD /x?y=z HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 12\r\n\r\n",
+        "POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
+    };
+    static const char special[] = " \t\r\n:/,?.01H\x7f\x80\xff\x01(a";
+    struct gbuf g;
+    gbuf_init(&g, 4096);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int iter = 0; iter < 20000; iter++) {
+        const char *s = base[iter % 3];
+        size_t len = strlen(s);
+        char msg[256];
+        memcpy(msg, s, len);
+        int muts = 1 + iter % 3;
+        for (int m = 0; m < muts; m++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            msg[x % len] = special[(x >> 32) % (sizeof(special) - 1)];
+        }
+        check_agree(gbuf_put(&g, msg, len), len, 0, HTTP_MAX_HEADERS, "mutation");
+        check_agree(gbuf_put(&g, msg, len), len, 40, 1, "mutation, limits");
+    }
+    gbuf_free(&g);
+}

@@ -481,6 +481,91 @@ Test(server, http10_closes_after_response)
     fx_stop(&f);
 }
 
+/* The exact header block of a 200 /bytes/N response. */
+static void expect_bytes_head(const struct resp *r, uint64_t n, int close)
+{
+    char want[256];
+    snprintf(want, sizeof(want),
+             "HTTP/1.1 200 OK\r\nServer: bypassbench\r\nContent-Type: application/octet-stream"
+             "\r\nContent-Length: %llu\r\nConnection: %s\r\n\r\n",
+             (unsigned long long)n, close ? "close" : "keep-alive");
+    cr_assert_str_eq(r->head, want);
+}
+
+/* /bytes/N responses are reused from a cache while N and the Connection
+ * header stay the same: every change of N, HEAD/GET, query, a body too large
+ * to cache and Connection: close must still give the exact bytes. */
+Test(server, bytes_responses_exact_across_cache_changes)
+{
+    static const struct {
+        const char *req;
+        uint64_t n;
+        int head, close;
+    } seq[] = {
+        {"GET /bytes/64 HTTP/1.1\r\n\r\n", 64, 0, 0},
+        {"GET /bytes/64 HTTP/1.1\r\nHost: t\r\n\r\n", 64, 0, 0},
+        {"HEAD /bytes/64 HTTP/1.1\r\n\r\n", 64, 1, 0},
+        {"GET /bytes/64?x=1 HTTP/1.1\r\n\r\n", 64, 0, 0},
+        {"GET /bytes/65 HTTP/1.1\r\n\r\n", 65, 0, 0},
+        {"GET /bytes/1k HTTP/1.1\r\n\r\n", 1024, 0, 0},
+        {"GET /bytes/1024 HTTP/1.1\r\n\r\n", 1024, 0, 0},
+        {"GET /bytes/3000 HTTP/1.1\r\n\r\n", 3000, 0, 0},
+        {"GET /bytes/3000 HTTP/1.1\r\n\r\n", 3000, 0, 0},
+        {"HEAD /bytes/3000 HTTP/1.1\r\n\r\n", 3000, 1, 0},
+        {"GET /bytes/0 HTTP/1.1\r\n\r\n", 0, 0, 0},
+        {"GET /bytes/0000000000000000007 HTTP/1.1\r\n\r\n", 7, 0, 0},
+        {"GET /bytes/64 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 64, 0, 0},
+        {"GET /bytes/64 HTTP/1.1\r\nConnection: close\r\n\r\n", 64, 0, 1},
+    };
+    struct fx f;
+    pattern_init();
+    fx_start(&f, NULL, NULL);
+    for (int round = 0; round < 2; round++) { /* the second round starts with a warm cache */
+        struct client *c = cl_open(&f);
+        for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+            struct resp *r = ask(c, seq[i].req, seq[i].head);
+            cr_assert_eq(r->status, 200, "%s", seq[i].req);
+            expect_bytes_head(r, seq[i].n, seq[i].close);
+            if (!seq[i].head) {
+                cr_assert_eq(r->body_len, seq[i].n, "%s", seq[i].req);
+                cr_assert_eq(r->pattern_mismatch, 0, "%s", seq[i].req);
+            }
+            resp_free(r);
+        }
+        cr_assert(cl_closed(c));
+        cl_close(c);
+    }
+    fx_stop(&f);
+}
+
+/* Pipelined cached responses fill the 16 KiB out buffer: with one 64-byte
+ * response first and 1500-byte ones after it, the tenth does not fit whole
+ * and is built the long way (header, then as much body as fits). */
+Test(server, pipelined_cached_responses_fill_out_buffer)
+{
+    struct fx f;
+    pattern_init();
+    fx_start(&f, NULL, NULL);
+    struct client *c = cl_open(&f);
+    char req[4096];
+    size_t len = 0;
+    for (int i = 0; i < 24; i++)
+        len += (size_t)snprintf(req + len, sizeof(req) - len, "GET /bytes/%s HTTP/1.1\r\n\r\n",
+                                i ? "1500" : "64");
+    cl_send(c, req, len);
+    for (int i = 0; i < 24; i++) {
+        struct resp r;
+        cr_assert_eq(cl_response(c, &r, 0, 0), 0, "response %d", i);
+        expect_bytes_head(&r, i ? 1500 : 64, 0);
+        cr_assert_eq(r.body_len, i ? 1500u : 64u);
+        cr_assert_eq(r.pattern_mismatch, 0, "response %d", i);
+    }
+    cl_close(c);
+    fx_stop(&f);
+    cr_expect_eq(f.st.responses[2], 24);
+    cr_expect_eq(f.st.body_bytes_out, 64 + 23 * 1500);
+}
+
 Test(server, connection_close_closes_after_response)
 {
     struct fx f;
