@@ -43,7 +43,8 @@ uint32_t csum_add(uint32_t sum, const void *data, size_t len)
         p += 64;
         len -= 64;
     }
-    if (len >= 32) {
+    /* len < 64 now: one block for each of its 32, 16 and 8 bits */
+    if (len & 32) {
         __asm__("addq 0(%[p]), %[s]\n\t"
                 "adcq 8(%[p]), %[s]\n\t"
                 "adcq 16(%[p]), %[s]\n\t"
@@ -53,8 +54,25 @@ uint32_t csum_add(uint32_t sum, const void *data, size_t len)
                 : [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
                 : "cc");
         p += 32;
-        len -= 32;
     }
+    if (len & 16) {
+        __asm__("addq 0(%[p]), %[s]\n\t"
+                "adcq 8(%[p]), %[s]\n\t"
+                "adcq $0, %[s]"
+                : [s] "+r"(s)
+                : [p] "r"(p), "m"(*(const uint8_t(*)[16])p)
+                : "cc");
+        p += 16;
+    }
+    if (len & 8) {
+        __asm__("addq 0(%[p]), %[s]\n\t"
+                "adcq $0, %[s]"
+                : [s] "+r"(s)
+                : [p] "r"(p), "m"(*(const uint8_t(*)[8])p)
+                : "cc");
+        p += 8;
+    }
+    len &= 7;
 #else
     while (len >= 32) {
         uint64_t w0, w1, w2, w3;
@@ -69,7 +87,6 @@ uint32_t csum_add(uint32_t sum, const void *data, size_t len)
         p += 32;
         len -= 32;
     }
-#endif
     while (len >= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
@@ -77,6 +94,7 @@ uint32_t csum_add(uint32_t sum, const void *data, size_t len)
         p += 8;
         len -= 8;
     }
+#endif
     uint64_t t = 0; /* the last 0..7 bytes, as the low bytes of a native word */
     if (len & 4) {
         uint32_t w;
@@ -92,11 +110,7 @@ uint32_t csum_add(uint32_t sum, const void *data, size_t len)
     }
     if (len & 1) t |= (uint64_t)p[0] << ((len & 6) * 8);
     s = add64(s, t);
-    s = (s & 0xffffffffu) + (s >> 32); /* <= 0x1fffffffe */
-    s = (s & 0xffff) + (s >> 16);      /* <= 0x2fffd */
-    s = (s & 0xffff) + (s >> 16);      /* <= 0xffff + 2 */
-    s = (s & 0xffff) + (s >> 16);
-    s = ((s & 0xff) << 8) | (s >> 8); /* to network (host-value) order */
+    s = csum_fold64_le(s);
 #else
     while (len >= 2) {
         s += (uint32_t)p[0] << 8 | p[1];

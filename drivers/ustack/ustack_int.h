@@ -299,18 +299,54 @@ static inline uint32_t csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, ui
     return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto + len;
 }
 
+/* A 64-bit one's-complement sum of native little-endian words folded to
+ * 16 bits (end-around carries) and put in network (host-value) order. */
+static inline uint32_t csum_fold64_le(uint64_t s)
+{
+#if defined(__x86_64__)
+    uint64_t t;
+    __asm__("movq %[s], %[t]\n\t"
+            "shrq $32, %[t]\n\t"
+            "addl %k[t], %k[s]\n\t"
+            "adcl $0, %k[s]\n\t"
+            "movl %k[s], %k[t]\n\t"
+            "shrl $16, %k[t]\n\t"
+            "addw %w[t], %w[s]\n\t"
+            "adcw $0, %w[s]\n\t"
+            "rolw $8, %w[s]\n\t"
+            "movzwl %w[s], %k[s]"
+            : [s] "+r"(s), [t] "=&r"(t)
+            :
+            : "cc");
+    return (uint32_t)s;
+#else
+    s = (s & 0xffffffffu) + (s >> 32); /* <= 0x1fffffffe */
+    s = (s & 0xffff) + (s >> 16);      /* <= 0x2fffd */
+    s = (s & 0xffff) + (s >> 16);      /* <= 0xffff + 2 */
+    s = (s & 0xffff) + (s >> 16);
+    return (uint32_t)(((s & 0xff) << 8) | (s >> 8));
+#endif
+}
+
 /* csum_add(0, p, 20) for an option-less IPv4 header, without the call. */
 static inline uint32_t csum_ip20(const void *p)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__x86_64__)
+    uint64_t s;
+    __asm__("movl 16(%[p]), %k[s]\n\t"
+            "addq 0(%[p]), %[s]\n\t"
+            "adcq 8(%[p]), %[s]\n\t"
+            "adcq $0, %[s]"
+            : [s] "=&r"(s)
+            : [p] "r"(p), "m"(*(const uint8_t(*)[20])p)
+            : "cc");
+#else
     uint32_t w[5];
     memcpy(w, p, sizeof(w));
     uint64_t s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
-    s = (s & 0xffffffffu) + (s >> 32);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    return (uint32_t)(((s & 0xff) << 8) | (s >> 8));
+#endif
+    return csum_fold64_le(s);
 #else
     return csum_add(0, p, 20);
 #endif

@@ -60,3 +60,15 @@ Test(csum, incremental_update_matches_recompute)
                   got, want);
     }
 }
+
+Test(csum, ip20_matches_general_sum)
+{
+    uint8_t buf[28];
+    srand(13);
+    for (int round = 0; round < 5000; round++) {
+        for (size_t i = 0; i < sizeof(buf); i++) buf[i] = round < 8 ? 0xff : (uint8_t)rand();
+        size_t align = (size_t)round % 8;
+        cr_assert_eq(csum_fold(csum_ip20(buf + align)), ref_csum(0, buf + align, 20), "round %d",
+                     round);
+    }
+}
