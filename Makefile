@@ -130,7 +130,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libbb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libbb.a $(LDFLAGS) $(LDLIBS)
 
-bench: deps all $(BUILD)/bench/ustack_ipr
+bench: deps all $(BUILD)/bench/ustack_ipr $(BUILD)/bench/loadgen_ipr
 	bench/bench.sh
 
 format:

@@ -73,11 +73,17 @@ struct lg {
     size_t errlen;
 };
 
-static uint64_t now_ns(void)
+static uint64_t mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The run's clock: cfg->now_ns when given (a virtual clock), else CLOCK_MONOTONIC. */
+static uint64_t now_ns(const struct lg_config *cfg)
+{
+    return cfg->now_ns ? cfg->now_ns(cfg->now_arg) : mono_ns();
 }
 
 const char *lg_err_str(enum lg_err e)
@@ -529,7 +535,7 @@ static int setup(struct lg *g)
     }
     if (g->spec.mode == WL_OPEN)
         g->interval_ns = (uint64_t)((double)g->spec.connections * 1e9 / (double)g->spec.rate);
-    g->start = g->now = now_ns();
+    g->start = g->now = now_ns(g->cfg);
     g->window_start = g->start + g->spec.warmup_ns;
     g->window_end = g->spec.duration_ns ? g->window_start + g->spec.duration_ns : UINT64_MAX;
     g->measuring = g->spec.warmup_ns == 0;
@@ -564,7 +570,7 @@ int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result 
     uint64_t last_scan = 0;
 
     while (!g.stopping) {
-        g.now = now_ns();
+        g.now = now_ns(cfg);
         if (cfg->stop && *cfg->stop) {
             res->interrupted = 1;
             break;
@@ -603,12 +609,12 @@ int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result 
             rc = -1;
             break;
         }
-        g.now = now_ns();
+        g.now = now_ns(cfg);
         for (int i = 0; i < n; i++) on_event(&g, &evs[i]);
         progress(&g);
         netio_flush(io);
     }
-    g.now = now_ns();
+    g.now = now_ns(cfg);
     res->measured_ns = g.measuring ? g.now - g.window_start : 0;
     if (res->measured_ns && g.window_end != UINT64_MAX && g.now > g.window_end)
         res->measured_ns = g.window_end - g.window_start;
@@ -624,8 +630,8 @@ int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result 
             c->state = C_CLOSING;
         }
     }
-    uint64_t deadline = now_ns() + 2000000000ull;
-    while (active_conns(&g) > 0 && now_ns() < deadline) {
+    uint64_t deadline = now_ns(cfg) + 2000000000ull;
+    while (active_conns(&g) > 0 && now_ns(cfg) < deadline) {
         int n = netio_poll(io, evs, LG_MAX_EVENTS, 10000);
         if (n < 0) break;
         for (int i = 0; i < n; i++) {

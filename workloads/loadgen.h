@@ -44,6 +44,11 @@ struct lg_config {
     volatile sig_atomic_t *stop; /* ends the run early (counted as interrupted) */
     void (*progress)(const struct lg_progress *p, void *arg); /* about once a second, or NULL */
     void *arg;
+    /* Clock for every time decision (intended send times, latency, windows,
+     * timeouts); NULL = CLOCK_MONOTONIC. Deterministic benchmarks pass a
+     * virtual one (bench/loadgen_ipr.c). */
+    uint64_t (*now_ns)(void *arg);
+    void *now_arg;
 };
 
 struct lg_result {
