@@ -140,11 +140,37 @@ static unsigned char lower(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
 }
 
-/* Case-insensitive equality of s[0..n) with the lowercase literal lit. */
+static inline uint32_t load4(const char *p)
+{
+    uint32_t x;
+    memcpy(&x, p, sizeof(x));
+    return x;
+}
+
+/* Case-insensitive equality of s[0..n) with the lowercase literal lit, four
+ * or eight bytes at a time (the last word overlapping the one before).
+ * OR-ing 0x20 into a byte lowercases A-Z; it also maps CR onto '-' and
+ * 0x10..0x19 onto the digits (the literals hold only lowercase letters,
+ * digits and '-'), but s is always a header name (tchar) or a field value
+ * (field-vchar, SP, HTAB) already checked by the caller, and those hold no
+ * such control bytes; every other byte they can hold maps onto itself or onto
+ * a byte no literal has (HTAB -> ')', '@' -> '`', '[' -> '{', ...). So the
+ * result is exactly the byte-wise lowercase comparison. */
 static int ieq(const char *s, size_t n, const char *lit, size_t litlen)
 {
     if (n != litlen)
         return 0;
+    if (n >= 8) {
+        const uint64_t fold = ONES * 0x20;
+        for (size_t i = 0; i + 8 < n; i += 8)
+            if ((load8(s + i) | fold) != load8(lit + i))
+                return 0;
+        return (load8(s + n - 8) | fold) == load8(lit + n - 8);
+    }
+    if (n >= 4) {
+        const uint32_t fold = 0x20202020u;
+        return ((load4(s) | fold) == load4(lit)) & ((load4(s + n - 4) | fold) == load4(lit + n - 4));
+    }
     for (size_t i = 0; i < n; i++)
         if (lower((unsigned char)s[i]) != (unsigned char)lit[i])
             return 0;
@@ -244,7 +270,15 @@ static int apply_content_length(const char *v, size_t n, struct http_meta *m,
     if (n == 0)
         return fail(err, HTTP_ERR_CONTENT_LENGTH);
     int64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    /* 18 digits cannot overflow: no overflow test for them */
+    for (; i < n && i < 18; i++) {
+        unsigned d = (unsigned char)v[i] - '0';
+        if (d > 9)
+            return fail(err, HTTP_ERR_CONTENT_LENGTH);
+        x = x * 10 + (int64_t)d;
+    }
+    for (; i < n; i++) {
         unsigned d = (unsigned char)v[i] - '0';
         if (d > 9 || x > (INT64_MAX - (int64_t)d) / 10)
             return fail(err, HTTP_ERR_CONTENT_LENGTH);

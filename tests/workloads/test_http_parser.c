@@ -589,6 +589,73 @@ Test(limits, content_length_and_transfer_encoding)
     gbuf_free(&g);
 }
 
+static void check_agree(const char *buf, size_t len, size_t max_len, size_t max_headers,
+                        const char *what);
+
+/* The headers with meaning are matched case-insensitively (a word at a time
+ * inside the parser): every byte of each name and token, replaced by every
+ * byte a name or value may hold, matches exactly when it is the same letter
+ * in either case. */
+static int tchar_byte(int b)
+{
+    return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+           (b && strchr("!#$%&'*+-.^_`|~", b));
+}
+
+static int lower_eq(int b, int lit)
+{
+    return b == lit || (lit >= 'a' && lit <= 'z' && b == lit - 32);
+}
+
+Test(meta, names_and_tokens_match_case_insensitively)
+{
+    static const struct {
+        const char *fmt; /* %s: the word under test */
+        const char *word;
+        int in_value;
+    } cases[] = {
+        {"%s: 7\r\n", "content-length", 0},
+        {"%s: chunked\r\n", "transfer-encoding", 0},
+        {"%s: close\r\n", "connection", 0},
+        {"%s: 100-continue\r\n", "expect", 0},
+        {"Connection: %s\r\n", "close", 1},
+        {"Connection: x, %s\r\n", "close", 1},
+        {"Transfer-Encoding: %s\r\n", "chunked", 1},
+        {"Expect: %s\r\n", "100-continue", 1},
+    };
+    struct gbuf g;
+    gbuf_init(&g, 4096);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *w = cases[i].word;
+        size_t wl = strlen(w);
+        for (size_t at = 0; at < wl; at++) {
+            for (int b = 1; b < 256; b++) {
+                if (cases[i].in_value ? (b < 0x20 && b != '\t') || b == 0x7f || b == ','
+                                      : !tchar_byte(b))
+                    continue;
+                if (cases[i].in_value && (b == ' ' || b == '\t') && (at == 0 || at == wl - 1))
+                    continue; /* trimmed: another token */
+                char word[32], hdr[96], msg[160];
+                memcpy(word, w, wl + 1);
+                word[at] = (char)b;
+                snprintf(hdr, sizeof(hdr), cases[i].fmt, word);
+                int n = snprintf(msg, sizeof(msg), "PUT / HTTP/1.1\r\n%s\r\n", hdr);
+                int match = lower_eq(b, w[at]);
+                struct http_request req;
+                int r = req_g(&g, msg, (size_t)n, &req, 0, 8);
+                /* a Transfer-Encoding other than chunked is an error */
+                cr_assert(r > 0 || (!match && req.error == HTTP_ERR_TRANSFER_ENCODING), "%s",
+                          msg);
+                int seen = r > 0 && (req.meta.content_length == 7 || req.meta.chunked ||
+                                     req.meta.expect_continue || !req.meta.keep_alive);
+                cr_assert_eq(seen, match, "word '%s' byte 0x%02x at %zu", w, b, at);
+                check_agree(gbuf_put(&g, msg, (size_t)n), (size_t)n, 0, 8, "meta word");
+            }
+        }
+    }
+    gbuf_free(&g);
+}
+
 /* ---- chunked decoder ---- */
 
 struct sink {
