@@ -9,7 +9,8 @@
  * Call chain: http_parse_request() -> fast_request() (the common complete
  * request, one pass) or, when that is not sure, http_parse_request_general()
  * -> parse_request_line() -> parse_headers() -> apply_meta();
- * http_parse_response() -> parse_status_line() -> the same.
+ * http_parse_response() -> fast_response() or http_parse_response_general()
+ * -> parse_status_line() -> the same. Both fast paths share fast_fields().
  * The general path parses from the start of the buffer (the header block is
  * small), checks every byte as it is reached, and returns HTTP_PARSE_PARTIAL
  * only when it runs out of bytes: so a prefix of a valid message is always
@@ -85,10 +86,9 @@ static inline const char *scan_cls(const char *p, const char *end, unsigned char
 }
 
 /* Word-at-a-time skipping for the fast path (no SIMD): load 8 bytes, and if a
- * bit trick shows none of them can end the scan, step over all 8. The tricks
- * only have to be exact about "some byte in the word is below / above n"; the
- * word holding the first interesting byte is then handled by scan_cls, byte by
- * byte. */
+ * bit trick shows none of them can end the scan, step over all 8. In the word
+ * holding the first interesting byte, first_flagged() finds it (little-endian;
+ * elsewhere scan_cls goes on byte by byte). */
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 /* Non-zero iff some byte of x is < n (n <= 0x80). */
@@ -103,13 +103,35 @@ static inline uint64_t load8(const char *p)
     return x;
 }
 
+/* Offset of the first byte of the word loaded from p that HAS_LESS/HAS_MORE
+ * (or an OR of them) flagged in m != 0. The flag of the lowest-addressed
+ * flagged byte is exact (the false positives those tricks can give come from
+ * a borrow or carry out of a truly flagged byte, and those run towards more
+ * significant bytes: later ones, on a little-endian load), so the scans can
+ * stop right there instead of re-reading the word byte by byte. -1 where this
+ * does not hold (big-endian): the caller goes byte by byte. */
+static inline int first_flagged(uint64_t m)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_ctzll(m) >> 3;
+#else
+    (void)m;
+    return -1;
+#endif
+}
+
 /* scan_cls(p, end, C_TARGET): C_TARGET is exactly 0x21..0x7e. */
 static inline const char *scan_target(const char *p, const char *end)
 {
     while (end - p >= 8) {
         uint64_t x = load8(p);
-        if (HAS_LESS(x, 0x21) | HAS_MORE(x, 0x7e))
-            break;
+        uint64_t m = HAS_LESS(x, 0x21) | HAS_MORE(x, 0x7e);
+        if (m) {
+            int i = first_flagged(m);
+            if (i < 0)
+                break;
+            return p + i;
+        }
         p += 8;
     }
     return scan_cls(p, end, C_TARGET);
@@ -122,8 +144,17 @@ static inline const char *scan_value(const char *p, const char *end)
 {
     while (end - p >= 8) {
         uint64_t x = load8(p);
-        if (HAS_LESS(x, 0x20) | HAS_LESS(x ^ (ONES * 0x7f), 1))
-            break;
+        uint64_t m = HAS_LESS(x, 0x20) | HAS_LESS(x ^ (ONES * 0x7f), 1);
+        if (m) {
+            int i = first_flagged(m);
+            if (i < 0)
+                break;
+            p += i;
+            if (*p != '\t')
+                return p;
+            p++; /* HTAB: the one flagged byte a value may hold */
+            continue;
+        }
         p += 8;
     }
     return scan_cls(p, end, C_VALUE);
@@ -536,6 +567,61 @@ static void request_init(struct http_request *req)
     meta_init(&req->meta);
 }
 
+/* The header fields and the empty line, for the fast paths: from p (the
+ * start of the first field line) to just past the empty line, which is
+ * returned; NULL at the first byte it is not sure about (the caller then
+ * falls back to the general path). Writes hdrs[0..*num), and *meta finished
+ * for HTTP/1.minor. Same byte classes and header handling (apply_meta) as
+ * parse_headers. */
+static inline __attribute__((always_inline)) const char *
+fast_fields(const char *p, const char *end, struct http_header *hdrs, size_t max_headers,
+            size_t *num, struct http_meta *meta, int minor)
+{
+    const char *q;
+    meta_init(meta);
+    struct conn_tokens ct = {0, 0};
+    enum http_error err = HTTP_ERR_NONE;
+    size_t n = 0;
+    for (;;) {
+        if (end - p < 2)
+            return NULL;
+        if (*p == '\r') { /* the empty line ends the block */
+            if (p[1] != '\n')
+                return NULL;
+            p += 2;
+            break;
+        }
+        if (n >= max_headers)
+            return NULL;
+        const char *name = p;
+        q = scan_cls(p, end, C_TCHAR); /* also rejects obs-fold: SP/HTAB are not tchar */
+        if (q == p || q == end || *q != ':')
+            return NULL;
+        size_t name_len = (size_t)(q - p);
+        p = q + 1;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        const char *value = p;
+        p = scan_value(p, end);
+        if (end - p < 2 || memcmp(p, "\r\n", 2) != 0)
+            return NULL;
+        const char *vend = p;
+        p += 2;
+        while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
+            vend--;
+        struct http_header *h = &hdrs[n++];
+        h->name = name;
+        h->name_len = name_len;
+        h->value = value;
+        h->value_len = (size_t)(vend - value);
+        if (apply_meta(h, meta, &ct, &err) != OK)
+            return NULL;
+    }
+    meta_finish(meta, &ct, minor);
+    *num = n;
+    return p;
+}
+
 /* The common request parsed in one forward pass: complete, no empty lines
  * before it, HTTP/1.0 or 1.1, every line ending in CRLF, nothing malformed.
  * Same byte classes, same header handling (apply_meta) and same limits as the
@@ -568,46 +654,10 @@ static int fast_request(const char *buf, const char *end, struct http_request *r
     p = q + 11;
 
     struct http_meta meta;
-    meta_init(&meta);
-    struct conn_tokens ct = {0, 0};
-    enum http_error err = HTTP_ERR_NONE;
-    size_t n = 0;
-    for (;;) {
-        if (end - p < 2)
-            return 0;
-        if (*p == '\r') { /* the empty line ends the block */
-            if (p[1] != '\n')
-                return 0;
-            p += 2;
-            break;
-        }
-        if (n >= max_headers)
-            return 0;
-        const char *name = p;
-        q = scan_cls(p, end, C_TCHAR); /* also rejects obs-fold: SP/HTAB are not tchar */
-        if (q == p || q == end || *q != ':')
-            return 0;
-        size_t name_len = (size_t)(q - p);
-        p = q + 1;
-        while (p < end && (*p == ' ' || *p == '\t'))
-            p++;
-        const char *value = p;
-        p = scan_value(p, end);
-        if (end - p < 2 || memcmp(p, "\r\n", 2) != 0)
-            return 0;
-        const char *vend = p;
-        p += 2;
-        while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
-            vend--;
-        struct http_header *h = &req->headers[n++];
-        h->name = name;
-        h->name_len = name_len;
-        h->value = value;
-        h->value_len = (size_t)(vend - value);
-        if (apply_meta(h, &meta, &ct, &err) != OK)
-            return 0;
-    }
-    meta_finish(&meta, &ct, minor);
+    size_t n;
+    p = fast_fields(p, end, req->headers, max_headers, &n, &meta, minor);
+    if (!p)
+        return 0;
     req->method = buf;
     req->method_len = (size_t)(target - 1 - buf);
     req->target = target;
@@ -649,8 +699,56 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req, si
     return http_parse_request_general(buf, len, req, max_len, max_headers);
 }
 
+/* The common response parsed in one forward pass, as fast_request does for
+ * requests: complete, "HTTP/1.1" or "HTTP/1.0", SP, three digits, then SP and
+ * a reason phrase or directly CRLF, then the fields. 0 at the first byte it is
+ * not sure about (the general path re-parses and decides); when > 0, *res is
+ * exactly what the general path would give. */
+static int fast_response(const char *buf, const char *end, struct http_response *res,
+                         size_t max_headers)
+{
+    if (end - buf < 13)
+        return 0;
+    uint64_t v11 = load8("HTTP/1.1"), vdiff = v11 ^ load8("HTTP/1.0");
+    uint64_t d = load8(buf) ^ v11;
+    unsigned d0 = (unsigned char)buf[9] - '0', d1 = (unsigned char)buf[10] - '0',
+             d2 = (unsigned char)buf[11] - '0';
+    if ((d != 0 && d != vdiff) || buf[8] != ' ' || d0 > 9 || d1 > 9 || d2 > 9)
+        return 0;
+    int minor = d == 0;
+    const char *reason = buf + 12, *rend = reason; /* no SP: an empty reason at the CR */
+    if (*reason == ' ')
+        rend = scan_value(++reason, end);
+    if (end - rend < 2 || memcmp(rend, "\r\n", 2) != 0)
+        return 0;
+
+    struct http_meta meta;
+    size_t n;
+    const char *p = fast_fields(rend + 2, end, res->headers, max_headers, &n, &meta, minor);
+    if (!p)
+        return 0;
+    res->minor_version = minor;
+    res->status = (int)(d0 * 100 + d1 * 10 + d2);
+    res->reason = reason;
+    res->reason_len = (size_t)(rend - reason);
+    res->num_headers = n;
+    res->meta = meta;
+    res->error = HTTP_ERR_NONE;
+    return (int)(p - buf);
+}
+
 int http_parse_response(const char *buf, size_t len, struct http_response *res, size_t max_len,
                         size_t max_headers)
+{
+    int r = fast_response(buf, buf + scan_limit(len, max_len), res,
+                          max_headers < HTTP_MAX_HEADERS ? max_headers : HTTP_MAX_HEADERS);
+    if (r > 0)
+        return r;
+    return http_parse_response_general(buf, len, res, max_len, max_headers);
+}
+
+int http_parse_response_general(const char *buf, size_t len, struct http_response *res,
+                                size_t max_len, size_t max_headers)
 {
     res->minor_version = -1;
     res->status = 0;

@@ -92,6 +92,9 @@ int http_parse_response(const char *buf, size_t len, struct http_response *res, 
  * the two). Same contract and results; slower. */
 int http_parse_request_general(const char *buf, size_t len, struct http_request *req,
                                size_t max_len, size_t max_headers);
+/* The same for http_parse_response and its fast path for the common response. */
+int http_parse_response_general(const char *buf, size_t len, struct http_response *res,
+                                size_t max_len, size_t max_headers);
 
 /* Incremental chunked-body decoder (for responses without Content-Length).
  * Feed body bytes; it reports how many input bytes it consumed and how many

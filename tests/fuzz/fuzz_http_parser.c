@@ -9,8 +9,8 @@
  * pointer lies inside the header block; a prefix of a complete block is
  * PARTIAL; a prefix's error is the full input's error; the chunked decoder
  * gives the same result, consumed count and payload however it is split;
- * http_parse_request (with its fast path) gives exactly what the general path
- * (http_parse_request_general) gives.
+ * http_parse_request and http_parse_response (with their fast paths) give
+ * exactly what the general paths (http_parse_*_general) give.
  *
  * Build and run: make build-fuzz/fuzz_http_parser &&
  *   build-fuzz/fuzz_http_parser -runs=200000 tests/fuzz/corpus/fuzz_http_parser
@@ -105,6 +105,28 @@ static void check_same_request(const struct http_request *a, int ra, const char 
     CHECK(a->meta.expect_continue == b.meta.expect_continue);
 }
 
+static void check_same_response(const struct http_response *a, int ra, const char *buf,
+                                size_t len, size_t max_len, size_t max_headers)
+{
+    struct http_response b;
+    int rb = http_parse_response_general(buf, len, &b, max_len, max_headers);
+    CHECK(ra == rb && a->error == b.error);
+    if (ra <= 0)
+        return;
+    CHECK(a->minor_version == b.minor_version && a->status == b.status);
+    CHECK(a->reason == b.reason && a->reason_len == b.reason_len);
+    CHECK(a->num_headers == b.num_headers);
+    for (size_t i = 0; i < a->num_headers; i++) {
+        CHECK(a->headers[i].name == b.headers[i].name);
+        CHECK(a->headers[i].name_len == b.headers[i].name_len);
+        CHECK(a->headers[i].value == b.headers[i].value);
+        CHECK(a->headers[i].value_len == b.headers[i].value_len);
+    }
+    CHECK(a->meta.content_length == b.meta.content_length && a->meta.chunked == b.meta.chunked);
+    CHECK(a->meta.keep_alive == b.meta.keep_alive);
+    CHECK(a->meta.expect_continue == b.meta.expect_continue);
+}
+
 static int run_request(const uint8_t *data, size_t len, size_t max_len, size_t max_headers,
                        enum http_error *err)
 {
@@ -132,6 +154,7 @@ static int run_response(const uint8_t *data, size_t len, size_t max_len, size_t 
     struct http_response res;
     int ret = http_parse_response(buf, len, &res, max_len, max_headers);
     check_error(ret, res.error, len, max_len);
+    check_same_response(&res, ret, buf, len, max_len, max_headers);
     if (ret > 0) {
         size_t blk = (size_t)ret;
         CHECK(res.status >= 0 && res.status <= 999);

@@ -1043,3 +1043,191 @@ Test(fast_path, agrees_on_mutations)
     }
     gbuf_free(&g);
 }
+
+/* ---- the response fast path agrees with the general path ---- */
+
+/* http_parse_response (fast path first) and http_parse_response_general
+ * give the same return, error, spans (same pointers) and meta. */
+static void check_agree_res(const char *buf, size_t len, size_t max_len, size_t max_headers,
+                            const char *what)
+{
+    struct http_response a, b;
+    int ra = http_parse_response(buf, len, &a, max_len, max_headers);
+    int rb = http_parse_response_general(buf, len, &b, max_len, max_headers);
+    cr_assert_eq(ra, rb, "%s (len %zu, max_len %zu, max_headers %zu): %d vs general %d", what,
+                 len, max_len, max_headers, ra, rb);
+    cr_assert_eq(a.error, b.error, "%s: error %d vs %d", what, a.error, b.error);
+    if (ra <= 0)
+        return;
+    cr_assert_eq(a.minor_version, b.minor_version, "%s", what);
+    cr_assert_eq(a.status, b.status, "%s", what);
+    cr_assert(a.reason == b.reason && a.reason_len == b.reason_len, "%s: reason", what);
+    cr_assert_eq(a.num_headers, b.num_headers, "%s", what);
+    for (size_t i = 0; i < a.num_headers; i++) {
+        const struct http_header *x = &a.headers[i], *y = &b.headers[i];
+        cr_assert(x->name == y->name && x->name_len == y->name_len, "%s: header %zu", what, i);
+        cr_assert(x->value == y->value && x->value_len == y->value_len, "%s: value %zu", what,
+                  i);
+    }
+    cr_assert_eq(a.meta.content_length, b.meta.content_length, "%s", what);
+    cr_assert_eq(a.meta.chunked, b.meta.chunked, "%s", what);
+    cr_assert_eq(a.meta.keep_alive, b.meta.keep_alive, "%s", what);
+    cr_assert_eq(a.meta.expect_continue, b.meta.expect_continue, "%s", what);
+}
+
+static void check_agree_res_all(struct gbuf *g, const char *s, size_t len, const char *what)
+{
+    static const size_t limits[][2] = {{0, HTTP_MAX_HEADERS}, {0, 1}, {0, 0}, {13, 8},
+                                       {16, 8}, {40, 8}, {64, 2}, {100, 3}};
+    for (size_t k = 0; k <= len; k++)
+        for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++)
+            check_agree_res(gbuf_put(g, s, k), k, limits[l][0], limits[l][1], what);
+}
+
+#define OUR_200 "HTTP/1.1 200 OK\r\nServer: bypassbench\r\nContent-Type: application/octet-stream\r\n"
+
+static const char *const tricky_res[] = {
+    /* what our server sends, and what it sends for the other cases */
+    OUR_200 "Content-Length: 64\r\nConnection: keep-alive\r\n\r\n",
+    OUR_200 "Content-Length: 64\r\nConnection: keep-alive\r\n\r\n0123456789",
+    OUR_200 "Content-Length: 0\r\nConnection: close\r\n\r\n",
+    "HTTP/1.1 404 Not Found\r\nServer: bypassbench\r\nContent-Length: 0\r\n\r\n",
+    "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nabc",
+    "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n",
+    "HTTP/1.1 204 No Content\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775807\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nConnection: upgrade ,\tCLOSE \r\n\r\n",
+    "HTTP/1.1 200 OK\r\ncontent-length: 7\r\nCONNECTION: Keep-Alive\r\n\r\n",
+    /* status lines */
+    "HTTP/1.1 200\r\n\r\n",
+    "HTTP/1.1 200 \r\n\r\n",
+    "HTTP/1.1 200  OK  \r\n\r\n",
+    "HTTP/1.1 200 caf\xc3\xa9 \"q\"\tand a rather long reason\r\n\r\n",
+    "HTTP/1.1 200 O\x7fK\r\n\r\n",
+    "HTTP/1.1 200 O\x01K\r\n\r\n",
+    "HTTP/1.1 200 OK\n\r\n",
+    "HTTP/1.1 200 OK\rX\r\n\r\n",
+    "HTTP/1.1 200X\r\n\r\n",
+    "HTTP/1.1 20 OK\r\n\r\n",
+    "HTTP/1.1 2000 OK\r\n\r\n",
+    "HTTP/1.1 2a0 OK\r\n\r\n",
+    "HTTP/1.1 20a OK\r\n\r\n",
+    "HTTP/1.1  200 OK\r\n\r\n",
+    "HTTP/1.1\r\n\r\n",
+    "HTTP/1.2 200 OK\r\n\r\n",
+    "HTTP/2.0 200 OK\r\n\r\n",
+    "HTTP/1.x 200 OK\r\n\r\n",
+    "http/1.1 200 OK\r\n\r\n",
+    "HTTP/1.1 999 Whatever\r\n\r\n",
+    "HTTP/1.1 000 Zero\r\n\r\n",
+    "\r\nHTTP/1.1 200 OK\r\n\r\n",
+    /* fields */
+    "HTTP/1.1 200 OK\r\nX:\t v \t\r\nY:\r\nZ: \t\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nHost: a\r\n b\r\n\r\n",
+    "HTTP/1.1 200 OK\r\n\tHost: a\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nHost : x\r\n\r\n",
+    "HTTP/1.1 200 OK\r\n: x\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nHost\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nHost: a\n\r\n",
+    "HTTP/1.1 200 OK\r\nHost: a\r\n\n",
+    "HTTP/1.1 200 OK\r\nHost: a\rb\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nX: 0123456789abcdef\x7f\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n",
+};
+
+Test(fast_path, responses_agree_on_tricky_inputs)
+{
+    struct gbuf g;
+    gbuf_init(&g, 4096);
+    for (size_t i = 0; i < sizeof(tricky_res) / sizeof(tricky_res[0]); i++)
+        check_agree_res_all(&g, tricky_res[i], strlen(tricky_res[i]), tricky_res[i]);
+    gbuf_free(&g);
+}
+
+/* Our server's response is taken by the fast path (it answers without
+ * falling back) and parsed as expected. */
+Test(fast_path, our_response)
+{
+    static const char msg[] = OUR_200 "Content-Length: 64\r\nConnection: keep-alive\r\n\r\n";
+    struct gbuf g;
+    gbuf_init(&g, 4096);
+    struct http_response res;
+    int r = res_g(&g, S(msg), &res, 64 * 1024, HTTP_MAX_HEADERS);
+    cr_assert_eq(r, (int)sizeof(msg) - 1);
+    cr_assert_eq(res.status, 200);
+    cr_assert_eq(res.minor_version, 1);
+    cr_assert(span_eq(res.reason, res.reason_len, "OK"));
+    cr_assert_eq(res.num_headers, 4);
+    cr_assert_eq(res.meta.content_length, 64);
+    cr_assert_eq(res.meta.keep_alive, 1);
+    cr_assert_eq(res.meta.chunked, 0);
+    gbuf_free(&g);
+}
+
+/* Every byte value at every offset of a word in the reason phrase and in a
+ * value: accepted exactly when its class allows it. */
+Test(fast_path, every_byte_in_reason_and_value)
+{
+    struct gbuf g;
+    gbuf_init(&g, 4096);
+    for (int b = 0; b < 256; b++) {
+        for (size_t at = 0; at < 24; at++) {
+            char msg[128];
+            size_t n = (size_t)snprintf(msg, sizeof(msg), "HTTP/1.1 200 ");
+            for (size_t i = 0; i < 24; i++)
+                msg[n++] = i == at ? (char)b : 'r';
+            n += (size_t)snprintf(msg + n, sizeof(msg) - n, "\r\n\r\n");
+            struct http_response res;
+            int r = http_parse_response(gbuf_put(&g, msg, n), n, &res, 0, HTTP_MAX_HEADERS);
+            int ok = b == '\t' || (b >= 0x20 && b != 0x7f);
+            cr_assert_eq(r > 0, ok, "reason byte 0x%02x at %zu: %d", b, at, r);
+            check_agree_res(gbuf_put(&g, msg, n), n, 0, HTTP_MAX_HEADERS, "reason byte");
+
+            n = (size_t)snprintf(msg, sizeof(msg), "HTTP/1.1 200 OK\r\nX: ");
+            for (size_t i = 0; i < 24; i++)
+                msg[n++] = i == at ? (char)b : 'v';
+            n += (size_t)snprintf(msg + n, sizeof(msg) - n, "\r\n\r\n");
+            r = http_parse_response(gbuf_put(&g, msg, n), n, &res, 0, HTTP_MAX_HEADERS);
+            cr_assert_eq(r > 0, ok, "value byte 0x%02x at %zu: %d", b, at, r);
+            check_agree_res(gbuf_put(&g, msg, n), n, 0, HTTP_MAX_HEADERS, "value byte");
+        }
+    }
+    gbuf_free(&g);
+}
+
+/* Deterministic mutations of valid responses. */
+Test(fast_path, responses_agree_on_mutations)
+{
+    static const char *const base[] = {
+        OUR_200 "Content-Length: 64\r\nConnection: keep-alive\r\n\r\n",
+        "HTTP/1.0 404 Not Found\r\nConnection: keep-alive\r\nContent-Length: 12\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    };
+    static const char special[] = " \t\r\n:/,?.01H\x7f\x80\xff\x01(a";
+    struct gbuf g;
+    gbuf_init(&g, 4096);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int iter = 0; iter < 20000; iter++) {
+        const char *s = base[iter % 3];
+        size_t len = strlen(s);
+        char msg[256];
+        memcpy(msg, s, len);
+        int muts = 1 + iter % 3;
+        for (int m = 0; m < muts; m++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            msg[x % len] = special[(x >> 32) % (sizeof(special) - 1)];
+        }
+        check_agree_res(gbuf_put(&g, msg, len), len, 0, HTTP_MAX_HEADERS, "mutation");
+        check_agree_res(gbuf_put(&g, msg, len), len, 60, 2, "mutation, limits");
+        for (size_t k = len - 3; k < len; k++)
+            check_agree_res(gbuf_put(&g, msg, k), k, 0, HTTP_MAX_HEADERS, "mutation prefix");
+    }
+    gbuf_free(&g);
+}
