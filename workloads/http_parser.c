@@ -187,7 +187,7 @@ static inline uint32_t load4(const char *p)
  * such control bytes; every other byte they can hold maps onto itself or onto
  * a byte no literal has (HTAB -> ')', '@' -> '`', '[' -> '{', ...). So the
  * result is exactly the byte-wise lowercase comparison. */
-static int ieq(const char *s, size_t n, const char *lit, size_t litlen)
+static inline int ieq(const char *s, size_t n, const char *lit, size_t litlen)
 {
     if (n != litlen)
         return 0;
@@ -277,8 +277,10 @@ static void scan_connection(const char *v, size_t n, struct conn_tokens *ct)
 {
     const char *end = v + n;
     while (v < end) {
-        const char *comma = memchr(v, ',', (size_t)(end - v));
-        const char *te = comma ? comma : end;
+        const char *comma = v; /* values are short: no memchr call */
+        while (comma < end && *comma != ',')
+            comma++;
+        const char *te = comma;
         const char *ts = v;
         while (ts < te && (*ts == ' ' || *ts == '\t'))
             ts++;
@@ -288,7 +290,7 @@ static void scan_connection(const char *v, size_t n, struct conn_tokens *ct)
             ct->close = 1;
         else if (IEQ(ts, (size_t)(te - ts), "keep-alive"))
             ct->keep_alive = 1;
-        if (!comma)
+        if (comma == end)
             break;
         v = comma + 1;
     }
@@ -599,8 +601,11 @@ fast_fields(const char *p, const char *end, struct http_header *hdrs, size_t max
             return NULL;
         size_t name_len = (size_t)(q - p);
         p = q + 1;
-        while (p < end && (*p == ' ' || *p == '\t'))
-            p++;
+        if (end - p >= 2 && *p == ' ' && p[1] != ' ' && p[1] != '\t')
+            p++; /* the usual single SP */
+        else
+            while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
         const char *value = p;
         p = scan_value(p, end);
         if (end - p < 2 || memcmp(p, "\r\n", 2) != 0)
