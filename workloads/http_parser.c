@@ -137,22 +137,26 @@ static inline const char *scan_target(const char *p, const char *end)
     return scan_cls(p, end, C_TARGET);
 }
 
-/* scan_cls(p, end, C_VALUE): C_VALUE is HTAB, 0x20..0x7e and 0x80..0xff; a
- * word is skipped when it has no byte below 0x20 and no 0x7f (so a word with
- * an HTAB goes the byte-wise way, which accepts it). */
+/* scan_cls(p, end, C_VALUE): C_VALUE is HTAB, 0x20..0x7e and 0x80..0xff. A
+ * byte b is flagged when (b + 1) & 0x7f < 0x21, four operations a word: that
+ * is every byte below 0x20 and 0x7f, and also HTAB, 0x80..0x9f and 0xff, which
+ * are value bytes, so a flagged byte is looked up in the table and the scan
+ * goes on past it if it is one. (A carry out of b + 1 comes only from 0xff,
+ * itself flagged: the lowest flag stays exact.) */
 static inline const char *scan_value(const char *p, const char *end)
 {
     while (end - p >= 8) {
         uint64_t x = load8(p);
-        uint64_t m = HAS_LESS(x, 0x20) | HAS_LESS(x ^ (ONES * 0x7f), 1);
+        uint64_t y = (x + ONES) & ~HIGHS;
+        uint64_t m = (y - ONES * 0x21) & HIGHS; /* HAS_LESS(y, 0x21), y's bytes < 0x80 */
         if (m) {
             int i = first_flagged(m);
             if (i < 0)
                 break;
             p += i;
-            if (*p != '\t')
+            if (!(CLS(p) & C_VALUE))
                 return p;
-            p++; /* HTAB: the one flagged byte a value may hold */
+            p++; /* HTAB or obs-text: a value byte after all */
             continue;
         }
         p += 8;
@@ -277,9 +281,9 @@ static void scan_connection(const char *v, size_t n, struct conn_tokens *ct)
 {
     const char *end = v + n;
     while (v < end) {
-        const char *comma = v; /* values are short: no memchr call */
-        while (comma < end && *comma != ',')
-            comma++;
+        const char *comma = memchr(v, ',', (size_t)(end - v));
+        if (!comma)
+            comma = end;
         const char *te = comma;
         const char *ts = v;
         while (ts < te && (*ts == ' ' || *ts == '\t'))
