@@ -260,7 +260,11 @@ static const char *const dp_ctr_names[DP__CTR_COUNT] = {
  *   (after rte_eth_rx_burst) and transmitted (the ones the PMD accepted) is
  *   copied with rte_pcapng_copy (capture_snaplen bytes, default 128) into a
  *   private pool and written with rte_pcapng_write_packets, at most
- *   capture_count frames (0 = no bound). The file ends with an interface
+ *   capture_count frames (0 = no bound). Copies are written in batches of up
+ *   to CAP_PEND frames (or when the oldest waited 10 ms), not one writev(2)
+ *   per RX or TX burst in the poll loop; reading the counters and closing
+ *   write what is pending, so capture_frames is what the file holds then.
+ *   The file ends with an interface
  *   statistics block and is closed when the port closes. Counters:
  *   capture_frames (written), capture_over_count, capture_nombuf,
  *   capture_write_errors.
@@ -274,6 +278,7 @@ static const char *const dp_ctr_names[DP__CTR_COUNT] = {
 #include <rte_spinlock.h>
 
 #define CAP_POOL_SIZE 1023
+#define CAP_PEND 512 /* copies waiting to be written (< CAP_POOL_SIZE - a burst) */
 
 static int parse_u32(const char *v, uint64_t lo, uint64_t hi, uint32_t *out);
 
@@ -292,7 +297,30 @@ struct dp_cap {
     uint32_t snaplen;
     uint64_t max, taken; /* frames copied (or reserved for copying) */
     uint64_t written, over_count, nombuf, write_errors;
+    struct rte_mbuf *pend[CAP_PEND]; /* copies not written yet */
+    uint16_t npend;
+    uint64_t pend_tsc; /* when the oldest of them was added */
 };
+
+/* Write the pending copies (lock held, or no other thread). */
+static void cap_flush_locked(struct dp_cap *c)
+{
+    if (!c->npend) return;
+    if (rte_pcapng_write_packets(c->png, c->pend, c->npend) < 0)
+        c->write_errors += c->npend;
+    else
+        c->written += c->npend;
+    rte_pktmbuf_free_bulk(c->pend, c->npend);
+    c->npend = 0;
+}
+
+static void cap_flush(struct dp_cap *c)
+{
+    if (!c) return;
+    rte_spinlock_lock(&c->lock);
+    cap_flush_locked(c);
+    rte_spinlock_unlock(&c->lock);
+}
 
 static int cap_key(const char *kv, size_t kl)
 {
@@ -443,6 +471,7 @@ static void cap_close(struct dp_cap *c, uint16_t port)
 {
     if (!c) return;
     if (c->png) {
+        cap_flush_locked(c);
         (void)rte_pcapng_write_stats(c->png, port, "bypassbench in-process capture", 0, 0,
                                      c->written, c->over_count + c->nombuf + c->write_errors);
         rte_pcapng_close(c->png); /* closes the fd */
@@ -534,12 +563,16 @@ static void cap_write(struct dp_cap *c, struct rte_mbuf **cp, uint16_t n, uint16
     c->taken -= unsent;
     c->nombuf += nombuf;
     if (keep > take) c->over_count += (uint64_t)(keep - take);
-    if (k && rte_pcapng_write_packets(c->png, w, k) < 0)
-        c->write_errors += k;
-    else
-        c->written += k;
+    if (k) {
+        if (c->npend + k > CAP_PEND) cap_flush_locked(c);
+        uint64_t now = rte_get_tsc_cycles();
+        if (!c->npend) c->pend_tsc = now;
+        memcpy(c->pend + c->npend, w, k * sizeof(w[0]));
+        c->npend = (uint16_t)(c->npend + k);
+        if (c->npend == CAP_PEND || now - c->pend_tsc > rte_get_tsc_hz() / 100)
+            cap_flush_locked(c);
+    }
     rte_spinlock_unlock(&c->lock);
-    if (k) rte_pktmbuf_free_bulk(w, k);
     (void)n;
 }
 
@@ -1655,6 +1688,7 @@ static int dp_counters(struct pktio *p, struct netio_counter *out, int max)
         n++;
         x++;
     }
+    cap_flush(d->cap); /* capture_frames: what the file holds now */
     return cap_counters(d->cap, out, n, max);
 }
 

@@ -479,14 +479,17 @@ static int run_trial(struct run *r, const struct wl_spec *w, const char *entry, 
     char *capargv[32];
     int cn = 0;
     push(capargv, &cn, r->self);
+    /* The capture process runs on the DUT's core: capturing is a cost of the
+     * machine under test (on a two-host run the generator is elsewhere), so it
+     * must not slow the generator, which stands in for remote clients. */
     if (cap_method && strcmp(cap_method, "libpcap") == 0) {
         push(capargv, &cn, "capture");
         push(capargv, &cn, "--iface"), push(capargv, &cn, (char *)tl.stats_if);
     } else {
         push(capargv, &cn, "pdump");
         push(capargv, &cn, "--file-prefix"), push(capargv, &cn, cap_prefix);
-        if (s->gen_cpu >= 0) push(capargv, &cn, "--cpu"), push(capargv, &cn, cpu_g);
     }
+    if (s->dut_cpu >= 0) push(capargv, &cn, "--cpu"), push(capargv, &cn, cpu_d);
     push(capargv, &cn, "--out"), push(capargv, &cn, cap_file);
     push(capargv, &cn, "--snaplen"), push(capargv, &cn, CAP_SNAPLEN);
     push(capargv, &cn, "--count"), push(capargv, &cn, CAP_COUNT);

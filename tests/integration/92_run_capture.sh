@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `run` with capture = on: every trial's trace opens in tshark with exactly the
-# packet count its capture reported; DPDK goes through pdump (hugepages are
-# reserved and given back) or in-process rte_pcapng; nothing left behind.
+# packet count its capture reported; the capture ran to the end of the trial
+# (stopped by the harness's signal, not a bound) and reports its drops (none
+# here: libpcap's dropped_kernel, pdump's ring full / no mbuf); DPDK goes
+# through pdump (hugepages are reserved and given back) or in-process
+# rte_pcapng; nothing left behind.
 source "$(dirname "$0")/lib.sh"
 need_root; need_cmd tshark
 drivers=kernel,afpacket
@@ -27,8 +30,16 @@ python3 - "$dir" <<'PY' > "$tmp/caps" || fail "trial records lack capture summar
 import json, glob, sys
 for p in sorted(glob.glob(sys.argv[1] + "/trials/*.json")):
     j = json.load(open(p))
-    c = j["capture"]
-    print(c["file"], c["method"].replace(" ", "_"), c["summary"]["packets"])
+    c = j["capture"]; m = c["summary"]
+    if c["method"] == "libpcap":
+        assert m["dropped_kernel"] == 0, (p, m)
+        assert m["received_by_filter"] == m["packets"] + m["dropped_kernel"], (p, m)
+    if c["method"] == "pdump":
+        assert m["dropped_ringfull"] == 0 and m["dropped_nombuf"] == 0, (p, m)
+        assert m["write_errors"] == 0 and m["accepted"] == m["packets"], (p, m)
+    if c["method"] in ("libpcap", "pdump"):
+        assert m["stopped_by"] == "signal", (p, m)
+    print(c["file"], c["method"].replace(" ", "_"), m["packets"])
 PY
 while read -r file method packets; do
   [ -s "$file" ] || fail "no trace $file"
