@@ -156,32 +156,6 @@ static void push(char **argv, int *n, const char *s)
     argv[(*n)++] = (char *)s;
 }
 
-/* One run at a time: the namespaces and addresses are fixed, and two runs
- * would talk to each other's servers. The lock dies with the process. */
-#define RUN_LOCK "/run/bypassbench.lock"
-static int take_run_lock(char *err, size_t errlen)
-{
-    int fd = open(RUN_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", RUN_LOCK, strerror(errno));
-        return -1;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        char pid[32] = "?";
-        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-        pid[n > 0 ? n : 0] = 0;
-        pid[strcspn(pid, "\n")] = 0;
-        snprintf(err, errlen, "another bypassbench run (pid %s) holds the topology (%s)", pid,
-                 RUN_LOCK);
-        close(fd);
-        return -1;
-    }
-    char buf[32];
-    int len = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-    if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)len, 0) < 0) { /* advisory only */
-    }
-    return fd; /* kept open until exit */
-}
 
 /* --- capture ------------------------------------------------------------- */
 
@@ -790,7 +764,7 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "run: needs root to create network namespaces (try sudo)\n");
         goto out_suite;
     }
-    if (take_run_lock(err, sizeof(err)) < 0) {
+    if (topo_lock(0, err, sizeof(err)) < 0) {
         fprintf(stderr, "run: %s\n", err);
         goto out_suite;
     }

@@ -21,6 +21,10 @@ int cmd_topo(int argc, char **argv)
             fprintf(stderr, "topo: needs root\n");
             return 1;
         }
+        if (topo_lock(0, err, sizeof(err)) < 0) {
+            fprintf(stderr, "topo up: %s\n", err);
+            return 1;
+        }
         if (topo_up(&c, err, sizeof(err)) < 0) {
             fprintf(stderr, "topo up: %s\n", err);
             return 1;
@@ -31,6 +35,10 @@ int cmd_topo(int argc, char **argv)
         return 0;
     }
     if (strcmp(what, "down") == 0) {
+        if (topo_lock(0, err, sizeof(err)) < 0) { /* a live run: its own teardown follows */
+            fprintf(stderr, "topo down: %s\n", err);
+            return 1;
+        }
         if (topo_down(err, sizeof(err)) < 0) {
             fprintf(stderr, "topo down: %s\n", err);
             return 1;

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -656,4 +657,29 @@ int topo_ifstats(const char *ns, const char *ifname, struct topo_ifstats *st, ch
     }
     *st = m.st;
     return 0;
+}
+
+int topo_lock(int wait, char *err, size_t errlen)
+{
+    int fd = open(TOPO_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", TOPO_LOCK, strerror(errno));
+        return -1;
+    }
+    while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+        if (wait && errno == EINTR) continue;
+        char pid[32] = "?";
+        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        snprintf(err, errlen, "another bypassbench (pid %s) holds the topology (%s)", pid,
+                 TOPO_LOCK);
+        close(fd);
+        return -1;
+    }
+    char buf[32];
+    int len = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)len, 0) < 0) { /* advisory only */
+    }
+    return fd;
 }

@@ -40,6 +40,15 @@ struct topo_config {
                          address (user-space stack drivers) */
 };
 
+/* One user of the topology at a time: the namespaces and addresses are
+ * fixed, and two users would talk to each other's servers or tear down each
+ * other's links. Takes an exclusive flock on TOPO_LOCK (waiting for it when
+ * wait is set) and returns the descriptor to keep open: the lock ends when it
+ * is closed or the process exits (children do not inherit it). -1 with err
+ * naming the holder's pid when it is busy (and wait is 0). */
+#define TOPO_LOCK "/run/bypassbench.lock"
+int topo_lock(int wait, char *err, size_t errlen);
+
 /* Build the topology. Idempotent: tears down leftovers of bb-gen/bb-dut first
  * (killing processes inside them). On failure, removes what it built. */
 int topo_up(const struct topo_config *c, char *err, size_t errlen);

@@ -235,10 +235,12 @@ static int ns_inode_eq(pid_t pid, const char *ns)
     return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
-Test(topo, veth_lifecycle, .fini = cleanup_topo, .timeout = 30)
+Test(topo, veth_lifecycle, .fini = cleanup_topo, .timeout = 600)
 {
     if (geteuid() != 0) cr_skip_test("needs root");
     char err[512];
+    /* a bypassbench run in progress owns bb-gen/bb-dut: wait for it */
+    cr_assert_geq(topo_lock(1, err, sizeof(err)), 0, "%s", err);
     struct topo_ifstats gs, ds;
 
     /* up with the kernel address on the DUT: reachable through the veth */
