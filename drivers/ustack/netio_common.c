@@ -9,7 +9,7 @@
  * Options (cfg->opts, key=value): the stack's own keys below are taken here,
  * every other key goes to the pktio backend.
  *   sndbuf=BYTES  syn_backlog=N  time_wait_ms=N  delack_us=N  delack_off=0|1
- *   rto_min_ms=N  mss=N  gratuitous_arp=0|1  isn_seed=N
+ *   rto_min_ms=N  mss=N  gratuitous_arp=0|1  isn_seed=N  tx_burst=1..64
  *   test_work_per_packet=N (TEST ONLY: extra work per received frame, for the regression gates)
  * cfg->rx_buf is the receive buffer, cfg->max_conns the connection table.
  */
@@ -53,7 +53,7 @@ static int stack_opts(const char *drv, const char *const *opts, struct ustack_co
     static const char *const keys[] = {"sndbuf",     "syn_backlog", "time_wait_ms",
                                        "delack_us",  "delack_off",  "rto_min_ms",
                                        "mss",        "gratuitous_arp", "isn_seed",
-                                       "test_work_per_packet"};
+                                       "test_work_per_packet", "tx_burst"};
     size_t nr = 0;
     for (const char *const *o = opts; o && *o; o++) {
         const char *eq = strchr(*o, '=');
@@ -87,7 +87,15 @@ static int stack_opts(const char *drv, const char *const *opts, struct ustack_co
             break;
         case 7: uc->gratuitous_arp = v != 0; break;
         case 8: uc->isn_seed = v; break;
-        default: uc->test_work_per_packet = (uint32_t)v; break;
+        case 9: uc->test_work_per_packet = (uint32_t)v; break;
+        default:
+            if (v < 1 || v > US_TX_BATCH) {
+                snprintf(err, errlen, "%s: option '%s': tx_burst is 1..%d frames", drv, *o,
+                         US_TX_BATCH);
+                return -1;
+            }
+            uc->tx_burst = (uint16_t)v;
+            break;
         }
     }
     rest[nr] = NULL;

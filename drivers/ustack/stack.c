@@ -553,6 +553,7 @@ void ustack_config_defaults(struct ustack_config *c)
     c->delack_ns = 10000000ull;
     c->rto_min_ns = 200000000ull;
     c->cpu = -1;
+    c->tx_burst = US_TX_BURST_DEFAULT;
 }
 
 struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
@@ -573,6 +574,11 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
     if (!cfg.rto_min_ns) cfg.rto_min_ns = def.rto_min_ns;
     if (cfg.ip.s_addr == 0) {
         snprintf(err, errlen, "ustack: no IP address configured");
+        return NULL;
+    }
+    if (!cfg.tx_burst) cfg.tx_burst = def.tx_burst;
+    if (cfg.tx_burst > US_TX_BATCH) {
+        snprintf(err, errlen, "ustack: tx_burst %u out of range 1..%d", cfg.tx_burst, US_TX_BATCH);
         return NULL;
     }
     if (cfg.prefix_len < 1 || cfg.prefix_len > 32) {
@@ -598,6 +604,7 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
     s->base.ops = ops;
     s->pkt = pkt;
     s->cfg = cfg;
+    s->tx_burst = cfg.tx_burst;
     s->ip = ntohl(cfg.ip.s_addr);
     s->netmask = cfg.prefix_len == 32 ? 0xffffffffu : ~(0xffffffffu >> cfg.prefix_len);
     struct pktio_info info;

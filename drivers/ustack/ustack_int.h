@@ -18,7 +18,12 @@
 #include <string.h>
 
 #define US_RX_BURST 32
-#define US_TX_BATCH 64
+#define US_TX_BATCH 64 /* TX queue capacity: the largest tx_burst */
+/* Default tx_burst: small bursts let the peer start on the first replies of
+ * a batch while the rest are built (the DPDK ring pair: 1.9M req/s with 8 vs
+ * 1.15M with 64, 64 connections); afpacket and veth/tap gain or lose nothing
+ * measurable, as every poll and netio_flush sends what is queued anyway. */
+#define US_TX_BURST_DEFAULT 8
 #define US_ARP_SIZE 256 /* power of two */
 #define US_ARP_PROBE 8
 #define US_ARP_RETRIES 3
@@ -223,7 +228,7 @@ struct us_ctx {
     uint16_t ip_id;
     /* tx batch */
     struct pktbuf *txq[US_TX_BATCH];
-    uint16_t ntx;
+    uint16_t ntx, tx_burst; /* queued; flush when this many are (cfg.tx_burst) */
     struct pktbuf *rxq[US_RX_BURST];
     uint64_t cnt[US_CNT__COUNT];
 };
@@ -354,10 +359,11 @@ static inline uint32_t csum_ip20(const void *p)
 
 /* stack.c */
 void us_tx_flush(struct us_ctx *s);
-/* Queue a finished frame (flushed in bursts of US_TX_BATCH, or per poll). */
+/* Queue a finished frame (flushed in bursts of tx_burst, at netio_flush and
+ * at the end of each poll). */
 static inline void us_tx(struct us_ctx *s, struct pktbuf *b)
 {
-    if (s->ntx == US_TX_BATCH) us_tx_flush(s);
+    if (s->ntx >= s->tx_burst) us_tx_flush(s);
     s->txq[s->ntx++] = b;
 }
 struct pktbuf *us_alloc(struct us_ctx *s);

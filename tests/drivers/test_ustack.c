@@ -302,6 +302,10 @@ Test(ustack, open_rejects_bad_config)
     c.prefix_len = 40;
     cr_assert_null(ustack_open(a, &c, err, sizeof(err)));
     cr_assert(strstr(err, "prefix") != NULL, "%s", err);
+    c.prefix_len = 24;
+    c.tx_burst = 65;
+    cr_assert_null(ustack_open(a, &c, err, sizeof(err)));
+    cr_assert(strstr(err, "tx_burst") != NULL, "%s", err);
     pktio_close(a);
     pktio_close(b);
 }
