@@ -144,5 +144,5 @@ done
 LGIPR="$PWD/build/bench/loadgen_ipr"
 out=$(cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-lg.out" "$LGIPR" $N 64 64 2>&1)
 ir=$(echo "$out" | awk '/Collected/ {print $4}'); cnt=$(echo "$out" | sed -n 's/.*counted_requests=//p')
-printf '%-44s %12.0f   (no goal of its own: the ring's cycles per request count both sides; callgrind, loadgen + our stack, memlink, keep-alive /bytes/64, 64 connections)\n' \
+printf '%-44s %12.0f   (no goal of its own: on the ring both sides count in cycles per request; callgrind, loadgen + our stack, memlink, keep-alive /bytes/64, 64 connections)\n' \
   "instructions per request, generator side" "$(awk -v a="$ir" -v b="$cnt" 'BEGIN {print a / b}')"
