@@ -1328,6 +1328,9 @@ static int port_setup(struct dp *d, const struct dp_opts *o, char *err, size_t e
     d->info.mtu = mtu > max_mtu ? max_mtu : mtu;
     d->info.offloads = offl;
     d->info.fd = -1;
+    /* net_ring's TX is a ring enqueue: small bursts let the peer start early;
+     * other PMDs may pay a syscall (af_packet, tap) or a doorbell per burst */
+    d->info.tx_burst = strcmp(dinfo.driver_name, "net_ring") == 0 ? 8 : 0;
     d->tx_ol = offl & (PKT_TX_IP_CSUM | PKT_TX_L4_CSUM);
 
     int nx = rte_eth_xstats_get_names(d->port, NULL, 0);

@@ -44,6 +44,8 @@ struct pktio_info {
     uint16_t mtu;      /* IP MTU, e.g. 1500 */
     uint32_t offloads; /* PKT_* the backend supports */
     int fd;            /* a descriptor that polls readable when RX may have frames, or -1 */
+    uint16_t tx_burst; /* frames per TX burst the backend prefers, 0 = none: small where a
+                          burst is a few ring operations, large where it is a system call */
 };
 
 struct pktio_config {

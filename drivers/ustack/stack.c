@@ -553,7 +553,6 @@ void ustack_config_defaults(struct ustack_config *c)
     c->delack_ns = 10000000ull;
     c->rto_min_ns = 200000000ull;
     c->cpu = -1;
-    c->tx_burst = US_TX_BURST_DEFAULT;
 }
 
 struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
@@ -576,7 +575,6 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
         snprintf(err, errlen, "ustack: no IP address configured");
         return NULL;
     }
-    if (!cfg.tx_burst) cfg.tx_burst = def.tx_burst;
     if (cfg.tx_burst > US_TX_BATCH) {
         snprintf(err, errlen, "ustack: tx_burst %u out of range 1..%d", cfg.tx_burst, US_TX_BATCH);
         return NULL;
@@ -614,6 +612,7 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
     memcpy(s->mac, info.mac, 6);
     s->mtu = info.mtu ? info.mtu : 1500;
     s->offloads = info.offloads;
+    if (!s->tx_burst) s->tx_burst = info.tx_burst && info.tx_burst <= US_TX_BATCH ? info.tx_burst : US_TX_BATCH;
     s->fd = info.fd;
     uint32_t mss = cfg.mss ? cfg.mss : (uint32_t)s->mtu - 40;
     if (mss > (uint32_t)s->mtu - 40) mss = (uint32_t)s->mtu - 40;

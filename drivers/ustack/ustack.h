@@ -39,7 +39,8 @@ struct ustack_config {
     int cpu;               /* pin the caller to this CPU (-1 = no) */
     int busy_poll;         /* 1 = netio_poll never sleeps */
     int gratuitous_arp;    /* 1 = announce our address at start */
-    uint16_t tx_burst;     /* frames queued before a TX burst goes out (1..64; 0 = 8);
+    uint16_t tx_burst;     /* frames queued before a TX burst goes out (1..64; 0 = what the
+                              pktio prefers, else 64);
                               whatever is queued also leaves at netio_flush and each poll */
     uint32_t test_work_per_packet; /* TEST ONLY: extra loop iterations per received frame (0 = off) */
 };
