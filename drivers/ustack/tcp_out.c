@@ -51,6 +51,17 @@ void tcp_tmpl_init(struct us_ctx *s, struct us_conn *c)
     c->tmpl_tcpsum = csum_pseudo(s->ip, c->raddr, IPPROTO_TCP_, 0) + c->lport + c->rport;
 }
 
+/* dlen bytes of c's send ring from sequence dseq to dst (the ring wraps). */
+static inline void copy_from_ring(struct us_ctx *s, struct us_conn *c, uint8_t *dst, uint32_t dseq,
+                                  uint32_t dlen)
+{
+    uint32_t cap = s->cfg.sndbuf;
+    uint32_t off = (c->sb_head + (dseq - c->sb_seq)) % cap;
+    uint32_t first = cap - off < dlen ? cap - off : dlen;
+    memcpy(dst, c->sbuf + off, first);
+    if (first < dlen) memcpy(dst + first, c->sbuf, dlen - first);
+}
+
 /* A segment without options on connection c to a resolved peer: the frame
  * is c->tmpl plus the fields that change, and both checksums start from the
  * template's sums (only the header's last 16 bytes and the data are summed).
@@ -68,13 +79,7 @@ emit_tmpl(struct us_ctx *s, struct us_conn *c, struct pktbuf *b, const uint8_t *
     th[13] = flags;
     wr16(th + 14, win);
     memset(th + 16, 0, 4); /* checksum, urgent pointer */
-    if (dlen) {
-        uint32_t cap = s->cfg.sndbuf;
-        uint32_t off = (c->sb_head + (dseq - c->sb_seq)) % cap;
-        uint32_t first = cap - off < dlen ? cap - off : dlen;
-        memcpy(th + 20, c->sbuf + off, first);
-        if (first < dlen) memcpy(th + 20 + first, c->sbuf, dlen - first);
-    }
+    if (dlen) copy_from_ring(s, c, th + 20, dseq, dlen);
     uint32_t l4 = 20 + dlen, tot = IP_HLEN + l4;
     uint16_t id = s->ip_id++;
     wr16(ip + 2, (uint16_t)tot);
@@ -128,13 +133,7 @@ emit_inl(struct us_ctx *s, struct us_conn *c, uint32_t raddr, uint16_t lport, ui
     wr16(th + 16, 0);
     wr16(th + 18, 0);
     if (optlen) memcpy(th + 20, opt, optlen);
-    if (dlen) {
-        uint32_t cap = s->cfg.sndbuf;
-        uint32_t off = (c->sb_head + (dseq - c->sb_seq)) % cap;
-        uint32_t first = cap - off < dlen ? cap - off : dlen;
-        memcpy(th + hl, c->sbuf + off, first);
-        if (first < dlen) memcpy(th + hl + first, c->sbuf, dlen - first);
-    }
+    if (dlen) copy_from_ring(s, c, th + hl, dseq, dlen);
     uint32_t l4 = hl + dlen;
     uint32_t ph = csum_pseudo(s->ip, raddr, IPPROTO_TCP_, (uint16_t)l4);
     if (s->offloads & PKT_TX_L4_CSUM) { /* device finishes it: pseudo-header sum in place */
