@@ -56,12 +56,9 @@ void ipv4_input(struct us_ctx *s, struct pktbuf *b, uint8_t *p, uint32_t len)
     }
 }
 
-void ipv4_output_hint(struct us_ctx *s, struct pktbuf *b, uint32_t dst, uint8_t proto,
-                      uint16_t l4len, int16_t *arp_hint)
+void ipv4_output(struct us_ctx *s, struct pktbuf *b, uint32_t dst, uint8_t proto, uint16_t l4len)
 {
-    /* a resolved entry exists only for an on-link address (arp.c) */
-    const uint8_t *mac = arp_hint ? arp_cached(s, dst, arp_hint) : NULL;
-    if (!mac && !ipv4_on_link(s, dst)) {
+    if (!ipv4_on_link(s, dst)) {
         CNT(s, US_DROP_IP_NO_ROUTE);
         pktio_free(s->pkt, &b, 1);
         return;
@@ -84,13 +81,5 @@ void ipv4_output_hint(struct us_ctx *s, struct pktbuf *b, uint32_t dst, uint8_t 
         b->ol_flags |= PKT_TX_IP_CSUM;
     else
         wr16(p + 10, csum_fold(csum_ip20(p)));
-    if (mac)
-        eth_output(s, b, mac, ETH_P_IPV4);
-    else
-        arp_output(s, b, dst);
-}
-
-void ipv4_output(struct us_ctx *s, struct pktbuf *b, uint32_t dst, uint8_t proto, uint16_t l4len)
-{
-    ipv4_output_hint(s, b, dst, proto, l4len, NULL);
+    arp_output(s, b, dst);
 }

@@ -602,7 +602,6 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
     s->base.ops = ops;
     s->pkt = pkt;
     s->cfg = cfg;
-    s->tx_burst = cfg.tx_burst;
     s->ip = ntohl(cfg.ip.s_addr);
     s->netmask = cfg.prefix_len == 32 ? 0xffffffffu : ~(0xffffffffu >> cfg.prefix_len);
     struct pktio_info info;
@@ -612,7 +611,10 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
     memcpy(s->mac, info.mac, 6);
     s->mtu = info.mtu ? info.mtu : 1500;
     s->offloads = info.offloads;
-    if (!s->tx_burst) s->tx_burst = info.tx_burst && info.tx_burst <= US_TX_BATCH ? info.tx_burst : US_TX_BATCH;
+    /* the option, else the pktio's preference, else the largest burst */
+    s->tx_burst = cfg.tx_burst ? cfg.tx_burst
+                  : info.tx_burst && info.tx_burst <= US_TX_BATCH ? info.tx_burst
+                                                                  : US_TX_BATCH;
     s->fd = info.fd;
     uint32_t mss = cfg.mss ? cfg.mss : (uint32_t)s->mtu - 40;
     if (mss > (uint32_t)s->mtu - 40) mss = (uint32_t)s->mtu - 40;

@@ -453,6 +453,31 @@ static int ooo_add(struct us_conn *c, uint32_t a, uint32_t b)
     return 0;
 }
 
+/* In-order data was taken: ACK every second segment (or at once after a
+ * hole filled, or with delayed ACKs off), else within delack_ns. */
+static void ack_policy(struct us_ctx *s, struct us_conn *c, int filled)
+{
+    if (++c->unacked_segs >= 2 || filled || s->cfg.delack_off) {
+        c->flags |= CF_ACK_NOW;
+    } else if (!c->delack_at) {
+        c->delack_at = s->now + s->cfg.delack_ns;
+        tcp_timer_sched(s, c);
+    }
+}
+
+/* RFC 9293 3.10.7.4: take the peer's window from a segment newer than the
+ * last one used (SND.WL1/WL2); an opened window ends persist. */
+static void update_snd_wnd(struct us_ctx *s, struct us_conn *c, uint32_t seq, uint32_t ack,
+                           uint32_t swnd)
+{
+    if (SEQ_LT(c->snd_wl1, seq) || (c->snd_wl1 == seq && SEQ_LEQ(c->snd_wl2, ack))) {
+        c->snd_wnd = swnd;
+        c->snd_wl1 = seq;
+        c->snd_wl2 = ack;
+        if (swnd && c->rexmit_at && c->tkind == TK_PERSIST) tcp_stop_rexmit(s, c);
+    }
+}
+
 static void rcv_data(struct us_ctx *s, struct us_conn *c, uint32_t seq, const uint8_t *d,
                      uint32_t n)
 {
@@ -513,12 +538,7 @@ static void rcv_data(struct us_ctx *s, struct us_conn *c, uint32_t seq, const ui
         c->rb_len = 0;
         if (!c->n_ooo) c->rb_off = 0;
     }
-    if (++c->unacked_segs >= 2 || filled || s->cfg.delack_off) {
-        c->flags |= CF_ACK_NOW;
-    } else if (!c->delack_at) {
-        c->delack_at = s->now + s->cfg.delack_ns;
-        tcp_timer_sched(s, c);
-    }
+    ack_policy(s, c, filled);
 }
 
 /* ---- synchronized states and SYN-RCVD ---- */
@@ -610,12 +630,7 @@ static void synchronized(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32
                c->snd_max != c->snd_una) {
         dup_ack(s, c);
     }
-    if (SEQ_LT(c->snd_wl1, seq) || (c->snd_wl1 == seq && SEQ_LEQ(c->snd_wl2, ack))) {
-        c->snd_wnd = swnd;
-        c->snd_wl1 = seq;
-        c->snd_wl2 = ack;
-        if (swnd && c->rexmit_at && c->tkind == TK_PERSIST) tcp_stop_rexmit(s, c);
-    }
+    update_snd_wnd(s, c, seq, ack, swnd);
     switch (c->state) {
     case TCPS_FIN_WAIT_1:
         if (fin_acked(c)) {
@@ -678,24 +693,13 @@ static int predicted(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32_t s
     }
     CNT(s, US_TCP_PREDICTED);
     if (SEQ_GT(ack, c->snd_una)) new_ack(s, c, ack);
-    if (SEQ_LT(c->snd_wl1, seq) || (c->snd_wl1 == seq && SEQ_LEQ(c->snd_wl2, ack))) {
-        uint32_t swnd = (uint32_t)wnd << c->snd_ws;
-        c->snd_wnd = swnd;
-        c->snd_wl1 = seq;
-        c->snd_wl2 = ack;
-        if (swnd && c->rexmit_at && c->tkind == TK_PERSIST) tcp_stop_rexmit(s, c);
-    }
+    update_snd_wnd(s, c, seq, ack, (uint32_t)wnd << c->snd_ws);
     if (dlen) {
         memcpy(c->rbuf + c->rb_off + c->rb_len, d, dlen);
         c->rcv_nxt += dlen;
         c->rb_len += dlen;
         us_queue_event(s, c, NETIO_P_READABLE);
-        if (++c->unacked_segs >= 2 || s->cfg.delack_off) {
-            c->flags |= CF_ACK_NOW;
-        } else if (!c->delack_at) {
-            c->delack_at = s->now + s->cfg.delack_ns;
-            tcp_timer_sched(s, c);
-        }
+        ack_policy(s, c, 0);
     }
     tcp_output(s, c);
     return 1;

@@ -104,8 +104,9 @@ emit_tmpl(struct us_ctx *s, struct us_conn *c, struct pktbuf *b, const uint8_t *
     us_tx(s, b);
 }
 
-/* One segment; c (may be NULL: RST replies) lends its ARP hint and, when
- * dlen > 0, dlen bytes of its send ring from sequence dseq. Inlined into
+/* One segment; c (may be NULL: RST replies) lends its header template when
+ * its peer is resolved and, when dlen > 0, dlen bytes of its send ring from
+ * sequence dseq. Inlined into
  * send_seg, the per-request path, where the constant arguments fold away. */
 static inline __attribute__((always_inline)) void
 emit_inl(struct us_ctx *s, struct us_conn *c, uint32_t raddr, uint16_t lport, uint16_t rport,
@@ -142,7 +143,7 @@ emit_inl(struct us_ctx *s, struct us_conn *c, uint32_t raddr, uint16_t lport, ui
     } else {
         wr16(th + 16, csum_fold(csum_add(ph, th, l4)));
     }
-    ipv4_output_hint(s, b, raddr, IPPROTO_TCP_, (uint16_t)l4, c ? &c->arp_hint : NULL);
+    ipv4_output(s, b, raddr, IPPROTO_TCP_, (uint16_t)l4);
 }
 
 static __attribute__((noinline)) void emit(struct us_ctx *s, struct us_conn *c, uint32_t raddr,

@@ -426,9 +426,6 @@ void arp_destroy(struct us_ctx *s);
 void ipv4_input(struct us_ctx *s, struct pktbuf *b, uint8_t *p, uint32_t len);
 /* b holds the L4 payload at data + ETH_HLEN + IP_HLEN; fills IP and sends. */
 void ipv4_output(struct us_ctx *s, struct pktbuf *b, uint32_t dst, uint8_t proto, uint16_t l4len);
-/* The same, for a connection's frames: *arp_hint skips the ARP lookup. */
-void ipv4_output_hint(struct us_ctx *s, struct pktbuf *b, uint32_t dst, uint8_t proto,
-                      uint16_t l4len, int16_t *arp_hint);
 int ipv4_on_link(struct us_ctx *s, uint32_t dst);
 
 /* icmp.c */
