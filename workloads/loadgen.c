@@ -63,7 +63,6 @@ struct lg {
     size_t req_len;
     int64_t expect_len; /* -1 when the target is not /bytes/N */
     int check_pattern;
-    const uint8_t *pattern; /* the pattern table (pattern_at(0)) */
     uint64_t start, window_start, window_end, now;
     int measuring, stopping, ever_connected;
     uint64_t interval_ns; /* open loop: per-connection send interval */
@@ -269,19 +268,6 @@ static void response_done(struct lg *g, struct lg_conn *c)
     }
 }
 
-/* n body bytes at body offset off match the pattern. Short pieces (a whole
- * small body, typically) are one memcmp against the table: any
- * PATTERN_PERIOD bytes from g->pattern + off % PATTERN_PERIOD are the
- * pattern, and the modulo is skipped while off is below the period. */
-static int body_ok(const struct lg *g, const uint8_t *p, uint64_t off, size_t n)
-{
-    if (n <= PATTERN_PERIOD) {
-        uint64_t o = off < PATTERN_PERIOD ? off : off % PATTERN_PERIOD;
-        return memcmp(p, g->pattern + o, n) == 0;
-    }
-    return pattern_check(p, off, n) == n;
-}
-
 struct chunk_arg {
     struct lg_conn *c;
     int check; /* compare the payload with the pattern */
@@ -348,7 +334,7 @@ static size_t parse_responses(struct lg *g, struct lg_conn *c, const uint8_t *da
         if (c->rx == RX_BODY) {
             size_t n = left < c->body_left ? left : (size_t)c->body_left;
             if (n && c->resp_ok && g->check_pattern &&
-                !body_ok(g, (const uint8_t *)p, c->body_off, n)) {
+                pattern_check((const uint8_t *)p, c->body_off, n) != n) {
                 fail_response(g, c, LG_ERR_BODY);
                 break;
             }
@@ -545,7 +531,6 @@ static int setup(struct lg *g)
     classify_target(g);
     if (build_request(g) < 0) return -1;
     pattern_init();
-    g->pattern = pattern_at(0, 0, NULL);
     g->conns = calloc(g->spec.connections, sizeof(*g->conns));
     uint64_t *ring = calloc((size_t)g->spec.connections * g->spec.pipeline, sizeof(uint64_t));
     if (!g->conns || !ring) {
