@@ -269,7 +269,7 @@ void tcp_retransmit_one(struct us_ctx *s, struct us_conn *c)
     if (SEQ_GT(end, c->snd_max)) c->snd_max = end; /* may carry bytes never sent before */
 }
 
-void tcp_output(struct us_ctx *s, struct us_conn *c)
+void tcp_output_work(struct us_ctx *s, struct us_conn *c)
 {
     switch (c->state) {
     case TCPS_CLOSED:

@@ -446,7 +446,17 @@ void tcp_unreachable(struct us_ctx *s, uint32_t ip);
 void tcp_conn_init(struct us_ctx *s, struct us_conn *c);
 
 /* tcp_out.c */
-void tcp_output(struct us_ctx *s, struct us_conn *c);
+void tcp_output_work(struct us_ctx *s, struct us_conn *c);
+/* Sends what the windows allow, an owed ACK, a queued FIN; arms persist.
+ * Most calls (after input that only took data) find nothing to do: that
+ * test is made here, before the call and its register saves. In every state
+ * tcp_output_work() would do nothing when no ACK is owed, no FIN queued and
+ * no byte of the ring is unsent. */
+static inline void tcp_output(struct us_ctx *s, struct us_conn *c)
+{
+    if (!(c->flags & (CF_ACK_NOW | CF_FIN_QUEUED)) && c->snd_nxt - c->sb_seq >= c->sb_len) return;
+    tcp_output_work(s, c);
+}
 void tcp_tmpl_init(struct us_ctx *s, struct us_conn *c); /* c->tmpl from the 4-tuple */
 void tcp_send_syn(struct us_ctx *s, struct us_conn *c); /* SYN or SYN-ACK */
 void tcp_send_ack(struct us_ctx *s, struct us_conn *c);
