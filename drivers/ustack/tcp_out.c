@@ -10,11 +10,6 @@
  */
 #include "ustack_int.h"
 
-uint32_t tcp_rcv_space(struct us_ctx *s, struct us_conn *c)
-{
-    return s->cfg.rcvbuf - c->rb_len;
-}
-
 /* Window field for a segment; remembers the right edge advertised. */
 static uint16_t adv_window(struct us_ctx *s, struct us_conn *c, int syn)
 {

@@ -50,31 +50,11 @@ static void link_at(struct us_ctx *s, struct us_conn *c, uint64_t due)
     s->wheel[slot] = cidx(s, c);
 }
 
-void tcp_timer_sched(struct us_ctx *s, struct us_conn *c)
+/* The slow part of tcp_timer_sched(): the link moves to due (0: none). */
+void tcp_timer_relink(struct us_ctx *s, struct us_conn *c, uint64_t due)
 {
-    uint64_t due = c->rexmit_at;
-    if (c->delack_at && (!due || c->delack_at < due)) due = c->delack_at;
-    if (due && c->tdue && (due >> US_TICK_SHIFT) == (c->tdue >> US_TICK_SHIFT)) return;
-    /* Lazy: a link that is due no later than needed stays (also when no timer
-     * is left); when it comes, fire() finds nothing due and re-links at the
-     * real time. So the per-segment delayed-ACK/RTO churn costs no relinks. */
-    if (c->tdue && (!due || due > c->tdue)) return;
     tcp_timer_unlink(s, c);
     if (due) link_at(s, c, due);
-}
-
-void tcp_set_rexmit(struct us_ctx *s, struct us_conn *c, enum us_tkind k, uint64_t after_ns)
-{
-    c->tkind = (uint8_t)k;
-    c->rexmit_at = s->now + after_ns;
-    if (!c->rexmit_at) c->rexmit_at = 1;
-    tcp_timer_sched(s, c);
-}
-
-void tcp_stop_rexmit(struct us_ctx *s, struct us_conn *c)
-{
-    c->rexmit_at = 0;
-    tcp_timer_sched(s, c);
 }
 
 static uint64_t rto_min(struct us_ctx *s)

@@ -466,14 +466,44 @@ void tcp_send_rst_reply(struct us_ctx *s, uint32_t raddr, uint16_t rport, uint16
 void tcp_challenge_ack(struct us_ctx *s, struct us_conn *c);
 void tcp_retransmit_one(struct us_ctx *s, struct us_conn *c); /* segment at snd_una */
 void tcp_probe(struct us_ctx *s, struct us_conn *c);          /* zero-window probe */
-uint32_t tcp_rcv_space(struct us_ctx *s, struct us_conn *c);
+/* Receive buffer space (the window we could offer). */
+static inline uint32_t tcp_rcv_space(struct us_ctx *s, struct us_conn *c)
+{
+    return s->cfg.rcvbuf - c->rb_len;
+}
 
 /* tcp_timer.c */
-void tcp_timer_sched(struct us_ctx *s, struct us_conn *c); /* after changing *_at */
+void tcp_timer_relink(struct us_ctx *s, struct us_conn *c, uint64_t due);
+/* After changing a *_at: makes sure the connection's wheel link is due no
+ * later than its earliest timer. Lazy: a link that is due no later than
+ * needed stays (also when no timer is left); when it comes, fire() finds
+ * nothing due and re-links at the real time. So the per-segment delayed-ACK
+ * and RTO churn costs no relinks, and this test, inline, is all it costs. */
+static inline void tcp_timer_sched(struct us_ctx *s, struct us_conn *c)
+{
+    uint64_t due = c->rexmit_at;
+    if (c->delack_at && (!due || c->delack_at < due)) due = c->delack_at;
+    if (c->tdue && (!due || (due >> US_TICK_SHIFT) >= (c->tdue >> US_TICK_SHIFT))) return;
+    tcp_timer_relink(s, c, due);
+}
 void tcp_timer_unlink(struct us_ctx *s, struct us_conn *c);
 void tcp_timer_run(struct us_ctx *s);
-void tcp_set_rexmit(struct us_ctx *s, struct us_conn *c, enum us_tkind k, uint64_t after_ns);
-void tcp_stop_rexmit(struct us_ctx *s, struct us_conn *c);
+static inline void tcp_set_rexmit(struct us_ctx *s, struct us_conn *c, enum us_tkind k,
+                                  uint64_t after_ns)
+{
+    c->tkind = (uint8_t)k;
+    c->rexmit_at = s->now + after_ns;
+    if (!c->rexmit_at) c->rexmit_at = 1;
+    tcp_timer_sched(s, c);
+}
+/* Stopping a timer never needs the wheel: the link stays where it is (due
+ * no later than any timer left), and when it comes fire() finds nothing due
+ * and re-links at the next one, as tcp_timer_sched() would have left it. */
+static inline void tcp_stop_rexmit(struct us_ctx *s, struct us_conn *c)
+{
+    (void)s;
+    c->rexmit_at = 0;
+}
 void tcp_rtt_sample(struct us_ctx *s, struct us_conn *c, uint64_t r);
 void tcp_timer_init(struct us_ctx *s);
 
