@@ -722,11 +722,6 @@ void tcp_input(struct us_ctx *s, struct pktbuf *b, uint32_t src, uint32_t dst, c
         CNT(s, US_DROP_TCP_BAD_LEN);
         return;
     }
-    struct tcp_opts o;
-    if (parse_opts(p + 20, doff - 20, &o) < 0) {
-        CNT(s, US_DROP_TCP_BAD_OPTION);
-        return;
-    }
     uint16_t sport = rd16(p), dport = rd16(p + 2), wnd = rd16(p + 14);
     uint32_t seq = rd32(p + 4), ack = rd32(p + 8);
     uint8_t fl = p[13];
@@ -738,6 +733,12 @@ void tcp_input(struct us_ctx *s, struct pktbuf *b, uint32_t src, uint32_t dst, c
     }
     struct us_conn *c = tcp_lookup(s, src, sport, dport);
     if (c && doff == 20 && predicted(s, c, fl, seq, ack, wnd, d, dlen)) return;
+    /* (a predicted segment has no options) */
+    struct tcp_opts o;
+    if (parse_opts(p + 20, doff - 20, &o) < 0) {
+        CNT(s, US_DROP_TCP_BAD_OPTION);
+        return;
+    }
     if (c && c->state == TCPS_TIME_WAIT && (fl & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
         SEQ_GT(seq, c->rcv_nxt)) { /* RFC 1122 4.2.2.13: a new incarnation */
         tcp_closed(s, c, NETIO_CLOSE_LOCAL);
