@@ -156,9 +156,10 @@ static void acked_now(struct us_conn *c)
     c->unacked_segs = 0;
 }
 
-/* One segment at seq with up to len bytes of the send ring, FIN if asked. */
-static void send_seg(struct us_ctx *s, struct us_conn *c, uint32_t seq, uint32_t len, int fin,
-                     int psh)
+/* One segment at seq with up to len bytes of the send ring, FIN if asked.
+ * Inlined into its two callers: tcp_output's loop is the per-request path. */
+static inline __attribute__((always_inline)) void
+send_seg(struct us_ctx *s, struct us_conn *c, uint32_t seq, uint32_t len, int fin, int psh)
 {
     uint8_t fl = TH_ACK | (fin ? TH_FIN : 0) | (psh && len ? TH_PSH : 0);
     emit_inl(s, c, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0), NULL, 0,
