@@ -59,8 +59,6 @@ static uint64_t vclock(void *arg)
     return ((struct bench *)arg)->vnow;
 }
 
-static int connect_rest(struct bench *b);
-
 static void send_req(struct bench *b, struct cconn *c)
 {
     netio_send(b->cli, c->handle, b->req, b->req_len);
@@ -80,7 +78,6 @@ __attribute__((noinline)) static void client_tick(struct bench *b)
             struct netio_event *e = &evs[i];
             struct cconn *c = e->ctx;
             if (e->type == NETIO_EV_CONNECTED) {
-                if (c == &b->conns[0] && connect_rest(b) < 0) return;
                 send_req(b, c);
             } else if (e->type == NETIO_EV_READABLE) {
                 size_t len = e->len;
@@ -120,32 +117,19 @@ static void on_tick(void *arg)
     }
 }
 
-static int connect_from(struct bench *b, uint32_t first, uint32_t last)
+static void on_ready(void *arg)
 {
+    struct bench *b = arg;
     char err[256];
-    for (uint32_t i = first; i < last; i++) {
+    for (uint32_t i = 0; i < b->nconns; i++) {
         b->conns[i].b = b;
         b->conns[i].handle = netio_connect(b->cli, &b->dst, &b->conns[i], err, sizeof(err));
         if (b->conns[i].handle < 0) {
             fprintf(stderr, "ustack_ipr: connect: %s\n", err);
             b->stop = 1;
-            return -1;
+            return;
         }
     }
-    return 0;
-}
-
-/* The other connections once the first is up: the client's ARP entry is
- * resolved by then. (SYNs sent while it is pending wait in a short queue; the
- * rest would be dropped and, in virtual time, never retried.) */
-static int connect_rest(struct bench *b)
-{
-    return connect_from(b, 1, b->nconns);
-}
-
-static void on_ready(void *arg)
-{
-    connect_from(arg, 0, 1);
 }
 
 int main(int argc, char **argv)

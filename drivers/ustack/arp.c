@@ -121,6 +121,7 @@ void arp_input(struct us_ctx *s, const uint8_t *p, uint32_t len)
     e->expire = s->now + US_ARP_TTL_NS;
     for (uint8_t i = 0; i < e->npending; i++) eth_output(s, e->pending[i], e->mac, ETH_P_IPV4);
     e->npending = 0;
+    tcp_arp_resolved(s, spa); /* SYNs the full queue dropped */
     if (tpa != s->ip) return;
     if (op == 1) arp_send(s, 2, sha, spa, sha);
 }
@@ -175,6 +176,7 @@ void arp_output(struct us_ctx *s, struct pktbuf *b, uint32_t dst)
         }
     if (e->npending == US_ARP_PENDING) { /* full: the newest frame is dropped */
         CNT(s, US_DROP_ARP_PENDING_FULL);
+        tcp_arp_dropped(s, b);
         pktio_free(s->pkt, &b, 1);
         return;
     }

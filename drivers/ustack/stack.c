@@ -69,6 +69,7 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_FAST_RETRANSMITS] = "fast_retransmits",
     [US_TIMEOUTS] = "timeouts",
     [US_SYN_RETRANSMITS] = "syn_retransmits",
+    [US_SYN_RESENT_ON_ARP] = "syn_resent_on_arp",
     [US_DUP_ACKS] = "dup_acks",
     [US_TCP_PREDICTED] = "tcp_predicted",
     [US_OOO_QUEUED] = "ooo_queued",

@@ -130,6 +130,41 @@ void tcp_unreachable(struct us_ctx *s, uint32_t ip)
     }
 }
 
+void tcp_arp_dropped(struct us_ctx *s, const struct pktbuf *b)
+{
+    const uint8_t *ip = b->data + ETH_HLEN;
+    if (b->len < ETH_HLEN + IP_HLEN || ip[9] != IPPROTO_TCP_) return;
+    uint32_t ihl = (uint32_t)(ip[0] & 15) * 4;
+    if (ihl < IP_HLEN || b->len < ETH_HLEN + ihl + 20) return;
+    const uint8_t *th = ip + ihl;
+    if (!(th[13] & TH_SYN)) return;
+    /* from the peer's side: it is the source, our port the destination */
+    struct us_conn *c = tcp_lookup(s, rd32(ip + 16), rd16(th + 2), rd16(th));
+    if (!c || (c->state != TCPS_SYN_SENT && c->state != TCPS_SYN_RCVD)) return;
+    c->flags |= CF_SYN_LOST;
+    s->syn_lost = 1;
+}
+
+void tcp_arp_resolved(struct us_ctx *s, uint32_t ip)
+{
+    if (!s->syn_lost) return;
+    int left = 0;
+    for (uint32_t i = 0; i < s->max_conns; i++) {
+        struct us_conn *c = &s->conns[i];
+        if (!(c->flags & CF_SYN_LOST)) continue;
+        if (c->raddr != ip) {
+            left = 1;
+            continue;
+        }
+        c->flags &= (uint16_t)~CF_SYN_LOST;
+        if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RCVD) {
+            CNT(s, US_SYN_RESENT_ON_ARP);
+            tcp_send_syn(s, c);
+        }
+    }
+    s->syn_lost = (uint8_t)left;
+}
+
 /* ---- options (RFC 9293 3.1, 3.2: a bad length drops the segment) ---- */
 
 static int parse_opts(const uint8_t *o, uint32_t n, struct tcp_opts *out)

@@ -85,6 +85,7 @@ enum us_cnt {
     US_FAST_RETRANSMITS,
     US_TIMEOUTS,
     US_SYN_RETRANSMITS,
+    US_SYN_RESENT_ON_ARP, /* SYNs re-sent when ARP resolved, their first copy dropped */
     US_DUP_ACKS,
     US_TCP_PREDICTED, /* segments that took the header-prediction path */
     US_OOO_QUEUED,
@@ -127,6 +128,7 @@ extern const char *const us_cnt_names[US_CNT__COUNT];
 #define CF_RTT 0x0200u       /* timing rtt_seq */
 #define CF_PASSIVE 0x0400u   /* created from a listener */
 #define CF_ZOMBIE 0x0800u    /* on the zombie list (CLOSED returned this poll) */
+#define CF_SYN_LOST 0x1000u  /* our SYN (SYN-ACK) fell off a full ARP queue: resend on resolve */
 
 /* application view of a slot */
 enum us_app { APP_NONE = 0, APP_OPEN, APP_CLOSING, APP_GONE };
@@ -221,6 +223,7 @@ struct us_ctx {
     /* arp and ip */
     struct us_arp_ent arp[US_ARP_SIZE];
     uint16_t ip_id;
+    uint8_t syn_lost; /* some connection may carry CF_SYN_LOST */
     /* tx batch */
     struct pktbuf *txq[US_TX_BATCH];
     uint16_t ntx, tx_burst; /* queued; flush when this many are (cfg.tx_burst) */
@@ -443,6 +446,12 @@ void tcp_closed(struct us_ctx *s, struct us_conn *c, enum netio_close_reason why
 uint32_t tcp_isn(struct us_ctx *s, uint32_t raddr, uint16_t rport, uint16_t lport);
 /* ARP gave up on ip: active opens to it fail (CONNECT_FAILED). */
 void tcp_unreachable(struct us_ctx *s, uint32_t ip);
+/* ARP's full queue dropped frame b: if it is a SYN or SYN-ACK of ours, mark
+ * its connection (CF_SYN_LOST). */
+void tcp_arp_dropped(struct us_ctx *s, const struct pktbuf *b);
+/* ip resolved: the marked connections to it send their SYN now, not after
+ * the RTO (1 s) that a dropped SYN would otherwise wait for. */
+void tcp_arp_resolved(struct us_ctx *s, uint32_t ip);
 void tcp_conn_init(struct us_ctx *s, struct us_conn *c);
 
 /* tcp_out.c */

@@ -354,6 +354,29 @@ Test(ustack, many_connects_while_arp_resolves)
     rig_close(&r);
 }
 
+/* More connects than the ARP queue holds (US_ARP_PENDING = 32): the SYNs it
+ * drops are sent again as soon as the address resolves, so every connection
+ * is up within 100 ms, none after a 1 s RTO. */
+Test(ustack, connects_beyond_the_arp_queue_resend_on_resolve)
+{
+    struct rig r;
+    rig_open(&r, 0, 0, NULL);
+    do_listen(&r.s[0], 80);
+    enum { N = 40 };
+    int h[N];
+    for (int i = 0; i < N; i++) h[i] = do_connect(&r.s[1], 0, 80);
+    for (int i = 0; i < N; i++) {
+        int arg[2] = {1, h[i]};
+        cr_assert(run_until(&r, connected, arg, 100000000ull), "connection %d within 100 ms", i);
+    }
+    cr_assert_eq(ctr(&r.s[1], "arp_requests"), 1);
+    cr_assert_eq(ctr(&r.s[1], "drop_arp_pending_full"), N - 32);
+    cr_assert_eq(ctr(&r.s[1], "syn_resent_on_arp"), N - 32);
+    cr_assert_eq(ctr(&r.s[1], "syn_retransmits"), 0, "a SYN waited for its RTO");
+    cr_assert_eq(ctr(&r.s[0], "conns_accepted"), N);
+    rig_close(&r);
+}
+
 struct xfer {
     size_t n;
     int cside, ch;
