@@ -195,9 +195,10 @@ kni-check: kni-lib
 #   make baseline    refresh ci/baselines/ (both gates) and record the environment
 #   make ipr-gate    only the deterministic gate (callgrind; .ci/run runs it)
 .PHONY: ci-regress baseline ipr-gate
-IPR_GATE = IPR=$(BUILD)/bench/ustack_ipr ci/ipr_gate.sh; a=$$?; \
+# both instruction baselines; exit 1 if either regressed, else 2 if either could not run
+IPR_GATE = IPR=$(BUILD)/bench/ustack_ipr BASELINE=ci/baselines/ipr.json ci/ipr_gate.sh; a=$$?; \
 	  IPR=$(BUILD)/bench/ustack_ipr BASELINE=ci/baselines/ipr-64.json ci/ipr_gate.sh; b=$$?; \
-	  g=$$a; [ $$g != 0 ] || g=$$b
+	  if [ $$a = 1 ] || [ $$b = 1 ]; then g=1; elif [ $$a != 0 ] || [ $$b != 0 ]; then g=2; else g=0; fi
 ipr-gate: $(BUILD)/bench/ustack_ipr
 	@$(IPR_GATE); exit $$g
 

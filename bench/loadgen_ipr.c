@@ -223,5 +223,9 @@ int main(int argc, char **argv)
     printf("loadgen_ipr: counted_requests=%llu\n", (unsigned long long)b->counted);
     netio_destroy(b->cli);
     netio_destroy(b->srv);
-    return rc < 0 || b->srv_rc < 0 || b->res.errors_total || b->counted < b->want;
+    if (b->sst.conns_accepted < nconns) /* the figure would be for fewer connections */
+        fprintf(stderr, "loadgen_ipr: only %llu of %u connections came up\n",
+                (unsigned long long)b->sst.conns_accepted, nconns);
+    return rc < 0 || b->srv_rc < 0 || b->res.errors_total || b->counted < b->want ||
+           b->sst.conns_accepted < nconns;
 }

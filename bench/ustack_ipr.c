@@ -199,5 +199,8 @@ int main(int argc, char **argv)
     printf("ustack_ipr: counted_requests=%llu\n", (unsigned long long)b.srv_counted);
     netio_destroy(b.cli);
     netio_destroy(srv);
-    return rc < 0 || b.done < b.want + b.warmup;
+    if (st.conns_accepted < b.nconns) /* the figure would be for fewer connections */
+        fprintf(stderr, "ustack_ipr: only %llu of %u connections came up\n",
+                (unsigned long long)st.conns_accepted, b.nconns);
+    return rc < 0 || b.done < b.want + b.warmup || st.conns_accepted < b.nconns;
 }

@@ -138,7 +138,7 @@ void tcp_arp_dropped(struct us_ctx *s, const struct pktbuf *b)
     if (ihl < IP_HLEN || b->len < ETH_HLEN + ihl + 20) return;
     const uint8_t *th = ip + ihl;
     if (!(th[13] & TH_SYN)) return;
-    /* from the peer's side: it is the source, our port the destination */
+    /* our frame: the peer is its destination (address, port), we its source */
     struct us_conn *c = tcp_lookup(s, rd32(ip + 16), rd16(th + 2), rd16(th));
     if (!c || (c->state != TCPS_SYN_SENT && c->state != TCPS_SYN_RCVD)) return;
     c->flags |= CF_SYN_LOST;
@@ -160,6 +160,7 @@ void tcp_arp_resolved(struct us_ctx *s, uint32_t ip)
         if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RCVD) {
             CNT(s, US_SYN_RESENT_ON_ARP);
             tcp_send_syn(s, c);
+            tcp_set_rexmit(s, c, TK_RTO, c->rto); /* timed from this copy, the first out */
         }
     }
     s->syn_lost = (uint8_t)left;

@@ -183,6 +183,7 @@ void tcp_send_syn(struct us_ctx *s, struct us_conn *c)
         opt[n++] = TCP_WSCALE_OURS;
     }
     uint8_t fl = TH_SYN | (passive ? TH_ACK : 0);
+    c->flags &= (uint16_t)~CF_SYN_LOST; /* this copy may get out (ARP marks it again if not) */
     emit(s, c, c->raddr, c->lport, c->rport, c->iss, passive ? c->rcv_nxt : 0, fl,
          adv_window(s, c, 1), opt, n);
     c->snd_nxt = c->iss + 1;
@@ -284,9 +285,9 @@ void tcp_output_work(struct us_ctx *s, struct us_conn *c)
     default:
         break;
     }
-    /* Nothing to send, no ACK owed, no FIN queued: the loop below would send
-     * nothing and persist needs unsent data (the common call after input). */
-    if (!(c->flags & (CF_ACK_NOW | CF_FIN_QUEUED)) && !unsent_from(c, c->snd_nxt)) return;
+    /* (tcp_output() returned already when nothing is unsent and no ACK or
+     * FIN is due: the loop below would send nothing, and persist needs
+     * unsent data) */
     int sent = 0;
     uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
     for (;;) {

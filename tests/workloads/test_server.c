@@ -59,6 +59,7 @@ struct trickle {
     void *ctx[TRICKLE_MAX];
     int blocked[TRICKLE_MAX];
     int nblocked;
+    uint8_t closed[TRICKLE_MAX]; /* CLOSED reported (until the handle is accepted again) */
     uint64_t cut; /* sends it cut short */
 };
 
@@ -79,8 +80,22 @@ static int tr_connect(struct netio *io, const struct sockaddr_in *a, void *ctx, 
 }
 static void tr_flush(struct netio *io) { netio_flush(T_IN(io)); }
 static void tr_consume(struct netio *io, int conn, size_t n) { netio_consume(T_IN(io), conn, n); }
-static void tr_close(struct netio *io, int conn) { netio_close(T_IN(io), conn); }
-static void tr_abort(struct netio *io, int conn) { netio_abort(T_IN(io), conn); }
+/* No WRITABLE for a handle the workload let go of or that was reported CLOSED. */
+static void tr_unblock(struct trickle *t, int conn)
+{
+    for (int j = 0; j < t->nblocked; j++)
+        if (t->blocked[j] == conn) t->blocked[j--] = t->blocked[--t->nblocked];
+}
+static void tr_close(struct netio *io, int conn)
+{
+    tr_unblock((struct trickle *)io, conn);
+    netio_close(T_IN(io), conn);
+}
+static void tr_abort(struct netio *io, int conn)
+{
+    tr_unblock((struct trickle *)io, conn);
+    netio_abort(T_IN(io), conn);
+}
 static int tr_counters(struct netio *io, struct netio_counter *out, int max)
 {
     return netio_counters(T_IN(io), out, max);
@@ -111,15 +126,17 @@ static int tr_poll(struct netio *io, struct netio_event *evs, int max, int timeo
     int n = 0;
     while (t->nblocked && n < max) {
         int h = t->blocked[--t->nblocked];
+        if (t->closed[h]) continue; /* a send cut before its CLOSED in the same batch */
         evs[n++] = (struct netio_event){
             .type = NETIO_EV_WRITABLE, .conn = h, .ctx = t->ctx[h], .listener = -1};
     }
     if (n) return n;
     n = netio_poll(t->inner, evs, max, timeout_us);
-    for (int i = 0; i < n; i++) { /* no WRITABLE after CLOSED */
-        if (evs[i].type != NETIO_EV_CLOSED) continue;
-        for (int j = 0; j < t->nblocked; j++)
-            if (t->blocked[j] == evs[i].conn) t->blocked[j--] = t->blocked[--t->nblocked];
+    for (int i = 0; i < n; i++) {
+        int h = evs[i].conn;
+        if (h < 0 || h >= TRICKLE_MAX) continue; /* never cut: never blocked here */
+        if (evs[i].type == NETIO_EV_CLOSED) t->closed[h] = 1;
+        else if (evs[i].type == NETIO_EV_ACCEPTED) t->closed[h] = 0;
     }
     return n;
 }
