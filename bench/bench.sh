@@ -58,6 +58,7 @@ awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" 'BEGIN {
   printf "%-44s %12.2f   (faster target: wrk -> ours above)\n", "ratio generator on our server: ours / wrk", e / d; }'
 
 # --- 3. our stack (AF_PACKET, DPDK) vs the kernel, same wire, same run -------
+kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; SRV=  # before its namespace goes (no "Killed")
 "$BB" topo down >/dev/null 2>&1
 echo; echo "bench: suites/bench-veth.ini (kernel, afpacket, dpdk on veth; dpdk on ring; 3 repeats, medians)"
 "$BB" run suites/bench-veth.ini --out "$tmp/res" | grep -E '^\[' || echo "bench: some trials failed (see above)"
