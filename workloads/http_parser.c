@@ -16,12 +16,16 @@
  * only when it runs out of bytes: so a prefix of a valid message is always
  * PARTIAL and an error is reported as soon as the offending byte is seen. The
  * parser never looks at buf[len] or beyond (every lookahead is checked against
- * the end; the fast path loads 8 bytes at a time only while 8 remain).
+ * the end; the fast path loads 8 or 16 bytes at a time only while that many
+ * remain).
  */
 #include "http_parser.h"
 
 #include <limits.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define OK 0
 #define PARTIAL HTTP_PARSE_PARTIAL
@@ -162,6 +166,60 @@ static inline const char *scan_value(const char *p, const char *end)
         p += 8;
     }
     return scan_cls(p, end, C_VALUE);
+}
+
+/* The response fast path's field scans, 16 bytes a round with SSE2 (every
+ * x86-64 has it) while 16 remain; the rest, and other targets, go to the
+ * scans above. Responses are where they pay: longer names (Content-Length,
+ * Content-Type) and the body after the header block, so 16 bytes remain;
+ * a request's block is short and ends the buffer, where the test for 16
+ * bytes would only cost. The general path keeps to the byte table, so the
+ * tests and the fuzz target that compare the two paths check these too. */
+
+/* scan_cls(p, end, C_TCHAR) for a header name: a round accepts letters,
+ * digits and '-' (what names are made of); at the first other byte the
+ * table decides, and a rarer tchar ('_', '!', ...) is passed byte by byte. */
+static inline const char *scan_name(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i l = _mm_or_si128(x, _mm_set1_epi8(0x20)); /* A-Z -> a-z (0x80+ stay negative) */
+        __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)),
+                                   _mm_cmplt_epi8(l, _mm_set1_epi8('z' + 1)));
+        ok = _mm_or_si128(ok, _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                            _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1))));
+        ok = _mm_or_si128(ok, _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
+        unsigned m = (unsigned)_mm_movemask_epi8(ok) ^ 0xffffu; /* bytes to look at */
+        if (m) {
+            p += __builtin_ctz(m);
+            if (!(CLS(p) & C_TCHAR)) return p;
+            p++;
+            continue;
+        }
+        p += 16;
+    }
+#endif
+    return scan_cls(p, end, C_TCHAR);
+}
+
+/* scan_value(p, end): a round flags the control bytes (0x00-0x1f, 0x7f) but
+ * HTAB; everything else is a value byte (VCHAR, SP, obs-text). */
+static inline const char *scan_value16(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i bad = _mm_and_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                                    _mm_cmpgt_epi8(x, _mm_set1_epi8(-1))); /* 0x00-0x1f */
+        bad = _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\t')), bad);
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+        unsigned m = (unsigned)_mm_movemask_epi8(bad);
+        if (m) return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
+    return scan_value(p, end);
 }
 
 static int fail(enum http_error *err, enum http_error e)
@@ -578,10 +636,10 @@ static void request_init(struct http_request *req)
  * returned; NULL at the first byte it is not sure about (the caller then
  * falls back to the general path). Writes hdrs[0..*num), and *meta finished
  * for HTTP/1.minor. Same byte classes and header handling (apply_meta) as
- * parse_headers. */
+ * parse_headers. wide (a constant): the 16-byte scans (responses). */
 static inline __attribute__((always_inline)) const char *
 fast_fields(const char *p, const char *end, struct http_header *hdrs, size_t max_headers,
-            size_t *num, struct http_meta *meta, int minor)
+            size_t *num, struct http_meta *meta, int minor, int wide)
 {
     const char *q;
     meta_init(meta);
@@ -600,7 +658,8 @@ fast_fields(const char *p, const char *end, struct http_header *hdrs, size_t max
         if (n >= max_headers)
             return NULL;
         const char *name = p;
-        q = scan_cls(p, end, C_TCHAR); /* also rejects obs-fold: SP/HTAB are not tchar */
+        /* also rejects obs-fold: SP/HTAB are not tchar */
+        q = wide ? scan_name(p, end) : scan_cls(p, end, C_TCHAR);
         if (q == p || q == end || *q != ':')
             return NULL;
         size_t name_len = (size_t)(q - p);
@@ -611,7 +670,7 @@ fast_fields(const char *p, const char *end, struct http_header *hdrs, size_t max
             while (p < end && (*p == ' ' || *p == '\t'))
                 p++;
         const char *value = p;
-        p = scan_value(p, end);
+        p = wide ? scan_value16(p, end) : scan_value(p, end);
         if (end - p < 2 || memcmp(p, "\r\n", 2) != 0)
             return NULL;
         const char *vend = p;
@@ -664,7 +723,7 @@ static int fast_request(const char *buf, const char *end, struct http_request *r
 
     struct http_meta meta;
     size_t n;
-    p = fast_fields(p, end, req->headers, max_headers, &n, &meta, minor);
+    p = fast_fields(p, end, req->headers, max_headers, &n, &meta, minor, 0);
     if (!p)
         return 0;
     req->method = buf;
@@ -733,7 +792,7 @@ static int fast_response(const char *buf, const char *end, struct http_response 
 
     struct http_meta meta;
     size_t n;
-    const char *p = fast_fields(rend + 2, end, res->headers, max_headers, &n, &meta, minor);
+    const char *p = fast_fields(rend + 2, end, res->headers, max_headers, &n, &meta, minor, 1);
     if (!p)
         return 0;
     res->minor_version = minor;

@@ -1200,6 +1200,47 @@ Test(fast_path, every_byte_in_reason_and_value)
     gbuf_free(&g);
 }
 
+/* Every byte value at every offset of a 20-byte field name, with a body
+ * after the header block (so the response path's 16-byte name scan runs):
+ * accepted exactly when the byte is a tchar (RFC 9110 5.6.2), where the
+ * name ends at that byte (':'), or where it makes the line an empty one. */
+static int is_tchar(int b)
+{
+    return (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') ||
+           (b && strchr("!#$%&'*+-.^_`|~", b));
+}
+
+Test(fast_path, every_byte_in_a_long_name)
+{
+    struct gbuf g;
+    gbuf_init(&g, 4096);
+    for (int b = 0; b < 256; b++) {
+        for (size_t at = 0; at < 20; at++) {
+            char msg[160];
+            size_t n = (size_t)snprintf(msg, sizeof(msg), "HTTP/1.1 200 OK\r\n");
+            for (size_t i = 0; i < 20; i++)
+                msg[n++] = i == at ? (char)b : (char)("Xx-9"[i % 4]);
+            n += (size_t)snprintf(msg + n, sizeof(msg) - n,
+                                  ": v\r\nContent-Length: 16\r\n\r\n0123456789abcdef");
+            struct http_response res;
+            int r = http_parse_response(gbuf_put(&g, msg, n), n, &res, 0, HTTP_MAX_HEADERS);
+            if (is_tchar(b)) {
+                cr_assert_gt(r, 0, "name byte 0x%02x at %zu: %d", b, at, r);
+                cr_assert_eq(res.num_headers, 2);
+                cr_assert_eq(res.headers[0].name_len, 20, "name byte 0x%02x at %zu", b, at);
+            } else if (b == ':' && at > 0) {
+                /* the name ends early; the rest of it leads the value */
+                cr_assert_gt(r, 0, "':' at %zu: %d", at, r);
+                cr_assert_eq(res.headers[0].name_len, at);
+            } else {
+                cr_assert_lt(r, 0, "name byte 0x%02x at %zu: %d", b, at, r);
+            }
+            check_agree_res(gbuf_put(&g, msg, n), n, 0, HTTP_MAX_HEADERS, "name byte");
+        }
+    }
+    gbuf_free(&g);
+}
+
 /* Deterministic mutations of valid responses. */
 Test(fast_path, responses_agree_on_mutations)
 {
