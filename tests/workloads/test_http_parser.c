@@ -845,6 +845,35 @@ Test(helpers, empty_input_is_partial)
 
 /* http_parse_request (fast path first) and http_parse_request_general give
  * the same return, error, spans (same pointers) and meta on buf[0..len). */
+/* Same header spans (same pointers) and same meta, fast vs general path. */
+static void agree_fields(const struct http_header *ha, const struct http_header *hb, size_t n,
+                         const struct http_meta *ma, const struct http_meta *mb, const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct http_header *x = &ha[i], *y = &hb[i];
+        cr_assert(x->name == y->name && x->name_len == y->name_len, "%s: header %zu", what, i);
+        cr_assert(x->value == y->value && x->value_len == y->value_len, "%s: value %zu", what,
+                  i);
+    }
+    cr_assert_eq(ma->content_length, mb->content_length, "%s", what);
+    cr_assert_eq(ma->chunked, mb->chunked, "%s", what);
+    cr_assert_eq(ma->keep_alive, mb->keep_alive, "%s", what);
+    cr_assert_eq(ma->expect_continue, mb->expect_continue, "%s", what);
+}
+
+/* One to three bytes of msg[0..len) replaced by bytes the parser treats
+ * specially, from the xorshift state *x (deterministic). */
+static void mutate(char *msg, size_t len, int muts, uint64_t *x)
+{
+    static const char special[] = " \t\r\n:/,?.01H\x7f\x80\xff\x01(a";
+    for (int m = 0; m < muts; m++) {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        msg[*x % len] = special[(*x >> 32) % (sizeof(special) - 1)];
+    }
+}
+
 static void check_agree(const char *buf, size_t len, size_t max_len, size_t max_headers,
                         const char *what)
 {
@@ -860,16 +889,7 @@ static void check_agree(const char *buf, size_t len, size_t max_len, size_t max_
     cr_assert(a.target == b.target && a.target_len == b.target_len, "%s: target", what);
     cr_assert_eq(a.minor_version, b.minor_version, "%s", what);
     cr_assert_eq(a.num_headers, b.num_headers, "%s", what);
-    for (size_t i = 0; i < a.num_headers; i++) {
-        const struct http_header *x = &a.headers[i], *y = &b.headers[i];
-        cr_assert(x->name == y->name && x->name_len == y->name_len, "%s: header %zu", what, i);
-        cr_assert(x->value == y->value && x->value_len == y->value_len, "%s: value %zu", what,
-                  i);
-    }
-    cr_assert_eq(a.meta.content_length, b.meta.content_length, "%s", what);
-    cr_assert_eq(a.meta.chunked, b.meta.chunked, "%s", what);
-    cr_assert_eq(a.meta.keep_alive, b.meta.keep_alive, "%s", what);
-    cr_assert_eq(a.meta.expect_continue, b.meta.expect_continue, "%s", what);
+    agree_fields(a.headers, b.headers, a.num_headers, &a.meta, &b.meta, what);
 }
 
 /* Whole input and every prefix, with and without limits, flush against the
@@ -1022,7 +1042,6 @@ Test(fast_path, agrees_on_mutations)
         "HEAD /x?y=z HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 12\r\n\r\n",
         "POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
     };
-    static const char special[] = " \t\r\n:/,?.01H\x7f\x80\xff\x01(a";
     struct gbuf g;
     gbuf_init(&g, 4096);
     uint64_t x = 0x9e3779b97f4a7c15ull;
@@ -1031,13 +1050,7 @@ Test(fast_path, agrees_on_mutations)
         size_t len = strlen(s);
         char msg[256];
         memcpy(msg, s, len);
-        int muts = 1 + iter % 3;
-        for (int m = 0; m < muts; m++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            msg[x % len] = special[(x >> 32) % (sizeof(special) - 1)];
-        }
+        mutate(msg, len, 1 + iter % 3, &x);
         check_agree(gbuf_put(&g, msg, len), len, 0, HTTP_MAX_HEADERS, "mutation");
         check_agree(gbuf_put(&g, msg, len), len, 40, 1, "mutation, limits");
     }
@@ -1063,16 +1076,7 @@ static void check_agree_res(const char *buf, size_t len, size_t max_len, size_t 
     cr_assert_eq(a.status, b.status, "%s", what);
     cr_assert(a.reason == b.reason && a.reason_len == b.reason_len, "%s: reason", what);
     cr_assert_eq(a.num_headers, b.num_headers, "%s", what);
-    for (size_t i = 0; i < a.num_headers; i++) {
-        const struct http_header *x = &a.headers[i], *y = &b.headers[i];
-        cr_assert(x->name == y->name && x->name_len == y->name_len, "%s: header %zu", what, i);
-        cr_assert(x->value == y->value && x->value_len == y->value_len, "%s: value %zu", what,
-                  i);
-    }
-    cr_assert_eq(a.meta.content_length, b.meta.content_length, "%s", what);
-    cr_assert_eq(a.meta.chunked, b.meta.chunked, "%s", what);
-    cr_assert_eq(a.meta.keep_alive, b.meta.keep_alive, "%s", what);
-    cr_assert_eq(a.meta.expect_continue, b.meta.expect_continue, "%s", what);
+    agree_fields(a.headers, b.headers, a.num_headers, &a.meta, &b.meta, what);
 }
 
 static void check_agree_res_all(struct gbuf *g, const char *s, size_t len, const char *what)
@@ -1202,13 +1206,8 @@ Test(fast_path, every_byte_in_reason_and_value)
 
 /* Every byte value at every offset of a 20-byte field name, with a body
  * after the header block (so the response path's 16-byte name scan runs):
- * accepted exactly when the byte is a tchar (RFC 9110 5.6.2), where the
- * name ends at that byte (':'), or where it makes the line an empty one. */
-static int is_tchar(int b)
-{
-    return (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') ||
-           (b && strchr("!#$%&'*+-.^_`|~", b));
-}
+ * accepted exactly when the byte is a tchar (RFC 9110 5.6.2), or a ':' that
+ * ends the name early. */
 
 Test(fast_path, every_byte_in_a_long_name)
 {
@@ -1224,7 +1223,7 @@ Test(fast_path, every_byte_in_a_long_name)
                                   ": v\r\nContent-Length: 16\r\n\r\n0123456789abcdef");
             struct http_response res;
             int r = http_parse_response(gbuf_put(&g, msg, n), n, &res, 0, HTTP_MAX_HEADERS);
-            if (is_tchar(b)) {
+            if (tchar_byte(b)) {
                 cr_assert_gt(r, 0, "name byte 0x%02x at %zu: %d", b, at, r);
                 cr_assert_eq(res.num_headers, 2);
                 cr_assert_eq(res.headers[0].name_len, 20, "name byte 0x%02x at %zu", b, at);
@@ -1249,7 +1248,6 @@ Test(fast_path, responses_agree_on_mutations)
         "HTTP/1.0 404 Not Found\r\nConnection: keep-alive\r\nContent-Length: 12\r\n\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
     };
-    static const char special[] = " \t\r\n:/,?.01H\x7f\x80\xff\x01(a";
     struct gbuf g;
     gbuf_init(&g, 4096);
     uint64_t x = 0x9e3779b97f4a7c15ull;
@@ -1258,13 +1256,7 @@ Test(fast_path, responses_agree_on_mutations)
         size_t len = strlen(s);
         char msg[256];
         memcpy(msg, s, len);
-        int muts = 1 + iter % 3;
-        for (int m = 0; m < muts; m++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            msg[x % len] = special[(x >> 32) % (sizeof(special) - 1)];
-        }
+        mutate(msg, len, 1 + iter % 3, &x);
         check_agree_res(gbuf_put(&g, msg, len), len, 0, HTTP_MAX_HEADERS, "mutation");
         check_agree_res(gbuf_put(&g, msg, len), len, 60, 2, "mutation, limits");
         for (size_t k = len - 3; k < len; k++)
