@@ -5,25 +5,45 @@
 #      core (CPU 0), same connections; ratio of requests/s.
 #   2. our server vs nginx (1 worker), both on CPU 1, both driven by wrk on CPU 0.
 # Each figure is the median of REPEATS runs of DUR, alternating the peers.
+# Uses the binaries just built: BB (default bin/bypassbench) and
+# $BUILD/bench/* (BUILD default build). A step that cannot run, a trial that
+# fails, or a generator run with errors fails the benchmark with the reason.
 set -u
 cd "$(dirname "$0")/.."
-BB=$PWD/bin/bypassbench
+BB=${BB:-bin/bypassbench}; BUILD=${BUILD:-build}
+case $BB in /*) ;; *) BB=$PWD/$BB ;; esac
+case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+die() { echo "bench: FAIL: $*" >&2; exit 1; }
+[ -x "$BB" ] || die "$BB is not built (make all)"
+for b in ustack_ipr loadgen_ipr; do [ -x "$BUILD/bench/$b" ] || die "$BUILD/bench/$b is not built (make bench-bins)"; done
+for c in wrk nginx curl python3 valgrind; do command -v $c >/dev/null || die "$c is not installed (make deps)"; done
 REPEATS=${REPEATS:-3}; DUR=${DUR:-5}; CONNS=${CONNS:-64}; SIZE=${SIZE:-64}
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (network namespaces)"; exit 1; }
 tmp=$(mktemp -d); chmod 755 "$tmp"  # nginx workers run as www-data
 cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; kill $SRV 2>/dev/null; wait 2>/dev/null; "$BB" topo down >/dev/null 2>&1; rm -rf "$tmp"; }
 SRV=; trap cleanup EXIT
-"$BB" topo up >/dev/null || exit 1
+"$BB" topo up >/dev/null || die "bypassbench topo up failed"
 gen() { ip netns exec bb-gen "$@"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-wrk_rps() { gen taskset -c 0 wrk -t1 -c$CONNS -d${DUR}s "$1" | awk '/Requests\/sec/ {print $2}'; }
-our_rps() { gen "$BB" load --cpu 0 -c $CONNS -d ${DUR}s --warmup 1s --json "$tmp/l.json" -q "$1" >/dev/null &&
-            python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["rps"] if j["errors_total"]==0 else 0)' "$tmp/l.json"; }
+# each appends one req/s figure to FILE, or fails the benchmark saying why
+wrk_rps() { local r; r=$(gen taskset -c 0 wrk -t1 -c$CONNS -d${DUR}s "$1" | awk '/Requests\/sec/ {print $2}')
+            [ -n "$r" ] || die "wrk against $1 printed no Requests/sec"; echo "$r" >>"$2"; }
+our_rps() { gen "$BB" load --cpu 0 -c $CONNS -d ${DUR}s --warmup 1s --json "$tmp/l.json" -q "$1" >/dev/null ||
+              die "bypassbench load against $1 failed"
+            python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); e=j["errors_total"]; sys.exit(str(e) + " errors") if e else print(j["rps"])' "$tmp/l.json" >>"$2" ||
+              die "bypassbench load against $1 counted errors"; }
+# run_suite OUT SUITE [ARGS]: a suite's progress lines; a failed trial fails the benchmark
+run_suite() { local o=$1 su=$2; shift 2
+  "$BB" run "$su" --out "$o" "$@" >"$o.log" 2>&1; local rc=$?
+  grep -E '^\[|^capture' "$o.log"
+  [ $rc = 0 ] || { tail -5 "$o.log" >&2; die "$su: bypassbench run exited $rc"; }
+  ls "$o"/*/summary.json >/dev/null 2>&1 || die "$su: no summary.json in $o"; }
 
 # pattern files for nginx, fetched from our server
 ip netns exec bb-dut "$BB" serve --listen 198.18.0.2:8080 --cpu 1 -q & SRV=$!
 for _ in $(seq 50); do gen curl -sf -o /dev/null http://198.18.0.2:8080/bytes/1 && break; sleep 0.1; done
-mkdir -p "$tmp/www/bytes"; gen curl -sf http://198.18.0.2:8080/bytes/$SIZE -o "$tmp/www/bytes/$SIZE"
+mkdir -p "$tmp/www/bytes"; gen curl -sf http://198.18.0.2:8080/bytes/$SIZE -o "$tmp/www/bytes/$SIZE" ||
+  die "our server did not answer on 198.18.0.2:8080"
 cat > "$tmp/nginx.conf" <<CONF
 worker_processes 1;
 worker_cpu_affinity 10;
@@ -39,8 +59,8 @@ NGX=http://198.18.0.2:8081/bytes/$SIZE; OURS=http://198.18.0.2:8080/bytes/$SIZE
 echo "bench: $REPEATS x ${DUR}s runs each, $CONNS connections, GET /bytes/$SIZE, generator CPU 0, server CPU 1"
 : > "$tmp/a"; : > "$tmp/b"; : > "$tmp/c"; : > "$tmp/d"; : > "$tmp/e"
 for i in $(seq $REPEATS); do
-  wrk_rps "$NGX" >> "$tmp/a"; our_rps "$NGX" >> "$tmp/b"
-  wrk_rps "$NGX" >> "$tmp/c"; wrk_rps "$OURS" >> "$tmp/d"; our_rps "$OURS" >> "$tmp/e"
+  wrk_rps "$NGX" "$tmp/a"; our_rps "$NGX" "$tmp/b"
+  wrk_rps "$NGX" "$tmp/c"; wrk_rps "$OURS" "$tmp/d"; our_rps "$OURS" "$tmp/e"
   echo "  round $i: wrk->nginx $(tail -1 $tmp/a)  ours->nginx $(tail -1 $tmp/b)  wrk->ours $(tail -1 $tmp/d)  ours->ours $(tail -1 $tmp/e)"
 done
 a=$(median < "$tmp/a"); b=$(median < "$tmp/b"); c=$(median < "$tmp/c"); d=$(median < "$tmp/d"); e=$(median < "$tmp/e")
@@ -61,7 +81,7 @@ awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" 'BEGIN {
 kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; SRV=  # before its namespace goes (no "Killed")
 "$BB" topo down >/dev/null 2>&1
 echo; echo "bench: suites/bench-veth.ini (kernel, afpacket, dpdk on veth; dpdk on ring; 3 repeats, medians)"
-"$BB" run suites/bench-veth.ini --out "$tmp/res" | grep -E '^\[' || echo "bench: some trials failed (see above)"
+run_suite "$tmp/res" suites/bench-veth.ini
 python3 - "$tmp"/res/*/summary.json <<'PY'
 import json, os, sys
 g = {(x["workload"], x["driver"]): x["metrics"] for x in json.load(open(sys.argv[1]))["groups"]}
@@ -92,10 +112,12 @@ PY
 sed 's/^capture = .*//; s/^\[suite\]/[suite]\ncapture = on/' suites/bench-capture.ini > "$tmp/cap-on.ini"
 { cat suites/bench-capture.ini; printf '\n[driver dpdk]\nhuge = 1\n'; } > "$tmp/cap-huge.ini"
 echo; echo "bench: capture overhead (suites/bench-capture.ini without and with capture = on, headers only)"
-"$BB" run suites/bench-capture.ini --out "$tmp/cap0" | grep -E '^\[' || true
-"$BB" run "$tmp/cap-on.ini" --out "$tmp/cap1" | grep -E '^\[|^capture' || true
-if "$BB" pdump --hugepages 512 >/dev/null 2>&1; then
-  "$BB" run "$tmp/cap-huge.ini" --drivers dpdk --out "$tmp/cap2" | grep -E '^\[' || true
+run_suite "$tmp/cap0" suites/bench-capture.ini
+run_suite "$tmp/cap1" "$tmp/cap-on.ini"
+if "$BB" pdump --hugepages 512 >"$tmp/huge.log" 2>&1; then
+  run_suite "$tmp/cap2" "$tmp/cap-huge.ini" --drivers dpdk
+else
+  echo "bench: no hugepage baseline for DPDK (cannot reserve 512 hugepages: $(tail -1 "$tmp/huge.log"))"
 fi
 "$BB" pdump --release-hugepages >/dev/null 2>&1
 python3 - "$tmp" <<'PY'
@@ -126,12 +148,15 @@ for (drv, meth), (n, d, stop, trials) in sorted(tot.items()):
 PY
 
 # --- 4. deterministic cost: instructions per request through our stack -------
-IPR="$PWD/build/bench/ustack_ipr"
+IPR="$BUILD/bench/ustack_ipr"
+# callgrind IR CNT LOG: the totals of one callgrind run, or fail
+cg_check() { [ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 0 ] || { tail -5 "$3" >&2; die "callgrind run $3 printed no totals"; }; }
 N=4000
 echo
 for conns in 1 64; do
-  out=$(cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-$conns.out" "$IPR" $N 64 $conns 2>&1)
+  out=$(cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-$conns.out" "$IPR" $N 64 $conns 2>&1 | tee "$tmp/cg-$conns.log")
   ir=$(echo "$out" | awk '/Collected/ {print $4}'); cnt=$(echo "$out" | sed -n 's/.*counted_requests=//p')
+  cg_check "$ir" "$cnt" "$tmp/cg-$conns.log"
   case $conns in
     1) what="1 connection (lockstep: one request per poll)" ;;
     *) what="$conns connections (batches, as the suites' closed loop)" ;;
@@ -142,8 +167,9 @@ done
 # The generator's half (on the DPDK ring both sides run our stack, and cycles
 # per request count both cores): loadgen.c + our stack, closed loop, 64
 # connections, the server in a second thread handing over once per round.
-LGIPR="$PWD/build/bench/loadgen_ipr"
-out=$(cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-lg.out" "$LGIPR" $N 64 64 2>&1)
+LGIPR="$BUILD/bench/loadgen_ipr"
+out=$(cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-lg.out" "$LGIPR" $N 64 64 2>&1 | tee "$tmp/cg-lg.log")
 ir=$(echo "$out" | awk '/Collected/ {print $4}'); cnt=$(echo "$out" | sed -n 's/.*counted_requests=//p')
+cg_check "$ir" "$cnt" "$tmp/cg-lg.log"
 printf '%-44s %12.0f   (no goal of its own: on the ring both sides count in cycles per request; callgrind, loadgen + our stack, memlink, keep-alive /bytes/64, 64 connections)\n' \
   "instructions per request, generator side" "$(awk -v a="$ir" -v b="$cnt" 'BEGIN {print a / b}')"

@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BB=${BB:-bin/bypassbench}
 SUITE=${SUITE:-suites/ci.ini}
-OUT=${OUT:-build/ci-baseline}
+OUT=${OUT:-${BUILD:-build}/ci-baseline}
 DEST=ci/baselines/ci-results
 RUNS=${RUNS:-2}
 rm -rf "$OUT"

@@ -11,21 +11,28 @@
 #
 #   ci/ipr_gate.sh            measure and compare (exit 0 pass, 1 regression, 2 cannot run)
 #   ci/ipr_gate.sh --update   measure and rewrite the baseline (with the environment)
+#   ci/ipr_gate.sh --both     both committed baselines (ipr.json, ipr-64.json):
+#                             exit 1 if either regressed, else 2 if either could not run
 #
-# Environment: IPR (the binary), BASELINE (the JSON), REQUESTS and CONNS
+# Environment: IPR (the binary; default $BUILD/bench/ustack_ipr, BUILD default build), BASELINE (the JSON), REQUESTS and CONNS
 # (for --update: default 2000 and 1; a comparison takes both from the
 # baseline), LIMIT_PCT (default 2), BB_TEST_WORK (passed through: the knob
 # that adds work per frame, used to prove the gate catches it).
 set -u
 cd "$(dirname "$0")/.."
-IPR=${IPR:-build/bench/ustack_ipr}
+IPR=${IPR:-${BUILD:-build}/bench/ustack_ipr}; export IPR
 BASELINE=${BASELINE:-ci/baselines/ipr.json}
 LIMIT_PCT=${LIMIT_PCT:-2}
 update=0
 case "${1:-}" in
   --update) update=1 ;;
+  --both)
+    BASELINE=ci/baselines/ipr.json "$0"; a=$?
+    BASELINE=ci/baselines/ipr-64.json "$0"; b=$?
+    if [ $a = 1 ] || [ $b = 1 ]; then exit 1; elif [ $a != 0 ] || [ $b != 0 ]; then exit 2; fi
+    exit 0 ;;
   "") ;;
-  *) echo "usage: ci/ipr_gate.sh [--update]" >&2; exit 2 ;;
+  *) echo "usage: ci/ipr_gate.sh [--update|--both]" >&2; exit 2 ;;
 esac
 command -v valgrind >/dev/null || { echo "ipr-gate: valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "ipr-gate: python3 is not installed" >&2; exit 2; }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The build configuration stamp ($BUILD/config.txt; no root needed): an object
+# is rebuilt when what the build detected or its flags change (DPDK present
+# or not, KNI, sanitizer flags), and only then; a build whose libraries are
+# missing stops with the fix, before compiling anything.
+source "$(dirname "$0")/lib.sh"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+obj=$tmp/b/workloads/units.o
+mk() { make --no-print-directory -s BUILD="$tmp/b" "$@" "$obj" >"$tmp/out" 2>&1 || fail "make $*: $(tail -5 "$tmp/out")"; }
+stamp() { stat -c %Y.%Z "$obj" 2>/dev/null; }
+built() { local a; a=$(stamp); sleep 1.1; mk "$@"; [ "$(stamp)" != "$a" ]; }
+
+mk
+grep -q '^cc=.* dpdk=[01] kni=[01] ' "$tmp/b/config.txt" || fail "config stamp lacks dpdk=/kni=: $(cat "$tmp/b/config.txt")"
+built && fail "rebuilt with nothing changed"
+built HAVE_DPDK= || fail "not rebuilt when DPDK went missing"
+grep -q ' dpdk=0 ' "$tmp/b/config.txt" || fail "stamp does not say dpdk=0: $(cat "$tmp/b/config.txt")"
+grep -q 'configuration changed' "$tmp/out" || fail "no 'configuration changed' line: $(cat "$tmp/out")"
+built HAVE_DPDK= && fail "rebuilt twice for one change"
+built || fail "not rebuilt when DPDK came back"
+built KNI=1 || fail "not rebuilt when KNI= changed"
+built EXTRA_CFLAGS=-fsanitize=undefined EXTRA_LDLIBS=-fsanitize=undefined || fail "not rebuilt for sanitizer flags"
+built EXTRA_CFLAGS=-fsanitize=undefined EXTRA_LDLIBS=-fsanitize=undefined && fail "rebuilt with the same sanitizer flags"
+
+# missing libraries: a clear error naming the fix, not hundreds of link errors
+make --no-print-directory -s BUILD="$tmp/c" PKG_OK= "$tmp/c/workloads/units.o" >"$tmp/out" 2>&1 && fail "built with PKG_OK unset"
+grep -q "run 'make deps'" "$tmp/out" || fail "missing-library error does not name make deps: $(cat "$tmp/out")"
+[ -e "$tmp/c/workloads/units.o" ] && fail "compiled although the libraries are missing"
+echo ok
