@@ -549,9 +549,12 @@ Test(dpdk, tap_tx_checksum_offload)
 
 #else
 
+/* Not a pass: a skip with its reason, which tests/run-unit.sh counts (and
+ * fails on a machine where pkg-config finds libdpdk). */
 Test(dpdk, not_built)
 {
     cr_assert_null(pktio_find("dpdk"));
+    cr_skip_test("built without DPDK (libdpdk-dev not found by pkg-config): no dpdk pktio to test");
 }
 
 #endif

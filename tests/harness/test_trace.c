@@ -319,4 +319,11 @@ Test(trace, dpdk_inprocess_capture_count_bound)
     cr_expect_eq(s.packets, 5);
 }
 
+#else
+
+Test(trace, dpdk_inprocess_pcapng_is_read)
+{
+    cr_skip_test("built without DPDK (libdpdk-dev not found by pkg-config): no rte_pcapng files to read");
+}
+
 #endif /* HAVE_DPDK */

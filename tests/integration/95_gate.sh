@@ -9,7 +9,10 @@
 #     (rps down ~90%): compare exits 1 and flags rps worse. A milder knob
 #     (20000: rps -28% to -56%) was judged "same" on a noisy VM, where trials
 #     of one run spread by a CV of up to 40% and compare asks for 2 x CV.
-# Needs valgrind for 1, root for 2.
+#  3. the committed baselines (ci/baselines/ipr.json, ipr-64.json) still hold
+#     for this build: a regression against them fails here, as in CI.
+# Needs valgrind for 1 and 3, root for 2. Uses $BUILD/bench/ustack_ipr (make
+# integration builds it).
 source "$(dirname "$0")/lib.sh"
 need_cmd valgrind; need_cmd python3
 tmp=$(mktemp -d); chmod 755 "$tmp"
@@ -17,8 +20,8 @@ cleanup() { topo_cleanup; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 # --- 1. deterministic gate -----------------------------------------------------
-make -s build/bench/ustack_ipr >/dev/null || fail "cannot build build/bench/ustack_ipr"
-export IPR=build/bench/ustack_ipr BASELINE=$tmp/ipr.json
+[ -x "$BUILD/bench/ustack_ipr" ] || fail "$BUILD/bench/ustack_ipr is not built (make bench-bins)"
+export IPR=$BUILD/bench/ustack_ipr BASELINE=$tmp/ipr.json
 ci/ipr_gate.sh --update || fail "ipr-gate --update"
 out=$(ci/ipr_gate.sh); rc=$?
 echo "$out"
@@ -28,8 +31,11 @@ echo "$out"
 [ $rc = 1 ] || fail "ipr gate did not catch BB_TEST_WORK=200 (rc=$rc)"
 echo "$out" | grep -q 'baseline .*current .*change +' || fail "ipr gate does not print both figures"
 BASELINE=$tmp/none.json ci/ipr_gate.sh >/dev/null 2>&1; [ $? = 2 ] || fail "missing baseline is not exit 2"
-unset IPR BASELINE
-[ -f ci/baselines/ipr.json ] && { ci/ipr_gate.sh || echo "note: the committed ci/baselines/ipr.json is stale (make baseline)"; }
+unset BASELINE
+# --- 3. the committed baselines ---------------------------------------------------
+ci/ipr_gate.sh --both; rc=$?
+[ $rc = 0 ] || fail "the committed instruction baselines do not hold for this build (ipr gate exit $rc; a real regression, or refresh them with make baseline)"
+unset IPR
 
 # --- 2. statistical gate ---------------------------------------------------------
 need_root
@@ -65,7 +71,7 @@ ls -d "$tmp"/base/*/ "$tmp"/knob/*/ >/dev/null 2>&1 || fail "no results director
 B=$(ls -d "$tmp"/base/*/); K=$(ls -d "$tmp"/knob/*/)
 "$BB" compare "$B" "$K" --markdown "$tmp/r.md" --junit "$tmp/r.xml" | grep -E '^(workload|ka-64 .* (rps|lat_p99_ns|system_cycles_per_request) |compare:)'
 rc=${PIPESTATUS[0]}
-[ "$rc" = 1 ] || fail "compare did not flag test_work_per_packet=20000 (exit $rc)"
+[ "$rc" = 1 ] || fail "compare did not flag test_work_per_packet=200000 (exit $rc)"
 grep -Eq '\| ka-64 \| afpacket \| rps \| [0-9]+/[0-9]+ \|.*\*\*worse\*\*' "$tmp/r.md" || fail "rps not worse in the Markdown report"
 grep -q 'name="rps">' "$tmp/r.xml" && grep -q '<failure' "$tmp/r.xml" || fail "no failure in the JUnit report"
 # bad input: exit 2 naming the directory

@@ -1,7 +1,13 @@
 # Shared helpers for integration tests (sourced). Root-only tests call need_root.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-BB=$PWD/bin/bypassbench
+# The binary and build directory under test: tests/run-integration.sh exports
+# them (from make's BIN and BUILD); run alone, a test uses the default build.
+BB=${BB:-$PWD/bin/bypassbench}
+BUILD=${BUILD:-$PWD/build}
+case $BB in /*) ;; *) BB=$PWD/$BB ;; esac
+case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+[ -x "$BB" ] || { echo "FAIL: $BB is not built (make all)"; exit 1; }
 need_root() { [ "$(id -u)" = 0 ] || { echo "skip: needs root (network namespaces)"; exit 77; }; }
 need_cmd() { command -v "$1" >/dev/null || { echo "skip: $1 not installed"; exit 77; }; }
 fail() { echo "FAIL: $*"; exit 1; }
