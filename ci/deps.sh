@@ -73,5 +73,5 @@ for r in "${rows[@]}"; do
   echo "done ($(( $(date +%s) - start )) s)"
   added=$((added + ${#missing[@]}))
 done
-if [ "$added" = 0 ]; then echo "deps: all $total packages present"
+if [ "$added" = 0 ]; then echo "deps: nothing to install ($total packages present)"
 else echo "deps: $added of $total packages installed"; fi
