@@ -85,7 +85,7 @@ FORCE:
 # with the fix, rather than in 500 link errors.
 BUILD_CONFIG := cc=$(CC) dpdk=$(or $(HAVE_DPDK),0) kni=$(or $(KNI),0) opt=$(OPT) cflags=$(CFLAGS) \
 	extra_cflags=$(EXTRA_CFLAGS) extra_ldlibs=$(EXTRA_LDLIBS) pkg=$(PKG_CFLAGS) $(PKG_LIBS) \
-	dpdk_flags=$(DPDK_CFLAGS)
+	dpdk_flags=$(DPDK_CFLAGS) ldflags=$(LDFLAGS) ldlibs=$(LDLIBS)
 $(BUILD)/config.txt: FORCE
 	@[ "$(PKG_OK)" = 1 ] || { echo "build: the libraries $(PKGS) are not installed (pkg-config cannot find them): run 'make deps' as root, or 'make run' / 'make test', which run it first" >&2; exit 1; }
 	@mkdir -p $(dir $@)
@@ -113,7 +113,7 @@ deps:
 # Each runs deps, then a make of its own that reads pkg-config afresh.
 run: deps
 	@+$(MAKE) --no-print-directory all
-	./$(BIN) run $(SUITE)
+	$(abspath $(BIN)) run $(SUITE)
 
 test: deps
 	@+MAKE="$(MAKE)" BUILD=$(BUILD) BIN=$(BIN) tests/run-all.sh
@@ -213,7 +213,7 @@ ipr-gate: $(BUILD)/bench/ustack_ipr
 
 ci-regress: deps
 	@+$(MAKE) --no-print-directory all bench-bins
-	BB=$(BIN) BUILD=$(BUILD) ci/regress.sh
+	BB=$(BIN) BUILD=$(BUILD) CI_SUITE=suites/ci.ini ci/regress.sh
 
 baseline: deps
 	@+$(MAKE) --no-print-directory all bench-bins

@@ -20,13 +20,17 @@ for c in wrk nginx curl python3 valgrind; do command -v $c >/dev/null || die "$c
 REPEATS=${REPEATS:-3}; DUR=${DUR:-5}; CONNS=${CONNS:-64}; SIZE=${SIZE:-64}
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (network namespaces)"; exit 1; }
 tmp=$(mktemp -d); chmod 755 "$tmp"  # nginx workers run as www-data
-cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; kill $SRV 2>/dev/null; wait 2>/dev/null; "$BB" topo down >/dev/null 2>&1; rm -rf "$tmp"; }
-SRV=; trap cleanup EXIT
+cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; kill $SRV 2>/dev/null; wait 2>/dev/null
+            [ -n "$HUGE" ] && "$BB" pdump --release-hugepages >/dev/null 2>&1
+            "$BB" topo down >/dev/null 2>&1; rm -rf "$tmp"; }
+SRV=; HUGE=; trap cleanup EXIT
 "$BB" topo up >/dev/null || die "bypassbench topo up failed"
 gen() { ip netns exec bb-gen "$@"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # each appends one req/s figure to FILE, or fails the benchmark saying why
-wrk_rps() { local r; r=$(gen taskset -c 0 wrk -t1 -c$CONNS -d${DUR}s "$1" | awk '/Requests\/sec/ {print $2}')
+wrk_rps() { gen taskset -c 0 wrk -t1 -c$CONNS -d${DUR}s "$1" >"$tmp/wrk.out" 2>&1 || die "wrk against $1 failed: $(tail -2 "$tmp/wrk.out")"
+            ! grep -Eq 'Socket errors|Non-2xx' "$tmp/wrk.out" || die "wrk against $1 counted errors: $(grep -E 'Socket errors|Non-2xx' "$tmp/wrk.out")"
+            local r; r=$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk.out")
             [ -n "$r" ] || die "wrk against $1 printed no Requests/sec"; echo "$r" >>"$2"; }
 our_rps() { gen "$BB" load --cpu 0 -c $CONNS -d ${DUR}s --warmup 1s --json "$tmp/l.json" -q "$1" >/dev/null ||
               die "bypassbench load against $1 failed"
@@ -101,6 +105,7 @@ for w in sorted({w for w, _ in g}):
 print("\n(cycles: /proc/stat busy time x TSC over the measured window, every core; kernel/this > 1 = fewer cycles than the kernel;")
 print(" on the ring the generator is our stack too and both cores busy-poll; elsewhere the generator is the kernel)")
 PY
+[ $? = 0 ] || die "the stack-vs-kernel table could not be made from $tmp/res"
 
 # --- 3b. capture overhead: the same trials with and without capture ----------
 # Goal: capture on costs at most 5 % of req/s. Also printed: the spread of
@@ -115,11 +120,12 @@ echo; echo "bench: capture overhead (suites/bench-capture.ini without and with c
 run_suite "$tmp/cap0" suites/bench-capture.ini
 run_suite "$tmp/cap1" "$tmp/cap-on.ini"
 if "$BB" pdump --hugepages 512 >"$tmp/huge.log" 2>&1; then
+  HUGE=1
   run_suite "$tmp/cap2" "$tmp/cap-huge.ini" --drivers dpdk
 else
   echo "bench: no hugepage baseline for DPDK (cannot reserve 512 hugepages: $(tail -1 "$tmp/huge.log"))"
 fi
-"$BB" pdump --release-hugepages >/dev/null 2>&1
+[ -z "$HUGE" ] || "$BB" pdump --release-hugepages >/dev/null 2>&1 || die "cannot give the hugepages back"; HUGE=
 python3 - "$tmp" <<'PY'
 import glob, json, sys
 def load(d):
@@ -146,6 +152,7 @@ for (drv, meth), (n, d, stop, trials) in sorted(tot.items()):
     print(f"capture {drv:8} {meth}: {n} frames written in {trials} trials, {d} dropped "
           f"({100 * d / max(1, n + d):.3f}%), stopped by {','.join(sorted(stop))}")
 PY
+[ $? = 0 ] || die "the capture-overhead table could not be made from $tmp/cap*"
 
 # --- 4. deterministic cost: instructions per request through our stack -------
 IPR="$BUILD/bench/ustack_ipr"
@@ -154,7 +161,9 @@ cg_check() { [ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 0 ] || { tail -5 "$3" >&2;
 N=4000
 echo
 for conns in 1 64; do
-  out=$(cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-$conns.out" "$IPR" $N 64 $conns 2>&1 | tee "$tmp/cg-$conns.log")
+  (cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-$conns.out" "$IPR" $N 64 $conns) >"$tmp/cg-$conns.log" 2>&1 ||
+    { tail -5 "$tmp/cg-$conns.log" >&2; die "$IPR $N 64 $conns failed under callgrind"; }
+  out=$(cat "$tmp/cg-$conns.log")
   ir=$(echo "$out" | awk '/Collected/ {print $4}'); cnt=$(echo "$out" | sed -n 's/.*counted_requests=//p')
   cg_check "$ir" "$cnt" "$tmp/cg-$conns.log"
   case $conns in
@@ -168,7 +177,9 @@ done
 # per request count both cores): loadgen.c + our stack, closed loop, 64
 # connections, the server in a second thread handing over once per round.
 LGIPR="$BUILD/bench/loadgen_ipr"
-out=$(cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-lg.out" "$LGIPR" $N 64 64 2>&1 | tee "$tmp/cg-lg.log")
+(cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-lg.out" "$LGIPR" $N 64 64) >"$tmp/cg-lg.log" 2>&1 ||
+  { tail -5 "$tmp/cg-lg.log" >&2; die "$LGIPR $N 64 64 failed under callgrind"; }
+out=$(cat "$tmp/cg-lg.log")
 ir=$(echo "$out" | awk '/Collected/ {print $4}'); cnt=$(echo "$out" | sed -n 's/.*counted_requests=//p')
 cg_check "$ir" "$cnt" "$tmp/cg-lg.log"
 printf '%-44s %12.0f   (no goal of its own: on the ring both sides count in cycles per request; callgrind, loadgen + our stack, memlink, keep-alive /bytes/64, 64 connections)\n' \

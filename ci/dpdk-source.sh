@@ -21,7 +21,7 @@ added=0
 restore() {
   local rc=$?
   if [ "$added" = 1 ]; then
-    rm -f "$TMP_SRC"
+    rm -f "$TMP_SRC" "$TMP_SRC.tmp"
     apt-get update >>"$LOG" 2>&1 || say "warning: apt-get update after removing $TMP_SRC failed (see $LOG)" >&2
     say "removed $TMP_SRC again"
   fi
@@ -29,11 +29,17 @@ restore() {
 }
 trap restore EXIT
 trap 'exit 130' INT TERM
-if grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/*.sources || grep -qs '^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list; then
+# our own file, left by an older make kni-lib that never removed it, is not
+# this machine's: it goes when this fetch ends
+[ -e "$TMP_SRC" ] && { added=1; say "found $TMP_SRC from an older make kni-lib: removing it when done"; }
+others=$(ls /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -vxF "$TMP_SRC")
+if { [ -n "$others" ] && grep -qs '^Types:.*deb-src' $others; } || grep -qs '^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list; then
   say "using this machine's deb-src entry"
 else
   [ -f "$SRC" ] || { say "no $SRC to copy a deb-src entry from" >&2; exit 1; }
-  sed 's/^Types: deb$/Types: deb-src/' "$SRC" >"$TMP_SRC.tmp" && mv "$TMP_SRC.tmp" "$TMP_SRC" && added=1
+  added=1
+  sed 's/^Types: deb$/Types: deb-src/' "$SRC" >"$TMP_SRC.tmp" && mv "$TMP_SRC.tmp" "$TMP_SRC" ||
+    { say "cannot write $TMP_SRC" >&2; exit 1; }
   say "added $TMP_SRC (a deb-src copy of $SRC) for the fetch"
 fi
 say "apt-get update, apt-get source dpdk (log: $LOG)"

@@ -31,16 +31,29 @@ for c in unshare chroot mount; do command -v $c >/dev/null || { say "$c not foun
 mkdir -p "$LOGS"
 LOGS=$(cd "$LOGS" && pwd)
 work=$(mktemp -d "$FRESH_DIR/bb-fresh.XXXXXX") || { say "cannot make a directory in $FRESH_DIR" >&2; exit 1; }
+work=$(realpath "$work")   # as /proc/mounts spells it
 root=$work/root
-inner=   # PID of the running namespace (unshare), if any
+inner=   # PID of the running step, if any
+# vm.nr_hugepages is machine-wide, and the record a trial keeps to give them
+# back lives in the root's private /run: put it back whatever happens inside
+hp_before=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null)
 
 cleanup() {
   local rc=$?
   trap '' INT TERM
-  if [ -n "$inner" ] && kill -0 "$inner" 2>/dev/null; then
-    kill -KILL "$inner" 2>/dev/null   # --kill-child: its PID 1 and so everything inside dies too
-    wait "$inner" 2>/dev/null
-  fi
+  local p ns1 pids
+  pids=$(jobs -p)
+  for p in $inner $pids; do
+    ns1=$(pgrep -P "$p" 2>/dev/null)       # the namespace's PID 1 (unshare --fork's child)
+    kill -KILL "$p" 2>/dev/null             # --kill-child: PID 1 and so everything inside dies too
+    for _ in $(seq 100); do
+      { [ -z "$ns1" ] || ! kill -0 $ns1 2>/dev/null; } && ! kill -0 "$p" 2>/dev/null && break
+      sleep 0.1
+    done
+  done
+  wait 2>/dev/null
+  [ -n "$hp_before" ] && [ "$(cat /proc/sys/vm/nr_hugepages)" != "$hp_before" ] &&
+    { echo "$hp_before" >/proc/sys/vm/nr_hugepages; say "vm.nr_hugepages put back to $hp_before"; }
   # the mounts live in the namespaces, so none should be here; never rm -rf through one
   awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
   if [ "${KEEP:-0}" = 1 ]; then
@@ -49,7 +62,7 @@ cleanup() {
     say "mounts under $work are still present; not removing it:" >&2; grep " $work/" /proc/mounts >&2
     rc=1
   else
-    rm -rf --one-file-system "$work"
+    rm -rf --one-file-system "$work" || { say "could not remove $work" >&2; rc=1; }
   fi
   exit $rc
 }
@@ -76,36 +89,45 @@ run() {
   printf '%s %d\n' "$name" "$t" >>"$LOGS/times.txt"
 }
 
-# this machine's enabled apt sources (deb822 .sources and one-line .list files)
+# this machine's Debian archive entries (a Debian 12 machine has one of the
+# two; third-party entries, whose keys only this machine has, stay out)
 sources=()
-for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-  [ -s "$f" ] && sources+=("$f")
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/debian.sources; do
+  [ -s "$f" ] && grep -Eqs '^[[:space:]]*(deb|Types:)' "$f" && sources+=("$f")
 done
-[ ${#sources[@]} -gt 0 ] || { say "no apt sources on this machine (/etc/apt/sources.list*)" >&2; exit 1; }
+[ ${#sources[@]} -gt 0 ] || { say "no Debian apt sources on this machine (/etc/apt/sources.list, /etc/apt/sources.list.d/debian.sources)" >&2; exit 1; }
+# a proxy this machine's apt uses, for apt inside the root too
+proxy_env=()
+for v in http_proxy https_proxy no_proxy; do [ -n "${!v:-}" ] && proxy_env+=("$v=${!v}"); done
 
 # inside ROOT COMMAND: COMMAND as root in the fresh root, in /root/bypassbench,
 # with a clean environment, in a private mount and PID namespace.
 inside() {
-  exec unshare --mount --propagation private --pid --fork --kill-child -- bash -euc '
-    r=$1
+  exec setpriv --pdeathsig KILL -- unshare --mount --propagation private --pid --fork --kill-child -- bash -euc '
+    r=$1; shift
     mount --bind "$r" "$r"   # "/" a mount point inside, as ip netns exec expects (mount --make-rslave /)
     mount -t proc proc "$r/proc"
     mount -t sysfs sysfs "$r/sys"
     mount --rbind /dev "$r/dev"
     mount -t tmpfs -o mode=1777 tmpfs "$r/dev/shm"
     mount -t tmpfs -o mode=755 tmpfs "$r/run"
+    mkdir -p "$r/dev/hugepages" && mount -t hugetlbfs -o pagesize=2M nodev "$r/dev/hugepages"
+    cmd=$1; shift
     exec chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
-      PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-      bash -euc "cd /root/bypassbench && $2"' _ "$root" "$1"
+      PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@" \
+      bash -euc "cd /root/bypassbench && $cmd"' _ "$root" "$1" "${proxy_env[@]}"
 }
 
 : >"$LOGS/times.txt"
 say "HEAD $(git rev-parse --short HEAD), suite for make run: $SUITE, root in $work, logs in $LOGS"
 total=$SECONDS
-run mmdebstrap unshare --mount --propagation private --pid --fork --kill-child -- \
+run mmdebstrap setpriv --pdeathsig KILL -- unshare --mount --propagation private --pid --fork --kill-child -- \
   mmdebstrap --variant=apt --include=git,make,ca-certificates bookworm "$root" "${sources[@]}"
 run clone git clone -q --no-hardlinks "$PWD" "$root/root/bypassbench"
-git -C "$root/root/bypassbench" checkout -q --detach "$(git rev-parse HEAD)"
+run checkout git -C "$root/root/bypassbench" checkout -q --detach "$(git rev-parse HEAD)"
+# as on a machine where nothing is started from a chroot: packages' scripts
+# (nginx's) must not start daemons, which would run in this machine's network
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod 755 "$root/usr/sbin/policy-rc.d"
 run make-run inside "make run SUITE=$SUITE"
 run make-test inside "make test"
 t=$((SECONDS - total))

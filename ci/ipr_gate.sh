@@ -27,8 +27,8 @@ update=0
 case "${1:-}" in
   --update) update=1 ;;
   --both)
-    BASELINE=ci/baselines/ipr.json "$0"; a=$?
-    BASELINE=ci/baselines/ipr-64.json "$0"; b=$?
+    BASELINE=ci/baselines/ipr.json ci/ipr_gate.sh; a=$?
+    BASELINE=ci/baselines/ipr-64.json ci/ipr_gate.sh; b=$?
     if [ $a = 1 ] || [ $b = 1 ]; then exit 1; elif [ $a != 0 ] || [ $b != 0 ]; then exit 2; fi
     exit 0 ;;
   "") ;;

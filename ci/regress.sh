@@ -6,10 +6,11 @@
 # regression or cannot compare, or when the instruction gate fails or cannot
 # run. Every step runs even after an earlier one failed, so the report is
 # whole. Needs root (network namespaces). BB (the binary, default
-# bin/bypassbench), BUILD (default build), SUITE (default suites/ci.ini).
+# bin/bypassbench), BUILD (default build), CI_SUITE (default suites/ci.ini,
+# the suite ci/baselines/ci-results was recorded from).
 set -u
 cd "$(dirname "$0")/.."
-BB=${BB:-bin/bypassbench}; BUILD=${BUILD:-build}; SUITE=${SUITE:-suites/ci.ini}
+BB=${BB:-bin/bypassbench}; BUILD=${BUILD:-build}; SUITE=${CI_SUITE:-suites/ci.ini}
 [ -x "$BB" ] || { echo "ci-regress: $BB is not built (make all)" >&2; exit 2; }
 out=$BUILD/ci-results
 rm -rf "$out"

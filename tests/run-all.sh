@@ -9,6 +9,7 @@ set -u
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}; BUILD=${BUILD:-build}; BIN=${BIN:-bin/bypassbench}
 R=$BUILD/test-results
+case $R in /*) ;; *) R=$PWD/$R ;; esac
 rm -rf "$R"; mkdir -p "$R"
 m() { $MAKE --no-print-directory BUILD="$BUILD" BIN="$BIN" "$@"; }
 failed=()
@@ -33,10 +34,16 @@ summary() {
 }
 
 phase build m all bench-bins || { summary; exit 1; }
-phase unit m UNIT_RESULTS="$PWD/$R/unit.txt" unit
+# phase-with-counts NAME FILE CMD...: a phase that passed must have written its counts
+counted() {
+  local name=$1 file=$2; shift 2
+  phase "$name" "$@" || return 1
+  [ -s "$file" ] || { echo "test: $name passed but wrote no counts to $file"; failed+=("$name"); return 1; }
+}
+counted unit "$R/unit.txt" m UNIT_RESULTS="$R/unit.txt" unit
 phase "asan build" $MAKE --no-print-directory asan &&
-  phase "unit (ASan+UBSan)" $MAKE --no-print-directory UNIT_RESULTS="$PWD/$R/unit-asan.txt" asan-unit
-phase "fuzz smoke" $MAKE --no-print-directory FUZZ_RESULTS="$PWD/$R/fuzz.txt" fuzz-smoke
-phase integration m INTEGRATION_RESULTS="$PWD/$R/integration.txt" integration
+  counted "unit (ASan+UBSan)" "$R/unit-asan.txt" $MAKE --no-print-directory UNIT_RESULTS="$R/unit-asan.txt" asan-unit
+counted "fuzz smoke" "$R/fuzz.txt" $MAKE --no-print-directory FUZZ_RESULTS="$R/fuzz.txt" fuzz-smoke
+counted integration "$R/integration.txt" m INTEGRATION_RESULTS="$R/integration.txt" integration
 summary
 [ ${#failed[@]} = 0 ]

@@ -33,8 +33,26 @@ echo "$out" | grep -q 'baseline .*current .*change +' || fail "ipr gate does not
 BASELINE=$tmp/none.json ci/ipr_gate.sh >/dev/null 2>&1; [ $? = 2 ] || fail "missing baseline is not exit 2"
 unset BASELINE
 # --- 3. the committed baselines ---------------------------------------------------
+# Instruction counts depend on the compiler and valgrind: the committed
+# figures bind a build made with the ones that recorded them, and are only
+# reported for another toolchain (whose baselines `make baseline` records).
+same=$(python3 - ci/baselines/ipr.json <<'PY'
+import json, subprocess, sys
+env = json.load(open(sys.argv[1])).get("environment", {})
+def sh(*a):
+    try: return subprocess.run(a, capture_output=True, text=True).stdout.strip()
+    except OSError: return ""
+cc, vg = sh("cc", "--version").split("\n")[0], sh("valgrind", "--version")
+print("yes" if (cc, vg) == (env.get("compiler"), env.get("valgrind")) else
+      f"no: baselines from {env.get('compiler')} / {env.get('valgrind')}, this is {cc} / {vg}")
+PY
+)
 ci/ipr_gate.sh --both; rc=$?
-[ $rc = 0 ] || fail "the committed instruction baselines do not hold for this build (ipr gate exit $rc; a real regression, or refresh them with make baseline)"
+if [ "$same" = yes ]; then
+  [ $rc = 0 ] || fail "the committed instruction baselines do not hold for this build (ipr gate exit $rc; a real regression, or refresh them with make baseline)"
+else
+  echo "note: committed baselines not binding here ($same); ipr gate exit $rc"
+fi
 unset IPR
 
 # --- 2. statistical gate ---------------------------------------------------------
