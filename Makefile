@@ -42,15 +42,15 @@ ifeq ($(HAVE_DPDK),1)
 DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk)
 ALL_CFLAGS += -DHAVE_DPDK
 LDLIBS += $(shell pkg-config --libs libdpdk)
-DPDK_OBJS = $(BUILD)/drivers/dpdk.o $(BUILD)/drivers/ustack/netio_dpdk.o $(BUILD)/kni/kni_rte.o $(BUILD)/harness/cli_pdump.o
+DPDK_OBJS = $(BUILD)/drivers/dpdk.o $(BUILD)/drivers/ustack/netio_dpdk.o $(BUILD)/kni/kni_rte.o $(BUILD)/harness/cli/pdump.o
 $(DPDK_OBJS): ALL_CFLAGS += $(DPDK_CFLAGS)
 endif
 
 # Library code: everything but harness/main.c. Tests link against it.
-LIB_SRCS  := $(wildcard drivers/*.c drivers/ustack/*.c workloads/*.c kni/*.c) $(filter-out harness/main.c,$(wildcard harness/*.c))
+LIB_SRCS  := $(wildcard drivers/*.c drivers/ustack/*.c workloads/*.c kni/*.c harness/*/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ  := $(BUILD)/harness/main.o
-TEST_SRCS := $(wildcard tests/*/test_*.c)
+TEST_SRCS := $(wildcard tests/*/test_*.c tests/*/*/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 BENCH_BINS := $(BUILD)/bench/ustack_ipr $(BUILD)/bench/loadgen_ipr
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -74,8 +74,8 @@ $(BUILD)/%.o: %.c $(BUILD)/config.txt
 $(BUILD)/version.txt: FORCE
 	@mkdir -p $(dir $@)
 	@[ "$$(cat $@ 2>/dev/null)" = "$(VERSION)" ] || echo "$(VERSION)" > $@
-$(BUILD)/harness/main.o $(BUILD)/harness/sysinfo.o: $(BUILD)/version.txt
-$(BUILD)/tests/harness/test_sysinfo: $(BUILD)/version.txt
+$(BUILD)/harness/main.o $(BUILD)/harness/run/sysinfo.o: $(BUILD)/version.txt
+$(BUILD)/tests/harness/run/test_sysinfo: $(BUILD)/version.txt
 FORCE:
 
 # The build configuration stamp: what this make detected (DPDK, KNI) and the

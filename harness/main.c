@@ -1,7 +1,7 @@
 /*
  * main.c — the bypassbench CLI: find the subcommand, hand it argv.
  */
-#include "cli.h"
+#include "harness/cli/cli.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * they are tried (rte_kni, virtio_user, tap), the choice by name or "auto",
  * and the report of which one runs and why the earlier ones do not.
  *
- * Callers: drivers/ustack/netio_dpdk.c (exc= option), harness/doctor.c
+ * Callers: drivers/ustack/netio_dpdk.c (exc= option), harness/run/doctor.c
  * (exc_report). Calls: each backend's usable().
  */
 #include "exc.h"

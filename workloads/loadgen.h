@@ -6,7 +6,7 @@
  * omission); download (timed, checked byte for byte). Every response is
  * validated: status 200, Content-Length, body length, and the pattern when the
  * target is /bytes/N. Warm-up is run but not counted.
- * Callers: harness/cli_load.c; tests/workloads/test_loadgen.c.
+ * Callers: harness/cli/load.c; tests/workloads/test_loadgen.c.
  */
 #ifndef BB_LOADGEN_H
 #define BB_LOADGEN_H

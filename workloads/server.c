@@ -2,7 +2,7 @@
  * server.c — the HTTP/1.1 benchmark server (server.h), written only against
  * the netio wrappers, so the same code runs over every driver.
  *
- * Callers: harness/cli_serve.c, tests/workloads/test_server.c.
+ * Callers: harness/cli/serve.c, tests/workloads/test_server.c.
  * Calls:   netio_* (drivers/netio.h), http_parse_request (http_parser.c),
  *          pattern_at/pattern_fill (pattern.c), units_parse_size_n (units.c).
  *

@@ -7,7 +7,7 @@
  * 431 header too large, 505 unknown version; idle connections time out.
  * A slow or stalled client never holds up the others: nothing blocks, and a
  * connection whose output is not drained simply stops being served.
- * Callers: harness/cli_serve.c; tests/workloads/test_server.c.
+ * Callers: harness/cli/serve.c; tests/workloads/test_server.c.
  */
 #ifndef BB_SERVER_H
 #define BB_SERVER_H

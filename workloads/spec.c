@@ -2,7 +2,7 @@
  * spec.c — the workload spec: one keyword table (key, default, help) that is
  * the single source of truth for defaults, one setter for suite files and the
  * CLI, and the cross-field checks.
- * Callers: harness/suite.c, harness/cli_load.c, workloads/loadgen.c.
+ * Callers: harness/run/suite.c, harness/cli/load.c, workloads/loadgen.c.
  * Calls: workloads/units.c (durations and counts with units).
  */
 #include "spec.h"

@@ -2,7 +2,7 @@
  * spec.h — the workload spec shared by `serve`, `load` and suite files:
  * one keyword table whose rows carry their help text (dperf's lesson), one
  * setter used by the suite parser and the CLI alike.
- * Callers: harness/suite.c, harness/cli_load.c, workloads/loadgen.c.
+ * Callers: harness/run/suite.c, harness/cli/load.c, workloads/loadgen.c.
  */
 #ifndef BB_SPEC_H
 #define BB_SPEC_H

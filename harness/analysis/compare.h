@@ -1,0 +1,87 @@
+/*
+ * compare.h — the statistical regression gate: two results directories
+ * (BASE and NEW, as written by `bypassbench run`), grouped by
+ * (workload.name, driver), compared metric by metric over the trials whose
+ * status is "ok".
+ *
+ * Per metric: medians of both sides, the relative change of the medians
+ * ((new - base) / |base|), a two-sided Mann-Whitney U p-value (exact for
+ * small samples, ties included; normal approximation with tie and continuity
+ * correction otherwise) and a verdict: WORSE only when p < alpha AND
+ * |change| >= min_effect in the metric's bad direction (lower is better for
+ * lat_* except lat_max_ns, *cycles*, errors; higher for rps, gbps, cps,
+ * requests; lat_max_ns is a single outlier, so it has no direction); BETTER the
+ * same in the good direction; CHANGED for significant changes of metrics
+ * without a direction (never fails); SAME otherwise. A group with ok trials
+ * in BASE and none in NEW gives one WORSE row (metric "trials") unless
+ * allow_missing is set.
+ *
+ * Callers: harness/cli/compare.c, tests. Calls: results.c, stats.c, jansson.
+ */
+#ifndef BB_COMPARE_H
+#define BB_COMPARE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+enum cmp_dir { CMP_DIR_NONE, CMP_DIR_HIGHER, CMP_DIR_LOWER };
+enum cmp_verdict { CMP_SAME, CMP_BETTER, CMP_WORSE, CMP_CHANGED };
+
+struct cmp_opts {
+    double alpha;      /* significance level (default 0.05) */
+    double min_effect; /* minimum |relative change of medians| (default 0.10) */
+    double noise_k;    /* the change must also exceed noise_k x the larger CV of the two
+                          samples (default 2; 0 = off): a noisy group needs a bigger shift */
+    int allow_missing; /* 1 = a group missing from NEW is not a regression */
+};
+
+struct cmp_row {
+    char workload[64];
+    char driver[64];
+    char metric[64];
+    size_t n_base, n_new;          /* ok trials with this metric */
+    double base_median, new_median;
+    double change;                 /* relative change of medians; +-INFINITY if base is 0 */
+    double p;                      /* two-sided p-value (1 when undefined) */
+    double threshold;              /* the effect this row needed: max(min_effect, k x CV) */
+    enum cmp_dir dir;
+    enum cmp_verdict verdict;
+};
+
+struct cmp_report {
+    struct cmp_row *rows;
+    size_t nrows, cap;
+    size_t nworse, nbetter, nchanged;
+    size_t ngroups;                /* (workload, driver) groups compared */
+    double alpha, min_effect;
+};
+
+void cmp_opts_defaults(struct cmp_opts *o);
+
+/* Two-sided Mann-Whitney U p-value for samples a (na) and b (nb). Exact
+ * permutation distribution (midranks, so ties are handled) when
+ * na + nb <= CMP_EXACT_MAX; normal approximation with tie correction and a
+ * continuity correction otherwise. u_out (may be NULL) gets U of a.
+ * Returns 1 when either sample is empty or every value is equal. */
+#define CMP_EXACT_MAX 40
+double cmp_mann_whitney(const double *a, size_t na, const double *b, size_t nb, double *u_out);
+
+/* Which way is good for this metric name. */
+enum cmp_dir cmp_metric_dir(const char *metric);
+const char *cmp_verdict_name(enum cmp_verdict v);
+
+/* Compare two arrays of trial records (as from results_load_dir). 0 or -1
+ * with err (a record without workload.name or driver). */
+int cmp_records(json_t *base, json_t *new_recs, const struct cmp_opts *o, struct cmp_report *out,
+                char *err, size_t errlen);
+/* Load both directories and compare. -1 with err naming the directory. */
+int cmp_dirs(const char *base_dir, const char *new_dir, const struct cmp_opts *o,
+             struct cmp_report *out, char *err, size_t errlen);
+void cmp_report_free(struct cmp_report *r);
+
+/* Reports (written to a temporary name and renamed). 0 or -1 with err. */
+int cmp_write_markdown(const struct cmp_report *r, const char *base_dir, const char *new_dir,
+                       const char *path, char *err, size_t errlen);
+int cmp_write_junit(const struct cmp_report *r, const char *path, char *err, size_t errlen);
+
+#endif

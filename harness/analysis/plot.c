@@ -1,0 +1,776 @@
+/*
+ * plot.c — `bypassbench plot DIR` (see plot.h).
+ *
+ * plot_run() -> plot_data_load() (results_load_dir, summary.json order)
+ *   -> per figure: build_<figure>() collects rows (median, CI per cell via
+ *      stats.c) -> place() computes bar/point positions -> write_csv()
+ *   -> draw(): gnuplot -e "<variables>" plots/<figure>.gp, the six outputs
+ *      (pdf, svg, png x 1col, 2col) run in parallel, each checked non-empty.
+ *
+ * Callers: harness/cli/report.c, harness/analysis/report.c, tests.
+ * Calls: results.c, stats.c, units.c, jansson, gnuplot (fork/exec).
+ */
+#include "harness/analysis/plot.h"
+
+#include "harness/analysis/results.h"
+#include "harness/analysis/stats.h"
+#include "units.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PATH_LEN 4096
+#define MAXV 16
+
+/* ---------------------------------------------------------------- the run */
+
+static const char *const known_drivers[] = {"kernel", "afpacket", "dpdk", "dpdk-tap", "dpdk-ring"};
+#define NKNOWN (sizeof known_drivers / sizeof known_drivers[0])
+
+static const char *str_at(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static int is_ok(json_t *rec)
+{
+    const char *s = str_at(rec, "status");
+    return s && strcmp(s, "ok") == 0;
+}
+
+static int find(const char *const *names, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], s) == 0) return (int)i;
+    return -1;
+}
+
+static void add_workload(struct plot_data *pd, const char *name, json_t *spec)
+{
+    int i = find(pd->workloads, pd->nw, name);
+    if (i >= 0) {
+        if (!pd->specs[i]) pd->specs[i] = spec;
+        return;
+    }
+    if (pd->nw >= PLOT_MAX_WORKLOADS) return;
+    pd->specs[pd->nw] = spec;
+    pd->workloads[pd->nw++] = name;
+}
+
+int plot_data_load(const char *dir, struct plot_data *pd, char *err, size_t errlen)
+{
+    char path[PATH_LEN + 32];
+    json_error_t je;
+    memset(pd, 0, sizeof *pd);
+    pd->records = results_load_dir(dir, err, errlen);
+    if (!pd->records) return -1;
+    snprintf(path, sizeof path, "%s/env.json", dir);
+    pd->env = json_load_file(path, 0, &je);
+    /* Run order from summary.json; records are in file-name order. */
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    json_t *sum = json_load_file(path, 0, &je), *g, *rec;
+    size_t i;
+    json_array_foreach(json_object_get(sum, "groups"), i, g)
+    {
+        const char *name = str_at(g, "workload");
+        json_t *r2;
+        size_t j;
+        json_array_foreach(pd->records, j, r2)
+        { /* borrow the name from a record */
+            const char *rn = str_at(json_object_get(r2, "workload"), "name");
+            if (rn && name && strcmp(rn, name) == 0) {
+                add_workload(pd, rn, json_object_get(r2, "workload"));
+                break;
+            }
+        }
+    }
+    json_decref(sum);
+    const char *others[PLOT_MAX_DRIVERS];
+    size_t nothers = 0;
+    int present[NKNOWN] = {0};
+    json_array_foreach(pd->records, i, rec)
+    {
+        const char *name = str_at(json_object_get(rec, "workload"), "name");
+        const char *drv = str_at(rec, "driver");
+        if (!name || !drv) {
+            snprintf(err, errlen, "%s/trials: record %zu has no %s", dir, i,
+                     !name ? "workload.name" : "driver");
+            plot_data_free(pd);
+            return -1;
+        }
+        add_workload(pd, name, json_object_get(rec, "workload"));
+        int k = find(known_drivers, NKNOWN, drv);
+        if (k >= 0)
+            present[k] = 1;
+        else if (find(others, nothers, drv) < 0 && nothers < PLOT_MAX_DRIVERS - NKNOWN)
+            others[nothers++] = drv;
+    }
+    for (size_t k = 0; k < NKNOWN; k++)
+        if (present[k]) pd->drivers[pd->nd++] = known_drivers[k];
+    for (size_t k = 0; k < nothers; k++)
+        pd->drivers[pd->nd++] = others[k];
+    return 0;
+}
+
+void plot_data_free(struct plot_data *pd)
+{
+    json_decref(pd->records);
+    json_decref(pd->env);
+    memset(pd, 0, sizeof *pd);
+}
+
+static double num_at(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+double plot_record_value(json_t *rec, const char *name)
+{
+    json_t *m = json_object_get(json_object_get(rec, "metrics"), name);
+    if (json_is_number(m)) return json_number_value(m);
+    json_t *srv = json_object_get(rec, "server");
+    json_t *dc = json_object_get(srv, "driver_counters");
+    if (strcmp(name, "syscalls_per_request") == 0) {
+        double sys = num_at(dc, "syscalls"),
+               req = num_at(json_object_get(srv, "stats"), "requests");
+        return req > 0 ? sys / req : NAN;
+    }
+    if (strcmp(name, "poll_work_fraction") == 0) {
+        double w = num_at(dc, "poll_cycles_work"), i = num_at(dc, "poll_cycles_idle");
+        return w + i > 0 ? w / (w + i) : NAN;
+    }
+    return NAN;
+}
+
+static int in_cell(const struct plot_data *pd, json_t *rec, size_t w, size_t d)
+{
+    const char *name = str_at(json_object_get(rec, "workload"), "name");
+    const char *drv = str_at(rec, "driver");
+    return name && drv && strcmp(name, pd->workloads[w]) == 0 && strcmp(drv, pd->drivers[d]) == 0;
+}
+
+void plot_cell_stat(const struct plot_data *pd, size_t w, size_t d, const char *name,
+                    struct plot_stat *st)
+{
+    double v[1024];
+    size_t i, n = 0;
+    json_t *rec;
+    json_array_foreach(pd->records, i, rec)
+    {
+        if (n == sizeof v / sizeof v[0]) break;
+        if (!is_ok(rec) || !in_cell(pd, rec, w, d)) continue;
+        double x = plot_record_value(rec, name);
+        if (isfinite(x)) v[n++] = x;
+    }
+    st->n = n;
+    st->median = stats_median(v, n);
+    st->min = stats_min(v, n);
+    st->max = stats_max(v, n);
+    st->cv = stats_cv(v, n);
+    stats_median_ci95(v, n, &st->lo, &st->hi);
+}
+
+size_t plot_cell_trials(const struct plot_data *pd, size_t w, size_t d, size_t *ok)
+{
+    size_t i, n = 0, k = 0;
+    json_t *rec;
+    json_array_foreach(pd->records, i, rec) if (in_cell(pd, rec, w, d))
+    {
+        n++;
+        k += (size_t)is_ok(rec);
+    }
+    if (ok) *ok = k;
+    return n;
+}
+
+int plot_driver_lt(const struct plot_data *pd, size_t d)
+{
+    int k = find(known_drivers, NKNOWN, pd->drivers[d]);
+    if (k >= 0) return k + 1;
+    int other = 0;
+    for (size_t i = 0; i < d; i++)
+        other += find(known_drivers, NKNOWN, pd->drivers[i]) < 0;
+    return 6 + other % 3;
+}
+
+/* ---------------------------------------------------------------- figures */
+
+/* gnuplot strings and CSV cells: names never need quoting once these go. */
+static void sanitize(char *s)
+{
+    for (; *s; s++)
+        if (*s == '"' || *s == '\'' || *s == '\\' || *s == ',' || *s == '\n' || *s == '\r')
+            *s = '_';
+}
+
+struct row {
+    char label[96];
+    size_t d, cat; /* driver, category (bar cluster or point column) */
+    double x, x2;  /* position; x2: the cycles figure's whole-system bar */
+    double v[MAXV];
+};
+
+struct fig {
+    const struct plot_data *pd;
+    struct row rows[PLOT_MAX_WORKLOADS * 8];
+    size_t n, ncat;
+    char catlabel[PLOT_MAX_WORKLOADS * 4][64];
+    int kind; /* K_LINES: x given; K_BARS: clusters; K_POINTS: categories, dodged */
+    int has_x2, has_poll;
+    double bw, xmin, xmax;
+    char xtics[8192];
+    FILE *notes;
+};
+
+enum { K_LINES, K_BARS, K_POINTS };
+
+static struct row *add_row(struct fig *f, size_t d, size_t cat, const char *label)
+{
+    if (f->n >= sizeof f->rows / sizeof f->rows[0]) return NULL;
+    struct row *r = &f->rows[f->n++];
+    memset(r, 0, sizeof *r);
+    for (size_t i = 0; i < MAXV; i++)
+        r->v[i] = NAN;
+    r->d = d;
+    r->cat = cat;
+    snprintf(r->label, sizeof r->label, "%s", label);
+    return r;
+}
+
+static void put_stat(struct row *r, size_t at, const struct plot_stat *st)
+{
+    r->v[at] = st->median;
+    r->v[at + 1] = st->lo;
+    r->v[at + 2] = st->hi;
+}
+
+static const char *mode_of(const struct plot_data *pd, size_t w)
+{
+    const char *m = str_at(pd->specs[w], "mode");
+    return m ? m : "";
+}
+
+/* /bytes/N -> N in bytes and its text ("1k"); -1 otherwise. */
+static int bytes_path(const struct plot_data *pd, size_t w, uint64_t *size, const char **text)
+{
+    const char *p = str_at(pd->specs[w], "path");
+    if (!p || strncmp(p, "/bytes/", 7) != 0 || units_parse_size(p + 7, size) < 0) return -1;
+    if (text) *text = p + 7;
+    return 0;
+}
+
+static size_t new_cat(struct fig *f, const char *label)
+{
+    if (f->ncat >= sizeof f->catlabel / sizeof f->catlabel[0]) return f->ncat - 1;
+    snprintf(f->catlabel[f->ncat], sizeof f->catlabel[0], "%s", label);
+    return f->ncat++;
+}
+
+static void build_throughput(struct fig *f)
+{
+    const struct plot_data *pd = f->pd;
+    uint64_t seen[PLOT_MAX_WORKLOADS];
+    size_t nseen = 0;
+    f->kind = K_LINES;
+    f->xmin = INFINITY, f->xmax = 0;
+    for (size_t w = 0; w < pd->nw; w++) {
+        uint64_t size;
+        const char *text;
+        json_int_t pipe = json_integer_value(json_object_get(pd->specs[w], "pipeline"));
+        if (strcmp(mode_of(pd, w), "closed") != 0 || pipe > 1 ||
+            bytes_path(pd, w, &size, &text) < 0)
+            continue;
+        size_t s;
+        for (s = 0; s < nseen && seen[s] != size; s++) {
+        }
+        if (s < nseen) {
+            if (f->notes)
+                fprintf(f->notes,
+                        "plot: throughput: %s left out (another workload already has %s)\n",
+                        pd->workloads[w], text);
+            continue;
+        }
+        int any = 0;
+        for (size_t d = 0; d < pd->nd; d++) {
+            struct plot_stat rps, gb;
+            plot_cell_stat(pd, w, d, "rps", &rps);
+            plot_cell_stat(pd, w, d, "gbps", &gb);
+            if (rps.n == 0) continue;
+            struct row *r = add_row(f, d, 0, pd->workloads[w]);
+            if (!r) return;
+            r->x = (double)size;
+            put_stat(r, 0, &rps);
+            put_stat(r, 3, &gb);
+            r->v[6] = (double)rps.n;
+            r->v[7] = rps.min, r->v[8] = rps.max, r->v[9] = gb.min, r->v[10] = gb.max;
+            any = 1;
+        }
+        if (!any) continue;
+        seen[nseen++] = size;
+        size_t len = strlen(f->xtics);
+        char tic[64];
+        snprintf(tic, sizeof tic, "%s", text);
+        sanitize(tic);
+        snprintf(f->xtics + len, sizeof f->xtics - len, "%s\"%s\" %llu", nseen > 1 ? ", " : "(",
+                 tic, (unsigned long long)size);
+        f->xmin = fmin(f->xmin, (double)size / 1.6);
+        f->xmax = fmax(f->xmax, (double)size * 1.6);
+    }
+    if (nseen) snprintf(f->xtics + strlen(f->xtics), sizeof f->xtics - strlen(f->xtics), ")");
+}
+
+/* Per-workload bars of the named metrics (3 columns each), modes filtered. */
+static void build_bars(struct fig *f, const char *const *modes, int exclude,
+                       const char *const *metrics, size_t nm)
+{
+    const struct plot_data *pd = f->pd;
+    f->kind = K_BARS;
+    for (size_t w = 0; w < pd->nw; w++) {
+        int listed = 0;
+        for (size_t i = 0; modes[i]; i++)
+            listed |= strcmp(mode_of(pd, w), modes[i]) == 0;
+        if (listed == exclude) continue;
+        size_t cat = (size_t)-1;
+        for (size_t d = 0; d < pd->nd; d++) {
+            struct plot_stat st[4];
+            int any = 0;
+            for (size_t m = 0; m < nm; m++) {
+                plot_cell_stat(pd, w, d, metrics[m], &st[m]);
+                any |= st[m].n > 0;
+            }
+            if (!any) continue;
+            if (cat == (size_t)-1) cat = new_cat(f, pd->workloads[w]);
+            struct row *r = add_row(f, d, cat, pd->workloads[w]);
+            if (!r) return;
+            size_t n = 0;
+            for (size_t m = 0; m < nm; m++) {
+                put_stat(r, 3 * m, &st[m]);
+                n = st[m].n > n ? st[m].n : n;
+            }
+            r->v[3 * nm] = (double)n;
+        }
+    }
+}
+
+static void build_cps(struct fig *f)
+{
+    static const char *const modes[] = {"cps", NULL}, *const m[] = {"cps"};
+    build_bars(f, modes, 0, m, 1);
+}
+
+static void build_overhead(struct fig *f)
+{
+    static const char *const modes[] = {"download", NULL};
+    static const char *const m[] = {"ctx_switches_per_request", "net_rx_softirqs_per_request",
+                                    "syscalls_per_request"};
+    build_bars(f, modes, 1, m, 3);
+}
+
+static void build_download(struct fig *f)
+{
+    static const char *const modes[] = {"download", NULL}, *const m[] = {"download_s", "gbps"};
+    build_bars(f, modes, 0, m, 2);
+    for (size_t c = 0; c < f->ncat; c++) { /* label the clusters by file size */
+        int w = find(f->pd->workloads, f->pd->nw, f->catlabel[c]);
+        uint64_t size;
+        char buf[32];
+        if (w >= 0 && bytes_path(f->pd, (size_t)w, &size, NULL) == 0)
+            snprintf(f->catlabel[c], sizeof f->catlabel[0], "%s",
+                     units_format_size(size, buf, sizeof buf));
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        int w = find(f->pd->workloads, f->pd->nw, f->rows[i].label);
+        uint64_t size;
+        if (w >= 0 && bytes_path(f->pd, (size_t)w, &size, NULL) == 0)
+            f->rows[i].v[7] = (double)size;
+    }
+}
+
+static void build_cycles(struct fig *f)
+{
+    /* Capacity workloads only: at a fixed open-loop rate (and over a single
+     * download) a polling core's cycles measure the rate, not the cost. */
+    static const char *const modes[] = {"closed", "cps", NULL};
+    static const char *const m[] = {"dut_cycles_per_request", "system_cycles_per_request",
+                                    "dut_cycles_per_packet", "system_cycles_per_packet"};
+    build_bars(f, modes, 0, m, 4);
+    f->has_x2 = 1;
+    for (size_t i = 0; i < f->n; i++) { /* reorder: dut(3) work sys(3), twice */
+        struct row *r = &f->rows[i];
+        double v[MAXV];
+        memcpy(v, r->v, sizeof v);
+        int w = find(f->pd->workloads, f->pd->nw, r->label);
+        struct plot_stat pf = {0};
+        if (w >= 0) plot_cell_stat(f->pd, (size_t)w, r->d, "poll_work_fraction", &pf);
+        double frac = pf.n ? pf.median : 1.0;
+        f->has_poll |= pf.n > 0;
+        for (size_t k = 0; k < MAXV; k++)
+            r->v[k] = NAN;
+        for (int half = 0; half < 2; half++) {
+            const double *src = v + 6 * half;
+            double *dst = r->v + 7 * half;
+            dst[0] = src[0], dst[1] = src[1], dst[2] = src[2];
+            dst[3] = src[0] * frac;
+            dst[4] = src[3], dst[5] = src[4], dst[6] = src[5];
+        }
+    }
+}
+
+static void build_latency(struct fig *f)
+{
+    static const char *const key[] = {"lat_p50_ns", "lat_p90_ns", "lat_p99_ns", "lat_p999_ns"};
+    static const char *const name[] = {"p50", "p90", "p99", "p99.9"};
+    const struct plot_data *pd = f->pd;
+    size_t nopen = 0;
+    f->kind = K_POINTS;
+    for (size_t w = 0; w < pd->nw; w++)
+        nopen += strcmp(mode_of(pd, w), "open") == 0;
+    for (size_t w = 0; w < pd->nw; w++) {
+        if (strcmp(mode_of(pd, w), "open") != 0) continue;
+        size_t have = 0;
+        for (size_t d = 0; d < pd->nd; d++) {
+            struct plot_stat st;
+            plot_cell_stat(pd, w, d, key[0], &st);
+            have += st.n > 0;
+        }
+        if (!have) continue;
+        if (f->ncat) new_cat(f, ""); /* a gap between workloads */
+        size_t cat0 = f->ncat;
+        for (size_t p = 0; p < 4; p++) {
+            char label[96];
+            if (nopen > 1)
+                snprintf(label, sizeof label, "%s %s", pd->workloads[w], name[p]);
+            else
+                snprintf(label, sizeof label, "%s", name[p]);
+            new_cat(f, label);
+        }
+        /* A driver's percentiles in consecutive rows: gnuplot draws them as one line. */
+        for (size_t d = 0; d < pd->nd; d++) {
+            for (size_t p = 0; p < 4; p++) {
+                struct plot_stat st;
+                plot_cell_stat(pd, w, d, key[p], &st);
+                if (st.n == 0) continue;
+                struct row *r = add_row(f, d, cat0 + p, pd->workloads[w]);
+                if (!r) return;
+                r->v[0] = st.median / 1e3, r->v[1] = st.lo / 1e3, r->v[2] = st.hi / 1e3;
+                r->v[3] = (double)st.n;
+            }
+        }
+    }
+}
+
+static const struct figure {
+    const char *name, *caption, *empty, *header;
+    void (*build)(struct fig *f);
+} figures[] = {
+    {"throughput", "Throughput (req/s and Gbit/s) vs response size, per driver",
+     "no closed-loop keep-alive /bytes/N trials",
+     "size_bytes,rps,rps_lo,rps_hi,gbps,gbps_lo,gbps_hi,n,rps_min,rps_max,gbps_min,gbps_max",
+     build_throughput},
+    {"cycles", "CPU cycles per request and per packet: DUT core (solid) and whole system (hatched)",
+     "no trials with CPU accounting",
+     "x_sys,dut_cycles_per_request,lo,hi,dut_work_cycles_per_request,system_cycles_per_request,"
+     "lo,hi,dut_cycles_per_packet,lo,hi,dut_work_cycles_per_packet,system_cycles_per_packet,lo,hi",
+     build_cycles},
+    {"latency", "Latency percentiles of the open-loop trials (log axis)", "no open-loop trials",
+     "latency_us,lo,hi,n", build_latency},
+    {"cps", "Connections per second, per driver", "no cps trials", "cps,lo,hi,n", build_cps},
+    {"download", "Download time and Gbit/s, per driver", "no download trials",
+     "download_s,lo,hi,gbps,lo,hi,n,size_bytes", build_download},
+    {"overhead", "Context switches, NET_RX softirqs and server syscalls per request",
+     "no trials with overhead counters",
+     "ctx_switches_per_request,lo,hi,net_rx_softirqs_per_request,lo,hi,syscalls_per_request,lo,"
+     "hi,n",
+     build_overhead},
+};
+#define NFIGURES (sizeof figures / sizeof figures[0])
+
+const char *plot_figure_name(size_t i)
+{
+    return i < NFIGURES ? figures[i].name : NULL;
+}
+
+const char *plot_figure_caption(size_t i)
+{
+    return i < NFIGURES ? figures[i].caption : NULL;
+}
+
+/* Figure-local driver indices (1..nu) and the positions of bars and points. */
+static void place(struct fig *f, int *di, size_t *nu)
+{
+    *nu = 0;
+    for (size_t d = 0; d < f->pd->nd; d++) {
+        di[d] = 0;
+        for (size_t i = 0; i < f->n && !di[d]; i++)
+            if (f->rows[i].d == d) di[d] = (int)++*nu;
+    }
+    if (f->kind == K_LINES) return;
+    double slot = f->kind == K_BARS ? 0.8 / (double)*nu : 0.08;
+    f->bw = f->has_x2 ? slot * 0.45 : slot * 0.9;
+    for (size_t i = 0; i < f->n; i++) {
+        struct row *r = &f->rows[i];
+        double c = (double)r->cat + ((double)di[r->d] - 1 - ((double)*nu - 1) / 2) * slot;
+        r->x = f->has_x2 ? c - slot / 4 : c;
+        r->x2 = c + slot / 4;
+    }
+    f->xmin = -0.6;
+    f->xmax = (double)f->ncat - 0.4;
+    size_t chars = 0;
+    for (size_t c = 0; c < f->ncat; c++) {
+        sanitize(f->catlabel[c]);
+        chars += strlen(f->catlabel[c]) + 1;
+    }
+    /* Long category names would run into each other: slant them. */
+    snprintf(f->xtics, sizeof f->xtics, "%s", chars > 24 ? "rotate by 30 right " : "");
+    snprintf(f->xtics + strlen(f->xtics), sizeof f->xtics - strlen(f->xtics), "(");
+    for (size_t c = 0; c < f->ncat; c++) {
+        size_t len = strlen(f->xtics);
+        snprintf(f->xtics + len, sizeof f->xtics - len, "%s\"%s\" %zu", c ? ", " : "",
+                 f->catlabel[c], c);
+    }
+    snprintf(f->xtics + strlen(f->xtics), sizeof f->xtics - strlen(f->xtics), ")");
+}
+
+static void cell(FILE *out, double x)
+{
+    if (isfinite(x))
+        fprintf(out, ",%.10g", x);
+    else
+        fputs(",", out);
+}
+
+static int write_csv(const char *path, const struct figure *fg, struct fig *f, const int *di,
+                     char *err, size_t errlen)
+{
+    char tmp[PATH_LEN + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        return -1;
+    }
+    size_t ncols = 1;
+    for (const char *p = fg->header; *p; p++)
+        ncols += *p == ',';
+    ncols -= (size_t)f->has_x2;
+    fprintf(out, "label,driver,di,lt,x,%s\n", fg->header);
+    for (size_t i = 0; i < f->n; i++) {
+        struct row *r = &f->rows[i];
+        char drv[64];
+        snprintf(drv, sizeof drv, "%s", f->pd->drivers[r->d]);
+        sanitize(drv);
+        sanitize(r->label);
+        fprintf(out, "%s,%s,%d,%d", r->label, drv, di[r->d], plot_driver_lt(f->pd, r->d));
+        cell(out, r->x);
+        if (f->has_x2) cell(out, r->x2);
+        for (size_t k = 0; k < ncols && k < MAXV; k++)
+            cell(out, r->v[k]);
+        fputc('\n', out);
+    }
+    int bad = ferror(out) != 0;
+    bad |= fclose(out) != 0;
+    if (bad || rename(tmp, path) < 0) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- gnuplot */
+
+static int file_size_ok(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && st.st_size > 0;
+}
+
+static int find_scripts(const struct plot_opts *o, char *out, size_t len)
+{
+    char probe[PATH_LEN + 32];
+    if (o && o->scripts) {
+        snprintf(out, len, "%s", o->scripts);
+        return 0;
+    }
+    if (access("plots/style.gp", R_OK) == 0) {
+        snprintf(out, len, "plots");
+        return 0;
+    }
+    char exe[PATH_LEN];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';
+        snprintf(probe, sizeof probe, "%s/../plots/style.gp", exe);
+        if (access(probe, R_OK) == 0) {
+            snprintf(out, len, "%s/../plots", exe);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static pid_t spawn_gnuplot(const char *gnuplot, const char *vars, const char *script,
+                           const char *log)
+{
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int null = open("/dev/null", O_RDWR);
+    if (fd >= 0) dup2(fd, 2);
+    if (null >= 0) dup2(null, 1), dup2(null, 0);
+    execlp(gnuplot, gnuplot, "-e", vars, script, (char *)NULL);
+    dprintf(2, "cannot run %s: %s (Debian package gnuplot-nox)\n", gnuplot, strerror(errno));
+    _exit(127);
+}
+
+static const char *const formats[] = {"pdf", "svg", "png"};
+
+static int draw(const char *pdir, const char *scripts, const char *gnuplot, const struct figure *fg,
+                const struct fig *f, size_t nu, const char *csv, char *err, size_t errlen)
+{
+    char drivers[1024] = "", lts[256] = "", log[PATH_LEN + 64], script[PATH_LEN + 64];
+    char style[PATH_LEN + 64], out[6][PATH_LEN + 64];
+    static char vars[6][16384];
+    pid_t pid[6];
+    size_t listed = 0; /* drivers with rows, in pd order: their di is 1..nu */
+    for (size_t d = 0; d < f->pd->nd; d++) {
+        int used = 0;
+        for (size_t i = 0; i < f->n && !used; i++)
+            used = f->rows[i].d == d;
+        if (!used) continue;
+        char name[64];
+        snprintf(name, sizeof name, "%s", f->pd->drivers[d]);
+        sanitize(name);
+        for (char *p = name; *p; p++)
+            if (*p == ' ') *p = '_';
+        size_t a = strlen(drivers), b = strlen(lts);
+        snprintf(drivers + a, sizeof drivers - a, "%s%s", listed ? " " : "", name);
+        snprintf(lts + b, sizeof lts - b, "%s%d", listed ? " " : "", plot_driver_lt(f->pd, d));
+        listed++;
+    }
+    snprintf(script, sizeof script, "%s/%s.gp", scripts, fg->name);
+    snprintf(style, sizeof style, "%s/style.gp", scripts);
+    snprintf(log, sizeof log, "%s/%s.log", pdir, fg->name);
+    unlink(log);
+    if (access(script, R_OK) < 0) {
+        snprintf(err, errlen, "%s: %s", script, strerror(errno));
+        return -1;
+    }
+    /* have: per value column group (3 columns each), does any row have data? */
+    char have[64] = "";
+    for (size_t g = 0; g < 5; g++) {
+        int any = 0;
+        for (size_t i = 0; i < f->n; i++)
+            any |= isfinite(f->rows[i].v[3 * g]);
+        snprintf(have + strlen(have), sizeof have - strlen(have), "%s%d", g ? " " : "", any);
+    }
+    for (size_t i = 0; i < 6; i++) {
+        int cols = i % 2 ? 2 : 1;
+        const char *fmt = formats[i / 2];
+        snprintf(out[i], sizeof out[i], "%s/%s-%dcol.%s", pdir, fg->name, cols, fmt);
+        unlink(out[i]);
+        int n = snprintf(vars[i], sizeof vars[i],
+                         "datafile='%s'; outfile='%s'; fmt='%s'; cols=%d; stylefile='%s'; "
+                         "drivers='%s'; lts='%s'; nd=%zu; bw=%.6g; has_poll=%d; have='%s'",
+                         csv, out[i], fmt, cols, style, drivers, lts, nu, f->bw > 0 ? f->bw : 0.3,
+                         f->has_poll, have);
+        if (f->xtics[0])
+            n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n,
+                          "; xtics_cmd='set xtics noenhanced %s'", f->xtics);
+        if (f->xmax > f->xmin)
+            n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n, "; xmin=%.10g; xmax=%.10g",
+                          f->xmin, f->xmax);
+        if ((size_t)n >= sizeof vars[i]) {
+            snprintf(err, errlen, "%s: too many categories for gnuplot's command line", fg->name);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < 6; i++)
+        pid[i] = spawn_gnuplot(gnuplot, vars[i], script, log);
+    int rc = 0;
+    for (size_t i = 0; i < 6; i++) {
+        int st = 0;
+        if (pid[i] < 0 || waitpid(pid[i], &st, 0) < 0) st = -1;
+        if (rc == 0 && (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
+            snprintf(err, errlen, "%s: gnuplot failed%s (see %s)", out[i],
+                     WIFEXITED(st) && WEXITSTATUS(st) == 127 ? ": gnuplot not found" : "", log);
+            rc = -1;
+        } else if (rc == 0 && !file_size_ok(out[i])) {
+            snprintf(err, errlen, "%s: gnuplot wrote nothing (see %s)", out[i], log);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errlen)
+{
+    struct plot_data pd;
+    char pdir[PATH_LEN + 16], scripts[PATH_LEN], csv[PATH_LEN + 64], e[1024];
+    const char *gnuplot = o && o->gnuplot ? o->gnuplot : "gnuplot";
+    FILE *notes = o ? o->notes : NULL;
+    int csv_only = o && o->csv_only;
+    if (strchr(dir, '\'')) {
+        snprintf(err, errlen, "%s: a quote in the path (gnuplot cannot take it)", dir);
+        return -1;
+    }
+    if (!csv_only && find_scripts(o, scripts, sizeof scripts) < 0) {
+        snprintf(err, errlen,
+                 "cannot find the gnuplot scripts (plots/style.gp): run from the "
+                 "source tree or give --scripts DIR");
+        return -1;
+    }
+    if (plot_data_load(dir, &pd, err, errlen) < 0) return -1;
+    snprintf(pdir, sizeof pdir, "%s/plots", dir);
+    if (mkdir(pdir, 0755) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create directory: %s", pdir, strerror(errno));
+        plot_data_free(&pd);
+        return -1;
+    }
+    struct fig *f = malloc(sizeof *f);
+    if (!f) {
+        snprintf(err, errlen, "plot: out of memory");
+        plot_data_free(&pd);
+        return -1;
+    }
+    int drawn = 0, failed = 0;
+    for (size_t i = 0; i < NFIGURES; i++) {
+        const struct figure *fg = &figures[i];
+        int di[PLOT_MAX_DRIVERS];
+        size_t nu;
+        memset(f, 0, sizeof *f);
+        f->pd = &pd;
+        f->notes = notes;
+        fg->build(f);
+        snprintf(csv, sizeof csv, "%s/%s.csv", pdir, fg->name);
+        if (f->n == 0) {
+            if (notes) fprintf(notes, "plot: %s: skipped (%s)\n", fg->name, fg->empty);
+            unlink(csv);
+            continue;
+        }
+        place(f, di, &nu);
+        int rc = write_csv(csv, fg, f, di, e, sizeof e);
+        if (rc == 0 && !csv_only) rc = draw(pdir, scripts, gnuplot, fg, f, nu, csv, e, sizeof e);
+        if (rc < 0) {
+            if (!failed++) snprintf(err, errlen, "%s", e);
+            if (notes) fprintf(notes, "plot: %s: FAILED: %s\n", fg->name, e);
+            continue;
+        }
+        drawn++;
+        if (notes)
+            fprintf(notes, "plot: %s: %zu rows, %zu drivers -> %s/%s-{1,2}col.%s\n", fg->name, f->n,
+                    nu, pdir, fg->name, csv_only ? "csv" : "{pdf,svg,png}");
+    }
+    free(f);
+    plot_data_free(&pd);
+    return failed ? -1 : drawn;
+}

@@ -1,0 +1,562 @@
+/*
+ * report.c — `bypassbench report DIR`: DIR/REPORT.md (see report.h).
+ *
+ * report_write() -> plot_data_load() (records grouped by workload, driver)
+ *   -> header, environment, method, per-workload tables (plot_cell_stat:
+ *      median, bootstrap CI, cv), download table (Table 2 layout), figures,
+ *      warnings, every trial -> REPORT.md.tmp -> rename.
+ *
+ * Callers: harness/cli/report.c, tests. Calls: plot.c, results.h, units.c, jansson.
+ */
+#include "harness/analysis/report.h"
+
+#include "harness/analysis/plot.h"
+#include "harness/analysis/results.h"
+#include "units.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PATH_LEN 4096
+
+struct ctx {
+    FILE *f;
+    const char *dir;
+    struct plot_data pd;
+    double noisy_cv, gen_bound;
+};
+
+static const char *str_at(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static double num_at(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* Markdown table cells: no pipes or newlines. */
+static void md(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '|')
+            fputs("\\|", f);
+        else if (*s == '\n' || *s == '\r')
+            fputc(' ', f);
+        else
+            fputc(*s, f);
+    }
+}
+
+/* ---------------------------------------------------------------- numbers */
+
+enum unit { U_COUNT, U_GBPS, U_NS, U_S, U_PLAIN };
+
+static const char *fmt(double x, enum unit u, char *buf, size_t len)
+{
+    if (!isfinite(x)) return snprintf(buf, len, "–"), buf;
+    switch (u) {
+    case U_COUNT:
+        return units_format_count(x, buf, len);
+    case U_GBPS:
+        snprintf(buf, len, "%.3g", x);
+        break;
+    case U_NS:
+        return units_format_ns(x < 0 ? 0 : (uint64_t)x, buf, len);
+    case U_S:
+        snprintf(buf, len, "%.3g s", x);
+        break;
+    case U_PLAIN:
+        snprintf(buf, len, "%.3g", x);
+        break;
+    }
+    return buf;
+}
+
+/* "147k [140k, 150k]" (no interval with fewer than two repeats). */
+static void stat_cell(FILE *f, const struct plot_stat *st, enum unit u)
+{
+    char a[32], b[32], c[32];
+    if (st->n == 0) {
+        fputs(" – |", f);
+        return;
+    }
+    if (st->n < 2 || !(st->hi > st->lo))
+        fprintf(f, " %s |", fmt(st->median, u, a, sizeof a));
+    else
+        fprintf(f, " %s [%s, %s] |", fmt(st->median, u, a, sizeof a), fmt(st->lo, u, b, sizeof b),
+                fmt(st->hi, u, c, sizeof c));
+}
+
+static void ratio_cell(FILE *f, const struct plot_stat *x, const struct plot_stat *base)
+{
+    if (x->n && base->n && base->median > 0 && isfinite(x->median))
+        fprintf(f, " %.2f× |", x->median / base->median);
+    else
+        fputs(" – |", f);
+}
+
+static void cv_cell(FILE *f, const struct plot_stat *st, double noisy)
+{
+    if (st->n < 2 || !isfinite(st->cv))
+        fputs(" – |", f);
+    else
+        fprintf(f, " %.1f%%%s |", st->cv * 100, st->cv > noisy ? " ⚠" : "");
+}
+
+/* ---------------------------------------------------------------- sections */
+
+static const char *mode_of(const struct plot_data *pd, size_t w)
+{
+    const char *m = str_at(pd->specs[w], "mode");
+    return m ? m : "";
+}
+
+/* The figure that answers a workload: req/s, conn/s or the download time. */
+static const char *headline(const char *mode)
+{
+    if (strcmp(mode, "cps") == 0) return "cps";
+    if (strcmp(mode, "download") == 0) return "download_s";
+    return "rps";
+}
+
+static const char *headline_title(const char *mode)
+{
+    if (strcmp(mode, "cps") == 0) return "conn/s";
+    if (strcmp(mode, "download") == 0) return "download time";
+    return "req/s";
+}
+
+static const char *mode_title(const char *mode)
+{
+    if (strcmp(mode, "closed") == 0) return "Closed loop (keep-alive)";
+    if (strcmp(mode, "open") == 0) return "Open loop";
+    if (strcmp(mode, "cps") == 0) return "One request per connection (cps)";
+    if (strcmp(mode, "download") == 0) return "Download";
+    return mode;
+}
+
+static enum unit headline_unit(const char *mode)
+{
+    return strcmp(mode, "download") == 0 ? U_S : U_COUNT;
+}
+
+static int kernel_index(const struct plot_data *pd)
+{
+    for (size_t d = 0; d < pd->nd; d++)
+        if (strcmp(pd->drivers[d], "kernel") == 0) return (int)d;
+    return -1;
+}
+
+static void section_run(struct ctx *c)
+{
+    FILE *f = c->f;
+    size_t i, ok = 0, n = json_array_size(c->pd.records);
+    json_t *rec, *first = json_array_get(c->pd.records, 0);
+    json_array_foreach(c->pd.records, i, rec) ok +=
+        str_at(rec, "status") && strcmp(str_at(rec, "status"), "ok") == 0;
+    fprintf(f, "# bypassbench report\n\n");
+    fprintf(f, "Results directory: `%s`  \n", c->dir);
+    fprintf(f, "Suite: **%s** (hash `%s`)  \n",
+            str_at(first, "suite") ? str_at(first, "suite") : "?",
+            str_at(first, "suite_hash") ? str_at(first, "suite_hash") : "?");
+    fprintf(f, "Trials: %zu (%zu ok, %zu failed) over %zu workloads and %zu drivers (", n, ok,
+            n - ok, c->pd.nw, c->pd.nd);
+    for (size_t d = 0; d < c->pd.nd; d++)
+        fprintf(f, "%s%s", d ? ", " : "", c->pd.drivers[d]);
+    fprintf(f, ").\n\n");
+}
+
+static void section_env(struct ctx *c)
+{
+    FILE *f = c->f;
+    fprintf(f, "## Environment\n\n");
+    if (!c->pd.env) {
+        fprintf(f, "No env.json in this directory.\n\n");
+        return;
+    }
+    fprintf(f, "| key | value |\n|---|---|\n");
+    const char *k;
+    json_t *v;
+    json_object_foreach(c->pd.env, k, v)
+    {
+        char *txt = json_is_string(v) ? strdup(json_string_value(v))
+                                      : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        fprintf(f, "| ");
+        md(f, k);
+        fprintf(f, " | ");
+        md(f, txt ? txt : "?");
+        fprintf(f, " |\n");
+        free(txt);
+    }
+    fprintf(f, "\n");
+}
+
+static void list_distinct(FILE *f, json_t *records, const char *obj, const char *key)
+{
+    const char *seen[16];
+    size_t n = 0, i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        const char *s = obj ? str_at(json_object_get(rec, obj), key) : str_at(rec, key);
+        if (!s) continue;
+        size_t j;
+        for (j = 0; j < n && strcmp(seen[j], s) != 0; j++) {
+        }
+        if (j == n && n < 16) seen[n++] = s;
+    }
+    if (!n) fputs("(not recorded)", f);
+    for (size_t j = 0; j < n; j++)
+        fprintf(f, "%s`%s`", j ? ", " : "", seen[j]);
+}
+
+static void section_method(struct ctx *c)
+{
+    FILE *f = c->f;
+    size_t maxrep = 0, minrep = (size_t)-1;
+    for (size_t w = 0; w < c->pd.nw; w++)
+        for (size_t d = 0; d < c->pd.nd; d++) {
+            size_t n = plot_cell_trials(&c->pd, w, d, NULL);
+            if (!n) continue;
+            maxrep = n > maxrep ? n : maxrep;
+            minrep = n < minrep ? n : minrep;
+        }
+    fprintf(f, "## Method\n\n");
+    fprintf(f, "- **CPU accounting**: method ");
+    list_distinct(f, c->pd.records, "cpu", "method");
+    fprintf(f, " (`perf_event` = hardware cycles from perf_event_open; "
+               "`proc_stat_busy_x_tsc` = per-CPU busy time from /proc/stat × TSC Hz, steal time "
+               "reported apart), over the measured window only.\n");
+    fprintf(f, "- **Which figure answers which question**: *DUT-core* cycles (the server's pinned "
+               "core) answer \"what does the data path cost on the core that runs it\"; "
+               "*whole-system* cycles (every core, generator included) answer \"what does a "
+               "request cost the machine\". On veth the kernel runs the receiver's stack in the "
+               "sender's softirq, so DUT-core figures undercount the kernel path: with the "
+               "generator identical across drivers, whole-system cycles are the fair comparison. "
+               "Cycles per packet divide by the DUT interface's rx+tx packets.\n");
+    fprintf(f, "- **Generator**: identical for every DUT driver (generator driver ");
+    list_distinct(f, c->pd.records, NULL, "generator_driver");
+    fprintf(f,
+            ", same binary and workload spec, pinned to its own core). A trial whose generator "
+            "used more than %.0f%% of its core is flagged: there the DUT was not the "
+            "bottleneck.\n",
+            c->gen_bound * 100);
+    fprintf(f, "- **Warm-up and window**: every trial has an uncounted warm-up, then a fixed "
+               "measured window (per workload below); counters cover the window only. Downloads "
+               "are timed from request to last byte.\n");
+    fprintf(f, "- **Repeats**: %zu", minrep == (size_t)-1 ? 0 : minrep);
+    if (maxrep != minrep && minrep != (size_t)-1) fprintf(f, "–%zu", maxrep);
+    fprintf(f, " per (workload, driver), interleaved across drivers so slow drift hits every "
+               "driver alike.\n");
+    fprintf(f,
+            "- **Statistics**: medians over the ok repeats; [lo, hi] is the bootstrap 95%% "
+            "confidence interval of the median (2000 resamples, fixed seed, so the same data "
+            "give the same interval); CV = standard deviation / mean; CV above %.0f%% is "
+            "flagged noisy (⚠), never dropped. Failed trials (the two sides disagree, a "
+            "process failed) are kept in the records, listed below and left out of the "
+            "statistics. Open-loop latency is measured from the intended send time.\n\n",
+            c->noisy_cv * 100);
+}
+
+static void section_workloads(struct ctx *c)
+{
+    FILE *f = c->f;
+    int k = kernel_index(&c->pd);
+    char a[32], b[32];
+    fprintf(f, "## Results per workload\n\n");
+    if (k < 0) fprintf(f, "No kernel trials: ratios to kernel are left empty.\n\n");
+    for (size_t w = 0; w < c->pd.nw; w++) {
+        json_t *s = c->pd.specs[w];
+        const char *mode = mode_of(&c->pd, w), *h = headline(mode);
+        fprintf(f, "### %s\n\n", c->pd.workloads[w]);
+        fprintf(f, "%s `%s`, %lld connection%s", mode_title(mode),
+                str_at(s, "path") ? str_at(s, "path") : "?",
+                (long long)json_integer_value(json_object_get(s, "connections")),
+                json_integer_value(json_object_get(s, "connections")) == 1 ? "" : "s");
+        if (json_integer_value(json_object_get(s, "pipeline")) > 1)
+            fprintf(f, ", pipeline %lld",
+                    (long long)json_integer_value(json_object_get(s, "pipeline")));
+        if (json_integer_value(json_object_get(s, "rate")) > 0)
+            fprintf(f, ", rate %s req/s",
+                    units_format_count((double)json_integer_value(json_object_get(s, "rate")), a,
+                                       sizeof a));
+        if (strcmp(mode, "download") != 0)
+            fprintf(f, "; warm-up %s, window %s", fmt(num_at(s, "warmup_ns"), U_NS, a, sizeof a),
+                    fmt(num_at(s, "duration_ns"), U_NS, b, sizeof b));
+        fprintf(f, ".\n\n");
+        fprintf(f,
+                "| driver | ok/trials | %s | Gbit/s | p50 | p99 | DUT cycles/req | "
+                "system cycles/req | CV (%s) | %s vs kernel | system cycles/req vs kernel |\n",
+                headline_title(mode), headline_title(mode), headline_title(mode));
+        fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");
+        struct plot_stat base_h = {0}, base_c = {0};
+        if (k >= 0) {
+            plot_cell_stat(&c->pd, w, (size_t)k, h, &base_h);
+            plot_cell_stat(&c->pd, w, (size_t)k, "system_cycles_per_request", &base_c);
+        }
+        for (size_t d = 0; d < c->pd.nd; d++) {
+            size_t ok, n = plot_cell_trials(&c->pd, w, d, &ok);
+            if (!n) continue;
+            struct plot_stat st[6];
+            static const char *const keys[] = {"gbps", "lat_p50_ns", "lat_p99_ns",
+                                               "dut_cycles_per_request",
+                                               "system_cycles_per_request"};
+            plot_cell_stat(&c->pd, w, d, h, &st[0]);
+            for (size_t i = 0; i < 5; i++)
+                plot_cell_stat(&c->pd, w, d, keys[i], &st[i + 1]);
+            fprintf(f, "| %s | %zu/%zu |", c->pd.drivers[d], ok, n);
+            stat_cell(f, &st[0], headline_unit(mode));
+            stat_cell(f, &st[1], U_GBPS);
+            stat_cell(f, &st[2], U_NS);
+            stat_cell(f, &st[3], U_NS);
+            stat_cell(f, &st[4], U_COUNT);
+            stat_cell(f, &st[5], U_COUNT);
+            cv_cell(f, &st[0], c->noisy_cv);
+            ratio_cell(f, &st[0], &base_h);
+            ratio_cell(f, &st[5], &base_c);
+            fputc('\n', f);
+        }
+        fputc('\n', f);
+    }
+}
+
+/* Table 2 of "DPDK-Based Implementation of Application: File Downloader"
+ * (Kadam et al.): Sr. No. | File Size | Traditional Downloader (sec) | DPDK
+ * enabled Downloader (sec). Here: one time column per driver, kernel first
+ * (the traditional downloader), then the speed-up of each other driver. */
+static void section_download(struct ctx *c)
+{
+    FILE *f = c->f;
+    int k = kernel_index(&c->pd);
+    size_t rows = 0;
+    char a[32];
+    for (size_t w = 0; w < c->pd.nw; w++)
+        rows += strcmp(mode_of(&c->pd, w), "download") == 0;
+    fprintf(f, "## Download\n\n");
+    if (!rows) {
+        fprintf(f, "No download workload in this run.\n\n");
+        return;
+    }
+    fprintf(f, "Laid out like Table 2 of the DPDK file-downloader paper: one row per file size, "
+               "the median download time (seconds) per driver, kernel sockets being the "
+               "traditional downloader.\n\n");
+    fprintf(f, "| Sr. No. | File Size |");
+    for (size_t d = 0; d < c->pd.nd; d++)
+        fprintf(f, " %s Downloader (sec) |", c->pd.drivers[d]);
+    for (size_t d = 0; d < c->pd.nd; d++)
+        if ((int)d != k && k >= 0) fprintf(f, " speed-up %s vs kernel |", c->pd.drivers[d]);
+    fprintf(f, "\n|---|---|");
+    for (size_t d = 0; d < c->pd.nd; d++)
+        fprintf(f, "---|");
+    for (size_t d = 0; d < c->pd.nd; d++)
+        if ((int)d != k && k >= 0) fprintf(f, "---|");
+    fputc('\n', f);
+    size_t sr = 0;
+    for (size_t w = 0; w < c->pd.nw; w++) {
+        if (strcmp(mode_of(&c->pd, w), "download") != 0) continue;
+        const char *path = str_at(c->pd.specs[w], "path");
+        uint64_t size;
+        if (path && strncmp(path, "/bytes/", 7) == 0 && units_parse_size(path + 7, &size) == 0)
+            units_format_size(size, a, sizeof a);
+        else
+            snprintf(a, sizeof a, "%s", path ? path : "?");
+        fprintf(f, "| %zu | %s |", ++sr, a);
+        struct plot_stat base = {0}, st;
+        if (k >= 0) plot_cell_stat(&c->pd, w, (size_t)k, "download_s", &base);
+        for (size_t d = 0; d < c->pd.nd; d++) {
+            plot_cell_stat(&c->pd, w, d, "download_s", &st);
+            if (st.n)
+                fprintf(f, " %.4f |", st.median);
+            else
+                fputs(" – |", f);
+        }
+        for (size_t d = 0; d < c->pd.nd; d++) {
+            if ((int)d == k || k < 0) continue;
+            plot_cell_stat(&c->pd, w, d, "download_s", &st);
+            if (st.n && base.n && st.median > 0)
+                fprintf(f, " %.2f× |", base.median / st.median);
+            else
+                fputs(" – |", f);
+        }
+        fputc('\n', f);
+    }
+    fprintf(f, "\nSpeed-up = kernel time / driver time (above 1: faster than the kernel).\n\n");
+}
+
+static void section_figures(struct ctx *c)
+{
+    FILE *f = c->f;
+    char path[PATH_LEN + 64];
+    fprintf(f, "## Figures\n\n");
+    fprintf(f,
+            "Drawn by `bypassbench plot %s` from plots/<name>.csv; each also as PDF and SVG, "
+            "single-column (-1col, 3.5 in) and double-column (-2col, 7 in). Error bars: "
+            "bootstrap 95%% CI of the median.\n\n",
+            c->dir);
+    for (size_t i = 0; plot_figure_name(i); i++) {
+        const char *name = plot_figure_name(i);
+        snprintf(path, sizeof path, "%s/plots/%s-2col.png", c->dir, name);
+        if (access(path, R_OK) == 0) {
+            fprintf(f, "### %s\n\n![%s](plots/%s-2col.png)\n\n", plot_figure_caption(i),
+                    plot_figure_caption(i), name);
+            fprintf(f,
+                    "[PDF](plots/%s-2col.pdf) · [SVG](plots/%s-2col.svg) · single column: "
+                    "[PDF](plots/%s-1col.pdf) · [PNG](plots/%s-1col.png) · data: "
+                    "[CSV](plots/%s.csv)\n\n",
+                    name, name, name, name, name);
+        } else {
+            snprintf(path, sizeof path, "%s/plots/%s.csv", c->dir, name);
+            fprintf(f, "### %s\n\n%s\n\n", plot_figure_caption(i),
+                    access(path, R_OK) == 0 ? "Not drawn (gnuplot failed or was not run)."
+                                            : "No data for this figure in this run.");
+        }
+    }
+}
+
+static const char *trial_headline(json_t *rec, char *buf, size_t len)
+{
+    const char *mode = str_at(json_object_get(rec, "workload"), "mode");
+    const char *h = headline(mode ? mode : "");
+    double x = plot_record_value(rec, h);
+    char v[32];
+    snprintf(buf, len, "%s%s%s", fmt(x, headline_unit(mode ? mode : ""), v, sizeof v),
+             strcmp(h, "download_s") == 0 ? "" : " ",
+             strcmp(h, "download_s") == 0 ? "" : headline_title(mode ? mode : ""));
+    return buf;
+}
+
+static void trial_name(json_t *rec, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s-%s-r%lld", str_at(json_object_get(rec, "workload"), "name"),
+             str_at(rec, "driver"), (long long)json_integer_value(json_object_get(rec, "repeat")));
+}
+
+static void section_warnings(struct ctx *c)
+{
+    FILE *f = c->f;
+    static const char *const watched[] = {"rps",
+                                          "gbps",
+                                          "cps",
+                                          "download_s",
+                                          "lat_p50_ns",
+                                          "lat_p99_ns",
+                                          "dut_cycles_per_request",
+                                          "system_cycles_per_request"};
+    size_t nw = 0, i;
+    json_t *rec;
+    char name[256];
+    fprintf(f, "## Warnings\n\n");
+    for (size_t w = 0; w < c->pd.nw; w++)
+        for (size_t d = 0; d < c->pd.nd; d++) { /* one line per (workload, driver) */
+            size_t listed = 0, reps = 0;
+            for (size_t m = 0; m < sizeof watched / sizeof watched[0]; m++) {
+                struct plot_stat st;
+                plot_cell_stat(&c->pd, w, d, watched[m], &st);
+                if (st.n < 2 || !isfinite(st.cv) || st.cv <= c->noisy_cv) continue;
+                if (!listed++)
+                    fprintf(f, "- **noisy** (CV > %.0f%%): %s / %s:", c->noisy_cv * 100,
+                            c->pd.workloads[w], c->pd.drivers[d]);
+                fprintf(f, "%s %s %.1f%%", listed > 1 ? "," : "", watched[m], st.cv * 100);
+                reps = st.n;
+            }
+            if (listed) {
+                fprintf(f, " (%zu repeats)\n", reps);
+                nw++;
+            }
+        }
+    json_array_foreach(c->pd.records, i, rec)
+    {
+        double g = plot_record_value(rec, "gen_util");
+        if (isfinite(g) && g > c->gen_bound) {
+            trial_name(rec, name, sizeof name);
+            fprintf(f,
+                    "- **generator-bound**: %s: the generator used %.0f%% of its core; the DUT "
+                    "was not the bottleneck\n",
+                    name, g * 100);
+            nw++;
+        }
+    }
+    json_array_foreach(c->pd.records, i, rec)
+    {
+        const char *st = str_at(rec, "status");
+        if (st && strcmp(st, "ok") == 0) continue;
+        trial_name(rec, name, sizeof name);
+        fprintf(f, "- **failed**: %s: ", name);
+        md(f, str_at(rec, "failure") ? str_at(rec, "failure") : "(no reason recorded)");
+        fputc('\n', f);
+        nw++;
+    }
+    if (!nw) fprintf(f, "None.\n");
+    fputc('\n', f);
+}
+
+static void section_trials(struct ctx *c)
+{
+    FILE *f = c->f;
+    size_t i;
+    json_t *rec;
+    char name[256], h[64], a[32], b[32], g[32];
+    fprintf(f, "## Every trial\n\n");
+    fprintf(f, "| # | trial | workload | driver | repeat | status | result | Gbit/s | p99 | "
+               "generator CPU | failure |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    json_array_foreach(c->pd.records, i, rec)
+    {
+        trial_name(rec, name, sizeof name);
+        double gu = plot_record_value(rec, "gen_util");
+        if (isfinite(gu))
+            snprintf(g, sizeof g, "%.0f%%", gu * 100);
+        else
+            snprintf(g, sizeof g, "–");
+        fprintf(
+            f, "| %zu | [%s](trials/%s.json) | %s | %s | %lld | %s | %s | %s | %s | %s | ", i + 1,
+            name, name, str_at(json_object_get(rec, "workload"), "name"), str_at(rec, "driver"),
+            (long long)json_integer_value(json_object_get(rec, "repeat")),
+            str_at(rec, "status") ? str_at(rec, "status") : "?", trial_headline(rec, h, sizeof h),
+            fmt(plot_record_value(rec, "gbps"), U_GBPS, a, sizeof a),
+            fmt(plot_record_value(rec, "lat_p99_ns"), U_NS, b, sizeof b), g);
+        md(f, str_at(rec, "failure") ? str_at(rec, "failure") : "");
+        fprintf(f, " |\n");
+    }
+    fputc('\n', f);
+}
+
+int report_write(const char *dir, const struct report_opts *o, char *err, size_t errlen)
+{
+    struct ctx c = {.dir = dir};
+    char path[PATH_LEN + 32], tmp[PATH_LEN + 40];
+    c.noisy_cv = o && o->noisy_cv > 0 ? o->noisy_cv : RESULTS_NOISY_CV;
+    c.gen_bound = o && o->gen_bound > 0 ? o->gen_bound : REPORT_GEN_BOUND;
+    if (plot_data_load(dir, &c.pd, err, errlen) < 0) return -1;
+    snprintf(path, sizeof path, "%s/REPORT.md", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    c.f = fopen(tmp, "w");
+    if (!c.f) {
+        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        plot_data_free(&c.pd);
+        return -1;
+    }
+    section_run(&c);
+    section_env(&c);
+    section_method(&c);
+    section_workloads(&c);
+    section_download(&c);
+    section_figures(&c);
+    section_warnings(&c);
+    section_trials(&c);
+    int bad = ferror(c.f) != 0;
+    bad |= fclose(c.f) != 0;
+    plot_data_free(&c.pd);
+    if (bad || rename(tmp, path) < 0) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}

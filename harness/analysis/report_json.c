@@ -1,0 +1,92 @@
+/*
+ * report_json.c — the server's and the load generator's JSON documents
+ * (see report_json.h). Callers: harness/cli/serve.c, load.c, pair.c.
+ */
+#include "harness/analysis/report_json.h"
+
+#include "harness/cli/cli.h"
+
+static json_t *stats_json(const struct srv_stats *st)
+{
+    json_t *errs = json_object();
+    for (int i = 1; i < HTTP_ERR__COUNT; i++)
+        if (st->parse_errors[i])
+            json_object_set_new(errs, http_error_str((enum http_error)i),
+                                json_integer((json_int_t)st->parse_errors[i]));
+    json_t *closes = json_object();
+    for (int i = 0; i < NETIO_CLOSE__COUNT; i++)
+        json_object_set_new(closes, netio_close_reason_str((enum netio_close_reason)i),
+                            json_integer((json_int_t)st->close_reasons[i]));
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:o,s:o}",
+                     "conns_accepted", (json_int_t)st->conns_accepted, "conns_closed",
+                     (json_int_t)st->conns_closed, "conns_idle_timeout",
+                     (json_int_t)st->conns_idle_timeout, "conns_max_active",
+                     (json_int_t)st->conns_max_active, "conns_refused",
+                     (json_int_t)st->conns_refused, "requests", (json_int_t)st->requests,
+                     "responses", "2xx", (json_int_t)st->responses[2], "3xx",
+                     (json_int_t)st->responses[3], "4xx", (json_int_t)st->responses[4], "5xx",
+                     (json_int_t)st->responses[5], "bytes_in", (json_int_t)st->bytes_in,
+                     "bytes_out", (json_int_t)st->bytes_out, "body_bytes_out",
+                     (json_int_t)st->body_bytes_out, "parse_errors", errs, "close_reasons", closes);
+}
+
+static json_t *latency_json(const struct hist *h)
+{
+    json_t *buckets = json_array();
+    for (size_t i = 0; i < HIST_BUCKETS; i++) {
+        if (!h->buckets[i]) continue;
+        uint64_t lo, hi;
+        hist_bucket_range(i, &lo, &hi);
+        json_array_append_new(buckets, json_pack("[I,I,I]", (json_int_t)lo, (json_int_t)hi,
+                                                 (json_int_t)h->buckets[i]));
+    }
+    return json_pack("{s:I,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "count", (json_int_t)h->count,
+                     "mean_ns", hist_mean(h), "min_ns", (json_int_t)(h->count ? h->min_ns : 0),
+                     "p50_ns", (json_int_t)hist_percentile(h, 50), "p90_ns",
+                     (json_int_t)hist_percentile(h, 90), "p99_ns",
+                     (json_int_t)hist_percentile(h, 99), "p999_ns",
+                     (json_int_t)hist_percentile(h, 99.9), "max_ns", (json_int_t)h->max_ns,
+                     "overflow", (json_int_t)h->overflow, "buckets", buckets);
+}
+
+json_t *report_client_json(const struct wl_spec *s, const char *driver, const char *url,
+                           const struct lg_result *r, struct netio *io, int ok)
+{
+    double secs = (double)r->measured_ns / 1e9;
+    json_t *errs = json_object();
+    for (int i = 0; i < LG_ERR__COUNT; i++)
+        json_object_set_new(errs, lg_err_str((enum lg_err)i), json_integer((json_int_t)r->errors[i]));
+    json_t *spec = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "mode", wl_mode_str(s->mode),
+                             "path", s->path, "connections", (json_int_t)s->connections,
+                             "pipeline", (json_int_t)s->pipeline, "rate", (json_int_t)s->rate,
+                             "duration_ns", (json_int_t)s->duration_ns, "warmup_ns",
+                             (json_int_t)s->warmup_ns, "requests", (json_int_t)s->requests,
+                             "timeout_ns", (json_int_t)s->timeout_ns);
+    json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:b}", "role", "client", "driver", driver, "url", url,
+                          "spec", spec, "ok", ok);
+    json_object_set_new(j, "requests", json_integer((json_int_t)r->requests));
+    json_object_set_new(j, "requests_total", json_integer((json_int_t)r->requests_total));
+    json_object_set_new(j, "sent_total", json_integer((json_int_t)r->sent_total));
+    json_object_set_new(j, "body_bytes", json_integer((json_int_t)r->body_bytes));
+    json_object_set_new(j, "bytes_in", json_integer((json_int_t)r->bytes_in));
+    json_object_set_new(j, "connects", json_integer((json_int_t)r->connects));
+    json_object_set_new(j, "errors", errs);
+    json_object_set_new(j, "errors_total", json_integer((json_int_t)r->errors_total));
+    json_object_set_new(j, "late_sends", json_integer((json_int_t)r->late_sends));
+    json_object_set_new(j, "measured_ns", json_integer((json_int_t)r->measured_ns));
+    json_object_set_new(j, "rps", json_real(secs > 0 ? (double)r->requests / secs : 0));
+    json_object_set_new(j, "gbps", json_real(secs > 0 ? (double)r->body_bytes * 8 / secs / 1e9 : 0));
+    json_object_set_new(j, "interrupted", json_boolean(r->interrupted));
+    json_object_set_new(j, "latency", latency_json(&r->latency));
+    json_object_set_new(j, "driver_counters", cli_counters_json(io));
+    json_object_set_new(j, "rusage", cli_rusage_json());
+    return j;
+}
+
+json_t *report_server_json(const char *driver, const struct srv_stats *st, struct netio *io,
+                           int ok)
+{
+    return json_pack("{s:s,s:s,s:o,s:o,s:o,s:b}", "role", "server", "driver", driver, "stats",
+                     stats_json(st), "driver_counters", cli_counters_json(io), "rusage",
+                     cli_rusage_json(), "ok", ok);
+}

@@ -1,0 +1,186 @@
+/*
+ * harness/cli/load.c — `bypassbench load`: wrk-like flags with units into a workload
+ * spec, open the driver, run the generator, print a summary and write JSON.
+ * Calls: wl_spec_set (workloads/spec.c), loadgen_run (workloads/loadgen.c),
+ * report_client_json.
+ */
+#include "harness/cli/cli.h"
+#include "harness/analysis/report_json.h"
+#include "loadgen.h"
+#include "units.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bypassbench load [OPTIONS] URL\n"
+            "  URL                  http://ADDR[:PORT]/path, e.g. http://198.18.0.2:8080/bytes/64\n"
+            "  -c, --connections N  concurrent connections (default 64)\n"
+            "  -d, --duration DUR   measured window (default 10s; units us, ms, s, m, h)\n"
+            "      --warmup DUR     warm-up before the window, not counted (default 2s)\n"
+            "  -R, --rate RATE      open loop at RATE requests/s in total (units k, m); latency\n"
+            "                       is measured from each request's intended send time\n"
+            "      --pipeline N     requests in flight per connection (default 1)\n"
+            "      --close          a new connection per request (connections/s mode)\n"
+            "      --download       download mode: -n requests (default 1) over -c connections\n"
+            "                       (default 1), timed and checked byte for byte\n"
+            "  -n, --requests N     stop after N measured requests (units k, m)\n"
+            "      --timeout DUR    a request with no progress this long is an error (default 10s)\n"
+            "      --driver NAME    netio driver (default kernel)\n"
+            "      --cpu N          pin to CPU N (default: not pinned)\n"
+            "      --iface IF       interface, for drivers that own one\n"
+            "      --ip ADDR/LEN    our address, for drivers with their own stack\n"
+            "      --opt KEY=VALUE  driver option (repeatable)\n"
+            "      --json FILE      write the results as JSON here\n"
+            "  -q, --quiet          no progress and no summary\n"
+            "Every response is checked: status 200, Content-Length, body length, and for\n"
+            "/bytes/N the body byte for byte against the pattern the server sends.\n");
+}
+
+static void on_progress(const struct lg_progress *p, void *arg)
+{
+    (void)arg;
+    char rate[32];
+    fprintf(stderr, "\r  %5.1fs %s %10s req/s  errors %llu   ", (double)p->elapsed_ns / 1e9,
+            p->warming_up ? "warm-up " : "measured", units_format_count(p->rps_1s, rate, sizeof(rate)),
+            (unsigned long long)p->errors);
+}
+
+static void summary(const struct wl_spec *s, const struct lg_result *r)
+{
+    char a[32], b[32], c[32], d[32], e[32], f[32];
+    double secs = (double)r->measured_ns / 1e9;
+    const struct hist *h = &r->latency;
+    printf("  %llu requests in %.2fs, %s body read%s\n", (unsigned long long)r->requests, secs,
+           units_format_size(r->body_bytes, a, sizeof(a)), r->interrupted ? " (interrupted)" : "");
+    printf("  Latency  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (mean %s)\n",
+           units_format_ns(hist_percentile(h, 50), a, sizeof(a)),
+           units_format_ns(hist_percentile(h, 90), b, sizeof(b)),
+           units_format_ns(hist_percentile(h, 99), c, sizeof(c)),
+           units_format_ns(hist_percentile(h, 99.9), d, sizeof(d)),
+           units_format_ns(h->max_ns, e, sizeof(e)),
+           units_format_ns((uint64_t)hist_mean(h), f, sizeof(f)));
+    if (secs > 0) {
+        printf("  Requests/sec: %.1f\n", (double)r->requests / secs);
+        printf("  Body:         %.3f Gbit/s\n", (double)r->body_bytes * 8 / secs / 1e9);
+        if (s->mode == WL_CPS) printf("  Conns/sec:    %.1f\n", (double)r->connects / secs);
+    }
+    printf("  Errors:");
+    for (int i = 0; i < LG_ERR__COUNT; i++)
+        printf(" %s %llu", lg_err_str((enum lg_err)i), (unsigned long long)r->errors[i]);
+    printf("\n");
+    if (r->late_sends) printf("  Late sends (> 1 ms behind schedule): %llu\n", (unsigned long long)r->late_sends);
+}
+
+int cmd_load(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"connections", 1, 0, 'c'}, {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'W'},
+        {"rate", 1, 0, 'R'},        {"pipeline", 1, 0, 'P'}, {"close", 0, 0, 'X'},
+        {"download", 0, 0, 'L'},    {"requests", 1, 0, 'n'}, {"timeout", 1, 0, 'T'},
+        {"driver", 1, 0, 'D'},      {"cpu", 1, 0, 'C'},      {"iface", 1, 0, 'i'},
+        {"ip", 1, 0, 'a'},          {"opt", 1, 0, 'o'},      {"json", 1, 0, 'j'},
+        {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},     {0, 0, 0, 0},
+    };
+    /* Short and long flags map onto the shared spec keys. */
+    static const struct { int c; const char *key; } keymap[] = {
+        {'c', "connections"}, {'d', "duration"}, {'W', "warmup"}, {'R', "rate"},
+        {'P', "pipeline"}, {'n', "requests"}, {'T', "timeout"},
+    };
+    const char *driver = "kernel", *json_path = NULL;
+    const char *dopts[65] = {0};
+    int ndopts = 0, quiet = 0;
+    char err[256];
+    struct netio_config ncfg = {.cpu = -1};
+    struct lg_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    wl_spec_defaults(&cfg.spec);
+    int c, li = -1, mode_set = 0, conns_set = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:d:R:n:qh", opts, &li)) != -1) {
+        int mapped = 0;
+        for (size_t k = 0; k < sizeof(keymap) / sizeof(keymap[0]); k++) {
+            if (keymap[k].c != c) continue;
+            if (wl_spec_set(&cfg.spec, keymap[k].key, optarg, err, sizeof(err)) < 0) {
+                fprintf(stderr, "load: %s\n", err);
+                return 2;
+            }
+            mapped = 1;
+        }
+        if (mapped) {
+            if (c == 'R' && !mode_set) cfg.spec.mode = WL_OPEN;
+            if (c == 'c') conns_set = 1;
+            continue;
+        }
+        switch (c) {
+        case 'X': cfg.spec.mode = WL_CPS, mode_set = 1; break;
+        case 'L': cfg.spec.mode = WL_DOWNLOAD, mode_set = 1; break;
+        case 'D': driver = optarg; break;
+        case 'C': ncfg.cpu = atoi(optarg); break;
+        case 'i': ncfg.iface = optarg; break;
+        case 'a': ncfg.ip = optarg; break;
+        case 'o':
+            if (ndopts == 64 || !strchr(optarg, '=')) {
+                fprintf(stderr, "load: bad value '%s' for --opt: expected KEY=VALUE\n", optarg);
+                return 2;
+            }
+            dopts[ndopts++] = optarg;
+            break;
+        case 'j': json_path = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (cfg.spec.mode == WL_DOWNLOAD && !conns_set) cfg.spec.connections = 1;
+    if (optind != argc - 1) {
+        fprintf(stderr, "load: expected one URL (try --help)\n");
+        return 2;
+    }
+    const char *url = argv[optind];
+    if (cli_parse_url(url, &cfg.dst, cfg.host, sizeof(cfg.host), cfg.spec.path,
+                      sizeof(cfg.spec.path), err, sizeof(err)) < 0 ||
+        wl_spec_validate(&cfg.spec, err, sizeof(err)) < 0) {
+        fprintf(stderr, "load: %s\n", err);
+        return 2;
+    }
+    ncfg.opts = ndopts ? dopts : NULL;
+    cli_on_signals();
+    struct netio *io = netio_open(driver, &ncfg, err, sizeof(err));
+    if (!io) {
+        fprintf(stderr, "load: %s\n", err);
+        return 1;
+    }
+    cfg.stop = &cli_stop;
+    if (!quiet && isatty(2)) cfg.progress = on_progress;
+    if (!quiet)
+        printf("load %s: driver %s, mode %s, %u connections, pipeline %u\n", url, driver,
+               wl_mode_str(cfg.spec.mode), cfg.spec.connections, cfg.spec.pipeline);
+    fflush(stdout);
+    struct lg_result *res = malloc(sizeof(*res));
+    if (!res) {
+        netio_destroy(io);
+        return 1;
+    }
+    int rc = loadgen_run(io, &cfg, res, err, sizeof(err));
+    if (cfg.progress) fprintf(stderr, "\n");
+    if (rc < 0) fprintf(stderr, "load: %s\n", err);
+    if (!quiet && rc == 0) summary(&cfg.spec, res);
+    if (json_path) {
+        json_t *j = report_client_json(&cfg.spec, driver, url, res, io, rc == 0);
+        if (rc < 0) json_object_set_new(j, "error", json_string(err));
+        if (cli_write_json(json_path, j, err, sizeof(err)) < 0) {
+            fprintf(stderr, "load: %s\n", err);
+            rc = -1;
+        }
+        json_decref(j);
+    }
+    free(res);
+    netio_destroy(io);
+    return rc == 0 ? 0 : 1;
+}

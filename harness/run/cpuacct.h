@@ -1,0 +1,48 @@
+/*
+ * cpuacct.h — CPU accounting over a trial's measured window (DESIGN §6):
+ * busy time per CPU from /proc/stat (steal kept apart) × TSC Hz, context
+ * switches (/proc/stat ctxt) and NET_RX/NET_TX softirqs (/proc/softirqs).
+ * perf_event_open hardware cycles are preferred where they exist (method
+ * "perf_event_cycles"); otherwise busy time x TSC ("proc_stat_busy_x_tsc").
+ * The record names the method used.
+ * Callers: harness/cli/run.c. Calls: /proc only.
+ */
+#ifndef BB_CPUACCT_H
+#define BB_CPUACCT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define CPUACCT_MAX_CPUS 64
+
+struct cpu_snap {
+    int ncpu;
+    int hw;                           /* hw_cycles valid (perf_event_open) */
+    uint64_t hw_cycles[CPUACCT_MAX_CPUS];
+    uint64_t busy[CPUACCT_MAX_CPUS];  /* jiffies: user+nice+system+irq+softirq */
+    uint64_t steal[CPUACCT_MAX_CPUS];
+    uint64_t total[CPUACCT_MAX_CPUS]; /* all fields, steal included */
+    uint64_t ctxt, net_rx, net_tx;
+    uint64_t t_ns; /* CLOCK_MONOTONIC at the snapshot */
+};
+
+/* Hardware cycle counters, one per CPU, system-wide (perf_event_open,
+ * PERF_COUNT_HW_CPU_CYCLES). cpuacct_hw_open returns 0 when every CPU has
+ * one, else -1 with why (the caller then uses /proc/stat x TSC). */
+struct cpuacct_hw {
+    int n;
+    int fd[CPUACCT_MAX_CPUS];
+};
+int cpuacct_hw_open(struct cpuacct_hw *hw, char *why, size_t whylen);
+void cpuacct_hw_close(struct cpuacct_hw *hw);
+
+/* hw may be NULL or closed: then only /proc is read. */
+int cpuacct_snap(struct cpu_snap *s);
+int cpuacct_snap_hw(const struct cpuacct_hw *hw, struct cpu_snap *s);
+/* The window between a and b as JSON: method, per-CPU busy seconds and cycles,
+ * the DUT and generator cores, whole-system cycles, and per-request and
+ * per-packet figures when requests/packets > 0. */
+json_t *cpuacct_json(const struct cpu_snap *a, const struct cpu_snap *b, double tsc_hz,
+                     int dut_cpu, int gen_cpu, double requests, double packets);
+
+#endif

@@ -1,0 +1,777 @@
+/*
+ * suite.c — suite files (see suite.h for the format).
+ *
+ * suite_load() -> read the file, hash it -> ini_parse_stream(read_line, on_key)
+ *   read_line()  hands inih one line at a time, counts lines (Debian's inih 55
+ *                has no line numbers in the handler), and opens sections itself
+ *                (inih does not report empty sections and truncates long names)
+ *   on_key()     one key = value of the current section: a [suite] key from
+ *                suite_keys[], a workload key through wl_spec_set(), or a driver
+ *                option kept as "key=value"
+ * -> finish(): no workloads?, inherit duration/warmup/timeout from [suite],
+ *    wl_spec_validate() each workload.
+ * The first error stops the parse; the message is "FILE:LINE: what".
+ *
+ * Callers: harness/cli/run.c, tests. Calls: inih, workloads/spec.c,
+ * workloads/units.c, drivers/netio.c.
+ */
+#include "harness/run/suite.h"
+
+#include "netio.h"
+#include "units.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUITE_MAX_FILE (1u << 20)
+#define NS_PER_MS 1000000ull
+#define NS_PER_S 1000000000ull
+#define MAX_KEY 49 /* inih keeps key names in char[50] */
+#define MAX_SEEN 48
+
+/* ---------------------------------------------------------------- [suite] keys */
+
+typedef int (*key_setter)(struct suite *s, const char *v, char *why, size_t whylen);
+
+struct suite_key {
+    const char *key;
+    const char *def; /* NULL: computed (see help) */
+    const char *help;
+    key_setter set;
+};
+
+static int parse_drivers(const char *list, char out[SUITE_MAX_DRIVERS][32], int *n, char *why,
+                         size_t whylen);
+
+static int parse_int(const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    if (!*v || isspace((unsigned char)*v)) return -1;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || *end || x < lo || x > hi) return -1;
+    *out = x;
+    return 0;
+}
+
+static int parse_onoff(const char *v, int *out, char *why, size_t whylen)
+{
+    if (strcmp(v, "on") == 0) *out = 1;
+    else if (strcmp(v, "off") == 0) *out = 0;
+    else {
+        snprintf(why, whylen, "expected on or off");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_dur(const char *v, uint64_t min_ns, uint64_t *out, char *why, size_t whylen)
+{
+    uint64_t ns;
+    if (units_parse_duration_ns(v, &ns) < 0 || ns < min_ns) {
+        snprintf(why, whylen, "expected a duration%s like 5s, 500ms or 2m",
+                 min_ns ? " > 0" : "");
+        return -1;
+    }
+    *out = ns;
+    return 0;
+}
+
+static int set_name(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n >= sizeof s->name) {
+        snprintf(why, whylen, "expected 1 to %zu characters", sizeof s->name - 1);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < ' ' || v[i] == 0x7f) {
+            snprintf(why, whylen, "contains a control character");
+            return -1;
+        }
+    memcpy(s->name, v, n + 1);
+    return 0;
+}
+
+static int set_drivers(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return parse_drivers(v, s->drivers, &s->ndrivers, why, whylen);
+}
+
+static int set_repeats(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    long x;
+    if (parse_int(v, 1, 1000, &x) < 0) {
+        snprintf(why, whylen, "expected a whole number from 1 to 1000");
+        return -1;
+    }
+    s->repeats = (unsigned)x;
+    return 0;
+}
+
+void suite_entry_split(const char *entry, const char *default_link, char *drv, size_t drvlen,
+                       char *link, size_t linklen)
+{
+    const char *at = strchr(entry, '@');
+    if (at) {
+        snprintf(drv, drvlen, "%.*s", (int)(at - entry), entry);
+        snprintf(link, linklen, "%s", at + 1);
+    } else {
+        snprintf(drv, drvlen, "%s", entry);
+        snprintf(link, linklen, "%s", default_link);
+    }
+}
+
+int suite_link_ok(const char *driver, const char *link)
+{
+    if (strcmp(link, "veth") == 0) return 1;
+    return (strcmp(link, "tap") == 0 || strcmp(link, "ring") == 0) && strcmp(driver, "dpdk") == 0;
+}
+
+static int set_link(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    if (strcmp(v, "veth") != 0 && strcmp(v, "tap") != 0 && strcmp(v, "ring") != 0) {
+        snprintf(why, whylen, "expected veth, tap or ring");
+        return -1;
+    }
+    snprintf(s->link, sizeof s->link, "%s", v);
+    return 0;
+}
+
+static int set_cpu(int *cpu, const char *v, char *why, size_t whylen)
+{
+    long x;
+    if (parse_int(v, -1, 1023, &x) < 0) {
+        snprintf(why, whylen, "expected a CPU number from 0 to 1023, or -1 for unpinned");
+        return -1;
+    }
+    *cpu = (int)x;
+    return 0;
+}
+
+static int set_dut_cpu(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return set_cpu(&s->dut_cpu, v, why, whylen);
+}
+
+static int set_gen_cpu(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return set_cpu(&s->gen_cpu, v, why, whylen);
+}
+
+static int set_rps(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return parse_onoff(v, &s->rps, why, whylen);
+}
+
+static int set_capture(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return parse_onoff(v, &s->capture, why, whylen);
+}
+
+static int set_port(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    long x;
+    if (parse_int(v, 1, 65535, &x) < 0) {
+        snprintf(why, whylen, "expected a TCP port from 1 to 65535");
+        return -1;
+    }
+    s->port = (uint16_t)x;
+    return 0;
+}
+
+static int set_duration(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return parse_dur(v, 1, &s->duration_ns, why, whylen);
+}
+
+static int set_warmup(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return parse_dur(v, 0, &s->warmup_ns, why, whylen);
+}
+
+static int set_timeout(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return parse_dur(v, 1, &s->timeout_ns, why, whylen);
+}
+
+static int set_idle_timeout(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return parse_dur(v, 1, &s->idle_timeout_ns, why, whylen);
+}
+
+static const struct suite_key suite_keys[] = {
+    {"name", NULL, "suite name for results and reports, text (default: file name without .ini)",
+     set_name},
+    {"drivers", "kernel", "comma list of netio drivers to compare, e.g. kernel", set_drivers},
+    {"repeats", "5", "trials per workload and driver, 1..1000", set_repeats},
+    {"link", "veth", "default link for drivers listed without @LINK: veth | tap | ring", set_link},
+    {"dut_cpu", "1", "CPU for the server (DUT), -1 = unpinned", set_dut_cpu},
+    {"gen_cpu", "0", "CPU for the load generator, -1 = unpinned", set_gen_cpu},
+    {"rps", "off", "on | off: steer the DUT veth's receive processing (RPS) onto dut_cpu",
+     set_rps},
+    {"port", "8080", "server TCP port, 1..65535", set_port},
+    {"duration", "5s", "default measured window per trial, e.g. 5s, 500ms (> 0)", set_duration},
+    {"warmup", "1s", "default uncounted warm-up before the window, e.g. 1s, 200ms (0 = none)",
+     set_warmup},
+    {"timeout", "10s", "default per-request timeout, e.g. 10s, 500ms (> 0)", set_timeout},
+    {"idle_timeout", "60s", "server closes connections idle this long, e.g. 60s (> 0)",
+     set_idle_timeout},
+    {"capture", "off", "on | off: capture DUT traffic per trial (headers only, snaplen 128): libpcap, or DPDK pdump/rte_pcapng", set_capture},
+    {NULL, NULL, NULL, NULL},
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static void known_drivers(char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (const struct netio_ops *const *b = netio_backends(); *b && off < len; b++) {
+        int n = snprintf(buf + off, len - off, "%s%s", off ? ", " : "", (*b)->name);
+        if (n < 0) break;
+        off += (size_t)n;
+    }
+}
+
+/* Comma list into out[]; on error *n and out are left as they were. */
+static int parse_drivers(const char *list, char out[SUITE_MAX_DRIVERS][32], int *n, char *why,
+                         size_t whylen)
+{
+    char tmp[SUITE_MAX_DRIVERS][32], known[256];
+    int cnt = 0;
+    const char *p = list;
+    known_drivers(known, sizeof known);
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        const char *e = comma ? comma : p + strlen(p);
+        while (p < e && isspace((unsigned char)*p)) p++;
+        while (e > p && isspace((unsigned char)e[-1])) e--;
+        size_t len = (size_t)(e - p);
+        if (len == 0) {
+            snprintf(why, whylen, cnt == 0 && !comma ? "no driver given (known: %s)"
+                                                     : "empty driver name in the list (known: %s)",
+                     known);
+            return -1;
+        }
+        char name[64], drv[32], link[16];
+        snprintf(name, sizeof name, "%.*s", (int)len, p);
+        suite_entry_split(name, "veth", drv, sizeof drv, link, sizeof link);
+        if (len >= sizeof tmp[0] || !netio_find(drv)) {
+            snprintf(why, whylen, "unknown driver '%s' (known: %s)", drv, known);
+            return -1;
+        }
+        if (!suite_link_ok(drv, link)) {
+            snprintf(why, whylen,
+                     "driver '%s' cannot run on link '%s' (veth: every driver; tap, ring: dpdk)",
+                     drv, link);
+            return -1;
+        }
+        for (int i = 0; i < cnt; i++)
+            if (strcmp(tmp[i], name) == 0) {
+                snprintf(why, whylen, "driver '%s' listed twice", name);
+                return -1;
+            }
+        if (cnt == SUITE_MAX_DRIVERS) {
+            snprintf(why, whylen, "more than %d drivers", SUITE_MAX_DRIVERS);
+            return -1;
+        }
+        memcpy(tmp[cnt++], name, len + 1);
+        if (!comma) break;
+        p = comma + 1;
+    }
+    memcpy(out, tmp, sizeof tmp);
+    *n = cnt;
+    return 0;
+}
+
+static uint64_t fnv1a64(const char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* ---------------------------------------------------------------- parse state */
+
+enum sec { SEC_NONE, SEC_SUITE, SEC_WORKLOAD, SEC_DRIVER };
+
+#define WL_SET_DURATION 1u
+#define WL_SET_WARMUP 2u
+#define WL_SET_TIMEOUT 4u
+
+struct pstate {
+    struct suite *s;
+    const char *fname;
+    const char *p, *end; /* unread text */
+    int line;            /* lines handed to inih so far = the line being processed */
+    int prev_key;        /* a key line since the section header: inih would take an
+                            indented line as a continuation of it */
+    int failed;
+    char *err;
+    size_t errlen;
+    enum sec sec;
+    int idx; /* workload or driver-options index of the current section */
+    char label[96];
+    int suite_line;
+    int wl_line[SUITE_MAX_WORKLOADS];
+    unsigned wl_set[SUITE_MAX_WORKLOADS];
+    int dopt_line[SUITE_MAX_DRIVERS];
+    char seen[MAX_SEEN][MAX_KEY + 1]; /* keys of the current section */
+    int seen_line[MAX_SEEN];
+    int nseen;
+};
+
+/* Records the first error as "FILE:LINE: msg" (line <= 0: "FILE: msg"). Returns -1. */
+__attribute__((format(printf, 3, 4))) static int fail_at(struct pstate *st, int line,
+                                                         const char *fmt, ...)
+{
+    if (st->failed) return -1;
+    st->failed = 1;
+    if (!st->err || st->errlen == 0) return -1;
+    int n = line > 0 ? snprintf(st->err, st->errlen, "%s:%d: ", st->fname, line)
+                     : snprintf(st->err, st->errlen, "%s: ", st->fname);
+    if (n < 0 || (size_t)n >= st->errlen) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->err + n, st->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* inih's find_chars_or_comment: the first of chars, or an inline ';' after a blank. */
+static const char *find_chars_or_comment(const char *s, const char *chars)
+{
+    int was_space = 0;
+    while (*s && (!chars || !strchr(chars, *s)) && !(was_space && *s == ';')) {
+        was_space = isspace((unsigned char)*s);
+        s++;
+    }
+    return s;
+}
+
+static int valid_workload_name(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len >= sizeof(((struct wl_spec *)0)->name)) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '_' ||
+              n[i] == '-'))
+            return 0;
+    return 1;
+}
+
+static int open_suite(struct pstate *st, const char *name)
+{
+    if (*name) return fail_at(st, st->line, "[suite] takes no name (got '%s')", name);
+    if (st->suite_line)
+        return fail_at(st, st->line, "duplicate [suite] section (first at line %d)",
+                       st->suite_line);
+    st->suite_line = st->line;
+    st->sec = SEC_SUITE;
+    snprintf(st->label, sizeof st->label, "[suite]");
+    return 0;
+}
+
+static int open_workload(struct pstate *st, const char *name)
+{
+    struct suite *s = st->s;
+    if (!*name) return fail_at(st, st->line, "[workload] needs a name: [workload NAME]");
+    if (!valid_workload_name(name))
+        return fail_at(st, st->line,
+                       "bad workload name '%s': use a-z, 0-9, '_' and '-', at most %zu characters",
+                       name, sizeof s->workloads[0].name - 1);
+    for (int i = 0; i < s->nworkloads; i++)
+        if (strcmp(s->workloads[i].name, name) == 0)
+            return fail_at(st, st->line, "duplicate [workload %s] (first at line %d)", name,
+                           st->wl_line[i]);
+    if (s->nworkloads == SUITE_MAX_WORKLOADS)
+        return fail_at(st, st->line, "too many workloads (at most %d)", SUITE_MAX_WORKLOADS);
+    st->idx = s->nworkloads++;
+    struct wl_spec *w = &s->workloads[st->idx];
+    wl_spec_defaults(w);
+    snprintf(w->name, sizeof w->name, "%s", name);
+    st->wl_line[st->idx] = st->line;
+    st->wl_set[st->idx] = 0;
+    st->sec = SEC_WORKLOAD;
+    snprintf(st->label, sizeof st->label, "[workload %s]", name);
+    return 0;
+}
+
+static int open_driver(struct pstate *st, const char *name)
+{
+    struct suite *s = st->s;
+    char known[256];
+    if (!*name) return fail_at(st, st->line, "[driver] needs a name: [driver NAME]");
+    if (strlen(name) >= sizeof s->dopts[0].name || !netio_find(name)) {
+        known_drivers(known, sizeof known);
+        return fail_at(st, st->line, "unknown driver '%s' in [driver %s] (known: %s)", name, name,
+                       known);
+    }
+    for (int i = 0; i < s->ndopts; i++)
+        if (strcmp(s->dopts[i].name, name) == 0)
+            return fail_at(st, st->line, "duplicate [driver %s] (first at line %d)", name,
+                           st->dopt_line[i]);
+    if (s->ndopts == SUITE_MAX_DRIVERS)
+        return fail_at(st, st->line, "too many [driver NAME] sections (at most %d)",
+                       SUITE_MAX_DRIVERS);
+    st->idx = s->ndopts++;
+    struct suite_driver_opts *d = &s->dopts[st->idx];
+    memset(d, 0, sizeof *d);
+    snprintf(d->name, sizeof d->name, "%s", name);
+    st->dopt_line[st->idx] = st->line;
+    st->sec = SEC_DRIVER;
+    snprintf(st->label, sizeof st->label, "[driver %s]", name);
+    return 0;
+}
+
+/* text[0..len) is what stands between '[' and ']'. */
+static int open_section(struct pstate *st, const char *text, size_t len)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%.*s", (int)len, text);
+    char *p = buf, *e = buf + strlen(buf);
+    while (isspace((unsigned char)*p)) p++;
+    while (e > p && isspace((unsigned char)e[-1])) *--e = '\0';
+    char *name = p;
+    while (*name && !isspace((unsigned char)*name)) name++;
+    if (*name) {
+        *name++ = '\0';
+        while (isspace((unsigned char)*name)) name++;
+    }
+    st->nseen = 0;
+    st->prev_key = 0;
+    if (strcmp(p, "suite") == 0) return open_suite(st, name);
+    if (strcmp(p, "workload") == 0) return open_workload(st, name);
+    if (strcmp(p, "driver") == 0) return open_driver(st, name);
+    return fail_at(st, st->line,
+                   "unknown section [%.*s] (expected [suite], [workload NAME] or [driver NAME])",
+                   (int)len, text);
+}
+
+/* Checks one raw line the way inih will read it; opens sections. 0 or -1. */
+static int classify_line(struct pstate *st, const char *line)
+{
+    const char *s = line;
+    if (st->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3;
+    const char *start = s;
+    while (isspace((unsigned char)*start)) start++;
+    if (*start == '\0' || *start == ';' || *start == '#') return 0;
+    if (st->prev_key && start > line)
+        return fail_at(st, st->line,
+                       "indented line would continue the value above (multi-line values are "
+                       "not supported): remove the indentation");
+    if (*start == '[') {
+        const char *end = find_chars_or_comment(start + 1, "]");
+        if (*end != ']') return fail_at(st, st->line, "missing ']' in section header");
+        const char *after = end + 1;
+        while (isspace((unsigned char)*after)) after++;
+        if (*after && *after != ';' && *after != '#')
+            return fail_at(st, st->line, "unexpected text after ']': '%s'", after);
+        return open_section(st, start + 1, (size_t)(end - start - 1));
+    }
+    const char *sep = find_chars_or_comment(start, "=:");
+    if (*sep != '=' && *sep != ':')
+        return fail_at(st, st->line, "expected 'key = value', '[section]' or a ';' comment");
+    const char *ke = sep;
+    while (ke > start && isspace((unsigned char)ke[-1])) ke--;
+    if (ke == start) return fail_at(st, st->line, "missing key name before '%c'", *sep);
+    if (ke - start > MAX_KEY)
+        return fail_at(st, st->line, "key '%.*s' is too long (at most %d characters)",
+                       (int)(ke - start), start, MAX_KEY);
+    st->prev_key = 1;
+    return 0;
+}
+
+/* ini_reader: one line per call (fgets-like), counting lines. */
+static char *read_line(char *str, int num, void *stream)
+{
+    struct pstate *st = stream;
+    if (st->failed || st->p >= st->end) return NULL;
+    const char *nl = memchr(st->p, '\n', (size_t)(st->end - st->p));
+    size_t len = (size_t)((nl ? nl : st->end) - st->p);
+    st->line++;
+    if (num < 2 || len > (size_t)num - 1) {
+        fail_at(st, st->line, "line too long (%zu bytes, at most %d)", len, num - 1);
+        return NULL;
+    }
+    memcpy(str, st->p, len);
+    str[len] = '\0';
+    st->p += len + (nl != NULL);
+    return classify_line(st, str) < 0 ? NULL : str;
+}
+
+/* ---------------------------------------------------------------- keys */
+
+static int check_seen(struct pstate *st, const char *name)
+{
+    for (int i = 0; i < st->nseen; i++)
+        if (strcmp(st->seen[i], name) == 0)
+            return fail_at(st, st->line, "duplicate key '%s' in %s (first at line %d)", name,
+                           st->label, st->seen_line[i]);
+    if (st->nseen < MAX_SEEN) {
+        snprintf(st->seen[st->nseen], sizeof st->seen[0], "%s", name);
+        st->seen_line[st->nseen++] = st->line;
+    }
+    return 0;
+}
+
+static int suite_key(struct pstate *st, const char *name, const char *value)
+{
+    char why[512];
+    for (const struct suite_key *k = suite_keys; k->key; k++) {
+        if (strcmp(k->key, name) != 0) continue;
+        if (k->set(st->s, value, why, sizeof why) < 0)
+            return fail_at(st, st->line, "bad value '%s' for '%s': %s", value, name, why);
+        return 0;
+    }
+    char known[256];
+    size_t off = 0;
+    for (const struct suite_key *k = suite_keys; k->key && off < sizeof known; k++)
+        off += (size_t)snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "", k->key);
+    return fail_at(st, st->line, "unknown key '%s' in [suite] (known: %s)", name, known);
+}
+
+static int workload_key(struct pstate *st, const char *name, const char *value)
+{
+    const struct wl_key *k;
+    char known[256], why[512];
+    size_t off = 0;
+    for (k = wl_spec_keys; k->key; k++)
+        if (strcmp(k->key, name) == 0) break;
+    if (!k->key) {
+        known[0] = '\0';
+        for (k = wl_spec_keys; k->key && off < sizeof known; k++)
+            off += (size_t)snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "",
+                                    k->key);
+        return fail_at(st, st->line, "unknown key '%s' in %s (known: %s)", name, st->label, known);
+    }
+    if (wl_spec_set(&st->s->workloads[st->idx], name, value, why, sizeof why) < 0)
+        return fail_at(st, st->line, "%s", why);
+    if (strcmp(name, "duration") == 0) st->wl_set[st->idx] |= WL_SET_DURATION;
+    if (strcmp(name, "warmup") == 0) st->wl_set[st->idx] |= WL_SET_WARMUP;
+    if (strcmp(name, "timeout") == 0) st->wl_set[st->idx] |= WL_SET_TIMEOUT;
+    return 0;
+}
+
+static int driver_key(struct pstate *st, const char *name, const char *value)
+{
+    struct suite_driver_opts *d = &st->s->dopts[st->idx];
+    if (d->nopts == SUITE_MAX_DRIVER_OPTS)
+        return fail_at(st, st->line, "too many options in %s (at most %d)", st->label,
+                       SUITE_MAX_DRIVER_OPTS);
+    char *kv;
+    if (asprintf(&kv, "%s=%s", name, value) < 0)
+        return fail_at(st, st->line, "out of memory");
+    d->opts[d->nopts++] = kv;
+    d->opts[d->nopts] = NULL;
+    return 0;
+}
+
+/* ini_handler: 1 = go on, 0 = error (already recorded). */
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+    struct pstate *st = user;
+    if (st->failed) return 0;
+    int rc;
+    switch (st->sec) {
+    case SEC_SUITE:
+        rc = check_seen(st, name) < 0 ? -1 : suite_key(st, name, value);
+        break;
+    case SEC_WORKLOAD:
+        rc = check_seen(st, name) < 0 ? -1 : workload_key(st, name, value);
+        break;
+    case SEC_DRIVER:
+        rc = check_seen(st, name) < 0 ? -1 : driver_key(st, name, value);
+        break;
+    default:
+        rc = fail_at(st, st->line,
+                     "key '%s' before any section (start with [suite] or [workload NAME])", name);
+        break;
+    }
+    return rc == 0;
+}
+
+/* ---------------------------------------------------------------- load */
+
+static void apply_defaults(struct suite *s, const char *fname)
+{
+    for (const struct suite_key *k = suite_keys; k->key; k++)
+        if (k->def) (void)k->set(s, k->def, NULL, 0); /* checked by test_suite.c */
+    const char *base = strrchr(fname, '/');
+    base = base ? base + 1 : fname;
+    size_t n = strlen(base);
+    if (n > 4 && strcmp(base + n - 4, ".ini") == 0) n -= 4;
+    if (n >= sizeof s->name) n = sizeof s->name - 1;
+    snprintf(s->name, sizeof s->name, "%.*s", (int)n, base);
+    if (!s->name[0]) snprintf(s->name, sizeof s->name, "suite");
+}
+
+static int finish(struct pstate *st)
+{
+    struct suite *s = st->s;
+    char why[512];
+    if (s->nworkloads == 0)
+        return fail_at(st, st->line > 0 ? st->line : 1,
+                       "no workloads: add a [workload NAME] section");
+    for (int i = 0; i < s->nworkloads; i++) {
+        struct wl_spec *w = &s->workloads[i];
+        if (!(st->wl_set[i] & WL_SET_DURATION)) w->duration_ns = s->duration_ns;
+        if (!(st->wl_set[i] & WL_SET_WARMUP)) w->warmup_ns = s->warmup_ns;
+        if (!(st->wl_set[i] & WL_SET_TIMEOUT)) w->timeout_ns = s->timeout_ns;
+        if (wl_spec_validate(w, why, sizeof why) < 0)
+            return fail_at(st, st->wl_line[i], "[workload %s]: %s", w->name, why);
+    }
+    return 0;
+}
+
+static int load_text(const char *text, size_t len, const char *fname, struct suite *s, char *err,
+                     size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->path, sizeof s->path, "%s", fname);
+    struct pstate *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "%s: out of memory", fname);
+        return -1;
+    }
+    st->s = s;
+    st->fname = fname;
+    st->p = text;
+    st->end = text + len;
+    st->err = err;
+    st->errlen = errlen;
+    if (memchr(text, '\0', len)) {
+        fail_at(st, 0, "contains a NUL byte (not a text file)");
+    } else {
+        snprintf(s->hash, sizeof s->hash, "%016" PRIx64, fnv1a64(text, len));
+        apply_defaults(s, fname);
+        int ret = ini_parse_stream(read_line, st, on_key, st);
+        if (!st->failed && ret > 0) fail_at(st, ret, "syntax error");
+        if (!st->failed && ret < 0) fail_at(st, 0, "out of memory while parsing");
+        if (!st->failed) finish(st);
+    }
+    int rc = st->failed ? -1 : 0;
+    free(st);
+    if (rc < 0) suite_free(s);
+    return rc;
+}
+
+int suite_load_string(const char *text, const char *name_for_errors, struct suite *s, char *err,
+                      size_t errlen)
+{
+    const char *fname = name_for_errors ? name_for_errors : "(string)";
+    if (!text) {
+        memset(s, 0, sizeof *s);
+        snprintf(err, errlen, "%s: no text", fname);
+        return -1;
+    }
+    return load_text(text, strlen(text), fname, s, err, errlen);
+}
+
+int suite_load(const char *path, struct suite *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    if (strlen(path) >= sizeof s->path) {
+        snprintf(err, errlen, "%.64s...: path too long", path);
+        return -1;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = SUITE_MAX_FILE + 1;
+    char *buf = malloc(cap);
+    if (!buf) {
+        fclose(f);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    size_t len = fread(buf, 1, cap, f);
+    int rerr = ferror(f) ? errno : 0;
+    fclose(f);
+    int rc = -1;
+    if (rerr)
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(rerr));
+    else if (len > SUITE_MAX_FILE)
+        snprintf(err, errlen, "%s: too large (more than %u bytes)", path, SUITE_MAX_FILE);
+    else
+        rc = load_text(buf, len, path, s, err, errlen);
+    free(buf);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the rest */
+
+int suite_set_drivers(struct suite *s, const char *list, char *err, size_t errlen)
+{
+    char why[512];
+    if (parse_drivers(list ? list : "", s->drivers, &s->ndrivers, why, sizeof why) < 0) {
+        snprintf(err, errlen, "bad driver list '%s': %s", list ? list : "", why);
+        return -1;
+    }
+    return 0;
+}
+
+void suite_apply_quick(struct suite *s)
+{
+    const uint64_t dur = NS_PER_S, warm = 200 * NS_PER_MS;
+    s->repeats = 1;
+    if (s->duration_ns > dur) s->duration_ns = dur;
+    if (s->warmup_ns > warm) s->warmup_ns = warm;
+    for (int i = 0; i < s->nworkloads; i++) {
+        struct wl_spec *w = &s->workloads[i];
+        if (w->mode == WL_DOWNLOAD) continue; /* sized by path and requests: keep them */
+        if (w->duration_ns > dur) w->duration_ns = dur;
+        if (w->warmup_ns > warm) w->warmup_ns = warm;
+    }
+}
+
+const char *const *suite_driver_opts(const struct suite *s, const char *driver)
+{
+    for (int i = 0; i < s->ndopts; i++)
+        if (strcmp(s->dopts[i].name, driver) == 0)
+            return s->dopts[i].nopts ? (const char *const *)s->dopts[i].opts : NULL;
+    return NULL;
+}
+
+void suite_free(struct suite *s)
+{
+    for (int i = 0; i < s->ndopts && i < SUITE_MAX_DRIVERS; i++) {
+        for (int j = 0; j < s->dopts[i].nopts && j < SUITE_MAX_DRIVER_OPTS; j++) {
+            free(s->dopts[i].opts[j]);
+            s->dopts[i].opts[j] = NULL;
+        }
+        s->dopts[i].nopts = 0;
+    }
+    s->ndopts = 0;
+}
+
+void suite_print_help(FILE *f)
+{
+    char known[256];
+    known_drivers(known, sizeof known);
+    fprintf(f, "Suite file: an ini file; sections may come in any order, ';' starts a comment.\n"
+               "\n[suite]\n");
+    for (const struct suite_key *k = suite_keys; k->key; k++)
+        fprintf(f, "  %-14s %-12s %s\n", k->key, k->def ? k->def : "(file)", k->help);
+    fprintf(f, "\n[workload NAME]   one per workload; NAME is a-z, 0-9, '_', '-' and unique\n");
+    for (const struct wl_key *k = wl_spec_keys; k->key; k++) {
+        int inherited = strcmp(k->key, "duration") == 0 || strcmp(k->key, "warmup") == 0 ||
+                        strcmp(k->key, "timeout") == 0;
+        fprintf(f, "  %-14s %-12s %s\n", k->key, inherited ? "([suite])" : k->def, k->help);
+    }
+    fprintf(f,
+            "\n[driver NAME]     optional: key = value options passed to driver NAME (at most "
+            "%d)\n\nDrivers built in: %s\n",
+            SUITE_MAX_DRIVER_OPTS, known);
+}

@@ -1,0 +1,74 @@
+/*
+ * suite.h — suite files: which workloads to run, on which drivers, how often,
+ * on what link and CPUs. An ini file parsed with inih; every key is a row of
+ * a table carrying its default and help (suite_print_help). Errors are
+ * refused before anything runs, as "FILE:LINE: message".
+ *
+ *   [suite]            name, drivers, repeats, link, dut_cpu, gen_cpu, rps,
+ *                      port, duration, warmup, timeout, idle_timeout, capture
+ *   [workload NAME]    keys of wl_spec_keys (workloads/spec.h); duration,
+ *                      warmup and timeout default to the [suite] values
+ *   [driver NAME]      key = value options passed through to driver NAME
+ *
+ * Callers: harness/cli/run.c, tests/harness/run/test_suite.c.
+ * Calls: inih, workloads/spec.c, workloads/units.c, drivers/netio.c (netio_find).
+ */
+#ifndef BB_SUITE_H
+#define BB_SUITE_H
+
+#include "spec.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SUITE_MAX_WORKLOADS 64
+#define SUITE_MAX_DRIVERS 8
+#define SUITE_MAX_DRIVER_OPTS 32
+
+struct suite_driver_opts {
+    char name[32];
+    char *opts[SUITE_MAX_DRIVER_OPTS + 1]; /* "key=value", NULL-terminated */
+    int nopts;
+};
+
+struct suite {
+    char path[4096]; /* the file (or the name given to suite_load_string) */
+    char name[64];
+    char hash[17]; /* FNV-1a 64 of the file bytes, 16 hex digits */
+    char drivers[SUITE_MAX_DRIVERS][32];
+    int ndrivers;
+    unsigned repeats;
+    char link[16];
+    int dut_cpu, gen_cpu; /* -1 = unpinned */
+    int rps, capture;     /* 0/1 */
+    uint16_t port;
+    uint64_t duration_ns, warmup_ns, timeout_ns, idle_timeout_ns;
+    struct wl_spec workloads[SUITE_MAX_WORKLOADS];
+    int nworkloads;
+    struct suite_driver_opts dopts[SUITE_MAX_DRIVERS];
+    int ndopts;
+};
+
+/* 0, or -1 with "FILE:LINE: message" (or "FILE: message") in err. On failure
+ * *s holds nothing that needs suite_free. */
+int suite_load(const char *path, struct suite *s, char *err, size_t errlen);
+int suite_load_string(const char *text, const char *name_for_errors, struct suite *s, char *err,
+                      size_t errlen);
+/* --drivers override: comma list, each known to netio_find. On error *s is unchanged. */
+int suite_set_drivers(struct suite *s, const char *list, char *err, size_t errlen);
+/* repeats 1, durations at most 1s, warm-ups at most 200ms; downloads are left as they are. */
+void suite_apply_quick(struct suite *s);
+/* A drivers= entry is NAME or NAME@LINK (e.g. dpdk@ring); split it, using
+ * default_link when there is no @. */
+void suite_entry_split(const char *entry, const char *default_link, char *drv, size_t drvlen,
+                       char *link, size_t linklen);
+/* veth: every driver; tap and ring: dpdk only. */
+int suite_link_ok(const char *driver, const char *link);
+/* NULL-terminated "key=value" options of [driver NAME], or NULL if none. */
+const char *const *suite_driver_opts(const struct suite *s, const char *driver);
+void suite_free(struct suite *s); /* frees the option strings; safe to call twice */
+/* The [suite] keys and the workload keys with defaults and units (run --help). */
+void suite_print_help(FILE *f);
+
+#endif

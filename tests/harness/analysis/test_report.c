@@ -1,0 +1,228 @@
+/*
+ * test_report.c — harness/analysis/report.c: REPORT.md of the recorded results
+ * directory (tests/fixtures/results-quick, copied to a mkdtemp directory)
+ * lists every trial and has a table per workload with every driver and the
+ * ratio to kernel, the environment, the method notes, the download table in
+ * the layout of the downloader paper's Table 2 and the figure links; and on a
+ * synthetic run the warnings: noisy (default and given threshold),
+ * generator-bound, failed trials with their reasons; with the figures drawn,
+ * a PNG link per figure.
+ */
+#include "harness/analysis/plot.h"
+#include "harness/analysis/report.h"
+#include "harness/analysis/results.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FIXTURE "tests/fixtures/results-quick"
+
+static char base[64];
+
+static void setup(void)
+{
+    snprintf(base, sizeof base, "/tmp/bb_report_XXXXXX");
+    cr_assert_not_null(mkdtemp(base));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    cr_expect_eq(system(cmd), 0);
+}
+
+TestSuite(report, .init = setup, .fini = teardown, .timeout = 30);
+
+static char *slurp(const char *path)
+{
+    static char buf[1 << 17];
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static size_t count(const char *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The text of section "## name" up to the next "## ". */
+static char *section(const char *md, const char *name)
+{
+    static char buf[1 << 16];
+    char key[128];
+    snprintf(key, sizeof key, "\n## %s\n", name);
+    const char *p = strstr(md, key);
+    cr_assert_not_null(p, "no section %s", name);
+    p += strlen(key);
+    const char *end = strstr(p, "\n## ");
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (n >= sizeof buf) n = sizeof buf - 1;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+Test(report, fixture_lists_every_trial_and_a_table_per_workload)
+{
+    char dir[128], cmd[512], path[256], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/run", base);
+    snprintf(cmd, sizeof cmd, "cp -r " FIXTURE " '%s'", dir);
+    cr_assert_eq(system(cmd), 0, "cannot copy the fixture (run from the source tree)");
+    cr_assert_eq(report_write(dir, NULL, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/REPORT.md", dir);
+    const char *md = slurp(path);
+
+    /* Every trial of trials/ is listed, with its file. */
+    static const char *const wl[] = {"ka-64", "pipe-1k", "cps-64", "open-64", "download-64m"};
+    static const char *const drv[] = {"kernel", "afpacket"};
+    char *trials = strdup(section(md, "Every trial"));
+    for (size_t w = 0; w < 5; w++)
+        for (size_t d = 0; d < 2; d++) {
+            char link[128];
+            snprintf(link, sizeof link, "[%s-%s-r1](trials/%s-%s-r1.json)", wl[w], drv[d], wl[w],
+                     drv[d]);
+            cr_expect_not_null(strstr(trials, link), "trial %s-%s-r1 not listed", wl[w], drv[d]);
+        }
+    cr_expect_eq(count(trials, "\n| "), 10 + 1, "one row per trial (and the header)");
+    free(trials);
+
+    /* A table per workload, every driver in it, ratios to kernel. */
+    char *res = strdup(section(md, "Results per workload"));
+    for (size_t w = 0; w < 5; w++) {
+        char h[64];
+        snprintf(h, sizeof h, "### %s\n", wl[w]);
+        const char *p = strstr(res, h);
+        cr_assert_not_null(p, "no table for %s", wl[w]);
+        const char *next = strstr(p + 1, "\n### ");
+        size_t len = next ? (size_t)(next - p) : strlen(p);
+        char *t = strndup(p, len);
+        cr_expect_not_null(strstr(t, "| driver | ok/trials |"), "%s", t);
+        cr_expect_not_null(strstr(t, "| kernel | 1/1 |"), "%s", t);
+        cr_expect_not_null(strstr(t, "| afpacket | 1/1 |"), "%s", t);
+        cr_expect_not_null(strstr(t, "vs kernel"), "%s", t);
+        cr_expect_not_null(strstr(t, " 1.00× |"), "kernel's own ratio: %s", t);
+        free(t);
+    }
+    cr_expect_not_null(strstr(res, "| kernel | 1/1 | 147k |"), "ka-64 kernel req/s: %s", res);
+    cr_expect_not_null(strstr(res, "conn/s"), "cps workloads show conn/s");
+    free(res);
+
+    /* Environment, method, the downloader table, figures. */
+    cr_expect_not_null(strstr(section(md, "Environment"), "| cpu_model | AMD EPYC |"));
+    const char *method = section(md, "Method");
+    cr_expect_not_null(strstr(method, "`proc_stat_busy_x_tsc`"), "%s", method);
+    cr_expect_not_null(strstr(method, "whole-system"), "%s", method);
+    cr_expect_not_null(strstr(method, "bootstrap 95%"), "%s", method);
+    const char *dl = section(md, "Download");
+    cr_expect_not_null(strstr(dl, "| Sr. No. | File Size | kernel Downloader (sec) | afpacket "
+                                  "Downloader (sec) | speed-up afpacket vs kernel |"),
+                       "%s", dl);
+    cr_expect_not_null(strstr(dl, "| 1 | 64.0 MiB | 0.1091 | 0.1305 | 0.84× |"), "%s", dl);
+    const char *fig = section(md, "Figures");
+    cr_expect_not_null(strstr(fig, "No data for this figure") || strstr(fig, "Not drawn"),
+                       "figures are not drawn in this test: %s", fig);
+
+    /* Real data: generator-bound trials are flagged (the fixture's ka-64 kernel ran at 94%). */
+    const char *warn = section(md, "Warnings");
+    cr_expect_not_null(strstr(warn, "**generator-bound**: ka-64-kernel-r1"), "%s", warn);
+    cr_expect_null(strstr(warn, "**failed**"), "%s", warn);
+}
+
+static json_t *rec(const char *driver, int repeat, const char *status, double rps, double gen)
+{
+    return json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s,s:i,s:i},s:s,s:s,s:i,s:s,s:s?,"
+                     "s:{s:f,s:f,s:f}}",
+                     "schema", "bypassbench.trial/1", "suite", "syn", "suite_hash", "h", "workload",
+                     "name", "ka", "mode", "closed", "path", "/bytes/64", "connections", 4,
+                     "pipeline", 1, "driver", driver, "generator_driver", "kernel", "repeat",
+                     repeat, "status", status, "failure",
+                     strcmp(status, "ok") ? "server exited abnormally (status 139)" : NULL,
+                     "metrics", "rps", rps, "gbps", rps * 1e-6, "gen_util", gen);
+}
+
+Test(report, warnings_noisy_generator_bound_failed)
+{
+    char dir[128], path[256], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/syn", base);
+    json_t *recs = json_array();
+    /* kernel: cv 0.02 (not noisy at 5%); dpdk: cv 0.129 (noisy); dpdk r3 failed. */
+    json_array_append_new(recs, rec("kernel", 1, "ok", 1000, 0.5));
+    json_array_append_new(recs, rec("dpdk", 1, "ok", 2000, 0.5));
+    json_array_append_new(recs, rec("kernel", 2, "ok", 1020, 0.95));
+    json_array_append_new(recs, rec("dpdk", 2, "ok", 2400, 0.5));
+    json_array_append_new(recs, rec("kernel", 3, "ok", 980, 0.5));
+    json_array_append_new(recs, rec("dpdk", 3, "failed", 0, 0.1));
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r)
+    {
+        const char *d = json_string_value(json_object_get(r, "driver"));
+        unsigned rep = (unsigned)json_integer_value(json_object_get(r, "repeat"));
+        cr_assert_eq(results_write_trial(dir, "ka", d, rep, r, err, sizeof err), 0, "%s", err);
+    }
+    cr_assert_eq(results_write_summary(dir, recs, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(report_write(dir, NULL, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/REPORT.md", dir);
+    const char *md = slurp(path);
+    char *warn = strdup(section(md, "Warnings"));
+    cr_expect_not_null(strstr(warn, "**noisy** (CV > 5%): ka / dpdk: rps 12.9%"), "%s", warn);
+    cr_expect_null(strstr(warn, "ka / kernel"), "kernel's cv 0.02 flagged: %s", warn);
+    cr_expect_not_null(strstr(warn, "**generator-bound**: ka-kernel-r2: the generator used 95%"),
+                       "%s", warn);
+    cr_expect_eq(count(warn, "generator-bound"), 1, "%s", warn);
+    cr_expect_not_null(
+        strstr(warn, "**failed**: ka-dpdk-r3: server exited abnormally (status 139)"), "%s", warn);
+    free(warn);
+    const char *res = section(md, "Results per workload");
+    cr_expect_not_null(strstr(res, "| dpdk | 2/3 | 2.20k [2.00k, 2.40k] |"), "%s", res);
+    cr_expect_not_null(strstr(res, "| 2.20× |"), "dpdk req/s vs kernel: %s", res);
+    cr_expect_not_null(strstr(section(md, "Every trial"), "| failed |"));
+    cr_expect_eq(count(section(md, "Every trial"), "\n| "), 6 + 1);
+    cr_expect_not_null(strstr(section(md, "Download"), "No download workload"));
+
+    /* A lower threshold flags the kernel too. */
+    struct report_opts o = {.noisy_cv = 0.01};
+    cr_assert_eq(report_write(dir, &o, err, sizeof err), 0, "%s", err);
+    md = slurp(path);
+    cr_expect_not_null(
+        strstr(section(md, "Warnings"), "**noisy** (CV > 1%): ka / kernel: rps 2.0%"), "%s",
+        section(md, "Warnings"));
+    json_decref(recs);
+}
+
+Test(report, figures_linked_once_drawn)
+{
+    char dir[128], cmd[512], path[256], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/run", base);
+    snprintf(cmd, sizeof cmd, "cp -r " FIXTURE " '%s'", dir);
+    cr_assert_eq(system(cmd), 0, "cannot copy the fixture (run from the source tree)");
+    struct plot_opts po = {.scripts = "plots"};
+    cr_assert_eq(plot_run(dir, &po, err, sizeof err), 6, "%s", err);
+    cr_assert_eq(report_write(dir, NULL, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/REPORT.md", dir);
+    const char *fig = section(slurp(path), "Figures");
+    for (size_t i = 0; plot_figure_name(i); i++) {
+        char link[128];
+        snprintf(link, sizeof link, "](plots/%s-2col.png)", plot_figure_name(i));
+        cr_expect_not_null(strstr(fig, link), "no %s in %s", link, fig);
+    }
+    cr_expect_null(strstr(fig, "No data"), "%s", fig);
+}
+
+Test(report, errors)
+{
+    char dir[128], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/missing", base);
+    cr_expect_eq(report_write(dir, NULL, err, sizeof err), -1);
+    cr_expect_not_null(strstr(err, "trials"), "%s", err);
+}
