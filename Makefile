@@ -42,7 +42,7 @@ ifeq ($(HAVE_DPDK),1)
 DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk)
 ALL_CFLAGS += -DHAVE_DPDK
 LDLIBS += $(shell pkg-config --libs libdpdk)
-DPDK_OBJS = $(BUILD)/drivers/dpdk.o $(BUILD)/drivers/ustack/netio_dpdk.o $(BUILD)/kni/kni_rte.o $(BUILD)/harness/cli/pdump.o
+DPDK_OBJS = $(BUILD)/drivers/dpdk.o $(BUILD)/drivers/ustack/netio_dpdk.o $(BUILD)/kni/kni_rte.o $(BUILD)/harness/cli/pdump.o $(BUILD)/harness/run/pdump.o
 $(DPDK_OBJS): ALL_CFLAGS += $(DPDK_CFLAGS)
 endif
 

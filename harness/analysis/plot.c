@@ -1,18 +1,18 @@
 /*
  * plot.c — `bypassbench plot DIR` (see plot.h).
  *
- * plot_run() -> plot_data_load() (results_load_dir, summary.json order)
+ * plot_run() -> model_load() (model.c: records grouped by workload, driver)
  *   -> per figure: build_<figure>() collects rows (median, CI per cell via
  *      stats.c) -> place() computes bar/point positions -> write_csv()
  *   -> draw(): gnuplot -e "<variables>" plots/<figure>.gp, the six outputs
  *      (pdf, svg, png x 1col, 2col) run in parallel, each checked non-empty.
  *
  * Callers: harness/cli/report.c, harness/analysis/report.c, tests.
- * Calls: results.c, stats.c, units.c, jansson, gnuplot (fork/exec).
+ * Calls: model.c, stats.c, units.c, jansson, gnuplot (fork/exec).
  */
 #include "harness/analysis/plot.h"
 
-#include "harness/analysis/results.h"
+#include "harness/analysis/model.h"
 #include "harness/analysis/stats.h"
 #include "units.h"
 
@@ -28,175 +28,13 @@
 #define PATH_LEN 4096
 #define MAXV 16
 
-/* ---------------------------------------------------------------- the run */
-
-static const char *const known_drivers[] = {"kernel", "afpacket", "dpdk", "dpdk-tap", "dpdk-ring"};
-#define NKNOWN (sizeof known_drivers / sizeof known_drivers[0])
-
-static const char *str_at(json_t *o, const char *k)
+int plot_driver_lt(const struct run_model *pd, size_t d)
 {
-    return json_string_value(json_object_get(o, k));
-}
-
-static int is_ok(json_t *rec)
-{
-    const char *s = str_at(rec, "status");
-    return s && strcmp(s, "ok") == 0;
-}
-
-static int find(const char *const *names, size_t n, const char *s)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(names[i], s) == 0) return (int)i;
-    return -1;
-}
-
-static void add_workload(struct plot_data *pd, const char *name, json_t *spec)
-{
-    int i = find(pd->workloads, pd->nw, name);
-    if (i >= 0) {
-        if (!pd->specs[i]) pd->specs[i] = spec;
-        return;
-    }
-    if (pd->nw >= PLOT_MAX_WORKLOADS) return;
-    pd->specs[pd->nw] = spec;
-    pd->workloads[pd->nw++] = name;
-}
-
-int plot_data_load(const char *dir, struct plot_data *pd, char *err, size_t errlen)
-{
-    char path[PATH_LEN + 32];
-    json_error_t je;
-    memset(pd, 0, sizeof *pd);
-    pd->records = results_load_dir(dir, err, errlen);
-    if (!pd->records) return -1;
-    snprintf(path, sizeof path, "%s/env.json", dir);
-    pd->env = json_load_file(path, 0, &je);
-    /* Run order from summary.json; records are in file-name order. */
-    snprintf(path, sizeof path, "%s/summary.json", dir);
-    json_t *sum = json_load_file(path, 0, &je), *g, *rec;
-    size_t i;
-    json_array_foreach(json_object_get(sum, "groups"), i, g)
-    {
-        const char *name = str_at(g, "workload");
-        json_t *r2;
-        size_t j;
-        json_array_foreach(pd->records, j, r2)
-        { /* borrow the name from a record */
-            const char *rn = str_at(json_object_get(r2, "workload"), "name");
-            if (rn && name && strcmp(rn, name) == 0) {
-                add_workload(pd, rn, json_object_get(r2, "workload"));
-                break;
-            }
-        }
-    }
-    json_decref(sum);
-    const char *others[PLOT_MAX_DRIVERS];
-    size_t nothers = 0;
-    int present[NKNOWN] = {0};
-    json_array_foreach(pd->records, i, rec)
-    {
-        const char *name = str_at(json_object_get(rec, "workload"), "name");
-        const char *drv = str_at(rec, "driver");
-        if (!name || !drv) {
-            snprintf(err, errlen, "%s/trials: record %zu has no %s", dir, i,
-                     !name ? "workload.name" : "driver");
-            plot_data_free(pd);
-            return -1;
-        }
-        add_workload(pd, name, json_object_get(rec, "workload"));
-        int k = find(known_drivers, NKNOWN, drv);
-        if (k >= 0)
-            present[k] = 1;
-        else if (find(others, nothers, drv) < 0 && nothers < PLOT_MAX_DRIVERS - NKNOWN)
-            others[nothers++] = drv;
-    }
-    for (size_t k = 0; k < NKNOWN; k++)
-        if (present[k]) pd->drivers[pd->nd++] = known_drivers[k];
-    for (size_t k = 0; k < nothers; k++)
-        pd->drivers[pd->nd++] = others[k];
-    return 0;
-}
-
-void plot_data_free(struct plot_data *pd)
-{
-    json_decref(pd->records);
-    json_decref(pd->env);
-    memset(pd, 0, sizeof *pd);
-}
-
-static double num_at(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-double plot_record_value(json_t *rec, const char *name)
-{
-    json_t *m = json_object_get(json_object_get(rec, "metrics"), name);
-    if (json_is_number(m)) return json_number_value(m);
-    json_t *srv = json_object_get(rec, "server");
-    json_t *dc = json_object_get(srv, "driver_counters");
-    if (strcmp(name, "syscalls_per_request") == 0) {
-        double sys = num_at(dc, "syscalls"),
-               req = num_at(json_object_get(srv, "stats"), "requests");
-        return req > 0 ? sys / req : NAN;
-    }
-    if (strcmp(name, "poll_work_fraction") == 0) {
-        double w = num_at(dc, "poll_cycles_work"), i = num_at(dc, "poll_cycles_idle");
-        return w + i > 0 ? w / (w + i) : NAN;
-    }
-    return NAN;
-}
-
-static int in_cell(const struct plot_data *pd, json_t *rec, size_t w, size_t d)
-{
-    const char *name = str_at(json_object_get(rec, "workload"), "name");
-    const char *drv = str_at(rec, "driver");
-    return name && drv && strcmp(name, pd->workloads[w]) == 0 && strcmp(drv, pd->drivers[d]) == 0;
-}
-
-void plot_cell_stat(const struct plot_data *pd, size_t w, size_t d, const char *name,
-                    struct plot_stat *st)
-{
-    double v[1024];
-    size_t i, n = 0;
-    json_t *rec;
-    json_array_foreach(pd->records, i, rec)
-    {
-        if (n == sizeof v / sizeof v[0]) break;
-        if (!is_ok(rec) || !in_cell(pd, rec, w, d)) continue;
-        double x = plot_record_value(rec, name);
-        if (isfinite(x)) v[n++] = x;
-    }
-    st->n = n;
-    st->median = stats_median(v, n);
-    st->min = stats_min(v, n);
-    st->max = stats_max(v, n);
-    st->cv = stats_cv(v, n);
-    stats_median_ci95(v, n, &st->lo, &st->hi);
-}
-
-size_t plot_cell_trials(const struct plot_data *pd, size_t w, size_t d, size_t *ok)
-{
-    size_t i, n = 0, k = 0;
-    json_t *rec;
-    json_array_foreach(pd->records, i, rec) if (in_cell(pd, rec, w, d))
-    {
-        n++;
-        k += (size_t)is_ok(rec);
-    }
-    if (ok) *ok = k;
-    return n;
-}
-
-int plot_driver_lt(const struct plot_data *pd, size_t d)
-{
-    int k = find(known_drivers, NKNOWN, pd->drivers[d]);
+    int k = model_known_driver(pd->drivers[d]);
     if (k >= 0) return k + 1;
     int other = 0;
     for (size_t i = 0; i < d; i++)
-        other += find(known_drivers, NKNOWN, pd->drivers[i]) < 0;
+        other += model_known_driver(pd->drivers[i]) < 0;
     return 6 + other % 3;
 }
 
@@ -218,10 +56,10 @@ struct row {
 };
 
 struct fig {
-    const struct plot_data *pd;
-    struct row rows[PLOT_MAX_WORKLOADS * 8];
+    const struct run_model *pd;
+    struct row rows[MODEL_MAX_WORKLOADS * 8];
     size_t n, ncat;
-    char catlabel[PLOT_MAX_WORKLOADS * 4][64];
+    char catlabel[MODEL_MAX_WORKLOADS * 4][64];
     int kind; /* K_LINES: x given; K_BARS: clusters; K_POINTS: categories, dodged */
     int has_x2, has_poll;
     double bw, xmin, xmax;
@@ -244,23 +82,23 @@ static struct row *add_row(struct fig *f, size_t d, size_t cat, const char *labe
     return r;
 }
 
-static void put_stat(struct row *r, size_t at, const struct plot_stat *st)
+static void put_stat(struct row *r, size_t at, const struct cell_stat *st)
 {
     r->v[at] = st->median;
     r->v[at + 1] = st->lo;
     r->v[at + 2] = st->hi;
 }
 
-static const char *mode_of(const struct plot_data *pd, size_t w)
+static const char *mode_of(const struct run_model *pd, size_t w)
 {
-    const char *m = str_at(pd->specs[w], "mode");
+    const char *m = model_str(pd->specs[w], "mode");
     return m ? m : "";
 }
 
 /* /bytes/N -> N in bytes and its text ("1k"); -1 otherwise. */
-static int bytes_path(const struct plot_data *pd, size_t w, uint64_t *size, const char **text)
+static int bytes_path(const struct run_model *pd, size_t w, uint64_t *size, const char **text)
 {
-    const char *p = str_at(pd->specs[w], "path");
+    const char *p = model_str(pd->specs[w], "path");
     if (!p || strncmp(p, "/bytes/", 7) != 0 || units_parse_size(p + 7, size) < 0) return -1;
     if (text) *text = p + 7;
     return 0;
@@ -275,8 +113,8 @@ static size_t new_cat(struct fig *f, const char *label)
 
 static void build_throughput(struct fig *f)
 {
-    const struct plot_data *pd = f->pd;
-    uint64_t seen[PLOT_MAX_WORKLOADS];
+    const struct run_model *pd = f->pd;
+    uint64_t seen[MODEL_MAX_WORKLOADS];
     size_t nseen = 0;
     f->kind = K_LINES;
     f->xmin = INFINITY, f->xmax = 0;
@@ -299,9 +137,9 @@ static void build_throughput(struct fig *f)
         }
         int any = 0;
         for (size_t d = 0; d < pd->nd; d++) {
-            struct plot_stat rps, gb;
-            plot_cell_stat(pd, w, d, "rps", &rps);
-            plot_cell_stat(pd, w, d, "gbps", &gb);
+            struct cell_stat rps, gb;
+            model_cell_stat(pd, w, d, "rps", &rps);
+            model_cell_stat(pd, w, d, "gbps", &gb);
             if (rps.n == 0) continue;
             struct row *r = add_row(f, d, 0, pd->workloads[w]);
             if (!r) return;
@@ -330,7 +168,7 @@ static void build_throughput(struct fig *f)
 static void build_bars(struct fig *f, const char *const *modes, int exclude,
                        const char *const *metrics, size_t nm)
 {
-    const struct plot_data *pd = f->pd;
+    const struct run_model *pd = f->pd;
     f->kind = K_BARS;
     for (size_t w = 0; w < pd->nw; w++) {
         int listed = 0;
@@ -339,10 +177,10 @@ static void build_bars(struct fig *f, const char *const *modes, int exclude,
         if (listed == exclude) continue;
         size_t cat = (size_t)-1;
         for (size_t d = 0; d < pd->nd; d++) {
-            struct plot_stat st[4];
+            struct cell_stat st[4];
             int any = 0;
             for (size_t m = 0; m < nm; m++) {
-                plot_cell_stat(pd, w, d, metrics[m], &st[m]);
+                model_cell_stat(pd, w, d, metrics[m], &st[m]);
                 any |= st[m].n > 0;
             }
             if (!any) continue;
@@ -378,7 +216,7 @@ static void build_download(struct fig *f)
     static const char *const modes[] = {"download", NULL}, *const m[] = {"download_s", "gbps"};
     build_bars(f, modes, 0, m, 2);
     for (size_t c = 0; c < f->ncat; c++) { /* label the clusters by file size */
-        int w = find(f->pd->workloads, f->pd->nw, f->catlabel[c]);
+        int w = model_workload_index(f->pd, f->catlabel[c]);
         uint64_t size;
         char buf[32];
         if (w >= 0 && bytes_path(f->pd, (size_t)w, &size, NULL) == 0)
@@ -386,7 +224,7 @@ static void build_download(struct fig *f)
                      units_format_size(size, buf, sizeof buf));
     }
     for (size_t i = 0; i < f->n; i++) {
-        int w = find(f->pd->workloads, f->pd->nw, f->rows[i].label);
+        int w = model_workload_index(f->pd, f->rows[i].label);
         uint64_t size;
         if (w >= 0 && bytes_path(f->pd, (size_t)w, &size, NULL) == 0)
             f->rows[i].v[7] = (double)size;
@@ -406,9 +244,9 @@ static void build_cycles(struct fig *f)
         struct row *r = &f->rows[i];
         double v[MAXV];
         memcpy(v, r->v, sizeof v);
-        int w = find(f->pd->workloads, f->pd->nw, r->label);
-        struct plot_stat pf = {0};
-        if (w >= 0) plot_cell_stat(f->pd, (size_t)w, r->d, "poll_work_fraction", &pf);
+        int w = model_workload_index(f->pd, r->label);
+        struct cell_stat pf = {0};
+        if (w >= 0) model_cell_stat(f->pd, (size_t)w, r->d, "poll_work_fraction", &pf);
         double frac = pf.n ? pf.median : 1.0;
         f->has_poll |= pf.n > 0;
         for (size_t k = 0; k < MAXV; k++)
@@ -427,7 +265,7 @@ static void build_latency(struct fig *f)
 {
     static const char *const key[] = {"lat_p50_ns", "lat_p90_ns", "lat_p99_ns", "lat_p999_ns"};
     static const char *const name[] = {"p50", "p90", "p99", "p99.9"};
-    const struct plot_data *pd = f->pd;
+    const struct run_model *pd = f->pd;
     size_t nopen = 0;
     f->kind = K_POINTS;
     for (size_t w = 0; w < pd->nw; w++)
@@ -436,8 +274,8 @@ static void build_latency(struct fig *f)
         if (strcmp(mode_of(pd, w), "open") != 0) continue;
         size_t have = 0;
         for (size_t d = 0; d < pd->nd; d++) {
-            struct plot_stat st;
-            plot_cell_stat(pd, w, d, key[0], &st);
+            struct cell_stat st;
+            model_cell_stat(pd, w, d, key[0], &st);
             have += st.n > 0;
         }
         if (!have) continue;
@@ -454,8 +292,8 @@ static void build_latency(struct fig *f)
         /* A driver's percentiles in consecutive rows: gnuplot draws them as one line. */
         for (size_t d = 0; d < pd->nd; d++) {
             for (size_t p = 0; p < 4; p++) {
-                struct plot_stat st;
-                plot_cell_stat(pd, w, d, key[p], &st);
+                struct cell_stat st;
+                model_cell_stat(pd, w, d, key[p], &st);
                 if (st.n == 0) continue;
                 struct row *r = add_row(f, d, cat0 + p, pd->workloads[w]);
                 if (!r) return;
@@ -714,7 +552,7 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
 
 int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errlen)
 {
-    struct plot_data pd;
+    struct run_model pd;
     char pdir[PATH_LEN + 16], scripts[PATH_LEN], csv[PATH_LEN + 64], e[1024];
     const char *gnuplot = o && o->gnuplot ? o->gnuplot : "gnuplot";
     FILE *notes = o ? o->notes : NULL;
@@ -729,23 +567,23 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
                  "source tree or give --scripts DIR");
         return -1;
     }
-    if (plot_data_load(dir, &pd, err, errlen) < 0) return -1;
+    if (model_load(dir, &pd, err, errlen) < 0) return -1;
     snprintf(pdir, sizeof pdir, "%s/plots", dir);
     if (mkdir(pdir, 0755) < 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: cannot create directory: %s", pdir, strerror(errno));
-        plot_data_free(&pd);
+        model_free(&pd);
         return -1;
     }
     struct fig *f = malloc(sizeof *f);
     if (!f) {
         snprintf(err, errlen, "plot: out of memory");
-        plot_data_free(&pd);
+        model_free(&pd);
         return -1;
     }
     int drawn = 0, failed = 0;
     for (size_t i = 0; i < NFIGURES; i++) {
         const struct figure *fg = &figures[i];
-        int di[PLOT_MAX_DRIVERS];
+        int di[MODEL_MAX_DRIVERS];
         size_t nu;
         memset(f, 0, sizeof *f);
         f->pd = &pd;
@@ -771,6 +609,6 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
                     nu, pdir, fg->name, csv_only ? "csv" : "{pdf,svg,png}");
     }
     free(f);
-    plot_data_free(&pd);
+    model_free(&pd);
     return failed ? -1 : drawn;
 }

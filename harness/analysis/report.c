@@ -1,15 +1,16 @@
 /*
  * report.c — `bypassbench report DIR`: DIR/REPORT.md (see report.h).
  *
- * report_write() -> plot_data_load() (records grouped by workload, driver)
- *   -> header, environment, method, per-workload tables (plot_cell_stat:
+ * report_write() -> model_load() (records grouped by workload, driver)
+ *   -> header, environment, method, per-workload tables (model_cell_stat:
  *      median, bootstrap CI, cv), download table (Table 2 layout), figures,
  *      warnings, every trial -> REPORT.md.tmp -> rename.
  *
- * Callers: harness/cli/report.c, tests. Calls: plot.c, results.h, units.c, jansson.
+ * Callers: harness/cli/report.c, tests. Calls: model.c, plot.c (figure names), units.c, jansson.
  */
 #include "harness/analysis/report.h"
 
+#include "harness/analysis/model.h"
 #include "harness/analysis/plot.h"
 #include "harness/analysis/results.h"
 #include "units.h"
@@ -26,7 +27,7 @@
 struct ctx {
     FILE *f;
     const char *dir;
-    struct plot_data pd;
+    struct run_model pd;
     double noisy_cv, gen_bound;
 };
 
@@ -80,7 +81,7 @@ static const char *fmt(double x, enum unit u, char *buf, size_t len)
 }
 
 /* "147k [140k, 150k]" (no interval with fewer than two repeats). */
-static void stat_cell(FILE *f, const struct plot_stat *st, enum unit u)
+static void stat_cell(FILE *f, const struct cell_stat *st, enum unit u)
 {
     char a[32], b[32], c[32];
     if (st->n == 0) {
@@ -94,7 +95,7 @@ static void stat_cell(FILE *f, const struct plot_stat *st, enum unit u)
                 fmt(st->hi, u, c, sizeof c));
 }
 
-static void ratio_cell(FILE *f, const struct plot_stat *x, const struct plot_stat *base)
+static void ratio_cell(FILE *f, const struct cell_stat *x, const struct cell_stat *base)
 {
     if (x->n && base->n && base->median > 0 && isfinite(x->median))
         fprintf(f, " %.2f× |", x->median / base->median);
@@ -102,7 +103,7 @@ static void ratio_cell(FILE *f, const struct plot_stat *x, const struct plot_sta
         fputs(" – |", f);
 }
 
-static void cv_cell(FILE *f, const struct plot_stat *st, double noisy)
+static void cv_cell(FILE *f, const struct cell_stat *st, double noisy)
 {
     if (st->n < 2 || !isfinite(st->cv))
         fputs(" – |", f);
@@ -112,7 +113,7 @@ static void cv_cell(FILE *f, const struct plot_stat *st, double noisy)
 
 /* ---------------------------------------------------------------- sections */
 
-static const char *mode_of(const struct plot_data *pd, size_t w)
+static const char *mode_of(const struct run_model *pd, size_t w)
 {
     const char *m = str_at(pd->specs[w], "mode");
     return m ? m : "";
@@ -147,7 +148,7 @@ static enum unit headline_unit(const char *mode)
     return strcmp(mode, "download") == 0 ? U_S : U_COUNT;
 }
 
-static int kernel_index(const struct plot_data *pd)
+static int kernel_index(const struct run_model *pd)
 {
     for (size_t d = 0; d < pd->nd; d++)
         if (strcmp(pd->drivers[d], "kernel") == 0) return (int)d;
@@ -223,7 +224,7 @@ static void section_method(struct ctx *c)
     size_t maxrep = 0, minrep = (size_t)-1;
     for (size_t w = 0; w < c->pd.nw; w++)
         for (size_t d = 0; d < c->pd.nd; d++) {
-            size_t n = plot_cell_trials(&c->pd, w, d, NULL);
+            size_t n = model_cell_trials(&c->pd, w, d, NULL);
             if (!n) continue;
             maxrep = n > maxrep ? n : maxrep;
             minrep = n < minrep ? n : minrep;
@@ -296,21 +297,21 @@ static void section_workloads(struct ctx *c)
                 "system cycles/req | CV (%s) | %s vs kernel | system cycles/req vs kernel |\n",
                 headline_title(mode), headline_title(mode), headline_title(mode));
         fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");
-        struct plot_stat base_h = {0}, base_c = {0};
+        struct cell_stat base_h = {0}, base_c = {0};
         if (k >= 0) {
-            plot_cell_stat(&c->pd, w, (size_t)k, h, &base_h);
-            plot_cell_stat(&c->pd, w, (size_t)k, "system_cycles_per_request", &base_c);
+            model_cell_stat(&c->pd, w, (size_t)k, h, &base_h);
+            model_cell_stat(&c->pd, w, (size_t)k, "system_cycles_per_request", &base_c);
         }
         for (size_t d = 0; d < c->pd.nd; d++) {
-            size_t ok, n = plot_cell_trials(&c->pd, w, d, &ok);
+            size_t ok, n = model_cell_trials(&c->pd, w, d, &ok);
             if (!n) continue;
-            struct plot_stat st[6];
+            struct cell_stat st[6];
             static const char *const keys[] = {"gbps", "lat_p50_ns", "lat_p99_ns",
                                                "dut_cycles_per_request",
                                                "system_cycles_per_request"};
-            plot_cell_stat(&c->pd, w, d, h, &st[0]);
+            model_cell_stat(&c->pd, w, d, h, &st[0]);
             for (size_t i = 0; i < 5; i++)
-                plot_cell_stat(&c->pd, w, d, keys[i], &st[i + 1]);
+                model_cell_stat(&c->pd, w, d, keys[i], &st[i + 1]);
             fprintf(f, "| %s | %zu/%zu |", c->pd.drivers[d], ok, n);
             stat_cell(f, &st[0], headline_unit(mode));
             stat_cell(f, &st[1], U_GBPS);
@@ -368,10 +369,10 @@ static void section_download(struct ctx *c)
         else
             snprintf(a, sizeof a, "%s", path ? path : "?");
         fprintf(f, "| %zu | %s |", ++sr, a);
-        struct plot_stat base = {0}, st;
-        if (k >= 0) plot_cell_stat(&c->pd, w, (size_t)k, "download_s", &base);
+        struct cell_stat base = {0}, st;
+        if (k >= 0) model_cell_stat(&c->pd, w, (size_t)k, "download_s", &base);
         for (size_t d = 0; d < c->pd.nd; d++) {
-            plot_cell_stat(&c->pd, w, d, "download_s", &st);
+            model_cell_stat(&c->pd, w, d, "download_s", &st);
             if (st.n)
                 fprintf(f, " %.4f |", st.median);
             else
@@ -379,7 +380,7 @@ static void section_download(struct ctx *c)
         }
         for (size_t d = 0; d < c->pd.nd; d++) {
             if ((int)d == k || k < 0) continue;
-            plot_cell_stat(&c->pd, w, d, "download_s", &st);
+            model_cell_stat(&c->pd, w, d, "download_s", &st);
             if (st.n && base.n && st.median > 0)
                 fprintf(f, " %.2f× |", base.median / st.median);
             else
@@ -424,7 +425,7 @@ static const char *trial_headline(json_t *rec, char *buf, size_t len)
 {
     const char *mode = str_at(json_object_get(rec, "workload"), "mode");
     const char *h = headline(mode ? mode : "");
-    double x = plot_record_value(rec, h);
+    double x = model_record_value(rec, h);
     char v[32];
     snprintf(buf, len, "%s%s%s", fmt(x, headline_unit(mode ? mode : ""), v, sizeof v),
              strcmp(h, "download_s") == 0 ? "" : " ",
@@ -457,8 +458,8 @@ static void section_warnings(struct ctx *c)
         for (size_t d = 0; d < c->pd.nd; d++) { /* one line per (workload, driver) */
             size_t listed = 0, reps = 0;
             for (size_t m = 0; m < sizeof watched / sizeof watched[0]; m++) {
-                struct plot_stat st;
-                plot_cell_stat(&c->pd, w, d, watched[m], &st);
+                struct cell_stat st;
+                model_cell_stat(&c->pd, w, d, watched[m], &st);
                 if (st.n < 2 || !isfinite(st.cv) || st.cv <= c->noisy_cv) continue;
                 if (!listed++)
                     fprintf(f, "- **noisy** (CV > %.0f%%): %s / %s:", c->noisy_cv * 100,
@@ -473,7 +474,7 @@ static void section_warnings(struct ctx *c)
         }
     json_array_foreach(c->pd.records, i, rec)
     {
-        double g = plot_record_value(rec, "gen_util");
+        double g = model_record_value(rec, "gen_util");
         if (isfinite(g) && g > c->gen_bound) {
             trial_name(rec, name, sizeof name);
             fprintf(f,
@@ -509,7 +510,7 @@ static void section_trials(struct ctx *c)
     json_array_foreach(c->pd.records, i, rec)
     {
         trial_name(rec, name, sizeof name);
-        double gu = plot_record_value(rec, "gen_util");
+        double gu = model_record_value(rec, "gen_util");
         if (isfinite(gu))
             snprintf(g, sizeof g, "%.0f%%", gu * 100);
         else
@@ -519,8 +520,8 @@ static void section_trials(struct ctx *c)
             name, name, str_at(json_object_get(rec, "workload"), "name"), str_at(rec, "driver"),
             (long long)json_integer_value(json_object_get(rec, "repeat")),
             str_at(rec, "status") ? str_at(rec, "status") : "?", trial_headline(rec, h, sizeof h),
-            fmt(plot_record_value(rec, "gbps"), U_GBPS, a, sizeof a),
-            fmt(plot_record_value(rec, "lat_p99_ns"), U_NS, b, sizeof b), g);
+            fmt(model_record_value(rec, "gbps"), U_GBPS, a, sizeof a),
+            fmt(model_record_value(rec, "lat_p99_ns"), U_NS, b, sizeof b), g);
         md(f, str_at(rec, "failure") ? str_at(rec, "failure") : "");
         fprintf(f, " |\n");
     }
@@ -533,13 +534,13 @@ int report_write(const char *dir, const struct report_opts *o, char *err, size_t
     char path[PATH_LEN + 32], tmp[PATH_LEN + 40];
     c.noisy_cv = o && o->noisy_cv > 0 ? o->noisy_cv : RESULTS_NOISY_CV;
     c.gen_bound = o && o->gen_bound > 0 ? o->gen_bound : REPORT_GEN_BOUND;
-    if (plot_data_load(dir, &c.pd, err, errlen) < 0) return -1;
+    if (model_load(dir, &c.pd, err, errlen) < 0) return -1;
     snprintf(path, sizeof path, "%s/REPORT.md", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     c.f = fopen(tmp, "w");
     if (!c.f) {
         snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
-        plot_data_free(&c.pd);
+        model_free(&c.pd);
         return -1;
     }
     section_run(&c);
@@ -552,7 +553,7 @@ int report_write(const char *dir, const struct report_opts *o, char *err, size_t
     section_trials(&c);
     int bad = ferror(c.f) != 0;
     bad |= fclose(c.f) != 0;
-    plot_data_free(&c.pd);
+    model_free(&c.pd);
     if (bad || rename(tmp, path) < 0) {
         snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
         unlink(tmp);

@@ -4,7 +4,11 @@
  */
 #include "harness/analysis/report_json.h"
 
-#include "harness/cli/cli.h"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 static json_t *stats_json(const struct srv_stats *st)
 {
@@ -78,8 +82,8 @@ json_t *report_client_json(const struct wl_spec *s, const char *driver, const ch
     json_object_set_new(j, "gbps", json_real(secs > 0 ? (double)r->body_bytes * 8 / secs / 1e9 : 0));
     json_object_set_new(j, "interrupted", json_boolean(r->interrupted));
     json_object_set_new(j, "latency", latency_json(&r->latency));
-    json_object_set_new(j, "driver_counters", cli_counters_json(io));
-    json_object_set_new(j, "rusage", cli_rusage_json());
+    json_object_set_new(j, "driver_counters", report_json_counters(io));
+    json_object_set_new(j, "rusage", report_json_rusage());
     return j;
 }
 
@@ -87,6 +91,39 @@ json_t *report_server_json(const char *driver, const struct srv_stats *st, struc
                            int ok)
 {
     return json_pack("{s:s,s:s,s:o,s:o,s:o,s:b}", "role", "server", "driver", driver, "stats",
-                     stats_json(st), "driver_counters", cli_counters_json(io), "rusage",
-                     cli_rusage_json(), "ok", ok);
+                     stats_json(st), "driver_counters", report_json_counters(io), "rusage",
+                     report_json_rusage(), "ok", ok);
+}
+
+json_t *report_json_counters(struct netio *io)
+{
+    struct netio_counter c[128];
+    int n = netio_counters(io, c, 128);
+    json_t *o = json_object();
+    for (int i = 0; i < n; i++) json_object_set_new(o, c[i].name, json_integer((json_int_t)c[i].value));
+    return o;
+}
+
+int report_json_write(const char *path, json_t *j, char *err, size_t errlen)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+    if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 || rename(tmp, path) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+json_t *report_json_rusage(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return json_pack("{s:I,s:I,s:I,s:I}", "utime_ns",
+                     (json_int_t)ru.ru_utime.tv_sec * 1000000000 + ru.ru_utime.tv_usec * 1000,
+                     "stime_ns",
+                     (json_int_t)ru.ru_stime.tv_sec * 1000000000 + ru.ru_stime.tv_usec * 1000,
+                     "voluntary_ctxsw", (json_int_t)ru.ru_nvcsw, "involuntary_ctxsw",
+                     (json_int_t)ru.ru_nivcsw);
 }

@@ -3,10 +3,11 @@
  * interface into a pcap file, then a JSON sidecar (packets, kernel drops,
  * bytes, snaplen, duration) and one summary line on stderr. The harness
  * spawns it inside bb-dut (topo_spawn) and stops it with SIGTERM.
- * Calls: capture_* (harness/run/capture.c), cli_write_json.
+ * Calls: capture_* (harness/run/capture.c), report_json_write.
  */
-#include "harness/run/capture.h"
+#include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
+#include "harness/run/capture.h"
 #include "netio.h"
 #include "units.h"
 
@@ -126,7 +127,7 @@ int cmd_capture(int argc, char **argv)
     capture_result(cap, &r);
     capture_close(cap);
     json_t *j = capture_result_json(cfg.iface, cfg.out, &r);
-    if (!j || cli_write_json(json_path, j, err, sizeof(err)) < 0) {
+    if (!j || report_json_write(json_path, j, err, sizeof(err)) < 0) {
         fprintf(stderr, "bypassbench capture: %s\n", j ? err : "cannot build the JSON sidecar");
         rc = -1;
     }

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 volatile sig_atomic_t cli_stop;
@@ -93,37 +92,4 @@ int cli_parse_url(const char *url, struct sockaddr_in *dst, char *host, size_t h
         return -1;
     }
     return 0;
-}
-
-json_t *cli_counters_json(struct netio *io)
-{
-    struct netio_counter c[128];
-    int n = netio_counters(io, c, 128);
-    json_t *o = json_object();
-    for (int i = 0; i < n; i++) json_object_set_new(o, c[i].name, json_integer((json_int_t)c[i].value));
-    return o;
-}
-
-int cli_write_json(const char *path, json_t *j, char *err, size_t errlen)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-    if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 || rename(tmp, path) < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-json_t *cli_rusage_json(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return json_pack("{s:I,s:I,s:I,s:I}", "utime_ns",
-                     (json_int_t)ru.ru_utime.tv_sec * 1000000000 + ru.ru_utime.tv_usec * 1000,
-                     "stime_ns",
-                     (json_int_t)ru.ru_stime.tv_sec * 1000000000 + ru.ru_stime.tv_usec * 1000,
-                     "voluntary_ctxsw", (json_int_t)ru.ru_nvcsw, "involuntary_ctxsw",
-                     (json_int_t)ru.ru_nivcsw);
 }

@@ -1,13 +1,11 @@
 /*
  * cli.h — helpers shared by the bypassbench subcommands (harness/cli_*.c):
- * the stop flag set by SIGINT/SIGTERM, address parsing, netio counters as JSON.
+ * the stop flag set by SIGINT/SIGTERM, address parsing; the subcommands.
  */
 #ifndef BB_CLI_H
 #define BB_CLI_H
 
-#include "netio.h"
-
-#include <jansson.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stddef.h>
 
@@ -19,11 +17,6 @@ int cli_parse_addr(const char *s, struct sockaddr_in *out, char *err, size_t err
 /* http://HOST[:PORT]/path with HOST an IPv4 literal or localhost. */
 int cli_parse_url(const char *url, struct sockaddr_in *dst, char *host, size_t hostlen, char *path,
                   size_t pathlen, char *err, size_t errlen);
-json_t *cli_counters_json(struct netio *io);
-/* Write JSON atomically (tmp + rename). 0 or -1 with err. */
-int cli_write_json(const char *path, json_t *j, char *err, size_t errlen);
-/* Resource usage of this process (ru_utime/stime in ns, voluntary/involuntary ctx switches). */
-json_t *cli_rusage_json(void);
 
 /* Subcommands (one file each). argv[0] is the subcommand name. */
 int cmd_serve(int argc, char **argv);

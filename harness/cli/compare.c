@@ -6,8 +6,8 @@
  * Exit status: 0 no regression, 1 at least one "worse", 2 bad input.
  * Calls: compare.c.
  */
-#include "harness/cli/cli.h"
 #include "harness/analysis/compare.h"
+#include "harness/cli/cli.h"
 
 #include <getopt.h>
 #include <math.h>

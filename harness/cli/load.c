@@ -4,8 +4,8 @@
  * Calls: wl_spec_set (workloads/spec.c), loadgen_run (workloads/loadgen.c),
  * report_client_json.
  */
-#include "harness/cli/cli.h"
 #include "harness/analysis/report_json.h"
+#include "harness/cli/cli.h"
 #include "loadgen.h"
 #include "units.h"
 
@@ -174,7 +174,7 @@ int cmd_load(int argc, char **argv)
     if (json_path) {
         json_t *j = report_client_json(&cfg.spec, driver, url, res, io, rc == 0);
         if (rc < 0) json_object_set_new(j, "error", json_string(err));
-        if (cli_write_json(json_path, j, err, sizeof(err)) < 0) {
+        if (report_json_write(json_path, j, err, sizeof(err)) < 0) {
             fprintf(stderr, "load: %s\n", err);
             rc = -1;
         }

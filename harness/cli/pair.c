@@ -15,11 +15,11 @@
  *
  * Calls: netio_open/netio_pin_cpu, server_run, loadgen_run, wl_spec_*,
  * report_server_json/report_client_json (the same documents `serve --json`
- * and `load --json` write), cli_write_json.
+ * and `load --json` write), report_json_write.
  */
+#include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
 #include "loadgen.h"
-#include "harness/analysis/report_json.h"
 #include "server.h"
 #include "units.h"
 
@@ -131,7 +131,7 @@ static struct netio *side_open(struct side *s)
 static void side_json(struct side *s, const char *path, json_t *j)
 {
     char e[256];
-    if (path && cli_write_json(path, j, e, sizeof(e)) < 0) {
+    if (path && report_json_write(path, j, e, sizeof(e)) < 0) {
         snprintf(s->err, sizeof(s->err), "%s: %s", s->role, e);
         s->json_failed = 1;
     }

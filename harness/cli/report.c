@@ -3,10 +3,10 @@
  * into DIR/plots/) and `bypassbench report DIR` (the figures, then
  * DIR/REPORT.md). Calls: plot.c, report.c.
  */
-#include "harness/cli/cli.h"
 #include "harness/analysis/plot.h"
 #include "harness/analysis/report.h"
 #include "harness/analysis/results.h"
+#include "harness/cli/cli.h"
 
 #include <errno.h>
 #include <getopt.h>

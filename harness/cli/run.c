@@ -10,12 +10,13 @@
  * child is in its own process group with PDEATHSIG, and `topo down` cleans up
  * after a SIGKILL. Calls: suite.c, topo.c, results.c, sysinfo.c.
  */
+#include "harness/analysis/plot.h"
+#include "harness/analysis/report.h"
+#include "harness/analysis/report_json.h"
+#include "harness/analysis/results.h"
 #include "harness/cli/cli.h"
 #include "harness/run/cpuacct.h"
 #include "harness/run/hugepages.h"
-#include "harness/analysis/plot.h"
-#include "harness/analysis/report.h"
-#include "harness/analysis/results.h"
 #include "harness/run/suite.h"
 #include "harness/run/sysinfo.h"
 #include "harness/run/topo.h"
@@ -794,7 +795,7 @@ int cmd_run(int argc, char **argv)
                                       "why_not_perf", hw_why));
     json_object_set_new(r->env, "suite_path", json_string(r->suite.path));
     json_object_set_new(r->env, "quick", json_boolean(quick));
-    cli_write_json(strcat(strcpy(logs, r->dir), "/env.json"), r->env, err, sizeof(err));
+    report_json_write(strcat(strcpy(logs, r->dir), "/env.json"), r->env, err, sizeof(err));
     r->records = json_array();
     cli_on_signals();
 

@@ -3,8 +3,8 @@
  * server until SIGINT/SIGTERM, write its counters as JSON.
  * Calls: netio_open, server_run (workloads/server.c), report_server_json.
  */
-#include "harness/cli/cli.h"
 #include "harness/analysis/report_json.h"
+#include "harness/cli/cli.h"
 #include "server.h"
 #include "units.h"
 
@@ -107,7 +107,7 @@ int cmd_serve(int argc, char **argv)
     if (rc < 0) fprintf(stderr, "serve: %s\n", err);
     if (json_path) {
         json_t *j = report_server_json(driver, &st, io, rc == 0);
-        if (cli_write_json(json_path, j, err, sizeof(err)) < 0) {
+        if (report_json_write(json_path, j, err, sizeof(err)) < 0) {
             fprintf(stderr, "serve: %s\n", err);
             rc = -1;
         }

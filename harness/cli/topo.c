@@ -1,9 +1,8 @@
 /*
- * harness/cli/topo.c — `bypassbench topo up|down|status` and `bypassbench doctor`.
- * Calls: topo.c, doctor.c.
+ * harness/cli/topo.c — `bypassbench topo up|down|status`.
+ * Calls: harness/run/topo.c.
  */
 #include "harness/cli/cli.h"
-#include "harness/run/doctor.h"
 #include "harness/run/topo.h"
 
 #include <stdio.h>
@@ -55,10 +54,4 @@ int cmd_topo(int argc, char **argv)
                     "  down    remove them and kill what runs inside (cleans up after a crash)\n"
                     "  status  say whether any bb-* namespace exists\n");
     return strcmp(what, "--help") == 0 || strcmp(what, "-h") == 0 ? 0 : 2;
-}
-
-int cmd_doctor(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return doctor_run(stdout);
 }

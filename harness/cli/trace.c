@@ -3,10 +3,11 @@
  * capture (DESIGN §8). Calls trace_analyze (harness/analysis/trace.c) and prints its
  * struct as text or JSON (jansson).
  */
-#include "harness/cli/cli.h"
 #include "harness/analysis/trace.h"
+#include "harness/cli/cli.h"
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
