@@ -252,8 +252,8 @@ Test(plot, driver_order_and_linetypes)
     for (int i = 0; i < 4; i++)
         json_array_append_new(recs, rec("w", "closed", "/bytes/64", drv[i], 1, 10, 10));
     write_recs(dir, recs);
-    struct plot_data pd;
-    cr_assert_eq(plot_data_load(dir, &pd, err, sizeof err), 0, "%s", err);
+    struct run_model pd;
+    cr_assert_eq(model_load(dir, &pd, err, sizeof err), 0, "%s", err);
     cr_assert_eq(pd.nd, 4);
     cr_expect_str_eq(pd.drivers[0], "kernel");
     cr_expect_str_eq(pd.drivers[1], "afpacket");
@@ -263,12 +263,12 @@ Test(plot, driver_order_and_linetypes)
     cr_expect_eq(plot_driver_lt(&pd, 1), 2);
     cr_expect_eq(plot_driver_lt(&pd, 2), 5);
     cr_expect_eq(plot_driver_lt(&pd, 3), 6);
-    struct plot_stat s;
-    plot_cell_stat(&pd, 0, 0, "syscalls_per_request", &s);
+    struct cell_stat s;
+    model_cell_stat(&pd, 0, 0, "syscalls_per_request", &s);
     cr_expect_eq(s.n, 0, "no syscalls counter, no value");
-    plot_cell_stat(&pd, 0, 0, "poll_work_fraction", &s);
+    model_cell_stat(&pd, 0, 0, "poll_work_fraction", &s);
     cr_expect_float_eq(s.median, 0.25, 1e-12);
-    plot_data_free(&pd);
+    model_free(&pd);
     json_decref(recs);
 }
 

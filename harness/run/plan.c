@@ -1,0 +1,205 @@
+/*
+ * plan.c — trial_plan(): what one trial runs where (see trial.h). The argv
+ * of `serve` in bb-dut, of the generator (`load` in bb-gen, or `pair` for
+ * the ring link, where server and generator share one process over
+ * net_ring), and of the capture (`capture` with libpcap on the DUT
+ * interface, or `pdump` as a DPDK secondary), and the trial's files in
+ * logs/. Pure: it creates, removes and starts nothing.
+ * Callers: harness/cli/run.c, tests/harness/run/test_trial.c. Calls: suite.c.
+ */
+#include "harness/run/trial.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void trial_resolve_link(const struct suite *s, const char *entry, struct trial_link *t)
+{
+    memset(t, 0, sizeof(*t));
+    suite_entry_split(entry, s->link, t->drv, sizeof(t->drv), t->link, sizeof(t->link));
+    if (strcmp(t->link, "veth") == 0)
+        snprintf(t->label, sizeof(t->label), "%s", t->drv);
+    else
+        snprintf(t->label, sizeof(t->label), "%s-%s", t->drv, t->link);
+    t->dut_ip = strcmp(t->link, "tap") == 0 ? TRIAL_TAP_IP_DUT : TOPO_IP_DUT;
+    t->stats_ns = TOPO_NS_DUT;
+    t->stats_if = TOPO_IF_DUT;
+    if (strcmp(t->link, "tap") == 0) { /* the kernel side of the tap is in bb-gen */
+        t->stats_ns = TOPO_NS_GEN;
+        t->stats_if = TRIAL_TAP_IF;
+        t->swap_stats = 1;
+    }
+}
+
+/* Does the user's [driver dpdk] section already say which port to use? */
+static int opts_pick_port(const char *const *o)
+{
+    for (; o && *o; o++)
+        if (!strncmp(*o, "vdev=", 5) || !strncmp(*o, "eal=", 4) || !strncmp(*o, "port=", 5) ||
+            !strncmp(*o, "ring=", 5))
+            return 1;
+    return 0;
+}
+
+static void push(char **argv, int *n, const char *s)
+{
+    argv[(*n)++] = (char *)s;
+}
+
+static void fmt_ns(char *buf, size_t len, uint64_t ns)
+{
+    snprintf(buf, len, "%lluns", (unsigned long long)ns);
+}
+
+/* serve's argv: the DUT driver, its options, and the capture options that
+ * go into the server (pdump=1, or in-process rte_pcapng). */
+static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int trial)
+{
+    const struct suite *s = c->suite;
+    const struct trial_link *tl = &p->tl;
+    char **a = p->sargv;
+    int n = 0;
+    push(a, &n, c->self);
+    push(a, &n, "serve");
+    push(a, &n, "--driver"), push(a, &n, tl->drv);
+    push(a, &n, "--listen"), push(a, &n, p->listen);
+    push(a, &n, "--idle-timeout"), push(a, &n, p->idle);
+    push(a, &n, "--json"), push(a, &n, p->sjson);
+    push(a, &n, "--quiet");
+    if (s->dut_cpu >= 0) push(a, &n, "--cpu"), push(a, &n, p->cpu_d);
+    if (strcmp(tl->drv, "kernel") != 0) { /* our stack owns the DUT address */
+        if (strcmp(tl->drv, "afpacket") == 0) push(a, &n, "--iface"), push(a, &n, TOPO_IF_DUT);
+        push(a, &n, "--ip"), push(a, &n, p->dut_cidr);
+    }
+    const char *const *dopts = suite_driver_opts(s, tl->drv);
+    for (int i = 0; dopts && dopts[i]; i++) push(a, &n, "--opt"), push(a, &n, dopts[i]);
+    /* DPDK: the port follows from the link unless the suite names one. */
+    if (strcmp(tl->drv, "dpdk") == 0 && !opts_pick_port(dopts) && !p->ring)
+        push(a, &n, "--opt"),
+            push(a, &n, p->tap ? "vdev=net_tap0,iface=" TRIAL_TAP_IF
+                               : "vdev=net_af_packet0,iface=" TOPO_IF_DUT);
+    /* Capture: libpcap on the DUT interface for kernel paths; for DPDK a
+     * pdump secondary when hugepages allow multi-process, else in-process
+     * rte_pcapng. The ring link has no capture point outside the process. */
+    int cap_dpdk = strcmp(tl->drv, "dpdk") == 0;
+    if (s->capture && !p->ring) {
+        snprintf(p->cap_ready, sizeof(p->cap_ready), "%s.capture.ready", p->base);
+        if (cap_dpdk && c->huge_ok) {
+            p->cap_method = "pdump";
+            snprintf(p->cap_file, sizeof(p->cap_file), "%s.pcapng", p->base);
+            snprintf(p->cap_prefix, sizeof(p->cap_prefix), "bbdut%d", trial);
+            snprintf(p->cap_opt1, sizeof(p->cap_opt1), "file_prefix=%s", p->cap_prefix);
+            push(a, &n, "--opt"), push(a, &n, "pdump=1");
+            push(a, &n, "--opt"), push(a, &n, p->cap_opt1);
+        } else if (cap_dpdk) {
+            p->cap_method = "in-process rte_pcapng";
+            snprintf(p->cap_file, sizeof(p->cap_file), "%s.pcapng", p->base);
+            snprintf(p->cap_opt1, sizeof(p->cap_opt1), "capture=%s", p->cap_file);
+            snprintf(p->cap_opt2, sizeof(p->cap_opt2), "capture_count=%s", TRIAL_CAP_COUNT);
+            push(a, &n, "--opt"), push(a, &n, p->cap_opt1);
+            push(a, &n, "--opt"), push(a, &n, p->cap_opt2);
+            push(a, &n, "--opt"), push(a, &n, "capture_snaplen=" TRIAL_CAP_SNAPLEN);
+        } else {
+            p->cap_method = "libpcap";
+            snprintf(p->cap_file, sizeof(p->cap_file), "%s.pcap", p->base);
+        }
+    }
+    a[n] = NULL;
+}
+
+/* The capture process runs on the DUT's core: capturing is a cost of the
+ * machine under test (on a two-host run the generator is elsewhere), so it
+ * must not slow the generator, which stands in for remote clients. */
+static void plan_capture(struct trial_plan *p, const struct trial_ctx *c)
+{
+    char **a = p->capargv;
+    int n = 0;
+    push(a, &n, c->self);
+    if (p->cap_method && strcmp(p->cap_method, "libpcap") == 0) {
+        push(a, &n, "capture");
+        push(a, &n, "--iface"), push(a, &n, p->tl.stats_if);
+    } else {
+        push(a, &n, "pdump");
+        push(a, &n, "--file-prefix"), push(a, &n, p->cap_prefix);
+    }
+    if (c->suite->dut_cpu >= 0) push(a, &n, "--cpu"), push(a, &n, p->cpu_d);
+    push(a, &n, "--out"), push(a, &n, p->cap_file);
+    push(a, &n, "--snaplen"), push(a, &n, TRIAL_CAP_SNAPLEN);
+    push(a, &n, "--count"), push(a, &n, TRIAL_CAP_COUNT);
+    push(a, &n, "--ready"), push(a, &n, p->cap_ready);
+    a[n] = NULL;
+}
+
+/* The generator: `load` on the kernel driver in bb-gen, or `pair` (server
+ * and generator in one process, each on its own core) on the ring link. */
+static void plan_generator(struct trial_plan *p, const struct trial_ctx *c,
+                           const struct wl_spec *w)
+{
+    const struct suite *s = c->suite;
+    char **a = p->cargv;
+    int n = 0;
+    push(a, &n, c->self);
+    if (p->ring) {
+        const char *const *dopts = suite_driver_opts(s, p->tl.drv);
+        push(a, &n, "pair");
+        push(a, &n, "--server-json"), push(a, &n, p->sjson);
+        push(a, &n, "--client-json"), push(a, &n, p->cjson);
+        if (s->dut_cpu >= 0) push(a, &n, "--dut-cpu"), push(a, &n, p->cpu_d);
+        for (int i = 0; dopts && dopts[i]; i++) push(a, &n, "--opt"), push(a, &n, dopts[i]);
+    } else {
+        push(a, &n, "load");
+        push(a, &n, "--driver"), push(a, &n, TRIAL_GEN_DRIVER);
+        push(a, &n, "--json"), push(a, &n, p->cjson);
+    }
+    push(a, &n, "--quiet");
+    push(a, &n, "--connections"), push(a, &n, p->conns);
+    push(a, &n, "--timeout"), push(a, &n, p->tmo);
+    if (s->gen_cpu >= 0) push(a, &n, p->ring ? "--gen-cpu" : "--cpu"), push(a, &n, p->cpu_g);
+    switch (w->mode) {
+    case WL_DOWNLOAD: push(a, &n, "--download"); break;
+    case WL_CPS: push(a, &n, "--close"); break;
+    case WL_OPEN: push(a, &n, "--rate"), push(a, &n, p->rate); /* fall through */
+    case WL_CLOSED: push(a, &n, "--pipeline"), push(a, &n, p->pipe); break;
+    }
+    if (w->mode != WL_DOWNLOAD) {
+        push(a, &n, "--duration"), push(a, &n, p->dur);
+        push(a, &n, "--warmup"), push(a, &n, p->warm);
+    }
+    if (w->requests) push(a, &n, "--requests"), push(a, &n, p->reqs);
+    if (p->ring)
+        push(a, &n, "--path"), push(a, &n, w->path);
+    else
+        push(a, &n, p->url);
+    a[n] = NULL;
+}
+
+void trial_plan(struct trial_plan *p, const struct trial_ctx *c, const struct wl_spec *w,
+                const char *entry, unsigned rep, int trial)
+{
+    const struct suite *s = c->suite;
+    memset(p, 0, sizeof(*p));
+    trial_resolve_link(s, entry, &p->tl);
+    p->ring = strcmp(p->tl.link, "ring") == 0;
+    p->tap = strcmp(p->tl.link, "tap") == 0;
+    p->rep = rep;
+    snprintf(p->base, sizeof(p->base), "%s/logs/%s-%s-r%u", c->dir, w->name, p->tl.label, rep);
+    snprintf(p->sjson, sizeof(p->sjson), "%s.server.json", p->base);
+    snprintf(p->slog, sizeof(p->slog), "%s.server.log", p->base);
+    snprintf(p->cjson, sizeof(p->cjson), "%s.client.json", p->base);
+    snprintf(p->clog, sizeof(p->clog), "%s.client.log", p->base);
+    snprintf(p->url, sizeof(p->url), "http://%s:%u%s", p->tl.dut_ip, s->port, w->path);
+    snprintf(p->listen, sizeof(p->listen), "%s:%u", p->tl.dut_ip, s->port);
+    snprintf(p->dut_cidr, sizeof(p->dut_cidr), "%s/%d", p->tl.dut_ip, TOPO_PREFIX);
+    snprintf(p->cpu_d, sizeof(p->cpu_d), "%d", s->dut_cpu);
+    snprintf(p->cpu_g, sizeof(p->cpu_g), "%d", s->gen_cpu);
+    fmt_ns(p->idle, sizeof(p->idle), s->idle_timeout_ns);
+    snprintf(p->conns, sizeof(p->conns), "%u", w->connections);
+    snprintf(p->pipe, sizeof(p->pipe), "%u", w->pipeline);
+    fmt_ns(p->dur, sizeof(p->dur), w->duration_ns);
+    fmt_ns(p->warm, sizeof(p->warm), w->warmup_ns);
+    fmt_ns(p->tmo, sizeof(p->tmo), w->timeout_ns);
+    snprintf(p->reqs, sizeof(p->reqs), "%llu", (unsigned long long)w->requests);
+    snprintf(p->rate, sizeof(p->rate), "%llu", (unsigned long long)w->rate);
+    plan_server(p, c, trial);
+    plan_capture(p, c);
+    plan_generator(p, c, w);
+}

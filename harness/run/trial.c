@@ -1,0 +1,219 @@
+/*
+ * trial.c — trial_execute(): the life cycle of one trial (see trial.h).
+ *
+ *   DUT address (the kernel's, or our stack's) -> serve in bb-dut ->
+ *   (tap link: move the net_tap interface to bb-gen) -> readiness probe from
+ *   bb-gen -> capture process -> generator -> end of warm-up: interface and
+ *   CPU counters -> generator exits -> counters again -> stop capture, stop
+ *   serve (it writes its JSON).
+ *
+ * Every child is in its own process group with PDEATHSIG (topo_spawn); a
+ * failure stops what was started and says why in the outcome.
+ * Callers: harness/cli/run.c. Calls: topo.c, cpuacct.c, proc.c.
+ */
+#include "harness/run/proc.h"
+#include "harness/run/trial.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SEC 1000000000ull
+
+/* --- the readiness probe, run inside bb-gen ------------------------------ */
+
+struct probe_arg {
+    uint16_t port;
+    uint64_t timeout_ns;
+    const char *ip;
+};
+
+static int probe_once(const char *ip, uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct timeval tv = {.tv_sec = 1};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, ip, &a.sin_addr);
+    static const char req[] = "GET /bytes/1 HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n";
+    char buf[512];
+    int ok = -1;
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        write(fd, req, sizeof(req) - 1) == (ssize_t)sizeof(req) - 1) {
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        if (n >= 12 && memcmp(buf, "HTTP/1.1 200", 12) == 0) ok = 0;
+    }
+    close(fd);
+    return ok;
+}
+
+static int probe_fn(void *arg)
+{
+    const struct probe_arg *p = arg;
+    uint64_t end = proc_mono_ns() + p->timeout_ns;
+    while (proc_mono_ns() < end) {
+        if (probe_once(p->ip, p->port) == 0) return 0;
+        usleep(50000);
+    }
+    return 1;
+}
+
+/* Drivers with our own stack own the DUT address; the kernel must not have it
+ * then (or it would answer ARP and reset our connections). */
+static int set_dut_addr(const struct trial_ctx *c, int on, char *err, size_t errlen)
+{
+    if (*c->dut_has_addr == on) return 0;
+    char cidr[32];
+    snprintf(cidr, sizeof(cidr), "%s/%d", TOPO_IP_DUT, TOPO_PREFIX);
+    if ((on ? topo_ip(err, errlen, "-n", TOPO_NS_DUT, "addr", "add", cidr, "dev", TOPO_IF_DUT, NULL)
+            : topo_ip(err, errlen, "-n", TOPO_NS_DUT, "addr", "flush", "dev", TOPO_IF_DUT, NULL)) < 0)
+        return -1;
+    *c->dut_has_addr = on;
+    return 0;
+}
+
+/* tap link: net_tap created its kernel interface in bb-dut (the server's
+ * namespace); move it to bb-gen and address it there, as a wire. */
+static int tap_to_gen(const struct trial_ctx *c, pid_t spid, char *err, size_t errlen)
+{
+    /* Wait until DPDK has started the port (it brings the interface UP):
+     * net_tap configures it by name in its own namespace until then. */
+    char *show[] = {"ip", "-n", TOPO_NS_DUT, "-o", "link", "show", TRIAL_TAP_IF, NULL};
+    char out[1024] = "", cidr[32];
+    uint64_t end = proc_mono_ns() + 10 * SEC;
+    while (topo_cmd(show, out, sizeof(out), err, errlen) < 0 ||
+           !(strstr(out, ",UP") || strstr(out, "<UP"))) {
+        if (proc_exited(spid)) {
+            snprintf(err, errlen, "the server exited before its net_tap interface %s came up",
+                     TRIAL_TAP_IF);
+            return -1;
+        }
+        if (proc_mono_ns() > end || *c->stop) {
+            snprintf(err, errlen, "the server's net_tap interface %s did not come up in 10 s",
+                     TRIAL_TAP_IF);
+            return -1;
+        }
+        usleep(20000);
+    }
+    snprintf(cidr, sizeof(cidr), "%s/24", TRIAL_TAP_IP_GEN);
+    if (topo_ip(err, errlen, "-n", TOPO_NS_DUT, "link", "set", TRIAL_TAP_IF, "netns", TOPO_NS_GEN,
+                NULL) < 0)
+        return -1;
+    /* best effort: not every tap offload can be changed */
+    topo_ip(err, errlen, "netns", "exec", TOPO_NS_GEN, "ethtool", "-K", TRIAL_TAP_IF, "tso", "off",
+            "gso", "off", "gro", "off", "tx", "off", NULL);
+    if (topo_ip(err, errlen, "-n", TOPO_NS_GEN, "addr", "add", cidr, "dev", TRIAL_TAP_IF, NULL) < 0 ||
+        topo_ip(err, errlen, "-n", TOPO_NS_GEN, "link", "set", TRIAL_TAP_IF, "up", NULL) < 0)
+        return -1;
+    return 0;
+}
+
+__attribute__((format(printf, 2, 3))) static void fail(struct trial_outcome *o, const char *fmt,
+                                                        ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(o->why, sizeof(o->why), fmt, ap);
+    va_end(ap);
+    o->failure = o->why;
+}
+
+void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
+                   const struct wl_spec *w, struct trial_outcome *o)
+{
+    const struct trial_link *tl = &p->tl;
+    struct topo_ifstats before = {0}, after = {0};
+    char err[512];
+    memset(o, 0, sizeof(*o));
+    unlink(p->sjson);
+    unlink(p->cjson);
+    if (p->cap_method) unlink(p->cap_ready);
+    pid_t spid = -1, cap_pid = -1;
+    if (set_dut_addr(c, strcmp(tl->drv, "kernel") == 0, err, sizeof(err)) < 0) {
+        fail(o, "cannot set the DUT address: %s", err);
+        goto counters;
+    }
+    if (!p->ring) {
+        spid = topo_spawn(TOPO_NS_DUT, p->sargv, p->slog, p->slog, err, sizeof(err));
+        if (spid < 0) {
+            fail(o, "cannot start the server: %s", err);
+            goto counters;
+        }
+        if (p->tap && tap_to_gen(c, spid, err, sizeof(err)) < 0) {
+            fail(o, "tap link: %s (see %s)", err, p->slog);
+            proc_stop(spid, 2 * SEC);
+            goto counters;
+        }
+        struct probe_arg pa = {.port = c->suite->port, .timeout_ns = 10 * SEC, .ip = tl->dut_ip};
+        if (topo_run_in(TOPO_NS_GEN, probe_fn, &pa) != 0) {
+            fail(o, "server did not answer within 10 s (see %s)", p->slog);
+            proc_stop(spid, 2 * SEC);
+            goto counters;
+        }
+        o->probes = 1;
+    }
+    if (p->cap_method &&
+        (strcmp(p->cap_method, "libpcap") == 0 || strcmp(p->cap_method, "pdump") == 0)) {
+        char caplog[PATH_MAX + 32];
+        snprintf(caplog, sizeof(caplog), "%s.capture.log", p->base);
+        cap_pid = topo_spawn(strcmp(p->cap_method, "libpcap") == 0 ? tl->stats_ns : TOPO_NS_DUT,
+                             p->capargv, caplog, caplog, err, sizeof(err));
+        if (cap_pid < 0 || proc_wait_file(p->cap_ready, cap_pid, 10 * SEC, c->stop) < 0) {
+            fail(o, "capture (%s) did not start (see %s)", p->cap_method, caplog);
+            if (cap_pid > 0) proc_stop(cap_pid, 2 * SEC);
+            if (spid > 0) proc_stop(spid, 2 * SEC);
+            goto counters;
+        }
+    }
+    pid_t cpid = topo_spawn(p->ring ? TOPO_NS_DUT : TOPO_NS_GEN, p->cargv, p->clog, p->clog, err,
+                            sizeof(err));
+    if (cpid < 0) {
+        fail(o, "cannot start the generator: %s", err);
+        if (spid > 0) proc_stop(spid, 2 * SEC);
+        goto counters;
+    }
+    /* Counters cover the measured window: from the end of the warm-up to the
+     * generator's exit (which follows the window within milliseconds). */
+    proc_sleep_watching(cpid, w->mode == WL_DOWNLOAD ? 0 : w->warmup_ns, c->stop);
+    if (!p->ring) topo_ifstats(tl->stats_ns, tl->stats_if, &before, err, sizeof(err));
+    cpuacct_snap_hw(c->hw, &o->cpu_a);
+    /* The generator ends by itself; the guard catches a hang. */
+    uint64_t guard = w->warmup_ns + w->duration_ns + 30 * SEC +
+                     (w->mode == WL_DOWNLOAD ? 600 * SEC : 0);
+    int cst = proc_wait(cpid, guard, c->stop);
+    if (cst == -1) {
+        proc_stop(cpid, 3 * SEC);
+        fail(o, "%s", *c->stop ? "interrupted" : "generator did not finish in time");
+    } else if (!WIFEXITED(cst) || WEXITSTATUS(cst) != 0) {
+        fail(o, "generator failed (status %d, see %s)",
+             WIFEXITED(cst) ? WEXITSTATUS(cst) : 128 + WTERMSIG(cst), p->clog);
+    }
+    cpuacct_snap_hw(c->hw, &o->cpu_b);
+    if (!p->ring) topo_ifstats(tl->stats_ns, tl->stats_if, &after, err, sizeof(err));
+    if (cap_pid > 0) proc_stop(cap_pid, 5 * SEC); /* writes its sidecar */
+    if (spid > 0) {
+        int sst = proc_stop(spid, 5 * SEC);
+        if (!o->failure && (!WIFEXITED(sst) || WEXITSTATUS(sst) != 0)) {
+            fail(o, "server exited abnormally (status %d, see %s)",
+                 WIFEXITED(sst) ? WEXITSTATUS(sst) : 128 + WTERMSIG(sst), p->slog);
+        }
+    }
+counters:
+    o->delta.rx_packets = after.rx_packets - before.rx_packets;
+    o->delta.tx_packets = after.tx_packets - before.tx_packets;
+    o->delta.rx_bytes = after.rx_bytes - before.rx_bytes;
+    o->delta.tx_bytes = after.tx_bytes - before.tx_bytes;
+    if (tl->swap_stats) { /* the tap's kernel side: its rx is the DUT's tx */
+        uint64_t t = o->delta.rx_packets;
+        o->delta.rx_packets = o->delta.tx_packets, o->delta.tx_packets = t;
+        t = o->delta.rx_bytes;
+        o->delta.rx_bytes = o->delta.tx_bytes, o->delta.tx_bytes = t;
+    }
+}

@@ -1,0 +1,109 @@
+/*
+ * trial.h — one trial of `bypassbench run` (DESIGN §6), in three steps:
+ *
+ *   trial_plan()     what runs where: the argv of the server, the generator
+ *                    (load, or pair on the ring link) and the capture, and
+ *                    the trial's files; no side effect (plan.c)
+ *   trial_execute()  the life cycle: the DUT address, spawn the server, wait
+ *                    until it answers, start the capture and the generator,
+ *                    take interface and CPU counters at the window's edges,
+ *                    stop everything (trial.c)
+ *   trial_record()   the record: both sides' JSON, the cross-check, CPU
+ *                    accounting, the metrics, the capture summary (record.c)
+ *
+ * Library code: no printing, no exit; failures are a reason in the outcome.
+ * Callers: harness/cli/run.c, tests/harness/run/test_trial.c.
+ * Calls: suite.c, topo.c, cpuacct.c, proc.c, jansson.
+ */
+#ifndef BB_RUN_TRIAL_H
+#define BB_RUN_TRIAL_H
+
+#include "harness/run/cpuacct.h"
+#include "harness/run/suite.h"
+#include "harness/run/topo.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+
+#define TRIAL_GEN_DRIVER "kernel" /* the generator is identical across DUT drivers */
+#define TRIAL_TAP_IF "bb-tap0"
+#define TRIAL_TAP_IP_GEN "198.18.1.1"
+#define TRIAL_TAP_IP_DUT "198.18.1.2"
+#define TRIAL_CAP_SNAPLEN "128"   /* headers only: what a trace summary needs */
+#define TRIAL_CAP_COUNT "2000000" /* bound per trial */
+
+/* Per-link facts of a trial: where the DUT listens and how it is wired. */
+struct trial_link {
+    char drv[32], link[16], label[48]; /* label: "kernel", "dpdk", "dpdk-ring", ... */
+    const char *dut_ip;                /* the address the generator targets */
+    const char *stats_ns, *stats_if;   /* where to read the DUT's interface counters */
+    int swap_stats;                    /* counters are the peer's (tap): swap rx/tx */
+};
+void trial_resolve_link(const struct suite *s, const char *entry, struct trial_link *t);
+
+/* What stays the same across the trials of one run. */
+struct trial_ctx {
+    const struct suite *suite;
+    const char *self;             /* this binary, for the children */
+    const char *dir;              /* the run directory (logs/ in it) */
+    json_t *env;                  /* the environment, put in every record (borrowed) */
+    double tsc_hz;
+    const struct cpuacct_hw *hw;  /* hardware cycle counters, when the machine has them */
+    int huge_ok;                  /* hugepages reserved: DPDK capture through pdump */
+    int *dut_has_addr;            /* the kernel in bb-dut owns TOPO_IP_DUT right now */
+    volatile sig_atomic_t *stop;  /* set on SIGINT/SIGTERM */
+};
+
+#define TRIAL_MAX_ARGS (64 + SUITE_MAX_DRIVER_OPTS * 2)
+
+struct trial_plan {
+    struct trial_link tl;
+    int ring, tap;
+    unsigned rep;
+    char base[PATH_MAX], sjson[PATH_MAX + 16], slog[PATH_MAX + 16], cjson[PATH_MAX + 16],
+        clog[PATH_MAX + 16];
+    /* the strings the argv point into */
+    char url[128], listen[64], dut_cidr[32], cpu_d[16], cpu_g[16], idle[32], conns[16],
+        pipe[16], dur[32], warm[32], tmo[32], reqs[32], rate[32];
+    const char *cap_method; /* NULL: no capture; "libpcap", "pdump", "in-process rte_pcapng" */
+    char cap_file[PATH_MAX + 16], cap_ready[PATH_MAX + 32], cap_prefix[32],
+        cap_opt1[PATH_MAX + 48], cap_opt2[64];
+    char *sargv[TRIAL_MAX_ARGS]; /* serve (unused on the ring link) */
+    char *cargv[TRIAL_MAX_ARGS]; /* load, or pair on the ring link */
+    char *capargv[32];           /* capture or pdump (when cap_method needs a process) */
+};
+
+/* The plan of trial number `trial` (1-based, for unique names) of workload
+ * w on driver entry (e.g. "dpdk@ring"), repeat rep. */
+void trial_plan(struct trial_plan *p, const struct trial_ctx *c, const struct wl_spec *w,
+                const char *entry, unsigned rep, int trial);
+
+/* What the life cycle saw. */
+struct trial_outcome {
+    const char *failure; /* NULL, or why (points into why) */
+    char why[512];
+    int probes;                /* readiness probes the server answered */
+    struct topo_ifstats delta; /* the DUT interface over the measured window (the DUT's view) */
+    struct cpu_snap cpu_a, cpu_b;
+};
+void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
+                   const struct wl_spec *w, struct trial_outcome *o);
+
+/* The trial record (schema bypassbench.trial/1), a new reference. Loads both
+ * sides' JSON; a cross-check failure or missing JSON sets o->failure. */
+json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
+                     const struct wl_spec *w, struct trial_outcome *o);
+
+/* The metrics of a trial, numeric only: the summary takes medians of each.
+ * client/server: the two sides' JSON; d: DUT interface counters over the
+ * window; cpu: cpuacct_json() or NULL. */
+json_t *trial_metrics(const struct wl_spec *w, json_t *client, json_t *server,
+                      const struct topo_ifstats *d, json_t *cpu);
+/* Both sides must agree: every valid response the client counted was
+ * served, the server answered no more than was sent (plus `probes`
+ * readiness probes), no client errors, and at least one request completed
+ * in the window. NULL when they agree, else why (written into why). */
+const char *trial_cross_check(json_t *client, json_t *server, int probes, char *why, size_t len);
+
+#endif
