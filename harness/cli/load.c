@@ -6,6 +6,7 @@
  */
 #include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
+#include "harness/cli/genflags.h"
 #include "loadgen.h"
 #include "units.h"
 
@@ -20,17 +21,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: bypassbench load [OPTIONS] URL\n"
             "  URL                  http://ADDR[:PORT]/path, e.g. http://198.18.0.2:8080/bytes/64\n"
-            "  -c, --connections N  concurrent connections (default 64)\n"
-            "  -d, --duration DUR   measured window (default 10s; units us, ms, s, m, h)\n"
-            "      --warmup DUR     warm-up before the window, not counted (default 2s)\n"
-            "  -R, --rate RATE      open loop at RATE requests/s in total (units k, m); latency\n"
-            "                       is measured from each request's intended send time\n"
-            "      --pipeline N     requests in flight per connection (default 1)\n"
-            "      --close          a new connection per request (connections/s mode)\n"
-            "      --download       download mode: -n requests (default 1) over -c connections\n"
-            "                       (default 1), timed and checked byte for byte\n"
-            "  -n, --requests N     stop after N measured requests (units k, m)\n"
-            "      --timeout DUR    a request with no progress this long is an error (default 10s)\n"
+            "%s"
             "      --driver NAME    netio driver (default kernel)\n"
             "      --cpu N          pin to CPU N (default: not pinned)\n"
             "      --iface IF       interface, for drivers that own one\n"
@@ -39,7 +30,8 @@ static void usage(FILE *f)
             "      --json FILE      write the results as JSON here\n"
             "  -q, --quiet          no progress and no summary\n"
             "Every response is checked: status 200, Content-Length, body length, and for\n"
-            "/bytes/N the body byte for byte against the pattern the server sends.\n");
+            "/bytes/N the body byte for byte against the pattern the server sends.\n",
+            genflags_help);
 }
 
 static void on_progress(const struct lg_progress *p, void *arg)
@@ -80,17 +72,10 @@ static void summary(const struct wl_spec *s, const struct lg_result *r)
 int cmd_load(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"connections", 1, 0, 'c'}, {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'W'},
-        {"rate", 1, 0, 'R'},        {"pipeline", 1, 0, 'P'}, {"close", 0, 0, 'X'},
-        {"download", 0, 0, 'L'},    {"requests", 1, 0, 'n'}, {"timeout", 1, 0, 'T'},
-        {"driver", 1, 0, 'D'},      {"cpu", 1, 0, 'C'},      {"iface", 1, 0, 'i'},
-        {"ip", 1, 0, 'a'},          {"opt", 1, 0, 'o'},      {"json", 1, 0, 'j'},
-        {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},     {0, 0, 0, 0},
-    };
-    /* Short and long flags map onto the shared spec keys. */
-    static const struct { int c; const char *key; } keymap[] = {
-        {'c', "connections"}, {'d', "duration"}, {'W', "warmup"}, {'R', "rate"},
-        {'P', "pipeline"}, {'n', "requests"}, {'T', "timeout"},
+        GENFLAGS_LONG,
+        {"driver", 1, 0, 'D'}, {"cpu", 1, 0, 'C'},   {"iface", 1, 0, 'i'}, {"ip", 1, 0, 'a'},
+        {"opt", 1, 0, 'o'},    {"json", 1, 0, 'j'},  {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0},
     };
     const char *driver = "kernel", *json_path = NULL;
     const char *dopts[65] = {0};
@@ -100,26 +85,17 @@ int cmd_load(int argc, char **argv)
     struct lg_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     wl_spec_defaults(&cfg.spec);
-    int c, li = -1, mode_set = 0, conns_set = 0;
+    struct genflags gf = {0};
+    int c, li = -1;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:d:R:n:qh", opts, &li)) != -1) {
-        int mapped = 0;
-        for (size_t k = 0; k < sizeof(keymap) / sizeof(keymap[0]); k++) {
-            if (keymap[k].c != c) continue;
-            if (wl_spec_set(&cfg.spec, keymap[k].key, optarg, err, sizeof(err)) < 0) {
-                fprintf(stderr, "load: %s\n", err);
-                return 2;
-            }
-            mapped = 1;
+    while ((c = getopt_long(argc, argv, GENFLAGS_SHORT "qh", opts, &li)) != -1) {
+        int g = genflags_apply(&gf, &cfg.spec, c, optarg, err, sizeof(err));
+        if (g < 0) {
+            fprintf(stderr, "load: %s\n", err);
+            return 2;
         }
-        if (mapped) {
-            if (c == 'R' && !mode_set) cfg.spec.mode = WL_OPEN;
-            if (c == 'c') conns_set = 1;
-            continue;
-        }
+        if (g) continue;
         switch (c) {
-        case 'X': cfg.spec.mode = WL_CPS, mode_set = 1; break;
-        case 'L': cfg.spec.mode = WL_DOWNLOAD, mode_set = 1; break;
         case 'D': driver = optarg; break;
         case 'C': ncfg.cpu = atoi(optarg); break;
         case 'i': ncfg.iface = optarg; break;
@@ -137,7 +113,7 @@ int cmd_load(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (cfg.spec.mode == WL_DOWNLOAD && !conns_set) cfg.spec.connections = 1;
+    genflags_finish(&gf, &cfg.spec);
     if (optind != argc - 1) {
         fprintf(stderr, "load: expected one URL (try --help)\n");
         return 2;

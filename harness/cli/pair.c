@@ -19,6 +19,7 @@
  */
 #include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
+#include "harness/cli/genflags.h"
 #include "loadgen.h"
 #include "server.h"
 #include "units.h"
@@ -45,16 +46,7 @@ static void usage(FILE *f)
             "CPU; server " PAIR_SERVER_IP "/24 (ring end A), client " PAIR_CLIENT_IP
             "/24 (end B).\n"
             "  --path PATH          request target (default /bytes/64)\n"
-            "  -c, --connections N  concurrent connections (default 64)\n"
-            "  -d, --duration DUR   measured window (default 10s; units us, ms, s, m, h)\n"
-            "      --warmup DUR     warm-up before the window, not counted (default 2s)\n"
-            "  -R, --rate RATE      open loop at RATE requests/s in total (units k, m)\n"
-            "      --pipeline N     requests in flight per connection (default 1)\n"
-            "      --close          a new connection per request (connections/s mode)\n"
-            "      --download       download mode: -n requests (default 1) over -c connections\n"
-            "                       (default 1), timed and checked byte for byte\n"
-            "  -n, --requests N     stop after N measured requests (units k, m)\n"
-            "      --timeout DUR    a request with no progress this long is an error (default 10s)\n"
+            "%s"
             "      --port N         server port (default 8080)\n"
             "      --dut-cpu N      the server's CPU (default: the first CPU we may use)\n"
             "      --gen-cpu N      the generator's CPU (default: the second one, else the first)\n"
@@ -66,7 +58,8 @@ static void usage(FILE *f)
             "      --client-json FILE  the generator's JSON (as `bypassbench load --json`)\n"
             "  -q, --quiet          no summary\n"
             "Exit status 0 when both sides ran (check the JSON for errors), 1 otherwise,\n"
-            "2 for bad options.\n");
+            "2 for bad options.\n",
+            genflags_help);
 }
 
 enum side_state { SIDE_STARTING, SIDE_READY, SIDE_DONE, SIDE_FAILED };
@@ -248,24 +241,19 @@ static void summary(const struct pair *p)
 int cmd_pair(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"connections", 1, 0, 'c'}, {"duration", 1, 0, 'd'},    {"warmup", 1, 0, 'W'},
-        {"rate", 1, 0, 'R'},        {"pipeline", 1, 0, 'P'},    {"close", 0, 0, 'X'},
-        {"download", 0, 0, 'L'},    {"requests", 1, 0, 'n'},    {"timeout", 1, 0, 'T'},
+        GENFLAGS_LONG,
         {"path", 1, 0, 'p'},        {"port", 1, 0, 'O'},        {"dut-cpu", 1, 0, 'U'},
         {"gen-cpu", 1, 0, 'G'},     {"ring", 1, 0, 'r'},        {"eal", 1, 0, 'E'},
         {"opt", 1, 0, 'o'},         {"server-opt", 1, 0, 's'},  {"client-opt", 1, 0, 'l'},
         {"server-json", 1, 0, 'J'}, {"client-json", 1, 0, 'j'}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'},        {0, 0, 0, 0},
     };
-    static const struct { int c; const char *key; } keymap[] = {
-        {'c', "connections"}, {'d', "duration"}, {'W', "warmup"}, {'R', "rate"},
-        {'P', "pipeline"}, {'n', "requests"}, {'T', "timeout"},
-    };
     struct pair *p = calloc(1, sizeof(*p));
     if (!p) return 1;
     const char *shared[PAIR_MAX_OPTS], *sown[PAIR_MAX_OPTS], *cown[PAIR_MAX_OPTS];
     int nshared = 0, nsown = 0, ncown = 0, quiet = 0, ret = 2;
-    int mode_set = 0, conns_set = 0, dut_cpu = -2, gen_cpu = -2;
+    int dut_cpu = -2, gen_cpu = -2;
+    struct genflags gf = {0};
     const char *path = "/bytes/64", *ring = "bbring", *eal = NULL;
     unsigned port = 8080;
     char err[512];
@@ -274,25 +262,15 @@ int cmd_pair(int argc, char **argv)
     wl_spec_defaults(&p->lcfg.spec);
     optind = 1;
     int c, li = -1;
-    while ((c = getopt_long(argc, argv, "c:d:R:n:qh", opts, &li)) != -1) {
-        int mapped = 0;
-        for (size_t k = 0; k < sizeof(keymap) / sizeof(keymap[0]); k++) {
-            if (keymap[k].c != c) continue;
-            if (wl_spec_set(&p->lcfg.spec, keymap[k].key, optarg, err, sizeof(err)) < 0) {
-                fprintf(stderr, "pair: %s\n", err);
-                goto out;
-            }
-            mapped = 1;
+    while ((c = getopt_long(argc, argv, GENFLAGS_SHORT "qh", opts, &li)) != -1) {
+        int g = genflags_apply(&gf, &p->lcfg.spec, c, optarg, err, sizeof(err));
+        if (g < 0) {
+            fprintf(stderr, "pair: %s\n", err);
+            goto out;
         }
-        if (mapped) {
-            if (c == 'R' && !mode_set) p->lcfg.spec.mode = WL_OPEN;
-            if (c == 'c') conns_set = 1;
-            continue;
-        }
+        if (g) continue;
         char *end = NULL;
         switch (c) {
-        case 'X': p->lcfg.spec.mode = WL_CPS, mode_set = 1; break;
-        case 'L': p->lcfg.spec.mode = WL_DOWNLOAD, mode_set = 1; break;
         case 'p': path = optarg; break;
         case 'O':
             port = (unsigned)strtoul(optarg, &end, 10);
@@ -327,7 +305,7 @@ int cmd_pair(int argc, char **argv)
         fprintf(stderr, "pair: unexpected argument '%s' (the target is --path)\n", argv[optind]);
         goto out;
     }
-    if (p->lcfg.spec.mode == WL_DOWNLOAD && !conns_set) p->lcfg.spec.connections = 1;
+    genflags_finish(&gf, &p->lcfg.spec);
     if (path[0] != '/') {
         fprintf(stderr, "pair: --path '%s' must start with '/'\n", path);
         goto out;
