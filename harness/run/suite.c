@@ -1,13 +1,16 @@
 /*
  * suite.c — suite files (see suite.h for the format).
  *
- * suite_load() -> read the file, hash it -> ini_parse_stream(read_line, on_key)
- *   read_line()  hands inih one line at a time, counts lines (Debian's inih 55
- *                has no line numbers in the handler), and opens sections itself
- *                (inih does not report empty sections and truncates long names)
- *   on_key()     one key = value of the current section: a [suite] key from
- *                suite_keys[], a workload key through wl_spec_set(), or a driver
- *                option kept as "key=value"
+ * suite_load() -> read the file, hash it -> ini_parse_stream(feed, on_ini)
+ *   inih does the ini grammar (sections, key = value or key: value, ';' and '#'
+ *   comments, inline " ;" comments, CRLF, a UTF-8 BOM). Debian's inih 55 gives
+ *   the handler no line number and never calls it for a section header, so
+ *   feed() hands inih each file line between two lines of its own, counting
+ *   file lines, and on_ini() sees from inih's section on the second one whether
+ *   the file line was a header: after_line() opens the section then, or refuses
+ *   a line inih took for neither a header nor a key; key_line() takes a key of
+ *   the current section: a [suite] key from suite_keys[], a workload key through
+ *   wl_spec_set(), or a driver option kept as "key=value".
  * -> finish(): no workloads?, inherit duration/warmup/timeout from [suite],
  *    wl_spec_validate() each workload.
  * The first error stops the parse; the message is "FILE:LINE: what".
@@ -31,7 +34,7 @@
 #define SUITE_MAX_FILE (1u << 20)
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
-#define MAX_KEY 49 /* inih keeps key names in char[50] */
+#define MAX_KEY 49 /* as before: at most inih's own key buffer, char[50] */
 #define MAX_SEEN 48
 
 /* ---------------------------------------------------------------- [suite] keys */
@@ -303,6 +306,8 @@ static uint64_t fnv1a64(const char *p, size_t n)
 /* ---------------------------------------------------------------- parse state */
 
 enum sec { SEC_NONE, SEC_SUITE, SEC_WORKLOAD, SEC_DRIVER };
+/* The three lines feed() hands inih per file line, in this order. */
+enum feed { FEED_RESET, FEED_LINE, FEED_PROBE };
 
 #define WL_SET_DURATION 1u
 #define WL_SET_WARMUP 2u
@@ -312,7 +317,11 @@ struct pstate {
     struct suite *s;
     const char *fname;
     const char *p, *end; /* unread text */
-    int line;            /* lines handed to inih so far = the line being processed */
+    int line;            /* file lines handed to inih so far = the one being processed */
+    const char *lp;      /* that line, BOM and '\n' cut off; lp[0..llen) */
+    size_t llen;
+    enum feed fed;       /* what feed() handed inih last */
+    int keyed;           /* inih called on_ini for a key of that line */
     int prev_key;        /* a key line since the section header: inih would take an
                             indented line as a continuation of it */
     int failed;
@@ -345,17 +354,6 @@ __attribute__((format(printf, 3, 4))) static int fail_at(struct pstate *st, int 
     vsnprintf(st->err + n, st->errlen - (size_t)n, fmt, ap);
     va_end(ap);
     return -1;
-}
-
-/* inih's find_chars_or_comment: the first of chars, or an inline ';' after a blank. */
-static const char *find_chars_or_comment(const char *s, const char *chars)
-{
-    int was_space = 0;
-    while (*s && (!chars || !strchr(chars, *s)) && !(was_space && *s == ';')) {
-        was_space = isspace((unsigned char)*s);
-        s++;
-    }
-    return s;
 }
 
 static int valid_workload_name(const char *n)
@@ -457,56 +455,103 @@ static int open_section(struct pstate *st, const char *text, size_t len)
                    (int)len, text);
 }
 
-/* Checks one raw line the way inih will read it; opens sections. 0 or -1. */
-static int classify_line(struct pstate *st, const char *line)
-{
-    const char *s = line;
-    if (st->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3;
-    const char *start = s;
-    while (isspace((unsigned char)*start)) start++;
-    if (*start == '\0' || *start == ';' || *start == '#') return 0;
-    if (st->prev_key && start > line)
-        return fail_at(st, st->line,
-                       "indented line would continue the value above (multi-line values are "
-                       "not supported): remove the indentation");
-    if (*start == '[') {
-        const char *end = find_chars_or_comment(start + 1, "]");
-        if (*end != ']') return fail_at(st, st->line, "missing ']' in section header");
-        const char *after = end + 1;
-        while (isspace((unsigned char)*after)) after++;
-        if (*after && *after != ';' && *after != '#')
-            return fail_at(st, st->line, "unexpected text after ']': '%s'", after);
-        return open_section(st, start + 1, (size_t)(end - start - 1));
-    }
-    const char *sep = find_chars_or_comment(start, "=:");
-    if (*sep != '=' && *sep != ':')
-        return fail_at(st, st->line, "expected 'key = value', '[section]' or a ';' comment");
-    const char *ke = sep;
-    while (ke > start && isspace((unsigned char)ke[-1])) ke--;
-    if (ke == start) return fail_at(st, st->line, "missing key name before '%c'", *sep);
-    if (ke - start > MAX_KEY)
-        return fail_at(st, st->line, "key '%.*s' is too long (at most %d characters)",
-                       (int)(ke - start), start, MAX_KEY);
-    st->prev_key = 1;
-    return 0;
-}
+/* A section no file can name (a file line holds no '\n'), and any key. */
+#define RESET_LINE "[\n]"
+#define RESET_SECTION "\n"
+#define PROBE_LINE "-="
 
-/* ini_reader: one line per call (fgets-like), counting lines. */
-static char *read_line(char *str, int num, void *stream)
+/* ini_reader, fgets-like: per file line, RESET_LINE, the line, PROBE_LINE.
+ * After RESET_LINE a header in the file line changes inih's section even to a
+ * name seen before, and inih never takes the file line as the continuation of
+ * a value; on PROBE_LINE inih calls on_ini() with the section it now has. */
+static char *feed(char *str, int num, void *stream)
 {
     struct pstate *st = stream;
-    if (st->failed || st->p >= st->end) return NULL;
-    const char *nl = memchr(st->p, '\n', (size_t)(st->end - st->p));
-    size_t len = (size_t)((nl ? nl : st->end) - st->p);
-    st->line++;
-    if (num < 2 || len > (size_t)num - 1) {
-        fail_at(st, st->line, "line too long (%zu bytes, at most %d)", len, num - 1);
+    if (st->failed) return NULL;
+    if (num < (int)sizeof RESET_LINE) {
+        fail_at(st, st->line, "inih's line buffer is too small (%d bytes)", num);
         return NULL;
     }
-    memcpy(str, st->p, len);
-    str[len] = '\0';
-    st->p += len + (nl != NULL);
-    return classify_line(st, str) < 0 ? NULL : str;
+    const char *nl;
+    size_t len;
+    switch (st->fed) {
+    case FEED_PROBE:
+        if (st->p >= st->end) return NULL;
+        memcpy(str, RESET_LINE, sizeof RESET_LINE);
+        st->fed = FEED_RESET;
+        return str;
+    case FEED_RESET:
+        nl = memchr(st->p, '\n', (size_t)(st->end - st->p));
+        len = (size_t)((nl ? nl : st->end) - st->p);
+        st->line++;
+        if (len > (size_t)num - 1) {
+            fail_at(st, st->line, "line too long (%zu bytes, at most %d)", len, num - 1);
+            return NULL;
+        }
+        st->lp = st->p;
+        st->llen = len;
+        /* inih skips a BOM on its own line 1 only, which is RESET_LINE */
+        if (st->line == 1 && len >= 3 && memcmp(st->lp, "\xEF\xBB\xBF", 3) == 0) {
+            st->lp += 3;
+            st->llen -= 3;
+        }
+        memcpy(str, st->lp, st->llen);
+        str[st->llen] = '\0';
+        st->p += len + (nl != NULL);
+        st->keyed = 0;
+        st->fed = FEED_LINE;
+        return str;
+    case FEED_LINE:
+        memcpy(str, PROBE_LINE, sizeof PROBE_LINE);
+        st->fed = FEED_PROBE;
+        return str;
+    }
+    return NULL;
+}
+
+/* Offset of the first non-blank byte of the current line (llen: none). */
+static size_t line_start(const struct pstate *st)
+{
+    size_t i = 0;
+    while (i < st->llen && isspace((unsigned char)st->lp[i])) i++;
+    return i;
+}
+
+/* inih would have taken an indented line after a key as more of its value. */
+static int refuse_continuation(struct pstate *st, size_t start)
+{
+    if (!st->prev_key || start == 0) return 0;
+    return fail_at(st, st->line,
+                   "indented line would continue the value above (multi-line values are "
+                   "not supported): remove the indentation");
+}
+
+/* inih is on PROBE_LINE, just after file line st->line, and now in section.
+ * A section other than RESET_SECTION: the line was a header, opened here.
+ * Neither that nor a key: the line was blank, a comment or refused by inih
+ * (which says so only when the parse ends); tell which. */
+static int after_line(struct pstate *st, const char *section)
+{
+    size_t start = line_start(st);
+    const char *l = st->lp, *end = st->lp + st->llen;
+    if (strcmp(section, RESET_SECTION) != 0) {
+        if (refuse_continuation(st, start) < 0) return -1;
+        /* inih ended the name at the first ']' (an inline ';' before it would
+           have been an error), keeps 49 bytes of it (a workload name may have
+           63: so the name is read here) and ignores the rest of the line */
+        const char *close = memchr(l + start, ']', st->llen - start);
+        if (!close) return fail_at(st, st->line, "missing ']' in section header");
+        const char *after = close + 1;
+        while (after < end && isspace((unsigned char)*after)) after++;
+        if (after < end && *after != ';' && *after != '#')
+            return fail_at(st, st->line, "unexpected text after ']': '%.*s'", (int)(end - after),
+                           after);
+        return open_section(st, l + start + 1, (size_t)(close - l - start - 1));
+    }
+    if (st->keyed || start == st->llen || l[start] == ';' || l[start] == '#') return 0;
+    if (refuse_continuation(st, start) < 0) return -1;
+    if (l[start] == '[') return fail_at(st, st->line, "missing ']' in section header");
+    return fail_at(st, st->line, "expected 'key = value', '[section]' or a ';' comment");
 }
 
 /* ---------------------------------------------------------------- keys */
@@ -576,27 +621,38 @@ static int driver_key(struct pstate *st, const char *name, const char *value)
     return 0;
 }
 
+/* A key of the current file line, as inih split it. 0 or -1. */
+static int key_line(struct pstate *st, const char *name, const char *value)
+{
+    size_t start = line_start(st);
+    st->keyed = 1;
+    if (refuse_continuation(st, start) < 0) return -1;
+    if (!value) /* only when inih allows keys without a value (ini_allow_no_value) */
+        return fail_at(st, st->line, "expected 'key = value', '[section]' or a ';' comment");
+    if (!*name) return fail_at(st, st->line, "missing key name before '%c'", st->lp[start]);
+    if (strlen(name) > MAX_KEY)
+        return fail_at(st, st->line, "key '%s' is too long (at most %d characters)", name, MAX_KEY);
+    st->prev_key = 1;
+    switch (st->sec) {
+    case SEC_SUITE:
+        return check_seen(st, name) < 0 ? -1 : suite_key(st, name, value);
+    case SEC_WORKLOAD:
+        return check_seen(st, name) < 0 ? -1 : workload_key(st, name, value);
+    case SEC_DRIVER:
+        return check_seen(st, name) < 0 ? -1 : driver_key(st, name, value);
+    default:
+        return fail_at(st, st->line,
+                       "key '%s' before any section (start with [suite] or [workload NAME])", name);
+    }
+}
+
 /* ini_handler: 1 = go on, 0 = error (already recorded). */
-static int on_key(void *user, const char *section, const char *name, const char *value)
+static int on_ini(void *user, const char *section, const char *name, const char *value)
 {
     struct pstate *st = user;
     if (st->failed) return 0;
-    int rc;
-    switch (st->sec) {
-    case SEC_SUITE:
-        rc = check_seen(st, name) < 0 ? -1 : suite_key(st, name, value);
-        break;
-    case SEC_WORKLOAD:
-        rc = check_seen(st, name) < 0 ? -1 : workload_key(st, name, value);
-        break;
-    case SEC_DRIVER:
-        rc = check_seen(st, name) < 0 ? -1 : driver_key(st, name, value);
-        break;
-    default:
-        rc = fail_at(st, st->line,
-                     "key '%s' before any section (start with [suite] or [workload NAME])", name);
-        break;
-    }
+    if (!name) return 1; /* a build calling on new sections: after_line() does that */
+    int rc = st->fed == FEED_PROBE ? after_line(st, section) : key_line(st, name, value);
     return rc == 0;
 }
 
@@ -654,8 +710,11 @@ static int load_text(const char *text, size_t len, const char *fname, struct sui
     } else {
         snprintf(s->hash, sizeof s->hash, "%016" PRIx64, fnv1a64(text, len));
         apply_defaults(s, fname);
-        int ret = ini_parse_stream(read_line, st, on_key, st);
-        if (!st->failed && ret > 0) fail_at(st, ret, "syntax error");
+        st->fed = FEED_PROBE; /* as if after line 0 */
+        int ret = ini_parse_stream(feed, st, on_ini, st);
+        /* after_line() names every error inih finds, so this is only a guard;
+           inih's line 3k-1 is file line k */
+        if (!st->failed && ret > 0) fail_at(st, (ret + 1) / 3, "syntax error");
         if (!st->failed && ret < 0) fail_at(st, 0, "out of memory while parsing");
         if (!st->failed) finish(st);
     }

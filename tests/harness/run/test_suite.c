@@ -294,6 +294,81 @@ Test(suite_errors, more)
     expect_err(many, "t.ini:35: ", "too many options", NULL);
 }
 
+/* Edges of the ini grammar (inih's, plus what suite.c refuses on top of it). */
+Test(suite_errors, ini_edges)
+{
+    /* line numbers count blank and comment lines, ';' and '#', indented or not */
+    expect_err("[workload a]\n\n; c\n# d\n\n  ; e\nbogus = 1\n", "t.ini:7: ", "'bogus'", NULL);
+    expect_err("; c\n\n# d\nkey = 1\n[workload a]\n", "t.ini:4: ", "'key'", "before any section");
+    expect_err("\xEF\xBB\xBFname = x\n[workload a]\n", "t.ini:1: ", "'name'", "before any section");
+    expect_err("[workload a]\r\n\r\nbogus = 1\r\n", "t.ini:3: ", "'bogus'", NULL);
+    /* the first error wins, even one inih itself finds */
+    expect_err("[suite\nbogus = 1\n[workload a]\n", "t.ini:1: ", "']'", NULL);
+    expect_err("[workload a]\njust words\nbogus = 1\n", "t.ini:2: ", "key = value", NULL);
+    expect_err("[workload a]\npath\n", "t.ini:2: ", "key = value", NULL);
+    /* headers */
+    expect_err("[suite] junk\n[workload a]\n", "t.ini:1: ", "after ']'", "'junk'");
+    expect_err("[workload a]]\n", "t.ini:1: ", "after ']'", NULL);
+    expect_err("[a ;b]\n[workload a]\n", "t.ini:1: ", "']'", NULL);
+    expect_err("[workload a;b]\n", "t.ini:1: ", "'a;b'", NULL);
+    expect_err("[]\n[workload a]\n", "t.ini:1: ", "unknown section []", NULL);
+    expect_err("[suite]\nrepeats = 3\n[suite]\n[workload a]\n", "t.ini:3: ", "duplicate [suite]",
+               "line 1");
+    expect_err("[workload a]\n[workload a]\n", "t.ini:2: ", "duplicate", "line 1");
+    /* a workload name is longer than inih's section buffer (49 characters) */
+    char hdr[128];
+    snprintf(hdr, sizeof hdr, "[workload %064d]\n", 0);
+    expect_err(hdr,
+               "t.ini:1: ", "'0000000000000000000000000000000000000000000000000000000000000000'",
+               "at most 63");
+    /* indentation: a continuation in inih, refused; fine after a header */
+    expect_err("[workload a]\npath = /a\n  just words\n", "t.ini:3: ", "indented", NULL);
+    expect_err("[workload a]\npath = /a\n  [workload b]\n", "t.ini:3: ", "indented", NULL);
+    expect_err("[workload a]\npath = /a\n\n\tmode = open\n", "t.ini:4: ", "indented", NULL);
+    /* keys */
+    expect_err("[workload a]\n= 5\n", "t.ini:2: ", "missing key name before '='", NULL);
+    expect_err("[workload a]\n  : 5\n", "t.ini:2: ", "missing key name before ':'", NULL);
+    expect_err("[workload a]\n[driver kernel]\n"
+               "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij = 1\n",
+               "t.ini:3: ", "too long", "at most 49");
+    expect_err("[workload a]\npath = /a\npath: /b\n", "t.ini:3: ", "duplicate key 'path'",
+               "line 2");
+    /* a line of 200 bytes is too long for inih (199 is fine, see below) */
+    char longline[256];
+    snprintf(longline, sizeof longline, "[workload a]\n\npath = /%0192d\n", 0);
+    expect_err(longline, "t.ini:3: ", "too long (200 bytes, at most 199)", NULL);
+}
+
+Test(suite, ini_edges_accepted)
+{
+    char name63[128], line199[256];
+    snprintf(name63, sizeof name63, "[workload %063d]\n", 0);
+    snprintf(line199, sizeof line199, "path = /%0191d\n", 0);
+    char text[1024];
+    snprintf(text, sizeof text,
+             "\xEF\xBB\xBF  [suite] ; header comment\n"
+             "  name = a;b ; indented right after a header, ';' kept without a blank before\n"
+             "repeats = 2\n"
+             "  ; an indented comment after a key\n"
+             "[ workload   b ] # comment\n"
+             "[driver kernel]\n"
+             "[workload c] ;x]\n"
+             "%s"
+             "%s",
+             line199, name63);
+    struct suite *s = load_ok(text);
+    cr_expect_str_eq(s->name, "a;b");
+    cr_expect_eq(s->repeats, 2);
+    cr_assert_eq(s->nworkloads, 3, "empty sections still count");
+    cr_expect_str_eq(s->workloads[0].name, "b");
+    cr_expect_str_eq(s->workloads[1].name, "c");
+    cr_expect_eq(strlen(s->workloads[1].path), 192, "a 199-byte line");
+    cr_expect_eq(strlen(s->workloads[2].name), 63);
+    cr_expect_eq(s->ndopts, 1);
+    cr_expect_null(suite_driver_opts(s, "kernel"), "[driver kernel] without options");
+    suite_free(s);
+}
+
 Test(suite, load_file_and_hash)
 {
     char dir[] = "/tmp/bb_suite_XXXXXX";
