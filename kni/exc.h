@@ -6,13 +6,13 @@
  *   classify.c      exc_classify(): raw Ethernet frame -> STACK | KERNEL | BOTH
  *   exc_backend.c   the backend table, the choice (exc=auto|...) and its report
  *   kni_rte.c       rte_kni (only with HAVE_RTE_KNI; needs /dev/kni)
- *   kni_virtio_user.c  a DPDK virtio_user port on /dev/vhost-net
- *   kni_tap.c       a DPDK net_tap port on /dev/net/tun
+ *   exc_virtio_user.c  a DPDK virtio_user port on /dev/vhost-net
+ *   exc_tap.c       a DPDK net_tap port on /dev/net/tun
  *   exc_iface.c     the kernel-side interface: MAC, address, netmask, up (ioctls)
  *   exc_wrap.c      a pktio wrapper: data port + exception port under the stack
  *
- * Callers: drivers/ustack/netio_dpdk.c (options exc=, exc_iface=), harness/
- * doctor.c (exc_report). Library code: never prints, errors come back in err.
+ * Callers: drivers/ustack/netio_dpdk.c (options exc=, exc_iface=),
+ * harness/run/doctor.c (exc_report). Library code: never prints, errors come back in err.
  */
 #ifndef BB_EXC_H
 #define BB_EXC_H
@@ -91,6 +91,14 @@ const char *exc_report(char *buf, size_t len);
  * AF_INET socket in the caller's network namespace). 0 or -1 with err. */
 int exc_iface_setup(const char *name, const uint8_t mac[6], uint32_t ip, uint8_t prefix_len,
                     char *err, size_t errlen);
+
+/* The backends that are a second DPDK port (tap, virtio_user): open the
+ * "dpdk" pktio with opts (port=VDEV, ...) and set up its kernel interface
+ * (exc_iface_setup). what names the backend in err. NULL with err. */
+struct pktio *exc_dpdk_port_open(const char *what, const char *const *opts,
+                                 const struct exc_params *p, char *err, size_t errlen);
+/* path (a character device) opens read-write: 0, or -1 with why. */
+int exc_dev_ok(const char *path, char *why, size_t whylen);
 
 /* The data port's kernel interface (net_af_packet iface=): strict rp_filter,
  * so that the kernel drops the IPv4 frames it sees there too (the route back

@@ -13,7 +13,10 @@
  * the same veth for the kernel driver next). /proc/sys/net/ipv4/conf/<name>/
  * in the caller's network namespace.
  *
- * Callers: kni/kni_tap.c, kni/kni_virtio_user.c, kni/kni_rte.c,
+ * exc_dpdk_port_open, exc_dev_ok: what the tap and virtio_user backends
+ * (second DPDK ports whose kernel side is the exception interface) share.
+ *
+ * Callers: kni/exc_tap.c, kni/exc_virtio_user.c, kni/kni_rte.c,
  * kni/exc_wrap.c (exc_iface_quiet, exc_iface_unquiet).
  */
 #include "exc.h"
@@ -138,4 +141,41 @@ void exc_iface_unquiet(const char *name, const char *old)
 {
     char err[64];
     if (name_ok(name) && old && *old) (void)write_conf("ipv4", name, "rp_filter", old, err, sizeof(err));
+}
+
+int exc_dev_ok(const char *path, char *why, size_t whylen)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, whylen, "%s: %s%s", path, strerror(errno),
+                 errno == ENOENT && strcmp(path, "/dev/vhost-net") == 0
+                     ? " (modprobe vhost_net)"
+                     : "");
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+struct pktio *exc_dpdk_port_open(const char *what, const char *const *opts,
+                                 const struct exc_params *p, char *err, size_t errlen)
+{
+    const struct pktio_ops *po = pktio_find("dpdk");
+    if (!po) {
+        snprintf(err, errlen, "%s exception path: the dpdk pktio is not built in", what);
+        return NULL;
+    }
+    struct pktio_config pc = {.opts = opts};
+    char e[512];
+    struct pktio *x = po->open(&pc, e, sizeof(e));
+    if (!x) {
+        snprintf(err, errlen, "%s exception path: %s", what, e);
+        return NULL;
+    }
+    if (exc_iface_setup(p->iface, p->mac, p->ip, p->prefix_len, e, sizeof(e)) < 0) {
+        snprintf(err, errlen, "%s exception path: %s", what, e);
+        pktio_close(x);
+        return NULL;
+    }
+    return x;
 }

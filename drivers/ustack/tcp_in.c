@@ -7,9 +7,13 @@
  * slow start / congestion avoidance, fast retransmit and NewReno recovery
  * (RFC 5681/6582), window updates, in-order and out-of-order data, FIN.
  *
- *   ipv4_input() -> tcp_input() -> no_conn() -> passive_open() | RST
+ *   ipv4_input() -> tcp_input() -> predicted() (header prediction: an
+ *                                  established connection's next in-order
+ *                                  segment, no options; done when it fits)
+ *                               -> parse_opts() -> no_conn() -> passive_open() | RST
  *                               -> syn_sent()
- *                               -> established(): new_ack() | dup_ack()
+ *                               -> synchronized(): acceptable() | challenge ACK
+ *                                  -> new_ack() | dup_ack() -> update_snd_wnd()
  *                                  -> rcv_data() -> rcv_fin() -> tcp_output()
  */
 #include "ustack_int.h"

@@ -3,7 +3,7 @@
  * the reason for every no, then the choices the harness will make from them
  * (CPU accounting method, exception-path backend).
  *
- * Callers: harness/main.c. Calls: sysinfo_collect, topo_which/topo_cmd (ip,
+ * Callers: harness/cli/doctor.c. Calls: sysinfo_collect, topo_which/topo_cmd (ip,
  * the throwaway namespace bb-doctor), netio_backends()->probe,
  * perf_event_open(2), /proc and /dev, exc_report (kni/exc_backend.c).
  */

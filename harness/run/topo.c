@@ -1,7 +1,8 @@
 /*
  * topo.c — veth topology (DESIGN §5) and running processes inside it.
  *
- * Callers: harness/main.c (topo up|down, run), harness/run/doctor.c, tests.
+ * Callers: harness/cli/topo.c (topo up|down|status), harness/cli/run.c and
+ * harness/run/trial.c (run), harness/run/doctor.c, harness/run/sysinfo.c, tests.
  * Calls: `ip` from iproute2 through topo_cmd() (posix_spawn with an argv
  * array, stderr captured for the error message), `ip netns exec ... sysctl`
  * and `... sh -c` where a sysfs/sysctl view of the namespace is needed,

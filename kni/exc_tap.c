@@ -1,30 +1,21 @@
 /*
- * kni_tap.c — the "tap" exception-path backend: a second DPDK port, a
+ * exc_tap.c — the "tap" exception-path backend: a second DPDK port, a
  * net_tap vdev whose kernel side (iface=NAME) becomes the kernel interface.
  * Needs /dev/net/tun. The vdev is added to the EAL arguments before EAL
  * starts (netio_dpdk.c), and opened here as the "dpdk" pktio with port=NAME.
  *
  * Callers: kni/exc_backend.c (table), drivers/ustack/netio_dpdk.c.
- * Calls: pktio "dpdk" (drivers/dpdk.c), exc_iface_setup (exc_iface.c).
+ * Calls: exc_dpdk_port_open, exc_dev_ok (exc_iface.c).
  */
 #include "exc.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #define TAP_VDEV "net_tap_bbx"
 
 static int tap_usable(char *why, size_t whylen)
 {
-    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(why, whylen, "/dev/net/tun: %s", strerror(errno));
-        return -1;
-    }
-    close(fd);
+    if (exc_dev_ok("/dev/net/tun", why, whylen) < 0) return -1;
     if (!pktio_find("dpdk")) {
         snprintf(why, whylen, "the dpdk pktio is not built in");
         return -1;
@@ -42,24 +33,7 @@ static struct pktio *tap_open(const struct exc_params *p, char *err, size_t errl
 {
     static const char *const opts[] = {"port=" TAP_VDEV, "offloads=0", "mbufs=2047",
                                        "rxd=512",       "txd=512",    "link_wait_ms=0", NULL};
-    const struct pktio_ops *po = pktio_find("dpdk");
-    if (!po) {
-        snprintf(err, errlen, "tap exception path: the dpdk pktio is not built in");
-        return NULL;
-    }
-    struct pktio_config pc = {.opts = opts};
-    char e[512];
-    struct pktio *x = po->open(&pc, e, sizeof(e));
-    if (!x) {
-        snprintf(err, errlen, "tap exception path: %s", e);
-        return NULL;
-    }
-    if (exc_iface_setup(p->iface, p->mac, p->ip, p->prefix_len, e, sizeof(e)) < 0) {
-        snprintf(err, errlen, "tap exception path: %s", e);
-        pktio_close(x);
-        return NULL;
-    }
-    return x;
+    return exc_dpdk_port_open("tap", opts, p, err, errlen);
 }
 
 const struct exc_backend_ops exc_tap_ops = {

@@ -1,5 +1,5 @@
 /*
- * kni_virtio_user.c — the "virtio_user" exception-path backend (DPDK's
+ * exc_virtio_user.c — the "virtio_user" exception-path backend (DPDK's
  * recommended KNI replacement): a DPDK virtio_user port with
  * path=/dev/vhost-net; vhost-net creates a tap (iface=NAME) that becomes the
  * kernel interface. Needs /dev/vhost-net and /dev/net/tun. The vdev is added
@@ -8,35 +8,17 @@
  * over frames with complete checksums).
  *
  * Callers: kni/exc_backend.c (table), drivers/ustack/netio_dpdk.c.
- * Calls: pktio "dpdk" (drivers/dpdk.c), exc_iface_setup (exc_iface.c).
+ * Calls: exc_dpdk_port_open, exc_dev_ok (exc_iface.c).
  */
 #include "exc.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #define VU_VDEV "virtio_user_bbx"
 
-static int dev_ok(const char *path, char *why, size_t whylen)
-{
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(why, whylen, "%s: %s%s", path, strerror(errno),
-                 errno == ENOENT && strcmp(path, "/dev/vhost-net") == 0
-                     ? " (modprobe vhost_net)"
-                     : "");
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
 static int vu_usable(char *why, size_t whylen)
 {
-    if (dev_ok("/dev/vhost-net", why, whylen) < 0 || dev_ok("/dev/net/tun", why, whylen) < 0)
+    if (exc_dev_ok("/dev/vhost-net", why, whylen) < 0 || exc_dev_ok("/dev/net/tun", why, whylen) < 0)
         return -1;
     if (!pktio_find("dpdk")) {
         snprintf(why, whylen, "the dpdk pktio is not built in");
@@ -56,24 +38,7 @@ static struct pktio *vu_open(const struct exc_params *p, char *err, size_t errle
 {
     static const char *const opts[] = {"port=" VU_VDEV, "offloads=0", "mbufs=4095",
                                        "link_wait_ms=0", NULL};
-    const struct pktio_ops *po = pktio_find("dpdk");
-    if (!po) {
-        snprintf(err, errlen, "virtio_user exception path: the dpdk pktio is not built in");
-        return NULL;
-    }
-    struct pktio_config pc = {.opts = opts};
-    char e[512];
-    struct pktio *x = po->open(&pc, e, sizeof(e));
-    if (!x) {
-        snprintf(err, errlen, "virtio_user exception path: %s", e);
-        return NULL;
-    }
-    if (exc_iface_setup(p->iface, p->mac, p->ip, p->prefix_len, e, sizeof(e)) < 0) {
-        snprintf(err, errlen, "virtio_user exception path: %s", e);
-        pktio_close(x);
-        return NULL;
-    }
-    return x;
+    return exc_dpdk_port_open("virtio_user", opts, p, err, errlen);
 }
 
 const struct exc_backend_ops exc_virtio_user_ops = {
