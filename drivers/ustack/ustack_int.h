@@ -14,6 +14,8 @@
 #include "tcp.h"
 #include "ustack.h"
 
+#include "drivers/netio_ready.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -208,8 +210,7 @@ struct us_ctx {
     struct us_conn *conns;
     int32_t *hash;
     int32_t free_head, zombie_head;
-    int32_t *ready; /* ring of slot indices, capacity max_conns */
-    uint32_t rhead, rcount;
+    struct netio_ring ready; /* slots with pending events (CF_QUEUED), capacity max_conns */
     struct us_listener listeners[US_MAX_LISTENERS];
     uint16_t next_port;
     uint32_t tw_scan;
