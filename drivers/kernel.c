@@ -5,13 +5,14 @@
  * Callers: workloads/ and harness/ through the netio.h wrappers.
  * Calls:   epoll_create1/epoll_ctl/epoll_wait, socket, bind, listen, accept4,
  *          connect, setsockopt/getsockopt, recv, send, close — every one of
- *          them counted per kind ("sys_*") and in total ("syscalls").
+ *          them counted per kind ("sys_*") and in total ("syscalls");
+ *          the ready ring and the emit loop of netio_ready.h.
  *
  *   k_poll() -> drain_rdq() -> do_read()            (reads resumed by consume)
  *            -> free_zombies()                       (handles reusable again)
  *            -> epoll_wait() -> on_listener() -> accept4() -> slot_alloc()
  *                            -> on_conn()     -> do_read() / conn_kill()
- *            -> emit()                           (ready queue -> events)
+ *            -> emit() -> netio_ready_emit()     (ready ring -> events)
  *
  * Design
  *   - Connection handles index a table of cfg->max_conns slots allocated at
@@ -31,8 +32,9 @@
  *   - Events are not produced straight from epoll: each slot has pending bits
  *     (ACCEPTED, CONNECTED, READABLE, WRITABLE, CLOSED, emitted in that order)
  *     and sits at most once in a ready ring of max_conns entries, so no event
- *     is ever lost when the caller's array is small. READABLE's pointer and
- *     length are taken at emission time.
+ *     is ever lost when the caller's array is small (ring and emit loop:
+ *     drivers/netio_ready.h, shared with the user-space stack). READABLE's
+ *     pointer and length are taken at emission time.
  *   - A slot whose CLOSED event was returned becomes a zombie and is freed at
  *     the start of the next netio_poll, so a handle is never reused within one
  *     batch of events.
@@ -56,6 +58,8 @@
  *     was returned are no-ops (send returns -1).
  */
 #include "netio.h"
+
+#include "drivers/netio_ready.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -182,10 +186,8 @@ struct kio {
     uint32_t max_conns, rxcap;
     struct kconn *conns;
     int free_head, zombie_head;
-    int *ready; /* ring of slot indices, capacity max_conns */
-    uint32_t rhead, rcount;
-    int *rdq; /* ring of slots to read at next poll, capacity max_conns */
-    uint32_t qhead, qcount;
+    struct netio_ring ready; /* slots with pending events (F_QUEUED), capacity max_conns */
+    struct netio_ring rdq;   /* slots to read at the next poll (F_RDQ), capacity max_conns */
     int nlisteners;
     struct klistener listeners[KMAX_LISTENERS];
     uint64_t cnt[C__COUNT];
@@ -274,8 +276,7 @@ static void enqueue(struct kio *k, int i)
     struct kconn *c = &k->conns[i];
     if (c->flags & F_QUEUED) return;
     c->flags |= F_QUEUED;
-    k->ready[(k->rhead + k->rcount) % k->max_conns] = i;
-    k->rcount++;
+    netio_ring_push(&k->ready, i);
 }
 
 static void rdq_push(struct kio *k, int i)
@@ -283,8 +284,7 @@ static void rdq_push(struct kio *k, int i)
     struct kconn *c = &k->conns[i];
     if (c->flags & F_RDQ) return;
     c->flags |= F_RDQ;
-    k->rdq[(k->qhead + k->qcount) % k->max_conns] = i;
-    k->qcount++;
+    netio_ring_push(&k->rdq, i);
 }
 
 /* The socket is gone (closed here); queue the one CLOSED event. Pending
@@ -394,10 +394,8 @@ static void do_read(struct kio *k, int i)
 
 static void drain_rdq(struct kio *k)
 {
-    while (k->qcount) {
-        int i = k->rdq[k->qhead];
-        k->qhead = (k->qhead + 1) % k->max_conns;
-        k->qcount--;
+    while (k->rdq.count) {
+        int i = netio_ring_pop(&k->rdq);
         struct kconn *c = &k->conns[i];
         c->flags &= (uint8_t)~F_RDQ;
         if (c->state == KS_OPEN && (c->flags & F_CAN_READ) && !(c->flags & F_EOF)) do_read(k, i);
@@ -504,46 +502,50 @@ static void on_listener(struct kio *k, uint32_t li)
 
 /* ---- emission ---- */
 
+/* emit()'s view of a slot (netio_ready.h) */
+static inline void *ev_slot(void *drv, int32_t i, uint8_t **pend)
+{
+    struct kconn *c = &((struct kio *)drv)->conns[i];
+    *pend = &c->pend;
+    return c;
+}
+
+static inline int ev_fill(void *drv, void *slot, struct netio_event *e)
+{
+    struct kio *k = drv;
+    struct kconn *c = slot;
+    e->ctx = c->ctx;
+    switch (e->type) {
+    case NETIO_EV_ACCEPTED:
+        e->listener = c->listener;
+        e->ctx = k->listeners[c->listener].ctx;
+        break;
+    case NETIO_EV_READABLE:
+        if (c->len == 0 && !(c->flags & F_EOF)) return 0; /* consumed meanwhile */
+        e->data = c->buf ? c->buf + c->off : NULL;
+        e->len = c->len;
+        e->eof = (c->flags & F_EOF) != 0;
+        break;
+    case NETIO_EV_CLOSED:
+        e->reason = (enum netio_close_reason)c->reason;
+        c->state = KS_ZOMBIE;
+        c->next = k->zombie_head;
+        k->zombie_head = e->conn;
+        break;
+    default: /* CONNECTED, WRITABLE: nothing more to say */
+        break;
+    }
+    return 1;
+}
+
+static inline void ev_dequeued(void *slot)
+{
+    ((struct kconn *)slot)->flags &= (uint8_t)~F_QUEUED;
+}
+
 static int emit(struct kio *k, struct netio_event *evs, int max)
 {
-    int out = 0;
-    while (out < max && k->rcount) {
-        int i = k->ready[k->rhead];
-        struct kconn *c = &k->conns[i];
-        while (out < max && c->pend) {
-            struct netio_event *e = &evs[out];
-            memset(e, 0, sizeof(*e));
-            e->conn = i;
-            e->ctx = c->ctx;
-            e->listener = -1;
-            switch ((e->type = netio_pend_take(&c->pend))) {
-            case NETIO_EV_ACCEPTED:
-                e->listener = c->listener;
-                e->ctx = k->listeners[c->listener].ctx;
-                break;
-            case NETIO_EV_READABLE:
-                if (c->len == 0 && !(c->flags & F_EOF)) continue; /* consumed meanwhile */
-                e->data = c->buf ? c->buf + c->off : NULL;
-                e->len = c->len;
-                e->eof = (c->flags & F_EOF) != 0;
-                break;
-            case NETIO_EV_CLOSED:
-                e->reason = (enum netio_close_reason)c->reason;
-                c->state = KS_ZOMBIE;
-                c->next = k->zombie_head;
-                k->zombie_head = i;
-                break;
-            default: /* CONNECTED, WRITABLE: nothing more to say */
-                break;
-            }
-            out++;
-        }
-        if (c->pend) break; /* caller's array is full; resume here next time */
-        c->flags &= (uint8_t)~F_QUEUED;
-        k->rhead = (k->rhead + 1) % k->max_conns;
-        k->rcount--;
-    }
-    return out;
+    return netio_ready_emit(&k->ready, k, evs, max, ev_slot, ev_fill, ev_dequeued);
 }
 
 static int k_poll(struct netio *io, struct netio_event *evs, int max, int timeout_us)
@@ -552,15 +554,15 @@ static int k_poll(struct netio *io, struct netio_event *evs, int max, int timeou
     if (!evs || max <= 0) return -1;
     drain_rdq(k);
     free_zombies(k);
-    if (k->rcount < (uint32_t)max) {
+    if (k->ready.count < (uint32_t)max) {
         int tmo;
-        if (k->rcount || k->busy_poll || timeout_us == 0)
+        if (k->ready.count || k->busy_poll || timeout_us == 0)
             tmo = 0;
         else if (timeout_us < 0)
             tmo = -1;
         else
             tmo = timeout_us > INT_MAX - 999 ? INT_MAX / 1000 : (timeout_us + 999) / 1000;
-        int want = max - (int)k->rcount;
+        int want = max - (int)k->ready.count;
         if (want > KEPOLL_BATCH) want = KEPOLL_BATCH;
         k->cnt[SYS_EPOLL_WAIT]++;
         int n = epoll_wait(k->epfd, k->eps, want, tmo);
@@ -777,8 +779,8 @@ static void k_destroy(struct netio *io)
     for (int j = 0; j < k->nlisteners; j++) close(k->listeners[j].fd);
     if (k->epfd >= 0) close(k->epfd);
     free(k->conns);
-    free(k->ready);
-    free(k->rdq);
+    netio_ring_fini(&k->ready);
+    netio_ring_fini(&k->rdq);
     free(k);
 }
 
@@ -821,9 +823,9 @@ static struct netio *k_open(const struct netio_config *cfg, char *err, size_t er
     k->rxcap = (uint32_t)rxb;
     k->zombie_head = -1;
     k->conns = calloc(maxc, sizeof(*k->conns));
-    k->ready = calloc(maxc, sizeof(*k->ready));
-    k->rdq = calloc(maxc, sizeof(*k->rdq));
-    if (!k->conns || !k->ready || !k->rdq) {
+    int rr = netio_ring_init(&k->ready, (uint32_t)maxc);
+    int qr = netio_ring_init(&k->rdq, (uint32_t)maxc);
+    if (!k->conns || rr < 0 || qr < 0) {
         snprintf(err, errlen, "kernel: out of memory for %zu connections", maxc);
         k_destroy(&k->base);
         return NULL;

@@ -18,7 +18,7 @@ static int af_probe(char *err, size_t errlen)
 
 static struct netio *af_open(const struct netio_config *cfg, char *err, size_t errlen)
 {
-    return us_netio_open(&netio_afpacket_ops, "afpacket", cfg, 1, NULL, err, errlen);
+    return us_netio_open(&netio_afpacket_ops, "afpacket", cfg, 1, NULL, NULL, err, errlen);
 }
 
 const struct netio_ops netio_afpacket_ops = {

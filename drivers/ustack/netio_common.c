@@ -4,7 +4,8 @@
  * config, the stack's own options split from the pktio's, the pktio opened
  * and the stack put on it.
  *
- *   us_netio_open() -> parse_ip(), stack_opts() -> pktio open -> [wrap] -> us_open_ops()
+ *   us_netio_open() -> parse_ip(), stack_opts() -> pktio open -> [wrap(wrap_arg)]
+ *                   -> us_open_ops()
  *
  * Options (cfg->opts, key=value): the stack's own keys below are taken here,
  * every other key goes to the pktio backend.
@@ -114,7 +115,7 @@ int us_netio_probe(const char *pktio_name, char *err, size_t errlen)
 
 struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
                             const struct netio_config *cfg, int need_iface, us_pktio_wrap wrap,
-                            char *err, size_t errlen)
+                            void *wrap_arg, char *err, size_t errlen)
 {
     const char *drv = ops->name;
     if (!cfg || !cfg->ip || !*cfg->ip) {
@@ -156,7 +157,7 @@ struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
     if (stack_opts(drv, cfg->opts, &uc, rest, err, errlen) == 0) {
         struct pktio_config pc = {.iface = cfg->iface, .opts = rest};
         struct pktio *p = po->open(&pc, err, errlen);
-        if (p && wrap) p = wrap(p, cfg, &uc, err, errlen); /* closes p on failure */
+        if (p && wrap) p = wrap(wrap_arg, p, &uc, err, errlen); /* closes p on failure */
         if (p) {
             io = us_open_ops(p, &uc, ops, err, errlen);
             if (!io) pktio_close(p);

@@ -6,7 +6,7 @@
  *
  *   netio_open("dpdk") -> dp_open() -> exc_choose() (kni/exc_backend.c)
  *        -> us_netio_open() (netio_common.c) -> pktio "dpdk" (drivers/dpdk.c)
- *        -> exc_hook(): backend->open (second DPDK port + kernel interface)
+ *        -> exc_hook(x): backend->open (second DPDK port + kernel interface)
  *                       -> exc_wrap() (kni/exc_wrap.c) -> the stack on top
  *        -> exc_wrap_bind(): the classifier reads the stack's listeners
  *
@@ -42,10 +42,10 @@ extern const struct netio_ops netio_dpdk_ops;
 
 #define DP_MAX_OPTS 64
 
-/* What dp_open hands to us_netio_open: the config first, so that the wrap
- * hook, which gets the config back, finds the exception-path choice. */
+/* What dp_open builds: the config it hands to us_netio_open, and the
+ * exception-path choice, which the wrap hook gets back as its arg. */
 struct dp_exc {
-    struct netio_config cfg; /* first */
+    struct netio_config cfg;
     const struct exc_backend_ops *backend;
     char iface[IFNAMSIZ];
     char kiface[IFNAMSIZ]; /* the data port's kernel interface (net_af_packet iface=), or "" */
@@ -74,12 +74,13 @@ static int listen_ports(void *arg, uint16_t *out, int max)
     return n;
 }
 
-/* us_pktio_wrap: the data port is open (so is EAL, with our vdev): open the
- * exception port and put the wrapper between the port and the stack. */
-static struct pktio *exc_hook(struct pktio *p, const struct netio_config *cfg,
-                              const struct ustack_config *uc, char *err, size_t errlen)
+/* us_pktio_wrap, arg = dp_open's struct dp_exc: the data port is open (so
+ * is EAL, with our vdev): open the exception port and put the wrapper
+ * between the port and the stack. */
+static struct pktio *exc_hook(void *arg, struct pktio *p, const struct ustack_config *uc,
+                              char *err, size_t errlen)
 {
-    const struct dp_exc *x = (const struct dp_exc *)cfg;
+    const struct dp_exc *x = arg;
     struct pktio_info info;
     pktio_info(p, &info);
     struct exc_params ep = {.iface = x->iface, .ip = uc->ip.s_addr, .prefix_len = uc->prefix_len};
@@ -203,8 +204,8 @@ static struct netio *dp_open(const struct netio_config *cfg, char *err, size_t e
     struct netio *io = NULL;
     if (exc_prepare(x, mode, iface, err, errlen) == 0) {
         if (!x->backend) x->cfg.opts = copy;
-        io = us_netio_open(&netio_dpdk_ops, "dpdk", &x->cfg, 0, x->backend ? exc_hook : NULL, err,
-                           errlen);
+        io = us_netio_open(&netio_dpdk_ops, "dpdk", &x->cfg, 0, x->backend ? exc_hook : NULL, x,
+                           err, errlen);
         if (io && x->backend) exc_wrap_bind(((struct us_ctx *)io)->pkt, listen_ports, io);
     }
     free(x);

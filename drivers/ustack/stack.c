@@ -3,13 +3,14 @@
  * (listen, connect, poll, send, consume, close, abort, counters), the poll
  * loop and the TX batch. Connection handles are slot indices; events,
  * handle reuse, close reasons and counters mirror drivers/kernel.c:
- * pending bits per slot, a ready ring, exactly one CLOSED per connection,
- * and a slot whose CLOSED was returned is released at the next poll (or,
- * if its TCB still lives — FIN_WAIT, TIME_WAIT — when the TCB ends).
+ * pending bits per slot, a ready ring (the ring and its emit loop are the
+ * kernel driver's too: drivers/netio_ready.h), exactly one CLOSED per
+ * connection, and a slot whose CLOSED was returned is released at the next
+ * poll (or, if its TCB still lives — FIN_WAIT, TIME_WAIT — when the TCB ends).
  *
  *   us_poll() -> free_zombies() -> pktio_rx_burst() -> eth_input() ...
  *             -> arp_timer() -> tcp_timer_run() -> us_tx_flush()
- *             -> emit()                           (ready ring -> events)
+ *             -> emit() -> netio_ready_emit()     (ready ring -> events)
  *   us_send() -> copy into the send ring -> tcp_output()
  *   us_consume() -> window update -> tcp_output()
  *
@@ -189,8 +190,7 @@ void us_queue_event(struct us_ctx *s, struct us_conn *c, unsigned pend)
     c->pend |= (uint8_t)pend;
     if (c->flags & CF_QUEUED) return;
     c->flags |= CF_QUEUED;
-    s->ready[(s->rhead + s->rcount) % s->max_conns] = (int32_t)(c - s->conns);
-    s->rcount++;
+    netio_ring_push(&s->ready, (int32_t)(c - s->conns));
 }
 
 __attribute__((noinline)) static void free_zombies(struct us_ctx *s)
@@ -204,49 +204,53 @@ __attribute__((noinline)) static void free_zombies(struct us_ctx *s)
     }
 }
 
+/* emit()'s view of a slot (netio_ready.h) */
+static inline void *ev_slot(void *drv, int32_t i, uint8_t **pend)
+{
+    struct us_conn *c = &((struct us_ctx *)drv)->conns[i];
+    *pend = &c->pend;
+    return c;
+}
+
+static inline int ev_fill(void *drv, void *slot, struct netio_event *e)
+{
+    struct us_ctx *s = drv;
+    struct us_conn *c = slot;
+    e->ctx = c->ctx;
+    switch (e->type) {
+    case NETIO_EV_ACCEPTED:
+        e->listener = c->listener;
+        e->ctx = s->listeners[c->listener].ctx;
+        break;
+    case NETIO_EV_READABLE: {
+        int eof = (c->flags & CF_RCVD_FIN) != 0;
+        if (c->rb_len == 0 && !eof) return 0; /* consumed meanwhile */
+        e->data = c->rbuf + c->rb_off;
+        e->len = c->rb_len;
+        e->eof = eof;
+        break;
+    }
+    case NETIO_EV_CLOSED:
+        e->reason = (enum netio_close_reason)c->reason;
+        c->app = APP_GONE;
+        c->flags |= CF_ZOMBIE;
+        c->next = s->zombie_head;
+        s->zombie_head = e->conn;
+        break;
+    default: /* CONNECTED, WRITABLE: nothing more to say */
+        break;
+    }
+    return 1;
+}
+
+static inline void ev_dequeued(void *slot)
+{
+    ((struct us_conn *)slot)->flags &= (uint16_t)~CF_QUEUED;
+}
+
 static int emit(struct us_ctx *s, struct netio_event *evs, int max)
 {
-    int out = 0;
-    while (out < max && s->rcount) {
-        int32_t i = s->ready[s->rhead];
-        struct us_conn *c = &s->conns[i];
-        while (out < max && c->pend) {
-            struct netio_event *e = &evs[out];
-            memset(e, 0, sizeof(*e));
-            e->conn = i;
-            e->ctx = c->ctx;
-            e->listener = -1;
-            switch ((e->type = netio_pend_take(&c->pend))) {
-            case NETIO_EV_ACCEPTED:
-                e->listener = c->listener;
-                e->ctx = s->listeners[c->listener].ctx;
-                break;
-            case NETIO_EV_READABLE: {
-                int eof = (c->flags & CF_RCVD_FIN) != 0;
-                if (c->rb_len == 0 && !eof) continue; /* consumed meanwhile */
-                e->data = c->rbuf + c->rb_off;
-                e->len = c->rb_len;
-                e->eof = eof;
-                break;
-            }
-            case NETIO_EV_CLOSED:
-                e->reason = (enum netio_close_reason)c->reason;
-                c->app = APP_GONE;
-                c->flags |= CF_ZOMBIE;
-                c->next = s->zombie_head;
-                s->zombie_head = i;
-                break;
-            default: /* CONNECTED, WRITABLE: nothing more to say */
-                break;
-            }
-            out++;
-        }
-        if (c->pend) break; /* caller's array is full; resume here */
-        c->flags &= (uint16_t)~CF_QUEUED;
-        s->rhead = (s->rhead + 1) % s->max_conns;
-        s->rcount--;
-    }
-    return out;
+    return netio_ready_emit(&s->ready, s, evs, max, ev_slot, ev_fill, ev_dequeued);
 }
 
 /* ---- poll ---- */
@@ -289,7 +293,7 @@ int us_poll(struct netio *io, struct netio_event *evs, int max, int timeout_us)
     if (!evs || max <= 0) return -1;
     if (s->zombie_head >= 0) free_zombies(s);
     run_stack(s);
-    int n = s->rcount ? emit(s, evs, max) : 0;
+    int n = s->ready.count ? emit(s, evs, max) : 0;
     if (n == 0 && timeout_us != 0 && !s->cfg.busy_poll && s->fd >= 0) n = poll_wait(s, evs, max);
     return n;
 }
@@ -539,7 +543,7 @@ void us_destroy(struct netio *io)
     }
     free(s->conns);
     free(s->hash);
-    free(s->ready);
+    netio_ring_fini(&s->ready);
     pktio_close(s->pkt);
     free(s);
 }
@@ -628,13 +632,13 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
     s->hmask = hs - 1;
     s->conns = calloc(cfg.max_conns, sizeof(*s->conns));
     s->hash = malloc(hs * sizeof(*s->hash));
-    s->ready = calloc(cfg.max_conns, sizeof(*s->ready));
-    if (!s->conns || !s->hash || !s->ready) {
+    int rr = netio_ring_init(&s->ready, cfg.max_conns);
+    if (!s->conns || !s->hash || rr < 0) {
         snprintf(err, errlen, "ustack: out of memory for %u connections", cfg.max_conns);
         s->pkt = NULL; /* the caller keeps pkt on failure */
         free(s->conns);
         free(s->hash);
-        free(s->ready);
+        netio_ring_fini(&s->ready);
         free(s);
         return NULL;
     }

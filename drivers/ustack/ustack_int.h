@@ -14,6 +14,8 @@
 #include "tcp.h"
 #include "ustack.h"
 
+#include "drivers/netio_ready.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -208,8 +210,7 @@ struct us_ctx {
     struct us_conn *conns;
     int32_t *hash;
     int32_t free_head, zombie_head;
-    int32_t *ready; /* ring of slot indices, capacity max_conns */
-    uint32_t rhead, rcount;
+    struct netio_ring ready; /* slots with pending events (CF_QUEUED), capacity max_conns */
     struct us_listener listeners[US_MAX_LISTENERS];
     uint16_t next_port;
     uint32_t tw_scan;
@@ -388,12 +389,14 @@ void us_abort(struct netio *io, int conn);
 int us_counters(struct netio *io, struct netio_counter *out, int max);
 /* netio_common.c: the shared open path of "stack over a pktio" backends. A
  * wrap hook may put a layer between the pktio and the stack (the DPDK
- * exception path); it returns the new pktio, or NULL with err after closing p. */
-typedef struct pktio *(*us_pktio_wrap)(struct pktio *p, const struct netio_config *cfg,
-                                       const struct ustack_config *uc, char *err, size_t errlen);
+ * exception path): it gets the wrap_arg its installer gave us_netio_open,
+ * the open pktio and the stack's config, and returns the new pktio, or NULL
+ * with err after closing p. */
+typedef struct pktio *(*us_pktio_wrap)(void *arg, struct pktio *p, const struct ustack_config *uc,
+                                       char *err, size_t errlen);
 struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
                             const struct netio_config *cfg, int need_iface, us_pktio_wrap wrap,
-                            char *err, size_t errlen);
+                            void *wrap_arg, char *err, size_t errlen);
 int us_netio_probe(const char *pktio_name, char *err, size_t errlen);
 #define USTACK_NETIO_OPS_BODY                                                                  \
     .destroy = us_destroy, .listen = us_listen, .connect = us_connect, .poll = us_poll,      \
