@@ -28,7 +28,8 @@
  *
  * Port: one RX and one TX queue on a pool of mbufs; each mbuf carries its
  *     struct pktbuf in the mbuf private area (zero copy: data points at
- *     rte_pktmbuf_mtod, priv at the mbuf). Offloads are enabled when the
+ *     rte_pktmbuf_mtod, priv at the mbuf; the layout, shared with
+ *     kni/kni_rte.c, is drivers/dpdk/dpdk_buf.h). Offloads are enabled when the
  *     port has them (TX IPv4/TCP checksum -> PKT_TX_*; RX checksum flags
  *     -> PKT_RX_*_OK per frame); the stack puts the pseudo-header sum in the
  *     TCP checksum field as DPDK expects. A buffer asking for an offload the
@@ -96,6 +97,8 @@
 
 #include "pktio.h"
 
+#include "drivers/dpdk/dpdk_buf.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -128,7 +131,6 @@
 #define DP_XNAME (RTE_ETH_XSTATS_NAME_SIZE + 2)
 #define DP_ETH_HLEN 14u
 #define DP_MAX_VDEV 8
-#define DP_PRIV_SIZE RTE_ALIGN(sizeof(struct pktbuf), RTE_MBUF_PRIV_ALIGN)
 #define EAL_ARGS_MAX 2048
 #define EAL_ARGV_MAX 64
 #define EAL_LOG_TAIL 4096
@@ -1269,8 +1271,8 @@ static int port_setup(struct dp *d, const struct dp_opts *o, char *err, size_t e
 
     char pname[RTE_MEMPOOL_NAMESIZE];
     snprintf(pname, sizeof(pname), "bb_p%u", d->port);
-    d->pool = rte_pktmbuf_pool_create(pname, o->mbufs, o->cache, DP_PRIV_SIZE,
-                                      RTE_PKTMBUF_HEADROOM + PKTIO_MAX_FRAME, socket);
+    d->pool = rte_pktmbuf_pool_create(pname, o->mbufs, o->cache, DPDK_BUF_PRIV_SIZE,
+                                      DPDK_BUF_DATA_ROOM, socket);
     if (!d->pool) {
         snprintf(err, errlen, "dpdk: port %u: mempool of %u mbufs: %s (more memory: mem= or -m)",
                  d->port, o->mbufs, rte_strerror(rte_errno));
@@ -1452,16 +1454,6 @@ static void dp_close(struct pktio *p)
 
 /* ---- bursts ------------------------------------------------------------------ */
 
-static struct pktbuf *buf_of(struct rte_mbuf *m)
-{
-    struct pktbuf *b = rte_mbuf_to_priv(m);
-    b->data = rte_pktmbuf_mtod(m, uint8_t *);
-    b->cap = (uint32_t)(m->buf_len - m->data_off);
-    b->l2_len = b->l3_len = 0;
-    b->priv = m;
-    return b;
-}
-
 static uint32_t rx_flags(uint64_t f)
 {
     uint32_t o = 0;
@@ -1482,12 +1474,12 @@ static uint16_t dp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
         if (d->cap) cap_rx(d->cap, d->port, mb, r);
         for (uint16_t i = 0; i < r; i++) {
             struct rte_mbuf *m = mb[i];
-            if (m->nb_segs != 1 || m->priv_size < DP_PRIV_SIZE) {
+            if (m->nb_segs != 1 || m->priv_size < DPDK_BUF_PRIV_SIZE) {
                 d->ctr[m->nb_segs != 1 ? DP_RX_MULTISEG : DP_RX_NO_PRIV]++;
                 rte_pktmbuf_free(m);
                 continue;
             }
-            struct pktbuf *b = buf_of(m);
+            struct pktbuf *b = dpdk_buf_of(m);
             b->len = m->data_len;
             b->ol_flags = rx_flags(m->ol_flags);
             d->sw_rx_bytes += b->len;
@@ -1500,14 +1492,6 @@ static uint16_t dp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
     d->ctr[work ? DP_POLL_CYCLES_WORK : DP_POLL_CYCLES_IDLE] += dt;
     d->ctr[work ? DP_POLLS_WORK : DP_POLLS_IDLE]++;
     return got;
-}
-
-/* The mbuf behind a pktbuf, or NULL when b is not one of ours. */
-static struct rte_mbuf *mbuf_of(struct pktbuf *b)
-{
-    if (!b) return NULL;
-    struct rte_mbuf *m = (struct rte_mbuf *)((uint8_t *)b - sizeof(struct rte_mbuf));
-    return b->priv == m ? m : NULL;
 }
 
 /* Software checksums for a buffer asking for an offload the port lacks. */
@@ -1532,7 +1516,7 @@ enum tx_prep { TXP_OK, TXP_DROP, TXP_FOREIGN };
 /* pktbuf -> mbuf fields (length, data offset, offload flags). */
 static enum tx_prep tx_prep(struct dp *d, struct pktbuf *b, struct rte_mbuf **out)
 {
-    struct rte_mbuf *m = mbuf_of(b);
+    struct rte_mbuf *m = dpdk_mbuf_of(b);
     if (!m) {
         d->ctr[DP_TX_BAD_BUF]++;
         return TXP_FOREIGN;
@@ -1544,10 +1528,7 @@ static enum tx_prep tx_prep(struct dp *d, struct pktbuf *b, struct rte_mbuf **ou
         d->ctr[DP_TX_BAD_LEN]++;
         return TXP_DROP;
     }
-    m->data_off = (uint16_t)(b->data - base);
-    m->data_len = (uint16_t)b->len;
-    m->pkt_len = b->len;
-    m->ol_flags = 0;
+    dpdk_buf_to_mbuf(m, b);
     uint32_t want = b->ol_flags & (PKT_TX_IP_CSUM | PKT_TX_L4_CSUM);
     if (want & ~d->tx_ol) {
         if (sw_csum(b, want & ~d->tx_ol) < 0) {
@@ -1624,7 +1605,7 @@ static struct pktbuf *dp_alloc(struct pktio *p)
         d->ctr[DP_ALLOC_FAIL]++;
         return NULL;
     }
-    struct pktbuf *b = buf_of(m);
+    struct pktbuf *b = dpdk_buf_of(m);
     b->len = 0;
     b->ol_flags = 0;
     return b;
@@ -1636,7 +1617,7 @@ static void dp_free(struct pktio *p, struct pktbuf **bufs, uint16_t n)
     struct rte_mbuf *mb[64];
     unsigned k = 0;
     for (uint16_t i = 0; i < n; i++) {
-        struct rte_mbuf *m = mbuf_of(bufs[i]);
+        struct rte_mbuf *m = dpdk_mbuf_of(bufs[i]);
         if (!m) {
             d->ctr[DP_FREE_FOREIGN]++;
             continue;
