@@ -95,9 +95,7 @@
  */
 #ifdef HAVE_DPDK
 
-#include "pktio.h"
-
-#include "drivers/dpdk/dpdk_buf.h"
+#include "drivers/dpdk/dpdk_int.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -126,16 +124,11 @@
 #include <rte_ring.h>
 #include <rte_version.h>
 
-#define DP_MAX_BURST 256
 #define DP_MAX_XSTATS 40
-#define DP_XNAME (RTE_ETH_XSTATS_NAME_SIZE + 2)
 #define DP_ETH_HLEN 14u
-#define DP_MAX_VDEV 8
-#define EAL_ARGS_MAX 2048
 #define EAL_ARGV_MAX 64
 #define EAL_LOG_TAIL 4096
 #define DP_MAX_RINGS 4     /* ring pairs open at once */
-#define DP_RING_NAME_MAX 15 /* "net_ring_bb_" NAME "_A" fits RTE_RING_NAMESIZE */
 
 struct dp;
 
@@ -184,36 +177,6 @@ static struct {
 
 /* ---- per port ------------------------------------------------------------ */
 
-enum dp_ctr {
-    DP_RX_FRAMES, /* from rte_eth_stats */
-    DP_TX_FRAMES,
-    DP_RX_BYTES,
-    DP_TX_BYTES,
-    DP_RX_MISSED,
-    DP_RX_ERRORS,
-    DP_TX_ERRORS,
-    DP_RX_NOMBUF,
-    DP_TX_BUSY,         /* the PMD accepted fewer than offered */
-    DP_TX_BAD_LEN,      /* len < 14 or past the buffer: accepted and dropped */
-    DP_TX_BAD_BUF,      /* not a pktbuf of a DPDK mbuf: accepted, ignored */
-    DP_TX_PREPARE_FAIL, /* rte_eth_tx_prepare refused it: accepted and dropped */
-    DP_TX_SW_CSUM,      /* offload asked but not on this port: computed here */
-    DP_RX_MULTISEG,     /* frame larger than one mbuf: dropped */
-    DP_RX_NO_PRIV,      /* mbuf without our private area: dropped */
-    DP_ALLOC_FAIL,
-    DP_FREE_FOREIGN, /* free() of something that is not ours: ignored */
-    DP_POLL_CYCLES_IDLE,
-    DP_POLL_CYCLES_WORK,
-    DP_POLLS_IDLE,
-    DP_POLLS_WORK,
-    DP_LINK_UP,      /* gauge */
-    DP_LINK_SPEED,   /* gauge, Mbit/s */
-    DP_MBUFS_IN_USE, /* gauge */
-    DP_MBUFS_BASELINE, /* in use right after the port started (RX descriptors) */
-    DP_OPENER_LCORE, /* gauge: lcore id of the opening thread (RTE_MAX_LCORE: none) */
-    DP__CTR_COUNT
-};
-
 static const char *const dp_ctr_names[DP__CTR_COUNT] = {
     [DP_RX_FRAMES] = "rx_frames",
     [DP_TX_FRAMES] = "tx_frames",
@@ -243,400 +206,6 @@ static const char *const dp_ctr_names[DP__CTR_COUNT] = {
     [DP_OPENER_LCORE] = "opener_lcore",
 };
 
-/* ==== capture (DESIGN §8): pdump=1 and in-process capture= ==================
- * Self-contained: option parsing, rte_pdump_init, and the in-process pcapng
- * writer. Hooks elsewhere in this file: parse_opts, eal_args, dp_open,
- * dp_destroy, dp_rx_burst, dp_tx_burst, dp_counters (each one line or so,
- * all calling cap_*).
- *
- * pdump=1: rte_pdump_init() right after EAL init, so that a secondary
- *   process (`bypassbench pdump`) can capture this port through librte_pdump.
- *   Multi-process needs hugepages (hugetlbfs mounted, nr_hugepages reserved:
- *   harness/hugepages.c) and a shared config: the default EAL then runs with
- *   --proc-type=primary and --file-prefix=<file_prefix, default bb<pid>>
- *   instead of --no-huge/--in-memory --no-shconf; with eal= give those
- *   yourself (no --no-shconf, --in-memory, --no-huge). Non-EAL opening
- *   threads are not registered (register=0 implied): rte_thread_register
- *   would disable multi-process.
- * capture=FILE.pcapng (the fallback without hugepages): every frame received
- *   (after rte_eth_rx_burst) and transmitted (the ones the PMD accepted) is
- *   copied with rte_pcapng_copy (capture_snaplen bytes, default 128) into a
- *   private pool and written with rte_pcapng_write_packets, at most
- *   capture_count frames (0 = no bound). Copies are written in batches of up
- *   to CAP_PEND frames (or when the oldest waited 10 ms), not one writev(2)
- *   per RX or TX burst in the poll loop; reading the counters and closing
- *   write what is pending, so capture_frames is what the file holds then.
- *   The file ends with an interface
- *   statistics block and is closed when the port closes. Counters:
- *   capture_frames (written), capture_over_count, capture_nombuf,
- *   capture_write_errors.
- */
-/* rte_pcapng and rte_pdump are experimental in 22.11: allowed in this block only. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#include <dirent.h>
-#include <rte_pcapng.h>
-#include <rte_pdump.h>
-#include <rte_spinlock.h>
-
-#define CAP_POOL_SIZE 1023
-#define CAP_PEND 512 /* copies waiting to be written (< CAP_POOL_SIZE - a burst) */
-
-static int parse_u32(const char *v, uint64_t lo, uint64_t hi, uint32_t *out);
-
-struct dp_cap_opts {
-    int pdump;
-    const char *file_prefix; /* default EAL's --file-prefix (pdump=1) */
-    const char *path;        /* capture= */
-    uint32_t snaplen;        /* capture_snaplen= (0: 128) */
-    uint64_t count;          /* capture_count= (0: no bound) */
-};
-
-struct dp_cap {
-    rte_spinlock_t lock; /* RX and TX may be called from different threads */
-    rte_pcapng_t *png;
-    struct rte_mempool *pool;
-    uint32_t snaplen;
-    uint64_t max, taken; /* frames copied (or reserved for copying) */
-    uint64_t written, over_count, nombuf, write_errors;
-    struct rte_mbuf *pend[CAP_PEND]; /* copies not written yet */
-    uint16_t npend;
-    uint64_t pend_tsc; /* when the oldest of them was added */
-};
-
-/* Write the pending copies (lock held, or no other thread). */
-static void cap_flush_locked(struct dp_cap *c)
-{
-    if (!c->npend) return;
-    if (rte_pcapng_write_packets(c->png, c->pend, c->npend) < 0)
-        c->write_errors += c->npend;
-    else
-        c->written += c->npend;
-    rte_pktmbuf_free_bulk(c->pend, c->npend);
-    c->npend = 0;
-}
-
-static void cap_flush(struct dp_cap *c)
-{
-    if (!c) return;
-    rte_spinlock_lock(&c->lock);
-    cap_flush_locked(c);
-    rte_spinlock_unlock(&c->lock);
-}
-
-static int cap_key(const char *kv, size_t kl)
-{
-    static const char *const keys[] = {"pdump", "file_prefix", "capture", "capture_snaplen",
-                                       "capture_count"};
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (strlen(keys[i]) == kl && strncmp(kv, keys[i], kl) == 0) return 1;
-    return 0;
-}
-
-/* 0, or -1 for a bad value (the caller names the option). */
-static int cap_parse_opt(struct dp_cap_opts *c, const char *kv, size_t kl, const char *v)
-{
-    uint32_t x;
-    if (kl == 5) { /* pdump */
-        if (parse_u32(v, 0, 1, &x) < 0) return -1;
-        c->pdump = (int)x;
-    } else if (kl == 11) { /* file_prefix */
-        if (!*v || strlen(v) > 32 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                               "0123456789_-") != strlen(v))
-            return -1;
-        c->file_prefix = v;
-    } else if (kl == 7) { /* capture */
-        if (!*v) return -1;
-        c->path = v;
-    } else if (kl == 15) { /* capture_snaplen */
-        if (parse_u32(v, 14, 65535, &c->snaplen) < 0) return -1;
-    } else { /* capture_count */
-        char *end;
-        errno = 0;
-        unsigned long long n = strtoull(v, &end, 10);
-        if (errno || end == v || *v == '-' || *end) return -1;
-        c->count = n;
-    }
-    (void)kv;
-    return 0;
-}
-
-static int cap_check_opts(const struct dp_cap_opts *c, const char *eal_opt, char *err,
-                          size_t errlen)
-{
-    if (eal_opt && c->file_prefix) {
-        snprintf(err, errlen, "dpdk: file_prefix= applies to the default EAL: with eal= put "
-                              "--file-prefix in it");
-        return -1;
-    }
-    if (eal_opt && c->pdump &&
-        (strstr(eal_opt, "--no-shconf") || strstr(eal_opt, "--in-memory") ||
-         strstr(eal_opt, "--no-huge"))) {
-        snprintf(err, errlen,
-                 "dpdk: pdump=1 needs DPDK multi-process: hugepages and a shared config, so "
-                 "eal= must not have --no-shconf, --in-memory or --no-huge");
-        return -1;
-    }
-    return 0;
-}
-
-static void cap_file_prefix(const struct dp_cap_opts *c, char *out, size_t outlen)
-{
-    if (c->file_prefix)
-        snprintf(out, outlen, "%s", c->file_prefix);
-    else
-        snprintf(out, outlen, "bb%ld", (long)getpid());
-}
-
-/* DPDK 22.11's rte_pcapng converts TSC cycles to ns from a base it takes
- * lazily, in the first rte_pcapng_copy of the process; when that first
- * frame's timestamp predates the base, the unsigned difference wraps and
- * every later timestamp lands ~2^64 cycles (centuries) ahead. Take the base
- * now, with a throwaway copy stamped half a second ahead (which only moves
- * the base forward by whole cycles: exact). */
-static void cap_prime_clock(void)
-{
-    struct rte_mempool *mp = rte_pktmbuf_pool_create("bb_cap_prime", 7, 0, 0,
-                                                     (uint16_t)rte_pcapng_mbuf_size(64),
-                                                     (int)SOCKET_ID_ANY);
-    if (!mp) return;
-    struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
-    char *data = m ? rte_pktmbuf_append(m, 60) : NULL;
-    if (data) {
-        memset(data, 0, 60);
-        struct rte_mbuf *c = rte_pcapng_copy(0, 0, m, mp, 64,
-                                             rte_get_tsc_cycles() + rte_get_tsc_hz() / 2,
-                                             RTE_PCAPNG_DIRECTION_IN);
-        rte_pktmbuf_free(c);
-    }
-    rte_pktmbuf_free(m);
-    rte_mempool_free(mp);
-}
-
-/* A failed EAL init with pdump=1: say first what multi-process needs. */
-static void cap_eal_hint(const struct dp_cap_opts *c, char *err, size_t errlen)
-{
-    char was[1024];
-    if (!c->pdump || (!strcasestr(err, "huge") && !strcasestr(err, "memory"))) return;
-    snprintf(was, sizeof(was), "%s", strncmp(err, "dpdk: ", 6) == 0 ? err + 6 : err);
-    snprintf(err, errlen, "dpdk: pdump=1 needs hugepages (bypassbench pdump --hugepages N): %s",
-             was);
-}
-
-/* After rte_eal_cleanup of an EAL with a shared config (pdump=1, or an eal=
- * without --no-shconf): DPDK 22.11 leaves its runtime directory's files and
- * the hugepage files (PREFIXmap_*, on every hugetlbfs mount) for a restart
- * to reuse; we never restart, so remove them (eal_rmdir then removes the
- * directory). A private EAL (--no-shconf) has no config file: untouched. */
-static void cap_eal_cleanup(const char *rundir)
-{
-    char path[768];
-    snprintf(path, sizeof(path), "%s/config", rundir);
-    if (!*rundir || access(path, F_OK) != 0) return;
-    const char *prefix = strrchr(rundir, '/');
-    prefix = prefix ? prefix + 1 : rundir;
-    DIR *d = opendir(rundir);
-    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(path, sizeof(path), "%s/%s", rundir, e->d_name);
-        (void)unlink(path);
-    }
-    if (d) closedir(d);
-    FILE *m = fopen("/proc/mounts", "r");
-    char line[512], dev[128], mnt[256], type[64], want[80];
-    snprintf(want, sizeof(want), "%smap_", prefix);
-    while (m && fgets(line, sizeof(line), m)) {
-        if (sscanf(line, "%127s %255s %63s", dev, mnt, type) != 3 || strcmp(type, "hugetlbfs"))
-            continue;
-        DIR *h = opendir(mnt);
-        for (struct dirent *e; h && (e = readdir(h)) != NULL;) {
-            if (strncmp(e->d_name, want, strlen(want)) != 0) continue;
-            snprintf(path, sizeof(path), "%s/%s", mnt, e->d_name);
-            (void)unlink(path);
-        }
-        if (h) closedir(h);
-    }
-    if (m) fclose(m);
-}
-
-/* After EAL init (idempotent: a second call finds the action registered). */
-static int cap_pdump_init(char *err, size_t errlen)
-{
-    cap_prime_clock(); /* the pdump callbacks call rte_pcapng_copy in this process */
-    if (rte_pdump_init() == 0 || rte_errno == EEXIST) return 0;
-    snprintf(err, errlen, "dpdk: pdump=1: rte_pdump_init: %s (multi-process needs hugepages "
-                          "and a shared config)", rte_strerror(rte_errno));
-    return -1;
-}
-
-static void cap_close(struct dp_cap *c, uint16_t port)
-{
-    if (!c) return;
-    if (c->png) {
-        cap_flush_locked(c);
-        (void)rte_pcapng_write_stats(c->png, port, "bypassbench in-process capture", 0, 0,
-                                     c->written, c->over_count + c->nombuf + c->write_errors);
-        rte_pcapng_close(c->png); /* closes the fd */
-    }
-    rte_mempool_free(c->pool);
-    free(c);
-}
-
-/* *out stays NULL when no capture= was given. */
-static int cap_open(struct dp_cap **out, const struct dp_cap_opts *o, uint16_t port, char *err,
-                    size_t errlen)
-{
-    *out = NULL;
-    if (!o->path) return 0;
-    struct dp_cap *c = calloc(1, sizeof(*c));
-    if (!c) {
-        snprintf(err, errlen, "dpdk: capture: out of memory");
-        return -1;
-    }
-    rte_spinlock_init(&c->lock);
-    cap_prime_clock();
-    c->snaplen = o->snaplen ? o->snaplen : 128;
-    c->max = o->count;
-    char name[RTE_MEMPOOL_NAMESIZE];
-    snprintf(name, sizeof(name), "bb_cap%u", port);
-    int socket = rte_eth_dev_socket_id(port);
-    c->pool = rte_pktmbuf_pool_create(name, CAP_POOL_SIZE, 0, 0,
-                                      (uint16_t)rte_pcapng_mbuf_size(c->snaplen),
-                                      socket < 0 ? (int)SOCKET_ID_ANY : socket);
-    if (!c->pool) {
-        snprintf(err, errlen, "dpdk: capture: pool of %d copies: %s", CAP_POOL_SIZE,
-                 rte_strerror(rte_errno));
-        cap_close(c, port);
-        return -1;
-    }
-    int fd = open(o->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "dpdk: capture=%s: %s", o->path, strerror(errno));
-        cap_close(c, port);
-        return -1;
-    }
-    c->png = rte_pcapng_fdopen(fd, NULL, NULL, "bypassbench", NULL);
-    if (!c->png) {
-        snprintf(err, errlen, "dpdk: capture=%s: rte_pcapng_fdopen: %s", o->path,
-                 rte_strerror(rte_errno));
-        close(fd);
-        cap_close(c, port);
-        return -1;
-    }
-    *out = c;
-    return 0;
-}
-
-/* Reserve room under the count bound for n frames and copy the first *take
- * of them into cp[] (NULL where no copy buffer was free). */
-static void cap_copy(struct dp_cap *c, uint16_t port, struct rte_mbuf **mb, uint16_t n,
-                     enum rte_pcapng_direction dir, struct rte_mbuf **cp, uint16_t *take)
-{
-    rte_spinlock_lock(&c->lock);
-    uint64_t room = c->max ? (c->taken < c->max ? c->max - c->taken : 0) : n;
-    *take = room < n ? (uint16_t)room : n;
-    c->taken += *take;
-    rte_spinlock_unlock(&c->lock);
-    uint64_t ts = rte_get_tsc_cycles();
-    for (uint16_t i = 0; i < *take; i++)
-        cp[i] = rte_pcapng_copy(port, 0, mb[i], c->pool, c->snaplen, ts, dir);
-}
-
-/* Of n frames (copies in cp[0..take)), the first `keep` went: write their
- * copies, count the rest, free the copies of frames that did not go (they
- * are offered again later and un-reserved here). */
-static void cap_write(struct dp_cap *c, struct rte_mbuf **cp, uint16_t n, uint16_t take,
-                      uint16_t keep)
-{
-    struct rte_mbuf *w[DP_MAX_BURST];
-    uint16_t k = 0;
-    uint64_t nombuf = 0, unsent = 0;
-    for (uint16_t i = 0; i < take; i++) {
-        if (i >= keep) {
-            unsent++;
-            rte_pktmbuf_free(cp[i]); /* NULL is fine */
-        } else if (cp[i]) {
-            w[k++] = cp[i];
-        } else {
-            nombuf++;
-        }
-    }
-    rte_spinlock_lock(&c->lock);
-    c->taken -= unsent;
-    c->nombuf += nombuf;
-    if (keep > take) c->over_count += (uint64_t)(keep - take);
-    if (k) {
-        if (c->npend + k > CAP_PEND) cap_flush_locked(c);
-        uint64_t now = rte_get_tsc_cycles();
-        if (!c->npend) c->pend_tsc = now;
-        memcpy(c->pend + c->npend, w, k * sizeof(w[0]));
-        c->npend = (uint16_t)(c->npend + k);
-        if (c->npend == CAP_PEND || now - c->pend_tsc > rte_get_tsc_hz() / 100)
-            cap_flush_locked(c);
-    }
-    rte_spinlock_unlock(&c->lock);
-    (void)n;
-}
-
-static void cap_rx(struct dp_cap *c, uint16_t port, struct rte_mbuf **mb, uint16_t n)
-{
-    struct rte_mbuf *cp[DP_MAX_BURST];
-    uint16_t take;
-    if (!n) return;
-    cap_copy(c, port, mb, n, RTE_PCAPNG_DIRECTION_IN, cp, &take);
-    cap_write(c, cp, n, take, n);
-}
-
-static int cap_counters(const struct dp_cap *c, struct netio_counter *out, int n, int max)
-{
-    if (!c) return n;
-    const struct {
-        const char *name;
-        uint64_t v;
-    } rows[] = {{"capture_frames", c->written},
-                {"capture_over_count", c->over_count},
-                {"capture_nombuf", c->nombuf},
-                {"capture_write_errors", c->write_errors}};
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]) && n < max; i++) {
-        out[n].name = rows[i].name;
-        out[n].value = rows[i].v;
-        n++;
-    }
-    return n;
-}
-#pragma GCC diagnostic pop
-/* ==== end of capture ======================================================== */
-
-struct dp_opts {
-    const char *eal, *port, *log;
-    const char *vdev[DP_MAX_VDEV];
-    int nvdev, cpu, huge, offloads, keep_eal, reg;
-    char ring_name[DP_RING_NAME_MAX + 1];
-    int ring_end; /* 0: no ring; 1: A; 2: B */
-    uint32_t mem, rxd, txd, mbufs, cache, burst, link_wait_ms;
-    struct dp_cap_opts cap; /* the capture block */
-};
-
-struct dp {
-    struct pktio base; /* first */
-    uint16_t port;
-    uint16_t burst;
-    struct rte_mempool *pool;
-    uint32_t tx_ol; /* PKT_TX_* enabled on the port */
-    int started;
-    struct pktio_info info;
-    uint64_t ctr[DP__CTR_COUNT];
-    uint64_t sw_rx_bytes, sw_tx_bytes; /* for PMDs that count no bytes */
-    int nx;                            /* xstats */
-    struct rte_eth_xstat *xv;
-    char (*xname)[DP_XNAME];
-    struct dp_cap *cap; /* capture=, or NULL */
-    int ring_slot;                     /* eal.rings index, or -1 */
-    int ring_end;                      /* 0: A, 1: B */
-    char devname[RTE_ETH_NAME_MAX_LEN]; /* the ring end's vdev, "" before it exists */
-    int registered;                    /* we rte_thread_register'ed owner */
-    pthread_t owner;                   /* the opening thread */
-};
 
 extern const struct pktio_ops pktio_dpdk_ops;
 
@@ -647,7 +216,7 @@ static struct dp *dp_of(struct pktio *p)
 
 /* ---- options --------------------------------------------------------------- */
 
-static int parse_u32(const char *v, uint64_t lo, uint64_t hi, uint32_t *out)
+int dp_parse_u32(const char *v, uint64_t lo, uint64_t hi, uint32_t *out)
 {
     char *end;
     errno = 0;
@@ -688,12 +257,12 @@ static int parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *e
             if (o->nvdev == DP_MAX_VDEV || !*v || strchr(v, ' ')) goto bad;
             o->vdev[o->nvdev++] = v;
         } else if (KEY("cpu")) {
-            if (parse_u32(v, 0, CPU_SETSIZE - 1, &x) < 0) goto bad;
+            if (dp_parse_u32(v, 0, CPU_SETSIZE - 1, &x) < 0) goto bad;
             o->cpu = (int)x;
         } else if (KEY("mem")) {
-            if (parse_u32(v, 16, 1u << 20, &o->mem) < 0) goto bad;
+            if (dp_parse_u32(v, 16, 1u << 20, &o->mem) < 0) goto bad;
         } else if (KEY("huge")) {
-            if (parse_u32(v, 0, 1, &x) < 0) goto bad;
+            if (dp_parse_u32(v, 0, 1, &x) < 0) goto bad;
             o->huge = (int)x;
         } else if (KEY("port")) {
             if (!*v) goto bad;
@@ -715,31 +284,31 @@ static int parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *e
             o->ring_name[nl] = '\0';
             o->ring_end = colon[1] == 'A' ? 1 : 2;
         } else if (KEY("register")) {
-            if (parse_u32(v, 0, 1, &x) < 0) goto bad;
+            if (dp_parse_u32(v, 0, 1, &x) < 0) goto bad;
             o->reg = (int)x;
         } else if (KEY("rxd")) {
-            if (parse_u32(v, 1, 1u << 16, &o->rxd) < 0) goto bad;
+            if (dp_parse_u32(v, 1, 1u << 16, &o->rxd) < 0) goto bad;
         } else if (KEY("txd")) {
-            if (parse_u32(v, 1, 1u << 16, &o->txd) < 0) goto bad;
+            if (dp_parse_u32(v, 1, 1u << 16, &o->txd) < 0) goto bad;
         } else if (KEY("mbufs")) {
-            if (parse_u32(v, 64, 1u << 24, &o->mbufs) < 0) goto bad;
+            if (dp_parse_u32(v, 64, 1u << 24, &o->mbufs) < 0) goto bad;
         } else if (KEY("cache")) {
-            if (parse_u32(v, 0, RTE_MEMPOOL_CACHE_MAX_SIZE, &o->cache) < 0) goto bad;
+            if (dp_parse_u32(v, 0, RTE_MEMPOOL_CACHE_MAX_SIZE, &o->cache) < 0) goto bad;
         } else if (KEY("burst")) {
-            if (parse_u32(v, 1, DP_MAX_BURST, &o->burst) < 0) goto bad;
+            if (dp_parse_u32(v, 1, DP_MAX_BURST, &o->burst) < 0) goto bad;
         } else if (KEY("offloads")) {
-            if (parse_u32(v, 0, 1, &x) < 0) goto bad;
+            if (dp_parse_u32(v, 0, 1, &x) < 0) goto bad;
             o->offloads = (int)x;
         } else if (KEY("link_wait_ms")) {
-            if (parse_u32(v, 0, 60000, &o->link_wait_ms) < 0) goto bad;
+            if (dp_parse_u32(v, 0, 60000, &o->link_wait_ms) < 0) goto bad;
         } else if (KEY("keep_eal")) {
-            if (parse_u32(v, 0, 1, &x) < 0) goto bad;
+            if (dp_parse_u32(v, 0, 1, &x) < 0) goto bad;
             o->keep_eal = (int)x;
         } else if (KEY("log")) {
             if (!*v) goto bad;
             o->log = v;
-        } else if (cap_key(kv, kl)) {
-            if (cap_parse_opt(&o->cap, kv, kl, v) < 0) goto bad;
+        } else if (dp_cap_key(kv, kl)) {
+            if (dp_cap_parse_opt(&o->cap, kv, kl, v) < 0) goto bad;
         } else {
             snprintf(err, errlen, "dpdk: unknown option '%.*s' (known: %s)", (int)kl, kv, known);
             return -1;
@@ -760,7 +329,7 @@ static int parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *e
         snprintf(err, errlen, "dpdk: ring= makes its own port: give ring= or port=, not both");
         return -1;
     }
-    if (cap_check_opts(&o->cap, o->eal, err, errlen) < 0) return -1;
+    if (dp_cap_check_opts(&o->cap, o->eal, err, errlen) < 0) return -1;
     if (o->cap.pdump) o->reg = 0; /* rte_thread_register would disable multi-process */
     if (o->cache > o->mbufs / 2) o->cache = o->mbufs / 2 > 512 ? 512 : o->mbufs / 2;
     return 0;
@@ -806,7 +375,7 @@ static int eal_args(const struct dp_opts *o, char *out, size_t outlen, char *err
             return -1;
         }
         char prefix[40];
-        cap_file_prefix(&o->cap, prefix, sizeof(prefix));
+        dp_cap_file_prefix(&o->cap, prefix, sizeof(prefix));
         w = snprintf(out, outlen,
                      "--lcores=0@(%s) %s -m %u --no-pci %s--no-telemetry --file-prefix=%s", cpus,
                      o->cap.pdump ? "--proc-type=primary" : o->huge ? "--in-memory" : "--no-huge",
@@ -932,7 +501,7 @@ static void eal_shutdown_locked(void)
     char dir[512];
     snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
     rte_eal_cleanup();
-    cap_eal_cleanup(dir); /* capture block: what a shared-config EAL leaves */
+    dp_cap_eal_cleanup(dir); /* capture block: what a shared-config EAL leaves */
     eal_rmdir(dir);
     eal.state = EAL_GONE;
 }
@@ -1034,7 +603,7 @@ static void eal_release_locked(void)
 static int find_port(const char *spec, uint16_t *port, char *err, size_t errlen)
 {
     uint32_t x;
-    int ok = spec ? (parse_u32(spec, 0, RTE_MAX_ETHPORTS - 1, &x) == 0 &&
+    int ok = spec ? (dp_parse_u32(spec, 0, RTE_MAX_ETHPORTS - 1, &x) == 0 &&
                      rte_eth_dev_is_valid_port((uint16_t)x))
                   : rte_eth_dev_is_valid_port(0);
     if (ok) {
@@ -1358,7 +927,7 @@ static int port_setup(struct dp *d, const struct dp_opts *o, char *err, size_t e
  * again (rte_eth_dev_close releases the port for good). */
 static void dp_destroy(struct dp *d, int keep_port)
 {
-    cap_close(d->cap, d->port); /* before the port stops: its statistics block */
+    dp_cap_close(d->cap, d->port); /* before the port stops: its statistics block */
     d->cap = NULL;
     if (d->started) rte_eth_dev_stop(d->port);
     if (d->ring_slot >= 0)
@@ -1399,10 +968,10 @@ static struct pktio *dp_open(const struct pktio_config *cfg, char *err, size_t e
 
     pthread_mutex_lock(&eal.mu);
     if (eal_start_locked(&o, args, err, errlen) < 0) {
-        cap_eal_hint(&o.cap, err, errlen);
+        dp_cap_eal_hint(&o.cap, err, errlen);
         goto fail;
     }
-    if (o.cap.pdump && cap_pdump_init(err, errlen) < 0) goto fail;
+    if (o.cap.pdump && dp_cap_pdump_init(err, errlen) < 0) goto fail;
     if (o.keep_eal) eal.keep = 1;
     thread_register_locked(d, o.reg);
     if (o.ring_end) {
@@ -1423,7 +992,7 @@ static struct pktio *dp_open(const struct pktio_config *cfg, char *err, size_t e
         if (*why && n + 16 < errlen) snprintf(err + n, errlen - n, " (DPDK said: %s)", why);
         goto fail;
     }
-    if (cap_open(&d->cap, &o.cap, d->port, err, errlen) < 0) goto fail;
+    if (dp_cap_open(&d->cap, &o.cap, d->port, err, errlen) < 0) goto fail;
     eal.port_open[d->port] = 1;
     eal.dev[d->port] = d;
     eal.open_ports++;
@@ -1471,7 +1040,7 @@ static uint16_t dp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
     while (got < n) {
         uint16_t want = (uint16_t)(n - got) < d->burst ? (uint16_t)(n - got) : d->burst;
         uint16_t r = rte_eth_rx_burst(d->port, 0, mb, want);
-        if (d->cap) cap_rx(d->cap, d->port, mb, r);
+        if (d->cap) dp_cap_rx(d->cap, d->port, mb, r);
         for (uint16_t i = 0; i < r; i++) {
             struct rte_mbuf *m = mb[i];
             if (m->nb_segs != 1 || m->priv_size < DPDK_BUF_PRIV_SIZE) {
@@ -1579,9 +1148,9 @@ static uint16_t dp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
         }
         struct rte_mbuf *cp[DP_MAX_BURST];
         uint16_t cap_take = 0;
-        if (d->cap && k) cap_copy(d->cap, d->port, mb, k, RTE_PCAPNG_DIRECTION_OUT, cp, &cap_take);
+        if (d->cap && k) dp_cap_tx_copy(d->cap, d->port, mb, k, cp, &cap_take);
         uint16_t sent = k ? rte_eth_tx_burst(d->port, 0, mb, k) : 0;
-        if (d->cap && k) cap_write(d->cap, cp, k, cap_take, sent);
+        if (d->cap && k) dp_cap_tx_write(d->cap, cp, k, cap_take, sent);
         for (uint16_t j = 0; j < sent; j++)
             d->sw_tx_bytes += bufs[i + j]->len;
         i = (uint16_t)(i + sent);
@@ -1672,8 +1241,8 @@ static int dp_counters(struct pktio *p, struct netio_counter *out, int max)
         n++;
         x++;
     }
-    cap_flush(d->cap); /* capture_frames: what the file holds now */
-    return cap_counters(d->cap, out, n, max);
+    dp_cap_flush(d->cap); /* capture_frames: what the file holds now */
+    return dp_cap_counters(d->cap, out, n, max);
 }
 
 static uint32_t dp_in_use(struct pktio *p)
