@@ -126,6 +126,9 @@ struct dp {
 
 /* 0 and *out for a decimal in [lo, hi], else -1. */
 int dp_parse_u32(const char *v, uint64_t lo, uint64_t hi, uint32_t *out);
+/* cfg->opts into *o: 0, or -1 and err naming the option (the known keys
+ * when it is unknown). */
+int dp_parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *err, size_t errlen);
 
 /* ---- capture.c (pdump=1, capture=) ---- */
 
