@@ -130,6 +130,30 @@ int dp_parse_u32(const char *v, uint64_t lo, uint64_t hi, uint32_t *out);
  * when it is unknown). */
 int dp_parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *err, size_t errlen);
 
+/* ---- eal.c ---- */
+
+/* The one lock of the process-wide state (see the top of this file). */
+void dp_eal_lock(void);
+void dp_eal_unlock(void);
+/* The EAL arguments o asks for (without argv[0]) as one space-separated
+ * string: eal= as is, or the defaults. 0, or -1 and err. */
+int dp_eal_args(const struct dp_opts *o, char *out, size_t outlen, char *err, size_t errlen);
+/* EAL up with args (rte_eal_init once per process, its output captured into
+ * err on failure), or the running one shared: 0, or -1 and err. */
+int dp_eal_start_locked(const struct dp_opts *o, const char *args, char *err, size_t errlen);
+/* Whether EAL runs (ours, or somebody else's in this process). */
+int dp_eal_running_locked(void);
+/* keep_eal=1: closing the last port keeps EAL (sticky). */
+void dp_eal_keep_locked(void);
+int dp_eal_kept_locked(void);
+/* After a failed open or a close: rte_eal_cleanup once open_ports is 0,
+ * when EAL is ours and not kept. */
+void dp_eal_release_locked(int open_ports);
+/* DPDK's log: a mark now, and (appended to out, "; "-separated) the lines
+ * worth showing that were logged since a mark. */
+uint64_t dp_log_mark(void);
+void dp_log_explain(uint64_t mark, char *out, size_t outlen);
+
 /* ---- capture.c (pdump=1, capture=) ---- */
 
 /* Options: dp_cap_key says whether the key (kl bytes of kv) is the capture

@@ -99,8 +99,6 @@
 
 #define DP_MAX_XSTATS 40
 #define DP_ETH_HLEN 14u
-#define EAL_ARGV_MAX 64
-#define EAL_LOG_TAIL 4096
 #define DP_MAX_RINGS 4     /* ring pairs open at once */
 
 struct dp;
@@ -114,21 +112,12 @@ struct dp_ring {
     uint8_t open[2];
 };
 
-/* ---- the EAL: the only file-scope state -------------------------------- */
+/* ---- process-wide state (guarded by dp_eal_lock) ----------------------------- */
 
-/* DPDK's EAL exists once per process, so its state does too: whether (and
- * with which arguments) we initialised it, which ports we have open, and the
- * tail of DPDK's log (its log stream is process-wide). Guarded by mu; the
- * log tail by log_mu (DPDK threads log too). */
-enum eal_state { EAL_NONE, EAL_OURS, EAL_EXTERNAL, EAL_GONE };
-
+/* Which ports we have open (DPDK's ports are process-wide) and the ring
+ * pairs. The EAL's own state is eal.c's. */
 static struct {
-    pthread_mutex_t mu;
-    enum eal_state state;
-    char args[EAL_ARGS_MAX];   /* the arguments it runs with (without argv[0]) */
-    char argbuf[EAL_ARGS_MAX]; /* argv strings, kept alive for EAL */
-    char *argv[EAL_ARGV_MAX + 2];
-    int open_ports, keep;
+    int open_ports;
     uint8_t port_open[RTE_MAX_ETHPORTS];
     struct dp *dev[RTE_MAX_ETHPORTS]; /* the open port's instance */
     struct dp_ring rings[DP_MAX_RINGS];
@@ -136,17 +125,7 @@ static struct {
      * EAL loads them as plugins, so they are looked up there (ring_syms). */
     __typeof__(rte_eth_from_rings) *from_rings;
     __typeof__(rte_vdev_uninit) *vdev_uninit;
-    pthread_mutex_t log_mu;
-    char log[EAL_LOG_TAIL];
-    size_t log_len;
-    uint64_t log_total; /* bytes ever logged: marks positions in the tail */
-    int log_fd;
-    FILE *log_stream;
-} eal = {
-    .mu = PTHREAD_MUTEX_INITIALIZER,
-    .log_mu = PTHREAD_MUTEX_INITIALIZER,
-    .log_fd = -1,
-};
+} ports;
 
 /* ---- per port ------------------------------------------------------------ */
 
@@ -187,268 +166,6 @@ static struct dp *dp_of(struct pktio *p)
     return (struct dp *)p;
 }
 
-/* "0-3,6": the CPUs this thread may run on (or just `cpu`). */
-static int cpu_list(int cpu, char *out, size_t outlen)
-{
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (cpu >= 0) {
-        CPU_SET(cpu, &set);
-    } else if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) == 0) {
-        CPU_ZERO(&set);
-        CPU_SET(0, &set);
-    }
-    size_t n = 0;
-    out[0] = '\0';
-    for (int c = 0; c < CPU_SETSIZE; c++) {
-        if (!CPU_ISSET(c, &set)) continue;
-        int e = c;
-        while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, &set))
-            e++;
-        int w = e > c ? snprintf(out + n, outlen - n, "%s%d-%d", n ? "," : "", c, e)
-                      : snprintf(out + n, outlen - n, "%s%d", n ? "," : "", c);
-        if (w < 0 || (size_t)w >= outlen - n) return -1;
-        n += (size_t)w;
-        c = e;
-    }
-    return 0;
-}
-
-/* The EAL arguments (without argv[0]) as one space-separated string. */
-static int eal_args(const struct dp_opts *o, char *out, size_t outlen, char *err, size_t errlen)
-{
-    int w;
-    if (o->eal) {
-        w = snprintf(out, outlen, "%s", o->eal);
-    } else {
-        char cpus[512];
-        if (cpu_list(o->cpu, cpus, sizeof(cpus)) < 0) {
-            snprintf(err, errlen, "dpdk: too many CPUs for the default --lcores: give eal=");
-            return -1;
-        }
-        char prefix[40];
-        dp_cap_file_prefix(&o->cap, prefix, sizeof(prefix));
-        w = snprintf(out, outlen,
-                     "--lcores=0@(%s) %s -m %u --no-pci %s--no-telemetry --file-prefix=%s", cpus,
-                     o->cap.pdump ? "--proc-type=primary" : o->huge ? "--in-memory" : "--no-huge",
-                     o->mem, o->cap.pdump ? "" : "--no-shconf ", prefix);
-        for (int i = 0; i < o->nvdev && w >= 0 && (size_t)w < outlen; i++)
-            w += snprintf(out + w, outlen - (size_t)w, " --vdev=%s", o->vdev[i]);
-    }
-    if (w < 0 || (size_t)w >= outlen) {
-        snprintf(err, errlen, "dpdk: EAL arguments longer than %d bytes", EAL_ARGS_MAX - 1);
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- DPDK's log, captured ----------------------------------------------- */
-
-static ssize_t log_write(void *cookie, const char *buf, size_t len)
-{
-    (void)cookie;
-    pthread_mutex_lock(&eal.log_mu);
-    if (eal.log_fd >= 0 && write(eal.log_fd, buf, len) < 0) {
-        /* nothing to do: the file is a convenience, the tail is kept anyway */
-    }
-    size_t take = len > EAL_LOG_TAIL / 2 ? EAL_LOG_TAIL / 2 : len;
-    const char *src = buf + (len - take);
-    if (eal.log_len + take > EAL_LOG_TAIL) { /* keep the newest half (take <= half) */
-        size_t keep = eal.log_len < EAL_LOG_TAIL / 2 ? eal.log_len : EAL_LOG_TAIL / 2;
-        memmove(eal.log, eal.log + eal.log_len - keep, keep);
-        eal.log_len = keep;
-    }
-    memcpy(eal.log + eal.log_len, src, take);
-    eal.log_len += take;
-    eal.log_total += len;
-    pthread_mutex_unlock(&eal.log_mu);
-    return (ssize_t)len;
-}
-
-static int log_open(const char *path, char *err, size_t errlen)
-{
-    if (path && eal.log_fd < 0) {
-        eal.log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (eal.log_fd < 0) {
-            snprintf(err, errlen, "dpdk: log=%s: %s", path, strerror(errno));
-            return -1;
-        }
-    }
-    if (!eal.log_stream) {
-        cookie_io_functions_t fns = {.write = log_write};
-        eal.log_stream = fopencookie(NULL, "w", fns);
-        if (!eal.log_stream) {
-            snprintf(err, errlen, "dpdk: cannot open a stream for DPDK's log: %s", strerror(errno));
-            return -1;
-        }
-        setvbuf(eal.log_stream, NULL, _IOLBF, 0);
-    }
-    if (rte_openlog_stream(eal.log_stream) < 0) {
-        snprintf(err, errlen, "dpdk: rte_openlog_stream failed");
-        return -1;
-    }
-    return 0;
-}
-
-static uint64_t log_mark(void)
-{
-    pthread_mutex_lock(&eal.log_mu);
-    uint64_t m = eal.log_total;
-    pthread_mutex_unlock(&eal.log_mu);
-    return m;
-}
-
-/* DPDK's log lines since `mark` (what is left of them in the tail). */
-static void log_since(uint64_t mark, char *out, size_t outlen)
-{
-    pthread_mutex_lock(&eal.log_mu);
-    uint64_t n = eal.log_total - mark;
-    if (n > eal.log_len) n = eal.log_len;
-    if (n >= outlen) n = outlen - 1;
-    memcpy(out, eal.log + eal.log_len - n, n);
-    out[n] = '\0';
-    pthread_mutex_unlock(&eal.log_mu);
-}
-
-/* Append the lines of `text` worth showing to out ("; "-separated). */
-static void explain_lines(const char *text, int getopt_only, char *out, size_t outlen)
-{
-    static const char *const noise[] = {
-        "EAL: Detected",      "EAL: Selected IOVA", "EAL: Physical addresses",
-        "EAL: Multi-process", "EAL: Unregistering", "EAL: FATAL",
-        "TELEMETRY:",         "EAL: Probe PCI",     "EAL: Invalid 'command line'",
-    };
-    const char *line = text;
-    while (line && *line) {
-        const char *nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        int keep = len > 0;
-        if (getopt_only) {
-            keep = len > 12 && strncmp(line, "bypassbench:", 12) == 0;
-        } else {
-            for (size_t i = 0; keep && i < sizeof(noise) / sizeof(noise[0]); i++)
-                if (strncmp(line, noise[i], strlen(noise[i])) == 0) keep = 0;
-        }
-        char one[256];
-        snprintf(one, sizeof(one), "%.*s", (int)len, line);
-        size_t used = strlen(out);
-        if (keep && !strstr(out, one) && used + 3 < outlen) /* EAL parses argv twice */
-            snprintf(out + used, outlen - used, "%s%s", used ? "; " : "", one);
-        line = nl ? nl + 1 : NULL;
-    }
-}
-
-/* ---- EAL set-up and tear-down (caller holds eal.mu) ------------------------- */
-
-/* Remove EAL's runtime directory (/var/run/dpdk/<prefix>, or under /tmp or
- * $XDG_RUNTIME_DIR when not root) if it is empty. Its parent stays: another
- * process may be creating its own directory in it right now. */
-static void eal_rmdir(const char *dir)
-{
-    if (*dir) (void)rmdir(dir);
-}
-
-static void eal_shutdown_locked(void)
-{
-    char dir[512];
-    snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
-    rte_eal_cleanup();
-    dp_cap_eal_cleanup(dir); /* capture block: what a shared-config EAL leaves */
-    eal_rmdir(dir);
-    eal.state = EAL_GONE;
-}
-
-/* Run rte_eal_init with stdout/stderr captured into `cap`. */
-static int eal_init_captured(int argc, char *cap, size_t caplen)
-{
-    int mfd = memfd_create("bb-eal-init", MFD_CLOEXEC);
-    int saved[2] = {-1, -1};
-    fflush(stdout);
-    fflush(stderr);
-    for (int fd = 1; mfd >= 0 && fd <= 2; fd++) {
-        saved[fd - 1] = dup(fd);
-        if (saved[fd - 1] >= 0) dup2(mfd, fd);
-    }
-    int rc = rte_eal_init(argc, eal.argv);
-    int e = rte_errno;
-    fflush(stdout);
-    fflush(stderr);
-    for (int fd = 1; fd <= 2; fd++) {
-        if (saved[fd - 1] < 0) continue;
-        dup2(saved[fd - 1], fd);
-        close(saved[fd - 1]);
-    }
-    cap[0] = '\0';
-    if (mfd >= 0) {
-        ssize_t n = pread(mfd, cap, caplen - 1, 0);
-        cap[n > 0 ? n : 0] = '\0';
-        close(mfd);
-    }
-    rte_errno = e;
-    return rc;
-}
-
-static int eal_start_locked(const struct dp_opts *o, const char *args, char *err, size_t errlen)
-{
-    if (eal.state == EAL_OURS || eal.state == EAL_EXTERNAL) {
-        int asked = o->eal || o->nvdev || o->cpu >= 0 || o->huge;
-        if (asked && eal.state == EAL_OURS && strcmp(args, eal.args) != 0) {
-            snprintf(err, errlen,
-                     "dpdk: EAL already runs in this process with '%s'; it cannot be "
-                     "initialised again with '%s' (open the other port without EAL options)",
-                     eal.args, args);
-            return -1;
-        }
-        return 0;
-    }
-    if (eal.state == EAL_GONE) {
-        snprintf(err, errlen,
-                 "dpdk: EAL was shut down in this process (last port closed, or a failed "
-                 "init) and DPDK cannot initialise twice; use keep_eal=1");
-        return -1;
-    }
-    /* Tokenise into argv strings that stay alive as long as the process. */
-    snprintf(eal.argbuf, sizeof(eal.argbuf), "%s", args);
-    int argc = 0;
-    eal.argv[argc++] = (char *)"bypassbench";
-    for (char *save = NULL, *t = strtok_r(eal.argbuf, " \t", &save); t;
-         t = strtok_r(NULL, " \t", &save)) {
-        if (argc == EAL_ARGV_MAX + 1) {
-            snprintf(err, errlen, "dpdk: more than %d EAL arguments", EAL_ARGV_MAX);
-            return -1;
-        }
-        eal.argv[argc++] = t;
-    }
-    eal.argv[argc] = NULL;
-    if (log_open(o->log, err, errlen) < 0) return -1;
-
-    char cap[2048], logs[EAL_LOG_TAIL];
-    uint64_t mark = log_mark();
-    if (eal_init_captured(argc, cap, sizeof(cap)) >= 0) {
-        snprintf(eal.args, sizeof(eal.args), "%s", args);
-        eal.state = EAL_OURS;
-        return 0;
-    }
-    int e = rte_errno;
-    if (e == EALREADY) { /* somebody else in this process runs it: share it */
-        eal.state = EAL_EXTERNAL;
-        return 0;
-    }
-    char why[512] = "";
-    explain_lines(cap, 1, why, sizeof(why));
-    log_since(mark, logs, sizeof(logs));
-    explain_lines(logs, 0, why, sizeof(why));
-    snprintf(err, errlen, "dpdk: EAL init failed (%s): %s [EAL args: %s]", rte_strerror(e),
-             *why ? why : "no reason given", args);
-    eal_shutdown_locked();
-    return -1;
-}
-
-/* After a failed open or a close: shut EAL down once no port of ours is open. */
-static void eal_release_locked(void)
-{
-    if (eal.state == EAL_OURS && eal.open_ports == 0 && !eal.keep) eal_shutdown_locked();
-}
 
 /* ---- port ------------------------------------------------------------------ */
 
@@ -478,7 +195,7 @@ static int find_port(const char *spec, uint16_t *port, char *err, size_t errlen)
     return -1;
 }
 
-/* ---- ring pairs (caller holds eal.mu) ---------------------------------------- */
+/* ---- ring pairs (caller holds dp_eal_lock) ---------------------------------------- */
 
 /* Free whatever waits in a ring (mbufs of some pool still alive). */
 static void ring_drain(struct rte_ring *r)
@@ -525,16 +242,16 @@ static void *dl_driver(const char *base, char *err, size_t errlen)
 
 static int ring_syms_locked(char *err, size_t errlen)
 {
-    if (eal.from_rings && eal.vdev_uninit) return 0;
+    if (ports.from_rings && ports.vdev_uninit) return 0;
     void *hr = dl_driver("rte_net_ring", err, errlen);
     void *hv = hr ? dl_driver("rte_bus_vdev", err, errlen) : NULL;
     if (!hv) return -1;
-    *(void **)&eal.from_rings = dlsym(hr, "rte_eth_from_rings");
-    *(void **)&eal.vdev_uninit = dlsym(hv, "rte_vdev_uninit");
-    if (!eal.from_rings || !eal.vdev_uninit) {
+    *(void **)&ports.from_rings = dlsym(hr, "rte_eth_from_rings");
+    *(void **)&ports.vdev_uninit = dlsym(hv, "rte_vdev_uninit");
+    if (!ports.from_rings || !ports.vdev_uninit) {
         snprintf(err, errlen, "dpdk: ring=: rte_eth_from_rings or rte_vdev_uninit not found in "
                               "DPDK's driver libraries");
-        eal.from_rings = NULL;
+        ports.from_rings = NULL;
         return -1;
     }
     return 0;
@@ -548,13 +265,13 @@ static int ring_attach_locked(struct dp *d, const struct dp_opts *o, char *err, 
     const char *endc = end ? "B" : "A";
     if (ring_syms_locked(err, errlen) < 0) return -1;
     for (int i = 0; i < DP_MAX_RINGS; i++)
-        if (eal.rings[i].r[0] && strcmp(eal.rings[i].name, o->ring_name) == 0) slot = i;
-    if (slot >= 0 && eal.rings[slot].open[end]) {
+        if (ports.rings[i].r[0] && strcmp(ports.rings[i].name, o->ring_name) == 0) slot = i;
+    if (slot >= 0 && ports.rings[slot].open[end]) {
         snprintf(err, errlen, "dpdk: ring=%s:%s is already open in this process", o->ring_name,
                  endc);
         return -1;
     }
-    if (slot >= 0 && eal.rings[slot].pool[end]) {
+    if (slot >= 0 && ports.rings[slot].pool[end]) {
         snprintf(err, errlen,
                  "dpdk: ring=%s:%s was closed and its peer is still open: close both ends "
                  "before opening the pair again",
@@ -564,13 +281,13 @@ static int ring_attach_locked(struct dp *d, const struct dp_opts *o, char *err, 
     struct dp_ring *s = NULL;
     if (slot < 0) {
         for (int i = 0; i < DP_MAX_RINGS && slot < 0; i++)
-            if (!eal.rings[i].r[0]) slot = i;
+            if (!ports.rings[i].r[0]) slot = i;
         if (slot < 0) {
             snprintf(err, errlen, "dpdk: ring=%s: already %d ring pairs open in this process",
                      o->ring_name, DP_MAX_RINGS);
             return -1;
         }
-        s = &eal.rings[slot];
+        s = &ports.rings[slot];
         unsigned size = rte_align32pow2(o->rxd < 64 ? 64 : o->rxd);
         for (int i = 0; i < 2; i++) {
             char rname[RTE_RING_NAMESIZE];
@@ -588,11 +305,11 @@ static int ring_attach_locked(struct dp *d, const struct dp_opts *o, char *err, 
         }
         snprintf(s->name, sizeof(s->name), "%s", o->ring_name);
     }
-    s = &eal.rings[slot];
+    s = &ports.rings[slot];
     struct rte_ring *rx = s->r[end ? 0 : 1], *tx = s->r[end ? 1 : 0];
     char name[RTE_RING_NAMESIZE];
     snprintf(name, sizeof(name), "bb_%s_%s", o->ring_name, endc);
-    int port = eal.from_rings(name, &rx, 1, &tx, 1, rte_socket_id());
+    int port = ports.from_rings(name, &rx, 1, &tx, 1, rte_socket_id());
     if (port < 0) {
         snprintf(err, errlen, "dpdk: ring=%s:%s: rte_eth_from_rings: %s", o->ring_name, endc,
                  rte_strerror(rte_errno));
@@ -612,8 +329,8 @@ static int ring_attach_locked(struct dp *d, const struct dp_opts *o, char *err, 
  * for the peer; the pair freed when both ends are gone. */
 static void ring_detach_locked(struct dp *d)
 {
-    struct dp_ring *s = &eal.rings[d->ring_slot];
-    if (d->devname[0] && eal.vdev_uninit(d->devname) < 0) rte_eth_dev_close(d->port);
+    struct dp_ring *s = &ports.rings[d->ring_slot];
+    if (d->devname[0] && ports.vdev_uninit(d->devname) < 0) rte_eth_dev_close(d->port);
     ring_drain(s->r[d->ring_end ? 0 : 1]); /* our RX: the peer's mbufs */
     s->pool[d->ring_end] = d->pool;
     d->pool = NULL;
@@ -645,7 +362,7 @@ static void thread_release_locked(struct dp *d)
 {
     if (!d->registered || !pthread_equal(d->owner, pthread_self())) return;
     for (int p = 0; p < RTE_MAX_ETHPORTS; p++) {
-        struct dp *o = eal.dev[p];
+        struct dp *o = ports.dev[p];
         if (o && o != d && pthread_equal(o->owner, d->owner)) {
             o->registered = 1;
             d->registered = 0;
@@ -807,7 +524,7 @@ static struct pktio *dp_open(const struct pktio_config *cfg, char *err, size_t e
     struct dp_opts o;
     char args[EAL_ARGS_MAX];
     if (!cfg) cfg = &none;
-    if (dp_parse_opts(cfg, &o, err, errlen) < 0 || eal_args(&o, args, sizeof(args), err, errlen) < 0)
+    if (dp_parse_opts(cfg, &o, err, errlen) < 0 || dp_eal_args(&o, args, sizeof(args), err, errlen) < 0)
         return NULL;
     struct dp *d = calloc(1, sizeof(*d));
     if (!d) {
@@ -818,43 +535,42 @@ static struct pktio *dp_open(const struct pktio_config *cfg, char *err, size_t e
     d->burst = (uint16_t)o.burst;
     d->ring_slot = -1;
 
-    pthread_mutex_lock(&eal.mu);
-    if (eal_start_locked(&o, args, err, errlen) < 0) {
+    dp_eal_lock();
+    if (dp_eal_start_locked(&o, args, err, errlen) < 0) {
         dp_cap_eal_hint(&o.cap, err, errlen);
         goto fail;
     }
     if (o.cap.pdump && dp_cap_pdump_init(err, errlen) < 0) goto fail;
-    if (o.keep_eal) eal.keep = 1;
+    if (o.keep_eal) dp_eal_keep_locked();
     thread_register_locked(d, o.reg);
     if (o.ring_end) {
         if (ring_attach_locked(d, &o, err, errlen) < 0) goto fail;
     } else if (find_port(o.port, &d->port, err, errlen) < 0) {
         goto fail;
     }
-    if (eal.port_open[d->port]) {
+    if (ports.port_open[d->port]) {
         snprintf(err, errlen, "dpdk: port %u is already open in this process", d->port);
         goto fail;
     }
-    uint64_t mark = log_mark();
+    uint64_t mark = dp_log_mark();
     if (port_setup(d, &o, err, errlen) < 0) {
-        char logs[EAL_LOG_TAIL], why[256] = "";
-        log_since(mark, logs, sizeof(logs));
-        explain_lines(logs, 0, why, sizeof(why));
+        char why[256] = "";
+        dp_log_explain(mark, why, sizeof(why));
         size_t n = strlen(err);
         if (*why && n + 16 < errlen) snprintf(err + n, errlen - n, " (DPDK said: %s)", why);
         goto fail;
     }
     if (dp_cap_open(&d->cap, &o.cap, d->port, err, errlen) < 0) goto fail;
-    eal.port_open[d->port] = 1;
-    eal.dev[d->port] = d;
-    eal.open_ports++;
-    pthread_mutex_unlock(&eal.mu);
+    ports.port_open[d->port] = 1;
+    ports.dev[d->port] = d;
+    ports.open_ports++;
+    dp_eal_unlock();
     return &d->base;
 fail:
-    if (eal.state == EAL_OURS || eal.state == EAL_EXTERNAL) thread_release_locked(d);
-    dp_destroy(d, eal.keep);
-    eal_release_locked();
-    pthread_mutex_unlock(&eal.mu);
+    if (dp_eal_running_locked()) thread_release_locked(d);
+    dp_destroy(d, dp_eal_kept_locked());
+    dp_eal_release_locked(ports.open_ports);
+    dp_eal_unlock();
     return NULL;
 }
 
@@ -862,15 +578,15 @@ fail:
 static void dp_close(struct pktio *p)
 {
     struct dp *d = dp_of(p);
-    pthread_mutex_lock(&eal.mu);
+    dp_eal_lock();
     uint16_t port = d->port;
-    eal.dev[port] = NULL;
+    ports.dev[port] = NULL;
     thread_release_locked(d);
-    dp_destroy(d, eal.keep);
-    eal.port_open[port] = 0;
-    eal.open_ports--;
-    eal_release_locked();
-    pthread_mutex_unlock(&eal.mu);
+    dp_destroy(d, dp_eal_kept_locked());
+    ports.port_open[port] = 0;
+    ports.open_ports--;
+    dp_eal_release_locked(ports.open_ports);
+    dp_eal_unlock();
 }
 
 /* ---- bursts ------------------------------------------------------------------ */
