@@ -154,6 +154,16 @@ void dp_eal_release_locked(int open_ports);
 uint64_t dp_log_mark(void);
 void dp_log_explain(uint64_t mark, char *out, size_t outlen);
 
+/* ---- ring.c (ring=NAME:A|B) ---- */
+
+/* Creates (first end) or attaches to (second end) the pair o->ring_name and
+ * makes d's port from this end's two rings (d->port, ring_slot, ring_end,
+ * devname): 0, or -1 and err. */
+int dp_ring_attach_locked(struct dp *d, const struct dp_opts *o, char *err, size_t errlen);
+/* This end goes (its port stopped): vdev removed, its RX ring drained, its
+ * pool (d->pool, taken) kept for the peer; the pair freed with both gone. */
+void dp_ring_detach_locked(struct dp *d);
+
 /* ---- capture.c (pdump=1, capture=) ---- */
 
 /* Options: dp_cap_key says whether the key (kl bytes of kv) is the capture
