@@ -5,7 +5,7 @@
  * starts (netio_dpdk.c), and opened here as the "dpdk" pktio with port=NAME.
  *
  * Callers: kni/exc_backend.c (table), drivers/ustack/netio_dpdk.c.
- * Calls: pktio "dpdk" (drivers/dpdk.c), exc_iface_setup (exc_iface.c).
+ * Calls: pktio "dpdk" (drivers/dpdk/), exc_iface_setup (exc_iface.c).
  */
 #include "exc.h"
 

@@ -8,7 +8,7 @@
  * over frames with complete checksums).
  *
  * Callers: kni/exc_backend.c (table), drivers/ustack/netio_dpdk.c.
- * Calls: pktio "dpdk" (drivers/dpdk.c), exc_iface_setup (exc_iface.c).
+ * Calls: pktio "dpdk" (drivers/dpdk/), exc_iface_setup (exc_iface.c).
  */
 #include "exc.h"
 

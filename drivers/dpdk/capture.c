@@ -129,8 +129,7 @@ int dp_cap_parse_opt(struct dp_cap_opts *c, const char *kv, size_t kl, const cha
     return 0;
 }
 
-int dp_cap_check_opts(const struct dp_cap_opts *c, const char *eal_opt, char *err,
-                      size_t errlen)
+int dp_cap_check_opts(const struct dp_cap_opts *c, const char *eal_opt, char *err, size_t errlen)
 {
     if (eal_opt && c->file_prefix) {
         snprintf(err, errlen, "dpdk: file_prefix= applies to the default EAL: with eal= put "
@@ -296,25 +295,25 @@ int dp_cap_open(struct dp_cap **out, const struct dp_cap_opts *o, uint16_t port,
 }
 
 /* Reserve room under the count bound for n frames and copy the first *take
- * of them into cp[] (NULL where no copy buffer was free). */
-static void cap_copy(struct dp_cap *c, uint16_t port, struct rte_mbuf **mb, uint16_t n,
-                     enum rte_pcapng_direction dir, struct rte_mbuf **cp, uint16_t *take)
+ * of them into cp[] (NULL where no copy buffer was free); tx: 0 RX, 1 TX. */
+void dp_cap_copy(struct dp_cap *c, uint16_t port, struct rte_mbuf **mb, uint16_t n, int tx,
+                 struct rte_mbuf **cp, uint16_t *take)
 {
     rte_spinlock_lock(&c->lock);
     uint64_t room = c->max ? (c->taken < c->max ? c->max - c->taken : 0) : n;
     *take = room < n ? (uint16_t)room : n;
     c->taken += *take;
     rte_spinlock_unlock(&c->lock);
+    enum rte_pcapng_direction dir = tx ? RTE_PCAPNG_DIRECTION_OUT : RTE_PCAPNG_DIRECTION_IN;
     uint64_t ts = rte_get_tsc_cycles();
     for (uint16_t i = 0; i < *take; i++)
         cp[i] = rte_pcapng_copy(port, 0, mb[i], c->pool, c->snaplen, ts, dir);
 }
 
-/* Of n frames (copies in cp[0..take)), the first `keep` went: write their
- * copies, count the rest, free the copies of frames that did not go (they
- * are offered again later and un-reserved here). */
-static void cap_write(struct dp_cap *c, struct rte_mbuf **cp, uint16_t n, uint16_t take,
-                      uint16_t keep)
+/* Of the frames copied into cp[0..take), the first `keep` went: write
+ * their copies, count the rest, free the copies of frames that did not go
+ * (they are offered again later and un-reserved here). */
+void dp_cap_write(struct dp_cap *c, struct rte_mbuf **cp, uint16_t take, uint16_t keep)
 {
     struct rte_mbuf *w[DP_MAX_BURST];
     uint16_t k = 0;
@@ -343,28 +342,6 @@ static void cap_write(struct dp_cap *c, struct rte_mbuf **cp, uint16_t n, uint16
             cap_flush_locked(c);
     }
     rte_spinlock_unlock(&c->lock);
-    (void)n;
-}
-
-void dp_cap_tx_copy(struct dp_cap *c, uint16_t port, struct rte_mbuf **mb, uint16_t n,
-                    struct rte_mbuf **cp, uint16_t *take)
-{
-    cap_copy(c, port, mb, n, RTE_PCAPNG_DIRECTION_OUT, cp, take);
-}
-
-void dp_cap_tx_write(struct dp_cap *c, struct rte_mbuf **cp, uint16_t n, uint16_t take,
-                     uint16_t sent)
-{
-    cap_write(c, cp, n, take, sent);
-}
-
-void dp_cap_rx(struct dp_cap *c, uint16_t port, struct rte_mbuf **mb, uint16_t n)
-{
-    struct rte_mbuf *cp[DP_MAX_BURST];
-    uint16_t take;
-    if (!n) return;
-    cap_copy(c, port, mb, n, RTE_PCAPNG_DIRECTION_IN, cp, &take);
-    cap_write(c, cp, n, take, n);
 }
 
 int dp_cap_counters(const struct dp_cap *c, struct netio_counter *out, int n, int max)

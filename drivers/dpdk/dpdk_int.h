@@ -78,7 +78,7 @@ enum dp_ctr {
     DP__CTR_COUNT
 };
 
-/* The capture block's options (capture.c). */
+/* The capture options (capture.c: pdump=, file_prefix=, capture*=). */
 struct dp_cap_opts {
     int pdump;
     const char *file_prefix; /* default EAL's --file-prefix (pdump=1) */
@@ -97,7 +97,7 @@ struct dp_opts {
     char ring_name[DP_RING_NAME_MAX + 1];
     int ring_end; /* 0: no ring; 1: A; 2: B */
     uint32_t mem, rxd, txd, mbufs, cache, burst, link_wait_ms;
-    struct dp_cap_opts cap; /* the capture block */
+    struct dp_cap_opts cap; /* capture.c's */
 };
 
 /* One open port. */
@@ -172,8 +172,7 @@ void dp_ring_detach_locked(struct dp *d);
  * or -1 and err). */
 int dp_cap_key(const char *kv, size_t kl);
 int dp_cap_parse_opt(struct dp_cap_opts *c, const char *kv, size_t kl, const char *v);
-int dp_cap_check_opts(const struct dp_cap_opts *c, const char *eal_opt, char *err,
-                      size_t errlen);
+int dp_cap_check_opts(const struct dp_cap_opts *c, const char *eal_opt, char *err, size_t errlen);
 /* The default EAL's --file-prefix. */
 void dp_cap_file_prefix(const struct dp_cap_opts *c, char *out, size_t outlen);
 /* A failed EAL init with pdump=1: rewrites err to say first what
@@ -189,15 +188,24 @@ int dp_cap_open(struct dp_cap **out, const struct dp_cap_opts *o, uint16_t port,
                 size_t errlen);
 /* Writes what is pending and the statistics block, closes; NULL is fine. */
 void dp_cap_close(struct dp_cap *c, uint16_t port);
-/* RX: copies of the n frames rte_eth_rx_burst returned. */
-void dp_cap_rx(struct dp_cap *c, uint16_t port, struct rte_mbuf **mb, uint16_t n);
-/* TX, around rte_eth_tx_burst: dp_cap_tx_copy copies the first *take of
- * the n frames offered (cp[]), dp_cap_tx_write keeps the copies of the
- * `sent` the PMD accepted and frees the rest. */
-void dp_cap_tx_copy(struct dp_cap *c, uint16_t port, struct rte_mbuf **mb, uint16_t n,
-                    struct rte_mbuf **cp, uint16_t *take);
-void dp_cap_tx_write(struct dp_cap *c, struct rte_mbuf **cp, uint16_t n, uint16_t take,
-                     uint16_t sent);
+/* Around a burst: dp_cap_copy reserves room under the count bound for the
+ * n frames and copies the first *take into cp[] (tx: 0 RX, 1 TX);
+ * dp_cap_write queues the copies of the first `keep` frames (those that
+ * went) for the file and frees the rest. */
+void dp_cap_copy(struct dp_cap *c, uint16_t port, struct rte_mbuf **mb, uint16_t n, int tx,
+                 struct rte_mbuf **cp, uint16_t *take);
+void dp_cap_write(struct dp_cap *c, struct rte_mbuf **cp, uint16_t take, uint16_t keep);
+
+/* RX: copies of the n frames rte_eth_rx_burst returned (inline in
+ * dp_rx_burst, as it was before the split). */
+static inline void dp_cap_rx(struct dp_cap *c, uint16_t port, struct rte_mbuf **mb, uint16_t n)
+{
+    struct rte_mbuf *cp[DP_MAX_BURST];
+    uint16_t take;
+    if (!n) return;
+    dp_cap_copy(c, port, mb, n, 0, cp, &take);
+    dp_cap_write(c, cp, take, n);
+}
 /* Writes what is pending; NULL is fine. */
 void dp_cap_flush(struct dp_cap *c);
 /* Appends the capture counters to out[n..max); returns the new n. */

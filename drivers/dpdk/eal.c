@@ -234,7 +234,7 @@ void dp_log_explain(uint64_t mark, char *out, size_t outlen)
     explain_lines(logs, 0, out, outlen);
 }
 
-/* ---- EAL set-up and tear-down (caller holds eal.mu: dp_eal_lock) ------------------------- */
+/* ---- EAL set-up and tear-down (caller holds eal.mu: dp_eal_lock) ---------- */
 
 /* Remove EAL's runtime directory (/var/run/dpdk/<prefix>, or under /tmp or
  * $XDG_RUNTIME_DIR when not root) if it is empty. Its parent stays: another
@@ -249,7 +249,7 @@ static void eal_shutdown_locked(void)
     char dir[512];
     snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
     rte_eal_cleanup();
-    dp_cap_eal_cleanup(dir); /* capture block: what a shared-config EAL leaves */
+    dp_cap_eal_cleanup(dir); /* capture.c: what a shared-config EAL leaves */
     eal_rmdir(dir);
     eal.state = EAL_GONE;
 }

@@ -1,7 +1,7 @@
 /*
  * opts.c — the "dpdk" pktio's options: cfg->opts (NULL-terminated
  * "key=value" strings) into struct dp_opts, with defaults, ranges and the
- * combinations that are refused; the capture block's keys go to capture.c.
+ * combinations that are refused; the capture keys go to capture.c.
  *
  * Callers: port.c (dp_open; find_port uses dp_parse_u32), capture.c
  * (dp_parse_u32). Calls: capture.c (dp_cap_key, dp_cap_parse_opt,

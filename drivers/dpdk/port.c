@@ -1,36 +1,31 @@
 /*
- * dpdk.c — pktio over a DPDK ethdev port, any PMD (net_ring, net_tap,
- * net_af_packet, net_af_xdp, PCI NICs) (DESIGN §3, §5, §8). Compiles to
- * nothing without HAVE_DPDK (the Makefile defines it when libdpdk exists).
+ * port.c — the "dpdk" pktio: pktio over a DPDK ethdev port, any PMD
+ * (net_ring, net_tap, net_af_packet, net_af_xdp, PCI NICs) (DESIGN §3, §5,
+ * §8). The ops table (pktio_dpdk_ops), open/close, port set-up, thread
+ * registration, the burst functions and the counters; the rest of the
+ * driver is in this folder (dpdk_int.h lists it). Compiles to nothing
+ * without HAVE_DPDK (the Makefile defines it when libdpdk exists).
  *
- * Callers: drivers/ustack/ through the pktio.h wrappers, harness/ (doctor:
- * probe), tests. Calls: rte_eal_init/rte_eal_cleanup, rte_ethdev, rte_mbuf,
- * rte_mempool; libc for the option strings and the EAL output capture.
+ * Callers: drivers/pktio.c (the table), so drivers/ustack/ through the
+ * pktio.h wrappers, kni/ (the tap and virtio-user backends open a "dpdk"
+ * pktio), harness/ (doctor: probe), tests. Calls: opts.c (dp_parse_opts),
+ * eal.c (dp_eal_*, dp_log_*), ring.c (ring=), capture.c (dp_cap_*),
+ * rte_ethdev, rte_mbuf, rte_mempool, rte_lcore (thread registration).
  *
- * EAL: initialised by the first open of the process, from eal= (used as is:
- *     space-separated EAL arguments) or else from defaults:
- *       --lcores=0@(<the calling thread's CPUs, or cpu=N>) --no-huge -m <mem>
- *       --no-pci --no-shconf --no-telemetry --file-prefix=bb<pid> [--vdev=..]
- *     (huge=1 uses hugepages with --in-memory instead of --no-huge: no files
- *     either way; multi-process capture (DESIGN §8) needs hugepages and a
- *     shared config, so give the whole eal= for it, with --huge-unlink unless
- *     a secondary must attach). rte_eal_init runs once per process: a later
- *     open that asks for different EAL arguments is refused with an error; one
- *     that gives no EAL options shares the running EAL. While rte_eal_init
- *     runs, stdout and stderr are captured (EAL prints its usage and getopt
- *     complaints there) and DPDK's log goes to an in-memory tail for the whole
- *     process life (log=PATH also appends it to a file): failures come back
- *     as err strings quoting what EAL said, never rte_exit or a print. On
- *     failure EAL is cleaned up and its (empty) runtime directory removed.
- *     When the last port we opened is closed, rte_eal_cleanup runs (hugepage
- *     files go with it) and the port is closed for good (DPDK cannot be
- *     initialised twice in a process), unless some open asked keep_eal=1.
+ *   dp_open -> dp_parse_opts -> dp_eal_args -> dp_eal_start_locked
+ *     [-> dp_cap_pdump_init] -> thread_register_locked
+ *     -> dp_ring_attach_locked | find_port -> port_setup -> dp_cap_open
+ *   dp_rx_burst -> rte_eth_rx_burst [-> dp_cap_rx] -> dpdk_buf_of
+ *   dp_tx_burst -> tx_prep (dpdk_mbuf_of, sw_csum) [-> rte_eth_tx_prepare]
+ *     [-> dp_cap_copy] -> rte_eth_tx_burst [-> dp_cap_write]
+ *   dp_close -> thread_release_locked -> dp_destroy (dp_cap_close,
+ *     dp_ring_detach_locked) -> dp_eal_release_locked
  *
  * Port: one RX and one TX queue on a pool of mbufs; each mbuf carries its
  *     struct pktbuf in the mbuf private area (zero copy: data points at
  *     rte_pktmbuf_mtod, priv at the mbuf; the layout, shared with
- *     kni/kni_rte.c, is drivers/dpdk/dpdk_buf.h). Offloads are enabled when the
- *     port has them (TX IPv4/TCP checksum -> PKT_TX_*; RX checksum flags
+ *     kni/kni_rte.c, is dpdk_buf.h). Offloads are enabled when the port has
+ *     them (TX IPv4/TCP checksum -> PKT_TX_*; RX checksum flags
  *     -> PKT_RX_*_OK per frame); the stack puts the pseudo-header sum in the
  *     TCP checksum field as DPDK expects. A buffer asking for an offload the
  *     port lacks gets its checksums computed in software (tx_sw_csum).
@@ -52,38 +47,33 @@
  * Poll accounting: TSC cycles spent in rx_burst calls that returned nothing
  *     (poll_cycles_idle, polls_idle) apart from those that returned frames
  *     (poll_cycles_work, polls_work). info.fd is -1 (poll mode).
- *
+ * Options: opts.c. EAL: eal.c (once per process; the last close ends it
+ *     unless keep_eal=1). Ring pairs: ring.c. Capture: capture.c.
  */
 #ifdef HAVE_DPDK
 
 #include "drivers/dpdk/dpdk_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
-#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
-#include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
 #define DP_MAX_XSTATS 40
 #define DP_ETH_HLEN 14u
 
-/* ---- process-wide state (guarded by dp_eal_lock) ----------------------------- */
+/* ---- process-wide state (guarded by dp_eal_lock) ------------------------ */
 
 /* Which ports we have open (DPDK's ports are process-wide; the EAL's own
  * state is eal.c's, the ring pairs' ring.c's). */
@@ -124,14 +114,12 @@ static const char *const dp_ctr_names[DP__CTR_COUNT] = {
     [DP_OPENER_LCORE] = "opener_lcore",
 };
 
-
 extern const struct pktio_ops pktio_dpdk_ops;
 
 static struct dp *dp_of(struct pktio *p)
 {
     return (struct dp *)p;
 }
-
 
 /* ---- port ------------------------------------------------------------------ */
 
@@ -346,7 +334,8 @@ static struct pktio *dp_open(const struct pktio_config *cfg, char *err, size_t e
     struct dp_opts o;
     char args[EAL_ARGS_MAX];
     if (!cfg) cfg = &none;
-    if (dp_parse_opts(cfg, &o, err, errlen) < 0 || dp_eal_args(&o, args, sizeof(args), err, errlen) < 0)
+    if (dp_parse_opts(cfg, &o, err, errlen) < 0 ||
+        dp_eal_args(&o, args, sizeof(args), err, errlen) < 0)
         return NULL;
     struct dp *d = calloc(1, sizeof(*d));
     if (!d) {
@@ -538,9 +527,9 @@ static uint16_t dp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
         }
         struct rte_mbuf *cp[DP_MAX_BURST];
         uint16_t cap_take = 0;
-        if (d->cap && k) dp_cap_tx_copy(d->cap, d->port, mb, k, cp, &cap_take);
+        if (d->cap && k) dp_cap_copy(d->cap, d->port, mb, k, 1, cp, &cap_take);
         uint16_t sent = k ? rte_eth_tx_burst(d->port, 0, mb, k) : 0;
-        if (d->cap && k) dp_cap_tx_write(d->cap, cp, k, cap_take, sent);
+        if (d->cap && k) dp_cap_write(d->cap, cp, cap_take, sent);
         for (uint16_t j = 0; j < sent; j++)
             d->sw_tx_bytes += bufs[i + j]->len;
         i = (uint16_t)(i + sent);

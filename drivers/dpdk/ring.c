@@ -6,18 +6,17 @@
  * rte_ring, rte_eth_from_rings and rte_vdev_uninit (looked up with
  * dlopen/dlsym), rte_mempool, rte_ethdev.
  *
- * two rte_rings
- *     named after NAME, cross-wired (A's TX ring is B's RX ring and vice
- *     versa), made into a port per end by rte_eth_from_rings. The first end
- *     opened creates the rings, the second attaches to them; both ends live in
- *     the same process on the one EAL, each with its own mempool and MAC.
- *     Frames cross without a copy: the receiving end hands the sender's mbufs
- *     to its stack and frees them into the sender's pool. Closing an end
- *     removes its vdev and frees what waits in its RX ring; its pool is kept
- *     (the peer may still hold its mbufs) until the other end closes too,
- *     then both rings and both pools go. rte_eth_from_rings and
- *     rte_vdev_uninit live in driver libraries that pkg-config's libdpdk does
- *     not link: they are taken from the plugins EAL loaded (dlopen/dlsym).
+ * Two rte_rings named after NAME, cross-wired (A's TX ring is B's RX ring
+ * and vice versa), made into a port per end by rte_eth_from_rings. The
+ * first end opened creates the rings, the second attaches to them; both
+ * ends live in the same process on the one EAL, each with its own mempool
+ * and MAC. Frames cross without a copy: the receiving end hands the
+ * sender's mbufs to its stack and frees them into the sender's pool.
+ * Closing an end removes its vdev and frees what waits in its RX ring; its
+ * pool is kept (the peer may still hold its mbufs) until the other end
+ * closes too, then both rings and both pools go. rte_eth_from_rings and
+ * rte_vdev_uninit live in driver libraries that pkg-config's libdpdk does
+ * not link: they are taken from the plugins EAL loaded (dlopen/dlsym).
  */
 #ifdef HAVE_DPDK
 
