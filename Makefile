@@ -42,12 +42,12 @@ ifeq ($(HAVE_DPDK),1)
 DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk)
 ALL_CFLAGS += -DHAVE_DPDK
 LDLIBS += $(shell pkg-config --libs libdpdk)
-DPDK_OBJS = $(BUILD)/drivers/dpdk.o $(BUILD)/drivers/ustack/netio_dpdk.o $(BUILD)/kni/kni_rte.o $(BUILD)/harness/cli/pdump.o $(BUILD)/harness/run/pdump.o
+DPDK_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(wildcard drivers/dpdk/*.c)) $(BUILD)/drivers/ustack/netio_dpdk.o $(BUILD)/kni/kni_rte.o $(BUILD)/harness/cli/pdump.o $(BUILD)/harness/run/pdump.o
 $(DPDK_OBJS): ALL_CFLAGS += $(DPDK_CFLAGS)
 endif
 
 # Library code: everything but harness/main.c. Tests link against it.
-LIB_SRCS  := $(wildcard drivers/*.c drivers/ustack/*.c workloads/*.c kni/*.c harness/*/*.c)
+LIB_SRCS  := $(wildcard drivers/*.c drivers/dpdk/*.c drivers/ustack/*.c workloads/*.c kni/*.c harness/*/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ  := $(BUILD)/harness/main.o
 TEST_SRCS := $(wildcard tests/*/test_*.c tests/*/*/test_*.c)

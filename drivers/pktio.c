@@ -1,7 +1,7 @@
 /*
  * pktio.c — the table of pktio backends (DESIGN §3), chosen by name at run
  * time: "memlink" (memlink.c; endpoints are made with memlink_pair),
- * "afpacket" (afpacket.c) and, when built with DPDK, "dpdk" (dpdk.c).
+ * "afpacket" (afpacket.c) and, when built with DPDK, "dpdk" (dpdk/port.c).
  * impair.c is a wrapper, not a backend, and is not listed.
  * Callers: drivers/ustack/, harness/, tests.
  */

@@ -7,16 +7,18 @@
  * (hugepages). No vdev: the interface comes from the kernel module.
  *
  * Buffers are mbufs carrying their struct pktbuf in the private area, laid
- * out as drivers/dpdk.c does (data, cap, priv = the mbuf), so the wrapper
+ * out as the "dpdk" pktio's (drivers/dpdk/dpdk_buf.h), so the wrapper
  * sends them on the data port without a copy and vice versa. KNI requests
  * (link up, MTU, MAC) are answered in rx_burst and, while the interface is
  * being configured, by the opening thread.
  *
- * Callers: kni/exc_backend.c (table). Calls: rte_kni, rte_mbuf,
- * exc_iface_setup (exc_iface.c).
+ * Callers: kni/exc_backend.c (table). Calls: rte_kni, rte_mbuf (the shared
+ * layout: drivers/dpdk/dpdk_buf.h), exc_iface_setup (exc_iface.c).
  */
 #if defined(HAVE_DPDK) && defined(HAVE_RTE_KNI)
 #include "exc.h"
+
+#include "drivers/dpdk/dpdk_buf.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -32,7 +34,6 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
-#define KP_PRIV_SIZE RTE_ALIGN(sizeof(struct pktbuf), RTE_MBUF_PRIV_ALIGN)
 #define KP_MBUFS 4095
 #define KP_MAX_BURST 64
 
@@ -58,24 +59,6 @@ static struct kp *kp_of(struct pktio *p)
     return (struct kp *)p;
 }
 
-static struct pktbuf *buf_of(struct rte_mbuf *m)
-{
-    struct pktbuf *b = rte_mbuf_to_priv(m);
-    b->data = rte_pktmbuf_mtod(m, uint8_t *);
-    b->cap = (uint32_t)(m->buf_len - m->data_off);
-    b->l2_len = b->l3_len = 0;
-    b->ol_flags = 0;
-    b->priv = m;
-    return b;
-}
-
-static struct rte_mbuf *mbuf_of(struct pktbuf *b)
-{
-    if (!b) return NULL;
-    struct rte_mbuf *m = (struct rte_mbuf *)((uint8_t *)b - sizeof(struct rte_mbuf));
-    return b->priv == m ? m : NULL;
-}
-
 static uint16_t kp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
 {
     struct kp *k = kp_of(p);
@@ -84,13 +67,14 @@ static uint16_t kp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
     unsigned got = rte_kni_rx_burst(k->kni, mb, n < KP_MAX_BURST ? n : KP_MAX_BURST);
     uint16_t out = 0;
     for (unsigned i = 0; i < got; i++) {
-        if (mb[i]->priv_size < KP_PRIV_SIZE || mb[i]->nb_segs != 1) {
+        if (mb[i]->priv_size < DPDK_BUF_PRIV_SIZE || mb[i]->nb_segs != 1) {
             k->ctr[KP_RX_NO_PRIV]++;
             rte_pktmbuf_free(mb[i]);
             continue;
         }
-        struct pktbuf *b = buf_of(mb[i]);
+        struct pktbuf *b = dpdk_buf_of(mb[i]);
         b->len = mb[i]->data_len;
+        b->ol_flags = 0;
         bufs[out++] = b;
     }
     k->ctr[KP_RX_FRAMES] += out;
@@ -105,13 +89,9 @@ static uint16_t kp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
     while (i < n) {
         unsigned c = 0;
         while (c < KP_MAX_BURST && i + c < n) {
-            struct rte_mbuf *m = mbuf_of(bufs[i + c]);
+            struct rte_mbuf *m = dpdk_mbuf_of(bufs[i + c]);
             if (!m) break;
-            uint8_t *base = m->buf_addr;
-            m->data_off = (uint16_t)(bufs[i + c]->data - base);
-            m->data_len = (uint16_t)bufs[i + c]->len;
-            m->pkt_len = bufs[i + c]->len;
-            m->ol_flags = 0;
+            dpdk_buf_to_mbuf(m, bufs[i + c]);
             mb[c++] = m;
         }
         unsigned sent = c ? rte_kni_tx_burst(k->kni, mb, c) : 0;
@@ -121,7 +101,7 @@ static uint16_t kp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
             k->ctr[KP_TX_FULL]++;
             return i;
         }
-        if (i < n && !mbuf_of(bufs[i])) { /* not an mbuf: accepted and ignored */
+        if (i < n && !dpdk_mbuf_of(bufs[i])) { /* not an mbuf: accepted and ignored */
             k->ctr[KP_TX_BAD_BUF]++;
             i++;
         }
@@ -137,8 +117,9 @@ static struct pktbuf *kp_alloc(struct pktio *p)
         k->ctr[KP_ALLOC_FAIL]++;
         return NULL;
     }
-    struct pktbuf *b = buf_of(m);
+    struct pktbuf *b = dpdk_buf_of(m);
     b->len = 0;
+    b->ol_flags = 0;
     return b;
 }
 
@@ -146,7 +127,7 @@ static void kp_free(struct pktio *p, struct pktbuf **bufs, uint16_t n)
 {
     (void)p;
     for (uint16_t i = 0; i < n; i++) {
-        struct rte_mbuf *m = mbuf_of(bufs[i]);
+        struct rte_mbuf *m = dpdk_mbuf_of(bufs[i]);
         if (m) rte_pktmbuf_free(m);
     }
 }
@@ -263,8 +244,8 @@ static struct pktio *rk_open(const struct exc_params *p, char *err, size_t errle
         return NULL;
     }
     k->base.ops = &kp_ops;
-    k->pool = rte_pktmbuf_pool_create("bb_kni", KP_MBUFS, 256, KP_PRIV_SIZE,
-                                      RTE_PKTMBUF_HEADROOM + PKTIO_MAX_FRAME, SOCKET_ID_ANY);
+    k->pool = rte_pktmbuf_pool_create("bb_kni", KP_MBUFS, 256, DPDK_BUF_PRIV_SIZE,
+                                      DPDK_BUF_DATA_ROOM, SOCKET_ID_ANY);
     if (!k->pool) {
         snprintf(err, errlen, "rte_kni: mempool: %s", rte_strerror(rte_errno));
         kp_close(&k->base);
@@ -274,7 +255,7 @@ static struct pktio *rk_open(const struct exc_params *p, char *err, size_t errle
     memset(&conf, 0, sizeof(conf));
     snprintf(conf.name, sizeof(conf.name), "%s", p->iface);
     conf.group_id = 0;
-    conf.mbuf_size = RTE_PKTMBUF_HEADROOM + PKTIO_MAX_FRAME;
+    conf.mbuf_size = DPDK_BUF_DATA_ROOM;
     memcpy(conf.mac_addr, p->mac, 6);
     conf.mtu = RTE_ETHER_MTU;
     conf.min_mtu = RTE_ETHER_MIN_MTU;

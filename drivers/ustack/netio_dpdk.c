@@ -5,7 +5,7 @@
  * the port and the stack. Exports `netio_dpdk_ops` for drivers/netio.c.
  *
  *   netio_open("dpdk") -> dp_open() -> exc_choose() (kni/exc_backend.c)
- *        -> us_netio_open() (netio_common.c) -> pktio "dpdk" (drivers/dpdk.c)
+ *        -> us_netio_open() (netio_common.c) -> pktio "dpdk" (drivers/dpdk/)
  *        -> exc_hook(x): backend->open (second DPDK port + kernel interface)
  *                       -> exc_wrap() (kni/exc_wrap.c) -> the stack on top
  *        -> exc_wrap_bind(): the classifier reads the stack's listeners
@@ -19,7 +19,7 @@
  * answer what it sees there too.
  *
  * Options: the stack's (netio_common.c), the dpdk pktio's (eal=, vdev=,
- * port=, ...: drivers/dpdk.c), and:
+ * port=, ...: drivers/dpdk/opts.c), and:
  *   exc=auto|rte_kni|virtio_user|tap|off  exception path (auto: the first of
  *       rte_kni, virtio_user, tap that can run; auto runs none when the port
  *       has no wire (ring=, a net_ring vdev) or the open brings no EAL options

@@ -4,7 +4,7 @@
  * each in its own thread pinned to its own CPU, each on our user-space stack
  * over the "dpdk" netio driver, joined by a cross-wired net_ring pair
  * (ring=NAME:A for the server at 198.18.0.2/24, ring=NAME:B for the client at
- * 198.18.0.1/24; the pair and its EAL live in drivers/dpdk.c).
+ * 198.18.0.1/24; the pair and its EAL live in drivers/dpdk/).
  *
  *   main: options -> server thread: pin, netio_open(A), server_run ...
  *         (server listening) -> client thread: pin, netio_open(B), loadgen_run,

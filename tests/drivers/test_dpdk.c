@@ -1,5 +1,5 @@
 /*
- * test_dpdk.c — tests for drivers/dpdk.c (the "dpdk" pktio) on virtual PMDs.
+ * test_dpdk.c — tests for drivers/dpdk/ (the "dpdk" pktio) on virtual PMDs.
  *
  * DPDK's EAL can be initialised once per process, and is shut down when the
  * last port closes: every test relies on Criterion running each test in its

@@ -1,6 +1,6 @@
 /*
  * test_dpdk_ring.c — tests for the cross-wired net_ring pair of the "dpdk"
- * pktio (drivers/dpdk.c, option ring=NAME:A|B): the `ring` link of DESIGN §5.
+ * pktio (drivers/dpdk/ring.c, option ring=NAME:A|B): the `ring` link of DESIGN §5.
  *
  * Each Criterion test runs in its own process (its default), so each gets a
  * fresh EAL (--no-huge, a per-pid file prefix). EAL start-up without the

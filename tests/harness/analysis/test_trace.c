@@ -296,8 +296,8 @@ Test(trace, dpdk_inprocess_pcapng_is_read)
     cr_expect_eq(s.handshakes, 1);
     cr_expect_eq(s.syn_synack.n, 1);
     cr_expect(s.duration_s >= 0 && s.duration_s < 3600, "duration %f", s.duration_s);
-    /* rte_pcapng's TSC-to-ns base (see cap_prime_clock in dpdk.c): not
-     * centuries off the clock. */
+    /* rte_pcapng's TSC-to-ns base (see cap_prime_clock in drivers/dpdk/capture.c):
+     * not centuries off the clock. */
     double now = (double)time(NULL);
     cr_expect(s.first_s > now - 86400 && s.first_s < now + 86400, "first timestamp %.0f, now %.0f",
               s.first_s, now);
