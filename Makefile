@@ -54,6 +54,10 @@ TEST_SRCS := $(wildcard tests/*/test_*.c tests/*/*/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 BENCH_BINS := $(BUILD)/bench/ustack_ipr $(BUILD)/bench/loadgen_ipr
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+# Test rigs (tests/rig/: the stack over memlink on a virtual clock, ...), shared
+# by the unit tests, the bench binaries and the fuzz targets.
+RIG_SRCS  := $(wildcard tests/rig/*.c)
+RIG_OBJS  := $(RIG_SRCS:%.c=$(BUILD)/%.o)
 
 .PHONY: FORCE all deps run test unit integration fuzz fuzz-smoke asan bench bench-bins clean format
 all: $(BIN)
@@ -94,13 +98,17 @@ $(BUILD)/config.txt: FORCE
 	  [ -f $@ ] && echo "build: configuration changed, rebuilding $(BUILD)/ ($$(tr ' ' '\n' < $@.tmp | grep -E '^(dpdk|kni)=' | tr '\n' ' '))"; \
 	  mv $@.tmp $@; fi
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libbb.a $(BUILD)/config.txt
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libbb.a $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs criterion)
+$(BUILD)/librig.a: $(RIG_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libbb.a $(BUILD)/config.txt
+$(BUILD)/tests/%: tests/%.c $(BUILD)/librig.a $(BUILD)/libbb.a $(BUILD)/config.txt
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libbb.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librig.a $(BUILD)/libbb.a $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs criterion)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/librig.a $(BUILD)/libbb.a $(BUILD)/config.txt
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librig.a $(BUILD)/libbb.a $(LDFLAGS) $(LDLIBS)
 bench-bins: $(BENCH_BINS)
 
 # ---- packages ---------------------------------------------------------------
@@ -138,11 +146,11 @@ asan-unit:
 
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
 fuzz: $(FUZZ_BINS)
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard tests/rig/*.[ch])
 	@mkdir -p build-fuzz
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Idrivers -Iworkloads -Iharness $(PKG_CFLAGS) \
 	  -DBB_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined -o $@ $< \
-	  $(filter-out harness/%,$(LIB_SRCS)) -lm -lpthread
+	  $(filter-out harness/%,$(LIB_SRCS)) $(RIG_SRCS) -lm -lpthread
 
 # Each fuzz target runs for a bounded number of inputs: a smoke test, not a campaign.
 fuzz-smoke: fuzz

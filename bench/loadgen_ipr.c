@@ -28,9 +28,8 @@
  */
 #include "loadgen.h"
 #include "pattern.h"
-#include "pktio.h"
 #include "server.h"
-#include "ustack.h"
+#include "tests/rig/stack_rig.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -51,12 +50,12 @@ struct bench {
     int srv_done;            /* server_run returned: no more hand-offs */
     int srv_rc;
     char srv_err[256];
+    struct stack_rig rig;    /* server on end 0, generator on end 1; rig.now_ns: both clocks */
     struct netio *srv, *cli;
     struct srv_config scfg;
     struct srv_stats sst;
     int (*inner_poll)(struct netio *, struct netio_event *, int, int);
     struct netio_ops gen_ops; /* the generator stack's ops with poll interposed */
-    uint64_t vnow;           /* the virtual clock of both sides */
     struct lg_result res;    /* loadgen_run's live result: read for the window */
     uint64_t warm, want;
     int collecting;
@@ -64,11 +63,6 @@ struct bench {
 };
 
 static struct bench B;
-
-static uint64_t vclock(void *arg)
-{
-    return ((struct bench *)arg)->vnow;
-}
 
 /* Server side of the baton: after every server loop round, let the
  * generator run one round. */
@@ -101,7 +95,7 @@ static int gen_poll(struct netio *io, struct netio_event *evs, int max, int time
         b->counted += b->res.requests_total - b->at_start;
         b->collecting = 0;
     }
-    b->vnow += ROUND_NS;
+    b->rig.now_ns += ROUND_NS;
     if (!b->srv_done) {
         sem_post(&b->to_srv);
         sem_wait(&b->to_gen);
@@ -126,35 +120,24 @@ int main(int argc, char **argv)
         return 2;
     }
     b->warm = 4ull * nconns > WARMUP ? 4ull * nconns : WARMUP;
-    b->vnow = 1000000000ull;
     char err[256];
-    struct pktio *pa, *pb;
+    struct stack_rig_opts o;
+    stack_rig_opts_init(&o, 2);
     /* lock=0: the two threads never run at once, and the baton's semaphores
      * order every access to the link (as one thread would). */
     static const char *const ml_opts[] = {"lock=0", NULL};
-    struct pktio_config pc = {.opts = ml_opts};
-    if (memlink_pair(&pc, &pa, &pb, err, sizeof(err)) < 0) {
+    o.link.opts = ml_opts;
+    o.start_ns = 1000000000ull;
+    /* the server (end 0) is 198.18.0.2 (ISN seed 1), the generator 198.18.0.1 (seed 2) */
+    o.stack[0].ip.s_addr = htonl(STACK_RIG_IP(1));
+    o.stack[1].ip.s_addr = htonl(STACK_RIG_IP(0));
+    o.stack[0].busy_poll = o.stack[1].busy_poll = 1;
+    if (stack_rig_open(&b->rig, &o, err, sizeof(err)) < 0) {
         fprintf(stderr, "loadgen_ipr: %s\n", err);
         return 1;
     }
-    struct ustack_config sc, cc;
-    ustack_config_defaults(&sc);
-    sc.now_ns = vclock;
-    sc.now_arg = b;
-    sc.isn_seed = 1;
-    sc.cpu = -1;
-    sc.busy_poll = 1;
-    cc = sc;
-    cc.isn_seed = 2;
-    inet_pton(AF_INET, "198.18.0.2", &sc.ip);
-    inet_pton(AF_INET, "198.18.0.1", &cc.ip);
-    sc.prefix_len = cc.prefix_len = 24;
-    b->srv = ustack_open(pa, &sc, err, sizeof(err));
-    b->cli = b->srv ? ustack_open(pb, &cc, err, sizeof(err)) : NULL;
-    if (!b->srv || !b->cli) {
-        fprintf(stderr, "loadgen_ipr: %s\n", err);
-        return 1;
-    }
+    b->srv = b->rig.io[0];
+    b->cli = b->rig.io[1];
     b->gen_ops = *b->cli->ops;
     b->inner_poll = b->gen_ops.poll;
     b->gen_ops.poll = gen_poll;
@@ -183,8 +166,8 @@ int main(int argc, char **argv)
     lc.spec.requests = b->warm + b->want + 4ull * nconns;
     lc.dst = dst;
     snprintf(lc.host, sizeof(lc.host), "b");
-    lc.now_ns = vclock;
-    lc.now_arg = b;
+    lc.now_ns = stack_rig_now;
+    lc.now_arg = &b->rig;
 
     pattern_init(); /* built before the window, as by any earlier run */
     if (sem_init(&b->to_srv, 0, 0) < 0 || sem_init(&b->to_gen, 0, 0) < 0) {
@@ -221,8 +204,7 @@ int main(int argc, char **argv)
            (double)b->res.requests_total / secs, (unsigned long long)b->sst.requests);
     /* the divisor for callgrind's total: responses validated while collected */
     printf("loadgen_ipr: counted_requests=%llu\n", (unsigned long long)b->counted);
-    netio_destroy(b->cli);
-    netio_destroy(b->srv);
+    stack_rig_close(&b->rig);
     if (b->sst.conns_accepted < nconns) /* the figure would be for fewer connections */
         fprintf(stderr, "loadgen_ipr: only %llu of %u connections came up\n",
                 (unsigned long long)b->sst.conns_accepted, nconns);

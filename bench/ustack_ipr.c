@@ -18,9 +18,8 @@
  *   BB_TEST_WORK=N adds N loop iterations per frame received by the server
  *   stack (test_work_per_packet: the gates' own test).
  */
-#include "pktio.h"
 #include "server.h"
-#include "ustack.h"
+#include "tests/rig/stack_rig.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -39,6 +38,7 @@ struct cconn {
 };
 
 struct bench {
+    struct stack_rig rig; /* server stack on end 0, client on end 1; rig.now_ns is the clock */
     struct netio *cli;
     uint32_t nconns;
     struct cconn conns[MAX_CONNS];
@@ -48,16 +48,10 @@ struct bench {
     size_t req_len;
     volatile sig_atomic_t stop;
     int collecting;
-    uint64_t vnow;
     struct sockaddr_in dst;
     const struct srv_stats *st; /* the server's live counters */
     uint64_t srv_at_start, srv_counted; /* requests the server parsed while collected */
 };
-
-static uint64_t vclock(void *arg)
-{
-    return ((struct bench *)arg)->vnow;
-}
 
 static void send_req(struct bench *b, struct cconn *c)
 {
@@ -70,7 +64,7 @@ static void send_req(struct bench *b, struct cconn *c)
  * requests, flushed together, so the server sees them as one batch. */
 __attribute__((noinline)) static void client_tick(struct bench *b)
 {
-    b->vnow += 2000; /* 2 us of virtual time per loop */
+    b->rig.now_ns += 2000; /* 2 us of virtual time per loop */
     struct netio_event evs[64];
     int n;
     while ((n = netio_poll(b->cli, evs, 64, 0)) > 0) {
@@ -144,31 +138,22 @@ int main(int argc, char **argv)
     }
     b.warmup = 4ull * b.nconns > WARMUP ? 4ull * b.nconns : WARMUP;
     char err[256];
-    struct pktio *pa, *pb;
+    struct stack_rig_opts o;
+    stack_rig_opts_init(&o, 2);
     static const char *const ml_opts[] = {"lock=0", NULL}; /* one thread drives both ends */
-    struct pktio_config pc = {.opts = ml_opts};
-    if (memlink_pair(&pc, &pa, &pb, err, sizeof(err)) < 0) {
-        fprintf(stderr, "ustack_ipr: %s\n", err);
-        return 1;
-    }
-    struct ustack_config sc, cc;
-    ustack_config_defaults(&sc);
-    sc.now_ns = vclock;
-    sc.now_arg = &b;
-    sc.isn_seed = 1;
-    sc.cpu = -1;
-    cc = sc;
+    o.link.opts = ml_opts;
+    /* the server (end 0) is 198.18.0.2, the client 198.18.0.1; both ISN seed 1 */
+    o.stack[0].ip.s_addr = htonl(STACK_RIG_IP(1));
+    o.stack[1].ip.s_addr = htonl(STACK_RIG_IP(0));
+    o.stack[0].isn_seed = o.stack[1].isn_seed = 1;
     const char *tw = getenv("BB_TEST_WORK"); /* TEST ONLY: extra work per frame, server side */
-    if (tw && *tw) sc.test_work_per_packet = (uint32_t)strtoul(tw, NULL, 10);
-    inet_pton(AF_INET, "198.18.0.2", &sc.ip);
-    inet_pton(AF_INET, "198.18.0.1", &cc.ip);
-    sc.prefix_len = cc.prefix_len = 24;
-    struct netio *srv = ustack_open(pa, &sc, err, sizeof(err));
-    b.cli = srv ? ustack_open(pb, &cc, err, sizeof(err)) : NULL;
-    if (!srv || !b.cli) {
+    if (tw && *tw) o.stack[0].test_work_per_packet = (uint32_t)strtoul(tw, NULL, 10);
+    if (stack_rig_open(&b.rig, &o, err, sizeof(err)) < 0) {
         fprintf(stderr, "ustack_ipr: %s\n", err);
         return 1;
     }
+    struct netio *srv = b.rig.io[0];
+    b.cli = b.rig.io[1];
     b.dst.sin_family = AF_INET;
     b.dst.sin_port = htons(80);
     inet_pton(AF_INET, "198.18.0.2", &b.dst.sin_addr);
@@ -197,8 +182,7 @@ int main(int argc, char **argv)
            (unsigned long long)b.warmup, (double)b.done / secs, (unsigned long long)st.requests);
     /* the divisor for callgrind's total: requests the server parsed while collected */
     printf("ustack_ipr: counted_requests=%llu\n", (unsigned long long)b.srv_counted);
-    netio_destroy(b.cli);
-    netio_destroy(srv);
+    stack_rig_close(&b.rig);
     if (st.conns_accepted < b.nconns) /* the figure would be for fewer connections */
         fprintf(stderr, "ustack_ipr: only %llu of %u connections came up\n",
                 (unsigned long long)st.conns_accepted, b.nconns);

@@ -2,7 +2,8 @@
  * test_ustack.c — unit tests of the user-space TCP/IP stack (drivers/ustack)
  * through its public face only (ustack.h + netio.h): two stacks, 198.18.0.1
  * and 198.18.0.2, over memlink_pair (optionally impaired with impair_wrap)
- * in one process, polled in a loop on a virtual clock.
+ * in one process, polled in a loop on a virtual clock: the shared rig,
+ * tests/rig/stack_rig.h (one stack and a raw peer for the ustack_raw tests).
  *
  * Covers: ARP resolution, handshake both ways, 1 MiB echo byte-exact, FIN
  * close from either side (reasons, TIME_WAIT, slot reuse), RST on connect
@@ -14,6 +15,7 @@
 
 #include "netio.h"
 #include "pktio.h"
+#include "tests/rig/stack_rig.h"
 #include "ustack/ustack.h"
 
 #include <arpa/inet.h>
@@ -24,14 +26,6 @@
 #define STEP_NS 100000ull /* 100 us of virtual time per loop */
 
 static uint64_t rig_seed = 11; /* impairment seed (per test process) */
-
-struct vclock {
-    uint64_t t;
-};
-static uint64_t vnow(void *arg)
-{
-    return ((struct vclock *)arg)->t;
-}
 
 /* What a test "application" does with one connection. */
 struct crec {
@@ -48,7 +42,6 @@ struct crec {
 
 struct side {
     struct netio *io;
-    struct pktio *pkt;
     struct crec c[MAXC];
     int listen_echo; /* accepted connections echo */
     int listen_close_on_eof; /* accepted connections close at EOF */
@@ -56,8 +49,8 @@ struct side {
 };
 
 struct rig {
-    struct vclock clk;
-    struct pktio *raw_a, *raw_b;
+    struct stack_rig sr; /* sr.now_ns is the clock */
+    int leak_check;      /* the link is lossless: every buffer must come back */
     struct side s[2];
 };
 
@@ -73,60 +66,49 @@ static void rec_reset(struct crec *r)
     memset(r, 0, sizeof(*r));
 }
 
-static void rig_open(struct rig *r, double loss, double reorder, const struct ustack_config *tmpl)
+/* Two stacks, 198.18.0.1 (side 0) and .2, from tmpl (or the defaults), over
+ * memlink, impaired when loss or reorder is set, side pktios wrapped by wrap. */
+static void rig_open_wrapped(struct rig *r, double loss, double reorder,
+                             const struct ustack_config *tmpl, stack_rig_wrap_fn wrap, void *arg)
 {
     char err[256] = "";
     memset(r, 0, sizeof(*r));
-    struct pktio_config pc = {.pool_size = 8192};
-    struct pktio *a, *b;
-    cr_assert_eq(memlink_pair(&pc, &a, &b, err, sizeof(err)), 0, "memlink_pair: %s", err);
-    r->raw_a = a;
-    r->raw_b = b;
-    if (loss > 0 || reorder > 0) {
-        struct impair_config ic = {.seed = rig_seed, .loss = loss, .reorder = reorder, .now_ns = vnow,
-                                   .now_arg = &r->clk};
-        a = impair_wrap(a, &ic, err, sizeof(err));
-        cr_assert_not_null(a, "impair_wrap: %s", err);
-        ic.seed = rig_seed + 1;
-        b = impair_wrap(b, &ic, err, sizeof(err));
-        cr_assert_not_null(b, "impair_wrap: %s", err);
-    }
-    struct pktio *p[2] = {a, b};
+    struct stack_rig_opts o;
+    stack_rig_opts_init(&o, 2);
+    o.link.pool_size = 8192;
+    o.impair = loss > 0 || reorder > 0;
     for (int i = 0; i < 2; i++) {
-        struct ustack_config c;
-        if (tmpl)
-            c = *tmpl;
-        else
-            ustack_config_defaults(&c);
-        c.ip.s_addr = htonl(0xc6120001u + (uint32_t)i); /* 198.18.0.1 / .2 */
-        c.prefix_len = 24;
-        if (!c.max_conns) c.max_conns = MAXC;
-        c.now_ns = vnow;
-        c.now_arg = &r->clk;
-        c.isn_seed = 1000 + (uint64_t)i;
-        r->s[i].pkt = p[i];
-        r->s[i].io = ustack_open(p[i], &c, err, sizeof(err));
-        cr_assert_not_null(r->s[i].io, "ustack_open: %s", err);
+        o.impair_cfg[i] = (struct impair_config){.seed = rig_seed + (uint64_t)i, .loss = loss,
+                                                 .reorder = reorder};
+        if (tmpl) o.stack[i] = *tmpl;
+        o.stack[i].ip.s_addr = htonl(STACK_RIG_IP(i));
+        o.stack[i].prefix_len = 24;
+        if (!o.stack[i].max_conns) o.stack[i].max_conns = MAXC;
+        o.stack[i].isn_seed = 1000 + (uint64_t)i;
     }
+    o.wrap = wrap;
+    o.wrap_arg = arg;
+    cr_assert_eq(stack_rig_open(&r->sr, &o, err, sizeof(err)), 0, "stack_rig_open: %s", err);
+    r->leak_check = !o.impair;
+    for (int i = 0; i < 2; i++) r->s[i].io = r->sr.io[i];
+}
+
+static void rig_open(struct rig *r, double loss, double reorder, const struct ustack_config *tmpl)
+{
+    rig_open_wrapped(r, loss, reorder, tmpl, NULL, NULL);
 }
 
 static void rig_close(struct rig *r)
 {
     /* Leak check on a plain link: once the stacks go quiet every link
      * buffer is back in the pool (nothing kept per packet). */
-    if (r->s[0].pkt == r->raw_a) {
-        struct netio_event ev[16];
-        uint32_t used = 1;
-        for (int k = 0; k < 100 && used; k++) {
-            for (int i = 0; i < 2; i++) netio_poll(r->s[i].io, ev, 16, 0);
-            used = r->raw_a->ops->in_use(r->raw_a);
-        }
+    if (r->leak_check) {
+        uint32_t used = stack_rig_drain(&r->sr, 100);
         cr_assert_eq(used, 0, "%u link buffers never given back", used);
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2; i++)
         for (int j = 0; j < MAXC; j++) rec_reset(&r->s[i].c[j]);
-        netio_destroy(r->s[i].io);
-    }
+    stack_rig_close(&r->sr);
 }
 
 static uint64_t ctr(struct side *s, const char *name)
@@ -227,13 +209,13 @@ static void step(struct rig *r)
         cr_assert(n == 0, "poll failed");
         app_step(&r->s[i]);
     }
-    r->clk.t += STEP_NS;
+    r->sr.now_ns += STEP_NS;
 }
 
 static int run_until(struct rig *r, int (*done)(struct rig *, void *), void *arg, uint64_t max_ns)
 {
-    uint64_t end = r->clk.t + max_ns;
-    while (r->clk.t < end) {
+    uint64_t end = r->sr.now_ns + max_ns;
+    while (r->sr.now_ns < end) {
         step(r);
         if (done(r, arg)) return 1;
     }
@@ -242,8 +224,8 @@ static int run_until(struct rig *r, int (*done)(struct rig *, void *), void *arg
 
 static void run_for(struct rig *r, uint64_t ns)
 {
-    uint64_t end = r->clk.t + ns;
-    while (r->clk.t < end) step(r);
+    uint64_t end = r->sr.now_ns + ns;
+    while (r->sr.now_ns < end) step(r);
 }
 
 static int conn_closed(struct rig *r, void *arg)
@@ -534,7 +516,7 @@ Test(ustack, connect_fails_when_arp_unanswered)
     int arg[2] = {1, h};
     cr_assert(run_until(&r, conn_closed, arg, 10000000000ull));
     cr_assert_eq(r.s[1].c[h].reason, NETIO_CLOSE_CONNECT_FAILED);
-    cr_assert_geq(r.clk.t, 3000000000ull, "after the ARP retries");
+    cr_assert_geq(r.sr.now_ns, 3000000000ull, "after the ARP retries");
     cr_assert_eq(ctr(&r.s[1], "arp_requests"), 3);
     rig_close(&r);
 }
@@ -610,7 +592,7 @@ Test(ustack, abort_resets_peer_and_counters_named)
 
 #define RAW_MAX 256
 struct raw {
-    struct vclock clk;
+    struct stack_rig sr; /* one stack; sr.peer is the raw end, sr.now_ns the clock */
     struct netio *io;
     struct pktio *peer;
     struct side app;
@@ -630,28 +612,19 @@ static void raw_open(struct raw *w, const struct ustack_config *tmpl)
 {
     char err[256] = "";
     memset(w, 0, sizeof(*w));
-    struct pktio_config pc = {.pool_size = 1024};
-    struct pktio *a;
-    cr_assert_eq(memlink_pair(&pc, &a, &w->peer, err, sizeof(err)), 0, "%s", err);
-    struct pktio_info ia, ib;
-    pktio_info(a, &ia);
-    pktio_info(w->peer, &ib);
-    memcpy(w->mac_us, ia.mac, 6);
-    memcpy(w->mac_peer, ib.mac, 6);
-    struct ustack_config c;
-    if (tmpl)
-        c = *tmpl;
-    else
-        ustack_config_defaults(&c);
-    c.ip.s_addr = htonl(0xc6120001u);
-    c.prefix_len = 24;
-    c.max_conns = MAXC;
-    c.now_ns = vnow;
-    c.now_arg = &w->clk;
-    c.isn_seed = 5;
-    w->io = ustack_open(a, &c, err, sizeof(err));
-    cr_assert_not_null(w->io, "%s", err);
-    w->app.io = w->io;
+    struct stack_rig_opts o;
+    stack_rig_opts_init(&o, 1);
+    o.link.pool_size = 1024;
+    if (tmpl) o.stack[0] = *tmpl;
+    o.stack[0].ip.s_addr = htonl(STACK_RIG_IP(0));
+    o.stack[0].prefix_len = 24;
+    o.stack[0].max_conns = MAXC;
+    o.stack[0].isn_seed = 5;
+    cr_assert_eq(stack_rig_open(&w->sr, &o, err, sizeof(err)), 0, "stack_rig_open: %s", err);
+    w->io = w->app.io = w->sr.io[0];
+    w->peer = w->sr.peer;
+    memcpy(w->mac_us, w->sr.mac[0], 6);
+    memcpy(w->mac_peer, w->sr.mac[1], 6);
 }
 
 static void raw_send_frame(struct raw *w, const uint8_t *f, size_t n);
@@ -673,7 +646,7 @@ static void raw_pump(struct raw *w)
             cr_assert_lt(w->ngot, RAW_MAX);
             memcpy(w->store[w->ngot], b[i]->data, b[i]->len);
             fr_parse(w->store[w->ngot], b[i]->len, &w->got[w->ngot]);
-            w->at[w->ngot] = w->clk.t;
+            w->at[w->ngot] = w->sr.now_ns;
             struct fr_pkt *q = &w->got[w->ngot];
             w->ngot++;
             if (q->kind == FR_K_TCP)
@@ -771,8 +744,7 @@ static uint64_t rctr(struct raw *w, const char *name)
 static void raw_close(struct raw *w)
 {
     for (int j = 0; j < MAXC; j++) rec_reset(&w->app.c[j]);
-    netio_destroy(w->io);
-    pktio_close(w->peer);
+    stack_rig_close(&w->sr);
 }
 
 Test(ustack_raw, rst_and_syn_validation_rfc5961)
@@ -919,15 +891,15 @@ Test(ustack_raw, delayed_ack_every_second_segment)
     raw_tcp(&w, w.snd, w.rcv, FR_ACK | FR_PSH, 1000, NULL, 0, "0", 1);
     w.snd += 1;
     raw_pump(&w);
-    w.clk.t += 50000000ull;
+    w.sr.now_ns += 50000000ull;
     raw_pump(&w);
     w.ngot = 0;
-    uint64_t t0 = w.clk.t;
+    uint64_t t0 = w.sr.now_ns;
     raw_tcp(&w, w.snd, w.rcv, FR_ACK | FR_PSH, 1000, NULL, 0, "a", 1);
     raw_pump(&w);
     cr_assert_null(raw_last_tcp(&w), "one segment: the ACK is delayed");
     for (int i = 0; i < 50; i++) {
-        w.clk.t += 1000000ull;
+        w.sr.now_ns += 1000000ull;
         raw_pump(&w);
     }
     struct fr_pkt *p = raw_last_tcp(&w);
@@ -956,9 +928,9 @@ Test(ustack_raw, rto_backoff_and_give_up)
     memset(r->tx, 'z', 100);
     r->txlen = r->txcap = 100;
     w.ngot = 0;
-    uint64_t t0 = w.clk.t;
+    uint64_t t0 = w.sr.now_ns;
     for (int i = 0; i < 20000 && !r->closed; i++) { /* up to 2000 s, never ACKing */
-        w.clk.t += 100000000ull;
+        w.sr.now_ns += 100000000ull;
         raw_pump(&w);
     }
     cr_assert(r->closed, "gave up");
@@ -1044,7 +1016,7 @@ Test(ustack_raw, syn_backlog_bounded)
     /* half-open connections that never complete are dropped after the SYN-ACK
      * retries, with no event */
     for (int i = 0; i < 300; i++) {
-        w.clk.t += 1000000000ull;
+        w.sr.now_ns += 1000000000ull;
         raw_pump(&w);
     }
     cr_assert_eq(w.app.accepts, 1);
@@ -1200,35 +1172,25 @@ static const struct pktio_ops offl_ops = {
     .free = offl_free, .info = offl_info, .counters = offl_counters, .close = offl_close,
 };
 
+/* stack_rig wrap: side 0 over an offl (stored in *arg), side 1 as it is */
+static struct pktio *offl_wrap(struct stack_rig *sr, int side, struct pktio *p, void *arg,
+                               char *err, size_t errlen)
+{
+    if (side != 0) return p;
+    struct offl *o = calloc(1, sizeof(*o));
+    cr_assert_not_null(o);
+    o->base.ops = &offl_ops;
+    o->inner = p;
+    *(struct offl **)arg = o;
+    return &o->base;
+}
+
 Test(ustack, checksum_offload_used_when_reported)
 {
     struct rig r;
-    rig_open(&r, 0, 0, NULL);
-    /* rebuild side 0 over the offloading wrapper */
-    netio_destroy(r.s[0].io);
-    char err[256];
-    struct pktio *a, *b;
-    struct pktio_config pc = {.pool_size = 4096};
-    cr_assert_eq(memlink_pair(&pc, &a, &b, err, sizeof(err)), 0, "%s", err);
-    netio_destroy(r.s[1].io);
-    struct offl *o = calloc(1, sizeof(*o));
-    o->base.ops = &offl_ops;
-    o->inner = a;
-    struct ustack_config c;
-    ustack_config_defaults(&c);
-    c.prefix_len = 24;
-    c.max_conns = MAXC;
-    c.now_ns = vnow;
-    c.now_arg = &r.clk;
-    c.ip.s_addr = htonl(0xc6120001u);
-    r.s[0].io = ustack_open(&o->base, &c, err, sizeof(err));
-    cr_assert_not_null(r.s[0].io, "%s", err);
-    c.ip.s_addr = htonl(0xc6120002u);
-    r.s[1].io = ustack_open(b, &c, err, sizeof(err));
-    cr_assert_not_null(r.s[1].io, "%s", err);
-    r.s[0].pkt = &o->base;
-    r.s[1].pkt = b;
-    r.raw_a = NULL;
+    struct offl *o = NULL;
+    rig_open_wrapped(&r, 0, 0, NULL, offl_wrap, &o); /* side 0 over the offloading wrapper */
+    cr_assert_not_null(o);
     r.s[0].listen_echo = 1;
     do_listen(&r.s[0], 80);
     int h = do_connect(&r.s[1], 0, 80);
@@ -1258,7 +1220,7 @@ Test(ustack_raw, connect_timeout_when_syn_unanswered)
     rec_reset(&w.app.c[h]);
     w.app.c[h].used = 1;
     for (int i = 0; i < 400 && !w.app.c[h].closed; i++) {
-        w.clk.t += 500000000ull;
+        w.sr.now_ns += 500000000ull;
         raw_pump(&w);
     }
     cr_assert(w.app.c[h].closed);

@@ -35,7 +35,8 @@
  *   truncated_*, ethernet_padding_*, bad_tcp_options_*, syn_with_bad_*,
  *   out_of_order_*, window_scale_*: input validation and reassembly.
  *
- * Calls: ustack_open, memlink_pair, impair_wrap, netio.h wrappers,
+ * Calls: the stack rig (tests/rig/stack_rig.h: memlink_pair, impair_wrap,
+ * ustack_open), netio.h wrappers,
  * pattern_at/pattern_check, frames.h.
  */
 #include <criterion/criterion.h>
@@ -52,6 +53,7 @@
 #include "netio.h"
 #include "pattern.h"
 #include "pktio.h"
+#include "tests/rig/stack_rig.h"
 #include "ustack/ustack.h"
 
 #define IP_A 0xc6120001u /* 198.18.0.1 */
@@ -81,15 +83,6 @@ static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
     return h;
 }
 
-struct vclock {
-    uint64_t ns;
-};
-
-static uint64_t vclock_now(void *arg)
-{
-    return ((const struct vclock *)arg)->ns;
-}
-
 /* ------------------------------------------------------------------ tap */
 
 struct rec { /* one frame a stack transmitted */
@@ -104,7 +97,7 @@ struct rec { /* one frame a stack transmitted */
 struct tap {
     struct pktio base; /* first */
     struct pktio *inner;
-    const struct vclock *clk;
+    const uint64_t *now; /* the rig's virtual clock */
     uint64_t tx_frames;
     int rx_hold;
     struct rec *recs; /* NULL = not recording */
@@ -139,7 +132,7 @@ static uint16_t tap_tx(struct pktio *p, struct pktbuf **b, uint16_t n)
         struct rec *r = &t->recs[first + i];
         struct fr_pkt pk;
         memset(r, 0, sizeof(*r));
-        r->t = t->clk->ns;
+        r->t = *t->now;
         r->kind = fr_parse(b[i]->data, b[i]->len, &pk);
         r->flen = (uint16_t)b[i]->len;
         memcpy(r->hdr, b[i]->data, b[i]->len < sizeof(r->hdr) ? b[i]->len : sizeof(r->hdr));
@@ -191,13 +184,13 @@ static const struct pktio_ops tap_ops = {
     .close = tap_close,
 };
 
-static struct tap *tap_new(struct pktio *inner, const struct vclock *clk, int record)
+static struct tap *tap_new(struct pktio *inner, const uint64_t *now, int record)
 {
     struct tap *t = calloc(1, sizeof(*t));
     cr_assert_not_null(t);
     t->base.ops = &tap_ops;
     t->inner = inner;
-    t->clk = clk;
+    t->now = now;
     if (record) cr_assert_not_null(t->recs = calloc(NREC, sizeof(*t->recs)));
     return t;
 }
@@ -408,11 +401,11 @@ struct seg { /* a TCP segment the stack sent to the raw peer */
 };
 
 struct rig {
-    struct vclock clk;
+    struct stack_rig sr; /* the stacks over memlink; sr.now_ns is the clock */
     uint64_t idle_step, iters, tw_ns;
     int nsides;
     struct side s[2];
-    struct pktio *mem; /* memlink end A: in_use is link-wide */
+    struct pktio *mem; /* memlink end A (sr.link[0]): in_use is link-wide */
     uint32_t base_in_use;
     uint64_t batch; /* netio_poll calls so far */
     struct conn conns[MAXC];
@@ -420,7 +413,7 @@ struct rig {
     int errors;
     char err[512];
     /* peer rig */
-    struct pktio *peer;
+    struct pktio *peer; /* memlink end B (sr.peer) */
     uint8_t peer_mac[6], stack_mac[6];
     struct seg *segs;
     uint32_t seg_head, seg_count;
@@ -498,7 +491,7 @@ static void on_readable(struct rig *r, struct side *s, struct conn *c, const str
             if (ok < fresh) c->rx_bad = c->rx_off + ok;
         }
         c->rx_off += fresh;
-        c->rx_last_t = r->clk.ns;
+        c->rx_last_t = r->sr.now_ns;
     }
     c->last_len = ev->len;
     if (ev->eof) c->eof = 1;
@@ -612,7 +605,7 @@ static int rig_step(struct rig *r)
         struct side *s = &r->s[si];
         if (s->tap && s->tap->tx_frames != s->tx_seen) s->tx_seen = s->tap->tx_frames, busy = 1;
     }
-    r->clk.ns += busy ? US : r->idle_step;
+    r->sr.now_ns += busy ? US : r->idle_step;
     r->iters++;
     return busy;
 }
@@ -622,9 +615,9 @@ typedef int (*cond_fn)(struct rig *r, void *arg);
 /* Step until done(); 0 on virtual timeout, iteration cap or a recorded error. */
 static int rig_run(struct rig *r, cond_fn done, void *arg, uint64_t max_ns)
 {
-    uint64_t end = r->clk.ns + max_ns, it = 0;
+    uint64_t end = r->sr.now_ns + max_ns, it = 0;
     while (!done(r, arg)) {
-        if (r->clk.ns >= end || r->errors || it++ > MAX_ITERS) return 0;
+        if (r->sr.now_ns >= end || r->errors || it++ > MAX_ITERS) return 0;
         rig_step(r);
     }
     return 1;
@@ -632,8 +625,8 @@ static int rig_run(struct rig *r, cond_fn done, void *arg, uint64_t max_ns)
 
 static void rig_advance(struct rig *r, uint64_t ns)
 {
-    uint64_t end = r->clk.ns + ns;
-    while (r->clk.ns < end)
+    uint64_t end = r->sr.now_ns + ns;
+    while (r->sr.now_ns < end)
         rig_step(r);
 }
 
@@ -685,20 +678,15 @@ static uint32_t rig_in_use(struct rig *r)
     return n;
 }
 
-static void stack_cfg(struct ustack_config *c, struct rig *r, uint32_t ip, int idx,
-                      const struct rig_opts *o)
+/* Our part of each stack's configuration (the rig has set address, prefix,
+ * clock and cpu). */
+static void stack_cfg(struct ustack_config *c, struct rig *r, int idx, const struct rig_opts *o)
 {
-    ustack_config_defaults(c);
-    c->ip.s_addr = htonl(ip);
-    c->prefix_len = 24;
     c->max_conns = o && o->max_conns[idx] ? o->max_conns[idx] : 64;
     if (o && o->rcvbuf[idx]) c->rcvbuf = o->rcvbuf[idx];
     if (o && o->sndbuf[idx]) c->sndbuf = o->sndbuf[idx];
     c->time_wait_ns = r->tw_ns;
     c->isn_seed = 0x5eed0001ull + (uint64_t)idx;
-    c->now_ns = vclock_now;
-    c->now_arg = &r->clk;
-    c->cpu = -1;
     c->busy_poll = 1;
     c->gratuitous_arp = 0;
 }
@@ -707,7 +695,6 @@ static struct rig *rig_alloc(void)
 {
     struct rig *r = calloc(1, sizeof(*r));
     cr_assert_not_null(r);
-    r->clk.ns = SEC;
     r->idle_step = 100 * US;
     r->tw_ns = TW_NS;
     pattern_init();
@@ -722,40 +709,66 @@ static void rig_settle(struct rig *r)
     r->base_in_use = rig_in_use(r);
 }
 
-/* Setup A: two stacks back to back, impaired both ways. */
-static struct rig *rig_pair(const struct rig_opts *o)
+/* stack_rig wrap: a recording tap (pair rig) or a guard (peer rig) outermost. */
+struct wrap_req {
+    struct rig *r;
+    int guard, record;
+};
+
+static struct pktio *rig_wrap(struct stack_rig *sr, int side, struct pktio *p, void *arg,
+                              char *err, size_t errlen)
 {
-    static const struct rig_opts none;
+    struct wrap_req *w = arg;
+    if (w->guard) {
+        struct guard *g = guard_new(p);
+        w->r->s[side].guard = g;
+        return &g->base;
+    }
+    struct tap *t = tap_new(p, &sr->now_ns, w->record);
+    w->r->s[side].tap = t;
+    return &t->base;
+}
+
+static void rig_start(struct rig *r, struct stack_rig_opts *so, struct wrap_req *w)
+{
     char err[256] = "";
-    struct rig *r = rig_alloc();
-    struct pktio *m[2];
-    if (!o) o = &none;
-    struct pktio_config pc = {.pool_size = 4096};
-    cr_assert_eq(memlink_pair(&pc, &m[0], &m[1], err, sizeof(err)), 0, "memlink_pair: %s", err);
-    r->mem = m[0];
-    r->nsides = 2;
-    for (int i = 0; i < 2; i++) {
-        struct impair_config ic = {.seed = o->seed * 2 + (uint64_t)i + 1,
-                                   .loss = o->loss,
-                                   .dup = o->dup,
-                                   .reorder = o->reorder,
-                                   .corrupt = o->corrupt,
-                                   .delay_ns = o->delay_ns,
-                                   .now_ns = vclock_now,
-                                   .now_arg = &r->clk};
-        struct pktio *imp = impair_wrap(m[i], &ic, err, sizeof(err));
-        cr_assert_not_null(imp, "impair_wrap: %s", err);
-        struct tap *t = tap_new(imp, &r->clk, o->record);
-        struct ustack_config uc;
-        stack_cfg(&uc, r, i ? IP_B : IP_A, i, o);
-        r->s[i].io = ustack_open(&t->base, &uc, err, sizeof(err));
-        cr_assert_not_null(r->s[i].io, "ustack_open: %s", err);
-        r->s[i].tap = t;
-        r->s[i].imp = imp;
+    so->start_ns = SEC;
+    so->wrap = rig_wrap;
+    so->wrap_arg = w;
+    cr_assert_eq(stack_rig_open(&r->sr, so, err, sizeof(err)), 0, "stack_rig_open: %s", err);
+    r->nsides = r->sr.nstacks;
+    r->mem = r->sr.link[0];
+    r->peer = r->sr.peer;
+    for (int i = 0; i < r->nsides; i++) {
+        r->s[i].io = r->sr.io[i];
+        r->s[i].imp = r->sr.imp[i];
         r->s[i].tmpl.pat_tx = i ? PAT_B : PAT_A;
         r->s[i].tmpl.pat_rx = i ? PAT_A : PAT_B;
     }
     rig_settle(r);
+}
+
+/* Setup A: two stacks back to back, impaired both ways. */
+static struct rig *rig_pair(const struct rig_opts *o)
+{
+    static const struct rig_opts none;
+    struct rig *r = rig_alloc();
+    if (!o) o = &none;
+    struct stack_rig_opts so;
+    stack_rig_opts_init(&so, 2); /* IP_A, IP_B */
+    so.link.pool_size = 4096;
+    so.impair = 1;
+    for (int i = 0; i < 2; i++) {
+        so.impair_cfg[i] = (struct impair_config){.seed = o->seed * 2 + (uint64_t)i + 1,
+                                                  .loss = o->loss,
+                                                  .dup = o->dup,
+                                                  .reorder = o->reorder,
+                                                  .corrupt = o->corrupt,
+                                                  .delay_ns = o->delay_ns};
+        stack_cfg(&so.stack[i], r, i, o);
+    }
+    struct wrap_req w = {.r = r, .record = o->record};
+    rig_start(r, &so, &w);
     return r;
 }
 
@@ -853,9 +866,7 @@ static void rig_fini(struct rig *r)
     uint32_t iu = rig_in_use(r);
     cr_expect_eq(iu, r->base_in_use, "pktio buffers in use %u, baseline %u (leak)", iu,
                  r->base_in_use);
-    for (int si = 0; si < r->nsides; si++)
-        netio_destroy(r->s[si].io);
-    if (r->peer) pktio_close(r->peer);
+    stack_rig_close(&r->sr);
     free(r->segs);
     free(r);
     alarm(0);
@@ -880,7 +891,7 @@ static void bulk(const struct rig_opts *o, uint64_t bytes)
     cr_assert(a->tx_off == bytes && b->tx_off == bytes && a->rx_off == bytes && b->rx_off == bytes,
               "incomplete at %.3f s virtual: A sent %" PRIu64 " got %" PRIu64 " closed %s; "
               "B sent %" PRIu64 " got %" PRIu64 " closed %s",
-              (double)(r->clk.ns - SEC) / 1e9, a->tx_off, a->rx_off,
+              (double)(r->sr.now_ns - SEC) / 1e9, a->tx_off, a->rx_off,
               netio_close_reason_str(a->reason), b->tx_off, b->rx_off,
               netio_close_reason_str(b->reason));
     cr_assert_eq(b->rx_off, bytes, "B received %" PRIu64 " of %" PRIu64, b->rx_off, bytes);
@@ -907,7 +918,7 @@ static void bulk(const struct rig_opts *o, uint64_t bytes)
     }
     cr_log_info("bulk %" PRIu64 " MiB each way: %.3f s virtual, %" PRIu64 " iterations, "
                 "frames A %" PRIu64 " B %" PRIu64,
-                (uint64_t)(bytes / MIB), (double)(r->clk.ns - SEC) / 1e9, r->iters,
+                (uint64_t)(bytes / MIB), (double)(r->sr.now_ns - SEC) / 1e9, r->iters,
                 r->s[0].tap->tx_frames, r->s[1].tap->tx_frames);
     rig_fini(r);
 }
@@ -1239,7 +1250,7 @@ Test(ustack_bb, zero_window_stall_probes_and_recovery)
     cr_assert_lt(stalled, total, "receiver never stalled");
     cr_assert_leq(stalled - b->consumed, 64 * 1024, "%" PRIu64 " bytes buffered, rcvbuf 64 KiB",
                   stalled - b->consumed);
-    cr_assert_lt(b->rx_last_t, r->clk.ns - 30 * SEC, "data still trickling in after 3 s");
+    cr_assert_lt(b->rx_last_t, r->sr.now_ns - 30 * SEC, "data still trickling in after 3 s");
     uint64_t at[64];
     int np = 0; /* A's segments after the last byte B took: persist probes */
     for (uint32_t i = mark; i < ta->nrec && np < 64; i++)
@@ -1303,7 +1314,7 @@ static void peer_frame(struct rig *r, const uint8_t *f, size_t len)
     if (k == FR_K_ARP) {
         if (p.arp_op == FR_ARP_REQUEST && p.arp_tpa == IP_B && r->arp_ignore) {
             r->arp_ignore--;
-            r->arp_ignored_t = r->clk.ns;
+            r->arp_ignored_t = r->sr.now_ns;
             return;
         }
         if (p.arp_op == FR_ARP_REQUEST && p.arp_tpa == IP_B) {
@@ -1329,7 +1340,7 @@ static void peer_frame(struct rig *r, const uint8_t *f, size_t len)
         return;
     }
     struct seg *s = &r->segs[(r->seg_head + r->seg_count++) % NSEG];
-    s->t = r->clk.ns;
+    s->t = r->sr.now_ns;
     s->flen = (uint16_t)len;
     memcpy(s->f, f, len);
     fr_parse(s->f, len, &s->p);
@@ -1368,29 +1379,16 @@ static int peer_next(struct rig *r, struct seg *out, uint64_t timeout)
 /* Setup B: one stack (IP_A) behind the guard on memlink end A; we own end B. */
 static struct rig *rig_peer(void)
 {
-    char err[256] = "";
     struct rig *r = rig_alloc();
-    struct pktio *m[2];
-    struct pktio_config pc = {.pool_size = 1024};
-    cr_assert_eq(memlink_pair(&pc, &m[0], &m[1], err, sizeof(err)), 0, "memlink_pair: %s", err);
-    struct pktio_info ia, ib;
-    pktio_info(m[0], &ia);
-    pktio_info(m[1], &ib);
-    memcpy(r->stack_mac, ia.mac, 6);
-    memcpy(r->peer_mac, ib.mac, 6);
-    r->mem = m[0];
-    r->peer = m[1];
     cr_assert_not_null(r->segs = calloc(NSEG, sizeof(*r->segs)));
-    struct guard *g = guard_new(m[0]);
-    struct ustack_config uc;
-    stack_cfg(&uc, r, IP_A, 0, NULL);
-    r->nsides = 1;
-    r->s[0].io = ustack_open(&g->base, &uc, err, sizeof(err));
-    cr_assert_not_null(r->s[0].io, "ustack_open: %s", err);
-    r->s[0].guard = g;
-    r->s[0].tmpl.pat_tx = PAT_A;
-    r->s[0].tmpl.pat_rx = PAT_B;
-    rig_settle(r);
+    struct stack_rig_opts so;
+    stack_rig_opts_init(&so, 1); /* IP_A; end B is the raw peer */
+    so.link.pool_size = 1024;
+    stack_cfg(&so.stack[0], r, 0, NULL);
+    struct wrap_req w = {.r = r, .guard = 1};
+    rig_start(r, &so, &w);
+    memcpy(r->stack_mac, r->sr.mac[0], 6);
+    memcpy(r->peer_mac, r->sr.mac[1], 6);
     return r;
 }
 
@@ -1670,18 +1668,18 @@ Test(ustack_bb, time_wait_lasts_time_wait_ns_then_4tuple_reusable)
     }
     uint32_t fin_seq = pc.snd_nxt;
     pc_send(r, &pc, FR_FIN | FR_ACK, NULL, 0, NULL, 0); /* acks theirs: -> TIME_WAIT */
-    uint64_t t0 = r->clk.ns;
+    uint64_t t0 = r->sr.now_ns;
     cr_assert(peer_next(r, &s, 100 * MS), "our FIN not acked");
     cr_assert_eq(s.p.ack, pc.snd_nxt);
     RUN(r, cond_closed, c, 100 * MS, "CLOSED");
-    rig_advance(r, t0 + r->tw_ns * 9 / 10 - r->clk.ns);
+    rig_advance(r, t0 + r->tw_ns * 9 / 10 - r->sr.now_ns);
     uint8_t f[128];
     peer_tx_frame(r, f, pc_frame(r, &pc, FR_FIN | FR_ACK, fin_seq, NULL, 0, NULL, 0, f, sizeof(f)));
     cr_assert(peer_next(r, &s, 5 * MS), "no answer to a FIN retransmission at 0.9 tw");
     cr_assert_eq(s.p.flags & (FR_ACK | FR_RST), FR_ACK, "not in TIME_WAIT at 0.9 tw");
     cr_assert_eq(s.p.ack, pc.snd_nxt);
     /* even if that FIN restarted the timer, TIME_WAIT is over 2.2 tw after t0 */
-    rig_advance(r, t0 + r->tw_ns * 22 / 10 - r->clk.ns);
+    rig_advance(r, t0 + r->tw_ns * 22 / 10 - r->sr.now_ns);
     struct conn *c2 = peer_open_passive(r, &pc, PEER_PORT, 0x40000000u, 0);
     peer_exchange(r, &pc, c2, 2000);
     peer_stack_closes(r, &pc, c2);
@@ -1702,8 +1700,8 @@ Test(ustack_bb, zero_window_persist_probes_back_off)
     c->tx_goal = total;
     uint64_t t_zero = 0, at[64];
     int np = 0;
-    while (!t_zero || r->clk.ns < t_zero + 30 * SEC) {
-        if (!peer_next(r, &s, t_zero ? t_zero + 30 * SEC - r->clk.ns : 10 * SEC)) break;
+    while (!t_zero || r->sr.now_ns < t_zero + 30 * SEC) {
+        if (!peer_next(r, &s, t_zero ? t_zero + 30 * SEC - r->sr.now_ns : 10 * SEC)) break;
         if (t_zero && np < 64) at[np++] = s.t;
         if (t_zero)
             cr_assert(FR_SEQ_LEQ(s.p.seq + s.p.len, pc.edge + 1),
@@ -1711,7 +1709,7 @@ Test(ustack_bb, zero_window_persist_probes_back_off)
                       fr_describe(&s.p, d, sizeof(d)));
         pc_take(&pc, &s.p);
         pc_send(r, &pc, FR_ACK, NULL, 0, NULL, 0);
-        if (!t_zero && pc.rcv_nxt == pc.edge) t_zero = r->clk.ns;
+        if (!t_zero && pc.rcv_nxt == pc.edge) t_zero = r->sr.now_ns;
     }
     cr_assert(t_zero, "window never filled");
     cr_assert_eq(pc.rx_bytes, 20000);
@@ -2115,7 +2113,7 @@ Test(ustack_bb, syn_retransmits_back_off_then_connect_times_out)
                       (double)pg / 1e9);
     }
     cr_log_info("connect timeout: %d SYNs, CLOSED %.1f s after the first", n,
-                (double)(r->clk.ns - at[0]) / 1e9);
+                (double)(r->sr.now_ns - at[0]) / 1e9);
     rig_fini(r);
 }
 

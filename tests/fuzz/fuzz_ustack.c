@@ -1,8 +1,9 @@
 /*
  * fuzz_ustack.c — libFuzzer target for the user-space stack's frame input
  * (drivers/ustack). A stack (198.18.0.1/24, listener on port 80, one active
- * open to 198.18.0.2:80) runs over one memlink endpoint; the fuzz input is
- * injected as frames from the peer endpoint's TX, on a virtual clock.
+ * open to 198.18.0.2:80) runs over one memlink endpoint (the shared rig,
+ * tests/rig/stack_rig.h, with one stack); the fuzz input is injected as
+ * frames from the peer endpoint's TX, on the rig's virtual clock.
  *
  * Input format, repeated: [ctl:1][len:2 big-endian][frame:len]
  *   ctl bits 0-5: virtual time step before the frame, in units of 8 ms
@@ -29,6 +30,7 @@
 
 #include "netio.h"
 #include "pktio.h"
+#include "tests/rig/stack_rig.h"
 #include "ustack/ustack_int.h"
 
 #define CHECK(c)                                                                                   \
@@ -39,17 +41,12 @@
 #define FMAXC 16
 
 struct fz {
-    uint64_t t;
+    struct stack_rig rig; /* one stack on end 0; rig.now_ns is the clock */
     struct netio *io;
     struct pktio *peer;
     uint8_t open[FMAXC]; /* 1 = handle known to the app and not CLOSED */
     int active;          /* handle of the active open */
 };
-
-static uint64_t vnow(void *arg)
-{
-    return ((struct fz *)arg)->t;
-}
 
 static void cook(struct fz *z, uint8_t *f, uint32_t len);
 
@@ -152,25 +149,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[256];
     struct fz z;
     memset(&z, 0, sizeof(z));
-    z.t = 1000000000ull;
-    struct pktio_config pc = {.pool_size = 256};
-    struct pktio *a, *b;
-    CHECK(memlink_pair(&pc, &a, &b, err, sizeof(err)) == 0);
-    z.peer = b;
-    struct ustack_config c;
-    ustack_config_defaults(&c);
-    c.ip.s_addr = htonl(0xc6120001u);
-    c.prefix_len = 24;
-    c.max_conns = FMAXC;
-    c.rcvbuf = 4096;
-    c.sndbuf = 4096;
-    c.syn_backlog = 4;
-    c.isn_seed = 1;
-    c.now_ns = vnow;
-    c.now_arg = &z;
-    c.gratuitous_arp = 1;
-    z.io = ustack_open(a, &c, err, sizeof(err));
-    CHECK(z.io != NULL);
+    struct stack_rig_opts o;
+    stack_rig_opts_init(&o, 1);
+    o.link.pool_size = 256;
+    o.start_ns = 1000000000ull;
+    struct ustack_config *c = &o.stack[0]; /* 198.18.0.1/24, ISN seed 1 */
+    c->max_conns = FMAXC;
+    c->rcvbuf = 4096;
+    c->sndbuf = 4096;
+    c->syn_backlog = 4;
+    c->gratuitous_arp = 1;
+    CHECK(stack_rig_open(&z.rig, &o, err, sizeof(err)) == 0);
+    z.io = z.rig.io[0];
+    z.peer = z.rig.peer;
     struct sockaddr_in l = {.sin_family = AF_INET, .sin_port = htons(80)};
     CHECK(netio_listen(z.io, &l, NULL, err, sizeof(err)) >= 0);
     struct sockaddr_in d = {.sin_family = AF_INET, .sin_port = htons(80)};
@@ -188,24 +179,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += 3;
         if (len > size - off) len = (uint32_t)(size - off);
         if (len > PKTIO_MAX_FRAME) len = PKTIO_MAX_FRAME;
-        z.t += (uint64_t)(ctl & 63) * 8000000ull;
+        z.rig.now_ns += (uint64_t)(ctl & 63) * 8000000ull;
         if (ctl & 128) app_action(&z, len & 1);
-        struct pktbuf *f = pktio_alloc(b);
+        struct pktbuf *f = pktio_alloc(z.peer);
         if (f) {
             memcpy(f->data, data + off, len);
             f->len = len;
             if (ctl & 64) cook(&z, f->data, len);
-            if (pktio_tx_burst(b, &f, 1) != 1) pktio_free(b, &f, 1);
+            if (pktio_tx_burst(z.peer, &f, 1) != 1) pktio_free(z.peer, &f, 1);
         }
         off += len;
         poll_app(&z);
     }
     for (int i = 0; i < 60; i++) { /* timers fire: RTO give-up, TIME_WAIT, ... */
-        z.t += 8000000000ull;
+        z.rig.now_ns += 8000000000ull;
         poll_app(&z);
     }
-    netio_destroy(z.io);
     drain_peer(&z);
-    pktio_close(b);
+    stack_rig_close(&z.rig);
     return 0;
 }
