@@ -30,7 +30,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation
 OPT     ?= -O2 -g
 CFLAGS  ?=
-ALL_CFLAGS := $(OPT) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP -I. -Idrivers -Idrivers/ustack -Iworkloads -Iharness \
+ALL_CFLAGS := $(OPT) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP -I. \
            -DBB_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread $(EXTRA_LDLIBS)
 
@@ -148,7 +148,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
 fuzz: $(FUZZ_BINS)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard tests/rig/*.[ch])
 	@mkdir -p build-fuzz
-	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Idrivers -Iworkloads -Iharness $(PKG_CFLAGS) \
+	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) \
 	  -DBB_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined -o $@ $< \
 	  $(filter-out harness/%,$(LIB_SRCS)) $(RIG_SRCS) -lm -lpthread
 

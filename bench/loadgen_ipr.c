@@ -26,10 +26,10 @@
  *   It prints counted_requests=K: the responses the generator validated while
  *   collection was on, the divisor for callgrind's total.
  */
-#include "loadgen.h"
-#include "pattern.h"
-#include "server.h"
 #include "tests/rig/stack_rig.h"
+#include "workloads/loadgen.h"
+#include "workloads/pattern.h"
+#include "workloads/server.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -18,8 +18,8 @@
  *   BB_TEST_WORK=N adds N loop iterations per frame received by the server
  *   stack (test_work_per_packet: the gates' own test).
  */
-#include "server.h"
 #include "tests/rig/stack_rig.h"
+#include "workloads/server.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

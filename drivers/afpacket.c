@@ -32,7 +32,7 @@
  *   qdisc_bypass=0|1    PACKET_QDISC_BYPASS on TX (1)
  * cfg->pool_size: RX/TX buffers (8192).
  */
-#include "pktio.h"
+#include "drivers/pktio.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -29,7 +29,7 @@
  * are retried. in_use is the inner's: queued and held frames are still out
  * of its pool.
  */
-#include "pktio.h"
+#include "drivers/pktio.h"
 
 #include <stdio.h>
 #include <stdlib.h>

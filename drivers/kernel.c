@@ -57,7 +57,7 @@
  *   - netio_close/abort/send/consume on a handle whose CLOSED is pending or
  *     was returned are no-ops (send returns -1).
  */
-#include "netio.h"
+#include "drivers/netio.h"
 
 #include "drivers/netio_ready.h"
 

@@ -20,7 +20,7 @@
  * lock=1|0 (default 1: take the mutex; 0 skips it, only for users that drive
  * both endpoints from one thread, such as the deterministic benchmarks).
  */
-#include "pktio.h"
+#include "drivers/pktio.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -3,7 +3,7 @@
  * A backend whose library is missing at build time is left out of the table
  * (its #if guard below), and `bypassbench doctor` says so.
  */
-#include "netio.h"
+#include "drivers/netio.h"
 
 #include <errno.h>
 #include <sched.h>

@@ -19,7 +19,7 @@
 #ifndef BB_NETIO_READY_H
 #define BB_NETIO_READY_H
 
-#include "netio.h"
+#include "drivers/netio.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * impair.c is a wrapper, not a backend, and is not listed.
  * Callers: drivers/ustack/, harness/, tests.
  */
-#include "pktio.h"
+#include "drivers/pktio.h"
 
 #include <string.h>
 

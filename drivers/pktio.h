@@ -17,7 +17,7 @@
 #ifndef BB_PKTIO_H
 #define BB_PKTIO_H
 
-#include "netio.h"
+#include "drivers/netio.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,7 +5,7 @@
  *
  * Callers: kni/exc_wrap.c (every frame off the data port), tests/kni.
  */
-#include "exc.h"
+#include "kni/exc.h"
 
 #include <string.h>
 

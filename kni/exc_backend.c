@@ -6,7 +6,7 @@
  * Callers: drivers/ustack/netio_dpdk.c (exc= option), harness/run/doctor.c
  * (exc_report). Calls: each backend's usable().
  */
-#include "exc.h"
+#include "kni/exc.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -19,7 +19,7 @@
  * Callers: kni/exc_tap.c, kni/exc_virtio_user.c, kni/kni_rte.c,
  * kni/exc_wrap.c (exc_iface_quiet, exc_iface_unquiet).
  */
-#include "exc.h"
+#include "kni/exc.h"
 
 #include <errno.h>
 #include <fcntl.h>

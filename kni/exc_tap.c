@@ -7,7 +7,7 @@
  * Callers: kni/exc_backend.c (table), drivers/ustack/netio_dpdk.c.
  * Calls: exc_dpdk_port_open, exc_dev_ok (exc_iface.c).
  */
-#include "exc.h"
+#include "kni/exc.h"
 
 #include <stdio.h>
 

@@ -18,7 +18,7 @@
  * Callers: drivers/ustack/netio_dpdk.c, tests. Calls: pktio.h, classify.c,
  * exc_iface.c (quiet_iface).
  */
-#include "exc.h"
+#include "kni/exc.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,7 +16,7 @@
  * layout: drivers/dpdk/dpdk_buf.h), exc_iface_setup (exc_iface.c).
  */
 #if defined(HAVE_DPDK) && defined(HAVE_RTE_KNI)
-#include "exc.h"
+#include "kni/exc.h"
 
 #include "drivers/dpdk/dpdk_buf.h"
 

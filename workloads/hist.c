@@ -7,7 +7,7 @@
  * Callers: workloads/loadgen.c (record on every response), harness/ (merge,
  * percentiles). Calls: nothing but the compiler's __builtin_clzll.
  */
-#include "hist.h"
+#include "workloads/hist.h"
 
 #include <string.h>
 

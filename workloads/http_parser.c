@@ -19,7 +19,7 @@
  * the end; the fast path loads 8 or 16 bytes at a time only while that many
  * remain).
  */
-#include "http_parser.h"
+#include "workloads/http_parser.h"
 
 #include <limits.h>
 #include <string.h>

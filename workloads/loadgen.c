@@ -14,11 +14,11 @@
  * Every response is validated (status, Content-Length, body length, and the
  * pattern byte for byte when the target is /bytes/N).
  */
-#include "loadgen.h"
+#include "workloads/loadgen.h"
 
-#include "http_parser.h"
-#include "pattern.h"
-#include "units.h"
+#include "workloads/http_parser.h"
+#include "workloads/pattern.h"
+#include "workloads/units.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

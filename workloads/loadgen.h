@@ -11,9 +11,9 @@
 #ifndef BB_LOADGEN_H
 #define BB_LOADGEN_H
 
-#include "hist.h"
-#include "netio.h"
-#include "spec.h"
+#include "drivers/netio.h"
+#include "workloads/hist.h"
+#include "workloads/spec.h"
 
 #include <signal.h>
 #include <stdint.h>

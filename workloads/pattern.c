@@ -9,7 +9,7 @@
  * Callers: workloads/server.c, workloads/loadgen.c, tests.
  * Calls: libc (memcpy, memcmp), pthread_once.
  */
-#include "pattern.h"
+#include "workloads/pattern.h"
 
 #include <pthread.h>
 #include <string.h>

@@ -32,10 +32,10 @@
  * /bytes/N response built is kept ready (struct resp_cache, in struct srv)
  * and copied whole while N and the Connection header stay the same.
  */
-#include "server.h"
+#include "workloads/server.h"
 
-#include "pattern.h"
-#include "units.h"
+#include "workloads/pattern.h"
+#include "workloads/units.h"
 
 #include <errno.h>
 #include <fcntl.h>

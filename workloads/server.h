@@ -12,8 +12,8 @@
 #ifndef BB_SERVER_H
 #define BB_SERVER_H
 
-#include "http_parser.h"
-#include "netio.h"
+#include "drivers/netio.h"
+#include "workloads/http_parser.h"
 
 #include <signal.h>
 #include <stdint.h>

@@ -5,9 +5,9 @@
  * Callers: harness/run/suite.c, harness/cli/load.c, workloads/loadgen.c.
  * Calls: workloads/units.c (durations and counts with units).
  */
-#include "spec.h"
+#include "workloads/spec.h"
 
-#include "units.h"
+#include "workloads/units.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -7,7 +7,7 @@
  * Callers: workloads/spec.c, workloads/server.c (/bytes/N), harness/ options.
  * Calls: only libc (snprintf).
  */
-#include "units.h"
+#include "workloads/units.h"
 
 #include <inttypes.h>
 #include <math.h>

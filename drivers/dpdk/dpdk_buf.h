@@ -18,7 +18,7 @@
 #ifndef BB_DPDK_BUF_H
 #define BB_DPDK_BUF_H
 
-#include "pktio.h"
+#include "drivers/pktio.h"
 
 #include <stdint.h>
 

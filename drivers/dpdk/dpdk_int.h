@@ -30,7 +30,7 @@
 #ifndef BB_DPDK_INT_H
 #define BB_DPDK_INT_H
 
-#include "pktio.h"
+#include "drivers/pktio.h"
 
 #include "drivers/dpdk/dpdk_buf.h"
 

@@ -6,7 +6,7 @@
  *   ipv4_output() -> arp_output() -> eth_output() | hold + arp request
  *   stack.c poll -> arp_timer() (retries, expiry) -> tcp_unreachable()
  */
-#include "ustack_int.h"
+#include "drivers/ustack/ustack_int.h"
 
 #define ARP_LEN 28
 enum { ARP_FREE = 0, ARP_INCOMPLETE, ARP_REACHABLE };

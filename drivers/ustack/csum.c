@@ -4,7 +4,7 @@
  * 20-byte IPv4 header sum csum_ip20 are inline in ustack_int.h).
  * Callers: ipv4.c, icmp.c, tcp_in.c, tcp_out.c. Calls nothing.
  */
-#include "ustack_int.h"
+#include "drivers/ustack/ustack_int.h"
 
 /* a + b in one's complement over 64 bits (end-around carry) */
 static inline uint64_t add64(uint64_t a, uint64_t b)

@@ -4,7 +4,7 @@
  *   arp.c -> eth_output() -> us_tx() (stack.c)
  * Accepts frames to our MAC or broadcast; no VLANs (counted unknown type).
  */
-#include "ustack_int.h"
+#include "drivers/ustack/ustack_int.h"
 
 static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 

@@ -3,7 +3,7 @@
  * other message is counted and dropped.
  *   ipv4_input() -> icmp_input() -> ipv4_output()
  */
-#include "ustack_int.h"
+#include "drivers/ustack/ustack_int.h"
 
 void icmp_input(struct us_ctx *s, uint32_t src, const uint8_t *p, uint32_t len)
 {

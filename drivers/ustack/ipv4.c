@@ -5,7 +5,7 @@
  *   eth_input() -> ipv4_input() -> tcp_input() | icmp_input()
  *   tcp_out.c, icmp.c -> ipv4_output() -> arp_output()
  */
-#include "ustack_int.h"
+#include "drivers/ustack/ustack_int.h"
 
 int ipv4_on_link(struct us_ctx *s, uint32_t dst)
 {

@@ -7,7 +7,7 @@
  * Everything after open is the stack's own netio ops (stack.c). Options: the
  * stack's (netio_common.c) and the afpacket pktio's (drivers/afpacket.c).
  */
-#include "ustack_int.h"
+#include "drivers/ustack/ustack_int.h"
 
 extern const struct netio_ops netio_afpacket_ops;
 

@@ -14,7 +14,7 @@
  *   test_work_per_packet=N (TEST ONLY: extra work per received frame, for the regression gates)
  * cfg->rx_buf is the receive buffer, cfg->max_conns the connection table.
  */
-#include "ustack_int.h"
+#include "drivers/ustack/ustack_int.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

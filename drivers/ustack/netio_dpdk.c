@@ -29,7 +29,7 @@
  * Built only with DPDK.
  */
 #ifdef HAVE_DPDK
-#include "ustack_int.h"
+#include "drivers/ustack/ustack_int.h"
 
 #include "kni/exc.h"
 

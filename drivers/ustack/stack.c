@@ -20,7 +20,7 @@
  * is full the oldest such slot is recycled (counter time_wait_recycled).
  * On failure ustack_open leaves pkt to the caller.
  */
-#include "ustack_int.h"
+#include "drivers/ustack/ustack_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -16,7 +16,7 @@
  *                                  -> new_ack() | dup_ack() -> update_snd_wnd()
  *                                  -> rcv_data() -> rcv_fin() -> tcp_output()
  */
-#include "ustack_int.h"
+#include "drivers/ustack/ustack_int.h"
 
 struct tcp_opts {
     uint16_t mss;

@@ -8,7 +8,7 @@
  *   tcp_in.c, tcp_timer.c, stack.c -> tcp_output() -> send_seg() -> emit()
  *   emit() -> checksum (software or PKT_TX_L4_CSUM) -> ipv4_output()
  */
-#include "ustack_int.h"
+#include "drivers/ustack/ustack_int.h"
 
 /* Window field for a segment; remembers the right edge advertised. */
 static uint16_t adv_window(struct us_ctx *s, struct us_conn *c, int syn)

@@ -10,7 +10,7 @@
  *                                             -> tcp_send_ack() (delayed ACK)
  *                                             -> tcp_closed() (TIME_WAIT, give up)
  */
-#include "ustack_int.h"
+#include "drivers/ustack/ustack_int.h"
 
 static int32_t cidx(struct us_ctx *s, struct us_conn *c)
 {

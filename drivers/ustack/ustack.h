@@ -15,8 +15,8 @@
 #ifndef BB_USTACK_H
 #define BB_USTACK_H
 
-#include "netio.h"
-#include "pktio.h"
+#include "drivers/netio.h"
+#include "drivers/pktio.h"
 
 #include <netinet/in.h>
 #include <stdint.h>

@@ -11,8 +11,8 @@
 #ifndef BB_USTACK_INT_H
 #define BB_USTACK_INT_H
 
-#include "tcp.h"
-#include "ustack.h"
+#include "drivers/ustack/tcp.h"
+#include "drivers/ustack/ustack.h"
 
 #include "drivers/netio_ready.h"
 

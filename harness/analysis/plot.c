@@ -14,7 +14,7 @@
 
 #include "harness/analysis/model.h"
 #include "harness/analysis/stats.h"
-#include "units.h"
+#include "workloads/units.h"
 
 #include <errno.h>
 #include <fcntl.h>

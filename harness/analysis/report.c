@@ -13,7 +13,7 @@
 #include "harness/analysis/model.h"
 #include "harness/analysis/plot.h"
 #include "harness/analysis/results.h"
-#include "units.h"
+#include "workloads/units.h"
 
 #include <errno.h>
 #include <math.h>

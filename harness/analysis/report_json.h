@@ -9,9 +9,9 @@
 #ifndef BB_REPORT_JSON_H
 #define BB_REPORT_JSON_H
 
-#include "loadgen.h"
-#include "netio.h"
-#include "server.h"
+#include "drivers/netio.h"
+#include "workloads/loadgen.h"
+#include "workloads/server.h"
 
 #include <jansson.h>
 

@@ -5,11 +5,11 @@
  * spawns it inside bb-dut (topo_spawn) and stops it with SIGTERM.
  * Calls: capture_* (harness/run/capture.c), report_json_write.
  */
+#include "drivers/netio.h"
 #include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
 #include "harness/run/capture.h"
-#include "netio.h"
-#include "units.h"
+#include "workloads/units.h"
 
 #include <fcntl.h>
 #include <getopt.h>

@@ -8,7 +8,7 @@
 #ifndef BB_CLI_GENFLAGS_H
 #define BB_CLI_GENFLAGS_H
 
-#include "spec.h"
+#include "workloads/spec.h"
 
 #include <stddef.h>
 

@@ -7,8 +7,8 @@
 #include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
 #include "harness/cli/genflags.h"
-#include "loadgen.h"
-#include "units.h"
+#include "workloads/loadgen.h"
+#include "workloads/units.h"
 
 #include <getopt.h>
 #include <stdio.h>

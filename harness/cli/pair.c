@@ -20,9 +20,9 @@
 #include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
 #include "harness/cli/genflags.h"
-#include "loadgen.h"
-#include "server.h"
-#include "units.h"
+#include "workloads/loadgen.h"
+#include "workloads/server.h"
+#include "workloads/units.h"
 
 #include <getopt.h>
 #include <pthread.h>

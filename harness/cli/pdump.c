@@ -8,7 +8,7 @@
 #include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
 #include "harness/run/hugepages.h"
-#include "units.h"
+#include "workloads/units.h"
 
 #include <dirent.h>
 #include <getopt.h>

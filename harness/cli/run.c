@@ -23,7 +23,7 @@
 #include "harness/run/sysinfo.h"
 #include "harness/run/topo.h"
 #include "harness/run/trial.h"
-#include "units.h"
+#include "workloads/units.h"
 
 #include <errno.h>
 #include <getopt.h>

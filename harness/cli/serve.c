@@ -5,8 +5,8 @@
  */
 #include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
-#include "server.h"
-#include "units.h"
+#include "workloads/server.h"
+#include "workloads/units.h"
 
 #include <getopt.h>
 #include <stdio.h>

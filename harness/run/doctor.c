@@ -9,10 +9,10 @@
  */
 #include "harness/run/doctor.h"
 
+#include "drivers/netio.h"
 #include "harness/run/sysinfo.h"
 #include "harness/run/topo.h"
 #include "kni/exc.h"
-#include "netio.h"
 
 #include <dirent.h>
 #include <errno.h>

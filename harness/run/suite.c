@@ -20,13 +20,13 @@
  */
 #include "harness/run/suite.h"
 
-#include "netio.h"
-#include "units.h"
+#include "drivers/netio.h"
+#include "workloads/units.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <ini.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>

@@ -16,7 +16,7 @@
 #ifndef BB_SUITE_H
 #define BB_SUITE_H
 
-#include "spec.h"
+#include "workloads/spec.h"
 
 #include <stddef.h>
 #include <stdint.h>

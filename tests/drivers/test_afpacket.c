@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pktio.h"
+#include "drivers/pktio.h"
 
 #define NFRAMES 1000u
 #define ETHERTYPE_TEST 0x88b5

@@ -6,7 +6,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "ustack_int.h"
+#include "drivers/ustack/ustack_int.h"
 
 #include <stdlib.h>
 

@@ -13,7 +13,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "pktio.h"
+#include "drivers/pktio.h"
 
 #ifdef HAVE_DPDK
 
@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "frames.h"
+#include "tests/drivers/frames.h"
 
 #define NFRAMES 1000u
 #define ETHERTYPE_TEST 0x88b5

@@ -9,7 +9,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "pktio.h"
+#include "drivers/pktio.h"
 
 #ifdef HAVE_DPDK
 

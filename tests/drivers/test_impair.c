@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pktio.h"
+#include "drivers/pktio.h"
 
 #define NFRAMES 10000u
 #define FLEN 128u

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "netio.h"
+#include "drivers/netio.h"
 
 #define MIB (1024u * 1024u)
 

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "pktio.h"
+#include "drivers/pktio.h"
 
 static uint64_t ctr(struct pktio *p, const char *name)
 {

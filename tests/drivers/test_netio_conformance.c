@@ -42,9 +42,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "netio.h"
-#include "pattern.h"
+#include "drivers/netio.h"
 #include "tests/rig/stack_rig.h"
+#include "workloads/pattern.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull

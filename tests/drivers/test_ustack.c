@@ -13,10 +13,10 @@
  */
 #include <criterion/criterion.h>
 
-#include "netio.h"
-#include "pktio.h"
+#include "drivers/netio.h"
+#include "drivers/pktio.h"
+#include "drivers/ustack/ustack.h"
 #include "tests/rig/stack_rig.h"
-#include "ustack/ustack.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -588,7 +588,7 @@ Test(ustack, abort_resets_peer_and_counters_named)
 
 /* ---- a scripted raw peer (frames.h) against one stack ---- */
 
-#include "frames.h"
+#include "tests/drivers/frames.h"
 
 #define RAW_MAX 256
 struct raw {

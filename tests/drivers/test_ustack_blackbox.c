@@ -49,12 +49,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "frames.h"
-#include "netio.h"
-#include "pattern.h"
-#include "pktio.h"
+#include "drivers/netio.h"
+#include "drivers/pktio.h"
+#include "drivers/ustack/ustack.h"
+#include "tests/drivers/frames.h"
 #include "tests/rig/stack_rig.h"
-#include "ustack/ustack.h"
+#include "workloads/pattern.h"
 
 #define IP_A 0xc6120001u /* 198.18.0.1 */
 #define IP_B 0xc6120002u /* 198.18.0.2 */

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_parser.h"
+#include "workloads/http_parser.h"
 
 #define CHECK(c)                                                                                   \
     do {                                                                                           \

@@ -28,10 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "netio.h"
-#include "pktio.h"
+#include "drivers/netio.h"
+#include "drivers/pktio.h"
+#include "drivers/ustack/ustack_int.h"
 #include "tests/rig/stack_rig.h"
-#include "ustack/ustack_int.h"
 
 #define CHECK(c)                                                                                   \
     do {                                                                                           \

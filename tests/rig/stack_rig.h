@@ -22,9 +22,9 @@
 #ifndef BB_TESTS_STACK_RIG_H
 #define BB_TESTS_STACK_RIG_H
 
-#include "netio.h"
-#include "pktio.h"
-#include "ustack/ustack.h"
+#include "drivers/netio.h"
+#include "drivers/pktio.h"
+#include "drivers/ustack/ustack.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
  * its own bucket's range, widths), percentile accuracy on known datasets,
  * clamping and overflow, merge, mean, and the empty histogram.
  */
-#include "hist.h"
+#include "workloads/hist.h"
 
 #include <criterion/criterion.h>
 #include <math.h>

@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "http_parser.h"
+#include "workloads/http_parser.h"
 
 /* A mapping whose last page is PROT_NONE; inputs are copied to end at it. */
 struct gbuf {

@@ -9,9 +9,9 @@
  * No assertion on throughput or wall-clock numbers, except for latencies that
  * the fake server forces (a 200 ms stall).
  */
-#include "loadgen.h"
-#include "pattern.h"
-#include "server.h"
+#include "workloads/loadgen.h"
+#include "workloads/pattern.h"
+#include "workloads/server.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>

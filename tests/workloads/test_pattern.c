@@ -4,7 +4,7 @@
  * and not trivial, and a flipped, shifted, dropped or duplicated byte is
  * reported at the right index.
  */
-#include "pattern.h"
+#include "workloads/pattern.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

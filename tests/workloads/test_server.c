@@ -4,8 +4,8 @@
  * The server runs in a pthread (server_run), the test thread is the client;
  * every read has a 5 s SO_RCVTIMEO so a hang fails instead of blocking.
  */
-#include "pattern.h"
-#include "server.h"
+#include "workloads/pattern.h"
+#include "workloads/server.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>

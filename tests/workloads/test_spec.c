@@ -3,7 +3,7 @@
  * good values and rejects bad ones with a message naming key and value,
  * a failed set leaves the spec unchanged, and the cross-field checks.
  */
-#include "spec.h"
+#include "workloads/spec.h"
 
 #include <criterion/criterion.h>
 #include <stddef.h>

@@ -2,7 +2,7 @@
  * test_units.c — units.c: tables of valid and invalid sizes, durations and
  * counts, overflow edges, the length-bounded variant, and formatting.
  */
-#include "units.h"
+#include "workloads/units.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

@@ -10,7 +10,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "pktio.h"
+#include "drivers/pktio.h"
 #include "harness/analysis/trace.h"
 
 #include <pcap/pcap.h>
