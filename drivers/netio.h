@@ -1,8 +1,10 @@
 /*
  * netio.h — the connection-level, event-driven interface every workload is
- * written against (DESIGN §3). One backend per file (kernel.c, later the
- * user-space stack drivers), each exporting one `const struct netio_ops`,
- * chosen at run time by name from the table in netio.c.
+ * written against (DESIGN §3). One backend per file (kernel.c; our stack's
+ * ustack/netio_afpacket.c and ustack/netio_dpdk.c), each exporting one
+ * `const struct netio_ops`, chosen at run time by name from the table in
+ * netio.c. tests/drivers/test_netio_conformance.c holds every backend to
+ * the event semantics below.
  *
  * Callers: workloads/server.c, workloads/loadgen.c, harness/.
  * Workloads never touch ->ops: they use the static inline wrappers below.

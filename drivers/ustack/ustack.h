@@ -1,6 +1,6 @@
 /*
  * ustack.h — public face of our user-space TCP/IP stack (DESIGN §4).
- * The stack runs over any pktio (memlink in tests, afpacket, later DPDK) and
+ * The stack runs over any pktio (memlink in tests, afpacket, dpdk) and
  * is used through the netio interface, exactly like the kernel driver, so the
  * HTTP server and load generator run on it unchanged:
  *
