@@ -66,6 +66,10 @@ $(BIN): $(MAIN_OBJ) $(BUILD)/libbb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+# Made afresh every time: objects of the same name in different folders
+# (harness/cli/topo.o, harness/run/topo.o) are all kept only when the archive
+# is built in one go; `ar r` into an existing archive would replace one with
+# the other.
 $(BUILD)/libbb.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
