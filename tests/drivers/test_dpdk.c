@@ -158,9 +158,9 @@ Test(dpdk, option_errors)
     } cases[] = {
         {"nosuch=1", "unknown option 'nosuch'"},
         {"port", "not key=value"},
-        {"burst=0", "burst=0"},
-        {"mbufs=12", "mbufs=12"},
-        {"huge=2", "huge=2"},
+        {"burst=0", "dpdk: bad value '0' for burst: expected 1..256"},
+        {"mbufs=12", "bad value '12' for mbufs"},
+        {"huge=2", "bad value '2' for huge: expected 0 or 1"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *opts[] = {cases[i].opt, NULL};
