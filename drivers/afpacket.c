@@ -119,7 +119,7 @@ static struct afp *afp_of(struct pktio *p)
 
 /* The options (cfg->opts); doctor and --help print this table. Every number
  * takes the k/m size suffixes (binary), as it always has, the counts too. */
-static const struct opt_def afp_opt_defs[] = {
+const struct opt_def afp_opt_defs[] = {
     {.name = "version", .type = OPT_UINT, .min = 2, .max = 3, .def = "3",
      .help = "ring version: 3 (TPACKET_V3 blocks), 2 (a slot per frame: lower latency)",
      .off = offsetof(struct afp_opts, version), .size = sizeof(int)},
