@@ -80,7 +80,7 @@ int cmd_load(int argc, char **argv)
     const char *driver = "kernel", *json_path = NULL;
     const char *dopts[65] = {0};
     int ndopts = 0, quiet = 0;
-    char err[256];
+    char err[1024]; /* a driver's unknown-option error lists every key */
     struct netio_config ncfg = {.cpu = -1};
     struct lg_config cfg;
     memset(&cfg, 0, sizeof(cfg));

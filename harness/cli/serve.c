@@ -47,7 +47,7 @@ int cmd_serve(int argc, char **argv)
     const char *driver = "kernel", *json_path = NULL;
     const char *dopts[65] = {0};
     int ndopts = 0, quiet = 0;
-    char err[256];
+    char err[1024]; /* a driver's unknown-option error lists every key */
     uint64_t v;
     struct srv_config cfg;
     struct netio_config ncfg = {.cpu = -1};
