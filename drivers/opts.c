@@ -96,6 +96,10 @@ const char *opt_range(const struct opt_def *d, char *buf, size_t len)
     char lo[32], hi[32];
     size_t n = 0;
     buf[0] = '\0';
+    if (d->values) {
+        snprintf(buf, len, "%s", d->values);
+        return buf;
+    }
     switch (d->type) {
     case OPT_UINT:
     case OPT_SIZE:

@@ -43,6 +43,9 @@ struct opt_def {
     const char *const *choices; /* OPT_ENUM: NULL-terminated names */
     /* Strings: NULL when v is fine, else what is expected ("NAME:A or NAME:B"). */
     const char *(*check)(const char *v);
+    /* What the value looks like, for help and errors ("NAME:A|NAME:B"); NULL:
+     * made from the type and range. */
+    const char *values;
 };
 /* A table ends with a row whose name is NULL. */
 #define OPT_END {.name = NULL}

@@ -60,8 +60,10 @@ struct dp_exc {
 #define X(f) .off = offsetof(struct dp_exc, f), .size = sizeof(((struct dp_exc *)0)->f)
 static const struct opt_def exc_opt_defs[] = {
     {.name = "exc", .type = OPT_ENUM, .choices = exc_modes, .def = "auto", X(mode),
+     .values = "auto|rte_kni|virtio_user|tap|off",
      .help = "exception path: auto (first of rte_kni, virtio_user, tap that runs), or off"},
-    {.name = "exc_iface", .type = OPT_STR, .min = 1, .max = IFNAMSIZ - 1, X(iface_opt),
+    {.name = "exc_iface", .type = OPT_STR, .min = 1, .max = IFNAMSIZ - 1, .values = "IFNAME",
+     X(iface_opt),
      .help = "the kernel-side interface (default bbx-<pid>)"},
     {.name = "exc_poll", .type = OPT_UINT, .min = 1, .max = 1000000, .def = "1", X(poll_every),
      .help = "poll the exception port every N-th poll of the data port"},

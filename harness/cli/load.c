@@ -6,6 +6,7 @@
  */
 #include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
+#include "harness/run/doctor.h"
 #include "harness/cli/genflags.h"
 #include "workloads/loadgen.h"
 #include "workloads/units.h"
@@ -109,7 +110,11 @@ int cmd_load(int argc, char **argv)
             break;
         case 'j': json_path = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return 0;
+        case 'h':
+            usage(stdout);
+            printf("Driver options (--opt KEY=VALUE), from the drivers' tables:\n");
+            doctor_driver_opts(stdout, "  ");
+            return 0;
         default: usage(stderr); return 2;
         }
     }
