@@ -23,15 +23,11 @@
  *     send errors drop the frame (tx_errors).
  * info.fd is the socket: it polls readable when a V3 block / V2 slot is ready.
  *
- * Options (cfg->opts, key=value; sizes take k/m suffixes, binary):
- *   version=3|2         ring version (3)
- *   block_size=BYTES    ring block, multiple of the page size (256k)
- *   block_count=N       blocks in the RX ring (64)
- *   frame_size=BYTES    V2 slot size / V3 nominal frame size, multiple of 16 (2048)
- *   retire_tov_ms=N     V3 block retire timeout (1)
- *   qdisc_bypass=0|1    PACKET_QDISC_BYPASS on TX (1)
- * cfg->pool_size: RX/TX buffers (8192).
+ * Options (cfg->opts, key=value): the table afp_opt_defs below (version,
+ * block_size, block_count, frame_size, retire_tov_ms, qdisc_bypass), which
+ * doctor and --help print. cfg->pool_size: RX/TX buffers (8192).
  */
+#include "drivers/opts.h"
 #include "drivers/pktio.h"
 
 #include <arpa/inet.h>
@@ -121,66 +117,34 @@ static struct afp *afp_of(struct pktio *p)
 
 /* ---- options ------------------------------------------------------------ */
 
-static int parse_size(const char *v, uint64_t lo, uint64_t hi, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno || end == v || *v == '-') return -1;
-    if (*end == 'k' || *end == 'K')
-        x <<= 10, end++;
-    else if (*end == 'm' || *end == 'M')
-        x <<= 20, end++;
-    if (*end || x < lo || x > hi) return -1;
-    *out = (uint32_t)x;
-    return 0;
-}
+/* The options (cfg->opts); doctor and --help print this table. Every number
+ * takes the k/m size suffixes (binary), as it always has, the counts too. */
+const struct opt_def afp_opt_defs[] = {
+    {.name = "version", .type = OPT_UINT, .min = 2, .max = 3, .def = "3",
+     .help = "ring version: 3 (TPACKET_V3 blocks), 2 (a slot per frame: lower latency)",
+     .off = offsetof(struct afp_opts, version), .size = sizeof(int)},
+    {.name = "block_size", .type = OPT_SIZE, .min = 4096, .max = 1u << 30, .def = "256k",
+     .help = "RX ring block, bytes, a multiple of the page size",
+     .off = offsetof(struct afp_opts, block_size), .size = sizeof(uint32_t)},
+    {.name = "block_count", .type = OPT_SIZE, .min = 1, .max = 1u << 16, .def = "64",
+     .help = "blocks in the RX ring (k = 1024 here too)",
+     .off = offsetof(struct afp_opts, block_count), .size = sizeof(uint32_t)},
+    {.name = "frame_size", .type = OPT_SIZE, .min = 128, .max = 1u << 20, .def = "2048",
+     .help = "V2 slot / V3 nominal frame, bytes, a multiple of 16 dividing block_size",
+     .off = offsetof(struct afp_opts, frame_size), .size = sizeof(uint32_t)},
+    {.name = "retire_tov_ms", .type = OPT_SIZE, .min = 0, .max = 60000, .def = "1",
+     .help = "V3 block retire timeout, ms",
+     .off = offsetof(struct afp_opts, retire_tov_ms), .size = sizeof(uint32_t)},
+    {.name = "qdisc_bypass", .type = OPT_BOOL, .def = "1", .help = "PACKET_QDISC_BYPASS on TX",
+     .off = offsetof(struct afp_opts, qdisc_bypass), .size = sizeof(int)},
+    OPT_END,
+};
 
+/* The options into *o, then the checks that involve more than one. */
 static int parse_opts(const char *const *opts, struct afp_opts *o, char *err, size_t errlen)
 {
-    static const char known[] =
-        "version, block_size, block_count, frame_size, retire_tov_ms, qdisc_bypass";
-    o->version = 3;
-    o->block_size = 256u << 10;
-    o->block_count = 64;
-    o->frame_size = 2048;
-    o->retire_tov_ms = 1;
-    o->qdisc_bypass = 1;
-    for (const char *const *it = opts; it && *it; it++) {
-        const char *kv = *it, *eq = strchr(kv, '=');
-        if (!eq) {
-            snprintf(err, errlen, "afpacket: option '%s' is not key=value (known: %s)", kv, known);
-            return -1;
-        }
-        size_t kl = (size_t)(eq - kv);
-        const char *v = eq + 1;
-        uint32_t x;
-#define KEY(s) (kl == sizeof(s) - 1 && strncmp(kv, s, kl) == 0)
-        if (KEY("version")) {
-            if (strcmp(v, "2") && strcmp(v, "3")) goto bad;
-            o->version = v[0] - '0';
-        } else if (KEY("block_size")) {
-            if (parse_size(v, 4096, 1u << 30, &o->block_size) < 0) goto bad;
-        } else if (KEY("block_count")) {
-            if (parse_size(v, 1, 1u << 16, &o->block_count) < 0) goto bad;
-        } else if (KEY("frame_size")) {
-            if (parse_size(v, 128, 1u << 20, &o->frame_size) < 0) goto bad;
-        } else if (KEY("retire_tov_ms")) {
-            if (parse_size(v, 0, 60000, &o->retire_tov_ms) < 0) goto bad;
-        } else if (KEY("qdisc_bypass")) {
-            if (parse_size(v, 0, 1, &x) < 0) goto bad;
-            o->qdisc_bypass = (int)x;
-        } else {
-            snprintf(err, errlen, "afpacket: unknown option '%.*s' (known: %s)", (int)kl, kv,
-                     known);
-            return -1;
-        }
-#undef KEY
-        continue;
-    bad:
-        snprintf(err, errlen, "afpacket: bad value in option '%s'", kv);
-        return -1;
-    }
+    const struct opt_set set = {afp_opt_defs, o};
+    if (opts_parse("afpacket", opts, &set, 1, NULL, err, errlen) < 0) return -1;
     long page = sysconf(_SC_PAGESIZE);
     if (page <= 0) page = 4096;
     if (o->block_size % (uint32_t)page) {
@@ -621,6 +585,7 @@ const struct pktio_ops pktio_afpacket_ops = {
     .name = "afpacket",
     .help = "AF_PACKET on a kernel interface: TPACKET_V3 RX ring (version=2 for V2), "
             "sendmmsg TX with qdisc bypass; needs CAP_NET_RAW",
+    .opts = afp_opt_defs,
     .probe = afp_probe,
     .open = afp_open,
     .close = afp_close,

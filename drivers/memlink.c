@@ -16,13 +16,11 @@
  * A mutex taken once per call makes it safe to drive the two endpoints from
  * two threads (each endpoint itself belongs to one thread).
  *
- * Options (cfg->opts): ring_size=N (RX FIFO slots per endpoint);
- * lock=1|0 (default 1: take the mutex; 0 skips it, only for users that drive
- * both endpoints from one thread, such as the deterministic benchmarks).
+ * Options (cfg->opts): the table ml_opt_defs below (ring_size, lock).
  */
+#include "drivers/opts.h"
 #include "drivers/pktio.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,44 +129,20 @@ static void link_free(struct ml_link *l)
     free(l);
 }
 
-static int parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi) return -1;
-    *out = (uint32_t)x;
-    return 0;
-}
-
-static int parse_opts(const struct pktio_config *cfg, uint32_t *ring_size, int *locked, char *err,
-                      size_t errlen)
-{
-    if (!cfg || !cfg->opts) return 0;
-    for (const char *const *o = cfg->opts; *o; o++) {
-        const char *eq = strchr(*o, '=');
-        size_t klen = eq ? (size_t)(eq - *o) : strlen(*o);
-        if (eq && klen == 9 && strncmp(*o, "ring_size", 9) == 0) {
-            if (parse_u32(eq + 1, 1, ML_MAX_POOL, ring_size) < 0) {
-                snprintf(err, errlen, "memlink: ring_size='%s': expected 1..%u", eq + 1,
-                         ML_MAX_POOL);
-                return -1;
-            }
-        } else if (eq && klen == 4 && strncmp(*o, "lock", 4) == 0) {
-            uint32_t v;
-            if (parse_u32(eq + 1, 0, 1, &v) < 0) {
-                snprintf(err, errlen, "memlink: lock='%s': expected 0 or 1", eq + 1);
-                return -1;
-            }
-            *locked = (int)v;
-        } else {
-            snprintf(err, errlen, "memlink: unknown option '%.*s' (known: ring_size=N, lock=0|1)",
-                     (int)klen, *o);
-            return -1;
-        }
-    }
-    return 0;
-}
+/* Options (cfg->opts): this table; doctor and --help print it. */
+struct ml_opts {
+    uint32_t ring_size;
+    int locked;
+};
+static const struct opt_def ml_opt_defs[] = {
+    {.name = "ring_size", .type = OPT_UINT, .min = 1, .max = ML_MAX_POOL,
+     .help = "RX FIFO slots per endpoint (default: pool_size)",
+     .off = offsetof(struct ml_opts, ring_size), .size = sizeof(uint32_t)},
+    {.name = "lock", .type = OPT_BOOL, .def = "1",
+     .help = "take the link's mutex per call; 0 only when one thread drives both ends",
+     .off = offsetof(struct ml_opts, locked), .size = sizeof(int)},
+    OPT_END,
+};
 
 int memlink_pair(const struct pktio_config *cfg, struct pktio **a, struct pktio **b, char *err,
                  size_t errlen)
@@ -178,9 +152,11 @@ int memlink_pair(const struct pktio_config *cfg, struct pktio **a, struct pktio 
         snprintf(err, errlen, "memlink: pool_size %u too large (max %u)", pool, ML_MAX_POOL);
         return -1;
     }
-    uint32_t ring_size = pool;
-    int locked = 1;
-    if (parse_opts(cfg, &ring_size, &locked, err, errlen) < 0) return -1;
+    struct ml_opts o = {.ring_size = pool};
+    const struct opt_set set = {ml_opt_defs, &o};
+    if (opts_parse("memlink", cfg ? cfg->opts : NULL, &set, 1, NULL, err, errlen) < 0) return -1;
+    uint32_t ring_size = o.ring_size;
+    int locked = o.locked;
 
     struct ml_link *l = calloc(1, sizeof(*l));
     if (!l) {
@@ -371,6 +347,7 @@ static uint32_t ml_in_use(struct pktio *p)
 const struct pktio_ops pktio_memlink_ops = {
     .name = "memlink",
     .help = "in-memory link of two endpoints (memlink_pair; tests, deterministic runs)",
+    .opts = ml_opt_defs,
     .probe = ml_probe,
     .open = ml_open,
     .close = ml_close,

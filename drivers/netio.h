@@ -90,9 +90,14 @@ struct netio_config {
     const char *const *opts;  /* NULL-terminated "key=value" driver options, or NULL */
 };
 
+struct opt_group; /* drivers/opts.h */
+
 struct netio_ops {
     const char *name;
     const char *help; /* one line for --help and doctor */
+    /* The options cfg->opts may carry, by group (drivers/opts.h), ending with
+     * a NULL defs; NULL = none. doctor and --help print them. */
+    const struct opt_group *opts;
     /* Is this backend usable here? 0 = yes; -1 = no, reason in err. */
     int (*probe)(char *err, size_t errlen);
     struct netio *(*open)(const struct netio_config *cfg, char *err, size_t errlen);

@@ -50,15 +50,20 @@ struct pktio_info {
 
 struct pktio_config {
     const char *iface;        /* kernel interface (afpacket), NULL otherwise */
-    const char *const *opts;  /* NULL-terminated "key=value" backend options, or NULL */
+    const char *const *opts;  /* NULL-terminated "key=value" backend options (the backend's
+                                 ops->opts table says which), or NULL */
     uint32_t pool_size;       /* buffers (0 = backend default) */
+    const char *extra_vdev;   /* dpdk: one more --vdev=SPEC for EAL (the exception path's
+                                 port), added to vdev= or eal= alike; NULL otherwise */
 };
 
 struct pktio;
+struct opt_def; /* drivers/opts.h */
 
 struct pktio_ops {
     const char *name;
     const char *help;
+    const struct opt_def *opts; /* the options cfg->opts may carry (drivers/opts.h), or NULL */
     int (*probe)(char *err, size_t errlen);
     struct pktio *(*open)(const struct pktio_config *cfg, char *err, size_t errlen);
     void (*close)(struct pktio *p);

@@ -1,10 +1,12 @@
 /*
  * capture.c — packet capture for the "dpdk" pktio (DESIGN §8): pdump=1
  * (rte_pdump_init, for a `bypassbench pdump` secondary) and in-process
- * pcapng capture= (the fallback without hugepages). Self-contained: its
- * options, rte_pdump_init, and the pcapng writer.
+ * pcapng capture= (the fallback without hugepages). Self-contained but for
+ * its options' rows (opts.c's table): their checks, rte_pdump_init, and the
+ * pcapng writer.
  *
- * Callers: opts.c (dp_cap_key, dp_cap_parse_opt, dp_cap_check_opts), eal.c
+ * Callers: opts.c (dp_cap_prefix_check, dp_cap_check_opts; the capture
+ * keys' rows are in its table), eal.c
  * (dp_cap_file_prefix, dp_cap_eal_cleanup), port.c (dp_open, dp_destroy,
  * the bursts, dp_counters; each hook one line or so). Calls: rte_pdump,
  * rte_pcapng (experimental in 22.11: allowed in this file only), rte_mbuf,
@@ -92,41 +94,13 @@ void dp_cap_flush(struct dp_cap *c)
     rte_spinlock_unlock(&c->lock);
 }
 
-int dp_cap_key(const char *kv, size_t kl)
+const char *dp_cap_prefix_check(const char *v)
 {
-    static const char *const keys[] = {"pdump", "file_prefix", "capture", "capture_snaplen",
-                                       "capture_count"};
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (strlen(keys[i]) == kl && strncmp(kv, keys[i], kl) == 0) return 1;
-    return 0;
-}
-
-/* 0, or -1 for a bad value (the caller names the option). */
-int dp_cap_parse_opt(struct dp_cap_opts *c, const char *kv, size_t kl, const char *v)
-{
-    uint32_t x;
-    if (kl == 5) { /* pdump */
-        if (dp_parse_u32(v, 0, 1, &x) < 0) return -1;
-        c->pdump = (int)x;
-    } else if (kl == 11) { /* file_prefix */
-        if (!*v || strlen(v) > 32 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                               "0123456789_-") != strlen(v))
-            return -1;
-        c->file_prefix = v;
-    } else if (kl == 7) { /* capture */
-        if (!*v) return -1;
-        c->path = v;
-    } else if (kl == 15) { /* capture_snaplen */
-        if (dp_parse_u32(v, 14, 65535, &c->snaplen) < 0) return -1;
-    } else { /* capture_count */
-        char *end;
-        errno = 0;
-        unsigned long long n = strtoull(v, &end, 10);
-        if (errno || end == v || *v == '-' || *end) return -1;
-        c->count = n;
-    }
-    (void)kv;
-    return 0;
+    size_t n = strlen(v);
+    if (n < 1 || n > 32 ||
+        strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)
+        return "1-32 of A-Z a-z 0-9 _ -";
+    return NULL;
 }
 
 int dp_cap_check_opts(const struct dp_cap_opts *c, const char *eal_opt, char *err, size_t errlen)

@@ -5,7 +5,7 @@
  *
  *   port.c     the ops table: open/close, port set-up, thread registration,
  *              the burst functions, counters
- *   opts.c     cfg->opts (key=value) into struct dp_opts
+ *   opts.c     the options' table; cfg->opts (key=value) into struct dp_opts
  *   eal.c      the EAL's life cycle (once per process) and DPDK's log capture
  *   ring.c     net_ring pairs (ring=NAME:A|B)
  *   capture.c  pdump=1 and in-process pcapng capture (capture=)
@@ -30,6 +30,7 @@
 #ifndef BB_DPDK_INT_H
 #define BB_DPDK_INT_H
 
+#include "drivers/opts.h"
 #include "drivers/pktio.h"
 
 #include "drivers/dpdk/dpdk_buf.h"
@@ -89,15 +90,17 @@ struct dp_cap_opts {
 
 struct dp_cap; /* an open in-process capture (capture.c) */
 
-/* What dp_parse_opts makes of cfg->opts (the list is in opts.c). */
+/* What dp_parse_opts makes of cfg->opts (the table is in opts.c). */
 struct dp_opts {
-    const char *eal, *port, *log;
+    const char *eal, *port, *log, *ring;
     const char *vdev[DP_MAX_VDEV];
+    const char *extra_vdev; /* cfg->extra_vdev, or NULL */
     int nvdev, cpu, huge, offloads, keep_eal, reg;
     char ring_name[DP_RING_NAME_MAX + 1];
     int ring_end; /* 0: no ring; 1: A; 2: B */
     uint32_t mem, rxd, txd, mbufs, cache, burst, link_wait_ms;
     struct dp_cap_opts cap; /* capture.c's */
+    char port_buf[96];      /* port= made from the first vdev= (extra_vdev) */
 };
 
 /* One open port. */
@@ -124,8 +127,8 @@ struct dp {
 
 /* ---- opts.c ---- */
 
-/* 0 and *out for a decimal in [lo, hi], else -1. */
-int dp_parse_u32(const char *v, uint64_t lo, uint64_t hi, uint32_t *out);
+/* The options' table (pktio_dpdk_ops.opts). */
+extern const struct opt_def dp_opt_defs[];
 /* cfg->opts into *o: 0, or -1 and err naming the option (the known keys
  * when it is unknown). */
 int dp_parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *err, size_t errlen);
@@ -166,12 +169,10 @@ void dp_ring_detach_locked(struct dp *d);
 
 /* ---- capture.c (pdump=1, capture=) ---- */
 
-/* Options: dp_cap_key says whether the key (kl bytes of kv) is the capture
- * block's; dp_cap_parse_opt takes its value (0, or -1 for a bad value: the
- * caller names the option); dp_cap_check_opts checks them against eal= (0,
- * or -1 and err). */
-int dp_cap_key(const char *kv, size_t kl);
-int dp_cap_parse_opt(struct dp_cap_opts *c, const char *kv, size_t kl, const char *v);
+/* Options (their rows are in opts.c's table): dp_cap_prefix_check is
+ * file_prefix='s check (NULL, or what is expected); dp_cap_check_opts
+ * checks them against eal= (0, or -1 and err). */
+const char *dp_cap_prefix_check(const char *v);
 int dp_cap_check_opts(const struct dp_cap_opts *c, const char *eal_opt, char *err, size_t errlen);
 /* The default EAL's --file-prefix. */
 void dp_cap_file_prefix(const struct dp_cap_opts *c, char *out, size_t outlen);

@@ -109,6 +109,8 @@ int dp_eal_args(const struct dp_opts *o, char *out, size_t outlen, char *err, si
     int w;
     if (o->eal) {
         w = snprintf(out, outlen, "%s", o->eal);
+        if (o->extra_vdev && w >= 0 && (size_t)w < outlen)
+            w += snprintf(out + w, outlen - (size_t)w, " --vdev=%s", o->extra_vdev);
     } else {
         char cpus[512];
         if (cpu_list(o->cpu, cpus, sizeof(cpus)) < 0) {
@@ -123,6 +125,8 @@ int dp_eal_args(const struct dp_opts *o, char *out, size_t outlen, char *err, si
                      o->mem, o->cap.pdump ? "" : "--no-shconf ", prefix);
         for (int i = 0; i < o->nvdev && w >= 0 && (size_t)w < outlen; i++)
             w += snprintf(out + w, outlen - (size_t)w, " --vdev=%s", o->vdev[i]);
+        if (o->extra_vdev && w >= 0 && (size_t)w < outlen)
+            w += snprintf(out + w, outlen - (size_t)w, " --vdev=%s", o->extra_vdev);
     }
     if (w < 0 || (size_t)w >= outlen) {
         snprintf(err, errlen, "dpdk: EAL arguments longer than %d bytes", EAL_ARGS_MAX - 1);
@@ -287,7 +291,7 @@ static int eal_init_captured(int argc, char *cap, size_t caplen)
 int dp_eal_start_locked(const struct dp_opts *o, const char *args, char *err, size_t errlen)
 {
     if (eal.state == EAL_OURS || eal.state == EAL_EXTERNAL) {
-        int asked = o->eal || o->nvdev || o->cpu >= 0 || o->huge;
+        int asked = o->eal || o->nvdev || o->extra_vdev || o->cpu >= 0 || o->huge;
         if (asked && eal.state == EAL_OURS && strcmp(args, eal.args) != 0) {
             snprintf(err, errlen,
                      "dpdk: EAL already runs in this process with '%s'; it cannot be "

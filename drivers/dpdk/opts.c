@@ -1,154 +1,116 @@
 /*
- * opts.c — the "dpdk" pktio's options: cfg->opts (NULL-terminated
- * "key=value" strings) into struct dp_opts, with defaults, ranges and the
- * combinations that are refused; the capture keys go to capture.c.
+ * opts.c — the "dpdk" pktio's options: the table dp_opt_defs (every key,
+ * its range, default and help; doctor and --help print it), cfg->opts
+ * parsed against it into struct dp_opts (drivers/opts.c), then what a row
+ * cannot say: ring=NAME:A|B split, the combinations that are refused, and
+ * cfg->extra_vdev (the exception path's port).
  *
- * Callers: port.c (dp_open; find_port uses dp_parse_u32), capture.c
- * (dp_parse_u32). Calls: capture.c (dp_cap_key, dp_cap_parse_opt,
- * dp_cap_check_opts), libc. Touches no DPDK state: parsing runs before EAL.
+ * Callers: port.c (dp_open). Calls: drivers/opts.c (opts_parse),
+ * capture.c (dp_cap_prefix_check, dp_cap_check_opts), libc. Touches no
+ * DPDK state: parsing runs before EAL.
  *
- * Options (cfg->opts, key=value):
- *   eal=ARGS          EAL arguments replacing the defaults (refused with vdev/cpu/huge;
- *                     mem is ignored)
- *   vdev=SPEC         add --vdev=SPEC to the defaults (repeatable)
- *   cpu=N             default EAL runs lcore 0 on CPU N (default: the caller's CPUs)
- *   mem=MB            default EAL memory (256)
- *   huge=0|1          default EAL uses hugepages (--in-memory) instead of --no-huge (0)
- *   port=N|NAME       ethdev port id or device name (0)
- *   ring=NAME:A|B     end A or B of the cross-wired net_ring pair NAME (instead of
- *                     port=; NAME: 1-15 of [A-Za-z0-9_]; ring size rxd rounded up
- *                     to a power of two)
- *   register=0|1      rte_thread_register a non-lcore opening thread (1)
- *   rxd=N, txd=N      descriptors (1024)
- *   mbufs=N           mbufs in the pool (cfg->pool_size, else 8191)
- *   cache=N           mempool per-lcore cache (256)
- *   burst=N           largest burst handed to the PMD per call (32, max 256)
- *   offloads=0|1      use the port's checksum offloads (1)
- *   link_wait_ms=N    wait for link up after start (1000; not an error if it stays down)
- *   keep_eal=0|1      close only stops ports and keeps EAL, so that ports can be
- *                     opened again in this process (0; sticky once asked for)
- *   log=PATH          append DPDK's log to PATH (only the open that starts EAL)
- *   pdump=0|1         rte_pdump_init after EAL init, for a `bypassbench pdump` secondary;
- *                     the default EAL then uses hugepages and a shared config (0)
- *   file_prefix=NAME  the default EAL's --file-prefix (bb<pid>): what the secondary names
- *   capture=FILE      in-process pcapng capture of RX and TX frames, bounded by
- *                     capture_snaplen=N (128) and capture_count=N (0: no bound)
- *                     (see capture.c)
+ * Beyond the table: eal= replaces the EAL defaults and is refused with
+ * vdev=/cpu=/huge= (mem= is then ignored); ring= is instead of port= (its
+ * ring size is rxd rounded up to a power of two); pdump=1 implies
+ * register=0; the capture keys are capture.c's. cfg->extra_vdev is one more
+ * --vdev for EAL, after vdev= or appended to eal=; with vdev= and no port=
+ * the data port stays the first vdev= whatever the probe order.
  */
 #ifdef HAVE_DPDK
 
 #include "drivers/dpdk/dpdk_int.h"
 
-#include <errno.h>
+#include "drivers/opts.h"
+
 #include <sched.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <rte_mempool.h>
 
-int dp_parse_u32(const char *v, uint64_t lo, uint64_t hi, uint32_t *out)
+static const char *ring_check(const char *v)
 {
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno || end == v || *v == '-' || *end || x < lo || x > hi) return -1;
-    *out = (uint32_t)x;
-    return 0;
+    static const char want[] = "ring=NAME:A or ring=NAME:B (NAME: 1-15 of A-Z a-z 0-9 _)";
+    const char *colon = strrchr(v, ':');
+    size_t nl = colon ? (size_t)(colon - v) : 0;
+    if (!colon || nl == 0 || nl > DP_RING_NAME_MAX ||
+        strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != nl ||
+        (strcmp(colon + 1, "A") != 0 && strcmp(colon + 1, "B") != 0))
+        return want;
+    return NULL;
 }
+
+static const char *vdev_check(const char *v)
+{
+    return strchr(v, ' ') ? "a --vdev spec without blanks (DRIVER[,key=value...])" : NULL;
+}
+
+#define O(f) .off = offsetof(struct dp_opts, f), .size = sizeof(((struct dp_opts *)0)->f)
+const struct opt_def dp_opt_defs[] = {
+    {.name = "eal", .type = OPT_STR, .values = "EAL ARGS", O(eal),
+     .help = "EAL arguments replacing the defaults (not with vdev=, cpu=, huge=; mem= ignored)"},
+    {.name = "vdev", .type = OPT_LIST, .min = 1, .check = vdev_check, .values = "SPEC, repeat",
+     O(vdev),
+     .help = "add --vdev=SPEC to the default EAL (repeatable, up to 8)"},
+    {.name = "cpu", .type = OPT_UINT, .max = CPU_SETSIZE - 1, O(cpu),
+     .help = "the default EAL runs lcore 0 on this CPU (default: the caller's CPUs)"},
+    {.name = "mem", .type = OPT_UINT, .min = 16, .max = 1u << 20, .def = "256", O(mem),
+     .help = "default EAL memory, MB"},
+    {.name = "huge", .type = OPT_BOOL, .def = "0", O(huge),
+     .help = "default EAL on hugepages (--in-memory) instead of --no-huge"},
+    {.name = "port", .type = OPT_STR, .min = 1, .values = "ID|NAME", O(port),
+     .help = "ethdev port id or device name (default 0)"},
+    {.name = "ring", .type = OPT_STR, .check = ring_check, .values = "NAME:A|NAME:B", O(ring),
+     .help = "end A or B of the net_ring pair NAME, instead of port= (ring size: rxd, pow2)"},
+    {.name = "register", .type = OPT_BOOL, .def = "1", O(reg),
+     .help = "rte_thread_register a non-lcore opening thread"},
+    {.name = "rxd", .type = OPT_UINT, .min = 1, .max = 1u << 16, .def = "1024", O(rxd),
+     .help = "RX descriptors"},
+    {.name = "txd", .type = OPT_UINT, .min = 1, .max = 1u << 16, .def = "1024", O(txd),
+     .help = "TX descriptors"},
+    {.name = "mbufs", .type = OPT_UINT, .min = 64, .max = 1u << 24, O(mbufs),
+     .help = "mbufs in the pool (default: pool_size, else 8191)"},
+    {.name = "cache", .type = OPT_UINT, .max = RTE_MEMPOOL_CACHE_MAX_SIZE, .def = "256",
+     O(cache), .help = "mempool per-lcore cache, mbufs (at most mbufs/2)"},
+    {.name = "burst", .type = OPT_UINT, .min = 1, .max = DP_MAX_BURST, .def = "32", O(burst),
+     .help = "largest burst handed to the PMD per call, frames"},
+    {.name = "offloads", .type = OPT_BOOL, .def = "1", O(offloads),
+     .help = "use the port's checksum offloads"},
+    {.name = "link_wait_ms", .type = OPT_UINT, .max = 60000, .def = "1000", O(link_wait_ms),
+     .help = "wait for link up after start, ms (down after it is not an error)"},
+    {.name = "keep_eal", .type = OPT_BOOL, .def = "0", O(keep_eal),
+     .help = "close keeps EAL so that ports can be opened again (sticky once asked for)"},
+    {.name = "log", .type = OPT_STR, .min = 1, .values = "PATH", O(log),
+     .help = "append DPDK's log to this file (only the open that starts EAL)"},
+    {.name = "pdump", .type = OPT_BOOL, .def = "0", O(cap.pdump),
+     .help = "rte_pdump_init for a `bypassbench pdump` secondary (hugepages, shared config)"},
+    {.name = "file_prefix", .type = OPT_STR, .check = dp_cap_prefix_check,
+     .values = "1..32 [A-Za-z0-9_-]", O(cap.file_prefix),
+     .help = "the default EAL's --file-prefix, what a secondary names (default bb<pid>)"},
+    {.name = "capture", .type = OPT_STR, .min = 1, .values = "PATH", O(cap.path),
+     .help = "in-process pcapng capture of RX and TX frames into this file"},
+    {.name = "capture_snaplen", .type = OPT_UINT, .min = 14, .max = 65535, .def = "128",
+     O(cap.snaplen), .help = "bytes kept of each captured frame"},
+    {.name = "capture_count", .type = OPT_UINT, .max = UINT64_MAX, .def = "0", O(cap.count),
+     .help = "frames captured at most (0: no bound)"},
+    OPT_END,
+};
+#undef O
 
 int dp_parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *err, size_t errlen)
 {
-    static const char known[] = "eal, vdev, cpu, mem, huge, port, ring, register, rxd, txd, "
-                                "mbufs, cache, burst, offloads, link_wait_ms, keep_eal, log, "
-                                "pdump, file_prefix, capture, capture_snaplen, capture_count";
     memset(o, 0, sizeof(*o));
     o->cpu = -1;
-    o->offloads = 1;
-    o->mem = 256;
-    o->rxd = o->txd = 1024;
     o->mbufs = cfg->pool_size ? cfg->pool_size : 8191;
-    o->cache = 256;
-    o->burst = 32;
-    o->link_wait_ms = 1000;
-    o->reg = 1;
-    for (const char *const *it = cfg->opts; it && *it; it++) {
-        const char *kv = *it, *eq = strchr(kv, '=');
-        if (!eq) {
-            snprintf(err, errlen, "dpdk: option '%s' is not key=value (known: %s)", kv, known);
-            return -1;
-        }
-        size_t kl = (size_t)(eq - kv);
-        const char *v = eq + 1;
-        uint32_t x;
-#define KEY(s) (kl == sizeof(s) - 1 && strncmp(kv, s, kl) == 0)
-        if (KEY("eal")) {
-            o->eal = v;
-        } else if (KEY("vdev")) {
-            if (o->nvdev == DP_MAX_VDEV || !*v || strchr(v, ' ')) goto bad;
-            o->vdev[o->nvdev++] = v;
-        } else if (KEY("cpu")) {
-            if (dp_parse_u32(v, 0, CPU_SETSIZE - 1, &x) < 0) goto bad;
-            o->cpu = (int)x;
-        } else if (KEY("mem")) {
-            if (dp_parse_u32(v, 16, 1u << 20, &o->mem) < 0) goto bad;
-        } else if (KEY("huge")) {
-            if (dp_parse_u32(v, 0, 1, &x) < 0) goto bad;
-            o->huge = (int)x;
-        } else if (KEY("port")) {
-            if (!*v) goto bad;
-            o->port = v;
-        } else if (KEY("ring")) {
-            const char *colon = strrchr(v, ':');
-            size_t nl = colon ? (size_t)(colon - v) : 0;
-            if (!colon || nl == 0 || nl > DP_RING_NAME_MAX || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                                    "abcdefghijklmnopqrstuvwxyz"
-                                                                    "0123456789_") != nl ||
-                (strcmp(colon + 1, "A") != 0 && strcmp(colon + 1, "B") != 0)) {
-                snprintf(err, errlen,
-                         "dpdk: bad value in option '%s': want ring=NAME:A or ring=NAME:B "
-                         "(NAME: 1-%d of A-Z a-z 0-9 _)",
-                         kv, DP_RING_NAME_MAX);
-                return -1;
-            }
-            memcpy(o->ring_name, v, nl);
-            o->ring_name[nl] = '\0';
-            o->ring_end = colon[1] == 'A' ? 1 : 2;
-        } else if (KEY("register")) {
-            if (dp_parse_u32(v, 0, 1, &x) < 0) goto bad;
-            o->reg = (int)x;
-        } else if (KEY("rxd")) {
-            if (dp_parse_u32(v, 1, 1u << 16, &o->rxd) < 0) goto bad;
-        } else if (KEY("txd")) {
-            if (dp_parse_u32(v, 1, 1u << 16, &o->txd) < 0) goto bad;
-        } else if (KEY("mbufs")) {
-            if (dp_parse_u32(v, 64, 1u << 24, &o->mbufs) < 0) goto bad;
-        } else if (KEY("cache")) {
-            if (dp_parse_u32(v, 0, RTE_MEMPOOL_CACHE_MAX_SIZE, &o->cache) < 0) goto bad;
-        } else if (KEY("burst")) {
-            if (dp_parse_u32(v, 1, DP_MAX_BURST, &o->burst) < 0) goto bad;
-        } else if (KEY("offloads")) {
-            if (dp_parse_u32(v, 0, 1, &x) < 0) goto bad;
-            o->offloads = (int)x;
-        } else if (KEY("link_wait_ms")) {
-            if (dp_parse_u32(v, 0, 60000, &o->link_wait_ms) < 0) goto bad;
-        } else if (KEY("keep_eal")) {
-            if (dp_parse_u32(v, 0, 1, &x) < 0) goto bad;
-            o->keep_eal = (int)x;
-        } else if (KEY("log")) {
-            if (!*v) goto bad;
-            o->log = v;
-        } else if (dp_cap_key(kv, kl)) {
-            if (dp_cap_parse_opt(&o->cap, kv, kl, v) < 0) goto bad;
-        } else {
-            snprintf(err, errlen, "dpdk: unknown option '%.*s' (known: %s)", (int)kl, kv, known);
-            return -1;
-        }
-#undef KEY
-        continue;
-    bad:
-        snprintf(err, errlen, "dpdk: bad value in option '%s'", kv);
-        return -1;
+    const struct opt_set set = {dp_opt_defs, o};
+    if (opts_parse("dpdk", cfg->opts, &set, 1, NULL, err, errlen) < 0) return -1;
+    while (o->nvdev < DP_MAX_VDEV && o->vdev[o->nvdev])
+        o->nvdev++;
+    if (o->ring) {
+        size_t nl = (size_t)(strrchr(o->ring, ':') - o->ring); /* ring_check passed */
+        memcpy(o->ring_name, o->ring, nl);
+        o->ring_name[nl] = '\0';
+        o->ring_end = o->ring[nl + 1] == 'A' ? 1 : 2;
     }
     if (o->eal && (o->nvdev || o->cpu >= 0 || o->huge)) {
         snprintf(err, errlen,
@@ -159,6 +121,18 @@ int dp_parse_opts(const struct pktio_config *cfg, struct dp_opts *o, char *err, 
     if (o->ring_end && o->port) {
         snprintf(err, errlen, "dpdk: ring= makes its own port: give ring= or port=, not both");
         return -1;
+    }
+    if (cfg->extra_vdev && *cfg->extra_vdev) {
+        if (vdev_check(cfg->extra_vdev)) {
+            snprintf(err, errlen, "dpdk: extra vdev '%s' has blanks", cfg->extra_vdev);
+            return -1;
+        }
+        o->extra_vdev = cfg->extra_vdev;
+        if (!o->port && o->nvdev) { /* keep the data port the first vdev= */
+            snprintf(o->port_buf, sizeof(o->port_buf), "%.*s", (int)strcspn(o->vdev[0], ","),
+                     o->vdev[0]);
+            o->port = o->port_buf;
+        }
     }
     if (dp_cap_check_opts(&o->cap, o->eal, err, errlen) < 0) return -1;
     if (o->cap.pdump) o->reg = 0; /* rte_thread_register would disable multi-process */

@@ -125,8 +125,8 @@ static struct dp *dp_of(struct pktio *p)
 
 static int find_port(const char *spec, uint16_t *port, char *err, size_t errlen)
 {
-    uint32_t x;
-    int ok = spec ? (dp_parse_u32(spec, 0, RTE_MAX_ETHPORTS - 1, &x) == 0 &&
+    uint64_t x;
+    int ok = spec ? (opts_uint(spec, 0, RTE_MAX_ETHPORTS - 1, &x) == 0 &&
                      rte_eth_dev_is_valid_port((uint16_t)x))
                   : rte_eth_dev_is_valid_port(0);
     if (ok) {
@@ -633,6 +633,7 @@ const struct pktio_ops pktio_dpdk_ops = {
     .name = "dpdk",
     .help = "DPDK ethdev on any PMD (vdev=net_ring0, vdev=net_tap0,iface=X, ring=NAME:A|B, or eal=...): "
             "zero-copy mbufs, checksum offloads when the port has them",
+    .opts = dp_opt_defs,
     .probe = dp_probe,
     .open = dp_open,
     .close = dp_close,

@@ -4,15 +4,14 @@
  * config, the stack's own options split from the pktio's, the pktio opened
  * and the stack put on it.
  *
- *   us_netio_open() -> parse_ip(), stack_opts() -> pktio open -> [wrap(wrap_arg)]
- *                   -> us_open_ops()
+ *   us_netio_open() -> parse_ip(), opts_parse(stack table, pktio table)
+ *                   -> pktio open -> [wrap(wrap_arg)] -> us_open_ops()
  *
- * Options (cfg->opts, key=value): the stack's own keys below are taken here,
- * every other key goes to the pktio backend.
- *   sndbuf=BYTES  syn_backlog=N  time_wait_ms=N  delack_us=N  delack_off=0|1
- *   rto_min_ms=N  mss=N  gratuitous_arp=0|1  isn_seed=N  tx_burst=1..64
- *   test_work_per_packet=N (TEST ONLY: extra work per received frame, for the regression gates)
- * cfg->rx_buf is the receive buffer, cfg->max_conns the connection table.
+ * Options (cfg->opts, key=value): the stack's own keys (the table
+ * us_stack_opt_defs below) are taken here; the pktio's keys (its ops->opts)
+ * are checked here and passed on to it; any other key is refused with the
+ * list of both. cfg->rx_buf is the receive buffer, cfg->max_conns the
+ * connection table.
  */
 #include "drivers/ustack/ustack_int.h"
 
@@ -46,62 +45,35 @@ static int parse_ip(const char *drv, const char *s, struct in_addr *ip, uint8_t 
     return 0;
 }
 
-/* Takes the stack's keys from opts into uc; the rest are copied to rest
- * (NULL-terminated, n+1 slots). 0 or -1 with err. */
-static int stack_opts(const char *drv, const char *const *opts, struct ustack_config *uc, const char **rest,
-                      char *err, size_t errlen)
-{
-    static const char *const keys[] = {"sndbuf",     "syn_backlog", "time_wait_ms",
-                                       "delack_us",  "delack_off",  "rto_min_ms",
-                                       "mss",        "gratuitous_arp", "isn_seed",
-                                       "test_work_per_packet", "tx_burst"};
-    size_t nr = 0;
-    for (const char *const *o = opts; o && *o; o++) {
-        const char *eq = strchr(*o, '=');
-        size_t kl = eq ? (size_t)(eq - *o) : strlen(*o);
-        int k = -1;
-        for (int i = 0; i < (int)(sizeof(keys) / sizeof(keys[0])); i++)
-            if (strlen(keys[i]) == kl && strncmp(*o, keys[i], kl) == 0) k = i;
-        if (k < 0) {
-            rest[nr++] = *o;
-            continue;
-        }
-        char *end = NULL;
-        unsigned long long v = eq ? strtoull(eq + 1, &end, 10) : 0;
-        if (!eq || !eq[1] || *end || v > 0xffffffffull) {
-            snprintf(err, errlen, "%s: option '%s': want %s=NUMBER", drv, *o, keys[k]);
-            return -1;
-        }
-        switch (k) {
-        case 0: uc->sndbuf = (uint32_t)v; break;
-        case 1: uc->syn_backlog = (uint32_t)v; break;
-        case 2: uc->time_wait_ns = v * 1000000ull; break;
-        case 3: uc->delack_ns = v * 1000ull; break;
-        case 4: uc->delack_off = v != 0; break;
-        case 5: uc->rto_min_ns = v * 1000000ull; break;
-        case 6:
-            if (v > 65535) {
-                snprintf(err, errlen, "%s: option '%s': mss too large", drv, *o);
-                return -1;
-            }
-            uc->mss = (uint16_t)v;
-            break;
-        case 7: uc->gratuitous_arp = v != 0; break;
-        case 8: uc->isn_seed = v; break;
-        case 9: uc->test_work_per_packet = (uint32_t)v; break;
-        default:
-            if (v < 1 || v > US_TX_BATCH) {
-                snprintf(err, errlen, "%s: option '%s': tx_burst is 1..%d frames", drv, *o,
-                         US_TX_BATCH);
-                return -1;
-            }
-            uc->tx_burst = (uint16_t)v;
-            break;
-        }
-    }
-    rest[nr] = NULL;
-    return 0;
-}
+/* The stack's options (into struct ustack_config); doctor and --help print
+ * them. 0 in a buffer, backlog or timer means the stack's default. */
+#define U(f) .off = offsetof(struct ustack_config, f), .size = sizeof(((struct ustack_config *)0)->f)
+const struct opt_def us_stack_opt_defs[] = {
+    {.name = "sndbuf", .type = OPT_UINT, .max = UINT32_MAX, .def = "262144", U(sndbuf),
+     .help = "send buffer per connection, bytes (2048..1g; 0: 256 KiB)"},
+    {.name = "syn_backlog", .type = OPT_UINT, .max = UINT32_MAX, .def = "1024", U(syn_backlog),
+     .help = "half-open connections per listener (0: 1024)"},
+    {.name = "time_wait_ms", .type = OPT_UINT, .max = UINT32_MAX, .def = "1000", .scale = 1000000,
+     U(time_wait_ns), .help = "TIME_WAIT duration, ms (0: 1000)"},
+    {.name = "delack_us", .type = OPT_UINT, .max = UINT32_MAX, .def = "10000", .scale = 1000,
+     U(delack_ns), .help = "delayed-ACK timeout, us (0: 10000)"},
+    {.name = "delack_off", .type = OPT_BOOL, .def = "0", U(delack_off),
+     .help = "1: ACK every segment at once"},
+    {.name = "rto_min_ms", .type = OPT_UINT, .max = UINT32_MAX, .def = "200", .scale = 1000000,
+     U(rto_min_ns), .help = "lower bound of the RTO, ms (0: 200; the initial RTO is 1 s)"},
+    {.name = "mss", .type = OPT_UINT, .max = 65535, .def = "0", U(mss),
+     .help = "our MSS, bytes (0: MTU - 40)"},
+    {.name = "gratuitous_arp", .type = OPT_BOOL, .def = "0", U(gratuitous_arp),
+     .help = "1: announce our address at start"},
+    {.name = "isn_seed", .type = OPT_UINT, .max = UINT32_MAX, .def = "0", U(isn_seed),
+     .help = "0: random initial sequence numbers; else deterministic from this seed"},
+    {.name = "test_work_per_packet", .type = OPT_UINT, .max = UINT32_MAX, .def = "0",
+     U(test_work_per_packet), .help = "TEST ONLY: extra work per received frame (regression gates)"},
+    {.name = "tx_burst", .type = OPT_UINT, .min = 1, .max = US_TX_BATCH, U(tx_burst),
+     .help = "frames queued before a TX burst goes out (default: the pktio's wish, else 64)"},
+    OPT_END,
+};
+#undef U
 
 int us_netio_probe(const char *pktio_name, char *err, size_t errlen)
 {
@@ -114,8 +86,9 @@ int us_netio_probe(const char *pktio_name, char *err, size_t errlen)
 }
 
 struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
-                            const struct netio_config *cfg, int need_iface, us_pktio_wrap wrap,
-                            void *wrap_arg, char *err, size_t errlen)
+                            const struct netio_config *cfg, int need_iface,
+                            const char *extra_vdev, us_pktio_wrap wrap, void *wrap_arg, char *err,
+                            size_t errlen)
 {
     const char *drv = ops->name;
     if (!cfg || !cfg->ip || !*cfg->ip) {
@@ -154,8 +127,9 @@ struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
         return NULL;
     }
     struct netio *io = NULL;
-    if (stack_opts(drv, cfg->opts, &uc, rest, err, errlen) == 0) {
-        struct pktio_config pc = {.iface = cfg->iface, .opts = rest};
+    const struct opt_set sets[] = {{us_stack_opt_defs, &uc}, {po->opts, NULL}};
+    if (opts_parse(drv, cfg->opts, sets, 2, rest, err, errlen) == 0) {
+        struct pktio_config pc = {.iface = cfg->iface, .opts = rest, .extra_vdev = extra_vdev};
         struct pktio *p = po->open(&pc, err, errlen);
         if (p && wrap) p = wrap(wrap_arg, p, &uc, err, errlen); /* closes p on failure */
         if (p) {

@@ -11,22 +11,18 @@
  *        -> exc_wrap_bind(): the classifier reads the stack's listeners
  *
  * EAL runs once per process, so the exception port's vdev must be in the EAL
- * arguments from the start: dp_open adds it to the options before the data
- * port opens (vdev=SPEC, or appended to eal=), and names the data port
- * (port=<first vdev>) so that it stays the one the stack uses. A
+ * arguments from the start: dp_open asks the dpdk pktio for it through
+ * pktio_config.extra_vdev (the backend's vdev() spec), which the pktio adds
+ * to vdev= or eal= and which keeps the data port the first vdev=. A
  * net_af_packet data port's kernel interface is quietened while the wrapper
  * lives (exc_iface_quiet: strict rp_filter) so that the kernel does not
  * answer what it sees there too.
  *
- * Options: the stack's (netio_common.c), the dpdk pktio's (eal=, vdev=,
- * port=, ...: drivers/dpdk/opts.c), and:
- *   exc=auto|rte_kni|virtio_user|tap|off  exception path (auto: the first of
- *       rte_kni, virtio_user, tap that can run; auto runs none when the port
- *       has no wire (ring=, a net_ring vdev) or the open brings no EAL options
- *       (it shares another open's EAL))
- *   exc_iface=NAME  the kernel-side interface (default bbx-<pid>)
- *   exc_poll=N      poll the exception port every N-th poll of the data port (1)
- * Built only with DPDK.
+ * Options: the stack's (netio_common.c), the dpdk pktio's (drivers/dpdk/opts.c)
+ * and the exception path's (exc_opt_defs below: exc=, exc_iface=, exc_poll=).
+ * exc=auto runs the first of rte_kni, virtio_user, tap that can, and none
+ * when the port has no wire (ring=, a net_ring vdev) or the open brings no
+ * EAL options (it shares another open's EAL). Built only with DPDK.
  */
 #ifdef HAVE_DPDK
 #include "drivers/ustack/ustack_int.h"
@@ -42,16 +38,46 @@ extern const struct netio_ops netio_dpdk_ops;
 
 #define DP_MAX_OPTS 64
 
+/* exc= values; exc_choose takes the name. */
+static const char *const exc_modes[] = {"auto", "rte_kni", "virtio_user", "tap", "off",
+                                        "virtio-user", NULL};
+enum { EXC_AUTO = 0, EXC_OFF = 4 };
+
 /* What dp_open builds: the config it hands to us_netio_open, and the
  * exception-path choice, which the wrap hook gets back as its arg. */
 struct dp_exc {
     struct netio_config cfg;
     const struct exc_backend_ops *backend;
+    unsigned mode;         /* exc=, an index into exc_modes */
+    const char *iface_opt; /* exc_iface=, or NULL */
+    uint32_t poll_every;   /* exc_poll= */
     char iface[IFNAMSIZ];
     char kiface[IFNAMSIZ]; /* the data port's kernel interface (net_af_packet iface=), or "" */
-    char vdev_opt[320], eal_opt[2400], port_opt[96];
-    const char *opts[DP_MAX_OPTS + 4];
-    uint32_t poll_every;
+    char vdev[256];        /* the backend's vdev spec ("" for none): pktio extra_vdev */
+    const char *opts[DP_MAX_OPTS + 1]; /* cfg->opts without the exception path's */
+};
+
+#define X(f) .off = offsetof(struct dp_exc, f), .size = sizeof(((struct dp_exc *)0)->f)
+static const struct opt_def exc_opt_defs[] = {
+    {.name = "exc", .type = OPT_ENUM, .choices = exc_modes, .def = "auto", X(mode),
+     .values = "auto|rte_kni|virtio_user|tap|off",
+     .help = "exception path: auto (first of rte_kni, virtio_user, tap that runs), or off"},
+    {.name = "exc_iface", .type = OPT_STR, .min = 1, .max = IFNAMSIZ - 1, .values = "IFNAME",
+     X(iface_opt),
+     .help = "the kernel-side interface (default bbx-<pid>)"},
+    {.name = "exc_poll", .type = OPT_UINT, .min = 1, .max = 1000000, .def = "1", X(poll_every),
+     .help = "poll the exception port every N-th poll of the data port"},
+    OPT_END,
+};
+#undef X
+
+extern const struct opt_def dp_opt_defs[]; /* drivers/dpdk/opts.c */
+
+static const struct opt_group dp_opt_groups[] = {
+    {"stack", us_stack_opt_defs},
+    {"exception path", exc_opt_defs},
+    {"dpdk pktio", dp_opt_defs},
+    {NULL, NULL},
 };
 
 static int dp_probe(char *err, size_t errlen)
@@ -102,110 +128,68 @@ static struct pktio *exc_hook(void *arg, struct pktio *p, const struct ustack_co
     return exc_wrap(p, xp, &wc, err, errlen); /* closes both on failure */
 }
 
-/* Options without exc=/exc_iface=, with the exception vdev added. */
-static int exc_prepare(struct dp_exc *x, const char *mode, const char *iface, char *err, size_t errlen)
+/* The exception path's choice and its vdev, from the options the pktio
+ * will get (read, not rewritten: the vdev goes as pktio extra_vdev). */
+static int exc_prepare(struct dp_exc *x, char *err, size_t errlen)
 {
-    const char *const *in = x->cfg.opts;
-    const char *eal = NULL, *vdev = NULL, *port = NULL, *ring = NULL;
-    size_t n = 0;
-    for (const char *const *o = in; o && *o; o++) {
-        if (has_prefix(*o, "eal=")) eal = *o + 4;
-        if (has_prefix(*o, "vdev=") && !vdev) vdev = *o + 5;
-        if (has_prefix(*o, "port=")) port = *o;
-        if (has_prefix(*o, "ring=")) ring = *o;
-    }
+    const char *const *o = x->opts;
+    const char *eal = opts_value(o, "eal", -1), *vdev = opts_value(o, "vdev", 0);
+    const char *mode = exc_modes[x->mode];
     char report[512];
-    int auto_mode = !mode || strcmp(mode, "auto") == 0;
-    if (auto_mode && (ring || (vdev && has_prefix(vdev, "net_ring")) || (!eal && !vdev)))
-        mode = "off"; /* no wire to share, or another open's EAL */
+    int auto_mode = x->mode == EXC_AUTO;
+    if (auto_mode && (opts_value(o, "ring", 0) || (vdev && has_prefix(vdev, "net_ring")) ||
+                      (!eal && !vdev)))
+        mode = exc_modes[EXC_OFF]; /* no wire to share, or another open's EAL */
     x->backend = exc_choose(mode, report, sizeof(report));
     if (!x->backend) {
         if (auto_mode || strcmp(mode, "off") == 0) return 0; /* run without */
         snprintf(err, errlen, "dpdk: exception path exc=%s cannot run: %s", mode, report);
         return -1;
     }
-    if (iface && (!*iface || strlen(iface) >= IFNAMSIZ)) {
-        snprintf(err, errlen, "dpdk: exc_iface='%s': want 1..%d characters", iface, IFNAMSIZ - 1);
-        return -1;
-    }
-    snprintf(x->iface, sizeof(x->iface), "%s", iface ? iface : "");
-    if (!iface) snprintf(x->iface, sizeof(x->iface), "bbx-%ld", (long)getpid());
-    char spec[256];
-    if (x->backend->vdev(x->iface, spec, sizeof(spec)) < 0) {
+    if (x->iface_opt)
+        snprintf(x->iface, sizeof(x->iface), "%s", x->iface_opt);
+    else
+        snprintf(x->iface, sizeof(x->iface), "bbx-%ld", (long)getpid());
+    if (x->backend->vdev(x->iface, x->vdev, sizeof(x->vdev)) < 0) {
         snprintf(err, errlen, "dpdk: exception path %s: vdev spec too long", x->backend->name);
         return -1;
     }
-    for (const char *const *o = in; o && *o; o++) {
-        if (*spec && eal && has_prefix(*o, "eal=")) {
-            int w = snprintf(x->eal_opt, sizeof(x->eal_opt), "eal=%s --vdev=%s", eal, spec);
-            if (w < 0 || (size_t)w >= sizeof(x->eal_opt)) {
-                snprintf(err, errlen, "dpdk: eal= too long to add the exception vdev");
-                return -1;
-            }
-            x->opts[n++] = x->eal_opt;
-        } else {
-            x->opts[n++] = *o;
-        }
-    }
-    if (*spec && !eal) {
-        snprintf(x->vdev_opt, sizeof(x->vdev_opt), "vdev=%s", spec);
-        x->opts[n++] = x->vdev_opt;
-    }
     const char *ki = vdev && has_prefix(vdev, "net_af_packet") ? strstr(vdev, "iface=") : NULL;
     if (ki) snprintf(x->kiface, sizeof(x->kiface), "%.*s", (int)strcspn(ki + 6, ","), ki + 6);
-    if (*spec && !port && vdev) { /* keep the data port the first vdev, whatever the probe order */
-        size_t l = strcspn(vdev, ",");
-        snprintf(x->port_opt, sizeof(x->port_opt), "port=%.*s", (int)l, vdev);
-        x->opts[n++] = x->port_opt;
-    }
-    x->opts[n] = NULL;
-    x->cfg.opts = x->opts;
     return 0;
 }
 
 static struct netio *dp_open(const struct netio_config *cfg, char *err, size_t errlen)
 {
+    static const struct netio_config none = {.cpu = -1};
+    const struct pktio_ops *po = pktio_find("dpdk");
+    if (!cfg) cfg = &none;
+    size_t n = 0;
+    while (cfg->opts && cfg->opts[n])
+        n++;
+    if (n > DP_MAX_OPTS) {
+        snprintf(err, errlen, "dpdk: more than %d options", DP_MAX_OPTS);
+        return NULL;
+    }
+    if (!po) {
+        snprintf(err, errlen, "dpdk: the dpdk pktio is not built in");
+        return NULL;
+    }
     struct dp_exc *x = calloc(1, sizeof(*x));
     if (!x) {
         snprintf(err, errlen, "dpdk: out of memory");
         return NULL;
     }
-    if (cfg) x->cfg = *cfg;
-    const char *mode = NULL, *iface = NULL;
-    size_t n = 0;
-    for (const char *const *o = cfg ? cfg->opts : NULL; o && *o; o++) {
-        if (has_prefix(*o, "exc=")) {
-            mode = *o + 4;
-        } else if (has_prefix(*o, "exc_iface=")) {
-            iface = *o + 10;
-        } else if (has_prefix(*o, "exc_poll=")) {
-            char *end = NULL;
-            unsigned long v = strtoul(*o + 9, &end, 10);
-            if (!(*o)[9] || *end || v < 1 || v > 1000000) {
-                snprintf(err, errlen, "dpdk: option '%s': want exc_poll=1..1000000", *o);
-                free(x);
-                return NULL;
-            }
-            x->poll_every = (uint32_t)v;
-        } else if (n < DP_MAX_OPTS) {
-            x->opts[n++] = *o;
-        } else {
-            snprintf(err, errlen, "dpdk: more than %d options", DP_MAX_OPTS);
-            free(x);
-            return NULL;
-        }
-    }
-    x->opts[n] = NULL;
+    x->cfg = *cfg;
     x->cfg.opts = x->opts;
-    /* exc_prepare reads x->cfg.opts (a copy) and rebuilds x->opts from it */
-    const char *copy[DP_MAX_OPTS + 1];
-    memcpy(copy, x->opts, (n + 1) * sizeof(*copy));
-    x->cfg.opts = copy;
+    /* Ours stored, the stack's and the pktio's checked and passed on in x->opts. */
+    const struct opt_set sets[] = {{exc_opt_defs, x}, {us_stack_opt_defs, NULL}, {po->opts, NULL}};
     struct netio *io = NULL;
-    if (exc_prepare(x, mode, iface, err, errlen) == 0) {
-        if (!x->backend) x->cfg.opts = copy;
-        io = us_netio_open(&netio_dpdk_ops, "dpdk", &x->cfg, 0, x->backend ? exc_hook : NULL, x,
-                           err, errlen);
+    if (opts_parse("dpdk", cfg->opts, sets, 3, x->opts, err, errlen) == 0 &&
+        exc_prepare(x, err, errlen) == 0) {
+        io = us_netio_open(&netio_dpdk_ops, "dpdk", &x->cfg, 0,
+                           x->backend && *x->vdev ? x->vdev : NULL,
+                           x->backend ? exc_hook : NULL, x, err, errlen);
         if (io && x->backend) exc_wrap_bind(((struct us_ctx *)io)->pkt, listen_ports, io);
     }
     free(x);
@@ -216,6 +200,7 @@ const struct netio_ops netio_dpdk_ops = {
     .name = "dpdk",
     .help = "our user-space TCP/IP stack over DPDK (any PMD; needs ip, and eal= or vdev= options; "
             "exc=auto|rte_kni|virtio_user|tap|off exception path)",
+    .opts = dp_opt_groups,
     .probe = dp_probe,
     .open = dp_open,
     USTACK_NETIO_OPS_BODY,

@@ -15,6 +15,7 @@
 #include "drivers/ustack/ustack.h"
 
 #include "drivers/netio_ready.h"
+#include "drivers/opts.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -394,9 +395,14 @@ int us_counters(struct netio *io, struct netio_counter *out, int max);
  * with err after closing p. */
 typedef struct pktio *(*us_pktio_wrap)(void *arg, struct pktio *p, const struct ustack_config *uc,
                                        char *err, size_t errlen);
+/* extra_vdev: pktio_config.extra_vdev for the pktio (the exception path's
+ * vdev for "dpdk"), or NULL. */
 struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
-                            const struct netio_config *cfg, int need_iface, us_pktio_wrap wrap,
-                            void *wrap_arg, char *err, size_t errlen);
+                            const struct netio_config *cfg, int need_iface,
+                            const char *extra_vdev, us_pktio_wrap wrap, void *wrap_arg, char *err,
+                            size_t errlen);
+/* The stack's option table (netio_common.c), for the backends' help groups. */
+extern const struct opt_def us_stack_opt_defs[];
 int us_netio_probe(const char *pktio_name, char *err, size_t errlen);
 #define USTACK_NETIO_OPS_BODY                                                                  \
     .destroy = us_destroy, .listen = us_listen, .connect = us_connect, .poll = us_poll,      \

@@ -6,6 +6,7 @@
  */
 #include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
+#include "harness/run/doctor.h"
 #include "harness/cli/genflags.h"
 #include "workloads/loadgen.h"
 #include "workloads/units.h"
@@ -80,7 +81,7 @@ int cmd_load(int argc, char **argv)
     const char *driver = "kernel", *json_path = NULL;
     const char *dopts[65] = {0};
     int ndopts = 0, quiet = 0;
-    char err[256];
+    char err[1024]; /* a driver's unknown-option error lists every key */
     struct netio_config ncfg = {.cpu = -1};
     struct lg_config cfg;
     memset(&cfg, 0, sizeof(cfg));
@@ -109,7 +110,11 @@ int cmd_load(int argc, char **argv)
             break;
         case 'j': json_path = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return 0;
+        case 'h':
+            usage(stdout);
+            printf("Driver options (--opt KEY=VALUE), from the drivers' tables:\n");
+            doctor_driver_opts(stdout, "  ");
+            return 0;
         default: usage(stderr); return 2;
         }
     }

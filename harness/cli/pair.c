@@ -70,7 +70,7 @@ struct side {
     struct netio_config ncfg;
     const char *opts[2 * PAIR_MAX_OPTS + 3];
     char ring_opt[64], eal_opt[1024];
-    char err[512];
+    char err[1024]; /* a driver's unknown-option error lists every key */
     int rc; /* the run: 0 ok, -1 failed (err) */
     int ran, json_failed;
     enum side_state state;
@@ -256,7 +256,7 @@ int cmd_pair(int argc, char **argv)
     struct genflags gf = {0};
     const char *path = "/bytes/64", *ring = "bbring", *eal = NULL;
     unsigned port = 8080;
-    char err[512];
+    char err[1024];
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     wl_spec_defaults(&p->lcfg.spec);

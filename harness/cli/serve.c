@@ -5,6 +5,7 @@
  */
 #include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
+#include "harness/run/doctor.h"
 #include "workloads/server.h"
 #include "workloads/units.h"
 
@@ -47,7 +48,7 @@ int cmd_serve(int argc, char **argv)
     const char *driver = "kernel", *json_path = NULL;
     const char *dopts[65] = {0};
     int ndopts = 0, quiet = 0;
-    char err[256];
+    char err[1024]; /* a driver's unknown-option error lists every key */
     uint64_t v;
     struct srv_config cfg;
     struct netio_config ncfg = {.cpu = -1};
@@ -85,7 +86,11 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'j': json_path = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return 0;
+        case 'h':
+            usage(stdout);
+            printf("Driver options (--opt KEY=VALUE), from the drivers' tables:\n");
+            doctor_driver_opts(stdout, "  ");
+            return 0;
         default: usage(stderr); return 2;
         }
     }

@@ -5,11 +5,13 @@
  *
  * Callers: harness/cli/doctor.c. Calls: sysinfo_collect, topo_which/topo_cmd (ip,
  * the throwaway namespace bb-doctor), netio_backends()->probe,
- * perf_event_open(2), /proc and /dev, exc_report (kni/exc_backend.c).
+ * perf_event_open(2), /proc and /dev, exc_report (kni/exc_backend.c), the
+ * drivers' option tables (netio_ops.opts, opt_format).
  */
 #include "harness/run/doctor.h"
 
 #include "drivers/netio.h"
+#include "drivers/opts.h"
 #include "harness/run/sysinfo.h"
 #include "harness/run/topo.h"
 #include "kni/exc.h"
@@ -262,6 +264,40 @@ static void check_drivers(FILE *out, struct tally *t)
                    expected[i]);
 }
 
+void doctor_driver_opts(FILE *out, const char *indent)
+{
+    const struct opt_def *seen[32];
+    int nseen = 0;
+    char line[512];
+    fprintf(out, "%s%-20s %-18s %-9s %s\n", indent, "KEY", "VALUES", "DEFAULT", "WHAT");
+    for (const struct netio_ops *const *b = netio_backends(); *b; b++) {
+        if (!(*b)->opts || !(*b)->opts[0].defs) {
+            fprintf(out, "%s%s: no options\n", indent, (*b)->name);
+            continue;
+        }
+        for (const struct opt_group *g = (*b)->opts; g->defs; g++) {
+            int dup = 0;
+            for (int i = 0; i < nseen; i++)
+                dup |= seen[i] == g->defs;
+            if (dup || nseen == 32) continue;
+            seen[nseen++] = g->defs;
+            size_t n = 0;
+            line[0] = '\0';
+            for (const struct netio_ops *const *u = netio_backends(); *u; u++)
+                for (const struct opt_group *h = (*u)->opts; h && h->defs; h++)
+                    if (h->defs == g->defs && n + 1 < sizeof(line)) {
+                        snprintf(line + n, sizeof(line) - n, "%s%s", n ? ", " : "", (*u)->name);
+                        n = strlen(line);
+                    }
+            fprintf(out, "%s%s options (--driver %s)\n", indent, g->title, line);
+            for (const struct opt_def *d = g->defs; d->name; d++) {
+                opt_format(d, line, sizeof(line));
+                fprintf(out, "%s  %s\n", indent, line);
+            }
+        }
+    }
+}
+
 static void check_devices(FILE *out, struct tally *t)
 {
     fprintf(out, "devices and exception path\n");
@@ -402,6 +438,8 @@ int doctor_run(FILE *out)
     check_cpus(out, &t, &si);
     check_accounting(out, &t);
     check_drivers(out, &t);
+    fprintf(out, "driver options (--opt KEY=VALUE)\n");
+    doctor_driver_opts(out, "  ");
     check_devices(out, &t);
     check_hugepages(out, &t);
     check_dpdk_tools(out, &t, &si);

@@ -5,9 +5,12 @@
  * net_ring), and of the capture (`capture` with libpcap on the DUT
  * interface, or `pdump` as a DPDK secondary), and the trial's files in
  * logs/. Pure: it creates, removes and starts nothing.
- * Callers: harness/cli/run.c, tests/harness/run/test_trial.c. Calls: suite.c.
+ * Callers: harness/cli/run.c, tests/harness/run/test_trial.c. Calls: suite.c,
+ * opts_value (drivers/opts.c).
  */
 #include "harness/run/trial.h"
+
+#include "drivers/opts.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,13 +33,15 @@ void trial_resolve_link(const struct suite *s, const char *entry, struct trial_l
     }
 }
 
-/* Does the user's [driver dpdk] section already say which port to use? */
+/* Does the user's [driver dpdk] section already say which port to use? The
+ * keys are the dpdk pktio's, looked up the parser's way (opts_value); the
+ * list stays here, not in its table: the plan must be the same in a build
+ * without DPDK, where that table is not linked. */
 static int opts_pick_port(const char *const *o)
 {
-    for (; o && *o; o++)
-        if (!strncmp(*o, "vdev=", 5) || !strncmp(*o, "eal=", 4) || !strncmp(*o, "port=", 5) ||
-            !strncmp(*o, "ring=", 5))
-            return 1;
+    static const char *const keys[] = {"vdev", "eal", "port", "ring"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (opts_value(o, keys[i], 0)) return 1;
     return 0;
 }
 

@@ -277,7 +277,7 @@ Test(afpacket, option_errors)
     const char *o1[] = {"block_size=256k", "bogus_key=1", NULL};
     expect_open_error("lo", o1, "unknown option 'bogus_key'");
     const char *o2[] = {"version=4", NULL};
-    expect_open_error("lo", o2, "version=4");
+    expect_open_error("lo", o2, "afpacket: bad value '4' for version: expected 2..3");
     const char *o3[] = {"block_size=5000", NULL};
     expect_open_error("lo", o3, "block_size=5000");
     const char *o4[] = {"frame_size=1000", NULL};

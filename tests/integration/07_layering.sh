@@ -3,8 +3,10 @@
 # names its folder from the repository root, -I. only):
 #   workloads/   may include workloads/ and drivers/netio.h only (the
 #                workload never knows which driver it runs on)
-#   drivers/     may include drivers/ and kni/exc.h (netio_dpdk.c's
-#                exception path), never harness/ or workloads/
+#   drivers/     may include drivers/, kni/exc.h (netio_dpdk.c's
+#                exception path) and workloads/units.h (a leaf on libc only:
+#                drivers/opts.c's sizes and counts), never harness/ or any
+#                other workloads/ header
 #   kni/         may include kni/, drivers/pktio.h and drivers/dpdk/dpdk_buf.h
 #                (the mbuf/pktbuf layout it shares with the dpdk pktio)
 #   harness/     anything; harness/run and harness/analysis never include
@@ -18,7 +20,7 @@ check() { # DIR ALLOWED-REGEX WHY
   if [ -n "$hits" ]; then echo "layering: $1 $3:"; echo "$hits"; bad=1; fi
 }
 check workloads 'workloads/[a-z_]+\.h|drivers/netio\.h' 'includes more than workloads/ and drivers/netio.h'
-check drivers 'drivers/[a-z_/]+\.h|kni/exc\.h' 'includes harness/ or workloads/'
+check drivers 'drivers/[a-z_/]+\.h|kni/exc\.h|workloads/units\.h' 'includes harness/ or workloads/ (other than units.h)'
 check kni 'kni/[a-z_]+\.h|drivers/pktio\.h|drivers/dpdk/dpdk_buf\.h' 'includes more than kni/, drivers/pktio.h and the mbuf layout'
 check harness/run '[a-z]+/[a-z_/]+\.h' 'has an include without its folder'
 hits=$(grep -rn '#include "harness/cli/' harness/run harness/analysis || true)

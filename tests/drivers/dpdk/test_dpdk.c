@@ -158,9 +158,9 @@ Test(dpdk, option_errors)
     } cases[] = {
         {"nosuch=1", "unknown option 'nosuch'"},
         {"port", "not key=value"},
-        {"burst=0", "burst=0"},
-        {"mbufs=12", "mbufs=12"},
-        {"huge=2", "huge=2"},
+        {"burst=0", "dpdk: bad value '0' for burst: expected 1..256"},
+        {"mbufs=12", "bad value '12' for mbufs"},
+        {"huge=2", "bad value '2' for huge: expected 0 or 1"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *opts[] = {cases[i].opt, NULL};
@@ -333,6 +333,50 @@ Test(dpdk, two_ports_last_close_ends_eal)
     if (geteuid() == 0) cr_assert(path_exists(dir), "EAL gone before the last close");
     pktio_close(p1);
     cr_assert_not(path_exists(dir), "%s left behind", dir);
+}
+
+/* cfg->extra_vdev (the exception path's port): EAL gets one more vdev,
+ * after vdev= or appended to eal=, and without port= the data port stays
+ * the first vdev= (so the extra one can be opened by name, the data one is
+ * taken). */
+static void extra_vdev_check(const char *const *opts, const char *data)
+{
+    struct pktio_config cfg = {.opts = opts, .extra_vdev = "net_ring0"};
+    char err[512] = "";
+    struct pktio *p = ops()->open(&cfg, err, sizeof(err));
+    if (!p && privilege_error(err)) cr_skip_test("DPDK EAL needs privileges here: %s", err);
+    cr_assert_not_null(p, "open: %s", err);
+    char byname[64];
+    snprintf(byname, sizeof(byname), "port=%s", data);
+    const char *taken[] = {byname, NULL};
+    struct pktio_config c2 = {.opts = taken};
+    cr_assert_null(ops()->open(&c2, err, sizeof(err)), "the data port is not %s", data);
+    cr_assert(strstr(err, "already open"), "err '%s'", err);
+    const char *extra[] = {"port=net_ring0", NULL};
+    c2.opts = extra;
+    struct pktio *x = ops()->open(&c2, err, sizeof(err));
+    cr_assert_not_null(x, "the extra vdev is not a port: %s", err);
+    send_and_check(p, p, 0, 20);
+    send_and_check(x, x, 0, 20);
+    pktio_close(x);
+    pktio_close(p);
+}
+
+Test(dpdk, extra_vdev_after_vdev_keeps_the_data_port)
+{
+    const char *opts[] = {"vdev=net_ring1", NULL};
+    extra_vdev_check(opts, "net_ring1");
+}
+
+Test(dpdk, extra_vdev_appended_to_eal)
+{
+    char opt[256];
+    snprintf(opt, sizeof(opt),
+             "eal=--lcores=0@(0) -m 128 --no-huge --no-pci --no-shconf --file-prefix=bbf%ld "
+             "--vdev=net_ring1",
+             (long)getpid());
+    const char *opts[] = {opt, "port=net_ring1", NULL};
+    extra_vdev_check(opts, "net_ring1");
 }
 
 /* A port that cannot be set up: a clear error, and EAL is shut down again. */

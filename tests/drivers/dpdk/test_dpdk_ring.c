@@ -133,7 +133,7 @@ Test(dpdk_ring, option_errors)
         {"ring=x:", "ring=NAME:A"},
         {"ring=bad-name:A", "ring=NAME:A"},
         {"ring=a_name_far_too_long:A", "ring=NAME:A"},
-        {"register=2", "register=2"},
+        {"register=2", "bad value '2' for register"},
     };
     char err[512];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
