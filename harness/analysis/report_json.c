@@ -26,7 +26,7 @@ static json_t *stats_json(const struct srv_stats *st)
                      (json_int_t)st->conns_closed, "conns_idle_timeout",
                      (json_int_t)st->conns_idle_timeout, "conns_max_active",
                      (json_int_t)st->conns_max_active, "conns_refused",
-                     (json_int_t)st->conns_refused, "requests", (json_int_t)st->requests,
+                     (json_int_t)st->conns_refused, "requests_parsed", (json_int_t)st->requests_parsed,
                      "responses", "2xx", (json_int_t)st->responses[2], "3xx",
                      (json_int_t)st->responses[3], "4xx", (json_int_t)st->responses[4], "5xx",
                      (json_int_t)st->responses[5], "bytes_in", (json_int_t)st->bytes_in,
