@@ -77,6 +77,10 @@ json_t *report_client_json(const struct wl_spec *s, const char *driver, const ch
     json_object_set_new(j, "errors", errs);
     json_object_set_new(j, "errors_total", json_integer((json_int_t)r->errors_total));
     json_object_set_new(j, "late_sends", json_integer((json_int_t)r->late_sends));
+    json_object_set_new(j, "inflight_at_end", json_integer((json_int_t)r->inflight_at_end));
+    json_object_set_new(j, "late_responses", json_integer((json_int_t)r->late_responses));
+    json_object_set_new(j, "unsent_at_end", json_integer((json_int_t)r->unsent_at_end));
+    json_object_set_new(j, "drain_ns", json_integer((json_int_t)r->drain_ns));
     json_object_set_new(j, "measured_ns", json_integer((json_int_t)r->measured_ns));
     json_object_set_new(j, "rps", json_real(secs > 0 ? (double)r->requests / secs : 0));
     json_object_set_new(j, "gbps", json_real(secs > 0 ? (double)r->body_bytes * 8 / secs / 1e9 : 0));

@@ -90,7 +90,17 @@ const char *trial_cross_check(json_t *client, json_t *server, int probes, char *
         return why;
     }
     if (jnum(client, "errors_total") > 0) {
-        snprintf(why, len, "%.0f client errors", jnum(client, "errors_total"));
+        /* name the kinds: "3 client errors (unanswered 2, timeout 1)" */
+        int n = snprintf(why, len, "%.0f client errors", jnum(client, "errors_total"));
+        const char *k, *sep = " (";
+        json_t *v;
+        json_object_foreach(json_object_get(client, "errors"), k, v)
+        {
+            if (json_number_value(v) <= 0 || n < 0 || (size_t)n >= len) continue;
+            n += snprintf(why + n, len - (size_t)n, "%s%s %.0f", sep, k, json_number_value(v));
+            sep = ", ";
+        }
+        if (*sep == ',' && n >= 0 && (size_t)n < len) snprintf(why + n, len - (size_t)n, ")");
         return why;
     }
     if (jnum(client, "requests") <= 0) {

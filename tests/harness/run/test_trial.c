@@ -291,6 +291,19 @@ Test(cross_check, reads_the_old_server_counter_name)
     json_decref(m), json_decref(old), json_decref(c);
 }
 
+/* A request the server never answered fails the trial, and the reason says so. */
+Test(cross_check, unanswered_requests_fail_the_trial)
+{
+    char why[256];
+    json_t *c = client_doc(100, 103, 104, 1);
+    json_object_set_new(c, "errors", json_pack("{s:i,s:i}", "unanswered", 1, "timeout", 0));
+    json_t *s = server_doc(104);
+    const char *got = trial_cross_check(c, s, 0, why, sizeof why);
+    cr_expect(got && strstr(got, "1 client errors") && strstr(got, "unanswered 1"), "'%s'",
+              got ? got : "(agree)");
+    json_decref(c), json_decref(s);
+}
+
 /* ---- the record ------------------------------------------------------------ */
 
 static char dir[64];
