@@ -201,7 +201,7 @@ int main(int argc, char **argv)
            "%llu errors), %.0f req/s wall-clock both sides, server answered %llu\n",
            (unsigned long long)b->res.requests_total, (unsigned long long)size, nconns,
            (unsigned long long)b->warm, (unsigned long long)b->res.errors_total,
-           (double)b->res.requests_total / secs, (unsigned long long)b->sst.requests);
+           (double)b->res.requests_total / secs, (unsigned long long)b->sst.requests_parsed);
     /* the divisor for callgrind's total: responses validated while collected */
     printf("loadgen_ipr: counted_requests=%llu\n", (unsigned long long)b->counted);
     stack_rig_close(&b->rig);

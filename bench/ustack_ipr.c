@@ -99,11 +99,11 @@ static void on_tick(void *arg)
     struct bench *b = arg;
     if (b->collecting) {
         CALLGRIND_TOGGLE_COLLECT; /* client side: not counted */
-        b->srv_counted += b->st->requests - b->srv_at_start;
+        b->srv_counted += b->st->requests_parsed - b->srv_at_start;
     }
     client_tick(b);
     if (b->done >= b->warmup && !b->stop) {
-        b->srv_at_start = b->st->requests;
+        b->srv_at_start = b->st->requests_parsed;
         CALLGRIND_TOGGLE_COLLECT; /* server side from here until the next tick */
         b->collecting = 1;
     } else {
@@ -179,7 +179,7 @@ int main(int argc, char **argv)
            "%.0f req/s wall-clock both sides, server answered %llu\n",
            (unsigned long long)(b.done > b.warmup ? b.done - b.warmup : 0),
            (unsigned long long)b.size, b.nconns, b.nconns == 1 ? "" : "s",
-           (unsigned long long)b.warmup, (double)b.done / secs, (unsigned long long)st.requests);
+           (unsigned long long)b.warmup, (double)b.done / secs, (unsigned long long)st.requests_parsed);
     /* the divisor for callgrind's total: requests the server parsed while collected */
     printf("ustack_ipr: counted_requests=%llu\n", (unsigned long long)b.srv_counted);
     stack_rig_close(&b.rig);

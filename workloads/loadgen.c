@@ -6,6 +6,9 @@
  *        -> on_readable() -> parse_responses() -> response_done()
  *        -> schedule(): closed loop refills, open loop sends at intended times
  *        -> check_timeouts(), progress callback
+ *   -> close_window() at the window's end, then the same loop drains:
+ *      answers to the requests still in flight are late responses
+ *   -> end_of_drain(): what is still unanswered is an error
  *
  * Latency is measured from the request's *intended* send time: in the closed
  * loop that is when it was written; in the open loop it is the slot on the
@@ -13,6 +16,25 @@
  * silently lowering the offered rate (coordinated omission).
  * Every response is validated (status, Content-Length, body length, and the
  * pattern byte for byte when the target is /bytes/N).
+ *
+ * The end of the window: nothing in flight is dropped. When the window
+ * closes no new request is sent and the requests in flight (inflight_at_end)
+ * get a drain of min(timeout, LG_DRAIN_MAX_NS) to be answered: an answer
+ * then is a late response (late_responses), valid but not in `requests`, so
+ * closed-loop throughput stays "answered inside the window / window length".
+ * What is still unanswered after the drain is an error (LG_ERR_UNANSWERED):
+ * a wedged connection fails the trial within a second of the window's end,
+ * not after a timeout longer than the window. Errors in the drain (a reset,
+ * a bad response) are counted in the window's errors: they are its requests.
+ * Open loop only, the histogram holds every request the schedule owed in
+ * the window, from its intended time: late responses with their latency,
+ * unanswered ones with their latency at the drain's end (a lower bound), and
+ * the requests due but not yet sent because the connection was full
+ * (unsent_at_end) with their latency at the window's end. So a stall at the
+ * end of the window shows in the tail. The closed loop's histogram stays the
+ * responses inside the window (latency.count == requests).
+ * A run ended by the stop flag has no drain: what was in flight is in
+ * inflight_at_end, neither late nor an error (the result says interrupted).
  */
 #include "workloads/loadgen.h"
 
@@ -30,6 +52,7 @@
 #define LG_MAX_EVENTS 256
 #define LG_MAX_HEADER (64 * 1024)
 #define LG_RECONNECT_NS 10000000ull /* back-off after a failed connect */
+#define LG_DRAIN_MAX_NS 1000000000ull /* the drain after the window: min(timeout, 1 s) */
 
 enum conn_state { C_IDLE = 0, C_CONNECTING, C_OPEN, C_CLOSING };
 enum rx_state { RX_HEADERS = 0, RX_BODY, RX_CHUNKED, RX_UNTIL_CLOSE, RX_WAIT_EOF };
@@ -65,6 +88,10 @@ struct lg {
     int check_pattern;
     uint64_t start, window_start, window_end, now;
     int measuring, stopping, ever_connected;
+    int draining; /* after the window: answers are late, errors still count */
+    int closing;  /* the final close: what is in flight is not an error */
+    int window_closed;
+    uint64_t drain_end;
     uint64_t interval_ns; /* open loop: per-connection send interval */
     uint64_t last_progress_report, last_progress_reqs;
     uint64_t conn_errors_before_first;
@@ -91,7 +118,7 @@ const char *lg_err_str(enum lg_err e)
     static const char *const names[LG_ERR__COUNT] = {
         [LG_ERR_CONNECT] = "connect", [LG_ERR_READ] = "read",     [LG_ERR_TIMEOUT] = "timeout",
         [LG_ERR_STATUS] = "status",   [LG_ERR_LENGTH] = "length", [LG_ERR_BODY] = "body",
-        [LG_ERR_PARSE] = "parse",
+        [LG_ERR_PARSE] = "parse",   [LG_ERR_UNANSWERED] = "unanswered",
     };
     return (unsigned)e < LG_ERR__COUNT ? names[e] : "unknown";
 }
@@ -107,7 +134,7 @@ static void set_inflight(struct lg *g, struct lg_conn *c, uint32_t v)
 static void count_error(struct lg *g, enum lg_err e, uint64_t n)
 {
     g->res->errors_total += n;
-    if (g->measuring) g->res->errors[e] += n;
+    if (g->measuring | g->draining) g->res->errors[e] += n;
 }
 
 /* The expected body length and pattern check for /bytes/N targets. */
@@ -206,7 +233,7 @@ static void conn_gone(struct lg *g, struct lg_conn *c, enum netio_close_reason w
         count_error(g, LG_ERR_CONNECT, 1);
         if (!g->ever_connected) g->conn_errors_before_first++;
         c->next_connect = g->now + LG_RECONNECT_NS;
-    } else if (c->inflight > 0 && !g->stopping && why != NETIO_CLOSE_LOCAL) {
+    } else if (c->inflight > 0 && !g->closing && why != NETIO_CLOSE_LOCAL) {
         /* The peer went away with requests outstanding. A response that was
          * being read until close is complete, not an error. */
         count_error(g, LG_ERR_READ, c->inflight);
@@ -237,8 +264,17 @@ static void fail_response(struct lg *g, struct lg_conn *c, enum lg_err e)
 {
     count_error(g, e, 1);
     /* The abort loses the requests pipelined behind this one: count them. */
-    if (c->inflight > 1 && !g->stopping) count_error(g, LG_ERR_READ, c->inflight - 1);
+    if (c->inflight > 1 && !g->closing) count_error(g, LG_ERR_READ, c->inflight - 1);
     conn_abort(g, c);
+}
+
+/* A valid answer in the drain after the window: not throughput; open loop,
+ * in the histogram from its intended time. Out of line: the hot path is the
+ * window's. */
+static __attribute__((noinline, cold)) void late_response(struct lg *g, uint64_t sent)
+{
+    g->res->late_responses++;
+    if (g->spec.mode == WL_OPEN) hist_record(&g->res->latency, g->now - sent);
 }
 
 static void response_done(struct lg *g, struct lg_conn *c)
@@ -254,6 +290,8 @@ static void response_done(struct lg *g, struct lg_conn *c)
         if (g->measuring && !(g->spec.requests && g->res->requests >= g->spec.requests)) {
             g->res->requests++;
             hist_record(&g->res->latency, g->now - sent);
+        } else if (g->draining) {
+            late_response(g, sent);
         }
     }
     /* Checked before close_after: CPS and read-until-close responses must
@@ -518,6 +556,71 @@ static void progress(struct lg *g)
     g->cfg->progress(&p, g->cfg->arg);
 }
 
+/* ---- the end of the window -------------------------------------------------- */
+
+/* Open loop: the requests the schedule owed by `end` but could not send (the
+ * connection was full or not open) enter the histogram with their latency so
+ * far, from their intended times. */
+static void account_unsent(struct lg *g, uint64_t end)
+{
+    if (g->spec.mode != WL_OPEN || g->interval_ns == 0) return;
+    for (uint32_t i = 0; i < g->spec.connections; i++)
+        for (uint64_t t = g->conns[i].next_send; t < end; t += g->interval_ns) {
+            hist_record(&g->res->latency, end - t);
+            g->res->unsent_at_end++;
+        }
+}
+
+/* Something the drain waits for: a request in flight, or a connect under way. */
+static int drain_pending(const struct lg *g)
+{
+    if (g->inflight) return 1;
+    for (uint32_t i = 0; i < g->spec.connections; i++)
+        if (g->conns[i].state == C_CONNECTING) return 1;
+    return 0;
+}
+
+/* The window closes (by time or by the request count): measured_ns, the
+ * requests in flight; from here on nothing new is sent and nothing is
+ * reconnected. Unless the window was never reached (an interrupted warm-up),
+ * the drain begins: the requests in flight get up to drain_ns to be
+ * answered (late responses). */
+static void close_window(struct lg *g)
+{
+    struct lg_result *r = g->res;
+    r->measured_ns = g->measuring ? g->now - g->window_start : 0;
+    if (r->measured_ns && g->window_end != UINT64_MAX && g->now > g->window_end)
+        r->measured_ns = g->window_end - g->window_start;
+    r->inflight_at_end = g->inflight;
+    g->stopping = 1;
+    g->window_closed = 1;
+    if (!g->measuring) return;
+    account_unsent(g, g->now);
+    g->measuring = 0;
+    g->draining = 1;
+    g->drain_end = g->now + r->drain_ns;
+}
+
+/* After the drain: what is still in flight is unanswered, an error (open
+ * loop: with its latency at this point, a lower bound); a connect still
+ * under way is a connect error. */
+static void end_of_drain(struct lg *g)
+{
+    for (uint32_t i = 0; i < g->spec.connections; i++) {
+        struct lg_conn *c = &g->conns[i];
+        if (c->inflight) {
+            count_error(g, LG_ERR_UNANSWERED, c->inflight);
+            for (uint32_t k = 0, at = c->head; g->spec.mode == WL_OPEN && k < c->inflight; k++) {
+                hist_record(&g->res->latency, g->now - c->sent_at[at]);
+                if (++at == g->spec.pipeline) at = 0;
+            }
+        } else if (c->state == C_CONNECTING) {
+            count_error(g, LG_ERR_CONNECT, 1);
+        }
+    }
+    g->draining = 0;
+}
+
 static int setup(struct lg *g)
 {
     if (wl_spec_validate(&g->spec, g->err, g->errlen) < 0) return -1;
@@ -545,6 +648,7 @@ static int setup(struct lg *g)
     g->window_start = g->start + g->spec.warmup_ns;
     g->window_end = g->spec.duration_ns ? g->window_start + g->spec.duration_ns : UINT64_MAX;
     g->measuring = g->spec.warmup_ns == 0;
+    g->res->drain_ns = g->spec.timeout_ns < LG_DRAIN_MAX_NS ? g->spec.timeout_ns : LG_DRAIN_MAX_NS;
     g->last_progress_report = g->start;
     for (uint32_t i = 0; i < g->spec.connections; i++) {
         struct lg_conn *c = &g->conns[i];
@@ -575,18 +679,29 @@ int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result 
     int rc = 0;
     uint64_t last_scan = 0;
 
-    while (!g.stopping) {
+    for (;;) {
         g.now = now_ns(cfg);
         if (cfg->stop && *cfg->stop) {
             res->interrupted = 1;
             break;
         }
-        if (!g.measuring && g.now >= g.window_start) {
-            g.measuring = 1;
-            g.window_start = g.now;
-            if (g.spec.duration_ns) g.window_end = g.now + g.spec.duration_ns;
+        if (g.draining) {
+            if (!drain_pending(&g) || g.now >= g.drain_end) {
+                end_of_drain(&g);
+                break;
+            }
+        } else {
+            if (!g.measuring && g.now >= g.window_start) {
+                g.measuring = 1;
+                g.window_start = g.now;
+                if (g.spec.duration_ns) g.window_end = g.now + g.spec.duration_ns;
+            }
+            if (g.stopping || g.now >= g.window_end) {
+                close_window(&g);
+                if (!g.draining) break;
+                continue;
+            }
         }
-        if (g.now >= g.window_end) break;
         if (!g.ever_connected && g.conn_errors_before_first > 0 &&
             g.now - g.start > g.spec.timeout_ns) {
             char a[INET_ADDRSTRLEN];
@@ -597,7 +712,7 @@ int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result 
             break;
         }
         int timeout_us = 1000;
-        if (g.spec.mode == WL_OPEN) {
+        if (g.spec.mode == WL_OPEN && !g.stopping) {
             uint64_t next = schedule_open(&g);
             /* Sleep only while the next send is well ahead: the driver's
              * sleep may be coarse (1 ms for epoll), so spin close to it. */
@@ -606,7 +721,7 @@ int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result 
             if (timeout_us > 1000) timeout_us = 1000;
         }
         if (g.now - last_scan >= 1000000ull) { /* timeouts and reconnects, every ms */
-            check_timeouts_and_reconnect(&g);
+            check_timeouts_and_reconnect(&g); /* draining: timeouts only (stopping) */
             last_scan = g.now;
         }
         int n = netio_poll(io, evs, LG_MAX_EVENTS, timeout_us);
@@ -617,17 +732,21 @@ int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result 
         }
         g.now = now_ns(cfg);
         for (int i = 0; i < n; i++) on_event(&g, &evs[i]);
-        progress(&g);
+        if (!g.draining) progress(&g);
         netio_flush(io);
     }
-    g.now = now_ns(cfg);
-    res->measured_ns = g.measuring ? g.now - g.window_start : 0;
-    if (res->measured_ns && g.window_end != UINT64_MAX && g.now > g.window_end)
-        res->measured_ns = g.window_end - g.window_start;
+    g.draining = 0;
+    if (!g.window_closed) { /* interrupted, or a setup failure: no drain */
+        g.now = now_ns(cfg);
+        close_window(&g);
+        g.draining = 0;
+    }
 
     /* Close everything and let the driver deliver the CLOSED events, so the
-     * netio instance is left clean. Requests still in flight are not errors. */
+     * netio instance is left clean. What is still in flight now was counted
+     * (drain) or the run was interrupted: the close is not an error. */
     g.stopping = 1;
+    g.closing = 1;
     for (uint32_t i = 0; i < g.spec.connections; i++) {
         struct lg_conn *c = &g.conns[i];
         set_inflight(&g, c, 0);

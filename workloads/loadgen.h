@@ -26,6 +26,7 @@ enum lg_err {
     LG_ERR_LENGTH,      /* Content-Length missing or not what /bytes/N promised, short body */
     LG_ERR_BODY,        /* body differs from the pattern */
     LG_ERR_PARSE,       /* malformed response */
+    LG_ERR_UNANSWERED,  /* in flight when the window closed, still unanswered after the drain */
     LG_ERR__COUNT
 };
 
@@ -62,6 +63,11 @@ struct lg_result {
     uint64_t errors_total;    /* all errors including warm-up */
     uint64_t measured_ns;     /* actual length of the measured window */
     uint64_t late_sends;      /* open loop: sends behind their intended time by > 1 ms */
+    /* The end of the window (see loadgen.c, "The end of the window"). */
+    uint64_t inflight_at_end; /* requests written or queued, unanswered, when the window closed */
+    uint64_t late_responses;  /* of those, answered validly in the drain (not in `requests`) */
+    uint64_t unsent_at_end;   /* open loop: due by the schedule, not yet sent (connection full) */
+    uint64_t drain_ns;        /* the drain's bound: min(timeout, LG_DRAIN_MAX_NS) */
     int interrupted;          /* *stop ended the run */
     struct hist latency;      /* measured responses, ns */
 };

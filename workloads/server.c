@@ -586,7 +586,7 @@ static void parse_input(struct srv *s, struct conn *c, const uint8_t *data, size
         int hl = http_parse_request((const char *)data + pos, len - pos, &rq, cfg->max_header,
                                     HTTP_MAX_HEADERS);
         if (hl == HTTP_PARSE_PARTIAL) break;
-        s->st->requests++;
+        s->st->requests_parsed++;
         struct req *e = ring_push(c);
         e->len = (uint32_t)(len - pos); /* errors take everything: the connection ends */
         if (hl < 0) {

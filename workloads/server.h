@@ -38,7 +38,7 @@ struct srv_stats {
     uint64_t conns_idle_timeout;
     uint64_t conns_max_active;
     uint64_t conns_refused;     /* no free slot: aborted at accept */
-    uint64_t requests;          /* requests parsed (including those answered 4xx/5xx) */
+    uint64_t requests_parsed;   /* requests parsed, answered 2xx or not (by class: responses) */
     uint64_t responses[6];      /* by class: [2] = 2xx ... [5] = 5xx */
     uint64_t bytes_in;          /* request bytes consumed */
     uint64_t bytes_out;         /* response bytes sent, headers included */

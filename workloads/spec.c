@@ -28,7 +28,7 @@ const struct wl_key wl_spec_keys[] = {
     {"duration", "10s", "measured window, e.g. 10s, 500ms, 2m (0 with requests > 0: until done)"},
     {"warmup", "2s", "uncounted time before the window, e.g. 2s, 500ms (0 = none)"},
     {"requests", "0", "stop after this many measured requests, e.g. 1000, 10k (0 = by duration)"},
-    {"timeout", "10s", "a response slower than this is a timeout error, e.g. 10s, 500ms (> 0)"},
+    {"timeout", "10s", "a request with no progress this long is a timeout error (the drain after the window is min(timeout, 1s)), e.g. 10s, 500ms (> 0)"},
     {NULL, NULL, NULL},
 };
 

@@ -131,6 +131,14 @@ static double num_at(json_t *o, const char *k)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* The server's requests parsed: stats.requests_parsed, or stats.requests in
+ * records written before the counter was renamed. */
+static double requests_parsed(json_t *stats)
+{
+    return json_object_get(stats, "requests_parsed") ? num_at(stats, "requests_parsed")
+                                                     : num_at(stats, "requests");
+}
+
 double model_record_value(json_t *rec, const char *name)
 {
     json_t *m = json_object_get(json_object_get(rec, "metrics"), name);
@@ -139,7 +147,7 @@ double model_record_value(json_t *rec, const char *name)
     json_t *dc = json_object_get(srv, "driver_counters");
     if (strcmp(name, "syscalls_per_request") == 0) {
         double sys = num_at(dc, "syscalls"),
-               req = num_at(json_object_get(srv, "stats"), "requests");
+               req = requests_parsed(json_object_get(srv, "stats"));
         return req > 0 ? sys / req : NAN;
     }
     if (strcmp(name, "poll_work_fraction") == 0) {

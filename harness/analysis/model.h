@@ -38,7 +38,8 @@ struct cell_stat {
 int model_load(const char *dir, struct run_model *pd, char *err, size_t errlen);
 void model_free(struct run_model *pd);
 /* metrics.<name> of a record, or a derived value: "syscalls_per_request"
- * (server.driver_counters.syscalls / server.stats.requests) and
+ * (server.driver_counters.syscalls / server.stats.requests_parsed, or .requests
+ * in records from before the rename) and
  * "poll_work_fraction" (poll_cycles_work / (work + idle) of the server's
  * driver_counters). NAN when absent. */
 double model_record_value(json_t *rec, const char *name);

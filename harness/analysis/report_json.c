@@ -26,7 +26,7 @@ static json_t *stats_json(const struct srv_stats *st)
                      (json_int_t)st->conns_closed, "conns_idle_timeout",
                      (json_int_t)st->conns_idle_timeout, "conns_max_active",
                      (json_int_t)st->conns_max_active, "conns_refused",
-                     (json_int_t)st->conns_refused, "requests", (json_int_t)st->requests,
+                     (json_int_t)st->conns_refused, "requests_parsed", (json_int_t)st->requests_parsed,
                      "responses", "2xx", (json_int_t)st->responses[2], "3xx",
                      (json_int_t)st->responses[3], "4xx", (json_int_t)st->responses[4], "5xx",
                      (json_int_t)st->responses[5], "bytes_in", (json_int_t)st->bytes_in,
@@ -77,6 +77,10 @@ json_t *report_client_json(const struct wl_spec *s, const char *driver, const ch
     json_object_set_new(j, "errors", errs);
     json_object_set_new(j, "errors_total", json_integer((json_int_t)r->errors_total));
     json_object_set_new(j, "late_sends", json_integer((json_int_t)r->late_sends));
+    json_object_set_new(j, "inflight_at_end", json_integer((json_int_t)r->inflight_at_end));
+    json_object_set_new(j, "late_responses", json_integer((json_int_t)r->late_responses));
+    json_object_set_new(j, "unsent_at_end", json_integer((json_int_t)r->unsent_at_end));
+    json_object_set_new(j, "drain_ns", json_integer((json_int_t)r->drain_ns));
     json_object_set_new(j, "measured_ns", json_integer((json_int_t)r->measured_ns));
     json_object_set_new(j, "rps", json_real(secs > 0 ? (double)r->requests / secs : 0));
     json_object_set_new(j, "gbps", json_real(secs > 0 ? (double)r->body_bytes * 8 / secs / 1e9 : 0));

@@ -15,7 +15,9 @@ const char genflags_help[] =
     "      --download       download mode: -n requests (default 1) over -c connections\n"
     "                       (default 1), timed and checked byte for byte\n"
     "  -n, --requests N     stop after N measured requests (units k, m)\n"
-    "      --timeout DUR    a request with no progress this long is an error (default 10s)\n";
+    "      --timeout DUR    a request with no progress this long is an error (default 10s);\n"
+    "                       after the window, in-flight requests get min(DUR, 1s) to be\n"
+    "                       answered, then count as 'unanswered' errors\n";
 
 int genflags_apply(struct genflags *g, struct wl_spec *spec, int c, const char *optarg, char *err,
                    size_t errlen)

@@ -31,7 +31,15 @@ static void usage(FILE *f)
             "      --json FILE      write the results as JSON here\n"
             "  -q, --quiet          no progress and no summary\n"
             "Every response is checked: status 200, Content-Length, body length, and for\n"
-            "/bytes/N the body byte for byte against the pattern the server sends.\n",
+            "/bytes/N the body byte for byte against the pattern the server sends.\n"
+            "At the end of the window nothing in flight is dropped: no new request is sent\n"
+            "and the requests in flight get a drain of min(--timeout, 1s) to be answered.\n"
+            "An answer then is late: valid, not in the window's requests or req/s (closed\n"
+            "loop: req/s = responses inside the window / window). A request still\n"
+            "unanswered after the drain is an 'unanswered' error: a stuck connection fails\n"
+            "the run within a second of the window's end, whatever --timeout is. Open loop:\n"
+            "late and unanswered requests, and those due but not yet sent, are in the\n"
+            "latency from their intended send times, so a stall at the end shows in the tail.\n",
             genflags_help);
 }
 
@@ -68,6 +76,13 @@ static void summary(const struct wl_spec *s, const struct lg_result *r)
         printf(" %s %llu", lg_err_str((enum lg_err)i), (unsigned long long)r->errors[i]);
     printf("\n");
     if (r->late_sends) printf("  Late sends (> 1 ms behind schedule): %llu\n", (unsigned long long)r->late_sends);
+    printf("  In flight at the end: %llu (answered late %llu, unanswered %llu after a %s drain)\n",
+           (unsigned long long)r->inflight_at_end, (unsigned long long)r->late_responses,
+           (unsigned long long)r->errors[LG_ERR_UNANSWERED],
+           units_format_ns(r->drain_ns, a, sizeof(a)));
+    if (r->unsent_at_end)
+        printf("  Due but unsent at the end (in the latency, from their intended times): %llu\n",
+               (unsigned long long)r->unsent_at_end);
 }
 
 int cmd_load(int argc, char **argv)

@@ -233,8 +233,11 @@ static void summary(const struct pair *p)
     for (int i = 0; i < LG_ERR__COUNT; i++)
         if (r->errors[i])
             printf(" (%s %llu)", lg_err_str((enum lg_err)i), (unsigned long long)r->errors[i]);
-    printf("\n  Server: %llu requests, %llu connections, %llu bytes out\n",
-           (unsigned long long)p->sst.requests, (unsigned long long)p->sst.conns_accepted,
+    printf("\n  In flight at the end: %llu (late %llu, unanswered %llu)",
+           (unsigned long long)r->inflight_at_end, (unsigned long long)r->late_responses,
+           (unsigned long long)r->errors[LG_ERR_UNANSWERED]);
+    printf("\n  Server: %llu requests parsed, %llu connections, %llu bytes out\n",
+           (unsigned long long)p->sst.requests_parsed, (unsigned long long)p->sst.conns_accepted,
            (unsigned long long)p->sst.bytes_out);
 }
 

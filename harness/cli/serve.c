@@ -119,8 +119,8 @@ int cmd_serve(int argc, char **argv)
         json_decref(j);
     }
     if (!quiet)
-        fprintf(stderr, "serve: %llu requests, %llu connections, %llu bytes out\n",
-                (unsigned long long)st.requests, (unsigned long long)st.conns_accepted,
+        fprintf(stderr, "serve: %llu requests parsed, %llu connections, %llu bytes out\n",
+                (unsigned long long)st.requests_parsed, (unsigned long long)st.conns_accepted,
                 (unsigned long long)st.bytes_out);
     netio_destroy(io);
     return rc == 0 ? 0 : 1;

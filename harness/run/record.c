@@ -27,6 +27,14 @@ static double jnum(json_t *o, const char *key)
     return json_number_value(json_object_get(o, key));
 }
 
+/* The requests the server parsed (answered 2xx or not): stats.requests_parsed,
+ * or stats.requests in records written before the counter was renamed. */
+static double server_parsed(json_t *ss)
+{
+    json_t *v = json_object_get(ss, "requests_parsed");
+    return json_number_value(v ? v : json_object_get(ss, "requests"));
+}
+
 json_t *trial_metrics(const struct wl_spec *w, json_t *client, json_t *server,
                       const struct topo_ifstats *d, json_t *cpu)
 {
@@ -54,7 +62,8 @@ json_t *trial_metrics(const struct wl_spec *w, json_t *client, json_t *server,
         json_object_set_new(m, "dut_packets_per_request",
                             json_real((double)(d->rx_packets + d->tx_packets) / reqs));
     json_t *ss = json_object_get(server, "stats");
-    if (ss) json_object_set_new(m, "server_requests", json_integer((json_int_t)jnum(ss, "requests")));
+    if (ss)
+        json_object_set_new(m, "server_requests_parsed", json_integer((json_int_t)server_parsed(ss)));
     static const char *const ck[] = {"dut_cycles_per_request", "system_cycles_per_request",
                                      "dut_cycles_per_packet", "system_cycles_per_packet",
                                      "ctx_switches_per_request", "net_rx_softirqs_per_request",
@@ -68,20 +77,30 @@ json_t *trial_metrics(const struct wl_spec *w, json_t *client, json_t *server,
 const char *trial_cross_check(json_t *client, json_t *server, int probes, char *why, size_t len)
 {
     json_t *ss = json_object_get(server, "stats");
-    double served = jnum(ss, "requests"), got = jnum(client, "requests_total"),
+    double parsed = server_parsed(ss), got = jnum(client, "requests_total"),
            sent = jnum(client, "sent_total");
-    if (got > served) {
-        snprintf(why, len, "client counted %.0f responses but the server served only %.0f", got,
-                 served);
+    if (got > parsed) {
+        snprintf(why, len, "client counted %.0f responses but the server parsed only %.0f requests",
+                 got, parsed);
         return why;
     }
-    if (served > sent + probes) {
-        snprintf(why, len, "server served %.0f requests but the client sent only %.0f", served,
+    if (parsed > sent + probes) {
+        snprintf(why, len, "server parsed %.0f requests but the client sent only %.0f", parsed,
                  sent);
         return why;
     }
     if (jnum(client, "errors_total") > 0) {
-        snprintf(why, len, "%.0f client errors", jnum(client, "errors_total"));
+        /* name the kinds: "3 client errors (unanswered 2, timeout 1)" */
+        int n = snprintf(why, len, "%.0f client errors", jnum(client, "errors_total"));
+        const char *k, *sep = " (";
+        json_t *v;
+        json_object_foreach(json_object_get(client, "errors"), k, v)
+        {
+            if (json_number_value(v) <= 0 || n < 0 || (size_t)n >= len) continue;
+            n += snprintf(why + n, len - (size_t)n, "%s%s %.0f", sep, k, json_number_value(v));
+            sep = ", ";
+        }
+        if (*sep == ',' && n >= 0 && (size_t)n < len) snprintf(why + n, len - (size_t)n, ")");
         return why;
     }
     if (jnum(client, "requests") <= 0) {

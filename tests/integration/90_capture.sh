@@ -100,7 +100,7 @@ for bound in 0 50; do
   [ "$t" = "$cf" ] || fail "tshark counts $t, capture_frames $cf"
   if [ "$bound" = 0 ]; then
     [ "$cf" = $((rx + tx)) ] || fail "captured $cf frames, the port moved $((rx + tx))"
-    [ "$(jget "$tmp/d0.json" 'j["stats"]["requests"]')" -ge 100 ] || fail "too few requests served"
+    [ "$(jget "$tmp/d0.json" 'j["stats"]["requests_parsed"]')" -ge 100 ] || fail "too few requests parsed"
     "$BB" trace --json "$f" >"$tmp/d.trace" || fail "trace on pcapng"
     [ "$(jget "$tmp/d.trace" 'j["packets"]')" = "$cf" ] || fail "trace count differs"
     [ "$(jget "$tmp/d.trace" 'j["handshakes"]')" -ge 1 ] || fail "no handshake in the pcapng"

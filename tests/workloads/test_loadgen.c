@@ -119,8 +119,10 @@ enum fault {
     FAULT_CLOSE,  /* close without answering */
     FAULT_PARSE,  /* malformed status line */
     FAULT_STALL,  /* never answer (until the client goes away) */
-    FAULT_DELAY,  /* answer correctly after 200 ms */
+    FAULT_DELAY,  /* answer correctly after delay_ms (default 200 ms) */
 };
+
+#define FAKE_MAX_CONNS 16
 
 struct fake {
     int lfd;
@@ -131,6 +133,10 @@ struct fake {
     enum fault fault;
     uint64_t fault_at; /* 0-based index over all requests received */
     size_t body_len;   /* what the client asks for (/bytes/N) */
+    unsigned delay_ms; /* FAULT_DELAY */
+    int concurrent;    /* serve each connection in its own thread (else one at a time) */
+    pthread_t conn_th[FAKE_MAX_CONNS];
+    int nconn_th;
     atomic_uint_fast64_t requests, conns, faults;
 };
 
@@ -167,7 +173,7 @@ static int respond(struct fake *f, int fd, uint64_t idx)
     case FAULT_STALL:
         return 2;
     case FAULT_DELAY:
-        usleep(200 * 1000);
+        usleep(f->delay_ms * 1000u);
         break;
     case FAULT_BODY:
         body[n / 2] ^= 0xff;
@@ -251,6 +257,19 @@ static void serve_conn(struct fake *f, int fd)
     close(fd);
 }
 
+struct conn_arg {
+    struct fake *f;
+    int fd;
+};
+
+static void *conn_thread(void *arg)
+{
+    struct conn_arg a = *(struct conn_arg *)arg;
+    free(arg);
+    serve_conn(a.f, a.fd);
+    return NULL;
+}
+
 static void *fake_thread(void *arg)
 {
     struct fake *f = arg;
@@ -260,12 +279,26 @@ static void *fake_thread(void *arg)
         int fd = accept(f->lfd, NULL, NULL);
         if (fd < 0) continue;
         atomic_fetch_add(&f->conns, 1);
+        struct conn_arg *a = f->concurrent && f->nconn_th < FAKE_MAX_CONNS ? malloc(sizeof(*a)) : NULL;
+        if (a) {
+            a->f = f;
+            a->fd = fd;
+            if (pthread_create(&f->conn_th[f->nconn_th], NULL, conn_thread, a) == 0) {
+                f->nconn_th++;
+                continue;
+            }
+            free(a);
+        }
         serve_conn(f, fd);
     }
+    for (int i = 0; i < f->nconn_th; i++) pthread_join(f->conn_th[i], NULL);
     return NULL;
 }
 
-static struct fake *fake_start(enum form form, enum fault fault, uint64_t fault_at)
+/* concurrent: every connection served at once (by its own thread), as a
+ * real server would; delay_ms: how long FAULT_DELAY holds its response. */
+static struct fake *fake_start_opts(enum form form, enum fault fault, uint64_t fault_at,
+                                    int concurrent, unsigned delay_ms)
 {
     struct fake *f = calloc(1, sizeof(*f));
     cr_assert(f);
@@ -273,6 +306,8 @@ static struct fake *fake_start(enum form form, enum fault fault, uint64_t fault_
     f->fault = fault;
     f->fault_at = fault_at;
     f->body_len = 64;
+    f->delay_ms = delay_ms;
+    f->concurrent = concurrent;
     pattern_init();
     f->lfd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert(f->lfd >= 0);
@@ -285,6 +320,11 @@ static struct fake *fake_start(enum form form, enum fault fault, uint64_t fault_
     f->port = ntohs(a.sin_port);
     cr_assert_eq(pthread_create(&f->th, NULL, fake_thread, f), 0);
     return f;
+}
+
+static struct fake *fake_start(enum form form, enum fault fault, uint64_t fault_at)
+{
+    return fake_start_opts(form, fault, fault_at, 0, 200);
 }
 
 static void fake_stop(struct fake *f)
@@ -421,7 +461,17 @@ Test(loadgen, closed_loop_counts_agree, .timeout = 20)
     cr_expect_eq(r.connects, 4, "connects %llu", (unsigned long long)r.connects);
     cr_expect_eq(r.measured_ns, 300 * MS);
     cr_expect_eq(r.late_sends, 0);
-    cr_expect_geq(f.st.requests, r.requests_total);
+    cr_expect_geq(f.st.requests_parsed, r.requests_total);
+    /* The window ends with every connection's request in flight; a healthy
+     * server answers them in the drain: counted as late, not as throughput,
+     * and (closed loop) not in the histogram. */
+    cr_expect_eq(r.inflight_at_end, 4, "inflight_at_end %llu",
+                 (unsigned long long)r.inflight_at_end);
+    cr_expect_eq(r.late_responses, 4, "late_responses %llu",
+                 (unsigned long long)r.late_responses);
+    cr_expect_eq(r.unsent_at_end, 0);
+    cr_expect_eq(r.drain_ns, 1000 * MS, "drain = min(timeout 2 s, 1 s)");
+    cr_expect_eq(r.requests_total, r.late_responses + r.requests, "no warm-up here");
 }
 
 Test(loadgen, pipelining, .timeout = 20)
@@ -793,4 +843,109 @@ Test(loadgen, open_loop_counts_stall_from_intended_times, .timeout = 20)
     cr_expect_geq(closed_slow, 1);
     cr_expect_gt(open_slow, closed_slow, "open %llu vs closed %llu slow requests",
                  (unsigned long long)open_slow, (unsigned long long)closed_slow);
+}
+
+/* ---- the end of the window: nothing in flight is dropped ------------------------- */
+
+/* A server that accepts every connection and answers all but one: the one
+ * connection that got request #2 never hears back. The timeout (10 s) is far
+ * longer than the window (300 ms): the drain after the window must still
+ * report the request as unanswered, an error, so the trial fails. */
+Test(loadgen, stuck_connection_is_unanswered_error, .timeout = 20)
+{
+    struct fake *f = fake_start_opts(FORM_CL, FAULT_STALL, 2, 1, 0);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f->port);
+    c.spec.connections = 4;
+    c.spec.timeout_ns = 10000 * MS;
+    run_ok(&c, &r);
+    uint64_t faults = atomic_load(&f->faults), conns = atomic_load(&f->conns);
+    fake_stop(f);
+    cr_assert_eq(faults, 1, "the fake server did not stall a request");
+    cr_expect_eq(conns, 4);
+    cr_assert_gt(r.requests, 0, "the three healthy connections went on");
+    cr_expect_eq(r.errors[LG_ERR_UNANSWERED], 1, "errors[unanswered] = %llu",
+                 (unsigned long long)r.errors[LG_ERR_UNANSWERED]);
+    cr_expect_eq(r.errors[LG_ERR_TIMEOUT], 0, "the 10 s timeout did not fire");
+    cr_expect_eq(r.errors_total, sum_errors(&r));
+    cr_expect_gt(r.errors_total, 0, "a wedged connection must fail the trial");
+    cr_expect_eq(r.inflight_at_end, 4);
+    cr_expect_eq(r.late_responses, 3, "the three healthy connections' last requests");
+    cr_expect_eq(r.latency.count, r.requests, "closed loop: the histogram holds the window's");
+}
+
+/* Open loop at 1000/s on one connection over a 600 ms window; the server
+ * stops answering at request #300 (intended at 300 ms). The stalled request
+ * and the ones the schedule could not send behind it are in the histogram
+ * from their intended times: the tail shows the stall. */
+Test(loadgen, open_loop_stall_at_end_enters_histogram, .timeout = 20)
+{
+    struct fake *f = fake_start(FORM_CL, FAULT_STALL, 300);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f->port);
+    c.spec.mode = WL_OPEN;
+    c.spec.rate = 1000;
+    c.spec.duration_ns = 600 * MS;
+    c.spec.timeout_ns = 10000 * MS;
+    run_ok(&c, &r);
+    uint64_t faults = atomic_load(&f->faults), seen = atomic_load(&f->requests);
+    fake_stop(f);
+    cr_assert_eq(faults, 1, "the fake server did not stall (%llu requests seen)",
+                 (unsigned long long)seen);
+    cr_expect_eq(r.requests, 300, "requests %llu", (unsigned long long)r.requests);
+    cr_expect_eq(r.inflight_at_end, 1);
+    cr_expect_eq(r.errors[LG_ERR_UNANSWERED], 1);
+    cr_expect_gt(r.errors_total, 0);
+    cr_expect_gt(r.unsent_at_end, 100, "unsent_at_end %llu", (unsigned long long)r.unsent_at_end);
+    cr_expect_geq(r.latency.max_ns, 250 * MS, "max %llu ns", (unsigned long long)r.latency.max_ns);
+    cr_expect_gt(slower_than(&r.latency, 100 * MS), 100, "the stall is in the tail");
+    cr_expect_eq(r.latency.count,
+                 r.requests + r.late_responses + r.errors[LG_ERR_UNANSWERED] + r.unsent_at_end);
+}
+
+/* Open loop: response #200 (intended at 200 ms) is held 500 ms, past the end
+ * of a 400 ms window but within the drain. It is a late response, not an
+ * error, and its full latency is in the histogram. */
+Test(loadgen, open_loop_late_response_counted_in_drain, .timeout = 20)
+{
+    struct fake *f = fake_start_opts(FORM_CL, FAULT_DELAY, 200, 0, 500);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f->port);
+    c.spec.mode = WL_OPEN;
+    c.spec.rate = 1000;
+    c.spec.duration_ns = 400 * MS;
+    c.spec.timeout_ns = 10000 * MS;
+    run_ok(&c, &r);
+    uint64_t faults = atomic_load(&f->faults);
+    fake_stop(f);
+    cr_assert_eq(faults, 1, "the fake server did not delay a response");
+    expect_no_errors(&r);
+    cr_expect_eq(r.inflight_at_end, 1);
+    cr_expect_eq(r.late_responses, 1);
+    cr_expect_geq(r.latency.max_ns, 450 * MS, "max %llu ns", (unsigned long long)r.latency.max_ns);
+    cr_expect_eq(r.latency.count, r.requests + r.late_responses + r.unsent_at_end);
+}
+
+/* Open loop against the real server: nothing new is an error, and every
+ * request of the schedule is accounted for in the histogram. */
+Test(loadgen, open_loop_healthy_accounting, .timeout = 20)
+{
+    struct fx f;
+    fx_start(&f);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f.port);
+    c.spec.mode = WL_OPEN;
+    c.spec.rate = 2000;
+    c.spec.connections = 2;
+    run_ok(&c, &r);
+    fx_stop(&f);
+    expect_no_errors(&r);
+    cr_assert_gt(r.requests, 0);
+    cr_expect_eq(r.latency.count, r.requests + r.late_responses + r.unsent_at_end);
+    cr_expect_eq(r.late_responses, r.inflight_at_end);
+    cr_expect_eq(r.measured_ns, 300 * MS);
 }

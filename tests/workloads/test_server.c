@@ -525,7 +525,7 @@ Test(server, keep_alive_100_requests_one_connection)
     cl_close(c);
     fx_stop(&f);
     cr_expect_eq(f.st.conns_accepted, 1);
-    cr_expect_eq(f.st.requests, 100);
+    cr_expect_eq(f.st.requests_parsed, 100);
     cr_expect_eq(f.st.responses[2], 100);
 }
 
@@ -552,7 +552,7 @@ static void check_pipelined(const char *const *paths, const uint64_t *sizes, int
     get_bytes(c, "/bytes/7", 7);
     cl_close(c);
     fx_stop(&f);
-    cr_expect_eq(f.st.requests, (uint64_t)n + 1);
+    cr_expect_eq(f.st.requests_parsed, (uint64_t)n + 1);
 }
 
 Test(server, pipelined_three_in_order)
@@ -854,7 +854,7 @@ Test(server, post_is_405_with_allow_and_body_discarded)
     get_bytes(c, "/bytes/64", 64);
     cl_close(c);
     fx_stop(&f);
-    cr_expect_eq(f.st.requests, 2);
+    cr_expect_eq(f.st.requests_parsed, 2);
 }
 
 Test(server, expect_continue_without_body_closes)
@@ -1026,7 +1026,7 @@ Test(server, stats_match_traffic)
     cr_expect_leq(s->conns_max_active, 2);
     cr_expect_eq(s->conns_refused, 0);
     cr_expect_eq(s->conns_idle_timeout, 0);
-    cr_expect_eq(s->requests, 5);
+    cr_expect_eq(s->requests_parsed, 5);
     cr_expect_eq(s->responses[2], 3);
     cr_expect_eq(s->responses[4], 1);
     cr_expect_eq(s->responses[5], 1);

@@ -178,7 +178,7 @@ static json_t *rec(const char *wl, const char *mode, const char *path, const cha
                      "system_cycles_per_request", 2 * dut_cpr, "dut_cycles_per_packet", dut_cpr / 2,
                      "system_cycles_per_packet", dut_cpr, "server", "driver_counters",
                      "poll_cycles_work", (json_int_t)25, "poll_cycles_idle", (json_int_t)75,
-                     "stats", "requests", (json_int_t)1000);
+                     "stats", "requests_parsed", (json_int_t)1000);
 }
 
 static void write_recs(const char *dir, json_t *recs)
@@ -289,4 +289,17 @@ Test(plot, errors)
     struct plot_opts noscripts = {.scripts = "/nonexistent"};
     cr_expect_eq(plot_run(dir, &noscripts, err, sizeof err), -1);
     cr_expect_not_null(strstr(err, "/nonexistent/throughput.gp"), "%s", err);
+}
+
+/* syscalls per request divides by the requests the server parsed; records
+ * written before the counter's rename (stats.requests) are still read. */
+Test(plot, syscalls_per_request_over_requests_parsed)
+{
+    json_t *now = json_pack("{s:{s:{s:I},s:{s:I}}}", "server", "driver_counters", "syscalls",
+                            (json_int_t)500, "stats", "requests_parsed", (json_int_t)1000);
+    json_t *old = json_pack("{s:{s:{s:I},s:{s:I}}}", "server", "driver_counters", "syscalls",
+                            (json_int_t)500, "stats", "requests", (json_int_t)250);
+    cr_expect_float_eq(model_record_value(now, "syscalls_per_request"), 0.5, 1e-12);
+    cr_expect_float_eq(model_record_value(old, "syscalls_per_request"), 2.0, 1e-12);
+    json_decref(now), json_decref(old);
 }

@@ -207,7 +207,7 @@ static json_t *client_doc(double requests, double total, double sent, double err
 
 static json_t *server_doc(double requests)
 {
-    return json_pack("{s:{s:f}}", "stats", "requests", requests);
+    return json_pack("{s:{s:f}}", "stats", "requests_parsed", requests);
 }
 
 Test(metrics, what_each_divides_by)
@@ -223,7 +223,8 @@ Test(metrics, what_each_divides_by)
     cr_expect_float_eq(json_real_value(json_object_get(m, "cps")), 32.0, 1e-9);
     /* packets over the window per request completed in the window */
     cr_expect_float_eq(json_real_value(json_object_get(m, "dut_packets_per_request")), 2.0, 1e-9);
-    cr_expect_eq(json_integer_value(json_object_get(m, "server_requests")), 1101);
+    cr_expect_eq(json_integer_value(json_object_get(m, "server_requests_parsed")), 1101);
+    cr_expect_null(json_object_get(m, "server_requests"), "renamed: it counts requests parsed");
     cr_expect_float_eq(json_real_value(json_object_get(m, "lat_p99_ns")), 300.0, 1e-9);
     cr_expect_float_eq(json_real_value(json_object_get(m, "system_cycles_per_request")), 5000.0,
                        1e-9);
@@ -259,7 +260,7 @@ Test(cross_check, the_sides_must_agree)
         {100, 120, 120, 0, 120, 0, NULL},
         {100, 120, 120, 0, 121, 1, NULL}, /* the readiness probe */
         {100, 120, 120, 0, 121, 0, "the client sent only 120"},
-        {100, 120, 120, 0, 119, 1, "the server served only 119"},
+        {100, 120, 120, 0, 119, 1, "the server parsed only 119"},
         {100, 120, 120, 3, 120, 1, "3 client errors"},
         {0, 0, 5, 0, 5, 1, "no request completed in the measured window"},
     };
@@ -274,6 +275,33 @@ Test(cross_check, the_sides_must_agree)
                       got ? got : "(agree)", cases[i].want);
         json_decref(c), json_decref(s);
     }
+}
+
+/* Records written before the rename carry stats.requests: still read. */
+Test(cross_check, reads_the_old_server_counter_name)
+{
+    char why[256];
+    load("", "");
+    json_t *c = client_doc(100, 120, 120, 0);
+    json_t *old = json_pack("{s:{s:f}}", "stats", "requests", 119.0);
+    const char *got = trial_cross_check(c, old, 1, why, sizeof why);
+    cr_expect(got && strstr(got, "the server parsed only 119"), "'%s'", got ? got : "(agree)");
+    json_t *m = trial_metrics(wl("ka"), c, old, &(struct topo_ifstats){0}, NULL);
+    cr_expect_eq(json_integer_value(json_object_get(m, "server_requests_parsed")), 119);
+    json_decref(m), json_decref(old), json_decref(c);
+}
+
+/* A request the server never answered fails the trial, and the reason says so. */
+Test(cross_check, unanswered_requests_fail_the_trial)
+{
+    char why[256];
+    json_t *c = client_doc(100, 103, 104, 1);
+    json_object_set_new(c, "errors", json_pack("{s:i,s:i}", "unanswered", 1, "timeout", 0));
+    json_t *s = server_doc(104);
+    const char *got = trial_cross_check(c, s, 0, why, sizeof why);
+    cr_expect(got && strstr(got, "1 client errors") && strstr(got, "unanswered 1"), "'%s'",
+              got ? got : "(agree)");
+    json_decref(c), json_decref(s);
 }
 
 /* ---- the record ------------------------------------------------------------ */
