@@ -13,11 +13,8 @@
 #define BB_STATS_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #define STATS_CI_TARGET 0.95 /* the coverage an interval of the median aims for */
-#define STATS_BOOT_RESAMPLES 2000
-#define STATS_BOOT_SEED 0x6279706173736263ull /* "bypassbc" */
 
 double stats_min(const double *v, size_t n);
 double stats_max(const double *v, size_t n);
@@ -65,16 +62,5 @@ int stats_median_ci(const double *v, size_t n, double target, struct stats_ci *c
 /* "93.8%": the level in percent, one decimal, more where one decimal would
  * round up to 100 ("99.95%"); "no interval" when level is NAN. */
 const char *stats_level_text(double level, char *buf, size_t len);
-
-/* Percentile bootstrap CI of the median: `resamples` resamples of n drawn
- * with replacement (xoshiro256** seeded from `seed` by splitmix64), the
- * median of each, then the (1-level)/2 and (1+level)/2 percentiles of those
- * medians. level in (0, 1). n == 1 gives [v0, v0]. Returns 0; -1 with
- * *lo = *hi = NAN when n == 0, resamples == 0, level is out of range or
- * memory runs out. */
-int stats_bootstrap_median_ci(const double *v, size_t n, double level, unsigned resamples,
-                              uint64_t seed, double *lo, double *hi);
-/* The above with level 0.95, STATS_BOOT_RESAMPLES and STATS_BOOT_SEED. */
-int stats_median_ci95(const double *v, size_t n, double *lo, double *hi);
 
 #endif

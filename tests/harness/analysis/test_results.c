@@ -212,7 +212,7 @@ Test(results, summary_medians_over_ok_trials)
     cr_expect_float_eq(json_number_value(json_object_get(rps, "ci_lo")), 100.0, 1e-9);
     cr_expect_float_eq(json_number_value(json_object_get(rps, "ci_hi")), 300.0, 1e-9);
     cr_expect_float_eq(json_number_value(json_object_get(rps, "ci_level")), 0.75, 1e-15);
-    cr_expect_null(json_object_get(rps, "ci95_lo"), "schema 1's name kept");
+    cr_expect_null(json_object_get(rps, "ci95_lo"), "schema 1's ci95_lo is gone");
     cr_expect(json_is_true(json_object_get(rps, "noisy")));
     cr_expect_eq(json_integer_value(json_object_get(rps, "n")), 3);
     cr_expect_float_eq(json_number_value(json_object_get(sum, "noisy_cv")), 0.05, 1e-12);
