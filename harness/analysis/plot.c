@@ -424,8 +424,9 @@ static void ci_note(const struct fig *f, char *buf, size_t len)
     }
     stats_level_text(lmin, a, sizeof a);
     if (nlo == nhi && lmin == lmax)
-        snprintf(buf, len, "error bars: order-statistic interval of the median, exactly %s at n = %zu",
-                 a, nlo);
+        snprintf(buf, len,
+                 "error bars: order-statistic interval of the median, exactly %s at n = %zu", a,
+                 nlo);
     else
         snprintf(buf, len,
                  "error bars: order-statistic interval of the median, coverage ≥ %s (n = %zu–%zu)",

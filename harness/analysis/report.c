@@ -3,8 +3,9 @@
  *
  * report_write() -> model_load() (records grouped by workload, driver)
  *   -> header, environment, method, per-workload tables (model_cell_stat:
- *      median, interval of the median with its coverage, cv), download table (Table 2 layout), figures,
- *      warnings, every trial -> REPORT.md.tmp -> rename.
+ *      median, interval of the median with its coverage, cv), download
+ *      table (Table 2 layout), figures, warnings, every trial
+ *      -> REPORT.md.tmp -> rename.
  *
  * Callers: harness/cli/report.c, tests. Calls: model.c, plot.c (figure names), units.c, jansson.
  */

@@ -366,11 +366,11 @@ static json_t *summary_json(const struct summary *sm, json_t *records)
 {
     json_t *first = json_array_get(records, 0);
     json_t *groups = json_array();
-    json_t *out = json_pack(
-        "{s:s, s:O?, s:O?, s:f, s:{s:s, s:f}, s:o}", "schema", RESULTS_SUMMARY_SCHEMA, "suite",
-        json_object_get(first, "suite"), "suite_hash", json_object_get(first, "suite_hash"),
-        "noisy_cv", sm->noisy_cv, "ci", "method", RESULTS_CI_METHOD, "target", STATS_CI_TARGET,
-        "groups", groups);
+    json_t *out =
+        json_pack("{s:s, s:O?, s:O?, s:f, s:{s:s, s:f}, s:o}", "schema", RESULTS_SUMMARY_SCHEMA,
+                  "suite", json_object_get(first, "suite"), "suite_hash",
+                  json_object_get(first, "suite_hash"), "noisy_cv", sm->noisy_cv, "ci", "method",
+                  RESULTS_CI_METHOD, "target", STATS_CI_TARGET, "groups", groups);
     if (!out) return NULL;
     for (size_t gi = 0; gi < sm->n; gi++) {
         const struct group *g = &sm->g[gi];
@@ -382,10 +382,9 @@ static json_t *summary_json(const struct summary *sm, json_t *records)
             if (metric_stats(g, json_string_value(k), &ms) < 0) break;
             json_t *noisy = isfinite(ms.cv) ? json_boolean(ms.cv > sm->noisy_cv) : json_null();
             json_object_set_new(metrics, json_string_value(k),
-                                json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
-                                          "median", num_or_null(ms.median), "min",
-                                          num_or_null(ms.min), "max", num_or_null(ms.max),
-                                          "ci_lo", num_or_null(ms.lo), "ci_hi",
+                                json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "median",
+                                          num_or_null(ms.median), "min", num_or_null(ms.min), "max",
+                                          num_or_null(ms.max), "ci_lo", num_or_null(ms.lo), "ci_hi",
                                           num_or_null(ms.hi), "ci_level", num_or_null(ms.level),
                                           "cv", num_or_null(ms.cv), "noisy", noisy, "n",
                                           (json_int_t)ms.n));

@@ -193,7 +193,8 @@ Test(results, summary_medians_over_ok_trials)
     cr_assert_not_null(sum, "%s", je.text);
     cr_expect_str_eq(json_string_value(json_object_get(sum, "schema")), "bypassbench.summary/2");
     json_t *ci = json_object_get(sum, "ci");
-    cr_expect_not_null(strstr(json_string_value(json_object_get(ci, "method")), "order statistics"));
+    cr_expect_not_null(
+        strstr(json_string_value(json_object_get(ci, "method")), "order statistics"));
     cr_expect_float_eq(json_number_value(json_object_get(ci, "target")), 0.95, 1e-12);
     cr_expect_str_eq(json_string_value(json_object_get(sum, "suite_hash")), "0123456789abcdef");
     json_t *groups = json_object_get(sum, "groups");
@@ -280,9 +281,9 @@ Test(results, coverage_column_per_repeats)
         char err[512] = "", path[4400];
         json_t *recs = json_array();
         for (int i = 0; i < want[t].n; i++) /* values 1..n, in shuffled order */
-            json_array_append_new(recs,
-                                  trial("w", "closed", "kernel", i + 1, "ok",
-                                        json_pack("{s:f}", "x", (double)((i * 7) % want[t].n + 1))));
+            json_array_append_new(
+                recs, trial("w", "closed", "kernel", i + 1, "ok",
+                            json_pack("{s:f}", "x", (double)((i * 7) % want[t].n + 1))));
         cr_assert_eq(results_write_summary(base, recs, err, sizeof err), 0, "%s", err);
         snprintf(path, sizeof path, "%s/summary.csv", base);
         const char *csv = slurp(path);
@@ -306,8 +307,8 @@ Test(results, coverage_column_per_repeats)
                           json_is_null(json_object_get(x, "ci_lo")),
                       "one repeat: no interval, not [x, x]");
         else
-            cr_expect(json_number_value(json_object_get(x, "ci_level")) > 0.93,
-                      "n = %d", want[t].n);
+            cr_expect(json_number_value(json_object_get(x, "ci_level")) > 0.93, "n = %d",
+                      want[t].n);
         json_decref(sum);
         json_decref(recs);
     }

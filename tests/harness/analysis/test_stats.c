@@ -102,15 +102,15 @@ Test(stats, median_ci_known_levels)
         size_t n, k;
         double level;
     } want[] = {
-        {2, 1, 1.0 / 2},       /* [min, max] 50% */
-        {3, 1, 6.0 / 8},       /* 75% */
-        {4, 1, 14.0 / 16},     /* 87.5% */
-        {5, 1, 30.0 / 32},     /* 93.75% */
-        {6, 1, 62.0 / 64},     /* 96.875%: the first n whose [min, max] reaches 95% */
-        {7, 1, 126.0 / 128},   /* (x2, x6) has only 87.5% */
-        {8, 1, 254.0 / 256},   /* (x2, x7) has only 93.0% */
-        {9, 2, 492.0 / 512},   /* (x2, x8) 96.1% */
-        {10, 2, 1002.0 / 1024}, /* (x2, x9) 97.9%; (x3, x8) has 89.1% */
+        {2, 1, 1.0 / 2},                    /* [min, max] 50% */
+        {3, 1, 6.0 / 8},                    /* 75% */
+        {4, 1, 14.0 / 16},                  /* 87.5% */
+        {5, 1, 30.0 / 32},                  /* 93.75% */
+        {6, 1, 62.0 / 64},                  /* 96.875%: the first n whose [min, max] reaches 95% */
+        {7, 1, 126.0 / 128},                /* (x2, x6) has only 87.5% */
+        {8, 1, 254.0 / 256},                /* (x2, x7) has only 93.0% */
+        {9, 2, 492.0 / 512},                /* (x2, x8) 96.1% */
+        {10, 2, 1002.0 / 1024},             /* (x2, x9) 97.9%; (x3, x8) has 89.1% */
         {20, 6, 1 - 2 * 21700.0 / 1048576}, /* (x6, x15) 95.9%; (x7, x14) 88.5% */
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -168,7 +168,8 @@ Test(stats, median_ci_large_n)
     uint64_t x = 12345;
     double ex[201];
     struct stats_ci ci;
-    for (size_t i = 0; i < 201; i++) ex[i] = -log(lcg_uniform(&x));
+    for (size_t i = 0; i < 201; i++)
+        ex[i] = -log(lcg_uniform(&x));
     cr_assert_eq(stats_median_ci(ex, 201, STATS_CI_TARGET, &ci), 0);
     cr_expect(ci.lo < log(2.0) && log(2.0) < ci.hi, "[%g, %g] misses ln 2", ci.lo, ci.hi);
     cr_expect(ci.hi - ci.lo < 0.5, "[%g, %g] too wide for n = 201", ci.lo, ci.hi);
