@@ -84,7 +84,7 @@ awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" 'BEGIN {
 # --- 3. our stack (AF_PACKET, DPDK) vs the kernel, same wire, same run -------
 kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; SRV=  # before its namespace goes (no "Killed")
 "$BB" topo down >/dev/null 2>&1
-echo; echo "bench: suites/bench-veth.ini (kernel, afpacket, dpdk on veth; dpdk on ring; 3 repeats, medians)"
+echo; echo "bench: suites/bench-veth.ini (kernel, afpacket, dpdk on veth; dpdk on ring; 6 repeats, medians)"
 run_suite "$tmp/res" suites/bench-veth.ini
 python3 - "$tmp"/res/*/summary.json <<'PY'
 import json, os, sys

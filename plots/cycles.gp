@@ -2,9 +2,11 @@
 # a solid bar for the DUT core and a hatched bar for the whole system side by
 # side. For poll-mode drivers whose server reports poll_cycles_work/idle, the
 # DUT bar is split: solid = work (iterations that moved packets), light =
-# idle polling. Error bars: bootstrap 95% CI of the median. Data: cycles.csv
+# idle polling. Error bars: the order-statistic interval of the median, its
+# real coverage in the note at the bottom right (ci_note); none for one repeat.
+# Data: cycles.csv
 #   label,driver,di,lt,x,x_sys,dut_cpr,lo,hi,dut_cpr_work,sys_cpr,lo,hi,
-#   dut_cpp,lo,hi,dut_cpp_work,sys_cpp,lo,hi
+#   dut_cpp,lo,hi,dut_cpp_work,sys_cpp,lo,hi,ci_level
 # Variables: see style.gp, plus xtics_cmd, xmin, xmax, bw, has_poll.
 rows1 = 2; cols1 = 1; rows2 = 1; cols2 = 2
 load stylefile
@@ -15,7 +17,7 @@ if (exists("xmin")) set xrange [xmin:xmax]
 set yrange [0:*]
 set format y "%.0s%c"
 set key outside top center horizontal maxcols 4 maxrows 2
-set xlabel "workload"
+set xlabel xl("workload")
 idle_fill = has_poll ? 0.35 : 0.85
 
 # The bars of one panel (c: the DUT column; its work column is c+3, the
@@ -33,6 +35,7 @@ set ylabel "CPU cycles per request"
 plot @bars, \
      for [i=1:nd] datafile skip 1 using (only(i, 5)):c+3 with boxes lt dlt(i) \
         fs solid 0.85 border -1 title drv(i)
+unset label 99
 
 # Per packet; the key says what the bars are.
 c = 14

@@ -8,7 +8,7 @@
 # Sizes: single column 3.5 in wide, double column 7 in, fonts 8/9 pt as in a
 # paper column. Colours: Okabe–Ito (colour-blind safe), and every driver also
 # gets its own point type and fill pattern so a grey-scale print still reads.
-# Linetypes are fixed per driver by harness/plot.c: 1 kernel, 2 afpacket,
+# Linetypes are fixed per driver by harness/analysis/plot.c: 1 kernel, 2 afpacket,
 # 3 dpdk, 4 dpdk-tap, 5 dpdk-ring, 6-8 any other, in order of appearance.
 
 if (!exists("fmt")) fmt = "pdf"
@@ -23,8 +23,21 @@ prows = (cols == 1) ? rows1 : rows2
 pcols = (cols == 1) ? cols1 : cols2
 fig_w = (cols == 1) ? 3.5 : 7.0
 panel_h = (cols == 1) ? 2.2 : 2.5
-fig_h = prows * panel_h
 fsize = (cols == 1) ? 8 : 9
+
+# What the error bars are and their real coverage (harness/analysis/plot.c
+# passes it as ci_note, e.g. "error bars: order-statistic interval of the
+# median, exactly 96.9% at n = 6"): a small note at the bottom right, on two
+# lines in a single-column figure. xl(s) gives an x label the blank lines the
+# note sits in, and every panel grows by them so its plot keeps its size; a
+# script with several panels draws the note with its first panel and unsets
+# label 99 after it.
+if (!exists("ci_note")) ci_note = ""
+ci_cut = strstrt(ci_note, ", ")
+ci_text = (cols == 1 && ci_cut > 0) ? ci_note[1:ci_cut] . "\n" . ci_note[ci_cut + 2:] : ci_note
+ci_lines = (ci_note eq "") ? 0 : ((cols == 1 && ci_cut > 0) ? 2 : 1)
+xl(s) = s . ((ci_lines == 0) ? "" : (ci_lines == 1) ? "\n " : "\n \n ")
+fig_h = prows * (panel_h + ci_lines * 1.2 * fsize / 72.0)
 png_dpi = 150.0
 
 if (fmt eq "pdf") {
@@ -76,4 +89,15 @@ only(i, c) = (column(3) == i) ? column(c) : NaN
 # An error bar only where the interval (columns c, c+1) has a width (one
 # repeat: none): x from column xc, else undefined.
 ebx(xc, c) = (column(c) < column(c + 1)) ? column(xc) : NaN
+# Error bars of driver i only (column 3) and only where the interval has a
+# width: for the line figures, whose points come from only(i, c) and whose
+# bars are drawn apart so a point without an interval still has its line.
+ebi(i, xc, c) = (column(3) == i) ? ebx(xc, c) : NaN
 set key noenhanced
+
+# The error-bar note (ci_text, above). A label's first line is centred on its
+# position and the others go below: lift it by its lines less a half (font
+# size + 20% leading) and a small gap.
+ci_y = ((ci_lines - 0.5) * 1.2 * (fsize - 1) + 2) / 72.0 / fig_h
+if (ci_lines > 0) set label 99 ci_text at screen 0.99, screen ci_y right front noenhanced \
+    font sprintf(",%d", fsize - 1) textcolor rgb "#404040"

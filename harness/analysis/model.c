@@ -182,7 +182,9 @@ void model_cell_stat(const struct run_model *pd, size_t w, size_t d, const char 
     st->min = stats_min(v, n);
     st->max = stats_max(v, n);
     st->cv = stats_cv(v, n);
-    stats_median_ci95(v, n, &st->lo, &st->hi);
+    struct stats_ci ci;
+    stats_median_ci(v, n, STATS_CI_TARGET, &ci);
+    st->lo = ci.lo, st->hi = ci.hi, st->level = ci.level;
 }
 
 size_t model_cell_trials(const struct run_model *pd, size_t w, size_t d, size_t *ok)

@@ -27,10 +27,13 @@ struct run_model {
     size_t nd;
 };
 
-/* Median, min, max, bootstrap 95% CI and cv over n ok trials (NAN when n == 0). */
+/* Median, min, max and cv over n ok trials (NAN when n == 0), and the
+ * order-statistic interval of the median [lo, hi] with its achieved coverage
+ * level (stats_median_ci; all three NAN when n < 2: no interval). */
 struct cell_stat {
     size_t n;
     double median, min, max, lo, hi, cv;
+    double level;
 };
 
 /* Reads DIR/trials/ (results_load_dir), DIR/env.json and, for the workload

@@ -2,8 +2,9 @@
  * plot.c — `bypassbench plot DIR` (see plot.h).
  *
  * plot_run() -> model_load() (model.c: records grouped by workload, driver)
- *   -> per figure: build_<figure>() collects rows (median, CI per cell via
- *      stats.c) -> place() computes bar/point positions -> write_csv()
+ *   -> per figure: build_<figure>() collects rows (median, interval of the
+ *      median and its coverage per cell, model.c) -> place() computes bar/point
+ *      positions -> write_csv() -> ci_note() says what the error bars are
  *   -> draw(): gnuplot -e "<variables>" plots/<figure>.gp, the six outputs
  *      (pdf, svg, png x 1col, 2col) run in parallel, each checked non-empty.
  *
@@ -53,6 +54,11 @@ struct row {
     size_t d, cat; /* driver, category (bar cluster or point column) */
     double x, x2;  /* position; x2: the cycles figure's whole-system bar */
     double v[MAXV];
+    /* The row's intervals: lowest and highest coverage and their n (NAN, 0
+     * when none); none: a cell with one repeat, which has no interval. */
+    double lmin, lmax;
+    size_t nlo, nhi;
+    int none;
 };
 
 struct fig {
@@ -76,17 +82,33 @@ static struct row *add_row(struct fig *f, size_t d, size_t cat, const char *labe
     memset(r, 0, sizeof *r);
     for (size_t i = 0; i < MAXV; i++)
         r->v[i] = NAN;
+    r->lmin = r->lmax = NAN;
     r->d = d;
     r->cat = cat;
     snprintf(r->label, sizeof r->label, "%s", label);
     return r;
 }
 
+/* Keeps the coverage of a cell's interval for the row's ci_level and the note. */
+static void note_level(struct row *r, const struct cell_stat *st)
+{
+    if (!isfinite(st->level)) {
+        r->none |= st->n == 1;
+        return;
+    }
+    if (!isfinite(r->lmin) || st->level < r->lmin) r->lmin = st->level;
+    if (!isfinite(r->lmax) || st->level > r->lmax) r->lmax = st->level;
+    if (!r->nlo || st->n < r->nlo) r->nlo = st->n;
+    if (st->n > r->nhi) r->nhi = st->n;
+}
+
+/* Median and interval (NAN, NAN with one repeat: the scripts draw no bar). */
 static void put_stat(struct row *r, size_t at, const struct cell_stat *st)
 {
     r->v[at] = st->median;
     r->v[at + 1] = st->lo;
     r->v[at + 2] = st->hi;
+    note_level(r, st);
 }
 
 static const char *mode_of(const struct run_model *pd, size_t w)
@@ -298,6 +320,7 @@ static void build_latency(struct fig *f)
                 struct row *r = add_row(f, d, cat0 + p, pd->workloads[w]);
                 if (!r) return;
                 r->v[0] = st.median / 1e3, r->v[1] = st.lo / 1e3, r->v[2] = st.hi / 1e3;
+                note_level(r, &st);
                 r->v[3] = (double)st.n;
             }
         }
@@ -310,7 +333,7 @@ static const struct figure {
 } figures[] = {
     {"throughput", "Throughput (req/s and Gbit/s) vs response size, per driver",
      "no closed-loop keep-alive /bytes/N trials",
-     "size_bytes,rps,rps_lo,rps_hi,gbps,gbps_lo,gbps_hi,n,rps_min,rps_max,gbps_min,gbps_max",
+     "rps,rps_lo,rps_hi,gbps,gbps_lo,gbps_hi,n,rps_min,rps_max,gbps_min,gbps_max", /* x: bytes */
      build_throughput},
     {"cycles", "CPU cycles per request and per packet: DUT core (solid) and whole system (hatched)",
      "no trials with CPU accounting",
@@ -376,6 +399,41 @@ static void place(struct fig *f, int *di, size_t *nu)
     snprintf(f->xtics + strlen(f->xtics), sizeof f->xtics - strlen(f->xtics), ")");
 }
 
+/* What the error bars of a figure are, for its caption: "error bars:
+ * order-statistic interval of the median, exactly 96.9% at n = 6", or
+ * "coverage ≥ 93.8% (n = 5–6)" when cells differ, "; none where n = 1" for
+ * single repeats, or "no error bars: 1 repeat, no interval of the median". */
+static void ci_note(const struct fig *f, char *buf, size_t len)
+{
+    double lmin = NAN, lmax = NAN;
+    size_t nlo = 0, nhi = 0;
+    int none = 0;
+    char a[32];
+    for (size_t i = 0; i < f->n; i++) {
+        const struct row *r = &f->rows[i];
+        none |= r->none;
+        if (!isfinite(r->lmin)) continue;
+        if (!isfinite(lmin) || r->lmin < lmin) lmin = r->lmin;
+        if (!isfinite(lmax) || r->lmax > lmax) lmax = r->lmax;
+        if (!nlo || r->nlo < nlo) nlo = r->nlo;
+        if (r->nhi > nhi) nhi = r->nhi;
+    }
+    if (!isfinite(lmin)) {
+        snprintf(buf, len, "no error bars: 1 repeat, no interval of the median");
+        return;
+    }
+    stats_level_text(lmin, a, sizeof a);
+    if (nlo == nhi && lmin == lmax)
+        snprintf(buf, len,
+                 "error bars: order-statistic interval of the median, exactly %s at n = %zu", a,
+                 nlo);
+    else
+        snprintf(buf, len,
+                 "error bars: order-statistic interval of the median, coverage ≥ %s (n = %zu–%zu)",
+                 a, nlo, nhi);
+    if (none) snprintf(buf + strlen(buf), len - strlen(buf), "; none where n = 1");
+}
+
 static void cell(FILE *out, double x)
 {
     if (isfinite(x))
@@ -398,7 +456,7 @@ static int write_csv(const char *path, const struct figure *fg, struct fig *f, c
     for (const char *p = fg->header; *p; p++)
         ncols += *p == ',';
     ncols -= (size_t)f->has_x2;
-    fprintf(out, "label,driver,di,lt,x,%s\n", fg->header);
+    fprintf(out, "label,driver,di,lt,x,%s,ci_level\n", fg->header);
     for (size_t i = 0; i < f->n; i++) {
         struct row *r = &f->rows[i];
         char drv[64];
@@ -410,6 +468,7 @@ static int write_csv(const char *path, const struct figure *fg, struct fig *f, c
         if (f->has_x2) cell(out, r->x2);
         for (size_t k = 0; k < ncols && k < MAXV; k++)
             cell(out, r->v[k]);
+        cell(out, r->lmin); /* the lowest coverage among the row's intervals */
         fputc('\n', out);
     }
     int bad = ferror(out) != 0;
@@ -473,7 +532,8 @@ static pid_t spawn_gnuplot(const char *gnuplot, const char *vars, const char *sc
 static const char *const formats[] = {"pdf", "svg", "png"};
 
 static int draw(const char *pdir, const char *scripts, const char *gnuplot, const struct figure *fg,
-                const struct fig *f, size_t nu, const char *csv, char *err, size_t errlen)
+                const struct fig *f, size_t nu, const char *csv, const char *note, char *err,
+                size_t errlen)
 {
     char drivers[1024] = "", lts[256] = "", log[PATH_LEN + 64], script[PATH_LEN + 64];
     char style[PATH_LEN + 64], out[6][PATH_LEN + 64];
@@ -518,9 +578,10 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
         unlink(out[i]);
         int n = snprintf(vars[i], sizeof vars[i],
                          "datafile='%s'; outfile='%s'; fmt='%s'; cols=%d; stylefile='%s'; "
-                         "drivers='%s'; lts='%s'; nd=%zu; bw=%.6g; has_poll=%d; have='%s'",
+                         "drivers='%s'; lts='%s'; nd=%zu; bw=%.6g; has_poll=%d; have='%s'; "
+                         "ci_note='%s'",
                          csv, out[i], fmt, cols, style, drivers, lts, nu, f->bw > 0 ? f->bw : 0.3,
-                         f->has_poll, have);
+                         f->has_poll, have, note);
         if (f->xtics[0])
             n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n,
                           "; xtics_cmd='set xtics noenhanced %s'", f->xtics);
@@ -596,8 +657,11 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
             continue;
         }
         place(f, di, &nu);
+        char note[256];
+        ci_note(f, note, sizeof note);
         int rc = write_csv(csv, fg, f, di, e, sizeof e);
-        if (rc == 0 && !csv_only) rc = draw(pdir, scripts, gnuplot, fg, f, nu, csv, e, sizeof e);
+        if (rc == 0 && !csv_only)
+            rc = draw(pdir, scripts, gnuplot, fg, f, nu, csv, note, e, sizeof e);
         if (rc < 0) {
             if (!failed++) snprintf(err, errlen, "%s", e);
             if (notes) fprintf(notes, "plot: %s: FAILED: %s\n", fg->name, e);
@@ -605,8 +669,8 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
         }
         drawn++;
         if (notes)
-            fprintf(notes, "plot: %s: %zu rows, %zu drivers -> %s/%s-{1,2}col.%s\n", fg->name, f->n,
-                    nu, pdir, fg->name, csv_only ? "csv" : "{pdf,svg,png}");
+            fprintf(notes, "plot: %s: %zu rows, %zu drivers -> %s/%s-{1,2}col.%s (%s)\n", fg->name,
+                    f->n, nu, pdir, fg->name, csv_only ? "csv" : "{pdf,svg,png}", note);
     }
     free(f);
     model_free(&pd);

@@ -14,8 +14,13 @@
  *   cps         connections per second (cps workloads)
  *   download    download time and Gbit/s (download workloads)
  *   overhead    context switches, NET_RX softirqs, server syscalls per request
- * Every value is the median over the ok repeats; error bars are the bootstrap
- * 95% CI of the median (stats_median_ci95). Failed trials are left out.
+ * Every value is the median over the ok repeats; error bars are the
+ * order-statistic interval of the median (stats_median_ci), none for a cell
+ * with one repeat. Each CSV ends with ci_level, the lowest coverage among the
+ * row's intervals (empty: none), and each figure carries a note saying what
+ * its error bars are and their real coverage ("exactly 96.9% at n = 6", or
+ * "coverage ≥ 93.8% (n = 5–6)"), passed to the scripts as ci_note and printed
+ * on the notes line. Failed trials are left out.
  *
  * Callers: harness/cli/report.c, harness/analysis/report.c, tests.
  * Calls: model.c (the grouped view of a run), stats.c, units.c, jansson, gnuplot.

@@ -3,8 +3,11 @@
  *
  * Sections: the run (suite, trials), environment (env.json), method notes
  * (CPU accounting method, which figure answers which question, the generator,
- * warm-up and window, repeats, statistics), one table per workload with every
- * driver side by side and ratios to kernel, the download table laid out like
+ * warm-up and window, repeats, statistics: how the interval of the median is
+ * made and the coverage it achieves for each n in the run), one table per
+ * workload with every driver side by side ("147k [140k, 150k] 96.9%": median,
+ * interval, achieved coverage; the median alone with one repeat) and ratios
+ * to kernel, the download table laid out like
  * Table 2 of the DPDK file-downloader paper (one row per file size, one time
  * column per driver, speed-ups), the figures (relative links to
  * plots/<name>-2col.png, drawn by plot.c), warnings (noisy: cv > threshold;

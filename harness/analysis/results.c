@@ -3,7 +3,8 @@
  *
  * results_write_summary() -> group_records() (by workload.name, driver)
  *   -> per group and metric: values of the ok trials -> stats.c (median, min,
- *      max, bootstrap CI, cv; noisy when cv > threshold)
+ *      max, order-statistic interval of the median with its coverage, cv; noisy
+ *      when cv > threshold)
  *   -> write_csv() and summary_json() -> write_file_atomic()
  *
  * Callers: harness/cli/run.c, harness/analysis/compare.c, tests.
@@ -256,7 +257,8 @@ static int group_records(json_t *records, struct summary *sm, char *err, size_t 
 
 struct metric_stats {
     size_t n;
-    double median, min, max, lo, hi, cv; /* lo, hi: bootstrap 95% CI of the median */
+    double median, min, max, cv;
+    double lo, hi, level; /* interval of the median (stats_median_ci): NAN with one repeat */
 };
 
 /* Over the ok members of g that have a numeric value for key. */
@@ -275,7 +277,9 @@ static int metric_stats(const struct group *g, const char *key, struct metric_st
     ms->min = stats_min(v, n);
     ms->max = stats_max(v, n);
     ms->cv = stats_cv(v, n);
-    stats_median_ci95(v, n, &ms->lo, &ms->hi); /* NAN, NAN when n == 0 */
+    struct stats_ci ci;
+    stats_median_ci(v, n, STATS_CI_TARGET, &ci); /* NAN when n < 2 */
+    ms->lo = ci.lo, ms->hi = ci.hi, ms->level = ci.level;
     free(v);
     return 0;
 }
@@ -315,8 +319,8 @@ static int write_csv(FILE *f, void *arg)
 {
     struct summary *sm = arg;
     static const char *const fixed[] = {"workload", "driver", "mode", "trials", "ok", "failed"};
-    static const char *const suffix[] = {"_median", "_min",   "_max",  "_ci95_lo",
-                                         "_ci95_hi", "_cv", "_noisy"};
+    static const char *const suffix[] = {"_median", "_min",      "_max", "_ci_lo",
+                                         "_ci_hi",  "_ci_level", "_cv",  "_noisy"};
     const size_t nsuffix = sizeof suffix / sizeof suffix[0];
     char buf[512];
     size_t i;
@@ -335,13 +339,14 @@ static int write_csv(FILE *f, void *arg)
         csv_field(f, g->mode, 0);
         fprintf(f, ",%zu,%zu,%zu", g->ok + g->failed, g->ok, g->failed);
         json_array_foreach(sm->keys, i, k) {
-            struct metric_stats ms = {0, NAN, NAN, NAN, NAN, NAN, NAN};
+            struct metric_stats ms = {0, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
             if (metric_stats(g, json_string_value(k), &ms) < 0) return -1;
             fprintf(f, ",%s", fmt_num(ms.median, buf, sizeof buf));
             fprintf(f, ",%s", fmt_num(ms.min, buf, sizeof buf));
             fprintf(f, ",%s", fmt_num(ms.max, buf, sizeof buf));
             fprintf(f, ",%s", fmt_num(ms.lo, buf, sizeof buf));
             fprintf(f, ",%s", fmt_num(ms.hi, buf, sizeof buf));
+            fprintf(f, ",%s", fmt_num(ms.level, buf, sizeof buf));
             fprintf(f, ",%s", fmt_num(ms.cv, buf, sizeof buf));
             fprintf(f, ",%s", isfinite(ms.cv) ? (ms.cv > sm->noisy_cv ? "1" : "0") : "");
         }
@@ -361,10 +366,11 @@ static json_t *summary_json(const struct summary *sm, json_t *records)
 {
     json_t *first = json_array_get(records, 0);
     json_t *groups = json_array();
-    json_t *out = json_pack("{s:s, s:O?, s:O?, s:f, s:o}", "schema", "bypassbench.summary/1",
-                            "suite", json_object_get(first, "suite"), "suite_hash",
-                            json_object_get(first, "suite_hash"), "noisy_cv", sm->noisy_cv,
-                            "groups", groups);
+    json_t *out =
+        json_pack("{s:s, s:O?, s:O?, s:f, s:{s:s, s:f}, s:o}", "schema", RESULTS_SUMMARY_SCHEMA,
+                  "suite", json_object_get(first, "suite"), "suite_hash",
+                  json_object_get(first, "suite_hash"), "noisy_cv", sm->noisy_cv, "ci", "method",
+                  RESULTS_CI_METHOD, "target", STATS_CI_TARGET, "groups", groups);
     if (!out) return NULL;
     for (size_t gi = 0; gi < sm->n; gi++) {
         const struct group *g = &sm->g[gi];
@@ -376,10 +382,10 @@ static json_t *summary_json(const struct summary *sm, json_t *records)
             if (metric_stats(g, json_string_value(k), &ms) < 0) break;
             json_t *noisy = isfinite(ms.cv) ? json_boolean(ms.cv > sm->noisy_cv) : json_null();
             json_object_set_new(metrics, json_string_value(k),
-                                json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "median",
-                                          num_or_null(ms.median), "min", num_or_null(ms.min),
-                                          "max", num_or_null(ms.max), "ci95_lo",
-                                          num_or_null(ms.lo), "ci95_hi", num_or_null(ms.hi),
+                                json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "median",
+                                          num_or_null(ms.median), "min", num_or_null(ms.min), "max",
+                                          num_or_null(ms.max), "ci_lo", num_or_null(ms.lo), "ci_hi",
+                                          num_or_null(ms.hi), "ci_level", num_or_null(ms.level),
                                           "cv", num_or_null(ms.cv), "noisy", noisy, "n",
                                           (json_int_t)ms.n));
         }

@@ -9,14 +9,19 @@
  * Summary: records grouped by (workload.name, driver) in first-appearance
  * order; columns workload,driver,mode,trials,ok,failed then, for each numeric
  * key of "metrics" (in first-seen order), <key>_median,<key>_min,<key>_max,
- * <key>_ci95_lo,<key>_ci95_hi,<key>_cv,<key>_noisy over the trials whose
- * status is "ok" (empty cells when none is, or when cv is undefined). The CI
- * is the bootstrap 95% CI of the median (stats_median_ci95: fixed seed, so
- * reproducible); noisy is 1 when cv > the threshold (RESULTS_NOISY_CV unless
- * given), else 0. summary.json holds the same groups with
- * {median,min,max,ci95_lo,ci95_hi,cv,noisy,n} per metric (null when n is 0 or
- * cv is undefined) and the threshold as "noisy_cv". The CSV is RFC 4180
- * (CRLF, quoted where needed).
+ * <key>_ci_lo,<key>_ci_hi,<key>_ci_level,<key>_cv,<key>_noisy over the
+ * trials whose status is "ok" (empty cells when none is, or when cv is
+ * undefined). [ci_lo, ci_hi] is the order-statistic interval of the median
+ * (stats_median_ci, target STATS_CI_TARGET) and ci_level its achieved
+ * coverage, a fraction: 0.9375 with 5 repeats ([min, max]), 0.96875 with 6;
+ * all three are empty with one repeat (no interval). noisy is 1 when cv >
+ * the threshold (RESULTS_NOISY_CV unless given), else 0. summary.json
+ * (schema RESULTS_SUMMARY_SCHEMA) holds the same groups with
+ * {median,min,max,ci_lo,ci_hi,ci_level,cv,noisy,n} per metric (null when n
+ * is 0, when there is no interval, or when cv is undefined), the threshold as
+ * "noisy_cv" and the interval's method and target as "ci": {"method",
+ * "target"}. Schema /1 had ci95_lo, ci95_hi (a bootstrap labelled 95% that
+ * was not) and no level. The CSV is RFC 4180 (CRLF, quoted where needed).
  *
  * All files are written to a temporary name and renamed into place.
  * Every function returns 0 (or the object) on success, -1 (or NULL) with a
@@ -35,6 +40,8 @@ int results_dir_create(const char *base, char *out, size_t outlen, char *err, si
 /* trials/<workload>-<driver>-r<N>.json, pretty-printed; record is borrowed */
 int results_write_trial(const char *dir, const char *workload, const char *driver, unsigned repeat,
                         json_t *record, char *err, size_t errlen);
+#define RESULTS_SUMMARY_SCHEMA "bypassbench.summary/2"
+#define RESULTS_CI_METHOD "order statistics of the median (distribution-free), achieved coverage"
 #define RESULTS_NOISY_CV 0.05 /* default: a metric whose cv exceeds 5% is noisy */
 
 /* From an array of trial records: summary.csv and summary.json */

@@ -1,10 +1,13 @@
 /*
  * stats.c — summary statistics over repeats (see stats.h).
- * Callers: harness/analysis/results.c, harness/analysis/compare.c, harness/analysis/plot.c. Calls: libc, libm.
+ * Callers: harness/analysis/results.c, harness/analysis/model.c, harness/analysis/compare.c,
+ * harness/analysis/plot.c, harness/analysis/report.c. Calls: libc, libm.
  */
 #include "harness/analysis/stats.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,88 +97,70 @@ double stats_median(const double *v, size_t n)
     return stats_percentile(v, n, 50);
 }
 
-/* ---------------------------------------------------------------- bootstrap */
+/* ------------------------------------------- order-statistic interval */
 
-/* xoshiro256** (Blackman & Vigna), seeded through splitmix64. */
-struct rng {
-    uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
+/* The coverage of (x_(k), x_(n+1-k)) is 1 - 2 P(B <= k-1), B ~ Binomial(n, 1/2),
+ * summed term by term as k grows: in exact integers while 2^n fits in 64 bits
+ * (n <= 62: every C(n, i), their sum and 2^n - 2 sum are exact, one rounding
+ * at the end), beyond in log space (lgamma, relative error ~1e-13), never a
+ * normal approximation. The coverage falls as k grows: the answer is the
+ * largest k that still reaches the target (with a tolerance for the rounding
+ * of an exact tie), else k = 1, [min, max], whatever its coverage. */
+double stats_median_ci_level(size_t n, double target, size_t *k)
 {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-    uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
-
-/* Uniform in [0, n) by multiply-shift (bias below 2^-40 for any n we see). */
-static size_t rng_below(struct rng *r, size_t n)
-{
-    return (size_t)(((unsigned __int128)rng_next(r) * n) >> 64);
-}
-
-/* Element at position k of the resample whose multiplicities are count[]
- * over the sorted data. */
-static double nth_of_counts(const double *sorted, const size_t *count, size_t n, size_t k)
-{
-    size_t seen = 0;
-    for (size_t i = 0; i < n; i++) {
-        seen += count[i];
-        if (k < seen) return sorted[i];
+    if (k) *k = 0;
+    if (n < 2 || !(target > 0 && target < 1)) return NAN;
+    size_t best = 0;
+    double lv = NAN;
+    uint64_t c = 1, cum = 0; /* c = C(n, j-1); cum = sum of C(n, i), i < j */
+    double cumd = 0, ln2n = (double)n * log(2.0), lgn = lgamma((double)n + 1);
+    for (size_t j = 1; j <= n / 2; j++) {
+        double l;
+        if (n <= 62) {
+            cum += c;
+            l = ldexp((double)((UINT64_C(1) << n) - 2 * cum), -(int)n);
+            /* exact: C(n, j-1) (n-j+1) is divisible by j; 128 bits for the product */
+            c = (uint64_t)((unsigned __int128)c * (n - j + 1) / j);
+        } else {
+            cumd += exp(lgn - lgamma((double)j) - lgamma((double)(n - j + 1) + 1) - ln2n);
+            l = 1 - 2 * cumd;
+        }
+        if (best && l < target - 1e-12) break;
+        best = j, lv = l;
     }
-    return sorted[n - 1];
+    if (k) *k = best;
+    return lv;
 }
 
-int stats_bootstrap_median_ci(const double *v, size_t n, double level, unsigned resamples,
-                              uint64_t seed, double *lo, double *hi)
+int stats_median_ci(const double *v, size_t n, double target, struct stats_ci *ci)
 {
-    *lo = *hi = NAN;
-    if (n == 0 || resamples == 0 || !(level > 0 && level < 1)) return -1;
+    ci->lo = ci->hi = ci->level = NAN;
+    ci->k = 0;
+    size_t k;
+    double level = stats_median_ci_level(n, target, &k);
+    if (!k) return -1;
     double *sorted = malloc(n * sizeof *sorted);
-    double *med = malloc(resamples * sizeof *med);
-    size_t *count = malloc(n * sizeof *count);
-    if (!sorted || !med || !count) {
-        free(sorted), free(med), free(count);
-        return -1;
-    }
+    if (!sorted) return -1;
     memcpy(sorted, v, n * sizeof *sorted);
     stats_sort(sorted, n);
-    struct rng r;
-    for (int i = 0; i < 4; i++) r.s[i] = splitmix64(&seed);
-    /* Median of n as stats_median: mean of positions (n-1)/2 and n/2. */
-    size_t k1 = (n - 1) / 2, k2 = n / 2;
-    for (unsigned b = 0; b < resamples; b++) {
-        memset(count, 0, n * sizeof *count);
-        for (size_t i = 0; i < n; i++) count[rng_below(&r, n)]++;
-        double a = nth_of_counts(sorted, count, n, k1);
-        med[b] = k1 == k2 ? a : (a + nth_of_counts(sorted, count, n, k2)) / 2;
-    }
-    stats_sort(med, resamples);
-    *lo = stats_percentile_sorted(med, resamples, (1 - level) / 2 * 100);
-    *hi = stats_percentile_sorted(med, resamples, (1 + level) / 2 * 100);
-    free(sorted), free(med), free(count);
+    ci->lo = sorted[k - 1];
+    ci->hi = sorted[n - k];
+    ci->level = level;
+    ci->k = k;
+    free(sorted);
     return 0;
 }
 
-int stats_median_ci95(const double *v, size_t n, double *lo, double *hi)
+const char *stats_level_text(double level, char *buf, size_t len)
 {
-    return stats_bootstrap_median_ci(v, n, 0.95, STATS_BOOT_RESAMPLES, STATS_BOOT_SEED, lo, hi);
+    if (!isfinite(level)) {
+        snprintf(buf, len, "no interval");
+        return buf;
+    }
+    /* One decimal unless that would claim 100% for a level below it. */
+    for (int prec = 1; prec <= 6; prec++) {
+        snprintf(buf, len, "%.*f%%", prec, level * 100);
+        if (level >= 1 || strtod(buf, NULL) < 100) break;
+    }
+    return buf;
 }

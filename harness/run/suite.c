@@ -212,7 +212,11 @@ static const struct suite_key suite_keys[] = {
     {"name", NULL, "suite name for results and reports, text (default: file name without .ini)",
      set_name},
     {"drivers", "kernel", "comma list of netio drivers to compare, e.g. kernel", set_drivers},
-    {"repeats", "5", "trials per workload and driver, 1..1000", set_repeats},
+    {"repeats", "6",
+     "trials per workload and driver, 1..1000. 6 is the fewest whose interval of the median "
+     "reaches 95% ([min, max], 96.9%); 5 gives 93.8%, 3 75%, 1 no interval; 9 is the fewest that "
+     "drops the extremes ((x2, x8), 96.1%)",
+     set_repeats},
     {"link", "veth", "default link for drivers listed without @LINK: veth | tap | ring", set_link},
     {"dut_cpu", "1", "CPU for the server (DUT), -1 = unpinned", set_dut_cpu},
     {"gen_cpu", "0", "CPU for the load generator, -1 = unpinned", set_gen_cpu},

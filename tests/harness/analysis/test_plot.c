@@ -3,7 +3,8 @@
  * (tests/fixtures/results-quick, a real `run suites/quick.ini`, copied to a
  * mkdtemp directory first) and on synthetic runs: every figure drawn as
  * non-empty PDF, SVG and PNG checked by their headers, the CSVs (rows,
- * values, the bootstrap CI over repeats, the poll work/idle split, syscalls
+ * values, the interval of the median over repeats with its coverage column
+ * and the figure's note (none with one repeat), the poll work/idle split, syscalls
  * per request), figures without data skipped with a note, linetypes per
  * driver, and the errors. Runs from the source tree (plots/ scripts).
  */
@@ -119,8 +120,10 @@ Test(plot, fixture_every_figure_every_format)
     unsigned wa = (unsigned)a[16] << 24 | a[17] << 16 | a[18] << 8 | a[19];
     unsigned wb = (unsigned)b[16] << 24 | b[17] << 16 | b[18] << 8 | b[19];
     cr_expect_eq(wb, 2 * wa, "PNG widths %u (1col) and %u (2col)", wa, wb);
+    /* One repeat: the figure says it has no error bars, not a fake interval. */
+    snprintf(path, sizeof path, "%s/plots/cps-2col.svg", dir);
+    cr_expect_not_null(strstr(slurp(path), "no error bars: 1 repeat, no interval of the median"));
 }
-
 Test(plot, fixture_csvs)
 {
     char dir[128], path[256], err[1024] = "";
@@ -146,6 +149,8 @@ Test(plot, fixture_csvs)
     cr_assert_not_null(k, "%s", csv);
     cr_expect_float_eq(csv_cell(k, 4), 64.0, 1e-9);
     cr_expect_float_eq(csv_cell(k, 5), 147362.0, 1e-3);
+    cr_expect(isnan(csv_cell(k, 6)) && isnan(csv_cell(k, 7)) && isnan(csv_cell(k, 16)),
+              "one repeat: no interval, not [x, x]: %s", k);
     cr_expect_null(csv_row(csv, "pipe-1k", "kernel"), "pipelined workload plotted");
     /* Kernel syscalls per request: 380416 syscalls / 174341 served. */
     snprintf(path, sizeof path, "%s/plots/overhead.csv", dir);
@@ -217,9 +222,12 @@ Test(plot, repeats_give_ci_and_poll_split)
     cr_expect_float_eq(csv_cell(line, 3), 3.0, 1e-9, "dpdk's linetype");
     cr_expect_float_eq(csv_cell(line, 4), 1024.0, 1e-9);
     cr_expect_float_eq(csv_cell(line, 5), 200.0, 1e-9);
-    cr_expect_float_eq(csv_cell(line, 6), 100.0, 1e-9, "bootstrap CI of {100,200,300}");
+    cr_expect_float_eq(csv_cell(line, 6), 100.0, 1e-9, "{100,200,300}: [min, max]");
     cr_expect_float_eq(csv_cell(line, 7), 300.0, 1e-9);
     cr_expect_float_eq(csv_cell(line, 11), 3.0, 1e-9, "n");
+    cr_expect_float_eq(csv_cell(line, 16), 0.75, 1e-12, "ci_level: [min, max] of 3 covers 75%%");
+    cr_expect_eq(strncmp(slurp(path), "label,driver,di,lt,x,rps,rps_lo,rps_hi,", 39), 0);
+    cr_expect_not_null(strstr(slurp(path), ",gbps_max,ci_level\n"), "%s", slurp(path));
     snprintf(path, sizeof path, "%s/plots/cycles.csv", dir);
     line = csv_row(slurp(path), "ka-1k", "dpdk");
     cr_assert_not_null(line);
@@ -233,6 +241,10 @@ Test(plot, repeats_give_ci_and_poll_split)
     size_t n = fread(text, 1, sizeof text - 1, notes);
     text[n] = '\0';
     fclose(notes);
+    cr_expect_not_null(strstr(text, "throughput: 1 rows, 1 drivers -> "), "%s", text);
+    cr_expect_not_null(strstr(text, "(error bars: order-statistic interval of the median, "
+                                    "exactly 75.0% at n = 3)"),
+                       "%s", text);
     cr_expect_not_null(strstr(text, "latency: skipped (no open-loop trials)"), "%s", text);
     cr_expect_not_null(strstr(text, "cps: skipped"), "%s", text);
     cr_expect_not_null(strstr(text, "download: skipped"), "%s", text);
@@ -269,6 +281,28 @@ Test(plot, driver_order_and_linetypes)
     model_cell_stat(&pd, 0, 0, "poll_work_fraction", &s);
     cr_expect_float_eq(s.median, 0.25, 1e-12);
     model_free(&pd);
+    json_decref(recs);
+}
+
+/* Drawn with repeats: the figure's note names the interval and its coverage. */
+Test(plot, figure_states_the_coverage)
+{
+    char dir[128], path[256], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/cov", base);
+    json_t *recs = json_array();
+    for (int r = 0; r < 6; r++) /* six repeats: [min, max] at 96.875% */
+        json_array_append_new(recs, rec("c", "cps", "/bytes/64", "kernel", r + 1, 100 + r, 10));
+    for (int r = 0; r < 5; r++) /* five: [min, max] at 93.75% */
+        json_array_append_new(recs, rec("c", "cps", "/bytes/64", "dpdk", r + 1, 200 + r, 10));
+    write_recs(dir, recs);
+    struct plot_opts o = {.scripts = "plots"};
+    cr_assert_geq(plot_run(dir, &o, err, sizeof err), 1, "%s", err);
+    snprintf(path, sizeof path, "%s/plots/cps-2col.svg", dir);
+    cr_expect_not_null(strstr(slurp(path), "error bars: order-statistic interval of the median, "
+                                           "coverage ≥ 93.8% (n = 5–6)"),
+                       "%s", path);
+    snprintf(path, sizeof path, "%s/plots/cps-1col.svg", dir);
+    cr_expect_not_null(strstr(slurp(path), "coverage ≥ 93.8% (n = 5–6)"), "two lines in 1col");
     json_decref(recs);
 }
 

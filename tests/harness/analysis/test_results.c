@@ -2,7 +2,8 @@
  * test_results.c — harness/analysis/results.c in a mkdtemp directory: run directories
  * (parents created, -2 on a clash), trial records written and read back in
  * name order (r2 before r10), summary.csv header and medians with failed
- * trials counted but kept out of the statistics, the bootstrap CI, cv and
+ * trials counted but kept out of the statistics, the interval of the median
+ * with its coverage column (3, 5, 6, 10 repeats; none with 1), cv and
  * noisy flag (default and given threshold), RFC 4180 quoting, summary.json,
  * and the errors.
  */
@@ -175,20 +176,26 @@ Test(results, summary_medians_over_ok_trials)
     snprintf(path, sizeof path, "%s/summary.csv", dir);
     cr_expect_str_eq(slurp(path),
                      "workload,driver,mode,trials,ok,failed,"
-                     "rps_median,rps_min,rps_max,rps_ci95_lo,rps_ci95_hi,rps_cv,rps_noisy,"
-                     "lat_p50_ns_median,lat_p50_ns_min,lat_p50_ns_max,lat_p50_ns_ci95_lo,"
-                     "lat_p50_ns_ci95_hi,lat_p50_ns_cv,lat_p50_ns_noisy,"
-                     "errors_median,errors_min,errors_max,errors_ci95_lo,errors_ci95_hi,"
-                     "errors_cv,errors_noisy\r\n"
-                     "small,kernel,closed,4,3,1,200,100,300,100,300,0.5,1,20,10,30,10,30,0.5,1,"
-                     ",,,,,,\r\n"
-                     "idle,kernel,cps,1,0,1,,,,,,,,,,,,,,,,,,,,,\r\n");
+                     "rps_median,rps_min,rps_max,rps_ci_lo,rps_ci_hi,rps_ci_level,rps_cv,"
+                     "rps_noisy,"
+                     "lat_p50_ns_median,lat_p50_ns_min,lat_p50_ns_max,lat_p50_ns_ci_lo,"
+                     "lat_p50_ns_ci_hi,lat_p50_ns_ci_level,lat_p50_ns_cv,lat_p50_ns_noisy,"
+                     "errors_median,errors_min,errors_max,errors_ci_lo,errors_ci_hi,"
+                     "errors_ci_level,errors_cv,errors_noisy\r\n"
+                     "small,kernel,closed,4,3,1,200,100,300,100,300,0.75,0.5,1,"
+                     "20,10,30,10,30,0.75,0.5,1,"
+                     ",,,,,,,\r\n"
+                     "idle,kernel,cps,1,0,1,,,,,,,,,,,,,,,,,,,,,,,,\r\n");
 
     snprintf(path, sizeof path, "%s/summary.json", dir);
     json_error_t je;
     json_t *sum = json_load_file(path, 0, &je);
     cr_assert_not_null(sum, "%s", je.text);
-    cr_expect_str_eq(json_string_value(json_object_get(sum, "schema")), "bypassbench.summary/1");
+    cr_expect_str_eq(json_string_value(json_object_get(sum, "schema")), "bypassbench.summary/2");
+    json_t *ci = json_object_get(sum, "ci");
+    cr_expect_not_null(
+        strstr(json_string_value(json_object_get(ci, "method")), "order statistics"));
+    cr_expect_float_eq(json_number_value(json_object_get(ci, "target")), 0.95, 1e-12);
     cr_expect_str_eq(json_string_value(json_object_get(sum, "suite_hash")), "0123456789abcdef");
     json_t *groups = json_object_get(sum, "groups");
     cr_assert_eq(json_array_size(groups), 2);
@@ -202,16 +209,19 @@ Test(results, summary_medians_over_ok_trials)
     cr_expect_float_eq(json_number_value(json_object_get(rps, "min")), 100.0, 1e-9);
     cr_expect_float_eq(json_number_value(json_object_get(rps, "max")), 300.0, 1e-9);
     cr_expect_float_eq(json_number_value(json_object_get(rps, "cv")), 0.5, 1e-9);
-    /* n = 3: P(resample median = 100) = 7/27, so both tails reach the ends. */
-    cr_expect_float_eq(json_number_value(json_object_get(rps, "ci95_lo")), 100.0, 1e-9);
-    cr_expect_float_eq(json_number_value(json_object_get(rps, "ci95_hi")), 300.0, 1e-9);
+    /* n = 3: [min, max], which holds the median with probability 1 - 2/8. */
+    cr_expect_float_eq(json_number_value(json_object_get(rps, "ci_lo")), 100.0, 1e-9);
+    cr_expect_float_eq(json_number_value(json_object_get(rps, "ci_hi")), 300.0, 1e-9);
+    cr_expect_float_eq(json_number_value(json_object_get(rps, "ci_level")), 0.75, 1e-15);
+    cr_expect_null(json_object_get(rps, "ci95_lo"), "schema 1's ci95_lo is gone");
     cr_expect(json_is_true(json_object_get(rps, "noisy")));
     cr_expect_eq(json_integer_value(json_object_get(rps, "n")), 3);
     cr_expect_float_eq(json_number_value(json_object_get(sum, "noisy_cv")), 0.05, 1e-12);
     cr_expect_null(json_object_get(json_object_get(g, "metrics"), "note"), "non-numeric kept");
     json_t *errs = json_object_get(json_object_get(json_array_get(groups, 1), "metrics"), "errors");
     cr_expect(json_is_null(json_object_get(errs, "median")));
-    cr_expect(json_is_null(json_object_get(errs, "ci95_lo")));
+    cr_expect(json_is_null(json_object_get(errs, "ci_lo")));
+    cr_expect(json_is_null(json_object_get(errs, "ci_level")));
     cr_expect(json_is_null(json_object_get(errs, "noisy")));
     cr_expect_eq(json_integer_value(json_object_get(errs, "n")), 0);
     json_decref(sum);
@@ -245,11 +255,63 @@ Test(results, noisy_threshold_is_a_parameter)
     json_t *r = json_object_get(json_object_get(g, "metrics"), "rps");
     cr_expect(json_is_true(json_object_get(r, "noisy")), "cv 0.022 not flagged at 0.01");
     cr_expect_float_eq(json_number_value(json_object_get(sum, "noisy_cv")), 0.01, 1e-12);
-    double lo = json_number_value(json_object_get(r, "ci95_lo")),
-           hi = json_number_value(json_object_get(r, "ci95_hi"));
-    cr_expect(lo >= 980 && lo <= 1000 && hi >= 1000 && hi <= 1040, "[%g, %g]", lo, hi);
+    double lo = json_number_value(json_object_get(r, "ci_lo")),
+           hi = json_number_value(json_object_get(r, "ci_hi"));
+    cr_expect(lo == 980 && hi == 1040, "five repeats: [min, max], [%g, %g]", lo, hi);
+    cr_expect_float_eq(json_number_value(json_object_get(r, "ci_level")), 0.9375, 1e-15);
     json_decref(sum);
     json_decref(recs);
+}
+
+/* The coverage column beside the interval, per number of repeats: [min, max]
+ * at 93.75% with 5, 96.875% with 6, (x2, x9) at 97.9% with 10, and nothing
+ * (no interval) with 1. */
+Test(results, coverage_column_per_repeats)
+{
+    static const struct {
+        int n;
+        const char *row; /* x_median,x_min,x_max,x_ci_lo,x_ci_hi,x_ci_level */
+    } want[] = {
+        {1, "w,kernel,closed,1,1,0,1,1,1,,,,0,0\r\n"},
+        {5, "w,kernel,closed,5,5,0,3,1,5,1,5,0.9375,"},
+        {6, "w,kernel,closed,6,6,0,3.5,1,6,1,6,0.96875,"},
+        {10, "w,kernel,closed,10,10,0,5.5,1,10,2,9,0.978515625,"},
+    };
+    for (size_t t = 0; t < sizeof want / sizeof want[0]; t++) {
+        char err[512] = "", path[4400];
+        json_t *recs = json_array();
+        for (int i = 0; i < want[t].n; i++) /* values 1..n, in shuffled order */
+            json_array_append_new(
+                recs, trial("w", "closed", "kernel", i + 1, "ok",
+                            json_pack("{s:f}", "x", (double)((i * 7) % want[t].n + 1))));
+        cr_assert_eq(results_write_summary(base, recs, err, sizeof err), 0, "%s", err);
+        snprintf(path, sizeof path, "%s/summary.csv", base);
+        const char *csv = slurp(path);
+        cr_expect_eq(strncmp(csv,
+                             "workload,driver,mode,trials,ok,failed,x_median,x_min,x_max,x_ci_lo,"
+                             "x_ci_hi,x_ci_level,x_cv,x_noisy\r\n",
+                             strlen("workload,driver,mode,trials,ok,failed,x_median,x_min,x_max,"
+                                    "x_ci_lo,x_ci_hi,x_ci_level,x_cv,x_noisy\r\n")),
+                     0, "%s", csv);
+        const char *row = strchr(csv, '\n') + 1;
+        cr_expect_eq(strncmp(row, want[t].row, strlen(want[t].row)), 0, "n = %d: %s", want[t].n,
+                     row);
+        snprintf(path, sizeof path, "%s/summary.json", base);
+        json_error_t je;
+        json_t *sum = json_load_file(path, 0, &je);
+        cr_assert_not_null(sum, "%s", je.text);
+        json_t *x = json_object_get(
+            json_object_get(json_array_get(json_object_get(sum, "groups"), 0), "metrics"), "x");
+        if (want[t].n == 1)
+            cr_expect(json_is_null(json_object_get(x, "ci_level")) &&
+                          json_is_null(json_object_get(x, "ci_lo")),
+                      "one repeat: no interval, not [x, x]");
+        else
+            cr_expect(json_number_value(json_object_get(x, "ci_level")) > 0.93, "n = %d",
+                      want[t].n);
+        json_decref(sum);
+        json_decref(recs);
+    }
 }
 
 Test(results, csv_quoting)
@@ -263,9 +325,9 @@ Test(results, csv_quoting)
     cr_assert_eq(results_write_summary(base, recs, err, sizeof err), 0, "%s", err);
     snprintf(path, sizeof path, "%s/summary.csv", base);
     cr_expect_str_eq(slurp(path), "workload,driver,mode,trials,ok,failed,"
-                                  "\"p,99_median\",\"p,99_min\",\"p,99_max\",\"p,99_ci95_lo\","
-                                  "\"p,99_ci95_hi\",\"p,99_cv\",\"p,99_noisy\"\r\n"
-                                  "\"a,b\",\"x\"\"y\",closed,2,2,0,0.2,0.1,0.3,0.1,0.3,"
+                                  "\"p,99_median\",\"p,99_min\",\"p,99_max\",\"p,99_ci_lo\","
+                                  "\"p,99_ci_hi\",\"p,99_ci_level\",\"p,99_cv\",\"p,99_noisy\"\r\n"
+                                  "\"a,b\",\"x\"\"y\",closed,2,2,0,0.2,0.1,0.3,0.1,0.3,0.5,"
                                   "0.7071067811865475,1\r\n");
     json_decref(recs);
 }

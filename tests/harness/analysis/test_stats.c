@@ -1,15 +1,17 @@
 /*
  * test_stats.c — harness/analysis/stats.c against known answers: median of odd and
  * even counts, min/max/mean, sample stddev, cv, interpolated percentiles,
- * empty input, that the caller's array is left unsorted, and the bootstrap
- * CI of the median: exact answers for n = 1, constant data and n = 2, the
- * true median inside the CI for samples of known distributions, the CI
- * narrowing with n, determinism on the fixed seed, and the errors.
+ * empty input, that the caller's array is left unsorted, the order-statistic
+ * interval of the median (known coverages for n = 1..10, 20, 100: n = 5 is
+ * [x1, x5] at 93.75%, n = 10 (x2, x9) at 97.9%, n = 1 none), its bounds
+ * being the order statistics, the log-space sum beyond n = 62 against the
+ * exact answer and a known distribution's median, and the level's text.
  */
 #include "harness/analysis/stats.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdint.h>
 
 #define EPS 1e-9
 
@@ -89,91 +91,103 @@ static double lcg_uniform(uint64_t *x)
     return ((double)(*x >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
 }
 
-Test(stats, bootstrap_exact_small_cases)
-{
-    double lo, hi;
-    double one[] = {7.5};
-    cr_assert_eq(stats_median_ci95(one, 1, &lo, &hi), 0);
-    cr_expect_float_eq(lo, 7.5, EPS);
-    cr_expect_float_eq(hi, 7.5, EPS);
-    double same[] = {3, 3, 3, 3, 3};
-    cr_assert_eq(stats_median_ci95(same, 5, &lo, &hi), 0);
-    cr_expect_float_eq(lo, 3.0, EPS);
-    cr_expect_float_eq(hi, 3.0, EPS);
-    /* n = 2: resample medians are 0 (p 1/4), 0.5 (p 1/2), 1 (p 1/4), so the
-     * 2.5th and 97.5th percentiles are the two data points. */
-    double two[] = {1, 0};
-    cr_assert_eq(stats_median_ci95(two, 2, &lo, &hi), 0);
-    cr_expect_float_eq(lo, 0.0, EPS);
-    cr_expect_float_eq(hi, 1.0, EPS);
-    cr_expect_float_eq(two[0], 1.0, EPS, "input left as it was");
-    /* A 40% interval of the same: the middle 40% of the medians are all 0.5. */
-    cr_assert_eq(stats_bootstrap_median_ci(two, 2, 0.4, 2000, 1, &lo, &hi), 0);
-    cr_expect_float_eq(lo, 0.5, EPS);
-    cr_expect_float_eq(hi, 0.5, EPS);
-}
+/* ------------------------------------------- order-statistic interval */
 
-Test(stats, bootstrap_contains_true_median)
+/* Known answers: with B ~ Binomial(n, 1/2), (x_(k), x_(n+1-k)) covers the
+ * median with probability 1 - 2 P(B <= k-1); the interval is the narrowest
+ * pair reaching 95%, else [min, max] with what it really has. */
+Test(stats, median_ci_known_levels)
 {
-    /* Exponential(1): median ln 2. Uniform(10, 20): median 15. */
-    uint64_t x = 12345;
-    double ex[201], un[201], lo, hi;
-    for (size_t i = 0; i < 201; i++) ex[i] = -log(lcg_uniform(&x));
-    for (size_t i = 0; i < 201; i++) un[i] = 10 + 10 * lcg_uniform(&x);
-    cr_assert_eq(stats_median_ci95(ex, 201, &lo, &hi), 0);
-    cr_expect(lo < log(2.0) && log(2.0) < hi, "[%g, %g] misses ln 2", lo, hi);
-    cr_expect(lo < stats_median(ex, 201) && stats_median(ex, 201) < hi);
-    cr_expect(hi - lo < 0.5, "[%g, %g] too wide for n = 201", lo, hi);
-    cr_assert_eq(stats_median_ci95(un, 201, &lo, &hi), 0);
-    cr_expect(lo < 15.0 && 15.0 < hi, "[%g, %g] misses 15", lo, hi);
-    cr_expect(hi - lo < 3.0, "[%g, %g] too wide", lo, hi);
-    /* Five repeats: the interval lies within the data and holds the median. */
-    double five[] = {105, 98, 101, 99, 120};
-    cr_assert_eq(stats_median_ci95(five, 5, &lo, &hi), 0);
-    cr_expect(lo >= 98 && hi <= 120 && lo <= 101 && 101 <= hi, "[%g, %g]", lo, hi);
-    cr_expect(lo < hi);
-}
-
-Test(stats, bootstrap_narrows_with_n)
-{
-    uint64_t x = 777;
-    double v[400], lo1, hi1, lo2, hi2;
-    for (size_t i = 0; i < 400; i++) v[i] = -log(lcg_uniform(&x));
-    cr_assert_eq(stats_median_ci95(v, 25, &lo1, &hi1), 0);
-    cr_assert_eq(stats_median_ci95(v, 400, &lo2, &hi2), 0);
-    cr_expect(hi2 - lo2 < hi1 - lo1, "n=400 [%g, %g] not narrower than n=25 [%g, %g]", lo2,
-              hi2, lo1, hi1);
-}
-
-Test(stats, bootstrap_is_deterministic)
-{
-    uint64_t x = 99;
-    double v[31], a, b, c, d, e, f;
-    for (size_t i = 0; i < 31; i++) v[i] = lcg_uniform(&x);
-    cr_assert_eq(stats_median_ci95(v, 31, &a, &b), 0);
-    cr_assert_eq(stats_median_ci95(v, 31, &c, &d), 0);
-    cr_expect(a == c && b == d, "same data, same seed: [%.17g, %.17g] vs [%.17g, %.17g]", a, b,
-              c, d);
-    cr_assert_eq(stats_bootstrap_median_ci(v, 31, 0.95, STATS_BOOT_RESAMPLES, STATS_BOOT_SEED, &e,
-                                           &f),
-                 0);
-    cr_expect(a == e && b == f, "stats_median_ci95 is not the documented defaults");
-    /* Another seed draws other resamples: over a few seeds the bounds move. */
-    int moved = 0;
-    for (uint64_t s = 1; s <= 8; s++) {
-        cr_assert_eq(stats_bootstrap_median_ci(v, 31, 0.95, 200, s, &e, &f), 0);
-        moved |= e != a || f != b;
+    static const struct {
+        size_t n, k;
+        double level;
+    } want[] = {
+        {2, 1, 1.0 / 2},                    /* [min, max] 50% */
+        {3, 1, 6.0 / 8},                    /* 75% */
+        {4, 1, 14.0 / 16},                  /* 87.5% */
+        {5, 1, 30.0 / 32},                  /* 93.75% */
+        {6, 1, 62.0 / 64},                  /* 96.875%: the first n whose [min, max] reaches 95% */
+        {7, 1, 126.0 / 128},                /* (x2, x6) has only 87.5% */
+        {8, 1, 254.0 / 256},                /* (x2, x7) has only 93.0% */
+        {9, 2, 492.0 / 512},                /* (x2, x8) 96.1% */
+        {10, 2, 1002.0 / 1024},             /* (x2, x9) 97.9%; (x3, x8) has 89.1% */
+        {20, 6, 1 - 2 * 21700.0 / 1048576}, /* (x6, x15) 95.9%; (x7, x14) 88.5% */
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        size_t k = 99;
+        double l = stats_median_ci_level(want[i].n, STATS_CI_TARGET, &k);
+        cr_expect_eq(k, want[i].k, "n = %zu: k %zu", want[i].n, k);
+        cr_expect(l == want[i].level, "n = %zu: level %.17g, want %.17g", want[i].n, l,
+                  want[i].level);
     }
-    cr_expect(moved, "the seed has no effect");
+    size_t k = 99;
+    cr_expect(isnan(stats_median_ci_level(1, STATS_CI_TARGET, &k)), "one repeat: no interval");
+    cr_expect_eq(k, 0);
+    cr_expect(isnan(stats_median_ci_level(0, STATS_CI_TARGET, &k)));
+    cr_expect(isnan(stats_median_ci_level(10, 1.0, &k)) && k == 0, "target 1 is unreachable");
+    cr_expect(isnan(stats_median_ci_level(10, 0.0, &k)) && k == 0);
+    /* A lower target gives a narrower pair: n = 10 at 50% is (x4, x7), 65.6%. */
+    cr_expect_float_eq(stats_median_ci_level(10, 0.5, &k), 1 - 2 * 176.0 / 1024, 1e-15);
+    cr_expect_eq(k, 4);
 }
 
-Test(stats, bootstrap_errors)
+Test(stats, median_ci_bounds_are_order_statistics)
 {
-    double v[] = {1, 2, 3}, lo = 0, hi = 0;
-    cr_expect_eq(stats_median_ci95(NULL, 0, &lo, &hi), -1);
-    cr_expect(isnan(lo) && isnan(hi));
-    cr_expect_eq(stats_bootstrap_median_ci(v, 3, 0.95, 0, 1, &lo, &hi), -1);
-    cr_expect_eq(stats_bootstrap_median_ci(v, 3, 1.0, 100, 1, &lo, &hi), -1);
-    cr_expect_eq(stats_bootstrap_median_ci(v, 3, 0.0, 100, 1, &lo, &hi), -1);
-    cr_expect(isnan(lo) && isnan(hi));
+    struct stats_ci ci;
+    double five[] = {105, 98, 101, 99, 120};
+    cr_assert_eq(stats_median_ci(five, 5, STATS_CI_TARGET, &ci), 0);
+    cr_expect(ci.lo == 98 && ci.hi == 120 && ci.k == 1, "[%g, %g] k %zu", ci.lo, ci.hi, ci.k);
+    cr_expect(ci.level == 0.9375, "n = 5 is 93.75%%, not 95%%: %.17g", ci.level);
+    cr_expect_float_eq(five[0], 105.0, EPS, "input left as it was");
+    double three[] = {300, 100, 200};
+    cr_assert_eq(stats_median_ci(three, 3, STATS_CI_TARGET, &ci), 0);
+    cr_expect(ci.lo == 100 && ci.hi == 300 && ci.level == 0.75);
+    double ten[] = {10, 1, 9, 2, 8, 3, 7, 4, 6, 5};
+    cr_assert_eq(stats_median_ci(ten, 10, STATS_CI_TARGET, &ci), 0);
+    cr_expect(ci.lo == 2 && ci.hi == 9 && ci.k == 2, "(x2, x9): [%g, %g]", ci.lo, ci.hi);
+    cr_expect_float_eq(ci.level, 0.978515625, 1e-15);
+    double same[] = {3, 3, 3, 3, 3, 3};
+    cr_assert_eq(stats_median_ci(same, 6, STATS_CI_TARGET, &ci), 0);
+    cr_expect(ci.lo == 3 && ci.hi == 3 && ci.level == 62.0 / 64);
+    double one[] = {7.5};
+    cr_expect_eq(stats_median_ci(one, 1, STATS_CI_TARGET, &ci), -1, "one repeat: no interval");
+    cr_expect(isnan(ci.lo) && isnan(ci.hi) && isnan(ci.level) && ci.k == 0);
+    cr_expect_eq(stats_median_ci(NULL, 0, STATS_CI_TARGET, &ci), -1);
+    cr_expect(isnan(ci.lo) && isnan(ci.hi) && isnan(ci.level));
+}
+
+/* Beyond 62 samples the sum runs in log space: it still matches the exact
+ * answer, and the interval holds the true median of a known distribution. */
+Test(stats, median_ci_large_n)
+{
+    size_t k;
+    /* n = 100: P(B <= 39) = 0.0176001..., so (x40, x61) has 96.48%; (x41, x60) 94.31%. */
+    double l = stats_median_ci_level(100, STATS_CI_TARGET, &k);
+    cr_expect_eq(k, 40);
+    cr_expect_float_eq(l, 0.96479979978230, 1e-11, "%.14f", l);
+    uint64_t x = 12345;
+    double ex[201];
+    struct stats_ci ci;
+    for (size_t i = 0; i < 201; i++)
+        ex[i] = -log(lcg_uniform(&x));
+    cr_assert_eq(stats_median_ci(ex, 201, STATS_CI_TARGET, &ci), 0);
+    cr_expect(ci.lo < log(2.0) && log(2.0) < ci.hi, "[%g, %g] misses ln 2", ci.lo, ci.hi);
+    cr_expect(ci.hi - ci.lo < 0.5, "[%g, %g] too wide for n = 201", ci.lo, ci.hi);
+    cr_expect(ci.level >= 0.95 && ci.level < 0.97, "%g", ci.level);
+    /* Every n up to 1000: a level in [target, 1) once [min, max] reaches it, never above 1. */
+    for (size_t n = 6; n <= 1000; n++) {
+        l = stats_median_ci_level(n, STATS_CI_TARGET, &k);
+        cr_assert(l >= 0.95 - 1e-12 && l < 1 && k >= 1 && k <= n / 2, "n %zu: %g k %zu", n, l, k);
+    }
+}
+
+Test(stats, level_text)
+{
+    char buf[32];
+    cr_expect_str_eq(stats_level_text(0.9375, buf, sizeof buf), "93.8%");
+    cr_expect_str_eq(stats_level_text(62.0 / 64, buf, sizeof buf), "96.9%");
+    cr_expect_str_eq(stats_level_text(0.75, buf, sizeof buf), "75.0%");
+    cr_expect_str_eq(stats_level_text(1 - 1.0 / 2048, buf, sizeof buf), "99.95%",
+                     "never rounded up to 100%%");
+    cr_expect_str_eq(stats_level_text(NAN, buf, sizeof buf), "no interval");
 }

@@ -158,7 +158,7 @@ Test(suite, documented_defaults_without_suite_section)
     cr_expect_str_eq(s.name, "my-suite", "name defaults to the file name");
     cr_expect_eq(s.ndrivers, 1);
     cr_expect_str_eq(s.drivers[0], "kernel");
-    cr_expect_eq(s.repeats, 5);
+    cr_expect_eq(s.repeats, 6, "the fewest repeats whose interval of the median reaches 95%%");
     cr_expect_str_eq(s.link, "veth");
     cr_expect_eq(s.dut_cpu, 1);
     cr_expect_eq(s.gen_cpu, 0);
@@ -462,6 +462,8 @@ Test(suite, help_lists_every_key)
     for (const struct wl_key *k = wl_spec_keys; k->key; k++)
         cr_expect(strstr(buf, k->key) != NULL, "help lacks workload key %s", k->key);
     cr_expect(strstr(buf, "[workload NAME]") != NULL);
+    cr_expect(strstr(buf, "repeats        6 ") != NULL, "%s", buf);
+    cr_expect(strstr(buf, "96.9%") != NULL, "help says why 6: %s", buf);
     cr_expect(strstr(buf, "[driver NAME]") != NULL);
     free(buf);
 }
