@@ -747,6 +747,137 @@ Test(loadgen, fake_read_until_close_wrong_length, .timeout = 20)
 
 /* ---- coordinated omission ------------------------------------------------------ */
 
+/* ---- the window hook: called once at each edge of the measured window ------- */
+
+struct edges {
+    const struct lg_result *res; /* the run's live result */
+    int starts, ends, bad_order;
+    uint64_t t_start, t_end;         /* the run's clock at the edges */
+    uint64_t req_at_start, req_at_end; /* what was counted when each edge was seen */
+};
+
+static void on_window(enum lg_edge e, uint64_t t, void *arg)
+{
+    struct edges *x = arg;
+    if (e == LG_WINDOW_START) {
+        x->starts++;
+        x->t_start = t;
+        x->req_at_start = x->res->requests;
+    } else {
+        if (!x->starts) x->bad_order = 1;
+        x->ends++;
+        x->t_end = t;
+        x->req_at_end = x->res->requests;
+    }
+}
+
+static uint64_t mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The edges are the window's: START after the warm-up with nothing counted
+ * yet, END after everything counted, and END - START is measured_ns (the run
+ * ends within the last event batch of the window's end: well under 1 ms). */
+static void check_edges(const struct edges *x, const struct lg_result *r, uint64_t began,
+                        uint64_t warmup)
+{
+    cr_expect_eq(x->starts, 1, "START called %d times", x->starts);
+    cr_expect_eq(x->ends, 1, "END called %d times", x->ends);
+    cr_expect_eq(x->bad_order, 0, "END before START");
+    cr_expect_geq(x->t_start, began + warmup, "START inside the warm-up");
+    cr_expect_eq(x->req_at_start, 0, "requests counted before START");
+    cr_expect_eq(x->req_at_end, r->requests, "requests counted after END");
+    cr_assert_gt(r->measured_ns, 0);
+    uint64_t span = x->t_end - x->t_start;
+    cr_expect_geq(span, r->measured_ns, "edges %llu ns apart, measured_ns %llu",
+                  (unsigned long long)span, (unsigned long long)r->measured_ns);
+    cr_expect_lt(span - r->measured_ns, 1 * MS, "edges %llu ns apart, measured_ns %llu",
+                 (unsigned long long)span, (unsigned long long)r->measured_ns);
+}
+
+Test(loadgen, window_hook_at_the_edges_closed_loop, .timeout = 20)
+{
+    struct fx f;
+    fx_start(&f);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f.port);
+    c.spec.connections = 2;
+    c.spec.warmup_ns = 100 * MS;
+    struct edges x = {.res = &r};
+    c.window = on_window;
+    c.window_arg = &x;
+    uint64_t began = mono();
+    run_ok(&c, &r);
+    check_edges(&x, &r, began, 100 * MS);
+    cr_expect_eq(r.measured_ns, 300 * MS);
+
+    /* no warm-up: the window opens with the run */
+    lg_defaults(&c, f.port);
+    x = (struct edges){.res = &r};
+    c.window = on_window;
+    c.window_arg = &x;
+    began = mono();
+    run_ok(&c, &r);
+    check_edges(&x, &r, began, 0);
+
+    /* ended by the request count: the edges are exactly measured_ns apart */
+    lg_defaults(&c, f.port);
+    c.spec.duration_ns = 0;
+    c.spec.requests = 200;
+    x = (struct edges){.res = &r};
+    c.window = on_window;
+    c.window_arg = &x;
+    run_ok(&c, &r);
+    fx_stop(&f);
+    check_edges(&x, &r, 0, 0);
+    cr_expect_eq(x.t_end - x.t_start, r.measured_ns);
+    cr_expect_eq(x.req_at_end, 200);
+}
+
+Test(loadgen, window_hook_at_the_edges_open_loop, .timeout = 20)
+{
+    struct fx f;
+    fx_start(&f);
+    struct lg_config c;
+    struct lg_result r;
+    lg_defaults(&c, f.port);
+    c.spec.mode = WL_OPEN;
+    c.spec.rate = 2000;
+    c.spec.connections = 4;
+    c.spec.warmup_ns = 100 * MS;
+    struct edges x = {.res = &r};
+    c.window = on_window;
+    c.window_arg = &x;
+    uint64_t began = mono();
+    run_ok(&c, &r);
+    fx_stop(&f);
+    expect_no_errors(&r);
+    check_edges(&x, &r, began, 100 * MS);
+    cr_expect_eq(r.measured_ns, 300 * MS);
+}
+
+/* A run that fails before its window opens calls neither edge. */
+Test(loadgen, window_hook_not_called_without_a_window, .timeout = 20)
+{
+    struct lg_config c;
+    struct lg_result r;
+    char err[256];
+    lg_defaults(&c, 1);
+    c.spec.warmup_ns = 5000 * MS;
+    c.spec.timeout_ns = 100 * MS;
+    struct edges x = {.res = &r};
+    c.window = on_window;
+    c.window_arg = &x;
+    int rc = run_lg(&c, &r, err, sizeof(err), 8000);
+    cr_expect_eq(rc, -1, "connecting to port 1 succeeded?");
+    cr_expect_eq(x.starts, 0);
+    cr_expect_eq(x.ends, 0);
+}
+
 /* Response #50 is held 200 ms. Open loop: the requests whose intended times
  * fell inside the stall count from those times, so many are slow. Closed
  * loop: only the held one is. Both runs end after 300 responses rather than
