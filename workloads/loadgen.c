@@ -632,9 +632,9 @@ int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result 
         netio_flush(io);
     }
     g.now = now_ns(cfg);
+    /* The window is what was counted in: up to now, even past window_end
+     * (a late last round is in the counts, so it is in the window too). */
     res->measured_ns = g.measuring ? g.now - g.window_start : 0;
-    if (res->measured_ns && g.window_end != UINT64_MAX && g.now > g.window_end)
-        res->measured_ns = g.window_end - g.window_start;
     if (g.measuring) window_edge(&g, LG_WINDOW_END, g.now);
 
     /* Close everything and let the driver deliver the CLOSED events, so the
