@@ -585,12 +585,15 @@ static int drain_pending(const struct lg *g)
  * reconnected. Unless the window was never reached (an interrupted warm-up),
  * the drain begins: the requests in flight get up to drain_ns to be
  * answered (late responses). */
+static void window_edge(struct lg *g, enum lg_edge e, uint64_t t);
+
 static void close_window(struct lg *g)
 {
     struct lg_result *r = g->res;
+    /* The window is what was counted in: up to now, even past window_end
+     * (a late last round is in the counts, so it is in the window too). */
     r->measured_ns = g->measuring ? g->now - g->window_start : 0;
-    if (r->measured_ns && g->window_end != UINT64_MAX && g->now > g->window_end)
-        r->measured_ns = g->window_end - g->window_start;
+    if (g->measuring) window_edge(g, LG_WINDOW_END, g->now);
     r->inflight_at_end = g->inflight;
     g->stopping = 1;
     g->window_closed = 1;
@@ -660,6 +663,11 @@ static int setup(struct lg *g)
     return 0;
 }
 
+static void window_edge(struct lg *g, enum lg_edge e, uint64_t t)
+{
+    if (g->cfg->window) g->cfg->window(e, t, g->cfg->window_arg);
+}
+
 static int active_conns(const struct lg *g)
 {
     int n = 0;
@@ -676,6 +684,7 @@ int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result 
     memset(res, 0, sizeof(*res));
     hist_init(&res->latency);
     if (setup(&g) < 0) return -1;
+    if (g.measuring) window_edge(&g, LG_WINDOW_START, g.start); /* no warm-up */
     int rc = 0;
     uint64_t last_scan = 0;
 
@@ -695,6 +704,7 @@ int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result 
                 g.measuring = 1;
                 g.window_start = g.now;
                 if (g.spec.duration_ns) g.window_end = g.now + g.spec.duration_ns;
+                window_edge(&g, LG_WINDOW_START, g.now);
             }
             if (g.stopping || g.now >= g.window_end) {
                 close_window(&g);
@@ -720,6 +730,10 @@ int loadgen_run(struct netio *io, const struct lg_config *cfg, struct lg_result 
             timeout_us = ahead < 1500000 ? 0 : (int)((ahead - 1000000) / 1000);
             if (timeout_us > 1000) timeout_us = 1000;
         }
+        /* Never sleep past the window's end: the driver may round a short
+         * sleep up to a millisecond, and the window (and the snapshots at
+         * its edge) would grow by it. */
+        if (g.window_end - g.now < 1000000ull) timeout_us = 0;
         if (g.now - last_scan >= 1000000ull) { /* timeouts and reconnects, every ms */
             check_timeouts_and_reconnect(&g); /* draining: timeouts only (stopping) */
             last_scan = g.now;

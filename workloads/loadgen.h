@@ -38,6 +38,9 @@ struct lg_progress {
     uint64_t errors;
 };
 
+/* The edges of the measured window, for lg_config.window. */
+enum lg_edge { LG_WINDOW_START = 0, LG_WINDOW_END };
+
 struct lg_config {
     struct wl_spec spec;
     struct sockaddr_in dst;
@@ -50,6 +53,17 @@ struct lg_config {
      * virtual one (bench/loadgen_ipr.c). */
     uint64_t (*now_ns)(void *arg);
     void *now_arg;
+    /* Called at the measured window's two edges, on the generator's thread,
+     * with the run's clock there: LG_WINDOW_START when the warm-up ends
+     * (before anything in the window is counted), LG_WINDOW_END when the
+     * window ends (duration, request limit, stop flag or failure; after the
+     * last thing counted, before the connections close). END's t minus
+     * START's t is measured_ns, give or take the last event batch (the loop
+     * does not sleep past the window's end). Called in pairs: END only after
+     * START. The side that measures takes its CPU and packet snapshots here
+     * (DESIGN §6). NULL = none. */
+    void (*window)(enum lg_edge edge, uint64_t t_ns, void *arg);
+    void *window_arg;
 };
 
 struct lg_result {

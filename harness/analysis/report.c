@@ -520,6 +520,20 @@ static void section_warnings(struct ctx *c)
     json_array_foreach(c->pd.records, i, rec)
     {
         double g = model_record_value(rec, "gen_util");
+        /* The record judged it by something other than the core's use (an
+         * open-loop generator spins between sends; a poll-mode one polls):
+         * its verdict stands. */
+        const char *by = str_at(rec, "generator_saturated_by");
+        json_t *sat = json_object_get(rec, "generator_saturated");
+        if (by && strcmp(by, "gen_util") != 0 && json_is_boolean(sat)) {
+            if (json_is_true(sat)) {
+                trial_name(rec, name, sizeof name);
+                fprintf(f, "- **generator-bound**: %s: the generator could not keep up (by %s)\n",
+                        name, by);
+                nw++;
+            }
+            continue;
+        }
         if (isfinite(g) && g > c->gen_bound) {
             trial_name(rec, name, sizeof name);
             fprintf(f,

@@ -1,6 +1,7 @@
 /*
  * report_json.c — the server's and the load generator's JSON documents
- * (see report_json.h). Callers: harness/cli/serve.c, load.c, pair.c.
+ * (see report_json.h), and the generator's window snapshots (report_window).
+ * Callers: harness/cli/serve.c, load.c, pair.c. Calls: cpuacct.c, topo.c.
  */
 #include "harness/analysis/report_json.h"
 
@@ -53,8 +54,73 @@ static json_t *latency_json(const struct hist *h)
                      "overflow", (json_int_t)h->overflow, "buckets", buckets);
 }
 
+/* rx_frames and tx_frames of io, when its driver has them. */
+static int frame_counters(struct netio *io, uint64_t *rx, uint64_t *tx)
+{
+    struct netio_counter c[128];
+    int n = netio_counters(io, c, 128), got = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(c[i].name, "rx_frames") == 0) *rx = c[i].value, got |= 1;
+        if (strcmp(c[i].name, "tx_frames") == 0) *tx = c[i].value, got |= 2;
+    }
+    return got == 3;
+}
+
+void report_window_edge(enum lg_edge e, uint64_t t_ns, void *arg)
+{
+    struct report_window *w = arg;
+    int i = e == LG_WINDOW_START ? 0 : 1;
+    if (i != w->edges) return; /* out of order: the window stays incomplete */
+    /* the CPU first: it is what must sit closest to the edge */
+    w->cpu_ok[i] = cpuacct_snap_hw(w->hw, &w->cpu[i]) == 0;
+    if (w->io) w->frames_ok[i] = frame_counters(w->io, &w->frames[i][0], &w->frames[i][1]);
+    if (w->iface)
+        w->ifs_ok[i] = topo_ifstats_here(w->iface, &w->ifs[i], w->ifs_err, sizeof(w->ifs_err)) == 0;
+    w->t_ns[i] = t_ns;
+    w->edges = i + 1;
+}
+
+static json_t *ifs_json(const struct topo_ifstats *st)
+{
+    return json_pack("{s:I,s:I,s:I,s:I}", "rx_packets", (json_int_t)st->rx_packets, "tx_packets",
+                     (json_int_t)st->tx_packets, "rx_bytes", (json_int_t)st->rx_bytes, "tx_bytes",
+                     (json_int_t)st->tx_bytes);
+}
+
+json_t *report_window_json(const struct report_window *w)
+{
+    json_t *j = json_pack("{s:s,s:I,s:I}", "source", "generator", "start_ns",
+                          (json_int_t)w->t_ns[0], "end_ns", (json_int_t)w->t_ns[1]);
+    if (w->cpu_ok[0] && w->cpu_ok[1]) {
+        int hw = w->cpu[0].hw && w->cpu[1].hw;
+        json_object_set_new(j, "cpu_method",
+                            json_string(hw ? "perf_event_cycles" : "proc_stat_busy_x_tsc"));
+        if (!hw)
+            json_object_set_new(j, "why_not_perf",
+                                json_string(w->hw ? "a perf counter read failed at an edge"
+                                            : w->hw_why ? w->hw_why
+                                                        : "not opened"));
+        json_object_set_new(j, "cpu", json_pack("{s:o,s:o}", "start", cpuacct_snap_json(&w->cpu[0]),
+                                                "end", cpuacct_snap_json(&w->cpu[1])));
+    }
+    if (w->frames_ok[0] && w->frames_ok[1])
+        json_object_set_new(j, "frames",
+                            json_pack("{s:{s:I,s:I},s:{s:I,s:I}}", "start", "rx",
+                                      (json_int_t)w->frames[0][0], "tx",
+                                      (json_int_t)w->frames[0][1], "end", "rx",
+                                      (json_int_t)w->frames[1][0], "tx",
+                                      (json_int_t)w->frames[1][1]));
+    if (w->iface && w->ifs_ok[0] && w->ifs_ok[1])
+        json_object_set_new(j, "iface", json_pack("{s:s,s:o,s:o}", "name", w->iface, "start",
+                                                  ifs_json(&w->ifs[0]), "end", ifs_json(&w->ifs[1])));
+    else if (w->iface)
+        json_object_set_new(j, "iface_error", json_string(w->ifs_err[0] ? w->ifs_err : "not read"));
+    return j;
+}
+
 json_t *report_client_json(const struct wl_spec *s, const char *driver, const char *url,
-                           const struct lg_result *r, struct netio *io, int ok)
+                           const struct lg_result *r, struct netio *io, int ok,
+                           const struct report_window *w)
 {
     double secs = (double)r->measured_ns / 1e9;
     json_t *errs = json_object();
@@ -88,6 +154,7 @@ json_t *report_client_json(const struct wl_spec *s, const char *driver, const ch
     json_object_set_new(j, "latency", latency_json(&r->latency));
     json_object_set_new(j, "driver_counters", report_json_counters(io));
     json_object_set_new(j, "rusage", report_json_rusage());
+    if (w && w->edges == 2) json_object_set_new(j, "window", report_window_json(w));
     return j;
 }
 

@@ -10,6 +10,8 @@
 #define BB_REPORT_JSON_H
 
 #include "drivers/netio.h"
+#include "harness/run/cpuacct.h"
+#include "harness/run/topo.h"
 #include "workloads/loadgen.h"
 #include "workloads/server.h"
 
@@ -19,10 +21,40 @@
  * rusage (this process), ok. */
 json_t *report_server_json(const char *driver, const struct srv_stats *st, struct netio *io,
                            int ok);
+/* The generator's own view of its measured window (DESIGN §6: the side that
+ * measures takes the snapshots at its own window's edges). Set hw/hw_why,
+ * io and iface, then give report_window_edge to lg_config.window with this
+ * as its arg: at each edge it takes a CPU snapshot (/proc/stat is
+ * machine-wide, the perf counters system-wide per CPU, so this process sees
+ * every core), io's rx_frames/tx_frames and iface's counters (read in this
+ * process's namespace). */
+struct report_window {
+    const struct cpuacct_hw *hw; /* perf counters opened here, or NULL */
+    const char *hw_why;          /* why not, when hw is NULL */
+    struct netio *io;            /* its frame counters at the edges, or NULL */
+    const char *iface;           /* an interface to read at the edges, or NULL */
+    int edges;                   /* 0, 1 (START seen), 2 (both) */
+    uint64_t t_ns[2];            /* the loadgen's clock at START, END */
+    struct cpu_snap cpu[2];
+    int cpu_ok[2];
+    uint64_t frames[2][2]; /* [edge][rx, tx] */
+    int frames_ok[2];
+    struct topo_ifstats ifs[2];
+    int ifs_ok[2];
+    char ifs_err[160];
+};
+void report_window_edge(enum lg_edge e, uint64_t t_ns, void *arg);
+/* {source: "generator", start_ns, end_ns, cpu_method, why_not_perf, cpu: {start, end},
+ *  frames: {start: {rx, tx}, end: ...}, iface: {name, start: {...}, end: {...}} or
+ *  iface_error}: what the record computes the window's figures from. */
+json_t *report_window_json(const struct report_window *w);
+
 /* The load generator's document: role, driver, url, spec, results, latency,
- * driver_counters (of io), rusage (this process), ok. */
+ * driver_counters (of io), rusage (this process), ok, and `window` when w
+ * saw both edges. */
 json_t *report_client_json(const struct wl_spec *s, const char *driver, const char *url,
-                           const struct lg_result *r, struct netio *io, int ok);
+                           const struct lg_result *r, struct netio *io, int ok,
+                           const struct report_window *w);
 
 /* The netio's driver counters as {name: value}. */
 json_t *report_json_counters(struct netio *io);

@@ -1,8 +1,12 @@
 /*
  * harness/cli/load.c — `bypassbench load`: wrk-like flags with units into a workload
  * spec, open the driver, run the generator, print a summary and write JSON.
+ * With --json the generator takes CPU snapshots (and, with --window-iface,
+ * that interface's counters) at its own window's edges through loadgen's
+ * window hook, and writes them into its JSON: the trial's CPU and packet
+ * figures cover exactly the window the requests were counted in.
  * Calls: wl_spec_set (workloads/spec.c), loadgen_run (workloads/loadgen.c),
- * report_client_json.
+ * report_window_edge, report_client_json, cpuacct_hw_open.
  */
 #include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
@@ -28,7 +32,9 @@ static void usage(FILE *f)
             "      --iface IF       interface, for drivers that own one\n"
             "      --ip ADDR/LEN    our address, for drivers with their own stack\n"
             "      --opt KEY=VALUE  driver option (repeatable)\n"
-            "      --json FILE      write the results as JSON here\n"
+            "      --json FILE      write the results as JSON here (with the CPU snapshots\n"
+            "                       taken at the measured window's edges)\n"
+            "      --window-iface IF  also read IF's counters (in our namespace) at the edges\n"
             "  -q, --quiet          no progress and no summary\n"
             "Every response is checked: status 200, Content-Length, body length, and for\n"
             "/bytes/N the body byte for byte against the pattern the server sends.\n"
@@ -91,9 +97,10 @@ int cmd_load(int argc, char **argv)
         GENFLAGS_LONG,
         {"driver", 1, 0, 'D'}, {"cpu", 1, 0, 'C'},   {"iface", 1, 0, 'i'}, {"ip", 1, 0, 'a'},
         {"opt", 1, 0, 'o'},    {"json", 1, 0, 'j'},  {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
+        {"window-iface", 1, 0, 'w'},
         {0, 0, 0, 0},
     };
-    const char *driver = "kernel", *json_path = NULL;
+    const char *driver = "kernel", *json_path = NULL, *window_iface = NULL;
     const char *dopts[65] = {0};
     int ndopts = 0, quiet = 0;
     char err[1024]; /* a driver's unknown-option error lists every key */
@@ -124,6 +131,7 @@ int cmd_load(int argc, char **argv)
             dopts[ndopts++] = optarg;
             break;
         case 'j': json_path = optarg; break;
+        case 'w': window_iface = optarg; break;
         case 'q': quiet = 1; break;
         case 'h':
             usage(stdout);
@@ -159,16 +167,29 @@ int cmd_load(int argc, char **argv)
                wl_mode_str(cfg.spec.mode), cfg.spec.connections, cfg.spec.pipeline);
     fflush(stdout);
     struct lg_result *res = malloc(sizeof(*res));
-    if (!res) {
+    struct report_window *win = calloc(1, sizeof(*win));
+    struct cpuacct_hw hw = {0};
+    char hw_why[256] = "";
+    if (!res || !win) {
+        free(res);
+        free(win);
         netio_destroy(io);
         return 1;
+    }
+    if (json_path) { /* the window's snapshots go into the JSON */
+        win->hw = cpuacct_hw_open(&hw, hw_why, sizeof(hw_why)) == 0 ? &hw : NULL;
+        win->hw_why = hw_why;
+        win->io = io;
+        win->iface = window_iface;
+        cfg.window = report_window_edge;
+        cfg.window_arg = win;
     }
     int rc = loadgen_run(io, &cfg, res, err, sizeof(err));
     if (cfg.progress) fprintf(stderr, "\n");
     if (rc < 0) fprintf(stderr, "load: %s\n", err);
     if (!quiet && rc == 0) summary(&cfg.spec, res);
     if (json_path) {
-        json_t *j = report_client_json(&cfg.spec, driver, url, res, io, rc == 0);
+        json_t *j = report_client_json(&cfg.spec, driver, url, res, io, rc == 0, win);
         if (rc < 0) json_object_set_new(j, "error", json_string(err));
         if (report_json_write(json_path, j, err, sizeof(err)) < 0) {
             fprintf(stderr, "load: %s\n", err);
@@ -177,6 +198,8 @@ int cmd_load(int argc, char **argv)
         json_decref(j);
     }
     free(res);
+    free(win);
+    cpuacct_hw_close(&hw);
     netio_destroy(io);
     return rc == 0 ? 0 : 1;
 }

@@ -13,6 +13,8 @@
  * client thread is registered as an lcore by the driver. The server's port
  * closes last, and EAL is cleaned up with it.
  *
+ * The generator takes the window's snapshots (CPU, its ring end's frames)
+ * at its own window's edges (report_window_edge) into the client's JSON.
  * Calls: netio_open/netio_pin_cpu, server_run, loadgen_run, wl_spec_*,
  * report_server_json/report_client_json (the same documents `serve --json`
  * and `load --json` write), report_json_write.
@@ -86,6 +88,9 @@ struct pair {
     volatile sig_atomic_t srv_stop;
     struct lg_config lcfg;
     struct lg_result *res;
+    struct report_window win; /* the generator's window: CPU and its ring end's frames */
+    struct cpuacct_hw hw;
+    char hw_why[256];
     const char *server_json, *client_json;
     char url[320];
 };
@@ -166,11 +171,16 @@ static void *client_main(void *arg)
         return NULL;
     }
     char e[256] = "";
+    /* Both sides are in this process: the window hook on the generator's
+     * thread snapshots every core (the server's too), and its ring end's
+     * frame counters, which mirror the server's (the pair is cross-wired). */
+    p->win.io = io;
     s->rc = loadgen_run(io, &p->lcfg, p->res, e, sizeof(e));
     s->ran = 1;
     if (s->rc < 0) snprintf(s->err, sizeof(s->err), "client: %s", e);
     if (p->client_json) {
-        json_t *j = report_client_json(&p->lcfg.spec, PAIR_DRIVER, p->url, p->res, io, s->rc == 0);
+        json_t *j = report_client_json(&p->lcfg.spec, PAIR_DRIVER, p->url, p->res, io, s->rc == 0,
+                                       &p->win);
         if (s->rc < 0) json_object_set_new(j, "error", json_string(e));
         side_json(s, p->client_json, j);
     }
@@ -334,6 +344,12 @@ int cmd_pair(int argc, char **argv)
     p->scfg.on_ready = on_server_ready;
     p->scfg.arg = p;
     p->lcfg.stop = &cli_stop;
+    if (p->client_json) { /* the window's snapshots go into the client's JSON */
+        p->win.hw = cpuacct_hw_open(&p->hw, p->hw_why, sizeof(p->hw_why)) == 0 ? &p->hw : NULL;
+        p->win.hw_why = p->hw_why;
+        p->lcfg.window = report_window_edge;
+        p->lcfg.window_arg = &p->win;
+    }
     p->srv = (struct side){.role = "server", .cpu = dut_cpu, .ncfg = {.ip = PAIR_SERVER_IP "/24"}};
     p->cli = (struct side){.role = "client", .cpu = gen_cpu, .ncfg = {.ip = PAIR_CLIENT_IP "/24"}};
     side_opts(&p->srv, ring, 'A', eal, shared, nshared, sown, nsown);
@@ -376,6 +392,7 @@ int cmd_pair(int argc, char **argv)
 badval:
     fprintf(stderr, "pair: bad value '%s' for --%s\n", optarg, li >= 0 ? opts[li].name : "?");
 out:
+    cpuacct_hw_close(&p->hw);
     free(p->res);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);

@@ -115,6 +115,16 @@ int cpuacct_snap(struct cpu_snap *s)
     return 0;
 }
 
+/* The busy cycles of one core over the window, or -1 for no core (unpinned
+ * or outside the snapshot): the caller then leaves that core's figures out. */
+static double core_cycles(const struct cpu_snap *a, const struct cpu_snap *b, int hw, double hz,
+                          double tsc_hz, int c)
+{
+    if (c < 0 || c >= b->ncpu || c >= CPUACCT_MAX_CPUS) return -1;
+    return hw ? (double)(b->hw_cycles[c] - a->hw_cycles[c])
+              : (double)(b->busy[c] - a->busy[c]) / hz * tsc_hz;
+}
+
 json_t *cpuacct_json(const struct cpu_snap *a, const struct cpu_snap *b, double tsc_hz,
                      int dut_cpu, int gen_cpu, double requests, double packets)
 {
@@ -123,7 +133,7 @@ json_t *cpuacct_json(const struct cpu_snap *a, const struct cpu_snap *b, double 
     int hw = a->hw && b->hw;
     json_t *cpus = json_array();
     double sys_busy = 0, sys_steal = 0;
-    for (int i = 0; i < b->ncpu; i++) {
+    for (int i = 0; i < b->ncpu && i < CPUACCT_MAX_CPUS; i++) {
         double busy = hw ? (double)(b->hw_cycles[i] - a->hw_cycles[i]) / tsc_hz
                          : (double)(b->busy[i] - a->busy[i]) / hz;
         double steal = (double)(b->steal[i] - a->steal[i]) / hz;
@@ -134,23 +144,22 @@ json_t *cpuacct_json(const struct cpu_snap *a, const struct cpu_snap *b, double 
                                               window > 0 ? busy / window : 0, "cycles",
                                               busy * tsc_hz));
     }
-#define CORE_CYCLES(c)                                                                         \
-    ((c) < 0 || (c) >= b->ncpu ? -1                                                               \
-     : hw                      ? (double)(b->hw_cycles[c] - a->hw_cycles[c])                      \
-                               : (double)(b->busy[c] - a->busy[c]) / hz * tsc_hz)
-    double dut = CORE_CYCLES(dut_cpu);
-    double gen = CORE_CYCLES(gen_cpu);
-#undef CORE_CYCLES
+    double dut = core_cycles(a, b, hw, hz, tsc_hz, dut_cpu);
+    double gen = core_cycles(a, b, hw, hz, tsc_hz, gen_cpu);
     double sys = sys_busy * tsc_hz;
-    json_t *j = json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:o}", "method",
-                          hw ? "perf_event_cycles" : "proc_stat_busy_x_tsc", "tsc_hz", tsc_hz, "window_s", window,
-                          "dut_cycles", dut, "gen_cycles", gen, "system_cycles", sys, "steal_s",
-                          sys_steal, "gen_util", gen >= 0 && window > 0 ? gen / tsc_hz / window : -1,
+    json_t *j = json_pack("{s:s,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:o}", "method",
+                          hw ? "perf_event_cycles" : "proc_stat_busy_x_tsc", "tsc_hz", tsc_hz,
+                          "window_s", window, "system_cycles", sys, "steal_s", sys_steal,
                           "ctx_switches", (json_int_t)(b->ctxt - a->ctxt), "net_rx_softirqs",
                           (json_int_t)(b->net_rx - a->net_rx), "net_tx_softirqs",
                           (json_int_t)(b->net_tx - a->net_tx), "cpus", cpus);
+    /* An unpinned core has no per-core figure: absent, never a -1 that a
+     * median would take for a value. */
+    if (dut >= 0) json_object_set_new(j, "dut_cycles", json_real(dut));
+    if (gen >= 0) json_object_set_new(j, "gen_cycles", json_real(gen));
+    if (gen >= 0 && window > 0) json_object_set_new(j, "gen_util", json_real(gen / tsc_hz / window));
     if (requests > 0) {
-        json_object_set_new(j, "dut_cycles_per_request", json_real(dut >= 0 ? dut / requests : -1));
+        if (dut >= 0) json_object_set_new(j, "dut_cycles_per_request", json_real(dut / requests));
         json_object_set_new(j, "system_cycles_per_request", json_real(sys / requests));
         json_object_set_new(j, "ctx_switches_per_request",
                             json_real((double)(b->ctxt - a->ctxt) / requests));
@@ -158,8 +167,62 @@ json_t *cpuacct_json(const struct cpu_snap *a, const struct cpu_snap *b, double 
                             json_real((double)(b->net_rx - a->net_rx) / requests));
     }
     if (packets > 0) {
-        json_object_set_new(j, "dut_cycles_per_packet", json_real(dut >= 0 ? dut / packets : -1));
+        if (dut >= 0) json_object_set_new(j, "dut_cycles_per_packet", json_real(dut / packets));
         json_object_set_new(j, "system_cycles_per_packet", json_real(sys / packets));
     }
     return j;
+}
+
+static json_t *u64_array(const uint64_t *v, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++) json_array_append_new(a, json_integer((json_int_t)v[i]));
+    return a;
+}
+
+json_t *cpuacct_snap_json(const struct cpu_snap *s)
+{
+    int n = s->ncpu < CPUACCT_MAX_CPUS ? s->ncpu : CPUACCT_MAX_CPUS;
+    json_t *j = json_pack("{s:I,s:i,s:o,s:o,s:o,s:I,s:I,s:I}", "t_ns", (json_int_t)s->t_ns,
+                          "ncpu", n, "busy", u64_array(s->busy, n), "steal",
+                          u64_array(s->steal, n), "total", u64_array(s->total, n), "ctxt",
+                          (json_int_t)s->ctxt, "net_rx", (json_int_t)s->net_rx, "net_tx",
+                          (json_int_t)s->net_tx);
+    if (s->hw) json_object_set_new(j, "hw_cycles", u64_array(s->hw_cycles, n));
+    return j;
+}
+
+static int u64_from(json_t *a, uint64_t *v, int n)
+{
+    if (!json_is_array(a) || (int)json_array_size(a) != n) return -1;
+    for (int i = 0; i < n; i++) {
+        json_t *e = json_array_get(a, (size_t)i);
+        if (!json_is_integer(e)) return -1;
+        v[i] = (uint64_t)json_integer_value(e);
+    }
+    return 0;
+}
+
+int cpuacct_snap_from_json(json_t *j, struct cpu_snap *s)
+{
+    memset(s, 0, sizeof(*s));
+    json_t *n = json_object_get(j, "ncpu"), *t = json_object_get(j, "t_ns");
+    if (!json_is_integer(n) || !json_is_integer(t) || json_integer_value(n) < 1 ||
+        json_integer_value(n) > CPUACCT_MAX_CPUS)
+        return -1;
+    s->ncpu = (int)json_integer_value(n);
+    s->t_ns = (uint64_t)json_integer_value(t);
+    if (u64_from(json_object_get(j, "busy"), s->busy, s->ncpu) < 0 ||
+        u64_from(json_object_get(j, "steal"), s->steal, s->ncpu) < 0 ||
+        u64_from(json_object_get(j, "total"), s->total, s->ncpu) < 0)
+        return -1;
+    s->ctxt = (uint64_t)json_integer_value(json_object_get(j, "ctxt"));
+    s->net_rx = (uint64_t)json_integer_value(json_object_get(j, "net_rx"));
+    s->net_tx = (uint64_t)json_integer_value(json_object_get(j, "net_tx"));
+    json_t *hw = json_object_get(j, "hw_cycles");
+    if (hw) {
+        if (u64_from(hw, s->hw_cycles, s->ncpu) < 0) return -1;
+        s->hw = 1;
+    }
+    return 0;
 }

@@ -5,7 +5,11 @@
  * perf_event_open hardware cycles are preferred where they exist (method
  * "perf_event_cycles"); otherwise busy time x TSC ("proc_stat_busy_x_tsc").
  * The record names the method used.
- * Callers: harness/cli/run.c. Calls: /proc only.
+ * The snapshots are taken by the side that measures, at its own window's
+ * edges (DESIGN §6: `load` and `pair` through loadgen's window hook), and
+ * travel in its JSON (cpuacct_snap_json); the record computes the figures.
+ * Callers: harness/cli/run.c, load.c, pair.c, harness/run/record.c.
+ * Calls: /proc only.
  */
 #ifndef BB_CPUACCT_H
 #define BB_CPUACCT_H
@@ -39,10 +43,18 @@ void cpuacct_hw_close(struct cpuacct_hw *hw);
 /* hw may be NULL or closed: then only /proc is read. */
 int cpuacct_snap(struct cpu_snap *s);
 int cpuacct_snap_hw(const struct cpuacct_hw *hw, struct cpu_snap *s);
-/* The window between a and b as JSON: method, per-CPU busy seconds and cycles,
- * the DUT and generator cores, whole-system cycles, and per-request and
- * per-packet figures when requests/packets > 0. */
+/* The window between a and b as JSON: method, window_s (b - a), per-CPU busy
+ * seconds and cycles, the DUT and generator cores, whole-system cycles, and
+ * per-request and per-packet figures when requests/packets > 0. A core < 0
+ * (not pinned) or outside the snapshot has no figure: dut_cycles,
+ * gen_cycles, gen_util and the DUT's per-request/per-packet figures are then
+ * absent, never -1. */
 json_t *cpuacct_json(const struct cpu_snap *a, const struct cpu_snap *b, double tsc_hz,
                      int dut_cpu, int gen_cpu, double requests, double packets);
+
+/* A snapshot as JSON ({t_ns, ncpu, busy[], steal[], total[], ctxt, net_rx,
+ * net_tx, hw_cycles[] when hw}) and back: 0, or -1 when j is not one. */
+json_t *cpuacct_snap_json(const struct cpu_snap *s);
+int cpuacct_snap_from_json(json_t *j, struct cpu_snap *s);
 
 #endif

@@ -26,10 +26,12 @@ void trial_resolve_link(const struct suite *s, const char *entry, struct trial_l
     t->dut_ip = strcmp(t->link, "tap") == 0 ? TRIAL_TAP_IP_DUT : TOPO_IP_DUT;
     t->stats_ns = TOPO_NS_DUT;
     t->stats_if = TOPO_IF_DUT;
+    t->gen_if = strcmp(t->link, "ring") == 0 ? NULL : TOPO_IF_GEN;
     if (strcmp(t->link, "tap") == 0) { /* the kernel side of the tap is in bb-gen */
         t->stats_ns = TOPO_NS_GEN;
         t->stats_if = TRIAL_TAP_IF;
         t->swap_stats = 1;
+        t->gen_if = TRIAL_TAP_IF;
     }
 }
 
@@ -154,6 +156,8 @@ static void plan_generator(struct trial_plan *p, const struct trial_ctx *c,
         push(a, &n, "load");
         push(a, &n, "--driver"), push(a, &n, TRIAL_GEN_DRIVER);
         push(a, &n, "--json"), push(a, &n, p->cjson);
+        /* the DUT's packets at the generator's window edges */
+        if (p->tl.gen_if) push(a, &n, "--window-iface"), push(a, &n, p->tl.gen_if);
     }
     push(a, &n, "--quiet");
     push(a, &n, "--connections"), push(a, &n, p->conns);

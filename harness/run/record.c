@@ -14,6 +14,7 @@
 #include "harness/run/trial.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *load_json(const char *path)
@@ -55,12 +56,14 @@ json_t *trial_metrics(const struct wl_spec *w, json_t *client, json_t *server,
     if (w->mode == WL_CPS)
         json_object_set_new(m, "cps", json_real(secs > 0 ? jnum(client, "connects") / secs : 0));
     if (w->mode == WL_DOWNLOAD) json_object_set_new(m, "download_s", json_real(secs));
-    json_object_set_new(m, "dut_rx_packets", json_integer((json_int_t)d->rx_packets));
-    json_object_set_new(m, "dut_tx_packets", json_integer((json_int_t)d->tx_packets));
     double reqs = jnum(client, "requests"); /* the packet counts cover the window too */
-    if (reqs > 0)
-        json_object_set_new(m, "dut_packets_per_request",
-                            json_real((double)(d->rx_packets + d->tx_packets) / reqs));
+    if (d) {
+        json_object_set_new(m, "dut_rx_packets", json_integer((json_int_t)d->rx_packets));
+        json_object_set_new(m, "dut_tx_packets", json_integer((json_int_t)d->tx_packets));
+        if (reqs > 0)
+            json_object_set_new(m, "dut_packets_per_request",
+                                json_real((double)(d->rx_packets + d->tx_packets) / reqs));
+    }
     json_t *ss = json_object_get(server, "stats");
     if (ss)
         json_object_set_new(m, "server_requests_parsed", json_integer((json_int_t)server_parsed(ss)));
@@ -127,6 +130,123 @@ static json_t *capture_json(const struct trial_plan *p, json_t *server)
                      cj ? cj : json_null());
 }
 
+/* The DUT's packets over a window, and where they were counted. */
+struct dut_packets {
+    int ok;
+    struct topo_ifstats d;
+    const char *source; /* dut_packets_source */
+    const char *window; /* "generator", "harness", "server_run" */
+    const char *why;    /* when !ok */
+};
+
+static uint64_t edge_delta(json_t *o, const char *k)
+{
+    json_t *e = json_object_get(json_object_get(o, "end"), k),
+           *s = json_object_get(json_object_get(o, "start"), k);
+    return (uint64_t)json_integer_value(e) - (uint64_t)json_integer_value(s);
+}
+
+/* Both edges carry the counter k, and it did not go backwards. */
+static int edges_ok(json_t *o, const char *k)
+{
+    json_t *e = json_object_get(json_object_get(o, "end"), k),
+           *s = json_object_get(json_object_get(o, "start"), k);
+    return json_is_integer(e) && json_is_integer(s) &&
+           json_integer_value(e) >= json_integer_value(s);
+}
+
+static void pick_packets(const struct trial_plan *p, const struct trial_outcome *o,
+                         json_t *client, json_t *server, struct dut_packets *pk)
+{
+    json_t *win = json_object_get(client, "window");
+    json_t *fr = json_object_get(win, "frames"), *ifc = json_object_get(win, "iface");
+    memset(pk, 0, sizeof(*pk));
+    if (p->ring && fr && edges_ok(fr, "rx") && edges_ok(fr, "tx")) {
+        /* the cross-wired pair: what the generator's end sent, the DUT received */
+        pk->d.rx_packets = edge_delta(fr, "tx");
+        pk->d.tx_packets = edge_delta(fr, "rx");
+        pk->ok = 1, pk->source = "generator_ring_peer_frames", pk->window = "generator";
+    } else if (!p->ring && ifc && edges_ok(ifc, "rx_packets") && edges_ok(ifc, "tx_packets")) {
+        /* the DUT interface's peer in bb-gen: its rx is the DUT's tx */
+        pk->d.rx_packets = edge_delta(ifc, "tx_packets");
+        pk->d.tx_packets = edge_delta(ifc, "rx_packets");
+        pk->d.rx_bytes = edge_delta(ifc, "tx_bytes");
+        pk->d.tx_bytes = edge_delta(ifc, "rx_bytes");
+        pk->ok = 1, pk->source = "generator_peer_iface", pk->window = "generator";
+    } else if (!p->ring && !o->delta_failed) {
+        pk->d = o->delta;
+        pk->ok = 1, pk->source = "harness_dut_iface", pk->window = "harness";
+    } else if (p->ring && json_is_integer(json_object_get(json_object_get(server, "driver_counters"),
+                                                          "rx_frames"))) {
+        json_t *dc = json_object_get(server, "driver_counters");
+        pk->d.rx_packets = (uint64_t)jnum(dc, "rx_frames");
+        pk->d.tx_packets = (uint64_t)jnum(dc, "tx_frames");
+        pk->ok = 1, pk->source = "server_driver_counters", pk->window = "server_run";
+    } else {
+        pk->source = "none";
+        pk->why = !p->ring ? o->delta_err : "no frame counters on either side";
+        if (json_string_value(json_object_get(win, "iface_error")))
+            pk->why = json_string_value(json_object_get(win, "iface_error"));
+    }
+}
+
+/* The CPU figures: from the generator's window snapshots, else the harness's. */
+static json_t *pick_cpu(const struct trial_ctx *c, const struct trial_outcome *o, json_t *client,
+                        const struct dut_packets *pk)
+{
+    const struct suite *s = c->suite;
+    json_t *win = json_object_get(client, "window"), *cj = json_object_get(win, "cpu");
+    struct cpu_snap *a = malloc(2 * sizeof(*a)), *b = a + 1;
+    const char *src = NULL;
+    json_t *cpu = NULL;
+    if (!a) return NULL;
+    if (cpuacct_snap_from_json(json_object_get(cj, "start"), a) == 0 &&
+        cpuacct_snap_from_json(json_object_get(cj, "end"), b) == 0 && b->t_ns > a->t_ns)
+        src = "generator";
+    else if (o->cpu_b.t_ns > o->cpu_a.t_ns)
+        *a = o->cpu_a, *b = o->cpu_b, src = "harness";
+    if (src) {
+        /* per packet only where the packets cover the same window */
+        double packets = pk->ok && strcmp(pk->window, src) == 0
+                             ? (double)(pk->d.rx_packets + pk->d.tx_packets)
+                             : 0;
+        cpu = cpuacct_json(a, b, c->tsc_hz, s->dut_cpu, s->gen_cpu, jnum(client, "requests"),
+                           packets);
+        json_object_set_new(cpu, "window_source", json_string(src));
+        json_object_set_new(cpu, "measured_s", json_real(jnum(client, "measured_ns") / 1e9));
+        if (strcmp(src, "generator") == 0 && json_object_get(win, "why_not_perf"))
+            json_object_set_new(cpu, "why_not_perf", json_copy(json_object_get(win, "why_not_perf")));
+    }
+    free(a);
+    return cpu;
+}
+
+/* Could the generator keep up? Open loop: by its late sends (it spins
+ * between sends by design, so its core's use says nothing); a poll-mode
+ * generator: by the share of its polling that moved packets; else by its
+ * core's use. */
+static void saturation(json_t *rec, const struct wl_spec *w, json_t *client, json_t *cpu)
+{
+    json_t *dc = json_object_get(client, "driver_counters");
+    double work = jnum(dc, "poll_cycles_work"), idle = jnum(dc, "poll_cycles_idle");
+    int sat = 0;
+    const char *by = "unknown: the generator's core is not pinned";
+    if (w->mode == WL_OPEN) {
+        double intended = (double)w->rate * jnum(client, "measured_ns") / 1e9;
+        double share = intended > 0 ? jnum(client, "late_sends") / intended : 0;
+        json_object_set_new(rec, "late_send_share", json_real(share));
+        sat = share > 0.01, by = "late_sends";
+    } else if (work + idle > 0) {
+        double share = work / (work + idle);
+        json_object_set_new(rec, "generator_poll_work_share", json_real(share));
+        sat = share > 0.9, by = "poll_work_share";
+    } else if (cpu && json_object_get(cpu, "gen_util")) {
+        sat = jnum(cpu, "gen_util") > 0.9, by = "gen_util";
+    }
+    json_object_set_new(rec, "generator_saturated", json_boolean(sat));
+    json_object_set_new(rec, "generator_saturated_by", json_string(by));
+}
+
 json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
                      const struct wl_spec *w, struct trial_outcome *o)
 {
@@ -138,10 +258,12 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
         o->failure = o->why;
     }
     if (!o->failure) o->failure = trial_cross_check(client, server, o->probes, o->why, sizeof(o->why));
-    const struct topo_ifstats *d = &o->delta;
-    if (o->cpu_b.t_ns > o->cpu_a.t_ns && client)
-        cpu = cpuacct_json(&o->cpu_a, &o->cpu_b, c->tsc_hz, s->dut_cpu, s->gen_cpu,
-                           jnum(client, "requests"), (double)(d->rx_packets + d->tx_packets));
+    struct dut_packets pk;
+    pick_packets(p, o, client, server, &pk);
+    if (client) cpu = pick_cpu(c, o, client, &pk);
+    /* the window's packets per the window's requests; the server's run
+     * counters per the requests it served */
+    struct topo_ifstats *d = pk.ok && strcmp(pk.window, "server_run") != 0 ? &pk.d : NULL;
 
     json_t *wl = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name", w->name, "mode",
                            wl_mode_str(w->mode), "path", w->path, "connections",
@@ -149,21 +271,31 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
                            "rate", (json_int_t)w->rate, "duration_ns", (json_int_t)w->duration_ns,
                            "warmup_ns", (json_int_t)w->warmup_ns, "requests",
                            (json_int_t)w->requests, "timeout_ns", (json_int_t)w->timeout_ns);
-    json_t *rec = json_pack(
-        "{s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:s,s:o,s:O,s:{s:I,s:I,s:I,s:I}}", "schema",
-        "bypassbench.trial/1", "suite", s->name, "suite_hash", s->hash, "workload", wl, "driver",
-        tl->label, "generator_driver", p->ring ? tl->drv : TRIAL_GEN_DRIVER, "link", tl->link,
-        "repeat", (json_int_t)p->rep, "status", o->failure ? "failed" : "ok", "failure",
-        o->failure ? json_string(o->failure) : json_null(), "env", c->env, "dut_iface",
-        "rx_packets", (json_int_t)d->rx_packets, "tx_packets", (json_int_t)d->tx_packets,
-        "rx_bytes", (json_int_t)d->rx_bytes, "tx_bytes", (json_int_t)d->tx_bytes);
-    json_object_set_new(rec, "metrics", client && server ? trial_metrics(w, client, server, d, cpu)
-                                                         : json_object());
+    json_t *rec = json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:s,s:o,s:O}", "schema",
+                            "bypassbench.trial/1", "suite", s->name, "suite_hash", s->hash,
+                            "workload", wl, "driver", tl->label, "generator_driver",
+                            p->ring ? tl->drv : TRIAL_GEN_DRIVER, "link", tl->link, "repeat",
+                            (json_int_t)p->rep, "status", o->failure ? "failed" : "ok", "failure",
+                            o->failure ? json_string(o->failure) : json_null(), "env", c->env);
+    json_object_set_new(rec, "dut_iface",
+                        pk.ok ? json_pack("{s:I,s:I,s:I,s:I}", "rx_packets",
+                                          (json_int_t)pk.d.rx_packets, "tx_packets",
+                                          (json_int_t)pk.d.tx_packets, "rx_bytes",
+                                          (json_int_t)pk.d.rx_bytes, "tx_bytes",
+                                          (json_int_t)pk.d.tx_bytes)
+                              : json_null());
+    json_object_set_new(rec, "dut_packets_source", json_string(pk.source));
+    json_object_set_new(rec, "dut_packets_window", pk.ok ? json_string(pk.window) : json_null());
+    if (!pk.ok) json_object_set_new(rec, "dut_packets_error", json_string(pk.why ? pk.why : "?"));
+    json_t *m = client && server ? trial_metrics(w, client, server, d, cpu) : json_object();
+    double parsed = server_parsed(json_object_get(server, "stats"));
+    if (client && server && pk.ok && !d && parsed > 0)
+        json_object_set_new(m, "dut_packets_per_request",
+                            json_real((double)(pk.d.rx_packets + pk.d.tx_packets) / parsed));
+    json_object_set_new(rec, "metrics", m);
     json_object_set_new(rec, "cpu", cpu ? cpu : json_null());
     json_object_set_new(rec, "netio_driver", json_string(tl->drv));
-    /* The DUT was not the bottleneck when the generator's core was busy. */
-    json_object_set_new(rec, "generator_saturated",
-                        json_boolean(cpu && jnum(cpu, "gen_util") > 0.9));
+    saturation(rec, w, client, cpu);
     if (p->cap_method)
         json_object_set_new(rec, "capture", capture_json(p, server));
     else if (s->capture)

@@ -582,42 +582,63 @@ struct ifstats_msg {
 };
 
 /* /proc/net/dev: "  NAME: rx_bytes rx_packets errs drop fifo frame compressed
- * multicast tx_bytes tx_packets errs drop fifo colls carrier compressed". */
+ * multicast tx_bytes tx_packets errs drop fifo colls carrier compressed".
+ * 1 found, 0 not there, -1 with errno when the file cannot be opened. */
+static int ifstats_read(const char *ifname, struct topo_ifstats *st)
+{
+    FILE *f = fopen("/proc/net/dev", "re");
+    if (!f) return -1;
+    char line[512];
+    int found = 0;
+    while (!found && fgets(line, sizeof(line), f)) {
+        char *colon = strchr(line, ':');
+        if (!colon) continue;
+        *colon = '\0';
+        char *name = line;
+        while (*name == ' ' || *name == '\t')
+            name++;
+        if (strcmp(name, ifname) != 0) continue;
+        uint64_t v[16];
+        if (sscanf(colon + 1,
+                   "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+                   " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
+                   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10],
+                   &v[11]) != 12)
+            continue;
+        found = 1;
+        *st = (struct topo_ifstats){.rx_bytes = v[0],
+                                    .rx_packets = v[1],
+                                    .rx_dropped = v[3],
+                                    .tx_bytes = v[8],
+                                    .tx_packets = v[9],
+                                    .tx_dropped = v[11]};
+    }
+    fclose(f);
+    return found;
+}
+
+int topo_ifstats_here(const char *ifname, struct topo_ifstats *st, char *err, size_t errlen)
+{
+    int r = ifstats_read(ifname, st);
+    if (r < 0) {
+        snprintf(err, errlen, "ifstats %s: /proc/net/dev: %s", ifname, strerror(errno));
+        return -1;
+    }
+    if (r == 0) {
+        snprintf(err, errlen, "ifstats: no interface %s here", ifname);
+        return -1;
+    }
+    return 0;
+}
+
 static int ifstats_child(void *p)
 {
     struct ifstats_job *j = p;
     struct ifstats_msg m;
     memset(&m, 0, sizeof(m));
-    FILE *f = fopen("/proc/net/dev", "re");
-    if (!f) {
-        m.err = errno;
-    } else {
-        char line[512];
-        while (!m.found && fgets(line, sizeof(line), f)) {
-            char *colon = strchr(line, ':');
-            if (!colon) continue;
-            *colon = '\0';
-            char *name = line;
-            while (*name == ' ' || *name == '\t')
-                name++;
-            if (strcmp(name, j->ifname) != 0) continue;
-            uint64_t v[16];
-            if (sscanf(colon + 1,
-                       "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-                       " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
-                       &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10],
-                       &v[11]) != 12)
-                continue;
-            m.found = 1;
-            m.st = (struct topo_ifstats){.rx_bytes = v[0],
-                                         .rx_packets = v[1],
-                                         .rx_dropped = v[3],
-                                         .tx_bytes = v[8],
-                                         .tx_packets = v[9],
-                                         .tx_dropped = v[11]};
-        }
-        fclose(f);
-    }
+    int r = ifstats_read(j->ifname, &m.st);
+    if (r < 0) m.err = errno;
+    m.found = r > 0;
     ssize_t n = write(j->fd, &m, sizeof(m));
     return n == (ssize_t)sizeof(m) ? 0 : 1;
 }

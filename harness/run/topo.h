@@ -85,6 +85,9 @@ struct topo_ifstats {
  * read by a child that entered the namespace. */
 int topo_ifstats(const char *ns, const char *ifname, struct topo_ifstats *st, char *err,
                  size_t errlen);
+/* The same in this process's own namespace, without a child: cheap enough
+ * for a generator to call at its window's edges. */
+int topo_ifstats_here(const char *ifname, struct topo_ifstats *st, char *err, size_t errlen);
 
 /* Run a program (argv[0] looked up with topo_which) with stdin from
  * /dev/null; its stdout goes to out (NUL-terminated, truncated to outlen;

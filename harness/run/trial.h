@@ -39,6 +39,9 @@ struct trial_link {
     const char *dut_ip;                /* the address the generator targets */
     const char *stats_ns, *stats_if;   /* where to read the DUT's interface counters */
     int swap_stats;                    /* counters are the peer's (tap): swap rx/tx */
+    const char *gen_if; /* the DUT interface's peer in bb-gen (veth bb-gen0, tap bb-tap0), which
+                         * the generator reads at its window's edges: its rx is the DUT's tx;
+                         * NULL on the ring link (the generator's ring end is the peer there) */
 };
 void trial_resolve_link(const struct suite *s, const char *entry, struct trial_link *t);
 
@@ -84,20 +87,36 @@ struct trial_outcome {
     const char *failure; /* NULL, or why (points into why) */
     char why[512];
     int probes;                /* readiness probes the server answered */
-    struct topo_ifstats delta; /* the DUT interface over the measured window (the DUT's view) */
+    /* The harness's own counters, the fallback when the generator's JSON has
+     * no window (DESIGN §6 wants the generator's): the DUT interface from the
+     * end of the warm-up to the generator's exit (the DUT's view), unless
+     * delta_failed (not read, or a read failed: delta_err says which); and
+     * the CPU over the same span. */
+    struct topo_ifstats delta;
+    int delta_failed;
+    char delta_err[256];
     struct cpu_snap cpu_a, cpu_b;
 };
 void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
                    const struct wl_spec *w, struct trial_outcome *o);
 
 /* The trial record (schema bypassbench.trial/1), a new reference. Loads both
- * sides' JSON; a cross-check failure or missing JSON sets o->failure. */
+ * sides' JSON; a cross-check failure or missing JSON sets o->failure.
+ * Its CPU figures come from the snapshots the generator took at its own
+ * window's edges (client JSON `window`; cpu.window_source "generator"),
+ * else from the harness's (o->cpu_a/b, "harness"). Its packets
+ * (dut_packets_source, dut_packets_window): the generator's ring end on the
+ * ring link or the DUT interface's peer (gen_if) at the generator's edges,
+ * else the harness's DUT interface counters, else on the ring the server's
+ * driver counters over its whole run; none when nothing could be read.
+ * Per-packet CPU figures only where both cover the same window. */
 json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
                      const struct wl_spec *w, struct trial_outcome *o);
 
 /* The metrics of a trial, numeric only: the summary takes medians of each.
- * client/server: the two sides' JSON; d: DUT interface counters over the
- * window; cpu: cpuacct_json() or NULL. */
+ * client/server: the two sides' JSON; d: the DUT's packets over the window,
+ * or NULL when there are none (no packet figure then); cpu: cpuacct_json()
+ * or NULL. */
 json_t *trial_metrics(const struct wl_spec *w, json_t *client, json_t *server,
                       const struct topo_ifstats *d, json_t *cpu);
 /* Both sides must agree: every valid response the client counted was

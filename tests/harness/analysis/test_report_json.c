@@ -55,7 +55,7 @@ Test(report_json, client_end_of_window_fields)
     r.errors[LG_ERR_UNANSWERED] = 1, r.errors_total = 1;
     r.measured_ns = 1000000000;
     struct netio *io = open_kernel();
-    json_t *j = report_client_json(&s, "kernel", "http://127.0.0.1/", &r, io, 1);
+    json_t *j = report_client_json(&s, "kernel", "http://127.0.0.1/", &r, io, 1, NULL);
     cr_expect_eq(jint(j, "inflight_at_end"), 4);
     cr_expect_eq(jint(j, "late_responses"), 3);
     cr_expect_eq(jint(j, "unsent_at_end"), 7);

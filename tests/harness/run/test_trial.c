@@ -4,6 +4,7 @@
  * record carries and what they divide by; the cross-check that fails a trial
  * whose two sides disagree; and the record built from both sides' JSON.
  */
+#include "harness/analysis/report_json.h"
 #include "harness/run/suite.h"
 #include "harness/run/trial.h"
 
@@ -102,7 +103,8 @@ Test(plan, kernel_closed_loop)
                      "/bin/bb serve --driver kernel --listen 198.18.0.2:8080 --idle-timeout "
                      "60000000000ns --json /r/logs/ka-kernel-r2.server.json --quiet --cpu 1");
     cr_expect_str_eq(joined(P.cargv),
-                     "/bin/bb load --driver kernel --json /r/logs/ka-kernel-r2.client.json --quiet "
+                     "/bin/bb load --driver kernel --json /r/logs/ka-kernel-r2.client.json "
+                     "--window-iface bb-gen0 --quiet "
                      "--connections 16 --timeout 10000000000ns --cpu 0 --pipeline 1 --duration "
                      "2000000000ns --warmup 300000000ns http://198.18.0.2:8080/bytes/64");
     cr_expect_null(P.cap_method);
@@ -134,6 +136,8 @@ Test(plan, tap_link)
     cr_expect_str_eq(P.tl.stats_ns, TOPO_NS_GEN);
     cr_expect_str_eq(P.tl.stats_if, TRIAL_TAP_IF);
     cr_expect_eq(P.tl.swap_stats, 1);
+    /* ... and by the generator at its window's edges, in its own namespace */
+    HAS(P.cargv, "--window-iface bb-tap0");
 }
 
 Test(plan, ring_link_is_one_pair_process)
@@ -149,6 +153,7 @@ Test(plan, ring_link_is_one_pair_process)
     HAS(P.cargv, "--path /bytes/64");
     LACKS(P.cargv, "http://");
     LACKS(P.cargv, "--driver");
+    LACKS(P.cargv, "--window-iface"); /* its own ring end is the DUT's peer */
 }
 
 Test(plan, a_suite_port_is_kept)
@@ -237,6 +242,16 @@ Test(metrics, what_each_divides_by)
     cr_expect_null(json_object_get(m, "gen_util"));
     json_decref(m);
     json_decref(c), json_decref(s), json_decref(cpu);
+}
+
+Test(metrics, no_packets_no_packet_figure)
+{
+    load("", "");
+    json_t *c = client_doc(1000, 1100, 1100, 0), *s = server_doc(1101);
+    json_t *m = trial_metrics(wl("ka"), c, s, NULL, NULL);
+    cr_expect_null(json_object_get(m, "dut_packets_per_request"));
+    cr_expect_null(json_object_get(m, "dut_rx_packets"));
+    json_decref(m), json_decref(c), json_decref(s);
 }
 
 Test(metrics, no_request_no_per_request_figure)
@@ -372,4 +387,257 @@ Test(record, built_from_both_sides)
     unlink(P.sjson);
     rmdir(logs);
     rmdir(dir);
+}
+
+/* ---- the window: the generator's own snapshots ------------------------------ */
+
+static struct trial_ctx rctx;
+
+/* A trial dir with logs/, and the plan of workload wname on entry. */
+static void record_setup(const char *wname, const char *entry)
+{
+    load("", "");
+    strcpy(dir, "/tmp/bbtrialXXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    char logs[128];
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    mkdir(logs, 0755);
+    rctx = ctx(0);
+    rctx.dir = dir;
+    rctx.env = json_pack("{s:s}", "kernel", "test");
+    trial_plan(&P, &rctx, wl(wname), entry, 1, 1);
+}
+
+static void record_teardown(void)
+{
+    char logs[128];
+    json_decref(rctx.env);
+    unlink(P.cjson);
+    unlink(P.sjson);
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    rmdir(logs);
+    rmdir(dir);
+}
+
+/* Two CPUs; the DUT (cpu 1) busy 80 jiffies, the generator (cpu 0) 40,
+ * over span_ns starting at t0. */
+static void snaps(struct cpu_snap *a, struct cpu_snap *b, uint64_t t0, uint64_t span_ns)
+{
+    memset(a, 0, sizeof(*a));
+    memset(b, 0, sizeof(*b));
+    a->ncpu = b->ncpu = 2;
+    a->t_ns = t0, b->t_ns = t0 + span_ns;
+    a->busy[0] = 1000, b->busy[0] = 1040;
+    a->busy[1] = 2000, b->busy[1] = 2080;
+    a->total[0] = a->total[1] = 5000;
+    b->total[0] = b->total[1] = 5000 + span_ns / 10000000;
+}
+
+/* The generator's `window` as load/pair write it: through report_window_json. */
+static json_t *gen_window(uint64_t span_ns, const struct topo_ifstats *if_a,
+                          const struct topo_ifstats *if_b, const uint64_t frames[2][2])
+{
+    struct report_window w;
+    memset(&w, 0, sizeof w);
+    w.hw_why = "perf_event_open(cycles, cpu 0): No such file or directory";
+    w.edges = 2;
+    w.t_ns[0] = 5000000000ull, w.t_ns[1] = 5000000000ull + span_ns;
+    snaps(&w.cpu[0], &w.cpu[1], 5000000100ull, span_ns);
+    w.cpu_ok[0] = w.cpu_ok[1] = 1;
+    if (if_a) {
+        w.iface = "bb-gen0";
+        w.ifs[0] = *if_a, w.ifs[1] = *if_b;
+        w.ifs_ok[0] = w.ifs_ok[1] = 1;
+    }
+    if (frames) {
+        memcpy(w.frames, frames, sizeof w.frames);
+        w.frames_ok[0] = w.frames_ok[1] = 1;
+    }
+    return report_window_json(&w);
+}
+
+static const char *rstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static double rnum(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    cr_assert(json_is_number(v), "%s: not a number", k);
+    return json_number_value(v);
+}
+
+Test(record, cpu_and_packets_from_the_generators_window)
+{
+    record_setup("ka", "kernel");
+    json_t *cl = client_doc(1000, 1200, 1200, 0); /* measured_ns 2 s */
+    struct topo_ifstats ia = {.rx_packets = 100, .tx_packets = 1000},
+                        ib = {.rx_packets = 2100, .tx_packets = 4000};
+    json_object_set_new(cl, "window", gen_window(2000000000ull, &ia, &ib, NULL));
+    write_doc(P.cjson, cl);
+    write_doc(P.sjson, server_doc(1201));
+    /* the harness's own span is longer (warm-up end to the generator's exit)
+     * and its interface counters differ: neither may be used */
+    struct trial_outcome o = {.probes = 1, .delta = {.rx_packets = 9999, .tx_packets = 9999}};
+    snaps(&o.cpu_a, &o.cpu_b, 1000, 2400000000ull);
+    o.cpu_b.busy[1] += 500;
+    json_t *rec = trial_record(&rctx, &P, wl("ka"), &o);
+    cr_expect_null(o.failure, "%s", o.failure);
+    json_t *cpu = json_object_get(rec, "cpu"), *m = json_object_get(rec, "metrics");
+    cr_assert(json_is_object(cpu));
+    cr_expect_str_eq(rstr(cpu, "window_source"), "generator");
+    cr_expect_float_eq(rnum(cpu, "window_s"), rnum(m, "measured_s"), 1e-3);
+    cr_expect_float_eq(rnum(cpu, "measured_s"), 2.0, 1e-9);
+    cr_expect_str_eq(rstr(cpu, "method"), "proc_stat_busy_x_tsc");
+    cr_expect(rstr(cpu, "why_not_perf") && strstr(rstr(cpu, "why_not_perf"), "perf_event_open"));
+    double hz = (double)sysconf(_SC_CLK_TCK);
+    cr_expect_float_eq(rnum(cpu, "dut_cycles"), 80 / hz * 1e9, 1e-3);
+    /* the peer's rx is the DUT's tx: DUT rx 3000, tx 2000 */
+    cr_expect_str_eq(rstr(rec, "dut_packets_source"), "generator_peer_iface");
+    cr_expect_str_eq(rstr(rec, "dut_packets_window"), "generator");
+    json_t *di = json_object_get(rec, "dut_iface");
+    cr_expect_eq(json_integer_value(json_object_get(di, "rx_packets")), 3000);
+    cr_expect_eq(json_integer_value(json_object_get(di, "tx_packets")), 2000);
+    cr_expect_float_eq(rnum(m, "dut_packets_per_request"), 5.0, 1e-9);
+    /* same window for cycles and packets: the per-packet figure is there */
+    cr_expect_float_eq(rnum(cpu, "dut_cycles_per_packet"), 80 / hz * 1e9 / 5000, 1e-6);
+    cr_expect_float_eq(rnum(m, "dut_cycles_per_request"), 80 / hz * 1e9 / 1000, 1e-6);
+    json_decref(rec);
+    record_teardown();
+}
+
+Test(record, harness_fallback_says_so_and_keeps_windows_apart)
+{
+    record_setup("ka", "kernel");
+    json_t *cl = client_doc(1000, 1200, 1200, 0);
+    struct topo_ifstats ia = {.rx_packets = 100}, ib = {.rx_packets = 50}; /* went backwards */
+    json_t *win = gen_window(2000000000ull, &ia, &ib, NULL);
+    json_object_del(win, "cpu"); /* the generator's snapshots are missing */
+    json_object_set_new(cl, "window", win);
+    write_doc(P.cjson, cl);
+    write_doc(P.sjson, server_doc(1201));
+    struct trial_outcome o = {.probes = 1, .delta = {.rx_packets = 300, .tx_packets = 100}};
+    snaps(&o.cpu_a, &o.cpu_b, 1000, 2400000000ull);
+    json_t *rec = trial_record(&rctx, &P, wl("ka"), &o);
+    json_t *cpu = json_object_get(rec, "cpu"), *m = json_object_get(rec, "metrics");
+    cr_expect_str_eq(rstr(cpu, "window_source"), "harness");
+    cr_expect_float_eq(rnum(cpu, "window_s"), 2.4, 1e-9);
+    cr_expect_str_eq(rstr(rec, "dut_packets_source"), "harness_dut_iface");
+    cr_expect_str_eq(rstr(rec, "dut_packets_window"), "harness");
+    cr_expect_float_eq(rnum(m, "dut_packets_per_request"), 0.4, 1e-9);
+    cr_expect_not_null(json_object_get(cpu, "dut_cycles_per_packet"), "harness CPU, harness packets");
+    json_decref(rec);
+
+    /* generator CPU but harness packets: two windows, so no per-packet cycles */
+    cl = client_doc(1000, 1200, 1200, 0);
+    json_object_set_new(cl, "window", gen_window(2000000000ull, NULL, NULL, NULL));
+    write_doc(P.cjson, cl);
+    rec = trial_record(&rctx, &P, wl("ka"), &o);
+    cpu = json_object_get(rec, "cpu");
+    cr_expect_str_eq(rstr(cpu, "window_source"), "generator");
+    cr_expect_str_eq(rstr(rec, "dut_packets_window"), "harness");
+    cr_expect_null(json_object_get(cpu, "dut_cycles_per_packet"));
+    cr_expect_null(json_object_get(cpu, "system_cycles_per_packet"));
+    cr_expect_not_null(json_object_get(cpu, "dut_cycles_per_request"));
+    json_decref(rec);
+    record_teardown();
+}
+
+Test(record, failed_interface_read_is_absent_not_wrapped)
+{
+    record_setup("ka", "kernel");
+    write_doc(P.cjson, client_doc(1000, 1200, 1200, 0));
+    write_doc(P.sjson, server_doc(1201));
+    /* what trial_execute leaves when the second read failed: no delta */
+    struct trial_outcome o = {.probes = 1, .delta_failed = 1};
+    snprintf(o.delta_err, sizeof o.delta_err, "ifstats: no interface bb-dut0 in netns bb-dut");
+    o.delta.rx_packets = (uint64_t)0 - 12345; /* a wrapped difference must not show */
+    json_t *rec = trial_record(&rctx, &P, wl("ka"), &o);
+    json_t *m = json_object_get(rec, "metrics");
+    cr_expect(json_is_null(json_object_get(rec, "dut_iface")));
+    cr_expect_str_eq(rstr(rec, "dut_packets_source"), "none");
+    cr_expect(strstr(rstr(rec, "dut_packets_error"), "no interface bb-dut0"));
+    cr_expect_null(json_object_get(m, "dut_packets_per_request"));
+    cr_expect_null(json_object_get(m, "dut_rx_packets"));
+    json_decref(rec);
+    record_teardown();
+}
+
+Test(record, ring_packets_from_driver_frame_counters)
+{
+    record_setup("ka", "dpdk@ring");
+    json_t *cl = client_doc(1000, 1200, 1200, 0);
+    const uint64_t fr[2][2] = {{500, 600}, {2500, 3600}}; /* generator end: rx 2000, tx 3000 */
+    json_object_set_new(cl, "window", gen_window(2000000000ull, NULL, NULL, fr));
+    write_doc(P.cjson, cl);
+    json_t *sv = server_doc(1200); /* no readiness probe on the ring */
+    json_object_set_new(sv, "driver_counters",
+                        json_pack("{s:I,s:I}", "rx_frames", (json_int_t)7000, "tx_frames",
+                                  (json_int_t)6000));
+    write_doc(P.sjson, json_deep_copy(sv));
+    struct trial_outcome o = {.probes = 0, .delta_failed = 1};
+    snprintf(o.delta_err, sizeof o.delta_err, "the ring link has no interface");
+    json_t *rec = trial_record(&rctx, &P, wl("ka"), &o);
+    cr_expect_null(o.failure, "%s", o.failure);
+    json_t *m = json_object_get(rec, "metrics");
+    cr_expect_str_eq(rstr(rec, "dut_packets_source"), "generator_ring_peer_frames");
+    cr_expect_float_eq(rnum(m, "dut_packets_per_request"), 5.0, 1e-9);
+    cr_expect_eq(json_integer_value(json_object_get(json_object_get(rec, "dut_iface"), "rx_packets")),
+                 3000);
+    cr_expect_not_null(json_object_get(json_object_get(rec, "cpu"), "dut_cycles_per_packet"));
+    json_decref(rec);
+
+    /* no window frames: the server's counters over its whole run, per request it served */
+    write_doc(P.cjson, client_doc(1000, 1200, 1200, 0));
+    o = (struct trial_outcome){.probes = 0, .delta_failed = 1};
+    rec = trial_record(&rctx, &P, wl("ka"), &o);
+    m = json_object_get(rec, "metrics");
+    cr_expect_str_eq(rstr(rec, "dut_packets_source"), "server_driver_counters");
+    cr_expect_str_eq(rstr(rec, "dut_packets_window"), "server_run");
+    cr_expect_float_eq(rnum(m, "dut_packets_per_request"), 13000.0 / 1200, 1e-9);
+    json_decref(rec);
+    json_decref(sv);
+    record_teardown();
+}
+
+Test(record, open_loop_saturation_by_late_sends_not_spinning)
+{
+    record_setup("op", "kernel"); /* open loop, 2k req/s */
+    json_t *cl = client_doc(4000, 4100, 4100, 0);
+    json_object_set_new(cl, "late_sends", json_integer(0));
+    json_t *win = gen_window(2000000000ull, NULL, NULL, NULL);
+    write_doc(P.cjson, json_incref(cl));
+    write_doc(P.sjson, server_doc(4101));
+    /* the generator's core fully busy (it spins between sends) */
+    struct trial_outcome o = {.probes = 1};
+    snaps(&o.cpu_a, &o.cpu_b, 1000, 2000000000ull);
+    o.cpu_b.busy[0] = o.cpu_a.busy[0] + (uint64_t)(2 * sysconf(_SC_CLK_TCK));
+    json_t *rec = trial_record(&rctx, &P, wl("op"), &o);
+    cr_expect_gt(rnum(json_object_get(rec, "cpu"), "gen_util"), 0.9);
+    cr_expect(json_is_false(json_object_get(rec, "generator_saturated")),
+              "a spinning open-loop generator that keeps its schedule is not saturated");
+    cr_expect_str_eq(rstr(rec, "generator_saturated_by"), "late_sends");
+    json_decref(rec);
+    /* 200 of 4000 intended sends late by more than 1 ms: it could not keep up */
+    json_object_set_new(cl, "late_sends", json_integer(200));
+    json_object_set_new(cl, "window", win);
+    write_doc(P.cjson, json_incref(cl));
+    rec = trial_record(&rctx, &P, wl("op"), &o);
+    cr_expect(json_is_true(json_object_get(rec, "generator_saturated")));
+    cr_expect_float_eq(rnum(rec, "late_send_share"), 0.05, 1e-9);
+    json_decref(rec);
+    json_decref(cl);
+    /* closed loop: the generator's core */
+    trial_plan(&P, &rctx, wl("ka"), "kernel", 1, 1);
+    write_doc(P.cjson, client_doc(1000, 1200, 1200, 0));
+    write_doc(P.sjson, server_doc(1201));
+    rec = trial_record(&rctx, &P, wl("ka"), &o);
+    cr_expect(json_is_true(json_object_get(rec, "generator_saturated")));
+    cr_expect_str_eq(rstr(rec, "generator_saturated_by"), "gen_util");
+    json_decref(rec);
+    unlink(P.cjson);
+    unlink(P.sjson);
+    trial_plan(&P, &rctx, wl("op"), "kernel", 1, 1);
+    record_teardown();
 }
