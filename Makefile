@@ -207,7 +207,7 @@ kni-check: deps
 	  build-kni/tests/kni/test_exc_wrap build-kni/tests/kni/test_classify
 	build-kni/tests/kni/test_exc_wrap && build-kni/tests/kni/test_classify
 	@nm build-kni/bypassbench | grep -q ' T rte_kni_alloc' || { echo "kni-check: rte_kni not linked" >&2; exit 1; }
-	@line=$$(build-kni/bypassbench doctor | grep 'exception path:'); echo "$$line"; \
+	@line=$$(build-kni/bypassbench doctor | grep '^  =>   exception path:'); echo "$$line"; \
 	echo "$$line" | grep -q 'rte_kni ' || { echo "kni-check: doctor does not report rte_kni" >&2; exit 1; }; \
 	! echo "$$line" | grep -q 'rte_kni no (not built' || { echo "kni-check: doctor says rte_kni is not built in a KNI=1 build" >&2; exit 1; }
 
