@@ -199,3 +199,23 @@ size_t model_cell_trials(const struct run_model *pd, size_t w, size_t d, size_t 
     if (ok) *ok = k;
     return n;
 }
+
+const char *model_cell_str(const struct run_model *pd, size_t w, size_t d, const char *key,
+                           int *mixed)
+{
+    size_t i, n = 0;
+    json_t *rec;
+    const char *v = NULL;
+    int mix = 0;
+    json_array_foreach(pd->records, i, rec) if (in_cell(pd, rec, w, d))
+    {
+        const char *s = model_str(rec, key);
+        if (!n++)
+            v = s;
+        else if ((s == NULL) != (v == NULL) || (s && strcmp(s, v) != 0))
+            mix = 1;
+        if (!v) v = s;
+    }
+    if (mixed) *mixed = mix;
+    return v;
+}

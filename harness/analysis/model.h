@@ -52,6 +52,12 @@ void model_cell_stat(const struct run_model *pd, size_t w, size_t d, const char 
 /* Trials of (w, d), and how many of them are ok. */
 size_t model_cell_trials(const struct run_model *pd, size_t w, size_t d, size_t *ok);
 
+/* The string member key of the records of (w, d) (e.g. "generator_driver",
+ * "link"): the first one found, or NULL when none has it; *mixed (when not
+ * NULL) is set when the records do not all carry the same value (one lacking
+ * it counts as different). */
+const char *model_cell_str(const struct run_model *pd, size_t w, size_t d, const char *key,
+                           int *mixed);
 /* A string member of a JSON object, or NULL. */
 const char *model_str(json_t *o, const char *k);
 /* Index of a driver in the canonical order (kernel 0, afpacket 1, dpdk 2,

@@ -172,6 +172,49 @@ static int kernel_index(const struct run_model *pd)
     return -1;
 }
 
+/* A ratio "vs kernel" holds only where only the DUT changed: the row's
+ * generator (generator_driver, whatever the link: on the ring link it is our
+ * own stack on DPDK in the server's process) must be the kernel row's. 1 when
+ * comparable, or when either cell has no trials (its ratio is "–" anyway). */
+static int same_generator(const struct run_model *pd, size_t w, size_t d, int k)
+{
+    if (k < 0 || (int)d == k) return 1;
+    if (!model_cell_trials(pd, w, d, NULL) || !model_cell_trials(pd, w, (size_t)k, NULL))
+        return 1;
+    int md_ = 0, mk = 0;
+    const char *gd = model_cell_str(pd, w, d, "generator_driver", &md_);
+    const char *gk = model_cell_str(pd, w, (size_t)k, "generator_driver", &mk);
+    if (md_ || mk) return 0;
+    if (!gd || !gk) return gd == gk;
+    return strcmp(gd, gk) == 0;
+}
+
+/* Drivers whose generator differs from the kernel row's in some workload. */
+static int generator_differs(const struct run_model *pd, size_t d)
+{
+    int k = kernel_index(pd);
+    for (size_t w = 0; w < pd->nw; w++)
+        if (!same_generator(pd, w, d, k)) return 1;
+    return 0;
+}
+
+static const char *cell_gen(const struct run_model *pd, size_t w, size_t d, const char *key)
+{
+    int mixed = 0;
+    const char *s = model_cell_str(pd, w, d, key, &mixed);
+    return mixed ? "mixed" : s ? s : "not recorded";
+}
+
+/* The note under a table for a row marked †. */
+static void gen_note(FILE *f, const struct run_model *pd, size_t w, size_t d, int k)
+{
+    fprintf(f, "† %s: generator differs (generator driver `%s`, link `%s`; the kernel row's: "
+               "`%s`): not comparable to the kernel row; compare whole-system cycles per "
+               "request instead.\n",
+            pd->drivers[d], cell_gen(pd, w, d, "generator_driver"), cell_gen(pd, w, d, "link"),
+            cell_gen(pd, w, (size_t)k, "generator_driver"));
+}
+
 static void section_run(struct ctx *c)
 {
     FILE *f = c->f;
@@ -259,10 +302,47 @@ static void section_method(struct ctx *c)
                "sender's softirq, so DUT-core figures undercount the kernel path: with the "
                "generator identical across drivers, whole-system cycles are the fair comparison. "
                "Cycles per packet divide by the DUT interface's rx+tx packets.\n");
-    fprintf(f, "- **Generator**: identical for every DUT driver (generator driver ");
-    list_distinct(f, c->pd.records, NULL, "generator_driver");
+    int differs = 0;
+    for (size_t d = 0; d < c->pd.nd; d++)
+        differs |= generator_differs(&c->pd, d);
+    if (!differs) {
+        fprintf(f, "- **Generator**: identical for every DUT driver (generator driver ");
+        list_distinct(f, c->pd.records, NULL, "generator_driver");
+        fprintf(f, ", same binary and workload spec, pinned to its own core). ");
+    } else {
+        /* Which generator drove which drivers: "`kernel` for kernel, afpacket; `dpdk` for ...". */
+        const char *gens[16];
+        size_t ng = 0, i;
+        json_t *rec;
+        json_array_foreach(c->pd.records, i, rec)
+        {
+            const char *g = str_at(rec, "generator_driver");
+            size_t j;
+            if (!g) continue;
+            for (j = 0; j < ng && strcmp(gens[j], g) != 0; j++) {
+            }
+            if (j == ng && ng < 16) gens[ng++] = g;
+        }
+        fprintf(f, "- **Generator**: not the same for every DUT driver (generator driver ");
+        for (size_t j = 0; j < ng; j++) {
+            fprintf(f, "%s`%s` for ", j ? "; " : "", gens[j]);
+            size_t listed = 0;
+            for (size_t d = 0; d < c->pd.nd; d++) {
+                int has = 0;
+                json_array_foreach(c->pd.records, i, rec) has |=
+                    str_at(rec, "driver") && strcmp(str_at(rec, "driver"), c->pd.drivers[d]) == 0 &&
+                    str_at(rec, "generator_driver") &&
+                    strcmp(str_at(rec, "generator_driver"), gens[j]) == 0;
+                if (has) fprintf(f, "%s%s", listed++ ? ", " : "", c->pd.drivers[d]);
+            }
+        }
+        if (!ng) fputs("(not recorded)", f);
+        fprintf(f, "; same workload spec). A ratio \"vs kernel\" holds only where only the DUT "
+                   "changed: rows whose generator is not the kernel row's show n/a† there "
+                   "instead (compare whole-system cycles per request). ");
+    }
     fprintf(f,
-            ", same binary and workload spec, pinned to its own core). A trial whose generator "
+            "A trial whose generator "
             "used more than %.0f%% of its core is flagged: there the DUT was not the "
             "bottleneck.\n",
             c->gen_bound * 100);
@@ -364,10 +444,21 @@ static void section_workloads(struct ctx *c)
             stat_cell(f, &st[4], U_COUNT);
             stat_cell(f, &st[5], U_COUNT);
             cv_cell(f, &st[0], c->noisy_cv);
-            ratio_cell(f, &st[0], &base_h);
-            ratio_cell(f, &st[5], &base_c);
+            if (same_generator(&c->pd, w, d, k)) {
+                ratio_cell(f, &st[0], &base_h);
+                ratio_cell(f, &st[5], &base_c);
+            } else {
+                fputs(" n/a† | n/a† |", f);
+            }
             fputc('\n', f);
         }
+        int first = 1;
+        for (size_t d = 0; d < c->pd.nd; d++)
+            if (!same_generator(&c->pd, w, d, k)) {
+                fputs(first ? "\n" : "  \n", f);
+                first = 0;
+                gen_note(f, &c->pd, w, d, k);
+            }
         fputc('\n', f);
     }
 }
@@ -425,14 +516,26 @@ static void section_download(struct ctx *c)
         for (size_t d = 0; d < c->pd.nd; d++) {
             if ((int)d == k || k < 0) continue;
             model_cell_stat(&c->pd, w, d, "download_s", &st);
-            if (st.n && base.n && st.median > 0)
+            if (!same_generator(&c->pd, w, d, k))
+                fputs(" n/a† |", f);
+            else if (st.n && base.n && st.median > 0)
                 fprintf(f, " %.2f× |", base.median / st.median);
             else
                 fputs(" – |", f);
         }
         fputc('\n', f);
     }
-    fprintf(f, "\nSpeed-up = kernel time / driver time (above 1: faster than the kernel).\n\n");
+    fprintf(f, "\nSpeed-up = kernel time / driver time (above 1: faster than the kernel).\n");
+    size_t notes = 0;
+    for (size_t w = 0; w < c->pd.nw; w++) {
+        if (strcmp(mode_of(&c->pd, w), "download") != 0) continue;
+        for (size_t d = 0; d < c->pd.nd; d++)
+            if (!same_generator(&c->pd, w, d, k)) {
+                fputs(notes++ ? "  \n" : "\n", f);
+                gen_note(f, &c->pd, w, d, k);
+            }
+    }
+    fputc('\n', f);
 }
 
 static void section_figures(struct ctx *c)
@@ -517,6 +620,17 @@ static void section_warnings(struct ctx *c)
                 nw++;
             }
         }
+    size_t diff = 0;
+    for (size_t d = 0; d < c->pd.nd; d++) {
+        if (!generator_differs(&c->pd, d)) continue;
+        fprintf(f, "%s%s", diff++ ? ", " : "- **generator differs** from the kernel row's: ",
+                c->pd.drivers[d]);
+    }
+    if (diff) {
+        fprintf(f, ": no ratio \"vs kernel\" (n/a†), which holds only where only the DUT "
+                   "changed; compare whole-system cycles per request instead\n");
+        nw++;
+    }
     json_array_foreach(c->pd.records, i, rec)
     {
         double g = model_record_value(rec, "gen_util");

@@ -6,7 +6,8 @@
  * the layout of the downloader paper's Table 2 and the figure links; and on a
  * synthetic run the warnings: noisy (default and given threshold),
  * generator-bound, failed trials with their reasons; with the figures drawn,
- * a PNG link per figure.
+ * a PNG link per figure; no ratio to kernel for a row whose generator is not
+ * the kernel row's (dpdk-ring), only the mark † and its note.
  */
 #include "harness/analysis/plot.h"
 #include "harness/analysis/report.h"
@@ -237,6 +238,91 @@ Test(report, coverage_beside_the_interval)
     cr_expect_not_null(strstr(method, "Intervals in this run: n = 5: [x(1), x(5)] 93.8%; "
                                       "n = 10: [x(2), x(9)] 97.9%."),
                        "%s", method);
+    json_decref(recs);
+}
+
+/* A record of workload name (mode closed or download) with its generator. */
+static json_t *rec_gen(const char *wl, const char *mode, const char *driver, const char *gen,
+                       const char *link, double rps, double cyc, double dl)
+{
+    json_t *r = json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s,s:i,s:i},s:s,s:s,s:s,s:i,s:s,"
+                          "s:{s:f,s:f,s:f}}",
+                          "schema", "bypassbench.trial/1", "suite", "syn", "suite_hash", "h",
+                          "workload", "name", wl, "mode", mode, "path",
+                          strcmp(mode, "download") == 0 ? "/bytes/1M" : "/bytes/64",
+                          "connections", 4, "pipeline", 1, "driver", driver, "generator_driver",
+                          gen, "link", link, "repeat", 1, "status", "ok", "metrics", "rps", rps,
+                          "system_cycles_per_request", cyc, "gen_util", 0.5);
+    if (strcmp(mode, "download") == 0)
+        json_object_set_new(json_object_get(r, "metrics"), "download_s", json_real(dl));
+    return r;
+}
+
+/* The row of driver d ("| d | ...") in text, up to its newline. */
+static char *row_of(const char *text, const char *d)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\n| %s | ", d);
+    const char *p = strstr(text, key);
+    cr_assert_not_null(p, "no row %s in %s", d, text);
+    p++;
+    return strndup(p, strcspn(p, "\n"));
+}
+
+/* A ratio "vs kernel" holds only where only the DUT changed: on the ring link
+ * the generator is our own stack on DPDK, so dpdk-ring gets no ratio but the
+ * mark and its note; afpacket and dpdk (kernel generator) keep theirs. */
+Test(report, no_ratio_to_kernel_where_the_generator_differs)
+{
+    char dir[128], path[256], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/gen", base);
+    json_t *recs = json_array();
+    json_array_append_new(recs, rec_gen("ka", "closed", "kernel", "kernel", "veth", 1000, 9000, 0));
+    json_array_append_new(recs, rec_gen("ka", "closed", "afpacket", "kernel", "veth", 1500, 6000, 0));
+    json_array_append_new(recs, rec_gen("ka", "closed", "dpdk", "kernel", "veth", 2000, 4500, 0));
+    json_array_append_new(recs, rec_gen("ka", "closed", "dpdk-ring", "dpdk", "ring", 8000, 3000, 0));
+    json_array_append_new(recs, rec_gen("dl", "download", "kernel", "kernel", "veth", 0, 0, 0.2));
+    json_array_append_new(recs, rec_gen("dl", "download", "dpdk", "kernel", "veth", 0, 0, 0.1));
+    json_array_append_new(recs, rec_gen("dl", "download", "dpdk-ring", "dpdk", "ring", 0, 0, 0.05));
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r)
+    {
+        const char *wl = json_string_value(json_object_get(json_object_get(r, "workload"), "name"));
+        const char *d = json_string_value(json_object_get(r, "driver"));
+        cr_assert_eq(results_write_trial(dir, wl, d, 1, r, err, sizeof err), 0, "%s", err);
+    }
+    cr_assert_eq(results_write_summary(dir, recs, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(report_write(dir, NULL, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/REPORT.md", dir);
+    const char *md = slurp(path);
+
+    char *res = strdup(section(md, "Results per workload"));
+    char *t = strndup(strstr(res, "### ka\n"), strstr(res, "### dl\n") - strstr(res, "### ka\n"));
+    char *k = row_of(t, "kernel"), *a = row_of(t, "afpacket"), *d = row_of(t, "dpdk"),
+         *g = row_of(t, "dpdk-ring");
+    cr_expect_not_null(strstr(k, "| 1.00× | 1.00× |"), "%s", k);
+    cr_expect_not_null(strstr(a, "| 1.50× | 0.67× |"), "afpacket keeps its ratios: %s", a);
+    cr_expect_not_null(strstr(d, "| 2.00× | 0.50× |"), "dpdk keeps its ratios: %s", d);
+    cr_expect_null(strstr(g, "×"), "dpdk-ring has no ratio to kernel: %s", g);
+    cr_expect_not_null(strstr(g, "| n/a† | n/a† |"), "dpdk-ring: the mark: %s", g);
+    cr_expect_not_null(strstr(g, "| 3.00k |"), "its own system cycles/req stay: %s", g);
+    cr_expect_not_null(strstr(t, "\n† dpdk-ring: "), "the note under the table: %s", t);
+    cr_expect_not_null(strstr(t, "generator differs"), "%s", t);
+    cr_expect_eq(count(t, "†"), 3, "two marks and one note: %s", t);
+    free(k), free(a), free(d), free(g), free(t), free(res);
+
+    const char *dlt = section(md, "Download");
+    cr_expect_not_null(strstr(dlt, "| 1 | 1.0 MiB | 0.2000 | – | 0.1000 | 0.0500 | – | 2.00× | n/a† |"),
+                       "the ring's speed-up is not against the kernel either: %s", dlt);
+    cr_expect_not_null(strstr(dlt, "\n† dpdk-ring: "), "%s", dlt);
+
+    const char *method = section(md, "Method");
+    cr_expect_not_null(strstr(method, "only where only the DUT changed"), "%s", method);
+    cr_expect_null(strstr(method, "identical for every DUT driver"), "%s", method);
+    const char *warn = section(md, "Warnings");
+    cr_expect_eq(count(warn, "generator differs"), 1, "said once: %s", warn);
+    cr_expect_not_null(strstr(warn, "dpdk-ring"), "%s", warn);
     json_decref(recs);
 }
 
