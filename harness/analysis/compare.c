@@ -147,7 +147,90 @@ const char *cmp_verdict_name(enum cmp_verdict v)
     case CMP_BETTER: return "better";
     case CMP_WORSE: return "worse";
     case CMP_CHANGED: return "changed";
+    case CMP_NOT_COMPARABLE: return "not comparable: CPU method differs";
     default: return "same";
+    }
+}
+
+int cmp_metric_is_cycles(const char *m)
+{
+    return strstr(m, "cycles") != NULL || strcmp(m, "gen_util") == 0;
+}
+
+/* ---- environments ---- */
+
+/* One record's value of an environment field, or NULL when not recorded. */
+static const char *env_value(json_t *r, const char *field)
+{
+    json_t *env = json_object_get(r, "env");
+    const char *v;
+    if (strcmp(field, "cpu_method") == 0) {
+        /* what the trial used; else what the run chose (a string, or
+         * {method, why_not_perf} when perf was not there) */
+        v = json_string_value(json_object_get(json_object_get(r, "cpu"), "method"));
+        if (!v) {
+            json_t *ca = json_object_get(env, "cpu_accounting");
+            v = json_is_string(ca) ? json_string_value(ca)
+                                   : json_string_value(json_object_get(ca, "method"));
+        }
+    } else if (strcmp(field, "build") == 0) {
+        v = json_string_value(json_object_get(env, "git_describe"));
+    } else {
+        v = json_string_value(json_object_get(env, field));
+    }
+    return v && *v && strcmp(v, "unknown") != 0 ? v : NULL;
+}
+
+/* The side's value: "unknown" when no record has it, "mixed (a, b)" when
+ * its records disagree. Returns 1 when known. */
+static int side_value(json_t *recs, const char *field, char *out, size_t len)
+{
+    const char *v = NULL, *other = NULL;
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r) {
+        const char *x = env_value(r, field);
+        if (!x) continue;
+        if (!v) v = x;
+        else if (!other && strcmp(v, x) != 0) other = x;
+    }
+    if (!v) snprintf(out, len, "unknown");
+    else if (other) snprintf(out, len, "mixed (%s, %s)", v, other);
+    else snprintf(out, len, "%s", v);
+    return v != NULL;
+}
+
+const char *cmp_env_note_text(const struct cmp_env_note *n, char *buf, size_t len)
+{
+    static const struct {
+        const char *field, *label;
+    } labels[] = {{"kernel", "kernel"},        {"cpu_model", "CPU model"},
+                  {"cpu_method", "CPU method"}, {"build", "build"},
+                  {"compiler", "compiler"}};
+    const char *label = n->field;
+    for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+        if (strcmp(labels[i].field, n->field) == 0) label = labels[i].label;
+    snprintf(buf, len, "BASE %s %s, NEW %s", label, n->base, n->new_);
+    return buf;
+}
+
+static void env_check(struct cmp_report *rep, json_t *base, json_t *new_recs)
+{
+    static const char *const fields[] = {"kernel", "cpu_model", "cpu_method", "build", "compiler"};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && rep->nenv < CMP_MAX_ENV_NOTES; i++) {
+        struct cmp_env_note n;
+        memset(&n, 0, sizeof(n));
+        snprintf(n.field, sizeof(n.field), "%s", fields[i]);
+        int kb = side_value(base, fields[i], n.base, sizeof(n.base));
+        int kn = side_value(new_recs, fields[i], n.new_, sizeof(n.new_));
+        if (!kb && !kn) continue;          /* recorded by neither: nothing to say */
+        if (kb && kn && strcmp(n.base, n.new_) == 0) continue;
+        n.differs = kb && kn;
+        rep->env[rep->nenv++] = n;
+        if (n.differs) {
+            rep->nenv_differs++;
+            if (strcmp(fields[i], "cpu_method") == 0) rep->cpu_method_differs = 1;
+        }
     }
 }
 
@@ -231,6 +314,7 @@ static int add_row(struct cmp_report *rep, const struct cmp_row *row)
         rep->rows = nr, rep->cap = cap;
     }
     rep->rows[rep->nrows++] = *row;
+    if (row->verdict == CMP_NOT_COMPARABLE) rep->nnot_comparable++;
     if (row->verdict == CMP_WORSE) rep->nworse++;
     if (row->verdict == CMP_BETTER) rep->nbetter++;
     if (row->verdict == CMP_CHANGED) rep->nchanged++;
@@ -272,6 +356,9 @@ static int compare_metric(struct cmp_report *rep, const struct group *g, const c
     double noise = o->noise_k * fmax(isnan(cv_b) ? 0 : fabs(cv_b), isnan(cv_n) ? 0 : fabs(cv_n));
     row.threshold = fmax(o->min_effect, noise);
     row.verdict = verdict(&row, o);
+    /* cycles from hardware counters and from busy time x TSC are different
+     * measures: report the figures, judge nothing */
+    if (rep->cpu_method_differs && cmp_metric_is_cycles(key)) row.verdict = CMP_NOT_COMPARABLE;
     return add_row(rep, &row);
 }
 
@@ -325,6 +412,7 @@ int cmp_records(json_t *base, json_t *new_recs, const struct cmp_opts *o, struct
         snprintf(err, errlen, "compare: trial records must be arrays");
         return -1;
     }
+    env_check(out, base, new_recs);
     struct groups gs = {0};
     int rc = group_records(&gs, base, 0, "BASE", err, errlen);
     if (rc == 0) rc = group_records(&gs, new_recs, 1, "NEW", err, errlen);
@@ -420,6 +508,22 @@ int cmp_write_markdown(const struct cmp_report *r, const char *base_dir, const c
                "workload x driver groups.\n\n",
             r->nworse ? "REGRESSION" : "OK", r->nworse, r->nbetter, r->nchanged, r->nrows,
             r->ngroups);
+    if (r->nenv) {
+        char t[512];
+        fprintf(f, "## Environment\n\n");
+        for (size_t i = 0; i < r->nenv; i++) {
+            const struct cmp_env_note *n = &r->env[i];
+            cmp_env_note_text(n, t, sizeof(t));
+            if (!n->differs)
+                fprintf(f, "- note: %s (not recorded on one side; not compared)\n", t);
+            else if (strcmp(n->field, "cpu_method") == 0)
+                fprintf(f, "- **warning**: %s: the cycles metrics are not comparable and are not "
+                           "judged (%zu rows)\n", t, r->nnot_comparable);
+            else
+                fprintf(f, "- **warning**: %s\n", t);
+        }
+        fprintf(f, "\n");
+    }
     if (r->nworse) {
         fprintf(f, "## Regressions\n\n");
         for (size_t i = 0; i < r->nrows; i++) {
@@ -466,8 +570,20 @@ int cmp_write_junit(const struct cmp_report *r, const char *path, char *err, siz
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(f, "<testsuites name=\"bypassbench compare\" tests=\"%zu\" failures=\"%zu\">\n",
             r->nrows, r->nworse);
-    fprintf(f, "  <testsuite name=\"bypassbench.compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
-            r->nrows, r->nworse);
+    fprintf(f, "  <testsuite name=\"bypassbench.compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+               "skipped=\"%zu\">\n",
+            r->nrows, r->nworse, r->nnot_comparable);
+    if (r->nenv) {
+        char t[512];
+        fputs("    <properties>\n", f);
+        for (size_t i = 0; i < r->nenv; i++) {
+            fprintf(f, "      <property name=\"%s\" value=\"",
+                    r->env[i].differs ? "env_warning" : "env_note");
+            xml_put(f, cmp_env_note_text(&r->env[i], t, sizeof(t)));
+            fputs("\"/>\n", f);
+        }
+        fputs("    </properties>\n", f);
+    }
     for (size_t i = 0; i < r->nrows; i++) {
         const struct cmp_row *x = &r->rows[i];
         snprintf(msg, sizeof(msg), "%s %s (p=%.4g, base median %.6g, new median %.6g, n=%zu/%zu): %s",
@@ -482,6 +598,10 @@ int cmp_write_junit(const struct cmp_report *r, const char *path, char *err, siz
         fputs("\"", f);
         if (x->verdict == CMP_WORSE) {
             fputs(">\n      <failure type=\"regression\" message=\"", f);
+            xml_put(f, msg);
+            fputs("\"/>\n    </testcase>\n", f);
+        } else if (x->verdict == CMP_NOT_COMPARABLE) {
+            fputs(">\n      <skipped message=\"", f);
             xml_put(f, msg);
             fputs("\"/>\n    </testcase>\n", f);
         } else {

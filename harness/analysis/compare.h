@@ -16,6 +16,15 @@
  * in BASE and none in NEW gives one WORSE row (metric "trials") unless
  * allow_missing is set.
  *
+ * The environments of both sides are checked (cmp_env_check): kernel, CPU
+ * model, CPU accounting method (the records' cpu.method, else
+ * env.cpu_accounting), build (env.git_describe) and compiler (env.compiler)
+ * when recorded. Each difference is an env note in the report ("BASE kernel
+ * 6.1.0, NEW 6.18.0"); a field recorded on one side only is a note saying
+ * "unknown" and changes nothing. Only a differing CPU method changes
+ * verdicts: the cycles figures (metrics with "cycles" in the name, gen_util)
+ * are then CMP_NOT_COMPARABLE, never worse or better.
+ *
  * Callers: harness/cli/compare.c, tests. Calls: results.c, stats.c, jansson.
  */
 #ifndef BB_COMPARE_H
@@ -25,7 +34,7 @@
 #include <stddef.h>
 
 enum cmp_dir { CMP_DIR_NONE, CMP_DIR_HIGHER, CMP_DIR_LOWER };
-enum cmp_verdict { CMP_SAME, CMP_BETTER, CMP_WORSE, CMP_CHANGED };
+enum cmp_verdict { CMP_SAME, CMP_BETTER, CMP_WORSE, CMP_CHANGED, CMP_NOT_COMPARABLE };
 
 struct cmp_opts {
     double alpha;      /* significance level (default 0.05) */
@@ -48,7 +57,21 @@ struct cmp_row {
     enum cmp_verdict verdict;
 };
 
+/* One environment field as both sides recorded it. */
+struct cmp_env_note {
+    char field[32];  /* "kernel", "cpu_model", "cpu_method", "build", "compiler" */
+    char base[128];  /* the value, "unknown" when not recorded, "mixed" when records disagree */
+    char new_[128];
+    int differs;     /* 1: both known and different; 0: one side unknown */
+};
+#define CMP_MAX_ENV_NOTES 8
+
 struct cmp_report {
+    struct cmp_env_note env[CMP_MAX_ENV_NOTES];
+    size_t nenv;                   /* notes in env[] */
+    size_t nenv_differs;           /* of them, real differences */
+    int cpu_method_differs;        /* cycles metrics are not comparable */
+    size_t nnot_comparable;        /* rows CMP_NOT_COMPARABLE */
     struct cmp_row *rows;
     size_t nrows, cap;
     size_t nworse, nbetter, nchanged;
@@ -69,6 +92,11 @@ double cmp_mann_whitney(const double *a, size_t na, const double *b, size_t nb, 
 /* Which way is good for this metric name. */
 enum cmp_dir cmp_metric_dir(const char *metric);
 const char *cmp_verdict_name(enum cmp_verdict v);
+
+/* Whether metric is a cycles figure (depends on the CPU accounting method). */
+int cmp_metric_is_cycles(const char *metric);
+/* "BASE kernel 6.1.0, NEW 6.18.0" (or "... NEW unknown") into buf. */
+const char *cmp_env_note_text(const struct cmp_env_note *n, char *buf, size_t len);
 
 /* Compare two arrays of trial records (as from results_load_dir). 0 or -1
  * with err (a record without workload.name or driver). */

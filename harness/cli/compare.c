@@ -106,6 +106,16 @@ int cmd_compare(int argc, char **argv)
     }
     printf("compare: BASE %s  NEW %s  (Mann-Whitney U two-sided, alpha %g, min effect %g%%)\n",
            base, nw, o.alpha, o.min_effect * 100);
+    for (size_t i = 0; i < r.nenv; i++) {
+        char t[512];
+        cmp_env_note_text(&r.env[i], t, sizeof(t));
+        if (!r.env[i].differs)
+            printf("compare: note: %s (not recorded on one side; not compared)\n", t);
+        else if (strcmp(r.env[i].field, "cpu_method") == 0)
+            printf("compare: WARNING: %s: cycles metrics are not comparable, not judged\n", t);
+        else
+            printf("compare: WARNING: %s\n", t);
+    }
     printf("%-16s %-12s %-28s %9s %14s %14s %9s %8s  %s\n", "workload", "driver", "metric",
            "n b/n", "base median", "new median", "change", "p", "verdict");
     for (size_t i = 0; i < r.nrows; i++)
@@ -119,8 +129,11 @@ int cmd_compare(int argc, char **argv)
         fprintf(stderr, "compare: --junit: %s\n", err);
         rc = 2;
     }
-    printf("compare: %s: %zu worse, %zu better, %zu changed, %zu rows, %zu groups\n",
+    printf("compare: %s: %zu worse, %zu better, %zu changed, %zu rows, %zu groups",
            r.nworse ? "REGRESSION" : "ok", r.nworse, r.nbetter, r.nchanged, r.nrows, r.ngroups);
+    if (r.nnot_comparable) printf(", %zu not comparable (CPU method differs)", r.nnot_comparable);
+    if (r.nenv_differs) printf(", %zu environment difference(s)", r.nenv_differs);
+    printf("\n");
     cmp_report_free(&r);
     return rc;
 }

@@ -7,7 +7,10 @@
  * the same spread is not, a significant but small shift stays "same", ten
  * identical-distribution runs with different seeds flag nothing, a missing
  * driver is a regression, bad input names the directory, and the Markdown and
- * JUnit reports say what failed.
+ * JUnit reports say what failed. Environments: a BASE/NEW pair differing in
+ * kernel gets a warning and the same verdicts; a differing CPU method leaves
+ * the cycles metrics unjudged; a field on one side only is "unknown" and
+ * changes nothing; identical environments give no warning.
  */
 #include "harness/analysis/compare.h"
 #include "harness/analysis/results.h"
@@ -159,9 +162,12 @@ struct gen {
     double sd;            /* relative noise */
 };
 
-/* dir/<name> with n trials of workload ka-64 on each driver in drivers (NULL-terminated). */
-static void write_run(const char *name, const char *const *drivers, const struct gen *g, int n,
-                      uint64_t seed, char *out, size_t outlen)
+/* dir/<name> with n trials of workload ka-64 on each driver in drivers
+ * (NULL-terminated); each record gets a copy of env and {method: cpu_method}
+ * as its cpu object when they are not NULL. */
+static void write_run_env(const char *name, const char *const *drivers, const struct gen *g, int n,
+                          uint64_t seed, json_t *env, const char *cpu_method, char *out,
+                          size_t outlen)
 {
     char err[512];
     snprintf(out, outlen, "%s/%s", base, name);
@@ -176,10 +182,19 @@ static void write_run(const char *name, const char *const *drivers, const struct
                                     "system_cycles_per_request", gauss(&s, g->cyc, g->cyc * g->sd),
                                     "measured_s", 1.0, "errors", 0);
             cr_assert_not_null(rec);
+            if (env) json_object_set_new(rec, "env", json_deep_copy(env));
+            if (cpu_method)
+                json_object_set_new(rec, "cpu", json_pack("{s:s}", "method", cpu_method));
             cr_assert_eq(results_write_trial(out, "ka-64", *d, (unsigned)r, rec, err, sizeof err), 0,
                          "%s", err);
             json_decref(rec);
         }
+}
+
+static void write_run(const char *name, const char *const *drivers, const struct gen *g, int n,
+                      uint64_t seed, char *out, size_t outlen)
+{
+    write_run_env(name, drivers, g, n, seed, NULL, NULL, out, outlen);
 }
 
 static const struct cmp_row *find(const struct cmp_report *r, const char *drv, const char *metric)
@@ -351,4 +366,169 @@ Test(compare, bad_input_names_the_directory, .init = setup, .fini = teardown)
     cr_expect_eq(cmp_dirs(b, n, NULL, &r, err, sizeof err), -1);
     cr_expect_not_null(strstr(err, "driver"), "%s", err);
     cr_expect_not_null(strstr(err, n), "%s", err);
+}
+
+/* ---- environments ---- */
+
+/* An env as sysinfo_json writes it (cpu_accounting as run.c sets it). */
+static json_t *env_of(const char *kernel, const char *build, const char *method)
+{
+    json_t *e = json_pack("{s:s, s:s, s:i, s:s, s:s}", "kernel", kernel, "cpu_model", "AMD EPYC",
+                          "ncpu", 2, "git_describe", build, "hostname", "vm");
+    if (strcmp(method, "perf_event_cycles") == 0)
+        json_object_set_new(e, "cpu_accounting", json_string(method));
+    else
+        json_object_set_new(e, "cpu_accounting", json_pack("{s:s, s:s}", "method", method,
+                                                           "why_not_perf", "ENOENT"));
+    return e;
+}
+
+static const char *slurp(const char *path)
+{
+    static char buf[65536];
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
+    fclose(f);
+    return buf;
+}
+
+/* The same data (same seeds) under two environments: the verdicts of each row. */
+static void verdicts(json_t *eb, const char *mb, json_t *en, const char *mn, struct cmp_report *r,
+                     const char *tag)
+{
+    struct gen g0 = {100000, 200000, 30000, 0.01}, g1 = g0;
+    g1.rps *= 0.85, g1.lat *= 1.15, g1.cyc *= 1.15;
+    char b[128], n[128], err[1024], nb[32], nn[32];
+    snprintf(nb, sizeof nb, "base-%s", tag);
+    snprintf(nn, sizeof nn, "new-%s", tag);
+    write_run_env(nb, two, &g0, 5, 1, eb, mb, b, sizeof b);
+    write_run_env(nn, two, &g1, 5, 3, en, mn, n, sizeof n);
+    cr_assert_eq(cmp_dirs(b, n, NULL, r, err, sizeof err), 0, "%s", err);
+}
+
+Test(compare_env, identical_env_gives_no_warning, .init = setup, .fini = teardown)
+{
+    json_t *e = env_of("6.18.44", "979ff5a", "proc_stat_busy_x_tsc");
+    struct cmp_report r;
+    verdicts(e, "proc_stat_busy_x_tsc", e, "proc_stat_busy_x_tsc", &r, "same");
+    cr_expect_eq(r.nenv, 0);
+    cr_expect_eq(r.nenv_differs, 0);
+    cr_expect_eq(r.cpu_method_differs, 0);
+    cr_expect_eq(r.nnot_comparable, 0);
+    cr_expect_eq(r.nworse, 8);
+    char md[160];
+    snprintf(md, sizeof md, "%s/r.md", base);
+    char err[512];
+    cr_assert_eq(cmp_write_markdown(&r, "b", "n", md, err, sizeof err), 0, "%s", err);
+    cr_expect_null(strstr(slurp(md), "warning"));
+    cmp_report_free(&r);
+    json_decref(e);
+}
+
+Test(compare_env, kernel_differs_warns_same_verdicts, .init = setup, .fini = teardown)
+{
+    json_t *e0 = env_of("6.1.0", "979ff5a", "proc_stat_busy_x_tsc");
+    json_t *e1 = env_of("6.18.0", "abc1234", "proc_stat_busy_x_tsc");
+    struct cmp_report same, r;
+    verdicts(e0, "proc_stat_busy_x_tsc", e0, "proc_stat_busy_x_tsc", &same, "a");
+    verdicts(e0, "proc_stat_busy_x_tsc", e1, "proc_stat_busy_x_tsc", &r, "b");
+    cr_expect_eq(r.nenv_differs, 2, "kernel and build");
+    cr_expect_eq(r.cpu_method_differs, 0);
+    char t[512];
+    int kernel = 0, build = 0;
+    for (size_t i = 0; i < r.nenv; i++) {
+        cmp_env_note_text(&r.env[i], t, sizeof t);
+        if (strcmp(r.env[i].field, "kernel") == 0) {
+            kernel = 1;
+            cr_expect_str_eq(t, "BASE kernel 6.1.0, NEW 6.18.0");
+        }
+        if (strcmp(r.env[i].field, "build") == 0) {
+            build = 1;
+            cr_expect_str_eq(t, "BASE build 979ff5a, NEW abc1234");
+        }
+    }
+    cr_expect(kernel && build);
+    cr_assert_eq(r.nrows, same.nrows);
+    for (size_t i = 0; i < r.nrows; i++)
+        cr_expect_eq(r.rows[i].verdict, same.rows[i].verdict, "%s %s", r.rows[i].driver,
+                     r.rows[i].metric);
+    cr_expect_eq(r.nworse, same.nworse);
+    cr_expect_eq(r.nnot_comparable, 0);
+
+    char md[160], xml[160], err[512];
+    snprintf(md, sizeof md, "%s/r.md", base);
+    snprintf(xml, sizeof xml, "%s/r.xml", base);
+    cr_assert_eq(cmp_write_markdown(&r, "b", "n", md, err, sizeof err), 0, "%s", err);
+    cr_expect_not_null(strstr(slurp(md), "**warning**: BASE kernel 6.1.0, NEW 6.18.0"));
+    cr_assert_eq(cmp_write_junit(&r, xml, err, sizeof err), 0, "%s", err);
+    cr_expect_not_null(
+        strstr(slurp(xml), "<property name=\"env_warning\" value=\"BASE kernel 6.1.0, NEW 6.18.0\"/>"));
+    cmp_report_free(&r);
+    cmp_report_free(&same);
+    json_decref(e0), json_decref(e1);
+}
+
+Test(compare_env, cpu_method_differs_leaves_cycles_unjudged, .init = setup, .fini = teardown)
+{
+    json_t *e0 = env_of("6.18.0", "979ff5a", "proc_stat_busy_x_tsc");
+    json_t *e1 = env_of("6.18.0", "979ff5a", "perf_event_cycles");
+    struct cmp_report r;
+    verdicts(e0, "proc_stat_busy_x_tsc", e1, "perf_event_cycles", &r, "m");
+    cr_expect_eq(r.cpu_method_differs, 1);
+    cr_expect_eq(r.nenv_differs, 1);
+    const struct cmp_row *c = find(&r, "afpacket", "system_cycles_per_request");
+    cr_assert_not_null(c);
+    cr_expect_eq(c->verdict, CMP_NOT_COMPARABLE, "%s", cmp_verdict_name(c->verdict));
+    cr_expect_eq(find(&r, "kernel", "system_cycles_per_request")->verdict, CMP_NOT_COMPARABLE);
+    cr_expect_eq(find(&r, "afpacket", "rps")->verdict, CMP_WORSE, "other metrics still judged");
+    cr_expect_eq(r.nworse, 6, "rps, gbps, lat_p50_ns of both drivers; not the cycles");
+    cr_expect_eq(r.nnot_comparable, 2);
+    char xml[160], md[160], err[512];
+    snprintf(xml, sizeof xml, "%s/r.xml", base);
+    snprintf(md, sizeof md, "%s/r.md", base);
+    cr_assert_eq(cmp_write_markdown(&r, "b", "n", md, err, sizeof err), 0, "%s", err);
+    const char *m = slurp(md);
+    cr_expect_not_null(strstr(m, "BASE CPU method proc_stat_busy_x_tsc, NEW perf_event_cycles"));
+    cr_expect_not_null(strstr(m, "| not comparable: CPU method differs |"));
+    cr_assert_eq(cmp_write_junit(&r, xml, err, sizeof err), 0, "%s", err);
+    const char *x = slurp(xml);
+    cr_expect_not_null(strstr(x, "failures=\"6\""));
+    cr_expect_not_null(strstr(x, "skipped=\"2\""));
+    cr_expect_not_null(strstr(x, "name=\"system_cycles_per_request\">\n      <skipped"));
+    cmp_report_free(&r);
+
+    /* env only (no cpu object in the records): the run's cpu_accounting */
+    verdicts(e0, NULL, e1, NULL, &r, "env");
+    cr_expect_eq(r.cpu_method_differs, 1);
+    cr_expect_eq(find(&r, "afpacket", "system_cycles_per_request")->verdict, CMP_NOT_COMPARABLE);
+    cmp_report_free(&r);
+    json_decref(e0), json_decref(e1);
+}
+
+Test(compare_env, field_missing_on_one_side_is_unknown, .init = setup, .fini = teardown)
+{
+    json_t *e0 = env_of("6.18.0", "979ff5a", "proc_stat_busy_x_tsc");
+    json_t *e1 = json_deep_copy(e0);
+    json_object_del(e0, "kernel");
+    json_object_del(e0, "cpu_accounting");
+    json_object_set_new(e1, "compiler", json_string("gcc 12.2"));
+    struct cmp_report same, r;
+    verdicts(e1, "proc_stat_busy_x_tsc", e1, "proc_stat_busy_x_tsc", &same, "a");
+    verdicts(e0, NULL, e1, "perf_event_cycles", &r, "b");
+    cr_expect_eq(r.nenv_differs, 0);
+    cr_expect_eq(r.cpu_method_differs, 0, "unknown on one side does not change verdicts");
+    cr_expect_eq(r.nenv, 3, "kernel, cpu_method, compiler: unknown on BASE");
+    char t[512];
+    for (size_t i = 0; i < r.nenv; i++) {
+        cr_expect_eq(r.env[i].differs, 0);
+        cr_expect_str_eq(r.env[i].base, "unknown");
+        cmp_env_note_text(&r.env[i], t, sizeof t);
+        cr_expect_not_null(strstr(t, "BASE"), "%s", t);
+    }
+    cr_assert_eq(r.nrows, same.nrows);
+    for (size_t i = 0; i < r.nrows; i++) cr_expect_eq(r.rows[i].verdict, same.rows[i].verdict);
+    cmp_report_free(&r);
+    cmp_report_free(&same);
+    json_decref(e0), json_decref(e1);
 }

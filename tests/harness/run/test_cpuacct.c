@@ -5,10 +5,15 @@
  * packet, window_s, a core that is not pinned (absent, never -1), and the
  * snapshot's JSON round trip (the generator writes its snapshots into its
  * JSON; the record reads them back). One real snapshot, for its shape.
+ * The perf_event scaling of a multiplexed counter (value x enabled / running)
+ * at 100%, 50% and 0% running, 128-bit arithmetic for large counts, and its
+ * effect on the window's JSON (perf_scaled, perf_running_fraction; a counter
+ * that never ran gives no figure, never 0 cycles).
  */
 #include "harness/run/cpuacct.h"
 
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -89,6 +94,77 @@ Test(cpuacct, hardware_cycles_when_both_snapshots_have_them)
     json_decref(j);
 }
 
+Test(cpuacct, perf_scale_running_fractions)
+{
+    uint64_t out = 7;
+    double f = -1;
+    cr_expect_eq(cpuacct_perf_scale(1000, 500, 500, &out, &f), 0, "100% running");
+    cr_expect_eq(out, 1000);
+    cr_expect_float_eq(f, 1.0, 1e-12);
+    cr_expect_eq(cpuacct_perf_scale(1000, 400, 200, &out, &f), 0, "50% running");
+    cr_expect_eq(out, 2000);
+    cr_expect_float_eq(f, 0.5, 1e-12);
+    out = 7;
+    cr_expect_eq(cpuacct_perf_scale(0, 400, 0, &out, &f), -1, "0% running: no figure");
+    cr_expect_eq(out, 7, "untouched when there is no figure");
+    cr_expect_eq(cpuacct_perf_scale(0, 0, 0, &out, NULL), -1);
+    cr_expect_eq(cpuacct_perf_scale(10, 100, 150, &out, NULL), 0, "running > enabled: unscaled");
+    cr_expect_eq(out, 10);
+}
+
+Test(cpuacct, perf_scale_large_counts_do_not_overflow)
+{
+    /* 2^62 cycles x (3e11 ns enabled) overflows 64 bits as a product. */
+    uint64_t v = 1ull << 62, out = 0;
+    cr_expect_eq(cpuacct_perf_scale(v, 300000000000ull, 150000000000ull, &out, NULL), 0);
+    cr_expect_eq(out, 1ull << 63);
+    cr_expect_eq(cpuacct_perf_scale(v, 3000000000ull, 1000000000ull, &out, NULL), 0);
+    cr_expect_eq(out, 3ull << 62);
+    cr_expect_eq(cpuacct_perf_scale(UINT64_MAX, 4, 1, &out, NULL), -1, "does not fit: no figure");
+    cr_expect_eq(cpuacct_perf_scale(UINT64_MAX, UINT64_MAX, UINT64_MAX - 1, &out, NULL), -1);
+    cr_expect_eq(cpuacct_perf_scale(UINT64_MAX - 1, UINT64_MAX, UINT64_MAX - 1, &out, NULL), 0);
+    cr_expect_eq(out, UINT64_MAX);
+}
+
+Test(cpuacct, multiplexed_counter_is_scaled_in_the_window)
+{
+    struct cpu_snap a, b;
+    pair_of_snaps(&a, &b);
+    a.hw = b.hw = a.hw_timed = b.hw_timed = 1;
+    a.hw_cycles[0] = 1000, b.hw_cycles[0] = 1000 + 3000000; /* ran all of the window */
+    a.hw_enabled[0] = 10, b.hw_enabled[0] = 10 + 1000;
+    a.hw_running[0] = 10, b.hw_running[0] = 10 + 1000;
+    a.hw_cycles[1] = 5000, b.hw_cycles[1] = 5000 + 4500000; /* ran half: 9e6 */
+    a.hw_enabled[1] = 100, b.hw_enabled[1] = 100 + 1000;
+    a.hw_running[1] = 50, b.hw_running[1] = 50 + 500;
+    json_t *j = cpuacct_json(&a, &b, TSC, 1, 0, 100, 0);
+    cr_expect_float_eq(num(j, "dut_cycles"), 9e6, 1e-6);
+    cr_expect_float_eq(num(j, "gen_cycles"), 3e6, 1e-6);
+    cr_expect_float_eq(num(j, "system_cycles"), 12e6, 1e-3);
+    cr_expect(json_is_true(json_object_get(j, "perf_scaled")));
+    cr_expect_float_eq(num(j, "perf_running_fraction"), 0.5, 1e-12);
+    cr_expect_float_eq(num(json_array_get(json_object_get(j, "cpus"), 1), "running_fraction"), 0.5,
+                       1e-12);
+    json_decref(j);
+
+    b.hw_running[1] = a.hw_running[1]; /* CPU 1's counter never ran in the window */
+    j = cpuacct_json(&a, &b, TSC, 1, 0, 100, 0);
+    cr_expect_null(json_object_get(j, "dut_cycles"), "no figure, not 0 cycles");
+    cr_expect_null(json_object_get(j, "dut_cycles_per_request"));
+    cr_expect_null(json_object_get(j, "system_cycles"));
+    cr_expect_null(json_object_get(j, "system_cycles_per_request"));
+    cr_expect_float_eq(num(j, "gen_cycles"), 3e6, 1e-6);
+    cr_expect_float_eq(num(j, "perf_running_fraction"), 0.0, 1e-12);
+    cr_expect_null(json_object_get(json_array_get(json_object_get(j, "cpus"), 1), "cycles"));
+    json_decref(j);
+
+    b.hw_running[1] = b.hw_enabled[1] - a.hw_enabled[1] + a.hw_running[1]; /* full again */
+    j = cpuacct_json(&a, &b, TSC, 1, 0, 100, 0);
+    cr_expect(json_is_false(json_object_get(j, "perf_scaled")));
+    cr_expect_float_eq(num(j, "dut_cycles"), 4.5e6, 1e-6);
+    json_decref(j);
+}
+
 Test(cpuacct, unpinned_core_is_absent_not_minus_one)
 {
     struct cpu_snap a, b;
@@ -127,7 +203,18 @@ Test(cpuacct, snapshot_json_round_trip)
     json_t *j = cpuacct_snap_json(&b);
     cr_assert_eq(cpuacct_snap_from_json(j, &back), 0);
     cr_expect_eq(memcmp(&back, &b, sizeof b), 0, "the snapshot did not survive its JSON");
+    cr_expect_eq(back.hw_timed, 0, "no times, unscaled");
     json_decref(j);
+    b.hw_timed = 1;
+    b.hw_enabled[0] = 1000, b.hw_enabled[1] = 2000;
+    b.hw_running[0] = 500, b.hw_running[1] = 2000;
+    j = cpuacct_snap_json(&b);
+    cr_assert_eq(cpuacct_snap_from_json(j, &back), 0);
+    cr_expect_eq(memcmp(&back, &b, sizeof b), 0, "the counter times did not survive its JSON");
+    json_decref(j);
+    b.hw_timed = 0;
+    memset(b.hw_enabled, 0, sizeof b.hw_enabled);
+    memset(b.hw_running, 0, sizeof b.hw_running);
     j = cpuacct_snap_json(&a);
     cr_expect_null(json_object_get(j, "hw_cycles"), "no hardware cycles, no array");
     cr_assert_eq(cpuacct_snap_from_json(j, &back), 0);
