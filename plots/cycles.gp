@@ -1,8 +1,9 @@
 # cycles.gp — CPU cycles per request and per packet, per workload and driver:
 # a solid bar for the DUT core and a hatched bar for the whole system side by
 # side. For poll-mode drivers whose server reports poll_cycles_work/idle, the
-# DUT bar is split: solid = work (iterations that moved packets), light =
-# idle polling. Error bars: the order-statistic interval of the median, its
+# DUT bar is split by the share of the loop's cycles: solid = work (loop
+# iterations, netio_poll entry to entry, that moved frames or returned events:
+# the stack's processing and the server's handling), light = idle polling. Error bars: the order-statistic interval of the median, its
 # real coverage in the note at the bottom right (ci_note); none for one repeat.
 # Data: cycles.csv
 #   label,driver,di,lt,x,x_sys,dut_cpr,lo,hi,dut_cpr_work,sys_cpr,lo,hi,

@@ -67,10 +67,6 @@ enum dp_ctr {
     DP_RX_NO_PRIV,      /* mbuf without our private area: dropped */
     DP_ALLOC_FAIL,
     DP_FREE_FOREIGN, /* free() of something that is not ours: ignored */
-    DP_POLL_CYCLES_IDLE,
-    DP_POLL_CYCLES_WORK,
-    DP_POLLS_IDLE,
-    DP_POLLS_WORK,
     DP_LINK_UP,      /* gauge */
     DP_LINK_SPEED,   /* gauge, Mbit/s */
     DP_MBUFS_IN_USE, /* gauge */

@@ -36,17 +36,17 @@
  *     those the PMD keeps in its RX descriptors: compare with a baseline.
  * Counters: rte_eth_stats as rx_frames, tx_frames, rx_bytes, ...; a PMD that
  *     counts no bytes (net_ring in 22.11) gets ours (frames through the
- *     bursts). Then our own drop reasons, poll accounting, link state, and
- *     up to 40 non-zero xstats named "x_<xstat>".
+ *     bursts). Then our own drop reasons, link state, and up to 40 non-zero
+ *     xstats named "x_<xstat>".
  * Threads: an open from a thread that is not an EAL lcore registers it
  *     (rte_thread_register) so the mempool per-lcore caches work there;
  *     close flushes that lcore's caches and unregisters it (unless another
  *     port opened by the same thread is still open). Registering disables
  *     DPDK multi-process (pdump secondaries): register=0 leaves the thread
  *     alone (it then runs without mempool caches). opener_lcore counts which.
- * Poll accounting: TSC cycles spent in rx_burst calls that returned nothing
- *     (poll_cycles_idle, polls_idle) apart from those that returned frames
- *     (poll_cycles_work, polls_work). info.fd is -1 (poll mode).
+ * Poll mode: info.fd is -1. The work/idle split of the polling loop
+ *     (poll_cycles_work/idle) is the stack's (drivers/ustack/ustack.h): it
+ *     times whole loop iterations, not just the rx_burst calls.
  * Options: opts.c. EAL: eal.c (once per process; the last close ends it
  *     unless keep_eal=1). Ring pairs: ring.c. Capture: capture.c.
  */
@@ -103,10 +103,6 @@ static const char *const dp_ctr_names[DP__CTR_COUNT] = {
     [DP_RX_NO_PRIV] = "rx_no_priv",
     [DP_ALLOC_FAIL] = "alloc_fail",
     [DP_FREE_FOREIGN] = "free_foreign",
-    [DP_POLL_CYCLES_IDLE] = "poll_cycles_idle",
-    [DP_POLL_CYCLES_WORK] = "poll_cycles_work",
-    [DP_POLLS_IDLE] = "polls_idle",
-    [DP_POLLS_WORK] = "polls_work",
     [DP_LINK_UP] = "link_up",
     [DP_LINK_SPEED] = "link_speed_mbps",
     [DP_MBUFS_IN_USE] = "mbufs_in_use",
@@ -413,7 +409,6 @@ static uint32_t rx_flags(uint64_t f)
 static uint16_t dp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
 {
     struct dp *d = dp_of(p);
-    uint64_t t0 = rte_rdtsc();
     struct rte_mbuf *mb[DP_MAX_BURST];
     uint16_t got = 0;
     while (got < n) {
@@ -435,10 +430,6 @@ static uint16_t dp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
         }
         if (r < want) break;
     }
-    uint64_t dt = rte_rdtsc() - t0;
-    int work = got > 0;
-    d->ctr[work ? DP_POLL_CYCLES_WORK : DP_POLL_CYCLES_IDLE] += dt;
-    d->ctr[work ? DP_POLLS_WORK : DP_POLLS_IDLE]++;
     return got;
 }
 

@@ -29,6 +29,9 @@
 #include <stdlib.h>
 #include <sys/random.h>
 #include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_RX_FRAMES] = "rx_frames",
@@ -94,6 +97,10 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_SEND_PARTIAL] = "send_partial",
     [US_TIME_WAIT_RECYCLED] = "time_wait_recycled",
     [US_BAD_HANDLE] = "bad_handle",
+    [US_POLL_CYCLES_WORK] = "poll_cycles_work",
+    [US_POLL_CYCLES_IDLE] = "poll_cycles_idle",
+    [US_POLL_ITERS_WORK] = "poll_iters_work",
+    [US_POLL_ITERS_IDLE] = "poll_iters_idle",
 };
 
 
@@ -108,6 +115,33 @@ static uint64_t clock_now(struct us_ctx *s)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The loop-accounting clock: TSC cycles (elsewhere: CLOCK_MONOTONIC_RAW ns). */
+static inline uint64_t loop_tsc(struct us_ctx *s)
+{
+    if (s->cfg.tsc) return s->cfg.tsc(s->cfg.tsc_arg);
+#if defined(__x86_64__) || defined(__i386__)
+    return __rdtsc();
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+/* At a netio_poll entry: the cycles since the previous entry belong to the
+ * iteration that began there, work if it moved frames or returned events. */
+static inline void loop_account(struct us_ctx *s)
+{
+    uint64_t t = loop_tsc(s), frames = s->cnt[US_RX_FRAMES] + s->cnt[US_TX_FRAMES];
+    if (s->loop_tsc) {
+        int idle = !s->loop_events && frames == s->loop_frames;
+        s->cnt[US_POLL_CYCLES_WORK + idle] += t - s->loop_tsc;
+        s->cnt[US_POLL_ITERS_WORK + idle]++;
+    }
+    s->loop_tsc = t;
+    s->loop_frames = frames;
 }
 
 /* ---- TX batch ---- */
@@ -291,10 +325,12 @@ int us_poll(struct netio *io, struct netio_event *evs, int max, int timeout_us)
 {
     struct us_ctx *s = S(io);
     if (!evs || max <= 0) return -1;
+    loop_account(s);
     if (s->zombie_head >= 0) free_zombies(s);
     run_stack(s);
     int n = s->ready.count ? emit(s, evs, max) : 0;
     if (n == 0 && timeout_us != 0 && !s->cfg.busy_poll && s->fd >= 0) n = poll_wait(s, evs, max);
+    s->loop_events = n > 0;
     return n;
 }
 
@@ -521,7 +557,9 @@ int us_counters(struct netio *io, struct netio_counter *out, int max)
 {
     struct us_ctx *s = S(io);
     int n = 0;
-    for (int j = 0; j < US_CNT__COUNT && n < max; j++)
+    /* loop accounting only where the poll never sleeps (ustack.h) */
+    int last = s->fd < 0 || s->cfg.busy_poll ? US_CNT__COUNT : US_POLL_CYCLES_WORK;
+    for (int j = 0; j < last && n < max; j++)
         out[n++] = (struct netio_counter){us_cnt_names[j], s->cnt[j]};
     if (n < max && s->pkt->ops->counters) n += pktio_counters(s->pkt, out + n, max - n);
     return n;

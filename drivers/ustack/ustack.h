@@ -11,6 +11,16 @@
  * or per connection in steady state. Every drop is counted by reason and
  * exported through netio_counters ("drop_ip_bad_csum", "drop_tcp_bad_option",
  * ...). Single-threaded: one instance per worker.
+ *
+ * Loop accounting (poll mode: a stack whose poll never sleeps, i.e. over a
+ * pktio without an fd such as dpdk or memlink, or with busy_poll): a loop
+ * iteration runs from one netio_poll() entry to the next, so it covers the
+ * stack's processing and the caller's handling of the events. It is "work"
+ * when frames were received or sent during it (rx_frames/tx_frames moved) or
+ * its poll returned events, else "idle". At each entry the TSC cycles since
+ * the previous entry go to that iteration's class: poll_cycles_work,
+ * poll_cycles_idle, and the iteration counts poll_iters_work,
+ * poll_iters_idle. A stack that may sleep in poll exports none of these.
  */
 #ifndef BB_USTACK_H
 #define BB_USTACK_H
@@ -42,6 +52,9 @@ struct ustack_config {
     uint16_t tx_burst;     /* frames queued before a TX burst goes out (1..64; 0 = what the
                               pktio prefers, else 64);
                               whatever is queued also leaves at netio_flush and each poll */
+    uint64_t (*tsc)(void *arg); /* cycle counter for loop accounting; NULL = rdtsc
+                                   (tests pass a virtual one) */
+    void *tsc_arg;
     uint32_t test_work_per_packet; /* TEST ONLY: extra loop iterations per received frame (0 = off) */
 };
 

@@ -112,6 +112,10 @@ enum us_cnt {
     US_SEND_PARTIAL,
     US_TIME_WAIT_RECYCLED,
     US_BAD_HANDLE,
+    US_POLL_CYCLES_WORK, /* loop accounting (ustack.h); these four last */
+    US_POLL_CYCLES_IDLE,
+    US_POLL_ITERS_WORK,
+    US_POLL_ITERS_IDLE,
     US_CNT__COUNT
 };
 extern const char *const us_cnt_names[US_CNT__COUNT];
@@ -206,6 +210,10 @@ struct us_ctx {
     uint32_t offloads;
     int fd;
     uint64_t now;
+    /* loop accounting (ustack.h): the last netio_poll entry, the frame
+     * count then, and whether that poll returned events */
+    uint64_t loop_tsc, loop_frames;
+    int loop_events;
     /* connections */
     uint32_t max_conns, hmask;
     struct us_conn *conns;

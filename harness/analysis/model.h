@@ -44,7 +44,8 @@ void model_free(struct run_model *pd);
  * (server.driver_counters.syscalls / server.stats.requests_parsed, or .requests
  * in records from before the rename) and
  * "poll_work_fraction" (poll_cycles_work / (work + idle) of the server's
- * driver_counters). NAN when absent. */
+ * driver_counters: the stack's share of poll-loop cycles in iterations that
+ * moved frames or returned events, drivers/ustack/ustack.h). NAN when absent. */
 double model_record_value(json_t *rec, const char *name);
 /* Over the ok trials of (workload w, driver d) that have a value for name. */
 void model_cell_stat(const struct run_model *pd, size_t w, size_t d, const char *name,

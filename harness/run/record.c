@@ -223,7 +223,8 @@ static json_t *pick_cpu(const struct trial_ctx *c, const struct trial_outcome *o
 
 /* Could the generator keep up? Open loop: by its late sends (it spins
  * between sends by design, so its core's use says nothing); a poll-mode
- * generator: by the share of its polling that moved packets; else by its
+ * generator: by the share of its poll-loop cycles in iterations that moved
+ * packets (the stack's poll_cycles_work, drivers/ustack/ustack.h); else by its
  * core's use. */
 static void saturation(json_t *rec, const struct wl_spec *w, json_t *client, json_t *cpu)
 {

@@ -1280,3 +1280,64 @@ Test(ustack_raw, gratuitous_arp_and_icmp_echo)
     cr_assert_eq(rctr(&w, "icmp_echo_replies"), 1);
     raw_close(&w);
 }
+
+/* Loop accounting on an injected TSC: an iteration runs from one netio_poll
+ * entry to the next and is work when frames moved during it (or its poll
+ * returned events); each gap goes to the class of the iteration it closes. */
+static uint64_t fake_tsc(void *arg)
+{
+    return *(const uint64_t *)arg;
+}
+
+static void poll_at(struct raw *w, uint64_t *tsc, uint64_t t)
+{
+    struct netio_event ev[16];
+    *tsc = t;
+    cr_assert_eq(netio_poll(w->io, ev, 16, 0), 0, "no events in this test");
+}
+
+Test(ustack_raw, loop_cycles_split_work_from_idle)
+{
+    uint64_t tsc = 0;
+    struct ustack_config c;
+    ustack_config_defaults(&c);
+    c.tsc = fake_tsc;
+    c.tsc_arg = &tsc;
+    struct raw w;
+    raw_open(&w, &c);
+    poll_at(&w, &tsc, 1000); /* the first entry: nothing before it to attribute */
+    cr_assert_eq(rctr(&w, "poll_cycles_work") + rctr(&w, "poll_cycles_idle"), 0);
+    cr_assert_eq(rctr(&w, "poll_iters_work") + rctr(&w, "poll_iters_idle"), 0);
+    /* an ARP request: the next poll receives it and sends the reply */
+    uint8_t f[128];
+    static const uint8_t bc[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, z[6] = {0};
+    size_t n = fr_build_arp(f, sizeof(f), FR_ARP_REQUEST, bc, w.mac_peer, 0xc6120002u, z,
+                            0xc6120001u);
+    raw_send_frame(&w, f, n);
+    poll_at(&w, &tsc, 1400); /* closes the idle first iteration: 400 idle */
+    cr_assert_eq(rctr(&w, "rx_frames"), 1);
+    cr_assert_eq(rctr(&w, "tx_frames"), 1, "the ARP reply");
+    poll_at(&w, &tsc, 1500);  /* closes the one that moved frames: 100 work */
+    poll_at(&w, &tsc, 1530);  /* 30 idle */
+    poll_at(&w, &tsc, 1600);  /* 70 idle */
+    cr_assert_eq(rctr(&w, "poll_cycles_work"), 100);
+    cr_assert_eq(rctr(&w, "poll_iters_work"), 1);
+    cr_assert_eq(rctr(&w, "poll_cycles_idle"), 400 + 30 + 70);
+    cr_assert_eq(rctr(&w, "poll_iters_idle"), 3);
+    /* a connect queues its SYN (no event follows: nothing answers it); the
+     * poll that flushes it makes its own iteration work */
+    char err[128];
+    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(80),
+                              .sin_addr.s_addr = htonl(0xc6120002u)};
+    cr_assert_geq(netio_connect(w.io, &dst, NULL, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(rctr(&w, "tx_frames"), 1, "the SYN waits in the TX batch");
+    poll_at(&w, &tsc, 1700); /* 100 idle; this poll sends the SYN */
+    cr_assert_eq(rctr(&w, "tx_frames"), 2, "the SYN is out");
+    poll_at(&w, &tsc, 1750); /* 50 work */
+    poll_at(&w, &tsc, 1800); /* 50 idle */
+    cr_assert_eq(rctr(&w, "poll_cycles_work"), 100 + 50);
+    cr_assert_eq(rctr(&w, "poll_iters_work"), 2);
+    cr_assert_eq(rctr(&w, "poll_cycles_idle"), 500 + 100 + 50);
+    cr_assert_eq(rctr(&w, "poll_iters_idle"), 5);
+    raw_close(&w);
+}

@@ -198,7 +198,7 @@ Test(dpdk, ring_loopback_byte_exact)
     cr_assert_not(path_exists(dir), "%s left behind", dir);
 }
 
-Test(dpdk, counters_and_poll_cycles)
+Test(dpdk, counters)
 {
     struct pktio *p = open_or_skip(RING_OPTS);
     struct pktbuf *rx[8];
@@ -211,12 +211,12 @@ Test(dpdk, counters_and_poll_cycles)
     cr_assert_eq(counter(p, "rx_frames"), 10);
     cr_assert_eq(counter(p, "rx_bytes"), bytes);
     cr_assert_eq(counter(p, "tx_bytes"), bytes);
-    cr_assert_geq(counter(p, "polls_idle"), 1);
-    cr_assert_gt(counter(p, "poll_cycles_idle"), 0);
-    cr_assert_geq(counter(p, "polls_work"), 1);
-    cr_assert_gt(counter(p, "poll_cycles_work"), 0);
     cr_assert_eq(counter(p, "link_up"), 1);
     cr_assert_eq(counter(p, "x_rx_good_packets"), 10);
+    struct netio_counter c[128];
+    int n = pktio_counters(p, c, 128);
+    for (int i = 0; i < n; i++) /* the loop's work/idle split is the stack's */
+        cr_assert(strncmp(c[i].name, "poll", 4) != 0, "pktio counter %s", c[i].name);
     pktio_close(p);
 }
 
