@@ -259,8 +259,8 @@ static void check_drivers(FILE *out, struct tally *t)
     for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
         if (!netio_find(expected[i]))
             report(out, t, 0,
-                   "%s: not in this build's driver table (not built: missing "
-                   "library at build time or not implemented yet)",
+                   "%s: not in this build's driver table (its library was missing "
+                   "at build time: make deps, then make)",
                    expected[i]);
 }
 
