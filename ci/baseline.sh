@@ -15,6 +15,15 @@
 # (network namespaces). BB (binary), SUITE, OUT, IPR, RUNS override.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A baseline is what every later run is judged against: it must name the
+# exact code that made it. Refuse a tree with uncommitted changes
+# (ALLOW_DIRTY=1 overrides, for trying the script itself; the environment
+# file then says dirty).
+if [ -z "${ALLOW_DIRTY:-}" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+  echo "baseline: the working tree has uncommitted changes (git status): commit them first, so the baseline names the code that made it; ci/baselines/ left as it was" >&2
+  git status --short --untracked-files=no >&2
+  exit 1
+fi
 BB=${BB:-bin/bypassbench}
 SUITE=${SUITE:-suites/ci.ini}
 OUT=${OUT:-${BUILD:-build}/ci-baseline}

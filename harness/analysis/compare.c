@@ -148,6 +148,7 @@ const char *cmp_verdict_name(enum cmp_verdict v)
     case CMP_WORSE: return "worse";
     case CMP_CHANGED: return "changed";
     case CMP_NOT_COMPARABLE: return "not comparable: CPU method differs";
+    case CMP_TOO_FEW: return "too few trials to judge";
     default: return "same";
     }
 }
@@ -239,7 +240,9 @@ static void env_check(struct cmp_report *rep, json_t *base, json_t *new_recs)
 struct group {
     char wl[64], drv[64];
     json_t *base, *new_recs; /* ok records of each side (arrays, owned) */
+    json_t *base_all, *new_all; /* every record of each side, failed ones too */
     size_t base_total, new_total;
+    int saturated; /* an ok record on either side has generator_saturated */
 };
 
 struct groups {
@@ -249,12 +252,29 @@ struct groups {
 
 static void groups_free(struct groups *gs)
 {
-    for (size_t i = 0; i < gs->n; i++) json_decref(gs->g[i].base), json_decref(gs->g[i].new_recs);
+    for (size_t i = 0; i < gs->n; i++) {
+        json_decref(gs->g[i].base), json_decref(gs->g[i].new_recs);
+        json_decref(gs->g[i].base_all), json_decref(gs->g[i].new_all);
+    }
     free(gs->g);
 }
 
-static int group_records(struct groups *gs, json_t *recs, int is_new, const char *side, char *err,
-                         size_t errlen)
+/* A failed NEW trial, named in the report: the gate must not hide it. */
+static void note_failed(struct cmp_report *rep, const char *wl, const char *drv, json_t *r)
+{
+    if (!rep) return;
+    rep->nfailed++;
+    if (rep->nfailed_listed >= CMP_MAX_FAILED) return;
+    struct cmp_failed *f = &rep->failed[rep->nfailed_listed++];
+    const char *why = json_string_value(json_object_get(r, "failure"));
+    snprintf(f->workload, sizeof(f->workload), "%s", wl);
+    snprintf(f->driver, sizeof(f->driver), "%s", drv);
+    f->repeat = (unsigned)json_integer_value(json_object_get(r, "repeat"));
+    snprintf(f->why, sizeof(f->why), "%s", why ? why : "(no reason recorded)");
+}
+
+static int group_records(struct groups *gs, json_t *recs, int is_new, const char *side,
+                         struct cmp_report *fails, char *err, size_t errlen)
 {
     size_t i;
     json_t *r;
@@ -285,10 +305,18 @@ static int group_records(struct groups *gs, json_t *recs, int is_new, const char
             snprintf(g->drv, sizeof(g->drv), "%s", drv);
             g->base = json_array();
             g->new_recs = json_array();
+            g->base_all = json_array();
+            g->new_all = json_array();
         }
         if (is_new) g->new_total++;
         else g->base_total++;
-        if (st && strcmp(st, "ok") == 0) json_array_append(is_new ? g->new_recs : g->base, r);
+        json_array_append(is_new ? g->new_all : g->base_all, r);
+        if (st && strcmp(st, "ok") == 0) {
+            json_array_append(is_new ? g->new_recs : g->base, r);
+            if (json_is_true(json_object_get(r, "generator_saturated"))) g->saturated = 1;
+        } else if (is_new) {
+            note_failed(fails, wl, drv, r);
+        }
     }
     return 0;
 }
@@ -318,6 +346,7 @@ static int add_row(struct cmp_report *rep, const struct cmp_row *row)
     if (row->verdict == CMP_WORSE) rep->nworse++;
     if (row->verdict == CMP_BETTER) rep->nbetter++;
     if (row->verdict == CMP_CHANGED) rep->nchanged++;
+    if (row->verdict == CMP_TOO_FEW) rep->ntoo_few++;
     return 0;
 }
 
@@ -331,10 +360,29 @@ static enum cmp_verdict verdict(const struct cmp_row *r, const struct cmp_opts *
     }
 }
 
+/* The smallest two-sided p the exact test can give for samples of na and nb:
+ * both extreme arrangements, 2 / C(na + nb, na). */
+double cmp_min_p(size_t na, size_t nb)
+{
+    if (na == 0 || nb == 0) return 1.0;
+    double c = 1; /* C(n, k) with k = min(na, nb) */
+    size_t n = na + nb, k = na < nb ? na : nb;
+    for (size_t i = 1; i <= k; i++) c = c * (double)(n - k + i) / (double)i;
+    return fmin(1.0, 2.0 / c);
+}
+
+enum cmp_dir cmp_group_metric_dir(const char *m, int generator_saturated)
+{
+    /* Where the generator is the bottleneck, req/s cannot show a slower DUT:
+     * the DUT core's cycles per request can, so they are gated there. */
+    if (generator_saturated && strcmp(m, "dut_cycles_per_request") == 0) return CMP_DIR_LOWER;
+    return cmp_metric_dir(m);
+}
+
 static int compare_metric(struct cmp_report *rep, const struct group *g, const char *key,
                           const struct cmp_opts *o, double *va, double *vb)
 {
-    struct cmp_row row = {.dir = cmp_metric_dir(key)};
+    struct cmp_row row = {.dir = cmp_group_metric_dir(key, g->saturated)};
     snprintf(row.workload, sizeof(row.workload), "%s", g->wl);
     snprintf(row.driver, sizeof(row.driver), "%s", g->drv);
     snprintf(row.metric, sizeof(row.metric), "%s", key);
@@ -348,17 +396,63 @@ static int compare_metric(struct cmp_report *rep, const struct group *g, const c
     else row.change = d == 0 ? 0 : (d > 0 ? INFINITY : -INFINITY);
     row.p = cmp_mann_whitney(vb, row.n_new, va, row.n_base, NULL);
     if (isnan(row.p)) row.p = 1.0;
-    /* Noise-aware effect: a group whose repeats spread by CV c needs a shift
-     * of at least noise_k x c (measured here: unchanged dpdk-ring runs, CV
-     * ~13%, moved by -10.6% at p = 0.03). */
+    /* Noise-aware effect: a group whose baseline repeats spread by CV c needs
+     * a shift of at least noise_k x c (measured here: unchanged dpdk-ring
+     * runs, CV ~13%, moved by -10.6% at p = 0.03). The noise is the
+     * baseline's only: a regression that adds jitter must not raise its own
+     * bar (with NEW's CV, a 28-56% loss of req/s was once judged "same"). */
     double cv_b = row.n_base > 1 ? stats_cv(va, row.n_base) : 0;
-    double cv_n = row.n_new > 1 ? stats_cv(vb, row.n_new) : 0;
-    double noise = o->noise_k * fmax(isnan(cv_b) ? 0 : fabs(cv_b), isnan(cv_n) ? 0 : fabs(cv_n));
-    row.threshold = fmax(o->min_effect, noise);
+    row.threshold = fmax(o->min_effect, o->noise_k * (isnan(cv_b) ? 0 : fabs(cv_b)));
     row.verdict = verdict(&row, o);
+    /* A gated figure whose samples are too few for the test to ever reach
+     * alpha cannot pass by being unjudgeable. */
+    if (row.dir != CMP_DIR_NONE && row.verdict == CMP_SAME &&
+        !(cmp_min_p(row.n_base, row.n_new) < o->alpha))
+        row.verdict = CMP_TOO_FEW;
     /* cycles from hardware counters and from busy time x TSC are different
      * measures: report the figures, judge nothing */
     if (rep->cpu_method_differs && cmp_metric_is_cycles(key)) row.verdict = CMP_NOT_COMPARABLE;
+    return add_row(rep, &row);
+}
+
+/* Client errors per trial over every trial of a side, failed ones too (a
+ * trial with errors fails, so over the ok trials the figure is always 0). */
+static double errors_per_trial(json_t *all)
+{
+    size_t i, n = json_array_size(all);
+    double sum = 0;
+    json_t *r;
+    json_array_foreach(all, i, r) {
+        json_t *x = json_object_get(json_object_get(r, "metrics"), "errors");
+        if (!json_is_number(x))
+            x = json_object_get(json_object_get(r, "client"), "errors_total");
+        if (json_is_number(x)) sum += json_number_value(x);
+    }
+    return n ? sum / (double)n : 0;
+}
+
+/* Two deterministic rows per group, judged without a test: the share of
+ * trials that were ok ("ok_trials") and client errors per trial
+ * ("errors_per_trial"), each worse when NEW's is worse than BASE's at all. */
+static int ok_and_errors(struct cmp_report *rep, const struct group *g)
+{
+    struct cmp_row row = {.n_base = g->base_total, .n_new = g->new_total, .p = NAN,
+                          .dir = CMP_DIR_HIGHER};
+    snprintf(row.workload, sizeof(row.workload), "%s", g->wl);
+    snprintf(row.driver, sizeof(row.driver), "%s", g->drv);
+    snprintf(row.metric, sizeof(row.metric), "ok_trials");
+    row.base_median = (double)json_array_size(g->base) / (double)g->base_total;
+    row.new_median = (double)json_array_size(g->new_recs) / (double)g->new_total;
+    row.change = row.new_median - row.base_median; /* a difference of shares */
+    row.verdict = row.new_median < row.base_median ? CMP_WORSE : CMP_SAME;
+    if (add_row(rep, &row) < 0) return -1;
+    snprintf(row.metric, sizeof(row.metric), "errors_per_trial");
+    row.dir = CMP_DIR_LOWER;
+    row.base_median = errors_per_trial(g->base_all);
+    row.new_median = errors_per_trial(g->new_all);
+    double d = row.new_median - row.base_median;
+    row.change = row.base_median != 0 ? d / row.base_median : d == 0 ? 0 : INFINITY;
+    row.verdict = row.new_median > row.base_median ? CMP_WORSE : CMP_SAME;
     return add_row(rep, &row);
 }
 
@@ -377,9 +471,11 @@ static int compare_group(struct cmp_report *rep, const struct group *g, const st
         return add_row(rep, &row);
     }
     rep->ngroups++;
+    if (ok_and_errors(rep, g) < 0) return -1;
     double *va = malloc(nb * sizeof(*va)), *vb = malloc(nn * sizeof(*vb));
     json_t *done = json_object();
     int rc = va && vb && done ? 0 : -1;
+    json_object_set_new(done, "errors", json_true()); /* judged over every trial above */
     static const char *const first[] = {"rps", "gbps", "lat_p99_ns", "system_cycles_per_request"};
     for (size_t i = 0; rc == 0 && i < sizeof(first) / sizeof(first[0]); i++) {
         json_object_set_new(done, first[i], json_true());
@@ -414,8 +510,8 @@ int cmp_records(json_t *base, json_t *new_recs, const struct cmp_opts *o, struct
     }
     env_check(out, base, new_recs);
     struct groups gs = {0};
-    int rc = group_records(&gs, base, 0, "BASE", err, errlen);
-    if (rc == 0) rc = group_records(&gs, new_recs, 1, "NEW", err, errlen);
+    int rc = group_records(&gs, base, 0, "BASE", NULL, err, errlen);
+    if (rc == 0) rc = group_records(&gs, new_recs, 1, "NEW", out, err, errlen);
     for (size_t i = 0; rc == 0 && i < gs.n; i++)
         if (compare_group(out, &gs.g[i], o) < 0) {
             snprintf(err, errlen, "compare: out of memory");
@@ -470,6 +566,18 @@ static const char *fmt_change(double c, char *buf, size_t len)
     return buf;
 }
 
+const char *cmp_fmt_p(double p, char *buf, size_t len)
+{
+    if (isnan(p)) snprintf(buf, len, "-"); /* a row judged without a test */
+    else snprintf(buf, len, "%.4g", p);
+    return buf;
+}
+
+int cmp_failed_gate(const struct cmp_report *r)
+{
+    return r->nworse > 0 || r->ntoo_few > 0;
+}
+
 static FILE *open_tmp(const char *path, char *tmp, size_t tmplen, char *err, size_t errlen)
 {
     snprintf(tmp, tmplen, "%s.tmp", path);
@@ -497,17 +605,28 @@ static int close_rename(FILE *f, const char *tmp, const char *path, char *err, s
 int cmp_write_markdown(const struct cmp_report *r, const char *base_dir, const char *new_dir,
                        const char *path, char *err, size_t errlen)
 {
-    char tmp[4096], c[32];
+    char tmp[4096], c[32], pb[32];
     FILE *f = open_tmp(path, tmp, sizeof(tmp), err, errlen);
     if (!f) return -1;
     fprintf(f, "# bypassbench compare\n\n");
     fprintf(f, "- BASE: `%s`\n- NEW: `%s`\n", base_dir, new_dir);
-    fprintf(f, "- Mann-Whitney U, two-sided; worse = p < %g and |change of medians| >= %g%%\n\n",
+    fprintf(f, "- Mann-Whitney U, two-sided; worse = p < %g and |change of medians| >= "
+               "max(%g%%, k x BASE's CV); ok_trials and errors_per_trial (over every trial, "
+               "failed ones too) are worse on any loss, without a test (p shown as -)\n\n",
             r->alpha, r->min_effect * 100);
-    fprintf(f, "**%s**: %zu worse, %zu better, %zu changed (no direction), %zu rows over %zu "
-               "workload x driver groups.\n\n",
-            r->nworse ? "REGRESSION" : "OK", r->nworse, r->nbetter, r->nchanged, r->nrows,
-            r->ngroups);
+    fprintf(f, "**%s**: %zu worse, %zu too few trials to judge, %zu better, %zu changed (no "
+               "direction), %zu rows over %zu workload x driver groups; %zu NEW trials failed.\n\n",
+            cmp_failed_gate(r) ? "REGRESSION" : "OK", r->nworse, r->ntoo_few, r->nbetter,
+            r->nchanged, r->nrows, r->ngroups, r->nfailed);
+    if (r->nfailed) {
+        fprintf(f, "## Failed trials in NEW\n\n");
+        for (size_t i = 0; i < r->nfailed_listed; i++)
+            fprintf(f, "- `%s` on `%s`, repeat %u: %s\n", r->failed[i].workload,
+                    r->failed[i].driver, r->failed[i].repeat, r->failed[i].why);
+        if (r->nfailed > r->nfailed_listed)
+            fprintf(f, "- and %zu more (see the records)\n", r->nfailed - r->nfailed_listed);
+        fprintf(f, "\n");
+    }
     if (r->nenv) {
         char t[512];
         fprintf(f, "## Environment\n\n");
@@ -524,14 +643,15 @@ int cmp_write_markdown(const struct cmp_report *r, const char *base_dir, const c
         }
         fprintf(f, "\n");
     }
-    if (r->nworse) {
+    if (cmp_failed_gate(r)) {
         fprintf(f, "## Regressions\n\n");
         for (size_t i = 0; i < r->nrows; i++) {
             const struct cmp_row *x = &r->rows[i];
-            if (x->verdict == CMP_WORSE)
-                fprintf(f, "- `%s` on `%s`: %s %s (p = %.4g, %.6g -> %.6g)\n", x->workload,
-                        x->driver, x->metric, fmt_change(x->change, c, sizeof(c)), x->p,
-                        x->base_median, x->new_median);
+            if (x->verdict == CMP_WORSE || x->verdict == CMP_TOO_FEW)
+                fprintf(f, "- `%s` on `%s`: %s %s (p = %s, %.6g -> %.6g, n = %zu/%zu)%s\n",
+                        x->workload, x->driver, x->metric, fmt_change(x->change, c, sizeof(c)),
+                        cmp_fmt_p(x->p, pb, sizeof(pb)), x->base_median, x->new_median, x->n_base,
+                        x->n_new, x->verdict == CMP_TOO_FEW ? ": too few trials to judge" : "");
         }
         fprintf(f, "\n");
     }
@@ -539,10 +659,11 @@ int cmp_write_markdown(const struct cmp_report *r, const char *base_dir, const c
     fprintf(f, "|---|---|---|---|---:|---:|---:|---:|---|\n");
     for (size_t i = 0; i < r->nrows; i++) {
         const struct cmp_row *x = &r->rows[i];
-        const char *em = x->verdict == CMP_WORSE ? "**" : "";
-        fprintf(f, "| %s | %s | %s | %zu/%zu | %.6g | %.6g | %s | %.4g | %s%s%s |\n", x->workload,
+        const char *em = x->verdict == CMP_WORSE || x->verdict == CMP_TOO_FEW ? "**" : "";
+        fprintf(f, "| %s | %s | %s | %zu/%zu | %.6g | %.6g | %s | %s | %s%s%s |\n", x->workload,
                 x->driver, x->metric, x->n_base, x->n_new, x->base_median, x->new_median,
-                fmt_change(x->change, c, sizeof(c)), x->p, em, cmp_verdict_name(x->verdict), em);
+                fmt_change(x->change, c, sizeof(c)), cmp_fmt_p(x->p, pb, sizeof(pb)), em,
+                cmp_verdict_name(x->verdict), em);
     }
     return close_rename(f, tmp, path, err, errlen);
 }
@@ -564,15 +685,16 @@ static void xml_put(FILE *f, const char *s)
 
 int cmp_write_junit(const struct cmp_report *r, const char *path, char *err, size_t errlen)
 {
-    char tmp[4096], c[32], msg[512];
+    char tmp[4096], c[32], msg[512], pb[32];
+    size_t nfail = r->nworse + r->ntoo_few;
     FILE *f = open_tmp(path, tmp, sizeof(tmp), err, errlen);
     if (!f) return -1;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(f, "<testsuites name=\"bypassbench compare\" tests=\"%zu\" failures=\"%zu\">\n",
-            r->nrows, r->nworse);
+            r->nrows, nfail);
     fprintf(f, "  <testsuite name=\"bypassbench.compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
                "skipped=\"%zu\">\n",
-            r->nrows, r->nworse, r->nnot_comparable);
+            r->nrows, nfail, r->nnot_comparable);
     if (r->nenv) {
         char t[512];
         fputs("    <properties>\n", f);
@@ -586,8 +708,8 @@ int cmp_write_junit(const struct cmp_report *r, const char *path, char *err, siz
     }
     for (size_t i = 0; i < r->nrows; i++) {
         const struct cmp_row *x = &r->rows[i];
-        snprintf(msg, sizeof(msg), "%s %s (p=%.4g, base median %.6g, new median %.6g, n=%zu/%zu): %s",
-                 x->metric, fmt_change(x->change, c, sizeof(c)), x->p, x->base_median,
+        snprintf(msg, sizeof(msg), "%s %s (p=%s, base median %.6g, new median %.6g, n=%zu/%zu): %s",
+                 x->metric, fmt_change(x->change, c, sizeof(c)), cmp_fmt_p(x->p, pb, sizeof(pb)), x->base_median,
                  x->new_median, x->n_base, x->n_new, cmp_verdict_name(x->verdict));
         fputs("    <testcase classname=\"", f);
         xml_put(f, x->workload);
@@ -596,8 +718,9 @@ int cmp_write_junit(const struct cmp_report *r, const char *path, char *err, siz
         fputs("\" name=\"", f);
         xml_put(f, x->metric);
         fputs("\"", f);
-        if (x->verdict == CMP_WORSE) {
-            fputs(">\n      <failure type=\"regression\" message=\"", f);
+        if (x->verdict == CMP_WORSE || x->verdict == CMP_TOO_FEW) {
+            fprintf(f, ">\n      <failure type=\"%s\" message=\"",
+                    x->verdict == CMP_WORSE ? "regression" : "too_few_trials");
             xml_put(f, msg);
             fputs("\"/>\n    </testcase>\n", f);
         } else if (x->verdict == CMP_NOT_COMPARABLE) {

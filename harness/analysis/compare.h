@@ -12,9 +12,17 @@
  * lat_* except lat_max_ns, *cycles*, errors; higher for rps, gbps, cps,
  * requests; lat_max_ns is a single outlier, so it has no direction); BETTER the
  * same in the good direction; CHANGED for significant changes of metrics
- * without a direction (never fails); SAME otherwise. A group with ok trials
- * in BASE and none in NEW gives one WORSE row (metric "trials") unless
- * allow_missing is set.
+ * without a direction (never fails); SAME otherwise. The effect needed is
+ * max(min_effect, noise_k x BASE's CV): the baseline's noise, never NEW's,
+ * so a regression that adds jitter cannot raise its own bar. A gated row
+ * whose sample sizes cannot reach p < alpha at all (cmp_min_p) is TOO_FEW,
+ * which fails the gate like WORSE. Where a group's generator saturated,
+ * dut_cycles_per_request is gated too (req/s cannot show a slower DUT).
+ * Every group also gets two rows judged without a test, over every trial
+ * (failed ones too): "ok_trials", the share of trials that were ok, WORSE
+ * when NEW's share is lower; "errors_per_trial", WORSE when higher. Failed
+ * NEW trials are listed (failed[]). A group with ok trials in BASE and none
+ * in NEW gives one WORSE row (metric "trials") unless allow_missing is set.
  *
  * The environments of both sides are checked (cmp_env_check): kernel, CPU
  * model, CPU accounting method (the records' cpu.method, else
@@ -34,13 +42,13 @@
 #include <stddef.h>
 
 enum cmp_dir { CMP_DIR_NONE, CMP_DIR_HIGHER, CMP_DIR_LOWER };
-enum cmp_verdict { CMP_SAME, CMP_BETTER, CMP_WORSE, CMP_CHANGED, CMP_NOT_COMPARABLE };
+enum cmp_verdict { CMP_SAME, CMP_BETTER, CMP_WORSE, CMP_CHANGED, CMP_NOT_COMPARABLE, CMP_TOO_FEW };
 
 struct cmp_opts {
     double alpha;      /* significance level (default 0.05) */
     double min_effect; /* minimum |relative change of medians| (default 0.10) */
-    double noise_k;    /* the change must also exceed noise_k x the larger CV of the two
-                          samples (default 2; 0 = off): a noisy group needs a bigger shift */
+    double noise_k;    /* the change must also exceed noise_k x BASE's CV (default 2;
+                          0 = off): a group that is noisy in the baseline needs a bigger shift */
     int allow_missing; /* 1 = a group missing from NEW is not a regression */
 };
 
@@ -66,6 +74,14 @@ struct cmp_env_note {
 };
 #define CMP_MAX_ENV_NOTES 8
 
+/* A NEW trial that failed (listed in the reports; the first CMP_MAX_FAILED). */
+struct cmp_failed {
+    char workload[64], driver[64];
+    unsigned repeat;
+    char why[256];
+};
+#define CMP_MAX_FAILED 32
+
 struct cmp_report {
     struct cmp_env_note env[CMP_MAX_ENV_NOTES];
     size_t nenv;                   /* notes in env[] */
@@ -75,6 +91,9 @@ struct cmp_report {
     struct cmp_row *rows;
     size_t nrows, cap;
     size_t nworse, nbetter, nchanged;
+    size_t ntoo_few;               /* gated rows with too few trials to judge (fail the gate) */
+    struct cmp_failed failed[CMP_MAX_FAILED];
+    size_t nfailed, nfailed_listed; /* NEW trials that failed; of them, listed in failed[] */
     size_t ngroups;                /* (workload, driver) groups compared */
     double alpha, min_effect;
 };
@@ -91,10 +110,19 @@ double cmp_mann_whitney(const double *a, size_t na, const double *b, size_t nb, 
 
 /* Which way is good for this metric name. */
 enum cmp_dir cmp_metric_dir(const char *metric);
+/* The same within a group: where its generator saturated (an ok record with
+ * generator_saturated), dut_cycles_per_request is gated too (lower). */
+enum cmp_dir cmp_group_metric_dir(const char *metric, int generator_saturated);
+/* The smallest two-sided p the exact U test can reach with na and nb samples. */
+double cmp_min_p(size_t na, size_t nb);
 const char *cmp_verdict_name(enum cmp_verdict v);
 
 /* Whether metric is a cycles figure (depends on the CPU accounting method). */
 int cmp_metric_is_cycles(const char *metric);
+/* 1 when the gate fails: a row WORSE or TOO_FEW. */
+int cmp_failed_gate(const struct cmp_report *r);
+/* A p-value for a report, "-" for a row judged without a test (NaN). */
+const char *cmp_fmt_p(double p, char *buf, size_t len);
 /* "BASE kernel 6.1.0, NEW 6.18.0" (or "... NEW unknown") into buf. */
 const char *cmp_env_note_text(const struct cmp_env_note *n, char *buf, size_t len);
 

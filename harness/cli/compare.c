@@ -22,16 +22,22 @@ static void usage(FILE *f)
             "  BASE, NEW          results directories (each with trials/*.json, as `run` writes)\n"
             "  --alpha P          significance level of the Mann-Whitney U test (default 0.05)\n"
             "  --min-effect F     minimum |relative change of medians| for a verdict (default 0.10)\n"
-            "  --noise-k K        the change must also exceed K x the larger CV of the two samples\n"
-            "                     (default 2; 0 = off): a noisy group needs a bigger shift\n"
+            "  --noise-k K        the change must also exceed K x BASE's coefficient of variation\n"
+            "                     (default 2; 0 = off): a group noisy in the baseline needs a bigger\n"
+            "                     shift; NEW's own spread never raises the bar\n"
             "  --markdown FILE    write a Markdown report\n"
             "  --junit FILE       write JUnit XML (one testcase per workload x driver x metric)\n"
             "  --allow-missing    a workload x driver without ok trials in NEW is not a regression\n"
             "  --quiet            print only the summary line and the regressions\n"
-            "Verdict worse: p < alpha and |change| >= max(min-effect, K x CV) in the bad direction.\n"
-            "Gated metrics: rps, cps, gbps (higher is better), download_s, system cycles per\n"
-            "request, p50 latency, errors (lower is better); the others (tail latencies, per-packet\n"
-            "and DUT-core cycles, counters) are reported as changed or same, never as a regression.\n"
+            "Verdict worse: p < alpha and |change| >= max(min-effect, K x BASE's CV) in the bad\n"
+            "direction. Gated metrics: rps, cps, gbps (higher is better), download_s, system cycles\n"
+            "per request, p50 latency (lower is better), and DUT-core cycles per request where the\n"
+            "generator saturated (req/s cannot show a slower DUT there); the others (tail\n"
+            "latencies, per-packet cycles, counters) are reported as changed or same, never as a\n"
+            "regression. A gated metric with too few ok trials for the test to ever reach alpha\n"
+            "fails as 'too few trials to judge'. Judged without a test, over every trial (failed\n"
+            "ones too): ok_trials (the share of ok trials) and errors_per_trial (client errors):\n"
+            "worse on any loss. Failed NEW trials are listed with their reasons.\n"
             "Exit status: 0 no regression, 1 regression, 2 bad input.\n");
 }
 
@@ -52,9 +58,10 @@ static void print_row(const struct cmp_row *x)
     char c[32];
     if (isinf(x->change)) snprintf(c, sizeof(c), "%sinf", x->change > 0 ? "+" : "-");
     else snprintf(c, sizeof(c), "%+.1f%%", x->change * 100);
-    printf("%-16s %-12s %-28s %5zu/%-3zu %14.6g %14.6g %9s %8.4f  %s\n", x->workload, x->driver,
-           x->metric, x->n_base, x->n_new, x->base_median, x->new_median, c, x->p,
-           cmp_verdict_name(x->verdict));
+    char pb[32];
+    printf("%-16s %-12s %-28s %5zu/%-3zu %14.6g %14.6g %9s %8s  %s\n", x->workload, x->driver,
+           x->metric, x->n_base, x->n_new, x->base_median, x->new_median, c,
+           cmp_fmt_p(x->p, pb, sizeof(pb)), cmp_verdict_name(x->verdict));
 }
 
 int cmd_compare(int argc, char **argv)
@@ -119,8 +126,15 @@ int cmd_compare(int argc, char **argv)
     printf("%-16s %-12s %-28s %9s %14s %14s %9s %8s  %s\n", "workload", "driver", "metric",
            "n b/n", "base median", "new median", "change", "p", "verdict");
     for (size_t i = 0; i < r.nrows; i++)
-        if (!quiet || r.rows[i].verdict == CMP_WORSE) print_row(&r.rows[i]);
-    int rc = r.nworse ? 1 : 0;
+        if (!quiet || r.rows[i].verdict == CMP_WORSE || r.rows[i].verdict == CMP_TOO_FEW)
+            print_row(&r.rows[i]);
+    for (size_t i = 0; i < r.nfailed_listed; i++)
+        printf("compare: NEW trial failed: %s on %s, repeat %u: %s\n", r.failed[i].workload,
+               r.failed[i].driver, r.failed[i].repeat, r.failed[i].why);
+    if (r.nfailed > r.nfailed_listed)
+        printf("compare: and %zu more failed NEW trials (see the records)\n",
+               r.nfailed - r.nfailed_listed);
+    int rc = cmp_failed_gate(&r) ? 1 : 0;
     if (md && cmp_write_markdown(&r, base, nw, md, err, sizeof(err)) < 0) {
         fprintf(stderr, "compare: --markdown: %s\n", err);
         rc = 2;
@@ -129,8 +143,10 @@ int cmd_compare(int argc, char **argv)
         fprintf(stderr, "compare: --junit: %s\n", err);
         rc = 2;
     }
-    printf("compare: %s: %zu worse, %zu better, %zu changed, %zu rows, %zu groups",
-           r.nworse ? "REGRESSION" : "ok", r.nworse, r.nbetter, r.nchanged, r.nrows, r.ngroups);
+    printf("compare: %s: %zu worse, %zu too few to judge, %zu better, %zu changed, %zu rows, "
+           "%zu groups, %zu NEW trials failed",
+           rc == 1 ? "REGRESSION" : "ok", r.nworse, r.ntoo_few, r.nbetter, r.nchanged, r.nrows,
+           r.ngroups, r.nfailed);
     if (r.nnot_comparable) printf(", %zu not comparable (CPU method differs)", r.nnot_comparable);
     if (r.nenv_differs) printf(", %zu environment difference(s)", r.nenv_differs);
     printf("\n");

@@ -293,7 +293,7 @@ Test(compare, noise_of_the_same_spread_is_not_flagged, .init = setup, .fini = te
         cr_assert_eq(cmp_dirs(b, n, NULL, &r, err, sizeof err), 0, "%s", err);
         cr_expect_eq(r.nworse, 0, "seed %d flagged %zu worse", seed, r.nworse);
         cr_expect_eq(r.nbetter, 0, "seed %d flagged %zu better", seed, r.nbetter);
-        cr_expect_eq(r.nrows, 2 * 6);
+        cr_expect_eq(r.nrows, 2 * 7); /* 5 metrics (errors is judged per trial) + ok_trials + errors_per_trial */
         cmp_report_free(&r);
     }
 }
@@ -366,6 +366,125 @@ Test(compare, bad_input_names_the_directory, .init = setup, .fini = teardown)
     cr_expect_eq(cmp_dirs(b, n, NULL, &r, err, sizeof err), -1);
     cr_expect_not_null(strstr(err, "driver"), "%s", err);
     cr_expect_not_null(strstr(err, n), "%s", err);
+}
+
+/* ---- the gate's former blind spots (issue 13, item 7) ---- */
+
+/* n trials of ka-64 on drv: rps ~ N(rps, rps x sd), dut cycles ~ N(dut, dut x
+ * 1%); the first nfail of them failed with `errors` client errors each. */
+static void write_custom(const char *name, const char *drv, int n, int nfail, double rps, double sd,
+                         double dut, int errors, int saturated, uint64_t seed, char *out,
+                         size_t outlen)
+{
+    char err[512];
+    snprintf(out, outlen, "%s/%s", base, name);
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 7;
+    for (int r = 1; r <= n; r++) {
+        int failed = r <= nfail;
+        json_t *rec = json_pack(
+            "{s:{s:s, s:s}, s:s, s:s, s:o, s:i, s:b, s:{s:f, s:f, s:i}}", "workload", "name",
+            "ka-64", "mode", "closed", "driver", drv, "status", failed ? "failed" : "ok", "failure",
+            failed ? json_string("3 client errors (unanswered 3)") : json_null(), "repeat", r,
+            "generator_saturated", saturated, "metrics", "rps", gauss(&s, rps, rps * sd),
+            "dut_cycles_per_request", gauss(&s, dut, dut * 0.01), "errors", failed ? errors : 0);
+        cr_assert_not_null(rec);
+        cr_assert_eq(results_write_trial(out, "ka-64", drv, (unsigned)r, rec, err, sizeof err), 0,
+                     "%s", err);
+        json_decref(rec);
+    }
+}
+
+Test(compare_gate, jitter_does_not_raise_its_own_bar, .init = setup, .fini = teardown)
+{
+    /* req/s 35% lower and much noisier (sd 15% of the old mean, a CV of
+     * about 23%): with NEW's CV in the threshold (2 x 23% = 46%) this read
+     * "same" */
+    char b[128], n[128], err[1024];
+    write_custom("base", "afpacket", 12, 0, 100000, 0.02, 5000, 0, 0, 1, b, sizeof b);
+    write_custom("new", "afpacket", 6, 0, 65000, 0.23, 5000, 0, 0, 2, n, sizeof n);
+    struct cmp_report r;
+    cr_assert_eq(cmp_dirs(b, n, NULL, &r, err, sizeof err), 0, "%s", err);
+    const struct cmp_row *x = find(&r, "afpacket", "rps");
+    cr_assert_not_null(x);
+    cr_expect_float_eq(x->threshold, 0.10, 0.02, "threshold %g: BASE's noise only", x->threshold);
+    cr_expect_eq(x->verdict, CMP_WORSE, "%s (p %g, change %g)", cmp_verdict_name(x->verdict), x->p,
+                 x->change);
+    cr_expect(cmp_failed_gate(&r));
+    cmp_report_free(&r);
+}
+
+Test(compare_gate, few_ok_trials_fail_by_share_and_are_listed, .init = setup, .fini = teardown)
+{
+    /* 1 ok trial of 6: the U test cannot reach p < 0.05 with 12 vs 1
+     * (2/13), so the group used to pass whatever its figures */
+    char b[128], n[128], err[1024], md[160];
+    write_custom("base", "dpdk-ring", 12, 0, 100000, 0.02, 5000, 0, 0, 3, b, sizeof b);
+    write_custom("new", "dpdk-ring", 6, 5, 100000, 0.02, 5000, 3, 0, 4, n, sizeof n);
+    struct cmp_report r;
+    cr_assert_eq(cmp_dirs(b, n, NULL, &r, err, sizeof err), 0, "%s", err);
+    const struct cmp_row *ok = find(&r, "dpdk-ring", "ok_trials");
+    cr_assert_not_null(ok);
+    cr_expect_float_eq(ok->base_median, 1.0, 1e-12);
+    cr_expect_float_eq(ok->new_median, 1.0 / 6, 1e-12);
+    cr_expect_eq(ok->verdict, CMP_WORSE);
+    const struct cmp_row *e = find(&r, "dpdk-ring", "errors_per_trial");
+    cr_assert_not_null(e, "errors are judged over every trial, failed ones too");
+    cr_expect_float_eq(e->new_median, 15.0 / 6, 1e-12);
+    cr_expect_eq(e->verdict, CMP_WORSE);
+    const struct cmp_row *x = find(&r, "dpdk-ring", "rps");
+    cr_assert_not_null(x);
+    cr_expect_eq(x->verdict, CMP_TOO_FEW, "%s", cmp_verdict_name(x->verdict));
+    cr_expect_eq(r.nfailed, 5);
+    cr_expect_eq(r.nfailed_listed, 5);
+    cr_expect_str_eq(r.failed[0].driver, "dpdk-ring");
+    cr_expect_not_null(strstr(r.failed[0].why, "unanswered"));
+    snprintf(md, sizeof md, "%s/r.md", base);
+    cr_assert_eq(cmp_write_markdown(&r, b, n, md, err, sizeof err), 0, "%s", err);
+    static char buf[65536];
+    FILE *f = fopen(md, "r");
+    cr_assert_not_null(f);
+    buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
+    fclose(f);
+    cr_expect_not_null(strstr(buf, "## Failed trials in NEW"));
+    cr_expect_not_null(strstr(buf, "`ka-64` on `dpdk-ring`, repeat 1: 3 client errors"));
+    cr_expect_not_null(strstr(buf, "REGRESSION"));
+    cmp_report_free(&r);
+    /* all ok again: nothing flagged, nothing listed */
+    write_custom("new2", "dpdk-ring", 6, 0, 100000, 0.02, 5000, 0, 0, 5, n, sizeof n);
+    cr_assert_eq(cmp_dirs(b, n, NULL, &r, err, sizeof err), 0, "%s", err);
+    cr_expect_not(cmp_failed_gate(&r), "%zu worse, %zu too few", r.nworse, r.ntoo_few);
+    cr_expect_eq(r.nfailed, 0);
+    cmp_report_free(&r);
+}
+
+Test(compare_gate, saturated_generator_gates_dut_cycles, .init = setup, .fini = teardown)
+{
+    /* the generator is the bottleneck: req/s unchanged, the DUT 15% dearer */
+    char b[128], n[128], err[1024];
+    write_custom("base", "afpacket", 12, 0, 100000, 0.01, 5000, 0, 1, 6, b, sizeof b);
+    write_custom("new", "afpacket", 6, 0, 100000, 0.01, 5750, 0, 1, 7, n, sizeof n);
+    struct cmp_report r;
+    cr_assert_eq(cmp_dirs(b, n, NULL, &r, err, sizeof err), 0, "%s", err);
+    const struct cmp_row *x = find(&r, "afpacket", "dut_cycles_per_request");
+    cr_assert_not_null(x);
+    cr_expect_eq(x->dir, CMP_DIR_LOWER);
+    cr_expect_eq(x->verdict, CMP_WORSE, "%s", cmp_verdict_name(x->verdict));
+    cr_expect_eq(find(&r, "afpacket", "rps")->verdict, CMP_SAME);
+    cmp_report_free(&r);
+    /* not saturated: the DUT-core figure is reported, not gated */
+    write_custom("base2", "afpacket", 12, 0, 100000, 0.01, 5000, 0, 0, 6, b, sizeof b);
+    write_custom("new2", "afpacket", 6, 0, 100000, 0.01, 5750, 0, 0, 7, n, sizeof n);
+    cr_assert_eq(cmp_dirs(b, n, NULL, &r, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(find(&r, "afpacket", "dut_cycles_per_request")->verdict, CMP_CHANGED);
+    cmp_report_free(&r);
+}
+
+Test(compare_gate, min_p_known_values)
+{
+    cr_expect_float_eq(cmp_min_p(12, 1), 2.0 / 13, 1e-12);
+    cr_expect_float_eq(cmp_min_p(5, 5), 2.0 / 252, 1e-12);
+    cr_expect_float_eq(cmp_min_p(2, 2), 2.0 / 6, 1e-12);
+    cr_expect_float_eq(cmp_min_p(0, 5), 1.0, 1e-12);
 }
 
 /* ---- environments ---- */
