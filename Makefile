@@ -21,6 +21,7 @@ BUILD   ?= build
 BIN     ?= bin/bypassbench
 SUITE   ?= suites/default.ini
 VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 
 PKGS    := jansson inih libpcap
 PKG_OK  := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo 1)
@@ -81,8 +82,9 @@ $(BUILD)/%.o: %.c $(BUILD)/config.txt
 # The version stamp changes with every commit: rebuild what embeds it.
 $(BUILD)/version.txt: FORCE
 	@mkdir -p $(dir $@)
-	@[ "$$(cat $@ 2>/dev/null)" = "$(VERSION)" ] || echo "$(VERSION)" > $@
+	@[ "$$(cat $@ 2>/dev/null)" = "$(VERSION) $(GIT_COMMIT)" ] || echo "$(VERSION) $(GIT_COMMIT)" > $@
 $(BUILD)/harness/main.o $(BUILD)/harness/run/sysinfo.o: $(BUILD)/version.txt
+$(BUILD)/harness/run/sysinfo.o: ALL_CFLAGS += -DBB_GIT_COMMIT='"$(GIT_COMMIT)"'
 $(BUILD)/tests/harness/run/test_sysinfo: $(BUILD)/version.txt
 FORCE:
 

@@ -62,6 +62,20 @@ static void usage(FILE *f)
     suite_print_help(f);
 }
 
+/* The suite file's bytes as a string (a suite is small text), or why not. */
+static json_t *suite_text_json(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) return json_sprintf("not readable: %s", strerror(errno));
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    int big = !feof(f);
+    fclose(f);
+    buf[n] = '\0';
+    json_t *t = big ? json_string("not kept: over 64 KiB") : json_stringn(buf, n);
+    return t ? t : json_string("not kept: not UTF-8 text");
+}
+
 /* One trial: plan, life cycle, record; the record is written and kept for
  * the summary, and one progress line printed. */
 static int run_one(struct run *r, const struct wl_spec *w, const char *entry, unsigned rep)
@@ -217,8 +231,13 @@ int cmd_run(int argc, char **argv)
                             json_pack("{s:s,s:s}", "method", "proc_stat_busy_x_tsc",
                                       "why_not_perf", hw_why));
     json_object_set_new(r->env, "suite_path", json_string(r->suite.path));
+    /* the suite file itself, so a record can be rerun without the tree it came from */
+    json_object_set_new(r->env, "suite_text", suite_text_json(r->suite.path));
+    json_object_update_new(r->env, sysinfo_host_json("", si.ncpu));
     json_object_set_new(r->env, "quick", json_boolean(quick));
-    report_json_write(strcat(strcpy(logs, r->dir), "/env.json"), r->env, err, sizeof(err));
+    char env_path[PATH_MAX + 16];
+    snprintf(env_path, sizeof(env_path), "%s/env.json", r->dir);
+    report_json_write(env_path, r->env, err, sizeof(err));
     r->records = json_array();
     cli_on_signals();
 
@@ -233,6 +252,12 @@ int cmd_run(int argc, char **argv)
     }
     tune_namespaces();
     r->dut_has_addr = 1;
+    /* the interfaces as the trials find them: offloads decide a comparison */
+    static const char *const nss[] = {TOPO_NS_GEN, TOPO_NS_DUT, NULL};
+    json_object_set_new(r->env, "offloads", sysinfo_offloads_json(nss));
+    json_object_set_new(r->env, "offloads_when",
+                        json_string("after the topology came up, before the first trial"));
+    report_json_write(env_path, r->env, err, sizeof(err));
     int want_huge = 0;
     for (int i = 0; i < r->suite.ndrivers; i++)
         want_huge |= r->suite.capture && strncmp(r->suite.drivers[i], "dpdk", 4) == 0;

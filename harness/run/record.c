@@ -248,6 +248,14 @@ static void saturation(json_t *rec, const struct wl_spec *w, json_t *client, jso
     json_object_set_new(rec, "generator_saturated_by", json_string(by));
 }
 
+/* A NULL-terminated argv as a JSON array of strings. */
+static json_t *argv_json(char *const *argv)
+{
+    json_t *a = json_array();
+    for (int i = 0; argv[i]; i++) json_array_append_new(a, json_string(argv[i]));
+    return a;
+}
+
 json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
                      const struct wl_spec *w, struct trial_outcome *o)
 {
@@ -296,6 +304,18 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
     json_object_set_new(rec, "metrics", m);
     json_object_set_new(rec, "cpu", cpu ? cpu : json_null());
     json_object_set_new(rec, "netio_driver", json_string(tl->drv));
+    /* the exact command lines both sides ran (and the capture's), to rerun it */
+    json_t *cmds = json_object();
+    if (!p->ring) json_object_set_new(cmds, "server", argv_json(p->sargv));
+    json_object_set_new(cmds, p->ring ? "pair" : "client", argv_json(p->cargv));
+    if (p->cap_method && p->capargv[0]) json_object_set_new(cmds, "capture", argv_json(p->capargv));
+    json_object_set_new(rec, "commands", cmds);
+    json_object_set_new(rec, "netns",
+                        p->ring
+                            ? json_pack("{s:s}", "pair", TOPO_NS_DUT)
+                            : json_pack("{s:s,s:s}", "server", TOPO_NS_DUT, "client", TOPO_NS_GEN));
+    json_object_set_new(rec, "offloads", o->offloads ? o->offloads : json_null());
+    o->offloads = NULL;
     saturation(rec, w, client, cpu);
     if (p->cap_method)
         json_object_set_new(rec, "capture", capture_json(p, server));

@@ -9,14 +9,19 @@
 
 #include "harness/run/topo.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #ifndef BB_VERSION
 #define BB_VERSION "unknown"
+#endif
+#ifndef BB_GIT_COMMIT
+#define BB_GIT_COMMIT "unknown"
 #endif
 
 static uint64_t mono_raw_ns(void)
@@ -118,4 +123,145 @@ json_t *sysinfo_json(const struct sysinfo *s)
                      "cpu_model", s->cpu_model, "ncpu", s->ncpu, "constant_tsc", s->constant_tsc,
                      "nonstop_tsc", s->nonstop_tsc, "tsc_hz", s->tsc_hz, "dpdk_version",
                      s->dpdk_version, "git_describe", s->git_describe, "hostname", s->hostname);
+}
+
+/* The first line of a small file under root (a test's directory, or ""), or
+ * NULL when it cannot be read. */
+static char *read_line(const char *root, const char *path, char *buf, size_t len)
+{
+    char full[1024];
+    snprintf(full, sizeof(full), "%s%s", root, path);
+    FILE *f = fopen(full, "re");
+    if (!f) return NULL;
+    char *r = fgets(buf, (int)len, f);
+    fclose(f);
+    if (!r) return NULL;
+    buf[strcspn(buf, "\n")] = '\0';
+    return buf;
+}
+
+json_t *sysinfo_host_json(const char *root, int ncpu)
+{
+    char line[1024], path[256];
+    json_t *o = json_object();
+    /* frequency scaling, per CPU: governor and current kHz where readable */
+    json_t *freq = json_object();
+    int any = 0;
+    for (int c = 0; c < ncpu; c++) {
+        json_t *cpu = json_object();
+        snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/cpufreq/scaling_governor", c);
+        if (read_line(root, path, line, sizeof(line)))
+            json_object_set_new(cpu, "governor", json_string(line)), any = 1;
+        snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/cpufreq/scaling_cur_freq", c);
+        if (read_line(root, path, line, sizeof(line)))
+            json_object_set_new(cpu, "cur_khz", json_integer(strtoll(line, NULL, 10))), any = 1;
+        snprintf(path, sizeof(path), "cpu%d", c);
+        json_object_set_new(freq, path, cpu);
+    }
+    if (any) {
+        json_object_set_new(o, "cpufreq", freq);
+    } else {
+        json_decref(freq);
+        json_object_set_new(o, "cpufreq",
+                            json_string("not readable: no /sys/devices/system/cpu/cpu*/cpufreq "
+                                        "(no frequency scaling exposed, as in most VMs)"));
+    }
+    /* CPU vulnerability mitigations, as the kernel reports each */
+    json_t *mit = json_object();
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/sys/devices/system/cpu/vulnerabilities", root);
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.') continue;
+            snprintf(path, sizeof(path), "/sys/devices/system/cpu/vulnerabilities/%s", e->d_name);
+            if (read_line(root, path, line, sizeof(line)))
+                json_object_set_new(mit, e->d_name, json_string(line));
+        }
+        closedir(d);
+        json_object_set_new(o, "mitigations", mit);
+    } else {
+        json_decref(mit);
+        json_object_set_new(o, "mitigations", json_string("not readable"));
+    }
+    if (read_line(root, "/proc/cmdline", line, sizeof(line)))
+        json_object_set_new(o, "kernel_cmdline", json_string(line));
+    /* the exact code: the commit and whether the tree had changes */
+    size_t dl = strlen(BB_VERSION);
+    json_object_set_new(o, "git_commit", json_string(BB_GIT_COMMIT));
+    json_object_set_new(o, "git_dirty",
+                        json_boolean(dl >= 6 && strcmp(BB_VERSION + dl - 6, "-dirty") == 0));
+    return o;
+}
+
+/* The offloads a comparison depends on, by ethtool's names. */
+static const char *const offload_keys[] = {"rx-checksumming",
+                                           "tx-checksumming",
+                                           "scatter-gather",
+                                           "tcp-segmentation-offload",
+                                           "generic-segmentation-offload",
+                                           "generic-receive-offload",
+                                           "large-receive-offload",
+                                           "rx-gro-hw",
+                                           "rx-gro-list",
+                                           "rx-udp-gro-forwarding",
+                                           NULL};
+
+json_t *sysinfo_parse_ethtool_k(const char *text)
+{
+    json_t *o = json_object();
+    const char *p = text;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        char line[256];
+        snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1), p);
+        p = nl ? nl + 1 : NULL;
+        char *colon = strchr(line, ':');
+        if (!colon || line[0] == ' ' || line[0] == '\t') continue; /* sub-features: not listed */
+        *colon = '\0';
+        char *v = colon + 1;
+        while (*v == ' ')
+            v++;
+        for (const char *const *k = offload_keys; *k; k++)
+            if (strcmp(line, *k) == 0) {
+                /* "on", "off", "off [fixed]", "on [requested off]" */
+                json_object_set_new(o, line, json_string(v));
+                break;
+            }
+    }
+    return o;
+}
+
+json_t *sysinfo_offloads_json(const char *const *namespaces)
+{
+    json_t *o = json_object();
+    char out[8192], err[512], key[128];
+    for (const char *const *ns = namespaces; *ns; ns++) {
+        char *ls[] = {"ip", "-n", (char *)*ns, "-o", "link", "show", NULL};
+        if (topo_cmd(ls, out, sizeof(out), err, sizeof(err)) < 0) {
+            snprintf(key, sizeof(key), "%s", *ns);
+            json_object_set_new(o, key, json_string(err));
+            continue;
+        }
+        /* "2: bb-dut0@if3: <BROADCAST,...> ..." */
+        for (char *save = NULL, *l = strtok_r(out, "\n", &save); l;
+             l = strtok_r(NULL, "\n", &save)) {
+            char *name = strchr(l, ':');
+            if (!name) continue;
+            name += 2;
+            size_t nl = strcspn(name, "@:");
+            name[nl] = '\0';
+            if (strcmp(name, "lo") == 0 || !*name) continue;
+            snprintf(key, sizeof(key), "%s/%s", *ns, name);
+            char *ek[] = {"ip", "netns", "exec", (char *)*ns, "ethtool", "-k", name, NULL};
+            char eout[8192];
+            if (topo_cmd(ek, eout, sizeof(eout), err, sizeof(err)) < 0)
+                json_object_set_new(o, key, json_string(err));
+            else
+                json_object_set_new(o, key, sysinfo_parse_ethtool_k(eout));
+        }
+    }
+    return o;
 }

@@ -34,6 +34,22 @@ int sysinfo_collect(struct sysinfo *s);
  * dpdk_version, git_describe, hostname. New reference, NULL on ENOMEM. */
 json_t *sysinfo_json(const struct sysinfo *s);
 
+/* What else a reviewer needs to rerun a result here: "cpufreq" (per CPU
+ * governor and current kHz, or a string saying why not readable),
+ * "mitigations" (each file of /sys/devices/system/cpu/vulnerabilities),
+ * "kernel_cmdline", "git_commit" (BB_GIT_COMMIT from the Makefile) and
+ * "git_dirty" (the build's git describe ends in -dirty). root prefixes every
+ * path ("" for this machine; a test's fake tree). New reference. */
+json_t *sysinfo_host_json(const char *root, int ncpu);
+
+/* The offload settings of every interface but lo in each namespace of the
+ * NULL-terminated list, keyed "NS/IF": {"tcp-segmentation-offload": "on",
+ * ...} (ethtool -k, the features a comparison depends on), or a string
+ * saying why they could not be read. New reference. */
+json_t *sysinfo_offloads_json(const char *const *namespaces);
+/* The features of one `ethtool -k` output, as above (pure; tests). */
+json_t *sysinfo_parse_ethtool_k(const char *text);
+
 /* Measure the rate of sysinfo_rdtsc() ticks (Hz) over about ms milliseconds
  * against CLOCK_MONOTONIC_RAW; 0 if the measurement failed. */
 double sysinfo_measure_tsc_hz(int ms);

@@ -13,6 +13,7 @@
  */
 #include "harness/run/proc.h"
 #include "harness/run/trial.h"
+#include "harness/run/sysinfo.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -159,6 +160,12 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
             goto counters;
         }
         o->probes = 1;
+    }
+    /* every interface's offloads as this trial runs them (the tap link's
+     * interface exists only now; a driver may have changed its own) */
+    if (!p->ring) {
+        static const char *const nss[] = {TOPO_NS_GEN, TOPO_NS_DUT, NULL};
+        o->offloads = sysinfo_offloads_json(nss);
     }
     if (p->cap_method &&
         (strcmp(p->cap_method, "libpcap") == 0 || strcmp(p->cap_method, "pdump") == 0)) {

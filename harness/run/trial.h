@@ -96,6 +96,8 @@ struct trial_outcome {
     int delta_failed;
     char delta_err[256];
     struct cpu_snap cpu_a, cpu_b;
+    json_t *offloads; /* every interface's offloads once the server was up (sysinfo_offloads_json),
+                         NULL on the ring; trial_record takes it */
 };
 void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
                    const struct wl_spec *w, struct trial_outcome *o);

@@ -115,3 +115,78 @@ Test(doctor, report_has_every_section, .timeout = 20)
     }
     free(buf);
 }
+
+/* ---- what a reviewer needs to rerun a record (issue 13, "Also") ---- */
+
+static void put(const char *root, const char *rel, const char *text)
+{
+    char path[512], cmd[600];
+    snprintf(path, sizeof path, "%s%s", root, rel);
+    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
+    cr_assert_eq(system(cmd), 0);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+Test(sysinfo, host_json_reads_governor_mitigations_cmdline)
+{
+    char root[] = "/tmp/bb_sysinfo_XXXXXX";
+    cr_assert_not_null(mkdtemp(root));
+    put(root, "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", "performance\n");
+    put(root, "/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq", "2400000\n");
+    put(root, "/sys/devices/system/cpu/vulnerabilities/spectre_v2", "Mitigation: Retpolines\n");
+    put(root, "/sys/devices/system/cpu/vulnerabilities/meltdown", "Not affected\n");
+    put(root, "/proc/cmdline", "root=/dev/vda1 mitigations=off\n");
+    json_t *j = sysinfo_host_json(root, 2);
+    json_t *c0 = json_object_get(json_object_get(j, "cpufreq"), "cpu0");
+    cr_assert_str_eq(json_string_value(json_object_get(c0, "governor")), "performance");
+    cr_assert_eq(json_integer_value(json_object_get(c0, "cur_khz")), 2400000);
+    json_t *c1 = json_object_get(json_object_get(j, "cpufreq"), "cpu1");
+    cr_assert_eq(json_object_size(c1), 0, "cpu1 has no cpufreq files: nothing invented");
+    json_t *m = json_object_get(j, "mitigations");
+    cr_assert_str_eq(json_string_value(json_object_get(m, "spectre_v2")), "Mitigation: Retpolines");
+    cr_assert_str_eq(json_string_value(json_object_get(m, "meltdown")), "Not affected");
+    cr_assert_eq(json_object_size(m), 2);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "kernel_cmdline")),
+                     "root=/dev/vda1 mitigations=off");
+    cr_assert(json_is_string(json_object_get(j, "git_commit")));
+    cr_assert(json_is_boolean(json_object_get(j, "git_dirty")));
+    json_decref(j);
+    /* nothing readable: each says so instead of an empty object */
+    char empty[] = "/tmp/bb_sysinfo_XXXXXX";
+    cr_assert_not_null(mkdtemp(empty));
+    j = sysinfo_host_json(empty, 2);
+    cr_assert(json_is_string(json_object_get(j, "cpufreq")));
+    cr_assert(json_is_string(json_object_get(j, "mitigations")));
+    cr_assert_null(json_object_get(j, "kernel_cmdline"));
+    json_decref(j);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", root, empty);
+    cr_assert_eq(system(cmd), 0);
+}
+
+Test(sysinfo, ethtool_k_features_parsed)
+{
+    const char *out = "Features for bb-dut0:\n"
+                      "rx-checksumming: on\n"
+                      "tx-checksumming: on\n"
+                      "\ttx-checksum-ipv4: off [fixed]\n"
+                      "scatter-gather: on\n"
+                      "tcp-segmentation-offload: on\n"
+                      "\ttx-tcp-segmentation: on\n"
+                      "generic-segmentation-offload: on\n"
+                      "generic-receive-offload: off [requested on]\n"
+                      "large-receive-offload: off [fixed]\n"
+                      "rx-vlan-offload: on\n";
+    json_t *j = sysinfo_parse_ethtool_k(out);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "tcp-segmentation-offload")), "on");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "generic-receive-offload")),
+                     "off [requested on]");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "large-receive-offload")), "off [fixed]");
+    cr_assert_null(json_object_get(j, "tx-checksum-ipv4"), "sub-features are not listed");
+    cr_assert_null(json_object_get(j, "rx-vlan-offload"), "only the features a comparison needs");
+    cr_assert_eq(json_object_size(j), 7);
+    json_decref(j);
+}

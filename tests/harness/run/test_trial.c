@@ -329,6 +329,13 @@ static void write_doc(const char *path, json_t *j)
     json_decref(j);
 }
 
+static int argc_of(char *const *argv)
+{
+    int n = 0;
+    while (argv[n]) n++;
+    return n;
+}
+
 Test(record, built_from_both_sides)
 {
     load("", "");
@@ -357,6 +364,15 @@ Test(record, built_from_both_sides)
     json_t *m = json_object_get(rec, "metrics");
     cr_expect_float_eq(json_real_value(json_object_get(m, "dut_packets_per_request")), 4.0, 1e-9);
     cr_expect_null(json_object_get(rec, "capture"));
+    /* the exact command lines, to rerun the trial */
+    json_t *cmds = json_object_get(rec, "commands");
+    json_t *sv = json_object_get(cmds, "server"), *cl = json_object_get(cmds, "client");
+    cr_assert(json_is_array(sv) && json_is_array(cl));
+    cr_expect_eq(json_array_size(sv), (size_t)argc_of(P.sargv));
+    cr_expect_eq(json_array_size(cl), (size_t)argc_of(P.cargv));
+    for (size_t i = 0; i < json_array_size(cl); i++)
+        cr_expect_str_eq(json_string_value(json_array_get(cl, i)), P.cargv[i]);
+    cr_expect_str_eq(json_string_value(json_array_get(sv, 1)), "serve");
     json_decref(rec);
 
     /* the server served one more than was sent and no probe answered: failed */
