@@ -30,7 +30,9 @@
  * and out buffers are calloc'd and only touched (backed by pages) when a slot
  * is used; free slots are reused LIFO so warm ones come back first. The last
  * /bytes/N response built is kept ready (struct resp_cache, in struct srv)
- * and copied whole while N and the Connection header stay the same.
+ * and copied whole while N and the Connection header stay the same; with
+ * cfg->no_cache it is built afresh for every request (the header formatted,
+ * the body pattern generated), so a cost measurement can include that work.
  */
 #include "workloads/server.h"
 
@@ -316,7 +318,8 @@ static void build_error(struct srv *s, struct conn *c, int status, int head)
 static const struct resp_cache *cached_bytes(struct srv *s, const struct conn *c, uint64_t size)
 {
     struct resp_cache *rc = &s->cache;
-    if (rc->hdr_len && rc->size == size && rc->close == c->close_after) return rc;
+    if (rc->hdr_len && rc->size == size && rc->close == c->close_after && !s->cfg->no_cache)
+        return rc;
     rc->size = size;
     rc->close = c->close_after;
     rc->hdr_len = (uint32_t)format_header(rc->bytes, 200, NULL, size, rc->close, NULL);

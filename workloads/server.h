@@ -25,6 +25,9 @@ struct srv_config {
     size_t max_header;          /* request header block limit -> 431 (default 8 KiB) */
     uint64_t max_body;          /* request body limit -> 413 (default 1 MiB) */
     size_t max_conns;           /* connection slots (default 65536) */
+    int no_cache;               /* 1: build every /bytes/N response afresh (header formatted,
+                                   body pattern generated per request); 0 (default): the last
+                                   one built is reused while N and Connection stay the same */
     volatile sig_atomic_t *stop; /* server_run returns soon after *stop becomes non-zero */
     void (*on_ready)(void *arg); /* called once listening (may be NULL) */
     void (*on_tick)(void *arg);  /* called after every poll batch (may be NULL): lets a

@@ -56,6 +56,7 @@ static void usage(FILE *f)
             "      --eal 'ARGS'     EAL arguments instead of the driver's defaults (eal=)\n"
             "      --opt KEY=VALUE  driver option for both sides (repeatable)\n"
             "      --server-opt KEY=VALUE, --client-opt KEY=VALUE   for one side only\n"
+            "      --no-cache       the server builds every /bytes/N response afresh (as serve's)\n"
             "      --server-json FILE  the server's JSON (as `bypassbench serve --json`)\n"
             "      --client-json FILE  the generator's JSON (as `bypassbench load --json`)\n"
             "  -q, --quiet          no summary\n"
@@ -155,7 +156,11 @@ static void *server_main(void *arg)
     s->rc = server_run(io, &p->scfg, &p->sst, e, sizeof(e));
     s->ran = 1;
     if (s->rc < 0) snprintf(s->err, sizeof(s->err), "server: %s", e);
-    if (p->server_json) side_json(s, p->server_json, report_server_json(PAIR_DRIVER, &p->sst, io, s->rc == 0));
+    if (p->server_json) {
+        json_t *j = report_server_json(PAIR_DRIVER, &p->sst, io, s->rc == 0);
+        json_object_set_new(j, "response_cache", json_boolean(!p->scfg.no_cache));
+        side_json(s, p->server_json, j);
+    }
     netio_destroy(io); /* the last port: EAL is cleaned up here, on its main lcore */
     set_state(p, s, s->rc == 0 ? SIDE_DONE : SIDE_FAILED); /* before ready: listen failed */
     return NULL;
@@ -259,12 +264,12 @@ int cmd_pair(int argc, char **argv)
         {"gen-cpu", 1, 0, 'G'},     {"ring", 1, 0, 'r'},        {"eal", 1, 0, 'E'},
         {"opt", 1, 0, 'o'},         {"server-opt", 1, 0, 's'},  {"client-opt", 1, 0, 'l'},
         {"server-json", 1, 0, 'J'}, {"client-json", 1, 0, 'j'}, {"quiet", 0, 0, 'q'},
-        {"help", 0, 0, 'h'},        {0, 0, 0, 0},
+        {"help", 0, 0, 'h'},        {"no-cache", 0, 0, 'N'},    {0, 0, 0, 0},
     };
     struct pair *p = calloc(1, sizeof(*p));
     if (!p) return 1;
     const char *shared[PAIR_MAX_OPTS], *sown[PAIR_MAX_OPTS], *cown[PAIR_MAX_OPTS];
-    int nshared = 0, nsown = 0, ncown = 0, quiet = 0, ret = 2;
+    int nshared = 0, nsown = 0, ncown = 0, quiet = 0, ret = 2, no_cache = 0;
     int dut_cpu = -2, gen_cpu = -2;
     struct genflags gf = {0};
     const char *path = "/bytes/64", *ring = "bbring", *eal = NULL;
@@ -310,6 +315,7 @@ int cmd_pair(int argc, char **argv)
         case 'J': p->server_json = optarg; break;
         case 'j': p->client_json = optarg; break;
         case 'q': quiet = 1; break;
+        case 'N': no_cache = 1; break;
         case 'h': usage(stdout); ret = 0; goto out;
         default: usage(stderr); goto out;
         }
@@ -341,6 +347,7 @@ int cmd_pair(int argc, char **argv)
     snprintf(listen, sizeof(listen), "%s:%u", PAIR_SERVER_IP, port);
     cli_parse_addr(listen, &p->scfg.listen, err, sizeof(err));
     p->scfg.stop = &p->srv_stop;
+    p->scfg.no_cache = no_cache;
     p->scfg.on_ready = on_server_ready;
     p->scfg.arg = p;
     p->lcfg.stop = &cli_stop;

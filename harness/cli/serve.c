@@ -30,6 +30,8 @@ static void usage(FILE *f)
             "  --iface IF           interface, for drivers that own one\n"
             "  --ip ADDR/LEN        our address, for drivers with their own stack\n"
             "  --opt KEY=VALUE      driver option (repeatable)\n"
+            "  --no-cache           build every /bytes/N response afresh (default: the last one\n"
+            "                       built is reused while N and Connection stay the same)\n"
             "  --json FILE          write counters as JSON here on exit\n"
             "  -q, --quiet          no summary on exit\n"
             "Routes: GET|HEAD /bytes/N (N bytes of the check pattern, N like 64, 1k, 1g),\n"
@@ -43,7 +45,8 @@ int cmd_serve(int argc, char **argv)
         {"cpu", 1, 0, 'C'},       {"idle-timeout", 1, 0, 'I'}, {"max-conns", 1, 0, 'M'},
         {"max-header", 1, 0, 'H'}, {"max-body", 1, 0, 'B'}, {"iface", 1, 0, 'i'},
         {"ip", 1, 0, 'a'},        {"opt", 1, 0, 'o'},      {"json", 1, 0, 'j'},
-        {"quiet", 0, 0, 'q'},     {"help", 0, 0, 'h'},     {0, 0, 0, 0},
+        {"quiet", 0, 0, 'q'},     {"help", 0, 0, 'h'},     {"no-cache", 0, 0, 'N'},
+        {0, 0, 0, 0},
     };
     const char *driver = "kernel", *json_path = NULL;
     const char *dopts[65] = {0};
@@ -63,6 +66,7 @@ int cmd_serve(int argc, char **argv)
             if (cli_parse_addr(optarg, &cfg.listen, err, sizeof(err)) < 0) goto bad;
             break;
         case 'r': cfg.docroot = optarg; break;
+        case 'N': cfg.no_cache = 1; break;
         case 'C': ncfg.cpu = atoi(optarg); break;
         case 'I':
             if (units_parse_duration_ns(optarg, &cfg.idle_timeout_ns) < 0) goto badval;
@@ -112,6 +116,7 @@ int cmd_serve(int argc, char **argv)
     if (rc < 0) fprintf(stderr, "serve: %s\n", err);
     if (json_path) {
         json_t *j = report_server_json(driver, &st, io, rc == 0);
+        json_object_set_new(j, "response_cache", json_boolean(!cfg.no_cache));
         if (report_json_write(json_path, j, err, sizeof(err)) < 0) {
             fprintf(stderr, "serve: %s\n", err);
             rc = -1;

@@ -72,6 +72,7 @@ static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int tri
     push(a, &n, "--idle-timeout"), push(a, &n, p->idle);
     push(a, &n, "--json"), push(a, &n, p->sjson);
     push(a, &n, "--quiet");
+    if (!s->server_cache) push(a, &n, "--no-cache");
     if (s->dut_cpu >= 0) push(a, &n, "--cpu"), push(a, &n, p->cpu_d);
     if (strcmp(tl->drv, "kernel") != 0) { /* our stack owns the DUT address */
         if (strcmp(tl->drv, "afpacket") == 0) push(a, &n, "--iface"), push(a, &n, TOPO_IF_DUT);
@@ -151,6 +152,7 @@ static void plan_generator(struct trial_plan *p, const struct trial_ctx *c,
         push(a, &n, "--server-json"), push(a, &n, p->sjson);
         push(a, &n, "--client-json"), push(a, &n, p->cjson);
         if (s->dut_cpu >= 0) push(a, &n, "--dut-cpu"), push(a, &n, p->cpu_d);
+        if (!s->server_cache) push(a, &n, "--no-cache");
         for (int i = 0; dopts && dopts[i]; i++) push(a, &n, "--opt"), push(a, &n, dopts[i]);
     } else {
         push(a, &n, "load");

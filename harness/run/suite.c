@@ -177,6 +177,11 @@ static int set_capture(struct suite *s, const char *v, char *why, size_t whylen)
     return parse_onoff(v, &s->capture, why, whylen);
 }
 
+static int set_server_cache(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return parse_onoff(v, &s->server_cache, why, whylen);
+}
+
 static int set_port(struct suite *s, const char *v, char *why, size_t whylen)
 {
     long x;
@@ -230,6 +235,10 @@ static const struct suite_key suite_keys[] = {
     {"idle_timeout", "60s", "server closes connections idle this long, e.g. 60s (> 0)",
      set_idle_timeout},
     {"capture", "off", "on | off: capture DUT traffic per trial (headers only, snaplen 128): libpcap, or DPDK pdump/rte_pcapng", set_capture},
+    {"server_cache", "on",
+     "on | off: our server reuses the last /bytes/N response it built while N and Connection "
+     "stay the same (off: header and body pattern built per request, serve --no-cache)",
+     set_server_cache},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -5,7 +5,8 @@
  * refused before anything runs, as "FILE:LINE: message".
  *
  *   [suite]            name, drivers, repeats, link, dut_cpu, gen_cpu, rps,
- *                      port, duration, warmup, timeout, idle_timeout, capture
+ *                      port, duration, warmup, timeout, idle_timeout, capture,
+ *                      server_cache
  *   [workload NAME]    keys of wl_spec_keys (workloads/spec.h); duration,
  *                      warmup and timeout default to the [suite] values
  *   [driver NAME]      key = value options passed through to driver NAME
@@ -42,6 +43,7 @@ struct suite {
     char link[16];
     int dut_cpu, gen_cpu; /* -1 = unpinned */
     int rps, capture;     /* 0/1 */
+    int server_cache;     /* 1 (default): the server reuses its last /bytes/N response; 0: --no-cache */
     uint16_t port;
     uint64_t duration_ns, warmup_ns, timeout_ns, idle_timeout_ns;
     struct wl_spec workloads[SUITE_MAX_WORKLOADS];

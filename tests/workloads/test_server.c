@@ -626,7 +626,12 @@ static void expect_bytes_head(const struct resp *r, uint64_t n, int close)
 /* /bytes/N responses are reused from a cache while N and the Connection
  * header stay the same: every change of N, HEAD/GET, query, a body too large
  * to cache and Connection: close must still give the exact bytes. */
-Test(server, bytes_responses_exact_across_cache_changes)
+static void no_cache(struct srv_config *c, void *arg)
+{
+    c->no_cache = *(const int *)arg;
+}
+
+static void bytes_sequence(int off)
 {
     static const struct {
         const char *req;
@@ -650,7 +655,7 @@ Test(server, bytes_responses_exact_across_cache_changes)
     };
     struct fx f;
     pattern_init();
-    fx_start(&f, NULL, NULL);
+    fx_start(&f, no_cache, &off);
     for (int round = 0; round < 2; round++) { /* the second round starts with a warm cache */
         struct client *c = cl_open(&f);
         for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
@@ -667,6 +672,18 @@ Test(server, bytes_responses_exact_across_cache_changes)
         cl_close(c);
     }
     fx_stop(&f);
+}
+
+Test(server, bytes_responses_exact_across_cache_changes)
+{
+    bytes_sequence(0);
+}
+
+/* With the cache off (serve --no-cache) every response is built afresh:
+ * the same exact bytes. */
+Test(server, bytes_responses_exact_with_cache_off)
+{
+    bytes_sequence(1);
 }
 
 /* Every send cut to a few bytes: responses sent straight from the cache, from

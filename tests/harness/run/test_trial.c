@@ -112,6 +112,18 @@ Test(plan, kernel_closed_loop)
     cr_expect_eq(P.tl.swap_stats, 0);
 }
 
+Test(plan, server_cache_off_reaches_both_servers)
+{
+    load("server_cache = off\n", "");
+    plan("ka", "kernel", 0);
+    HAS(P.sargv, " --no-cache");
+    plan("ka", "dpdk@ring", 0);
+    HAS(P.cargv, " --no-cache");
+    load("", "");
+    plan("ka", "kernel", 0);
+    LACKS(P.sargv, "--no-cache");
+}
+
 Test(plan, our_stack_owns_the_address)
 {
     load("", "");
