@@ -17,8 +17,16 @@
  *   collection was on, the divisor for callgrind's total.
  *   BB_TEST_WORK=N adds N loop iterations per frame received by the server
  *   stack (test_work_per_packet: the gates' own test).
+ *   A fourth argument `nocache` turns the server's /bytes/N response cache
+ *   off (srv_config.no_cache): every response's header is formatted and its
+ *   body pattern generated inside the counted region.
+ *   Every response is checked outside the counted region (status line
+ *   "HTTP/1.1 200 ", Content-Length, every body byte against the pattern);
+ *   a bad one fails the run (bad_responses=K), so the figure cannot come from
+ *   a server that skipped the work.
  */
 #include "tests/rig/stack_rig.h"
+#include "workloads/pattern.h"
 #include "workloads/server.h"
 
 #include <arpa/inet.h>
@@ -51,7 +59,25 @@ struct bench {
     struct sockaddr_in dst;
     const struct srv_stats *st; /* the server's live counters */
     uint64_t srv_at_start, srv_counted; /* requests the server parsed while collected */
+    uint64_t bad;                       /* responses that failed the check */
+    char bad_why[160];                  /* the first one's fault */
 };
+
+/* One whole response at p (resp_len bytes): status 200, the expected
+ * Content-Length, the body byte for byte. Client side, not counted. */
+static void check_response(struct bench *b, const uint8_t *p)
+{
+    static const char ok[] = "HTTP/1.1 200 ";
+    char want[64];
+    const char *why = NULL;
+    size_t hdr = b->resp_len - b->size;
+    int wl = snprintf(want, sizeof(want), "\r\nContent-Length: %llu\r\n", (unsigned long long)b->size);
+    if (memcmp(p, ok, sizeof(ok) - 1) != 0) why = "status is not HTTP/1.1 200";
+    else if (!memmem(p, hdr, want, (size_t)wl)) why = "Content-Length differs";
+    else if (memcmp(p + hdr - 4, "\r\n\r\n", 4) != 0) why = "header length differs";
+    else if (pattern_check(p + hdr, 0, b->size) != b->size) why = "body differs from the pattern";
+    if (why && b->bad++ == 0) snprintf(b->bad_why, sizeof(b->bad_why), "%s", why);
+}
 
 static void send_req(struct bench *b, struct cconn *c)
 {
@@ -80,7 +106,10 @@ __attribute__((noinline)) static void client_tick(struct bench *b)
                     if (!end) continue;
                     b->resp_len = (size_t)(end + 4 - (const char *)e->data) + b->size;
                 }
+                const uint8_t *at = e->data;
                 while (len >= b->resp_len) {
+                    check_response(b, at);
+                    at += b->resp_len;
                     netio_consume(b->cli, e->conn, b->resp_len);
                     len -= b->resp_len;
                     if (++b->done >= b->want + b->warmup) b->stop = 1;
@@ -132,6 +161,12 @@ int main(int argc, char **argv)
     b.want = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000;
     b.size = argc > 2 ? strtoull(argv[2], NULL, 10) : 64;
     b.nconns = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 1;
+    pattern_init();
+    int nocache = argc > 4 && strcmp(argv[4], "nocache") == 0;
+    if (argc > 4 && !nocache) {
+        fprintf(stderr, "ustack_ipr: the fourth argument is 'nocache' or nothing, not '%s'\n", argv[4]);
+        return 2;
+    }
     if (b.nconns < 1 || b.nconns > MAX_CONNS) {
         fprintf(stderr, "ustack_ipr: CONNS must be 1..%d\n", MAX_CONNS);
         return 2;
@@ -163,6 +198,7 @@ int main(int argc, char **argv)
     srv_config_defaults(&cfg);
     cfg.listen = b.dst;
     cfg.max_conns = b.nconns > 16 ? b.nconns : 16;
+    cfg.no_cache = nocache;
     cfg.stop = &b.stop;
     cfg.on_ready = on_ready;
     cfg.on_tick = on_tick;
@@ -181,10 +217,14 @@ int main(int argc, char **argv)
            (unsigned long long)b.size, b.nconns, b.nconns == 1 ? "" : "s",
            (unsigned long long)b.warmup, (double)b.done / secs, (unsigned long long)st.requests_parsed);
     /* the divisor for callgrind's total: requests the server parsed while collected */
-    printf("ustack_ipr: counted_requests=%llu\n", (unsigned long long)b.srv_counted);
+    printf("ustack_ipr: counted_requests=%llu response_cache=%s bad_responses=%llu\n",
+           (unsigned long long)b.srv_counted, nocache ? "off" : "on", (unsigned long long)b.bad);
+    if (b.bad)
+        fprintf(stderr, "ustack_ipr: %llu bad responses, the first: %s\n", (unsigned long long)b.bad,
+                b.bad_why);
     stack_rig_close(&b.rig);
     if (st.conns_accepted < b.nconns) /* the figure would be for fewer connections */
         fprintf(stderr, "ustack_ipr: only %llu of %u connections came up\n",
                 (unsigned long long)st.conns_accepted, b.nconns);
-    return rc < 0 || b.done < b.want + b.warmup || st.conns_accepted < b.nconns;
+    return rc < 0 || b.done < b.want + b.warmup || st.conns_accepted < b.nconns || b.bad;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ci/baseline.sh — `make baseline`: refresh both regression baselines from this
 # machine and this build, and record where they came from.
-#   1. ci/baselines/ipr.json and ipr-64.json: instructions per request on 1
-#      and on 64 connections (ci/ipr_gate.sh --update)
+#   1. ci/baselines/ipr.json, ipr-64.json and ipr-nocache.json: instructions
+#      per request on 1 and on 64 connections, and on 1 with the server's
+#      response cache off (ci/ipr_gate.sh --update)
 #   2. ci/baselines/ci-results/trials/*.json: a run of suites/ci.ini, records
 #      kept whole except the client/server latency histogram buckets and
 #      driver counters (big, and compare reads only "metrics"); ci/baselines/environment.json says which
@@ -41,6 +42,7 @@ done
 run=${runs[0]}
 ci/ipr_gate.sh --update
 BASELINE=ci/baselines/ipr-64.json REQUESTS=4000 CONNS=64 ci/ipr_gate.sh --update
+BASELINE=ci/baselines/ipr-nocache.json CACHE=off ci/ipr_gate.sh --update
 python3 - "$DEST" "$SUITE" "${runs[@]}" <<'PY'
 import datetime, json, os, platform, re, shutil, subprocess, sys
 dest, suite, runs = sys.argv[1], sys.argv[2], sys.argv[3:]
