@@ -5,6 +5,11 @@
 #      core (CPU 0), same connections; ratio of requests/s.
 #   2. our server vs nginx (1 worker), both on CPU 1, both driven by wrk on CPU 0.
 # Each figure is the median of REPEATS runs of DUR, alternating the peers.
+# Like for like: both generators get a 1 s warm-up that is not counted (ours
+# --warmup 1s on the measured connections; wrk, which has no warm-up option,
+# a 1 s run just before, thrown away); both servers answer from memory
+# (nginx with open_file_cache and sendfile, the file in the page cache; ours
+# from its /bytes/N response cache, README "The response cache").
 # Uses the binaries just built: BB (default bin/bypassbench) and
 # $BUILD/bench/* (BUILD default build). A step that cannot run, a trial that
 # fails, or a generator run with errors fails the benchmark with the reason.
@@ -28,7 +33,8 @@ SRV=; HUGE=; trap cleanup EXIT
 gen() { ip netns exec bb-gen "$@"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # each appends one req/s figure to FILE, or fails the benchmark saying why
-wrk_rps() { gen taskset -c 0 wrk -t1 -c$CONNS -d${DUR}s "$1" >"$tmp/wrk.out" 2>&1 || die "wrk against $1 failed: $(tail -2 "$tmp/wrk.out")"
+wrk_rps() { gen taskset -c 0 wrk -t1 -c$CONNS -d1s "$1" >/dev/null 2>&1 || die "wrk's warm-up against $1 failed"
+            gen taskset -c 0 wrk -t1 -c$CONNS -d${DUR}s "$1" >"$tmp/wrk.out" 2>&1 || die "wrk against $1 failed: $(tail -2 "$tmp/wrk.out")"
             ! grep -Eq 'Socket errors|Non-2xx' "$tmp/wrk.out" || die "wrk against $1 counted errors: $(grep -E 'Socket errors|Non-2xx' "$tmp/wrk.out")"
             local r; r=$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk.out")
             [ -n "$r" ] || die "wrk against $1 printed no Requests/sec"; echo "$r" >>"$2"; }
@@ -38,6 +44,7 @@ our_rps() { gen "$BB" load --cpu 0 -c $CONNS -d ${DUR}s --warmup 1s --json "$tmp
               die "bypassbench load against $1 counted errors"; }
 # run_suite OUT SUITE [ARGS]: a suite's progress lines; a failed trial fails the benchmark
 run_suite() { local o=$1 su=$2; shift 2
+  mkdir -p "$(dirname "$o")"
   "$BB" run "$su" --out "$o" "$@" >"$o.log" 2>&1; local rc=$?
   grep -E '^\[|^capture' "$o.log"
   [ $rc = 0 ] || { tail -5 "$o.log" >&2; die "$su: bypassbench run exited $rc"; }
@@ -55,6 +62,7 @@ pid $tmp/nginx.pid;
 error_log $tmp/error.log;
 events { worker_connections 8192; }
 http { access_log off; keepalive_requests 10000000; default_type application/octet-stream;
+  sendfile on; open_file_cache max=64 inactive=600s; open_file_cache_valid 600s;
   server { listen 198.18.0.2:8081 backlog=4096; root $tmp/www; } }
 CONF
 ip netns exec bb-dut nginx -c "$tmp/nginx.conf" || { echo "bench: nginx failed"; exit 1; }
@@ -114,26 +122,43 @@ PY
 # the server's memory on hugepages as with pdump (pdump needs multi-process
 # and so hugepages; off runs --no-huge), so the comparison does not credit
 # the hugepages to the capture.
-sed 's/^capture = .*//; s/^\[suite\]/[suite]\ncapture = on/' suites/bench-capture.ini > "$tmp/cap-on.ini"
-{ cat suites/bench-capture.ini; printf '\n[driver dpdk]\nhuge = 1\n'; } > "$tmp/cap-huge.ini"
-echo; echo "bench: capture overhead (suites/bench-capture.ini without and with capture = on, headers only)"
-run_suite "$tmp/cap0" suites/bench-capture.ini
-run_suite "$tmp/cap1" "$tmp/cap-on.ini"
-if "$BB" pdump --hugepages 512 >"$tmp/huge.log" 2>&1; then
-  HUGE=1
-  run_suite "$tmp/cap2" "$tmp/cap-huge.ini" --drivers dpdk
-else
-  echo "bench: no hugepage baseline for DPDK (cannot reserve 512 hugepages: $(tail -1 "$tmp/huge.log"))"
-fi
-[ -z "$HUGE" ] || "$BB" pdump --release-hugepages >/dev/null 2>&1 || die "cannot give the hugepages back"; HUGE=
+# Interleaved: round k runs each condition once (one repeat each: off, on,
+# and for DPDK off with hugepages), so that drift over the minutes of the
+# benchmark hits every condition alike; three separate suites had unchanged
+# runs differ by about 10%, more than the 5% goal.
+CAP_REPEATS=$(awk -F= '/^repeats/ {gsub(/ /, "", $2); print $2}' suites/bench-capture.ini)
+CAP_REPEATS=${CAP_REPEATS:-6}
+one() { sed 's/^repeats = .*/repeats = 1/' "$@"; }
+one suites/bench-capture.ini > "$tmp/cap-off.ini"
+one suites/bench-capture.ini | sed 's/^capture = .*//; s/^\[suite\]/[suite]\ncapture = on/' > "$tmp/cap-on.ini"
+{ one suites/bench-capture.ini; printf '\n[driver dpdk]\nhuge = 1\n'; } > "$tmp/cap-huge.ini"
+echo; echo "bench: capture overhead (suites/bench-capture.ini without and with capture = on, headers only; $CAP_REPEATS interleaved rounds)"
+nohuge=
+for k in $(seq "$CAP_REPEATS"); do
+  run_suite "$tmp/cap0/r$k" "$tmp/cap-off.ini"
+  run_suite "$tmp/cap1/r$k" "$tmp/cap-on.ini"
+  if "$BB" pdump --hugepages 512 >"$tmp/huge.log" 2>&1; then
+    HUGE=1
+    run_suite "$tmp/cap2/r$k" "$tmp/cap-huge.ini" --drivers dpdk
+    "$BB" pdump --release-hugepages >/dev/null 2>&1 || die "cannot give the hugepages back"; HUGE=
+  else
+    nohuge="cannot reserve 512 hugepages: $(tail -1 "$tmp/huge.log")"
+  fi
+done
+[ -z "$nohuge" ] || echo "bench: no hugepage baseline for DPDK in some rounds ($nohuge)"
 python3 - "$tmp" <<'PY'
 import glob, json, sys
-def load(d):
-    p = glob.glob(f"{sys.argv[1]}/{d}/*/summary.json")
-    return {(x["workload"], x["driver"]): x["metrics"] for x in json.load(open(p[0]))["groups"]} if p else {}
-def rps(m): r = (m or {}).get("rps") or {}; return r.get("median"), r.get("min"), r.get("max"), r.get("n")
+import statistics
+def load(d):  # (workload, driver) -> req/s of every ok trial over the rounds
+    out = {}
+    for p in sorted(glob.glob(f"{sys.argv[1]}/{d}/r*/*/trials/*.json")):
+        j = json.load(open(p))
+        if j.get("status") == "ok" and (j.get("metrics") or {}).get("rps"):
+            out.setdefault((j["workload"]["name"], j["driver"]), []).append(j["metrics"]["rps"])
+    return out
+def rps(v): return (statistics.median(v), min(v), max(v), len(v)) if v else (None, None, None, 0)
 a, b, h = load("cap0"), load("cap1"), load("cap2")
-print(f"{'workload':10} {'driver':8} {'req/s off [min-max]':>26} {'req/s on [min-max]':>26} {'loss':>7}   (goal <= 5%)")
+print(f"{'workload':10} {'driver':8} {'req/s off [min-max]':>26} {'req/s on [min-max]':>26} {'loss':>7}   (goal <= 5%; medians of the interleaved rounds)")
 for k in sorted(a):
     (r0, l0, h0, n0), (r1, l1, h1, n1) = rps(a[k]), rps(b.get(k))
     if r0 and r1:
@@ -143,7 +168,7 @@ for k in sorted(a):
         print(f"{'':10} {k[1]:8} off with hugepages {r2:.0f} req/s: loss {100*(1-r1/r2):.1f}%")
 # What every capture wrote, dropped, and why it stopped.
 tot = {}
-for p in glob.glob(f"{sys.argv[1]}/cap1/*/trials/*.json"):
+for p in glob.glob(f"{sys.argv[1]}/cap1/r*/*/trials/*.json"):
     j = json.load(open(p)); c = j.get("capture") or {}; m = c.get("summary") or {}
     drop = m.get("dropped_kernel", 0) + m.get("dropped_ringfull", 0) + m.get("dropped_nombuf", 0)
     t = tot.setdefault((j["driver"], c.get("method")), [0, 0, set(), 0])
@@ -160,14 +185,16 @@ IPR="$BUILD/bench/ustack_ipr"
 cg_check() { [ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 0 ] || { tail -5 "$3" >&2; die "callgrind run $3 printed no totals"; }; }
 N=4000
 echo
-for conns in 1 64; do
-  (cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-$conns.out" "$IPR" $N 64 $conns) >"$tmp/cg-$conns.log" 2>&1 ||
-    { tail -5 "$tmp/cg-$conns.log" >&2; die "$IPR $N 64 $conns failed under callgrind"; }
-  out=$(cat "$tmp/cg-$conns.log")
-  ir=$(echo "$out" | awk '/Collected/ {print $4}'); cnt=$(echo "$out" | sed -n 's/.*counted_requests=//p')
-  cg_check "$ir" "$cnt" "$tmp/cg-$conns.log"
-  case $conns in
+for run in 1 64 1-nocache; do
+  conns=${run%-nocache}; karg=; [ "$run" = "$conns" ] || karg=nocache
+  (cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-$run.out" "$IPR" $N 64 $conns $karg) >"$tmp/cg-$run.log" 2>&1 ||
+    { tail -5 "$tmp/cg-$run.log" >&2; die "$IPR $N 64 $conns $karg failed under callgrind"; }
+  out=$(cat "$tmp/cg-$run.log")
+  ir=$(echo "$out" | awk '/Collected/ {print $4}'); cnt=$(echo "$out" | sed -n 's/.*counted_requests=\([0-9]*\).*/\1/p')
+  cg_check "$ir" "$cnt" "$tmp/cg-$run.log"
+  case $run in
     1) what="1 connection (lockstep: one request per poll)" ;;
+    1-nocache) what="1 connection, response cache off: header and body pattern built per request" ;;
     *) what="$conns connections (batches, as the suites' closed loop)" ;;
   esac
   printf '%-44s %12.0f   (goal <= 2000; callgrind, server side, memlink, keep-alive /bytes/64, %s)\n' \
@@ -180,7 +207,7 @@ LGIPR="$BUILD/bench/loadgen_ipr"
 (cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-lg.out" "$LGIPR" $N 64 64) >"$tmp/cg-lg.log" 2>&1 ||
   { tail -5 "$tmp/cg-lg.log" >&2; die "$LGIPR $N 64 64 failed under callgrind"; }
 out=$(cat "$tmp/cg-lg.log")
-ir=$(echo "$out" | awk '/Collected/ {print $4}'); cnt=$(echo "$out" | sed -n 's/.*counted_requests=//p')
+ir=$(echo "$out" | awk '/Collected/ {print $4}'); cnt=$(echo "$out" | sed -n 's/.*counted_requests=\([0-9]*\).*/\1/p')
 cg_check "$ir" "$cnt" "$tmp/cg-lg.log"
 printf '%-44s %12.0f   (no goal of its own: on the ring both sides count in cycles per request; callgrind, loadgen + our stack, memlink, keep-alive /bytes/64, 64 connections)\n' \
   "instructions per request, generator side" "$(awk -v a="$ir" -v b="$cnt" 'BEGIN {print a / b}')"
