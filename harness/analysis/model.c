@@ -200,6 +200,15 @@ size_t model_cell_trials(const struct run_model *pd, size_t w, size_t d, size_t 
     return n;
 }
 
+size_t model_cell_flagged(const struct run_model *pd, size_t w, size_t d, const char *key)
+{
+    size_t i, k = 0;
+    json_t *rec;
+    json_array_foreach(pd->records, i, rec) if (in_cell(pd, rec, w, d) && is_ok(rec))
+        k += (size_t)json_is_true(json_object_get(rec, key));
+    return k;
+}
+
 const char *model_cell_str(const struct run_model *pd, size_t w, size_t d, const char *key,
                            int *mixed)
 {

@@ -51,6 +51,9 @@ double model_record_value(json_t *rec, const char *name);
 void model_cell_stat(const struct run_model *pd, size_t w, size_t d, const char *name,
                     struct cell_stat *st);
 /* Trials of (w, d), and how many of them are ok. */
+/* How many ok trials of the cell have the boolean record key true (e.g.
+ * "generator_saturated"). */
+size_t model_cell_flagged(const struct run_model *pd, size_t w, size_t d, const char *key);
 size_t model_cell_trials(const struct run_model *pd, size_t w, size_t d, size_t *ok);
 
 /* The string member key of the records of (w, d) (e.g. "generator_driver",

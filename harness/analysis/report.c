@@ -390,6 +390,27 @@ static void section_method(struct ctx *c)
             c->noisy_cv * 100);
 }
 
+/* The flags that limit what a row may claim, beside its numbers: failed
+ * trials, a generator that may have been the bottleneck, noise, and an
+ * interval of low coverage or none. "–" when nothing limits it. */
+static void claim_limits(struct ctx *c, size_t w, size_t d, const struct cell_stat *h, size_t ok,
+                         size_t n)
+{
+    FILE *f = c->f;
+    int any = 0;
+    size_t sat = model_cell_flagged(&c->pd, w, d, "generator_saturated");
+    fputc(' ', c->f);
+#define SEP (any++ ? "; " : "")
+    if (ok < n) fprintf(f, "%s%zu of %zu trials failed", SEP, n - ok, n);
+    if (sat) fprintf(f, "%sgenerator-bound in %zu of %zu", SEP, sat, ok);
+    if (h->n >= 2 && isfinite(h->cv) && h->cv > c->noisy_cv) fprintf(f, "%snoisy ⚠", SEP);
+    if (h->n == 1) fprintf(f, "%sone trial: no interval", SEP);
+    else if (h->n >= 2 && isfinite(h->level) && h->level < 0.95)
+        fprintf(f, "%sinterval covers %.1f%%", SEP, h->level * 100);
+#undef SEP
+    fputs(any ? " |" : "– |", f);
+}
+
 static void section_workloads(struct ctx *c)
 {
     FILE *f = c->f;
@@ -418,9 +439,10 @@ static void section_workloads(struct ctx *c)
         fprintf(f, ".\n\n");
         fprintf(f,
                 "| driver | ok/trials | %s | Gbit/s | p50 | p99 | DUT cycles/req | "
-                "system cycles/req | CV (%s) | %s vs kernel | system cycles/req vs kernel |\n",
+                "system cycles/req | CV (%s) | %s vs kernel | system cycles/req vs kernel | "
+                "limits on the claim |\n",
                 headline_title(mode), headline_title(mode), headline_title(mode));
-        fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");
+        fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         struct cell_stat base_h = {0}, base_c = {0};
         if (k >= 0) {
             model_cell_stat(&c->pd, w, (size_t)k, h, &base_h);
@@ -450,6 +472,7 @@ static void section_workloads(struct ctx *c)
             } else {
                 fputs(" n/a† | n/a† |", f);
             }
+            claim_limits(c, w, d, &st[0], ok, n);
             fputc('\n', f);
         }
         int first = 1;
@@ -538,6 +561,74 @@ static void section_download(struct ctx *c)
     fputc('\n', f);
 }
 
+/* What each figure answers, and which workloads it is drawn from (by mode,
+ * as plot.c selects them; "!" excludes the mode). */
+static const struct {
+    const char *name, *question, *modes;
+} fig_questions[] = {
+    {"throughput", "How many requests per second does each driver serve, as the response grows?",
+     "closed1"}, /* closed1: closed loop, pipeline 1, GET /bytes/N */
+    {"cycles",
+     "What does one request, and one packet, cost in CPU cycles on the DUT core and on the whole "
+     "machine?",
+     "closed,cps"},
+    {"latency", "How long do requests take at a fixed offered load, counted from their intended "
+                "send time?",
+     "open"},
+    {"cps", "How many new connections per second does each driver accept and serve?", "cps"},
+    {"download", "How fast does one large response arrive, checked byte for byte?", "download"},
+    {"overhead",
+     "Which kernel overheads (context switches, softirqs, system calls) does each path pay per "
+     "request?",
+     "!download"},
+};
+
+static int mode_listed(const char *modes, const char *mode)
+{
+    int exclude = modes[0] == '!';
+    const char *p = modes + exclude;
+    size_t n = strlen(mode);
+    int hit = 0;
+    while (*p) {
+        size_t l = strcspn(p, ",");
+        hit |= l == n && strncmp(p, mode, n) == 0;
+        p += l + (p[l] == ',');
+    }
+    return exclude ? !hit : hit;
+}
+
+/* "Question: ... Rests on: ka-64, ka-1k (24 ok trials of 24, 4 drivers)." */
+static void figure_basis(struct ctx *c, const char *name)
+{
+    FILE *f = c->f;
+    for (size_t q = 0; q < sizeof(fig_questions) / sizeof(fig_questions[0]); q++) {
+        if (strcmp(fig_questions[q].name, name) != 0) continue;
+        size_t ok_all = 0, n_all = 0, nw = 0;
+        fprintf(f, "*Question:* %s *Rests on:* ", fig_questions[q].question);
+        for (size_t w = 0; w < c->pd.nw; w++) {
+            const char *mode = mode_of(&c->pd, w), *path = str_at(c->pd.specs[w], "path");
+            if (strcmp(fig_questions[q].modes, "closed1") == 0) {
+                if (strcmp(mode, "closed") != 0 || !path || strncmp(path, "/bytes/", 7) != 0 ||
+                    json_integer_value(json_object_get(c->pd.specs[w], "pipeline")) > 1)
+                    continue;
+            } else if (!mode_listed(fig_questions[q].modes, mode)) {
+                continue;
+            }
+            fprintf(f, "%s%s", nw++ ? ", " : "", c->pd.workloads[w]);
+            for (size_t d = 0; d < c->pd.nd; d++) {
+                size_t ok, n = model_cell_trials(&c->pd, w, d, &ok);
+                ok_all += ok, n_all += n;
+            }
+        }
+        if (nw)
+            fprintf(f, " (%zu ok trial%s of %zu, over %zu driver%s).\n\n", ok_all,
+                    ok_all == 1 ? "" : "s", n_all, c->pd.nd, c->pd.nd == 1 ? "" : "s");
+        else
+            fprintf(f, "no workload of this run.\n\n");
+        return;
+    }
+}
+
 static void section_figures(struct ctx *c)
 {
     FILE *f = c->f;
@@ -553,8 +644,9 @@ static void section_figures(struct ctx *c)
         const char *name = plot_figure_name(i);
         snprintf(path, sizeof path, "%s/plots/%s-2col.png", c->dir, name);
         if (access(path, R_OK) == 0) {
-            fprintf(f, "### %s\n\n![%s](plots/%s-2col.png)\n\n", plot_figure_caption(i),
-                    plot_figure_caption(i), name);
+            fprintf(f, "### %s\n\n", plot_figure_caption(i));
+            figure_basis(c, name);
+            fprintf(f, "![%s](plots/%s-2col.png)\n\n", plot_figure_caption(i), name);
             fprintf(f,
                     "[PDF](plots/%s-2col.pdf) · [SVG](plots/%s-2col.svg) · single column: "
                     "[PDF](plots/%s-1col.pdf) · [PNG](plots/%s-1col.png) · data: "

@@ -154,18 +154,26 @@ static json_t *rec(const char *driver, int repeat, const char *status, double rp
                      "metrics", "rps", rps, "gbps", rps * 1e-6, "gen_util", gen);
 }
 
+/* As rec, with the record's own verdict generator_saturated (gen > 0.9). */
+static json_t *rec_sat(const char *driver, int repeat, const char *status, double rps, double gen)
+{
+    json_t *r = rec(driver, repeat, status, rps, gen);
+    json_object_set_new(r, "generator_saturated", json_boolean(gen > 0.9));
+    return r;
+}
+
 Test(report, warnings_noisy_generator_bound_failed)
 {
     char dir[128], path[256], err[1024] = "";
     snprintf(dir, sizeof dir, "%s/syn", base);
     json_t *recs = json_array();
     /* kernel: cv 0.02 (not noisy at 5%); dpdk: cv 0.129 (noisy); dpdk r3 failed. */
-    json_array_append_new(recs, rec("kernel", 1, "ok", 1000, 0.5));
-    json_array_append_new(recs, rec("dpdk", 1, "ok", 2000, 0.5));
-    json_array_append_new(recs, rec("kernel", 2, "ok", 1020, 0.95));
-    json_array_append_new(recs, rec("dpdk", 2, "ok", 2400, 0.5));
-    json_array_append_new(recs, rec("kernel", 3, "ok", 980, 0.5));
-    json_array_append_new(recs, rec("dpdk", 3, "failed", 0, 0.1));
+    json_array_append_new(recs, rec_sat("kernel", 1, "ok", 1000, 0.5));
+    json_array_append_new(recs, rec_sat("dpdk", 1, "ok", 2000, 0.5));
+    json_array_append_new(recs, rec_sat("kernel", 2, "ok", 1020, 0.95));
+    json_array_append_new(recs, rec_sat("dpdk", 2, "ok", 2400, 0.5));
+    json_array_append_new(recs, rec_sat("kernel", 3, "ok", 980, 0.5));
+    json_array_append_new(recs, rec_sat("dpdk", 3, "failed", 0, 0.1));
     size_t i;
     json_t *r;
     json_array_foreach(recs, i, r)
@@ -192,6 +200,11 @@ Test(report, warnings_noisy_generator_bound_failed)
     cr_expect_not_null(strstr(res, "| dpdk | 2/3 | 2.20k [2.00k, 2.40k] 50.0% |"), "%s", res);
     cr_expect_not_null(strstr(res, "| kernel | 3/3 | 1.00k [980, 1.02k] 75.0% |"), "%s", res);
     cr_expect_not_null(strstr(res, "| 2.20× |"), "dpdk req/s vs kernel: %s", res);
+    /* what limits each row's claim, beside its numbers, not only in Warnings */
+    cr_expect_not_null(strstr(res, "| generator-bound in 1 of 3; interval covers 75.0% |\n"), "%s",
+                       res);
+    cr_expect_not_null(strstr(res, "| 1 of 3 trials failed; noisy ⚠; interval covers 50.0% |\n"),
+                       "%s", res);
     cr_expect_not_null(strstr(section(md, "Every trial"), "| failed |"));
     cr_expect_eq(count(section(md, "Every trial"), "\n| "), 6 + 1);
     cr_expect_not_null(strstr(section(md, "Download"), "No download workload"));
@@ -343,6 +356,10 @@ Test(report, figures_linked_once_drawn)
         cr_expect_not_null(strstr(fig, link), "no %s in %s", link, fig);
     }
     cr_expect_null(strstr(fig, "No data"), "%s", fig);
+    /* each figure says what it answers and which trials it rests on */
+    cr_expect_eq(count(fig, "*Question:*"), count(fig, "!["), "%s", fig);
+    cr_expect_eq(count(fig, "*Rests on:*"), count(fig, "!["), "%s", fig);
+    cr_expect_null(strstr(fig, "no workload of this run"), "%s", fig);
 }
 
 Test(report, errors)
