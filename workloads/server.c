@@ -82,6 +82,7 @@ struct conn {
     uint8_t eof;          /* peer sent FIN */
     uint8_t more;         /* parsing stopped on a full ring: requests may wait unparsed */
     uint8_t blocked;      /* a send was short: wait for WRITABLE */
+    uint8_t stalled;      /* TEST ONLY (cfg->test_stall_conn): never answered */
     uint8_t *out;         /* OUT_BUF bytes; pending output is [out_off, out_len) */
     uint32_t out_off, out_len;
     uint32_t hdr_unsent; /* header bytes among the pending output (for body_bytes_out) */
@@ -644,7 +645,7 @@ static void on_event(struct srv *s, const struct netio_event *ev, struct conn *c
     case NETIO_EV_CONNECTED:
         break;
     case NETIO_EV_READABLE:
-        if (c->closing) break;
+        if (c->closing || c->stalled) break;
         if (ev->eof) c->eof = 1;
         touch(s, c);
         parse_input(s, c, ev->data, ev->len);
@@ -674,6 +675,7 @@ static void on_accept(struct srv *s, const struct netio_event *ev, struct conn *
         return;
     }
     s->st->conns_accepted++;
+    c->stalled = s->cfg->test_stall_conn && s->st->conns_accepted == s->cfg->test_stall_conn;
     netio_set_ctx(s->io, ev->conn, c);
 }
 

@@ -28,6 +28,9 @@ struct srv_config {
     int no_cache;               /* 1: build every /bytes/N response afresh (header formatted,
                                    body pattern generated per request); 0 (default): the last
                                    one built is reused while N and Connection stay the same */
+    uint64_t test_stall_conn;   /* TEST ONLY: the Nth accepted connection (1-based) is never
+                                   answered (its requests are not read): a stuck server, for
+                                   the tests that a stall fails a trial; 0 (default) = off */
     volatile sig_atomic_t *stop; /* server_run returns soon after *stop becomes non-zero */
     void (*on_ready)(void *arg); /* called once listening (may be NULL) */
     void (*on_tick)(void *arg);  /* called after every poll batch (may be NULL): lets a

@@ -103,6 +103,19 @@ int cmd_serve(int argc, char **argv)
         return 2;
     }
     ncfg.opts = ndopts ? dopts : NULL;
+    /* TEST ONLY: a stuck server on demand (tests/integration/55_stuck.sh),
+     * through the environment so a whole `bypassbench run` can be given one */
+    const char *stall = getenv("BB_TEST_STALL_CONN");
+    if (stall && *stall) {
+        char *end;
+        cfg.test_stall_conn = strtoull(stall, &end, 10);
+        if (*end) {
+            fprintf(stderr, "serve: BB_TEST_STALL_CONN '%s': want a connection number\n", stall);
+            return 2;
+        }
+        fprintf(stderr, "serve: TEST ONLY: connection %llu will never be answered\n",
+                (unsigned long long)cfg.test_stall_conn);
+    }
     cli_on_signals();
     struct netio *io = netio_open(driver, &ncfg, err, sizeof(err));
     if (!io) {
