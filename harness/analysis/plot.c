@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -184,6 +185,15 @@ static void build_throughput(struct fig *f)
         f->xmax = fmax(f->xmax, (double)size * 1.6);
     }
     if (nseen) snprintf(f->xtics + strlen(f->xtics), sizeof f->xtics - strlen(f->xtics), ")");
+    /* A driver's points in consecutive rows, by size: gnuplot joins them into
+     * one line (another driver's row between two points would break it). */
+    for (size_t i = 1; i < f->n; i++)
+        for (size_t j = i; j > 0; j--) {
+            struct row *a = &f->rows[j - 1], *b = &f->rows[j];
+            if (a->d < b->d || (a->d == b->d && a->x <= b->x)) break;
+            struct row t = *a;
+            *a = *b, *b = t;
+        }
 }
 
 /* Per-workload bars of the named metrics (3 columns each), modes filtered. */
@@ -327,29 +337,60 @@ static void build_latency(struct fig *f)
     }
 }
 
+/* A figure's panels: each panel's y axis spans the v[] columns listed (a
+ * median and its interval's ends), -1 ends a list. */
+#define MAXP 6
+#define PCOLS 8
 static const struct figure {
     const char *name, *caption, *empty, *header;
     void (*build)(struct fig *f);
+    signed char panel[MAXP][PCOLS];
+    int ylog; /* log y axes whatever the span (latency) */
 } figures[] = {
-    {"throughput", "Throughput (req/s and Gbit/s) vs response size, per driver",
+    {"throughput",
+     "Throughput (req/s and Gbit/s) vs response size, per driver",
      "no closed-loop keep-alive /bytes/N trials",
      "rps,rps_lo,rps_hi,gbps,gbps_lo,gbps_hi,n,rps_min,rps_max,gbps_min,gbps_max", /* x: bytes */
-     build_throughput},
-    {"cycles", "CPU cycles per request and per packet: DUT core (solid) and whole system (hatched)",
+     build_throughput,
+     {{0, 1, 2, -1}, {3, 4, 5, -1}, {-1}},
+     0},
+    {"cycles",
+     "CPU cycles per request and per packet: DUT core (solid) and whole system (hatched)",
      "no trials with CPU accounting",
      "x_sys,dut_cycles_per_request,lo,hi,dut_work_cycles_per_request,system_cycles_per_request,"
      "lo,hi,dut_cycles_per_packet,lo,hi,dut_work_cycles_per_packet,system_cycles_per_packet,lo,hi",
-     build_cycles},
-    {"latency", "Latency percentiles of the open-loop trials (log axis)", "no open-loop trials",
-     "latency_us,lo,hi,n", build_latency},
-    {"cps", "Connections per second, per driver", "no cps trials", "cps,lo,hi,n", build_cps},
-    {"download", "Download time and Gbit/s, per driver", "no download trials",
-     "download_s,lo,hi,gbps,lo,hi,n,size_bytes", build_download},
-    {"overhead", "Context switches, NET_RX softirqs and server syscalls per request",
+     build_cycles,
+     {{0, 1, 2, 3, 4, 5, 6, -1}, {7, 8, 9, 10, 11, 12, 13, -1}, {-1}},
+     0},
+    {"latency",
+     "Latency percentiles of the open-loop trials (log axis)",
+     "no open-loop trials",
+     "latency_us,lo,hi,n",
+     build_latency,
+     {{0, 1, 2, -1}, {-1}},
+     1},
+    {"cps",
+     "Connections per second, per driver",
+     "no cps trials",
+     "cps,lo,hi,n",
+     build_cps,
+     {{0, 1, 2, -1}, {-1}},
+     0},
+    {"download",
+     "Download time and Gbit/s, per driver",
+     "no download trials",
+     "download_s,lo,hi,gbps,lo,hi,n,size_bytes",
+     build_download,
+     {{0, 1, 2, -1}, {3, 4, 5, -1}, {-1}},
+     0},
+    {"overhead",
+     "Context switches, NET_RX softirqs and server syscalls per request",
      "no trials with overhead counters",
      "ctx_switches_per_request,lo,hi,net_rx_softirqs_per_request,lo,hi,syscalls_per_request,lo,"
      "hi,n",
-     build_overhead},
+     build_overhead,
+     {{0, 1, 2, -1}, {3, 4, 5, -1}, {6, 7, 8, -1}, {-1}},
+     0},
 };
 #define NFIGURES (sizeof figures / sizeof figures[0])
 
@@ -529,6 +570,120 @@ static pid_t spawn_gnuplot(const char *gnuplot, const char *vars, const char *sc
     _exit(127);
 }
 
+/* ---------------------------------------------------------------- axes */
+
+/* A tick label that says the tick's value exactly: "0", "500k", "1.5M",
+ * "0.05", and under 0.01 a power of ten as 10^{-3} (gnuplot's enhanced text)
+ * (SI prefix k, M, G; %g keeps every digit a 1-2-5 step has), so two ticks
+ * never read alike. */
+static void tick_label(double v, char *buf, size_t len)
+{
+    static const struct {
+        double scale;
+        const char *prefix;
+    } si[] = {{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}};
+    double a = fabs(v);
+    for (size_t i = 0; i < sizeof si / sizeof si[0]; i++)
+        if (a >= si[i].scale) {
+            snprintf(buf, len, "%.6g%s", v / si[i].scale, si[i].prefix);
+            return;
+        }
+    if (a > 0 && a < 0.01) { /* 10^{-5} (typeset as a power), not "1e-05" */
+        double e = log10(a);
+        if (fabs(e - round(e)) < 1e-9) {
+            snprintf(buf, len, "%s10^{%d}", v < 0 ? "-" : "", (int)round(e));
+            return;
+        }
+    }
+    snprintf(buf, len, "%.6g", v);
+}
+
+__attribute__((format(printf, 3, 4))) static void append(char *out, size_t len, const char *fmt_,
+                                                         ...)
+{
+    size_t n = strlen(out);
+    va_list ap;
+    va_start(ap, fmt_);
+    if (n < len) vsnprintf(out + n, len - n, fmt_, ap);
+    va_end(ap);
+}
+
+static void add_tick(char *out, size_t len, double v, int minor, int *first)
+{
+    char l[32] = "";
+    if (!minor) tick_label(v, l, sizeof l);
+    size_t n = strlen(out);
+    if (n < len)
+        snprintf(out + n, len - n, "%s\"%s\" %.10g%s", *first ? "" : ", ", l, v, minor ? " 1" : "");
+    *first = 0;
+}
+
+/* The y axis of a panel whose values (medians and interval ends, NAN
+ * skipped) are v[0..n): a gnuplot command that sets its scale, range and
+ * every tick with its exact label. Log (base 10, ticks at 1, 2, 5 x 10^k when
+ * it spans up to two decades, else at the powers of ten, minor ticks at the
+ * others) when the positive values span more than a decade; else linear from
+ * 0 in steps of 1, 2 or 5 x 10^k. Zeros on a log axis sit at its floor, a
+ * decade under the smallest positive value; force_log: log whatever the
+ * span. Returns 1 when log. */
+int plot_axis_cmd(const double *v, size_t n, int force_log, char *out, size_t len)
+{
+    double lo = INFINITY, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(v[i])) continue;
+        if (v[i] > 0 && v[i] < lo) lo = v[i];
+        if (v[i] > hi) hi = v[i];
+    }
+    int first = 1;
+    out[0] = '\0';
+    if (hi > 0 && isfinite(lo) && (hi / lo > 10 || force_log)) {
+        int e0 = (int)floor(log10(lo) + 1e-9), e1 = (int)ceil(log10(hi) - 1e-9);
+        if (e1 <= e0) e1 = e0 + 1;
+        int fine = e1 - e0 <= 2;
+        /* The range a hair wider than its end ticks: gnuplot drops a tick
+         * that falls exactly on a log axis's end. */
+        append(out, len, "set logscale y 10; set yrange [%.10g:%.10g]; set ytics (",
+               pow(10, e0) * (1 - 1e-6), pow(10, e1) * (1 + 1e-6));
+        for (int e = e0; e <= e1; e++)
+            for (int m = 1; m <= 9 && (e < e1 || m == 1); m++) {
+                double t = m * pow(10, e);
+                int major = m == 1 || (fine && (m == 2 || m == 5));
+                add_tick(out, len, t, !major, &first);
+            }
+        append(out, len, ")");
+        return 1;
+    }
+    double top = hi > 0 ? hi : 1;
+    double raw = top / 5, mag = pow(10, floor(log10(raw))), step;
+    double r = raw / mag;
+    step = (r <= 1 ? 1 : r <= 2 ? 2 : r <= 5 ? 5 : 10) * mag;
+    double ymax = hi > 0 ? ceil(top * 1.04 / step - 1e-9) * step : 1;
+    append(out, len, "unset logscale y; set yrange [%.10g:%.10g]; set ytics (", -ymax * 1e-6,
+           ymax * (1 + 1e-6));
+    for (int k = 0; k * step <= ymax * (1 + 1e-9); k++)
+        add_tick(out, len, k * step, 0, &first);
+    append(out, len, ")");
+    return 0;
+}
+
+/* Per panel of a figure: its axis command and whether any row has a value. */
+static void panel_axes(const struct figure *fg, const struct fig *f, char cmd[][2048], int *have,
+                       size_t *np)
+{
+    static double v[MODEL_MAX_WORKLOADS * 8 * PCOLS];
+    for (*np = 0; *np < MAXP && fg->panel[*np][0] >= 0; (*np)++) {
+        size_t n = 0;
+        have[*np] = 0;
+        for (size_t i = 0; i < f->n; i++)
+            for (size_t k = 0; k < PCOLS && fg->panel[*np][k] >= 0; k++) {
+                double x = f->rows[i].v[fg->panel[*np][k]];
+                v[n++] = x;
+                have[*np] |= k == 0 && isfinite(x);
+            }
+        plot_axis_cmd(v, n, fg->ylog, cmd[*np], sizeof cmd[0]);
+    }
+}
+
 static const char *const formats[] = {"pdf", "svg", "png"};
 
 static int draw(const char *pdir, const char *scripts, const char *gnuplot, const struct figure *fg,
@@ -555,7 +710,8 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
         snprintf(lts + b, sizeof lts - b, "%s%d", listed ? " " : "", plot_driver_lt(f->pd, d));
         listed++;
     }
-    snprintf(script, sizeof script, "%s/%s.gp", scripts, fg->name);
+    /* No row at all: plots/nodata.gp draws an empty plot area saying why. */
+    snprintf(script, sizeof script, "%s/%s.gp", scripts, f->n ? fg->name : "nodata");
     snprintf(style, sizeof style, "%s/style.gp", scripts);
     snprintf(log, sizeof log, "%s/%s.log", pdir, fg->name);
     unlink(log);
@@ -563,13 +719,19 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
         snprintf(err, errlen, "%s: %s", script, strerror(errno));
         return -1;
     }
-    /* have: per value column group (3 columns each), does any row have data? */
+    /* Per panel: its y axis (scale, range, exact ticks) and whether it has data. */
     char have[64] = "";
-    for (size_t g = 0; g < 5; g++) {
-        int any = 0;
-        for (size_t i = 0; i < f->n; i++)
-            any |= isfinite(f->rows[i].v[3 * g]);
-        snprintf(have + strlen(have), sizeof have - strlen(have), "%s%d", g ? " " : "", any);
+    static char ycmd[MAXP][2048];
+    int hv[MAXP];
+    size_t np;
+    panel_axes(fg, f, ycmd, hv, &np);
+    for (size_t g = 0; g < np; g++)
+        snprintf(have + strlen(have), sizeof have - strlen(have), "%s%d", g ? " " : "", hv[g]);
+    size_t keylen = 0;
+    for (const char *p = drivers; *p;) {
+        size_t w = strcspn(p, " ");
+        keylen = w > keylen ? w : keylen;
+        p += w + (p[w] == ' ');
     }
     for (size_t i = 0; i < 6; i++) {
         int cols = i % 2 ? 2 : 1;
@@ -579,9 +741,12 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
         int n = snprintf(vars[i], sizeof vars[i],
                          "datafile='%s'; outfile='%s'; fmt='%s'; cols=%d; stylefile='%s'; "
                          "drivers='%s'; lts='%s'; nd=%zu; bw=%.6g; has_poll=%d; have='%s'; "
-                         "ci_note='%s'",
+                         "np=%zu; keylen=%zu; ci_note='%s'; nodata_msg='no data: %s'",
                          csv, out[i], fmt, cols, style, drivers, lts, nu, f->bw > 0 ? f->bw : 0.3,
-                         f->has_poll, have, note);
+                         f->has_poll, have, np, keylen, note, fg->empty);
+        for (size_t g = 0; g < np; g++)
+            n +=
+                snprintf(vars[i] + n, sizeof vars[i] - (size_t)n, "; ycmd%zu='%s'", g + 1, ycmd[g]);
         if (f->xtics[0])
             n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n,
                           "; xtics_cmd='set xtics noenhanced %s'", f->xtics);
@@ -652,8 +817,17 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
         fg->build(f);
         snprintf(csv, sizeof csv, "%s/%s.csv", pdir, fg->name);
         if (f->n == 0) {
-            if (notes) fprintf(notes, "plot: %s: skipped (%s)\n", fg->name, fg->empty);
+            /* No CSV (the report reads its absence as "no data"); the figure
+             * itself says so in its plot area. */
             unlink(csv);
+            if (csv_only || draw(pdir, scripts, gnuplot, fg, f, 0, csv, "", e, sizeof e) < 0) {
+                if (notes) fprintf(notes, "plot: %s: skipped (%s)\n", fg->name, fg->empty);
+                continue;
+            }
+            if (notes)
+                fprintf(notes, "plot: %s: no data (%s): %s/%s-{1,2}col.{pdf,svg,png} say so\n",
+                        fg->name, fg->empty, pdir, fg->name);
+            drawn++;
             continue;
         }
         place(f, di, &nu);

@@ -4,7 +4,10 @@
  * and the scripts in plots/ (one shared style, plots/style.gp), into
  * DIR/plots/<name>-1col.{pdf,svg,png} (3.5 in wide) and -2col (7 in).
  *
- * Figures (a figure without data is skipped with a note, not an error):
+ * Figures (a figure without data is drawn as an empty plot area that says
+ * so, with no CSV, and noted; never an error). Every y axis is chosen here
+ * from the data (plot_axis_cmd: log past a decade, exact tick labels); one
+ * legend per figure sits in a strip above the panels (plots/style.gp):
  *   throughput  req/s and Gbit/s vs response size (closed loop, keep-alive,
  *               no pipelining, path /bytes/N)
  *   cycles      cycles per request and per packet, DUT core and whole system,
@@ -40,6 +43,14 @@ int plot_driver_lt(const struct run_model *pd, size_t d);
 /* The figures, in order: name (file stem) and what it shows; NULL past the end. */
 const char *plot_figure_name(size_t i);
 const char *plot_figure_caption(size_t i);
+
+/* The y axis of a panel whose values (medians and interval ends; NAN
+ * skipped) are v[0..n), as a gnuplot command setting its scale, range and
+ * every tick with an exact, distinct label ("500k", "1.5M"): log when the
+ * positive values span more than a decade, else linear from 0 in 1-2-5
+ * steps (force_log: log whenever a value is positive). Returns 1 when log,
+ * 0 when linear. */
+int plot_axis_cmd(const double *v, size_t n, int force_log, char *out, size_t len);
 
 struct plot_opts {
     const char *scripts; /* directory of style.gp and <figure>.gp; NULL: ./plots, else

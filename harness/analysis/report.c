@@ -551,8 +551,12 @@ static void section_figures(struct ctx *c)
             c->dir);
     for (size_t i = 0; plot_figure_name(i); i++) {
         const char *name = plot_figure_name(i);
+        /* No CSV: no data of this kind in the run (the figure, if drawn, only
+         * says so: not worth embedding). */
+        snprintf(path, sizeof path, "%s/plots/%s.csv", c->dir, name);
+        int has_csv = access(path, R_OK) == 0;
         snprintf(path, sizeof path, "%s/plots/%s-2col.png", c->dir, name);
-        if (access(path, R_OK) == 0) {
+        if (has_csv && access(path, R_OK) == 0) {
             fprintf(f, "### %s\n\n![%s](plots/%s-2col.png)\n\n", plot_figure_caption(i),
                     plot_figure_caption(i), name);
             fprintf(f,
@@ -561,10 +565,9 @@ static void section_figures(struct ctx *c)
                     "[CSV](plots/%s.csv)\n\n",
                     name, name, name, name, name);
         } else {
-            snprintf(path, sizeof path, "%s/plots/%s.csv", c->dir, name);
             fprintf(f, "### %s\n\n%s\n\n", plot_figure_caption(i),
-                    access(path, R_OK) == 0 ? "Not drawn (gnuplot failed or was not run)."
-                                            : "No data for this figure in this run.");
+                    has_csv ? "Not drawn (gnuplot failed or was not run)."
+                            : "No data for this figure in this run.");
         }
     }
 }

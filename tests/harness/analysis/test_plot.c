@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #define FIXTURE "tests/fixtures/results-quick"
 
@@ -336,4 +337,126 @@ Test(plot, syscalls_per_request_over_requests_parsed)
     cr_expect_float_eq(model_record_value(now, "syscalls_per_request"), 0.5, 1e-12);
     cr_expect_float_eq(model_record_value(old, "syscalls_per_request"), 2.0, 1e-12);
     json_decref(now), json_decref(old);
+}
+
+/* ------------------------------------------------------------ the figures' looks */
+
+/* Runs tests/harness/analysis/svg_check.py on DIR (or a file); its output in
+ * out. The exit status: 0 clean, 1 defects, other: could not check. */
+static int svg_check(const char *what, char *out, size_t len)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "python3 tests/harness/analysis/svg_check.py '%s' 2>&1", what);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, len - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void need_python(void)
+{
+    if (system("command -v python3 >/dev/null 2>&1") != 0)
+        cr_skip_test("python3 is not installed (Debian package python3): the SVG check needs it");
+}
+
+/* The recorded run's figures, as a reviewer looks at them: every text inside
+ * the canvas, distinct tick labels on every axis, no legend on the data. */
+Test(plot, fixture_figures_pass_the_svg_check)
+{
+    char dir[128], path[256], err[1024] = "", out[1 << 14];
+    need_python();
+    snprintf(dir, sizeof dir, "%s/run", base);
+    copy_fixture(dir);
+    struct plot_opts o = {.scripts = "plots"};
+    cr_assert_eq(plot_run(dir, &o, err, sizeof err), 6, "%s", err);
+    snprintf(path, sizeof path, "%s/plots", dir);
+    int rc = svg_check(path, out, sizeof out);
+    cr_expect_eq(rc, 0, "svg_check found defects:\n%s", out);
+    cr_expect_not_null(strstr(out, "12 file(s), 0 defect(s)"), "%s", out);
+}
+
+/* The check can fail: a figure drawn the way the old scripts drew it (rounded
+ * SI tick labels, the key on the data, a label past the canvas edge). */
+Test(plot, svg_check_finds_each_defect)
+{
+    char svg[256], cmd[2048], out[1 << 14];
+    need_python();
+    snprintf(svg, sizeof svg, "%s/bad.svg", base);
+    snprintf(cmd, sizeof cmd,
+             "gnuplot -e \"set terminal svg size 252,160 font 'Helvetica,8'; set output '%s'; "
+             "set format y '%%.0s%%c'; set yrange [0:2e6]; set ytics 250000; "
+             "set key top left; set xrange [0:10]; "
+             "set ylabel 'a y label far too long for the height of this small figure'; "
+             "plot '-' using 1:2 with points pt 7 ps 3 title 'kernel-driver-name'\" "
+             "<<'EOF'\n0.6 1.9e6\n5 1e6\ne\nEOF\n",
+             svg);
+    cr_assert_eq(system(cmd), 0, "gnuplot could not draw the bad figure");
+    cr_expect_eq(svg_check(svg, out, sizeof out), 1, "%s", out);
+    cr_expect_not_null(strstr(out, "tick labels repeat: 1M, 2M"), "rounded ticks: %s", out);
+    cr_expect_not_null(strstr(out, "legend entry 'kernel-driver-name' lies on a plot area"), "%s",
+                       out);
+    cr_expect_not_null(strstr(out, "runs off the 252x160 canvas"), "clipped label: %s", out);
+}
+
+/* Every figure draws for one driver alone, and a panel no driver reported
+ * says so inside the figure (the cycles figure used to fail on dpdk-ring
+ * alone: "all points y value undefined"); a figure with no trial of its kind
+ * is drawn too, saying so. */
+Test(plot, one_driver_every_figure_draws)
+{
+    char dir[128], path[256], err[1024] = "", out[1 << 14];
+    need_python();
+    snprintf(dir, sizeof dir, "%s/one", base);
+    json_t *recs = json_array();
+    json_t *r = rec("ka-64", "closed", "/bytes/64", "dpdk-ring", 1, 2e6, 1000);
+    json_object_set_new(json_object_get(r, "metrics"), "ctx_switches_per_request", json_real(1e-4));
+    json_array_append_new(recs, r);
+    json_array_append_new(recs, rec("ka-64k", "closed", "/bytes/64k", "dpdk-ring", 1, 3e4, 8e4));
+    write_recs(dir, recs);
+    FILE *notes = tmpfile();
+    struct plot_opts o = {.scripts = "plots", .notes = notes};
+    int drawn = plot_run(dir, &o, err, sizeof err);
+    cr_assert_eq(drawn, 6, "%d drawn: %s", drawn, err);
+    snprintf(path, sizeof path, "%s/plots", dir);
+    cr_expect_eq(svg_check(path, out, sizeof out), 0, "%s", out);
+    snprintf(path, sizeof path, "%s/plots/overhead-2col.svg", dir);
+    cr_expect_not_null(strstr(slurp(path), "not recorded in this run"),
+                       "the overhead panels with no counter say so");
+    snprintf(path, sizeof path, "%s/plots/latency-1col.svg", dir);
+    cr_expect_not_null(strstr(slurp(path), "no data: no open-loop trials"), "%s", path);
+    snprintf(path, sizeof path, "%s/plots/latency.csv", dir);
+    struct stat st;
+    cr_expect_neq(stat(path, &st), 0, "no CSV for a figure without data");
+    char text[4096] = "";
+    rewind(notes);
+    text[fread(text, 1, sizeof text - 1, notes)] = '\0';
+    fclose(notes);
+    cr_expect_not_null(strstr(text, "plot: cps: no data (no cps trials)"), "%s", text);
+    json_decref(recs);
+}
+
+/* Axes: log past a decade, linear from 0 under it, every label exact. */
+Test(plot, axis_ticks_exact_and_distinct)
+{
+    char cmd[2048];
+    static const double wide[] = {4000, 35000, 190000, 815000, NAN};
+    cr_expect_eq(plot_axis_cmd(wide, 5, 0, cmd, sizeof cmd), 1, "%s", cmd);
+    cr_expect_not_null(strstr(cmd, "set logscale y 10"), "%s", cmd);
+    cr_expect_not_null(strstr(cmd, "\"1k\" 1000,"), "%s", cmd);
+    cr_expect_not_null(strstr(cmd, "\"1M\" 1000000)"), "%s", cmd);
+    cr_expect_not_null(strstr(cmd, "\"\" 2000 1,"), "minor ticks unlabelled: %s", cmd);
+    static const double narrow[] = {1.1e6, 1.3e6, 1.5e6};
+    cr_expect_eq(plot_axis_cmd(narrow, 3, 0, cmd, sizeof cmd), 0, "%s", cmd);
+    cr_expect_not_null(strstr(cmd, "\"0\" 0, \"500k\" 500000, \"1M\" 1000000, \"1.5M\" 1500000"),
+                       "exact, distinct labels: %s", cmd);
+    static const double small[] = {2e-5, 3.0};
+    plot_axis_cmd(small, 2, 0, cmd, sizeof cmd);
+    cr_expect_not_null(strstr(cmd, "\"10^{-5}\" 1e-05"), "%s", cmd);
+    static const double lat[] = {40, 90};
+    cr_expect_eq(plot_axis_cmd(lat, 2, 1, cmd, sizeof cmd), 1, "forced log: %s", cmd);
+    static const double none[] = {NAN};
+    cr_expect_eq(plot_axis_cmd(none, 1, 0, cmd, sizeof cmd), 0);
+    cr_expect_not_null(strstr(cmd, "\"1\" 1)"), "no data: [0, 1]: %s", cmd);
 }
