@@ -41,7 +41,7 @@ entry_w = (klen + 4) * 0.9 * fsize / 72.0
 keycols = int(0.95 * fig_w / entry_w)
 keycols = (keycols < 1) ? 1 : (keycols > nkey) ? nkey : keycols
 key_rows = (nkey < 1) ? 0 : (nkey + keycols - 1) / keycols
-key_h = key_rows * 1.45 * fsize / 72.0 + 0.12
+key_h = key_rows * 1.6 * fsize / 72.0 + 0.12
 
 # What the error bars are and their real coverage (harness/analysis/plot.c
 # passes it as ci_note, e.g. "error bars: order-statistic interval of the

@@ -154,6 +154,13 @@ double model_record_value(json_t *rec, const char *name)
         double w = num_at(dc, "poll_cycles_work"), i = num_at(dc, "poll_cycles_idle");
         return w + i > 0 ? w / (w + i) : NAN;
     }
+    json_t *wl = json_object_get(rec, "workload");
+    if (strcmp(name, "offered_rps") == 0) { /* open loop: the rate the schedule offered */
+        double r = num_at(wl, "rate");
+        const char *mode = model_str(wl, "mode");
+        return r > 0 && mode && strcmp(mode, "open") == 0 ? r : NAN;
+    }
+    if (strcmp(name, "load") == 0) return num_at(wl, "load"); /* a sweep point's share */
     return NAN;
 }
 

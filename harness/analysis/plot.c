@@ -71,6 +71,8 @@ struct fig {
     int has_x2, has_poll;
     double bw, xmin, xmax;
     char xtics[8192];
+    char xcmd[2048];  /* a figure whose x axis plot.c chooses (set xrange, xtics) */
+    double target_us; /* the sweeps' p99 target (env.json p99_target_ns), µs */
     FILE *notes;
 };
 
@@ -301,9 +303,10 @@ static void build_latency(struct fig *f)
     size_t nopen = 0;
     f->kind = K_POINTS;
     for (size_t w = 0; w < pd->nw; w++)
-        nopen += strcmp(mode_of(pd, w), "open") == 0;
+        nopen += strcmp(mode_of(pd, w), "open") == 0 && !model_str(pd->specs[w], "sweep");
     for (size_t w = 0; w < pd->nw; w++) {
-        if (strcmp(mode_of(pd, w), "open") != 0) continue;
+        /* Sweep points have their own figure (loadlat). */
+        if (strcmp(mode_of(pd, w), "open") != 0 || model_str(pd->specs[w], "sweep")) continue;
         size_t have = 0;
         for (size_t d = 0; d < pd->nd; d++) {
             struct cell_stat st;
@@ -341,6 +344,62 @@ static void build_latency(struct fig *f)
  * median and its interval's ends), -1 ends a list. */
 #define MAXP 6
 #define PCOLS 8
+static int axis_x(const double *v, size_t n, char *out, size_t len);
+
+/* Latency against offered load: the first sweep's points (workload.sweep,
+ * set by `run` for capacity/loads workloads), per driver and percentile (p50,
+ * p99, p99.9), by offered rate. Rows in (driver, percentile, rate) order so
+ * gnuplot joins each into a line; v: latency µs, lo, hi, percentile 1..3,
+ * load share, n. */
+static void build_loadlat(struct fig *f)
+{
+    static const char *const key[] = {"lat_p50_ns", "lat_p99_ns", "lat_p999_ns"};
+    const struct run_model *pd = f->pd;
+    const char *family = NULL;
+    f->kind = K_LINES;
+    for (size_t w = 0; w < pd->nw && !family; w++)
+        family = model_str(pd->specs[w], "sweep");
+    if (!family) return;
+    for (size_t w = 0; w < pd->nw; w++) {
+        const char *s = model_str(pd->specs[w], "sweep");
+        if (s && strcmp(s, family) != 0 && f->notes)
+            fprintf(f->notes, "plot: loadlat: %s left out (only the first sweep, %s, is drawn)\n",
+                    pd->workloads[w], family);
+    }
+    double xs[MODEL_MAX_WORKLOADS * 8];
+    size_t nx = 0;
+    for (size_t d = 0; d < pd->nd; d++)
+        for (size_t p = 0; p < 3; p++) {
+            size_t first = f->n;
+            for (size_t w = 0; w < pd->nw; w++) {
+                const char *s = model_str(pd->specs[w], "sweep");
+                if (!s || strcmp(s, family) != 0) continue;
+                struct cell_stat st, off, ld;
+                model_cell_stat(pd, w, d, key[p], &st);
+                model_cell_stat(pd, w, d, "offered_rps", &off);
+                model_cell_stat(pd, w, d, "load", &ld);
+                if (st.n == 0 || off.n == 0) continue;
+                struct row *r = add_row(f, d, p, pd->workloads[w]);
+                if (!r) return;
+                r->x = off.median;
+                r->v[0] = st.median / 1e3, r->v[1] = st.lo / 1e3, r->v[2] = st.hi / 1e3;
+                r->v[3] = (double)(p + 1);
+                r->v[4] = ld.median;
+                r->v[5] = (double)st.n;
+                note_level(r, &st);
+                if (nx < sizeof xs / sizeof xs[0]) xs[nx++] = off.median;
+                /* by offered rate within the (driver, percentile) run */
+                for (size_t j = f->n - 1; j > first && f->rows[j - 1].x > f->rows[j].x; j--) {
+                    struct row t = f->rows[j - 1];
+                    f->rows[j - 1] = f->rows[j], f->rows[j] = t;
+                }
+            }
+        }
+    if (f->n) axis_x(xs, nx, f->xcmd, sizeof f->xcmd);
+    double t = pd->env ? json_number_value(json_object_get(pd->env, "p99_target_ns")) : 0;
+    f->target_us = (t > 0 ? t : 1e6) / 1e3;
+}
+
 static const struct figure {
     const char *name, *caption, *empty, *header;
     void (*build)(struct fig *f);
@@ -391,6 +450,14 @@ static const struct figure {
      build_overhead,
      {{0, 1, 2, -1}, {3, 4, 5, -1}, {6, 7, 8, -1}, {-1}},
      0},
+    {"loadlat",
+     "Latency against offered load (open loop from the intended send time): p50, p99, p99.9 "
+     "per driver",
+     "no load sweep (a workload with capacity and loads)",
+     "latency_us,lo,hi,pct,load,n",
+     build_loadlat,
+     {{0, 1, 2, -1}, {-1}},
+     1},
 };
 #define NFIGURES (sizeof figures / sizeof figures[0])
 
@@ -666,6 +733,19 @@ int plot_axis_cmd(const double *v, size_t n, int force_log, char *out, size_t le
     return 0;
 }
 
+/* plot_axis_cmd for the x axis. */
+static int axis_x(const double *v, size_t n, char *out, size_t len)
+{
+    int lg = plot_axis_cmd(v, n, 0, out, len);
+    for (char *p = out; (p = strstr(p, " y")) != NULL; p++) /* logscale y */
+        p[1] = 'x';
+    for (char *p = out; (p = strstr(p, "yrange")) != NULL; p++)
+        *p = 'x';
+    for (char *p = out; (p = strstr(p, "ytics")) != NULL; p++)
+        *p = 'x';
+    return lg;
+}
+
 /* Per panel of a figure: its axis command and whether any row has a value. */
 static void panel_axes(const struct figure *fg, const struct fig *f, char cmd[][2048], int *have,
                        size_t *np)
@@ -750,6 +830,9 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
         if (f->xtics[0])
             n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n,
                           "; xtics_cmd='set xtics noenhanced %s'", f->xtics);
+        if (f->xcmd[0])
+            n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n, "; xcmd='%s'; target_us=%.10g",
+                          f->xcmd, f->target_us);
         if (f->xmax > f->xmin)
             n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n, "; xmin=%.10g; xmax=%.10g",
                           f->xmin, f->xmax);

@@ -538,6 +538,85 @@ static void section_download(struct ctx *c)
     fputc('\n', f);
 }
 
+/* Latency against offered load: each driver's highest offered rate whose p99
+ * stays under the target (env.json p99_target_ns, the suite's p99_target),
+ * over the sweep points `run` made from a workload with capacity and loads. */
+static void section_loadlat(struct ctx *c)
+{
+    FILE *f = c->f;
+    const struct run_model *pd = &c->pd;
+    const char *family = NULL, *cap_of = NULL;
+    char a[32], b[32], t[32];
+    for (size_t w = 0; w < pd->nw && !family; w++)
+        if ((family = str_at(pd->specs[w], "sweep"))) cap_of = str_at(pd->specs[w], "capacity_of");
+    if (!family) return;
+    double target = pd->env ? num_at(pd->env, "p99_target_ns") : NAN;
+    if (!(target > 0)) target = 1e6;
+    fmt(target, U_NS, t, sizeof t);
+    fprintf(f, "## Latency against offered load\n\n");
+    fprintf(f,
+            "Open loop (`%s`), each point offering a share of the closed-loop capacity the same "
+            "driver reached in this run (median req/s of `%s`); latency from each request's "
+            "intended send time, so a stall is not hidden. Target: p99 ≤ %s (suite key "
+            "`p99_target`). Figure: loadlat.\n\n",
+            family, cap_of ? cap_of : "?", t);
+    fprintf(f,
+            "| driver | capacity (req/s) | highest offered rate with p99 ≤ %s | share of "
+            "capacity | p99 there | first point over the target |\n",
+            t);
+    fprintf(f, "|---|---|---|---|---|---|\n");
+    for (size_t d = 0; d < pd->nd; d++) {
+        double best = NAN, best_load = NAN, best_p99 = NAN, over = INFINITY, over_p99 = NAN;
+        double cap = NAN;
+        int any = 0, gen_bound = 0;
+        for (size_t w = 0; w < pd->nw; w++) {
+            const char *s = str_at(pd->specs[w], "sweep");
+            if (!s || strcmp(s, family) != 0) continue;
+            struct cell_stat p99, off, ld;
+            model_cell_stat(pd, w, d, "lat_p99_ns", &p99);
+            model_cell_stat(pd, w, d, "offered_rps", &off);
+            model_cell_stat(pd, w, d, "load", &ld);
+            if (!p99.n || !off.n) continue;
+            any = 1;
+            if (isfinite(ld.median) && ld.median > 0) cap = off.median / ld.median;
+            if (p99.median <= target) {
+                if (!isfinite(best) || off.median > best) {
+                    best = off.median, best_load = ld.median, best_p99 = p99.median;
+                    size_t i;
+                    json_t *rec;
+                    gen_bound = 0;
+                    json_array_foreach(pd->records, i, rec)
+                    {
+                        const char *wn = str_at(json_object_get(rec, "workload"), "name");
+                        const char *dn = str_at(rec, "driver");
+                        gen_bound |= wn && dn && strcmp(wn, pd->workloads[w]) == 0 &&
+                                     strcmp(dn, pd->drivers[d]) == 0 &&
+                                     json_is_true(json_object_get(rec, "generator_saturated"));
+                    }
+                }
+            } else if (off.median < over) {
+                over = off.median, over_p99 = p99.median;
+            }
+        }
+        if (!any) continue;
+        fprintf(f, "| %s | %s |", pd->drivers[d], fmt(cap, U_COUNT, a, sizeof a));
+        if (isfinite(best))
+            fprintf(f, " %s%s | %.0f%% | %s |", fmt(best, U_COUNT, a, sizeof a),
+                    gen_bound ? " (generator-bound)" : "", best_load * 100,
+                    fmt(best_p99, U_NS, b, sizeof b));
+        else
+            fprintf(f, " none: every point's p99 is over %s | – | – |", t);
+        if (isfinite(over))
+            fprintf(f, " %s req/s: p99 %s |\n", fmt(over, U_COUNT, a, sizeof a),
+                    fmt(over_p99, U_NS, b, sizeof b));
+        else
+            fprintf(f, " none (the target held at every load tested) |\n");
+    }
+    fprintf(f, "\nMedians over the repeats of each point; a point's rate is its driver's own "
+               "share of capacity, so drivers are compared by the rate they sustain under the "
+               "target, not at equal rates.\n\n");
+}
+
 static void section_figures(struct ctx *c)
 {
     FILE *f = c->f;
@@ -724,6 +803,7 @@ int report_write(const char *dir, const struct report_opts *o, char *err, size_t
     section_method(&c);
     section_workloads(&c);
     section_download(&c);
+    section_loadlat(&c);
     section_figures(&c);
     section_warnings(&c);
     section_trials(&c);

@@ -98,7 +98,7 @@ Test(plot, fixture_every_figure_every_format)
     copy_fixture(dir);
     struct plot_opts o = {.scripts = "plots"};
     int n = plot_run(dir, &o, err, sizeof err);
-    cr_assert_eq(n, 6, "plot_run: %d: %s", n, err);
+    cr_assert_eq(n, 7, "plot_run: %d: %s", n, err);
     for (size_t i = 0; plot_figure_name(i); i++)
         for (int cols = 1; cols <= 2; cols++) {
             snprintf(path, sizeof path, "%s/plots/%s-%dcol.pdf", dir, plot_figure_name(i), cols);
@@ -370,11 +370,11 @@ Test(plot, fixture_figures_pass_the_svg_check)
     snprintf(dir, sizeof dir, "%s/run", base);
     copy_fixture(dir);
     struct plot_opts o = {.scripts = "plots"};
-    cr_assert_eq(plot_run(dir, &o, err, sizeof err), 6, "%s", err);
+    cr_assert_eq(plot_run(dir, &o, err, sizeof err), 7, "%s", err);
     snprintf(path, sizeof path, "%s/plots", dir);
     int rc = svg_check(path, out, sizeof out);
     cr_expect_eq(rc, 0, "svg_check found defects:\n%s", out);
-    cr_expect_not_null(strstr(out, "12 file(s), 0 defect(s)"), "%s", out);
+    cr_expect_not_null(strstr(out, "14 file(s), 0 defect(s)"), "%s", out);
 }
 
 /* The check can fail: a figure drawn the way the old scripts drew it (rounded
@@ -418,7 +418,7 @@ Test(plot, one_driver_every_figure_draws)
     FILE *notes = tmpfile();
     struct plot_opts o = {.scripts = "plots", .notes = notes};
     int drawn = plot_run(dir, &o, err, sizeof err);
-    cr_assert_eq(drawn, 6, "%d drawn: %s", drawn, err);
+    cr_assert_eq(drawn, 7, "%d drawn: %s", drawn, err);
     snprintf(path, sizeof path, "%s/plots", dir);
     cr_expect_eq(svg_check(path, out, sizeof out), 0, "%s", out);
     snprintf(path, sizeof path, "%s/plots/overhead-2col.svg", dir);
@@ -459,4 +459,73 @@ Test(plot, axis_ticks_exact_and_distinct)
     static const double none[] = {NAN};
     cr_expect_eq(plot_axis_cmd(none, 1, 0, cmd, sizeof cmd), 0);
     cr_expect_not_null(strstr(cmd, "\"1\" 1)"), "no data: [0, 1]: %s", cmd);
+}
+
+/* A sweep point as `run` records it: open loop at rate, with its load and
+ * capacity workload; latency p50/p99/p99.9 in ns. */
+static json_t *sweep_rec(const char *driver, int pct, double rate, double p50, double p99,
+                         double p999)
+{
+    char name[32];
+    snprintf(name, sizeof name, "lat-%dpct", pct);
+    json_t *r = rec(name, "open", "/bytes/64", driver, 1, rate, 1000);
+    json_t *wl = json_object_get(r, "workload");
+    json_object_set_new(wl, "rate", json_integer((json_int_t)rate));
+    json_object_set_new(wl, "sweep", json_string("lat"));
+    json_object_set_new(wl, "load", json_real(pct / 100.0));
+    json_object_set_new(wl, "capacity_of", json_string("ka"));
+    json_t *m = json_object_get(r, "metrics");
+    json_object_set_new(m, "lat_p50_ns", json_real(p50));
+    json_object_set_new(m, "lat_p99_ns", json_real(p99));
+    json_object_set_new(m, "lat_p999_ns", json_real(p999));
+    return r;
+}
+
+/* Latency against offered load: x = the offered rate, one line per driver
+ * and percentile (rows in rate order), log axes over two decades of rates,
+ * the p99 target from env.json; the open-loop percentile figure leaves the
+ * sweep out. */
+Test(plot, load_sweep_figure)
+{
+    char dir[128], path[256], err[1024] = "", out[1 << 14];
+    need_python();
+    snprintf(dir, sizeof dir, "%s/sweep", base);
+    json_t *recs = json_array();
+    static const int pct[] = {90, 10, 50}; /* out of order: the figure sorts by rate */
+    for (int i = 0; i < 3; i++) {
+        json_array_append_new(
+            recs, sweep_rec("kernel", pct[i], 1500.0 * pct[i], 3e4, 2e5 * pct[i], 1e6 * pct[i]));
+        json_array_append_new(
+            recs, sweep_rec("dpdk-ring", pct[i], 3e4 * pct[i], 5e3, 1e4 * pct[i], 1e5 * pct[i]));
+    }
+    write_recs(dir, recs);
+    FILE *env = fopen(strcat(strcpy(path, dir), "/env.json"), "w");
+    cr_assert_not_null(env);
+    fputs("{\"p99_target_ns\": 2000000}\n", env);
+    fclose(env);
+    struct plot_opts o = {.scripts = "plots"};
+    cr_assert_eq(plot_run(dir, &o, err, sizeof err), 7, "%s", err);
+    snprintf(path, sizeof path, "%s/plots/loadlat.csv", dir);
+    const char *csv = slurp(path);
+    cr_expect_eq(lines(csv), 1 + 2 * 3 * 3, "%s", csv);
+    const char *k = csv_row(csv, "lat-10pct", "kernel");
+    cr_assert_not_null(k, "%s", csv);
+    cr_expect_float_eq(csv_cell(k, 4), 15000.0, 1e-9, "x: the offered rate");
+    cr_expect_float_eq(csv_cell(k, 5), 30.0, 1e-9, "p50 in µs");
+    cr_expect_float_eq(csv_cell(k, 8), 1.0, 1e-9, "percentile 1: p50");
+    cr_expect_float_eq(csv_cell(k, 9), 0.10, 1e-9, "load");
+    /* kernel's p50 rows by rate: 10%, 50%, 90% */
+    const char *a = strstr(csv, "\nlat-10pct,kernel"), *b = strstr(csv, "\nlat-50pct,kernel"),
+               *c = strstr(csv, "\nlat-90pct,kernel");
+    cr_expect(a && b && c && a < b && b < c, "rows in rate order: %s", csv);
+    snprintf(path, sizeof path, "%s/plots/loadlat-2col.svg", dir);
+    const char *svg = slurp(path);
+    cr_expect_not_null(strstr(svg, "offered load (req/s)"));
+    cr_expect_not_null(strstr(svg, "p99 target"));
+    snprintf(path, sizeof path, "%s/plots/latency.csv", dir);
+    struct stat st;
+    cr_expect_neq(stat(path, &st), 0, "sweep points are not in the percentile figure");
+    snprintf(path, sizeof path, "%s/plots", dir);
+    cr_expect_eq(svg_check(path, out, sizeof out), 0, "%s", out);
+    json_decref(recs);
 }

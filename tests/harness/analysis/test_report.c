@@ -333,16 +333,20 @@ Test(report, figures_linked_once_drawn)
     snprintf(cmd, sizeof cmd, "cp -r " FIXTURE " '%s'", dir);
     cr_assert_eq(system(cmd), 0, "cannot copy the fixture (run from the source tree)");
     struct plot_opts po = {.scripts = "plots"};
-    cr_assert_eq(plot_run(dir, &po, err, sizeof err), 6, "%s", err);
+    cr_assert_eq(plot_run(dir, &po, err, sizeof err), 7, "%s", err);
     cr_assert_eq(report_write(dir, NULL, err, sizeof err), 0, "%s", err);
     snprintf(path, sizeof path, "%s/REPORT.md", dir);
     const char *fig = section(slurp(path), "Figures");
     for (size_t i = 0; plot_figure_name(i); i++) {
         char link[128];
         snprintf(link, sizeof link, "](plots/%s-2col.png)", plot_figure_name(i));
-        cr_expect_not_null(strstr(fig, link), "no %s in %s", link, fig);
+        /* The fixture has no load sweep: that figure only says so, not embedded. */
+        if (strcmp(plot_figure_name(i), "loadlat") == 0)
+            cr_expect_null(strstr(fig, link), "%s embedded without data", link);
+        else
+            cr_expect_not_null(strstr(fig, link), "no %s in %s", link, fig);
     }
-    cr_expect_null(strstr(fig, "No data"), "%s", fig);
+    cr_expect_eq(count(fig, "No data for this figure in this run."), 1, "%s", fig);
 }
 
 Test(report, errors)
@@ -351,4 +355,49 @@ Test(report, errors)
     snprintf(dir, sizeof dir, "%s/missing", base);
     cr_expect_eq(report_write(dir, NULL, err, sizeof err), -1);
     cr_expect_not_null(strstr(err, "trials"), "%s", err);
+}
+
+/* Latency against offered load: each driver's highest offered rate whose p99
+ * stays under the target (env.json p99_target_ns), the first point over it,
+ * and a driver that never meets it. */
+Test(report, load_sweep_table)
+{
+    char dir[128], path[256], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/sweep", base);
+    json_t *recs = json_array();
+    static const int pct[] = {10, 50, 90};
+    static const double p99_kernel[] = {300e3, 800e3, 5e6}, p99_slow[] = {3e6, 4e6, 9e6};
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < 3; i++) {
+            const char *drv = d ? "afpacket" : "kernel";
+            char name[32];
+            snprintf(name, sizeof name, "lat-%dpct", pct[i]);
+            json_t *r = rec(drv, 1, "ok", 1000.0 * pct[i], 0.5);
+            json_t *wl = json_object_get(r, "workload");
+            json_object_set_new(wl, "name", json_string(name));
+            json_object_set_new(wl, "mode", json_string("open"));
+            json_object_set_new(wl, "rate", json_integer(1000 * pct[i]));
+            json_object_set_new(wl, "sweep", json_string("lat"));
+            json_object_set_new(wl, "load", json_real(pct[i] / 100.0));
+            json_object_set_new(wl, "capacity_of", json_string("ka"));
+            json_object_set_new(json_object_get(r, "metrics"), "lat_p99_ns",
+                                json_real(d ? p99_slow[i] : p99_kernel[i]));
+            cr_assert_eq(results_write_trial(dir, name, drv, 1, r, err, sizeof err), 0, "%s", err);
+            json_array_append_new(recs, r);
+        }
+    cr_assert_eq(results_write_summary(dir, recs, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/env.json", dir);
+    FILE *env = fopen(path, "w");
+    cr_assert_not_null(env);
+    fputs("{\"p99_target_ns\": 1000000}\n", env);
+    fclose(env);
+    cr_assert_eq(report_write(dir, NULL, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/REPORT.md", dir);
+    const char *t = section(slurp(path), "Latency against offered load");
+    cr_expect_not_null(strstr(t, "Target: p99 ≤ 1.00 ms"), "%s", t);
+    cr_expect_not_null(
+        strstr(t, "| kernel | 100k | 50.0k | 50% | 800 us | 90.0k req/s: p99 5.00 ms |"), "%s", t);
+    cr_expect_not_null(strstr(t, "| afpacket | 100k | none: every point's p99 is over 1.00 ms |"),
+                       "%s", t);
+    json_decref(recs);
 }
