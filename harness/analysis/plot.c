@@ -209,6 +209,7 @@ static void build_bars(struct fig *f, const char *const *modes, int exclude,
         for (size_t i = 0; modes[i]; i++)
             listed |= strcmp(mode_of(pd, w), modes[i]) == 0;
         if (listed == exclude) continue;
+        if (model_str(pd->specs[w], "sweep")) continue; /* sweep points: the loadlat figure */
         size_t cat = (size_t)-1;
         for (size_t d = 0; d < pd->nd; d++) {
             struct cell_stat st[4];
