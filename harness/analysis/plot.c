@@ -242,8 +242,8 @@ static void build_overhead(struct fig *f)
 {
     static const char *const modes[] = {"download", NULL};
     static const char *const m[] = {"ctx_switches_per_request", "net_rx_softirqs_per_request",
-                                    "syscalls_per_request"};
-    build_bars(f, modes, 1, m, 3);
+                                    "net_tx_softirqs_per_request", "syscalls_per_request"};
+    build_bars(f, modes, 1, m, 4);
 }
 
 static void build_download(struct fig *f)
@@ -444,12 +444,13 @@ static const struct figure {
      {{0, 1, 2, -1}, {3, 4, 5, -1}, {-1}},
      0},
     {"overhead",
-     "Context switches, NET_RX softirqs and server syscalls per request",
+     "Overhead per request: context switches, NET_RX and NET_TX softirqs (whole system), "
+     "system calls our server code issues",
      "no trials with overhead counters",
-     "ctx_switches_per_request,lo,hi,net_rx_softirqs_per_request,lo,hi,syscalls_per_request,lo,"
-     "hi,n",
+     "ctx_switches_per_request,lo,hi,net_rx_softirqs_per_request,lo,hi,"
+     "net_tx_softirqs_per_request,lo,hi,syscalls_per_request,lo,hi,n",
      build_overhead,
-     {{0, 1, 2, -1}, {3, 4, 5, -1}, {6, 7, 8, -1}, {-1}},
+     {{0, 1, 2, -1}, {3, 4, 5, -1}, {6, 7, 8, -1}, {9, 10, 11, -1}, {-1}},
      0},
     {"loadlat",
      "Latency against offered load (open loop from the intended send time): p50, p99, p99.9 "
@@ -644,7 +645,7 @@ static pid_t spawn_gnuplot(const char *gnuplot, const char *vars, const char *sc
  * "0.05", and under 0.01 a power of ten as 10^{-3} (gnuplot's enhanced text)
  * (SI prefix k, M, G; %g keeps every digit a 1-2-5 step has), so two ticks
  * never read alike. */
-static void tick_label(double v, char *buf, size_t len)
+static void tick_label(double v, int log_axis, char *buf, size_t len)
 {
     static const struct {
         double scale;
@@ -656,7 +657,7 @@ static void tick_label(double v, char *buf, size_t len)
             snprintf(buf, len, "%.6g%s", v / si[i].scale, si[i].prefix);
             return;
         }
-    if (a > 0 && a < 0.01) { /* 10^{-5} (typeset as a power), not "1e-05" */
+    if (log_axis && a > 0 && a < 0.01) { /* 10^{-5} (typeset as a power), not "1e-05" */
         double e = log10(a);
         if (fabs(e - round(e)) < 1e-9) {
             snprintf(buf, len, "%s10^{%d}", v < 0 ? "-" : "", (int)round(e));
@@ -676,10 +677,10 @@ __attribute__((format(printf, 3, 4))) static void append(char *out, size_t len, 
     va_end(ap);
 }
 
-static void add_tick(char *out, size_t len, double v, int minor, int *first)
+static void add_tick(char *out, size_t len, double v, int log_axis, int minor, int *first)
 {
     char l[32] = "";
-    if (!minor) tick_label(v, l, sizeof l);
+    if (!minor) tick_label(v, log_axis, l, sizeof l);
     size_t n = strlen(out);
     if (n < len)
         snprintf(out + n, len - n, "%s\"%s\" %.10g%s", *first ? "" : ", ", l, v, minor ? " 1" : "");
@@ -693,7 +694,8 @@ static void add_tick(char *out, size_t len, double v, int minor, int *first)
  * others) when the positive values span more than a decade; else linear from
  * 0 in steps of 1, 2 or 5 x 10^k. Zeros on a log axis sit at its floor, a
  * decade under the smallest positive value; force_log: log whatever the
- * span. Returns 1 when log. */
+ * span. The command also sets yfloor, the axis's bottom (where a script
+ * writes "0" over a zero bar). Returns 1 when log. */
 int plot_axis_cmd(const double *v, size_t n, int force_log, char *out, size_t len)
 {
     double lo = INFINITY, hi = 0;
@@ -716,9 +718,9 @@ int plot_axis_cmd(const double *v, size_t n, int force_log, char *out, size_t le
             for (int m = 1; m <= 9 && (e < e1 || m == 1); m++) {
                 double t = m * pow(10, e);
                 int major = m == 1 || (fine && (m == 2 || m == 5));
-                add_tick(out, len, t, !major, &first);
+                add_tick(out, len, t, 1, !major, &first);
             }
-        append(out, len, ")");
+        append(out, len, "); yfloor = %.10g", pow(10, e0)); /* where a zero sits */
         return 1;
     }
     double top = hi > 0 ? hi : 1;
@@ -729,8 +731,8 @@ int plot_axis_cmd(const double *v, size_t n, int force_log, char *out, size_t le
     append(out, len, "unset logscale y; set yrange [%.10g:%.10g]; set ytics (", -ymax * 1e-6,
            ymax * (1 + 1e-6));
     for (int k = 0; k * step <= ymax * (1 + 1e-9); k++)
-        add_tick(out, len, k * step, 0, &first);
-    append(out, len, ")");
+        add_tick(out, len, k * step, 0, 0, &first);
+    append(out, len, "); yfloor = 0");
     return 0;
 }
 

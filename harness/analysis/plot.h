@@ -16,7 +16,12 @@
  *   latency     p50/p90/p99/p99.9 of the open-loop trials (log axis)
  *   cps         connections per second (cps workloads)
  *   download    download time and Gbit/s (download workloads)
- *   overhead    context switches, NET_RX softirqs, server syscalls per request
+ *   overhead    per request: context switches, NET_RX and NET_TX softirqs,
+ *               system calls our server code issues (the driver's "syscalls",
+ *               else the sum of its sys_* counters: our stack's poll waits,
+ *               AF_PACKET's sendmmsg); a zero is written "0" on its panel
+ *   loadlat     latency (p50, p99, p99.9) against offered load: the load
+ *               sweep's points (workload.sweep), the p99 target as a line
  * Every value is the median over the ok repeats; error bars are the
  * order-statistic interval of the median (stats_median_ci), none for a cell
  * with one repeat. Each CSV ends with ci_level, the lowest coverage among the

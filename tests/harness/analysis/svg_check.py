@@ -131,12 +131,15 @@ def check(path):
         for child in el:
             tag = child.tag.replace(NS, "")
             cid = child.get("id") or ""
-            plot = in_plot or cid.startswith("gnuplot_plot_")
+            plot = in_plot
+            if cid.startswith("gnuplot_plot_"):  # a plot: its <title> is its key entry's text
+                t = child.find(NS + "title")
+                plot = (t.text or "").strip() if t is not None else ""
             f = fnum(child.get("font-size"), font) if child.get("font-size") else font
             an = child.get("text-anchor") or anchor
             if tag == "path":
                 pts = path_points(child.get("d"))
-                if (not plot and child.get("class") != "gridline" and len(pts) >= 3):
+                if (plot is False and child.get("class") != "gridline" and len(pts) >= 3):
                     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
                     if max(xs) - min(xs) > 20 and max(ys) - min(ys) > 20:
                         box = (min(xs), min(ys), max(xs), max(ys))
@@ -145,20 +148,20 @@ def check(path):
                 prev_tick = None
                 # A tick mark: one short axis-parallel segment (two when the
                 # tics are mirrored on the opposite border: the first counts).
-                if (not plot and len(pts) in (2, 4) and child.get("class") != "gridline"):
+                if (plot is False and len(pts) in (2, 4) and child.get("class") != "gridline"):
                     (x1, y1), (x2, y2) = pts[0], pts[1]
                     if abs(y1 - y2) < 0.01 and 0 < abs(x1 - x2) < 12:
                         prev_tick = ("y", (x1, x2), y1)
                     elif abs(x1 - x2) < 0.01 and 0 < abs(y1 - y2) < 12:
                         prev_tick = ("x", x1, (y1, y2))
                 continue
-            if tag == "use" and plot:
+            if tag == "use" and plot is not False:
                 x, y, _ = parse_transform(child.get("transform"))
                 m = re.search(r"scale\(\s*([-\d.]+)", child.get("transform") or "")
                 r = float(m.group(1)) if m else 1.0
                 marks.append((x - r, y - r, x + r, y + r))
                 continue
-            if tag == "polygon" and plot:
+            if tag == "polygon" and plot is not False:
                 nums = [float(v) for v in re.findall(r"[-\d.]+", child.get("points") or "")]
                 xs, ys = nums[0::2], nums[1::2]
                 if xs and max(xs) - min(xs) > 0.01 and max(ys) - min(ys) > 0.01:
@@ -170,13 +173,14 @@ def check(path):
                     s = "".join(t.itertext()).strip()
                     if not s:
                         continue
-                    kind = "legend" if plot else ("tick" if prev_tick else "text")
+                    kind = ("legend" if plot is not False and s == plot else
+                            "tick" if prev_tick and plot is False else "text")
                     texts.append((text_quad(x, y, a, an, f, s), s, kind, prev_tick))
                 continue
             if tag == "g":
                 walk(child, plot, f, an)
                 # a tick mark and its label share one <g>: keep prev_tick only inside it
-    walk(root, False, 10.0, "start")
+    walk(root, False, 10.0, "start")  # plot: False outside plots, else the plot's title
 
     bad = []
     for q, s, kind, _ in texts:

@@ -158,10 +158,12 @@ Test(plot, fixture_csvs)
     csv = slurp(path);
     k = csv_row(csv, "ka-64", "kernel");
     cr_assert_not_null(k);
-    cr_expect_float_eq(csv_cell(k, 11), 380416.0 / 174341.0, 1e-6, "%s", k);
+    cr_expect_float_eq(csv_cell(k, 14), 380416.0 / 174341.0, 1e-6, "%s", k);
+    cr_expect_float_eq(csv_cell(k, 11), 0.0, 1e-12, "NET_TX softirqs: 0 of them: %s", k);
     const char *af = csv_row(csv, "ka-64", "afpacket");
     cr_assert_not_null(af);
-    cr_expect(isnan(csv_cell(af, 11)), "afpacket has no syscalls counter: %s", af);
+    /* Our stack over AF_PACKET: its sys_* counters (sendmmsg, poll) over the requests */
+    cr_expect_float_eq(csv_cell(af, 14), (126436.0 + 0) / 208348.0, 1e-6, "%s", af);
     /* Latency in microseconds, open-loop only, one row per percentile and driver. */
     snprintf(path, sizeof path, "%s/plots/latency.csv", dir);
     csv = slurp(path);
@@ -327,7 +329,8 @@ Test(plot, errors)
 }
 
 /* syscalls per request divides by the requests the server parsed; records
- * written before the counter's rename (stats.requests) are still read. */
+ * written before the counter's rename (stats.requests) are still read; a
+ * driver with no "syscalls" total counts its sys_* counters; none: NAN. */
 Test(plot, syscalls_per_request_over_requests_parsed)
 {
     json_t *now = json_pack("{s:{s:{s:I},s:{s:I}}}", "server", "driver_counters", "syscalls",
@@ -336,7 +339,18 @@ Test(plot, syscalls_per_request_over_requests_parsed)
                             (json_int_t)500, "stats", "requests", (json_int_t)250);
     cr_expect_float_eq(model_record_value(now, "syscalls_per_request"), 0.5, 1e-12);
     cr_expect_float_eq(model_record_value(old, "syscalls_per_request"), 2.0, 1e-12);
-    json_decref(now), json_decref(old);
+    json_t *stack = json_pack("{s:{s:{s:I,s:I,s:I},s:{s:I}}}", "server", "driver_counters",
+                              "sys_sendmmsg", (json_int_t)300, "sys_poll_wait", (json_int_t)100,
+                              "rx_frames", (json_int_t)9999, "stats", "requests_parsed",
+                              (json_int_t)1000);
+    json_t *none = json_pack("{s:{s:{s:I},s:{s:I}}}", "server", "driver_counters", "rx_frames",
+                             (json_int_t)5, "stats", "requests_parsed", (json_int_t)1000);
+    cr_expect_float_eq(model_record_value(stack, "syscalls_per_request"), 0.4, 1e-12);
+    cr_expect(isnan(model_record_value(none, "syscalls_per_request")), "no sys_* counter: none");
+    json_t *tx = json_pack("{s:{s:I},s:{s:I}}", "cpu", "net_tx_softirqs", (json_int_t)50,
+                           "metrics", "requests", (json_int_t)1000);
+    cr_expect_float_eq(model_record_value(tx, "net_tx_softirqs_per_request"), 0.05, 1e-12);
+    json_decref(now), json_decref(old), json_decref(stack), json_decref(none), json_decref(tx);
 }
 
 /* ------------------------------------------------------------ the figures' looks */
