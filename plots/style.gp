@@ -52,8 +52,10 @@ key_h = key_rows * 1.6 * fsize / 72.0 + 0.12
 # label 99 after it.
 if (!exists("ci_note")) ci_note = ""
 ci_cut = strstrt(ci_note, ", ")
-ci_text = (cols == 1 && ci_cut > 0) ? ci_note[1:ci_cut] . "\n" . ci_note[ci_cut + 2:] : ci_note
-ci_lines = (ci_note eq "") ? 0 : ((cols == 1 && ci_cut > 0) ? 2 : 1)
+# (LaTeX takes no line break inside a label: one line there.)
+split_note = cols == 1 && ci_cut > 0 && fmt ne "tex"
+ci_text = split_note ? ci_note[1:ci_cut] . "\n" . ci_note[ci_cut + 2:] : ci_note
+ci_lines = (ci_note eq "") ? 0 : (split_note ? 2 : 1)
 xl(s) = s . ((ci_lines == 0) ? "" : (ci_lines == 1) ? "\n " : "\n \n ")
 fig_h = prows * (panel_h + ci_lines * 1.2 * fsize / 72.0) + key_h
 png_dpi = 150.0
@@ -61,6 +63,11 @@ png_dpi = 150.0
 if (fmt eq "pdf") {
     set terminal pdfcairo enhanced color font sprintf("Helvetica,%d", fsize) \
         size fig_w, fig_h linewidth 1.5 rounded
+} else { if (fmt eq "tex") {
+    # bypassbench plot --latex: the graphics as PDF, every text left to LaTeX
+    # (the paper's fonts) in a .tex to \input; plot.c escapes the strings.
+    set terminal cairolatex pdf input color size fig_w, fig_h font sprintf(",%d", fsize) \
+        linewidth 1.5 rounded
 } else {
     if (fmt eq "svg") {
         # svg sizes are in px; 72 px per inch keeps the PDF's proportions.
@@ -71,7 +78,7 @@ if (fmt eq "pdf") {
             size fig_w * png_dpi, fig_h * png_dpi fontscale png_dpi / 72 \
             linewidth png_dpi / 72 * 1.5 rounded background "white"
     }
-}
+} }
 if (exists("outfile")) set output outfile
 
 # Okabe & Ito (2008), "Color Universal Design".

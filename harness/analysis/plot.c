@@ -626,10 +626,14 @@ static int find_scripts(const struct plot_opts *o, char *out, size_t len)
 }
 
 static pid_t spawn_gnuplot(const char *gnuplot, const char *vars, const char *script,
-                           const char *log)
+                           const char *log, const char *cwd)
 {
     pid_t pid = fork();
     if (pid != 0) return pid;
+    if (cwd && chdir(cwd) < 0) { /* cairolatex names its graphics file as given: relative */
+        dprintf(2, "cannot enter %s: %s\n", cwd, strerror(errno));
+        _exit(126);
+    }
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     int null = open("/dev/null", O_RDWR);
     if (fd >= 0) dup2(fd, 2);
@@ -663,6 +667,13 @@ static void tick_label(double v, int log_axis, char *buf, size_t len)
             snprintf(buf, len, "%s10^{%d}", v < 0 ? "-" : "", (int)round(e));
             return;
         }
+    }
+    if (a > 0 && a < 1e-3) { /* "0.00002", not "2e-05": every digit, no exponent */
+        int d = (int)ceil(-log10(a) - 1e-9) + 6;
+        snprintf(buf, len, "%.*f", d > 15 ? 15 : d, v);
+        for (char *z = buf + strlen(buf) - 1; z > buf && *z == '0'; z--)
+            *z = '\0';
+        return;
     }
     snprintf(buf, len, "%.6g", v);
 }
@@ -767,16 +778,42 @@ static void panel_axes(const struct figure *fg, const struct fig *f, char cmd[][
     }
 }
 
-static const char *const formats[] = {"pdf", "svg", "png"};
+static const char *const formats[] = {"pdf", "svg", "png", "tex"};
+
+/* A string for LaTeX (cairolatex typesets every label): _ % & # escaped,
+ * "≥" as math, a power of ten 10^{k} (a log axis's tick) in math mode.
+ * quoted: src holds gnuplot "double-quoted" strings (tick labels), where a
+ * backslash must be doubled to reach LaTeX. */
+static void latexify(const char *src, char *dst, size_t len, int quoted)
+{
+    size_t n = 0;
+    const char *geq = "≥";
+    for (const char *p = src; *p && n + 1 < len; p++) {
+        const char *e = strncmp(p, "10^{", 4) == 0 ? strchr(p, '}') : NULL;
+        if (e) {
+            n += (size_t)snprintf(dst + n, len - n, "$%.*s$", (int)(e - p + 1), p);
+            p = e;
+        } else if (strncmp(p, geq, strlen(geq)) == 0) {
+            n += (size_t)snprintf(dst + n, len - n, quoted ? "$\\\\geq$" : "$\\geq$");
+            p += strlen(geq) - 1;
+        } else if (*p == '_' || *p == '%' || *p == '&' || *p == '#') {
+            n += (size_t)snprintf(dst + n, len - n, quoted ? "\\\\%c" : "\\%c", *p);
+        } else {
+            dst[n++] = *p;
+        }
+    }
+    dst[n < len ? n : len - 1] = '\0';
+}
 
 static int draw(const char *pdir, const char *scripts, const char *gnuplot, const struct figure *fg,
-                const struct fig *f, size_t nu, const char *csv, const char *note, char *err,
-                size_t errlen)
+                const struct fig *f, size_t nu, const char *csv, const char *note,
+                const char *latex_dir, char *err, size_t errlen)
 {
     char drivers[1024] = "", lts[256] = "", log[PATH_LEN + 64], script[PATH_LEN + 64];
-    char style[PATH_LEN + 64], out[6][PATH_LEN + 64];
-    static char vars[6][16384];
-    pid_t pid[6];
+    char style[PATH_LEN + 64], out[8][PATH_LEN + 64], path[PATH_LEN + 128];
+    static char vars[8][16384];
+    pid_t pid[8];
+    size_t nout = latex_dir ? 8 : 6; /* pdf, svg, png (and tex) x 1col, 2col */
     size_t listed = 0; /* drivers with rows, in pd order: their di is 1..nu */
     for (size_t d = 0; d < f->pd->nd; d++) {
         int used = 0;
@@ -816,26 +853,42 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
         keylen = w > keylen ? w : keylen;
         p += w + (p[w] == ' ');
     }
-    for (size_t i = 0; i < 6; i++) {
+    /* cairolatex hands every text to LaTeX: the same strings, escaped for it. */
+    static char tdrivers[2048], tnote[512], tempty[256], txtics[8192], txcmd[2048],
+        tycmd[MAXP][2048];
+    latexify(drivers, tdrivers, sizeof tdrivers, 0);
+    latexify(note, tnote, sizeof tnote, 0);
+    latexify(fg->empty, tempty, sizeof tempty, 0);
+    latexify(f->xtics, txtics, sizeof txtics, 1);
+    latexify(f->xcmd, txcmd, sizeof txcmd, 1);
+    for (size_t g = 0; g < np; g++)
+        latexify(ycmd[g], tycmd[g], sizeof tycmd[g], 1);
+    for (size_t i = 0; i < nout; i++) {
         int cols = i % 2 ? 2 : 1;
         const char *fmt = formats[i / 2];
-        snprintf(out[i], sizeof out[i], "%s/%s-%dcol.%s", pdir, fg->name, cols, fmt);
-        unlink(out[i]);
+        int tex = strcmp(fmt, "tex") == 0;
+        if (tex) /* relative: the .tex names its graphics file as gnuplot was told */
+            snprintf(out[i], sizeof out[i], "%s-%dcol.tex", fg->name, cols);
+        else
+            snprintf(out[i], sizeof out[i], "%s/%s-%dcol.%s", pdir, fg->name, cols, fmt);
+        snprintf(path, sizeof path, "%s/%s", tex ? latex_dir : "", out[i]);
+        unlink(tex ? path : out[i]);
         int n = snprintf(vars[i], sizeof vars[i],
                          "datafile='%s'; outfile='%s'; fmt='%s'; cols=%d; stylefile='%s'; "
                          "drivers='%s'; lts='%s'; nd=%zu; bw=%.6g; has_poll=%d; have='%s'; "
                          "np=%zu; keylen=%zu; ci_note='%s'; nodata_msg='no data: %s'",
-                         csv, out[i], fmt, cols, style, drivers, lts, nu, f->bw > 0 ? f->bw : 0.3,
-                         f->has_poll, have, np, keylen, note, fg->empty);
+                         csv, out[i], fmt, cols, style, tex ? tdrivers : drivers, lts, nu,
+                         f->bw > 0 ? f->bw : 0.3, f->has_poll, have, np, keylen,
+                         tex ? tnote : note, tex ? tempty : fg->empty);
         for (size_t g = 0; g < np; g++)
-            n +=
-                snprintf(vars[i] + n, sizeof vars[i] - (size_t)n, "; ycmd%zu='%s'", g + 1, ycmd[g]);
+            n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n, "; ycmd%zu='%s'", g + 1,
+                          tex ? tycmd[g] : ycmd[g]);
         if (f->xtics[0])
             n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n,
-                          "; xtics_cmd='set xtics noenhanced %s'", f->xtics);
+                          "; xtics_cmd='set xtics noenhanced %s'", tex ? txtics : f->xtics);
         if (f->xcmd[0])
             n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n, "; xcmd='%s'; target_us=%.10g",
-                          f->xcmd, f->target_us);
+                          tex ? txcmd : f->xcmd, f->target_us);
         if (f->xmax > f->xmin)
             n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n, "; xmin=%.10g; xmax=%.10g",
                           f->xmin, f->xmax);
@@ -844,22 +897,72 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
             return -1;
         }
     }
-    for (size_t i = 0; i < 6; i++)
-        pid[i] = spawn_gnuplot(gnuplot, vars[i], script, log);
+    for (size_t i = 0; i < nout; i++)
+        pid[i] = spawn_gnuplot(gnuplot, vars[i], script, log, i >= 6 ? latex_dir : NULL);
     int rc = 0;
-    for (size_t i = 0; i < 6; i++) {
+    for (size_t i = 0; i < nout; i++) {
         int st = 0;
+        if (i >= 6) {
+            snprintf(path, sizeof path, "%s/%s", latex_dir, out[i]);
+        } else {
+            snprintf(path, sizeof path, "%s", out[i]);
+        }
         if (pid[i] < 0 || waitpid(pid[i], &st, 0) < 0) st = -1;
         if (rc == 0 && (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
-            snprintf(err, errlen, "%s: gnuplot failed%s (see %s)", out[i],
+            snprintf(err, errlen, "%s: gnuplot failed%s (see %s)", path,
                      WIFEXITED(st) && WEXITSTATUS(st) == 127 ? ": gnuplot not found" : "", log);
             rc = -1;
-        } else if (rc == 0 && !file_size_ok(out[i])) {
-            snprintf(err, errlen, "%s: gnuplot wrote nothing (see %s)", out[i], log);
+        } else if (rc == 0 && !file_size_ok(path)) {
+            snprintf(err, errlen, "%s: gnuplot wrote nothing (see %s)", path, log);
             rc = -1;
         }
     }
     return rc;
+}
+
+/* latex/figures.tex: a document that compiles alone (pdflatex figures.tex)
+ * and shows how a paper takes each figure: \input{<name>-1col.tex} in a
+ * figure, -2col in a figure*, with graphicx and color loaded. Figures with
+ * no data are left out. */
+static int write_figures_tex(const char *latex_dir, const int *with_data, char *err,
+                             size_t errlen)
+{
+    char path[PATH_LEN + 64], cap[512];
+    snprintf(path, sizeof path, "%s/figures.tex", latex_dir);
+    FILE *t = fopen(path, "w");
+    if (!t) {
+        snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+        return -1;
+    }
+    fprintf(t, "%% figures.tex -- bypassbench's figures typeset by LaTeX (gnuplot cairolatex):\n"
+               "%% each <name>-1col.tex (3.5 in, a column) and <name>-2col.tex (7 in, a page)\n"
+               "%% with its <name>-<n>col.pdf. In a paper: \\usepackage{graphicx,color}, then\n"
+               "%% \\input{<name>-1col.tex} inside a figure (with \\graphicspath if the files\n"
+               "%% sit elsewhere). This file compiles alone: pdflatex figures.tex.\n"
+               "\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n"
+               "\\usepackage[T1]{fontenc}\n\\usepackage{graphicx,color}\n"
+               "\\setlength{\\textwidth}{7in}\\setlength{\\oddsidemargin}{-0.25in}\n"
+               "\\setlength{\\evensidemargin}{-0.25in}\n\\begin{document}\n");
+    for (size_t i = 0; i < NFIGURES; i++) {
+        if (!with_data[i]) continue;
+        latexify(figures[i].caption, cap, sizeof cap, 0);
+        fprintf(t,
+                "\\begin{figure}[p]\\centering\n\\input{%s-1col.tex}\n\\caption{%s (column "
+                "width)}\\label{fig:bb-%s}\n\\end{figure}\n",
+                figures[i].name, cap, figures[i].name);
+        fprintf(t,
+                "\\begin{figure*}[p]\\centering\n\\input{%s-2col.tex}\n\\caption{%s (page "
+                "width)}\\label{fig:bb-%s-2col}\n\\end{figure*}\n\\clearpage\n",
+                figures[i].name, cap, figures[i].name);
+    }
+    fprintf(t, "\\end{document}\n");
+    int bad = ferror(t) != 0;
+    bad |= fclose(t) != 0;
+    if (bad) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errlen)
@@ -886,6 +989,27 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
         model_free(&pd);
         return -1;
     }
+    /* LaTeX: gnuplot runs in plots/latex/ (cairolatex writes the graphics
+     * name as given), so every other path it reads is made absolute. */
+    char latex_dir[PATH_LEN + 32] = "", abs[PATH_LEN];
+    int latex = o && o->latex && !csv_only;
+    if (latex) {
+        if (!realpath(pdir, abs) || strlen(abs) >= sizeof pdir) {
+            snprintf(err, errlen, "%s: %s", pdir, strerror(errno));
+            model_free(&pd);
+            return -1;
+        }
+        snprintf(pdir, sizeof pdir, "%s", abs);
+        if (realpath(scripts, abs)) snprintf(scripts, sizeof scripts, "%s", abs);
+        snprintf(latex_dir, sizeof latex_dir, "%s/latex", pdir);
+        if (mkdir(latex_dir, 0755) < 0 && errno != EEXIST) {
+            snprintf(err, errlen, "%s: cannot create directory: %s", latex_dir, strerror(errno));
+            model_free(&pd);
+            return -1;
+        }
+    }
+    const char *ldir = latex ? latex_dir : NULL;
+    int with_data[NFIGURES] = {0};
     struct fig *f = malloc(sizeof *f);
     if (!f) {
         snprintf(err, errlen, "plot: out of memory");
@@ -906,7 +1030,7 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
             /* No CSV (the report reads its absence as "no data"); the figure
              * itself says so in its plot area. */
             unlink(csv);
-            if (csv_only || draw(pdir, scripts, gnuplot, fg, f, 0, csv, "", e, sizeof e) < 0) {
+            if (csv_only || draw(pdir, scripts, gnuplot, fg, f, 0, csv, "", ldir, e, sizeof e) < 0) {
                 if (notes) fprintf(notes, "plot: %s: skipped (%s)\n", fg->name, fg->empty);
                 continue;
             }
@@ -921,18 +1045,26 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
         ci_note(f, note, sizeof note);
         int rc = write_csv(csv, fg, f, di, e, sizeof e);
         if (rc == 0 && !csv_only)
-            rc = draw(pdir, scripts, gnuplot, fg, f, nu, csv, note, e, sizeof e);
+            rc = draw(pdir, scripts, gnuplot, fg, f, nu, csv, note, ldir, e, sizeof e);
         if (rc < 0) {
             if (!failed++) snprintf(err, errlen, "%s", e);
             if (notes) fprintf(notes, "plot: %s: FAILED: %s\n", fg->name, e);
             continue;
         }
         drawn++;
+        with_data[i] = 1;
         if (notes)
             fprintf(notes, "plot: %s: %zu rows, %zu drivers -> %s/%s-{1,2}col.%s (%s)\n", fg->name,
-                    f->n, nu, pdir, fg->name, csv_only ? "csv" : "{pdf,svg,png}", note);
+                    f->n, nu, pdir, fg->name,
+                    csv_only ? "csv" : latex ? "{pdf,svg,png} and latex/*.tex" : "{pdf,svg,png}",
+                    note);
     }
     free(f);
     model_free(&pd);
+    if (latex && !failed && write_figures_tex(latex_dir, with_data, e, sizeof e) < 0) {
+        snprintf(err, errlen, "%s", e);
+        return -1;
+    }
+    if (latex && notes) fprintf(notes, "plot: LaTeX: %s/figures.tex\n", latex_dir);
     return failed ? -1 : drawn;
 }

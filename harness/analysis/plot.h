@@ -62,6 +62,9 @@ struct plot_opts {
                             <the binary's directory>/../plots */
     const char *gnuplot; /* NULL: "gnuplot" from PATH */
     int csv_only;        /* write the CSVs only */
+    int latex;           /* also DIR/plots/latex/: each figure through gnuplot's cairolatex
+                            (<name>-{1,2}col.tex + .pdf, text typeset by LaTeX) and a
+                            figures.tex that includes them and compiles alone */
     FILE *notes;         /* one line per figure written or skipped; NULL: silent */
 };
 

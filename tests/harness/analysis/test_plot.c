@@ -468,6 +468,9 @@ Test(plot, axis_ticks_exact_and_distinct)
     static const double small[] = {2e-5, 3.0};
     plot_axis_cmd(small, 2, 0, cmd, sizeof cmd);
     cr_expect_not_null(strstr(cmd, "\"10^{-5}\" 1e-05"), "%s", cmd);
+    static const double tiny[] = {2e-5, 1.2e-4};
+    plot_axis_cmd(tiny, 2, 0, cmd, sizeof cmd);
+    cr_expect_not_null(strstr(cmd, "\"0.00005\" 5e-05"), "no exponent on a linear axis: %s", cmd);
     static const double lat[] = {40, 90};
     cr_expect_eq(plot_axis_cmd(lat, 2, 1, cmd, sizeof cmd), 1, "forced log: %s", cmd);
     static const double none[] = {NAN};
@@ -541,5 +544,64 @@ Test(plot, load_sweep_figure)
     cr_expect_neq(stat(path, &st), 0, "sweep points are not in the percentile figure");
     snprintf(path, sizeof path, "%s/plots", dir);
     cr_expect_eq(svg_check(path, out, sizeof out), 0, "%s", out);
+    json_decref(recs);
+}
+
+/* --latex: every figure with data through cairolatex (.tex + .pdf, both
+ * widths) and a figures.tex that includes them; compiled with pdflatex where
+ * it is installed. The strings LaTeX would choke on (%, _, ≥, powers of ten)
+ * arrive escaped. */
+Test(plot, latex_figures_compile)
+{
+    char dir[128], path[256], cmd[512], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/tex", base);
+    json_t *recs = json_array();
+    for (int r = 0; r < 6; r++) { /* an interval's note: "exactly 96.9% at n = 6" */
+        json_t *x = rec("ka_64", "closed", "/bytes/64", "kernel", r + 1, 1e5 + r, 2e4);
+        json_object_set_new(json_object_get(x, "metrics"), "ctx_switches_per_request",
+                            json_real(r ? 1e-3 : 1e-5)); /* interval down to 10^{-5}: log */
+        json_array_append_new(recs, x);
+        json_array_append_new(recs, rec("ka_64", "closed", "/bytes/64", "my_stack", r + 1, 2e5 + r,
+                                        1e4));
+    }
+    write_recs(dir, recs);
+    struct plot_opts o = {.scripts = "plots", .latex = 1};
+    cr_assert_eq(plot_run(dir, &o, err, sizeof err), 7, "%s", err);
+    static const char *const with_data[] = {"throughput", "cycles", "overhead"};
+    for (size_t i = 0; i < 3; i++)
+        for (int cols = 1; cols <= 2; cols++) {
+            snprintf(path, sizeof path, "%s/plots/latex/%s-%dcol.tex", dir, with_data[i], cols);
+            cr_expect_gt(strlen(slurp(path)), 100, "%s", path);
+            snprintf(path, sizeof path, "%s/plots/latex/%s-%dcol.pdf", dir, with_data[i], cols);
+            char head[8];
+            read_head(path, head, sizeof head);
+            cr_expect_eq(memcmp(head, "%PDF", 4), 0, "%s", path);
+        }
+    snprintf(path, sizeof path, "%s/plots/latex/cycles-2col.tex", dir);
+    const char *tex = slurp(path);
+    cr_expect_not_null(strstr(tex, "my\\_stack"), "driver names escaped");
+    cr_expect_not_null(strstr(tex, "ka\\_64"), "workload names escaped");
+    cr_expect_not_null(strstr(tex, "96.9\\%"), "the note's percent escaped");
+    snprintf(path, sizeof path, "%s/plots/latex/overhead-2col.tex", dir);
+    cr_expect_not_null(strstr(slurp(path), "$10^{-5}$"), "powers of ten in math mode");
+    snprintf(path, sizeof path, "%s/plots/latex/figures.tex", dir);
+    const char *fig = slurp(path);
+    cr_expect_not_null(strstr(fig, "\\input{throughput-1col.tex}"));
+    cr_expect_not_null(strstr(fig, "\\input{overhead-2col.tex}"));
+    cr_expect_null(strstr(fig, "latency-1col"), "a figure with no data is left out");
+    if (system("command -v pdflatex >/dev/null 2>&1") != 0)
+        cr_skip_test("pdflatex is not installed (Debian texlive-latex-base; `ci/deps.sh latex` "
+                     "installs it): the LaTeX files were written but not compiled");
+    snprintf(cmd, sizeof cmd,
+             "cd '%s/plots/latex' && timeout 120 pdflatex -interaction=nonstopmode "
+             "-halt-on-error figures.tex >pdflatex.out 2>&1",
+             dir);
+    int rc = system(cmd);
+    snprintf(path, sizeof path, "%s/plots/latex/pdflatex.out", dir);
+    cr_assert_eq(rc, 0, "pdflatex failed:\n%s", slurp(path));
+    snprintf(path, sizeof path, "%s/plots/latex/figures.pdf", dir);
+    char head[8];
+    read_head(path, head, sizeof head);
+    cr_expect_eq(memcmp(head, "%PDF", 4), 0);
     json_decref(recs);
 }
