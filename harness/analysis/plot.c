@@ -5,22 +5,27 @@
  *   -> per figure: build_<figure>() collects rows (median, interval of the
  *      median and its coverage per cell, model.c) -> place() computes bar/point
  *      positions -> write_csv() -> ci_note() says what the error bars are
- *   -> draw(): gnuplot -e "<variables>" plots/<figure>.gp, the six outputs
- *      (pdf, svg, png x 1col, 2col) run in parallel, each checked non-empty.
+ *   -> draw(): panel_axes() picks each panel's y axis (plot_axis_cmd: log past
+ *      a decade, exact tick labels), then gnuplot -e "<variables>"
+ *      plots/<figure>.gp (plots/nodata.gp for a figure without data), the six
+ *      outputs (pdf, svg, png x 1col, 2col; and tex x 2 with --latex, in
+ *      plots/latex/, strings plot_latexify()d: plot_latex.c) run in parallel, each checked
+ *      non-empty -> with --latex, write_figures_tex().
  *
  * Callers: harness/cli/report.c, harness/analysis/report.c, tests.
- * Calls: model.c, stats.c, units.c, jansson, gnuplot (fork/exec).
+ * Calls: model.c, stats.c, units.c, plot_axes.c (the axes), plot_latex.c
+ * (--latex), jansson, gnuplot (fork/exec).
  */
 #include "harness/analysis/plot.h"
 
 #include "harness/analysis/model.h"
+#include "harness/analysis/plot_int.h"
 #include "harness/analysis/stats.h"
 #include "workloads/units.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -345,8 +350,6 @@ static void build_latency(struct fig *f)
  * median and its interval's ends), -1 ends a list. */
 #define MAXP 6
 #define PCOLS 8
-static int axis_x(const double *v, size_t n, char *out, size_t len);
-
 /* Latency against offered load: the first sweep's points (workload.sweep,
  * set by `run` for capacity/loads workloads), per driver and percentile (p50,
  * p99, p99.9), by offered rate. Rows in (driver, percentile, rate) order so
@@ -396,7 +399,7 @@ static void build_loadlat(struct fig *f)
                 }
             }
         }
-    if (f->n) axis_x(xs, nx, f->xcmd, sizeof f->xcmd);
+    if (f->n) plot_axis_x(xs, nx, f->xcmd, sizeof f->xcmd);
     double t = pd->env ? json_number_value(json_object_get(pd->env, "p99_target_ns")) : 0;
     f->target_us = (t > 0 ? t : 1e6) / 1e3;
 }
@@ -643,123 +646,6 @@ static pid_t spawn_gnuplot(const char *gnuplot, const char *vars, const char *sc
     _exit(127);
 }
 
-/* ---------------------------------------------------------------- axes */
-
-/* A tick label that says the tick's value exactly: "0", "500k", "1.5M",
- * "0.05", and under 0.01 a power of ten as 10^{-3} (gnuplot's enhanced text)
- * (SI prefix k, M, G; %g keeps every digit a 1-2-5 step has), so two ticks
- * never read alike. */
-static void tick_label(double v, int log_axis, char *buf, size_t len)
-{
-    static const struct {
-        double scale;
-        const char *prefix;
-    } si[] = {{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}};
-    double a = fabs(v);
-    for (size_t i = 0; i < sizeof si / sizeof si[0]; i++)
-        if (a >= si[i].scale) {
-            snprintf(buf, len, "%.6g%s", v / si[i].scale, si[i].prefix);
-            return;
-        }
-    if (log_axis && a > 0 && a < 0.01) { /* 10^{-5} (typeset as a power), not "1e-05" */
-        double e = log10(a);
-        if (fabs(e - round(e)) < 1e-9) {
-            snprintf(buf, len, "%s10^{%d}", v < 0 ? "-" : "", (int)round(e));
-            return;
-        }
-    }
-    if (a > 0 && a < 1e-3) { /* "0.00002", not "2e-05": every digit, no exponent */
-        int d = (int)ceil(-log10(a) - 1e-9) + 6;
-        snprintf(buf, len, "%.*f", d > 15 ? 15 : d, v);
-        for (char *z = buf + strlen(buf) - 1; z > buf && *z == '0'; z--)
-            *z = '\0';
-        return;
-    }
-    snprintf(buf, len, "%.6g", v);
-}
-
-__attribute__((format(printf, 3, 4))) static void append(char *out, size_t len, const char *fmt_,
-                                                         ...)
-{
-    size_t n = strlen(out);
-    va_list ap;
-    va_start(ap, fmt_);
-    if (n < len) vsnprintf(out + n, len - n, fmt_, ap);
-    va_end(ap);
-}
-
-static void add_tick(char *out, size_t len, double v, int log_axis, int minor, int *first)
-{
-    char l[32] = "";
-    if (!minor) tick_label(v, log_axis, l, sizeof l);
-    size_t n = strlen(out);
-    if (n < len)
-        snprintf(out + n, len - n, "%s\"%s\" %.10g%s", *first ? "" : ", ", l, v, minor ? " 1" : "");
-    *first = 0;
-}
-
-/* The y axis of a panel whose values (medians and interval ends, NAN
- * skipped) are v[0..n): a gnuplot command that sets its scale, range and
- * every tick with its exact label. Log (base 10, ticks at 1, 2, 5 x 10^k when
- * it spans up to two decades, else at the powers of ten, minor ticks at the
- * others) when the positive values span more than a decade; else linear from
- * 0 in steps of 1, 2 or 5 x 10^k. Zeros on a log axis sit at its floor, a
- * decade under the smallest positive value; force_log: log whatever the
- * span. The command also sets yfloor, the axis's bottom (where a script
- * writes "0" over a zero bar). Returns 1 when log. */
-int plot_axis_cmd(const double *v, size_t n, int force_log, char *out, size_t len)
-{
-    double lo = INFINITY, hi = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(v[i])) continue;
-        if (v[i] > 0 && v[i] < lo) lo = v[i];
-        if (v[i] > hi) hi = v[i];
-    }
-    int first = 1;
-    out[0] = '\0';
-    if (hi > 0 && isfinite(lo) && (hi / lo > 10 || force_log)) {
-        int e0 = (int)floor(log10(lo) + 1e-9), e1 = (int)ceil(log10(hi) - 1e-9);
-        if (e1 <= e0) e1 = e0 + 1;
-        int fine = e1 - e0 <= 2;
-        /* The range a hair wider than its end ticks: gnuplot drops a tick
-         * that falls exactly on a log axis's end. */
-        append(out, len, "set logscale y 10; set yrange [%.10g:%.10g]; set ytics (",
-               pow(10, e0) * (1 - 1e-6), pow(10, e1) * (1 + 1e-6));
-        for (int e = e0; e <= e1; e++)
-            for (int m = 1; m <= 9 && (e < e1 || m == 1); m++) {
-                double t = m * pow(10, e);
-                int major = m == 1 || (fine && (m == 2 || m == 5));
-                add_tick(out, len, t, 1, !major, &first);
-            }
-        append(out, len, "); yfloor = %.10g", pow(10, e0)); /* where a zero sits */
-        return 1;
-    }
-    double top = hi > 0 ? hi : 1;
-    double raw = top / 5, mag = pow(10, floor(log10(raw))), step;
-    double r = raw / mag;
-    step = (r <= 1 ? 1 : r <= 2 ? 2 : r <= 5 ? 5 : 10) * mag;
-    double ymax = hi > 0 ? ceil(top * 1.04 / step - 1e-9) * step : 1;
-    append(out, len, "unset logscale y; set yrange [%.10g:%.10g]; set ytics (", -ymax * 1e-6,
-           ymax * (1 + 1e-6));
-    for (int k = 0; k * step <= ymax * (1 + 1e-9); k++)
-        add_tick(out, len, k * step, 0, 0, &first);
-    append(out, len, "); yfloor = 0");
-    return 0;
-}
-
-/* plot_axis_cmd for the x axis. */
-static int axis_x(const double *v, size_t n, char *out, size_t len)
-{
-    int lg = plot_axis_cmd(v, n, 0, out, len);
-    for (char *p = out; (p = strstr(p, " y")) != NULL; p++) /* logscale y */
-        p[1] = 'x';
-    for (char *p = out; (p = strstr(p, "yrange")) != NULL; p++)
-        *p = 'x';
-    for (char *p = out; (p = strstr(p, "ytics")) != NULL; p++)
-        *p = 'x';
-    return lg;
-}
-
 /* Per panel of a figure: its axis command and whether any row has a value. */
 static void panel_axes(const struct figure *fg, const struct fig *f, char cmd[][2048], int *have,
                        size_t *np)
@@ -780,31 +666,6 @@ static void panel_axes(const struct figure *fg, const struct fig *f, char cmd[][
 
 static const char *const formats[] = {"pdf", "svg", "png", "tex"};
 
-/* A string for LaTeX (cairolatex typesets every label): _ % & # escaped,
- * "≥" as math, a power of ten 10^{k} (a log axis's tick) in math mode.
- * quoted: src holds gnuplot "double-quoted" strings (tick labels), where a
- * backslash must be doubled to reach LaTeX. */
-static void latexify(const char *src, char *dst, size_t len, int quoted)
-{
-    size_t n = 0;
-    const char *geq = "≥";
-    for (const char *p = src; *p && n + 1 < len; p++) {
-        const char *e = strncmp(p, "10^{", 4) == 0 ? strchr(p, '}') : NULL;
-        if (e) {
-            n += (size_t)snprintf(dst + n, len - n, "$%.*s$", (int)(e - p + 1), p);
-            p = e;
-        } else if (strncmp(p, geq, strlen(geq)) == 0) {
-            n += (size_t)snprintf(dst + n, len - n, quoted ? "$\\\\geq$" : "$\\geq$");
-            p += strlen(geq) - 1;
-        } else if (*p == '_' || *p == '%' || *p == '&' || *p == '#') {
-            n += (size_t)snprintf(dst + n, len - n, quoted ? "\\\\%c" : "\\%c", *p);
-        } else {
-            dst[n++] = *p;
-        }
-    }
-    dst[n < len ? n : len - 1] = '\0';
-}
-
 static int draw(const char *pdir, const char *scripts, const char *gnuplot, const struct figure *fg,
                 const struct fig *f, size_t nu, const char *csv, const char *note,
                 const char *latex_dir, char *err, size_t errlen)
@@ -814,7 +675,7 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
     static char vars[8][16384];
     pid_t pid[8];
     size_t nout = latex_dir ? 8 : 6; /* pdf, svg, png (and tex) x 1col, 2col */
-    size_t listed = 0; /* drivers with rows, in pd order: their di is 1..nu */
+    size_t listed = 0;               /* drivers with rows, in pd order: their di is 1..nu */
     for (size_t d = 0; d < f->pd->nd; d++) {
         int used = 0;
         for (size_t i = 0; i < f->n && !used; i++)
@@ -856,13 +717,13 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
     /* cairolatex hands every text to LaTeX: the same strings, escaped for it. */
     static char tdrivers[2048], tnote[512], tempty[256], txtics[8192], txcmd[2048],
         tycmd[MAXP][2048];
-    latexify(drivers, tdrivers, sizeof tdrivers, 0);
-    latexify(note, tnote, sizeof tnote, 0);
-    latexify(fg->empty, tempty, sizeof tempty, 0);
-    latexify(f->xtics, txtics, sizeof txtics, 1);
-    latexify(f->xcmd, txcmd, sizeof txcmd, 1);
+    plot_latexify(drivers, tdrivers, sizeof tdrivers, 0);
+    plot_latexify(note, tnote, sizeof tnote, 0);
+    plot_latexify(fg->empty, tempty, sizeof tempty, 0);
+    plot_latexify(f->xtics, txtics, sizeof txtics, 1);
+    plot_latexify(f->xcmd, txcmd, sizeof txcmd, 1);
     for (size_t g = 0; g < np; g++)
-        latexify(ycmd[g], tycmd[g], sizeof tycmd[g], 1);
+        plot_latexify(ycmd[g], tycmd[g], sizeof tycmd[g], 1);
     for (size_t i = 0; i < nout; i++) {
         int cols = i % 2 ? 2 : 1;
         const char *fmt = formats[i / 2];
@@ -878,8 +739,8 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
                          "drivers='%s'; lts='%s'; nd=%zu; bw=%.6g; has_poll=%d; have='%s'; "
                          "np=%zu; keylen=%zu; ci_note='%s'; nodata_msg='no data: %s'",
                          csv, out[i], fmt, cols, style, tex ? tdrivers : drivers, lts, nu,
-                         f->bw > 0 ? f->bw : 0.3, f->has_poll, have, np, keylen,
-                         tex ? tnote : note, tex ? tempty : fg->empty);
+                         f->bw > 0 ? f->bw : 0.3, f->has_poll, have, np, keylen, tex ? tnote : note,
+                         tex ? tempty : fg->empty);
         for (size_t g = 0; g < np; g++)
             n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n, "; ycmd%zu='%s'", g + 1,
                           tex ? tycmd[g] : ycmd[g]);
@@ -918,51 +779,6 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
         }
     }
     return rc;
-}
-
-/* latex/figures.tex: a document that compiles alone (pdflatex figures.tex)
- * and shows how a paper takes each figure: \input{<name>-1col.tex} in a
- * figure, -2col in a figure*, with graphicx and color loaded. Figures with
- * no data are left out. */
-static int write_figures_tex(const char *latex_dir, const int *with_data, char *err,
-                             size_t errlen)
-{
-    char path[PATH_LEN + 64], cap[512];
-    snprintf(path, sizeof path, "%s/figures.tex", latex_dir);
-    FILE *t = fopen(path, "w");
-    if (!t) {
-        snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
-        return -1;
-    }
-    fprintf(t, "%% figures.tex -- bypassbench's figures typeset by LaTeX (gnuplot cairolatex):\n"
-               "%% each <name>-1col.tex (3.5 in, a column) and <name>-2col.tex (7 in, a page)\n"
-               "%% with its <name>-<n>col.pdf. In a paper: \\usepackage{graphicx,color}, then\n"
-               "%% \\input{<name>-1col.tex} inside a figure (with \\graphicspath if the files\n"
-               "%% sit elsewhere). This file compiles alone: pdflatex figures.tex.\n"
-               "\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n"
-               "\\usepackage[T1]{fontenc}\n\\usepackage{graphicx,color}\n"
-               "\\setlength{\\textwidth}{7in}\\setlength{\\oddsidemargin}{-0.25in}\n"
-               "\\setlength{\\evensidemargin}{-0.25in}\n\\begin{document}\n");
-    for (size_t i = 0; i < NFIGURES; i++) {
-        if (!with_data[i]) continue;
-        latexify(figures[i].caption, cap, sizeof cap, 0);
-        fprintf(t,
-                "\\begin{figure}[p]\\centering\n\\input{%s-1col.tex}\n\\caption{%s (column "
-                "width)}\\label{fig:bb-%s}\n\\end{figure}\n",
-                figures[i].name, cap, figures[i].name);
-        fprintf(t,
-                "\\begin{figure*}[p]\\centering\n\\input{%s-2col.tex}\n\\caption{%s (page "
-                "width)}\\label{fig:bb-%s-2col}\n\\end{figure*}\n\\clearpage\n",
-                figures[i].name, cap, figures[i].name);
-    }
-    fprintf(t, "\\end{document}\n");
-    int bad = ferror(t) != 0;
-    bad |= fclose(t) != 0;
-    if (bad) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
 }
 
 int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errlen)
@@ -1030,7 +846,8 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
             /* No CSV (the report reads its absence as "no data"); the figure
              * itself says so in its plot area. */
             unlink(csv);
-            if (csv_only || draw(pdir, scripts, gnuplot, fg, f, 0, csv, "", ldir, e, sizeof e) < 0) {
+            if (csv_only ||
+                draw(pdir, scripts, gnuplot, fg, f, 0, csv, "", ldir, e, sizeof e) < 0) {
                 if (notes) fprintf(notes, "plot: %s: skipped (%s)\n", fg->name, fg->empty);
                 continue;
             }
@@ -1056,12 +873,14 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
         if (notes)
             fprintf(notes, "plot: %s: %zu rows, %zu drivers -> %s/%s-{1,2}col.%s (%s)\n", fg->name,
                     f->n, nu, pdir, fg->name,
-                    csv_only ? "csv" : latex ? "{pdf,svg,png} and latex/*.tex" : "{pdf,svg,png}",
+                    csv_only ? "csv"
+                    : latex  ? "{pdf,svg,png} and latex/*.tex"
+                             : "{pdf,svg,png}",
                     note);
     }
     free(f);
     model_free(&pd);
-    if (latex && !failed && write_figures_tex(latex_dir, with_data, e, sizeof e) < 0) {
+    if (latex && !failed && plot_write_figures_tex(latex_dir, with_data, e, sizeof e) < 0) {
         snprintf(err, errlen, "%s", e);
         return -1;
     }

@@ -2,10 +2,12 @@
  * report.c — `bypassbench report DIR`: DIR/REPORT.md (see report.h).
  *
  * report_write() -> model_load() (records grouped by workload, driver)
- *   -> header, environment, method, per-workload tables (model_cell_stat:
- *      median, interval of the median with its coverage, cv), download
- *      table (Table 2 layout), figures, warnings, every trial
- *      -> REPORT.md.tmp -> rename.
+ *   -> header, summary (per workload the best driver, its gain over kernel
+ *      with an interval, what limits the claim), environment, method,
+ *      per-workload tables (model_cell_stat: median, interval of the median
+ *      with its coverage, cv), download table (Table 2 layout), latency
+ *      against offered load (the sweep's highest rate under the p99 target),
+ *      figures, warnings, every trial -> REPORT.md.tmp -> rename.
  *
  * Callers: harness/cli/report.c, tests. Calls: model.c, plot.c (figure names), units.c, jansson.
  */
