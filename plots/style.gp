@@ -151,6 +151,6 @@ set key noenhanced
 # The error-bar note (ci_text, above). A label's first line is centred on its
 # position and the others go below: lift it by its lines less a half (font
 # size + 20% leading) and a small gap.
-ci_y = ((ci_lines - 0.5) * 1.2 * (fsize - 1) + 2) / 72.0 / fig_h
+ci_y = ((ci_lines - 0.5) * 1.2 * (fsize - 1) + 4) / 72.0 / fig_h
 if (ci_lines > 0) set label 99 ci_text at screen 0.99, screen ci_y right front noenhanced \
     font sprintf(",%d", fsize - 1) textcolor rgb "#404040"
