@@ -21,6 +21,7 @@ report|figures (gnuplot) and the scripts that read results (python3)|gnuplot-nox
 tests|unit tests (Criterion), the instruction gate (valgrind), fuzzers (clang, libFuzzer)|libcriterion-dev valgrind clang libclang-rt-14-dev
 peers|real peers for interop tests and benchmarks (wrk, nginx, curl) and trace checks (tshark)|wrk nginx-light curl tshark
 fresh|the fresh-root check: a Debian root made from nothing|mmdebstrap
+latex|optional, not in make deps (117 MB): pdflatex for `bypassbench plot --latex` and its test|texlive-latex-base
 '
 DEFAULT_GROUPS="build dpdk net report tests peers"
 

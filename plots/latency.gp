@@ -7,14 +7,18 @@
 #   label,driver,di,lt,x,lat_us,lo,hi,n,ci_level   (one row per workload, driver, percentile)
 # Variables: see style.gp, plus xtics_cmd, xmin, xmax.
 load stylefile
-set tmargin 1
+set multiplot
+eval legend_begin
+plot for [i=1:nd] NaN with linespoints lt dlt(i) title drv(i)
+eval legend_end
+eval panel(1)
+eval yaxis(1)
 if (exists("xtics_cmd")) eval xtics_cmd
 if (exists("xmin")) set xrange [xmin:xmax]
-set logscale y 10
-set format y "10^{%T}"
 set ylabel "latency (µs)"
 set xlabel xl("percentile (open loop)")
 set grid xtics ytics mytics
 # The bars first: drawn after the lines they would hide their points.
 plot for [i=1:nd] datafile skip 1 using (ebi(i, 5, 7)):6:7:8 with yerrorbars lt dlt(i) pt 0 notitle, \
-     for [i=1:nd] datafile skip 1 using (only(i, 5)):6 with linespoints lt dlt(i) title drv(i)
+     for [i=1:nd] datafile skip 1 using (only(i, 5)):6 with linespoints lt dlt(i) notitle
+unset multiplot

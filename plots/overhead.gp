@@ -1,36 +1,47 @@
 # overhead.gp — operating-system overhead per request, per workload and
-# driver: context switches (whole system), NET_RX softirqs (whole system) and
-# syscalls issued by the server (the kernel driver's "syscalls" counter over
-# the requests it served). Bars: medians over the repeats; error bars: the
-# order-statistic interval of the median, its real coverage in the note at the
-# bottom right (ci_note); none for one repeat. Data: overhead.csv
-#   label,driver,di,lt,x,ctx,lo,hi,softirq,lo,hi,syscalls,lo,hi,n,ci_level
-# Variables: see style.gp, plus xtics_cmd, xmin, xmax, bw, have (per panel: 1 if
-# any row has the counter).
-rows1 = 3; cols1 = 1; rows2 = 1; cols2 = 3
+# driver, one panel per counter: context switches and NET_RX and NET_TX
+# softirqs (whole system, /proc/stat and /proc/softirqs over the window), and
+# the system calls our server code issues (the kernel driver's every socket
+# and epoll call; our stack's poll(2) waits and, over AF_PACKET, its
+# sendmmsg(2) sends: the sys_* counters of the server's driver; calls made
+# inside DPDK's PMDs, such as net_af_packet's sendto, are not counted). The
+# figure shows the overhead falling path by path. Hardware interrupts are not
+# shown: the DUT links here (veth, tap, ring) have none. Bars: medians over
+# the repeats; error bars: the order-statistic interval of the median, its
+# coverage in the note at the bottom right (ci_note); none for one repeat. The
+# y axes are log when the values span more than a decade (plot.c); a zero
+# sits at a log axis's floor; a panel no driver reported says so.
+# Data: overhead.csv
+#   label,driver,di,lt,x,ctx,lo,hi,net_rx,lo,hi,net_tx,lo,hi,syscalls,lo,hi,n,ci_level
+# Variables: see style.gp, plus xtics_cmd, xmin, xmax, bw, have.
+rows1 = 4; cols1 = 1; rows2 = 2; cols2 = 2
 load stylefile
-set key outside top center horizontal maxcols 4 maxrows 2
-set multiplot layout prows, pcols
+set multiplot
+eval legend_begin
+plot for [i=1:nd] NaN with boxes lt dlt(i) title drv(i)
+eval legend_end
 if (exists("xtics_cmd")) eval xtics_cmd
 if (exists("xmin")) set xrange [xmin:xmax]
-set yrange [0:*]
-set xlabel xl("workload")
-array ylab[3] = ["context switches per request", "NET\\_RX softirqs per request", \
-                 "syscalls per request (server)"]
-do for [panel=1:3] {
-    c = 6 + 3 * (panel - 1)
-    set ylabel ylab[panel]
-    if (panel > 1) { unset key; unset label 99 }
-    if (exists("have") && word(have, panel) eq "0") {
-        # No driver reported this counter: say so instead of failing.
-        set yrange [0:1]
-        set label 1 "not recorded" at graph 0.5, 0.5 center
-        plot for [i=1:nd] NaN with boxes lt dlt(i) title drv(i)
-        unset label 1
-        set yrange [0:*]
-    } else {
-        plot for [i=1:nd] datafile skip 1 using (only(i, 5)):c with boxes lt dlt(i) title drv(i), \
-             datafile skip 1 using (ebx(5, c+1)):c:c+1:c+2 with yerrorbars lc rgb "black" pt 7 ps 0.25 lw 0.8 notitle
-    }
+set ylabel "count per request"
+# The counter names the panel (a title is short where a y label would run
+# past a short panel).
+array title_[4] = ["context switches", "NET\\_RX softirqs", "NET\\_TX softirqs", \
+                   "system calls (our server code)"]
+do for [p=1:4] {
+    eval panel(p)
+    eval yaxis(p)
+    # the x label only under the bottom row
+    if (p > np - pcols) { set xlabel xl("workload") } else { unset xlabel }
+    set title title_[p]
+    set tmargin 2
+    c = 6 + 3 * (p - 1)
+    if (nodata(p)) { set label 98 "not recorded in this run" at graph 0.5, 0.5 center front }
+    # A zero is a result here (no system call on that path): written "0" where
+    # the bar would start, since a log axis cannot show it.
+    plot for [i=1:nd] datafile skip 1 using (only(i, 5)):c with boxes lt dlt(i) notitle, \
+         datafile skip 1 using (ebx(5, c + 1)):c:c+1:c+2 with yerrorbars lc rgb "black" pt 7 ps 0.25 lw 0.8 notitle, \
+         datafile skip 1 using 5:(yfloor):(column(c) == 0 ? "0" : "") with labels offset 0, 0.6 \
+            font sprintf(",%d", fsize - 1) tc rgb "#404040" notitle
+    unset label 98
 }
 unset multiplot

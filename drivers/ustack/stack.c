@@ -97,6 +97,7 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_SEND_PARTIAL] = "send_partial",
     [US_TIME_WAIT_RECYCLED] = "time_wait_recycled",
     [US_BAD_HANDLE] = "bad_handle",
+    [US_SYS_POLL_WAIT] = "sys_poll_wait",
     [US_POLL_CYCLES_WORK] = "poll_cycles_work",
     [US_POLL_CYCLES_IDLE] = "poll_cycles_idle",
     [US_POLL_ITERS_WORK] = "poll_iters_work",
@@ -316,6 +317,7 @@ static void run_stack(struct us_ctx *s)
 __attribute__((noinline)) static int poll_wait(struct us_ctx *s, struct netio_event *evs, int max)
 {
     struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+    s->cnt[US_SYS_POLL_WAIT]++; /* a system call our stack issues: the overhead figure */
     if (poll(&pfd, 1, 1) <= 0) return 0; /* at most 1 ms: timers need service */
     run_stack(s);
     return emit(s, evs, max);

@@ -112,6 +112,7 @@ enum us_cnt {
     US_SEND_PARTIAL,
     US_TIME_WAIT_RECYCLED,
     US_BAD_HANDLE,
+    US_SYS_POLL_WAIT, /* poll(2) on the link's fd when nothing was ready (not busy-polling) */
     US_POLL_CYCLES_WORK, /* loop accounting (ustack.h); these four last */
     US_POLL_CYCLES_IDLE,
     US_POLL_ITERS_WORK,

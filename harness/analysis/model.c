@@ -148,12 +148,36 @@ double model_record_value(json_t *rec, const char *name)
     if (strcmp(name, "syscalls_per_request") == 0) {
         double sys = num_at(dc, "syscalls"),
                req = requests_parsed(json_object_get(srv, "stats"));
+        if (!isfinite(sys)) { /* our stack: the sys_* counters its layers keep */
+            const char *k;
+            json_t *v;
+            int any = 0;
+            sys = 0;
+            json_object_foreach(dc, k, v) if (strncmp(k, "sys_", 4) == 0 && json_is_number(v))
+            {
+                sys += json_number_value(v);
+                any = 1;
+            }
+            if (!any) sys = NAN;
+        }
         return req > 0 ? sys / req : NAN;
+    }
+    if (strcmp(name, "net_tx_softirqs_per_request") == 0) {
+        double tx = num_at(json_object_get(rec, "cpu"), "net_tx_softirqs"),
+               req = num_at(json_object_get(rec, "metrics"), "requests");
+        return req > 0 ? tx / req : NAN;
     }
     if (strcmp(name, "poll_work_fraction") == 0) {
         double w = num_at(dc, "poll_cycles_work"), i = num_at(dc, "poll_cycles_idle");
         return w + i > 0 ? w / (w + i) : NAN;
     }
+    json_t *wl = json_object_get(rec, "workload");
+    if (strcmp(name, "offered_rps") == 0) { /* open loop: the rate the schedule offered */
+        double r = num_at(wl, "rate");
+        const char *mode = model_str(wl, "mode");
+        return r > 0 && mode && strcmp(mode, "open") == 0 ? r : NAN;
+    }
+    if (strcmp(name, "load") == 0) return num_at(wl, "load"); /* a sweep point's share */
     return NAN;
 }
 

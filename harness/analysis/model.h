@@ -45,7 +45,9 @@ void model_free(struct run_model *pd);
  * in records from before the rename) and
  * "poll_work_fraction" (poll_cycles_work / (work + idle) of the server's
  * driver_counters: the stack's share of poll-loop cycles in iterations that
- * moved frames or returned events, drivers/ustack/ustack.h). NAN when absent. */
+ * moved frames or returned events, drivers/ustack/ustack.h), "offered_rps"
+ * (an open-loop trial's workload.rate) and "load" (a sweep point's share of
+ * its capacity, workload.load: harness/cli/run.c). NAN when absent. */
 double model_record_value(json_t *rec, const char *name);
 /* Over the ok trials of (workload w, driver d) that have a value for name. */
 void model_cell_stat(const struct run_model *pd, size_t w, size_t d, const char *name,

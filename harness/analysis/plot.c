@@ -5,15 +5,21 @@
  *   -> per figure: build_<figure>() collects rows (median, interval of the
  *      median and its coverage per cell, model.c) -> place() computes bar/point
  *      positions -> write_csv() -> ci_note() says what the error bars are
- *   -> draw(): gnuplot -e "<variables>" plots/<figure>.gp, the six outputs
- *      (pdf, svg, png x 1col, 2col) run in parallel, each checked non-empty.
+ *   -> draw(): panel_axes() picks each panel's y axis (plot_axis_cmd: log past
+ *      a decade, exact tick labels), then gnuplot -e "<variables>"
+ *      plots/<figure>.gp (plots/nodata.gp for a figure without data), the six
+ *      outputs (pdf, svg, png x 1col, 2col; and tex x 2 with --latex, in
+ *      plots/latex/, strings plot_latexify()d: plot_latex.c) run in parallel, each checked
+ *      non-empty -> with --latex, write_figures_tex().
  *
  * Callers: harness/cli/report.c, harness/analysis/report.c, tests.
- * Calls: model.c, stats.c, units.c, jansson, gnuplot (fork/exec).
+ * Calls: model.c, stats.c, units.c, plot_axes.c (the axes), plot_latex.c
+ * (--latex), jansson, gnuplot (fork/exec).
  */
 #include "harness/analysis/plot.h"
 
 #include "harness/analysis/model.h"
+#include "harness/analysis/plot_int.h"
 #include "harness/analysis/stats.h"
 #include "workloads/units.h"
 
@@ -70,6 +76,8 @@ struct fig {
     int has_x2, has_poll;
     double bw, xmin, xmax;
     char xtics[8192];
+    char xcmd[2048];  /* a figure whose x axis plot.c chooses (set xrange, xtics) */
+    double target_us; /* the sweeps' p99 target (env.json p99_target_ns), µs */
     FILE *notes;
 };
 
@@ -184,6 +192,15 @@ static void build_throughput(struct fig *f)
         f->xmax = fmax(f->xmax, (double)size * 1.6);
     }
     if (nseen) snprintf(f->xtics + strlen(f->xtics), sizeof f->xtics - strlen(f->xtics), ")");
+    /* A driver's points in consecutive rows, by size: gnuplot joins them into
+     * one line (another driver's row between two points would break it). */
+    for (size_t i = 1; i < f->n; i++)
+        for (size_t j = i; j > 0; j--) {
+            struct row *a = &f->rows[j - 1], *b = &f->rows[j];
+            if (a->d < b->d || (a->d == b->d && a->x <= b->x)) break;
+            struct row t = *a;
+            *a = *b, *b = t;
+        }
 }
 
 /* Per-workload bars of the named metrics (3 columns each), modes filtered. */
@@ -197,6 +214,7 @@ static void build_bars(struct fig *f, const char *const *modes, int exclude,
         for (size_t i = 0; modes[i]; i++)
             listed |= strcmp(mode_of(pd, w), modes[i]) == 0;
         if (listed == exclude) continue;
+        if (model_str(pd->specs[w], "sweep")) continue; /* sweep points: the loadlat figure */
         size_t cat = (size_t)-1;
         for (size_t d = 0; d < pd->nd; d++) {
             struct cell_stat st[4];
@@ -229,8 +247,8 @@ static void build_overhead(struct fig *f)
 {
     static const char *const modes[] = {"download", NULL};
     static const char *const m[] = {"ctx_switches_per_request", "net_rx_softirqs_per_request",
-                                    "syscalls_per_request"};
-    build_bars(f, modes, 1, m, 3);
+                                    "net_tx_softirqs_per_request", "syscalls_per_request"};
+    build_bars(f, modes, 1, m, 4);
 }
 
 static void build_download(struct fig *f)
@@ -291,9 +309,10 @@ static void build_latency(struct fig *f)
     size_t nopen = 0;
     f->kind = K_POINTS;
     for (size_t w = 0; w < pd->nw; w++)
-        nopen += strcmp(mode_of(pd, w), "open") == 0;
+        nopen += strcmp(mode_of(pd, w), "open") == 0 && !model_str(pd->specs[w], "sweep");
     for (size_t w = 0; w < pd->nw; w++) {
-        if (strcmp(mode_of(pd, w), "open") != 0) continue;
+        /* Sweep points have their own figure (loadlat). */
+        if (strcmp(mode_of(pd, w), "open") != 0 || model_str(pd->specs[w], "sweep")) continue;
         size_t have = 0;
         for (size_t d = 0; d < pd->nd; d++) {
             struct cell_stat st;
@@ -327,29 +346,123 @@ static void build_latency(struct fig *f)
     }
 }
 
+/* A figure's panels: each panel's y axis spans the v[] columns listed (a
+ * median and its interval's ends), -1 ends a list. */
+#define MAXP 6
+#define PCOLS 8
+/* Latency against offered load: the first sweep's points (workload.sweep,
+ * set by `run` for capacity/loads workloads), per driver and percentile (p50,
+ * p99, p99.9), by offered rate. Rows in (driver, percentile, rate) order so
+ * gnuplot joins each into a line; v: latency µs, lo, hi, percentile 1..3,
+ * load share, n. */
+static void build_loadlat(struct fig *f)
+{
+    static const char *const key[] = {"lat_p50_ns", "lat_p99_ns", "lat_p999_ns"};
+    const struct run_model *pd = f->pd;
+    const char *family = NULL;
+    f->kind = K_LINES;
+    for (size_t w = 0; w < pd->nw && !family; w++)
+        family = model_str(pd->specs[w], "sweep");
+    if (!family) return;
+    for (size_t w = 0; w < pd->nw; w++) {
+        const char *s = model_str(pd->specs[w], "sweep");
+        if (s && strcmp(s, family) != 0 && f->notes)
+            fprintf(f->notes, "plot: loadlat: %s left out (only the first sweep, %s, is drawn)\n",
+                    pd->workloads[w], family);
+    }
+    double xs[MODEL_MAX_WORKLOADS * 8];
+    size_t nx = 0;
+    for (size_t d = 0; d < pd->nd; d++)
+        for (size_t p = 0; p < 3; p++) {
+            size_t first = f->n;
+            for (size_t w = 0; w < pd->nw; w++) {
+                const char *s = model_str(pd->specs[w], "sweep");
+                if (!s || strcmp(s, family) != 0) continue;
+                struct cell_stat st, off, ld;
+                model_cell_stat(pd, w, d, key[p], &st);
+                model_cell_stat(pd, w, d, "offered_rps", &off);
+                model_cell_stat(pd, w, d, "load", &ld);
+                if (st.n == 0 || off.n == 0) continue;
+                struct row *r = add_row(f, d, p, pd->workloads[w]);
+                if (!r) return;
+                r->x = off.median;
+                r->v[0] = st.median / 1e3, r->v[1] = st.lo / 1e3, r->v[2] = st.hi / 1e3;
+                r->v[3] = (double)(p + 1);
+                r->v[4] = ld.median;
+                r->v[5] = (double)st.n;
+                note_level(r, &st);
+                if (nx < sizeof xs / sizeof xs[0]) xs[nx++] = off.median;
+                /* by offered rate within the (driver, percentile) run */
+                for (size_t j = f->n - 1; j > first && f->rows[j - 1].x > f->rows[j].x; j--) {
+                    struct row t = f->rows[j - 1];
+                    f->rows[j - 1] = f->rows[j], f->rows[j] = t;
+                }
+            }
+        }
+    if (f->n) plot_axis_x(xs, nx, f->xcmd, sizeof f->xcmd);
+    double t = pd->env ? json_number_value(json_object_get(pd->env, "p99_target_ns")) : 0;
+    f->target_us = (t > 0 ? t : 1e6) / 1e3;
+}
+
 static const struct figure {
     const char *name, *caption, *empty, *header;
     void (*build)(struct fig *f);
+    signed char panel[MAXP][PCOLS];
+    int ylog; /* log y axes whatever the span (latency) */
 } figures[] = {
-    {"throughput", "Throughput (req/s and Gbit/s) vs response size, per driver",
+    {"throughput",
+     "Throughput (req/s and Gbit/s) vs response size, per driver",
      "no closed-loop keep-alive /bytes/N trials",
      "rps,rps_lo,rps_hi,gbps,gbps_lo,gbps_hi,n,rps_min,rps_max,gbps_min,gbps_max", /* x: bytes */
-     build_throughput},
-    {"cycles", "CPU cycles per request and per packet: DUT core (solid) and whole system (hatched)",
+     build_throughput,
+     {{0, 1, 2, -1}, {3, 4, 5, -1}, {-1}},
+     0},
+    {"cycles",
+     "CPU cycles per request and per packet: DUT core (solid) and whole system (hatched)",
      "no trials with CPU accounting",
      "x_sys,dut_cycles_per_request,lo,hi,dut_work_cycles_per_request,system_cycles_per_request,"
      "lo,hi,dut_cycles_per_packet,lo,hi,dut_work_cycles_per_packet,system_cycles_per_packet,lo,hi",
-     build_cycles},
-    {"latency", "Latency percentiles of the open-loop trials (log axis)", "no open-loop trials",
-     "latency_us,lo,hi,n", build_latency},
-    {"cps", "Connections per second, per driver", "no cps trials", "cps,lo,hi,n", build_cps},
-    {"download", "Download time and Gbit/s, per driver", "no download trials",
-     "download_s,lo,hi,gbps,lo,hi,n,size_bytes", build_download},
-    {"overhead", "Context switches, NET_RX softirqs and server syscalls per request",
+     build_cycles,
+     {{0, 1, 2, 3, 4, 5, 6, -1}, {7, 8, 9, 10, 11, 12, 13, -1}, {-1}},
+     0},
+    {"latency",
+     "Latency percentiles of the open-loop trials (log axis)",
+     "no open-loop trials",
+     "latency_us,lo,hi,n",
+     build_latency,
+     {{0, 1, 2, -1}, {-1}},
+     1},
+    {"cps",
+     "Connections per second, per driver",
+     "no cps trials",
+     "cps,lo,hi,n",
+     build_cps,
+     {{0, 1, 2, -1}, {-1}},
+     0},
+    {"download",
+     "Download time and Gbit/s, per driver",
+     "no download trials",
+     "download_s,lo,hi,gbps,lo,hi,n,size_bytes",
+     build_download,
+     {{0, 1, 2, -1}, {3, 4, 5, -1}, {-1}},
+     0},
+    {"overhead",
+     "Overhead per request: context switches, NET_RX and NET_TX softirqs (whole system), "
+     "system calls our server code issues",
      "no trials with overhead counters",
-     "ctx_switches_per_request,lo,hi,net_rx_softirqs_per_request,lo,hi,syscalls_per_request,lo,"
-     "hi,n",
-     build_overhead},
+     "ctx_switches_per_request,lo,hi,net_rx_softirqs_per_request,lo,hi,"
+     "net_tx_softirqs_per_request,lo,hi,syscalls_per_request,lo,hi,n",
+     build_overhead,
+     {{0, 1, 2, -1}, {3, 4, 5, -1}, {6, 7, 8, -1}, {9, 10, 11, -1}, {-1}},
+     0},
+    {"loadlat",
+     "Latency against offered load (open loop from the intended send time): p50, p99, p99.9 "
+     "per driver",
+     "no load sweep (a workload with capacity and loads)",
+     "latency_us,lo,hi,pct,load,n",
+     build_loadlat,
+     {{0, 1, 2, -1}, {-1}},
+     1},
 };
 #define NFIGURES (sizeof figures / sizeof figures[0])
 
@@ -516,10 +629,14 @@ static int find_scripts(const struct plot_opts *o, char *out, size_t len)
 }
 
 static pid_t spawn_gnuplot(const char *gnuplot, const char *vars, const char *script,
-                           const char *log)
+                           const char *log, const char *cwd)
 {
     pid_t pid = fork();
     if (pid != 0) return pid;
+    if (cwd && chdir(cwd) < 0) { /* cairolatex names its graphics file as given: relative */
+        dprintf(2, "cannot enter %s: %s\n", cwd, strerror(errno));
+        _exit(126);
+    }
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     int null = open("/dev/null", O_RDWR);
     if (fd >= 0) dup2(fd, 2);
@@ -529,17 +646,36 @@ static pid_t spawn_gnuplot(const char *gnuplot, const char *vars, const char *sc
     _exit(127);
 }
 
-static const char *const formats[] = {"pdf", "svg", "png"};
+/* Per panel of a figure: its axis command and whether any row has a value. */
+static void panel_axes(const struct figure *fg, const struct fig *f, char cmd[][2048], int *have,
+                       size_t *np)
+{
+    static double v[MODEL_MAX_WORKLOADS * 8 * PCOLS];
+    for (*np = 0; *np < MAXP && fg->panel[*np][0] >= 0; (*np)++) {
+        size_t n = 0;
+        have[*np] = 0;
+        for (size_t i = 0; i < f->n; i++)
+            for (size_t k = 0; k < PCOLS && fg->panel[*np][k] >= 0; k++) {
+                double x = f->rows[i].v[fg->panel[*np][k]];
+                v[n++] = x;
+                have[*np] |= k == 0 && isfinite(x);
+            }
+        plot_axis_cmd(v, n, fg->ylog, cmd[*np], sizeof cmd[0]);
+    }
+}
+
+static const char *const formats[] = {"pdf", "svg", "png", "tex"};
 
 static int draw(const char *pdir, const char *scripts, const char *gnuplot, const struct figure *fg,
-                const struct fig *f, size_t nu, const char *csv, const char *note, char *err,
-                size_t errlen)
+                const struct fig *f, size_t nu, const char *csv, const char *note,
+                const char *latex_dir, char *err, size_t errlen)
 {
     char drivers[1024] = "", lts[256] = "", log[PATH_LEN + 64], script[PATH_LEN + 64];
-    char style[PATH_LEN + 64], out[6][PATH_LEN + 64];
-    static char vars[6][16384];
-    pid_t pid[6];
-    size_t listed = 0; /* drivers with rows, in pd order: their di is 1..nu */
+    char style[PATH_LEN + 64], out[8][PATH_LEN + 64], path[PATH_LEN + 128];
+    static char vars[8][16384];
+    pid_t pid[8];
+    size_t nout = latex_dir ? 8 : 6; /* pdf, svg, png (and tex) x 1col, 2col */
+    size_t listed = 0;               /* drivers with rows, in pd order: their di is 1..nu */
     for (size_t d = 0; d < f->pd->nd; d++) {
         int used = 0;
         for (size_t i = 0; i < f->n && !used; i++)
@@ -555,7 +691,8 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
         snprintf(lts + b, sizeof lts - b, "%s%d", listed ? " " : "", plot_driver_lt(f->pd, d));
         listed++;
     }
-    snprintf(script, sizeof script, "%s/%s.gp", scripts, fg->name);
+    /* No row at all: plots/nodata.gp draws an empty plot area saying why. */
+    snprintf(script, sizeof script, "%s/%s.gp", scripts, f->n ? fg->name : "nodata");
     snprintf(style, sizeof style, "%s/style.gp", scripts);
     snprintf(log, sizeof log, "%s/%s.log", pdir, fg->name);
     unlink(log);
@@ -563,28 +700,56 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
         snprintf(err, errlen, "%s: %s", script, strerror(errno));
         return -1;
     }
-    /* have: per value column group (3 columns each), does any row have data? */
+    /* Per panel: its y axis (scale, range, exact ticks) and whether it has data. */
     char have[64] = "";
-    for (size_t g = 0; g < 5; g++) {
-        int any = 0;
-        for (size_t i = 0; i < f->n; i++)
-            any |= isfinite(f->rows[i].v[3 * g]);
-        snprintf(have + strlen(have), sizeof have - strlen(have), "%s%d", g ? " " : "", any);
+    static char ycmd[MAXP][2048];
+    int hv[MAXP];
+    size_t np;
+    panel_axes(fg, f, ycmd, hv, &np);
+    for (size_t g = 0; g < np; g++)
+        snprintf(have + strlen(have), sizeof have - strlen(have), "%s%d", g ? " " : "", hv[g]);
+    size_t keylen = 0;
+    for (const char *p = drivers; *p;) {
+        size_t w = strcspn(p, " ");
+        keylen = w > keylen ? w : keylen;
+        p += w + (p[w] == ' ');
     }
-    for (size_t i = 0; i < 6; i++) {
+    /* cairolatex hands every text to LaTeX: the same strings, escaped for it. */
+    static char tdrivers[2048], tnote[512], tempty[256], txtics[8192], txcmd[2048],
+        tycmd[MAXP][2048];
+    plot_latexify(drivers, tdrivers, sizeof tdrivers, 0);
+    plot_latexify(note, tnote, sizeof tnote, 0);
+    plot_latexify(fg->empty, tempty, sizeof tempty, 0);
+    plot_latexify(f->xtics, txtics, sizeof txtics, 1);
+    plot_latexify(f->xcmd, txcmd, sizeof txcmd, 1);
+    for (size_t g = 0; g < np; g++)
+        plot_latexify(ycmd[g], tycmd[g], sizeof tycmd[g], 1);
+    for (size_t i = 0; i < nout; i++) {
         int cols = i % 2 ? 2 : 1;
         const char *fmt = formats[i / 2];
-        snprintf(out[i], sizeof out[i], "%s/%s-%dcol.%s", pdir, fg->name, cols, fmt);
-        unlink(out[i]);
+        int tex = strcmp(fmt, "tex") == 0;
+        if (tex) /* relative: the .tex names its graphics file as gnuplot was told */
+            snprintf(out[i], sizeof out[i], "%s-%dcol.tex", fg->name, cols);
+        else
+            snprintf(out[i], sizeof out[i], "%s/%s-%dcol.%s", pdir, fg->name, cols, fmt);
+        snprintf(path, sizeof path, "%s/%s", tex ? latex_dir : "", out[i]);
+        unlink(tex ? path : out[i]);
         int n = snprintf(vars[i], sizeof vars[i],
                          "datafile='%s'; outfile='%s'; fmt='%s'; cols=%d; stylefile='%s'; "
                          "drivers='%s'; lts='%s'; nd=%zu; bw=%.6g; has_poll=%d; have='%s'; "
-                         "ci_note='%s'",
-                         csv, out[i], fmt, cols, style, drivers, lts, nu, f->bw > 0 ? f->bw : 0.3,
-                         f->has_poll, have, note);
+                         "np=%zu; keylen=%zu; ci_note='%s'; nodata_msg='no data: %s'",
+                         csv, out[i], fmt, cols, style, tex ? tdrivers : drivers, lts, nu,
+                         f->bw > 0 ? f->bw : 0.3, f->has_poll, have, np, keylen, tex ? tnote : note,
+                         tex ? tempty : fg->empty);
+        for (size_t g = 0; g < np; g++)
+            n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n, "; ycmd%zu='%s'", g + 1,
+                          tex ? tycmd[g] : ycmd[g]);
         if (f->xtics[0])
             n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n,
-                          "; xtics_cmd='set xtics noenhanced %s'", f->xtics);
+                          "; xtics_cmd='set xtics noenhanced %s'", tex ? txtics : f->xtics);
+        if (f->xcmd[0])
+            n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n, "; xcmd='%s'; target_us=%.10g",
+                          tex ? txcmd : f->xcmd, f->target_us);
         if (f->xmax > f->xmin)
             n += snprintf(vars[i] + n, sizeof vars[i] - (size_t)n, "; xmin=%.10g; xmax=%.10g",
                           f->xmin, f->xmax);
@@ -593,18 +758,23 @@ static int draw(const char *pdir, const char *scripts, const char *gnuplot, cons
             return -1;
         }
     }
-    for (size_t i = 0; i < 6; i++)
-        pid[i] = spawn_gnuplot(gnuplot, vars[i], script, log);
+    for (size_t i = 0; i < nout; i++)
+        pid[i] = spawn_gnuplot(gnuplot, vars[i], script, log, i >= 6 ? latex_dir : NULL);
     int rc = 0;
-    for (size_t i = 0; i < 6; i++) {
+    for (size_t i = 0; i < nout; i++) {
         int st = 0;
+        if (i >= 6) {
+            snprintf(path, sizeof path, "%s/%s", latex_dir, out[i]);
+        } else {
+            snprintf(path, sizeof path, "%s", out[i]);
+        }
         if (pid[i] < 0 || waitpid(pid[i], &st, 0) < 0) st = -1;
         if (rc == 0 && (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
-            snprintf(err, errlen, "%s: gnuplot failed%s (see %s)", out[i],
+            snprintf(err, errlen, "%s: gnuplot failed%s (see %s)", path,
                      WIFEXITED(st) && WEXITSTATUS(st) == 127 ? ": gnuplot not found" : "", log);
             rc = -1;
-        } else if (rc == 0 && !file_size_ok(out[i])) {
-            snprintf(err, errlen, "%s: gnuplot wrote nothing (see %s)", out[i], log);
+        } else if (rc == 0 && !file_size_ok(path)) {
+            snprintf(err, errlen, "%s: gnuplot wrote nothing (see %s)", path, log);
             rc = -1;
         }
     }
@@ -635,6 +805,27 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
         model_free(&pd);
         return -1;
     }
+    /* LaTeX: gnuplot runs in plots/latex/ (cairolatex writes the graphics
+     * name as given), so every other path it reads is made absolute. */
+    char latex_dir[PATH_LEN + 32] = "", abs[PATH_LEN];
+    int latex = o && o->latex && !csv_only;
+    if (latex) {
+        if (!realpath(pdir, abs) || strlen(abs) >= sizeof pdir) {
+            snprintf(err, errlen, "%s: %s", pdir, strerror(errno));
+            model_free(&pd);
+            return -1;
+        }
+        snprintf(pdir, sizeof pdir, "%s", abs);
+        if (realpath(scripts, abs)) snprintf(scripts, sizeof scripts, "%s", abs);
+        snprintf(latex_dir, sizeof latex_dir, "%s/latex", pdir);
+        if (mkdir(latex_dir, 0755) < 0 && errno != EEXIST) {
+            snprintf(err, errlen, "%s: cannot create directory: %s", latex_dir, strerror(errno));
+            model_free(&pd);
+            return -1;
+        }
+    }
+    const char *ldir = latex ? latex_dir : NULL;
+    int with_data[NFIGURES] = {0};
     struct fig *f = malloc(sizeof *f);
     if (!f) {
         snprintf(err, errlen, "plot: out of memory");
@@ -652,8 +843,18 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
         fg->build(f);
         snprintf(csv, sizeof csv, "%s/%s.csv", pdir, fg->name);
         if (f->n == 0) {
-            if (notes) fprintf(notes, "plot: %s: skipped (%s)\n", fg->name, fg->empty);
+            /* No CSV (the report reads its absence as "no data"); the figure
+             * itself says so in its plot area. */
             unlink(csv);
+            if (csv_only ||
+                draw(pdir, scripts, gnuplot, fg, f, 0, csv, "", ldir, e, sizeof e) < 0) {
+                if (notes) fprintf(notes, "plot: %s: skipped (%s)\n", fg->name, fg->empty);
+                continue;
+            }
+            if (notes)
+                fprintf(notes, "plot: %s: no data (%s): %s/%s-{1,2}col.{pdf,svg,png} say so\n",
+                        fg->name, fg->empty, pdir, fg->name);
+            drawn++;
             continue;
         }
         place(f, di, &nu);
@@ -661,18 +862,28 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
         ci_note(f, note, sizeof note);
         int rc = write_csv(csv, fg, f, di, e, sizeof e);
         if (rc == 0 && !csv_only)
-            rc = draw(pdir, scripts, gnuplot, fg, f, nu, csv, note, e, sizeof e);
+            rc = draw(pdir, scripts, gnuplot, fg, f, nu, csv, note, ldir, e, sizeof e);
         if (rc < 0) {
             if (!failed++) snprintf(err, errlen, "%s", e);
             if (notes) fprintf(notes, "plot: %s: FAILED: %s\n", fg->name, e);
             continue;
         }
         drawn++;
+        with_data[i] = 1;
         if (notes)
             fprintf(notes, "plot: %s: %zu rows, %zu drivers -> %s/%s-{1,2}col.%s (%s)\n", fg->name,
-                    f->n, nu, pdir, fg->name, csv_only ? "csv" : "{pdf,svg,png}", note);
+                    f->n, nu, pdir, fg->name,
+                    csv_only ? "csv"
+                    : latex  ? "{pdf,svg,png} and latex/*.tex"
+                             : "{pdf,svg,png}",
+                    note);
     }
     free(f);
     model_free(&pd);
+    if (latex && !failed && plot_write_figures_tex(latex_dir, with_data, e, sizeof e) < 0) {
+        snprintf(err, errlen, "%s", e);
+        return -1;
+    }
+    if (latex && notes) fprintf(notes, "plot: LaTeX: %s/figures.tex\n", latex_dir);
     return failed ? -1 : drawn;
 }

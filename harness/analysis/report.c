@@ -2,10 +2,12 @@
  * report.c — `bypassbench report DIR`: DIR/REPORT.md (see report.h).
  *
  * report_write() -> model_load() (records grouped by workload, driver)
- *   -> header, environment, method, per-workload tables (model_cell_stat:
- *      median, interval of the median with its coverage, cv), download
- *      table (Table 2 layout), figures, warnings, every trial
- *      -> REPORT.md.tmp -> rename.
+ *   -> header, summary (per workload the best driver, its gain over kernel
+ *      with an interval, what limits the claim), environment, method,
+ *      per-workload tables (model_cell_stat: median, interval of the median
+ *      with its coverage, cv), download table (Table 2 layout), latency
+ *      against offered load (the sweep's highest rate under the p99 target),
+ *      figures, warnings, every trial -> REPORT.md.tmp -> rename.
  *
  * Callers: harness/cli/report.c, tests. Calls: model.c, plot.c (figure names), units.c, jansson.
  */
@@ -232,6 +234,177 @@ static void section_run(struct ctx *c)
     for (size_t d = 0; d < c->pd.nd; d++)
         fprintf(f, "%s%s", d ? ", " : "", c->pd.drivers[d]);
     fprintf(f, ").\n\n");
+}
+
+/* Did any ok trial of (w, d) find its generator saturated (the record's
+ * verdict, or gen_util over the bound)? */
+static int cell_gen_bound(struct ctx *c, size_t w, size_t d)
+{
+    size_t i;
+    json_t *rec;
+    json_array_foreach(c->pd.records, i, rec)
+    {
+        const char *wn = str_at(json_object_get(rec, "workload"), "name");
+        const char *dn = str_at(rec, "driver"), *st = str_at(rec, "status");
+        if (!wn || !dn || !st || strcmp(st, "ok") != 0 || strcmp(wn, c->pd.workloads[w]) != 0 ||
+            strcmp(dn, c->pd.drivers[d]) != 0)
+            continue;
+        json_t *sat = json_object_get(rec, "generator_saturated");
+        const char *by = str_at(rec, "generator_saturated_by");
+        if (json_is_boolean(sat) && by && strcmp(by, "gen_util") != 0) {
+            if (json_is_true(sat)) return 1;
+            continue;
+        }
+        double g = model_record_value(rec, "gen_util");
+        if (isfinite(g) && g > c->gen_bound) return 1;
+    }
+    return 0;
+}
+
+/* What limits a claim, by kind, each with the drivers it concerns. */
+enum { LIM_GEN, LIM_NOISY, LIM_NOCI, LIM_LOWCI, LIM_FAILED, LIM_N };
+struct limits {
+    char who[LIM_N][256];
+};
+
+static void limit_add(struct limits *lm, int kind, const char *what)
+{
+    size_t at = strlen(lm->who[kind]);
+    snprintf(lm->who[kind] + at, sizeof lm->who[kind] - at, "%s%s", at ? ", " : "", what);
+}
+
+/* What limits a claim on (w, d), added to lm. */
+static void claim_flags(struct ctx *c, size_t w, size_t d, const struct cell_stat *st,
+                        struct limits *lm)
+{
+    size_t ok, n = model_cell_trials(&c->pd, w, d, &ok);
+    char buf[96], l[32];
+    const char *name = c->pd.drivers[d];
+    if (cell_gen_bound(c, w, d)) limit_add(lm, LIM_GEN, name);
+    if (st->n >= 2 && isfinite(st->cv) && st->cv > c->noisy_cv) {
+        snprintf(buf, sizeof buf, "%s (CV %.0f%%)", name, st->cv * 100);
+        limit_add(lm, LIM_NOISY, buf);
+    }
+    if (st->n < 2) {
+        limit_add(lm, LIM_NOCI, name);
+    } else if (isfinite(st->level) && st->level < STATS_CI_TARGET) {
+        snprintf(buf, sizeof buf, "%s (%s, n = %zu)", name,
+                 stats_level_text(st->level, l, sizeof l), st->n);
+        limit_add(lm, LIM_LOWCI, buf);
+    }
+    if (ok < n) {
+        snprintf(buf, sizeof buf, "%s (%zu of %zu)", name, n - ok, n);
+        limit_add(lm, LIM_FAILED, buf);
+    }
+}
+
+static void limits_print(FILE *f, const struct limits *lm, const char *first)
+{
+    static const char *const title[LIM_N] = {"generator-bound", "noisy", "no interval (1 repeat)",
+                                             "interval under 95%", "failed trials"};
+    int any = first != NULL;
+    if (first) md(f, first);
+    for (int i = 0; i < LIM_N; i++) {
+        if (!lm->who[i][0]) continue;
+        fprintf(f, "%s%s: ", any ? "; " : "", title[i]);
+        md(f, lm->who[i]);
+        any = 1;
+    }
+    if (!any) fputs("none", f);
+}
+
+struct sweep_best;
+static int sweep_best(struct ctx *c, const char *family, size_t d, double target,
+                      struct sweep_best *sb);
+static void summary_sweep(struct ctx *c);
+
+/* The best cell of workload w by its headline among the drivers ok() lets
+ * through (-1: none). */
+static int best_driver(const struct run_model *pd, size_t w, const char *h, int lower_better, int k,
+                       int comparable_only, struct cell_stat *bs)
+{
+    int best = -1;
+    struct cell_stat st;
+    for (size_t d = 0; d < pd->nd; d++) {
+        if (comparable_only && (k < 0 || !same_generator(pd, w, d, k))) continue;
+        model_cell_stat(pd, w, d, h, &st);
+        if (!st.n) continue;
+        if (best < 0 || (lower_better ? st.median < bs->median : st.median > bs->median))
+            best = (int)d, *bs = st;
+    }
+    return best;
+}
+
+/* One line per workload, the first thing a reader sees: the best driver,
+ * the best one whose generator is the kernel row's (so that a ratio holds)
+ * with its gain over the kernel and an interval, and what limits the claim.
+ * The gain's interval comes from the two intervals of the median: [lo_best /
+ * hi_kernel, hi_best / lo_kernel] (for download time, kernel over driver),
+ * which holds when both medians' intervals do: coverage at least c_best +
+ * c_kernel - 1 (Bonferroni). Sweep points are summed up by the latency
+ * under load table instead. */
+static void section_summary(struct ctx *c)
+{
+    FILE *f = c->f;
+    const struct run_model *pd = &c->pd;
+    int k = kernel_index(pd);
+    char a[32], l[32];
+    fprintf(f, "## Summary\n\n");
+    fprintf(f, "| workload | best driver | its result | best on the kernel's generator: gain over "
+               "kernel [interval] | what limits the claim |\n|---|---|---|---|---|\n");
+    size_t rows = 0;
+    for (size_t w = 0; w < pd->nw; w++) {
+        if (str_at(pd->specs[w], "sweep")) continue;
+        const char *mode = mode_of(pd, w), *h = headline(mode);
+        int lower = strcmp(h, "download_s") == 0;
+        struct cell_stat bs = {0}, cs = {0}, ks = {0};
+        int best = best_driver(pd, w, h, lower, k, 0, &bs);
+        if (best < 0) continue;
+        int cmp = best_driver(pd, w, h, lower, k, 1, &cs);
+        rows++;
+        fprintf(f, "| %s | %s%s | %s%s%s |", pd->workloads[w], pd->drivers[best],
+                k >= 0 && !same_generator(pd, w, (size_t)best, k) ? "†" : "",
+                fmt(bs.median, headline_unit(mode), a, sizeof a), lower ? "" : " ",
+                lower ? "" : headline_title(mode));
+        const char *first = NULL;
+        struct limits lm;
+        memset(&lm, 0, sizeof lm);
+        if (k >= 0) model_cell_stat(pd, w, (size_t)k, h, &ks);
+        if (k < 0 || !ks.n) {
+            fputs(" – (no kernel trials) |", f);
+        } else if (cmp == k || cmp < 0) {
+            fputs(" kernel: no driver beats it |", f);
+        } else {
+            double g = lower ? ks.median / cs.median : cs.median / ks.median;
+            fprintf(f, " %s %.2f×", pd->drivers[cmp], g);
+            if (isfinite(cs.level) && isfinite(ks.level) && cs.lo > 0 && ks.lo > 0) {
+                double lo = lower ? ks.lo / cs.hi : cs.lo / ks.hi;
+                double hi = lower ? ks.hi / cs.lo : cs.hi / ks.lo;
+                double cov = cs.level + ks.level - 1;
+                fprintf(f, " [%.2f, %.2f] ≥ %s", lo, hi,
+                        stats_level_text(cov > 0 ? cov : 0, l, sizeof l));
+                if (lo <= 1 && hi >= 1) first = "the gain's interval holds 1×";
+            } else {
+                fputs(" (no interval)", f);
+            }
+            fputs(" |", f);
+        }
+        claim_flags(c, w, (size_t)best, &bs, &lm);
+        if (cmp >= 0 && cmp != best) claim_flags(c, w, (size_t)cmp, &cs, &lm);
+        if (k >= 0 && ks.n && k != best && k != cmp) claim_flags(c, w, (size_t)k, &ks, &lm);
+        fputc(' ', f);
+        limits_print(f, &lm, first);
+        fputs(" |\n", f);
+    }
+    summary_sweep(c);
+    if (!rows) fprintf(f, "| – | no ok trials | | | |\n");
+    fprintf(f, "\nBest: highest median req/s or conn/s, lowest download time; for a load sweep, "
+               "the highest offered rate whose p99 stays under the target. † its generator is "
+               "not the kernel row's (on the ring link our stack drives itself), so no ratio to "
+               "the kernel holds for it. Gain: the median over the kernel's (download: kernel "
+               "time over driver time); its interval comes from the two intervals of the median "
+               "and holds with at least the coverage shown. Generator-bound: the DUT may not "
+               "have been the bottleneck. Details per workload below.\n\n");
 }
 
 static void section_env(struct ctx *c)
@@ -574,13 +747,17 @@ static const struct {
      "closed,cps"},
     {"latency", "How long do requests take at a fixed offered load, counted from their intended "
                 "send time?",
-     "open"},
+     "open1"}, /* open1: open loop, not a point of a load sweep */
     {"cps", "How many new connections per second does each driver accept and serve?", "cps"},
     {"download", "How fast does one large response arrive, checked byte for byte?", "download"},
     {"overhead",
      "Which kernel overheads (context switches, softirqs, system calls) does each path pay per "
      "request?",
      "!download"},
+    {"loadlat",
+     "How does each driver's latency grow with offered load, and up to which rate does its p99 "
+     "stay under the target?",
+     "sweep"}, /* the points of the first load sweep */
 };
 
 static int mode_listed(const char *modes, const char *mode)
@@ -597,6 +774,16 @@ static int mode_listed(const char *modes, const char *mode)
     return exclude ? !hit : hit;
 }
 
+/* The sweep family the loadlat figure draws: the first in run order. */
+static const char *first_sweep(struct ctx *c)
+{
+    for (size_t w = 0; w < c->pd.nw; w++) {
+        const char *s = str_at(c->pd.specs[w], "sweep");
+        if (s) return s;
+    }
+    return "";
+}
+
 /* "Question: ... Rests on: ka-64, ka-1k (24 ok trials of 24, 4 drivers)." */
 static void figure_basis(struct ctx *c, const char *name)
 {
@@ -607,10 +794,15 @@ static void figure_basis(struct ctx *c, const char *name)
         fprintf(f, "*Question:* %s *Rests on:* ", fig_questions[q].question);
         for (size_t w = 0; w < c->pd.nw; w++) {
             const char *mode = mode_of(&c->pd, w), *path = str_at(c->pd.specs[w], "path");
+            const char *sweep = str_at(c->pd.specs[w], "sweep");
             if (strcmp(fig_questions[q].modes, "closed1") == 0) {
                 if (strcmp(mode, "closed") != 0 || !path || strncmp(path, "/bytes/", 7) != 0 ||
                     json_integer_value(json_object_get(c->pd.specs[w], "pipeline")) > 1)
                     continue;
+            } else if (strcmp(fig_questions[q].modes, "open1") == 0) {
+                if (strcmp(mode, "open") != 0 || sweep) continue;
+            } else if (strcmp(fig_questions[q].modes, "sweep") == 0) {
+                if (!sweep || strcmp(sweep, first_sweep(c)) != 0) continue;
             } else if (!mode_listed(fig_questions[q].modes, mode)) {
                 continue;
             }
@@ -629,6 +821,166 @@ static void figure_basis(struct ctx *c, const char *name)
     }
 }
 
+/* Driver d's points of sweep family: its capacity, the highest offered rate
+ * up to which the median p99 stays under target at every load tested (best;
+ * NAN: not even the lowest) with its load, p99 and whether its generator was
+ * saturated there, and the first rate over the target (over; INFINITY:
+ * none). 0 when d has no point. */
+struct sweep_best {
+    double cap, best, best_load, best_p99, over, over_p99;
+    int gen_bound;
+};
+
+static int sweep_best(struct ctx *c, const char *family, size_t d, double target,
+                      struct sweep_best *sb)
+{
+    const struct run_model *pd = &c->pd;
+    struct pt {
+        double off, load, p99;
+        size_t w;
+    } pts[MODEL_MAX_WORKLOADS];
+    size_t n = 0;
+    sb->cap = sb->best = sb->best_load = sb->best_p99 = sb->over_p99 = NAN;
+    sb->over = INFINITY;
+    sb->gen_bound = 0;
+    for (size_t w = 0; w < pd->nw; w++) {
+        const char *s = str_at(pd->specs[w], "sweep");
+        if (!s || strcmp(s, family) != 0) continue;
+        struct cell_stat p99, off, ld;
+        model_cell_stat(pd, w, d, "lat_p99_ns", &p99);
+        model_cell_stat(pd, w, d, "offered_rps", &off);
+        model_cell_stat(pd, w, d, "load", &ld);
+        if (!p99.n || !off.n) continue;
+        if (isfinite(ld.median) && ld.median > 0) sb->cap = off.median / ld.median;
+        struct pt p = {off.median, ld.median, p99.median, w};
+        size_t j = n++;
+        for (; j > 0 && pts[j - 1].off > p.off; j--) /* by offered rate */
+            pts[j] = pts[j - 1];
+        pts[j] = p;
+    }
+    /* The target holds up to a rate when it holds at every load up to it:
+     * the first point over the target ends the run. */
+    for (size_t i = 0; i < n; i++) {
+        if (pts[i].p99 > target) {
+            sb->over = pts[i].off, sb->over_p99 = pts[i].p99;
+            break;
+        }
+        sb->best = pts[i].off, sb->best_load = pts[i].load, sb->best_p99 = pts[i].p99;
+        sb->gen_bound = cell_gen_bound(c, pts[i].w, d);
+    }
+    return n > 0;
+}
+
+static double p99_target(const struct ctx *c)
+{
+    double t = c->pd.env ? num_at(c->pd.env, "p99_target_ns") : NAN;
+    return t > 0 ? t : 1e6;
+}
+
+/* The summary's row for the first load sweep: the driver sustaining the
+ * highest rate under the p99 target, and the best on the kernel's generator
+ * against the kernel's rate (sweep points have one repeat: no interval). */
+static void summary_sweep(struct ctx *c)
+{
+    const struct run_model *pd = &c->pd;
+    const char *family = NULL;
+    for (size_t w = 0; w < pd->nw && !family; w++)
+        family = str_at(pd->specs[w], "sweep");
+    if (!family) return;
+    double target = p99_target(c);
+    int k = kernel_index(pd), best = -1, cmp = -1;
+    struct sweep_best sb[MODEL_MAX_DRIVERS];
+    struct limits lm;
+    memset(&lm, 0, sizeof lm);
+    int w0 = -1;
+    for (size_t w = 0; w < pd->nw && w0 < 0; w++)
+        if (str_at(pd->specs[w], "sweep") && strcmp(str_at(pd->specs[w], "sweep"), family) == 0)
+            w0 = (int)w;
+    for (size_t d = 0; d < pd->nd; d++) {
+        if (!sweep_best(c, family, d, target, &sb[d]) || !isfinite(sb[d].best)) continue;
+        if (best < 0 || sb[d].best > sb[best].best) best = (int)d;
+        if (k >= 0 && same_generator(pd, (size_t)w0, d, k) &&
+            (cmp < 0 || sb[d].best > sb[cmp].best))
+            cmp = (int)d;
+    }
+    char a[32], b[32], t[32];
+    FILE *f = c->f;
+    fmt(target, U_NS, t, sizeof t);
+    fprintf(f, "| %s (load sweep, p99 ≤ %s) |", family, t);
+    if (best < 0) {
+        fprintf(f, " none | no driver kept p99 under %s at any load | – | – |\n", t);
+        return;
+    }
+    fprintf(f, " %s%s | %s req/s |", pd->drivers[best],
+            k >= 0 && !same_generator(pd, (size_t)w0, (size_t)best, k) ? "†" : "",
+            fmt(sb[best].best, U_COUNT, a, sizeof a));
+    if (cmp < 0 || k < 0 || !isfinite(sb[k].best))
+        fputs(" – (the kernel met the target at no load) |", f);
+    else if (cmp == k)
+        fputs(" kernel: no driver beats it |", f);
+    else
+        fprintf(f, " %s %.2f× (%s vs %s req/s; one repeat per load: no interval) |",
+                pd->drivers[cmp], sb[cmp].best / sb[k].best,
+                fmt(sb[cmp].best, U_COUNT, a, sizeof a), fmt(sb[k].best, U_COUNT, b, sizeof b));
+    if (sb[best].gen_bound) limit_add(&lm, LIM_GEN, pd->drivers[best]);
+    if (cmp >= 0 && cmp != best && sb[cmp].gen_bound) limit_add(&lm, LIM_GEN, pd->drivers[cmp]);
+    if (k >= 0 && k != best && k != cmp && isfinite(sb[k].best) && sb[k].gen_bound)
+        limit_add(&lm, LIM_GEN, pd->drivers[k]);
+    fputc(' ', f);
+    limits_print(f, &lm, "the rates are the loads tested (a grid, not the exact knee)");
+    fputs(" |\n", f);
+}
+
+/* Latency against offered load: each driver's highest offered rate whose p99
+ * stays under the target (env.json p99_target_ns, the suite's p99_target),
+ * over the sweep points `run` made from a workload with capacity and loads. */
+static void section_loadlat(struct ctx *c)
+{
+    FILE *f = c->f;
+    const struct run_model *pd = &c->pd;
+    const char *family = NULL, *cap_of = NULL;
+    char a[32], b[32], t[32];
+    for (size_t w = 0; w < pd->nw && !family; w++)
+        if ((family = str_at(pd->specs[w], "sweep"))) cap_of = str_at(pd->specs[w], "capacity_of");
+    if (!family) return;
+    double target = p99_target(c);
+    fmt(target, U_NS, t, sizeof t);
+    fprintf(f, "## Latency against offered load\n\n");
+    fprintf(f,
+            "Open loop (`%s`), each point offering a share of the closed-loop capacity the same "
+            "driver reached in this run (median req/s of `%s`); latency from each request's "
+            "intended send time, so a stall is not hidden. Target: p99 ≤ %s (suite key "
+            "`p99_target`). Figure: loadlat.\n\n",
+            family, cap_of ? cap_of : "?", t);
+    fprintf(f,
+            "| driver | capacity (req/s) | highest offered rate with p99 ≤ %s at it and every "
+            "lower load | share of capacity | p99 there | first point over the target |\n",
+            t);
+    fprintf(f, "|---|---|---|---|---|---|\n");
+    for (size_t d = 0; d < pd->nd; d++) {
+        struct sweep_best sb;
+        if (!sweep_best(c, family, d, target, &sb)) continue;
+        double cap = sb.cap, best = sb.best, best_load = sb.best_load, best_p99 = sb.best_p99;
+        double over = sb.over, over_p99 = sb.over_p99;
+        int gen_bound = sb.gen_bound;
+        fprintf(f, "| %s | %s |", pd->drivers[d], fmt(cap, U_COUNT, a, sizeof a));
+        if (isfinite(best))
+            fprintf(f, " %s%s | %.0f%% | %s |", fmt(best, U_COUNT, a, sizeof a),
+                    gen_bound ? " (generator-bound)" : "", best_load * 100,
+                    fmt(best_p99, U_NS, b, sizeof b));
+        else
+            fprintf(f, " none: p99 over %s at the lowest load | – | – |", t);
+        if (isfinite(over))
+            fprintf(f, " %s req/s: p99 %s |\n", fmt(over, U_COUNT, a, sizeof a),
+                    fmt(over_p99, U_NS, b, sizeof b));
+        else
+            fprintf(f, " none (the target held at every load tested) |\n");
+    }
+    fprintf(f, "\nMedians over the repeats of each point; a point's rate is its driver's own "
+               "share of capacity, so drivers are compared by the rate they sustain under the "
+               "target, not at equal rates.\n\n");
+}
+
 static void section_figures(struct ctx *c)
 {
     FILE *f = c->f;
@@ -642,8 +994,12 @@ static void section_figures(struct ctx *c)
             c->dir);
     for (size_t i = 0; plot_figure_name(i); i++) {
         const char *name = plot_figure_name(i);
+        /* No CSV: no data of this kind in the run (the figure, if drawn, only
+         * says so: not worth embedding). */
+        snprintf(path, sizeof path, "%s/plots/%s.csv", c->dir, name);
+        int has_csv = access(path, R_OK) == 0;
         snprintf(path, sizeof path, "%s/plots/%s-2col.png", c->dir, name);
-        if (access(path, R_OK) == 0) {
+        if (has_csv && access(path, R_OK) == 0) {
             fprintf(f, "### %s\n\n", plot_figure_caption(i));
             figure_basis(c, name);
             fprintf(f, "![%s](plots/%s-2col.png)\n\n", plot_figure_caption(i), name);
@@ -653,10 +1009,9 @@ static void section_figures(struct ctx *c)
                     "[CSV](plots/%s.csv)\n\n",
                     name, name, name, name, name);
         } else {
-            snprintf(path, sizeof path, "%s/plots/%s.csv", c->dir, name);
             fprintf(f, "### %s\n\n%s\n\n", plot_figure_caption(i),
-                    access(path, R_OK) == 0 ? "Not drawn (gnuplot failed or was not run)."
-                                            : "No data for this figure in this run.");
+                    has_csv ? "Not drawn (gnuplot failed or was not run)."
+                            : "No data for this figure in this run.");
         }
     }
 }
@@ -809,10 +1164,12 @@ int report_write(const char *dir, const struct report_opts *o, char *err, size_t
         return -1;
     }
     section_run(&c);
+    section_summary(&c);
     section_env(&c);
     section_method(&c);
     section_workloads(&c);
     section_download(&c);
+    section_loadlat(&c);
     section_figures(&c);
     section_warnings(&c);
     section_trials(&c);

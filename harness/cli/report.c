@@ -22,7 +22,11 @@ static void plot_usage(FILE *f)
                "  <name>-1col (3.5 in) and -2col (7 in) as PDF, SVG and PNG (gnuplot)\n"
                "  --scripts DIR   gnuplot scripts (default: ./plots, else next to the binary)\n"
                "  --gnuplot PATH  the gnuplot binary (default: gnuplot from PATH)\n"
-               "  --csv-only      write the CSVs only\n");
+               "  --csv-only      write the CSVs only\n"
+               "  --latex         also DIR/plots/latex/: every figure through gnuplot's cairolatex\n"
+               "                  (<name>-{1,2}col.tex + .pdf: text typeset by LaTeX in the\n"
+               "                  paper's fonts) and figures.tex, which includes them and\n"
+               "                  compiles alone (pdflatex; Debian texlive-latex-base)\n");
 }
 
 static void report_usage(FILE *f)
@@ -54,6 +58,7 @@ int cmd_plot(int argc, char **argv)
     static const struct option opts[] = {{"scripts", 1, 0, 's'},
                                          {"gnuplot", 1, 0, 'g'},
                                          {"csv-only", 0, 0, 'c'},
+                                         {"latex", 0, 0, 'L'},
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     struct plot_opts po = {.notes = stdout};
@@ -70,6 +75,9 @@ int cmd_plot(int argc, char **argv)
             break;
         case 'c':
             po.csv_only = 1;
+            break;
+        case 'L':
+            po.latex = 1;
             break;
         case 'h':
             plot_usage(stdout);

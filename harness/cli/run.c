@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,8 @@ struct run {
     int trial, ntrials, failed;
     uint64_t started;
     struct trial_plan plan; /* the current trial's (large: paths and argv) */
+    int sweep_wi;           /* the sweep point being run (-1: none) and its capacity */
+    double sweep_cap;
 };
 
 static void usage(FILE *f)
@@ -78,6 +81,33 @@ static json_t *suite_text_json(const char *path)
 
 /* One trial: plan, life cycle, record; the record is written and kept for
  * the summary, and one progress line printed. */
+/* The median req/s of the ok trials of workload name on driver label so far
+ * (NAN when none): a sweep point's capacity. */
+static double capacity_rps(const struct run *r, const char *name, const char *label)
+{
+    double v[1024];
+    size_t n = 0, i;
+    json_t *rec;
+    json_array_foreach(r->records, i, rec)
+    {
+        const char *st = json_string_value(json_object_get(rec, "status"));
+        const char *wn =
+            json_string_value(json_object_get(json_object_get(rec, "workload"), "name"));
+        const char *d = json_string_value(json_object_get(rec, "driver"));
+        json_t *x = json_object_get(json_object_get(rec, "metrics"), "rps");
+        if (st && wn && d && json_is_number(x) && strcmp(st, "ok") == 0 &&
+            strcmp(wn, name) == 0 && strcmp(d, label) == 0 && n < sizeof v / sizeof v[0])
+            v[n++] = json_number_value(x);
+    }
+    if (!n) return NAN;
+    for (size_t a = 1; a < n; a++) /* insertion sort: a handful of repeats */
+        for (size_t b = a; b > 0 && v[b - 1] > v[b]; b--) {
+            double t = v[b];
+            v[b] = v[b - 1], v[b - 1] = t;
+        }
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static int run_one(struct run *r, const struct wl_spec *w, const char *entry, unsigned rep)
 {
     struct trial_ctx c = {.suite = &r->suite, .self = r->self, .dir = r->dir, .env = r->env,
@@ -89,6 +119,14 @@ static int run_one(struct run *r, const struct wl_spec *w, const char *entry, un
     trial_execute(&c, &r->plan, w, &o);
     json_t *rec = trial_record(&c, &r->plan, w, &o);
     const char *driver = r->plan.tl.label;
+    if (r->sweep_wi >= 0) { /* where a sweep point's rate came from */
+        json_t *wl = json_object_get(rec, "workload");
+        const struct suite *s = &r->suite;
+        json_object_set_new(wl, "sweep", json_string(s->sweep[r->sweep_wi]));
+        json_object_set_new(wl, "load", json_real(s->load[r->sweep_wi]));
+        json_object_set_new(wl, "capacity_of", json_string(s->capacity_of[r->sweep_wi]));
+        json_object_set_new(wl, "capacity_rps", json_real(r->sweep_cap));
+    }
     if (results_write_trial(r->dir, w->name, driver, rep, rec, err, sizeof(err)) < 0)
         fprintf(stderr, "run: %s\n", err);
     json_array_append_new(r->records, rec);
@@ -128,6 +166,34 @@ static void tune_namespaces(void)
             fprintf(stderr, "run: warning: %s\n", err);
 }
 
+/* Trial rep of workload wi on a driver; a sweep point first gets its rate:
+ * its load times the capacity its driver reached in this run. */
+static void run_point(struct run *r, int wi, const char *entry, unsigned rep)
+{
+    const struct suite *s = &r->suite;
+    if (s->load[wi] <= 0) {
+        run_one(r, &s->workloads[wi], entry, rep);
+        return;
+    }
+    struct wl_spec w = s->workloads[wi];
+    struct trial_link tl;
+    trial_resolve_link(s, entry, &tl);
+    double cap = capacity_rps(r, s->capacity_of[wi], tl.label);
+    if (!isfinite(cap) || cap < 1) {
+        printf("[%d/%d] %-12s %-8s r%u  FAILED: no ok trial of its capacity workload %s on "
+               "this driver: no rate to offer\n",
+               r->trial, r->ntrials, w.name, tl.label, rep, s->capacity_of[wi]);
+        r->failed++;
+        return;
+    }
+    w.rate = (uint64_t)llround(cap * s->load[wi]);
+    if (w.rate < 1) w.rate = 1;
+    r->sweep_wi = wi;
+    r->sweep_cap = cap;
+    run_one(r, &w, entry, rep);
+    r->sweep_wi = -1;
+}
+
 static void print_plan(const struct suite *s)
 {
     char d[32], w[32];
@@ -135,10 +201,15 @@ static void print_plan(const struct suite *s)
            s->path, s->hash, s->nworkloads, s->ndrivers, s->repeats, s->link);
     for (int i = 0; i < s->nworkloads; i++) {
         const struct wl_spec *x = &s->workloads[i];
-        printf("  %-14s %-8s %-14s c=%-5u p=%-3u %s warm-up %s\n", x->name, wl_mode_str(x->mode),
+        printf("  %-14s %-8s %-14s c=%-5u p=%-3u %s warm-up %s", x->name, wl_mode_str(x->mode),
                x->path, x->connections, x->pipeline,
                x->mode == WL_DOWNLOAD ? "-" : units_format_ns(x->duration_ns, d, sizeof(d)),
                units_format_ns(x->warmup_ns, w, sizeof(w)));
+        if (s->load[i] > 0)
+            printf("  rate %.0f%% of %s's req/s", s->load[i] * 100, s->capacity_of[i]);
+        if (s->wl_repeats[i])
+            printf("  %u repeat%s", s->wl_repeats[i], s->wl_repeats[i] == 1 ? "" : "s");
+        printf("\n");
     }
 }
 
@@ -168,6 +239,7 @@ int cmd_run(int argc, char **argv)
     }
     struct run *r = calloc(1, sizeof(*r));
     if (!r) return 1;
+    r->sweep_wi = -1;
     int rc = 2;
     if (suite_load(path, &r->suite, err, sizeof(err)) < 0) {
         fprintf(stderr, "run: %s\n", err);
@@ -235,6 +307,8 @@ int cmd_run(int argc, char **argv)
     json_object_set_new(r->env, "suite_text", suite_text_json(r->suite.path));
     json_object_update_new(r->env, sysinfo_host_json("", si.ncpu));
     json_object_set_new(r->env, "quick", json_boolean(quick));
+    json_object_set_new(r->env, "p99_target_ns",
+                        json_integer((json_int_t)r->suite.p99_target_ns));
     char env_path[PATH_MAX + 16];
     snprintf(env_path, sizeof(env_path), "%s/env.json", r->dir);
     report_json_write(env_path, r->env, err, sizeof(err));
@@ -267,14 +341,16 @@ int cmd_run(int argc, char **argv)
                                                           : "in-process rte_pcapng");
         if (!r->huge_ok) printf("capture: no multi-process: %s\n", r->huge_why);
     }
-    r->ntrials = r->suite.nworkloads * r->suite.ndrivers * (int)r->suite.repeats;
+    r->ntrials = 0;
+    for (int wi = 0; wi < r->suite.nworkloads; wi++)
+        r->ntrials += r->suite.ndrivers * (int)suite_repeats_of(&r->suite, wi);
     r->started = proc_mono_ns();
     /* Repeats interleave drivers, so slow drift hits every driver alike. */
     for (int wi = 0; wi < r->suite.nworkloads && !cli_stop; wi++)
-        for (unsigned rep = 1; rep <= r->suite.repeats && !cli_stop; rep++)
+        for (unsigned rep = 1; rep <= suite_repeats_of(&r->suite, wi) && !cli_stop; rep++)
             for (int di = 0; di < r->suite.ndrivers && !cli_stop; di++) {
                 r->trial++;
-                run_one(r, &r->suite.workloads[wi], r->suite.drivers[di], rep);
+                run_point(r, wi, r->suite.drivers[di], rep);
             }
     if (results_write_summary(r->dir, r->records, err, sizeof(err)) < 0)
         fprintf(stderr, "run: %s\n", err);

@@ -36,6 +36,7 @@
 #define NS_PER_S 1000000000ull
 #define MAX_KEY 49 /* as before: at most inih's own key buffer, char[50] */
 #define MAX_SEEN 48
+#define SUITE_MAX_LOADS 16
 
 /* ---------------------------------------------------------------- [suite] keys */
 
@@ -213,6 +214,11 @@ static int set_idle_timeout(struct suite *s, const char *v, char *why, size_t wh
     return parse_dur(v, 1, &s->idle_timeout_ns, why, whylen);
 }
 
+static int set_p99_target(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return parse_dur(v, 1, &s->p99_target_ns, why, whylen);
+}
+
 static const struct suite_key suite_keys[] = {
     {"name", NULL, "suite name for results and reports, text (default: file name without .ini)",
      set_name},
@@ -239,6 +245,10 @@ static const struct suite_key suite_keys[] = {
      "on | off: our server reuses the last /bytes/N response it built while N and Connection "
      "stay the same (off: header and body pattern built per request, serve --no-cache)",
      set_server_cache},
+    {"p99_target", "1ms",
+     "latency target of the load sweeps: the report gives each driver's highest offered rate "
+     "whose p99 stays under it, e.g. 1ms, 500us (> 0)",
+     set_p99_target},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -346,6 +356,8 @@ struct pstate {
     int suite_line;
     int wl_line[SUITE_MAX_WORKLOADS];
     unsigned wl_set[SUITE_MAX_WORKLOADS];
+    double loads[SUITE_MAX_WORKLOADS][SUITE_MAX_LOADS]; /* a sweep's loads (fractions) */
+    int nloads[SUITE_MAX_WORKLOADS];
     int dopt_line[SUITE_MAX_DRIVERS];
     char seen[MAX_SEEN][MAX_KEY + 1]; /* keys of the current section */
     int seen_line[MAX_SEEN];
@@ -598,11 +610,80 @@ static int suite_key(struct pstate *st, const char *name, const char *value)
     return fail_at(st, st->line, "unknown key '%s' in [suite] (known: %s)", name, known);
 }
 
+/* "10%,30%,110%" into fractions; 0 or -1 with why. */
+static int parse_loads(const char *v, double *out, int *n, char *why, size_t whylen)
+{
+    int cnt = 0;
+    const char *p = v;
+    for (;;) {
+        char *end;
+        while (isspace((unsigned char)*p)) p++;
+        errno = 0;
+        double x = strtod(p, &end);
+        while (isspace((unsigned char)*end)) end++;
+        if (end == p || errno || *end != '%' || !(x >= 1 && x <= 1000)) {
+            snprintf(why, whylen, "expected a comma list of percentages from 1%% to 1000%%, e.g. "
+                                  "10%%,50%%,110%%");
+            return -1;
+        }
+        if (cnt == SUITE_MAX_LOADS) {
+            snprintf(why, whylen, "more than %d loads", SUITE_MAX_LOADS);
+            return -1;
+        }
+        out[cnt++] = x / 100;
+        p = end + 1;
+        while (isspace((unsigned char)*p)) p++;
+        if (!*p) break;
+        if (*p != ',') {
+            snprintf(why, whylen, "expected ',' between loads, got '%c'", *p);
+            return -1;
+        }
+        p++;
+    }
+    *n = cnt;
+    return 0;
+}
+
+/* The suite's own workload keys (not the workload spec's): 1 when name is one. */
+static int suite_workload_key(struct pstate *st, const char *name, const char *value, int *rc)
+{
+    char why[256];
+    struct suite *s = st->s;
+    int i = st->idx;
+    *rc = 0;
+    if (strcmp(name, "repeats") == 0) {
+        long x;
+        if (parse_int(value, 1, 1000, &x) < 0)
+            *rc = fail_at(st, st->line,
+                          "bad value '%s' for 'repeats': expected a whole number from 1 to 1000",
+                          value);
+        else
+            s->wl_repeats[i] = (unsigned)x;
+        return 1;
+    }
+    if (strcmp(name, "capacity") == 0) {
+        if (!valid_workload_name(value))
+            *rc = fail_at(st, st->line, "bad value '%s' for 'capacity': expected a workload name",
+                          value);
+        else
+            snprintf(s->capacity_of[i], sizeof s->capacity_of[i], "%s", value);
+        return 1;
+    }
+    if (strcmp(name, "loads") == 0) {
+        if (parse_loads(value, st->loads[i], &st->nloads[i], why, sizeof why) < 0)
+            *rc = fail_at(st, st->line, "bad value '%s' for 'loads': %s", value, why);
+        return 1;
+    }
+    return 0;
+}
+
 static int workload_key(struct pstate *st, const char *name, const char *value)
 {
     const struct wl_key *k;
     char known[256], why[512];
     size_t off = 0;
+    int rc;
+    if (suite_workload_key(st, name, value, &rc)) return rc;
     for (k = wl_spec_keys; k->key; k++)
         if (strcmp(k->key, name) == 0) break;
     if (!k->key) {
@@ -610,7 +691,8 @@ static int workload_key(struct pstate *st, const char *name, const char *value)
         for (k = wl_spec_keys; k->key && off < sizeof known; k++)
             off += (size_t)snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "",
                                     k->key);
-        return fail_at(st, st->line, "unknown key '%s' in %s (known: %s)", name, st->label, known);
+        return fail_at(st, st->line, "unknown key '%s' in %s (known: %s, repeats, capacity, loads)",
+                       name, st->label, known);
     }
     if (wl_spec_set(&st->s->workloads[st->idx], name, value, why, sizeof why) < 0)
         return fail_at(st, st->line, "%s", why);
@@ -684,6 +766,85 @@ static void apply_defaults(struct suite *s, const char *fname)
     if (!s->name[0]) snprintf(s->name, sizeof s->name, "suite");
 }
 
+/* A sweep (capacity and loads): an open-loop workload whose capacity
+ * workload is a closed-loop one earlier in the file (it must have run first). */
+static int check_sweep(struct pstate *st, int i)
+{
+    struct suite *s = st->s;
+    struct wl_spec *w = &s->workloads[i];
+    int has_cap = s->capacity_of[i][0] != 0, has_loads = st->nloads[i] > 0;
+    if (!has_cap && !has_loads) return 0;
+    if (has_cap != has_loads)
+        return fail_at(st, st->wl_line[i], "[workload %s]: 'capacity' and 'loads' go together",
+                       w->name);
+    if (w->mode != WL_OPEN)
+        return fail_at(st, st->wl_line[i],
+                       "[workload %s]: a load sweep (capacity, loads) needs mode = open", w->name);
+    if (w->rate)
+        return fail_at(st, st->wl_line[i],
+                       "[workload %s]: 'rate' and 'loads' exclude each other (a sweep's rates "
+                       "come from its capacity workload)",
+                       w->name);
+    int c;
+    for (c = 0; c < i && strcmp(s->workloads[c].name, s->capacity_of[i]) != 0; c++) {
+    }
+    if (c == i)
+        return fail_at(st, st->wl_line[i],
+                       "[workload %s]: capacity workload '%s' is not defined before it", w->name,
+                       s->capacity_of[i]);
+    if (s->workloads[c].mode != WL_CLOSED)
+        return fail_at(st, st->wl_line[i],
+                       "[workload %s]: capacity workload '%s' must be closed loop (mode = closed)",
+                       w->name, s->capacity_of[i]);
+    w->rate = 1; /* set per driver at run time; wl_spec_validate wants one */
+    return 0;
+}
+
+/* Each sweep workload becomes one workload per load, NAME-<P>pct. */
+static int expand_sweeps(struct pstate *st)
+{
+    struct suite *s = st->s;
+    int total = 0;
+    for (int i = 0; i < s->nworkloads; i++)
+        total += st->nloads[i] ? st->nloads[i] : 1;
+    if (total > SUITE_MAX_WORKLOADS)
+        return fail_at(st, 1, "too many workloads once the sweeps are expanded (%d, at most %d)",
+                       total, SUITE_MAX_WORKLOADS);
+    for (int i = s->nworkloads - 1, at = total - 1; i >= 0; i--) {
+        int n = st->nloads[i];
+        if (!n) {
+            if (at != i) {
+                s->workloads[at] = s->workloads[i];
+                s->wl_repeats[at] = s->wl_repeats[i];
+                s->load[at] = 0;
+                s->capacity_of[at][0] = s->sweep[at][0] = '\0';
+            }
+            at--;
+            continue;
+        }
+        struct wl_spec base = s->workloads[i];
+        unsigned reps = s->wl_repeats[i];
+        char cap[64];
+        snprintf(cap, sizeof cap, "%s", s->capacity_of[i]);
+        for (int k = n - 1; k >= 0; k--, at--) {
+            s->workloads[at] = base;
+            snprintf(s->workloads[at].name, sizeof s->workloads[at].name, "%.50s-%.0fpct",
+                     base.name, st->loads[i][k] * 100);
+            s->wl_repeats[at] = reps;
+            s->load[at] = st->loads[i][k];
+            snprintf(s->capacity_of[at], sizeof s->capacity_of[at], "%s", cap);
+            snprintf(s->sweep[at], sizeof s->sweep[at], "%s", base.name);
+        }
+    }
+    s->nworkloads = total;
+    return 0;
+}
+
+unsigned suite_repeats_of(const struct suite *s, int i)
+{
+    return s->wl_repeats[i] ? s->wl_repeats[i] : s->repeats;
+}
+
 static int finish(struct pstate *st)
 {
     struct suite *s = st->s;
@@ -696,10 +857,11 @@ static int finish(struct pstate *st)
         if (!(st->wl_set[i] & WL_SET_DURATION)) w->duration_ns = s->duration_ns;
         if (!(st->wl_set[i] & WL_SET_WARMUP)) w->warmup_ns = s->warmup_ns;
         if (!(st->wl_set[i] & WL_SET_TIMEOUT)) w->timeout_ns = s->timeout_ns;
+        if (check_sweep(st, i) < 0) return -1;
         if (wl_spec_validate(w, why, sizeof why) < 0)
             return fail_at(st, st->wl_line[i], "[workload %s]: %s", w->name, why);
     }
-    return 0;
+    return expand_sweeps(st);
 }
 
 static int load_text(const char *text, size_t len, const char *fname, struct suite *s, char *err,
@@ -802,6 +964,7 @@ void suite_apply_quick(struct suite *s)
     if (s->warmup_ns > warm) s->warmup_ns = warm;
     for (int i = 0; i < s->nworkloads; i++) {
         struct wl_spec *w = &s->workloads[i];
+        s->wl_repeats[i] = 0;
         if (w->mode == WL_DOWNLOAD) continue; /* sized by path and requests: keep them */
         if (w->duration_ns > dur) w->duration_ns = dur;
         if (w->warmup_ns > warm) w->warmup_ns = warm;
@@ -837,6 +1000,14 @@ void suite_print_help(FILE *f)
     for (const struct suite_key *k = suite_keys; k->key; k++)
         fprintf(f, "  %-14s %-12s %s\n", k->key, k->def ? k->def : "(file)", k->help);
     fprintf(f, "\n[workload NAME]   one per workload; NAME is a-z, 0-9, '_', '-' and unique\n");
+    fprintf(f, "  %-14s %-12s %s\n", "repeats", "([suite])",
+            "trials per driver of this workload, 1..1000");
+    fprintf(f, "  %-14s %-12s %s\n", "capacity", "-",
+            "open-loop sweep: a closed-loop workload defined earlier; each load's rate is that "
+            "share of its median req/s on the same driver in the same run");
+    fprintf(f, "  %-14s %-12s %s\n", "loads", "-",
+            "open-loop sweep: comma list of offered loads in % of capacity, e.g. 10%,50%,110% "
+            "(1%..1000%); the workload runs once per load as NAME-<P>pct");
     for (const struct wl_key *k = wl_spec_keys; k->key; k++) {
         int inherited = strcmp(k->key, "duration") == 0 || strcmp(k->key, "warmup") == 0 ||
                         strcmp(k->key, "timeout") == 0;

@@ -6,9 +6,15 @@
  *
  *   [suite]            name, drivers, repeats, link, dut_cpu, gen_cpu, rps,
  *                      port, duration, warmup, timeout, idle_timeout, capture,
- *                      server_cache
+ *                      server_cache, p99_target
  *   [workload NAME]    keys of wl_spec_keys (workloads/spec.h); duration,
- *                      warmup and timeout default to the [suite] values
+ *                      warmup and timeout default to the [suite] values; and
+ *                      the suite's own: repeats (this workload's), and for an
+ *                      open-loop sweep capacity = WORKLOAD with loads = P%,...:
+ *                      the workload becomes one per load, NAME-<P>pct, whose
+ *                      rate is P% of the median req/s WORKLOAD (closed loop,
+ *                      earlier in the file) reached on the same driver in the
+ *                      same run
  *   [driver NAME]      key = value options passed through to driver NAME
  *
  * Callers: harness/cli/run.c, tests/harness/run/test_suite.c.
@@ -50,7 +56,18 @@ struct suite {
     int nworkloads;
     struct suite_driver_opts dopts[SUITE_MAX_DRIVERS];
     int ndopts;
+    uint64_t p99_target_ns; /* the report's latency target for the sweeps (p99) */
+    /* Per workload: repeats (0: the suite's); for a sweep point, its load
+     * (a fraction: 0.1 = 10%; 0 = a fixed rate), the workload whose closed-loop
+     * req/s it is a fraction of, and the [workload NAME] it came from. */
+    unsigned wl_repeats[SUITE_MAX_WORKLOADS];
+    double load[SUITE_MAX_WORKLOADS];
+    char capacity_of[SUITE_MAX_WORKLOADS][64];
+    char sweep[SUITE_MAX_WORKLOADS][64];
 };
+
+/* Trials per driver of workload i: its own repeats, else the suite's. */
+unsigned suite_repeats_of(const struct suite *s, int i);
 
 /* 0, or -1 with "FILE:LINE: message" (or "FILE: message") in err. On failure
  * *s holds nothing that needs suite_free. */

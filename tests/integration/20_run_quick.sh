@@ -23,6 +23,10 @@ done
 ls "$dir"/plots/throughput-1col.pdf "$dir"/plots/throughput-1col.svg "$dir"/plots/throughput-1col.png >/dev/null \
   || fail "figures missing from $dir/plots"
 head -c 4 "$dir/plots/throughput-1col.pdf" | grep -q '%PDF' || fail "throughput PDF is not a PDF"
+# the figures as a reviewer looks at them: no clipped text, distinct tick
+# labels, no legend on the data (every figure, both widths)
+[ "$(ls "$dir"/plots/*.svg | wc -l)" = 14 ] || fail "expected 14 SVGs (7 figures x 2 widths)"
+python3 tests/harness/analysis/svg_check.py "$dir/plots" || fail "the fresh run's figures fail the SVG check"
 python3 - "$dir" <<'PY' || fail "records lack CPU accounting or the generator flag"
 import json, glob, sys
 for p in glob.glob(sys.argv[1] + "/trials/*.json"):

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #define FIXTURE "tests/fixtures/results-quick"
 
@@ -97,7 +98,7 @@ Test(plot, fixture_every_figure_every_format)
     copy_fixture(dir);
     struct plot_opts o = {.scripts = "plots"};
     int n = plot_run(dir, &o, err, sizeof err);
-    cr_assert_eq(n, 6, "plot_run: %d: %s", n, err);
+    cr_assert_eq(n, 7, "plot_run: %d: %s", n, err);
     for (size_t i = 0; plot_figure_name(i); i++)
         for (int cols = 1; cols <= 2; cols++) {
             snprintf(path, sizeof path, "%s/plots/%s-%dcol.pdf", dir, plot_figure_name(i), cols);
@@ -157,10 +158,12 @@ Test(plot, fixture_csvs)
     csv = slurp(path);
     k = csv_row(csv, "ka-64", "kernel");
     cr_assert_not_null(k);
-    cr_expect_float_eq(csv_cell(k, 11), 380416.0 / 174341.0, 1e-6, "%s", k);
+    cr_expect_float_eq(csv_cell(k, 14), 380416.0 / 174341.0, 1e-6, "%s", k);
+    cr_expect_float_eq(csv_cell(k, 11), 0.0, 1e-12, "NET_TX softirqs: 0 of them: %s", k);
     const char *af = csv_row(csv, "ka-64", "afpacket");
     cr_assert_not_null(af);
-    cr_expect(isnan(csv_cell(af, 11)), "afpacket has no syscalls counter: %s", af);
+    /* Our stack over AF_PACKET: its sys_* counters (sendmmsg, poll) over the requests */
+    cr_expect_float_eq(csv_cell(af, 14), (126436.0 + 0) / 208348.0, 1e-6, "%s", af);
     /* Latency in microseconds, open-loop only, one row per percentile and driver. */
     snprintf(path, sizeof path, "%s/plots/latency.csv", dir);
     csv = slurp(path);
@@ -326,7 +329,8 @@ Test(plot, errors)
 }
 
 /* syscalls per request divides by the requests the server parsed; records
- * written before the counter's rename (stats.requests) are still read. */
+ * written before the counter's rename (stats.requests) are still read; a
+ * driver with no "syscalls" total counts its sys_* counters; none: NAN. */
 Test(plot, syscalls_per_request_over_requests_parsed)
 {
     json_t *now = json_pack("{s:{s:{s:I},s:{s:I}}}", "server", "driver_counters", "syscalls",
@@ -335,5 +339,269 @@ Test(plot, syscalls_per_request_over_requests_parsed)
                             (json_int_t)500, "stats", "requests", (json_int_t)250);
     cr_expect_float_eq(model_record_value(now, "syscalls_per_request"), 0.5, 1e-12);
     cr_expect_float_eq(model_record_value(old, "syscalls_per_request"), 2.0, 1e-12);
-    json_decref(now), json_decref(old);
+    json_t *stack = json_pack("{s:{s:{s:I,s:I,s:I},s:{s:I}}}", "server", "driver_counters",
+                              "sys_sendmmsg", (json_int_t)300, "sys_poll_wait", (json_int_t)100,
+                              "rx_frames", (json_int_t)9999, "stats", "requests_parsed",
+                              (json_int_t)1000);
+    json_t *none = json_pack("{s:{s:{s:I},s:{s:I}}}", "server", "driver_counters", "rx_frames",
+                             (json_int_t)5, "stats", "requests_parsed", (json_int_t)1000);
+    cr_expect_float_eq(model_record_value(stack, "syscalls_per_request"), 0.4, 1e-12);
+    cr_expect(isnan(model_record_value(none, "syscalls_per_request")), "no sys_* counter: none");
+    json_t *tx = json_pack("{s:{s:I},s:{s:I}}", "cpu", "net_tx_softirqs", (json_int_t)50,
+                           "metrics", "requests", (json_int_t)1000);
+    cr_expect_float_eq(model_record_value(tx, "net_tx_softirqs_per_request"), 0.05, 1e-12);
+    json_decref(now), json_decref(old), json_decref(stack), json_decref(none), json_decref(tx);
+}
+
+/* ------------------------------------------------------------ the figures' looks */
+
+/* Runs tests/harness/analysis/svg_check.py on DIR (or a file); its output in
+ * out. The exit status: 0 clean, 1 defects, other: could not check. */
+static int svg_check(const char *what, char *out, size_t len)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "python3 tests/harness/analysis/svg_check.py '%s' 2>&1", what);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, len - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void need_python(void)
+{
+    if (system("command -v python3 >/dev/null 2>&1") != 0)
+        cr_skip_test("python3 is not installed (Debian package python3): the SVG check needs it");
+}
+
+/* The recorded run's figures, as a reviewer looks at them: every text inside
+ * the canvas, distinct tick labels on every axis, no legend on the data. */
+Test(plot, fixture_figures_pass_the_svg_check)
+{
+    char dir[128], path[256], err[1024] = "", out[1 << 14];
+    need_python();
+    snprintf(dir, sizeof dir, "%s/run", base);
+    copy_fixture(dir);
+    struct plot_opts o = {.scripts = "plots"};
+    cr_assert_eq(plot_run(dir, &o, err, sizeof err), 7, "%s", err);
+    snprintf(path, sizeof path, "%s/plots", dir);
+    int rc = svg_check(path, out, sizeof out);
+    cr_expect_eq(rc, 0, "svg_check found defects:\n%s", out);
+    cr_expect_not_null(strstr(out, "14 file(s), 0 defect(s)"), "%s", out);
+}
+
+/* The check can fail: a figure drawn the way the old scripts drew it (rounded
+ * SI tick labels, the key on the data, a label past the canvas edge). */
+Test(plot, svg_check_finds_each_defect)
+{
+    char svg[256], cmd[2048], out[1 << 14];
+    need_python();
+    snprintf(svg, sizeof svg, "%s/bad.svg", base);
+    snprintf(cmd, sizeof cmd,
+             "gnuplot -e \"set terminal svg size 252,160 font 'Helvetica,8'; set output '%s'; "
+             "set format y '%%.0s%%c'; set yrange [0:2e6]; set ytics 250000; "
+             "set key top left; set xrange [0:10]; "
+             "set ylabel 'a y label far too long for the height of this small figure'; "
+             "plot '-' using 1:2 with points pt 7 ps 3 title 'kernel-driver-name'\" "
+             "<<'EOF'\n0.6 1.9e6\n5 1e6\ne\nEOF\n",
+             svg);
+    cr_assert_eq(system(cmd), 0, "gnuplot could not draw the bad figure");
+    cr_expect_eq(svg_check(svg, out, sizeof out), 1, "%s", out);
+    cr_expect_not_null(strstr(out, "tick labels repeat: 1M, 2M"), "rounded ticks: %s", out);
+    cr_expect_not_null(strstr(out, "legend entry 'kernel-driver-name' lies on a plot area"), "%s",
+                       out);
+    cr_expect_not_null(strstr(out, "runs off the 252x160 canvas"), "clipped label: %s", out);
+}
+
+/* Every figure draws for one driver alone, and a panel no driver reported
+ * says so inside the figure (the cycles figure used to fail on dpdk-ring
+ * alone: "all points y value undefined"); a figure with no trial of its kind
+ * is drawn too, saying so. */
+Test(plot, one_driver_every_figure_draws)
+{
+    char dir[128], path[256], err[1024] = "", out[1 << 14];
+    need_python();
+    snprintf(dir, sizeof dir, "%s/one", base);
+    json_t *recs = json_array();
+    json_t *r = rec("ka-64", "closed", "/bytes/64", "dpdk-ring", 1, 2e6, 1000);
+    json_object_set_new(json_object_get(r, "metrics"), "ctx_switches_per_request", json_real(1e-4));
+    json_array_append_new(recs, r);
+    json_array_append_new(recs, rec("ka-64k", "closed", "/bytes/64k", "dpdk-ring", 1, 3e4, 8e4));
+    write_recs(dir, recs);
+    FILE *notes = tmpfile();
+    struct plot_opts o = {.scripts = "plots", .notes = notes};
+    int drawn = plot_run(dir, &o, err, sizeof err);
+    cr_assert_eq(drawn, 7, "%d drawn: %s", drawn, err);
+    snprintf(path, sizeof path, "%s/plots", dir);
+    cr_expect_eq(svg_check(path, out, sizeof out), 0, "%s", out);
+    snprintf(path, sizeof path, "%s/plots/overhead-2col.svg", dir);
+    cr_expect_not_null(strstr(slurp(path), "not recorded in this run"),
+                       "the overhead panels with no counter say so");
+    snprintf(path, sizeof path, "%s/plots/latency-1col.svg", dir);
+    cr_expect_not_null(strstr(slurp(path), "no data: no open-loop trials"), "%s", path);
+    snprintf(path, sizeof path, "%s/plots/latency.csv", dir);
+    struct stat st;
+    cr_expect_neq(stat(path, &st), 0, "no CSV for a figure without data");
+    char text[4096] = "";
+    rewind(notes);
+    text[fread(text, 1, sizeof text - 1, notes)] = '\0';
+    fclose(notes);
+    cr_expect_not_null(strstr(text, "plot: cps: no data (no cps trials)"), "%s", text);
+    json_decref(recs);
+}
+
+/* Axes: log past a decade, linear from 0 under it, every label exact. */
+Test(plot, axis_ticks_exact_and_distinct)
+{
+    char cmd[2048];
+    static const double wide[] = {4000, 35000, 190000, 815000, NAN};
+    cr_expect_eq(plot_axis_cmd(wide, 5, 0, cmd, sizeof cmd), 1, "%s", cmd);
+    cr_expect_not_null(strstr(cmd, "set logscale y 10"), "%s", cmd);
+    cr_expect_not_null(strstr(cmd, "\"1k\" 1000,"), "%s", cmd);
+    cr_expect_not_null(strstr(cmd, "\"1M\" 1000000)"), "%s", cmd);
+    cr_expect_not_null(strstr(cmd, "\"\" 2000 1,"), "minor ticks unlabelled: %s", cmd);
+    static const double narrow[] = {1.1e6, 1.3e6, 1.5e6};
+    cr_expect_eq(plot_axis_cmd(narrow, 3, 0, cmd, sizeof cmd), 0, "%s", cmd);
+    cr_expect_not_null(strstr(cmd, "\"0\" 0, \"500k\" 500000, \"1M\" 1000000, \"1.5M\" 1500000"),
+                       "exact, distinct labels: %s", cmd);
+    static const double small[] = {2e-5, 3.0};
+    plot_axis_cmd(small, 2, 0, cmd, sizeof cmd);
+    cr_expect_not_null(strstr(cmd, "\"10^{-5}\" 1e-05"), "%s", cmd);
+    static const double tiny[] = {2e-5, 1.2e-4};
+    plot_axis_cmd(tiny, 2, 0, cmd, sizeof cmd);
+    cr_expect_not_null(strstr(cmd, "\"0.00005\" 5e-05"), "no exponent on a linear axis: %s", cmd);
+    static const double lat[] = {40, 90};
+    cr_expect_eq(plot_axis_cmd(lat, 2, 1, cmd, sizeof cmd), 1, "forced log: %s", cmd);
+    static const double none[] = {NAN};
+    cr_expect_eq(plot_axis_cmd(none, 1, 0, cmd, sizeof cmd), 0);
+    cr_expect_not_null(strstr(cmd, "\"1\" 1)"), "no data: [0, 1]: %s", cmd);
+}
+
+/* A sweep point as `run` records it: open loop at rate, with its load and
+ * capacity workload; latency p50/p99/p99.9 in ns. */
+static json_t *sweep_rec(const char *driver, int pct, double rate, double p50, double p99,
+                         double p999)
+{
+    char name[32];
+    snprintf(name, sizeof name, "lat-%dpct", pct);
+    json_t *r = rec(name, "open", "/bytes/64", driver, 1, rate, 1000);
+    json_t *wl = json_object_get(r, "workload");
+    json_object_set_new(wl, "rate", json_integer((json_int_t)rate));
+    json_object_set_new(wl, "sweep", json_string("lat"));
+    json_object_set_new(wl, "load", json_real(pct / 100.0));
+    json_object_set_new(wl, "capacity_of", json_string("ka"));
+    json_t *m = json_object_get(r, "metrics");
+    json_object_set_new(m, "lat_p50_ns", json_real(p50));
+    json_object_set_new(m, "lat_p99_ns", json_real(p99));
+    json_object_set_new(m, "lat_p999_ns", json_real(p999));
+    return r;
+}
+
+/* Latency against offered load: x = the offered rate, one line per driver
+ * and percentile (rows in rate order), log axes over two decades of rates,
+ * the p99 target from env.json; the open-loop percentile figure leaves the
+ * sweep out. */
+Test(plot, load_sweep_figure)
+{
+    char dir[128], path[256], err[1024] = "", out[1 << 14];
+    need_python();
+    snprintf(dir, sizeof dir, "%s/sweep", base);
+    json_t *recs = json_array();
+    static const int pct[] = {90, 10, 50}; /* out of order: the figure sorts by rate */
+    for (int i = 0; i < 3; i++) {
+        json_array_append_new(
+            recs, sweep_rec("kernel", pct[i], 1500.0 * pct[i], 3e4, 2e5 * pct[i], 1e6 * pct[i]));
+        json_array_append_new(
+            recs, sweep_rec("dpdk-ring", pct[i], 3e4 * pct[i], 5e3, 1e4 * pct[i], 1e5 * pct[i]));
+    }
+    write_recs(dir, recs);
+    FILE *env = fopen(strcat(strcpy(path, dir), "/env.json"), "w");
+    cr_assert_not_null(env);
+    fputs("{\"p99_target_ns\": 2000000}\n", env);
+    fclose(env);
+    struct plot_opts o = {.scripts = "plots"};
+    cr_assert_eq(plot_run(dir, &o, err, sizeof err), 7, "%s", err);
+    snprintf(path, sizeof path, "%s/plots/loadlat.csv", dir);
+    const char *csv = slurp(path);
+    cr_expect_eq(lines(csv), 1 + 2 * 3 * 3, "%s", csv);
+    const char *k = csv_row(csv, "lat-10pct", "kernel");
+    cr_assert_not_null(k, "%s", csv);
+    cr_expect_float_eq(csv_cell(k, 4), 15000.0, 1e-9, "x: the offered rate");
+    cr_expect_float_eq(csv_cell(k, 5), 30.0, 1e-9, "p50 in µs");
+    cr_expect_float_eq(csv_cell(k, 8), 1.0, 1e-9, "percentile 1: p50");
+    cr_expect_float_eq(csv_cell(k, 9), 0.10, 1e-9, "load");
+    /* kernel's p50 rows by rate: 10%, 50%, 90% */
+    const char *a = strstr(csv, "\nlat-10pct,kernel"), *b = strstr(csv, "\nlat-50pct,kernel"),
+               *c = strstr(csv, "\nlat-90pct,kernel");
+    cr_expect(a && b && c && a < b && b < c, "rows in rate order: %s", csv);
+    snprintf(path, sizeof path, "%s/plots/loadlat-2col.svg", dir);
+    const char *svg = slurp(path);
+    cr_expect_not_null(strstr(svg, "offered load (req/s)"));
+    cr_expect_not_null(strstr(svg, "p99 target"));
+    snprintf(path, sizeof path, "%s/plots/latency.csv", dir);
+    struct stat st;
+    cr_expect_neq(stat(path, &st), 0, "sweep points are not in the percentile figure");
+    snprintf(path, sizeof path, "%s/plots", dir);
+    cr_expect_eq(svg_check(path, out, sizeof out), 0, "%s", out);
+    json_decref(recs);
+}
+
+/* --latex: every figure with data through cairolatex (.tex + .pdf, both
+ * widths) and a figures.tex that includes them; compiled with pdflatex where
+ * it is installed. The strings LaTeX would choke on (%, _, ≥, powers of ten)
+ * arrive escaped. */
+Test(plot, latex_figures_compile)
+{
+    char dir[128], path[256], cmd[512], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/tex", base);
+    json_t *recs = json_array();
+    for (int r = 0; r < 6; r++) { /* an interval's note: "exactly 96.9% at n = 6" */
+        json_t *x = rec("ka_64", "closed", "/bytes/64", "kernel", r + 1, 1e5 + r, 2e4);
+        json_object_set_new(json_object_get(x, "metrics"), "ctx_switches_per_request",
+                            json_real(r ? 1e-3 : 1e-5)); /* interval down to 10^{-5}: log */
+        json_array_append_new(recs, x);
+        json_array_append_new(recs, rec("ka_64", "closed", "/bytes/64", "my_stack", r + 1, 2e5 + r,
+                                        1e4));
+    }
+    write_recs(dir, recs);
+    struct plot_opts o = {.scripts = "plots", .latex = 1};
+    cr_assert_eq(plot_run(dir, &o, err, sizeof err), 7, "%s", err);
+    static const char *const with_data[] = {"throughput", "cycles", "overhead"};
+    for (size_t i = 0; i < 3; i++)
+        for (int cols = 1; cols <= 2; cols++) {
+            snprintf(path, sizeof path, "%s/plots/latex/%s-%dcol.tex", dir, with_data[i], cols);
+            cr_expect_gt(strlen(slurp(path)), 100, "%s", path);
+            snprintf(path, sizeof path, "%s/plots/latex/%s-%dcol.pdf", dir, with_data[i], cols);
+            char head[8];
+            read_head(path, head, sizeof head);
+            cr_expect_eq(memcmp(head, "%PDF", 4), 0, "%s", path);
+        }
+    snprintf(path, sizeof path, "%s/plots/latex/cycles-2col.tex", dir);
+    const char *tex = slurp(path);
+    cr_expect_not_null(strstr(tex, "my\\_stack"), "driver names escaped");
+    cr_expect_not_null(strstr(tex, "ka\\_64"), "workload names escaped");
+    cr_expect_not_null(strstr(tex, "96.9\\%"), "the note's percent escaped");
+    snprintf(path, sizeof path, "%s/plots/latex/overhead-2col.tex", dir);
+    cr_expect_not_null(strstr(slurp(path), "$10^{-5}$"), "powers of ten in math mode");
+    snprintf(path, sizeof path, "%s/plots/latex/figures.tex", dir);
+    const char *fig = slurp(path);
+    cr_expect_not_null(strstr(fig, "\\input{throughput-1col.tex}"));
+    cr_expect_not_null(strstr(fig, "\\input{overhead-2col.tex}"));
+    cr_expect_null(strstr(fig, "latency-1col"), "a figure with no data is left out");
+    if (system("command -v pdflatex >/dev/null 2>&1") != 0)
+        cr_skip_test("pdflatex is not installed (Debian texlive-latex-base; `ci/deps.sh latex` "
+                     "installs it): the LaTeX files were written but not compiled");
+    snprintf(cmd, sizeof cmd,
+             "cd '%s/plots/latex' && timeout 120 pdflatex -interaction=nonstopmode "
+             "-halt-on-error figures.tex >pdflatex.out 2>&1",
+             dir);
+    int rc = system(cmd);
+    snprintf(path, sizeof path, "%s/plots/latex/pdflatex.out", dir);
+    cr_assert_eq(rc, 0, "pdflatex failed:\n%s", slurp(path));
+    snprintf(path, sizeof path, "%s/plots/latex/figures.pdf", dir);
+    char head[8];
+    read_head(path, head, sizeof head);
+    cr_expect_eq(memcmp(head, "%PDF", 4), 0);
+    json_decref(recs);
 }

@@ -346,16 +346,20 @@ Test(report, figures_linked_once_drawn)
     snprintf(cmd, sizeof cmd, "cp -r " FIXTURE " '%s'", dir);
     cr_assert_eq(system(cmd), 0, "cannot copy the fixture (run from the source tree)");
     struct plot_opts po = {.scripts = "plots"};
-    cr_assert_eq(plot_run(dir, &po, err, sizeof err), 6, "%s", err);
+    cr_assert_eq(plot_run(dir, &po, err, sizeof err), 7, "%s", err);
     cr_assert_eq(report_write(dir, NULL, err, sizeof err), 0, "%s", err);
     snprintf(path, sizeof path, "%s/REPORT.md", dir);
     const char *fig = section(slurp(path), "Figures");
     for (size_t i = 0; plot_figure_name(i); i++) {
         char link[128];
         snprintf(link, sizeof link, "](plots/%s-2col.png)", plot_figure_name(i));
-        cr_expect_not_null(strstr(fig, link), "no %s in %s", link, fig);
+        /* The fixture has no load sweep: that figure only says so, not embedded. */
+        if (strcmp(plot_figure_name(i), "loadlat") == 0)
+            cr_expect_null(strstr(fig, link), "%s embedded without data", link);
+        else
+            cr_expect_not_null(strstr(fig, link), "no %s in %s", link, fig);
     }
-    cr_expect_null(strstr(fig, "No data"), "%s", fig);
+    cr_expect_eq(count(fig, "No data for this figure in this run."), 1, "%s", fig);
     /* each figure says what it answers and which trials it rests on */
     cr_expect_eq(count(fig, "*Question:*"), count(fig, "!["), "%s", fig);
     cr_expect_eq(count(fig, "*Rests on:*"), count(fig, "!["), "%s", fig);
@@ -368,4 +372,86 @@ Test(report, errors)
     snprintf(dir, sizeof dir, "%s/missing", base);
     cr_expect_eq(report_write(dir, NULL, err, sizeof err), -1);
     cr_expect_not_null(strstr(err, "trials"), "%s", err);
+}
+
+/* Latency against offered load: each driver's highest offered rate whose p99
+ * stays under the target (env.json p99_target_ns), the first point over it,
+ * and a driver that never meets it. */
+Test(report, load_sweep_table)
+{
+    char dir[128], path[256], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/sweep", base);
+    json_t *recs = json_array();
+    static const int pct[] = {10, 50, 90};
+    /* dpdk: under, over, under again: the target holds only up to 10% */
+    static const double p99_kernel[] = {300e3, 800e3, 5e6}, p99_slow[] = {3e6, 4e6, 9e6},
+                        p99_bumpy[] = {200e3, 2e6, 500e3};
+    static const char *const drvs[] = {"kernel", "afpacket", "dpdk"};
+    static const double *const p99s[] = {p99_kernel, p99_slow, p99_bumpy};
+    for (int d = 0; d < 3; d++)
+        for (int i = 0; i < 3; i++) {
+            const char *drv = drvs[d];
+            char name[32];
+            snprintf(name, sizeof name, "lat-%dpct", pct[i]);
+            json_t *r = rec(drv, 1, "ok", 1000.0 * pct[i], 0.5);
+            json_t *wl = json_object_get(r, "workload");
+            json_object_set_new(wl, "name", json_string(name));
+            json_object_set_new(wl, "mode", json_string("open"));
+            json_object_set_new(wl, "rate", json_integer(1000 * pct[i]));
+            json_object_set_new(wl, "sweep", json_string("lat"));
+            json_object_set_new(wl, "load", json_real(pct[i] / 100.0));
+            json_object_set_new(wl, "capacity_of", json_string("ka"));
+            json_object_set_new(json_object_get(r, "metrics"), "lat_p99_ns", json_real(p99s[d][i]));
+            cr_assert_eq(results_write_trial(dir, name, drv, 1, r, err, sizeof err), 0, "%s", err);
+            json_array_append_new(recs, r);
+        }
+    cr_assert_eq(results_write_summary(dir, recs, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/env.json", dir);
+    FILE *env = fopen(path, "w");
+    cr_assert_not_null(env);
+    fputs("{\"p99_target_ns\": 1000000}\n", env);
+    fclose(env);
+    cr_assert_eq(report_write(dir, NULL, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/REPORT.md", dir);
+    const char *t = section(slurp(path), "Latency against offered load");
+    cr_expect_not_null(strstr(t, "Target: p99 ≤ 1.00 ms"), "%s", t);
+    cr_expect_not_null(
+        strstr(t, "| kernel | 100k | 50.0k | 50% | 800 us | 90.0k req/s: p99 5.00 ms |"), "%s", t);
+    cr_expect_not_null(
+        strstr(t, "| dpdk | 100k | 10.0k | 10% | 200 us | 50.0k req/s: p99 2.00 ms |"), "%s", t);
+    cr_expect_not_null(strstr(t, "| afpacket | 100k | none: p99 over 1.00 ms at the lowest load |"),
+                       "%s", t);
+    json_decref(recs);
+}
+
+/* The summary leads the report: per workload the best driver, its gain over
+ * the kernel with the interval from the two intervals of the median (and
+ * the coverage that leaves), and what limits the claim. */
+Test(report, summary_first_with_gain_interval_and_limits)
+{
+    char dir[128], path[256], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/sum", base);
+    json_t *recs = json_array();
+    for (int rep = 1; rep <= 6; rep++)
+        for (int d = 0; d < 2; d++) {
+            const char *drv = d ? "dpdk" : "kernel";
+            /* kernel 100..105, dpdk 200..205; the kernel's generator saturated once */
+            json_t *r = rec(drv, rep, "ok", (d ? 200 : 100) + rep - 1, !d && rep == 3 ? 0.97 : 0.5);
+            cr_assert_eq(results_write_trial(dir, "ka", drv, (unsigned)rep, r, err, sizeof err), 0,
+                         "%s", err);
+            json_array_append_new(recs, r);
+        }
+    cr_assert_eq(results_write_summary(dir, recs, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(report_write(dir, NULL, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/REPORT.md", dir);
+    const char *md = slurp(path);
+    const char *sum = strstr(md, "\n## Summary\n"), *env = strstr(md, "\n## Environment\n");
+    cr_assert(sum && env && sum < env, "the summary comes first");
+    const char *t = section(md, "Summary");
+    cr_expect_not_null(strstr(t, "| ka | dpdk |"), "%s", t);
+    /* 202.5 / 102.5; [200 / 105, 205 / 100]; 96.9% + 96.9% - 1 */
+    cr_expect_not_null(strstr(t, "dpdk 1.98× [1.90, 2.05] ≥ 93.8% |"), "%s", t);
+    cr_expect_not_null(strstr(t, "generator-bound: kernel"), "%s", t);
+    cr_expect_null(strstr(t, "no interval"), "%s", t);
+    json_decref(recs);
 }

@@ -467,3 +467,55 @@ Test(suite, help_lists_every_key)
     cr_expect(strstr(buf, "[driver NAME]") != NULL);
     free(buf);
 }
+
+/* An open-loop sweep: one workload per load, named NAME-<P>pct, its load and
+ * capacity workload kept for `run`, after the workloads before it and before
+ * those after; its own repeats; the p99 target. */
+Test(suite, load_sweep_expands)
+{
+    struct suite *s = load_ok("[suite]\nrepeats = 6\np99_target = 500us\n"
+                              "[workload cap]\nmode = closed\n"
+                              "[workload lat]\nmode = open\ncapacity = cap\n"
+                              "loads = 10%, 55%,120%\nrepeats = 2\nduration = 1s\n"
+                              "[workload after]\nmode = cps\n");
+    cr_assert_eq(s->nworkloads, 5);
+    cr_expect_str_eq(s->workloads[0].name, "cap");
+    cr_expect_str_eq(s->workloads[1].name, "lat-10pct");
+    cr_expect_str_eq(s->workloads[2].name, "lat-55pct");
+    cr_expect_str_eq(s->workloads[3].name, "lat-120pct");
+    cr_expect_str_eq(s->workloads[4].name, "after");
+    cr_expect_float_eq(s->load[1], 0.10, 1e-12);
+    cr_expect_float_eq(s->load[3], 1.20, 1e-12);
+    cr_expect_float_eq(s->load[4], 0.0, 1e-12, "a plain workload has no load");
+    cr_expect_str_eq(s->capacity_of[2], "cap");
+    cr_expect_str_eq(s->sweep[2], "lat");
+    cr_expect_eq(s->workloads[2].duration_ns, MS(1000));
+    cr_expect_eq(s->workloads[2].mode, WL_OPEN);
+    cr_expect_eq(suite_repeats_of(s, 2), 2u);
+    cr_expect_eq(suite_repeats_of(s, 0), 6u);
+    cr_expect_eq(suite_repeats_of(s, 4), 6u);
+    cr_expect_eq(s->p99_target_ns, MS(1) / 2);
+    suite_apply_quick(s);
+    cr_expect_eq(suite_repeats_of(s, 2), 1u, "--quick: one repeat everywhere");
+    cr_expect_eq(load_ok("[workload a]\n")->p99_target_ns, MS(1), "default target 1 ms");
+}
+
+Test(suite_errors, load_sweep_errors)
+{
+    expect_err("[workload lat]\nmode = open\ncapacity = cap\nloads = 10%\n",
+               "t.ini:1: ", "capacity workload 'cap' is not defined before it", NULL);
+    expect_err("[workload cap]\nmode = cps\n[workload lat]\nmode = open\ncapacity = cap\n"
+               "loads = 10%\n",
+               "t.ini:3: ", "must be closed loop", NULL);
+    expect_err("[workload cap]\n[workload lat]\nmode = closed\ncapacity = cap\nloads = 10%\n",
+               "t.ini:2: ", "needs mode = open", NULL);
+    expect_err("[workload cap]\n[workload lat]\nmode = open\nloads = 10%\n",
+               "t.ini:2: ", "'capacity' and 'loads' go together", NULL);
+    expect_err("[workload cap]\n[workload lat]\nmode = open\ncapacity = cap\nloads = 10\n",
+               "t.ini:5: ", "bad value '10' for 'loads'", "percentages");
+    expect_err("[workload cap]\n[workload lat]\nmode = open\ncapacity = cap\nloads = 10%\n"
+               "rate = 5k\n",
+               "t.ini:2: ", "'rate' and 'loads' exclude each other", NULL);
+    expect_err("[workload a]\nrepeats = 0\n", "t.ini:2: ", "repeats", NULL);
+    expect_err("[suite]\np99_target = fast\n[workload a]\n", "t.ini:2: ", "p99_target", NULL);
+}
