@@ -407,6 +407,32 @@ static void section_summary(struct ctx *c)
                "have been the bottleneck. Details per workload below.\n\n");
 }
 
+/* "bb-dut/bb-dut0: on: rx-checksumming, scatter-gather; off: the rest" per
+ * interface of an offloads object (sysinfo_offloads_json). */
+static void offloads_line(FILE *f, json_t *o)
+{
+    const char *ifn, *k;
+    json_t *feat, *v;
+    int first_if = 1;
+    json_object_foreach(o, ifn, feat)
+    {
+        fprintf(f, "%s%s: ", first_if ? "" : "; ", ifn);
+        first_if = 0;
+        if (!json_is_object(feat)) {
+            md(f, json_string_value(feat) ? json_string_value(feat) : "?");
+            continue;
+        }
+        int n = 0;
+        fputs("on: ", f);
+        json_object_foreach(feat, k, v)
+        {
+            const char *x = json_string_value(v);
+            if (x && strncmp(x, "on", 2) == 0) fprintf(f, "%s%s", n++ ? ", " : "", k);
+        }
+        fputs(n ? ", the rest off" : "none", f);
+    }
+}
+
 static void section_env(struct ctx *c)
 {
     FILE *f = c->f;
@@ -420,12 +446,20 @@ static void section_env(struct ctx *c)
     json_t *v;
     json_object_foreach(c->pd.env, k, v)
     {
-        char *txt = json_is_string(v) ? strdup(json_string_value(v))
-                                      : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         fprintf(f, "| ");
         md(f, k);
         fprintf(f, " | ");
-        md(f, txt ? txt : "?");
+        if (strcmp(k, "offloads") == 0 && json_is_object(v)) {
+            offloads_line(f, v);
+            fprintf(f, " |\n");
+            continue;
+        }
+        char *txt = json_is_string(v) ? strdup(json_string_value(v))
+                                      : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (txt && strlen(txt) > 200) /* the suite text, the mitigations: kept whole in env.json */
+            fprintf(f, "%zu characters, in `env.json`", strlen(txt));
+        else
+            md(f, txt ? txt : "?");
         fprintf(f, " |\n");
         free(txt);
     }
