@@ -74,7 +74,8 @@ static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int tri
     push(a, &n, "--quiet");
     if (s->dut_cpu >= 0) push(a, &n, "--cpu"), push(a, &n, p->cpu_d);
     if (strcmp(tl->drv, "kernel") != 0) { /* our stack owns the DUT address */
-        if (strcmp(tl->drv, "afpacket") == 0) push(a, &n, "--iface"), push(a, &n, TOPO_IF_DUT);
+        if (strcmp(tl->drv, "afpacket") == 0 || strcmp(tl->drv, "afxdp") == 0)
+            push(a, &n, "--iface"), push(a, &n, TOPO_IF_DUT);
         push(a, &n, "--ip"), push(a, &n, p->dut_cidr);
     }
     const char *const *dopts = suite_driver_opts(s, tl->drv);

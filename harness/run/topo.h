@@ -53,8 +53,10 @@ int topo_lock(int wait, char *err, size_t errlen);
  * (killing processes inside them). On failure, removes what it built. */
 int topo_up(const struct topo_config *c, char *err, size_t errlen);
 
-/* Remove every bb-* namespace (after SIGKILLing the processes inside), the
- * veth pair, and bb-gen0/bb-dut0 left in the root namespace by a crash.
+/* Remove every bb-* namespace (after SIGKILLing the processes inside and
+ * detaching any XDP program left on their interfaces), the veth pair, and
+ * bb-gen0/bb-dut0 left in the root namespace by a crash (XDP programs on
+ * bb-* interfaces there are detached too).
  * Fine when nothing exists. Returns 0 when nothing remains. */
 int topo_down(char *err, size_t errlen);
 
