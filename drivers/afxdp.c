@@ -165,84 +165,36 @@ struct axp_opts {
 };
 
 #define O(f) .off = offsetof(struct axp_opts, f), .size = sizeof(((struct axp_opts *)0)->f)
+/* One row per option reads better than one line per field. */
+// clang-format off
 const struct opt_def axp_opt_defs[] = {
-    {.name = "frame_size",
-     .type = OPT_SIZE,
-     .min = 2048,
-     .max = 4096,
-     .def = "2048",
-     O(frame_size),
+    {.name = "frame_size", .type = OPT_SIZE, .min = 2048, .max = 4096, .def = "2048", O(frame_size),
      .help = "UMEM frame, bytes: 2048 or 4096 (256 of it is the kernel's RX headroom)"},
-    {.name = "frames",
-     .type = OPT_SIZE,
-     .min = 256,
-     .max = 1u << 20,
-     .def = NULL,
-     O(frames),
-     .help = "UMEM frames, shared by RX and TX (default 8192; k = 1024)"},
-    {.name = "fill_size",
-     .type = OPT_SIZE,
-     .min = 64,
-     .max = 1u << 16,
-     .def = "2048",
-     O(fill_size),
+    {.name = "frames", .type = OPT_SIZE, .min = 256, .max = 1u << 20, .def = "8192", O(frames),
+     .help = "UMEM frames, shared by RX and TX (k = 1024; default: the caller's pool size if set)"},
+    {.name = "fill_size", .type = OPT_SIZE, .min = 64, .max = 1u << 16, .def = "2048", O(fill_size),
      .help = "fill ring, descriptors, a power of two"},
-    {.name = "comp_size",
-     .type = OPT_SIZE,
-     .min = 64,
-     .max = 1u << 16,
-     .def = "2048",
-     O(comp_size),
+    {.name = "comp_size", .type = OPT_SIZE, .min = 64, .max = 1u << 16, .def = "2048", O(comp_size),
      .help = "completion ring, descriptors, a power of two"},
-    {.name = "rx_size",
-     .type = OPT_SIZE,
-     .min = 64,
-     .max = 1u << 16,
-     .def = "2048",
-     O(rx_size),
+    {.name = "rx_size", .type = OPT_SIZE, .min = 64, .max = 1u << 16, .def = "2048", O(rx_size),
      .help = "RX ring, descriptors, a power of two"},
-    {.name = "tx_size",
-     .type = OPT_SIZE,
-     .min = 64,
-     .max = 1u << 16,
-     .def = "2048",
-     O(tx_size),
+    {.name = "tx_size", .type = OPT_SIZE, .min = 64, .max = 1u << 16, .def = "2048", O(tx_size),
      .help = "TX ring, descriptors, a power of two (as many frames are kept for TX)"},
-    {.name = "batch",
-     .type = OPT_UINT,
-     .min = 1,
-     .max = 1024,
-     .def = "64",
-     O(batch),
+    {.name = "batch", .type = OPT_UINT, .min = 1, .max = 1024, .def = "64", O(batch),
      .help = "descriptors moved per ring operation (RX peek, fill refill, completions)"},
-    {.name = "mode",
-     .type = OPT_ENUM,
-     .choices = bind_modes,
-     .def = "auto",
-     O(mode),
+    {.name = "mode", .type = OPT_ENUM, .choices = bind_modes, .def = "auto", O(mode),
      .values = "auto|copy|zerocopy",
      .help = "socket bind: zerocopy, copy, or auto (zero-copy where the device has it, else copy)"},
-    {.name = "xdp_mode",
-     .type = OPT_ENUM,
-     .choices = xdp_modes,
-     .def = "auto",
-     O(xdp_mode),
+    {.name = "xdp_mode", .type = OPT_ENUM, .choices = xdp_modes, .def = "auto", O(xdp_mode),
      .values = "auto|native|generic",
      .help = "XDP attach: native (driver), generic (skb), or auto (native, else generic)"},
-    {.name = "queue",
-     .type = OPT_UINT,
-     .min = 0,
-     .max = AFXDP_MAX_QUEUES - 1,
-     .def = "0",
-     O(queue),
+    {.name = "queue", .type = OPT_UINT, .min = 0, .max = AFXDP_MAX_QUEUES - 1, .def = "0", O(queue),
      .help = "RX queue the socket binds to (frames of ours on other queues are dropped, counted)"},
-    {.name = "need_wakeup",
-     .type = OPT_BOOL,
-     .def = "1",
-     O(need_wakeup),
+    {.name = "need_wakeup", .type = OPT_BOOL, .def = "1", O(need_wakeup),
      .help = "1: the kernel says when it needs a system call to go on (fewer syscalls)"},
     OPT_END,
 };
+// clang-format on
 #undef O
 
 static int pow2(uint32_t v)
@@ -254,9 +206,9 @@ static int parse_opts(const char *const *opts, uint32_t pool, struct axp_opts *o
                       size_t errlen)
 {
     memset(o, 0, sizeof(*o));
-    o->frames = pool ? pool : AXP_DEFAULT_FRAMES;
     const struct opt_set set = {axp_opt_defs, o};
     if (opts_parse("afxdp", opts, &set, 1, NULL, err, errlen) < 0) return -1;
+    if (pool && !opts_value(opts, "frames", 0)) o->frames = pool;
     if (!pow2(o->frame_size)) {
         snprintf(err, errlen, "afxdp: frame_size=%u must be 2048 or 4096", o->frame_size);
         return -1;

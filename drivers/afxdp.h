@@ -15,8 +15,6 @@
 
 #include <stdint.h>
 
-#define AXP_DEFAULT_FRAMES 8192u
-
 /* Our IPv4 address (network order); until it is set nothing is ours. */
 int afxdp_set_ip(struct pktio *p, uint32_t ip_be);
 /* TCP to this port (host order) is ours: a listener. There is no undo: a
