@@ -525,7 +525,9 @@ static int load_prog(struct axp *a, char *err, size_t errlen)
     return 0;
 }
 
-static int make_umem(struct axp *a, const struct axp_opts *o, char *err, size_t errlen)
+/* The UMEM area (registered with the kernel by bind_once), a pktbuf per
+ * frame and the free list holding every frame. */
+static int make_area(struct axp *a, const struct axp_opts *o, char *err, size_t errlen)
 {
     a->frame_size = o->frame_size;
     a->nframes = o->frames;
@@ -546,44 +548,57 @@ static int make_umem(struct axp *a, const struct axp_opts *o, char *err, size_t 
         a->bufs[i].priv = a;
         a->free_addrs[a->nfree++] = (uint64_t)(o->frames - 1 - i) * o->frame_size;
     }
+    return 0;
+}
+
+/* A UMEM (with its fill and completion rings) and a socket bound to
+ * queue with these bind flags. A failed bind leaves libxdp's UMEM half
+ * set up (its rings consumed): it is deleted, and the next try makes a
+ * fresh one. A queue whose last socket has just closed stays busy until the
+ * kernel's deferred release runs: EBUSY is retried for up to 2 s. */
+static int bind_once(struct axp *a, const struct axp_opts *o, uint16_t flags)
+{
     struct xsk_umem_config uc = {.fill_size = o->fill_size,
                                  .comp_size = o->comp_size,
                                  .frame_size = o->frame_size,
                                  .frame_headroom = 0,
                                  .flags = 0};
-    int rc = xsk_umem__create(&a->umem, a->area, a->area_len, &a->fq, &a->cq, &uc);
-    if (rc) {
-        a->umem = NULL;
-        return lib_fail(err, errlen, rc, "UMEM of %u x %u bytes", o->frames, o->frame_size);
-    }
-    return 0;
-}
-
-static int make_socket(struct axp *a, const struct axp_opts *o, char *err, size_t errlen)
-{
     struct xsk_socket_config sc = {.rx_size = o->rx_size,
                                    .tx_size = o->tx_size,
                                    .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
                                    .xdp_flags = 0,
-                                   .bind_flags = o->need_wakeup ? XDP_USE_NEED_WAKEUP : 0};
+                                   .bind_flags = flags};
+    int rc = 0;
+    for (int tries = 0; tries < 200; tries++) {
+        rc = xsk_umem__create(&a->umem, a->area, a->area_len, &a->fq, &a->cq, &uc);
+        if (rc) {
+            a->umem = NULL;
+            return rc;
+        }
+        rc = xsk_socket__create(&a->xsk, a->ifname, o->queue, a->umem, &a->rx, &a->tx, &sc);
+        if (!rc) return 0;
+        a->xsk = NULL;
+        xsk_umem__delete(a->umem);
+        a->umem = NULL;
+        if (rc != -EBUSY) break;
+        usleep(10000);
+    }
+    return rc;
+}
+
+static int make_socket(struct axp *a, const struct axp_opts *o, char *err, size_t errlen)
+{
+    uint16_t wake = o->need_wakeup ? XDP_USE_NEED_WAKEUP : 0;
     int rc = -EOPNOTSUPP;
     if (o->mode != BIND_COPY) {
-        sc.bind_flags |= XDP_ZEROCOPY;
-        rc = xsk_socket__create(&a->xsk, a->ifname, o->queue, a->umem, &a->rx, &a->tx, &sc);
-        sc.bind_flags &= (uint16_t)~XDP_ZEROCOPY;
+        rc = bind_once(a, o, wake | XDP_ZEROCOPY);
         if (rc && o->mode == BIND_ZEROCOPY)
             return lib_fail(err, errlen, rc, "zero-copy bind to %s queue %u (mode=zerocopy)",
                             a->ifname, o->queue);
     }
-    if (rc) {
-        a->xsk = NULL;
-        sc.bind_flags |= XDP_COPY;
-        rc = xsk_socket__create(&a->xsk, a->ifname, o->queue, a->umem, &a->rx, &a->tx, &sc);
-        if (rc) {
-            a->xsk = NULL;
-            return lib_fail(err, errlen, rc, "bind to %s queue %u", a->ifname, o->queue);
-        }
-    }
+    if (rc && (rc = bind_once(a, o, wake | XDP_COPY)) != 0)
+        return lib_fail(err, errlen, rc, "UMEM of %u x %u bytes and a socket bound to %s queue %u",
+                        o->frames, o->frame_size, a->ifname, o->queue);
     a->xfd = xsk_socket__fd(a->xsk);
     struct xdp_options xo;
     socklen_t ol = sizeof(xo);
@@ -681,7 +696,7 @@ static struct pktio *axp_open(const struct pktio_config *cfg, char *err, size_t 
     libbpf_set_print(quiet_print);
     libxdp_set_print(quiet_print_xdp);
     if (iface_info(a, cfg->iface, err, errlen) < 0 || load_prog(a, err, errlen) < 0 ||
-        make_umem(a, &o, err, errlen) < 0 || make_socket(a, &o, err, errlen) < 0 ||
+        make_area(a, &o, err, errlen) < 0 || make_socket(a, &o, err, errlen) < 0 ||
         make_epoll(a, err, errlen) < 0 || attach(a, &o, err, errlen) < 0) {
         axp_destroy(a);
         return NULL;
