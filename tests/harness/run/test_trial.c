@@ -121,6 +121,12 @@ Test(plan, our_stack_owns_the_address)
     plan("ka", "dpdk", 0);
     HAS(P.sargv, "--ip 198.18.0.2/24 --opt vdev=net_af_packet0,iface=bb-dut0");
     LACKS(P.sargv, "--iface");
+    /* afxdp: our stack on the same veth end (the kernel keeps its address) */
+    plan("ka", "afxdp", 0);
+    cr_expect_str_eq(P.tl.label, "afxdp");
+    HAS(P.sargv, "--driver afxdp");
+    HAS(P.sargv, "--iface bb-dut0 --ip 198.18.0.2/24");
+    LACKS(P.sargv, "vdev=");
 }
 
 Test(plan, tap_link)
