@@ -21,6 +21,7 @@ void trial_resolve_link(const struct suite *s, const char *entry, struct trial_l
     suite_entry_split(entry, s->link, t->drv, sizeof(t->drv), t->link, sizeof(t->link));
     if (strcmp(t->link, "veth") == 0)
         snprintf(t->label, sizeof(t->label), "%s", t->drv);
+    /* xdp is the veth too: only the dpdk port on it differs (plan_server) */
     else
         snprintf(t->label, sizeof(t->label), "%s-%s", t->drv, t->link);
     t->dut_ip = strcmp(t->link, "tap") == 0 ? TRIAL_TAP_IP_DUT : TOPO_IP_DUT;
@@ -83,8 +84,9 @@ static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int tri
     /* DPDK: the port follows from the link unless the suite names one. */
     if (strcmp(tl->drv, "dpdk") == 0 && !opts_pick_port(dopts) && !p->ring)
         push(a, &n, "--opt"),
-            push(a, &n, p->tap ? "vdev=net_tap0,iface=" TRIAL_TAP_IF
-                               : "vdev=net_af_packet0,iface=" TOPO_IF_DUT);
+            push(a, &n, p->tap   ? "vdev=net_tap0,iface=" TRIAL_TAP_IF
+                        : p->xdp ? "vdev=net_af_xdp0,iface=" TOPO_IF_DUT
+                                 : "vdev=net_af_packet0,iface=" TOPO_IF_DUT);
     /* Capture: libpcap on the DUT interface for kernel paths; for DPDK a
      * pdump secondary when hugepages allow multi-process, else in-process
      * rte_pcapng. The ring link has no capture point outside the process. */
@@ -190,6 +192,7 @@ void trial_plan(struct trial_plan *p, const struct trial_ctx *c, const struct wl
     trial_resolve_link(s, entry, &p->tl);
     p->ring = strcmp(p->tl.link, "ring") == 0;
     p->tap = strcmp(p->tl.link, "tap") == 0;
+    p->xdp = strcmp(p->tl.link, "xdp") == 0;
     p->rep = rep;
     snprintf(p->base, sizeof(p->base), "%s/logs/%s-%s-r%u", c->dir, w->name, p->tl.label, rep);
     snprintf(p->sjson, sizeof(p->sjson), "%s.server.json", p->base);

@@ -266,7 +266,7 @@ static int kill_ns_procs(const char *ns, char *err, size_t errlen)
  * program hangs on a bpf_link and went with its process. Native and generic
  * are detached apart: "xdp off" removes only the native one. 0, or -1 with
  * the interface whose program stayed. */
-static int detach_xdp(const char *ns, char *err, size_t errlen)
+int topo_xdp_detach(const char *ns, char *err, size_t errlen)
 {
     char *show_ns[] = {"ip", "-n", (char *)ns, "-o", "link", "show", NULL};
     char *show_here[] = {"ip", "-o", "link", "show", NULL};
@@ -310,7 +310,7 @@ static int down_ns(const char *ns, const char *ifname, char *err, size_t errlen)
     char e[256];
     if (!ns_exists(ns)) return 0;
     if (kill_ns_procs(ns, err, errlen) < 0) return -1;
-    if (detach_xdp(ns, err, errlen) < 0) return -1;
+    if (topo_xdp_detach(ns, err, errlen) < 0) return -1;
     if (ifname) topo_ip(e, sizeof(e), "-n", ns, "link", "del", ifname, NULL); /* may be gone */
     return topo_ip(err, errlen, "netns", "del", ns, NULL);
 }
@@ -320,7 +320,7 @@ static int down_ns(const char *ns, const char *ifname, char *err, size_t errlen)
  * after detaching XDP programs from any bb-* interface here. */
 static int down_root_links(char *err, size_t errlen)
 {
-    if (detach_xdp(NULL, err, errlen) < 0) return -1;
+    if (topo_xdp_detach(NULL, err, errlen) < 0) return -1;
     const char *ifs[] = {TOPO_IF_GEN, TOPO_IF_DUT};
     for (size_t i = 0; i < sizeof(ifs) / sizeof(ifs[0]); i++)
         if (if_nametoindex(ifs[i]) && topo_ip(err, errlen, "link", "del", ifs[i], NULL) < 0 &&

@@ -60,6 +60,13 @@ int topo_up(const struct topo_config *c, char *err, size_t errlen);
  * Fine when nothing exists. Returns 0 when nothing remains. */
 int topo_down(char *err, size_t errlen);
 
+/* Detach every XDP program attached through netlink to an interface of NS
+ * (NULL: the bb-* interfaces of our own namespace): what DPDK's net_af_xdp
+ * or `ip link set ... xdp` left when its process was killed. Programs on a
+ * bpf_link (the afxdp driver's) go with their process and are not touched.
+ * 0, or -1 naming the interface whose program stayed. */
+int topo_xdp_detach(const char *ns, char *err, size_t errlen);
+
 /* 1 if any bb-* namespace exists (in /run/netns), else 0. */
 int topo_present(void);
 

@@ -144,6 +144,12 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
     unlink(p->cjson);
     if (p->cap_method) unlink(p->cap_ready);
     pid_t spid = -1, cap_pid = -1;
+    /* A server killed in an earlier trial (a DPDK net_af_xdp port after
+     * SIGKILL) may have left its program on the DUT interface. */
+    if (topo_xdp_detach(TOPO_NS_DUT, err, sizeof(err)) < 0) {
+        fail(o, "the DUT interface keeps an XDP program: %s", err);
+        goto counters;
+    }
     if (set_dut_addr(c, kernel_keeps_addr(tl->drv), err, sizeof(err)) < 0) {
         fail(o, "cannot set the DUT address: %s", err);
         goto counters;

@@ -115,7 +115,39 @@ done
 kill "$(cat "$tmp/nginx.pid")"; rm -f "$tmp/nginx.pid"
 no_xdp "the afxdp generator"
 
-# --- 4. kill -9, then topo down ----------------------------------------------
+# --- 4. a run: afxdp and dpdk over net_af_xdp (dpdk@xdp), planned by the harness ---
+cat > "$tmp/suite.ini" <<INI
+[suite]
+name = afxdp-smoke
+drivers = afxdp,dpdk@xdp
+repeats = 1
+duration = 1s
+warmup = 200ms
+[workload ka-64]
+mode = closed
+path = /bytes/64
+connections = 16
+INI
+"$BB" run "$tmp/suite.ini" --out "$tmp/res" > "$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "bypassbench run afxdp,dpdk@xdp"; }
+grep -q '2 trials, 0 failed' "$tmp/run.log" || { cat "$tmp/run.log"; fail "a trial failed"; }
+no_xdp "bypassbench run" # run ends with topo down
+"$BB" topo up >/dev/null || fail "topo up"
+
+# --- 5. DPDK's net_af_xdp attaches through netlink: kill -9 leaves its program ---
+ip netns exec bb-dut "$BB" serve --listen 198.18.0.2:8080 --cpu 1 --driver dpdk --ip 198.18.0.2/24 \
+  --opt vdev=net_af_xdp0,iface=bb-dut0 > "$tmp/dpdk.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do
+  ip netns exec bb-gen curl -sf -o /dev/null http://198.18.0.2:8080/bytes/1 && break; sleep 0.1
+done
+ip netns exec bb-gen curl -sf -o /dev/null http://198.18.0.2:8080/bytes/64k || { cat "$tmp/dpdk.log"; fail "dpdk over net_af_xdp did not serve"; }
+kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+[ -n "$(xdp_progs)" ] || fail "expected net_af_xdp's program to outlive kill -9 (then topo down has nothing to prove)"
+"$BB" topo down >/dev/null || fail "topo down over the leftover"
+no_xdp "kill -9 of a DPDK net_af_xdp server and topo down"
+"$BB" topo up >/dev/null || fail "topo up"
+
+# --- 6. kill -9, then topo down ----------------------------------------------
 ip netns exec bb-dut "$BB" serve --listen 198.18.0.2:8080 --cpu 1 $SERVE &
 SERVER_PID=$!
 for _ in $(seq 100); do
