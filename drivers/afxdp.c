@@ -93,8 +93,8 @@ enum axp_ctr {
     AXP_TX_BAD_LEN,     /* frame shorter than an Ethernet header or over its frame: dropped */
     AXP_TX_BUSY,        /* TX ring full: tx_burst accepted fewer */
     AXP_TX_KICK_ERRORS, /* sendto failed (not EAGAIN/EBUSY/ENOBUFS): frames wait in the ring */
-    AXP_POOL_EMPTY,     /* alloc failed or the fill ring could not be refilled: no free frame */
-    AXP_FREE_FOREIGN,   /* free() of a buffer not from this UMEM: ignored */
+    AXP_POOL_EMPTY,     /* alloc failed: no free frame (a starved fill ring: xsk_fill_ring_empty) */
+    AXP_FREE_FOREIGN,   /* free()/tx_burst() of a buffer not from this UMEM: ignored, not sent */
     AXP_SYS_SENDTO,     /* TX kicks */
     AXP_SYS_RECVFROM,   /* fill-ring wake-ups */
     /* the socket's XDP_STATISTICS (kernel counts, read at counters()) */
