@@ -109,7 +109,7 @@ FORCE:
 # binary depends on it, so a change rebuilds them all: an object built without
 # DPDK is never linked into a build with it. A missing library stops here,
 # with the fix, rather than in 500 link errors.
-BUILD_CONFIG := cc=$(CC) dpdk=$(or $(HAVE_DPDK),0) afxdp=$(or $(HAVE_AFXDP),0) kni=$(or $(KNI),0) opt=$(OPT) cflags=$(CFLAGS) \
+BUILD_CONFIG := cc=$(CC) dpdk=$(or $(HAVE_DPDK),0) kni=$(or $(KNI),0) afxdp=$(or $(HAVE_AFXDP),0) opt=$(OPT) cflags=$(CFLAGS) \
 	extra_cflags=$(EXTRA_CFLAGS) extra_ldlibs=$(EXTRA_LDLIBS) pkg=$(PKG_CFLAGS) $(PKG_LIBS) \
 	dpdk_flags=$(DPDK_CFLAGS) ldflags=$(LDFLAGS) ldlibs=$(LDLIBS)
 $(BUILD)/config.txt: FORCE
@@ -117,7 +117,7 @@ $(BUILD)/config.txt: FORCE
 	@mkdir -p $(dir $@)
 	@printf '%s\n' "$(subst ",\",$(BUILD_CONFIG))" > $@.tmp; \
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else \
-	  [ -f $@ ] && echo "build: configuration changed, rebuilding $(BUILD)/ ($$(tr ' ' '\n' < $@.tmp | grep -E '^(dpdk|afxdp|kni)=' | tr '\n' ' '))"; \
+	  [ -f $@ ] && echo "build: configuration changed, rebuilding $(BUILD)/ ($$(tr ' ' '\n' < $@.tmp | grep -E '^(dpdk|kni|afxdp)=' | tr '\n' ' '))"; \
 	  mv $@.tmp $@; fi
 
 $(BUILD)/librig.a: $(RIG_OBJS)

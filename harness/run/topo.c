@@ -264,8 +264,10 @@ static int kill_ns_procs(const char *ns, char *err, size_t errlen)
  * attached through netlink outlives the process that attached it (DPDK's
  * net_af_xdp, `ip link set ... xdp`, a kill -9). The afxdp driver's own
  * program hangs on a bpf_link and went with its process. Native and generic
- * are detached apart: "xdp off" removes only the native one. 0, or -1 with
- * the interface whose program stayed. */
+ * are detached apart: "xdp off" removes only the native one. A bpf_link's
+ * program can outlive its process by a moment (the kernel releases the link
+ * from a work queue): a program still there is looked at again for up to
+ * 1 s. 0, or -1 with the interface whose program stayed. */
 int topo_xdp_detach(const char *ns, char *err, size_t errlen)
 {
     char *show_ns[] = {"ip", "-n", (char *)ns, "-o", "link", "show", NULL};
@@ -285,16 +287,22 @@ int topo_xdp_detach(const char *ns, char *err, size_t errlen)
         name[n] = '\0';
         if (!ns && strncmp(name, TOPO_NS_PREFIX, strlen(TOPO_NS_PREFIX)) != 0) continue;
         static const char *const modes[] = {"xdpgeneric", "xdpdrv", "xdpoffload"};
-        for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
-            if (ns)
-                topo_ip(e, sizeof(e), "-n", ns, "link", "set", "dev", name, modes[m], "off", NULL);
-            else
-                topo_ip(e, sizeof(e), "link", "set", "dev", name, modes[m], "off", NULL);
         char *one_ns[] = {"ip", "-n", (char *)ns, "-o", "link", "show", "dev", name, NULL};
         char *one_here[] = {"ip", "-o", "link", "show", "dev", name, NULL};
         char now[4096];
-        if (topo_cmd(ns ? one_ns : one_here, now, sizeof(now), e, sizeof(e)) == 0 &&
-            strstr(now, "prog/xdp")) {
+        int left = 1;
+        for (int round = 0; left && round < 50; round++) {
+            if (round) sleep_ms(20);
+            for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+                if (ns)
+                    topo_ip(e, sizeof(e), "-n", ns, "link", "set", "dev", name, modes[m], "off",
+                            NULL);
+                else
+                    topo_ip(e, sizeof(e), "link", "set", "dev", name, modes[m], "off", NULL);
+            left = topo_cmd(ns ? one_ns : one_here, now, sizeof(now), e, sizeof(e)) == 0 &&
+                   strstr(now, "prog/xdp");
+        }
+        if (left) {
             snprintf(err, errlen, "%s%s%s: an XDP program is still attached (a live bpf_link?)",
                      ns ? ns : "", ns ? ": " : "", name);
             return -1;
@@ -310,7 +318,8 @@ static int down_ns(const char *ns, const char *ifname, char *err, size_t errlen)
     char e[256];
     if (!ns_exists(ns)) return 0;
     if (kill_ns_procs(ns, err, errlen) < 0) return -1;
-    if (topo_xdp_detach(ns, err, errlen) < 0) return -1;
+    /* Best effort: deleting the interfaces below removes any program anyway. */
+    topo_xdp_detach(ns, e, sizeof(e));
     if (ifname) topo_ip(e, sizeof(e), "-n", ns, "link", "del", ifname, NULL); /* may be gone */
     return topo_ip(err, errlen, "netns", "del", ns, NULL);
 }
