@@ -324,12 +324,13 @@ static void reclaim(struct axp *a)
     a->tx_pending -= n;
 }
 
-/* Keep the fill ring stocked, leaving tx_keep frames for TX. */
-static void refill(struct axp *a)
+/* Keep the fill ring stocked (at most `most` frames more), leaving tx_keep
+ * frames for TX. */
+static void refill(struct axp *a, uint32_t most)
 {
     uint32_t avail = a->nfree > a->tx_keep ? a->nfree - a->tx_keep : 0;
-    uint32_t want = xsk_prod_nb_free(&a->fq, a->batch);
-    if (want > a->batch) want = a->batch;
+    uint32_t want = xsk_prod_nb_free(&a->fq, most);
+    if (want > most) want = most;
     if (want > avail) want = avail;
     uint32_t idx;
     if (want && xsk_ring_prod__reserve(&a->fq, want, &idx) == want) {
@@ -701,8 +702,8 @@ static struct pktio *axp_open(const struct pktio_config *cfg, char *err, size_t 
         axp_destroy(a);
         return NULL;
     }
-    refill(a);
-    a->info.offloads = 0; /* checksums in software: AF_XDP carries no offload metadata here */
+    refill(a, a->nframes); /* as full as it goes: a burst may come before the first poll */
+    a->info.offloads = 0;  /* checksums in software: AF_XDP carries no offload metadata here */
     a->info.fd = a->epfd;
     a->info.tx_burst = 32; /* a ring operation, and a copy-mode kick sends 32 */
     return &a->base;
@@ -718,7 +719,7 @@ static void axp_close(struct pktio *p)
 static uint16_t axp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
 {
     struct axp *a = axp_of(p);
-    refill(a);
+    refill(a, a->batch);
     uint16_t got = 0;
     uint32_t idx, want = n < a->batch ? n : a->batch;
     uint32_t k = xsk_ring_cons__peek(&a->rx, want, &idx);
