@@ -50,15 +50,15 @@ endif
 # AF_XDP is optional at build time too: the afxdp backend needs libxdp and
 # libbpf (pkg-config) and clang to build its XDP program (-target bpf); without
 # them it is left out of the driver tables and `bypassbench doctor` says why.
-# The program's object is embedded into the binary (.incbin in afxdp.c), so
+# The program's object is embedded into the binary (.incbin in afxdp_prog.c), so
 # nothing has to be found at run time.
 HAVE_AFXDP := $(shell pkg-config --exists libxdp libbpf 2>/dev/null && command -v clang >/dev/null 2>&1 && echo 1)
 ifeq ($(HAVE_AFXDP),1)
 AFXDP_BPF := $(BUILD)/drivers/bpf/afxdp_redirect.bpf.o
 ALL_CFLAGS += -DHAVE_AFXDP
 LDLIBS += $(shell pkg-config --libs libxdp libbpf)
-$(BUILD)/drivers/afxdp.o: $(AFXDP_BPF)
-$(BUILD)/drivers/afxdp.o: ALL_CFLAGS += -DAFXDP_BPF_OBJ='"$(AFXDP_BPF)"'
+$(BUILD)/drivers/afxdp_prog.o: $(AFXDP_BPF)
+$(BUILD)/drivers/afxdp_prog.o: ALL_CFLAGS += -DAFXDP_BPF_OBJ='"$(AFXDP_BPF)"'
 $(AFXDP_BPF): drivers/bpf/afxdp_redirect.bpf.c drivers/bpf/afxdp_maps.h $(BUILD)/config.txt
 	@mkdir -p $(dir $@)
 	clang -O2 -g -target bpf -Wall -Werror -I. -I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@ $<

@@ -7,10 +7,11 @@
  *
  * Callers: drivers/ustack/netio_afxdp.c through the pktio.h wrappers and
  * drivers/afxdp.h (address and ports to steer), harness/ (doctor: probe),
- * tests. Calls: libbpf (object, maps, bpf_link), libxdp (UMEM, socket),
- * sendto/recvfrom (wake-ups), epoll.
+ * tests. Calls: afxdp_prog.c (the XDP program: load, attach, counters),
+ * libxdp (UMEM, socket), libbpf (XSKMAP, ARP ring), sendto/recvfrom
+ * (wake-ups), epoll.
  *
- * open: the XDP program (drivers/bpf/afxdp_redirect.bpf.c, embedded below)
+ * open: the XDP program (drivers/bpf/afxdp_redirect.bpf.c, afxdp_prog.c)
  *   is loaded; a UMEM of `frames` frames of `frame_size` bytes is made, its
  *   fill and completion rings; the socket is bound to `queue` (zero-copy when
  *   the device has it and mode allows, else copy: veth is copy) with
@@ -43,6 +44,7 @@
  */
 #ifdef HAVE_AFXDP
 #include "drivers/afxdp.h"
+#include "drivers/afxdp_int.h"
 #include "drivers/bpf/afxdp_maps.h"
 #include "drivers/opts.h"
 #include "drivers/pktio.h"
@@ -50,11 +52,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
 #include <net/if_arp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,20 +63,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <xdp/libxdp.h>
 #include <xdp/xsk.h>
-
-/* The XDP program, built by the Makefile (AFXDP_BPF_OBJ: its path in the
- * build tree) and carried inside the binary. */
-__asm__(".pushsection .rodata.bb_afxdp_bpf,\"a\",@progbits\n"
-        ".balign 8\n"
-        ".globl bb_afxdp_bpf_start\n"
-        "bb_afxdp_bpf_start:\n"
-        ".incbin \"" AFXDP_BPF_OBJ "\"\n"
-        ".globl bb_afxdp_bpf_end\n"
-        "bb_afxdp_bpf_end:\n"
-        ".popsection\n");
-extern const unsigned char bb_afxdp_bpf_start[], bb_afxdp_bpf_end[];
 
 #define AXP_ETH_HLEN 14u
 #define AXP_KICK_BATCH 32u /* frames the kernel sends per copy-mode kick */
@@ -137,26 +124,11 @@ static const char *const axp_ctr_names[AXP__CTR_COUNT] = {
     [AXP_MODE_NEED_WAKEUP] = "mode_need_wakeup",
 };
 
-static const char *const xc_names[AFXDP_XC__COUNT] = {
-    [AFXDP_XC_REDIRECT] = "xdp_redirect",
-    [AFXDP_XC_NO_SOCKET] = "xdp_drop_no_socket",
-    [AFXDP_XC_ARP_COPIED] = "xdp_arp_copied",
-    [AFXDP_XC_ARP_RING_FULL] = "xdp_arp_ring_full",
-    [AFXDP_XC_PASS_ARP_OTHER] = "xdp_pass_arp_other",
-    [AFXDP_XC_PASS_NOT_IPV4] = "xdp_pass_not_ipv4",
-    [AFXDP_XC_PASS_SHORT] = "xdp_pass_short",
-    [AFXDP_XC_PASS_IP_OTHER] = "xdp_pass_ip_other",
-    [AFXDP_XC_PASS_NOT_TCP] = "xdp_pass_not_tcp",
-    [AFXDP_XC_PASS_FRAGMENT] = "xdp_pass_fragment",
-    [AFXDP_XC_PASS_PORT_OTHER] = "xdp_pass_port_other",
-};
-
 /* ---- options ------------------------------------------------------------ */
 
 static const char *const bind_modes[] = {"auto", "copy", "zerocopy", NULL};
 enum { BIND_AUTO, BIND_COPY, BIND_ZEROCOPY };
 static const char *const xdp_modes[] = {"auto", "native", "generic", NULL};
-enum { XM_AUTO, XM_NATIVE, XM_GENERIC };
 
 struct axp_opts {
     uint32_t frame_size, frames, fill_size, comp_size, rx_size, tx_size, batch, queue;
@@ -241,13 +213,7 @@ struct axp {
     struct pktio base; /* first */
     char ifname[IFNAMSIZ];
     int ifindex;
-    /* XDP program */
-    struct bpf_object *obj;
-    int link_fd; /* the bpf_link of the attached program: closing it detaches */
-    int xsks_fd, xstats_fd;
-    struct afxdp_steer *steer; /* the steering map, mmapped */
-    size_t steer_len;
-    struct ring_buffer *arp_rb;
+    struct axp_prog prog; /* the XDP program and its maps (afxdp_prog.c) */
     /* socket */
     void *area;
     size_t area_len;
@@ -264,7 +230,6 @@ struct axp {
     struct pktbuf *arp[AXP_MAX_ARP]; /* ARP copies not yet handed out */
     uint32_t narp;
     struct pktio_info info;
-    int ncpus;
     uint64_t ctr[AXP__CTR_COUNT];
 };
 
@@ -273,36 +238,6 @@ extern const struct pktio_ops pktio_afxdp_ops;
 static struct axp *axp_of(struct pktio *p)
 {
     return (struct axp *)p;
-}
-
-/* libbpf and libxdp print warnings to stderr by default; library code
- * never prints: keep the last line for our error messages instead. */
-static __thread char lib_msg[256];
-
-static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-    if (level == LIBBPF_DEBUG) return 0;
-    vsnprintf(lib_msg, sizeof(lib_msg), fmt, ap);
-    lib_msg[strcspn(lib_msg, "\n")] = '\0';
-    return 0;
-}
-
-static int quiet_print_xdp(enum libxdp_print_level level, const char *fmt, va_list ap)
-{
-    return level == LIBXDP_DEBUG ? 0 : quiet_print(LIBBPF_WARN, fmt, ap);
-}
-
-static int lib_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    char what[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    int e = rc < 0 ? -rc : rc;
-    snprintf(err, errlen, "afxdp: %s: %s%s%s%s", what, strerror(e), lib_msg[0] ? " (" : "", lib_msg,
-             lib_msg[0] ? ")" : "");
-    return -1;
 }
 
 /* ---- frames --------------------------------------------------------------- */
@@ -367,7 +302,7 @@ int afxdp_set_ip(struct pktio *p, uint32_t ip_be)
 {
     struct axp *a = axp_cast(p);
     if (!a) return -1;
-    __atomic_store_n(&a->steer->ip, ip_be, __ATOMIC_RELEASE);
+    __atomic_store_n(&a->prog.steer->ip, ip_be, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -375,7 +310,8 @@ int afxdp_own_port(struct pktio *p, uint16_t port)
 {
     struct axp *a = axp_cast(p);
     if (!a) return -1;
-    __atomic_fetch_or(&a->steer->ports[port >> 3], (uint8_t)(1u << (port & 7)), __ATOMIC_RELEASE);
+    __atomic_fetch_or(&a->prog.steer->ports[port >> 3], (uint8_t)(1u << (port & 7)),
+                      __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -383,10 +319,10 @@ int afxdp_own_ephemeral(struct pktio *p, uint16_t lo, uint16_t hi)
 {
     struct axp *a = axp_cast(p);
     if (!a || lo > hi) return -1;
-    if (a->steer->eph_on) return 0;
-    a->steer->eph_lo = lo;
-    a->steer->eph_hi = hi;
-    __atomic_store_n(&a->steer->eph_on, 1u, __ATOMIC_RELEASE);
+    if (a->prog.steer->eph_on) return 0;
+    a->prog.steer->eph_lo = lo;
+    a->prog.steer->eph_hi = hi;
+    __atomic_store_n(&a->prog.steer->eph_on, 1u, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -412,13 +348,10 @@ static int arp_sample(void *ctx, void *data, size_t len)
 static void axp_destroy(struct axp *a)
 {
     if (!a) return;
-    /* The link first: from here on nothing is steered to a closing socket. */
-    if (a->link_fd >= 0) close(a->link_fd);
-    if (a->arp_rb) ring_buffer__free(a->arp_rb);
+    /* The program first: from here on nothing is steered to a closing socket. */
+    axp_prog_close(&a->prog);
     if (a->xsk) xsk_socket__delete(a->xsk);
     if (a->umem) xsk_umem__delete(a->umem);
-    if (a->steer) munmap(a->steer, a->steer_len);
-    if (a->obj) bpf_object__close(a->obj);
     if (a->epfd >= 0) close(a->epfd);
     if (a->area) munmap(a->area, a->area_len);
     free(a->bufs);
@@ -484,46 +417,6 @@ static int iface_info(struct axp *a, const char *iface, char *err, size_t errlen
 out:
     close(fd);
     return rc;
-}
-
-/* The embedded program: open, load, find its maps, mmap the steering map. */
-static int load_prog(struct axp *a, char *err, size_t errlen)
-{
-    LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "bb_afxdp");
-    a->obj = bpf_object__open_mem(bb_afxdp_bpf_start,
-                                  (size_t)(bb_afxdp_bpf_end - bb_afxdp_bpf_start), &oo);
-    if (!a->obj) {
-        a->obj = NULL;
-        return lib_fail(err, errlen, errno, "opening the embedded XDP program");
-    }
-    int rc = bpf_object__load(a->obj);
-    if (rc < 0)
-        return lib_fail(err, errlen, rc,
-                        "loading the XDP program (needs root: CAP_BPF and CAP_NET_ADMIN)");
-    struct bpf_map *xsks = bpf_object__find_map_by_name(a->obj, "xsks");
-    struct bpf_map *steer = bpf_object__find_map_by_name(a->obj, "steer");
-    struct bpf_map *xstats = bpf_object__find_map_by_name(a->obj, "xstats");
-    struct bpf_map *arpq = bpf_object__find_map_by_name(a->obj, "arpq");
-    if (!xsks || !steer || !xstats || !arpq) {
-        snprintf(err, errlen, "afxdp: the embedded XDP program lacks one of its maps");
-        return -1;
-    }
-    a->xsks_fd = bpf_map__fd(xsks);
-    a->xstats_fd = bpf_map__fd(xstats);
-    long page = sysconf(_SC_PAGESIZE);
-    a->steer_len = (sizeof(struct afxdp_steer) + (size_t)page - 1) / (size_t)page * (size_t)page;
-    void *m = mmap(NULL, a->steer_len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(steer), 0);
-    if (m == MAP_FAILED) {
-        snprintf(err, errlen, "afxdp: mmap of the steering map: %s", strerror(errno));
-        return -1;
-    }
-    a->steer = m;
-    memset(a->steer, 0, sizeof(*a->steer));
-    a->arp_rb = ring_buffer__new(bpf_map__fd(arpq), arp_sample, a, NULL);
-    if (!a->arp_rb) return lib_fail(err, errlen, errno, "the ARP copy ring");
-    a->ncpus = libbpf_num_possible_cpus();
-    if (a->ncpus <= 0) return lib_fail(err, errlen, a->ncpus, "counting possible CPUs");
-    return 0;
 }
 
 /* The UMEM area (registered with the kernel by bind_once), a pktbuf per
@@ -594,12 +487,13 @@ static int make_socket(struct axp *a, const struct axp_opts *o, char *err, size_
     if (o->mode != BIND_COPY) {
         rc = bind_once(a, o, wake | XDP_ZEROCOPY);
         if (rc && o->mode == BIND_ZEROCOPY)
-            return lib_fail(err, errlen, rc, "zero-copy bind to %s queue %u (mode=zerocopy)",
-                            a->ifname, o->queue);
+            return axp_lib_fail(err, errlen, rc, "zero-copy bind to %s queue %u (mode=zerocopy)",
+                                a->ifname, o->queue);
     }
     if (rc && (rc = bind_once(a, o, wake | XDP_COPY)) != 0)
-        return lib_fail(err, errlen, rc, "UMEM of %u x %u bytes and a socket bound to %s queue %u",
-                        o->frames, o->frame_size, a->ifname, o->queue);
+        return axp_lib_fail(err, errlen, rc,
+                            "UMEM of %u x %u bytes and a socket bound to %s queue %u", o->frames,
+                            o->frame_size, a->ifname, o->queue);
     a->xfd = xsk_socket__fd(a->xsk);
     struct xdp_options xo;
     socklen_t ol = sizeof(xo);
@@ -607,44 +501,8 @@ static int make_socket(struct axp *a, const struct axp_opts *o, char *err, size_
         a->ctr[AXP_MODE_ZEROCOPY] = (xo.flags & XDP_OPTIONS_ZEROCOPY) != 0;
     a->ctr[AXP_MODE_NEED_WAKEUP] = o->need_wakeup != 0;
     uint32_t q = o->queue;
-    rc = bpf_map_update_elem(a->xsks_fd, &q, &a->xfd, BPF_ANY);
-    if (rc) return lib_fail(err, errlen, rc, "putting the socket into the XSKMAP");
-    return 0;
-}
-
-static int attach(struct axp *a, const struct axp_opts *o, char *err, size_t errlen)
-{
-    struct bpf_program *prog = bpf_object__find_program_by_name(a->obj, "bb_afxdp_redirect");
-    if (!prog) {
-        snprintf(err, errlen, "afxdp: the embedded object has no program bb_afxdp_redirect");
-        return -1;
-    }
-    int pfd = bpf_program__fd(prog);
-    int rc = -EOPNOTSUPP;
-    if (o->xdp_mode != XM_GENERIC) {
-        LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = XDP_FLAGS_DRV_MODE);
-        rc = bpf_link_create(pfd, a->ifindex, BPF_XDP, &lo);
-        if (rc >= 0) a->ctr[AXP_MODE_XDP_NATIVE] = 1;
-        if (rc < 0 && o->xdp_mode == XM_NATIVE)
-            return lib_fail(err, errlen, -errno, "native XDP on %s (xdp_mode=native)", a->ifname);
-    }
-    if (rc < 0) {
-        LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = XDP_FLAGS_SKB_MODE);
-        rc = bpf_link_create(pfd, a->ifindex, BPF_XDP, &lo);
-    }
-    if (rc < 0) {
-        int e = errno;
-        if (e == EBUSY || e == EEXIST) {
-            snprintf(err, errlen,
-                     "afxdp: %s already has an XDP program (another user, or one left by a "
-                     "crash: `bypassbench topo down` removes leftovers on bb-* interfaces, "
-                     "`ip link set dev %s xdp off` any other)",
-                     a->ifname, a->ifname);
-            return -1;
-        }
-        return lib_fail(err, errlen, -e, "attaching XDP to %s", a->ifname);
-    }
-    a->link_fd = rc;
+    rc = bpf_map_update_elem(a->prog.xsks_fd, &q, &a->xfd, BPF_ANY);
+    if (rc) return axp_lib_fail(err, errlen, rc, "putting the socket into the XSKMAP");
     return 0;
 }
 
@@ -661,7 +519,7 @@ static int make_epoll(struct axp *a, char *err, size_t errlen)
         snprintf(err, errlen, "afxdp: epoll_ctl(socket): %s", strerror(errno));
         return -1;
     }
-    int rfd = ring_buffer__epoll_fd(a->arp_rb);
+    int rfd = ring_buffer__epoll_fd(a->prog.arp_rb);
     ev.data.fd = rfd;
     if (rfd >= 0 && epoll_ctl(a->epfd, EPOLL_CTL_ADD, rfd, &ev) < 0) {
         snprintf(err, errlen, "afxdp: epoll_ctl(ARP ring): %s", strerror(errno));
@@ -688,20 +546,21 @@ static struct pktio *axp_open(const struct pktio_config *cfg, char *err, size_t 
         return NULL;
     }
     a->base.ops = &pktio_afxdp_ops;
-    a->link_fd = a->epfd = a->xfd = a->xsks_fd = a->xstats_fd = -1;
+    a->epfd = a->xfd = a->prog.link_fd = a->prog.xsks_fd = a->prog.xstats_fd = -1;
     snprintf(a->ifname, sizeof(a->ifname), "%s", cfg->iface);
     a->batch = o.batch;
     a->tx_keep = o.tx_size;
     a->frame_size = o.frame_size;
-    lib_msg[0] = '\0';
-    libbpf_set_print(quiet_print);
-    libxdp_set_print(quiet_print_xdp);
-    if (iface_info(a, cfg->iface, err, errlen) < 0 || load_prog(a, err, errlen) < 0 ||
+    axp_lib_quiet();
+    if (iface_info(a, cfg->iface, err, errlen) < 0 ||
+        axp_prog_load(&a->prog, arp_sample, a, err, errlen) < 0 ||
         make_area(a, &o, err, errlen) < 0 || make_socket(a, &o, err, errlen) < 0 ||
-        make_epoll(a, err, errlen) < 0 || attach(a, &o, err, errlen) < 0) {
+        make_epoll(a, err, errlen) < 0 ||
+        axp_prog_attach(&a->prog, a->ifindex, a->ifname, o.xdp_mode, err, errlen) < 0) {
         axp_destroy(a);
         return NULL;
     }
+    a->ctr[AXP_MODE_XDP_NATIVE] = (uint64_t)a->prog.native;
     refill(a, a->nframes); /* as full as it goes: a burst may come before the first poll */
     a->info.offloads = 0;  /* checksums in software: AF_XDP carries no offload metadata here */
     a->info.fd = a->epfd;
@@ -735,7 +594,7 @@ static uint16_t axp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
         a->ctr[AXP_RX_BYTES] += d->len;
     }
     if (k) xsk_ring_cons__release(&a->rx, k);
-    if (!a->narp) ring_buffer__consume(a->arp_rb);
+    if (!a->narp) ring_buffer__consume(a->prog.arp_rb);
     uint32_t j = 0;
     for (; j < a->narp && got < n; j++) {
         bufs[got++] = a->arp[j];
@@ -885,16 +744,7 @@ static int axp_counters(struct pktio *p, struct netio_counter *out, int max)
     int n = 0;
     for (int i = 0; i < AXP__CTR_COUNT && n < max; i++)
         out[n++] = (struct netio_counter){axp_ctr_names[i], a->ctr[i]};
-    uint64_t *v = calloc((size_t)a->ncpus, sizeof(*v));
-    for (uint32_t k = 0; k < AFXDP_XC__COUNT && n < max; k++) {
-        uint64_t sum = 0;
-        if (v && bpf_map_lookup_elem(a->xstats_fd, &k, v) == 0)
-            for (int c = 0; c < a->ncpus; c++)
-                sum += v[c];
-        out[n++] = (struct netio_counter){xc_names[k], sum};
-    }
-    free(v);
-    return n;
+    return n + axp_prog_counters(&a->prog, out + n, max - n);
 }
 
 static uint32_t axp_in_use(struct pktio *p)
