@@ -17,6 +17,7 @@
 # make saw before `deps` installed anything must not decide the build.
 
 CC      ?= cc
+.DEFAULT_GOAL := all
 BUILD   ?= build
 BIN     ?= bin/bypassbench
 SUITE   ?= suites/default.ini
@@ -45,6 +46,23 @@ ALL_CFLAGS += -DHAVE_DPDK
 LDLIBS += $(shell pkg-config --libs libdpdk)
 DPDK_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(wildcard drivers/dpdk/*.c)) $(BUILD)/drivers/ustack/netio_dpdk.o $(BUILD)/kni/kni_rte.o $(BUILD)/harness/cli/pdump.o $(BUILD)/harness/run/pdump.o
 $(DPDK_OBJS): ALL_CFLAGS += $(DPDK_CFLAGS)
+endif
+
+# AF_XDP is optional at build time too: the afxdp backend needs libxdp and
+# libbpf (pkg-config) and clang to build its XDP program (-target bpf); without
+# them it is left out of the driver tables and `bypassbench doctor` says why.
+# The program's object is embedded into the binary (.incbin in afxdp_prog.c), so
+# nothing has to be found at run time.
+HAVE_AFXDP := $(shell pkg-config --exists libxdp libbpf 2>/dev/null && command -v clang >/dev/null 2>&1 && echo 1)
+ifeq ($(HAVE_AFXDP),1)
+AFXDP_BPF := $(BUILD)/drivers/bpf/afxdp_redirect.bpf.o
+ALL_CFLAGS += -DHAVE_AFXDP
+LDLIBS += $(shell pkg-config --libs libxdp libbpf)
+$(BUILD)/drivers/afxdp_prog.o: $(AFXDP_BPF)
+$(BUILD)/drivers/afxdp_prog.o: ALL_CFLAGS += -DAFXDP_BPF_OBJ='"$(AFXDP_BPF)"'
+$(AFXDP_BPF): drivers/bpf/afxdp_redirect.bpf.c drivers/bpf/afxdp_maps.h $(BUILD)/config.txt
+	@mkdir -p $(dir $@)
+	clang -O2 -g -target bpf -Wall -Werror -I. -I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@ $<
 endif
 
 # Library code: everything but harness/main.c. Tests link against it.
@@ -93,7 +111,7 @@ FORCE:
 # binary depends on it, so a change rebuilds them all: an object built without
 # DPDK is never linked into a build with it. A missing library stops here,
 # with the fix, rather than in 500 link errors.
-BUILD_CONFIG := cc=$(CC) dpdk=$(or $(HAVE_DPDK),0) kni=$(or $(KNI),0) opt=$(OPT) cflags=$(CFLAGS) \
+BUILD_CONFIG := cc=$(CC) dpdk=$(or $(HAVE_DPDK),0) kni=$(or $(KNI),0) afxdp=$(or $(HAVE_AFXDP),0) opt=$(OPT) cflags=$(CFLAGS) \
 	extra_cflags=$(EXTRA_CFLAGS) extra_ldlibs=$(EXTRA_LDLIBS) pkg=$(PKG_CFLAGS) $(PKG_LIBS) \
 	dpdk_flags=$(DPDK_CFLAGS) ldflags=$(LDFLAGS) ldlibs=$(LDLIBS)
 $(BUILD)/config.txt: FORCE
@@ -101,7 +119,7 @@ $(BUILD)/config.txt: FORCE
 	@mkdir -p $(dir $@)
 	@printf '%s\n' "$(subst ",\",$(BUILD_CONFIG))" > $@.tmp; \
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else \
-	  [ -f $@ ] && echo "build: configuration changed, rebuilding $(BUILD)/ ($$(tr ' ' '\n' < $@.tmp | grep -E '^(dpdk|kni)=' | tr '\n' ' '))"; \
+	  [ -f $@ ] && echo "build: configuration changed, rebuilding $(BUILD)/ ($$(tr ' ' '\n' < $@.tmp | grep -E '^(dpdk|kni|afxdp)=' | tr '\n' ' '))"; \
 	  mv $@.tmp $@; fi
 
 $(BUILD)/librig.a: $(RIG_OBJS)

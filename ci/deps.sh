@@ -20,10 +20,11 @@ net|network namespaces, CPU pinning and link settings for trials|iproute2 procps
 report|figures (gnuplot) and the scripts that read results (python3)|gnuplot-nox python3
 tests|unit tests (Criterion), the instruction gate (valgrind), fuzzers (clang, libFuzzer)|libcriterion-dev valgrind clang libclang-rt-14-dev
 peers|real peers for interop tests and benchmarks (wrk, nginx, curl) and trace checks (tshark)|wrk nginx-light curl tshark
+afxdp|the afxdp driver: AF_XDP sockets (libxdp), its XDP program (libbpf; built with clang -target bpf)|libxdp-dev libbpf-dev clang
 fresh|the fresh-root check: a Debian root made from nothing|mmdebstrap
 latex|optional, not in make deps (117 MB): pdflatex for `bypassbench plot --latex` and its test|texlive-latex-base
 '
-DEFAULT_GROUPS="build dpdk net report tests peers"
+DEFAULT_GROUPS="build dpdk net report tests peers afxdp"
 
 list=0
 want=()

@@ -14,12 +14,18 @@ extern const struct netio_ops netio_afpacket_ops;
 #ifdef HAVE_DPDK
 extern const struct netio_ops netio_dpdk_ops;
 #endif
+#ifdef HAVE_AFXDP
+extern const struct netio_ops netio_afxdp_ops;
+#endif
 
 static const struct netio_ops *const backends[] = {
     &netio_kernel_ops,
     &netio_afpacket_ops,
 #ifdef HAVE_DPDK
     &netio_dpdk_ops,
+#endif
+#ifdef HAVE_AFXDP
+    &netio_afxdp_ops,
 #endif
     NULL,
 };

@@ -3,7 +3,8 @@
  * (DESIGN §3), modelled on rte_eth_rx_burst/tx_burst: control operations in an
  * ops table, burst calls taking arrays so the indirection costs once per batch.
  * Backends (one file each, chosen by name): memlink.c (two endpoints in one
- * process), afpacket.c (TPACKET_V3 on a kernel interface), dpdk/ (DPDK ethdev).
+ * process), afpacket.c (TPACKET_V3 on a kernel interface), afxdp.c (AF_XDP
+ * with an XDP program of its own, afxdp_prog.c), dpdk/ (DPDK ethdev).
  * impair.c wraps any pktio with seeded loss, duplication, reordering,
  * corruption and delay (tc netem is not in every kernel).
  *

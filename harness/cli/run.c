@@ -255,7 +255,7 @@ int cmd_run(int argc, char **argv)
         struct trial_link tl;
         trial_resolve_link(&r->suite, r->suite.drivers[i], &tl);
         if (!suite_link_ok(tl.drv, tl.link)) {
-            fprintf(stderr, "run: %s: driver %s cannot run on link %s (tap and ring: dpdk only)\n",
+            fprintf(stderr, "run: %s: driver %s cannot run on link %s (tap, ring and xdp: dpdk only)\n",
                     path, tl.drv, tl.link);
             goto out_suite;
         }

@@ -247,7 +247,15 @@ static void check_accounting(FILE *out, struct tally *t)
 
 static void check_drivers(FILE *out, struct tally *t)
 {
-    static const char *const expected[] = {"kernel", "afpacket", "dpdk"};
+    static const struct {
+        const char *name, *cause;
+    } expected[] = {
+        {"kernel", "its library was missing at build time"},
+        {"afpacket", "its library was missing at build time"},
+        {"dpdk", "its library was missing at build time: libdpdk-dev"},
+        {"afxdp", "libxdp-dev and libbpf-dev (pkg-config libxdp libbpf) or clang (to build its "
+                  "XDP program) were missing at build time"},
+    };
     fprintf(out, "netio drivers\n");
     for (const struct netio_ops *const *b = netio_backends(); *b; b++) {
         char err[256] = "";
@@ -257,11 +265,9 @@ static void check_drivers(FILE *out, struct tally *t)
             report(out, t, 0, "%s: %s", (*b)->name, err);
     }
     for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
-        if (!netio_find(expected[i]))
-            report(out, t, 0,
-                   "%s: not in this build's driver table (its library was missing "
-                   "at build time: make deps, then make)",
-                   expected[i]);
+        if (!netio_find(expected[i].name))
+            report(out, t, 0, "%s: not in this build's driver table (%s: make deps, then make)",
+                   expected[i].name, expected[i].cause);
 }
 
 void doctor_driver_opts(FILE *out, const char *indent)

@@ -21,6 +21,7 @@ void trial_resolve_link(const struct suite *s, const char *entry, struct trial_l
     suite_entry_split(entry, s->link, t->drv, sizeof(t->drv), t->link, sizeof(t->link));
     if (strcmp(t->link, "veth") == 0)
         snprintf(t->label, sizeof(t->label), "%s", t->drv);
+    /* xdp is the veth too: only the dpdk port on it differs (plan_server) */
     else
         snprintf(t->label, sizeof(t->label), "%s-%s", t->drv, t->link);
     t->dut_ip = strcmp(t->link, "tap") == 0 ? TRIAL_TAP_IP_DUT : TOPO_IP_DUT;
@@ -75,7 +76,8 @@ static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int tri
     if (!s->server_cache) push(a, &n, "--no-cache");
     if (s->dut_cpu >= 0) push(a, &n, "--cpu"), push(a, &n, p->cpu_d);
     if (strcmp(tl->drv, "kernel") != 0) { /* our stack owns the DUT address */
-        if (strcmp(tl->drv, "afpacket") == 0) push(a, &n, "--iface"), push(a, &n, TOPO_IF_DUT);
+        if (strcmp(tl->drv, "afpacket") == 0 || strcmp(tl->drv, "afxdp") == 0)
+            push(a, &n, "--iface"), push(a, &n, TOPO_IF_DUT);
         push(a, &n, "--ip"), push(a, &n, p->dut_cidr);
     }
     const char *const *dopts = suite_driver_opts(s, tl->drv);
@@ -83,8 +85,9 @@ static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int tri
     /* DPDK: the port follows from the link unless the suite names one. */
     if (strcmp(tl->drv, "dpdk") == 0 && !opts_pick_port(dopts) && !p->ring)
         push(a, &n, "--opt"),
-            push(a, &n, p->tap ? "vdev=net_tap0,iface=" TRIAL_TAP_IF
-                               : "vdev=net_af_packet0,iface=" TOPO_IF_DUT);
+            push(a, &n, p->tap   ? "vdev=net_tap0,iface=" TRIAL_TAP_IF
+                        : p->xdp ? "vdev=net_af_xdp0,iface=" TOPO_IF_DUT
+                                 : "vdev=net_af_packet0,iface=" TOPO_IF_DUT);
     /* Capture: libpcap on the DUT interface for kernel paths; for DPDK a
      * pdump secondary when hugepages allow multi-process, else in-process
      * rte_pcapng. The ring link has no capture point outside the process. */
@@ -191,6 +194,7 @@ void trial_plan(struct trial_plan *p, const struct trial_ctx *c, const struct wl
     trial_resolve_link(s, entry, &p->tl);
     p->ring = strcmp(p->tl.link, "ring") == 0;
     p->tap = strcmp(p->tl.link, "tap") == 0;
+    p->xdp = strcmp(p->tl.link, "xdp") == 0;
     p->rep = rep;
     snprintf(p->base, sizeof(p->base), "%s/logs/%s-%s-r%u", c->dir, w->name, p->tl.label, rep);
     snprintf(p->sjson, sizeof(p->sjson), "%s.server.json", p->base);

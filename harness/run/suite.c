@@ -134,13 +134,15 @@ void suite_entry_split(const char *entry, const char *default_link, char *drv, s
 int suite_link_ok(const char *driver, const char *link)
 {
     if (strcmp(link, "veth") == 0) return 1;
-    return (strcmp(link, "tap") == 0 || strcmp(link, "ring") == 0) && strcmp(driver, "dpdk") == 0;
+    return (strcmp(link, "tap") == 0 || strcmp(link, "ring") == 0 || strcmp(link, "xdp") == 0) &&
+           strcmp(driver, "dpdk") == 0;
 }
 
 static int set_link(struct suite *s, const char *v, char *why, size_t whylen)
 {
-    if (strcmp(v, "veth") != 0 && strcmp(v, "tap") != 0 && strcmp(v, "ring") != 0) {
-        snprintf(why, whylen, "expected veth, tap or ring");
+    if (strcmp(v, "veth") != 0 && strcmp(v, "tap") != 0 && strcmp(v, "ring") != 0 &&
+        strcmp(v, "xdp") != 0) {
+        snprintf(why, whylen, "expected veth, tap, ring or xdp");
         return -1;
     }
     snprintf(s->link, sizeof s->link, "%s", v);
@@ -228,7 +230,7 @@ static const struct suite_key suite_keys[] = {
      "reaches 95% ([min, max], 96.9%); 5 gives 93.8%, 3 75%, 1 no interval; 9 is the fewest that "
      "drops the extremes ((x2, x8), 96.1%)",
      set_repeats},
-    {"link", "veth", "default link for drivers listed without @LINK: veth | tap | ring", set_link},
+    {"link", "veth", "default link for drivers listed without @LINK: veth | tap | ring | xdp (dpdk on the veth through net_af_xdp)", set_link},
     {"dut_cpu", "1", "CPU for the server (DUT), -1 = unpinned", set_dut_cpu},
     {"gen_cpu", "0", "CPU for the load generator, -1 = unpinned", set_gen_cpu},
     {"rps", "off", "on | off: steer the DUT veth's receive processing (RPS) onto dut_cpu",
@@ -294,7 +296,7 @@ static int parse_drivers(const char *list, char out[SUITE_MAX_DRIVERS][32], int 
         }
         if (!suite_link_ok(drv, link)) {
             snprintf(why, whylen,
-                     "driver '%s' cannot run on link '%s' (veth: every driver; tap, ring: dpdk)",
+                     "driver '%s' cannot run on link '%s' (veth: every driver; tap, ring, xdp: dpdk)",
                      drv, link);
             return -1;
         }

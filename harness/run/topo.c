@@ -11,8 +11,10 @@
  * topo_up:   down(bb-gen, bb-dut) -> netns add x2 -> veth pair created with
  *            its ends directly in the namespaces -> addresses -> IPv6 off on
  *            the veths -> lo and veths up -> optional RPS mask.
- * topo_down: for each bb-* namespace: SIGKILL `ip netns pids` -> delete the
- *            veth -> netns del; then bb-gen0/bb-dut0 left in the root ns.
+ * topo_down: for each bb-* namespace: SIGKILL `ip netns pids` -> detach
+ *            XDP programs left on its interfaces -> delete the veth -> netns
+ *            del; then XDP on bb-* interfaces of the root ns, and
+ *            bb-gen0/bb-dut0 left there.
  */
 #include "harness/run/topo.h"
 
@@ -258,20 +260,76 @@ static int kill_ns_procs(const char *ns, char *err, size_t errlen)
     return -1;
 }
 
-/* Tear down one namespace: its processes, its veth end (if IFNAME), itself. */
+/* Detach every XDP program left on an interface of NS (NULL: ours): one
+ * attached through netlink outlives the process that attached it (DPDK's
+ * net_af_xdp, `ip link set ... xdp`, a kill -9). The afxdp driver's own
+ * program hangs on a bpf_link and went with its process. Native and generic
+ * are detached apart: "xdp off" removes only the native one. A bpf_link's
+ * program can outlive its process by a moment (the kernel releases the link
+ * from a work queue): a program still there is looked at again for up to
+ * 1 s. 0, or -1 with the interface whose program stayed. */
+int topo_xdp_detach(const char *ns, char *err, size_t errlen)
+{
+    char *show_ns[] = {"ip", "-n", (char *)ns, "-o", "link", "show", NULL};
+    char *show_here[] = {"ip", "-o", "link", "show", NULL};
+    char out[16384], e[256];
+    if (topo_cmd(ns ? show_ns : show_here, out, sizeof(out), e, sizeof(e)) < 0) return 0;
+    char *save = NULL;
+    for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (!strstr(line, "prog/xdp") && !strstr(line, " xdp")) continue;
+        char name[IFNAMSIZ + 1] = "";
+        const char *p = strchr(line, ':');
+        if (!p) continue;
+        p += strspn(p + 1, " ") + 1;
+        size_t n = strcspn(p, ":@ ");
+        if (n == 0 || n > IFNAMSIZ) continue;
+        memcpy(name, p, n);
+        name[n] = '\0';
+        if (!ns && strncmp(name, TOPO_NS_PREFIX, strlen(TOPO_NS_PREFIX)) != 0) continue;
+        static const char *const modes[] = {"xdpgeneric", "xdpdrv", "xdpoffload"};
+        char *one_ns[] = {"ip", "-n", (char *)ns, "-o", "link", "show", "dev", name, NULL};
+        char *one_here[] = {"ip", "-o", "link", "show", "dev", name, NULL};
+        char now[4096];
+        int left = 1;
+        for (int round = 0; left && round < 50; round++) {
+            if (round) sleep_ms(20);
+            for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+                if (ns)
+                    topo_ip(e, sizeof(e), "-n", ns, "link", "set", "dev", name, modes[m], "off",
+                            NULL);
+                else
+                    topo_ip(e, sizeof(e), "link", "set", "dev", name, modes[m], "off", NULL);
+            left = topo_cmd(ns ? one_ns : one_here, now, sizeof(now), e, sizeof(e)) == 0 &&
+                   strstr(now, "prog/xdp");
+        }
+        if (left) {
+            snprintf(err, errlen, "%s%s%s: an XDP program is still attached (a live bpf_link?)",
+                     ns ? ns : "", ns ? ": " : "", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Tear down one namespace: its processes, its XDP programs, its veth end (if
+ * IFNAME), itself. */
 static int down_ns(const char *ns, const char *ifname, char *err, size_t errlen)
 {
     char e[256];
     if (!ns_exists(ns)) return 0;
     if (kill_ns_procs(ns, err, errlen) < 0) return -1;
+    /* Best effort: deleting the interfaces below removes any program anyway. */
+    topo_xdp_detach(ns, e, sizeof(e));
     if (ifname) topo_ip(e, sizeof(e), "-n", ns, "link", "del", ifname, NULL); /* may be gone */
     return topo_ip(err, errlen, "netns", "del", ns, NULL);
 }
 
 /* Delete bb-gen0/bb-dut0 left in the namespace we run in (a crash between
- * `link add` and `link set netns` in older versions, or a manual setup). */
+ * `link add` and `link set netns` in older versions, or a manual setup),
+ * after detaching XDP programs from any bb-* interface here. */
 static int down_root_links(char *err, size_t errlen)
 {
+    if (topo_xdp_detach(NULL, err, errlen) < 0) return -1;
     const char *ifs[] = {TOPO_IF_GEN, TOPO_IF_DUT};
     for (size_t i = 0; i < sizeof(ifs) / sizeof(ifs[0]); i++)
         if (if_nametoindex(ifs[i]) && topo_ip(err, errlen, "link", "del", ifs[i], NULL) < 0 &&

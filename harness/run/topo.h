@@ -53,10 +53,19 @@ int topo_lock(int wait, char *err, size_t errlen);
  * (killing processes inside them). On failure, removes what it built. */
 int topo_up(const struct topo_config *c, char *err, size_t errlen);
 
-/* Remove every bb-* namespace (after SIGKILLing the processes inside), the
- * veth pair, and bb-gen0/bb-dut0 left in the root namespace by a crash.
+/* Remove every bb-* namespace (after SIGKILLing the processes inside and
+ * detaching any XDP program left on their interfaces), the veth pair, and
+ * bb-gen0/bb-dut0 left in the root namespace by a crash (XDP programs on
+ * bb-* interfaces there are detached too).
  * Fine when nothing exists. Returns 0 when nothing remains. */
 int topo_down(char *err, size_t errlen);
+
+/* Detach every XDP program attached through netlink to an interface of NS
+ * (NULL: the bb-* interfaces of our own namespace): what DPDK's net_af_xdp
+ * or `ip link set ... xdp` left when its process was killed. Programs on a
+ * bpf_link (the afxdp driver's) go with their process and are not touched.
+ * 0, or -1 naming the interface whose program stayed. */
+int topo_xdp_detach(const char *ns, char *err, size_t errlen);
 
 /* 1 if any bb-* namespace exists (in /run/netns), else 0. */
 int topo_present(void);

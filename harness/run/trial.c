@@ -67,7 +67,14 @@ static int probe_fn(void *arg)
 }
 
 /* Drivers with our own stack own the DUT address; the kernel must not have it
- * then (or it would answer ARP and reset our connections). */
+ * then (or it would answer ARP and reset our connections). Except under
+ * afxdp: its XDP program takes only our ports from the kernel, which keeps
+ * the address and answers ping and its own services beside our stack. */
+static int kernel_keeps_addr(const char *drv)
+{
+    return strcmp(drv, "kernel") == 0 || strcmp(drv, "afxdp") == 0;
+}
+
 static int set_dut_addr(const struct trial_ctx *c, int on, char *err, size_t errlen)
 {
     if (*c->dut_has_addr == on) return 0;
@@ -138,7 +145,13 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
     unlink(p->cjson);
     if (p->cap_method) unlink(p->cap_ready);
     pid_t spid = -1, cap_pid = -1;
-    if (set_dut_addr(c, strcmp(tl->drv, "kernel") == 0, err, sizeof(err)) < 0) {
+    /* A server killed in an earlier trial (a DPDK net_af_xdp port after
+     * SIGKILL) may have left its program on the DUT interface. */
+    if (topo_xdp_detach(TOPO_NS_DUT, err, sizeof(err)) < 0) {
+        fail(o, "the DUT interface keeps an XDP program: %s", err);
+        goto counters;
+    }
+    if (set_dut_addr(c, kernel_keeps_addr(tl->drv), err, sizeof(err)) < 0) {
         fail(o, "cannot set the DUT address: %s", err);
         goto counters;
     }

@@ -62,7 +62,7 @@ struct trial_ctx {
 
 struct trial_plan {
     struct trial_link tl;
-    int ring, tap;
+    int ring, tap, xdp; /* xdp: the veth, the dpdk port on it net_af_xdp (not net_af_packet) */
     unsigned rep;
     char base[PATH_MAX], sjson[PATH_MAX + 16], slog[PATH_MAX + 16], cjson[PATH_MAX + 16],
         clog[PATH_MAX + 16];

@@ -11,6 +11,11 @@
  *   ustack_memlink  two of our stacks joined by a memlink pair (the shared
  *                   rig, tests/rig/stack_rig.h); virtual time, +100 us per
  *                   round.
+ *   afxdp           (built with AF_XDP; root) two of our stacks over AF_XDP
+ *                   on the two ends of a veth, each in a namespace of its
+ *                   own made for the test, the kernels keeping the same
+ *                   addresses (the refused port is the kernel's: RST); real
+ *                   time; no XDP program left on either end after close.
  * Side 0 listens, side 1 connects. Every stream a side sends is pattern_at()
  * from a per-side offset, so every byte a READABLE presents is checked where
  * it stands in the stream (re-presented unconsumed bytes included).
@@ -36,6 +41,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -515,11 +523,130 @@ static const struct backend ustack_backend = {
     .close = ustack_close_pair,
 };
 
+#ifdef HAVE_AFXDP
+/* ---- backend: our stack over AF_XDP, two namespaces joined by a veth ------- */
+
+/* Each test process makes its own pair (Criterion runs two at once), named
+ * after the branch that added it and the pid: netns i15-afxdp-PIDa/b, veth
+ * i15xPIDa/b. The kernels keep the stacks' addresses, as on a DUT: the
+ * refused port (81) is the kernel's, which answers RST. */
+struct axfx {
+    char ns[2][32], ifn[2][16];
+    int made;
+};
+static struct axfx ax_env;
+
+static int ax_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int ax_sh(const char *fmt, ...)
+{
+    char cmd[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+static void ax_teardown(void)
+{
+    if (!ax_env.made) return;
+    for (int i = 0; i < 2; i++) ax_sh("ip netns del %s 2>/dev/null", ax_env.ns[i]);
+    ax_env.made = 0;
+}
+
+/* Is an XDP program attached to side i's interface? */
+static int ax_has_xdp(int i)
+{
+    return ax_sh("ip -n %s -o link show dev %s 2>/dev/null | grep -q prog/xdp", ax_env.ns[i],
+                 ax_env.ifn[i]) == 0;
+}
+
+static void afxdp_open_pair(struct fx *fx, const struct fx_opts *o)
+{
+    if (geteuid() != 0)
+        cr_skip_test("afxdp: needs root (network namespaces, XDP programs, AF_XDP sockets)");
+    char err[256] = "";
+    long pid = (long)getpid();
+    for (int i = 0; i < 2; i++) {
+        snprintf(ax_env.ns[i], sizeof(ax_env.ns[i]), "i15-afxdp-%ld%c", pid, 'a' + i);
+        snprintf(ax_env.ifn[i], sizeof(ax_env.ifn[i]), "i15x%ld%c", pid, 'a' + i);
+    }
+    ax_env.made = 1;
+    atexit(ax_teardown); /* also after a failed assertion */
+    FX_ASSERT(fx, ax_sh("ip netns add %s && ip netns add %s", ax_env.ns[0], ax_env.ns[1]) == 0,
+              "ip netns add");
+    FX_ASSERT(fx,
+              ax_sh("ip link add %s netns %s type veth peer name %s netns %s", ax_env.ifn[0],
+                    ax_env.ns[0], ax_env.ifn[1], ax_env.ns[1]) == 0,
+              "veth pair");
+    for (int i = 0; i < 2; i++) /* a wire: full checksums, no offloads (as topo up) */
+        FX_ASSERT(fx,
+                  ax_sh("ip netns exec %s ethtool -K %s tso off gso off gro off tx off >/dev/null "
+                        "&& ip -n %s addr add 198.18.98.%d/24 dev %s && ip -n %s link set %s up",
+                        ax_env.ns[i], ax_env.ifn[i], ax_env.ns[i], i + 1, ax_env.ifn[i],
+                        ax_env.ns[i], ax_env.ifn[i]) == 0,
+                  "side %d: offloads, address, up", i);
+    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    FX_ASSERT(fx, home >= 0, "open /proc/self/ns/net: %s", strerror(errno));
+    char rxb[32], tw[] = "time_wait_ms=100";
+    const char *opts[] = {tw, NULL};
+    snprintf(rxb, sizeof(rxb), "%zu", o->rx_buf);
+    for (int i = 0; i < 2; i++) {
+        char path[64], ip[32];
+        snprintf(path, sizeof(path), "/run/netns/%s", ax_env.ns[i]);
+        snprintf(ip, sizeof(ip), "198.18.98.%d/24", i + 1);
+        int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+        FX_ASSERT(fx, nsfd >= 0 && setns(nsfd, CLONE_NEWNET) == 0, "enter %s: %s", path,
+                  strerror(errno));
+        close(nsfd);
+        struct netio_config cfg = {.cpu = -1,
+                                   .iface = ax_env.ifn[i],
+                                   .ip = ip,
+                                   .rx_buf = o->rx_buf,
+                                   .max_conns = o->max_conns ? o->max_conns : 64,
+                                   .opts = opts};
+        fx->io[i] = netio_open("afxdp", &cfg, err, sizeof(err));
+        FX_ASSERT(fx, fx->io[i], "netio_open(afxdp) on %s: %s", ax_env.ifn[i], err);
+    }
+    FX_ASSERT(fx, setns(home, CLONE_NEWNET) == 0, "back to our namespace: %s", strerror(errno));
+    close(home);
+    for (int i = 0; i < 2; i++)
+        FX_ASSERT(fx, ax_has_xdp(i), "no XDP program on %s while open", ax_env.ifn[i]);
+    fx->srv = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(80)};
+    inet_pton(AF_INET, "198.18.98.1", &fx->srv.sin_addr);
+    fx->refused = fx->srv;
+    fx->refused.sin_port = htons(81);
+    fx->listener = netio_listen(fx->io[0], &fx->srv, &fx->lmark, err, sizeof(err));
+    FX_ASSERT(fx, fx->listener >= 0, "netio_listen: %s", err);
+}
+
+static void afxdp_close_pair(struct fx *fx)
+{
+    for (int i = 0; i < 2; i++) netio_destroy(fx->io[i]);
+    /* A normal stop leaves no program behind (the veths still exist here). */
+    for (int i = 0; i < 2; i++)
+        FX_ASSERT(fx, !ax_has_xdp(i), "XDP program left on %s after close", ax_env.ifn[i]);
+    ax_teardown();
+}
+
+static const struct backend afxdp_backend = {
+    .name = "afxdp",
+    .open = afxdp_open_pair,
+    .now = mono_ns,
+    .poll_timeout_us = 500,
+    .close = afxdp_close_pair,
+};
+#define AFXDP_ROW(X, test) X(conformance_afxdp, afxdp_backend, test)
+#else
+#define AFXDP_ROW(X, test)
+#endif
+
 /* The table: one row per backend, X(suite name, fixture, test). A new driver
  * adds its row here and gets every test below. */
 #define BACKENDS(X, test)                                                                          \
     X(conformance_kernel, kernel_backend, test)                                                    \
-    X(conformance_ustack_memlink, ustack_backend, test)
+    X(conformance_ustack_memlink, ustack_backend, test)                                            \
+    AFXDP_ROW(X, test)
 
 #define CONF_ONE(suite, backend, test)                                                             \
     Test(suite, test)                                                                              \

@@ -279,6 +279,7 @@ Test(suite_errors, more)
     expect_err("[suite]\nlink = wire\n[workload a]\n", "t.ini:2: ", "'wire'", "'link'");
     /* tap and ring are DPDK links; a driver@link pair is checked too */
     expect_err("[suite]\ndrivers = kernel@ring\n[workload a]\n", "t.ini:2: ", "ring", "kernel");
+    expect_err("[suite]\ndrivers = afpacket@xdp\n[workload a]\n", "t.ini:2: ", "xdp", "afpacket");
     expect_err("[suite]\ndrivers = dpdk@moon\n[workload a]\n", "t.ini:2: ", "moon", NULL);
     expect_err("[suite]\ndut_cpu = -2\n[workload a]\n", "t.ini:2: ", "'-2'", "'dut_cpu'");
     expect_err("[suite]\n[suite]\n[workload a]\n", "t.ini:2: ", "duplicate [suite]", NULL);

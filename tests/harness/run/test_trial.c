@@ -133,6 +133,12 @@ Test(plan, our_stack_owns_the_address)
     plan("ka", "dpdk", 0);
     HAS(P.sargv, "--ip 198.18.0.2/24 --opt vdev=net_af_packet0,iface=bb-dut0");
     LACKS(P.sargv, "--iface");
+    /* afxdp: our stack on the same veth end (the kernel keeps its address) */
+    plan("ka", "afxdp", 0);
+    cr_expect_str_eq(P.tl.label, "afxdp");
+    HAS(P.sargv, "--driver afxdp");
+    HAS(P.sargv, "--iface bb-dut0 --ip 198.18.0.2/24");
+    LACKS(P.sargv, "vdev=");
 }
 
 Test(plan, tap_link)
@@ -166,6 +172,20 @@ Test(plan, ring_link_is_one_pair_process)
     LACKS(P.cargv, "http://");
     LACKS(P.cargv, "--driver");
     LACKS(P.cargv, "--window-iface"); /* its own ring end is the DUT's peer */
+}
+
+/* dpdk@xdp: the veth, the DPDK port on it net_af_xdp instead of net_af_packet */
+Test(plan, xdp_link)
+{
+    load("", "");
+    plan("ka", "dpdk@xdp", 0);
+    cr_expect_str_eq(P.tl.label, "dpdk-xdp");
+    cr_expect(P.xdp && !P.tap && !P.ring);
+    HAS(P.sargv, "--ip 198.18.0.2/24 --opt vdev=net_af_xdp0,iface=bb-dut0");
+    LACKS(P.sargv, "net_af_packet0");
+    HAS(P.cargv, "--window-iface bb-gen0");
+    cr_expect_str_eq(P.tl.stats_ns, TOPO_NS_DUT);
+    cr_expect_str_eq(P.tl.stats_if, TOPO_IF_DUT);
 }
 
 Test(plan, a_suite_port_is_kept)
