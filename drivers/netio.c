@@ -14,9 +14,15 @@ extern const struct netio_ops netio_afpacket_ops;
 #ifdef HAVE_DPDK
 extern const struct netio_ops netio_dpdk_ops;
 #endif
+#ifdef HAVE_LIBURING
+extern const struct netio_ops netio_io_uring_ops;
+#endif
 
 static const struct netio_ops *const backends[] = {
     &netio_kernel_ops,
+#ifdef HAVE_LIBURING
+    &netio_io_uring_ops,
+#endif
     &netio_afpacket_ops,
 #ifdef HAVE_DPDK
     &netio_dpdk_ops,
@@ -39,12 +45,9 @@ const struct netio_ops *netio_find(const char *name)
 const char *netio_close_reason_str(enum netio_close_reason r)
 {
     static const char *const names[NETIO_CLOSE__COUNT] = {
-        [NETIO_CLOSE_LOCAL] = "local",
-        [NETIO_CLOSE_PEER_FIN] = "peer_fin",
-        [NETIO_CLOSE_RESET] = "reset",
-        [NETIO_CLOSE_CONNECT_FAILED] = "connect_failed",
-        [NETIO_CLOSE_TIMEOUT] = "timeout",
-        [NETIO_CLOSE_ERROR] = "error",
+        [NETIO_CLOSE_LOCAL] = "local",     [NETIO_CLOSE_PEER_FIN] = "peer_fin",
+        [NETIO_CLOSE_RESET] = "reset",     [NETIO_CLOSE_CONNECT_FAILED] = "connect_failed",
+        [NETIO_CLOSE_TIMEOUT] = "timeout", [NETIO_CLOSE_ERROR] = "error",
     };
     return (unsigned)r < NETIO_CLOSE__COUNT ? names[r] : "unknown";
 }

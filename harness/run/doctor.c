@@ -10,6 +10,7 @@
  */
 #include "harness/run/doctor.h"
 
+#include "drivers/io_uring.h"
 #include "drivers/netio.h"
 #include "drivers/opts.h"
 #include "harness/run/sysinfo.h"
@@ -247,7 +248,7 @@ static void check_accounting(FILE *out, struct tally *t)
 
 static void check_drivers(FILE *out, struct tally *t)
 {
-    static const char *const expected[] = {"kernel", "afpacket", "dpdk"};
+    static const char *const expected[] = {"kernel", "io_uring", "afpacket", "dpdk"};
     fprintf(out, "netio drivers\n");
     for (const struct netio_ops *const *b = netio_backends(); *b; b++) {
         char err[256] = "";
@@ -256,6 +257,14 @@ static void check_drivers(FILE *out, struct tally *t)
         else
             report(out, t, 0, "%s: %s", (*b)->name, err);
     }
+#ifdef HAVE_LIBURING
+    char feat[768];
+    int fok = netio_io_uring_features(feat, sizeof(feat)) == 0;
+    fprintf(out, "  =>   io_uring here: %s%s\n", feat,
+            fok ? "" : " (the io_uring driver needs every op above)");
+    fprintf(out, "  =>   io_uring: which of them a trial used is in its record's driver_counters "
+                 "(op_send_zc, rx_zero_copy, cfg_sqpoll, cfg_napi_busy_poll_us)\n");
+#endif
     for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
         if (!netio_find(expected[i]))
             report(out, t, 0,
@@ -418,13 +427,15 @@ static void check_pci(FILE *out, struct tally *t)
     if (!nics) report(out, t, 0, "no PCI network controller on this machine");
     DIR *g = opendir("/sys/kernel/iommu_groups");
     int groups = 0;
-    while (g && (e = readdir(g))) groups += e->d_name[0] != '.';
+    while (g && (e = readdir(g)))
+        groups += e->d_name[0] != '.';
     if (g) closedir(g);
     report(out, t, groups > 0, "IOMMU: %d groups%s", groups,
            groups ? "" : " (vfio-pci needs intel_iommu=on / amd_iommu=on, or no-IOMMU mode)");
-    fprintf(out, "  =>   %s\n", vfio ? "a pci run can use the vfio-pci devices above"
-                                       : "no NIC is bound to vfio-pci: the pci link cannot run "
-                                         "here (README: a two-host run)");
+    fprintf(out, "  =>   %s\n",
+            vfio ? "a pci run can use the vfio-pci devices above"
+                 : "no NIC is bound to vfio-pci: the pci link cannot run "
+                   "here (README: a two-host run)");
 }
 
 int doctor_run(FILE *out)
