@@ -155,6 +155,7 @@ enum ucnt {
     C_RX_NOBUFS,
     C_RX_BUF_FULL,
     C_BUFS_RETURNED,
+    C_BUFS_HELD, /* a gauge: provided buffers out of the ring right now */
     C_ACCEPT_ARMS,
     C_ACCEPT_TABLE_FULL,
     C_ACCEPT_ERRORS,
@@ -204,6 +205,7 @@ static const char *const ucnt_names[C__COUNT] = {
     [C_RX_NOBUFS] = "rx_nobufs",
     [C_RX_BUF_FULL] = "rx_buf_full",
     [C_BUFS_RETURNED] = "bufs_returned",
+    [C_BUFS_HELD] = "bufs_held",
     [C_ACCEPT_ARMS] = "accept_arms",
     [C_ACCEPT_TABLE_FULL] = "accept_drop_table_full",
     [C_ACCEPT_ERRORS] = "accept_errors",
@@ -1262,6 +1264,7 @@ static int u_counters(struct netio *io, struct netio_counter *out, int max)
     uint64_t total = 0;
     for (int j = 0; j < SYS__COUNT; j++)
         total += u->cnt[j];
+    u->cnt[C_BUFS_HELD] = u->bufs_out;
     if (n < max) out[n++] = (struct netio_counter){"syscalls", total};
     for (int j = 0; j < C__COUNT && n < max; j++)
         out[n++] = (struct netio_counter){ucnt_names[j], u->cnt[j]};
