@@ -296,6 +296,14 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
     json_object_set_new(rec, "metrics", m);
     json_object_set_new(rec, "cpu", cpu ? cpu : json_null());
     json_object_set_new(rec, "netio_driver", json_string(tl->drv));
+    /* the suite's options for this row ([driver NAME], then a variant's);
+     * what the driver applied is in server.driver_counters (cfg_*) */
+    json_t *dopt = json_array();
+    const char *const *dop = suite_driver_opts(s, tl->drv);
+    for (int i = 0; dop && dop[i]; i++) json_array_append_new(dopt, json_string(dop[i]));
+    dop = tl->variant[0] ? suite_driver_opts(s, tl->variant) : NULL;
+    for (int i = 0; dop && dop[i]; i++) json_array_append_new(dopt, json_string(dop[i]));
+    json_object_set_new(rec, "driver_options", dopt);
     saturation(rec, w, client, cpu);
     if (p->cap_method)
         json_object_set_new(rec, "capture", capture_json(p, server));

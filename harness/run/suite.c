@@ -64,8 +64,10 @@ static int parse_int(const char *v, long lo, long hi, long *out)
 
 static int parse_onoff(const char *v, int *out, char *why, size_t whylen)
 {
-    if (strcmp(v, "on") == 0) *out = 1;
-    else if (strcmp(v, "off") == 0) *out = 0;
+    if (strcmp(v, "on") == 0)
+        *out = 1;
+    else if (strcmp(v, "off") == 0)
+        *out = 0;
     else {
         snprintf(why, whylen, "expected on or off");
         return -1;
@@ -77,8 +79,7 @@ static int parse_dur(const char *v, uint64_t min_ns, uint64_t *out, char *why, s
 {
     uint64_t ns;
     if (units_parse_duration_ns(v, &ns) < 0 || ns < min_ns) {
-        snprintf(why, whylen, "expected a duration%s like 5s, 500ms or 2m",
-                 min_ns ? " > 0" : "");
+        snprintf(why, whylen, "expected a duration%s like 5s, 500ms or 2m", min_ns ? " > 0" : "");
         return -1;
     }
     *out = ns;
@@ -128,6 +129,24 @@ void suite_entry_split(const char *entry, const char *default_link, char *drv, s
         snprintf(drv, drvlen, "%s", entry);
         snprintf(link, linklen, "%s", default_link);
     }
+}
+
+void suite_driver_base(const char *drv, char *base, size_t len)
+{
+    const char *plus = strchr(drv, '+');
+    snprintf(base, len, "%.*s", plus ? (int)(plus - drv) : (int)strlen(drv), drv);
+}
+
+/* VARIANT after '+': a-z, 0-9, '_', '-'; NULL when fine, else what is wrong. */
+static const char *variant_bad(const char *drv)
+{
+    const char *plus = strchr(drv, '+');
+    if (!plus) return NULL;
+    if (!plus[1]) return "empty variant after '+'";
+    for (const char *p = plus + 1; *p; p++)
+        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_' || *p == '-'))
+            return "a variant is a-z, 0-9, '_' and '-'";
+    return NULL;
 }
 
 int suite_link_ok(const char *driver, const char *link)
@@ -211,7 +230,10 @@ static int set_idle_timeout(struct suite *s, const char *v, char *why, size_t wh
 static const struct suite_key suite_keys[] = {
     {"name", NULL, "suite name for results and reports, text (default: file name without .ini)",
      set_name},
-    {"drivers", "kernel", "comma list of netio drivers to compare, e.g. kernel", set_drivers},
+    {"drivers", "kernel",
+     "comma list of netio drivers to compare, NAME[+VARIANT][@LINK], e.g. kernel,kernel+busypoll "
+     "(a variant takes the options of its [driver NAME+VARIANT] section)",
+     set_drivers},
     {"repeats", "6",
      "trials per workload and driver, 1..1000. 6 is the fewest whose interval of the median "
      "reaches 95% ([min, max], 96.9%); 5 gives 93.8%, 3 75%, 1 no interval; 9 is the fewest that "
@@ -220,8 +242,7 @@ static const struct suite_key suite_keys[] = {
     {"link", "veth", "default link for drivers listed without @LINK: veth | tap | ring", set_link},
     {"dut_cpu", "1", "CPU for the server (DUT), -1 = unpinned", set_dut_cpu},
     {"gen_cpu", "0", "CPU for the load generator, -1 = unpinned", set_gen_cpu},
-    {"rps", "off", "on | off: steer the DUT veth's receive processing (RPS) onto dut_cpu",
-     set_rps},
+    {"rps", "off", "on | off: steer the DUT veth's receive processing (RPS) onto dut_cpu", set_rps},
     {"port", "8080", "server TCP port, 1..65535", set_port},
     {"duration", "5s", "default measured window per trial, e.g. 5s, 500ms (> 0)", set_duration},
     {"warmup", "1s", "default uncounted warm-up before the window, e.g. 1s, 200ms (0 = none)",
@@ -229,7 +250,10 @@ static const struct suite_key suite_keys[] = {
     {"timeout", "10s", "default per-request timeout, e.g. 10s, 500ms (> 0)", set_timeout},
     {"idle_timeout", "60s", "server closes connections idle this long, e.g. 60s (> 0)",
      set_idle_timeout},
-    {"capture", "off", "on | off: capture DUT traffic per trial (headers only, snaplen 128): libpcap, or DPDK pdump/rte_pcapng", set_capture},
+    {"capture", "off",
+     "on | off: capture DUT traffic per trial (headers only, snaplen 128): libpcap, or DPDK "
+     "pdump/rte_pcapng",
+     set_capture},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -257,23 +281,31 @@ static int parse_drivers(const char *list, char out[SUITE_MAX_DRIVERS][32], int 
     for (;;) {
         const char *comma = strchr(p, ',');
         const char *e = comma ? comma : p + strlen(p);
-        while (p < e && isspace((unsigned char)*p)) p++;
-        while (e > p && isspace((unsigned char)e[-1])) e--;
+        while (p < e && isspace((unsigned char)*p))
+            p++;
+        while (e > p && isspace((unsigned char)e[-1]))
+            e--;
         size_t len = (size_t)(e - p);
         if (len == 0) {
-            snprintf(why, whylen, cnt == 0 && !comma ? "no driver given (known: %s)"
-                                                     : "empty driver name in the list (known: %s)",
+            snprintf(why, whylen,
+                     cnt == 0 && !comma ? "no driver given (known: %s)"
+                                        : "empty driver name in the list (known: %s)",
                      known);
             return -1;
         }
-        char name[64], drv[32], link[16];
+        char name[64], drv[32], link[16], base[32];
         snprintf(name, sizeof name, "%.*s", (int)len, p);
         suite_entry_split(name, "veth", drv, sizeof drv, link, sizeof link);
-        if (len >= sizeof tmp[0] || !netio_find(drv)) {
-            snprintf(why, whylen, "unknown driver '%s' (known: %s)", drv, known);
+        suite_driver_base(drv, base, sizeof base);
+        if (len >= sizeof tmp[0] || !netio_find(base)) {
+            snprintf(why, whylen, "unknown driver '%s' (known: %s)", base, known);
             return -1;
         }
-        if (!suite_link_ok(drv, link)) {
+        if (variant_bad(drv)) {
+            snprintf(why, whylen, "driver '%s': %s", drv, variant_bad(drv));
+            return -1;
+        }
+        if (!suite_link_ok(base, link)) {
             snprintf(why, whylen,
                      "driver '%s' cannot run on link '%s' (veth: every driver; tap, ring: dpdk)",
                      drv, link);
@@ -324,10 +356,10 @@ struct pstate {
     int line;            /* file lines handed to inih so far = the one being processed */
     const char *lp;      /* that line, BOM and '\n' cut off; lp[0..llen) */
     size_t llen;
-    enum feed fed;       /* what feed() handed inih last */
-    int keyed;           /* inih called on_ini for a key of that line */
-    int prev_key;        /* a key line since the section header: inih would take an
-                            indented line as a continuation of it */
+    enum feed fed; /* what feed() handed inih last */
+    int keyed;     /* inih called on_ini for a key of that line */
+    int prev_key;  /* a key line since the section header: inih would take an
+                      indented line as a continuation of it */
     int failed;
     char *err;
     size_t errlen;
@@ -413,11 +445,14 @@ static int open_driver(struct pstate *st, const char *name)
     struct suite *s = st->s;
     char known[256];
     if (!*name) return fail_at(st, st->line, "[driver] needs a name: [driver NAME]");
-    if (strlen(name) >= sizeof s->dopts[0].name || !netio_find(name)) {
+    char base[32];
+    suite_driver_base(name, base, sizeof base);
+    if (strlen(name) >= sizeof s->dopts[0].name || !netio_find(base)) {
         known_drivers(known, sizeof known);
-        return fail_at(st, st->line, "unknown driver '%s' in [driver %s] (known: %s)", name, name,
+        return fail_at(st, st->line, "unknown driver '%s' in [driver %s] (known: %s)", base, name,
                        known);
     }
+    if (variant_bad(name)) return fail_at(st, st->line, "[driver %s]: %s", name, variant_bad(name));
     for (int i = 0; i < s->ndopts; i++)
         if (strcmp(s->dopts[i].name, name) == 0)
             return fail_at(st, st->line, "duplicate [driver %s] (first at line %d)", name,
@@ -441,13 +476,17 @@ static int open_section(struct pstate *st, const char *text, size_t len)
     char buf[256];
     snprintf(buf, sizeof buf, "%.*s", (int)len, text);
     char *p = buf, *e = buf + strlen(buf);
-    while (isspace((unsigned char)*p)) p++;
-    while (e > p && isspace((unsigned char)e[-1])) *--e = '\0';
+    while (isspace((unsigned char)*p))
+        p++;
+    while (e > p && isspace((unsigned char)e[-1]))
+        *--e = '\0';
     char *name = p;
-    while (*name && !isspace((unsigned char)*name)) name++;
+    while (*name && !isspace((unsigned char)*name))
+        name++;
     if (*name) {
         *name++ = '\0';
-        while (isspace((unsigned char)*name)) name++;
+        while (isspace((unsigned char)*name))
+            name++;
     }
     st->nseen = 0;
     st->prev_key = 0;
@@ -517,7 +556,8 @@ static char *feed(char *str, int num, void *stream)
 static size_t line_start(const struct pstate *st)
 {
     size_t i = 0;
-    while (i < st->llen && isspace((unsigned char)st->lp[i])) i++;
+    while (i < st->llen && isspace((unsigned char)st->lp[i]))
+        i++;
     return i;
 }
 
@@ -546,7 +586,8 @@ static int after_line(struct pstate *st, const char *section)
         const char *close = memchr(l + start, ']', st->llen - start);
         if (!close) return fail_at(st, st->line, "missing ']' in section header");
         const char *after = close + 1;
-        while (after < end && isspace((unsigned char)*after)) after++;
+        while (after < end && isspace((unsigned char)*after))
+            after++;
         if (after < end && *after != ';' && *after != '#')
             return fail_at(st, st->line, "unexpected text after ']': '%.*s'", (int)(end - after),
                            after);
@@ -599,8 +640,8 @@ static int workload_key(struct pstate *st, const char *name, const char *value)
     if (!k->key) {
         known[0] = '\0';
         for (k = wl_spec_keys; k->key && off < sizeof known; k++)
-            off += (size_t)snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "",
-                                    k->key);
+            off +=
+                (size_t)snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "", k->key);
         return fail_at(st, st->line, "unknown key '%s' in %s (known: %s)", name, st->label, known);
     }
     if (wl_spec_set(&st->s->workloads[st->idx], name, value, why, sizeof why) < 0)
@@ -618,8 +659,7 @@ static int driver_key(struct pstate *st, const char *name, const char *value)
         return fail_at(st, st->line, "too many options in %s (at most %d)", st->label,
                        SUITE_MAX_DRIVER_OPTS);
     char *kv;
-    if (asprintf(&kv, "%s=%s", name, value) < 0)
-        return fail_at(st, st->line, "out of memory");
+    if (asprintf(&kv, "%s=%s", name, value) < 0) return fail_at(st, st->line, "out of memory");
     d->opts[d->nopts++] = kv;
     d->opts[d->nopts] = NULL;
     return 0;
@@ -675,6 +715,22 @@ static void apply_defaults(struct suite *s, const char *fname)
     if (!s->name[0]) snprintf(s->name, sizeof s->name, "suite");
 }
 
+/* Every NAME+VARIANT in list has its [driver NAME+VARIANT] section: NULL, or
+ * the entry that has none. */
+static const char *variant_without_section(const struct suite *s, char list[][32], int n)
+{
+    for (int i = 0; i < n; i++) {
+        char drv[32], link[16];
+        suite_entry_split(list[i], "veth", drv, sizeof drv, link, sizeof link);
+        if (!strchr(drv, '+')) continue;
+        int found = 0;
+        for (int j = 0; j < s->ndopts; j++)
+            found |= strcmp(s->dopts[j].name, drv) == 0;
+        if (!found) return list[i];
+    }
+    return NULL;
+}
+
 static int finish(struct pstate *st)
 {
     struct suite *s = st->s;
@@ -682,6 +738,15 @@ static int finish(struct pstate *st)
     if (s->nworkloads == 0)
         return fail_at(st, st->line > 0 ? st->line : 1,
                        "no workloads: add a [workload NAME] section");
+    const char *nosec = variant_without_section(s, s->drivers, s->ndrivers);
+    if (nosec) {
+        char drv[32], link[16];
+        suite_entry_split(nosec, "veth", drv, sizeof drv, link, sizeof link);
+        return fail_at(st, st->line > 0 ? st->line : 1,
+                       "driver '%s' has no [driver %s] section (a variant is its driver with "
+                       "that section's options)",
+                       drv, drv);
+    }
     for (int i = 0; i < s->nworkloads; i++) {
         struct wl_spec *w = &s->workloads[i];
         if (!(st->wl_set[i] & WL_SET_DURATION)) w->duration_ns = s->duration_ns;
@@ -777,11 +842,22 @@ int suite_load(const char *path, struct suite *s, char *err, size_t errlen)
 
 int suite_set_drivers(struct suite *s, const char *list, char *err, size_t errlen)
 {
-    char why[512];
-    if (parse_drivers(list ? list : "", s->drivers, &s->ndrivers, why, sizeof why) < 0) {
+    char why[512], tmp[SUITE_MAX_DRIVERS][32];
+    int n = 0;
+    if (parse_drivers(list ? list : "", tmp, &n, why, sizeof why) < 0) {
         snprintf(err, errlen, "bad driver list '%s': %s", list ? list : "", why);
         return -1;
     }
+    const char *nosec = variant_without_section(s, tmp, n);
+    if (nosec) {
+        snprintf(err, errlen,
+                 "bad driver list '%s': '%s' has no [driver ...] section of its name in %s (a "
+                 "variant is its driver with that section's options)",
+                 list, nosec, s->path);
+        return -1;
+    }
+    memcpy(s->drivers, tmp, sizeof tmp);
+    s->ndrivers = n;
     return 0;
 }
 
@@ -833,8 +909,10 @@ void suite_print_help(FILE *f)
                         strcmp(k->key, "timeout") == 0;
         fprintf(f, "  %-14s %-12s %s\n", k->key, inherited ? "([suite])" : k->def, k->help);
     }
-    fprintf(f,
-            "\n[driver NAME]     optional: key = value options passed to driver NAME (at most "
-            "%d)\n\nDrivers built in: %s\n",
-            SUITE_MAX_DRIVER_OPTS, known);
+    fprintf(
+        f,
+        "\n[driver NAME]     optional: key = value options passed to driver NAME (at most "
+        "%d);\n                  [driver NAME+VARIANT] adds its own for the row NAME+VARIANT, "
+        "e.g.\n                  [driver kernel+busypoll] busy_poll = 50\n\nDrivers built in: %s\n",
+        SUITE_MAX_DRIVER_OPTS, known);
 }

@@ -271,8 +271,7 @@ Test(suite_errors, more)
     expect_err("name = x\n[workload a]\n", "t.ini:1: ", "'name'", "before any section");
     expect_err("[suite]\nport = 1\nport = 2\n[workload a]\n", "t.ini:3: ", "duplicate key 'port'",
                "line 2");
-    expect_err("[suite]\nname = x\n  repeats = 3\n[workload a]\n", "t.ini:3: ", "indented",
-               NULL);
+    expect_err("[suite]\nname = x\n  repeats = 3\n[workload a]\n", "t.ini:3: ", "indented", NULL);
     expect_err("[suite\n[workload a]\n", "t.ini:1: ", "']'", NULL);
     expect_err("[workload a]\njust words\n", "t.ini:2: ", "key = value", NULL);
     expect_err("[suite]\nport = 70000\n[workload a]\n", "t.ini:2: ", "'70000'", "'port'");
@@ -283,8 +282,7 @@ Test(suite_errors, more)
     expect_err("[suite]\ndut_cpu = -2\n[workload a]\n", "t.ini:2: ", "'-2'", "'dut_cpu'");
     expect_err("[suite]\n[suite]\n[workload a]\n", "t.ini:2: ", "duplicate [suite]", NULL);
     expect_err("[workload a]\n[driver kernel]\n[driver kernel]\n", "t.ini:3: ", "duplicate", NULL);
-    expect_err("[workload a]\nmode = cps\npipeline = 2\n", "t.ini:1: ", "[workload a]",
-               "pipeline");
+    expect_err("[workload a]\nmode = cps\npipeline = 2\n", "t.ini:1: ", "[workload a]", "pipeline");
     char longline[400];
     snprintf(longline, sizeof longline, "[workload a]\npath = /%0300d\n", 0);
     expect_err(longline, "t.ini:2: ", "too long", NULL);
@@ -424,6 +422,38 @@ Test(suite, drivers_override)
     suite_free(s);
 }
 
+/* NAME+VARIANT: a row of its own, the base driver, the variant's section */
+Test(suite, driver_variants)
+{
+    struct suite *s = load_ok("[suite]\ndrivers = kernel, kernel+busypoll\n[workload a]\n"
+                              "[driver kernel]\nbusy_poll_budget = 8\n"
+                              "[driver kernel+busypoll]\nbusy_poll = 50\n");
+    cr_expect_eq(s->ndrivers, 2);
+    cr_expect_str_eq(s->drivers[1], "kernel+busypoll");
+    const char *const *o = suite_driver_opts(s, "kernel+busypoll");
+    cr_assert_not_null(o);
+    cr_expect_str_eq(o[0], "busy_poll=50");
+    char base[32];
+    suite_driver_base("kernel+busypoll", base, sizeof base);
+    cr_expect_str_eq(base, "kernel");
+    char err[512] = "";
+    cr_expect_eq(suite_set_drivers(s, "kernel+busypoll,kernel", err, sizeof err), 0, "%s", err);
+    cr_expect_eq(suite_set_drivers(s, "kernel+other", err, sizeof err), -1);
+    cr_expect(strstr(err, "'kernel+other' has no [driver") != NULL, "%s", err);
+    cr_expect_str_eq(s->drivers[0], "kernel+busypoll", "unchanged on error");
+    suite_free(s);
+}
+
+Test(suite_errors, driver_variants)
+{
+    expect_err("[suite]\ndrivers = kernel+busypoll\n[workload a]\n",
+               "t.ini:3:", "'kernel+busypoll' has no [driver kernel+busypoll]", NULL);
+    expect_err("[suite]\ndrivers = nosuch+x\n[workload a]\n", "t.ini:2:", "'nosuch'", NULL);
+    expect_err("[suite]\ndrivers = kernel+\n[workload a]\n", "t.ini:2:", "empty variant", NULL);
+    expect_err("[suite]\ndrivers = kernel+Busy\n[workload a]\n", "t.ini:2:", "a-z", NULL);
+    expect_err("[workload a]\n[driver nosuch+x]\n", "t.ini:2:", "'nosuch'", NULL);
+}
+
 Test(suite, quick_mode)
 {
     struct suite *s = load_ok("[suite]\nrepeats = 9\nduration = 30s\nwarmup = 5s\n"
@@ -454,8 +484,8 @@ Test(suite, help_lists_every_key)
     cr_assert_not_null(f);
     suite_print_help(f);
     fclose(f);
-    static const char *const keys[] = {"name",    "drivers", "repeats", "link",    "dut_cpu",
-                                       "gen_cpu", "rps",     "port",    "duration", "warmup",
+    static const char *const keys[] = {"name",    "drivers",      "repeats", "link",     "dut_cpu",
+                                       "gen_cpu", "rps",          "port",    "duration", "warmup",
                                        "timeout", "idle_timeout", "capture"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         cr_expect(strstr(buf, keys[i]) != NULL, "help lacks %s", keys[i]);
