@@ -78,6 +78,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -168,6 +169,7 @@ enum ucnt {
     C_CFG_NAPI_US,
     C_CFG_ZC_THRESHOLD,
     C_CFG_BUFS,
+    C_CFG_FILES,
     C_CFG_BUF_SIZE,
     C__COUNT
 };
@@ -218,6 +220,7 @@ static const char *const ucnt_names[C__COUNT] = {
     [C_CFG_NAPI_US] = "cfg_napi_busy_poll_us",
     [C_CFG_ZC_THRESHOLD] = "cfg_zc_threshold",
     [C_CFG_BUFS] = "cfg_bufs",
+    [C_CFG_FILES] = "cfg_registered_files",
     [C_CFG_BUF_SIZE] = "cfg_buf_size",
 };
 
@@ -354,7 +357,7 @@ struct uio {
     struct io_uring ring;
     int ring_ok, sqpoll, busy_poll;
     struct uopts o;
-    uint32_t max_conns, rxcap, bufsz, nbufs;
+    uint32_t max_conns, nfiles, rxcap, bufsz, nbufs;
     struct uconn *conns;
     int free_head, zombie_head;
     struct netio_ring ready; /* slots with pending events */
@@ -1409,11 +1412,17 @@ static int setup_ring(struct uio *u, char *err, size_t errlen)
         snprintf(err, errlen, "io_uring: the kernel lacks IORING_FEAT_EXT_ARG (Linux 5.11)");
         return -1;
     }
+    /* The kernel caps a file table at RLIMIT_NOFILE: a larger connection
+     * table gets accepts failing with ENFILE (accept_errors) past it. */
+    struct rlimit rl;
+    u->nfiles = u->max_conns;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < u->nfiles)
+        u->nfiles = (uint32_t)rl.rlim_cur;
     u->cnt[SYS_IO_URING_REGISTER]++;
-    r = io_uring_register_files_sparse(&u->ring, u->max_conns);
+    r = io_uring_register_files_sparse(&u->ring, u->nfiles);
     if (r < 0) {
-        snprintf(err, errlen, "io_uring: register %u sparse files: %s (RLIMIT_NOFILE?)",
-                 u->max_conns, strerror(-r));
+        snprintf(err, errlen, "io_uring: register %u sparse files: %s (RLIMIT_NOFILE %llu)",
+                 u->nfiles, strerror(-r), (unsigned long long)rl.rlim_cur);
         return -1;
     }
     /* the provided buffer ring */
@@ -1516,6 +1525,7 @@ static struct netio *u_open(const struct netio_config *cfg, char *err, size_t er
     u->cnt[C_CFG_NAPI_US] = o.napi_us;
     u->cnt[C_CFG_ZC_THRESHOLD] = o.zc_threshold;
     u->cnt[C_CFG_BUFS] = u->nbufs;
+    u->cnt[C_CFG_FILES] = u->nfiles;
     u->cnt[C_CFG_BUF_SIZE] = u->bufsz;
     return &u->base;
 }
