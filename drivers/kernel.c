@@ -192,39 +192,23 @@ struct kopts {
 
 static const char *const kep_choices[] = {"auto", "on", "off", NULL};
 
+/* clang-format off */
 const struct opt_def kernel_opt_defs[] = {
-    {.name = "busy_poll",
-     .type = OPT_UINT,
-     .min = 0,
-     .max = 1000000,
-     .def = "0",
+    {.name = "busy_poll", .type = OPT_UINT, .min = 0, .max = 1000000, .def = "0",
      .help = "SO_BUSY_POLL on every socket: spin up to this many us for data in recv (0: off)",
-     .off = offsetof(struct kopts, busy_poll_us),
-     .size = sizeof(uint32_t)},
-    {.name = "prefer_busy_poll",
-     .type = OPT_BOOL,
-     .def = "0",
+     .off = offsetof(struct kopts, busy_poll_us), .size = sizeof(uint32_t)},
+    {.name = "prefer_busy_poll", .type = OPT_BOOL, .def = "0",
      .help = "SO_PREFER_BUSY_POLL (and epoll's): defer the device's softirq while we busy poll",
-     .off = offsetof(struct kopts, prefer),
-     .size = sizeof(int)},
-    {.name = "busy_poll_budget",
-     .type = OPT_UINT,
-     .min = 0,
-     .max = 65535,
-     .def = "0",
+     .off = offsetof(struct kopts, prefer), .size = sizeof(int)},
+    {.name = "busy_poll_budget", .type = OPT_UINT, .min = 0, .max = 65535, .def = "0",
      .help = "SO_BUSY_POLL_BUDGET, packets per busy-poll round (0: the kernel's, 8)",
-     .off = offsetof(struct kopts, budget),
-     .size = sizeof(uint32_t)},
-    {.name = "epoll_busy_poll",
-     .type = OPT_ENUM,
-     .def = "auto",
-     .choices = kep_choices,
-     .help = "epoll_wait busy polls (EPIOCSPARAMS, Linux 6.9) with busy_poll us: auto = "
-             "where the kernel has it (else the harness sets net.core.busy_poll), on = must",
-     .off = offsetof(struct kopts, epoll_params),
-     .size = sizeof(int)},
+     .off = offsetof(struct kopts, budget), .size = sizeof(uint32_t)},
+    {.name = "epoll_busy_poll", .type = OPT_ENUM, .def = "auto", .choices = kep_choices,
+     .help = "epoll_wait busy polls (EPIOCSPARAMS, Linux 6.9) with busy_poll us: auto = where the kernel has it (else the harness sets net.core.busy_poll), on = must",
+     .off = offsetof(struct kopts, epoll_params), .size = sizeof(int)},
     OPT_END,
 };
+/* clang-format on */
 
 static const struct opt_group kernel_opt_groups[] = {
     {"kernel sockets", kernel_opt_defs},

@@ -85,7 +85,8 @@ static int pump(struct netio *io, int max, handler_fn h, done_fn done, void *st,
         int n = netio_poll(io, evs, max, 10000);
         cr_assert_geq(n, 0, "netio_poll failed");
         cr_assert_leq(n, max);
-        for (int i = 0; i < n; i++) h(io, &evs[i], st);
+        for (int i = 0; i < n; i++)
+            h(io, &evs[i], st);
     }
     return 1;
 }
@@ -104,15 +105,24 @@ static struct tconn *track(const struct netio_event *ev)
     if (c->closed) c->events_after_close++;
     cr_assert_eq(ev->conn, c->handle, "event for handle %d, ctx owns %d", ev->conn, c->handle);
     switch (ev->type) {
-    case NETIO_EV_CONNECTED: c->connected++; break;
-    case NETIO_EV_WRITABLE: c->writable++; c->wait_wr = 0; break;
-    case NETIO_EV_CLOSED: c->closed++; c->reason = ev->reason; break;
+    case NETIO_EV_CONNECTED:
+        c->connected++;
+        break;
+    case NETIO_EV_WRITABLE:
+        c->writable++;
+        c->wait_wr = 0;
+        break;
+    case NETIO_EV_CLOSED:
+        c->closed++;
+        c->reason = ev->reason;
+        break;
     case NETIO_EV_READABLE:
         cr_assert(ev->len == 0 || ev->data != NULL);
         c->last_len = ev->len;
         if (ev->eof) c->eof++;
         break;
-    default: break;
+    default:
+        break;
     }
     return c;
 }
@@ -123,7 +133,8 @@ static void send_pattern(struct netio *io, struct tconn *c, size_t total, size_t
     while (c->tx < total && !c->wait_wr && !c->closed) {
         size_t n = total - c->tx < chunk ? total - c->tx : chunk;
         cr_assert_leq(n, sizeof(buf));
-        for (size_t j = 0; j < n; j++) buf[j] = pat(c->tx + j);
+        for (size_t j = 0; j < n; j++)
+            buf[j] = pat(c->tx + j);
         ssize_t w = netio_send(io, c->handle, buf, n);
         cr_assert_geq(w, 0, "netio_send failed");
         c->tx += (size_t)w;
@@ -162,8 +173,8 @@ static void check_counters(struct netio *io, int with_data)
     cr_assert(have_total);
     cr_assert_eq(total, sum, "syscalls %lu != sum of sys_* %lu", (unsigned long)total,
                  (unsigned long)sum);
-    const char *nonzero[] = {"syscalls", "sys_epoll_wait", "sys_epoll_ctl", "sys_recv",
-                             "sys_send", "sys_accept", "sys_socket", "sys_connect",
+    const char *nonzero[] = {"syscalls",  "sys_epoll_wait", "sys_epoll_ctl",   "sys_recv",
+                             "sys_send",  "sys_accept",     "sys_socket",      "sys_connect",
                              "sys_close", "conns_accepted", "conns_connected", "conns_closed"};
     for (size_t i = 0; i < sizeof(nonzero) / sizeof(nonzero[0]); i++)
         if (with_data || strcmp(nonzero[i], "sys_send") != 0)
@@ -256,8 +267,8 @@ Test(kernel, echo_1mib)
     struct pair p = {.total = MIB};
     p.srv.pend = malloc(MIB);
     pair_start(io, &p);
-    cr_assert(pump(io, 16, echo_h, echo_done, &p, 10), "echo stalled: sent %zu, echoed %zu, got %zu",
-              p.cli.tx, p.srv.pout, p.cli.rx);
+    cr_assert(pump(io, 16, echo_h, echo_done, &p, 10),
+              "echo stalled: sent %zu, echoed %zu, got %zu", p.cli.tx, p.srv.pout, p.cli.rx);
     cr_assert_eq(p.srv.pin, MIB);
     cr_assert_eq(p.cli.connected, 1);
     netio_close(io, p.cli.handle);
@@ -344,7 +355,8 @@ static void bp_h(struct netio *io, const struct netio_event *ev, void *st)
     if (ev->type != NETIO_EV_READABLE) return;
     cr_assert_leq(ev->len, BP_RXBUF, "READABLE beyond rx_buf: %zu", ev->len);
     if (p->phase == 0) { /* not consuming: same bytes presented, never more */
-        for (size_t j = 0; j < ev->len; j++) cr_assert_eq(ev->data[j], pat(j));
+        for (size_t j = 0; j < ev->len; j++)
+            cr_assert_eq(ev->data[j], pat(j));
         return;
     }
     check_pattern(c, ev->data, ev->len);
@@ -368,8 +380,8 @@ Test(kernel, rx_buffer_full_backpressure)
     struct netio *io = open_io(BP_RXBUF, 16);
     struct pair p = {.total = 64u * MIB}; /* phase 0: send until the kernel says full */
     pair_start(io, &p);
-    cr_assert(pump(io, 8, bp_h, bp_full, &p, 10), "never full: sent %zu, presented %zu",
-              p.cli.tx, p.srv.last_len);
+    cr_assert(pump(io, 8, bp_h, bp_full, &p, 10), "never full: sent %zu, presented %zu", p.cli.tx,
+              p.srv.last_len);
     cr_assert_geq(p.cli.tx, MIB, "short send before 1 MiB (%zu)", p.cli.tx);
     size_t sent = p.cli.tx;
     pump(io, 8, bp_h, NULL, &p, 0.1); /* nothing may move while nobody consumes */
@@ -598,6 +610,41 @@ Test(kernel, unknown_option_named_in_error)
     struct netio_config cfg = {.cpu = -1, .opts = opts};
     cr_assert_null(netio_open("kernel", &cfg, err, sizeof(err)));
     cr_assert_not_null(strstr(err, "frobnicate"), "err: %s", err);
+}
+
+/* Busy-poll options: an echo still works, the settings applied are exported
+ * (epoll's through EPIOCSPARAMS on Linux 6.9 and later; before, not applied
+ * with epoll_busy_poll=auto), a bad value is refused by name. */
+Test(kernel, busy_poll_options)
+{
+    char err[256] = "";
+    const char *opts[] = {"busy_poll=50", "prefer_busy_poll=1", "busy_poll_budget=16", NULL};
+    struct netio_config cfg = {.cpu = -1, .rx_buf = 16 * 1024, .max_conns = 64, .opts = opts};
+    struct netio *io = netio_open("kernel", &cfg, err, sizeof(err));
+    cr_assert_not_null(io, "netio_open: %s", err);
+    struct pair p = {.total = MIB};
+    p.srv.pend = malloc(MIB);
+    pair_start(io, &p);
+    cr_assert(pump(io, 16, echo_h, echo_done, &p, 10), "echo stalled with busy polling");
+    cr_assert_eq(counter(io, "cfg_busy_poll_us"), 50);
+    cr_assert_eq(counter(io, "cfg_prefer_busy_poll"), 1);
+    cr_assert_eq(counter(io, "cfg_busy_poll_budget"), 16);
+    cr_assert_leq(counter(io, "cfg_epoll_busy_poll"), 1);
+    free(p.srv.pend);
+    netio_destroy(io);
+    const char *bad[] = {"busy_poll=2000000", NULL};
+    cfg.opts = bad;
+    cr_assert_null(netio_open("kernel", &cfg, err, sizeof(err)));
+    cr_assert_not_null(strstr(err, "busy_poll"), "err: %s", err);
+    const char *on[] = {"busy_poll=10", "epoll_busy_poll=on", NULL};
+    cfg.opts = on; /* on a kernel without EPIOCSPARAMS this must fail, naming it */
+    io = netio_open("kernel", &cfg, err, sizeof(err));
+    if (io) {
+        cr_assert_eq(counter(io, "cfg_epoll_busy_poll"), 1);
+        netio_destroy(io);
+    } else {
+        cr_assert_not_null(strstr(err, "EPIOCSPARAMS"), "err: %s", err);
+    }
 }
 
 Test(kernel, probe_and_bad_handles)
