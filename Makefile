@@ -100,7 +100,7 @@ FORCE:
 # binary depends on it, so a change rebuilds them all: an object built without
 # DPDK is never linked into a build with it. A missing library stops here,
 # with the fix, rather than in 500 link errors.
-BUILD_CONFIG := cc=$(CC) dpdk=$(or $(HAVE_DPDK),0) liburing=$(or $(HAVE_LIBURING),0) kni=$(or $(KNI),0) opt=$(OPT) cflags=$(CFLAGS) \
+BUILD_CONFIG := cc=$(CC) dpdk=$(or $(HAVE_DPDK),0) kni=$(or $(KNI),0) liburing=$(or $(HAVE_LIBURING),0) opt=$(OPT) cflags=$(CFLAGS) \
 	extra_cflags=$(EXTRA_CFLAGS) extra_ldlibs=$(EXTRA_LDLIBS) pkg=$(PKG_CFLAGS) $(PKG_LIBS) \
 	dpdk_flags=$(DPDK_CFLAGS) ldflags=$(LDFLAGS) ldlibs=$(LDLIBS)
 $(BUILD)/config.txt: FORCE
