@@ -312,6 +312,7 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p, cons
     json_object_set_new(rec, "driver_options", dopt);
     json_object_set_new(rec, "busy_poll_sysctls",
                         o->busy_sysctls[0] ? json_string(o->busy_sysctls) : json_null());
+    json_object_set_new(rec, "dut_veth_gro", o->dut_gro[0] ? json_string(o->dut_gro) : json_null());
     saturation(rec, w, client, cpu);
     if (p->cap_method)
         json_object_set_new(rec, "capture", capture_json(p, server));

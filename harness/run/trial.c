@@ -39,7 +39,7 @@
  * default of every new socket: the generator's too): set them to the row's
  * busy_poll for its trial and put them back after. */
 struct busy_sysctls {
-    int set;
+    int set, gro;
     char old_poll[32], old_read[32];
 };
 
@@ -100,8 +100,40 @@ static void busy_sysctls_set(const struct suite *s, const struct trial_link *tl,
              us, us, b->old_poll, b->old_read);
 }
 
+/* Busy polling polls the NAPI instance a socket's packets came from, and a
+ * veth has one only with GRO on (or an XDP program); topo turns GRO off. A
+ * row that busy polls (kernel busy_poll, io_uring napi_busy_poll) on veth
+ * gets GRO on the DUT's veth for its trials, turned off again after; the
+ * record says so (dut_veth_gro). */
+static void busy_gro_set(const struct suite *s, const struct trial_link *tl, struct busy_sysctls *b,
+                         struct trial_outcome *o)
+{
+    const char *key = strcmp(tl->drv, "kernel") == 0     ? "busy_poll"
+                      : strcmp(tl->drv, "io_uring") == 0 ? "napi_busy_poll"
+                                                         : NULL;
+    const char *us = key && strcmp(tl->link, "veth") == 0 ? row_opt(s, tl, key) : NULL;
+    if (!us || strcmp(us, "0") == 0) return;
+    char err[256];
+    if (topo_ip(err, sizeof(err), "netns", "exec", TOPO_NS_DUT, "ethtool", "-K", TOPO_IF_DUT, "gro",
+                "on", NULL) < 0) {
+        snprintf(o->dut_gro, sizeof(o->dut_gro), "not turned on: %s", err);
+        return;
+    }
+    b->gro = 1;
+    snprintf(o->dut_gro, sizeof(o->dut_gro),
+             "on for this trial (%s=%s: busy polling needs NAPI, which veth has only with GRO), "
+             "off again after",
+             key, us);
+}
+
 static void busy_sysctls_restore(struct busy_sysctls *b)
 {
+    if (b->gro) {
+        char err[256];
+        topo_ip(err, sizeof(err), "netns", "exec", TOPO_NS_DUT, "ethtool", "-K", TOPO_IF_DUT, "gro",
+                "off", NULL);
+        b->gro = 0;
+    }
     char junk[32];
     if (!b->set) return;
     sysctl_rw("/proc/sys/net/core/busy_poll", junk, sizeof(junk), b->old_poll);
@@ -225,6 +257,7 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p, const 
     pid_t spid = -1, cap_pid = -1;
     struct busy_sysctls bs;
     busy_sysctls_set(c->suite, tl, &bs, o);
+    busy_gro_set(c->suite, tl, &bs, o);
     if (set_dut_addr(c, trial_kernel_sockets(tl->drv), err, sizeof(err)) < 0) {
         fail(o, "cannot set the DUT address: %s", err);
         goto counters;

@@ -102,6 +102,8 @@ struct trial_outcome {
     struct cpu_snap cpu_a, cpu_b;
     /* "" or what the harness did to the busy-poll sysctls for this trial */
     char busy_sysctls[192];
+    /* "" or what the harness did to GRO on the DUT veth (busy-poll rows) */
+    char dut_gro[192];
 };
 void trial_execute(const struct trial_ctx *c, const struct trial_plan *p, const struct wl_spec *w,
                    struct trial_outcome *o);

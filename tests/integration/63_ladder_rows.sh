@@ -4,7 +4,8 @@
 # [driver kernel+busypoll] options) and io_uring. Every trial ok; the busy-poll
 # row records the options it was given and the settings the driver applied
 # (SO_BUSY_POLL etc. on its sockets; epoll's through EPIOCSPARAMS where the
-# kernel has it, else the harness's sysctls, said in busy_poll_sysctls).
+# kernel has it, else the harness's sysctls, said in busy_poll_sysctls), and
+# its sockets have a NAPI instance to poll (GRO on the DUT veth for that row).
 source "$(dirname "$0")/lib.sh"
 need_root
 "$BB" doctor | grep -q '^  ok   io_uring' || { echo "skip: io_uring driver not available ($("$BB" doctor | grep io_uring | head -1))"; exit 77; }
@@ -40,6 +41,10 @@ dc = bp["server"]["driver_counters"]
 assert dc["cfg_busy_poll_us"] == 50 and dc["cfg_prefer_busy_poll"] == 1 and dc["cfg_busy_poll_budget"] == 16, dc
 # epoll's busy polling: the ioctl took it, or the harness set the sysctls
 assert dc["cfg_epoll_busy_poll"] == 1 or "net.core.busy_poll=50" in (bp["busy_poll_sysctls"] or ""), (dc, bp["busy_poll_sysctls"])
+# busy polling needs NAPI: veth has it with GRO on, turned on for this row only
+assert (bp["dut_veth_gro"] or "").startswith("on for this trial"), bp["dut_veth_gro"]
+assert dc["cfg_napi_id"] > 0, "no NAPI id on the busy-poll row's sockets: nothing to busy poll"
+assert recs["kernel"]["dut_veth_gro"] is None and recs["io_uring"]["dut_veth_gro"] is None
 assert recs["kernel"]["server"]["driver_counters"]["cfg_busy_poll_us"] == 0
 assert recs["kernel"]["driver_options"] == []
 iu = recs["io_uring"]["server"]["driver_counters"]
