@@ -1001,8 +1001,8 @@ static inline int ev_fill(void *drv, void *slot, struct netio_event *e)
         break;
     case NETIO_EV_CLOSED:
         e->reason = (enum netio_close_reason)c->reason;
-        c->state = US_ZOMBIE;
-        rx_release(u, c);
+        c->state = US_ZOMBIE; /* its buffers go back at the next poll: a READABLE
+                               * of this batch may still point into one */
         c->next = u->zombie_head;
         u->zombie_head = e->conn;
         break;
@@ -1025,6 +1025,7 @@ static void free_zombies(struct uio *u)
         int i = u->zombie_head;
         struct uconn *c = &u->conns[i];
         u->zombie_head = c->next;
+        rx_release(u, c);
         if (c->inflight == 0 && c->fidx < 0) {
             slot_free(u, i);
         } else {

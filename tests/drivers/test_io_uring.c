@@ -20,6 +20,7 @@
  *                         references the bytes after the send's result; a
  *                         driver that reused them before the notification
  *                         would corrupt the body (checked byte for byte)
+ *   sqpoll_and_napi       the same with SQPOLL and NAPI busy polling on
  *   options_checked       bad options are refused with the key named
  */
 #include <criterion/criterion.h>
@@ -364,6 +365,20 @@ Test(io_uring, buffer_ring_exhaustion)
     cr_assert_eq(counter(io, "bufs_held"), 0, "buffers leaked");
     for (int i = 0; i < NX; i++)
         close(fds[i]);
+    netio_destroy(io);
+}
+
+/* SQPOLL (submission by a kernel thread on core 0: no io_uring_enter for a
+ * batch unless the thread sleeps) and NAPI busy polling registered: the same
+ * stream arrives intact, and the settings are reported. */
+Test(io_uring, sqpoll_and_napi)
+{
+    static const char *const opts[] = {"sqpoll=1", "sqpoll_cpu=0", "napi_busy_poll=20", NULL};
+    struct netio *io = open_uring(opts, 16);
+    stream_to_slow_peer(io, 8 * MIB, 0.05, 256 * 1024, 64 * 1024);
+    cr_assert_eq(counter(io, "cfg_sqpoll"), 1);
+    cr_assert_eq(counter(io, "cfg_napi_busy_poll_us"), 20);
+    cr_assert_eq(counter(io, "bufs_held"), 0);
     netio_destroy(io);
 }
 
