@@ -44,7 +44,7 @@
  *   - One io_uring_enter per poll submits and reaps (GETEVENTS, with a
  *     timeout through IORING_ENTER_EXT_ARG when it may wait). Without SQPOLL
  *     the ring is SINGLE_ISSUER|DEFER_TASKRUN: completions are run only in
- *     that call. With sqpoll_cpu=N a kernel thread pinned to core N submits
+ *     that call. With sqpoll=1 a kernel thread pinned to sqpoll_cpu submits
  *     (no enter unless it sleeps: IORING_SQ_NEED_WAKEUP) and busy polling
  *     only spins on the CQ.
  *   - napi_busy_poll=US registers NAPI busy polling for the ring

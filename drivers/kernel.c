@@ -220,11 +220,11 @@ enum kstate { KS_FREE = 0, KS_CONNECTING, KS_OPEN, KS_DEAD, KS_ZOMBIE };
 /* pending event bits (P_*) and their order: netio.h */
 
 /* slot flags */
-#define F_QUEUED 0x01u    /* in the ready ring */
-#define F_RDQ 0x02u       /* in the resume-read ring */
-#define F_CAN_READ 0x04u  /* the socket may have unread data */
-#define F_WANT_WR 0x08u   /* a send was short: deliver WRITABLE on EPOLLOUT */
-#define F_EOF 0x10u       /* recv returned 0 */
+#define F_QUEUED 0x01u   /* in the ready ring */
+#define F_RDQ 0x02u      /* in the resume-read ring */
+#define F_CAN_READ 0x04u /* the socket may have unread data */
+#define F_WANT_WR 0x08u  /* a send was short: deliver WRITABLE on EPOLLOUT */
+#define F_EOF 0x10u      /* recv returned 0 */
 #define F_PEER_DOWN 0x20u /* EPOLLRDHUP/HUP/ERR seen: a short read is not the end */
 
 struct kconn {
@@ -391,12 +391,11 @@ static void conn_kill(struct kio *k, int i, enum netio_close_reason why, int by_
     c->fd = -1;
     c->state = KS_DEAD;
     c->reason = (uint8_t)why;
-    c->flags &= (uint8_t) ~(F_CAN_READ | F_WANT_WR);
+    c->flags &= (uint8_t)~(F_CAN_READ | F_WANT_WR);
     if (by_workload)
         c->pend = NETIO_P_CLOSED;
     else
-        c->pend = (uint8_t)((c->pend & (NETIO_P_ACCEPTED | NETIO_P_CONNECTED | NETIO_P_READABLE)) |
-                            NETIO_P_CLOSED);
+        c->pend = (uint8_t)((c->pend & (NETIO_P_ACCEPTED | NETIO_P_CONNECTED | NETIO_P_READABLE)) | NETIO_P_CLOSED);
     k->cnt[C_CLOSED]++;
     k->cnt[C_CLOSE_LOCAL + why]++;
     enqueue(k, i);
@@ -856,8 +855,7 @@ static int k_counters(struct netio *io, struct netio_counter *out, int max)
     struct kio *k = K(io);
     int n = 0;
     uint64_t total = 0;
-    for (int j = 0; j < SYS__COUNT; j++)
-        total += k->cnt[j];
+    for (int j = 0; j < SYS__COUNT; j++) total += k->cnt[j];
     if (n < max) out[n++] = (struct netio_counter){"syscalls", total};
     for (int j = 0; j < C__COUNT && n < max; j++)
         out[n++] = (struct netio_counter){kcnt_names[j], k->cnt[j]};
@@ -876,8 +874,7 @@ static void k_destroy(struct netio *io)
             free(k->conns[i].buf);
         }
     }
-    for (int j = 0; j < k->nlisteners; j++)
-        close(k->listeners[j].fd);
+    for (int j = 0; j < k->nlisteners; j++) close(k->listeners[j].fd);
     if (k->epfd >= 0) close(k->epfd);
     free(k->conns);
     netio_ring_fini(&k->ready);

@@ -45,9 +45,12 @@ const struct netio_ops *netio_find(const char *name)
 const char *netio_close_reason_str(enum netio_close_reason r)
 {
     static const char *const names[NETIO_CLOSE__COUNT] = {
-        [NETIO_CLOSE_LOCAL] = "local",     [NETIO_CLOSE_PEER_FIN] = "peer_fin",
-        [NETIO_CLOSE_RESET] = "reset",     [NETIO_CLOSE_CONNECT_FAILED] = "connect_failed",
-        [NETIO_CLOSE_TIMEOUT] = "timeout", [NETIO_CLOSE_ERROR] = "error",
+        [NETIO_CLOSE_LOCAL] = "local",
+        [NETIO_CLOSE_PEER_FIN] = "peer_fin",
+        [NETIO_CLOSE_RESET] = "reset",
+        [NETIO_CLOSE_CONNECT_FAILED] = "connect_failed",
+        [NETIO_CLOSE_TIMEOUT] = "timeout",
+        [NETIO_CLOSE_ERROR] = "error",
     };
     return (unsigned)r < NETIO_CLOSE__COUNT ? names[r] : "unknown";
 }

@@ -147,7 +147,8 @@ double model_record_value(json_t *rec, const char *name)
     json_t *srv = json_object_get(rec, "server");
     json_t *dc = json_object_get(srv, "driver_counters");
     if (strcmp(name, "syscalls_per_request") == 0) {
-        double sys = num_at(dc, "syscalls"), req = requests_parsed(json_object_get(srv, "stats"));
+        double sys = num_at(dc, "syscalls"),
+               req = requests_parsed(json_object_get(srv, "stats"));
         return req > 0 ? sys / req : NAN;
     }
     if (strcmp(name, "poll_work_fraction") == 0) {
@@ -165,7 +166,7 @@ static int in_cell(const struct run_model *pd, json_t *rec, size_t w, size_t d)
 }
 
 void model_cell_stat(const struct run_model *pd, size_t w, size_t d, const char *name,
-                     struct cell_stat *st)
+                    struct cell_stat *st)
 {
     double v[1024];
     size_t i, n = 0;

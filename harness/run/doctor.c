@@ -427,15 +427,13 @@ static void check_pci(FILE *out, struct tally *t)
     if (!nics) report(out, t, 0, "no PCI network controller on this machine");
     DIR *g = opendir("/sys/kernel/iommu_groups");
     int groups = 0;
-    while (g && (e = readdir(g)))
-        groups += e->d_name[0] != '.';
+    while (g && (e = readdir(g))) groups += e->d_name[0] != '.';
     if (g) closedir(g);
     report(out, t, groups > 0, "IOMMU: %d groups%s", groups,
            groups ? "" : " (vfio-pci needs intel_iommu=on / amd_iommu=on, or no-IOMMU mode)");
-    fprintf(out, "  =>   %s\n",
-            vfio ? "a pci run can use the vfio-pci devices above"
-                 : "no NIC is bound to vfio-pci: the pci link cannot run "
-                   "here (README: a two-host run)");
+    fprintf(out, "  =>   %s\n", vfio ? "a pci run can use the vfio-pci devices above"
+                                       : "no NIC is bound to vfio-pci: the pci link cannot run "
+                                         "here (README: a two-host run)");
 }
 
 int doctor_run(FILE *out)

@@ -101,9 +101,9 @@ static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int tri
     /* DPDK: the port follows from the link unless the suite names one. */
     if (strcmp(tl->drv, "dpdk") == 0 && !opts_pick_port(suite_driver_opts(s, tl->drv)) &&
         !(tl->variant[0] && opts_pick_port(suite_driver_opts(s, tl->variant))) && !p->ring)
-        push(a, &n, "--opt"), push(a, &n,
-                                   p->tap ? "vdev=net_tap0,iface=" TRIAL_TAP_IF
-                                          : "vdev=net_af_packet0,iface=" TOPO_IF_DUT);
+        push(a, &n, "--opt"),
+            push(a, &n, p->tap ? "vdev=net_tap0,iface=" TRIAL_TAP_IF
+                               : "vdev=net_af_packet0,iface=" TOPO_IF_DUT);
     /* Capture: libpcap on the DUT interface for kernel paths; for DPDK a
      * pdump secondary when hugepages allow multi-process, else in-process
      * rte_pcapng. The ring link has no capture point outside the process. */
@@ -158,7 +158,8 @@ static void plan_capture(struct trial_plan *p, const struct trial_ctx *c)
 
 /* The generator: `load` on the kernel driver in bb-gen, or `pair` (server
  * and generator in one process, each on its own core) on the ring link. */
-static void plan_generator(struct trial_plan *p, const struct trial_ctx *c, const struct wl_spec *w)
+static void plan_generator(struct trial_plan *p, const struct trial_ctx *c,
+                           const struct wl_spec *w)
 {
     const struct suite *s = c->suite;
     char **a = p->cargv;
@@ -182,17 +183,10 @@ static void plan_generator(struct trial_plan *p, const struct trial_ctx *c, cons
     push(a, &n, "--timeout"), push(a, &n, p->tmo);
     if (s->gen_cpu >= 0) push(a, &n, p->ring ? "--gen-cpu" : "--cpu"), push(a, &n, p->cpu_g);
     switch (w->mode) {
-    case WL_DOWNLOAD:
-        push(a, &n, "--download");
-        break;
-    case WL_CPS:
-        push(a, &n, "--close");
-        break;
-    case WL_OPEN:
-        push(a, &n, "--rate"), push(a, &n, p->rate); /* fall through */
-    case WL_CLOSED:
-        push(a, &n, "--pipeline"), push(a, &n, p->pipe);
-        break;
+    case WL_DOWNLOAD: push(a, &n, "--download"); break;
+    case WL_CPS: push(a, &n, "--close"); break;
+    case WL_OPEN: push(a, &n, "--rate"), push(a, &n, p->rate); /* fall through */
+    case WL_CLOSED: push(a, &n, "--pipeline"), push(a, &n, p->pipe); break;
     }
     if (w->mode != WL_DOWNLOAD) {
         push(a, &n, "--duration"), push(a, &n, p->dur);

@@ -66,17 +66,14 @@ json_t *trial_metrics(const struct wl_spec *w, json_t *client, json_t *server,
     }
     json_t *ss = json_object_get(server, "stats");
     if (ss)
-        json_object_set_new(m, "server_requests_parsed",
-                            json_integer((json_int_t)server_parsed(ss)));
-    static const char *const ck[] = {"dut_cycles_per_request",
-                                     "system_cycles_per_request",
-                                     "dut_cycles_per_packet",
-                                     "system_cycles_per_packet",
-                                     "ctx_switches_per_request",
-                                     "net_rx_softirqs_per_request",
+        json_object_set_new(m, "server_requests_parsed", json_integer((json_int_t)server_parsed(ss)));
+    static const char *const ck[] = {"dut_cycles_per_request", "system_cycles_per_request",
+                                     "dut_cycles_per_packet", "system_cycles_per_packet",
+                                     "ctx_switches_per_request", "net_rx_softirqs_per_request",
                                      "gen_util"};
     for (size_t i = 0; cpu && i < sizeof(ck) / sizeof(ck[0]); i++)
-        if (json_object_get(cpu, ck[i])) json_object_set_new(m, ck[i], json_real(jnum(cpu, ck[i])));
+        if (json_object_get(cpu, ck[i]))
+            json_object_set_new(m, ck[i], json_real(jnum(cpu, ck[i])));
     return m;
 }
 
@@ -158,8 +155,8 @@ static int edges_ok(json_t *o, const char *k)
            json_integer_value(e) >= json_integer_value(s);
 }
 
-static void pick_packets(const struct trial_plan *p, const struct trial_outcome *o, json_t *client,
-                         json_t *server, struct dut_packets *pk)
+static void pick_packets(const struct trial_plan *p, const struct trial_outcome *o,
+                         json_t *client, json_t *server, struct dut_packets *pk)
 {
     json_t *win = json_object_get(client, "window");
     json_t *fr = json_object_get(win, "frames"), *ifc = json_object_get(win, "iface");
@@ -179,8 +176,8 @@ static void pick_packets(const struct trial_plan *p, const struct trial_outcome 
     } else if (!p->ring && !o->delta_failed) {
         pk->d = o->delta;
         pk->ok = 1, pk->source = "harness_dut_iface", pk->window = "harness";
-    } else if (p->ring && json_is_integer(json_object_get(
-                              json_object_get(server, "driver_counters"), "rx_frames"))) {
+    } else if (p->ring && json_is_integer(json_object_get(json_object_get(server, "driver_counters"),
+                                                          "rx_frames"))) {
         json_t *dc = json_object_get(server, "driver_counters");
         pk->d.rx_packets = (uint64_t)jnum(dc, "rx_frames");
         pk->d.tx_packets = (uint64_t)jnum(dc, "tx_frames");
@@ -218,8 +215,7 @@ static json_t *pick_cpu(const struct trial_ctx *c, const struct trial_outcome *o
         json_object_set_new(cpu, "window_source", json_string(src));
         json_object_set_new(cpu, "measured_s", json_real(jnum(client, "measured_ns") / 1e9));
         if (strcmp(src, "generator") == 0 && json_object_get(win, "why_not_perf"))
-            json_object_set_new(cpu, "why_not_perf",
-                                json_copy(json_object_get(win, "why_not_perf")));
+            json_object_set_new(cpu, "why_not_perf", json_copy(json_object_get(win, "why_not_perf")));
     }
     free(a);
     return cpu;
@@ -252,8 +248,8 @@ static void saturation(json_t *rec, const struct wl_spec *w, json_t *client, jso
     json_object_set_new(rec, "generator_saturated_by", json_string(by));
 }
 
-json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p, const struct wl_spec *w,
-                     struct trial_outcome *o)
+json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
+                     const struct wl_spec *w, struct trial_outcome *o)
 {
     const struct suite *s = c->suite;
     const struct trial_link *tl = &p->tl;
@@ -262,8 +258,7 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p, cons
         snprintf(o->why, sizeof(o->why), "missing %s JSON", !client ? "client" : "server");
         o->failure = o->why;
     }
-    if (!o->failure)
-        o->failure = trial_cross_check(client, server, o->probes, o->why, sizeof(o->why));
+    if (!o->failure) o->failure = trial_cross_check(client, server, o->probes, o->why, sizeof(o->why));
     struct dut_packets pk;
     pick_packets(p, o, client, server, &pk);
     if (client) cpu = pick_cpu(c, o, client, &pk);
@@ -271,24 +266,25 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p, cons
      * counters per the requests it served */
     struct topo_ifstats *d = pk.ok && strcmp(pk.window, "server_run") != 0 ? &pk.d : NULL;
 
-    json_t *wl =
-        json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name", w->name, "mode",
-                  wl_mode_str(w->mode), "path", w->path, "connections", (json_int_t)w->connections,
-                  "pipeline", (json_int_t)w->pipeline, "rate", (json_int_t)w->rate, "duration_ns",
-                  (json_int_t)w->duration_ns, "warmup_ns", (json_int_t)w->warmup_ns, "requests",
-                  (json_int_t)w->requests, "timeout_ns", (json_int_t)w->timeout_ns);
-    json_t *rec =
-        json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:s,s:o,s:O}", "schema", "bypassbench.trial/1",
-                  "suite", s->name, "suite_hash", s->hash, "workload", wl, "driver", tl->label,
-                  "generator_driver", p->ring ? tl->drv : TRIAL_GEN_DRIVER, "link", tl->link,
-                  "repeat", (json_int_t)p->rep, "status", o->failure ? "failed" : "ok", "failure",
-                  o->failure ? json_string(o->failure) : json_null(), "env", c->env);
-    json_object_set_new(
-        rec, "dut_iface",
-        pk.ok ? json_pack("{s:I,s:I,s:I,s:I}", "rx_packets", (json_int_t)pk.d.rx_packets,
-                          "tx_packets", (json_int_t)pk.d.tx_packets, "rx_bytes",
-                          (json_int_t)pk.d.rx_bytes, "tx_bytes", (json_int_t)pk.d.tx_bytes)
-              : json_null());
+    json_t *wl = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name", w->name, "mode",
+                           wl_mode_str(w->mode), "path", w->path, "connections",
+                           (json_int_t)w->connections, "pipeline", (json_int_t)w->pipeline,
+                           "rate", (json_int_t)w->rate, "duration_ns", (json_int_t)w->duration_ns,
+                           "warmup_ns", (json_int_t)w->warmup_ns, "requests",
+                           (json_int_t)w->requests, "timeout_ns", (json_int_t)w->timeout_ns);
+    json_t *rec = json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:s,s:o,s:O}", "schema",
+                            "bypassbench.trial/1", "suite", s->name, "suite_hash", s->hash,
+                            "workload", wl, "driver", tl->label, "generator_driver",
+                            p->ring ? tl->drv : TRIAL_GEN_DRIVER, "link", tl->link, "repeat",
+                            (json_int_t)p->rep, "status", o->failure ? "failed" : "ok", "failure",
+                            o->failure ? json_string(o->failure) : json_null(), "env", c->env);
+    json_object_set_new(rec, "dut_iface",
+                        pk.ok ? json_pack("{s:I,s:I,s:I,s:I}", "rx_packets",
+                                          (json_int_t)pk.d.rx_packets, "tx_packets",
+                                          (json_int_t)pk.d.tx_packets, "rx_bytes",
+                                          (json_int_t)pk.d.rx_bytes, "tx_bytes",
+                                          (json_int_t)pk.d.tx_bytes)
+                              : json_null());
     json_object_set_new(rec, "dut_packets_source", json_string(pk.source));
     json_object_set_new(rec, "dut_packets_window", pk.ok ? json_string(pk.window) : json_null());
     if (!pk.ok) json_object_set_new(rec, "dut_packets_error", json_string(pk.why ? pk.why : "?"));
@@ -317,9 +313,8 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p, cons
     if (p->cap_method)
         json_object_set_new(rec, "capture", capture_json(p, server));
     else if (s->capture)
-        json_object_set_new(
-            rec, "capture",
-            json_pack("{s:s}", "method", "none: the ring link has no capture point"));
+        json_object_set_new(rec, "capture",
+                            json_pack("{s:s}", "method", "none: the ring link has no capture point"));
     json_object_set_new(rec, "client", client ? client : json_null());
     json_object_set_new(rec, "server", server ? server : json_null());
     return rec;

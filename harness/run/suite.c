@@ -64,10 +64,8 @@ static int parse_int(const char *v, long lo, long hi, long *out)
 
 static int parse_onoff(const char *v, int *out, char *why, size_t whylen)
 {
-    if (strcmp(v, "on") == 0)
-        *out = 1;
-    else if (strcmp(v, "off") == 0)
-        *out = 0;
+    if (strcmp(v, "on") == 0) *out = 1;
+    else if (strcmp(v, "off") == 0) *out = 0;
     else {
         snprintf(why, whylen, "expected on or off");
         return -1;
@@ -79,7 +77,8 @@ static int parse_dur(const char *v, uint64_t min_ns, uint64_t *out, char *why, s
 {
     uint64_t ns;
     if (units_parse_duration_ns(v, &ns) < 0 || ns < min_ns) {
-        snprintf(why, whylen, "expected a duration%s like 5s, 500ms or 2m", min_ns ? " > 0" : "");
+        snprintf(why, whylen, "expected a duration%s like 5s, 500ms or 2m",
+                 min_ns ? " > 0" : "");
         return -1;
     }
     *out = ns;
@@ -242,7 +241,8 @@ static const struct suite_key suite_keys[] = {
     {"link", "veth", "default link for drivers listed without @LINK: veth | tap | ring", set_link},
     {"dut_cpu", "1", "CPU for the server (DUT), -1 = unpinned", set_dut_cpu},
     {"gen_cpu", "0", "CPU for the load generator, -1 = unpinned", set_gen_cpu},
-    {"rps", "off", "on | off: steer the DUT veth's receive processing (RPS) onto dut_cpu", set_rps},
+    {"rps", "off", "on | off: steer the DUT veth's receive processing (RPS) onto dut_cpu",
+     set_rps},
     {"port", "8080", "server TCP port, 1..65535", set_port},
     {"duration", "5s", "default measured window per trial, e.g. 5s, 500ms (> 0)", set_duration},
     {"warmup", "1s", "default uncounted warm-up before the window, e.g. 1s, 200ms (0 = none)",
@@ -250,10 +250,7 @@ static const struct suite_key suite_keys[] = {
     {"timeout", "10s", "default per-request timeout, e.g. 10s, 500ms (> 0)", set_timeout},
     {"idle_timeout", "60s", "server closes connections idle this long, e.g. 60s (> 0)",
      set_idle_timeout},
-    {"capture", "off",
-     "on | off: capture DUT traffic per trial (headers only, snaplen 128): libpcap, or DPDK "
-     "pdump/rte_pcapng",
-     set_capture},
+    {"capture", "off", "on | off: capture DUT traffic per trial (headers only, snaplen 128): libpcap, or DPDK pdump/rte_pcapng", set_capture},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -281,15 +278,12 @@ static int parse_drivers(const char *list, char out[SUITE_MAX_DRIVERS][32], int 
     for (;;) {
         const char *comma = strchr(p, ',');
         const char *e = comma ? comma : p + strlen(p);
-        while (p < e && isspace((unsigned char)*p))
-            p++;
-        while (e > p && isspace((unsigned char)e[-1]))
-            e--;
+        while (p < e && isspace((unsigned char)*p)) p++;
+        while (e > p && isspace((unsigned char)e[-1])) e--;
         size_t len = (size_t)(e - p);
         if (len == 0) {
-            snprintf(why, whylen,
-                     cnt == 0 && !comma ? "no driver given (known: %s)"
-                                        : "empty driver name in the list (known: %s)",
+            snprintf(why, whylen, cnt == 0 && !comma ? "no driver given (known: %s)"
+                                                     : "empty driver name in the list (known: %s)",
                      known);
             return -1;
         }
@@ -356,10 +350,10 @@ struct pstate {
     int line;            /* file lines handed to inih so far = the one being processed */
     const char *lp;      /* that line, BOM and '\n' cut off; lp[0..llen) */
     size_t llen;
-    enum feed fed; /* what feed() handed inih last */
-    int keyed;     /* inih called on_ini for a key of that line */
-    int prev_key;  /* a key line since the section header: inih would take an
-                      indented line as a continuation of it */
+    enum feed fed;       /* what feed() handed inih last */
+    int keyed;           /* inih called on_ini for a key of that line */
+    int prev_key;        /* a key line since the section header: inih would take an
+                            indented line as a continuation of it */
     int failed;
     char *err;
     size_t errlen;
@@ -476,17 +470,13 @@ static int open_section(struct pstate *st, const char *text, size_t len)
     char buf[256];
     snprintf(buf, sizeof buf, "%.*s", (int)len, text);
     char *p = buf, *e = buf + strlen(buf);
-    while (isspace((unsigned char)*p))
-        p++;
-    while (e > p && isspace((unsigned char)e[-1]))
-        *--e = '\0';
+    while (isspace((unsigned char)*p)) p++;
+    while (e > p && isspace((unsigned char)e[-1])) *--e = '\0';
     char *name = p;
-    while (*name && !isspace((unsigned char)*name))
-        name++;
+    while (*name && !isspace((unsigned char)*name)) name++;
     if (*name) {
         *name++ = '\0';
-        while (isspace((unsigned char)*name))
-            name++;
+        while (isspace((unsigned char)*name)) name++;
     }
     st->nseen = 0;
     st->prev_key = 0;
@@ -556,8 +546,7 @@ static char *feed(char *str, int num, void *stream)
 static size_t line_start(const struct pstate *st)
 {
     size_t i = 0;
-    while (i < st->llen && isspace((unsigned char)st->lp[i]))
-        i++;
+    while (i < st->llen && isspace((unsigned char)st->lp[i])) i++;
     return i;
 }
 
@@ -586,8 +575,7 @@ static int after_line(struct pstate *st, const char *section)
         const char *close = memchr(l + start, ']', st->llen - start);
         if (!close) return fail_at(st, st->line, "missing ']' in section header");
         const char *after = close + 1;
-        while (after < end && isspace((unsigned char)*after))
-            after++;
+        while (after < end && isspace((unsigned char)*after)) after++;
         if (after < end && *after != ';' && *after != '#')
             return fail_at(st, st->line, "unexpected text after ']': '%.*s'", (int)(end - after),
                            after);
@@ -640,8 +628,8 @@ static int workload_key(struct pstate *st, const char *name, const char *value)
     if (!k->key) {
         known[0] = '\0';
         for (k = wl_spec_keys; k->key && off < sizeof known; k++)
-            off +=
-                (size_t)snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "", k->key);
+            off += (size_t)snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "",
+                                    k->key);
         return fail_at(st, st->line, "unknown key '%s' in %s (known: %s)", name, st->label, known);
     }
     if (wl_spec_set(&st->s->workloads[st->idx], name, value, why, sizeof why) < 0)
@@ -659,7 +647,8 @@ static int driver_key(struct pstate *st, const char *name, const char *value)
         return fail_at(st, st->line, "too many options in %s (at most %d)", st->label,
                        SUITE_MAX_DRIVER_OPTS);
     char *kv;
-    if (asprintf(&kv, "%s=%s", name, value) < 0) return fail_at(st, st->line, "out of memory");
+    if (asprintf(&kv, "%s=%s", name, value) < 0)
+        return fail_at(st, st->line, "out of memory");
     d->opts[d->nopts++] = kv;
     d->opts[d->nopts] = NULL;
     return 0;

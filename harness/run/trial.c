@@ -11,9 +11,9 @@
  * failure stops what was started and says why in the outcome.
  * Callers: harness/cli/run.c. Calls: topo.c, cpuacct.c, proc.c.
  */
+#include "harness/run/proc.h"
 #include "harness/run/trial.h"
 #include "drivers/opts.h"
-#include "harness/run/proc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -189,8 +189,7 @@ static int set_dut_addr(const struct trial_ctx *c, int on, char *err, size_t err
     char cidr[32];
     snprintf(cidr, sizeof(cidr), "%s/%d", TOPO_IP_DUT, TOPO_PREFIX);
     if ((on ? topo_ip(err, errlen, "-n", TOPO_NS_DUT, "addr", "add", cidr, "dev", TOPO_IF_DUT, NULL)
-            : topo_ip(err, errlen, "-n", TOPO_NS_DUT, "addr", "flush", "dev", TOPO_IF_DUT, NULL)) <
-        0)
+            : topo_ip(err, errlen, "-n", TOPO_NS_DUT, "addr", "flush", "dev", TOPO_IF_DUT, NULL)) < 0)
         return -1;
     *c->dut_has_addr = on;
     return 0;
@@ -226,15 +225,14 @@ static int tap_to_gen(const struct trial_ctx *c, pid_t spid, char *err, size_t e
     /* best effort: not every tap offload can be changed */
     topo_ip(err, errlen, "netns", "exec", TOPO_NS_GEN, "ethtool", "-K", TRIAL_TAP_IF, "tso", "off",
             "gso", "off", "gro", "off", "tx", "off", NULL);
-    if (topo_ip(err, errlen, "-n", TOPO_NS_GEN, "addr", "add", cidr, "dev", TRIAL_TAP_IF, NULL) <
-            0 ||
+    if (topo_ip(err, errlen, "-n", TOPO_NS_GEN, "addr", "add", cidr, "dev", TRIAL_TAP_IF, NULL) < 0 ||
         topo_ip(err, errlen, "-n", TOPO_NS_GEN, "link", "set", TRIAL_TAP_IF, "up", NULL) < 0)
         return -1;
     return 0;
 }
 
 __attribute__((format(printf, 2, 3))) static void fail(struct trial_outcome *o, const char *fmt,
-                                                       ...)
+                                                        ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -243,8 +241,8 @@ __attribute__((format(printf, 2, 3))) static void fail(struct trial_outcome *o, 
     o->failure = o->why;
 }
 
-void trial_execute(const struct trial_ctx *c, const struct trial_plan *p, const struct wl_spec *w,
-                   struct trial_outcome *o)
+void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
+                   const struct wl_spec *w, struct trial_outcome *o)
 {
     const struct trial_link *tl = &p->tl;
     struct topo_ifstats before = {0}, after = {0};
@@ -312,8 +310,8 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p, const 
                               sizeof(o->delta_err)) == 0;
     cpuacct_snap_hw(c->hw, &o->cpu_a);
     /* The generator ends by itself; the guard catches a hang. */
-    uint64_t guard =
-        w->warmup_ns + w->duration_ns + 30 * SEC + (w->mode == WL_DOWNLOAD ? 600 * SEC : 0);
+    uint64_t guard = w->warmup_ns + w->duration_ns + 30 * SEC +
+                     (w->mode == WL_DOWNLOAD ? 600 * SEC : 0);
     int cst = proc_wait(cpid, guard, c->stop);
     if (cst == -1) {
         proc_stop(cpid, 3 * SEC);

@@ -52,14 +52,14 @@ int trial_kernel_sockets(const char *drv);
 /* What stays the same across the trials of one run. */
 struct trial_ctx {
     const struct suite *suite;
-    const char *self; /* this binary, for the children */
-    const char *dir;  /* the run directory (logs/ in it) */
-    json_t *env;      /* the environment, put in every record (borrowed) */
+    const char *self;             /* this binary, for the children */
+    const char *dir;              /* the run directory (logs/ in it) */
+    json_t *env;                  /* the environment, put in every record (borrowed) */
     double tsc_hz;
-    const struct cpuacct_hw *hw; /* hardware cycle counters, when the machine has them */
-    int huge_ok;                 /* hugepages reserved: DPDK capture through pdump */
-    int *dut_has_addr;           /* the kernel in bb-dut owns TOPO_IP_DUT right now */
-    volatile sig_atomic_t *stop; /* set on SIGINT/SIGTERM */
+    const struct cpuacct_hw *hw;  /* hardware cycle counters, when the machine has them */
+    int huge_ok;                  /* hugepages reserved: DPDK capture through pdump */
+    int *dut_has_addr;            /* the kernel in bb-dut owns TOPO_IP_DUT right now */
+    volatile sig_atomic_t *stop;  /* set on SIGINT/SIGTERM */
 };
 
 #define TRIAL_MAX_ARGS (64 + SUITE_MAX_DRIVER_OPTS * 2)
@@ -71,11 +71,11 @@ struct trial_plan {
     char base[PATH_MAX], sjson[PATH_MAX + 16], slog[PATH_MAX + 16], cjson[PATH_MAX + 16],
         clog[PATH_MAX + 16];
     /* the strings the argv point into */
-    char url[128], listen[64], dut_cidr[32], cpu_d[16], cpu_g[16], idle[32], conns[16], pipe[16],
-        dur[32], warm[32], tmo[32], reqs[32], rate[32];
+    char url[128], listen[64], dut_cidr[32], cpu_d[16], cpu_g[16], idle[32], conns[16],
+        pipe[16], dur[32], warm[32], tmo[32], reqs[32], rate[32];
     const char *cap_method; /* NULL: no capture; "libpcap", "pdump", "in-process rte_pcapng" */
-    char cap_file[PATH_MAX + 16], cap_ready[PATH_MAX + 32], cap_prefix[32], cap_opt1[PATH_MAX + 48],
-        cap_opt2[64];
+    char cap_file[PATH_MAX + 16], cap_ready[PATH_MAX + 32], cap_prefix[32],
+        cap_opt1[PATH_MAX + 48], cap_opt2[64];
     char *sargv[TRIAL_MAX_ARGS]; /* serve (unused on the ring link) */
     char *cargv[TRIAL_MAX_ARGS]; /* load, or pair on the ring link */
     char *capargv[32];           /* capture or pdump (when cap_method needs a process) */
@@ -90,7 +90,7 @@ void trial_plan(struct trial_plan *p, const struct trial_ctx *c, const struct wl
 struct trial_outcome {
     const char *failure; /* NULL, or why (points into why) */
     char why[512];
-    int probes; /* readiness probes the server answered */
+    int probes;                /* readiness probes the server answered */
     /* The harness's own counters, the fallback when the generator's JSON has
      * no window (DESIGN §6 wants the generator's): the DUT interface from the
      * end of the warm-up to the generator's exit (the DUT's view), unless
@@ -105,8 +105,8 @@ struct trial_outcome {
     /* "" or what the harness did to GRO on the DUT veth (busy-poll rows) */
     char dut_gro[192];
 };
-void trial_execute(const struct trial_ctx *c, const struct trial_plan *p, const struct wl_spec *w,
-                   struct trial_outcome *o);
+void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
+                   const struct wl_spec *w, struct trial_outcome *o);
 
 /* The trial record (schema bypassbench.trial/1), a new reference. Loads both
  * sides' JSON; a cross-check failure or missing JSON sets o->failure.
@@ -118,8 +118,8 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p, const 
  * else the harness's DUT interface counters, else on the ring the server's
  * driver counters over its whole run; none when nothing could be read.
  * Per-packet CPU figures only where both cover the same window. */
-json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p, const struct wl_spec *w,
-                     struct trial_outcome *o);
+json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
+                     const struct wl_spec *w, struct trial_outcome *o);
 
 /* The metrics of a trial, numeric only: the summary takes medians of each.
  * client/server: the two sides' JSON; d: the DUT's packets over the window,

@@ -85,8 +85,7 @@ static int pump(struct netio *io, int max, handler_fn h, done_fn done, void *st,
         int n = netio_poll(io, evs, max, 10000);
         cr_assert_geq(n, 0, "netio_poll failed");
         cr_assert_leq(n, max);
-        for (int i = 0; i < n; i++)
-            h(io, &evs[i], st);
+        for (int i = 0; i < n; i++) h(io, &evs[i], st);
     }
     return 1;
 }
@@ -105,24 +104,15 @@ static struct tconn *track(const struct netio_event *ev)
     if (c->closed) c->events_after_close++;
     cr_assert_eq(ev->conn, c->handle, "event for handle %d, ctx owns %d", ev->conn, c->handle);
     switch (ev->type) {
-    case NETIO_EV_CONNECTED:
-        c->connected++;
-        break;
-    case NETIO_EV_WRITABLE:
-        c->writable++;
-        c->wait_wr = 0;
-        break;
-    case NETIO_EV_CLOSED:
-        c->closed++;
-        c->reason = ev->reason;
-        break;
+    case NETIO_EV_CONNECTED: c->connected++; break;
+    case NETIO_EV_WRITABLE: c->writable++; c->wait_wr = 0; break;
+    case NETIO_EV_CLOSED: c->closed++; c->reason = ev->reason; break;
     case NETIO_EV_READABLE:
         cr_assert(ev->len == 0 || ev->data != NULL);
         c->last_len = ev->len;
         if (ev->eof) c->eof++;
         break;
-    default:
-        break;
+    default: break;
     }
     return c;
 }
@@ -133,8 +123,7 @@ static void send_pattern(struct netio *io, struct tconn *c, size_t total, size_t
     while (c->tx < total && !c->wait_wr && !c->closed) {
         size_t n = total - c->tx < chunk ? total - c->tx : chunk;
         cr_assert_leq(n, sizeof(buf));
-        for (size_t j = 0; j < n; j++)
-            buf[j] = pat(c->tx + j);
+        for (size_t j = 0; j < n; j++) buf[j] = pat(c->tx + j);
         ssize_t w = netio_send(io, c->handle, buf, n);
         cr_assert_geq(w, 0, "netio_send failed");
         c->tx += (size_t)w;
@@ -173,8 +162,8 @@ static void check_counters(struct netio *io, int with_data)
     cr_assert(have_total);
     cr_assert_eq(total, sum, "syscalls %lu != sum of sys_* %lu", (unsigned long)total,
                  (unsigned long)sum);
-    const char *nonzero[] = {"syscalls",  "sys_epoll_wait", "sys_epoll_ctl",   "sys_recv",
-                             "sys_send",  "sys_accept",     "sys_socket",      "sys_connect",
+    const char *nonzero[] = {"syscalls", "sys_epoll_wait", "sys_epoll_ctl", "sys_recv",
+                             "sys_send", "sys_accept", "sys_socket", "sys_connect",
                              "sys_close", "conns_accepted", "conns_connected", "conns_closed"};
     for (size_t i = 0; i < sizeof(nonzero) / sizeof(nonzero[0]); i++)
         if (with_data || strcmp(nonzero[i], "sys_send") != 0)
@@ -267,8 +256,8 @@ Test(kernel, echo_1mib)
     struct pair p = {.total = MIB};
     p.srv.pend = malloc(MIB);
     pair_start(io, &p);
-    cr_assert(pump(io, 16, echo_h, echo_done, &p, 10),
-              "echo stalled: sent %zu, echoed %zu, got %zu", p.cli.tx, p.srv.pout, p.cli.rx);
+    cr_assert(pump(io, 16, echo_h, echo_done, &p, 10), "echo stalled: sent %zu, echoed %zu, got %zu",
+              p.cli.tx, p.srv.pout, p.cli.rx);
     cr_assert_eq(p.srv.pin, MIB);
     cr_assert_eq(p.cli.connected, 1);
     netio_close(io, p.cli.handle);
@@ -355,8 +344,7 @@ static void bp_h(struct netio *io, const struct netio_event *ev, void *st)
     if (ev->type != NETIO_EV_READABLE) return;
     cr_assert_leq(ev->len, BP_RXBUF, "READABLE beyond rx_buf: %zu", ev->len);
     if (p->phase == 0) { /* not consuming: same bytes presented, never more */
-        for (size_t j = 0; j < ev->len; j++)
-            cr_assert_eq(ev->data[j], pat(j));
+        for (size_t j = 0; j < ev->len; j++) cr_assert_eq(ev->data[j], pat(j));
         return;
     }
     check_pattern(c, ev->data, ev->len);
@@ -380,8 +368,8 @@ Test(kernel, rx_buffer_full_backpressure)
     struct netio *io = open_io(BP_RXBUF, 16);
     struct pair p = {.total = 64u * MIB}; /* phase 0: send until the kernel says full */
     pair_start(io, &p);
-    cr_assert(pump(io, 8, bp_h, bp_full, &p, 10), "never full: sent %zu, presented %zu", p.cli.tx,
-              p.srv.last_len);
+    cr_assert(pump(io, 8, bp_h, bp_full, &p, 10), "never full: sent %zu, presented %zu",
+              p.cli.tx, p.srv.last_len);
     cr_assert_geq(p.cli.tx, MIB, "short send before 1 MiB (%zu)", p.cli.tx);
     size_t sent = p.cli.tx;
     pump(io, 8, bp_h, NULL, &p, 0.1); /* nothing may move while nobody consumes */

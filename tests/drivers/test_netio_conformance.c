@@ -66,9 +66,9 @@ struct backend {
     /* Open io[0] and io[1]; io[0] listens at fx->srv (ctx &fx->lmark, handle
      * fx->listener); fx->refused is an address where nothing listens. */
     void (*open)(struct fx *fx, const struct fx_opts *o);
-    uint64_t (*now)(struct fx *fx); /* ns on the clock the backend runs on */
-    void (*advance)(struct fx *fx); /* after each round: a virtual clock moves; or NULL */
-    int poll_timeout_us;            /* what netio_poll is given */
+    uint64_t (*now)(struct fx *fx);   /* ns on the clock the backend runs on */
+    void (*advance)(struct fx *fx);   /* after each round: a virtual clock moves; or NULL */
+    int poll_timeout_us;              /* what netio_poll is given */
     void (*close)(struct fx *fx);
 };
 
@@ -86,13 +86,13 @@ struct tc {
     uint64_t want;     /* cond_shown: bytes to be shown */
     int readables;
     /* policy */
-    int hold;           /* do not consume (the test consumes by hand) */
-    int close_on_eof;   /* netio_close once eof is seen */
-    int abort_on_data;  /* netio_abort at the first data */
-    int close_after_tx; /* netio_close once tx_goal is sent */
+    int hold;            /* do not consume (the test consumes by hand) */
+    int close_on_eof;    /* netio_close once eof is seen */
+    int abort_on_data;   /* netio_abort at the first data */
+    int close_after_tx;  /* netio_close once tx_goal is sent */
     int close_called;
     uint64_t tx_goal, tx_off;
-    int wait_wr; /* last send was short */
+    int wait_wr;         /* last send was short */
     int short_sends;
 };
 
@@ -115,7 +115,8 @@ struct fx {
     int priv_fd;
 };
 
-#define FX_ASSERT(fx, cond, fmt, ...) cr_assert(cond, "[%s] " fmt, (fx)->be->name, ##__VA_ARGS__)
+#define FX_ASSERT(fx, cond, fmt, ...)                                                              \
+    cr_assert(cond, "[%s] " fmt, (fx)->be->name, ##__VA_ARGS__)
 
 static struct tc *tc_new(struct fx *fx, int side, int h)
 {
@@ -244,8 +245,8 @@ static void pump(struct fx *fx)
             size_t want = left > 65536 ? 65536 : (size_t)left, got;
             const uint8_t *p = pattern_at(PAT_OFF(c->side) + c->tx_off, want, &got);
             ssize_t n = netio_send(fx->io[c->side], c->handle, p, got);
-            FX_ASSERT(fx, n >= 0 && (size_t)n <= got,
-                      "netio_send returned %zd on a live connection", n);
+            FX_ASSERT(fx, n >= 0 && (size_t)n <= got, "netio_send returned %zd on a live connection",
+                      n);
             c->tx_off += (uint64_t)n;
             if ((size_t)n < got) c->wait_wr = 1, c->short_sends++;
         }
@@ -262,14 +263,12 @@ static int fx_round(struct fx *fx)
     for (int side = 0; side < 2; side++) {
         int n = netio_poll(fx->io[side], evs, fx->max_ev, fx->be->poll_timeout_us);
         FX_ASSERT(fx, n >= 0 && n <= fx->max_ev, "side %d: netio_poll returned %d", side, n);
-        for (int i = 0; i < n; i++)
-            on_event(fx, side, &evs[i]);
+        for (int i = 0; i < n; i++) on_event(fx, side, &evs[i]);
         fx->events[side] += (uint64_t)n;
         total += n;
     }
     pump(fx);
-    for (int side = 0; side < 2; side++)
-        netio_flush(fx->io[side]);
+    for (int side = 0; side < 2; side++) netio_flush(fx->io[side]);
     if (fx->be->advance) fx->be->advance(fx);
     return total;
 }
@@ -291,8 +290,7 @@ static int fx_run(struct fx *fx, cond_fn done, void *arg, uint64_t ns)
 static uint64_t fx_idle(struct fx *fx, uint64_t ns)
 {
     uint64_t e0 = fx->events[0] + fx->events[1], end = fx->be->now(fx) + ns;
-    while (fx->be->now(fx) < end)
-        fx_round(fx);
+    while (fx->be->now(fx) < end) fx_round(fx);
     return fx->events[0] + fx->events[1] - e0;
 }
 
@@ -381,8 +379,7 @@ static struct tc *fx_establish(struct fx *fx, struct tc **srv)
 /* Every connection ends with exactly one CLOSED; nothing after it. */
 static void fx_fini(struct fx *fx)
 {
-    for (int i = 0; i < fx->nconns; i++)
-        tc_abort(&fx->conns[i]);
+    for (int i = 0; i < fx->nconns; i++) tc_abort(&fx->conns[i]);
     int ok = fx_run(fx, cond_all_closed, NULL, 10 * SEC);
     fx_idle(fx, 20 * MS); /* anything that still comes is a violation (on_event) */
     FX_ASSERT(fx, ok, "not every connection got its CLOSED event");
@@ -431,10 +428,8 @@ static void ksock_open(struct fx *fx, const struct fx_opts *o, const char *drv,
                        const char *const *opts)
 {
     char err[256] = "";
-    struct netio_config cfg = {.cpu = -1,
-                               .rx_buf = o->rx_buf,
-                               .max_conns = o->max_conns ? o->max_conns : 64,
-                               .opts = opts};
+    struct netio_config cfg = {.cpu = -1, .rx_buf = o->rx_buf,
+                               .max_conns = o->max_conns ? o->max_conns : 64, .opts = opts};
     for (int i = 0; i < 2; i++) {
         fx->io[i] = netio_open(drv, &cfg, err, sizeof(err));
         FX_ASSERT(fx, fx->io[i], "netio_open(%s): %s", drv, err);
@@ -460,8 +455,7 @@ static void kernel_open(struct fx *fx, const struct fx_opts *o)
 
 static void kernel_close(struct fx *fx)
 {
-    for (int i = 0; i < 2; i++)
-        netio_destroy(fx->io[i]);
+    for (int i = 0; i < 2; i++) netio_destroy(fx->io[i]);
     if (fx->priv_fd >= 0) close(fx->priv_fd);
 }
 
@@ -660,8 +654,7 @@ CONFORMANCE(send_before_connected_writable)
     s->want = got;
     if ((size_t)n < got) {
         uint64_t end = fx.be->now(&fx) + 5 * SEC;
-        while (!c->writable && fx.be->now(&fx) < end)
-            fx_round(&fx);
+        while (!c->writable && fx.be->now(&fx) < end) fx_round(&fx);
         FX_ASSERT(&fx, c->writable, "no WRITABLE after a short send (%zd of %zu) before CONNECTED",
                   n, got);
     }
@@ -697,8 +690,7 @@ CONFORMANCE(send_full_then_writable)
     c->tx_goal = c->tx_off + 512 * 1024;
     tc_consume(s, s->shown - s->consumed);
     uint64_t end = fx.be->now(&fx) + 20 * SEC;
-    while (s->consumed < c->tx_goal && !s->closed && fx.be->now(&fx) < end)
-        fx_round(&fx);
+    while (s->consumed < c->tx_goal && !s->closed && fx.be->now(&fx) < end) fx_round(&fx);
     FX_ASSERT(&fx, c->writable > wr0, "no WRITABLE after the short send");
     FX_ASSERT(&fx, s->consumed == c->tx_goal, "got %llu of %llu", (unsigned long long)s->consumed,
               (unsigned long long)c->tx_goal);
@@ -778,8 +770,7 @@ CONFORMANCE(rst_while_peer_sends)
     struct tc *s, *c = fx_establish(&fx, &s);
     c->tx_goal = 64ull * 1024 * 1024;
     uint64_t end = fx.be->now(&fx) + 5 * SEC;
-    while (s->consumed < 64 * 1024 && fx.be->now(&fx) < end)
-        fx_round(&fx);
+    while (s->consumed < 64 * 1024 && fx.be->now(&fx) < end) fx_round(&fx);
     FX_ASSERT(&fx, s->consumed >= 64 * 1024, "the stream did not start");
     tc_abort(s);
     RUN(&fx, cond_closed, c, 5 * SEC, "the sender's CLOSED");
@@ -809,8 +800,7 @@ static int cond_many(struct fx *fx, void *a)
 {
     (void)a;
     int n = 0;
-    for (int i = 0; i < fx->nconns; i++)
-        n += fx->conns[i].accepted;
+    for (int i = 0; i < fx->nconns; i++) n += fx->conns[i].accepted;
     return n == NMANY && cond_all_closed(fx, NULL);
 }
 

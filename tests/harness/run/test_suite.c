@@ -271,7 +271,8 @@ Test(suite_errors, more)
     expect_err("name = x\n[workload a]\n", "t.ini:1: ", "'name'", "before any section");
     expect_err("[suite]\nport = 1\nport = 2\n[workload a]\n", "t.ini:3: ", "duplicate key 'port'",
                "line 2");
-    expect_err("[suite]\nname = x\n  repeats = 3\n[workload a]\n", "t.ini:3: ", "indented", NULL);
+    expect_err("[suite]\nname = x\n  repeats = 3\n[workload a]\n", "t.ini:3: ", "indented",
+               NULL);
     expect_err("[suite\n[workload a]\n", "t.ini:1: ", "']'", NULL);
     expect_err("[workload a]\njust words\n", "t.ini:2: ", "key = value", NULL);
     expect_err("[suite]\nport = 70000\n[workload a]\n", "t.ini:2: ", "'70000'", "'port'");
@@ -282,7 +283,8 @@ Test(suite_errors, more)
     expect_err("[suite]\ndut_cpu = -2\n[workload a]\n", "t.ini:2: ", "'-2'", "'dut_cpu'");
     expect_err("[suite]\n[suite]\n[workload a]\n", "t.ini:2: ", "duplicate [suite]", NULL);
     expect_err("[workload a]\n[driver kernel]\n[driver kernel]\n", "t.ini:3: ", "duplicate", NULL);
-    expect_err("[workload a]\nmode = cps\npipeline = 2\n", "t.ini:1: ", "[workload a]", "pipeline");
+    expect_err("[workload a]\nmode = cps\npipeline = 2\n", "t.ini:1: ", "[workload a]",
+               "pipeline");
     char longline[400];
     snprintf(longline, sizeof longline, "[workload a]\npath = /%0300d\n", 0);
     expect_err(longline, "t.ini:2: ", "too long", NULL);
@@ -484,8 +486,8 @@ Test(suite, help_lists_every_key)
     cr_assert_not_null(f);
     suite_print_help(f);
     fclose(f);
-    static const char *const keys[] = {"name",    "drivers",      "repeats", "link",     "dut_cpu",
-                                       "gen_cpu", "rps",          "port",    "duration", "warmup",
+    static const char *const keys[] = {"name",    "drivers", "repeats", "link",    "dut_cpu",
+                                       "gen_cpu", "rps",     "port",    "duration", "warmup",
                                        "timeout", "idle_timeout", "capture"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         cr_expect(strstr(buf, keys[i]) != NULL, "help lacks %s", keys[i]);

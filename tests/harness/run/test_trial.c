@@ -52,15 +52,9 @@ static volatile sig_atomic_t stop_flag;
 
 static struct trial_ctx ctx(int huge_ok)
 {
-    return (struct trial_ctx){.suite = &S,
-                              .self = "/bin/bb",
-                              .dir = "/r",
-                              .env = NULL,
-                              .tsc_hz = 1e9,
-                              .hw = NULL,
-                              .huge_ok = huge_ok,
-                              .dut_has_addr = &dut_has_addr,
-                              .stop = &stop_flag};
+    return (struct trial_ctx){.suite = &S, .self = "/bin/bb", .dir = "/r", .env = NULL,
+                              .tsc_hz = 1e9, .hw = NULL, .huge_ok = huge_ok,
+                              .dut_has_addr = &dut_has_addr, .stop = &stop_flag};
 }
 
 static void load(const char *suite_extra, const char *tail)
@@ -378,8 +372,8 @@ Test(record, built_from_both_sides)
     cr_expect_str_eq(json_string_value(json_object_get(rec, "link")), "tap");
     cr_expect_str_eq(json_string_value(json_object_get(rec, "generator_driver")), "kernel");
     cr_expect_eq(json_integer_value(json_object_get(rec, "repeat")), 3);
-    cr_expect_eq(
-        json_integer_value(json_object_get(json_object_get(rec, "dut_iface"), "rx_packets")), 300);
+    cr_expect_eq(json_integer_value(json_object_get(json_object_get(rec, "dut_iface"), "rx_packets")),
+                 300);
     cr_expect(json_is_null(json_object_get(rec, "cpu")), "no CPU snapshots, no CPU figures");
     json_t *m = json_object_get(rec, "metrics");
     cr_expect_float_eq(json_real_value(json_object_get(m, "dut_packets_per_request")), 4.0, 1e-9);
@@ -407,8 +401,7 @@ Test(record, built_from_both_sides)
     snprintf(o.why, sizeof o.why, "generator failed (status 1)");
     o.failure = o.why;
     rec = trial_record(&c, &P, wl("ka"), &o);
-    cr_expect_str_eq(json_string_value(json_object_get(rec, "failure")),
-                     "generator failed (status 1)");
+    cr_expect_str_eq(json_string_value(json_object_get(rec, "failure")), "generator failed (status 1)");
     json_decref(rec);
     json_decref(c.env);
     unlink(P.cjson);
@@ -554,8 +547,7 @@ Test(record, harness_fallback_says_so_and_keeps_windows_apart)
     cr_expect_str_eq(rstr(rec, "dut_packets_source"), "harness_dut_iface");
     cr_expect_str_eq(rstr(rec, "dut_packets_window"), "harness");
     cr_expect_float_eq(rnum(m, "dut_packets_per_request"), 0.4, 1e-9);
-    cr_expect_not_null(json_object_get(cpu, "dut_cycles_per_packet"),
-                       "harness CPU, harness packets");
+    cr_expect_not_null(json_object_get(cpu, "dut_cycles_per_packet"), "harness CPU, harness packets");
     json_decref(rec);
 
     /* generator CPU but harness packets: two windows, so no per-packet cycles */
@@ -601,9 +593,9 @@ Test(record, ring_packets_from_driver_frame_counters)
     json_object_set_new(cl, "window", gen_window(2000000000ull, NULL, NULL, fr));
     write_doc(P.cjson, cl);
     json_t *sv = server_doc(1200); /* no readiness probe on the ring */
-    json_object_set_new(
-        sv, "driver_counters",
-        json_pack("{s:I,s:I}", "rx_frames", (json_int_t)7000, "tx_frames", (json_int_t)6000));
+    json_object_set_new(sv, "driver_counters",
+                        json_pack("{s:I,s:I}", "rx_frames", (json_int_t)7000, "tx_frames",
+                                  (json_int_t)6000));
     write_doc(P.sjson, json_deep_copy(sv));
     struct trial_outcome o = {.probes = 0, .delta_failed = 1};
     snprintf(o.delta_err, sizeof o.delta_err, "the ring link has no interface");
@@ -612,8 +604,8 @@ Test(record, ring_packets_from_driver_frame_counters)
     json_t *m = json_object_get(rec, "metrics");
     cr_expect_str_eq(rstr(rec, "dut_packets_source"), "generator_ring_peer_frames");
     cr_expect_float_eq(rnum(m, "dut_packets_per_request"), 5.0, 1e-9);
-    cr_expect_eq(
-        json_integer_value(json_object_get(json_object_get(rec, "dut_iface"), "rx_packets")), 3000);
+    cr_expect_eq(json_integer_value(json_object_get(json_object_get(rec, "dut_iface"), "rx_packets")),
+                 3000);
     cr_expect_not_null(json_object_get(json_object_get(rec, "cpu"), "dut_cycles_per_packet"));
     json_decref(rec);
 
