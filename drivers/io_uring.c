@@ -8,7 +8,8 @@
  *          and io_uring_register issued here and counted ("sys_*", total in
  *          "syscalls", the kernel driver's counter shape); socket, setsockopt,
  *          bind, listen, close for listeners; the ready ring and emit loop of
- *          netio_ready.h (shared with drivers/kernel.c).
+ *          netio_ready.h and errno to close reason of ksock_reason.h (both
+ *          shared with drivers/kernel.c).
  *
  *   u_poll() -> free_zombies() -> rearm() -> flush_tx() -> enter()
  *            -> reap() -> on_accept() / on_socket() / on_connect() / on_recv()
@@ -66,6 +67,7 @@
 #include "drivers/io_uring.h"
 #include "drivers/netio.h"
 
+#include "drivers/ksock_reason.h"
 #include "drivers/netio_ready.h"
 #include "drivers/opts.h"
 
@@ -590,31 +592,6 @@ static void conn_kill(struct uio *u, int i, enum netio_close_reason why, int by_
     enqueue(u, i);
 }
 
-static enum netio_close_reason err_reason(int e)
-{
-    switch (e) {
-    case ECONNRESET:
-    case EPIPE:
-        return NETIO_CLOSE_RESET;
-    case ETIMEDOUT:
-        return NETIO_CLOSE_TIMEOUT;
-    default:
-        return NETIO_CLOSE_ERROR;
-    }
-}
-
-static enum netio_close_reason connect_reason(int e)
-{
-    switch (e) {
-    case ECONNREFUSED:
-    case ENETUNREACH:
-    case EHOSTUNREACH:
-        return NETIO_CLOSE_CONNECT_FAILED;
-    default:
-        return err_reason(e);
-    }
-}
-
 /* ---- send path ---- */
 
 static void send_one(struct uio *u, int i)
@@ -666,7 +643,7 @@ static void on_send(struct uio *u, int i, int res, unsigned cflags)
     } else {
         if (res < 0) {
             c->txh = c->txt;
-            if (c->state == US_OPEN) conn_kill(u, i, err_reason(-res), 0, 0);
+            if (c->state == US_OPEN) conn_kill(u, i, ksock_err_reason(-res), 0, 0);
         } else {
             if ((uint32_t)res < c->txinf) u->cnt[C_SEND_PARTIAL]++;
             c->txh += (uint32_t)res;
@@ -800,7 +777,7 @@ static void on_recv(struct uio *u, int i, int res, unsigned cflags)
             arm_recv(u, i);
         }
     } else if (res < 0) {
-        conn_kill(u, i, err_reason(-res), 0, 0);
+        conn_kill(u, i, ksock_err_reason(-res), 0, 0);
     } else {
         arm_recv(u, i); /* the kernel ended the multishot: go on */
     }
@@ -904,7 +881,7 @@ static void on_connect(struct uio *u, int i, int res)
     struct uconn *c = &u->conns[i];
     if (c->state != US_CONNECTING) return;
     if (res < 0) {
-        conn_kill(u, i, connect_reason(-res), 0, 0);
+        conn_kill(u, i, ksock_connect_reason(-res), 0, 0);
         return;
     }
     c->state = US_OPEN;

@@ -6,7 +6,8 @@
  * Calls:   epoll_create1/epoll_ctl/epoll_wait, socket, bind, listen, accept4,
  *          connect, setsockopt/getsockopt, recv, send, close — every one of
  *          them counted per kind ("sys_*") and in total ("syscalls");
- *          the ready ring and the emit loop of netio_ready.h.
+ *          the ready ring and the emit loop of netio_ready.h; errno to close
+ *          reason: ksock_reason.h (shared with io_uring.c).
  *
  *   k_poll() -> drain_rdq() -> do_read()            (reads resumed by consume)
  *            -> free_zombies()                       (handles reusable again)
@@ -59,6 +60,7 @@
  */
 #include "drivers/netio.h"
 
+#include "drivers/ksock_reason.h"
 #include "drivers/netio_ready.h"
 #include "drivers/opts.h"
 
@@ -401,35 +403,6 @@ static void conn_kill(struct kio *k, int i, enum netio_close_reason why, int by_
     enqueue(k, i);
 }
 
-static enum netio_close_reason open_err_reason(int e)
-{
-    switch (e) {
-    case ECONNRESET:
-    case EPIPE:
-        return NETIO_CLOSE_RESET;
-    case ETIMEDOUT:
-        return NETIO_CLOSE_TIMEOUT;
-    default:
-        return NETIO_CLOSE_ERROR;
-    }
-}
-
-static enum netio_close_reason connect_err_reason(int e)
-{
-    switch (e) {
-    case ECONNREFUSED:
-    case ENETUNREACH:
-    case EHOSTUNREACH:
-        return NETIO_CLOSE_CONNECT_FAILED;
-    case ECONNRESET: /* established, then reset before we saw it complete */
-        return NETIO_CLOSE_RESET;
-    case ETIMEDOUT:
-        return NETIO_CLOSE_TIMEOUT;
-    default:
-        return NETIO_CLOSE_ERROR;
-    }
-}
-
 /* ---- receive path ---- */
 
 /* Read into the free space of slot i until the socket is drained (short read,
@@ -476,7 +449,7 @@ static void do_read(struct kio *k, int i)
         } else if (errno != EINTR) {
             int e = errno;
             if (got) c->pend |= NETIO_P_READABLE;
-            conn_kill(k, i, open_err_reason(e), 0);
+            conn_kill(k, i, ksock_err_reason(e), 0);
             return;
         }
     }
@@ -514,7 +487,7 @@ static void on_conn(struct kio *k, uint32_t i, uint32_t gen, uint32_t ev)
         int e = get_so_error(k, c->fd);
         if (e == 0 && !(ev & EPOLLOUT)) e = ECONNREFUSED; /* hang-up, no error */
         if (e != 0) {
-            conn_kill(k, (int)i, connect_err_reason(e), 0);
+            conn_kill(k, (int)i, ksock_connect_reason(e), 0);
             return;
         }
         c->state = KS_OPEN;
@@ -534,7 +507,7 @@ static void on_conn(struct kio *k, uint32_t i, uint32_t gen, uint32_t ev)
         if ((ev & EPOLLERR) && ((c->flags & F_EOF) || c->len == k->rxcap)) {
             int e = get_so_error(k, c->fd);
             if (e) {
-                conn_kill(k, (int)i, open_err_reason(e), 0);
+                conn_kill(k, (int)i, ksock_err_reason(e), 0);
                 return;
             }
         }
@@ -702,7 +675,7 @@ static ssize_t k_send(struct netio *io, int conn, const void *buf, size_t len)
         c->flags |= F_WANT_WR;
         return 0;
     }
-    conn_kill(k, conn, open_err_reason(errno), 0);
+    conn_kill(k, conn, ksock_err_reason(errno), 0);
     return -1;
 }
 
@@ -782,7 +755,7 @@ static int k_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx,
         k->cnt[SYS_CONNECT]++;
         if (connect(c->fd, (const struct sockaddr *)dst, sizeof(*dst)) < 0) e = errno;
         if (e == EINPROGRESS || e == EINTR) e = 0;
-        if (e && connect_err_reason(e) == NETIO_CLOSE_ERROR) what = "connect"; /* local */
+        if (e && ksock_connect_reason(e) == NETIO_CLOSE_ERROR) what = "connect"; /* local */
     }
     /* Registered after connect: ADD reports a completion that already happened. */
     if (!what && register_conn(k, i) < 0) {
@@ -797,7 +770,7 @@ static int k_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx,
         return -1;
     }
     c->state = KS_CONNECTING; /* success (even immediate) is seen through EPOLLOUT */
-    if (e) conn_kill(k, i, connect_err_reason(e), 0); /* refused at once: CLOSED next poll */
+    if (e) conn_kill(k, i, ksock_connect_reason(e), 0); /* refused at once: CLOSED next poll */
     return i;
 }
 
