@@ -65,6 +65,15 @@ $(AFXDP_BPF): drivers/bpf/afxdp_redirect.bpf.c drivers/bpf/afxdp_maps.h $(BUILD)
 	clang -O2 -g -target bpf -Wall -Werror -I. -I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@ $<
 endif
 
+# liburing is optional at build time too: without it the io_uring backend
+# (drivers/io_uring.c, all inside #ifdef HAVE_LIBURING) is left out of the
+# driver table and `bypassbench doctor` says why.
+HAVE_LIBURING := $(shell pkg-config --exists liburing 2>/dev/null && echo 1)
+ifeq ($(HAVE_LIBURING),1)
+ALL_CFLAGS += -DHAVE_LIBURING $(shell pkg-config --cflags liburing)
+LDLIBS += $(shell pkg-config --libs liburing)
+endif
+
 # Library code: everything but harness/main.c. Tests link against it.
 LIB_SRCS  := $(wildcard drivers/*.c drivers/dpdk/*.c drivers/ustack/*.c workloads/*.c kni/*.c harness/*/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -111,7 +120,7 @@ FORCE:
 # binary depends on it, so a change rebuilds them all: an object built without
 # DPDK is never linked into a build with it. A missing library stops here,
 # with the fix, rather than in 500 link errors.
-BUILD_CONFIG := cc=$(CC) dpdk=$(or $(HAVE_DPDK),0) kni=$(or $(KNI),0) afxdp=$(or $(HAVE_AFXDP),0) opt=$(OPT) cflags=$(CFLAGS) \
+BUILD_CONFIG := cc=$(CC) dpdk=$(or $(HAVE_DPDK),0) kni=$(or $(KNI),0) afxdp=$(or $(HAVE_AFXDP),0) liburing=$(or $(HAVE_LIBURING),0) opt=$(OPT) cflags=$(CFLAGS) \
 	extra_cflags=$(EXTRA_CFLAGS) extra_ldlibs=$(EXTRA_LDLIBS) pkg=$(PKG_CFLAGS) $(PKG_LIBS) \
 	dpdk_flags=$(DPDK_CFLAGS) ldflags=$(LDFLAGS) ldlibs=$(LDLIBS)
 $(BUILD)/config.txt: FORCE
@@ -119,7 +128,7 @@ $(BUILD)/config.txt: FORCE
 	@mkdir -p $(dir $@)
 	@printf '%s\n' "$(subst ",\",$(BUILD_CONFIG))" > $@.tmp; \
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else \
-	  [ -f $@ ] && echo "build: configuration changed, rebuilding $(BUILD)/ ($$(tr ' ' '\n' < $@.tmp | grep -E '^(dpdk|kni|afxdp)=' | tr '\n' ' '))"; \
+	  [ -f $@ ] && echo "build: configuration changed, rebuilding $(BUILD)/ ($$(tr ' ' '\n' < $@.tmp | grep -E '^(dpdk|kni|afxdp|liburing)=' | tr '\n' ' '))"; \
 	  mv $@.tmp $@; fi
 
 $(BUILD)/librig.a: $(RIG_OBJS)

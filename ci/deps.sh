@@ -16,6 +16,7 @@ LOG=${LOG:-build/deps.log}
 GROUPS_TABLE='
 build|compiler and the libraries every build links (JSON, suite files, capture)|build-essential pkg-config libjansson-dev libinih-dev libpcap-dev
 dpdk|DPDK 22.11, the dpdk driver and its capture (pdump, pcapng)|libdpdk-dev dpdk dpdk-dev
+uring|liburing 2.3, the io_uring driver (multishot accept/recv, provided buffers, SEND_ZC)|liburing-dev
 net|network namespaces, CPU pinning and link settings for trials|iproute2 procps ethtool iputils-ping
 report|figures (gnuplot) and the scripts that read results (python3)|gnuplot-nox python3
 tests|unit tests (Criterion), the instruction gate (valgrind), fuzzers (clang, libFuzzer)|libcriterion-dev valgrind clang libclang-rt-14-dev
@@ -24,7 +25,7 @@ afxdp|the afxdp driver: AF_XDP sockets (libxdp), its XDP program (libbpf; built 
 fresh|the fresh-root check: a Debian root made from nothing|mmdebstrap
 latex|optional, not in make deps (117 MB): pdflatex for `bypassbench plot --latex` and its test|texlive-latex-base
 '
-DEFAULT_GROUPS="build dpdk net report tests peers afxdp"
+DEFAULT_GROUPS="build dpdk uring net report tests peers afxdp"
 
 list=0
 want=()

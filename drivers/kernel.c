@@ -6,7 +6,8 @@
  * Calls:   epoll_create1/epoll_ctl/epoll_wait, socket, bind, listen, accept4,
  *          connect, setsockopt/getsockopt, recv, send, close — every one of
  *          them counted per kind ("sys_*") and in total ("syscalls");
- *          the ready ring and the emit loop of netio_ready.h.
+ *          the ready ring and the emit loop of netio_ready.h; errno to close
+ *          reason: ksock_reason.h (shared with io_uring.c).
  *
  *   k_poll() -> drain_rdq() -> do_read()            (reads resumed by consume)
  *            -> free_zombies()                       (handles reusable again)
@@ -59,15 +60,19 @@
  */
 #include "drivers/netio.h"
 
+#include "drivers/ksock_reason.h"
 #include "drivers/netio_ready.h"
+#include "drivers/opts.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -115,6 +120,11 @@ enum kcnt {
     C_RXBUF_NOMEM,
     C_STALE_EVENTS,
     C_BAD_HANDLE,
+    C_CFG_BUSY_POLL_US, /* the busy-poll settings applied (not events): the record keeps them */
+    C_CFG_PREFER_BUSY_POLL,
+    C_CFG_BUSY_POLL_BUDGET,
+    C_CFG_EPOLL_PARAMS, /* 1: EPIOCSPARAMS took the settings for epoll_wait */
+    C_CFG_NAPI_ID,      /* SO_INCOMING_NAPI_ID of the first connection read (0: no NAPI) */
     C__COUNT
 };
 
@@ -149,6 +159,62 @@ static const char *const kcnt_names[C__COUNT] = {
     [C_RXBUF_NOMEM] = "rx_buf_nomem",
     [C_STALE_EVENTS] = "stale_events",
     [C_BAD_HANDLE] = "bad_handle",
+    [C_CFG_BUSY_POLL_US] = "cfg_busy_poll_us",
+    [C_CFG_PREFER_BUSY_POLL] = "cfg_prefer_busy_poll",
+    [C_CFG_BUSY_POLL_BUDGET] = "cfg_busy_poll_budget",
+    [C_CFG_EPOLL_PARAMS] = "cfg_epoll_busy_poll",
+    [C_CFG_NAPI_ID] = "cfg_napi_id",
+};
+
+/* ---- options: busy polling ---- */
+
+/* epoll's busy-poll parameters (Linux 6.9, <linux/eventpoll.h>); Debian 12's
+ * kernel headers predate them, so the ioctl is defined here as the kernel
+ * defines it. */
+struct k_epoll_params {
+    uint32_t busy_poll_usecs;
+    uint16_t busy_poll_budget;
+    uint8_t prefer_busy_poll;
+    uint8_t pad; /* must be zero */
+};
+#define K_EPIOCSPARAMS _IOW(0x8A, 0x01, struct k_epoll_params)
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL 69
+#endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET 70
+#endif
+
+enum { KEP_AUTO, KEP_ON, KEP_OFF };
+
+struct kopts {
+    uint32_t busy_poll_us, budget;
+    int prefer, epoll_params;
+};
+
+static const char *const kep_choices[] = {"auto", "on", "off", NULL};
+
+/* clang-format off */
+const struct opt_def kernel_opt_defs[] = {
+    {.name = "busy_poll", .type = OPT_UINT, .min = 0, .max = 1000000, .def = "0",
+     .help = "SO_BUSY_POLL on every socket: spin up to this many us for data in recv (0: off)",
+     .off = offsetof(struct kopts, busy_poll_us), .size = sizeof(uint32_t)},
+    {.name = "prefer_busy_poll", .type = OPT_BOOL, .def = "0",
+     .help = "SO_PREFER_BUSY_POLL (and epoll's): defer the device's softirq while we busy poll",
+     .off = offsetof(struct kopts, prefer), .size = sizeof(int)},
+    {.name = "busy_poll_budget", .type = OPT_UINT, .min = 0, .max = 65535, .def = "0",
+     .help = "SO_BUSY_POLL_BUDGET, packets per busy-poll round (0: the kernel's, 8)",
+     .off = offsetof(struct kopts, budget), .size = sizeof(uint32_t)},
+    {.name = "epoll_busy_poll", .type = OPT_ENUM, .def = "auto", .choices = kep_choices,
+     .help = "epoll_wait busy polls (EPIOCSPARAMS, Linux 6.9) with busy_poll us: auto = where the kernel has it (else the harness sets net.core.busy_poll), on = must",
+     .off = offsetof(struct kopts, epoll_params), .size = sizeof(int)},
+    OPT_END,
+};
+/* clang-format on */
+
+static const struct opt_group kernel_opt_groups[] = {
+    {"kernel sockets", kernel_opt_defs},
+    {NULL, NULL},
 };
 
 enum kstate { KS_FREE = 0, KS_CONNECTING, KS_OPEN, KS_DEAD, KS_ZOMBIE };
@@ -183,6 +249,8 @@ struct kio {
     struct netio base;
     int epfd;
     int busy_poll;
+    int napi_checked; /* C_CFG_NAPI_ID was taken */
+    struct kopts o;
     uint32_t max_conns, rxcap;
     struct kconn *conns;
     int free_head, zombie_head;
@@ -218,6 +286,33 @@ static int get_so_error(struct kio *k, int fd)
     k->cnt[SYS_GETSOCKOPT]++;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0) return errno;
     return e;
+}
+
+/* The busy-poll socket options on fd (a listener passes them on to the
+ * sockets it accepts: Linux copies them into the child). -1 with the option's
+ * name in *what. */
+static int busy_sockopts(struct kio *k, int fd, const char **what)
+{
+    if (k->o.busy_poll_us &&
+        set_int_opt(k, fd, SOL_SOCKET, SO_BUSY_POLL, (int)k->o.busy_poll_us) < 0)
+        return *what = "setsockopt(SO_BUSY_POLL)", -1;
+    if (k->o.prefer && set_int_opt(k, fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, 1) < 0)
+        return *what = "setsockopt(SO_PREFER_BUSY_POLL)", -1;
+    if (k->o.budget && set_int_opt(k, fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, (int)k->o.budget) < 0)
+        return *what = "setsockopt(SO_BUSY_POLL_BUDGET)", -1;
+    return 0;
+}
+
+/* Busy polling polls the NAPI instance the socket's packets came from: take
+ * the first read connection's (0 means the device has none, e.g. a veth
+ * without GRO or XDP, and busy polling then has nothing to poll). */
+static void note_napi_id(struct kio *k, int fd)
+{
+    unsigned id = 0;
+    socklen_t sl = sizeof(id);
+    k->napi_checked = 1;
+    k->cnt[SYS_GETSOCKOPT]++;
+    if (getsockopt(fd, SOL_SOCKET, SO_INCOMING_NAPI_ID, &id, &sl) == 0) k->cnt[C_CFG_NAPI_ID] = id;
 }
 
 static uint64_t conn_tag(uint32_t idx, uint32_t gen)
@@ -308,35 +403,6 @@ static void conn_kill(struct kio *k, int i, enum netio_close_reason why, int by_
     enqueue(k, i);
 }
 
-static enum netio_close_reason open_err_reason(int e)
-{
-    switch (e) {
-    case ECONNRESET:
-    case EPIPE:
-        return NETIO_CLOSE_RESET;
-    case ETIMEDOUT:
-        return NETIO_CLOSE_TIMEOUT;
-    default:
-        return NETIO_CLOSE_ERROR;
-    }
-}
-
-static enum netio_close_reason connect_err_reason(int e)
-{
-    switch (e) {
-    case ECONNREFUSED:
-    case ENETUNREACH:
-    case EHOSTUNREACH:
-        return NETIO_CLOSE_CONNECT_FAILED;
-    case ECONNRESET: /* established, then reset before we saw it complete */
-        return NETIO_CLOSE_RESET;
-    case ETIMEDOUT:
-        return NETIO_CLOSE_TIMEOUT;
-    default:
-        return NETIO_CLOSE_ERROR;
-    }
-}
-
 /* ---- receive path ---- */
 
 /* Read into the free space of slot i until the socket is drained (short read,
@@ -370,6 +436,7 @@ static void do_read(struct kio *k, int i)
         if (n > 0) {
             c->len += (uint32_t)n;
             got = 1;
+            if (k->o.busy_poll_us && !k->napi_checked) note_napi_id(k, c->fd);
             /* A short read drained the socket, and new data will bring a new
              * edge; but a FIN or error that came with this edge brings none:
              * then read on until recv returns 0 or the error. */
@@ -382,7 +449,7 @@ static void do_read(struct kio *k, int i)
         } else if (errno != EINTR) {
             int e = errno;
             if (got) c->pend |= NETIO_P_READABLE;
-            conn_kill(k, i, open_err_reason(e), 0);
+            conn_kill(k, i, ksock_err_reason(e), 0);
             return;
         }
     }
@@ -420,7 +487,7 @@ static void on_conn(struct kio *k, uint32_t i, uint32_t gen, uint32_t ev)
         int e = get_so_error(k, c->fd);
         if (e == 0 && !(ev & EPOLLOUT)) e = ECONNREFUSED; /* hang-up, no error */
         if (e != 0) {
-            conn_kill(k, (int)i, connect_err_reason(e), 0);
+            conn_kill(k, (int)i, ksock_connect_reason(e), 0);
             return;
         }
         c->state = KS_OPEN;
@@ -440,7 +507,7 @@ static void on_conn(struct kio *k, uint32_t i, uint32_t gen, uint32_t ev)
         if ((ev & EPOLLERR) && ((c->flags & F_EOF) || c->len == k->rxcap)) {
             int e = get_so_error(k, c->fd);
             if (e) {
-                conn_kill(k, (int)i, open_err_reason(e), 0);
+                conn_kill(k, (int)i, ksock_err_reason(e), 0);
                 return;
             }
         }
@@ -608,7 +675,7 @@ static ssize_t k_send(struct netio *io, int conn, const void *buf, size_t len)
         c->flags |= F_WANT_WR;
         return 0;
     }
-    conn_kill(k, conn, open_err_reason(errno), 0);
+    conn_kill(k, conn, ksock_err_reason(errno), 0);
     return -1;
 }
 
@@ -682,11 +749,13 @@ static int k_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx,
     if (set_int_opt(k, c->fd, IPPROTO_TCP, TCP_NODELAY, 1) < 0) {
         what = "setsockopt(TCP_NODELAY)";
         e = errno;
+    } else if (busy_sockopts(k, c->fd, &what) < 0) {
+        e = errno;
     } else {
         k->cnt[SYS_CONNECT]++;
         if (connect(c->fd, (const struct sockaddr *)dst, sizeof(*dst)) < 0) e = errno;
         if (e == EINPROGRESS || e == EINTR) e = 0;
-        if (e && connect_err_reason(e) == NETIO_CLOSE_ERROR) what = "connect"; /* local */
+        if (e && ksock_connect_reason(e) == NETIO_CLOSE_ERROR) what = "connect"; /* local */
     }
     /* Registered after connect: ADD reports a completion that already happened. */
     if (!what && register_conn(k, i) < 0) {
@@ -701,7 +770,7 @@ static int k_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx,
         return -1;
     }
     c->state = KS_CONNECTING; /* success (even immediate) is seen through EPOLLOUT */
-    if (e) conn_kill(k, i, connect_err_reason(e), 0); /* refused at once: CLOSED next poll */
+    if (e) conn_kill(k, i, ksock_connect_reason(e), 0); /* refused at once: CLOSED next poll */
     return i;
 }
 
@@ -732,6 +801,8 @@ static int k_listen(struct netio *io, const struct sockaddr_in *addr, void *ctx,
         what = "setsockopt(SO_REUSEPORT)";
     else if (set_int_opt(k, fd, IPPROTO_TCP, TCP_NODELAY, 1) < 0)
         what = "setsockopt(TCP_NODELAY)";
+    else if (busy_sockopts(k, fd, &what) < 0)
+        ;
     else if (k->cnt[SYS_BIND]++, bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0)
         what = "bind";
     else if (k->cnt[SYS_LISTEN]++, listen(fd, 65535) < 0)
@@ -784,6 +855,33 @@ static void k_destroy(struct netio *io)
     free(k);
 }
 
+/* epoll_wait busy polls too when the kernel takes EPIOCSPARAMS (Linux 6.9);
+ * the settings applied become counters. An older kernel answers ENOTTY: with
+ * epoll_busy_poll=auto that leaves busy polling in epoll to the
+ * net.core.busy_poll sysctl (the harness sets it), with =on it is an error. */
+static int epoll_busy_params(struct kio *k, char *err, size_t errlen)
+{
+    k->cnt[C_CFG_BUSY_POLL_US] = k->o.busy_poll_us;
+    k->cnt[C_CFG_PREFER_BUSY_POLL] = (uint64_t)k->o.prefer;
+    k->cnt[C_CFG_BUSY_POLL_BUDGET] = k->o.budget;
+    if (k->o.epoll_params == KEP_OFF || (!k->o.busy_poll_us && k->o.epoll_params == KEP_AUTO))
+        return 0;
+    struct k_epoll_params ep = {.busy_poll_usecs = k->o.busy_poll_us,
+                                .busy_poll_budget = (uint16_t)k->o.budget,
+                                .prefer_busy_poll = (uint8_t)k->o.prefer};
+    k->cnt[SYS_EPOLL_CTL]++; /* an ioctl on the epoll fd: counted with its controls */
+    if (ioctl(k->epfd, K_EPIOCSPARAMS, &ep) == 0) {
+        k->cnt[C_CFG_EPOLL_PARAMS] = 1;
+        return 0;
+    }
+    if (k->o.epoll_params == KEP_ON || (errno != ENOTTY && errno != EINVAL)) {
+        snprintf(err, errlen, "kernel: epoll_busy_poll: ioctl(EPIOCSPARAMS, %u us, budget %u): %s",
+                 k->o.busy_poll_us, k->o.budget, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int k_probe(char *err, size_t errlen)
 {
     (void)err;
@@ -795,11 +893,9 @@ static struct netio *k_open(const struct netio_config *cfg, char *err, size_t er
 {
     static const struct netio_config defaults = {.cpu = -1};
     if (!cfg) cfg = &defaults;
-    if (cfg->opts && cfg->opts[0]) {
-        snprintf(err, errlen, "kernel: unknown option '%s' (the kernel driver takes none)",
-                 cfg->opts[0]);
-        return NULL;
-    }
+    struct kopts o;
+    const struct opt_set set = {kernel_opt_defs, &o};
+    if (opts_parse("kernel", cfg->opts, &set, 1, NULL, err, errlen) < 0) return NULL;
     size_t maxc = cfg->max_conns ? cfg->max_conns : KDEF_CONNS;
     size_t rxb = cfg->rx_buf ? cfg->rx_buf : KDEF_RXBUF;
     if (maxc > KMAX_CONNS) {
@@ -819,6 +915,7 @@ static struct netio *k_open(const struct netio_config *cfg, char *err, size_t er
     k->base.ops = &netio_kernel_ops;
     k->epfd = -1;
     k->busy_poll = cfg->busy_poll;
+    k->o = o;
     k->max_conns = (uint32_t)maxc;
     k->rxcap = (uint32_t)rxb;
     k->zombie_head = -1;
@@ -842,12 +939,17 @@ static struct netio *k_open(const struct netio_config *cfg, char *err, size_t er
         k_destroy(&k->base);
         return NULL;
     }
+    if (epoll_busy_params(k, err, errlen) < 0) {
+        k_destroy(&k->base);
+        return NULL;
+    }
     return &k->base;
 }
 
 const struct netio_ops netio_kernel_ops = {
     .name = "kernel",
     .help = "kernel TCP sockets with epoll (edge-triggered), non-blocking, TCP_NODELAY",
+    .opts = kernel_opt_groups,
     .probe = k_probe,
     .open = k_open,
     .destroy = k_destroy,

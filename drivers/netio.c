@@ -17,9 +17,15 @@ extern const struct netio_ops netio_dpdk_ops;
 #ifdef HAVE_AFXDP
 extern const struct netio_ops netio_afxdp_ops;
 #endif
+#ifdef HAVE_LIBURING
+extern const struct netio_ops netio_io_uring_ops;
+#endif
 
 static const struct netio_ops *const backends[] = {
     &netio_kernel_ops,
+#ifdef HAVE_LIBURING
+    &netio_io_uring_ops,
+#endif
     &netio_afpacket_ops,
 #ifdef HAVE_DPDK
     &netio_dpdk_ops,

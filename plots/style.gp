@@ -81,16 +81,24 @@ if (fmt eq "pdf") {
 } }
 if (exists("outfile")) set output outfile
 
-# Okabe & Ito (2008), "Color Universal Design".
-set linetype 1 lc rgb "#0072B2" lw 1 pt 7  ps 0.7 dt 1   # kernel: blue
-set linetype 2 lc rgb "#E69F00" lw 1 pt 5  ps 0.7 dt 1   # afpacket: orange
-set linetype 3 lc rgb "#009E73" lw 1 pt 9  ps 0.8 dt 1   # dpdk: bluish green
-set linetype 4 lc rgb "#CC79A7" lw 1 pt 13 ps 0.8 dt 1   # dpdk-tap: reddish purple
-set linetype 5 lc rgb "#D55E00" lw 1 pt 11 ps 0.8 dt 1   # dpdk-ring: vermillion
-set linetype 6 lc rgb "#56B4E9" lw 1 pt 3  ps 0.8 dt 1   # sky blue
-set linetype 7 lc rgb "#F0E442" lw 1 pt 2  ps 0.8 dt 1   # yellow
-set linetype 8 lc rgb "#000000" lw 1 pt 1  ps 0.8 dt 1   # black
-set linetype cycle 8
+# One colour per driver, in the ladder's order (harness/analysis/model.c,
+# known_drivers; plot_driver_lt). Okabe & Ito (2008), "Color Universal
+# Design", for the eight it has, then Tol's muted palette; each step's kernel
+# variant shares its hue family (kernel blue, kernel+busypoll sky blue).
+# Drivers the model does not know take 10-12 in order of appearance.
+set linetype 1  lc rgb "#0072B2" lw 1 pt 7  ps 0.7 dt 1   # kernel: blue
+set linetype 2  lc rgb "#56B4E9" lw 1 pt 3  ps 0.8 dt 1   # kernel+busypoll: sky blue
+set linetype 3  lc rgb "#332288" lw 1 pt 15 ps 0.8 dt 1   # io_uring: indigo
+set linetype 4  lc rgb "#E69F00" lw 1 pt 5  ps 0.7 dt 1   # afpacket: orange
+set linetype 5  lc rgb "#F0E442" lw 1 pt 2  ps 0.8 dt 1   # afxdp: yellow
+set linetype 6  lc rgb "#009E73" lw 1 pt 9  ps 0.8 dt 1   # dpdk: bluish green
+set linetype 7  lc rgb "#117733" lw 1 pt 4  ps 0.8 dt 1   # dpdk-xdp: green
+set linetype 8  lc rgb "#CC79A7" lw 1 pt 13 ps 0.8 dt 1   # dpdk-tap: reddish purple
+set linetype 9  lc rgb "#D55E00" lw 1 pt 11 ps 0.8 dt 1   # dpdk-ring: vermillion
+set linetype 10 lc rgb "#000000" lw 1 pt 1  ps 0.8 dt 1   # others: black
+set linetype 11 lc rgb "#999933" lw 1 pt 6  ps 0.8 dt 1   # olive
+set linetype 12 lc rgb "#882255" lw 1 pt 8  ps 0.8 dt 1   # wine
+set linetype cycle 12
 
 set datafile separator comma
 set datafile missing ""

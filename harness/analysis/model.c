@@ -20,7 +20,11 @@
 
 #define PATH_LEN 4096
 
-static const char *const known_drivers[] = {"kernel", "afpacket", "dpdk", "dpdk-tap", "dpdk-ring"};
+/* The ladder's order: the kernel's steps, then our stack from AF_PACKET to
+ * DPDK, the ring (no kernel at all) last. */
+static const char *const known_drivers[] = {"kernel", "kernel+busypoll", "io_uring",  "afpacket",
+                                            "afxdp",  "dpdk",            "dpdk-xdp",  "dpdk-tap",
+                                            "dpdk-ring"};
 #define NKNOWN (sizeof known_drivers / sizeof known_drivers[0])
 
 const char *model_str(json_t *o, const char *k)

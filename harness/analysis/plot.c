@@ -42,7 +42,7 @@ int plot_driver_lt(const struct run_model *pd, size_t d)
     int other = 0;
     for (size_t i = 0; i < d; i++)
         other += model_known_driver(pd->drivers[i]) < 0;
-    return 6 + other % 3;
+    return 10 + other % 3; /* after the 9 known drivers' (plots/style.gp) */
 }
 
 /* ---------------------------------------------------------------- figures */

@@ -10,6 +10,7 @@
  */
 #include "harness/run/doctor.h"
 
+#include "drivers/io_uring.h"
 #include "drivers/netio.h"
 #include "drivers/opts.h"
 #include "harness/run/sysinfo.h"
@@ -251,6 +252,7 @@ static void check_drivers(FILE *out, struct tally *t)
         const char *name, *cause;
     } expected[] = {
         {"kernel", "its library was missing at build time"},
+        {"io_uring", "liburing-dev (pkg-config liburing) was missing at build time"},
         {"afpacket", "its library was missing at build time"},
         {"dpdk", "its library was missing at build time: libdpdk-dev"},
         {"afxdp", "libxdp-dev and libbpf-dev (pkg-config libxdp libbpf) or clang (to build its "
@@ -264,6 +266,14 @@ static void check_drivers(FILE *out, struct tally *t)
         else
             report(out, t, 0, "%s: %s", (*b)->name, err);
     }
+#ifdef HAVE_LIBURING
+    char feat[768];
+    int fok = netio_io_uring_features(feat, sizeof(feat)) == 0;
+    fprintf(out, "  =>   io_uring here: %s%s\n", feat,
+            fok ? "" : " (the io_uring driver needs every op above)");
+    fprintf(out, "  =>   io_uring: which of them a trial used is in its record's driver_counters "
+                 "(op_send_zc, rx_zero_copy, cfg_sqpoll, cfg_napi_busy_poll_us)\n");
+#endif
     for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
         if (!netio_find(expected[i].name))
             report(out, t, 0, "%s: not in this build's driver table (%s: make deps, then make)",

@@ -17,13 +17,16 @@
 
 void trial_resolve_link(const struct suite *s, const char *entry, struct trial_link *t)
 {
+    char name[32];
     memset(t, 0, sizeof(*t));
-    suite_entry_split(entry, s->link, t->drv, sizeof(t->drv), t->link, sizeof(t->link));
+    suite_entry_split(entry, s->link, name, sizeof(name), t->link, sizeof(t->link));
+    suite_driver_base(name, t->drv, sizeof(t->drv));
+    if (strchr(name, '+')) snprintf(t->variant, sizeof(t->variant), "%s", name);
     if (strcmp(t->link, "veth") == 0)
-        snprintf(t->label, sizeof(t->label), "%s", t->drv);
+        snprintf(t->label, sizeof(t->label), "%s", name);
     /* xdp is the veth too: only the dpdk port on it differs (plan_server) */
     else
-        snprintf(t->label, sizeof(t->label), "%s-%s", t->drv, t->link);
+        snprintf(t->label, sizeof(t->label), "%s-%s", name, t->link);
     t->dut_ip = strcmp(t->link, "tap") == 0 ? TRIAL_TAP_IP_DUT : TOPO_IP_DUT;
     t->stats_ns = TOPO_NS_DUT;
     t->stats_if = TOPO_IF_DUT;
@@ -53,6 +56,23 @@ static void push(char **argv, int *n, const char *s)
     argv[(*n)++] = (char *)s;
 }
 
+/* The driver's options as --opt pairs: [driver NAME], then a variant's
+ * [driver NAME+VARIANT] (the driver's parser keeps the last of a key). */
+static void push_dopts(char **a, int *n, const struct suite *s, const struct trial_link *tl)
+{
+    const char *const *o = suite_driver_opts(s, tl->drv);
+    for (int i = 0; o && o[i]; i++)
+        push(a, n, "--opt"), push(a, n, o[i]);
+    o = tl->variant[0] ? suite_driver_opts(s, tl->variant) : NULL;
+    for (int i = 0; o && o[i]; i++)
+        push(a, n, "--opt"), push(a, n, o[i]);
+}
+
+int trial_kernel_sockets(const char *drv)
+{
+    return strcmp(drv, "kernel") == 0 || strcmp(drv, "io_uring") == 0;
+}
+
 static void fmt_ns(char *buf, size_t len, uint64_t ns)
 {
     snprintf(buf, len, "%lluns", (unsigned long long)ns);
@@ -75,15 +95,15 @@ static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int tri
     push(a, &n, "--quiet");
     if (!s->server_cache) push(a, &n, "--no-cache");
     if (s->dut_cpu >= 0) push(a, &n, "--cpu"), push(a, &n, p->cpu_d);
-    if (strcmp(tl->drv, "kernel") != 0) { /* our stack owns the DUT address */
+    if (!trial_kernel_sockets(tl->drv)) { /* our stack owns the DUT address */
         if (strcmp(tl->drv, "afpacket") == 0 || strcmp(tl->drv, "afxdp") == 0)
             push(a, &n, "--iface"), push(a, &n, TOPO_IF_DUT);
         push(a, &n, "--ip"), push(a, &n, p->dut_cidr);
     }
-    const char *const *dopts = suite_driver_opts(s, tl->drv);
-    for (int i = 0; dopts && dopts[i]; i++) push(a, &n, "--opt"), push(a, &n, dopts[i]);
+    push_dopts(a, &n, s, tl);
     /* DPDK: the port follows from the link unless the suite names one. */
-    if (strcmp(tl->drv, "dpdk") == 0 && !opts_pick_port(dopts) && !p->ring)
+    if (strcmp(tl->drv, "dpdk") == 0 && !opts_pick_port(suite_driver_opts(s, tl->drv)) &&
+        !(tl->variant[0] && opts_pick_port(suite_driver_opts(s, tl->variant))) && !p->ring)
         push(a, &n, "--opt"),
             push(a, &n, p->tap   ? "vdev=net_tap0,iface=" TRIAL_TAP_IF
                         : p->xdp ? "vdev=net_af_xdp0,iface=" TOPO_IF_DUT
@@ -150,13 +170,12 @@ static void plan_generator(struct trial_plan *p, const struct trial_ctx *c,
     int n = 0;
     push(a, &n, c->self);
     if (p->ring) {
-        const char *const *dopts = suite_driver_opts(s, p->tl.drv);
         push(a, &n, "pair");
         push(a, &n, "--server-json"), push(a, &n, p->sjson);
         push(a, &n, "--client-json"), push(a, &n, p->cjson);
         if (s->dut_cpu >= 0) push(a, &n, "--dut-cpu"), push(a, &n, p->cpu_d);
         if (!s->server_cache) push(a, &n, "--no-cache");
-        for (int i = 0; dopts && dopts[i]; i++) push(a, &n, "--opt"), push(a, &n, dopts[i]);
+        push_dopts(a, &n, s, &p->tl);
     } else {
         push(a, &n, "load");
         push(a, &n, "--driver"), push(a, &n, TRIAL_GEN_DRIVER);

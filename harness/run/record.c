@@ -316,6 +316,19 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
                             : json_pack("{s:s,s:s}", "server", TOPO_NS_DUT, "client", TOPO_NS_GEN));
     json_object_set_new(rec, "offloads", o->offloads ? o->offloads : json_null());
     o->offloads = NULL;
+    /* the suite's options for this row ([driver NAME], then a variant's);
+     * what the driver applied is in server.driver_counters (cfg_*) */
+    json_t *dopt = json_array();
+    const char *const *dop = suite_driver_opts(s, tl->drv);
+    for (int i = 0; dop && dop[i]; i++)
+        json_array_append_new(dopt, json_string(dop[i]));
+    dop = tl->variant[0] ? suite_driver_opts(s, tl->variant) : NULL;
+    for (int i = 0; dop && dop[i]; i++)
+        json_array_append_new(dopt, json_string(dop[i]));
+    json_object_set_new(rec, "driver_options", dopt);
+    json_object_set_new(rec, "busy_poll_sysctls",
+                        o->busy_sysctls[0] ? json_string(o->busy_sysctls) : json_null());
+    json_object_set_new(rec, "dut_veth_gro", o->dut_gro[0] ? json_string(o->dut_gro) : json_null());
     saturation(rec, w, client, cpu);
     if (p->cap_method)
         json_object_set_new(rec, "capture", capture_json(p, server));

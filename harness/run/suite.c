@@ -131,6 +131,24 @@ void suite_entry_split(const char *entry, const char *default_link, char *drv, s
     }
 }
 
+void suite_driver_base(const char *drv, char *base, size_t len)
+{
+    const char *plus = strchr(drv, '+');
+    snprintf(base, len, "%.*s", plus ? (int)(plus - drv) : (int)strlen(drv), drv);
+}
+
+/* VARIANT after '+': a-z, 0-9, '_', '-'; NULL when fine, else what is wrong. */
+static const char *variant_bad(const char *drv)
+{
+    const char *plus = strchr(drv, '+');
+    if (!plus) return NULL;
+    if (!plus[1]) return "empty variant after '+'";
+    for (const char *p = plus + 1; *p; p++)
+        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_' || *p == '-'))
+            return "a variant is a-z, 0-9, '_' and '-'";
+    return NULL;
+}
+
 int suite_link_ok(const char *driver, const char *link)
 {
     if (strcmp(link, "veth") == 0) return 1;
@@ -224,7 +242,10 @@ static int set_p99_target(struct suite *s, const char *v, char *why, size_t whyl
 static const struct suite_key suite_keys[] = {
     {"name", NULL, "suite name for results and reports, text (default: file name without .ini)",
      set_name},
-    {"drivers", "kernel", "comma list of netio drivers to compare, e.g. kernel", set_drivers},
+    {"drivers", "kernel",
+     "comma list of netio drivers to compare, NAME[+VARIANT][@LINK], e.g. kernel,kernel+busypoll "
+     "(a variant takes the options of its [driver NAME+VARIANT] section)",
+     set_drivers},
     {"repeats", "6",
      "trials per workload and driver, 1..1000. 6 is the fewest whose interval of the median "
      "reaches 95% ([min, max], 96.9%); 5 gives 93.8%, 3 75%, 1 no interval; 9 is the fewest that "
@@ -287,14 +308,19 @@ static int parse_drivers(const char *list, char out[SUITE_MAX_DRIVERS][32], int 
                      known);
             return -1;
         }
-        char name[64], drv[32], link[16];
+        char name[64], drv[32], link[16], base[32];
         snprintf(name, sizeof name, "%.*s", (int)len, p);
         suite_entry_split(name, "veth", drv, sizeof drv, link, sizeof link);
-        if (len >= sizeof tmp[0] || !netio_find(drv)) {
-            snprintf(why, whylen, "unknown driver '%s' (known: %s)", drv, known);
+        suite_driver_base(drv, base, sizeof base);
+        if (len >= sizeof tmp[0] || !netio_find(base)) {
+            snprintf(why, whylen, "unknown driver '%s' (known: %s)", base, known);
             return -1;
         }
-        if (!suite_link_ok(drv, link)) {
+        if (variant_bad(drv)) {
+            snprintf(why, whylen, "driver '%s': %s", drv, variant_bad(drv));
+            return -1;
+        }
+        if (!suite_link_ok(base, link)) {
             snprintf(why, whylen,
                      "driver '%s' cannot run on link '%s' (veth: every driver; tap, ring, xdp: dpdk)",
                      drv, link);
@@ -436,11 +462,14 @@ static int open_driver(struct pstate *st, const char *name)
     struct suite *s = st->s;
     char known[256];
     if (!*name) return fail_at(st, st->line, "[driver] needs a name: [driver NAME]");
-    if (strlen(name) >= sizeof s->dopts[0].name || !netio_find(name)) {
+    char base[32];
+    suite_driver_base(name, base, sizeof base);
+    if (strlen(name) >= sizeof s->dopts[0].name || !netio_find(base)) {
         known_drivers(known, sizeof known);
-        return fail_at(st, st->line, "unknown driver '%s' in [driver %s] (known: %s)", name, name,
+        return fail_at(st, st->line, "unknown driver '%s' in [driver %s] (known: %s)", base, name,
                        known);
     }
+    if (variant_bad(name)) return fail_at(st, st->line, "[driver %s]: %s", name, variant_bad(name));
     for (int i = 0; i < s->ndopts; i++)
         if (strcmp(s->dopts[i].name, name) == 0)
             return fail_at(st, st->line, "duplicate [driver %s] (first at line %d)", name,
@@ -847,6 +876,22 @@ unsigned suite_repeats_of(const struct suite *s, int i)
     return s->wl_repeats[i] ? s->wl_repeats[i] : s->repeats;
 }
 
+/* Every NAME+VARIANT in list has its [driver NAME+VARIANT] section: NULL, or
+ * the entry that has none. */
+static const char *variant_without_section(const struct suite *s, char list[][32], int n)
+{
+    for (int i = 0; i < n; i++) {
+        char drv[32], link[16];
+        suite_entry_split(list[i], "veth", drv, sizeof drv, link, sizeof link);
+        if (!strchr(drv, '+')) continue;
+        int found = 0;
+        for (int j = 0; j < s->ndopts; j++)
+            found |= strcmp(s->dopts[j].name, drv) == 0;
+        if (!found) return list[i];
+    }
+    return NULL;
+}
+
 static int finish(struct pstate *st)
 {
     struct suite *s = st->s;
@@ -854,6 +899,15 @@ static int finish(struct pstate *st)
     if (s->nworkloads == 0)
         return fail_at(st, st->line > 0 ? st->line : 1,
                        "no workloads: add a [workload NAME] section");
+    const char *nosec = variant_without_section(s, s->drivers, s->ndrivers);
+    if (nosec) {
+        char drv[32], link[16];
+        suite_entry_split(nosec, "veth", drv, sizeof drv, link, sizeof link);
+        return fail_at(st, st->line > 0 ? st->line : 1,
+                       "driver '%s' has no [driver %s] section (a variant is its driver with "
+                       "that section's options)",
+                       drv, drv);
+    }
     for (int i = 0; i < s->nworkloads; i++) {
         struct wl_spec *w = &s->workloads[i];
         if (!(st->wl_set[i] & WL_SET_DURATION)) w->duration_ns = s->duration_ns;
@@ -950,11 +1004,22 @@ int suite_load(const char *path, struct suite *s, char *err, size_t errlen)
 
 int suite_set_drivers(struct suite *s, const char *list, char *err, size_t errlen)
 {
-    char why[512];
-    if (parse_drivers(list ? list : "", s->drivers, &s->ndrivers, why, sizeof why) < 0) {
+    char why[512], tmp[SUITE_MAX_DRIVERS][32];
+    int n = 0;
+    if (parse_drivers(list ? list : "", tmp, &n, why, sizeof why) < 0) {
         snprintf(err, errlen, "bad driver list '%s': %s", list ? list : "", why);
         return -1;
     }
+    const char *nosec = variant_without_section(s, tmp, n);
+    if (nosec) {
+        snprintf(err, errlen,
+                 "bad driver list '%s': '%s' has no [driver ...] section of its name in %s (a "
+                 "variant is its driver with that section's options)",
+                 list, nosec, s->path);
+        return -1;
+    }
+    memcpy(s->drivers, tmp, sizeof tmp);
+    s->ndrivers = n;
     return 0;
 }
 
@@ -1015,8 +1080,10 @@ void suite_print_help(FILE *f)
                         strcmp(k->key, "timeout") == 0;
         fprintf(f, "  %-14s %-12s %s\n", k->key, inherited ? "([suite])" : k->def, k->help);
     }
-    fprintf(f,
-            "\n[driver NAME]     optional: key = value options passed to driver NAME (at most "
-            "%d)\n\nDrivers built in: %s\n",
-            SUITE_MAX_DRIVER_OPTS, known);
+    fprintf(
+        f,
+        "\n[driver NAME]     optional: key = value options passed to driver NAME (at most "
+        "%d);\n                  [driver NAME+VARIANT] adds its own for the row NAME+VARIANT, "
+        "e.g.\n                  [driver kernel+busypoll] busy_poll = 50\n\nDrivers built in: %s\n",
+        SUITE_MAX_DRIVER_OPTS, known);
 }

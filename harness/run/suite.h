@@ -82,6 +82,11 @@ void suite_apply_quick(struct suite *s);
  * default_link when there is no @. */
 void suite_entry_split(const char *entry, const char *default_link, char *drv, size_t drvlen,
                        char *link, size_t linklen);
+/* An entry's driver may carry a variant, NAME+VARIANT (e.g. kernel+busypoll):
+ * a row of its own in results, running driver NAME with the options of
+ * [driver NAME] and then those of [driver NAME+VARIANT] (the latter win),
+ * which the suite must have. base gets NAME. */
+void suite_driver_base(const char *drv, char *base, size_t len);
 /* veth: every driver; tap and ring: dpdk only. */
 int suite_link_ok(const char *driver, const char *link);
 /* NULL-terminated "key=value" options of [driver NAME], or NULL if none. */

@@ -14,17 +14,133 @@
 #include "harness/run/proc.h"
 #include "harness/run/trial.h"
 #include "harness/run/sysinfo.h"
+#include "drivers/opts.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define SEC 1000000000ull
+
+/* --- busy polling in epoll on kernels without EPIOCSPARAMS --------------- */
+
+/* The kernel driver's busy_poll makes epoll_wait busy poll through
+ * EPIOCSPARAMS (Linux 6.9). An older kernel has only the global sysctls
+ * net.core.busy_poll (epoll/poll/select) and busy_read (recv, and the
+ * default of every new socket: the generator's too): set them to the row's
+ * busy_poll for its trial and put them back after. */
+struct busy_sysctls {
+    int set, gro;
+    char old_poll[32], old_read[32];
+};
+
+static int epoll_has_params(void)
+{
+    struct {
+        uint32_t usecs;
+        uint16_t budget;
+        uint8_t prefer, pad;
+    } ep;
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    if (fd < 0) return 0;
+    int r = ioctl(fd, _IOR(0x8A, 0x02, ep), &ep); /* EPIOCGPARAMS */
+    int e = errno;
+    close(fd);
+    return r == 0 || e != ENOTTY;
+}
+
+static int sysctl_rw(const char *path, char *old, size_t oldlen, const char *val)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    if (!fgets(old, (int)oldlen, f)) old[0] = '\0';
+    fclose(f);
+    old[strcspn(old, "\n")] = '\0';
+    f = fopen(path, "w");
+    if (!f) return -1;
+    int ok = fputs(val, f) >= 0;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* The row's option KEY: its variant's section wins over its driver's. */
+static const char *row_opt(const struct suite *s, const struct trial_link *tl, const char *key)
+{
+    const char *v = tl->variant[0] ? opts_value(suite_driver_opts(s, tl->variant), key, -1) : NULL;
+    return v ? v : opts_value(suite_driver_opts(s, tl->drv), key, -1);
+}
+
+static void busy_sysctls_set(const struct suite *s, const struct trial_link *tl,
+                             struct busy_sysctls *b, struct trial_outcome *o)
+{
+    memset(b, 0, sizeof(*b));
+    if (strcmp(tl->drv, "kernel") != 0) return;
+    const char *us = row_opt(s, tl, "busy_poll"), *ep = row_opt(s, tl, "epoll_busy_poll");
+    if (!us || strcmp(us, "0") == 0 || (ep && strcmp(ep, "off") == 0) || epoll_has_params()) return;
+    if (sysctl_rw("/proc/sys/net/core/busy_poll", b->old_poll, sizeof(b->old_poll), us) < 0 ||
+        sysctl_rw("/proc/sys/net/core/busy_read", b->old_read, sizeof(b->old_read), us) < 0) {
+        snprintf(o->busy_sysctls, sizeof(o->busy_sysctls),
+                 "not set: /proc/sys/net/core/busy_poll or busy_read: %s", strerror(errno));
+        if (b->old_poll[0])
+            sysctl_rw("/proc/sys/net/core/busy_poll", (char[32]){0}, 32, b->old_poll);
+        return;
+    }
+    b->set = 1;
+    snprintf(o->busy_sysctls, sizeof(o->busy_sysctls),
+             "net.core.busy_poll=%s net.core.busy_read=%s (no EPIOCSPARAMS; were %s and %s, "
+             "restored after the trial)",
+             us, us, b->old_poll, b->old_read);
+}
+
+/* Busy polling polls the NAPI instance a socket's packets came from, and a
+ * veth has one only with GRO on (or an XDP program); topo turns GRO off. A
+ * row that busy polls (kernel busy_poll, io_uring napi_busy_poll) on veth
+ * gets GRO on the DUT's veth for its trials, turned off again after; the
+ * record says so (dut_veth_gro). */
+static void busy_gro_set(const struct suite *s, const struct trial_link *tl, struct busy_sysctls *b,
+                         struct trial_outcome *o)
+{
+    const char *key = strcmp(tl->drv, "kernel") == 0     ? "busy_poll"
+                      : strcmp(tl->drv, "io_uring") == 0 ? "napi_busy_poll"
+                                                         : NULL;
+    const char *us = key && strcmp(tl->link, "veth") == 0 ? row_opt(s, tl, key) : NULL;
+    if (!us || strcmp(us, "0") == 0) return;
+    char err[256];
+    if (topo_ip(err, sizeof(err), "netns", "exec", TOPO_NS_DUT, "ethtool", "-K", TOPO_IF_DUT, "gro",
+                "on", NULL) < 0) {
+        snprintf(o->dut_gro, sizeof(o->dut_gro), "not turned on: %s", err);
+        return;
+    }
+    b->gro = 1;
+    snprintf(o->dut_gro, sizeof(o->dut_gro),
+             "on for this trial (%s=%s: busy polling needs NAPI, which veth has only with GRO), "
+             "off again after",
+             key, us);
+}
+
+static void busy_sysctls_restore(struct busy_sysctls *b)
+{
+    if (b->gro) {
+        char err[256];
+        topo_ip(err, sizeof(err), "netns", "exec", TOPO_NS_DUT, "ethtool", "-K", TOPO_IF_DUT, "gro",
+                "off", NULL);
+        b->gro = 0;
+    }
+    char junk[32];
+    if (!b->set) return;
+    sysctl_rw("/proc/sys/net/core/busy_poll", junk, sizeof(junk), b->old_poll);
+    sysctl_rw("/proc/sys/net/core/busy_read", junk, sizeof(junk), b->old_read);
+    b->set = 0;
+}
 
 /* --- the readiness probe, run inside bb-gen ------------------------------ */
 
@@ -72,7 +188,7 @@ static int probe_fn(void *arg)
  * the address and answers ping and its own services beside our stack. */
 static int kernel_keeps_addr(const char *drv)
 {
-    return strcmp(drv, "kernel") == 0 || strcmp(drv, "afxdp") == 0;
+    return trial_kernel_sockets(drv) || strcmp(drv, "afxdp") == 0;
 }
 
 static int set_dut_addr(const struct trial_ctx *c, int on, char *err, size_t errlen)
@@ -145,12 +261,15 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
     unlink(p->cjson);
     if (p->cap_method) unlink(p->cap_ready);
     pid_t spid = -1, cap_pid = -1;
+    struct busy_sysctls bs = {0}; /* restored at counters: whatever failed before */
     /* A server killed in an earlier trial (a DPDK net_af_xdp port after
      * SIGKILL) may have left its program on the DUT interface. */
     if (topo_xdp_detach(TOPO_NS_DUT, err, sizeof(err)) < 0) {
         fail(o, "the DUT interface keeps an XDP program: %s", err);
         goto counters;
     }
+    busy_sysctls_set(c->suite, tl, &bs, o);
+    busy_gro_set(c->suite, tl, &bs, o);
     if (set_dut_addr(c, kernel_keeps_addr(tl->drv), err, sizeof(err)) < 0) {
         fail(o, "cannot set the DUT address: %s", err);
         goto counters;
@@ -234,6 +353,7 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         }
     }
 counters:
+    busy_sysctls_restore(&bs);
     if (!ifs_ok) { /* absent, never a wrapped-around difference */
         o->delta_failed = 1;
         if (!o->delta_err[0]) snprintf(o->delta_err, sizeof(o->delta_err), "not read");

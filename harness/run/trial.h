@@ -36,6 +36,7 @@
 /* Per-link facts of a trial: where the DUT listens and how it is wired. */
 struct trial_link {
     char drv[32], link[16], label[48]; /* label: "kernel", "dpdk", "dpdk-ring", ... */
+    char variant[32];                  /* "kernel+busypoll": its [driver] section; "" if none */
     const char *dut_ip;                /* the address the generator targets */
     const char *stats_ns, *stats_if;   /* where to read the DUT's interface counters */
     int swap_stats;                    /* counters are the peer's (tap): swap rx/tx */
@@ -44,6 +45,9 @@ struct trial_link {
                          * NULL on the ring link (the generator's ring end is the peer there) */
 };
 void trial_resolve_link(const struct suite *s, const char *entry, struct trial_link *t);
+/* 1 for drivers on kernel sockets (kernel, io_uring): the DUT kernel owns
+ * the address; 0 for those with our own stack (it does). */
+int trial_kernel_sockets(const char *drv);
 
 /* What stays the same across the trials of one run. */
 struct trial_ctx {
@@ -98,6 +102,10 @@ struct trial_outcome {
     struct cpu_snap cpu_a, cpu_b;
     json_t *offloads; /* every interface's offloads once the server was up (sysinfo_offloads_json),
                          NULL on the ring; trial_record takes it */
+    /* "" or what the harness did to the busy-poll sysctls for this trial */
+    char busy_sysctls[192];
+    /* "" or what the harness did to GRO on the DUT veth (busy-poll rows) */
+    char dut_gro[192];
 };
 void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
                    const struct wl_spec *w, struct trial_outcome *o);

@@ -600,6 +600,41 @@ Test(kernel, unknown_option_named_in_error)
     cr_assert_not_null(strstr(err, "frobnicate"), "err: %s", err);
 }
 
+/* Busy-poll options: an echo still works, the settings applied are exported
+ * (epoll's through EPIOCSPARAMS on Linux 6.9 and later; before, not applied
+ * with epoll_busy_poll=auto), a bad value is refused by name. */
+Test(kernel, busy_poll_options)
+{
+    char err[256] = "";
+    const char *opts[] = {"busy_poll=50", "prefer_busy_poll=1", "busy_poll_budget=16", NULL};
+    struct netio_config cfg = {.cpu = -1, .rx_buf = 16 * 1024, .max_conns = 64, .opts = opts};
+    struct netio *io = netio_open("kernel", &cfg, err, sizeof(err));
+    cr_assert_not_null(io, "netio_open: %s", err);
+    struct pair p = {.total = MIB};
+    p.srv.pend = malloc(MIB);
+    pair_start(io, &p);
+    cr_assert(pump(io, 16, echo_h, echo_done, &p, 10), "echo stalled with busy polling");
+    cr_assert_eq(counter(io, "cfg_busy_poll_us"), 50);
+    cr_assert_eq(counter(io, "cfg_prefer_busy_poll"), 1);
+    cr_assert_eq(counter(io, "cfg_busy_poll_budget"), 16);
+    cr_assert_leq(counter(io, "cfg_epoll_busy_poll"), 1);
+    free(p.srv.pend);
+    netio_destroy(io);
+    const char *bad[] = {"busy_poll=2000000", NULL};
+    cfg.opts = bad;
+    cr_assert_null(netio_open("kernel", &cfg, err, sizeof(err)));
+    cr_assert_not_null(strstr(err, "busy_poll"), "err: %s", err);
+    const char *on[] = {"busy_poll=10", "epoll_busy_poll=on", NULL};
+    cfg.opts = on; /* on a kernel without EPIOCSPARAMS this must fail, naming it */
+    io = netio_open("kernel", &cfg, err, sizeof(err));
+    if (io) {
+        cr_assert_eq(counter(io, "cfg_epoll_busy_poll"), 1);
+        netio_destroy(io);
+    } else {
+        cr_assert_not_null(strstr(err, "EPIOCSPARAMS"), "err: %s", err);
+    }
+}
+
 Test(kernel, probe_and_bad_handles)
 {
     const struct netio_ops *ops = netio_find("kernel");

@@ -431,14 +431,16 @@ static int loopback_port(struct sockaddr_in *a, int keep, int *fd)
     return 0;
 }
 
-static void kernel_open(struct fx *fx, const struct fx_opts *o)
+/* kernel sockets through driver `drv` (kernel, io_uring) */
+static void ksock_open(struct fx *fx, const struct fx_opts *o, const char *drv,
+                       const char *const *opts)
 {
     char err[256] = "";
     struct netio_config cfg = {.cpu = -1, .rx_buf = o->rx_buf,
-                               .max_conns = o->max_conns ? o->max_conns : 64};
+                               .max_conns = o->max_conns ? o->max_conns : 64, .opts = opts};
     for (int i = 0; i < 2; i++) {
-        fx->io[i] = netio_open("kernel", &cfg, err, sizeof(err));
-        FX_ASSERT(fx, fx->io[i], "netio_open(kernel): %s", err);
+        fx->io[i] = netio_open(drv, &cfg, err, sizeof(err));
+        FX_ASSERT(fx, fx->io[i], "netio_open(%s): %s", drv, err);
     }
     /* netio has no "which port did port 0 get": take one the kernel just gave out */
     fx->listener = -1;
@@ -454,6 +456,11 @@ static void kernel_open(struct fx *fx, const struct fx_opts *o)
     FX_ASSERT(fx, loopback_port(&fx->refused, 1, &fx->priv_fd) == 0, "bind: %s", strerror(errno));
 }
 
+static void kernel_open(struct fx *fx, const struct fx_opts *o)
+{
+    ksock_open(fx, o, "kernel", NULL);
+}
+
 static void kernel_close(struct fx *fx)
 {
     for (int i = 0; i < 2; i++) netio_destroy(fx->io[i]);
@@ -467,6 +474,28 @@ static const struct backend kernel_backend = {
     .poll_timeout_us = 500,
     .close = kernel_close,
 };
+
+#ifdef HAVE_LIBURING
+/* io_uring with few, small provided buffers (8 of 4 KiB), so the tests also
+ * run it out of buffers and through its copy path, and with SEND_ZC for
+ * sends of 16 KiB and more. */
+static void uring_open(struct fx *fx, const struct fx_opts *o)
+{
+    static const char *const opts[] = {"bufs=8", "buf_size=4k", "zc_threshold=16k", NULL};
+    ksock_open(fx, o, "io_uring", opts);
+}
+
+static const struct backend uring_backend = {
+    .name = "io_uring",
+    .open = uring_open,
+    .now = mono_ns,
+    .poll_timeout_us = 500,
+    .close = kernel_close,
+};
+#define URING_ROW(X, test) X(conformance_io_uring, uring_backend, test)
+#else
+#define URING_ROW(X, test)
+#endif
 
 /* ---- backend: our stack over memlink -------------------------------------- */
 
@@ -645,6 +674,7 @@ static const struct backend afxdp_backend = {
  * adds its row here and gets every test below. */
 #define BACKENDS(X, test)                                                                          \
     X(conformance_kernel, kernel_backend, test)                                                    \
+    URING_ROW(X, test)                                                                             \
     X(conformance_ustack_memlink, ustack_backend, test)                                            \
     AFXDP_ROW(X, test)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The build configuration stamp ($BUILD/config.txt; no root needed): an object
 # is rebuilt when what the build detected or its flags change (DPDK present
-# or not, KNI, sanitizer flags), and only then; a build whose libraries are
+# or not, liburing, KNI, sanitizer flags), and only then; a build whose libraries are
 # missing stops with the fix, before compiling anything.
 source "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -23,6 +23,12 @@ grep -q 'configuration changed' "$tmp/out" || fail "no 'configuration changed' l
 built $flip && fail "rebuilt twice for one change"
 built || fail "not rebuilt when the detected DPDK came back"
 built KNI=1 || fail "not rebuilt when KNI= changed"
+# the same for liburing (the io_uring driver)
+grep -q ' liburing=[01] ' "$tmp/b/config.txt" || fail "config stamp lacks liburing=: $(cat "$tmp/b/config.txt")"
+if grep -q ' liburing=1 ' "$tmp/b/config.txt"; then flip=HAVE_LIBURING= want=0; else flip=HAVE_LIBURING=1 want=1; fi
+built $flip || fail "not rebuilt when $flip"
+grep -q " liburing=$want " "$tmp/b/config.txt" || fail "stamp does not say liburing=$want: $(cat "$tmp/b/config.txt")"
+built || fail "not rebuilt when the detected liburing came back"
 built EXTRA_CFLAGS=-fsanitize=undefined EXTRA_LDLIBS=-fsanitize=undefined || fail "not rebuilt for sanitizer flags"
 built EXTRA_CFLAGS=-fsanitize=undefined EXTRA_LDLIBS=-fsanitize=undefined && fail "rebuilt with the same sanitizer flags"
 

@@ -222,7 +222,7 @@ Test(plot, repeats_give_ci_and_poll_split)
     const char *line = csv_row(slurp(path), "ka-1k", "dpdk");
     cr_assert_not_null(line);
     cr_expect_float_eq(csv_cell(line, 2), 1.0, 1e-9, "figure-local driver index");
-    cr_expect_float_eq(csv_cell(line, 3), 3.0, 1e-9, "dpdk's linetype");
+    cr_expect_float_eq(csv_cell(line, 3), 6.0, 1e-9, "dpdk's linetype");
     cr_expect_float_eq(csv_cell(line, 4), 1024.0, 1e-9);
     cr_expect_float_eq(csv_cell(line, 5), 200.0, 1e-9);
     cr_expect_float_eq(csv_cell(line, 6), 100.0, 1e-9, "{100,200,300}: [min, max]");
@@ -263,21 +263,27 @@ Test(plot, driver_order_and_linetypes)
     char dir[128], err[1024] = "";
     snprintf(dir, sizeof dir, "%s/drv", base);
     json_t *recs = json_array();
-    static const char *const drv[] = {"mystack", "dpdk-ring", "kernel", "afpacket"};
-    for (int i = 0; i < 4; i++)
+    /* the ladder's order: kernel, tuned kernel, io_uring, then the bypass paths */
+    static const char *const drv[] = {"mystack",  "dpdk-ring",       "kernel",
+                                      "afpacket", "kernel+busypoll", "io_uring"};
+    for (int i = 0; i < 6; i++)
         json_array_append_new(recs, rec("w", "closed", "/bytes/64", drv[i], 1, 10, 10));
     write_recs(dir, recs);
     struct run_model pd;
     cr_assert_eq(model_load(dir, &pd, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(pd.nd, 4);
+    cr_assert_eq(pd.nd, 6);
     cr_expect_str_eq(pd.drivers[0], "kernel");
-    cr_expect_str_eq(pd.drivers[1], "afpacket");
-    cr_expect_str_eq(pd.drivers[2], "dpdk-ring");
-    cr_expect_str_eq(pd.drivers[3], "mystack");
+    cr_expect_str_eq(pd.drivers[1], "kernel+busypoll");
+    cr_expect_str_eq(pd.drivers[2], "io_uring");
+    cr_expect_str_eq(pd.drivers[3], "afpacket");
+    cr_expect_str_eq(pd.drivers[4], "dpdk-ring");
+    cr_expect_str_eq(pd.drivers[5], "mystack");
     cr_expect_eq(plot_driver_lt(&pd, 0), 1);
     cr_expect_eq(plot_driver_lt(&pd, 1), 2);
-    cr_expect_eq(plot_driver_lt(&pd, 2), 5);
-    cr_expect_eq(plot_driver_lt(&pd, 3), 6);
+    cr_expect_eq(plot_driver_lt(&pd, 2), 3);
+    cr_expect_eq(plot_driver_lt(&pd, 3), 4);
+    cr_expect_eq(plot_driver_lt(&pd, 4), 9);
+    cr_expect_eq(plot_driver_lt(&pd, 5), 10);
     struct cell_stat s;
     model_cell_stat(&pd, 0, 0, "syscalls_per_request", &s);
     cr_expect_eq(s.n, 0, "no syscalls counter, no value");

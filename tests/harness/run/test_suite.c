@@ -425,6 +425,38 @@ Test(suite, drivers_override)
     suite_free(s);
 }
 
+/* NAME+VARIANT: a row of its own, the base driver, the variant's section */
+Test(suite, driver_variants)
+{
+    struct suite *s = load_ok("[suite]\ndrivers = kernel, kernel+busypoll\n[workload a]\n"
+                              "[driver kernel]\nbusy_poll_budget = 8\n"
+                              "[driver kernel+busypoll]\nbusy_poll = 50\n");
+    cr_expect_eq(s->ndrivers, 2);
+    cr_expect_str_eq(s->drivers[1], "kernel+busypoll");
+    const char *const *o = suite_driver_opts(s, "kernel+busypoll");
+    cr_assert_not_null(o);
+    cr_expect_str_eq(o[0], "busy_poll=50");
+    char base[32];
+    suite_driver_base("kernel+busypoll", base, sizeof base);
+    cr_expect_str_eq(base, "kernel");
+    char err[512] = "";
+    cr_expect_eq(suite_set_drivers(s, "kernel+busypoll,kernel", err, sizeof err), 0, "%s", err);
+    cr_expect_eq(suite_set_drivers(s, "kernel+other", err, sizeof err), -1);
+    cr_expect(strstr(err, "'kernel+other' has no [driver") != NULL, "%s", err);
+    cr_expect_str_eq(s->drivers[0], "kernel+busypoll", "unchanged on error");
+    suite_free(s);
+}
+
+Test(suite_errors, driver_variants)
+{
+    expect_err("[suite]\ndrivers = kernel+busypoll\n[workload a]\n",
+               "t.ini:3:", "'kernel+busypoll' has no [driver kernel+busypoll]", NULL);
+    expect_err("[suite]\ndrivers = nosuch+x\n[workload a]\n", "t.ini:2:", "'nosuch'", NULL);
+    expect_err("[suite]\ndrivers = kernel+\n[workload a]\n", "t.ini:2:", "empty variant", NULL);
+    expect_err("[suite]\ndrivers = kernel+Busy\n[workload a]\n", "t.ini:2:", "a-z", NULL);
+    expect_err("[workload a]\n[driver nosuch+x]\n", "t.ini:2:", "'nosuch'", NULL);
+}
+
 Test(suite, quick_mode)
 {
     struct suite *s = load_ok("[suite]\nrepeats = 9\nduration = 30s\nwarmup = 5s\n"

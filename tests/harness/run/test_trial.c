@@ -124,6 +124,27 @@ Test(plan, server_cache_off_reaches_both_servers)
     LACKS(P.sargv, "--no-cache");
 }
 
+/* A variant is its own row (label, logs) on the base driver, with the base
+ * section's options and then its own; io_uring leaves the address to the
+ * kernel, as the kernel driver does. */
+Test(plan, driver_variant_and_io_uring)
+{
+    load("", "[driver kernel]\nbusy_poll_budget = 8\n[driver kernel+busypoll]\nbusy_poll = 50\n");
+    plan("ka", "kernel+busypoll", 0);
+    cr_expect_str_eq(P.tl.label, "kernel+busypoll");
+    cr_expect_str_eq(P.tl.drv, "kernel");
+    cr_expect_str_eq(P.base, "/r/logs/ka-kernel+busypoll-r2");
+    HAS(P.sargv, "--driver kernel --listen");
+    HAS(P.sargv, "--opt busy_poll_budget=8 --opt busy_poll=50");
+    LACKS(P.sargv, "--ip");
+    plan("ka", "kernel", 0);
+    HAS(P.sargv, "--opt busy_poll_budget=8");
+    LACKS(P.sargv, "busy_poll=50");
+    plan("ka", "io_uring", 0);
+    HAS(P.sargv, "--driver io_uring");
+    LACKS(P.sargv, "--ip");
+}
+
 Test(plan, our_stack_owns_the_address)
 {
     load("", "");
