@@ -697,6 +697,61 @@ static void section_workloads(struct ctx *c)
  * (Kadam et al.): Sr. No. | File Size | Traditional Downloader (sec) | DPDK
  * enabled Downloader (sec). Here: one time column per driver, kernel first
  * (the traditional downloader), then the speed-up of each other driver. */
+/* The fair-baseline ladder (DESIGN 5, seed 003): per workload, each driver
+ * in the ladder's order (the model's: kernel, kernel+busypoll, io_uring,
+ * afpacket, afxdp, dpdk, ..., dpdk-ring) with its headline figure and
+ * whole-system cycles per request, each with its interval, and its gain over
+ * the step below: the previous row on the same generator. A row whose
+ * generator differs (the ring) starts a ladder of its own and has no gain. */
+static void section_ladder(struct ctx *c)
+{
+    FILE *f = c->f;
+    if (c->pd.nd < 3) return; /* a ladder needs steps */
+    fprintf(f, "## The ladder\n\n");
+    fprintf(f, "Each step against the one below it in the same run and on the same generator: "
+               "first the kernel's own steps (epoll, busy polling, io_uring), then our stack "
+               "over AF_PACKET, AF_XDP and DPDK. Gain: the step's median over the step below "
+               "(downloads: the time below over the step's); cycles: whole-system cycles per "
+               "request, the step's over the step below (under 1× = cheaper). Intervals as in "
+               "the tables above. † a row whose generator is not the kernel's: no gain.\n\n");
+    for (size_t w = 0; w < c->pd.nw; w++) {
+        const char *mode = mode_of(&c->pd, w), *h = headline(mode);
+        if (str_at(c->pd.specs[w], "sweep")) continue; /* the sweep has its own table */
+        int dl = strcmp(h, "download_s") == 0;
+        fprintf(f, "### %s\n\n| step | %s | system cycles/req | gain over the step below | "
+                   "cycles vs the step below |\n|---|---|---|---|---|\n",
+                c->pd.workloads[w], headline_title(mode));
+        int below = -1, kernel = kernel_index(&c->pd);
+        for (size_t d = 0; d < c->pd.nd; d++) {
+            size_t ok;
+            if (!model_cell_trials(&c->pd, w, d, &ok) || !ok) continue;
+            struct cell_stat x, cyc, bx, bc;
+            model_cell_stat(&c->pd, w, d, h, &x);
+            model_cell_stat(&c->pd, w, d, "system_cycles_per_request", &cyc);
+            int own = same_generator(&c->pd, w, d, kernel);
+            fprintf(f, "| %s%s |", c->pd.drivers[d], own ? "" : "†");
+            stat_cell(f, &x, headline_unit(mode));
+            stat_cell(f, &cyc, U_COUNT);
+            if (own && below >= 0) {
+                model_cell_stat(&c->pd, w, (size_t)below, h, &bx);
+                model_cell_stat(&c->pd, w, (size_t)below, "system_cycles_per_request", &bc);
+                const struct cell_stat *num = dl ? &bx : &x, *den = dl ? &x : &bx;
+                if (num->n && den->n && den->median > 0 && isfinite(num->median))
+                    fprintf(f, " %.2f× over %s |", num->median / den->median,
+                            c->pd.drivers[below]);
+                else
+                    fputs(" – |", f);
+                ratio_cell(f, &cyc, &bc);
+                fputc('\n', f);
+            } else {
+                fputs(own ? " – | – |\n" : " n/a† | n/a† |\n", f);
+            }
+            if (own) below = (int)d;
+        }
+        fputc('\n', f);
+    }
+}
+
 static void section_download(struct ctx *c)
 {
     FILE *f = c->f;
@@ -1202,6 +1257,7 @@ int report_write(const char *dir, const struct report_opts *o, char *err, size_t
     section_env(&c);
     section_method(&c);
     section_workloads(&c);
+    section_ladder(&c);
     section_download(&c);
     section_loadlat(&c);
     section_figures(&c);

@@ -455,3 +455,43 @@ Test(report, summary_first_with_gain_interval_and_limits)
     cr_expect_null(strstr(t, "no interval"), "%s", t);
     json_decref(recs);
 }
+
+/* The ladder: each step in the ladder's order with its gain over the step
+ * below on the same generator; a row on another generator gets none. */
+Test(report, ladder_steps_gain_over_the_step_below)
+{
+    char dir[128], path[256], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/ladder", base);
+    json_t *recs = json_array();
+    static const struct {
+        const char *drv;
+        double rps;
+    } steps[] = {{"afpacket", 3000}, {"kernel", 1000}, {"io_uring", 1500}, {"dpdk-ring", 9000}};
+    for (int r = 1; r <= 3; r++)
+        for (size_t i = 0; i < 4; i++) {
+            json_t *x = rec(steps[i].drv, r, "ok", steps[i].rps, 0.5);
+            if (strcmp(steps[i].drv, "dpdk-ring") == 0)
+                json_object_set_new(x, "generator_driver", json_string("dpdk"));
+            json_array_append_new(recs, x);
+        }
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r)
+    {
+        const char *d = json_string_value(json_object_get(r, "driver"));
+        unsigned rep = (unsigned)json_integer_value(json_object_get(r, "repeat"));
+        cr_assert_eq(results_write_trial(dir, "ka", d, rep, r, err, sizeof err), 0, "%s", err);
+    }
+    cr_assert_eq(results_write_summary(dir, recs, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(report_write(dir, NULL, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/REPORT.md", dir);
+    const char *lad = section(slurp(path), "The ladder");
+    const char *k = strstr(lad, "| kernel |"), *u = strstr(lad, "| io_uring |"),
+               *a = strstr(lad, "| afpacket |"), *g = strstr(lad, "| dpdk-ring† |");
+    cr_assert(k && u && a && g, "%s", lad);
+    cr_expect(k < u && u < a && a < g, "not in the ladder's order: %s", lad);
+    cr_expect_not_null(strstr(u, "| 1.50× over kernel |"), "%s", lad);
+    cr_expect_not_null(strstr(a, "| 2.00× over io_uring |"), "%s", lad);
+    cr_expect_not_null(strstr(g, "| n/a† | n/a† |"), "%s", lad);
+    json_decref(recs);
+}
