@@ -89,11 +89,11 @@ awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" 'BEGIN {
   printf "%-44s %12.0f\n", "bypassbench load -> bypassbench serve", e;
   printf "%-44s %12.2f   (faster target: wrk -> ours above)\n", "ratio generator on our server: ours / wrk", e / d; }'
 
-# --- 3. our stack (AF_PACKET, DPDK) vs the kernel, same wire, same run -------
+# --- 3. the ladder: every kernel step and our stack, same wire, same run ------
 kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; SRV=  # before its namespace goes (no "Killed")
 "$BB" topo down >/dev/null 2>&1
-echo; echo "bench: suites/bench-veth.ini (kernel, afpacket, dpdk on veth; dpdk on ring; 6 repeats, medians)"
-run_suite "$tmp/res" suites/bench-veth.ini
+echo; echo "bench: suites/bench-ladder.ini (kernel, kernel+busypoll, io_uring, afpacket, afxdp, dpdk on veth; dpdk on ring; 6 repeats, medians)"
+run_suite "$tmp/res" suites/bench-ladder.ini
 python3 - "$tmp"/res/*/summary.json <<'PY'
 import json, os, sys
 g = {(x["workload"], x["driver"]): x["metrics"] for x in json.load(open(sys.argv[1]))["groups"]}
@@ -102,16 +102,27 @@ def med(w, d, k):
     m = g.get((w, d), {}).get(k) or {}
     v = m.get("median")
     return float("nan") if v is None else v
-drivers = ["kernel", "afpacket", "dpdk", "dpdk-ring"]
+drivers = ["kernel", "kernel+busypoll", "io_uring", "afpacket", "afxdp", "dpdk", "dpdk-ring"]
 for w in sorted({w for w, _ in g}):
-    print(f"\n{w}: {'driver':10} {'req/s':>10} {'x kernel':>9} {'sys cyc/req':>12} {'kernel/this':>12} {'req/s per busy core':>20} {'gen util':>9}")
-    rk, ck = med(w, "kernel", "rps"), med(w, "kernel", "system_cycles_per_request")
+    h = "cps" if w.startswith("cps") else "rps"
+    print(f"\n{w}: {'step':16} {h + '/s' if h == 'cps' else 'req/s':>10} {'x epoll':>8} {'x below':>8} {'sys cyc/req':>12} {'epoll/this':>11} {'req/s per busy core':>20} {'gen util':>9}")
+    rk, ck = med(w, "kernel", h), med(w, "kernel", "system_cycles_per_request")
+    below = None
     for d in drivers:
-        r, c = med(w, d, "rps"), med(w, d, "system_cycles_per_request")
+        r, c = med(w, d, h), med(w, d, "system_cycles_per_request")
+        if r != r:  # not in this run (or no ok trial)
+            print(f"{'':{len(w)+2}}{d:16} {'no ok trial':>10}")
+            continue
         cores = r * c / tsc if c == c else float("nan")  # busy cores over the window
-        print(f"{'':{len(w)+2}}{d:10} {r:10.0f} {r/rk:9.2f} {c:12.0f} {ck/c:12.2f} {r/cores if cores else 0:20.0f} {med(w, d, 'gen_util'):9.2f}")
+        ring = d == "dpdk-ring"  # its generator is our stack: no ratio to epoll holds
+        xe = "n/a" if ring else f"{r/rk:.2f}"
+        xb = "n/a" if ring or below is None else f"{r/below:.2f}"
+        ce = "n/a" if ring else f"{ck/c:.2f}"
+        print(f"{'':{len(w)+2}}{d:16} {r:10.0f} {xe:>8} {xb:>8} {c:12.0f} {ce:>11} {r/cores if cores else 0:20.0f} {med(w, d, 'gen_util'):9.2f}")
+        if not ring: below = r
 print("\n(cycles: /proc/stat busy time x TSC over the measured window, every core; kernel/this > 1 = fewer cycles than the kernel;")
-print(" on the ring the generator is our stack too and both cores busy-poll; elsewhere the generator is the kernel)")
+print(" x epoll, x below: the step's median over plain epoll's and over the step above it in this table;")
+print(" on the ring the generator is our stack too and both cores busy-poll, so no ratio; elsewhere the generator is the kernel)")
 PY
 [ $? = 0 ] || die "the stack-vs-kernel table could not be made from $tmp/res"
 
