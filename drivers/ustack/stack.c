@@ -85,6 +85,7 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_WINDOW_UPDATES] = "window_updates",
     [US_TX_POOL_EMPTY] = "tx_pool_empty",
     [US_TX_DROPPED_FULL] = "tx_dropped_full",
+    [US_TX_STALL_FULL] = "tx_stall_full",
     [US_CONNS_ACCEPTED] = "conns_accepted",
     [US_CONNS_CONNECTED] = "conns_connected",
     [US_CONNS_CLOSED] = "conns_closed",
@@ -102,7 +103,6 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_POLL_ITERS_WORK] = "poll_iters_work",
     [US_POLL_ITERS_IDLE] = "poll_iters_idle",
 };
-
 
 static inline struct us_ctx *S(struct netio *io)
 {
@@ -168,11 +168,43 @@ void us_tx_flush(struct us_ctx *s)
         off = (uint16_t)(off + k);
     }
     s->cnt[US_TX_FRAMES] += off;
-    if (off < s->ntx) {
-        s->cnt[US_TX_DROPPED_FULL] += (uint64_t)(s->ntx - off);
-        pktio_free(s->pkt, s->txq + off, (uint16_t)(s->ntx - off));
+    if (off < s->ntx) /* refused: keep them, in order, for the next flush */
+        memmove(s->txq, s->txq + off, (size_t)(s->ntx - off) * sizeof(s->txq[0]));
+    s->ntx = (uint16_t)(s->ntx - off);
+}
+
+void us_tx_drop_full(struct us_ctx *s, struct pktbuf *b)
+{
+    CNT(s, US_TX_DROPPED_FULL);
+    pktio_free(s->pkt, &b, 1);
+}
+
+void us_tx_stall(struct us_ctx *s, struct us_conn *c)
+{
+    CNT(s, US_TX_STALL_FULL);
+    int32_t i = (int32_t)(c - s->conns);
+    if (s->stall_mark[i]) return;
+    s->stall_mark[i] = 1;
+    netio_ring_push(&s->stalled, i);
+}
+
+/* The queue has room again: each connection that stalled sends what it
+ * held back (a refused SYN or SYN-ACK, unsent data, an owed ACK), in the
+ * order they stalled, until the queue fills again. A slot freed (or
+ * reused) meanwhile only gets a harmless tcp_output. */
+__attribute__((noinline)) static void us_tx_unstall(struct us_ctx *s)
+{
+    for (uint32_t n = s->stalled.count; n && s->ntx < US_TX_BATCH; n--) {
+        int32_t i = netio_ring_pop(&s->stalled);
+        s->stall_mark[i] = 0;
+        struct us_conn *c = &s->conns[i];
+        if ((c->flags & CF_SYN_STALL) && (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RCVD)) {
+            tcp_send_syn(s, c);
+            continue;
+        }
+        c->flags &= (uint16_t)~CF_SYN_STALL;
+        tcp_output(s, c);
     }
-    s->ntx = 0;
 }
 
 /* ---- slots and events ---- */
@@ -296,11 +328,14 @@ static void run_stack(struct us_ctx *s)
         uint16_t n = pktio_rx_burst(s->pkt, s->rxq, US_RX_BURST);
         if (!n) break;
         s->cnt[US_RX_FRAMES] += n;
-        if (s->cfg.test_work_per_packet) { /* TEST ONLY: a fixed cost per frame (regression gates) */
+        if (s->cfg
+                .test_work_per_packet) { /* TEST ONLY: a fixed cost per frame (regression gates) */
             volatile uint64_t acc = 0;
-            for (uint64_t w = (uint64_t)s->cfg.test_work_per_packet * n; w; w--) acc += w;
+            for (uint64_t w = (uint64_t)s->cfg.test_work_per_packet * n; w; w--)
+                acc += w;
         }
-        for (uint16_t j = 0; j < n; j++) eth_input(s, s->rxq[j]);
+        for (uint16_t j = 0; j < n; j++)
+            eth_input(s, s->rxq[j]);
         pktio_free(s->pkt, s->rxq, n);
         if (n < US_RX_BURST) break;
     }
@@ -310,6 +345,10 @@ static void run_stack(struct us_ctx *s)
     }
     if ((s->now >> US_TICK_SHIFT) != s->wheel_tick) tcp_timer_run(s); /* a tick passed */
     if (s->ntx) us_tx_flush(s);
+    if (s->stalled.count && s->ntx < US_TX_BATCH) {
+        us_tx_unstall(s);
+        if (s->ntx) us_tx_flush(s);
+    }
 }
 
 /* Nothing ready and the caller may wait: sleep on the fd, then run again. */
@@ -464,8 +503,7 @@ void us_abort(struct netio *io, int conn)
     tcp_closed(s, c, NETIO_CLOSE_LOCAL);
 }
 
-int us_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx, char *err,
-                      size_t errlen)
+int us_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx, char *err, size_t errlen)
 {
     struct us_ctx *s = S(io);
     uint32_t raddr = ntohl(dst->sin_addr.s_addr);
@@ -519,8 +557,7 @@ int us_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx, char 
     return i;
 }
 
-int us_listen(struct netio *io, const struct sockaddr_in *addr, void *ctx, char *err,
-                     size_t errlen)
+int us_listen(struct netio *io, const struct sockaddr_in *addr, void *ctx, char *err, size_t errlen)
 {
     struct us_ctx *s = S(io);
     uint16_t port = ntohs(addr->sin_port);
@@ -582,6 +619,8 @@ void us_destroy(struct netio *io)
     free(s->conns);
     free(s->hash);
     netio_ring_fini(&s->ready);
+    netio_ring_fini(&s->stalled);
+    free(s->stall_mark);
     pktio_close(s->pkt);
     free(s);
 }
@@ -655,7 +694,7 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
     s->mtu = info.mtu ? info.mtu : 1500;
     s->offloads = info.offloads;
     /* the option, else the pktio's preference, else the largest burst */
-    s->tx_burst = cfg.tx_burst ? cfg.tx_burst
+    s->tx_burst = cfg.tx_burst                                    ? cfg.tx_burst
                   : info.tx_burst && info.tx_burst <= US_TX_BATCH ? info.tx_burst
                                                                   : US_TX_BATCH;
     s->fd = info.fd;
@@ -666,21 +705,27 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
     s->mss = (uint16_t)mss;
     s->max_conns = cfg.max_conns;
     uint32_t hs = 1;
-    while (hs < cfg.max_conns) hs <<= 1;
+    while (hs < cfg.max_conns)
+        hs <<= 1;
     s->hmask = hs - 1;
     s->conns = calloc(cfg.max_conns, sizeof(*s->conns));
     s->hash = malloc(hs * sizeof(*s->hash));
     int rr = netio_ring_init(&s->ready, cfg.max_conns);
-    if (!s->conns || !s->hash || rr < 0) {
+    int rs = netio_ring_init(&s->stalled, cfg.max_conns);
+    s->stall_mark = calloc(cfg.max_conns, 1);
+    if (!s->conns || !s->hash || rr < 0 || rs < 0 || !s->stall_mark) {
         snprintf(err, errlen, "ustack: out of memory for %u connections", cfg.max_conns);
         s->pkt = NULL; /* the caller keeps pkt on failure */
         free(s->conns);
         free(s->hash);
+        free(s->stall_mark);
         netio_ring_fini(&s->ready);
+        netio_ring_fini(&s->stalled);
         free(s);
         return NULL;
     }
-    for (uint32_t i = 0; i < hs; i++) s->hash[i] = -1;
+    for (uint32_t i = 0; i < hs; i++)
+        s->hash[i] = -1;
     for (uint32_t i = 0; i < cfg.max_conns; i++) {
         s->conns[i].next = i + 1 < cfg.max_conns ? (int32_t)i + 1 : -1;
         s->conns[i].hnext = s->conns[i].tprev = s->conns[i].tnext = -1;

@@ -87,7 +87,8 @@ emit_tmpl(struct us_ctx *s, struct us_conn *c, struct pktbuf *b, const uint8_t *
     else
         wr16(ip + 10, csum_fold(c->tmpl_ipsum + tot + id));
     if (s->offloads & PKT_TX_L4_CSUM) { /* device finishes it: pseudo-header sum in place */
-        wr16(th + 16, (uint16_t)~csum_fold(csum_pseudo(s->ip, c->raddr, IPPROTO_TCP_, (uint16_t)l4)));
+        wr16(th + 16,
+             (uint16_t)~csum_fold(csum_pseudo(s->ip, c->raddr, IPPROTO_TCP_, (uint16_t)l4)));
         b->ol_flags |= PKT_TX_L4_CSUM;
     } else {
         wr16(th + 16, csum_fold(csum_add(c->tmpl_tcpsum + l4, th + 4, l4 - 4)));
@@ -102,19 +103,29 @@ emit_tmpl(struct us_ctx *s, struct us_conn *c, struct pktbuf *b, const uint8_t *
 /* One segment; c (may be NULL: RST replies) lends its header template when
  * its peer is resolved and, when dlen > 0, dlen bytes of its send ring from
  * sequence dseq. Inlined into
- * send_seg, the per-request path, where the constant arguments fold away. */
-static inline __attribute__((always_inline)) void
+ * send_seg, the per-request path, where the constant arguments fold away.
+ * Returns 1 when the segment was queued; 0 when c's segment found the TX
+ * queue full or no buffer (c stalls: see us_tx_stall; the caller leaves its
+ * state as if it had not tried) or, without c, when no buffer was left. */
+static inline __attribute__((always_inline)) int
 emit_inl(struct us_ctx *s, struct us_conn *c, uint32_t raddr, uint16_t lport, uint16_t rport,
          uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win, const uint8_t *opt,
          uint32_t optlen, uint32_t dseq, uint32_t dlen)
 {
+    if (c && __builtin_expect(!us_tx_room(s), 0)) {
+        us_tx_stall(s, c);
+        return 0;
+    }
     struct pktbuf *b = us_alloc(s);
-    if (!b) return;
+    if (!b) {
+        if (c) us_tx_stall(s, c);
+        return 0;
+    }
     if (c && !optlen && (c->flags & CF_HASHED)) {
         const uint8_t *mac = arp_cached(s, raddr, &c->arp_hint);
         if (mac) {
             emit_tmpl(s, c, b, mac, seq, ack, flags, win, dseq, dlen);
-            return;
+            return 1;
         }
     }
     uint8_t *th = b->data + ETH_HLEN + IP_HLEN;
@@ -139,14 +150,15 @@ emit_inl(struct us_ctx *s, struct us_conn *c, uint32_t raddr, uint16_t lport, ui
         wr16(th + 16, csum_fold(csum_add(ph, th, l4)));
     }
     ipv4_output(s, b, raddr, IPPROTO_TCP_, (uint16_t)l4);
+    return 1;
 }
 
-static __attribute__((noinline)) void emit(struct us_ctx *s, struct us_conn *c, uint32_t raddr,
-                                           uint16_t lport, uint16_t rport, uint32_t seq,
-                                           uint32_t ack, uint8_t flags, uint16_t win,
-                                           const uint8_t *opt, uint32_t optlen)
+static __attribute__((noinline)) int emit(struct us_ctx *s, struct us_conn *c, uint32_t raddr,
+                                          uint16_t lport, uint16_t rport, uint32_t seq,
+                                          uint32_t ack, uint8_t flags, uint16_t win,
+                                          const uint8_t *opt, uint32_t optlen)
 {
-    emit_inl(s, c, raddr, lport, rport, seq, ack, flags, win, opt, optlen, 0, 0);
+    return emit_inl(s, c, raddr, lport, rport, seq, ack, flags, win, opt, optlen, 0, 0);
 }
 
 static void acked_now(struct us_conn *c)
@@ -158,13 +170,15 @@ static void acked_now(struct us_conn *c)
 
 /* One segment at seq with up to len bytes of the send ring, FIN if asked.
  * Inlined into its two callers: tcp_output's loop is the per-request path. */
-static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) int
 send_seg(struct us_ctx *s, struct us_conn *c, uint32_t seq, uint32_t len, int fin, int psh)
 {
     uint8_t fl = TH_ACK | (fin ? TH_FIN : 0) | (psh && len ? TH_PSH : 0);
-    emit_inl(s, c, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0), NULL, 0,
-             seq, len);
+    if (!emit_inl(s, c, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0),
+                  NULL, 0, seq, len))
+        return 0;
     acked_now(c);
+    return 1;
 }
 
 void tcp_send_syn(struct us_ctx *s, struct us_conn *c)
@@ -183,9 +197,11 @@ void tcp_send_syn(struct us_ctx *s, struct us_conn *c)
         opt[n++] = TCP_WSCALE_OURS;
     }
     uint8_t fl = TH_SYN | (passive ? TH_ACK : 0);
-    c->flags &= (uint16_t)~CF_SYN_LOST; /* this copy may get out (ARP marks it again if not) */
-    emit(s, c, c->raddr, c->lport, c->rport, c->iss, passive ? c->rcv_nxt : 0, fl,
-         adv_window(s, c, 1), opt, n);
+    c->flags &= (uint16_t) ~(CF_SYN_LOST | CF_SYN_STALL); /* this copy may get out (ARP marks
+                                                               it again if not) */
+    if (!emit(s, c, c->raddr, c->lport, c->rport, c->iss, passive ? c->rcv_nxt : 0, fl,
+              adv_window(s, c, 1), opt, n))
+        c->flags |= CF_SYN_STALL; /* sent when the queue drains (or by the RTO) */
     c->snd_nxt = c->iss + 1;
     if (SEQ_GT(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
     if (c->nretx == 0) {
@@ -198,11 +214,15 @@ void tcp_send_syn(struct us_ctx *s, struct us_conn *c)
 
 /* Pure ACKs and RSTs carry SND.MAX: after a go-back retransmission snd_nxt
  * is behind what the peer may already have (BSD tcp_output does the same). */
-void tcp_send_ack(struct us_ctx *s, struct us_conn *c)
+int tcp_send_ack(struct us_ctx *s, struct us_conn *c)
 {
-    emit(s, c, c->raddr, c->lport, c->rport, c->snd_max, c->rcv_nxt, TH_ACK, adv_window(s, c, 0),
-         NULL, 0);
+    if (!emit(s, c, c->raddr, c->lport, c->rport, c->snd_max, c->rcv_nxt, TH_ACK,
+              adv_window(s, c, 0), NULL, 0)) {
+        c->flags |= CF_ACK_NOW; /* still owed: sent when the queue drains */
+        return 0;
+    }
     acked_now(c);
+    return 1;
 }
 
 void tcp_probe(struct us_ctx *s, struct us_conn *c)
@@ -258,9 +278,9 @@ void tcp_retransmit_one(struct us_ctx *s, struct us_conn *c)
     if (len > c->smss) len = c->smss;
     int fin = fin_due(c, seq, len) && SEQ_GT(c->snd_max, c->fin_seq);
     if (!len && !fin) return;
+    c->flags &= (uint16_t)~CF_RTT;                 /* Karn */
+    if (!send_seg(s, c, seq, len, fin, 1)) return; /* the RTO resends it */
     CNT(s, US_RETRANSMITS);
-    c->flags &= (uint16_t)~CF_RTT; /* Karn */
-    send_seg(s, c, seq, len, fin, 1);
     uint32_t end = seq + len + (fin ? 1 : 0);
     if (SEQ_GT(end, c->snd_nxt)) c->snd_nxt = end;
     if (SEQ_GT(end, c->snd_max)) c->snd_max = end; /* may carry bytes never sent before */
@@ -275,11 +295,11 @@ void tcp_output_work(struct us_ctx *s, struct us_conn *c)
     case TCPS_SYN_RCVD:
     case TCPS_TIME_WAIT:
         if (c->flags & CF_ACK_NOW) {
+            c->flags &= (uint16_t)~CF_ACK_NOW;
             if (c->state == TCPS_SYN_RCVD)
                 tcp_send_syn(s, c);
             else if (c->state == TCPS_TIME_WAIT)
-                tcp_send_ack(s, c);
-            c->flags &= (uint16_t)~CF_ACK_NOW;
+                tcp_send_ack(s, c); /* sets CF_ACK_NOW again if it stalled */
         }
         return;
     default:
@@ -298,12 +318,16 @@ void tcp_output_work(struct us_ctx *s, struct us_conn *c)
         if (len > c->smss) len = c->smss;
         int fin = fin_due(c, c->snd_nxt, len) && len == avail;
         if (!len && !fin) break;
+        if (!send_seg(s, c, c->snd_nxt, len, fin, len == avail)) {
+            sent = -1; /* stalled: snd_nxt stays, the segment (and any owed ACK) goes when the
+                          queue drains */
+            break;
+        }
         if (!(c->flags & CF_RTT) && SEQ_GEQ(c->snd_nxt, c->snd_max)) {
             c->flags |= CF_RTT;
             c->rtt_seq = c->snd_nxt;
             c->rtt_start = s->now;
         }
-        send_seg(s, c, c->snd_nxt, len, fin, len == avail);
         c->snd_nxt += len + (fin ? 1 : 0);
         if (SEQ_GT(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
         if (!c->rexmit_at || c->tkind != TK_RTO) tcp_set_rexmit(s, c, TK_RTO, c->rto);

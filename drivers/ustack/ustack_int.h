@@ -21,7 +21,7 @@
 #include <string.h>
 
 #define US_RX_BURST 32
-#define US_TX_BATCH 64 /* TX queue capacity: the largest and default tx_burst */
+#define US_TX_BATCH 64  /* TX queue capacity: the largest and default tx_burst */
 #define US_ARP_SIZE 256 /* power of two */
 #define US_ARP_PROBE 8
 #define US_ARP_RETRIES 3
@@ -100,6 +100,7 @@ enum us_cnt {
     US_WINDOW_UPDATES,
     US_TX_POOL_EMPTY,
     US_TX_DROPPED_FULL,
+    US_TX_STALL_FULL, /* a segment held back (not sent, not lost): TX queue and ring full */
     US_CONNS_ACCEPTED,
     US_CONNS_CONNECTED,
     US_CONNS_CLOSED,
@@ -123,19 +124,20 @@ extern const char *const us_cnt_names[US_CNT__COUNT];
 /* pending event bits (P_*) and their order: netio.h */
 
 /* connection flags */
-#define CF_QUEUED 0x0001u    /* in the ready ring */
-#define CF_ACK_NOW 0x0002u   /* send an ACK at the next output */
+#define CF_QUEUED 0x0001u     /* in the ready ring */
+#define CF_ACK_NOW 0x0002u    /* send an ACK at the next output */
 #define CF_FIN_QUEUED 0x0004u /* app closed: FIN after the queued data (fin_seq) */
-#define CF_RCVD_FIN 0x0008u  /* peer's FIN received in order (EOF) */
-#define CF_OOO_FIN 0x0010u   /* peer's FIN seen out of order at ooo_fin_seq */
-#define CF_WANT_WR 0x0020u   /* a send was short: WRITABLE when space frees */
-#define CF_WSCALE 0x0040u    /* both sides sent window scale */
-#define CF_RECOVERY 0x0080u  /* NewReno fast recovery */
-#define CF_HASHED 0x0100u    /* in the 4-tuple hash */
-#define CF_RTT 0x0200u       /* timing rtt_seq */
-#define CF_PASSIVE 0x0400u   /* created from a listener */
-#define CF_ZOMBIE 0x0800u    /* on the zombie list (CLOSED returned this poll) */
-#define CF_SYN_LOST 0x1000u  /* our SYN (SYN-ACK) fell off a full ARP queue: resend on resolve */
+#define CF_RCVD_FIN 0x0008u   /* peer's FIN received in order (EOF) */
+#define CF_OOO_FIN 0x0010u    /* peer's FIN seen out of order at ooo_fin_seq */
+#define CF_WANT_WR 0x0020u    /* a send was short: WRITABLE when space frees */
+#define CF_WSCALE 0x0040u     /* both sides sent window scale */
+#define CF_RECOVERY 0x0080u   /* NewReno fast recovery */
+#define CF_HASHED 0x0100u     /* in the 4-tuple hash */
+#define CF_RTT 0x0200u        /* timing rtt_seq */
+#define CF_PASSIVE 0x0400u    /* created from a listener */
+#define CF_ZOMBIE 0x0800u     /* on the zombie list (CLOSED returned this poll) */
+#define CF_SYN_LOST 0x1000u   /* our SYN (SYN-ACK) fell off a full ARP queue: resend on resolve */
+#define CF_SYN_STALL 0x2000u  /* our SYN (SYN-ACK) found the TX queue full: send when it drains */
 
 /* application view of a slot */
 enum us_app { APP_NONE = 0, APP_OPEN, APP_CLOSING, APP_GONE };
@@ -143,7 +145,7 @@ enum us_app { APP_NONE = 0, APP_OPEN, APP_CLOSING, APP_GONE };
 enum us_tkind { TK_RTO = 0, TK_PERSIST, TK_TIME_WAIT, TK_FIN_WAIT2 };
 
 struct us_conn {
-    uint32_t raddr; /* host order */
+    uint32_t raddr;        /* host order */
     uint16_t lport, rport; /* host order */
     uint8_t state, app, pend, reason;
     uint16_t flags;
@@ -155,8 +157,8 @@ struct us_conn {
      * by tcp_hash_insert once the 4-tuple is known (tcp_out.c). */
     uint8_t tmpl[32];
     uint32_t tmpl_ipsum, tmpl_tcpsum;
-    int32_t hnext;    /* hash chain */
-    int32_t next;     /* free list / zombie list */
+    int32_t hnext;        /* hash chain */
+    int32_t next;         /* free list / zombie list */
     int32_t tprev, tnext; /* timer wheel links; tdue 0 = not linked */
     uint64_t tdue;
     uint64_t rexmit_at, delack_at; /* 0 = off */
@@ -237,6 +239,12 @@ struct us_ctx {
     /* tx batch */
     struct pktbuf *txq[US_TX_BATCH];
     uint16_t ntx, tx_burst; /* queued; flush when this many are (cfg.tx_burst) */
+    /* Back-pressure: connections whose segment found the TX queue full (the
+     * pktio refused what it held) wait here, each once (stall_mark), and send
+     * when it drains (us_tx_unstall at each poll); nothing they had to send
+     * is lost or counted as sent. */
+    struct netio_ring stalled;
+    uint8_t *stall_mark;
     struct pktbuf *rxq[US_RX_BURST];
     uint64_t cnt[US_CNT__COUNT];
 };
@@ -366,14 +374,35 @@ static inline uint32_t csum_ip20(const void *p)
 }
 
 /* stack.c */
+/* Hands the queued frames to the pktio; what it refuses stays queued, in
+ * order, for the next flush (a full ring is back-pressure, not loss). */
 void us_tx_flush(struct us_ctx *s);
+/* The queue is full and the pktio refuses: frame b (not a connection's
+ * segment: those wait, see us_tx_room) is dropped and counted. */
+void us_tx_drop_full(struct us_ctx *s, struct pktbuf *b);
 /* Queue a finished frame (flushed in bursts of tx_burst, at netio_flush and
  * at the end of each poll). */
 static inline void us_tx(struct us_ctx *s, struct pktbuf *b)
 {
-    if (s->ntx >= s->tx_burst) us_tx_flush(s);
+    if (s->ntx >= s->tx_burst) {
+        us_tx_flush(s);
+        if (s->ntx >= US_TX_BATCH) {
+            us_tx_drop_full(s, b);
+            return;
+        }
+    }
     s->txq[s->ntx++] = b;
 }
+/* Whether a frame can be queued now (flushing first when a burst is due). */
+static inline int us_tx_room(struct us_ctx *s)
+{
+    if (s->ntx < s->tx_burst) return 1;
+    us_tx_flush(s);
+    return s->ntx < US_TX_BATCH;
+}
+/* c could not send (queue full, or no buffer): count the stall and service
+ * c once the queue drains. */
+void us_tx_stall(struct us_ctx *s, struct us_conn *c);
 struct pktbuf *us_alloc(struct us_ctx *s);
 void us_queue_event(struct us_ctx *s, struct us_conn *c, unsigned pend);
 int32_t us_conn_alloc(struct us_ctx *s);
@@ -406,17 +435,15 @@ typedef struct pktio *(*us_pktio_wrap)(void *arg, struct pktio *p, const struct 
 /* extra_vdev: pktio_config.extra_vdev for the pktio (the exception path's
  * vdev for "dpdk"), or NULL. */
 struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
-                            const struct netio_config *cfg, int need_iface,
-                            const char *extra_vdev, us_pktio_wrap wrap, void *wrap_arg, char *err,
-                            size_t errlen);
+                            const struct netio_config *cfg, int need_iface, const char *extra_vdev,
+                            us_pktio_wrap wrap, void *wrap_arg, char *err, size_t errlen);
 /* The stack's option table (netio_common.c), for the backends' help groups. */
 extern const struct opt_def us_stack_opt_defs[];
 int us_netio_probe(const char *pktio_name, char *err, size_t errlen);
-#define USTACK_NETIO_OPS_BODY                                                                  \
-    .destroy = us_destroy, .listen = us_listen, .connect = us_connect, .poll = us_poll,      \
-    .flush = us_flush,                                                                       \
-    .send = us_send, .consume = us_consume, .set_ctx = us_set_ctx, .close = us_close,        \
-    .abort = us_abort, .counters = us_counters
+#define USTACK_NETIO_OPS_BODY                                                                      \
+    .destroy = us_destroy, .listen = us_listen, .connect = us_connect, .poll = us_poll,            \
+    .flush = us_flush, .send = us_send, .consume = us_consume, .set_ctx = us_set_ctx,              \
+    .close = us_close, .abort = us_abort, .counters = us_counters
 
 /* eth.c */
 void eth_input(struct us_ctx *s, struct pktbuf *b);
@@ -484,9 +511,9 @@ static inline void tcp_output(struct us_ctx *s, struct us_conn *c)
     tcp_output_work(s, c);
 }
 void tcp_tmpl_init(struct us_ctx *s, struct us_conn *c); /* c->tmpl from the 4-tuple */
-void tcp_send_syn(struct us_ctx *s, struct us_conn *c); /* SYN or SYN-ACK */
-void tcp_send_ack(struct us_ctx *s, struct us_conn *c);
-void tcp_send_rst(struct us_ctx *s, struct us_conn *c); /* for a TCB (abort, give up) */
+void tcp_send_syn(struct us_ctx *s, struct us_conn *c);  /* SYN or SYN-ACK */
+int tcp_send_ack(struct us_ctx *s, struct us_conn *c);   /* 0: stalled, CF_ACK_NOW kept */
+void tcp_send_rst(struct us_ctx *s, struct us_conn *c);  /* for a TCB (abort, give up) */
 void tcp_send_rst_reply(struct us_ctx *s, uint32_t raddr, uint16_t rport, uint16_t lport,
                         uint32_t seq, uint32_t ack, int with_ack);
 void tcp_challenge_ack(struct us_ctx *s, struct us_conn *c);

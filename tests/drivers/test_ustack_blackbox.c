@@ -428,6 +428,8 @@ struct rig_opts {
     uint64_t seed, delay_ns;
     uint32_t rcvbuf[2], sndbuf[2], max_conns[2];
     int record;
+    const char *link_opt; /* memlink option ("ring_size=8"); the link is then not impaired
+                             (impair's own queue would absorb the back-pressure) */
 };
 
 #define rig_fail(r, ...)                                                                           \
@@ -715,8 +717,8 @@ struct wrap_req {
     int guard, record;
 };
 
-static struct pktio *rig_wrap(struct stack_rig *sr, int side, struct pktio *p, void *arg,
-                              char *err, size_t errlen)
+static struct pktio *rig_wrap(struct stack_rig *sr, int side, struct pktio *p, void *arg, char *err,
+                              size_t errlen)
 {
     struct wrap_req *w = arg;
     if (w->guard) {
@@ -757,7 +759,9 @@ static struct rig *rig_pair(const struct rig_opts *o)
     struct stack_rig_opts so;
     stack_rig_opts_init(&so, 2); /* IP_A, IP_B */
     so.link.pool_size = 4096;
-    so.impair = 1;
+    const char *lopts[2] = {o->link_opt, NULL};
+    if (o->link_opt) so.link.opts = lopts;
+    so.impair = !o->link_opt;
     for (int i = 0; i < 2; i++) {
         so.impair_cfg[i] = (struct impair_config){.seed = o->seed * 2 + (uint64_t)i + 1,
                                                   .loss = o->loss,
@@ -916,10 +920,32 @@ static void bulk(const struct rig_opts *o, uint64_t bytes)
         cr_log_info("corrupt: %" PRIu64 " frames corrupted, %" PRIu64 " checksum drops", hit,
                     caught);
     }
+    struct csnap sa, sb;
+    csnap_take(r->s[0].io, &sa);
+    csnap_take(r->s[1].io, &sb);
+    uint64_t rexmit = csnap_sum(&sa, "retransmits") + csnap_sum(&sb, "retransmits");
+    uint64_t rto = csnap_sum(&sa, "timeouts") + csnap_sum(&sb, "timeouts");
+    uint64_t stalls = csnap_sum(&sa, "tx_stall_full") + csnap_sum(&sb, "tx_stall_full");
+    uint64_t dropped = csnap_sum(&sa, "tx_dropped_full") + csnap_sum(&sb, "tx_dropped_full");
+    int impaired = o && (o->loss > 0 || o->dup > 0 || o->reorder > 0 || o->corrupt > 0);
+    if (!impaired) { /* a lossless link: nothing may be lost, so nothing is resent */
+        cr_assert_eq(rexmit, 0,
+                     "%" PRIu64 " retransmissions (%" PRIu64 " by RTO) on a lossless "
+                     "link",
+                     rexmit, rto);
+        cr_assert_eq(dropped, 0, "%" PRIu64 " frames dropped on a full TX queue", dropped);
+    }
+    if (o && o->link_opt) { /* the small ring filled: segments waited, none was lost */
+        uint64_t full = pktio_counter(r->sr.link[0], "tx_ring_full") +
+                        pktio_counter(r->sr.link[1], "tx_ring_full");
+        cr_assert_gt(full, 0, "the memlink ring (%s) never refused a frame", o->link_opt);
+        cr_assert_gt(stalls, 0, "the ring refused %" PRIu64 " frames but no segment stalled", full);
+    }
     cr_log_info("bulk %" PRIu64 " MiB each way: %.3f s virtual, %" PRIu64 " iterations, "
-                "frames A %" PRIu64 " B %" PRIu64,
+                "frames A %" PRIu64 " B %" PRIu64 ", retransmits %" PRIu64 " (timeouts %" PRIu64
+                "), tx_stall_full %" PRIu64 ", tx_dropped_full %" PRIu64,
                 (uint64_t)(bytes / MIB), (double)(r->sr.now_ns - SEC) / 1e9, r->iters,
-                r->s[0].tap->tx_frames, r->s[1].tap->tx_frames);
+                r->s[0].tap->tx_frames, r->s[1].tap->tx_frames, rexmit, rto, stalls, dropped);
     rig_fini(r);
 }
 
@@ -928,6 +954,14 @@ static void bulk(const struct rig_opts *o, uint64_t bytes)
 Test(ustack_bb, bulk_64m_both_ways_clean)
 {
     struct rig_opts o = {.seed = 1};
+    bulk(&o, BULK);
+}
+/* Back-pressure is not loss: the peer's RX ring holds 8 frames, so the TX
+ * queue fills again and again; every segment waits its turn (tx_stall_full)
+ * and none is resent. */
+Test(ustack_bb, bulk_64m_both_ways_small_ring_no_retransmits)
+{
+    struct rig_opts o = {.seed = 12, .link_opt = "ring_size=8"};
     bulk(&o, BULK);
 }
 Test(ustack_bb, bulk_64m_both_ways_loss_1pct)
