@@ -20,7 +20,8 @@
 #include <stdlib.h>
 
 /* "A.B.C.D/LEN" -> address and prefix; -1 with err. */
-static int parse_ip(const char *drv, const char *s, struct in_addr *ip, uint8_t *plen, char *err, size_t errlen)
+static int parse_ip(const char *drv, const char *s, struct in_addr *ip, uint8_t *plen, char *err,
+                    size_t errlen)
 {
     char buf[64];
     const char *slash = strchr(s, '/');
@@ -47,29 +48,93 @@ static int parse_ip(const char *drv, const char *s, struct in_addr *ip, uint8_t 
 
 /* The stack's options (into struct ustack_config); doctor and --help print
  * them. 0 in a buffer, backlog or timer means the stack's default. */
-#define U(f) .off = offsetof(struct ustack_config, f), .size = sizeof(((struct ustack_config *)0)->f)
+#define U(f)                                                                                       \
+    .off = offsetof(struct ustack_config, f), .size = sizeof(((struct ustack_config *)0)->f)
 const struct opt_def us_stack_opt_defs[] = {
-    {.name = "sndbuf", .type = OPT_UINT, .max = UINT32_MAX, .def = "262144", U(sndbuf),
+    {.name = "sndbuf",
+     .type = OPT_UINT,
+     .max = UINT32_MAX,
+     .def = "262144",
+     U(sndbuf),
      .help = "send buffer per connection, bytes (2048..1g; 0: 256 KiB)"},
-    {.name = "syn_backlog", .type = OPT_UINT, .max = UINT32_MAX, .def = "1024", U(syn_backlog),
+    {.name = "syn_backlog",
+     .type = OPT_UINT,
+     .max = UINT32_MAX,
+     .def = "1024",
+     U(syn_backlog),
      .help = "half-open connections per listener (0: 1024)"},
-    {.name = "time_wait_ms", .type = OPT_UINT, .max = UINT32_MAX, .def = "1000", .scale = 1000000,
-     U(time_wait_ns), .help = "TIME_WAIT duration, ms (0: 1000)"},
-    {.name = "delack_us", .type = OPT_UINT, .max = UINT32_MAX, .def = "10000", .scale = 1000,
-     U(delack_ns), .help = "delayed-ACK timeout, us (0: 10000)"},
-    {.name = "delack_off", .type = OPT_BOOL, .def = "0", U(delack_off),
+    {.name = "time_wait_ms",
+     .type = OPT_UINT,
+     .max = UINT32_MAX,
+     .def = "1000",
+     .scale = 1000000,
+     U(time_wait_ns),
+     .help = "TIME_WAIT duration, ms (0: 1000)"},
+    {.name = "delack_us",
+     .type = OPT_UINT,
+     .max = UINT32_MAX,
+     .def = "10000",
+     .scale = 1000,
+     U(delack_ns),
+     .help = "delayed-ACK timeout, us (0: 10000)"},
+    {.name = "delack_off",
+     .type = OPT_BOOL,
+     .def = "0",
+     U(delack_off),
      .help = "1: ACK every segment at once"},
-    {.name = "rto_min_ms", .type = OPT_UINT, .max = UINT32_MAX, .def = "200", .scale = 1000000,
-     U(rto_min_ns), .help = "lower bound of the RTO, ms (0: 200; the initial RTO is 1 s)"},
-    {.name = "mss", .type = OPT_UINT, .max = 65535, .def = "0", U(mss),
+    {.name = "rto_min_ms",
+     .type = OPT_UINT,
+     .max = UINT32_MAX,
+     .def = "200",
+     .scale = 1000000,
+     U(rto_min_ns),
+     .help = "lower bound of the RTO, ms (0: 200; the initial RTO is 1 s)"},
+    {.name = "sack_off",
+     .type = OPT_BOOL,
+     .def = "0",
+     U(sack_off),
+     .help = "1: neither offer nor use selective ACKs (RFC 2018/6675); NewReno recovery only"},
+    {.name = "tlp_off",
+     .type = OPT_BOOL,
+     .def = "0",
+     U(tlp_off),
+     .help = "1: no tail loss probe (RFC 8985); only the RTO recovers a lost tail"},
+    {.name = "tlp_ack_delay_ms",
+     .type = OPT_UINT,
+     .max = 10000,
+     .def = "50",
+     .scale = 1000000,
+     U(tlp_ack_delay_ns),
+     .help = "extra wait of a probe when one segment is in flight (the peer's delayed ACK), ms "
+             "(0: 50)"},
+    {.name = "mss",
+     .type = OPT_UINT,
+     .max = 65535,
+     .def = "0",
+     U(mss),
      .help = "our MSS, bytes (0: MTU - 40)"},
-    {.name = "gratuitous_arp", .type = OPT_BOOL, .def = "0", U(gratuitous_arp),
+    {.name = "gratuitous_arp",
+     .type = OPT_BOOL,
+     .def = "0",
+     U(gratuitous_arp),
      .help = "1: announce our address at start"},
-    {.name = "isn_seed", .type = OPT_UINT, .max = UINT32_MAX, .def = "0", U(isn_seed),
+    {.name = "isn_seed",
+     .type = OPT_UINT,
+     .max = UINT32_MAX,
+     .def = "0",
+     U(isn_seed),
      .help = "0: random initial sequence numbers; else deterministic from this seed"},
-    {.name = "test_work_per_packet", .type = OPT_UINT, .max = UINT32_MAX, .def = "0",
-     U(test_work_per_packet), .help = "TEST ONLY: extra work per received frame (regression gates)"},
-    {.name = "tx_burst", .type = OPT_UINT, .min = 1, .max = US_TX_BATCH, U(tx_burst),
+    {.name = "test_work_per_packet",
+     .type = OPT_UINT,
+     .max = UINT32_MAX,
+     .def = "0",
+     U(test_work_per_packet),
+     .help = "TEST ONLY: extra work per received frame (regression gates)"},
+    {.name = "tx_burst",
+     .type = OPT_UINT,
+     .min = 1,
+     .max = US_TX_BATCH,
+     U(tx_burst),
      .help = "frames queued before a TX burst goes out (default: the pktio's wish, else 64)"},
     OPT_END,
 };
@@ -86,9 +151,8 @@ int us_netio_probe(const char *pktio_name, char *err, size_t errlen)
 }
 
 struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
-                            const struct netio_config *cfg, int need_iface,
-                            const char *extra_vdev, us_pktio_wrap wrap, void *wrap_arg, char *err,
-                            size_t errlen)
+                            const struct netio_config *cfg, int need_iface, const char *extra_vdev,
+                            us_pktio_wrap wrap, void *wrap_arg, char *err, size_t errlen)
 {
     const char *drv = ops->name;
     if (!cfg || !cfg->ip || !*cfg->ip) {
@@ -120,7 +184,8 @@ struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
         return NULL;
     }
     size_t nopts = 0;
-    while (cfg->opts && cfg->opts[nopts]) nopts++;
+    while (cfg->opts && cfg->opts[nopts])
+        nopts++;
     const char **rest = calloc(nopts + 1, sizeof(*rest));
     if (!rest) {
         snprintf(err, errlen, "%s: out of memory", drv);

@@ -71,6 +71,16 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_CHALLENGE_ACKS_LIMITED] = "challenge_acks_limited",
     [US_RETRANSMITS] = "retransmits",
     [US_FAST_RETRANSMITS] = "fast_retransmits",
+    [US_TLP_PROBES] = "tlp_probes",
+    [US_TLP_NEW_DATA] = "tlp_new_data",
+    [US_SACK_RECOVERIES] = "sack_recoveries",
+    [US_SACK_RETRANSMITS] = "sack_retransmits",
+    [US_RACK_REO_TIMEOUTS] = "rack_reo_timeouts",
+    [US_RACK_REXMIT_LOST] = "rack_rexmit_lost",
+    [US_SACK_BLOCKS_RCVD] = "sack_blocks_rcvd",
+    [US_SACK_BLOCKS_BAD] = "sack_blocks_bad",
+    [US_SACK_ACKS_SENT] = "sack_acks_sent",
+    [US_SACK_PERMITTED] = "sack_permitted",
     [US_TIMEOUTS] = "timeouts",
     [US_SYN_RETRANSMITS] = "syn_retransmits",
     [US_SYN_RESENT_ON_ARP] = "syn_resent_on_arp",
@@ -194,6 +204,7 @@ void us_tx_stall(struct us_ctx *s, struct us_conn *c)
  * reused) meanwhile only gets a harmless tcp_output. */
 __attribute__((noinline)) static void us_tx_unstall(struct us_ctx *s)
 {
+    if (s->ntx >= US_TX_BATCH) return; /* still full */
     for (uint32_t n = s->stalled.count; n && s->ntx < US_TX_BATCH; n--) {
         int32_t i = netio_ring_pop(&s->stalled);
         s->stall_mark[i] = 0;
@@ -202,9 +213,10 @@ __attribute__((noinline)) static void us_tx_unstall(struct us_ctx *s)
             tcp_send_syn(s, c);
             continue;
         }
-        c->flags &= (uint16_t)~CF_SYN_STALL;
+        c->flags &= ~CF_SYN_STALL;
         tcp_output(s, c);
     }
+    if (s->ntx) us_tx_flush(s);
 }
 
 /* ---- slots and events ---- */
@@ -265,7 +277,7 @@ __attribute__((noinline)) static void free_zombies(struct us_ctx *s)
         struct us_conn *c = &s->conns[s->zombie_head];
         s->zombie_head = c->next;
         c->next = -1;
-        c->flags &= (uint16_t)~CF_ZOMBIE;
+        c->flags &= ~CF_ZOMBIE;
         if (c->state == TCPS_CLOSED) us_conn_free(s, c);
     }
 }
@@ -311,7 +323,7 @@ static inline int ev_fill(void *drv, void *slot, struct netio_event *e)
 
 static inline void ev_dequeued(void *slot)
 {
-    ((struct us_conn *)slot)->flags &= (uint16_t)~CF_QUEUED;
+    ((struct us_conn *)slot)->flags &= ~CF_QUEUED;
 }
 
 static int emit(struct us_ctx *s, struct netio_event *evs, int max)
@@ -345,10 +357,7 @@ static void run_stack(struct us_ctx *s)
     }
     if ((s->now >> US_TICK_SHIFT) != s->wheel_tick) tcp_timer_run(s); /* a tick passed */
     if (s->ntx) us_tx_flush(s);
-    if (s->stalled.count && s->ntx < US_TX_BATCH) {
-        us_tx_unstall(s);
-        if (s->ntx) us_tx_flush(s);
-    }
+    if (s->stalled.count) us_tx_unstall(s);
 }
 
 /* Nothing ready and the caller may wait: sleep on the fd, then run again. */
@@ -458,7 +467,7 @@ static void app_release(struct us_ctx *s, struct us_conn *c, enum netio_close_re
     c->app = APP_CLOSING;
     c->reason = (uint8_t)why;
     c->pend = 0;
-    c->flags &= (uint16_t)~CF_WANT_WR;
+    c->flags &= ~CF_WANT_WR;
     CNT(s, US_CONNS_CLOSED);
     CNT(s, US_CLOSE_LOCAL + why);
     us_queue_event(s, c, NETIO_P_CLOSED);
@@ -634,6 +643,7 @@ void ustack_config_defaults(struct ustack_config *c)
     c->time_wait_ns = 1000000000ull;
     c->delack_ns = 10000000ull;
     c->rto_min_ns = 200000000ull;
+    c->tlp_ack_delay_ns = 50000000ull;
     c->cpu = -1;
 }
 
@@ -653,6 +663,7 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
     if (!cfg.time_wait_ns) cfg.time_wait_ns = def.time_wait_ns;
     if (!cfg.delack_ns) cfg.delack_ns = def.delack_ns;
     if (!cfg.rto_min_ns) cfg.rto_min_ns = def.rto_min_ns;
+    if (!cfg.tlp_ack_delay_ns) cfg.tlp_ack_delay_ns = def.tlp_ack_delay_ns;
     if (cfg.ip.s_addr == 0) {
         snprintf(err, errlen, "ustack: no IP address configured");
         return NULL;

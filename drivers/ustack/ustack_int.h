@@ -86,6 +86,16 @@ enum us_cnt {
     US_CHALLENGE_ACKS_LIMITED,
     US_RETRANSMITS,
     US_FAST_RETRANSMITS,
+    US_TLP_PROBES,        /* tail loss probes sent (RFC 8985 7.3) */
+    US_TLP_NEW_DATA,      /* ... of them new data rather than the last segment again */
+    US_SACK_RECOVERIES,   /* recoveries entered on SACK loss detection (RFC 6675 / RACK) */
+    US_SACK_RETRANSMITS,  /* holes the scoreboard retransmitted */
+    US_RACK_REO_TIMEOUTS, /* holes declared lost when the reordering window ran out */
+    US_RACK_REXMIT_LOST,  /* resent holes found lost again (data sent after them arrived) */
+    US_SACK_BLOCKS_RCVD,  /* SACK blocks parsed from the peer and used */
+    US_SACK_BLOCKS_BAD,   /* ... ignored (outside snd_una..snd_max, empty) */
+    US_SACK_ACKS_SENT,    /* segments we sent carrying SACK blocks */
+    US_SACK_PERMITTED,    /* connections on which both sides agreed to SACK */
     US_TIMEOUTS,
     US_SYN_RETRANSMITS,
     US_SYN_RESENT_ON_ARP, /* SYNs re-sent when ARP resolved, their first copy dropped */
@@ -138,17 +148,23 @@ extern const char *const us_cnt_names[US_CNT__COUNT];
 #define CF_ZOMBIE 0x0800u     /* on the zombie list (CLOSED returned this poll) */
 #define CF_SYN_LOST 0x1000u   /* our SYN (SYN-ACK) fell off a full ARP queue: resend on resolve */
 #define CF_SYN_STALL 0x2000u  /* our SYN (SYN-ACK) found the TX queue full: send when it drains */
+#define CF_SACK 0x4000u       /* both sides sent SACK-permitted (RFC 2018) */
+#define CF_LR 0x8000u         /* n_sack or tlp_hi set: new_ack has scoreboard or probe work */
+#define CF_NO_TLP 0x10000u    /* cfg.tlp_off */
+#define CF_SACKQ 0x20000u     /* out-of-order data held and CF_SACK: our segments carry SACK */
 
 /* application view of a slot */
 enum us_app { APP_NONE = 0, APP_OPEN, APP_CLOSING, APP_GONE };
 /* what rexmit_at means */
-enum us_tkind { TK_RTO = 0, TK_PERSIST, TK_TIME_WAIT, TK_FIN_WAIT2 };
+/* (the three that guard data in flight first: new_ack stops them with one test) */
+enum us_tkind { TK_RTO = 0, TK_TLP, TK_REO, TK_PERSIST, TK_TIME_WAIT, TK_FIN_WAIT2 };
+#define US_SACK_MAX 8 /* SACKed ranges the scoreboard keeps */
 
 struct us_conn {
     uint32_t raddr;        /* host order */
     uint16_t lport, rport; /* host order */
     uint8_t state, app, pend, reason;
-    uint16_t flags;
+    uint32_t flags;
     int16_t listener;
     int16_t arp_hint; /* index of raddr's ARP entry when last resolved, -1 none */
     /* Frame bytes 6..37 of every segment of this connection (our MAC, type,
@@ -176,6 +192,17 @@ struct us_conn {
     uint8_t *rbuf;
     uint8_t n_ooo;
     uint32_t ooo_s[US_OOO_MAX], ooo_e[US_OOO_MAX];
+    uint32_t ooo_last; /* sequence of the latest out-of-order segment: first SACK block */
+    /* Loss recovery (tcp_sack.c). The scoreboard: ranges the peer SACKed,
+     * sorted, disjoint, within snd_una..snd_max. Holes below lost_hi are
+     * lost (RFC 6675 IsLost or RACK's reordering window ran out); those below
+     * rxt_nxt were resent in this recovery. rack_seq: holes below it become
+     * lost when the TK_REO timer fires. tlp_hi: snd_max when a tail loss
+     * probe went, 0 when none is outstanding (one probe per episode). */
+    uint8_t n_sack;
+    uint32_t sack_s[US_SACK_MAX], sack_e[US_SACK_MAX];
+    uint32_t lost_hi, rxt_nxt, rack_seq, tlp_hi;
+    uint32_t rxt_mark; /* snd_max when the latest hole was resent */
     /* RTT (RFC 6298) */
     uint64_t srtt, rttvar, rto, rtt_start, persist_ns;
     uint32_t rtt_seq;
@@ -400,6 +427,11 @@ static inline int us_tx_room(struct us_ctx *s)
     us_tx_flush(s);
     return s->ntx < US_TX_BATCH;
 }
+/* us_tx() after us_tx_room() said yes. */
+static inline void us_tx_roomy(struct us_ctx *s, struct pktbuf *b)
+{
+    s->txq[s->ntx++] = b;
+}
 /* c could not send (queue full, or no buffer): count the stall and service
  * c once the queue drains. */
 void us_tx_stall(struct us_ctx *s, struct us_conn *c);
@@ -518,7 +550,24 @@ void tcp_send_rst_reply(struct us_ctx *s, uint32_t raddr, uint16_t rport, uint16
                         uint32_t seq, uint32_t ack, int with_ack);
 void tcp_challenge_ack(struct us_ctx *s, struct us_conn *c);
 void tcp_retransmit_one(struct us_ctx *s, struct us_conn *c); /* segment at snd_una */
-void tcp_probe(struct us_ctx *s, struct us_conn *c);          /* zero-window probe */
+void tcp_tlp_fire(struct us_ctx *s, struct us_conn *c);       /* the probe (RFC 8985 7.3) */
+
+/* tcp_sack.c: the scoreboard and loss detection (see there) */
+void tcp_sack_reset(struct us_conn *c); /* forget it all (established, RTO) */
+void tcp_sack_trim(struct us_conn *c);  /* drop what snd_una covers */
+/* n blocks [left, right) from an ACK (before new_ack moves snd_una). */
+void tcp_sack_update(struct us_ctx *s, struct us_conn *c, const uint32_t (*blk)[2], int n);
+/* RFC 6675 IsLost and RACK's reordering window: moves lost_hi, enters
+ * recovery, arms TK_REO for holes not yet lost. */
+void tcp_sack_detect(struct us_ctx *s, struct us_conn *c);
+void tcp_sack_reo_fire(struct us_ctx *s, struct us_conn *c);
+/* Bytes the scoreboard says are not in the network: SACKed, or lost and
+ * not yet resent (RFC 6675 pipe = flight - this). */
+uint32_t tcp_sack_out_of_pipe(const struct us_conn *c);
+/* First sequence >= from not SACKed; *end: where the SACKed range above it
+ * starts (snd_max if none). */
+uint32_t tcp_sack_next_hole(const struct us_conn *c, uint32_t from, uint32_t *end);
+void tcp_probe(struct us_ctx *s, struct us_conn *c); /* zero-window probe */
 /* Receive buffer space (the window we could offer). */
 static inline uint32_t tcp_rcv_space(struct us_ctx *s, struct us_conn *c)
 {
@@ -559,5 +608,23 @@ static inline void tcp_stop_rexmit(struct us_ctx *s, struct us_conn *c)
 }
 void tcp_rtt_sample(struct us_ctx *s, struct us_conn *c, uint64_t r);
 void tcp_timer_init(struct us_ctx *s);
+/* tcp_out.c: the RTO, restarted when restart, else only if not running. */
+void tcp_arm_rto(struct us_ctx *s, struct us_conn *c, int restart);
+/* After new data went out or an ACK took some: the PTO (RFC 8985 7.2: 2
+ * SRTT, plus tlp_ack_delay with one segment in flight, at most the RTO)
+ * when a tail loss probe may go (an RTT sample exists, tlp is on, no probe
+ * outstanding and no RTO recovery (tlp_hi), nothing SACKed, not in
+ * recovery: CF_RECOVERY, CF_LR), else the RTO. Per request: inline. */
+static inline void tcp_arm_xmit_timer(struct us_ctx *s, struct us_conn *c, int restart)
+{
+    uint64_t pto = 2 * c->srtt;
+    if (__builtin_expect(pto && !(c->flags & (CF_RECOVERY | CF_LR | CF_NO_TLP)), 1)) {
+        if (c->snd_max - c->snd_una <= c->smss) pto += s->cfg.tlp_ack_delay_ns; /* one segment */
+        if (pto > c->rto) pto = c->rto;
+        tcp_set_rexmit(s, c, TK_TLP, pto);
+        return;
+    }
+    tcp_arm_rto(s, c, restart);
+}
 
 #endif
