@@ -387,6 +387,44 @@ static void wake_writer(struct us_ctx *s, struct us_conn *c)
     }
 }
 
+/* RFC 5681: slow start, then congestion avoidance. */
+static inline void cwnd_grow(struct us_conn *c, uint32_t acked)
+{
+    uint32_t smss = c->smss;
+    if (c->cwnd < c->ssthresh) {
+        c->cwnd += acked < smss ? acked : smss;
+    } else {
+        uint32_t inc = smss * smss / (c->cwnd ? c->cwnd : 1);
+        c->cwnd += inc ? inc : 1;
+    }
+}
+
+/* new_ack() with a scoreboard, a probe out or in recovery. */
+static __attribute__((noinline)) void new_ack_lr(struct us_ctx *s, struct us_conn *c, uint32_t ack,
+                                                 uint32_t acked)
+{
+    if (c->flags & CF_LR) {
+        if (c->n_sack) tcp_sack_trim(c);
+        if (c->tlp_hi && SEQ_GEQ(ack, c->tlp_hi)) c->tlp_hi = 0; /* the probe's episode ended */
+        if (!c->n_sack && !c->tlp_hi) c->flags &= ~CF_LR;
+    }
+    if (!(c->flags & CF_RECOVERY)) {
+        cwnd_grow(c, acked);
+        return;
+    }
+    uint32_t smss = c->smss;
+    if (SEQ_GEQ(ack, c->recover)) { /* full ACK: deflate, leave recovery */
+        uint32_t flight = c->snd_max - c->snd_una;
+        c->cwnd = c->ssthresh < flight + smss ? c->ssthresh : flight + smss;
+        c->flags &= ~CF_RECOVERY;
+    } else if (c->flags & CF_SACK) {
+        /* the scoreboard resends the holes (tcp_output_work, pipe <= cwnd) */
+    } else { /* partial ACK: retransmit the next hole, partial deflation */
+        tcp_retransmit_one(s, c);
+        c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) + smss;
+    }
+}
+
 static void new_ack(struct us_ctx *s, struct us_conn *c, uint32_t ack)
 {
     uint32_t acked = ack - c->snd_una;
@@ -399,34 +437,15 @@ static void new_ack(struct us_ctx *s, struct us_conn *c, uint32_t ack)
     }
     c->snd_una = ack;
     if (SEQ_LT(c->snd_nxt, ack)) c->snd_nxt = ack;
-    if (__builtin_expect(c->flags & CF_LR, 0)) {
-        if (c->n_sack) tcp_sack_trim(c);
-        if (c->tlp_hi && SEQ_GEQ(ack, c->tlp_hi)) c->tlp_hi = 0; /* the probe's episode ended */
-        if (!c->n_sack && !c->tlp_hi) c->flags &= ~CF_LR;
-    }
     if ((c->flags & CF_RTT) && SEQ_GT(ack, c->rtt_seq)) {
         tcp_rtt_sample(s, c, s->now - c->rtt_start);
         c->flags &= ~CF_RTT;
     }
     c->nretx = 0;
-    uint32_t smss = c->smss;
-    if (c->flags & CF_RECOVERY) {
-        if (SEQ_GEQ(ack, c->recover)) { /* full ACK: deflate, leave recovery */
-            uint32_t flight = c->snd_max - c->snd_una;
-            c->cwnd = c->ssthresh < flight + smss ? c->ssthresh : flight + smss;
-            c->flags &= ~CF_RECOVERY;
-        } else if (c->flags & CF_SACK) {
-            /* the scoreboard resends the holes (tcp_output_work, pipe <= cwnd) */
-        } else { /* partial ACK: retransmit the next hole, partial deflation */
-            tcp_retransmit_one(s, c);
-            c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) + smss;
-        }
-    } else if (c->cwnd < c->ssthresh) {
-        c->cwnd += acked < smss ? acked : smss;
-    } else {
-        uint32_t inc = smss * smss / (c->cwnd ? c->cwnd : 1);
-        c->cwnd += inc ? inc : 1;
-    }
+    if (__builtin_expect(c->flags & (CF_RECOVERY | CF_LR), 0))
+        new_ack_lr(s, c, ack, acked);
+    else
+        cwnd_grow(c, acked);
     if (c->cwnd > 0x3fffffffu) c->cwnd = 0x3fffffffu;
     c->dupacks = 0;
     if (c->snd_una == c->snd_max) {
