@@ -130,6 +130,13 @@ const struct opt_def us_stack_opt_defs[] = {
      .def = "0",
      U(test_work_per_packet),
      .help = "TEST ONLY: extra work per received frame (regression gates)"},
+    {.name = "test_drop_every",
+     .type = OPT_UINT,
+     .max = 1000000,
+     .def = "0",
+     U(test_drop_every),
+     .help = "TEST ONLY: drop every Nth TCP segment with data we send and every Nth we receive "
+             "(0: off; loss recovery against real peers)"},
     {.name = "tx_burst",
      .type = OPT_UINT,
      .min = 1,
@@ -139,6 +146,135 @@ const struct opt_def us_stack_opt_defs[] = {
     OPT_END,
 };
 #undef U
+
+/* ---- TEST ONLY: a pktio that loses every Nth TCP segment with data ---- */
+
+struct lossy {
+    struct pktio base; /* first */
+    struct pktio *in;
+    uint32_t every;
+    uint64_t seen_tx, seen_rx, dropped_tx, dropped_rx;
+};
+
+static struct lossy *lossy_of(struct pktio *p)
+{
+    return (struct lossy *)p;
+}
+
+/* Whether frame b is IPv4 TCP carrying data. */
+static int tcp_data(const struct pktbuf *b)
+{
+    const uint8_t *f = b->data;
+    if (b->len < ETH_HLEN + IP_HLEN + 20 || rd16(f + 12) != ETH_P_IPV4 || f[ETH_HLEN + 9] != 6)
+        return 0;
+    uint32_t ihl = (uint32_t)(f[ETH_HLEN] & 15) * 4, tot = rd16(f + ETH_HLEN + 2);
+    if (ihl < IP_HLEN || b->len < ETH_HLEN + ihl + 20) return 0;
+    uint32_t doff = (uint32_t)(f[ETH_HLEN + ihl + 12] >> 4) * 4;
+    return tot > ihl + doff;
+}
+
+static uint16_t lossy_rx(struct pktio *p, struct pktbuf **b, uint16_t n)
+{
+    struct lossy *l = lossy_of(p);
+    uint16_t k = pktio_rx_burst(l->in, b, n), out = 0;
+    for (uint16_t i = 0; i < k; i++) {
+        if (tcp_data(b[i]) && ++l->seen_rx % l->every == 0) {
+            l->dropped_rx++;
+            pktio_free(l->in, &b[i], 1);
+            continue;
+        }
+        b[out++] = b[i];
+    }
+    return out;
+}
+
+/* The first ret frames are taken (sent or dropped), as tx_burst promises. */
+static uint16_t lossy_tx(struct pktio *p, struct pktbuf **b, uint16_t n)
+{
+    struct lossy *l = lossy_of(p);
+    uint16_t done = 0;
+    while (done < n) {
+        uint64_t seen = l->seen_tx;
+        uint16_t d = done;
+        for (; d < n; d++) { /* the next one to drop */
+            if (!tcp_data(b[d])) continue;
+            if ((seen + 1) % l->every == 0) break;
+            seen++;
+        }
+        /* frames done..d-1 pass; d (if < n) is dropped */
+        uint16_t k = d > done ? pktio_tx_burst(l->in, b + done, (uint16_t)(d - done)) : 0;
+        for (uint16_t i = done; i < done + k; i++)
+            l->seen_tx += tcp_data(b[i]);
+        done = (uint16_t)(done + k);
+        if (done < d) break; /* refused: the rest stays the caller's */
+        if (d == n) break;
+        l->seen_tx++;
+        l->dropped_tx++;
+        pktio_free(l->in, &b[d], 1);
+        done++;
+    }
+    return done;
+}
+
+static struct pktbuf *lossy_alloc(struct pktio *p)
+{
+    return pktio_alloc(lossy_of(p)->in);
+}
+static void lossy_free(struct pktio *p, struct pktbuf **b, uint16_t n)
+{
+    pktio_free(lossy_of(p)->in, b, n);
+}
+static void lossy_info(struct pktio *p, struct pktio_info *out)
+{
+    pktio_info(lossy_of(p)->in, out);
+}
+static int lossy_counters(struct pktio *p, struct netio_counter *out, int max)
+{
+    struct lossy *l = lossy_of(p);
+    int n = 0;
+    if (n < max) out[n++] = (struct netio_counter){"test_dropped_tx", l->dropped_tx};
+    if (n < max) out[n++] = (struct netio_counter){"test_dropped_rx", l->dropped_rx};
+    if (n < max && l->in->ops->counters) n += pktio_counters(l->in, out + n, max - n);
+    return n;
+}
+static uint32_t lossy_in_use(struct pktio *p)
+{
+    struct pktio *in = lossy_of(p)->in;
+    return in->ops->in_use ? in->ops->in_use(in) : 0;
+}
+static void lossy_close(struct pktio *p)
+{
+    pktio_close(lossy_of(p)->in);
+    free(p);
+}
+
+static const struct pktio_ops lossy_ops = {
+    .name = "test-lossy",
+    .help = "TEST ONLY: loses every Nth TCP segment with data each way",
+    .rx_burst = lossy_rx,
+    .tx_burst = lossy_tx,
+    .alloc = lossy_alloc,
+    .free = lossy_free,
+    .info = lossy_info,
+    .counters = lossy_counters,
+    .in_use = lossy_in_use,
+    .close = lossy_close,
+};
+
+/* Wraps p (taking it; closed on failure). */
+static struct pktio *lossy_wrap(struct pktio *p, uint32_t every, char *err, size_t errlen)
+{
+    struct lossy *l = calloc(1, sizeof(*l));
+    if (!l) {
+        snprintf(err, errlen, "test_drop_every: out of memory");
+        pktio_close(p);
+        return NULL;
+    }
+    l->base.ops = &lossy_ops;
+    l->in = p;
+    l->every = every;
+    return &l->base;
+}
 
 int us_netio_probe(const char *pktio_name, char *err, size_t errlen)
 {
@@ -197,6 +333,7 @@ struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
         struct pktio_config pc = {.iface = cfg->iface, .opts = rest, .extra_vdev = extra_vdev};
         struct pktio *p = po->open(&pc, err, errlen);
         if (p && wrap) p = wrap(wrap_arg, p, &uc, err, errlen); /* closes p on failure */
+        if (p && uc.test_drop_every) p = lossy_wrap(p, uc.test_drop_every, err, errlen);
         if (p) {
             io = us_open_ops(p, &uc, ops, err, errlen);
             if (!io) pktio_close(p);

@@ -415,7 +415,14 @@ static __attribute__((noinline)) void new_ack_lr(struct us_ctx *s, struct us_con
     uint32_t smss = c->smss;
     if (SEQ_GEQ(ack, c->recover)) { /* full ACK: deflate, leave recovery */
         uint32_t flight = c->snd_max - c->snd_una;
-        c->cwnd = c->ssthresh < flight + smss ? c->ssthresh : flight + smss;
+        /* NewReno (RFC 6582) deflates to the flight + 1 SMSS; after SACK
+         * recovery the flight is often near 0 and a window of one segment
+         * would wait for the peer's delayed ACK (40 ms on Linux) every time:
+         * cwnd = ssthresh, as Linux ends its reduction (RFC 6937) */
+        if (c->flags & CF_SACK)
+            c->cwnd = c->ssthresh;
+        else
+            c->cwnd = c->ssthresh < flight + smss ? c->ssthresh : flight + smss;
         c->flags &= ~CF_RECOVERY;
     } else if (c->flags & CF_SACK) {
         /* the scoreboard resends the holes (tcp_output_work, pipe <= cwnd) */

@@ -61,6 +61,8 @@ struct ustack_config {
     void *tsc_arg;
     uint32_t
         test_work_per_packet; /* TEST ONLY: extra loop iterations per received frame (0 = off) */
+    uint32_t test_drop_every; /* TEST ONLY, us_netio_open: drop every Nth TCP frame with data
+                                 sent and every Nth received (0 = off): loss against real peers */
 };
 
 void ustack_config_defaults(struct ustack_config *c);

@@ -1953,6 +1953,116 @@ Test(ustack_bb, last_data_segment_lost_once_recovers)
     rig_fini(r);
 }
 
+/* SACK negotiation (RFC 2018 section 2): our SYN offers SACK-permitted;
+ * our SYN-ACK carries it only when the peer's SYN did. */
+Test(ustack_bb, syn_offers_sack_permitted_synack_only_if_offered)
+{
+    struct rig *r = rig_peer();
+    struct pconn pc;
+    struct seg s, sa;
+    pc_init(&pc, SRV_PORT, 0x20000000u);
+    struct conn *c = rig_connect(r, 0, IP_B, SRV_PORT);
+    cr_assert(peer_next(r, &s, 100 * MS), "stack sent no SYN");
+    cr_assert(s.p.flags & FR_SYN);
+    cr_assert(s.p.sack_perm, "our SYN does not offer SACK-permitted");
+    peer_answer_syn(r, &pc, &s); /* MSS only: no SACK on this connection */
+    peer_expect_ack(r, &pc);
+    RUN(r, cond_connected, c, 100 * MS, "CONNECTED");
+    struct pconn pp;
+    pc_init(&pp, PEER_PORT, 0x30000000u);
+    rig_listen(r, 0, IP_A, SRV_PORT);
+    pp.port = PEER_PORT;
+    pp.sport = SRV_PORT;
+    peer_syn(r, &pp, &sa); /* a SYN with MSS only */
+    cr_assert_eq(sa.p.sack_perm, 0, "SACK-permitted in a SYN-ACK to a SYN without it");
+    peer_finish_passive(r, &pp, &sa);
+    struct csnap cs;
+    csnap_take(r->s[0].io, &cs);
+    cr_assert_eq(csnap_sum(&cs, "sack_permitted"), 0, "SACK agreed though the peer never offered");
+    peer_stack_closes(r, &pc, c);
+    rig_fini(r);
+}
+
+/* SACK blocks as Linux sends them: the peer loses the 3rd of 10 segments
+ * and ACKs the rest with SACK blocks; the stack parses them and resends
+ * only the hole, at once (RFC 6675: 3 segments SACKed above it), not after
+ * the RTO, and no SACKed byte again. */
+Test(ustack_bb, sack_blocks_from_peer_resend_only_the_hole)
+{
+    struct rig *r = rig_peer();
+    struct pconn pc;
+    struct seg s;
+    char d[128];
+    pc_init(&pc, SRV_PORT, 0x20000000u);
+    struct conn *c = rig_connect(r, 0, IP_B, SRV_PORT);
+    cr_assert(peer_next(r, &s, 100 * MS), "stack sent no SYN");
+    cr_assert(s.p.sack_perm);
+    pc.sport = s.p.sport;
+    pc.irs = s.p.seq;
+    pc.rcv_nxt = s.p.seq + 1;
+    uint8_t o[8];
+    size_t ol = fr_opt_mss(o, 1460);
+    ol += fr_opt_nop(o + ol);
+    ol += fr_opt_nop(o + ol);
+    ol += fr_opt_sack_perm(o + ol);
+    pc_send(r, &pc, FR_SYN | FR_ACK, NULL, 0, o, ol);
+    peer_expect_ack(r, &pc);
+    RUN(r, cond_connected, c, 100 * MS, "CONNECTED");
+    struct csnap before, after;
+    csnap_take(r->s[0].io, &before);
+    cr_assert_eq(csnap_sum(&before, "sack_permitted"), 1, "SACK not agreed");
+    const uint32_t mss = 1460, nseg = 10;
+    c->tx_goal = (uint64_t)nseg * mss;
+    uint32_t base = pc.rcv_nxt, hole = base + 2 * mss;
+    struct seg segs[16];
+    for (uint32_t i = 0; i < nseg; i++) {
+        cr_assert(peer_next(r, &segs[i], 100 * MS), "segment %u not sent", i);
+        cr_assert_eq(segs[i].p.seq, base + i * mss, "%s", fr_describe(&segs[i].p, d, sizeof(d)));
+        cr_assert_eq(segs[i].p.len, mss);
+    }
+    uint64_t t_ack = r->sr.now_ns;
+    pc_take(&pc, &segs[0].p);
+    pc_take(&pc, &segs[1].p);
+    /* one ACK per segment after the hole, each with the growing SACK block */
+    for (uint32_t i = 3; i < nseg; i++) {
+        uint8_t so[12];
+        size_t sl = fr_opt_nop(so);
+        sl += fr_opt_nop(so + sl);
+        so[sl++] = 5; /* SACK */
+        so[sl++] = 10;
+        uint32_t l = hole + mss, rr = base + (i + 1) * mss;
+        uint8_t be[8] = {(uint8_t)(l >> 24),  (uint8_t)(l >> 16),  (uint8_t)(l >> 8),  (uint8_t)l,
+                         (uint8_t)(rr >> 24), (uint8_t)(rr >> 16), (uint8_t)(rr >> 8), (uint8_t)rr};
+        memcpy(so + sl, be, 8);
+        sl += 8;
+        pc_send(r, &pc, FR_ACK, NULL, 0, so, sl);
+    }
+    cr_assert(peer_next(r, &s, 150 * MS), "hole not resent");
+    cr_assert_eq(s.p.seq, hole, "resent %s, want the hole at %u", fr_describe(&s.p, d, sizeof(d)),
+                 hole);
+    cr_assert_eq(s.p.len, mss);
+    cr_assert_lt(s.t - t_ack, 10 * MS, "hole resent %.3f s after the SACKs (the RTO is 200 ms)",
+                 (double)(s.t - t_ack) / 1e9);
+    pc_take(&pc, &s.p);
+    /* the rest arrived before: take it from the first copies, ACK all */
+    for (uint32_t i = 3; i < nseg; i++)
+        pc_take(&pc, &segs[i].p);
+    pc_send(r, &pc, FR_ACK, NULL, 0, NULL, 0);
+    cr_assert_eq(pc.rx_bytes, (uint64_t)nseg * mss);
+    cr_assert_eq(pc.rx_bad, NO_BAD);
+    cr_assert_eq(peer_quiet(r, 300 * MS), 0,
+                 "segments after the hole was filled (SACKed data "
+                 "resent?)");
+    csnap_take(r->s[0].io, &after);
+    cr_assert_geq(csnap_sum(&after, "sack_blocks_rcvd") - csnap_sum(&before, "sack_blocks_rcvd"),
+                  7);
+    cr_assert_eq(csnap_sum(&after, "retransmits") - csnap_sum(&before, "retransmits"), 1, "%s",
+                 csnap_diff(&before, &after, d, sizeof(d)));
+    cr_assert_eq(csnap_sum(&after, "timeouts") - csnap_sum(&before, "timeouts"), 0);
+    peer_stack_closes(r, &pc, c);
+    rig_fini(r);
+}
+
 Test(ustack_bb, fin_lost_once_recovers)
 {
     struct rig *r = rig_peer();
