@@ -71,6 +71,16 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_CHALLENGE_ACKS_LIMITED] = "challenge_acks_limited",
     [US_RETRANSMITS] = "retransmits",
     [US_FAST_RETRANSMITS] = "fast_retransmits",
+    [US_TLP_PROBES] = "tlp_probes",
+    [US_TLP_NEW_DATA] = "tlp_new_data",
+    [US_SACK_RECOVERIES] = "sack_recoveries",
+    [US_SACK_RETRANSMITS] = "sack_retransmits",
+    [US_RACK_REO_TIMEOUTS] = "rack_reo_timeouts",
+    [US_RACK_REXMIT_LOST] = "rack_rexmit_lost",
+    [US_SACK_BLOCKS_RCVD] = "sack_blocks_rcvd",
+    [US_SACK_BLOCKS_BAD] = "sack_blocks_bad",
+    [US_SACK_ACKS_SENT] = "sack_acks_sent",
+    [US_SACK_PERMITTED] = "sack_permitted",
     [US_TIMEOUTS] = "timeouts",
     [US_SYN_RETRANSMITS] = "syn_retransmits",
     [US_SYN_RESENT_ON_ARP] = "syn_resent_on_arp",
@@ -85,6 +95,7 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_WINDOW_UPDATES] = "window_updates",
     [US_TX_POOL_EMPTY] = "tx_pool_empty",
     [US_TX_DROPPED_FULL] = "tx_dropped_full",
+    [US_TX_STALL_FULL] = "tx_stall_full",
     [US_CONNS_ACCEPTED] = "conns_accepted",
     [US_CONNS_CONNECTED] = "conns_connected",
     [US_CONNS_CLOSED] = "conns_closed",
@@ -103,7 +114,6 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_POLL_ITERS_WORK] = "poll_iters_work",
     [US_POLL_ITERS_IDLE] = "poll_iters_idle",
 };
-
 
 static inline struct us_ctx *S(struct netio *io)
 {
@@ -169,11 +179,45 @@ void us_tx_flush(struct us_ctx *s)
         off = (uint16_t)(off + k);
     }
     s->cnt[US_TX_FRAMES] += off;
-    if (off < s->ntx) {
-        s->cnt[US_TX_DROPPED_FULL] += (uint64_t)(s->ntx - off);
-        pktio_free(s->pkt, s->txq + off, (uint16_t)(s->ntx - off));
+    if (off < s->ntx) /* refused: keep them, in order, for the next flush */
+        memmove(s->txq, s->txq + off, (size_t)(s->ntx - off) * sizeof(s->txq[0]));
+    s->ntx = (uint16_t)(s->ntx - off);
+}
+
+void us_tx_drop_full(struct us_ctx *s, struct pktbuf *b)
+{
+    CNT(s, US_TX_DROPPED_FULL);
+    pktio_free(s->pkt, &b, 1);
+}
+
+void us_tx_stall(struct us_ctx *s, struct us_conn *c)
+{
+    CNT(s, US_TX_STALL_FULL);
+    int32_t i = (int32_t)(c - s->conns);
+    if (s->stall_mark[i]) return;
+    s->stall_mark[i] = 1;
+    netio_ring_push(&s->stalled, i);
+}
+
+/* The queue has room again: each connection that stalled sends what it
+ * held back (a refused SYN or SYN-ACK, unsent data, an owed ACK), in the
+ * order they stalled, until the queue fills again. A slot freed (or
+ * reused) meanwhile only gets a harmless tcp_output. */
+__attribute__((noinline)) static void us_tx_unstall(struct us_ctx *s)
+{
+    if (s->ntx >= US_TX_BATCH) return; /* still full */
+    for (uint32_t n = s->stalled.count; n && s->ntx < US_TX_BATCH; n--) {
+        int32_t i = netio_ring_pop(&s->stalled);
+        s->stall_mark[i] = 0;
+        struct us_conn *c = &s->conns[i];
+        if ((c->flags & CF_SYN_STALL) && (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RCVD)) {
+            tcp_send_syn(s, c);
+            continue;
+        }
+        c->flags &= ~CF_SYN_STALL;
+        tcp_output(s, c);
     }
-    s->ntx = 0;
+    if (s->ntx) us_tx_flush(s);
 }
 
 /* ---- slots and events ---- */
@@ -234,7 +278,7 @@ __attribute__((noinline)) static void free_zombies(struct us_ctx *s)
         struct us_conn *c = &s->conns[s->zombie_head];
         s->zombie_head = c->next;
         c->next = -1;
-        c->flags &= (uint16_t)~CF_ZOMBIE;
+        c->flags &= ~CF_ZOMBIE;
         if (c->state == TCPS_CLOSED) us_conn_free(s, c);
     }
 }
@@ -280,7 +324,7 @@ static inline int ev_fill(void *drv, void *slot, struct netio_event *e)
 
 static inline void ev_dequeued(void *slot)
 {
-    ((struct us_conn *)slot)->flags &= (uint16_t)~CF_QUEUED;
+    ((struct us_conn *)slot)->flags &= ~CF_QUEUED;
 }
 
 static int emit(struct us_ctx *s, struct netio_event *evs, int max)
@@ -297,11 +341,14 @@ static void run_stack(struct us_ctx *s)
         uint16_t n = pktio_rx_burst(s->pkt, s->rxq, US_RX_BURST);
         if (!n) break;
         s->cnt[US_RX_FRAMES] += n;
-        if (s->cfg.test_work_per_packet) { /* TEST ONLY: a fixed cost per frame (regression gates) */
+        if (s->cfg
+                .test_work_per_packet) { /* TEST ONLY: a fixed cost per frame (regression gates) */
             volatile uint64_t acc = 0;
-            for (uint64_t w = (uint64_t)s->cfg.test_work_per_packet * n; w; w--) acc += w;
+            for (uint64_t w = (uint64_t)s->cfg.test_work_per_packet * n; w; w--)
+                acc += w;
         }
-        for (uint16_t j = 0; j < n; j++) eth_input(s, s->rxq[j]);
+        for (uint16_t j = 0; j < n; j++)
+            eth_input(s, s->rxq[j]);
         pktio_free(s->pkt, s->rxq, n);
         if (n < US_RX_BURST) break;
     }
@@ -311,6 +358,7 @@ static void run_stack(struct us_ctx *s)
     }
     if ((s->now >> US_TICK_SHIFT) != s->wheel_tick) tcp_timer_run(s); /* a tick passed */
     if (s->ntx) us_tx_flush(s);
+    if (s->stalled.count) us_tx_unstall(s);
 }
 
 /* Nothing ready and the caller may wait: sleep on the fd, then run again. */
@@ -421,7 +469,7 @@ static void app_release(struct us_ctx *s, struct us_conn *c, enum netio_close_re
     c->app = APP_CLOSING;
     c->reason = (uint8_t)why;
     c->pend = 0;
-    c->flags &= (uint16_t)~CF_WANT_WR;
+    c->flags &= ~CF_WANT_WR;
     CNT(s, US_CONNS_CLOSED);
     CNT(s, US_CLOSE_LOCAL + why);
     us_queue_event(s, c, NETIO_P_CLOSED);
@@ -466,8 +514,7 @@ void us_abort(struct netio *io, int conn)
     tcp_closed(s, c, NETIO_CLOSE_LOCAL);
 }
 
-int us_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx, char *err,
-                      size_t errlen)
+int us_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx, char *err, size_t errlen)
 {
     struct us_ctx *s = S(io);
     uint32_t raddr = ntohl(dst->sin_addr.s_addr);
@@ -521,8 +568,7 @@ int us_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx, char 
     return i;
 }
 
-int us_listen(struct netio *io, const struct sockaddr_in *addr, void *ctx, char *err,
-                     size_t errlen)
+int us_listen(struct netio *io, const struct sockaddr_in *addr, void *ctx, char *err, size_t errlen)
 {
     struct us_ctx *s = S(io);
     uint16_t port = ntohs(addr->sin_port);
@@ -584,6 +630,8 @@ void us_destroy(struct netio *io)
     free(s->conns);
     free(s->hash);
     netio_ring_fini(&s->ready);
+    netio_ring_fini(&s->stalled);
+    free(s->stall_mark);
     pktio_close(s->pkt);
     free(s);
 }
@@ -597,6 +645,7 @@ void ustack_config_defaults(struct ustack_config *c)
     c->time_wait_ns = 1000000000ull;
     c->delack_ns = 10000000ull;
     c->rto_min_ns = 200000000ull;
+    c->tlp_ack_delay_ns = 50000000ull;
     c->cpu = -1;
 }
 
@@ -616,6 +665,7 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
     if (!cfg.time_wait_ns) cfg.time_wait_ns = def.time_wait_ns;
     if (!cfg.delack_ns) cfg.delack_ns = def.delack_ns;
     if (!cfg.rto_min_ns) cfg.rto_min_ns = def.rto_min_ns;
+    if (!cfg.tlp_ack_delay_ns) cfg.tlp_ack_delay_ns = def.tlp_ack_delay_ns;
     if (cfg.ip.s_addr == 0) {
         snprintf(err, errlen, "ustack: no IP address configured");
         return NULL;
@@ -657,7 +707,7 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
     s->mtu = info.mtu ? info.mtu : 1500;
     s->offloads = info.offloads;
     /* the option, else the pktio's preference, else the largest burst */
-    s->tx_burst = cfg.tx_burst ? cfg.tx_burst
+    s->tx_burst = cfg.tx_burst                                    ? cfg.tx_burst
                   : info.tx_burst && info.tx_burst <= US_TX_BATCH ? info.tx_burst
                                                                   : US_TX_BATCH;
     s->fd = info.fd;
@@ -668,21 +718,27 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
     s->mss = (uint16_t)mss;
     s->max_conns = cfg.max_conns;
     uint32_t hs = 1;
-    while (hs < cfg.max_conns) hs <<= 1;
+    while (hs < cfg.max_conns)
+        hs <<= 1;
     s->hmask = hs - 1;
     s->conns = calloc(cfg.max_conns, sizeof(*s->conns));
     s->hash = malloc(hs * sizeof(*s->hash));
     int rr = netio_ring_init(&s->ready, cfg.max_conns);
-    if (!s->conns || !s->hash || rr < 0) {
+    int rs = netio_ring_init(&s->stalled, cfg.max_conns);
+    s->stall_mark = calloc(cfg.max_conns, 1);
+    if (!s->conns || !s->hash || rr < 0 || rs < 0 || !s->stall_mark) {
         snprintf(err, errlen, "ustack: out of memory for %u connections", cfg.max_conns);
         s->pkt = NULL; /* the caller keeps pkt on failure */
         free(s->conns);
         free(s->hash);
+        free(s->stall_mark);
         netio_ring_fini(&s->ready);
+        netio_ring_fini(&s->stalled);
         free(s);
         return NULL;
     }
-    for (uint32_t i = 0; i < hs; i++) s->hash[i] = -1;
+    for (uint32_t i = 0; i < hs; i++)
+        s->hash[i] = -1;
     for (uint32_t i = 0; i < cfg.max_conns; i++) {
         s->conns[i].next = i + 1 < cfg.max_conns ? (int32_t)i + 1 : -1;
         s->conns[i].hnext = s->conns[i].tprev = s->conns[i].tnext = -1;

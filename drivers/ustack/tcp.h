@@ -28,7 +28,7 @@
 struct tcp_hdr {
     uint16_t sport, dport;
     uint32_t seq, ack;
-    uint8_t off;   /* data offset in 32-bit words, high nibble */
+    uint8_t off; /* data offset in 32-bit words, high nibble */
     uint8_t flags;
     uint16_t win, csum, urp;
 } __attribute__((packed));
@@ -38,11 +38,13 @@ struct tcp_hdr {
 #define TCPOPT_MSS 2
 #define TCPOPT_WSCALE 3
 #define TCPOPT_SACK_PERM 4
+#define TCPOPT_SACK 5
+#define TCP_SACK_BLOCKS 4 /* most blocks an option carries (without timestamps) */
 #define TCPOPT_TS 8
 
-#define TCP_WSCALE_OURS 7     /* offered on every SYN (RFC 7323) */
+#define TCP_WSCALE_OURS 7 /* offered on every SYN (RFC 7323) */
 #define TCP_WSCALE_MAX 14
-#define TCP_DEFAULT_MSS 536   /* peer sent no MSS option (RFC 9293 3.7.1) */
+#define TCP_DEFAULT_MSS 536 /* peer sent no MSS option (RFC 9293 3.7.1) */
 
 /* RFC 9293 states; LISTEN lives in the listener table, not in a slot. */
 enum tcp_state {

@@ -21,7 +21,8 @@
 struct tcp_opts {
     uint16_t mss;
     uint8_t ws;
-    uint8_t has_mss, has_ws;
+    uint8_t has_mss, has_ws, sack_ok, nsack;
+    uint32_t sack[TCP_SACK_BLOCKS][2]; /* [left, right) of each SACK block */
 };
 
 /* ---- table: hash, lookup, lifetime ---- */
@@ -67,7 +68,7 @@ void tcp_hash_remove(struct us_ctx *s, struct us_conn *c)
         pp = &s->conns[*pp].hnext;
     }
     c->hnext = -1;
-    c->flags &= (uint16_t)~CF_HASHED;
+    c->flags &= ~CF_HASHED;
 }
 
 static uint64_t mix64(uint64_t x)
@@ -99,6 +100,7 @@ void tcp_conn_init(struct us_ctx *s, struct us_conn *c)
     c->rto = US_RTO_INIT_NS;
     if (c->rto < s->cfg.rto_min_ns) c->rto = s->cfg.rto_min_ns;
     c->ssthresh = 0x7fffffffu;
+    if (s->cfg.tlp_off) c->flags |= CF_NO_TLP;
 }
 
 void tcp_closed(struct us_ctx *s, struct us_conn *c, enum netio_close_reason why)
@@ -114,7 +116,7 @@ void tcp_closed(struct us_ctx *s, struct us_conn *c, enum netio_close_reason why
     case APP_OPEN:
         c->app = APP_CLOSING;
         c->reason = (uint8_t)why;
-        c->flags &= (uint16_t)~CF_WANT_WR;
+        c->flags &= ~CF_WANT_WR;
         CNT(s, US_CONNS_CLOSED);
         CNT(s, US_CLOSE_LOCAL + why);
         us_queue_event(s, c, NETIO_P_CLOSED);
@@ -130,7 +132,8 @@ void tcp_unreachable(struct us_ctx *s, uint32_t ip)
 {
     for (uint32_t i = 0; i < s->max_conns; i++) {
         struct us_conn *c = &s->conns[i];
-        if (c->state == TCPS_SYN_SENT && c->raddr == ip) tcp_closed(s, c, NETIO_CLOSE_CONNECT_FAILED);
+        if (c->state == TCPS_SYN_SENT && c->raddr == ip)
+            tcp_closed(s, c, NETIO_CLOSE_CONNECT_FAILED);
     }
 }
 
@@ -160,7 +163,7 @@ void tcp_arp_resolved(struct us_ctx *s, uint32_t ip)
             left = 1;
             continue;
         }
-        c->flags &= (uint16_t)~CF_SYN_LOST;
+        c->flags &= ~CF_SYN_LOST;
         if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RCVD) {
             CNT(s, US_SYN_RESENT_ON_ARP);
             tcp_send_syn(s, c);
@@ -174,7 +177,7 @@ void tcp_arp_resolved(struct us_ctx *s, uint32_t ip)
 
 static int parse_opts(const uint8_t *o, uint32_t n, struct tcp_opts *out)
 {
-    memset(out, 0, sizeof(*out));
+    out->has_mss = out->has_ws = out->sack_ok = out->nsack = 0;
     uint32_t i = 0;
     while (i < n) {
         uint8_t k = o[i];
@@ -199,6 +202,15 @@ static int parse_opts(const uint8_t *o, uint32_t n, struct tcp_opts *out)
             break;
         case TCPOPT_SACK_PERM:
             if (l != 2) return -1;
+            out->sack_ok = 1;
+            break;
+        case TCPOPT_SACK:
+            if (l < 10 || (l - 2) % 8) return -1;
+            for (uint32_t b = 0; b < (uint32_t)(l - 2) / 8 && b < TCP_SACK_BLOCKS; b++) {
+                out->sack[b][0] = rd32(o + i + 2 + 8 * b);
+                out->sack[b][1] = rd32(o + i + 6 + 8 * b);
+                out->nsack = (uint8_t)(b + 1);
+            }
             break;
         case TCPOPT_TS:
             if (l != 10) return -1;
@@ -222,9 +234,13 @@ static void apply_syn_opts(struct us_ctx *s, struct us_conn *c, const struct tcp
         c->snd_ws = o->ws;
         c->rcv_ws = TCP_WSCALE_OURS;
     } else {
-        c->flags &= (uint16_t)~CF_WSCALE;
+        c->flags &= ~CF_WSCALE;
         c->snd_ws = c->rcv_ws = 0;
     }
+    if (o->sack_ok && !s->cfg.sack_off)
+        c->flags |= CF_SACK;
+    else
+        c->flags &= ~CF_SACK;
     c->cwnd = 10u * c->smss; /* RFC 6928 */
 }
 
@@ -299,6 +315,8 @@ static void no_conn(struct us_ctx *s, uint32_t src, uint16_t sport, uint16_t dpo
 static void established_now(struct us_ctx *s, struct us_conn *c)
 {
     c->state = TCPS_ESTABLISHED;
+    tcp_sack_reset(c);
+    if (c->flags & CF_SACK) CNT(s, US_SACK_PERMITTED);
     if (c->flags & CF_PASSIVE) {
         s->listeners[c->listener].half_open--;
         c->app = APP_OPEN;
@@ -308,7 +326,7 @@ static void established_now(struct us_ctx *s, struct us_conn *c)
         CNT(s, US_CONNS_CONNECTED);
         unsigned p = NETIO_P_CONNECTED;
         if (c->flags & CF_WANT_WR) {
-            c->flags &= (uint16_t)~CF_WANT_WR;
+            c->flags &= ~CF_WANT_WR;
             p |= NETIO_P_WRITABLE;
         }
         us_queue_event(s, c, p);
@@ -341,7 +359,7 @@ static void syn_sent(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32_t s
         c->snd_una = ack;
         if (SEQ_LT(c->snd_nxt, ack)) c->snd_nxt = ack;
         if ((c->flags & CF_RTT) && c->nretx == 0) tcp_rtt_sample(s, c, s->now - c->rtt_start);
-        c->flags &= (uint16_t)~CF_RTT;
+        c->flags &= ~CF_RTT;
         c->nretx = 0;
         tcp_stop_rexmit(s, c);
         c->snd_wnd = wnd;
@@ -364,8 +382,53 @@ static void wake_writer(struct us_ctx *s, struct us_conn *c)
 {
     if ((c->flags & CF_WANT_WR) && c->app == APP_OPEN &&
         s->cfg.sndbuf - c->sb_len >= s->cfg.sndbuf / 4 && !(c->flags & CF_FIN_QUEUED)) {
-        c->flags &= (uint16_t)~CF_WANT_WR;
+        c->flags &= ~CF_WANT_WR;
         us_queue_event(s, c, NETIO_P_WRITABLE);
+    }
+}
+
+/* RFC 5681: slow start, then congestion avoidance. */
+static inline void cwnd_grow(struct us_conn *c, uint32_t acked)
+{
+    uint32_t smss = c->smss;
+    if (c->cwnd < c->ssthresh) {
+        c->cwnd += acked < smss ? acked : smss;
+    } else {
+        uint32_t inc = smss * smss / (c->cwnd ? c->cwnd : 1);
+        c->cwnd += inc ? inc : 1;
+    }
+}
+
+/* new_ack() with a scoreboard, a probe out or in recovery. */
+static __attribute__((noinline)) void new_ack_lr(struct us_ctx *s, struct us_conn *c, uint32_t ack,
+                                                 uint32_t acked)
+{
+    if (c->flags & CF_LR) {
+        if (c->n_sack) tcp_sack_trim(c);
+        if (c->tlp_hi && SEQ_GEQ(ack, c->tlp_hi)) c->tlp_hi = 0; /* the probe's episode ended */
+        if (!c->n_sack && !c->tlp_hi) c->flags &= ~CF_LR;
+    }
+    if (!(c->flags & CF_RECOVERY)) {
+        cwnd_grow(c, acked);
+        return;
+    }
+    uint32_t smss = c->smss;
+    if (SEQ_GEQ(ack, c->recover)) { /* full ACK: deflate, leave recovery */
+        uint32_t flight = c->snd_max - c->snd_una;
+        /* NewReno (RFC 6582) deflates to the flight + 1 SMSS; after SACK
+         * recovery the flight is often near 0 and a window of one segment
+         * would wait for the peer's delayed ACK (40 ms on Linux) every time:
+         * cwnd = ssthresh, as Linux ends its reduction (RFC 6937) */
+        if (c->flags & CF_SACK)
+            c->cwnd = c->ssthresh;
+        else
+            c->cwnd = c->ssthresh < flight + smss ? c->ssthresh : flight + smss;
+        c->flags &= ~CF_RECOVERY;
+    } else if (c->flags & CF_SACK) {
+        /* the scoreboard resends the holes (tcp_output_work, pipe <= cwnd) */
+    } else { /* partial ACK: retransmit the next hole, partial deflation */
+        tcp_retransmit_one(s, c);
+        c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) + smss;
     }
 }
 
@@ -383,31 +446,19 @@ static void new_ack(struct us_ctx *s, struct us_conn *c, uint32_t ack)
     if (SEQ_LT(c->snd_nxt, ack)) c->snd_nxt = ack;
     if ((c->flags & CF_RTT) && SEQ_GT(ack, c->rtt_seq)) {
         tcp_rtt_sample(s, c, s->now - c->rtt_start);
-        c->flags &= (uint16_t)~CF_RTT;
+        c->flags &= ~CF_RTT;
     }
     c->nretx = 0;
-    uint32_t smss = c->smss;
-    if (c->flags & CF_RECOVERY) {
-        if (SEQ_GEQ(ack, c->recover)) { /* full ACK: deflate, leave recovery */
-            uint32_t flight = c->snd_max - c->snd_una;
-            c->cwnd = c->ssthresh < flight + smss ? c->ssthresh : flight + smss;
-            c->flags &= (uint16_t)~CF_RECOVERY;
-        } else { /* partial ACK: retransmit the next hole, partial deflation */
-            tcp_retransmit_one(s, c);
-            c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) + smss;
-        }
-    } else if (c->cwnd < c->ssthresh) {
-        c->cwnd += acked < smss ? acked : smss;
-    } else {
-        uint32_t inc = smss * smss / (c->cwnd ? c->cwnd : 1);
-        c->cwnd += inc ? inc : 1;
-    }
+    if (__builtin_expect(c->flags & (CF_RECOVERY | CF_LR), 0))
+        new_ack_lr(s, c, ack, acked);
+    else
+        cwnd_grow(c, acked);
     if (c->cwnd > 0x3fffffffu) c->cwnd = 0x3fffffffu;
     c->dupacks = 0;
     if (c->snd_una == c->snd_max) {
-        if (c->tkind == TK_RTO) tcp_stop_rexmit(s, c);
+        if (c->tkind <= TK_REO) tcp_stop_rexmit(s, c); /* RTO, TLP, reordering window */
     } else {
-        tcp_set_rexmit(s, c, TK_RTO, c->rto);
+        tcp_arm_xmit_timer(s, c, 1);
     }
     wake_writer(s, c);
 }
@@ -416,6 +467,10 @@ static void dup_ack(struct us_ctx *s, struct us_conn *c)
 {
     CNT(s, US_DUP_ACKS);
     c->dupacks++;
+    /* With SACK the scoreboard decides (tcp_sack_detect): a receiver that
+     * holds out-of-order data says so in every ACK, so duplicate ACKs
+     * without blocks come from duplicated segments, not from loss. */
+    if (c->flags & CF_SACK) return;
     if (c->dupacks == 3 && !(c->flags & CF_RECOVERY) && SEQ_GEQ(c->snd_una, c->recover)) {
         uint32_t flight = c->snd_max - c->snd_una, half = flight / 2;
         c->ssthresh = half > 2u * c->smss ? half : 2u * c->smss;
@@ -446,7 +501,7 @@ static int fin_acked(struct us_conn *c)
 
 static void rcv_fin(struct us_ctx *s, struct us_conn *c)
 {
-    c->flags = (uint16_t)((c->flags | CF_RCVD_FIN | CF_ACK_NOW) & ~CF_OOO_FIN);
+    c->flags = (c->flags | CF_RCVD_FIN | CF_ACK_NOW) & ~CF_OOO_FIN;
     c->rcv_nxt++;
     switch (c->state) {
     case TCPS_SYN_RCVD:
@@ -547,6 +602,8 @@ static void rcv_data(struct us_ctx *s, struct us_conn *c, uint32_t seq, const ui
         if (ooo_add(c, seq, seq + n) < 0) {
             CNT(s, US_OOO_DROPPED);
         } else {
+            c->ooo_last = seq;
+            if (c->flags & CF_SACK) c->flags |= CF_SACKQ;
             memcpy(c->rbuf + c->rb_off + c->rb_len + rel, d, n);
             CNT(s, US_OOO_QUEUED);
         }
@@ -571,6 +628,7 @@ static void rcv_data(struct us_ctx *s, struct us_conn *c, uint32_t seq, const ui
             i++;
         }
     }
+    if (filled && !c->n_ooo) c->flags &= ~CF_SACKQ;
     if (c->app == APP_OPEN) {
         us_queue_event(s, c, NETIO_P_READABLE);
     } else { /* nobody will read: discard */
@@ -598,7 +656,8 @@ static int acceptable(struct us_ctx *s, struct us_conn *c, uint32_t seq, uint32_
 }
 
 static void synchronized(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32_t seq,
-                         uint32_t ack, uint16_t wnd, const uint8_t *d, uint32_t dlen)
+                         uint32_t ack, uint16_t wnd, const uint8_t *d, uint32_t dlen,
+                         const struct tcp_opts *o)
 {
     uint32_t seglen = dlen + ((fl & TH_SYN) ? 1 : 0) + ((fl & TH_FIN) ? 1 : 0);
     int acc = acceptable(s, c, seq, seglen);
@@ -664,6 +723,7 @@ static void synchronized(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32
         return;
     }
     uint32_t swnd = (uint32_t)wnd << c->snd_ws;
+    if (o->nsack && (c->flags & CF_SACK)) tcp_sack_update(s, c, o->sack, o->nsack);
     if (SEQ_GT(ack, c->snd_una)) {
         new_ack(s, c, ack);
     } else if (ack == c->snd_una && dlen == 0 && !(fl & TH_FIN) && swnd == c->snd_wnd &&
@@ -671,6 +731,7 @@ static void synchronized(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32
         dup_ack(s, c);
     }
     update_snd_wnd(s, c, seq, ack, swnd);
+    if (c->n_sack) tcp_sack_detect(s, c);
     switch (c->state) {
     case TCPS_FIN_WAIT_1:
         if (fin_acked(c)) {
@@ -707,7 +768,10 @@ static void synchronized(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32
         }
     }
     if ((c->flags & CF_OOO_FIN) && c->ooo_fin_seq == c->rcv_nxt) rcv_fin(s, c);
-    tcp_output(s, c);
+    if (c->flags & CF_RECOVERY)
+        tcp_output_work(s, c); /* holes to resend: tcp_output()'s test does not see them */
+    else
+        tcp_output(s, c);
 }
 
 /* Header prediction (after Van Jacobson, RFC 1323 app. C): the segment that
@@ -793,5 +857,5 @@ void tcp_input(struct us_ctx *s, struct pktbuf *b, uint32_t src, uint32_t dst, c
         syn_sent(s, c, fl, seq, ack, wnd, &o);
         return;
     }
-    synchronized(s, c, fl, seq, ack, wnd, d, dlen);
+    synchronized(s, c, fl, seq, ack, wnd, d, dlen, &o);
 }

@@ -87,7 +87,8 @@ emit_tmpl(struct us_ctx *s, struct us_conn *c, struct pktbuf *b, const uint8_t *
     else
         wr16(ip + 10, csum_fold(c->tmpl_ipsum + tot + id));
     if (s->offloads & PKT_TX_L4_CSUM) { /* device finishes it: pseudo-header sum in place */
-        wr16(th + 16, (uint16_t)~csum_fold(csum_pseudo(s->ip, c->raddr, IPPROTO_TCP_, (uint16_t)l4)));
+        wr16(th + 16,
+             (uint16_t)~csum_fold(csum_pseudo(s->ip, c->raddr, IPPROTO_TCP_, (uint16_t)l4)));
         b->ol_flags |= PKT_TX_L4_CSUM;
     } else {
         wr16(th + 16, csum_fold(csum_add(c->tmpl_tcpsum + l4, th + 4, l4 - 4)));
@@ -96,25 +97,35 @@ emit_tmpl(struct us_ctx *s, struct us_conn *c, struct pktbuf *b, const uint8_t *
         memset(p + b->len, 0, 60 - b->len);
         b->len = 60;
     }
-    us_tx(s, b);
+    us_tx_roomy(s, b); /* (emit_inl made room) */
 }
 
 /* One segment; c (may be NULL: RST replies) lends its header template when
  * its peer is resolved and, when dlen > 0, dlen bytes of its send ring from
  * sequence dseq. Inlined into
- * send_seg, the per-request path, where the constant arguments fold away. */
-static inline __attribute__((always_inline)) void
+ * send_seg, the per-request path, where the constant arguments fold away.
+ * Returns 1 when the segment was queued; 0 when c's segment found the TX
+ * queue full or no buffer (c stalls: see us_tx_stall; the caller leaves its
+ * state as if it had not tried) or, without c, when no buffer was left. */
+static inline __attribute__((always_inline)) int
 emit_inl(struct us_ctx *s, struct us_conn *c, uint32_t raddr, uint16_t lport, uint16_t rport,
          uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win, const uint8_t *opt,
          uint32_t optlen, uint32_t dseq, uint32_t dlen)
 {
+    if (c && __builtin_expect(!us_tx_room(s), 0)) {
+        us_tx_stall(s, c);
+        return 0;
+    }
     struct pktbuf *b = us_alloc(s);
-    if (!b) return;
+    if (!b) {
+        if (c) us_tx_stall(s, c);
+        return 0;
+    }
     if (c && !optlen && (c->flags & CF_HASHED)) {
         const uint8_t *mac = arp_cached(s, raddr, &c->arp_hint);
         if (mac) {
             emit_tmpl(s, c, b, mac, seq, ack, flags, win, dseq, dlen);
-            return;
+            return 1;
         }
     }
     uint8_t *th = b->data + ETH_HLEN + IP_HLEN;
@@ -139,37 +150,102 @@ emit_inl(struct us_ctx *s, struct us_conn *c, uint32_t raddr, uint16_t lport, ui
         wr16(th + 16, csum_fold(csum_add(ph, th, l4)));
     }
     ipv4_output(s, b, raddr, IPPROTO_TCP_, (uint16_t)l4);
+    return 1;
 }
 
-static __attribute__((noinline)) void emit(struct us_ctx *s, struct us_conn *c, uint32_t raddr,
-                                           uint16_t lport, uint16_t rport, uint32_t seq,
-                                           uint32_t ack, uint8_t flags, uint16_t win,
-                                           const uint8_t *opt, uint32_t optlen)
+static __attribute__((noinline)) int emit(struct us_ctx *s, struct us_conn *c, uint32_t raddr,
+                                          uint16_t lport, uint16_t rport, uint32_t seq,
+                                          uint32_t ack, uint8_t flags, uint16_t win,
+                                          const uint8_t *opt, uint32_t optlen)
 {
-    emit_inl(s, c, raddr, lport, rport, seq, ack, flags, win, opt, optlen, 0, 0);
+    return emit_inl(s, c, raddr, lport, rport, seq, ack, flags, win, opt, optlen, 0, 0);
 }
 
 static void acked_now(struct us_conn *c)
 {
-    c->flags &= (uint16_t)~CF_ACK_NOW;
+    c->flags &= ~CF_ACK_NOW;
     c->delack_at = 0;
     c->unacked_segs = 0;
 }
 
+/* Whether our segments carry SACK blocks now: out-of-order data is held. */
+static inline int sack_due(const struct us_conn *c)
+{
+    return __builtin_expect((c->flags & CF_SACKQ) != 0, 0);
+}
+
+/* Bytes of the SACK option sack_opt() builds (two NOPs, kind, length, blocks). */
+static inline uint32_t sack_optlen(const struct us_conn *c)
+{
+    return 4u + 8u * (c->n_ooo < TCP_SACK_BLOCKS ? c->n_ooo : TCP_SACK_BLOCKS);
+}
+
+/* The most data bytes a segment may carry: the options take their room. */
+static inline uint32_t seg_max(const struct us_conn *c)
+{
+    return sack_due(c) ? c->smss - sack_optlen(c) : c->smss;
+}
+
+/* RFC 2018 section 4: the block holding the latest out-of-order segment
+ * first, then the others. */
+static uint32_t sack_opt(const struct us_conn *c, uint8_t *o)
+{
+    uint32_t n = 0, first = 0;
+    for (uint8_t i = 0; i < c->n_ooo; i++)
+        if (SEQ_GEQ(c->ooo_last, c->ooo_s[i]) && SEQ_LT(c->ooo_last, c->ooo_e[i])) first = i;
+    o[0] = o[1] = TCPOPT_NOP;
+    o[2] = TCPOPT_SACK;
+    wr32(o + 4, c->ooo_s[first]);
+    wr32(o + 8, c->ooo_e[first]);
+    n = 1;
+    for (uint8_t i = 0; i < c->n_ooo && n < TCP_SACK_BLOCKS; i++) {
+        if (i == first) continue;
+        wr32(o + 4 + 8 * n, c->ooo_s[i]);
+        wr32(o + 8 + 8 * n, c->ooo_e[i]);
+        n++;
+    }
+    o[3] = (uint8_t)(2 + 8 * n);
+    return 4 + 8 * n;
+}
+
 /* One segment at seq with up to len bytes of the send ring, FIN if asked.
  * Inlined into its two callers: tcp_output's loop is the per-request path. */
-static inline __attribute__((always_inline)) void
-send_seg(struct us_ctx *s, struct us_conn *c, uint32_t seq, uint32_t len, int fin, int psh)
+static __attribute__((noinline)) int send_seg_sack(struct us_ctx *s, struct us_conn *c,
+                                                   uint32_t seq, uint32_t len, uint8_t fl)
+{
+    uint8_t opt[4 + 8 * TCP_SACK_BLOCKS];
+    uint32_t n = sack_opt(c, opt);
+    if (!emit_inl(s, c, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0), opt,
+                  n, seq, len))
+        return 0;
+    CNT(s, US_SACK_ACKS_SENT);
+    acked_now(c);
+    return 1;
+}
+
+/* (len <= seg_max(c): the SACK option, when due (sk), takes its room) */
+static inline __attribute__((always_inline)) int send_seg_x(struct us_ctx *s, struct us_conn *c,
+                                                            uint32_t seq, uint32_t len, int fin,
+                                                            int psh, int sk)
 {
     uint8_t fl = TH_ACK | (fin ? TH_FIN : 0) | (psh && len ? TH_PSH : 0);
-    emit_inl(s, c, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0), NULL, 0,
-             seq, len);
+    if (sk) return send_seg_sack(s, c, seq, len, fl);
+    if (!emit_inl(s, c, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0),
+                  NULL, 0, seq, len))
+        return 0;
     acked_now(c);
+    return 1;
+}
+
+static inline __attribute__((always_inline)) int
+send_seg(struct us_ctx *s, struct us_conn *c, uint32_t seq, uint32_t len, int fin, int psh)
+{
+    return send_seg_x(s, c, seq, len, fin, psh, sack_due(c));
 }
 
 void tcp_send_syn(struct us_ctx *s, struct us_conn *c)
 {
-    uint8_t opt[8];
+    uint8_t opt[12];
     uint32_t n = 0;
     opt[n++] = TCPOPT_MSS;
     opt[n++] = 4;
@@ -182,10 +258,18 @@ void tcp_send_syn(struct us_ctx *s, struct us_conn *c)
         opt[n++] = 3;
         opt[n++] = TCP_WSCALE_OURS;
     }
+    if (passive ? (c->flags & CF_SACK) : !s->cfg.sack_off) { /* RFC 2018 section 2 */
+        opt[n++] = TCPOPT_NOP;
+        opt[n++] = TCPOPT_NOP;
+        opt[n++] = TCPOPT_SACK_PERM;
+        opt[n++] = 2;
+    }
     uint8_t fl = TH_SYN | (passive ? TH_ACK : 0);
-    c->flags &= (uint16_t)~CF_SYN_LOST; /* this copy may get out (ARP marks it again if not) */
-    emit(s, c, c->raddr, c->lport, c->rport, c->iss, passive ? c->rcv_nxt : 0, fl,
-         adv_window(s, c, 1), opt, n);
+    c->flags &= ~(CF_SYN_LOST | CF_SYN_STALL); /* this copy may get out (ARP marks
+                                                               it again if not) */
+    if (!emit(s, c, c->raddr, c->lport, c->rport, c->iss, passive ? c->rcv_nxt : 0, fl,
+              adv_window(s, c, 1), opt, n))
+        c->flags |= CF_SYN_STALL; /* sent when the queue drains (or by the RTO) */
     c->snd_nxt = c->iss + 1;
     if (SEQ_GT(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
     if (c->nretx == 0) {
@@ -198,11 +282,18 @@ void tcp_send_syn(struct us_ctx *s, struct us_conn *c)
 
 /* Pure ACKs and RSTs carry SND.MAX: after a go-back retransmission snd_nxt
  * is behind what the peer may already have (BSD tcp_output does the same). */
-void tcp_send_ack(struct us_ctx *s, struct us_conn *c)
+int tcp_send_ack(struct us_ctx *s, struct us_conn *c)
 {
-    emit(s, c, c->raddr, c->lport, c->rport, c->snd_max, c->rcv_nxt, TH_ACK, adv_window(s, c, 0),
-         NULL, 0);
+    uint8_t opt[4 + 8 * TCP_SACK_BLOCKS];
+    uint32_t n = sack_due(c) ? sack_opt(c, opt) : 0;
+    if (!emit(s, c, c->raddr, c->lport, c->rport, c->snd_max, c->rcv_nxt, TH_ACK,
+              adv_window(s, c, 0), n ? opt : NULL, n)) {
+        c->flags |= CF_ACK_NOW; /* still owed: sent when the queue drains */
+        return 0;
+    }
+    if (n) CNT(s, US_SACK_ACKS_SENT);
     acked_now(c);
+    return 1;
 }
 
 void tcp_probe(struct us_ctx *s, struct us_conn *c)
@@ -255,15 +346,146 @@ void tcp_retransmit_one(struct us_ctx *s, struct us_conn *c)
 {
     uint32_t seq = c->snd_una;
     uint32_t len = unsent_from(c, seq);
-    if (len > c->smss) len = c->smss;
+    if (len > seg_max(c)) len = seg_max(c);
     int fin = fin_due(c, seq, len) && SEQ_GT(c->snd_max, c->fin_seq);
     if (!len && !fin) return;
+    c->flags &= ~CF_RTT;                           /* Karn */
+    if (!send_seg(s, c, seq, len, fin, 1)) return; /* the RTO resends it */
     CNT(s, US_RETRANSMITS);
-    c->flags &= (uint16_t)~CF_RTT; /* Karn */
-    send_seg(s, c, seq, len, fin, 1);
     uint32_t end = seq + len + (fin ? 1 : 0);
     if (SEQ_GT(end, c->snd_nxt)) c->snd_nxt = end;
     if (SEQ_GT(end, c->snd_max)) c->snd_max = end; /* may carry bytes never sent before */
+}
+
+/* RFC 6675 NextSeg rule 1: resend the lost holes (below lost_hi, not
+ * SACKed, not resent yet in this recovery) while the pipe is under cwnd.
+ * Returns how many went, -1 when the TX queue stalled. */
+static int sack_rexmit(struct us_ctx *s, struct us_conn *c, uint32_t smax)
+{
+    uint32_t pipe = c->snd_max - c->snd_una - tcp_sack_out_of_pipe(c);
+    uint32_t from = SEQ_MAX(c->rxt_nxt, c->snd_una);
+    int n = 0;
+    while (SEQ_LT(from, c->lost_hi) && pipe < c->cwnd) {
+        uint32_t end, h = tcp_sack_next_hole(c, from, &end);
+        if (!SEQ_LT(h, c->lost_hi)) break;
+        end = SEQ_MIN(end, c->lost_hi);
+        int fin_sent = (c->flags & CF_FIN_QUEUED) && SEQ_GT(c->snd_max, c->fin_seq);
+        if (fin_sent && SEQ_GT(end, c->fin_seq)) end = c->fin_seq; /* data part; FIN below */
+        uint32_t len = end - h;
+        if (len > smax) len = smax;
+        int fin = fin_sent && h + len == c->fin_seq;
+        if (!len && !fin) break;
+        c->flags &= ~CF_RTT; /* Karn */
+        if (!send_seg(s, c, h, len, fin, 1)) return -1;
+        CNT(s, US_RETRANSMITS);
+        CNT(s, US_SACK_RETRANSMITS);
+        from = h + len + (fin ? 1 : 0);
+        c->rxt_nxt = from;
+        c->rxt_mark = c->snd_max;
+        pipe += len;
+        n++;
+    }
+    if (n && (!c->rexmit_at || c->tkind != TK_RTO)) tcp_set_rexmit(s, c, TK_RTO, c->rto);
+    return n;
+}
+
+void tcp_arm_rto(struct us_ctx *s, struct us_conn *c, int restart)
+{
+    if (restart || !c->rexmit_at || (c->tkind != TK_RTO && c->tkind != TK_REO))
+        tcp_set_rexmit(s, c, TK_RTO, c->rto);
+}
+
+/* RFC 8985 7.3: the PTO fired with the tail of a flight unacknowledged.
+ * Send one segment of new data if the peer's window has room, else the
+ * last segment again, so that its ACK (with SACK: which part arrived)
+ * starts fast recovery instead of waiting for the RTO. Then the RTO. */
+void tcp_tlp_fire(struct us_ctx *s, struct us_conn *c)
+{
+    if (c->snd_una == c->snd_max) return;
+    if (!c->snd_wnd) { /* the peer's window closed: nothing would be taken */
+        tcp_set_rexmit(s, c, TK_RTO, c->rto);
+        return;
+    }
+    CNT(s, US_TLP_PROBES);
+    uint32_t smax = seg_max(c), avail = unsent_from(c, c->snd_nxt);
+    uint32_t room = c->snd_una + c->snd_wnd - c->snd_nxt;
+    if (avail && SEQ_LT(c->snd_nxt, c->snd_una + c->snd_wnd)) {
+        uint32_t len = avail < room ? avail : room;
+        if (len > smax) len = smax;
+        int fin = fin_due(c, c->snd_nxt, len) && len == avail;
+        if (send_seg(s, c, c->snd_nxt, len, fin, len == avail)) {
+            CNT(s, US_TLP_NEW_DATA);
+            c->snd_nxt += len + (fin ? 1 : 0);
+            if (SEQ_GT(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
+        }
+    } else {
+        int fin = (c->flags & CF_FIN_QUEUED) && SEQ_GT(c->snd_max, c->fin_seq);
+        uint32_t dend = fin ? c->fin_seq : c->snd_max;
+        uint32_t len = SEQ_GT(dend, c->snd_una) ? dend - c->snd_una : 0;
+        if (len > smax) len = smax;
+        c->flags &= ~CF_RTT; /* Karn */
+        if (send_seg(s, c, dend - len, len, fin, 1)) CNT(s, US_RETRANSMITS);
+    }
+    c->tlp_hi = c->snd_max;
+    c->flags |= CF_LR;
+    tcp_set_rexmit(s, c, TK_RTO, c->rto);
+}
+
+/* The sending part of tcp_output_work(): new segments while the window
+ * (wnd) allows, at most smax bytes each, with SACK blocks when sk; then the
+ * timer, an owed ACK, persist. Inlined twice: the common case with smax =
+ * smss and no SACK blocks folded in, and output_slow(). */
+static inline __attribute__((always_inline)) void output_loop(struct us_ctx *s, struct us_conn *c,
+                                                              uint32_t wnd, uint32_t smax, int sk)
+{
+    int sent = 0;
+    for (;;) {
+        uint32_t avail = unsent_from(c, c->snd_nxt);
+        uint32_t flight = c->snd_nxt - c->snd_una;
+        uint32_t usable = wnd > flight ? wnd - flight : 0;
+        uint32_t len = avail < usable ? avail : usable;
+        if (len > smax) len = smax;
+        int fin = fin_due(c, c->snd_nxt, len) && len == avail;
+        if (!len && !fin) break;
+        if (!send_seg_x(s, c, c->snd_nxt, len, fin, len == avail, sk)) {
+            sent = -1; /* stalled: snd_nxt stays, the segment (and any owed ACK) goes when the
+                          queue drains */
+            break;
+        }
+        if (!(c->flags & CF_RTT) && SEQ_GEQ(c->snd_nxt, c->snd_max)) {
+            c->flags |= CF_RTT;
+            c->rtt_seq = c->snd_nxt;
+            c->rtt_start = s->now;
+        }
+        c->snd_nxt += len + (fin ? 1 : 0);
+        if (SEQ_GT(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
+        sent = 1;
+        if (fin || (len == avail && !(c->flags & CF_FIN_QUEUED))) break; /* nothing left */
+    }
+    if (sent > 0) tcp_arm_xmit_timer(s, c, 0);
+    if (!sent && (c->flags & CF_ACK_NOW)) tcp_send_ack(s, c);
+    /* nothing in flight, data waiting, peer window closed: persist */
+    if (c->snd_wnd == 0 && c->snd_una == c->snd_max && unsent_from(c, c->snd_nxt) &&
+        !c->rexmit_at) {
+        c->persist_ns = c->rto;
+        tcp_set_rexmit(s, c, TK_PERSIST, c->persist_ns);
+    }
+}
+
+/* tcp_output_work() with SACK blocks to send, SACKed data, a probe out or
+ * in recovery: resend lost holes first; then new data may fill the window
+ * by as much as the scoreboard says is no longer in the network (the RFC
+ * 6675 pipe instead of the flight). */
+static __attribute__((noinline)) void output_slow(struct us_ctx *s, struct us_conn *c)
+{
+    uint32_t smax = seg_max(c), cw = c->cwnd;
+    if (c->n_sack || (c->flags & CF_RECOVERY)) {
+        if ((c->flags & (CF_RECOVERY | CF_SACK)) == (CF_RECOVERY | CF_SACK) &&
+            sack_rexmit(s, c, smax) < 0)
+            return;                    /* stalled */
+        cw += tcp_sack_out_of_pipe(c); /* (the peer's window is not: it ends at snd_una) */
+    }
+    output_loop(s, c, c->snd_wnd < cw ? c->snd_wnd : cw, smax, sack_due(c));
 }
 
 void tcp_output_work(struct us_ctx *s, struct us_conn *c)
@@ -275,11 +497,11 @@ void tcp_output_work(struct us_ctx *s, struct us_conn *c)
     case TCPS_SYN_RCVD:
     case TCPS_TIME_WAIT:
         if (c->flags & CF_ACK_NOW) {
+            c->flags &= ~CF_ACK_NOW;
             if (c->state == TCPS_SYN_RCVD)
                 tcp_send_syn(s, c);
             else if (c->state == TCPS_TIME_WAIT)
-                tcp_send_ack(s, c);
-            c->flags &= (uint16_t)~CF_ACK_NOW;
+                tcp_send_ack(s, c); /* sets CF_ACK_NOW again if it stalled */
         }
         return;
     default:
@@ -288,33 +510,9 @@ void tcp_output_work(struct us_ctx *s, struct us_conn *c)
     /* (tcp_output() returned already when nothing is unsent and no ACK or
      * FIN is due: the loop below would send nothing, and persist needs
      * unsent data) */
-    int sent = 0;
-    uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
-    for (;;) {
-        uint32_t avail = unsent_from(c, c->snd_nxt);
-        uint32_t flight = c->snd_nxt - c->snd_una;
-        uint32_t usable = wnd > flight ? wnd - flight : 0;
-        uint32_t len = avail < usable ? avail : usable;
-        if (len > c->smss) len = c->smss;
-        int fin = fin_due(c, c->snd_nxt, len) && len == avail;
-        if (!len && !fin) break;
-        if (!(c->flags & CF_RTT) && SEQ_GEQ(c->snd_nxt, c->snd_max)) {
-            c->flags |= CF_RTT;
-            c->rtt_seq = c->snd_nxt;
-            c->rtt_start = s->now;
-        }
-        send_seg(s, c, c->snd_nxt, len, fin, len == avail);
-        c->snd_nxt += len + (fin ? 1 : 0);
-        if (SEQ_GT(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
-        if (!c->rexmit_at || c->tkind != TK_RTO) tcp_set_rexmit(s, c, TK_RTO, c->rto);
-        sent = 1;
-        if (fin || (len == avail && !(c->flags & CF_FIN_QUEUED))) break; /* nothing left */
+    if (__builtin_expect(c->flags & (CF_RECOVERY | CF_LR | CF_SACKQ), 0)) {
+        output_slow(s, c);
+        return;
     }
-    if (!sent && (c->flags & CF_ACK_NOW)) tcp_send_ack(s, c);
-    /* nothing in flight, data waiting, peer window closed: persist */
-    if (c->snd_wnd == 0 && c->snd_una == c->snd_max && unsent_from(c, c->snd_nxt) &&
-        !c->rexmit_at) {
-        c->persist_ns = c->rto;
-        tcp_set_rexmit(s, c, TK_PERSIST, c->persist_ns);
-    }
+    output_loop(s, c, c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd, c->smss, 0);
 }

@@ -2,10 +2,13 @@
  * tcp_timer.c — TCP timers of the user-space stack on one hashed timer
  * wheel (US_WHEEL_SLOTS slots of ~1 ms). Each connection sits in the wheel
  * at most once, at (or, lazily, before) its earliest deadline of: rexmit_at
- * (RTO, persist, TIME_WAIT or FIN_WAIT_2, per tkind) and delack_at. RTT estimation and the
+ * (RTO, persist, TIME_WAIT, FIN_WAIT_2, tail loss probe or RACK reordering
+ * window, per tkind) and delack_at. RTT estimation and the
  * RTO per RFC 6298 (Karn's algorithm, exponential backoff, bounds).
  *
  *   stack.c poll -> tcp_timer_run() -> fire() -> on_rto() -> tcp_output()
+ *                                             -> tcp_tlp_fire() (tcp_out.c)
+ *                                             -> tcp_sack_reo_fire() (tcp_sack.c)
  *                                             -> on_persist() -> tcp_probe()
  *                                             -> tcp_send_ack() (delayed ACK)
  *                                             -> tcp_closed() (TIME_WAIT, give up)
@@ -19,7 +22,8 @@ static int32_t cidx(struct us_ctx *s, struct us_conn *c)
 
 void tcp_timer_init(struct us_ctx *s)
 {
-    for (uint32_t i = 0; i < US_WHEEL_SLOTS; i++) s->wheel[i] = -1;
+    for (uint32_t i = 0; i < US_WHEEL_SLOTS; i++)
+        s->wheel[i] = -1;
     s->wheel_tick = s->now >> US_TICK_SHIFT;
 }
 
@@ -98,13 +102,13 @@ static void on_rto(struct us_ctx *s, struct us_conn *c)
         }
         CNT(s, US_SYN_RETRANSMITS);
         backoff(c);
-        c->flags &= (uint16_t)~CF_RTT;
+        c->flags &= ~CF_RTT;
         tcp_send_syn(s, c);
         tcp_set_rexmit(s, c, TK_RTO, c->rto);
         return;
     }
     if (c->snd_una == c->snd_max) return; /* nothing outstanding */
-    if (c->snd_wnd == 0) { /* the peer closed its window: probe, do not give up */
+    if (c->snd_wnd == 0) {                /* the peer closed its window: probe, do not give up */
         CNT(s, US_ZERO_WINDOW_PROBES);
         tcp_probe(s, c);
         backoff(c);
@@ -124,8 +128,11 @@ static void on_rto(struct us_ctx *s, struct us_conn *c)
     c->ssthresh = half > 2u * c->smss ? half : 2u * c->smss;
     c->cwnd = c->smss;
     c->recover = c->snd_max;
-    c->flags &= (uint16_t)~(CF_RECOVERY | CF_RTT); /* Karn */
+    c->flags &= ~(CF_RECOVERY | CF_RTT); /* Karn */
     c->dupacks = 0;
+    tcp_sack_reset(c);      /* go back N resends it all; the peer may have reneged (RFC 2018) */
+    c->tlp_hi = c->snd_max; /* no probe in RTO recovery: not until this is acked */
+    c->flags |= CF_LR;
     backoff(c);
     c->snd_nxt = c->snd_una; /* go back: resend from the first unacked byte */
     CNT(s, US_RETRANSMITS);
@@ -163,6 +170,12 @@ static void fire(struct us_ctx *s, struct us_conn *c)
             break;
         case TK_PERSIST:
             on_persist(s, c);
+            break;
+        case TK_TLP:
+            tcp_tlp_fire(s, c);
+            break;
+        case TK_REO:
+            tcp_sack_reo_fire(s, c);
             break;
         case TK_TIME_WAIT:
         case TK_FIN_WAIT2:

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #define US_RX_BURST 32
-#define US_TX_BATCH 64 /* TX queue capacity: the largest and default tx_burst */
+#define US_TX_BATCH 64  /* TX queue capacity: the largest and default tx_burst */
 #define US_ARP_SIZE 256 /* power of two */
 #define US_ARP_PROBE 8
 #define US_ARP_RETRIES 3
@@ -34,6 +34,10 @@
 #define US_TICK_SHIFT 20 /* ~1.05 ms per wheel tick */
 #define US_RTO_INIT_NS 1000000000ull
 #define US_RTO_MAX_NS 60000000000ull
+/* added to 2 SRTT in the probe timeout, as Linux adds TCP_TIMEOUT_MIN: with
+ * SRTTs of microseconds a receiver a scheduler tick late would draw a
+ * spurious probe (167 in 2 s of keep-alive /bytes/64k on the ring link) */
+#define US_TLP_MIN_NS 2000000ull
 #define US_SYN_RETRIES 6
 #define US_DATA_RETRIES 12
 #define US_FIN_WAIT2_NS 60000000000ull
@@ -86,6 +90,16 @@ enum us_cnt {
     US_CHALLENGE_ACKS_LIMITED,
     US_RETRANSMITS,
     US_FAST_RETRANSMITS,
+    US_TLP_PROBES,        /* tail loss probes sent (RFC 8985 7.3) */
+    US_TLP_NEW_DATA,      /* ... of them new data rather than the last segment again */
+    US_SACK_RECOVERIES,   /* recoveries entered on SACK loss detection (RFC 6675 / RACK) */
+    US_SACK_RETRANSMITS,  /* holes the scoreboard retransmitted */
+    US_RACK_REO_TIMEOUTS, /* holes declared lost when the reordering window ran out */
+    US_RACK_REXMIT_LOST,  /* resent holes found lost again (data sent after them arrived) */
+    US_SACK_BLOCKS_RCVD,  /* SACK blocks parsed from the peer and used */
+    US_SACK_BLOCKS_BAD,   /* ... ignored (outside snd_una..snd_max, empty) */
+    US_SACK_ACKS_SENT,    /* segments we sent carrying SACK blocks */
+    US_SACK_PERMITTED,    /* connections on which both sides agreed to SACK */
     US_TIMEOUTS,
     US_SYN_RETRANSMITS,
     US_SYN_RESENT_ON_ARP, /* SYNs re-sent when ARP resolved, their first copy dropped */
@@ -100,6 +114,7 @@ enum us_cnt {
     US_WINDOW_UPDATES,
     US_TX_POOL_EMPTY,
     US_TX_DROPPED_FULL,
+    US_TX_STALL_FULL, /* a segment held back (not sent, not lost): TX queue and ring full */
     US_CONNS_ACCEPTED,
     US_CONNS_CONNECTED,
     US_CONNS_CLOSED,
@@ -124,30 +139,37 @@ extern const char *const us_cnt_names[US_CNT__COUNT];
 /* pending event bits (P_*) and their order: netio.h */
 
 /* connection flags */
-#define CF_QUEUED 0x0001u    /* in the ready ring */
-#define CF_ACK_NOW 0x0002u   /* send an ACK at the next output */
+#define CF_QUEUED 0x0001u     /* in the ready ring */
+#define CF_ACK_NOW 0x0002u    /* send an ACK at the next output */
 #define CF_FIN_QUEUED 0x0004u /* app closed: FIN after the queued data (fin_seq) */
-#define CF_RCVD_FIN 0x0008u  /* peer's FIN received in order (EOF) */
-#define CF_OOO_FIN 0x0010u   /* peer's FIN seen out of order at ooo_fin_seq */
-#define CF_WANT_WR 0x0020u   /* a send was short: WRITABLE when space frees */
-#define CF_WSCALE 0x0040u    /* both sides sent window scale */
-#define CF_RECOVERY 0x0080u  /* NewReno fast recovery */
-#define CF_HASHED 0x0100u    /* in the 4-tuple hash */
-#define CF_RTT 0x0200u       /* timing rtt_seq */
-#define CF_PASSIVE 0x0400u   /* created from a listener */
-#define CF_ZOMBIE 0x0800u    /* on the zombie list (CLOSED returned this poll) */
-#define CF_SYN_LOST 0x1000u  /* our SYN (SYN-ACK) fell off a full ARP queue: resend on resolve */
+#define CF_RCVD_FIN 0x0008u   /* peer's FIN received in order (EOF) */
+#define CF_OOO_FIN 0x0010u    /* peer's FIN seen out of order at ooo_fin_seq */
+#define CF_WANT_WR 0x0020u    /* a send was short: WRITABLE when space frees */
+#define CF_WSCALE 0x0040u     /* both sides sent window scale */
+#define CF_RECOVERY 0x0080u   /* NewReno fast recovery */
+#define CF_HASHED 0x0100u     /* in the 4-tuple hash */
+#define CF_RTT 0x0200u        /* timing rtt_seq */
+#define CF_PASSIVE 0x0400u    /* created from a listener */
+#define CF_ZOMBIE 0x0800u     /* on the zombie list (CLOSED returned this poll) */
+#define CF_SYN_LOST 0x1000u   /* our SYN (SYN-ACK) fell off a full ARP queue: resend on resolve */
+#define CF_SYN_STALL 0x2000u  /* our SYN (SYN-ACK) found the TX queue full: send when it drains */
+#define CF_SACK 0x4000u       /* both sides sent SACK-permitted (RFC 2018) */
+#define CF_LR 0x8000u         /* n_sack or tlp_hi set: new_ack has scoreboard or probe work */
+#define CF_NO_TLP 0x10000u    /* cfg.tlp_off */
+#define CF_SACKQ 0x20000u     /* out-of-order data held and CF_SACK: our segments carry SACK */
 
 /* application view of a slot */
 enum us_app { APP_NONE = 0, APP_OPEN, APP_CLOSING, APP_GONE };
 /* what rexmit_at means */
-enum us_tkind { TK_RTO = 0, TK_PERSIST, TK_TIME_WAIT, TK_FIN_WAIT2 };
+/* (the three that guard data in flight first: new_ack stops them with one test) */
+enum us_tkind { TK_RTO = 0, TK_TLP, TK_REO, TK_PERSIST, TK_TIME_WAIT, TK_FIN_WAIT2 };
+#define US_SACK_MAX 8 /* SACKed ranges the scoreboard keeps */
 
 struct us_conn {
-    uint32_t raddr; /* host order */
+    uint32_t raddr;        /* host order */
     uint16_t lport, rport; /* host order */
     uint8_t state, app, pend, reason;
-    uint16_t flags;
+    uint32_t flags;
     int16_t listener;
     int16_t arp_hint; /* index of raddr's ARP entry when last resolved, -1 none */
     /* Frame bytes 6..37 of every segment of this connection (our MAC, type,
@@ -156,8 +178,8 @@ struct us_conn {
      * by tcp_hash_insert once the 4-tuple is known (tcp_out.c). */
     uint8_t tmpl[32];
     uint32_t tmpl_ipsum, tmpl_tcpsum;
-    int32_t hnext;    /* hash chain */
-    int32_t next;     /* free list / zombie list */
+    int32_t hnext;        /* hash chain */
+    int32_t next;         /* free list / zombie list */
     int32_t tprev, tnext; /* timer wheel links; tdue 0 = not linked */
     uint64_t tdue;
     uint64_t rexmit_at, delack_at; /* 0 = off */
@@ -175,10 +197,25 @@ struct us_conn {
     uint8_t *rbuf;
     uint8_t n_ooo;
     uint32_t ooo_s[US_OOO_MAX], ooo_e[US_OOO_MAX];
+    uint32_t ooo_last; /* sequence of the latest out-of-order segment: first SACK block */
+    /* Loss recovery (tcp_sack.c). The scoreboard: ranges the peer SACKed,
+     * sorted, disjoint, within snd_una..snd_max. Holes below lost_hi are
+     * lost (RFC 6675 IsLost or RACK's reordering window ran out); those below
+     * rxt_nxt were resent in this recovery. rack_seq: holes below it become
+     * lost when the TK_REO timer fires. tlp_hi: snd_max when a tail loss
+     * probe went, 0 when none is outstanding (one probe per episode). */
+    uint8_t n_sack;
+    uint32_t sack_s[US_SACK_MAX], sack_e[US_SACK_MAX];
+    uint32_t lost_hi, rxt_nxt, rack_seq, tlp_hi;
+    uint32_t rxt_mark; /* snd_max when the latest hole was resent */
     /* RTT (RFC 6298) */
     uint64_t srtt, rttvar, rto, rtt_start, persist_ns;
     uint32_t rtt_seq;
+    /* to 512 bytes: a slot's address is then index << 9, one instruction on
+     * every lookup (at 496 it took three: the gate counts them) */
+    uint8_t pad_[16];
 };
+_Static_assert(sizeof(struct us_conn) == 512, "us_conn: keep it 512 bytes (adjust pad_)");
 
 #define US_ARP_PENDING 32 /* like Linux's unres_qlen, in frames */
 struct us_arp_ent {
@@ -238,6 +275,12 @@ struct us_ctx {
     /* tx batch */
     struct pktbuf *txq[US_TX_BATCH];
     uint16_t ntx, tx_burst; /* queued; flush when this many are (cfg.tx_burst) */
+    /* Back-pressure: connections whose segment found the TX queue full (the
+     * pktio refused what it held) wait here, each once (stall_mark), and send
+     * when it drains (us_tx_unstall at each poll); nothing they had to send
+     * is lost or counted as sent. */
+    struct netio_ring stalled;
+    uint8_t *stall_mark;
     struct pktbuf *rxq[US_RX_BURST];
     uint64_t cnt[US_CNT__COUNT];
 };
@@ -367,14 +410,40 @@ static inline uint32_t csum_ip20(const void *p)
 }
 
 /* stack.c */
+/* Hands the queued frames to the pktio; what it refuses stays queued, in
+ * order, for the next flush (a full ring is back-pressure, not loss). */
 void us_tx_flush(struct us_ctx *s);
+/* The queue is full and the pktio refuses: frame b (not a connection's
+ * segment: those wait, see us_tx_room) is dropped and counted. */
+void us_tx_drop_full(struct us_ctx *s, struct pktbuf *b);
 /* Queue a finished frame (flushed in bursts of tx_burst, at netio_flush and
  * at the end of each poll). */
 static inline void us_tx(struct us_ctx *s, struct pktbuf *b)
 {
-    if (s->ntx >= s->tx_burst) us_tx_flush(s);
+    if (s->ntx >= s->tx_burst) {
+        us_tx_flush(s);
+        if (s->ntx >= US_TX_BATCH) {
+            us_tx_drop_full(s, b);
+            return;
+        }
+    }
     s->txq[s->ntx++] = b;
 }
+/* Whether a frame can be queued now (flushing first when a burst is due). */
+static inline int us_tx_room(struct us_ctx *s)
+{
+    if (s->ntx < s->tx_burst) return 1;
+    us_tx_flush(s);
+    return s->ntx < US_TX_BATCH;
+}
+/* us_tx() after us_tx_room() said yes. */
+static inline void us_tx_roomy(struct us_ctx *s, struct pktbuf *b)
+{
+    s->txq[s->ntx++] = b;
+}
+/* c could not send (queue full, or no buffer): count the stall and service
+ * c once the queue drains. */
+void us_tx_stall(struct us_ctx *s, struct us_conn *c);
 struct pktbuf *us_alloc(struct us_ctx *s);
 void us_queue_event(struct us_ctx *s, struct us_conn *c, unsigned pend);
 int32_t us_conn_alloc(struct us_ctx *s);
@@ -407,17 +476,15 @@ typedef struct pktio *(*us_pktio_wrap)(void *arg, struct pktio *p, const struct 
 /* extra_vdev: pktio_config.extra_vdev for the pktio (the exception path's
  * vdev for "dpdk"), or NULL. */
 struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
-                            const struct netio_config *cfg, int need_iface,
-                            const char *extra_vdev, us_pktio_wrap wrap, void *wrap_arg, char *err,
-                            size_t errlen);
+                            const struct netio_config *cfg, int need_iface, const char *extra_vdev,
+                            us_pktio_wrap wrap, void *wrap_arg, char *err, size_t errlen);
 /* The stack's option table (netio_common.c), for the backends' help groups. */
 extern const struct opt_def us_stack_opt_defs[];
 int us_netio_probe(const char *pktio_name, char *err, size_t errlen);
-#define USTACK_NETIO_OPS_BODY                                                                  \
-    .destroy = us_destroy, .listen = us_listen, .connect = us_connect, .poll = us_poll,      \
-    .flush = us_flush,                                                                       \
-    .send = us_send, .consume = us_consume, .set_ctx = us_set_ctx, .close = us_close,        \
-    .abort = us_abort, .counters = us_counters
+#define USTACK_NETIO_OPS_BODY                                                                      \
+    .destroy = us_destroy, .listen = us_listen, .connect = us_connect, .poll = us_poll,            \
+    .flush = us_flush, .send = us_send, .consume = us_consume, .set_ctx = us_set_ctx,              \
+    .close = us_close, .abort = us_abort, .counters = us_counters
 
 /* eth.c */
 void eth_input(struct us_ctx *s, struct pktbuf *b);
@@ -485,14 +552,31 @@ static inline void tcp_output(struct us_ctx *s, struct us_conn *c)
     tcp_output_work(s, c);
 }
 void tcp_tmpl_init(struct us_ctx *s, struct us_conn *c); /* c->tmpl from the 4-tuple */
-void tcp_send_syn(struct us_ctx *s, struct us_conn *c); /* SYN or SYN-ACK */
-void tcp_send_ack(struct us_ctx *s, struct us_conn *c);
-void tcp_send_rst(struct us_ctx *s, struct us_conn *c); /* for a TCB (abort, give up) */
+void tcp_send_syn(struct us_ctx *s, struct us_conn *c);  /* SYN or SYN-ACK */
+int tcp_send_ack(struct us_ctx *s, struct us_conn *c);   /* 0: stalled, CF_ACK_NOW kept */
+void tcp_send_rst(struct us_ctx *s, struct us_conn *c);  /* for a TCB (abort, give up) */
 void tcp_send_rst_reply(struct us_ctx *s, uint32_t raddr, uint16_t rport, uint16_t lport,
                         uint32_t seq, uint32_t ack, int with_ack);
 void tcp_challenge_ack(struct us_ctx *s, struct us_conn *c);
 void tcp_retransmit_one(struct us_ctx *s, struct us_conn *c); /* segment at snd_una */
-void tcp_probe(struct us_ctx *s, struct us_conn *c);          /* zero-window probe */
+void tcp_tlp_fire(struct us_ctx *s, struct us_conn *c);       /* the probe (RFC 8985 7.3) */
+
+/* tcp_sack.c: the scoreboard and loss detection (see there) */
+void tcp_sack_reset(struct us_conn *c); /* forget it all (established, RTO) */
+void tcp_sack_trim(struct us_conn *c);  /* drop what snd_una covers */
+/* n blocks [left, right) from an ACK (before new_ack moves snd_una). */
+void tcp_sack_update(struct us_ctx *s, struct us_conn *c, const uint32_t (*blk)[2], int n);
+/* RFC 6675 IsLost and RACK's reordering window: moves lost_hi, enters
+ * recovery, arms TK_REO for holes not yet lost. */
+void tcp_sack_detect(struct us_ctx *s, struct us_conn *c);
+void tcp_sack_reo_fire(struct us_ctx *s, struct us_conn *c);
+/* Bytes the scoreboard says are not in the network: SACKed, or lost and
+ * not yet resent (RFC 6675 pipe = flight - this). */
+uint32_t tcp_sack_out_of_pipe(const struct us_conn *c);
+/* First sequence >= from not SACKed; *end: where the SACKed range above it
+ * starts (snd_max if none). */
+uint32_t tcp_sack_next_hole(const struct us_conn *c, uint32_t from, uint32_t *end);
+void tcp_probe(struct us_ctx *s, struct us_conn *c); /* zero-window probe */
 /* Receive buffer space (the window we could offer). */
 static inline uint32_t tcp_rcv_space(struct us_ctx *s, struct us_conn *c)
 {
@@ -533,5 +617,25 @@ static inline void tcp_stop_rexmit(struct us_ctx *s, struct us_conn *c)
 }
 void tcp_rtt_sample(struct us_ctx *s, struct us_conn *c, uint64_t r);
 void tcp_timer_init(struct us_ctx *s);
+/* tcp_out.c: the RTO, restarted when restart, else only if not running. */
+void tcp_arm_rto(struct us_ctx *s, struct us_conn *c, int restart);
+/* After new data went out or an ACK took some: the PTO (RFC 8985 7.2: 2
+ * SRTT + US_TLP_MIN_NS, plus tlp_ack_delay with one segment in flight, at
+ * most the RTO)
+ * when a tail loss probe may go (an RTT sample exists, tlp is on, no probe
+ * outstanding and no RTO recovery (tlp_hi), nothing SACKed, not in
+ * recovery: CF_RECOVERY, CF_LR), else the RTO. Per request: inline. */
+static inline void tcp_arm_xmit_timer(struct us_ctx *s, struct us_conn *c, int restart)
+{
+    uint64_t pto = 2 * c->srtt;
+    if (__builtin_expect(pto && !(c->flags & (CF_RECOVERY | CF_LR | CF_NO_TLP)), 1)) {
+        pto += US_TLP_MIN_NS;
+        if (c->snd_max - c->snd_una <= c->smss) pto += s->cfg.tlp_ack_delay_ns; /* one segment */
+        if (pto > c->rto) pto = c->rto;
+        tcp_set_rexmit(s, c, TK_TLP, pto);
+        return;
+    }
+    tcp_arm_rto(s, c, restart);
+}
 
 #endif

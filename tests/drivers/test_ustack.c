@@ -32,9 +32,9 @@ struct crec {
     int used, accepted, connected, closed, eof, reason, writable;
     uint8_t *rx;
     size_t rxlen, rxcap;
-    size_t consume_limit;   /* consume at most this per READABLE (0 = all) */
-    int hold;               /* do not consume at all */
-    int echo;               /* queue received bytes for sending back */
+    size_t consume_limit; /* consume at most this per READABLE (0 = all) */
+    int hold;             /* do not consume at all */
+    int echo;             /* queue received bytes for sending back */
     uint8_t *tx;
     size_t txlen, txoff, txcap;
     int close_when_sent, close_on_eof, abort_now, closing;
@@ -43,7 +43,7 @@ struct crec {
 struct side {
     struct netio *io;
     struct crec c[MAXC];
-    int listen_echo; /* accepted connections echo */
+    int listen_echo;         /* accepted connections echo */
     int listen_close_on_eof; /* accepted connections close at EOF */
     int accepts;
 };
@@ -78,8 +78,8 @@ static void rig_open_wrapped(struct rig *r, double loss, double reorder,
     o.link.pool_size = 8192;
     o.impair = loss > 0 || reorder > 0;
     for (int i = 0; i < 2; i++) {
-        o.impair_cfg[i] = (struct impair_config){.seed = rig_seed + (uint64_t)i, .loss = loss,
-                                                 .reorder = reorder};
+        o.impair_cfg[i] = (struct impair_config){
+            .seed = rig_seed + (uint64_t)i, .loss = loss, .reorder = reorder};
         if (tmpl) o.stack[i] = *tmpl;
         o.stack[i].ip.s_addr = htonl(STACK_RIG_IP(i));
         o.stack[i].prefix_len = 24;
@@ -90,7 +90,8 @@ static void rig_open_wrapped(struct rig *r, double loss, double reorder,
     o.wrap_arg = arg;
     cr_assert_eq(stack_rig_open(&r->sr, &o, err, sizeof(err)), 0, "stack_rig_open: %s", err);
     r->leak_check = !o.impair;
-    for (int i = 0; i < 2; i++) r->s[i].io = r->sr.io[i];
+    for (int i = 0; i < 2; i++)
+        r->s[i].io = r->sr.io[i];
 }
 
 static void rig_open(struct rig *r, double loss, double reorder, const struct ustack_config *tmpl)
@@ -107,7 +108,8 @@ static void rig_close(struct rig *r)
         cr_assert_eq(used, 0, "%u link buffers never given back", used);
     }
     for (int i = 0; i < 2; i++)
-        for (int j = 0; j < MAXC; j++) rec_reset(&r->s[i].c[j]);
+        for (int j = 0; j < MAXC; j++)
+            rec_reset(&r->s[i].c[j]);
     stack_rig_close(&r->sr);
 }
 
@@ -126,7 +128,8 @@ static void append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *d, si
     if (!n) return;
     if (*len + n > *cap) {
         size_t nc = *cap ? *cap : 4096;
-        while (nc < *len + n) nc *= 2;
+        while (nc < *len + n)
+            nc *= 2;
         *buf = realloc(*buf, nc);
         cr_assert_not_null(*buf);
         *cap = nc;
@@ -205,7 +208,8 @@ static void step(struct rig *r)
     for (int i = 0; i < 2; i++) {
         int n;
         while ((n = netio_poll(r->s[i].io, ev, 16, 0)) > 0)
-            for (int k = 0; k < n; k++) on_event(&r->s[i], &ev[k]);
+            for (int k = 0; k < n; k++)
+                on_event(&r->s[i], &ev[k]);
         cr_assert(n == 0, "poll failed");
         app_step(&r->s[i]);
     }
@@ -225,7 +229,8 @@ static int run_until(struct rig *r, int (*done)(struct rig *, void *), void *arg
 static void run_for(struct rig *r, uint64_t ns)
 {
     uint64_t end = r->sr.now_ns + ns;
-    while (r->sr.now_ns < end) step(r);
+    while (r->sr.now_ns < end)
+        step(r);
 }
 
 static int conn_closed(struct rig *r, void *arg)
@@ -323,7 +328,8 @@ Test(ustack, many_connects_while_arp_resolves)
     rig_open(&r, 0, 0, NULL);
     do_listen(&r.s[0], 80);
     int h[8];
-    for (int i = 0; i < 8; i++) h[i] = do_connect(&r.s[1], 0, 80);
+    for (int i = 0; i < 8; i++)
+        h[i] = do_connect(&r.s[1], 0, 80);
     for (int i = 0; i < 8; i++) {
         int arg[2] = {1, h[i]};
         cr_assert(run_until(&r, connected, arg, 100000000ull), "connection %d within 100 ms", i);
@@ -346,7 +352,8 @@ Test(ustack, connects_beyond_the_arp_queue_resend_on_resolve)
     do_listen(&r.s[0], 80);
     enum { N = 40 };
     int h[N];
-    for (int i = 0; i < N; i++) h[i] = do_connect(&r.s[1], 0, 80);
+    for (int i = 0; i < N; i++)
+        h[i] = do_connect(&r.s[1], 0, 80);
     for (int i = 0; i < N; i++) {
         int arg[2] = {1, h[i]};
         cr_assert(run_until(&r, connected, arg, 100000000ull), "connection %d within 100 ms", i);
@@ -379,7 +386,8 @@ static void echo_test(double loss, double reorder, size_t total, uint64_t max_ns
     int h = do_connect(&r.s[1], 0, 80);
     struct crec *c = &r.s[1].c[h];
     c->tx = malloc(total);
-    for (size_t i = 0; i < total; i++) c->tx[i] = pat(i);
+    for (size_t i = 0; i < total; i++)
+        c->tx[i] = pat(i);
     c->txlen = c->txcap = total;
     struct xfer x = {total, 1, h};
     cr_assert(run_until(&r, echo_done, &x, max_ns), "echo incomplete: %zu of %zu bytes back",
@@ -461,7 +469,8 @@ Test(ustack, fin_from_server_first)
         int c2 = do_connect(&r.s[1], 0, 80);
         int ac[2] = {1, c2};
         cr_assert(run_until(&r, connected, ac, 100000000ull), "connection %d", k);
-        for (int t = 0; t < 10 && r.s[0].accepts == before; t++) step(&r);
+        for (int t = 0; t < 10 && r.s[0].accepts == before; t++)
+            step(&r);
         cr_assert_eq(r.s[0].accepts, before + 1);
         int s2 = -1;
         for (int j = 0; j < MAXC; j++)
@@ -538,7 +547,8 @@ Test(ustack, zero_window_then_update)
     size_t total = 200000;
     struct crec *cl = &r.s[1].c[h];
     cl->tx = malloc(total);
-    for (size_t i = 0; i < total; i++) cl->tx[i] = pat(i);
+    for (size_t i = 0; i < total; i++)
+        cl->tx[i] = pat(i);
     cl->txlen = cl->txcap = total;
     run_for(&r, 5000000000ull);
     cr_assert_gt(ctr(&r.s[1], "zero_window_probes"), 0, "persist timer probes a zero window");
@@ -553,7 +563,8 @@ Test(ustack, zero_window_then_update)
     netio_consume(r.s[0].io, sv, 1);
     struct xfer x = {total, 0, sv};
     cr_assert(run_until(&r, echo_done, &x, 30000000000ull), "got %zu", r.s[0].c[sv].rxlen);
-    for (size_t i = 0; i < total; i++) cr_assert_eq(r.s[0].c[sv].rx[i], pat(i), "byte %zu", i);
+    for (size_t i = 0; i < total; i++)
+        cr_assert_eq(r.s[0].c[sv].rx[i], pat(i), "byte %zu", i);
     cr_assert_gt(ctr(&r.s[0], "window_updates"), 0);
     cr_assert_gt(cl->writable, 0, "WRITABLE after a short send");
     rig_close(&r);
@@ -573,13 +584,28 @@ Test(ustack, abort_resets_peer_and_counters_named)
     cr_assert_eq(r.s[1].c[h].reason, NETIO_CLOSE_RESET);
     cr_assert(r.s[0].c[sv].closed);
     cr_assert_eq(r.s[0].c[sv].reason, NETIO_CLOSE_LOCAL);
-    const char *names[] = {"rx_frames", "tx_frames", "drop_eth_not_for_us", "drop_ip_bad_csum",
-                           "drop_ip_bad_len", "drop_ip_fragment", "drop_ip_not_for_us",
-                           "drop_tcp_bad_csum", "drop_tcp_bad_option", "drop_tcp_no_listener",
-                           "drop_tcp_out_of_window", "challenge_acks", "retransmits",
-                           "fast_retransmits", "timeouts", "dup_acks", "ooo_queued",
-                           "ooo_dropped", "syn_backlog_full", "tx_pool_empty"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) ctr(&r.s[0], names[i]);
+    const char *names[] = {"rx_frames",
+                           "tx_frames",
+                           "drop_eth_not_for_us",
+                           "drop_ip_bad_csum",
+                           "drop_ip_bad_len",
+                           "drop_ip_fragment",
+                           "drop_ip_not_for_us",
+                           "drop_tcp_bad_csum",
+                           "drop_tcp_bad_option",
+                           "drop_tcp_no_listener",
+                           "drop_tcp_out_of_window",
+                           "challenge_acks",
+                           "retransmits",
+                           "fast_retransmits",
+                           "timeouts",
+                           "dup_acks",
+                           "ooo_queued",
+                           "ooo_dropped",
+                           "syn_backlog_full",
+                           "tx_pool_empty"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        ctr(&r.s[0], names[i]);
     cr_assert_gt(ctr(&r.s[0], "rx_frames"), 0);
     cr_assert_eq(ctr(&r.s[0], "close_local"), 1);
     cr_assert_eq(ctr(&r.s[1], "close_reset"), 1);
@@ -635,10 +661,12 @@ static void raw_pump(struct raw *w)
     struct netio_event ev[16];
     int n;
     while ((n = netio_poll(w->io, ev, 16, 0)) > 0)
-        for (int k = 0; k < n; k++) on_event(&w->app, &ev[k]);
+        for (int k = 0; k < n; k++)
+            on_event(&w->app, &ev[k]);
     app_step(&w->app);
     while ((n = netio_poll(w->io, ev, 16, 0)) > 0) /* flushes what the app sent */
-        for (int k = 0; k < n; k++) on_event(&w->app, &ev[k]);
+        for (int k = 0; k < n; k++)
+            on_event(&w->app, &ev[k]);
     struct pktbuf *b[32];
     uint16_t got;
     while ((got = pktio_rx_burst(w->peer, b, 32)) > 0) {
@@ -675,9 +703,18 @@ static void raw_tcp(struct raw *w, uint32_t seq, uint32_t ack, uint8_t fl, uint1
                     const uint8_t *opts, size_t optlen, const void *data, size_t len)
 {
     uint8_t f[PKTIO_MAX_FRAME];
-    struct fr_tcp t = {.src_ip = 0xc6120002u, .dst_ip = 0xc6120001u, .sport = w->pport,
-                       .dport = w->lport, .seq = seq, .ack = ack, .flags = fl, .win = win,
-                       .opts = opts, .optlen = optlen, .data = data, .len = len};
+    struct fr_tcp t = {.src_ip = 0xc6120002u,
+                       .dst_ip = 0xc6120001u,
+                       .sport = w->pport,
+                       .dport = w->lport,
+                       .seq = seq,
+                       .ack = ack,
+                       .flags = fl,
+                       .win = win,
+                       .opts = opts,
+                       .optlen = optlen,
+                       .data = data,
+                       .len = len};
     memcpy(t.src_mac, w->mac_peer, 6);
     memcpy(t.dst_mac, w->mac_us, 6);
     size_t n = fr_build_tcp(f, sizeof(f), &t);
@@ -699,8 +736,8 @@ static int raw_connect(struct raw *w, uint32_t iss, int ws)
 {
     uint8_t f[128];
     static const uint8_t bc[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, z[6] = {0};
-    size_t n = fr_build_arp(f, sizeof(f), FR_ARP_REQUEST, bc, w->mac_peer, 0xc6120002u, z,
-                            0xc6120001u);
+    size_t n =
+        fr_build_arp(f, sizeof(f), FR_ARP_REQUEST, bc, w->mac_peer, 0xc6120002u, z, 0xc6120001u);
     raw_send_frame(w, f, n);
     raw_pump(w);
     do_listen(&w->app, 80);
@@ -743,7 +780,8 @@ static uint64_t rctr(struct raw *w, const char *name)
 
 static void raw_close(struct raw *w)
 {
-    for (int j = 0; j < MAXC; j++) rec_reset(&w->app.c[j]);
+    for (int j = 0; j < MAXC; j++)
+        rec_reset(&w->app.c[j]);
     stack_rig_close(&w->sr);
 }
 
@@ -793,9 +831,16 @@ Test(ustack_raw, ip_layer_drops_counted)
     raw_open(&w, NULL);
     int h = raw_connect(&w, 7, -1);
     uint8_t f[256];
-    struct fr_tcp t = {.src_ip = 0xc6120002u, .dst_ip = 0xc6120001u, .sport = w.pport,
-                       .dport = 80, .seq = w.snd, .ack = w.rcv, .flags = FR_ACK, .win = 1000,
-                       .data = (const uint8_t *)"abc", .len = 3};
+    struct fr_tcp t = {.src_ip = 0xc6120002u,
+                       .dst_ip = 0xc6120001u,
+                       .sport = w.pport,
+                       .dport = 80,
+                       .seq = w.snd,
+                       .ack = w.rcv,
+                       .flags = FR_ACK,
+                       .win = 1000,
+                       .data = (const uint8_t *)"abc",
+                       .len = 3};
     memcpy(t.src_mac, w.mac_peer, 6);
     memcpy(t.dst_mac, w.mac_us, 6);
     size_t n = fr_build_tcp(f, sizeof(f), &t);
@@ -844,7 +889,8 @@ Test(ustack_raw, ooo_reassembly_across_seq_wrap_and_window_scale)
     raw_open(&w, &c);
     int h = raw_connect(&w, 0xfffffff0u, 3); /* data crosses 2^32 */
     uint8_t d[3000];
-    for (size_t i = 0; i < sizeof(d); i++) d[i] = pat(i);
+    for (size_t i = 0; i < sizeof(d); i++)
+        d[i] = pat(i);
     /* segments 2 and 3 first, then 1 */
     raw_tcp(&w, w.snd + 1000, w.rcv, FR_ACK, 1000, NULL, 0, d + 1000, 1000);
     raw_tcp(&w, w.snd + 2000, w.rcv, FR_ACK, 1000, NULL, 0, d + 2000, 1000);
@@ -867,7 +913,8 @@ Test(ustack_raw, ooo_reassembly_across_seq_wrap_and_window_scale)
     /* the peer's window is 1000 << 3 = 8000 bytes: the stack sends no more */
     struct crec *r = &w.app.c[h];
     r->tx = malloc(20000);
-    for (size_t i = 0; i < 20000; i++) r->tx[i] = pat(i);
+    for (size_t i = 0; i < 20000; i++)
+        r->tx[i] = pat(i);
     r->txlen = r->txcap = 20000;
     w.ngot = 0;
     raw_pump(&w);
@@ -921,7 +968,10 @@ Test(ustack_raw, delayed_ack_every_second_segment)
 Test(ustack_raw, rto_backoff_and_give_up)
 {
     struct raw w;
-    raw_open(&w, NULL); /* rto_min 200 ms */
+    struct ustack_config cfg;
+    ustack_config_defaults(&cfg); /* rto_min 200 ms */
+    cfg.tlp_off = 1;              /* the RTO's own schedule: no tail loss probe before it */
+    raw_open(&w, &cfg);
     int h = raw_connect(&w, 1, 7);
     struct crec *r = &w.app.c[h];
     r->tx = malloc(100);
@@ -969,16 +1019,19 @@ Test(ustack_raw, fast_retransmit_on_three_dup_acks)
     int h = raw_connect(&w, 77, 7);
     struct crec *r = &w.app.c[h];
     r->tx = malloc(5000);
-    for (int i = 0; i < 5000; i++) r->tx[i] = pat((size_t)i);
+    for (int i = 0; i < 5000; i++)
+        r->tx[i] = pat((size_t)i);
     r->txlen = r->txcap = 5000;
     w.ngot = 0;
     raw_pump(&w);
     int segs = 0;
-    for (int i = 0; i < w.ngot; i++) segs += w.got[i].kind == FR_K_TCP && w.got[i].len > 0;
+    for (int i = 0; i < w.ngot; i++)
+        segs += w.got[i].kind == FR_K_TCP && w.got[i].len > 0;
     cr_assert_eq(segs, 5, "5 segments of 1000 bytes in the initial window");
     /* first segment lost: 3 duplicate ACKs for it */
     w.ngot = 0;
-    for (int k = 0; k < 3; k++) raw_tcp(&w, w.snd, w.rcv, FR_ACK, 1000, NULL, 0, NULL, 0);
+    for (int k = 0; k < 3; k++)
+        raw_tcp(&w, w.snd, w.rcv, FR_ACK, 1000, NULL, 0, NULL, 0);
     raw_pump(&w);
     cr_assert_eq(rctr(&w, "dup_acks"), 3);
     cr_assert_eq(rctr(&w, "fast_retransmits"), 1);
@@ -1051,7 +1104,8 @@ Test(ustack, many_connections_under_loss)
         int h = do_connect(&r.s[1], 0, 80);
         struct crec *c = &r.s[1].c[h];
         c->tx = malloc(each);
-        for (size_t i = 0; i < each; i++) c->tx[i] = pat(i + (size_t)k);
+        for (size_t i = 0; i < each; i++)
+            c->tx[i] = pat(i + (size_t)k);
         c->txlen = c->txcap = each;
         c->close_when_sent = 0;
     }
@@ -1060,10 +1114,12 @@ Test(ustack, many_connections_under_loss)
         struct crec *c = &r.s[1].c[j];
         if (!c->used) continue;
         cr_assert_eq(c->rxlen, each);
-        for (size_t i = 0; i < each; i++) cr_assert_eq(c->rx[i], c->tx[i]);
+        for (size_t i = 0; i < each; i++)
+            cr_assert_eq(c->rx[i], c->tx[i]);
         c->close_when_sent = 1;
     }
-    for (int j = 0; j < MAXC; j++) r.s[0].c[j].close_on_eof = 1;
+    for (int j = 0; j < MAXC; j++)
+        r.s[0].c[j].close_on_eof = 1;
     run_for(&r, 60000000000ull);
     cr_assert_eq(ctr(&r.s[0], "conns_closed"), 20);
     cr_assert_eq(ctr(&r.s[1], "conns_closed"), 20);
@@ -1110,7 +1166,8 @@ static uint16_t offl_rx(struct pktio *p, struct pktbuf **b, uint16_t n)
 {
     struct offl *o = (struct offl *)p;
     uint16_t k = pktio_rx_burst(o->inner, b, n);
-    for (uint16_t i = 0; i < k; i++) b[i]->ol_flags = PKT_RX_IP_CSUM_OK | PKT_RX_L4_CSUM_OK;
+    for (uint16_t i = 0; i < k; i++)
+        b[i]->ol_flags = PKT_RX_IP_CSUM_OK | PKT_RX_L4_CSUM_OK;
     return k;
 }
 
@@ -1168,8 +1225,14 @@ static void offl_close(struct pktio *p)
     free(o);
 }
 static const struct pktio_ops offl_ops = {
-    .name = "offl", .rx_burst = offl_rx, .tx_burst = offl_tx, .alloc = offl_alloc,
-    .free = offl_free, .info = offl_info, .counters = offl_counters, .close = offl_close,
+    .name = "offl",
+    .rx_burst = offl_rx,
+    .tx_burst = offl_tx,
+    .alloc = offl_alloc,
+    .free = offl_free,
+    .info = offl_info,
+    .counters = offl_counters,
+    .close = offl_close,
 };
 
 /* stack_rig wrap: side 0 over an offl (stored in *arg), side 1 as it is */
@@ -1197,11 +1260,13 @@ Test(ustack, checksum_offload_used_when_reported)
     struct crec *cl = &r.s[1].c[h];
     size_t total = 200000;
     cl->tx = malloc(total);
-    for (size_t i = 0; i < total; i++) cl->tx[i] = pat(i);
+    for (size_t i = 0; i < total; i++)
+        cl->tx[i] = pat(i);
     cl->txlen = cl->txcap = total;
     struct xfer x = {total, 1, h};
     cr_assert(run_until(&r, echo_done, &x, 10000000000ull));
-    for (size_t i = 0; i < total; i++) cr_assert_eq(cl->rx[i], pat(i));
+    for (size_t i = 0; i < total; i++)
+        cr_assert_eq(cl->rx[i], pat(i));
     cr_assert_gt(o->l4_done, 100, "the stack asked for L4 offload");
     cr_assert_gt(o->ip_done, 100, "the stack asked for IP offload");
     cr_assert_eq(ctr(&r.s[1], "drop_tcp_bad_csum") + ctr(&r.s[1], "drop_ip_bad_csum"), 0);
@@ -1311,15 +1376,15 @@ Test(ustack_raw, loop_cycles_split_work_from_idle)
     /* an ARP request: the next poll receives it and sends the reply */
     uint8_t f[128];
     static const uint8_t bc[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, z[6] = {0};
-    size_t n = fr_build_arp(f, sizeof(f), FR_ARP_REQUEST, bc, w.mac_peer, 0xc6120002u, z,
-                            0xc6120001u);
+    size_t n =
+        fr_build_arp(f, sizeof(f), FR_ARP_REQUEST, bc, w.mac_peer, 0xc6120002u, z, 0xc6120001u);
     raw_send_frame(&w, f, n);
     poll_at(&w, &tsc, 1400); /* closes the idle first iteration: 400 idle */
     cr_assert_eq(rctr(&w, "rx_frames"), 1);
     cr_assert_eq(rctr(&w, "tx_frames"), 1, "the ARP reply");
-    poll_at(&w, &tsc, 1500);  /* closes the one that moved frames: 100 work */
-    poll_at(&w, &tsc, 1530);  /* 30 idle */
-    poll_at(&w, &tsc, 1600);  /* 70 idle */
+    poll_at(&w, &tsc, 1500); /* closes the one that moved frames: 100 work */
+    poll_at(&w, &tsc, 1530); /* 30 idle */
+    poll_at(&w, &tsc, 1600); /* 70 idle */
     cr_assert_eq(rctr(&w, "poll_cycles_work"), 100);
     cr_assert_eq(rctr(&w, "poll_iters_work"), 1);
     cr_assert_eq(rctr(&w, "poll_cycles_idle"), 400 + 30 + 70);
@@ -1327,8 +1392,8 @@ Test(ustack_raw, loop_cycles_split_work_from_idle)
     /* a connect queues its SYN (no event follows: nothing answers it); the
      * poll that flushes it makes its own iteration work */
     char err[128];
-    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(80),
-                              .sin_addr.s_addr = htonl(0xc6120002u)};
+    struct sockaddr_in dst = {
+        .sin_family = AF_INET, .sin_port = htons(80), .sin_addr.s_addr = htonl(0xc6120002u)};
     cr_assert_geq(netio_connect(w.io, &dst, NULL, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(rctr(&w, "tx_frames"), 1, "the SYN waits in the TX batch");
     poll_at(&w, &tsc, 1700); /* 100 idle; this poll sends the SYN */
