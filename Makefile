@@ -87,7 +87,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 RIG_SRCS  := $(wildcard tests/rig/*.c)
 RIG_OBJS  := $(RIG_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: FORCE all deps run test unit integration fuzz fuzz-smoke asan bench bench-bins clean format
+.PHONY: FORCE all deps deps-test run test unit integration fuzz fuzz-smoke asan bench bench-bins clean format
 all: $(BIN)
 
 $(BIN): $(MAIN_OBJ) $(BUILD)/libbb.a
@@ -148,7 +148,10 @@ bench-bins: $(BENCH_BINS)
 # ci/deps.sh installs what is missing, one line per group saying why, apt's
 # own output in $(BUILD)/deps.log (its tail is shown on failure).
 deps:
-	@LOG=$(BUILD)/deps.log ci/deps.sh
+	@LOG=$(BUILD)/deps.log ci/deps.sh $(DEPS_EXTRA)
+# make test also runs the LaTeX figure test, so it installs pdflatex (make run does not)
+deps-test:
+	@LOG=$(BUILD)/deps.log ci/deps.sh +latex
 
 # ---- the two commands, and the other targets that need packages -------------
 # Each runs deps, then a make of its own that reads pkg-config afresh.
@@ -156,7 +159,7 @@ run: deps
 	@+$(MAKE) --no-print-directory all
 	$(abspath $(BIN)) run $(SUITE)
 
-test: deps
+test: deps-test
 	@+MAKE="$(MAKE)" BUILD=$(BUILD) BIN=$(BIN) tests/run-all.sh
 
 bench: deps

@@ -7,6 +7,7 @@
 #
 #   ci/deps.sh            every group
 #   ci/deps.sh GROUP...   only those groups (e.g. `fresh` for make fresh-check)
+#   ci/deps.sh +GROUP...  every default group and these (make test: +latex)
 #   ci/deps.sh --list     the groups and their packages, installing nothing
 set -u
 cd "$(dirname "$0")/.."
@@ -23,21 +24,24 @@ tests|unit tests (Criterion), the instruction gate (valgrind), fuzzers (clang, l
 peers|real peers for interop tests and benchmarks (wrk, nginx, curl) and trace checks (tshark)|wrk nginx-light curl tshark
 afxdp|the afxdp driver: AF_XDP sockets (libxdp), its XDP program (libbpf; built with clang -target bpf)|libxdp-dev libbpf-dev clang
 fresh|the fresh-root check: a Debian root made from nothing|mmdebstrap
-latex|optional, not in make deps (117 MB): pdflatex for `bypassbench plot --latex` and its test|texlive-latex-base
+latex|pdflatex for `bypassbench plot --latex` and its test (about 117 MB: make test installs it, make run does not)|texlive-latex-base
 '
 DEFAULT_GROUPS="build dpdk uring net report tests peers afxdp"
 
 list=0
 want=()
+extra=()
 for a in "$@"; do
   case $a in
     --list) list=1 ;;
     -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "deps: unknown option '$a' (see ci/deps.sh --help)" >&2; exit 2 ;;
+    +*) extra+=("${a#+}") ;;
     *) want+=("$a") ;;
   esac
 done
 [ ${#want[@]} -gt 0 ] || read -r -a want <<<"$DEFAULT_GROUPS"
+want+=("${extra[@]}")
 
 rows=()
 for g in "${want[@]}"; do
