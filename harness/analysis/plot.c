@@ -141,24 +141,59 @@ static size_t new_cat(struct fig *f, const char *label)
     return f->ncat++;
 }
 
+/* The first sweep family in run order: the one the loadlat figure draws. */
+static const char *first_sweep(const struct run_model *pd)
+{
+    for (size_t w = 0; w < pd->nw; w++) {
+        const char *s = model_str(pd->specs[w], "sweep");
+        if (s) return s;
+    }
+    return NULL;
+}
+
+/* Closed loop, no pipelining, GET /bytes/N, not a sweep point: size = N. */
+static int throughput_candidate(const struct run_model *pd, size_t w, uint64_t *size)
+{
+    return strcmp(mode_of(pd, w), "closed") == 0 &&
+           json_integer_value(json_object_get(pd->specs[w], "pipeline")) <= 1 &&
+           !model_str(pd->specs[w], "sweep") && bytes_path(pd, w, size, NULL) == 0;
+}
+
+/* Which workloads each figure draws: the one rule the builders select by and
+ * the report's "Rests on" counts by (plot.h). */
+int plot_figure_uses(const char *name, const struct run_model *pd, size_t w)
+{
+    const char *mode = mode_of(pd, w), *sweep = model_str(pd->specs[w], "sweep");
+    if (strcmp(name, "loadlat") == 0) return sweep && strcmp(sweep, first_sweep(pd)) == 0;
+    if (sweep) return 0; /* sweep points are drawn in loadlat only */
+    if (strcmp(name, "throughput") == 0) {
+        uint64_t size, other;
+        if (!throughput_candidate(pd, w, &size)) return 0;
+        for (size_t v = 0; v < w; v++) /* one workload per size: the first */
+            if (throughput_candidate(pd, v, &other) && other == size) return 0;
+        return 1;
+    }
+    if (strcmp(name, "cycles") == 0)
+        return strcmp(mode, "closed") == 0 || strcmp(mode, "cps") == 0;
+    if (strcmp(name, "latency") == 0) return strcmp(mode, "open") == 0;
+    if (strcmp(name, "cps") == 0) return strcmp(mode, "cps") == 0;
+    if (strcmp(name, "download") == 0) return strcmp(mode, "download") == 0;
+    if (strcmp(name, "overhead") == 0) return strcmp(mode, "download") != 0;
+    return 0;
+}
+
 static void build_throughput(struct fig *f)
 {
     const struct run_model *pd = f->pd;
-    uint64_t seen[MODEL_MAX_WORKLOADS];
     size_t nseen = 0;
     f->kind = K_LINES;
     f->xmin = INFINITY, f->xmax = 0;
     for (size_t w = 0; w < pd->nw; w++) {
         uint64_t size;
         const char *text;
-        json_int_t pipe = json_integer_value(json_object_get(pd->specs[w], "pipeline"));
-        if (strcmp(mode_of(pd, w), "closed") != 0 || pipe > 1 ||
-            bytes_path(pd, w, &size, &text) < 0)
-            continue;
-        size_t s;
-        for (s = 0; s < nseen && seen[s] != size; s++) {
-        }
-        if (s < nseen) {
+        if (!throughput_candidate(pd, w, &size)) continue;
+        bytes_path(pd, w, &size, &text);
+        if (!plot_figure_uses("throughput", pd, w)) {
             if (f->notes)
                 fprintf(f->notes,
                         "plot: throughput: %s left out (another workload already has %s)\n",
@@ -181,7 +216,7 @@ static void build_throughput(struct fig *f)
             any = 1;
         }
         if (!any) continue;
-        seen[nseen++] = size;
+        nseen++;
         size_t len = strlen(f->xtics);
         char tic[64];
         snprintf(tic, sizeof tic, "%s", text);
@@ -203,18 +238,14 @@ static void build_throughput(struct fig *f)
         }
 }
 
-/* Per-workload bars of the named metrics (3 columns each), modes filtered. */
-static void build_bars(struct fig *f, const char *const *modes, int exclude,
-                       const char *const *metrics, size_t nm)
+/* Per-workload bars of the named metrics (3 columns each), for the
+ * workloads figure `name` uses (plot_figure_uses). */
+static void build_bars(struct fig *f, const char *name, const char *const *metrics, size_t nm)
 {
     const struct run_model *pd = f->pd;
     f->kind = K_BARS;
     for (size_t w = 0; w < pd->nw; w++) {
-        int listed = 0;
-        for (size_t i = 0; modes[i]; i++)
-            listed |= strcmp(mode_of(pd, w), modes[i]) == 0;
-        if (listed == exclude) continue;
-        if (model_str(pd->specs[w], "sweep")) continue; /* sweep points: the loadlat figure */
+        if (!plot_figure_uses(name, pd, w)) continue;
         size_t cat = (size_t)-1;
         for (size_t d = 0; d < pd->nd; d++) {
             struct cell_stat st[4];
@@ -239,22 +270,21 @@ static void build_bars(struct fig *f, const char *const *modes, int exclude,
 
 static void build_cps(struct fig *f)
 {
-    static const char *const modes[] = {"cps", NULL}, *const m[] = {"cps"};
-    build_bars(f, modes, 0, m, 1);
+    static const char *const m[] = {"cps"};
+    build_bars(f, "cps", m, 1);
 }
 
 static void build_overhead(struct fig *f)
 {
-    static const char *const modes[] = {"download", NULL};
     static const char *const m[] = {"ctx_switches_per_request", "net_rx_softirqs_per_request",
                                     "net_tx_softirqs_per_request", "syscalls_per_request"};
-    build_bars(f, modes, 1, m, 4);
+    build_bars(f, "overhead", m, 4);
 }
 
 static void build_download(struct fig *f)
 {
-    static const char *const modes[] = {"download", NULL}, *const m[] = {"download_s", "gbps"};
-    build_bars(f, modes, 0, m, 2);
+    static const char *const m[] = {"download_s", "gbps"};
+    build_bars(f, "download", m, 2);
     for (size_t c = 0; c < f->ncat; c++) { /* label the clusters by file size */
         int w = model_workload_index(f->pd, f->catlabel[c]);
         uint64_t size;
@@ -275,10 +305,9 @@ static void build_cycles(struct fig *f)
 {
     /* Capacity workloads only: at a fixed open-loop rate (and over a single
      * download) a polling core's cycles measure the rate, not the cost. */
-    static const char *const modes[] = {"closed", "cps", NULL};
     static const char *const m[] = {"dut_cycles_per_request", "system_cycles_per_request",
                                     "dut_cycles_per_packet", "system_cycles_per_packet"};
-    build_bars(f, modes, 0, m, 4);
+    build_bars(f, "cycles", m, 4);
     f->has_x2 = 1;
     for (size_t i = 0; i < f->n; i++) { /* reorder: dut(3) work sys(3), twice */
         struct row *r = &f->rows[i];
@@ -309,10 +338,9 @@ static void build_latency(struct fig *f)
     size_t nopen = 0;
     f->kind = K_POINTS;
     for (size_t w = 0; w < pd->nw; w++)
-        nopen += strcmp(mode_of(pd, w), "open") == 0 && !model_str(pd->specs[w], "sweep");
+        nopen += (size_t)plot_figure_uses("latency", pd, w);
     for (size_t w = 0; w < pd->nw; w++) {
-        /* Sweep points have their own figure (loadlat). */
-        if (strcmp(mode_of(pd, w), "open") != 0 || model_str(pd->specs[w], "sweep")) continue;
+        if (!plot_figure_uses("latency", pd, w)) continue;
         size_t have = 0;
         for (size_t d = 0; d < pd->nd; d++) {
             struct cell_stat st;
@@ -359,10 +387,8 @@ static void build_loadlat(struct fig *f)
 {
     static const char *const key[] = {"lat_p50_ns", "lat_p99_ns", "lat_p999_ns"};
     const struct run_model *pd = f->pd;
-    const char *family = NULL;
+    const char *family = first_sweep(pd);
     f->kind = K_LINES;
-    for (size_t w = 0; w < pd->nw && !family; w++)
-        family = model_str(pd->specs[w], "sweep");
     if (!family) return;
     for (size_t w = 0; w < pd->nw; w++) {
         const char *s = model_str(pd->specs[w], "sweep");
@@ -376,8 +402,7 @@ static void build_loadlat(struct fig *f)
         for (size_t p = 0; p < 3; p++) {
             size_t first = f->n;
             for (size_t w = 0; w < pd->nw; w++) {
-                const char *s = model_str(pd->specs[w], "sweep");
-                if (!s || strcmp(s, family) != 0) continue;
+                if (!plot_figure_uses("loadlat", pd, w)) continue;
                 struct cell_stat st, off, ld;
                 model_cell_stat(pd, w, d, key[p], &st);
                 model_cell_stat(pd, w, d, "offered_rps", &off);
@@ -427,7 +452,7 @@ static const struct figure {
      0},
     {"latency",
      "Latency percentiles of the open-loop trials (log axis)",
-     "no open-loop trials",
+     "no fixed-rate open-loop trials",
      "latency_us,lo,hi,n",
      build_latency,
      {{0, 1, 2, -1}, {-1}},

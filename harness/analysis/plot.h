@@ -48,6 +48,9 @@ int plot_driver_lt(const struct run_model *pd, size_t d);
 /* The figures, in order: name (file stem) and what it shows; NULL past the end. */
 const char *plot_figure_name(size_t i);
 const char *plot_figure_caption(size_t i);
+/* 1 when figure `name` draws workload w of pd: the selection every builder
+ * uses, and the report's "Rests on" line counts by (one rule, not two). */
+int plot_figure_uses(const char *name, const struct run_model *pd, size_t w);
 
 /* The y axis of a panel whose values (medians and interval ends; NAN
  * skipped) are v[0..n), as a gnuplot command setting its scale, range and

@@ -823,55 +823,23 @@ static void section_download(struct ctx *c)
     fputc('\n', f);
 }
 
-/* What each figure answers, and which workloads it is drawn from (by mode,
- * as plot.c selects them; "!" excludes the mode). */
+/* What each figure answers; which workloads it is drawn from is plot.c's
+ * rule (plot_figure_uses), so the two cannot disagree. */
 static const struct {
-    const char *name, *question, *modes;
+    const char *name, *question;
 } fig_questions[] = {
-    {"throughput", "How many requests per second does each driver serve, as the response grows?",
-     "closed1"}, /* closed1: closed loop, pipeline 1, GET /bytes/N */
-    {"cycles",
-     "What does one request, and one packet, cost in CPU cycles on the DUT core and on the whole "
-     "machine?",
-     "closed,cps"},
+    {"throughput", "How many requests per second does each driver serve, as the response grows?"},
+    {"cycles", "What does one request, and one packet, cost in CPU cycles on the DUT core and on "
+               "the whole machine?"},
     {"latency", "How long do requests take at a fixed offered load, counted from their intended "
-                "send time?",
-     "open1"}, /* open1: open loop, not a point of a load sweep */
-    {"cps", "How many new connections per second does each driver accept and serve?", "cps"},
-    {"download", "How fast does one large response arrive, checked byte for byte?", "download"},
-    {"overhead",
-     "Which kernel overheads (context switches, softirqs, system calls) does each path pay per "
-     "request?",
-     "!download"},
-    {"loadlat",
-     "How does each driver's latency grow with offered load, and up to which rate does its p99 "
-     "stay under the target?",
-     "sweep"}, /* the points of the first load sweep */
+                "send time?"},
+    {"cps", "How many new connections per second does each driver accept and serve?"},
+    {"download", "How fast does one large response arrive, checked byte for byte?"},
+    {"overhead", "Which kernel overheads (context switches, softirqs, system calls) does each "
+                 "path pay per request?"},
+    {"loadlat", "How does each driver's latency grow with offered load, and up to which rate "
+                "does its p99 stay under the target?"},
 };
-
-static int mode_listed(const char *modes, const char *mode)
-{
-    int exclude = modes[0] == '!';
-    const char *p = modes + exclude;
-    size_t n = strlen(mode);
-    int hit = 0;
-    while (*p) {
-        size_t l = strcspn(p, ",");
-        hit |= l == n && strncmp(p, mode, n) == 0;
-        p += l + (p[l] == ',');
-    }
-    return exclude ? !hit : hit;
-}
-
-/* The sweep family the loadlat figure draws: the first in run order. */
-static const char *first_sweep(struct ctx *c)
-{
-    for (size_t w = 0; w < c->pd.nw; w++) {
-        const char *s = str_at(c->pd.specs[w], "sweep");
-        if (s) return s;
-    }
-    return "";
-}
 
 /* "Question: ... Rests on: ka-64, ka-1k (24 ok trials of 24, 4 drivers)." */
 static void figure_basis(struct ctx *c, const char *name)
@@ -882,19 +850,7 @@ static void figure_basis(struct ctx *c, const char *name)
         size_t ok_all = 0, n_all = 0, nw = 0;
         fprintf(f, "*Question:* %s *Rests on:* ", fig_questions[q].question);
         for (size_t w = 0; w < c->pd.nw; w++) {
-            const char *mode = mode_of(&c->pd, w), *path = str_at(c->pd.specs[w], "path");
-            const char *sweep = str_at(c->pd.specs[w], "sweep");
-            if (strcmp(fig_questions[q].modes, "closed1") == 0) {
-                if (strcmp(mode, "closed") != 0 || !path || strncmp(path, "/bytes/", 7) != 0 ||
-                    json_integer_value(json_object_get(c->pd.specs[w], "pipeline")) > 1)
-                    continue;
-            } else if (strcmp(fig_questions[q].modes, "open1") == 0) {
-                if (strcmp(mode, "open") != 0 || sweep) continue;
-            } else if (strcmp(fig_questions[q].modes, "sweep") == 0) {
-                if (!sweep || strcmp(sweep, first_sweep(c)) != 0) continue;
-            } else if (!mode_listed(fig_questions[q].modes, mode)) {
-                continue;
-            }
+            if (!plot_figure_uses(name, &c->pd, w)) continue;
             fprintf(f, "%s%s", nw++ ? ", " : "", c->pd.workloads[w]);
             for (size_t d = 0; d < c->pd.nd; d++) {
                 size_t ok, n = model_cell_trials(&c->pd, w, d, &ok);

@@ -248,7 +248,7 @@ Test(plot, repeats_give_ci_and_poll_split)
     cr_expect_not_null(strstr(text, "(error bars: order-statistic interval of the median, "
                                     "exactly 75.0% at n = 3)"),
                        "%s", text);
-    cr_expect_not_null(strstr(text, "latency: skipped (no open-loop trials)"), "%s", text);
+    cr_expect_not_null(strstr(text, "latency: skipped (no fixed-rate open-loop trials"), "%s", text);
     cr_expect_not_null(strstr(text, "cps: skipped"), "%s", text);
     cr_expect_not_null(strstr(text, "download: skipped"), "%s", text);
     cr_expect_not_null(strstr(text, "overhead: skipped"), "%s", text);
@@ -445,7 +445,7 @@ Test(plot, one_driver_every_figure_draws)
     cr_expect_not_null(strstr(slurp(path), "not recorded in this run"),
                        "the overhead panels with no counter say so");
     snprintf(path, sizeof path, "%s/plots/latency-1col.svg", dir);
-    cr_expect_not_null(strstr(slurp(path), "no data: no open-loop trials"), "%s", path);
+    cr_expect_not_null(strstr(slurp(path), "no data: no fixed-rate open-loop trials"), "%s", path);
     snprintf(path, sizeof path, "%s/plots/latency.csv", dir);
     struct stat st;
     cr_expect_neq(stat(path, &st), 0, "no CSV for a figure without data");
@@ -550,6 +550,50 @@ Test(plot, load_sweep_figure)
     cr_expect_neq(stat(path, &st), 0, "sweep points are not in the percentile figure");
     snprintf(path, sizeof path, "%s/plots", dir);
     cr_expect_eq(svg_check(path, out, sizeof out), 0, "%s", out);
+    json_decref(recs);
+}
+
+/* One selection rule per figure, shared with the report's "Rests on" line:
+ * sweep points only in loadlat (and only the first sweep), one throughput
+ * workload per response size (the first), downloads out of overhead. */
+Test(plot, figure_uses_one_rule)
+{
+    char dir[128], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/uses", base);
+    json_t *recs = json_array();
+    json_array_append_new(recs, rec("ka-64", "closed", "/bytes/64", "kernel", 1, 1e5, 1000));
+    json_array_append_new(recs, rec("ka-64b", "closed", "/bytes/64", "kernel", 1, 1e5, 1000));
+    json_array_append_new(recs, rec("dl", "download", "/bytes/1M", "kernel", 1, 10, 1000));
+    json_array_append_new(recs, sweep_rec("kernel", 10, 1000, 3e4, 2e5, 1e6));
+    json_t *other = sweep_rec("kernel", 50, 5000, 3e4, 2e5, 1e6);
+    json_t *wl = json_object_get(other, "workload");
+    json_object_set_new(wl, "name", json_string("b-50pct"));
+    json_object_set_new(wl, "sweep", json_string("b"));
+    json_array_append_new(recs, other);
+    write_recs(dir, recs);
+    struct run_model pd;
+    cr_assert_eq(model_load(dir, &pd, err, sizeof err), 0, "%s", err);
+    const char *names[] = {"ka-64", "ka-64b", "dl", "lat-10pct", "b-50pct"};
+    /* throughput cycles latency cps download overhead loadlat */
+    static const char *const fig[] = {"throughput", "cycles", "latency", "cps",
+                                      "download",   "overhead", "loadlat"};
+    static const int want[5][7] = {
+        {1, 1, 0, 0, 0, 1, 0}, /* ka-64 */
+        {0, 1, 0, 0, 0, 1, 0}, /* ka-64b: same size as ka-64, left out of throughput */
+        {0, 0, 0, 0, 1, 0, 0}, /* dl */
+        {0, 0, 0, 0, 0, 0, 1}, /* the first sweep: loadlat only */
+        {0, 0, 0, 0, 0, 0, 0}, /* a second sweep: nowhere */
+    };
+    for (size_t i = 0; i < 5; i++) {
+        int w = model_workload_index(&pd, names[i]);
+        cr_assert_geq(w, 0, "%s", names[i]);
+        for (size_t k = 0; k < 7; k++)
+            cr_expect_eq(plot_figure_uses(fig[k], &pd, (size_t)w), want[i][k], "%s in %s",
+                         names[i], fig[k]);
+    }
+    /* the sweep's runs first in the record order would not change the rule:
+     * "first" is run order, which model_load keeps */
+    model_free(&pd);
     json_decref(recs);
 }
 
