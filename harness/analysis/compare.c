@@ -602,6 +602,19 @@ static int close_rename(FILE *f, const char *tmp, const char *path, char *err, s
     return 0;
 }
 
+int cmp_row_blind(const struct cmp_row *x)
+{
+    return x->dir != CMP_DIR_NONE && !isnan(x->p) && x->threshold > CMP_BLIND_ABOVE;
+}
+
+size_t cmp_blind_rows(const struct cmp_report *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nrows; i++)
+        n += (size_t)cmp_row_blind(&r->rows[i]);
+    return n;
+}
+
 int cmp_write_markdown(const struct cmp_report *r, const char *base_dir, const char *new_dir,
                        const char *path, char *err, size_t errlen)
 {
@@ -655,15 +668,35 @@ int cmp_write_markdown(const struct cmp_report *r, const char *base_dir, const c
         }
         fprintf(f, "\n");
     }
-    fprintf(f, "| workload | driver | metric | n | base median | new median | change | p | verdict |\n");
-    fprintf(f, "|---|---|---|---|---:|---:|---:|---:|---|\n");
+    /* What the gate cannot see: a gated row flags only a change of at least
+     * its threshold, which the baseline's noise sets. */
+    size_t nblind = cmp_blind_rows(r);
+    if (nblind) {
+        fprintf(f, "**Blind spots**: %zu gated rows flag only a change larger than %.0f%% (their "
+                   "BASE is that noisy; column \"needs\"):",
+                nblind, CMP_BLIND_ABOVE * 100);
+        for (size_t i = 0, k = 0; i < r->nrows; i++) {
+            const struct cmp_row *x = &r->rows[i];
+            if (!cmp_row_blind(x)) continue;
+            fprintf(f, "%s `%s` on `%s` %s %.0f%%", k++ ? "," : "", x->workload, x->driver,
+                    x->metric, x->threshold * 100);
+        }
+        fprintf(f, ". A smaller loss there passes this gate; the instruction gate "
+                   "(ci/ipr_gate.sh) is the one that sees a few percent of the stack's work.\n\n");
+    }
+    fprintf(f, "| workload | driver | metric | n | base median | new median | change | needs | p | "
+               "verdict |\n");
+    fprintf(f, "|---|---|---|---|---:|---:|---:|---:|---:|---|\n");
     for (size_t i = 0; i < r->nrows; i++) {
         const struct cmp_row *x = &r->rows[i];
         const char *em = x->verdict == CMP_WORSE || x->verdict == CMP_TOO_FEW ? "**" : "";
-        fprintf(f, "| %s | %s | %s | %zu/%zu | %.6g | %.6g | %s | %s | %s%s%s |\n", x->workload,
-                x->driver, x->metric, x->n_base, x->n_new, x->base_median, x->new_median,
-                fmt_change(x->change, c, sizeof(c)), cmp_fmt_p(x->p, pb, sizeof(pb)), em,
-                cmp_verdict_name(x->verdict), em);
+        char need[32] = "-";
+        if (!isnan(x->p) && x->dir != CMP_DIR_NONE)
+            snprintf(need, sizeof(need), "%.1f%%", x->threshold * 100);
+        fprintf(f, "| %s | %s | %s | %zu/%zu | %.6g | %.6g | %s | %s | %s | %s%s%s |\n",
+                x->workload, x->driver, x->metric, x->n_base, x->n_new, x->base_median,
+                x->new_median, fmt_change(x->change, c, sizeof(c)), need,
+                cmp_fmt_p(x->p, pb, sizeof(pb)), em, cmp_verdict_name(x->verdict), em);
     }
     return close_rename(f, tmp, path, err, errlen);
 }

@@ -150,6 +150,10 @@ int cmd_compare(int argc, char **argv)
     if (r.nnot_comparable) printf(", %zu not comparable (CPU method differs)", r.nnot_comparable);
     if (r.nenv_differs) printf(", %zu environment difference(s)", r.nenv_differs);
     printf("\n");
+    if (cmp_blind_rows(&r))
+        printf("compare: %zu gated rows cannot see a change under %.0f%% (a noisy BASE; listed "
+               "with --markdown, column \"needs\")\n",
+               cmp_blind_rows(&r), CMP_BLIND_ABOVE * 100);
     cmp_report_free(&r);
     return rc;
 }

@@ -413,6 +413,45 @@ Test(compare_gate, jitter_does_not_raise_its_own_bar, .init = setup, .fini = tea
     cmp_report_free(&r);
 }
 
+/* A baseline as noisy as the ring's (CV ~20%) sets a bar near 40%: a 15%
+ * loss there passes the statistical gate. The report must say so, naming
+ * the row and the change it would need, not read as "no regression". */
+Test(compare_gate, blind_spots_are_named, .init = setup, .fini = teardown)
+{
+    char b[128], n[128], err[1024], md[160];
+    write_custom("base", "dpdk-ring", 12, 0, 100000, 0.20, 5000, 0, 0, 3, b, sizeof b);
+    write_custom("new", "dpdk-ring", 6, 0, 85000, 0.20, 5000, 0, 0, 4, n, sizeof n);
+    struct cmp_report r;
+    cr_assert_eq(cmp_dirs(b, n, NULL, &r, err, sizeof err), 0, "%s", err);
+    const struct cmp_row *x = find(&r, "dpdk-ring", "rps");
+    cr_assert_not_null(x);
+    cr_expect_gt(x->threshold, CMP_BLIND_ABOVE, "threshold %g", x->threshold);
+    snprintf(md, sizeof md, "%s/r.md", base);
+    cr_assert_eq(cmp_write_markdown(&r, b, n, md, err, sizeof err), 0, "%s", err);
+    static char buf[65536];
+    FILE *f = fopen(md, "r");
+    cr_assert_not_null(f);
+    buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
+    fclose(f);
+    char want[96];
+    snprintf(want, sizeof want, "`ka-64` on `dpdk-ring` rps %.0f%%", x->threshold * 100);
+    cr_expect_not_null(strstr(buf, "**Blind spots**"), "%s", buf);
+    cr_expect_not_null(strstr(buf, want), "%s not in %s", want, buf);
+    snprintf(want, sizeof want, "| %.1f%% |", x->threshold * 100);
+    cr_expect_not_null(strstr(buf, want), "the needs column: %s", buf);
+    cmp_report_free(&r);
+
+    /* a quiet baseline has none */
+    write_custom("base2", "dpdk-ring", 12, 0, 100000, 0.02, 5000, 0, 0, 5, b, sizeof b);
+    cr_assert_eq(cmp_dirs(b, n, NULL, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cmp_write_markdown(&r, b, n, md, err, sizeof err), 0, "%s", err);
+    f = fopen(md, "r");
+    buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
+    fclose(f);
+    cr_expect_null(strstr(buf, "**Blind spots**"), "%s", buf);
+    cmp_report_free(&r);
+}
+
 Test(compare_gate, few_ok_trials_fail_by_share_and_are_listed, .init = setup, .fini = teardown)
 {
     /* 1 ok trial of 6: the U test cannot reach p < 0.05 with 12 vs 1
