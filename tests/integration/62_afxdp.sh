@@ -15,7 +15,7 @@ need_root; need_cmd wrk; need_cmd nginx; need_cmd python3
 tmp=$(mktemp -d); chmod 755 "$tmp"
 LEFT=bb-xdpleft0 # a root-namespace interface with a leftover program, for topo down
 cleanup() {
-  [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
+  stop_nginx "$tmp"
   [ -n "${KPID:-}" ] && kill "$KPID" 2>/dev/null
   ip link del "$LEFT" 2>/dev/null
   topo_cleanup; rm -rf "$tmp"
@@ -56,8 +56,7 @@ done
 ip netns exec bb-gen curl -sf http://198.18.0.2:8080/bytes/1m -o "$tmp/a.bin" || fail "curl"
 ip netns exec bb-gen curl -sf -H 'Connection: close' http://198.18.0.2:8080/bytes/1m -o "$tmp/b.bin" || fail "curl (close)"
 cmp "$tmp/a.bin" "$tmp/b.bin" && [ "$(stat -c %s "$tmp/a.bin")" = 1048576 ] || fail "curl bodies differ"
-mkdir -p "$tmp/www/bytes" # pattern bodies for nginx below: load checks every byte
-ip netns exec bb-gen curl -sf http://198.18.0.2:8080/bytes/1k -o "$tmp/www/bytes/1k" || fail "fetch 1k"
+pattern_files 8080 "$tmp/www" 1k # for nginx below: load checks every byte
 ip netns exec bb-gen "$BB" load --cpu 0 --download --json "$tmp/d.json" http://198.18.0.2:8080/bytes/1g || fail "1 GiB download from the afxdp server"
 check_json "$tmp/d.json" "1 GiB from the afxdp server"
 # The DUT kernel, same interface and address: ping and its own TCP service.
@@ -96,23 +95,14 @@ grep -q 'not our address' "$tmp/err.log" || fail "unexpected error: $(cat "$tmp/
 no_xdp "an error in serve"
 
 # --- 3. our generator on afxdp against nginx (198.18.0.3 beside the kernel's .1) ---
-cat > "$tmp/nginx.conf" <<CONF
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/error.log;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; default_type application/octet-stream;
-  server { listen 198.18.0.2:8082 backlog=4096; root $tmp/www; } }
-CONF
-ip netns exec bb-dut nginx -c "$tmp/nginx.conf" || fail "nginx did not start"
-sleep 0.3
+start_nginx "$tmp" 8082 "$tmp/www"
 LOAD="ip netns exec bb-gen $BB load --driver afxdp --iface bb-gen0 --ip 198.18.0.3/24 --cpu 0"
 for args in "-c 16 -d 2s --warmup 200ms http://198.18.0.2:8082/bytes/1k" \
             "--close -c 8 -d 1s --warmup 100ms http://198.18.0.2:8082/bytes/1k"; do
   $LOAD --json "$tmp/out.json" $args || fail "load on afxdp $args"
   check_json "$tmp/out.json" "$args"
 done
-kill "$(cat "$tmp/nginx.pid")"; rm -f "$tmp/nginx.pid"
+stop_nginx "$tmp"
 no_xdp "the afxdp generator"
 
 # --- 4. a run: afxdp and dpdk over net_af_xdp (dpdk@xdp), planned by the harness ---

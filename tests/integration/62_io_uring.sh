@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 need_root; need_cmd wrk; need_cmd nginx; need_cmd curl
 "$BB" doctor | grep -q '^  ok   io_uring' || { echo "skip: io_uring driver not available ($("$BB" doctor | grep io_uring | head -1))"; exit 77; }
 tmp=$(mktemp -d); chmod 755 "$tmp"
-cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; topo_cleanup; rm -rf "$tmp"; }
+cleanup() { stop_nginx "$tmp"; topo_cleanup; rm -rf "$tmp"; }
 trap cleanup EXIT
 check_json() { python3 - "$1" "$2" <<'PY' || fail "errors in: $2"
 import json, sys
@@ -53,19 +53,9 @@ done
 
 # --- io_uring as the client, against nginx ---
 start_server 8080
-mkdir -p "$tmp/www/bytes"
-for s in 64 1k 64k 16m; do ip netns exec bb-gen curl -sf "http://198.18.0.2:8080/bytes/$s" -o "$tmp/www/bytes/$s" || fail "fetch $s"; done
+pattern_files 8080 "$tmp/www" 64 1k 64k 16m
 kill "$SERVER_PID"; wait "$SERVER_PID"; SERVER_PID=
-cat > "$tmp/nginx.conf" <<CONF
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/error.log;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; default_type application/octet-stream;
-  server { listen 198.18.0.2:8081 backlog=4096; root $tmp/www; } }
-CONF
-ip netns exec bb-dut nginx -c "$tmp/nginx.conf" || fail "nginx did not start"
-sleep 0.3
+start_nginx "$tmp" 8081 "$tmp/www"
 for args in "-c 32 -d 2s --warmup 200ms http://198.18.0.2:8081/bytes/64" \
             "-c 8 --pipeline 4 -d 1s --warmup 100ms http://198.18.0.2:8081/bytes/1k" \
             "--close -c 8 -d 1s --warmup 100ms http://198.18.0.2:8081/bytes/64k" \
@@ -74,6 +64,6 @@ for args in "-c 32 -d 2s --warmup 200ms http://198.18.0.2:8081/bytes/64" \
   ip netns exec bb-gen "$BB" load --driver io_uring --cpu 0 --json "$tmp/out.json" $args || fail "load on io_uring $args"
   check_json "$tmp/out.json" "io_uring client: $args"
 done
-kill "$(cat "$tmp/nginx.pid")"; rm -f "$tmp/nginx.pid"
+stop_nginx "$tmp"
 "$BB" topo down >/dev/null; no_leftovers
 echo ok
