@@ -73,20 +73,10 @@ for r, name, stem, rep in items:
     n += 1
 shutil.rmtree(dest, ignore_errors=True)
 os.replace(tmp, dest)
-def sh(*a):
-    try: return subprocess.run(a, capture_output=True, text=True).stdout.strip()
-    except OSError: return ""
-def code_state():
-    # the code that made the figure: changes under ci/baselines/ (this very
-    # refresh) do not make it dirty
-    d = sh("git", "describe", "--always", "--tags")
-    dirty = sh("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!ci/baselines")
-    return d + ("-dirty" if dirty else "") if d else "unknown"
-cpu = ""
-try:
-    cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-except (OSError, StopIteration):
-    pass
+sys.dont_write_bytecode = True
+sys.path.insert(0, "ci")
+from baseline_env import code_state, cpu_model, sh
+cpu = cpu_model()
 env = {"what": "ci/baselines/ci-results: " + suite + " trial records (latency buckets and driver counters stripped)",
        "trials": n, "kernel": platform.release(), "cpu": cpu, "ncpu": os.cpu_count(),
        "git_describe": code_state(),

@@ -74,20 +74,10 @@ if [ "$update" = 1 ]; then
   mkdir -p "$(dirname "$BASELINE")"
   python3 - "$BASELINE" "$ipr" "$N" "$ir" "$C" "$K" <<'PY' || exit 2
 import json, os, platform, subprocess, sys, datetime
-def sh(*a):
-    try: return subprocess.run(a, capture_output=True, text=True).stdout.strip()
-    except OSError: return ""
-def code_state():
-    # the code that made the figure: changes under ci/baselines/ (this very
-    # refresh) do not make it dirty
-    d = sh("git", "describe", "--always", "--tags")
-    dirty = sh("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!ci/baselines")
-    return d + ("-dirty" if dirty else "") if d else "unknown"
-cpu = ""
-try:
-    cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-except (OSError, StopIteration):
-    pass
+sys.dont_write_bytecode = True
+sys.path.insert(0, "ci")
+from baseline_env import code_state, cpu_model, sh
+cpu = cpu_model()
 path, ipr, n, ir, conns, cache = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
 arg = " nocache" if cache == "off" else ""
 doc = {"instructions_per_request": ipr, "requests": n, "conns": conns, "response_cache": cache, "instructions": ir,
