@@ -22,7 +22,7 @@ static json_t *stats_json(const struct srv_stats *st)
     for (int i = 0; i < NETIO_CLOSE__COUNT; i++)
         json_object_set_new(closes, netio_close_reason_str((enum netio_close_reason)i),
                             json_integer((json_int_t)st->close_reasons[i]));
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:o,s:o}",
+    json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:o,s:o}",
                      "conns_accepted", (json_int_t)st->conns_accepted, "conns_closed",
                      (json_int_t)st->conns_closed, "conns_idle_timeout",
                      (json_int_t)st->conns_idle_timeout, "conns_max_active",
@@ -33,6 +33,10 @@ static json_t *stats_json(const struct srv_stats *st)
                      (json_int_t)st->responses[5], "bytes_in", (json_int_t)st->bytes_in,
                      "bytes_out", (json_int_t)st->bytes_out, "body_bytes_out",
                      (json_int_t)st->body_bytes_out, "parse_errors", errs, "close_reasons", closes);
+    json_object_set_new(o, "body_bytes_staged", json_integer((json_int_t)st->body_bytes_staged));
+    json_object_set_new(o, "body_bytes_by_ref", json_integer((json_int_t)st->body_bytes_by_ref));
+    json_object_set_new(o, "file_maps", json_integer((json_int_t)st->file_maps));
+    return o;
 }
 
 static json_t *latency_json(const struct hist *h)
