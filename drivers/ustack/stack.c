@@ -73,6 +73,7 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_FAST_RETRANSMITS] = "fast_retransmits",
     [US_TLP_PROBES] = "tlp_probes",
     [US_TLP_NEW_DATA] = "tlp_new_data",
+    [US_TLP_DEFERRED_BUSY] = "tlp_deferred_busy",
     [US_SACK_RECOVERIES] = "sack_recoveries",
     [US_SACK_RETRANSMITS] = "sack_retransmits",
     [US_RACK_REO_TIMEOUTS] = "rack_reo_timeouts",
@@ -184,8 +185,10 @@ void us_tx_flush(struct us_ctx *s)
         off = (uint16_t)(off + k);
     }
     s->cnt[US_TX_FRAMES] += off;
-    if (off < s->ntx) /* refused: keep them, in order, for the next flush */
+    if (off < s->ntx) { /* refused: keep them, in order, for the next flush */
         memmove(s->txq, s->txq + off, (size_t)(s->ntx - off) * sizeof(s->txq[0]));
+        s->tx_refused_at = s->now ? s->now : 1;
+    }
     s->ntx = (uint16_t)(s->ntx - off);
 }
 

@@ -453,6 +453,16 @@ void tcp_tlp_fire(struct us_ctx *s, struct us_conn *c)
         tcp_set_rexmit(s, c, TK_RTO, c->rto);
         return;
     }
+    /* Our own TX path refused frames within the last probe timeout: the
+     * tail is most likely still queued on this host (in the TX queue or the
+     * link's ring), late rather than lost, and a probe would only queue
+     * behind it (as Linux holds a retransmission while the original is
+     * still in the host's queue). The RTO still guards a real loss. */
+    if (s->tx_refused_at && s->now - s->tx_refused_at < 2 * c->srtt + US_TLP_MIN_NS) {
+        CNT(s, US_TLP_DEFERRED_BUSY);
+        tcp_set_rexmit(s, c, TK_RTO, c->rto);
+        return;
+    }
     CNT(s, US_TLP_PROBES);
     uint32_t smax = seg_max(c), avail = unsent_from(c, c->snd_nxt);
     uint32_t room = c->snd_una + c->snd_wnd - c->snd_nxt;

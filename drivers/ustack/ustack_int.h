@@ -92,6 +92,8 @@ enum us_cnt {
     US_FAST_RETRANSMITS,
     US_TLP_PROBES,        /* tail loss probes sent (RFC 8985 7.3) */
     US_TLP_NEW_DATA,      /* ... of them new data rather than the last segment again */
+    US_TLP_DEFERRED_BUSY, /* probes not sent: our TX path was refusing frames (the tail is
+                             queued here, not lost); the RTO guards it instead */
     US_SACK_RECOVERIES,   /* recoveries entered on SACK loss detection (RFC 6675 / RACK) */
     US_SACK_RETRANSMITS,  /* holes the scoreboard retransmitted */
     US_RACK_REO_TIMEOUTS, /* holes declared lost when the reordering window ran out */
@@ -302,6 +304,7 @@ struct us_ctx {
      * is lost or counted as sent. */
     struct netio_ring stalled;
     uint8_t *stall_mark;
+    uint64_t tx_refused_at; /* when the pktio last refused frames (0: never) */
     struct pktbuf *rxq[US_RX_BURST];
     uint64_t cnt[US_CNT__COUNT];
 };

@@ -278,3 +278,63 @@ Test(ustack_sendref, full_reference_table_falls_back_to_copies)
     cr_assert_eq(ctr(r.io[0], "tx_copy_frame_bytes"), (PIECES - refs) * P);
     stack_rig_close(&r);
 }
+
+/* Back-pressure outlasting the probe timeout is not a tail loss: the
+ * client stops reading its link for 50 ms (virtual) while the server sends
+ * 1 MiB; the link's ring (8 frames) fills, the server's pktio refuses
+ * frames, and the tail sits in the server's own TX queue. The probe that
+ * comes due (2 SRTT + 2 ms) is held back (tlp_deferred_busy) instead of
+ * queuing a copy behind the original; nothing is resent. */
+Test(ustack_sendref, probe_held_while_the_tx_path_refuses)
+{
+    struct stack_rig_opts o;
+    stack_rig_opts_init(&o, 2);
+    const char *lopts[2] = {"ring_size=8", NULL};
+    o.link.opts = lopts;
+    char err[256];
+    struct stack_rig r;
+    cr_assert_eq(stack_rig_open(&r, &o, err, sizeof(err)), 0, "%s", err);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(PORT)};
+    a.sin_addr.s_addr = htonl(STACK_RIG_IP(0));
+    cr_assert_geq(netio_listen(r.io[0], &a, NULL, err, sizeof(err)), 0, "%s", err);
+    cr_assert_geq(netio_connect(r.io[1], &a, NULL, err, sizeof(err)), 0, "%s", err);
+    struct netio_src src = pattern_src();
+    struct netio_event ev[64];
+    int srv = -1;
+    uint64_t body = 1u << 20, sent = 0, got = 0, bad = 0;
+    uint64_t stall_from = 0, stall_ns = 50ull * 1000000;
+    for (uint64_t it = 0; got < body && it < 2000000; it++) {
+        int n = netio_poll(r.io[0], ev, 64, 0);
+        for (int i = 0; i < n; i++)
+            if (ev[i].type == NETIO_EV_ACCEPTED) srv = ev[i].conn;
+        while (srv >= 0 && sent < body) {
+            uint64_t want = body - sent < PATTERN_PERIOD ? body - sent : PATTERN_PERIOD;
+            ssize_t k = netio_send_ref(r.io[0], srv, &src, sent, (size_t)want);
+            cr_assert_geq(k, 0);
+            sent += (uint64_t)k;
+            if ((uint64_t)k < want) break;
+        }
+        netio_flush(r.io[0]);
+        if (got > 0 && !stall_from) stall_from = r.now_ns; /* first bytes in: stop reading */
+        int reading = !stall_from || r.now_ns - stall_from >= stall_ns;
+        if (reading) {
+            n = netio_poll(r.io[1], ev, 64, 0);
+            for (int i = 0; i < n; i++) {
+                if (ev[i].type != NETIO_EV_READABLE) continue;
+                if (pattern_check(ev[i].data, got, ev[i].len) != ev[i].len) bad++;
+                got += ev[i].len;
+                netio_consume(r.io[1], ev[i].conn, ev[i].len);
+            }
+            netio_flush(r.io[1]);
+        }
+        r.now_ns += reading ? 1000 : 100000; /* 0.1 ms steps while the client sleeps */
+    }
+    cr_assert_eq(got, body, "received %llu of %llu", (unsigned long long)got,
+                 (unsigned long long)body);
+    cr_assert_eq(bad, 0, "stream differs");
+    cr_assert_gt(ctr(r.io[0], "tx_stall_full") + ctr(r.io[0], "tlp_deferred_busy"), 0);
+    cr_assert_gt(ctr(r.io[0], "tlp_deferred_busy"), 0, "no probe came due while refused");
+    cr_assert_eq(ctr(r.io[0], "tlp_probes"), 0);
+    cr_assert_eq(ctr(r.io[0], "retransmits"), 0, "a queued tail was resent");
+    stack_rig_close(&r);
+}
