@@ -34,10 +34,14 @@
 #define US_TICK_SHIFT 20 /* ~1.05 ms per wheel tick */
 #define US_RTO_INIT_NS 1000000000ull
 #define US_RTO_MAX_NS 60000000000ull
-/* added to 2 SRTT in the probe timeout, as Linux adds TCP_TIMEOUT_MIN: with
- * SRTTs of microseconds a receiver a scheduler tick late would draw a
- * spurious probe (167 in 2 s of keep-alive /bytes/64k on the ring link) */
-#define US_TLP_MIN_NS 2000000ull
+/* added to 2 SRTT in the probe timeout, as Linux adds TCP_TIMEOUT_MIN (2
+ * jiffies: 8 ms at Debian's HZ=250): with SRTTs of microseconds a receiver
+ * a scheduler tick late draws a spurious probe. At 2 ms, ka-64k (64 x
+ * /bytes/64k) drew 0-96 probes per trial on the ring and 220-360 on veth,
+ * every one D-SACKed by the generator; at 8 ms 0 on the ring, 0-1 on
+ * afpacket, 5-78 on dpdk (3 trials each). A tail loss is then back in
+ * 20.8 ms instead of 15.6 at 2 ms RTT (memlink). */
+#define US_TLP_MIN_NS 8000000ull
 #define US_SYN_RETRIES 6
 #define US_DATA_RETRIES 12
 #define US_FIN_WAIT2_NS 60000000000ull

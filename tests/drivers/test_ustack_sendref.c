@@ -283,7 +283,7 @@ Test(ustack_sendref, full_reference_table_falls_back_to_copies)
  * client stops reading its link for 50 ms (virtual) while the server sends
  * 1 MiB; the link's ring (8 frames) fills, the server's pktio refuses
  * frames, and the tail sits in the server's own TX queue. The probe that
- * comes due (2 SRTT + 2 ms) is held back (tlp_deferred_busy) instead of
+ * comes due (2 SRTT + 8 ms) is held back (tlp_deferred_busy) instead of
  * queuing a copy behind the original; nothing is resent. */
 Test(ustack_sendref, probe_held_while_the_tx_path_refuses)
 {
