@@ -416,7 +416,8 @@ static int in_state(struct us_conn *c, int a, int b)
 }
 
 /* n bytes at the end of c's send ring. */
-static void ring_put(struct us_ctx *s, struct us_conn *c, const uint8_t *buf, uint32_t n)
+static inline __attribute__((always_inline)) void ring_put(struct us_ctx *s, struct us_conn *c,
+                                                          const uint8_t *buf, uint32_t n)
 {
     uint32_t cap = s->cfg.sndbuf, pos = (c->sb_head + c->sb_len) % cap;
     uint32_t first = cap - pos < n ? cap - pos : n;
