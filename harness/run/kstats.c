@@ -13,14 +13,10 @@
 #include <string.h>
 
 const char *const kstat_names[KS__COUNT] = {
-    [KS_SOFTNET_DROPPED] = "softnet_dropped",
-    [KS_SOFTNET_SQUEEZED] = "softnet_time_squeeze",
-    [KS_TCP_RETRANS_SEGS] = "tcp_retrans_segs",
-    [KS_TCP_DSACK_OLD_SENT] = "tcp_dsack_old_sent",
-    [KS_TCP_DSACK_RECV] = "tcp_dsack_recv",
-    [KS_TCP_LOSS_PROBES] = "tcp_loss_probes",
-    [KS_TCP_BACKLOG_DROP] = "tcp_backlog_drop",
-    [KS_TCP_RCVQ_DROP] = "tcp_rcvq_drop",
+    [KS_SOFTNET_DROPPED] = "softnet_dropped",   [KS_SOFTNET_SQUEEZED] = "softnet_time_squeeze",
+    [KS_TCP_RETRANS_SEGS] = "tcp_retrans_segs", [KS_TCP_DSACK_OLD_SENT] = "tcp_dsack_old_sent",
+    [KS_TCP_DSACK_RECV] = "tcp_dsack_recv",     [KS_TCP_LOSS_PROBES] = "tcp_loss_probes",
+    [KS_TCP_BACKLOG_DROP] = "tcp_backlog_drop", [KS_TCP_RCVQ_DROP] = "tcp_rcvq_drop",
     [KS_TCP_OFO_DROP] = "tcp_ofo_drop",
 };
 
@@ -37,8 +33,10 @@ static int field(const char *text, const char *proto, const char *name, uint64_t
         const char *h = l + pl + 1;
         size_t nl = strlen(name);
         for (;;) {
-            while (*h == ' ') h++;
-            while (*vals == ' ') vals++;
+            while (*h == ' ')
+                h++;
+            while (*vals == ' ')
+                vals++;
             if (*h == '\n' || !*h || *vals == '\n' || !*vals) return 0;
             size_t hl = strcspn(h, " \n");
             if (hl == nl && strncmp(h, name, nl) == 0) {
@@ -58,7 +56,9 @@ int kstats_parse(struct kstats *k, const char *softnet, const char *snmp, const 
     memset(k, 0, sizeof(*k));
     if (!softnet || !snmp || !netstat) {
         snprintf(err, errlen, "kstats: /proc/net/%s missing",
-                 !softnet ? "softnet_stat" : !snmp ? "snmp" : "netstat");
+                 !softnet ? "softnet_stat"
+                 : !snmp  ? "snmp"
+                          : "netstat");
         return -1;
     }
     for (const char *l = softnet; *l;) {
@@ -79,8 +79,8 @@ int kstats_parse(struct kstats *k, const char *softnet, const char *snmp, const 
         enum kstat k;
         const char *name;
     } ext[] = {{KS_TCP_DSACK_OLD_SENT, "TCPDSACKOldSent"}, {KS_TCP_DSACK_RECV, "TCPDSACKRecv"},
-               {KS_TCP_LOSS_PROBES, "TCPLossProbes"},     {KS_TCP_BACKLOG_DROP, "TCPBacklogDrop"},
-               {KS_TCP_RCVQ_DROP, "TCPRcvQDrop"},         {KS_TCP_OFO_DROP, "TCPOFODrop"}};
+               {KS_TCP_LOSS_PROBES, "TCPLossProbes"},      {KS_TCP_BACKLOG_DROP, "TCPBacklogDrop"},
+               {KS_TCP_RCVQ_DROP, "TCPRcvQDrop"},          {KS_TCP_OFO_DROP, "TCPOFODrop"}};
     for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
         if (!field(netstat, "TcpExt", ext[i].name, &k->v[ext[i].k])) {
             snprintf(err, errlen, "kstats: /proc/net/netstat: no TcpExt %s", ext[i].name);

@@ -14,16 +14,16 @@
 #include <stdint.h>
 
 enum kstat {
-    KS_SOFTNET_DROPPED,   /* /proc/net/softnet_stat column 2, all CPUs: backlog over
-                             netdev_max_backlog (machine-wide, not per namespace) */
-    KS_SOFTNET_SQUEEZED,  /* column 3: NET_RX ran out of budget or time (no loss) */
-    KS_TCP_RETRANS_SEGS,  /* /proc/net/snmp Tcp RetransSegs */
+    KS_SOFTNET_DROPPED,    /* /proc/net/softnet_stat column 2, all CPUs: backlog over
+                              netdev_max_backlog (machine-wide, not per namespace) */
+    KS_SOFTNET_SQUEEZED,   /* column 3: NET_RX ran out of budget or time (no loss) */
+    KS_TCP_RETRANS_SEGS,   /* /proc/net/snmp Tcp RetransSegs */
     KS_TCP_DSACK_OLD_SENT, /* /proc/net/netstat TcpExt TCPDSACKOldSent: data that came twice */
-    KS_TCP_DSACK_RECV,    /* TCPDSACKRecv: our resends the peer had already */
-    KS_TCP_LOSS_PROBES,   /* TCPLossProbes */
-    KS_TCP_BACKLOG_DROP,  /* TCPBacklogDrop: socket backlog full */
-    KS_TCP_RCVQ_DROP,     /* TCPRcvQDrop: receive buffer full */
-    KS_TCP_OFO_DROP,      /* TCPOFODrop: out-of-order queue full */
+    KS_TCP_DSACK_RECV,     /* TCPDSACKRecv: our resends the peer had already */
+    KS_TCP_LOSS_PROBES,    /* TCPLossProbes */
+    KS_TCP_BACKLOG_DROP,   /* TCPBacklogDrop: socket backlog full */
+    KS_TCP_RCVQ_DROP,      /* TCPRcvQDrop: receive buffer full */
+    KS_TCP_OFO_DROP,       /* TCPOFODrop: out-of-order queue full */
     KS__COUNT
 };
 

@@ -34,7 +34,7 @@ struct run {
     const struct netio_src *src; /* the body's source */
     uint64_t body, sent;         /* body length, bytes of it sent */
     size_t hsent;
-    uint64_t piece;              /* most bytes per netio_send_ref call */
+    uint64_t piece; /* most bytes per netio_send_ref call */
     uint8_t *got;
     size_t ngot;
 };

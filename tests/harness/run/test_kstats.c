@@ -38,9 +38,9 @@ Test(kstats, a_missing_counter_is_an_error_that_names_it)
     cr_expect_eq(kstats_parse(&k, softnet, "Tcp: RtoMin\nTcp: 200\n", netstat, err, sizeof(err)),
                  -1);
     cr_expect_str_eq(err, "kstats: /proc/net/snmp: no Tcp RetransSegs");
-    cr_expect_eq(kstats_parse(&k, softnet, snmp, "TcpExt: TCPLossProbes\nTcpExt: 1\n", err,
-                              sizeof(err)),
-                 -1);
+    cr_expect_eq(
+        kstats_parse(&k, softnet, snmp, "TcpExt: TCPLossProbes\nTcpExt: 1\n", err, sizeof(err)),
+        -1);
     cr_expect_str_eq(err, "kstats: /proc/net/netstat: no TcpExt TCPDSACKOldSent");
     cr_expect_eq(kstats_parse(&k, NULL, snmp, netstat, err, sizeof(err)), -1);
     cr_expect_str_eq(err, "kstats: /proc/net/softnet_stat missing");
