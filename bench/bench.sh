@@ -126,6 +126,12 @@ print(" on the ring the generator is our stack too and both cores busy-poll, so 
 PY
 [ $? = 0 ] || die "the stack-vs-kernel table could not be made from $tmp/res"
 
+# --- 3a. bulk transfer (issue 16): ka-64k and a 1 GiB download on every path --
+echo; echo "bench: suites/bench-bulk.ini (kernel, afpacket, afxdp, dpdk on veth; dpdk on ring; 6 repeats, medians)"
+run_suite "$tmp/bulk" suites/bench-bulk.ini
+python3 bench/bulk_table.py "$(dirname "$(ls "$tmp"/bulk/*/summary.json | head -1)")" ||
+  die "the bulk table could not be made from $tmp/bulk"
+
 # --- 3b. capture overhead: the same trials with and without capture ----------
 # Goal: capture on costs at most 5 % of req/s. Also printed: the spread of
 # the trials, what each capture wrote and dropped (a capture that drops

@@ -92,6 +92,18 @@ struct netio_config {
 
 struct opt_group; /* drivers/opts.h */
 
+/* A body a driver may send by reference (netio_send_ref) instead of taking
+ * a copy: byte i of the stream it names is base[period ? i % period : i],
+ * and base[j .. j + period) is readable for every j < period (a periodic
+ * source holds its period twice), so any run of at most `period` bytes (of
+ * any length when period is 0) is contiguous in memory. It must stay
+ * readable and unchanged until the connection's CLOSED event: a driver that
+ * keeps the reference reads it again to build a retransmission. */
+struct netio_src {
+    const uint8_t *base;
+    uint64_t period; /* 0: not periodic (a file mapping) */
+};
+
 struct netio_ops {
     const char *name;
     const char *help; /* one line for --help and doctor */
@@ -111,6 +123,12 @@ struct netio_ops {
      * queued (poll-mode drivers batch TX). NULL for drivers that send at once. */
     void (*flush)(struct netio *io);
     ssize_t (*send)(struct netio *io, int conn, const void *buf, size_t len);
+    /* Optional: send as netio_send would, len bytes of src from offset off,
+     * but keep a reference to src (struct netio_src) rather than copy: the
+     * bytes are written once, into the frame. NULL: netio_send_ref sends
+     * through send. */
+    ssize_t (*send_ref)(struct netio *io, int conn, const struct netio_src *src, uint64_t off,
+                        size_t len);
     void (*consume)(struct netio *io, int conn, size_t n);
     void (*set_ctx)(struct netio *io, int conn, void *ctx);
     void (*close)(struct netio *io, int conn); /* graceful: FIN after queued data */
@@ -195,6 +213,16 @@ static inline void netio_flush(struct netio *io)
 static inline ssize_t netio_send(struct netio *io, int conn, const void *buf, size_t len)
 {
     return io->ops->send(io, conn, buf, len);
+}
+/* Like netio_send for bytes [off, off + len) of src (len at most one period
+ * of a periodic source); the driver may keep a reference instead of a copy
+ * (see struct netio_src for the lifetime). A driver without send_ref gets
+ * the same bytes through send. A short count means "full", as from send. */
+static inline ssize_t netio_send_ref(struct netio *io, int conn, const struct netio_src *src,
+                                     uint64_t off, size_t len)
+{
+    if (io->ops->send_ref) return io->ops->send_ref(io, conn, src, off, len);
+    return io->ops->send(io, conn, src->base + (src->period ? off % src->period : off), len);
 }
 static inline void netio_consume(struct netio *io, int conn, size_t n)
 {

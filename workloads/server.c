@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,7 +72,26 @@ struct req {
     int fd; /* RQ_FILE */
 };
 
-enum body_src { BODY_NONE = 0, BODY_PATTERN, BODY_FILE };
+enum body_src { BODY_NONE = 0, BODY_PATTERN, BODY_FILE, BODY_MAP };
+
+/* Bodies of at least REF_MIN bytes go by reference (netio_send_ref): the
+ * pattern table, or the file's mapping; the driver writes each byte once,
+ * into the frame, and rereads the source for a retransmission. Smaller ones
+ * are copied with their header (the response cache). */
+#define REF_MIN 2048u
+/* Mapped files, kept until server_run returns (a reference may outlive the
+ * response: until the connection's CLOSED). A file is mapped again when its
+ * size or mtime changed; when the table is full it is read with pread. A
+ * file truncated while mapped would fault (SIGBUS): the docroot is the
+ * benchmark's own, not changed while it runs. */
+#define MAPS 64u
+struct file_map {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    const uint8_t *base;
+};
 
 struct conn {
     int handle;
@@ -88,6 +108,7 @@ struct conn {
     uint32_t hdr_unsent; /* header bytes among the pending output (for body_bytes_out) */
     enum body_src src;   /* where body_left comes from once out is drained */
     int fd;              /* BODY_FILE */
+    const uint8_t *map;  /* BODY_MAP: the file's mapping (struct file_map) */
     uint64_t body_off, body_left;
     uint64_t discard;         /* request body bytes still to arrive and be dropped */
     size_t held;              /* buffer bytes owned by ring entries (sum of their len) */
@@ -125,6 +146,8 @@ struct srv {
     uint64_t now;
     int docroot_fd;
     struct resp_cache cache;
+    uint32_t nmaps;
+    struct file_map maps[MAPS];
 };
 
 static uint64_t now_ns(void)
@@ -162,6 +185,7 @@ static void body_reset(struct conn *c)
 {
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;
+    c->map = NULL;
     c->src = BODY_NONE;
     c->body_off = c->body_left = 0;
 }
@@ -328,6 +352,7 @@ static const struct resp_cache *cached_bytes(struct srv *s, const struct conn *c
     if (size <= CACHE_BYTES - rc->hdr_len) {
         pattern_fill(rc->bytes + rc->hdr_len, 0, (size_t)size);
         rc->len += (uint32_t)size;
+        s->st->body_bytes_staged += size;
     }
     return rc;
 }
@@ -348,7 +373,29 @@ static void send_cached(struct srv *s, struct conn *c, const struct resp_cache *
     c->out_len = rc->len - (uint32_t)n;
 }
 
-/* Header, then as much body as fits into out; the rest streams in pump. */
+/* fd's mapping (size bytes), from the table or made now; NULL when it
+ * cannot be mapped or the table is full (the body is read with pread). */
+static const uint8_t *file_map(struct srv *s, int fd, uint64_t size)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || (uint64_t)sb.st_size != size) return NULL;
+    for (uint32_t i = 0; i < s->nmaps; i++) {
+        const struct file_map *m = &s->maps[i];
+        if (m->dev == sb.st_dev && m->ino == sb.st_ino && m->size == sb.st_size &&
+            m->mtime.tv_sec == sb.st_mtim.tv_sec && m->mtime.tv_nsec == sb.st_mtim.tv_nsec)
+            return m->base;
+    }
+    if (s->nmaps == MAPS) return NULL;
+    void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) return NULL;
+    s->maps[s->nmaps++] = (struct file_map){.dev = sb.st_dev, .ino = sb.st_ino,
+                                            .size = sb.st_size, .mtime = sb.st_mtim, .base = p};
+    s->st->file_maps++;
+    return p;
+}
+
+/* Header, then the body: by reference from pump when it is large (REF_MIN),
+ * else as much as fits into out, the rest streaming from pump. */
 static void build_body(struct srv *s, struct conn *c, const struct req *e)
 {
     uint8_t *out = c->out + c->out_len;
@@ -365,6 +412,7 @@ static void build_body(struct srv *s, struct conn *c, const struct req *e)
             memcpy(out, rc->bytes, rc->len);
             header_added(s, c, 200, rc->hdr_len);
             c->out_len += (uint32_t)e->size;
+            s->st->body_bytes_staged += e->size;
             return;
         }
         memcpy(out, rc->bytes, rc->hdr_len);
@@ -378,6 +426,19 @@ static void build_body(struct srv *s, struct conn *c, const struct req *e)
     }
     room = OUT_BUF - c->out_len;
     size_t want = e->size < room ? (size_t)e->size : room;
+    if (e->size >= REF_MIN) { /* by reference, all of it from pump */
+        if (e->kind == RQ_BYTES) {
+            c->src = BODY_PATTERN;
+        } else if ((c->map = file_map(s, e->fd, e->size)) != NULL) {
+            c->src = BODY_MAP;
+            close(e->fd);
+        }
+        if (c->src != BODY_NONE) {
+            c->body_off = 0;
+            c->body_left = e->size;
+            return;
+        }
+    }
     if (e->kind == RQ_BYTES) {
         pattern_fill(c->out + c->out_len, 0, want);
         c->src = BODY_PATTERN;
@@ -387,6 +448,7 @@ static void build_body(struct srv *s, struct conn *c, const struct req *e)
         ssize_t r = pread(e->fd, c->out + c->out_len, want, 0);
         want = r > 0 ? (size_t)r : 0; /* a failed read shows up again in pump */
     }
+    s->st->body_bytes_staged += want;
     c->out_len += (uint32_t)want;
     c->body_off = want;
     c->body_left = e->size - want;
@@ -507,15 +569,25 @@ static inline int pump(struct srv *s, struct conn *c)
             body_reset(c);
             return 1;
         }
-        if (c->src == BODY_PATTERN) {
-            size_t got,
-                want = c->body_left < PATTERN_PERIOD ? (size_t)c->body_left : PATTERN_PERIOD;
-            const uint8_t *p = pattern_at(c->body_off, want, &got);
-            if (got > want) got = want;
-            size_t n = send_some(s, c, p, got, 0);
+        if (c->src == BODY_PATTERN || c->src == BODY_MAP) {
+            /* by reference: the pattern a period at a time, a mapping whole */
+            struct netio_src src = {.base = c->map, .period = 0};
+            size_t want = c->body_left < SIZE_MAX / 2 ? (size_t)c->body_left : SIZE_MAX / 2;
+            if (c->src == BODY_PATTERN) {
+                src.base = pattern_at(0, 0, NULL);
+                src.period = PATTERN_PERIOD;
+                if (want > PATTERN_PERIOD) want = PATTERN_PERIOD;
+            }
+            ssize_t r = netio_send_ref(s->io, c->handle, &src, c->body_off, want);
+            size_t n = r > 0 ? (size_t)r : 0;
+            account_sent(s, c, n, 0);
+            s->st->body_bytes_by_ref += n;
             c->body_off += n;
             c->body_left -= n;
-            if (n < got) return 0;
+            if (n < want) {
+                c->blocked = 1;
+                return 0;
+            }
         } else {
             size_t want = c->body_left < OUT_BUF ? (size_t)c->body_left : OUT_BUF;
             ssize_t r = pread(c->fd, c->out, want, (off_t)c->body_off);
@@ -523,6 +595,7 @@ static inline int pump(struct srv *s, struct conn *c)
                 conn_end(s, c, 1);
                 return -1;
             }
+            s->st->body_bytes_staged += (uint64_t)r;
             c->out_len = (uint32_t)r;
             c->body_off += (uint64_t)r;
             c->body_left -= (uint64_t)r;
@@ -826,6 +899,8 @@ out:
     free(s.conns);
     free(s.outs);
     free(s.free_idx);
+    for (uint32_t i = 0; i < s.nmaps; i++)
+        munmap((void *)s.maps[i].base, (size_t)s.maps[i].size);
     if (s.docroot_fd >= 0) close(s.docroot_fd);
     return rc;
 }

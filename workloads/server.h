@@ -49,6 +49,12 @@ struct srv_stats {
     uint64_t bytes_in;          /* request bytes consumed */
     uint64_t bytes_out;         /* response bytes sent, headers included */
     uint64_t body_bytes_out;
+    uint64_t body_bytes_staged; /* body bytes put into the server's own buffers before the
+                                   send (pattern generated or a cached body copied; a file
+                                   read with pread): the server's copies */
+    uint64_t body_bytes_by_ref; /* body bytes sent by reference (netio_send_ref): the pattern
+                                   or a file mapping, written once by the driver */
+    uint64_t file_maps;         /* files mapped for /file/ bodies (kept until the end) */
     uint64_t parse_errors[HTTP_ERR__COUNT];
     uint64_t close_reasons[NETIO_CLOSE__COUNT];
 };

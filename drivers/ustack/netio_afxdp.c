@@ -82,6 +82,7 @@ const struct netio_ops netio_afxdp_ops = {
     .poll = us_poll,
     .flush = us_flush,
     .send = us_send,
+    .send_ref = us_send_ref,
     .consume = us_consume,
     .set_ctx = us_set_ctx,
     .close = us_close,

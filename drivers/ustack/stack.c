@@ -73,12 +73,14 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_FAST_RETRANSMITS] = "fast_retransmits",
     [US_TLP_PROBES] = "tlp_probes",
     [US_TLP_NEW_DATA] = "tlp_new_data",
+    [US_TLP_DEFERRED_BUSY] = "tlp_deferred_busy",
     [US_SACK_RECOVERIES] = "sack_recoveries",
     [US_SACK_RETRANSMITS] = "sack_retransmits",
     [US_RACK_REO_TIMEOUTS] = "rack_reo_timeouts",
     [US_RACK_REXMIT_LOST] = "rack_rexmit_lost",
     [US_SACK_BLOCKS_RCVD] = "sack_blocks_rcvd",
     [US_SACK_BLOCKS_BAD] = "sack_blocks_bad",
+    [US_DSACK_RCVD] = "dsack_rcvd",
     [US_SACK_ACKS_SENT] = "sack_acks_sent",
     [US_SACK_PERMITTED] = "sack_permitted",
     [US_TIMEOUTS] = "timeouts",
@@ -106,6 +108,10 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_CLOSE_TIMEOUT] = "close_timeout",
     [US_CLOSE_ERROR] = "close_error",
     [US_SEND_PARTIAL] = "send_partial",
+    [US_TX_COPY_SNDBUF] = "tx_copy_sndbuf_bytes",
+    [US_TX_COPY_FRAME] = "tx_copy_frame_bytes",
+    [US_TX_FILL_FRAME] = "tx_fill_frame_bytes",
+    [US_SEND_REF_COPIED] = "send_ref_copied_bytes",
     [US_TIME_WAIT_RECYCLED] = "time_wait_recycled",
     [US_BAD_HANDLE] = "bad_handle",
     [US_SYS_POLL_WAIT] = "sys_poll_wait",
@@ -179,8 +185,10 @@ void us_tx_flush(struct us_ctx *s)
         off = (uint16_t)(off + k);
     }
     s->cnt[US_TX_FRAMES] += off;
-    if (off < s->ntx) /* refused: keep them, in order, for the next flush */
+    if (off < s->ntx) { /* refused: keep them, in order, for the next flush */
         memmove(s->txq, s->txq + off, (size_t)(s->ntx - off) * sizeof(s->txq[0]));
+        s->tx_refused_at = s->now ? s->now : 1;
+    }
     s->ntx = (uint16_t)(s->ntx - off);
 }
 
@@ -246,7 +254,8 @@ int32_t us_conn_alloc(struct us_ctx *s)
     struct us_conn *c = &s->conns[i];
     if (!c->sbuf) c->sbuf = malloc(s->cfg.sndbuf); /* once per slot, kept for reuse */
     if (!c->rbuf) c->rbuf = malloc(s->cfg.rcvbuf);
-    if (!c->sbuf || !c->rbuf) return -1;
+    if (!c->refs) c->refs = malloc(US_REFS * sizeof(*c->refs));
+    if (!c->sbuf || !c->rbuf || !c->refs) return -1;
     s->free_head = c->next;
     tcp_conn_init(s, c);
     return i;
@@ -406,6 +415,18 @@ static int in_state(struct us_conn *c, int a, int b)
     return c->state == a || c->state == b;
 }
 
+/* n bytes at the end of c's send ring. */
+static inline __attribute__((always_inline)) void ring_put(struct us_ctx *s, struct us_conn *c,
+                                                          const uint8_t *buf, uint32_t n)
+{
+    uint32_t cap = s->cfg.sndbuf, pos = (c->sb_head + c->sb_len) % cap;
+    uint32_t first = cap - pos < n ? cap - pos : n;
+    memcpy(c->sbuf + pos, buf, first);
+    if (first < n) memcpy(c->sbuf, buf + first, n - first);
+    c->sb_len += n;
+    s->cnt[US_TX_COPY_SNDBUF] += n;
+}
+
 ssize_t us_send(struct netio *io, int conn, const void *buf, size_t len)
 {
     struct us_ctx *s = S(io);
@@ -418,12 +439,66 @@ ssize_t us_send(struct netio *io, int conn, const void *buf, size_t len)
     if (!in_state(c, TCPS_ESTABLISHED, TCPS_CLOSE_WAIT)) return -1;
     uint32_t cap = s->cfg.sndbuf, space = cap - c->sb_len;
     size_t n = len < space ? len : space;
+    if (n) ring_put(s, c, buf, (uint32_t)n);
+    if (n < len) {
+        CNT(s, US_SEND_PARTIAL);
+        c->flags |= CF_WANT_WR;
+    }
+    if (n) tcp_output(s, c);
+    return (ssize_t)n;
+}
+
+/* netio_send_ref: the bytes take their room in the send ring (the same
+ * limit as netio_send) but are not copied there: a reference (struct us_ref)
+ * says where they come from, and tcp_out.c fills frames from it. Contiguous
+ * sends of one source extend the last reference; when all US_REFS are taken
+ * by unacknowledged bytes the bytes are copied into the ring instead
+ * (send_ref_copied_bytes), so a send is never refused for it. */
+ssize_t us_send_ref(struct netio *io, int conn, const struct netio_src *src, uint64_t off,
+                    size_t len)
+{
+    struct us_ctx *s = S(io);
+    struct us_conn *c = slot_get(s, conn);
+    if (!c || c->app != APP_OPEN) return -1;
+    if (in_state(c, TCPS_SYN_SENT, TCPS_SYN_RCVD)) {
+        c->flags |= CF_WANT_WR;
+        return 0;
+    }
+    if (!in_state(c, TCPS_ESTABLISHED, TCPS_CLOSE_WAIT)) return -1;
+    uint32_t space = s->cfg.sndbuf - c->sb_len;
+    uint32_t n = len < space ? (uint32_t)len : space;
     if (n) {
-        uint32_t pos = (c->sb_head + c->sb_len) % cap;
-        uint32_t first = cap - pos < n ? cap - pos : (uint32_t)n;
-        memcpy(c->sbuf + pos, buf, first);
-        if (first < n) memcpy(c->sbuf, (const uint8_t *)buf + first, n - first);
-        c->sb_len += (uint32_t)n;
+        /* references wholly acknowledged go first */
+        while (c->ref_n && SEQ_LEQ(c->refs[c->ref_head].seq + c->refs[c->ref_head].len, c->sb_seq)) {
+            c->ref_head = (uint8_t)((c->ref_head + 1) % US_REFS);
+            c->ref_n--;
+        }
+        uint32_t seq = c->sb_seq + c->sb_len;
+        struct us_ref *last = c->ref_n ? &c->refs[(c->ref_head + c->ref_n - 1) % US_REFS] : NULL;
+        if (last && last->seq + last->len == seq && last->src.base == src->base &&
+            last->src.period == src->period && last->off + last->len == off &&
+            last->len <= UINT32_MAX / 2) {
+            last->len += n;
+            c->sb_len += n;
+        } else if (c->ref_n < US_REFS) {
+            struct us_ref *r = &c->refs[(c->ref_head + c->ref_n) % US_REFS];
+            r->seq = seq;
+            r->len = n;
+            r->off = off;
+            r->src = *src;
+            c->ref_n++;
+            c->sb_len += n;
+        } else { /* no reference free: a copy, a period at a time */
+            for (uint32_t done = 0; done < n;) {
+                uint64_t o = off + done;
+                uint32_t k = n - done;
+                if (src->period && k > src->period - o % src->period)
+                    k = (uint32_t)(src->period - o % src->period);
+                ring_put(s, c, src->base + (src->period ? o % src->period : o), k);
+                done += k;
+            }
+            s->cnt[US_SEND_REF_COPIED] += n;
+        }
     }
     if (n < len) {
         CNT(s, US_SEND_PARTIAL);
@@ -624,6 +699,7 @@ void us_destroy(struct netio *io)
     if (s->conns) {
         for (uint32_t i = 0; i < s->max_conns; i++) {
             free(s->conns[i].sbuf);
+            free(s->conns[i].refs);
             free(s->conns[i].rbuf);
         }
     }

@@ -90,9 +90,11 @@ uint32_t tcp_isn(struct us_ctx *s, uint32_t raddr, uint16_t rport, uint16_t lpor
 void tcp_conn_init(struct us_ctx *s, struct us_conn *c)
 {
     uint8_t *sb = c->sbuf, *rb = c->rbuf;
+    struct us_ref *refs = c->refs;
     memset(c, 0, sizeof(*c));
     c->sbuf = sb;
     c->rbuf = rb;
+    c->refs = refs;
     c->hnext = c->next = c->tprev = c->tnext = -1;
     c->listener = -1;
     c->arp_hint = -1;
@@ -723,7 +725,7 @@ static void synchronized(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32
         return;
     }
     uint32_t swnd = (uint32_t)wnd << c->snd_ws;
-    if (o->nsack && (c->flags & CF_SACK)) tcp_sack_update(s, c, o->sack, o->nsack);
+    if (o->nsack && (c->flags & CF_SACK)) tcp_sack_update(s, c, o->sack, o->nsack, ack);
     if (SEQ_GT(ack, c->snd_una)) {
         new_ack(s, c, ack);
     } else if (ack == c->snd_una && dlen == 0 && !(fl & TH_FIN) && swnd == c->snd_wnd &&

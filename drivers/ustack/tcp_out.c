@@ -47,14 +47,61 @@ void tcp_tmpl_init(struct us_ctx *s, struct us_conn *c)
 }
 
 /* dlen bytes of c's send ring from sequence dseq to dst (the ring wraps). */
-static inline void copy_from_ring(struct us_ctx *s, struct us_conn *c, uint8_t *dst, uint32_t dseq,
-                                  uint32_t dlen)
+static inline void ring_copy(struct us_ctx *s, struct us_conn *c, uint8_t *dst, uint32_t dseq,
+                             uint32_t dlen)
 {
     uint32_t cap = s->cfg.sndbuf;
     uint32_t off = (c->sb_head + (dseq - c->sb_seq)) % cap;
     uint32_t first = cap - off < dlen ? cap - off : dlen;
     memcpy(dst, c->sbuf + off, first);
     if (first < dlen) memcpy(dst + first, c->sbuf, dlen - first);
+    s->cnt[US_TX_COPY_FRAME] += dlen;
+}
+
+/* The same where some of the ring's bytes are references (us_send_ref):
+ * those pieces come straight from their source, a period at a time. */
+static __attribute__((noinline)) void ref_copy(struct us_ctx *s, struct us_conn *c, uint8_t *dst,
+                                               uint32_t dseq, uint32_t dlen)
+{
+    uint32_t end = dseq + dlen;
+    uint8_t i = 0;
+    while (SEQ_LT(dseq, end)) {
+        /* the first reference not wholly below dseq (they are in order) */
+        const struct us_ref *r = NULL;
+        for (; i < c->ref_n; i++) {
+            const struct us_ref *q = &c->refs[(c->ref_head + i) % US_REFS];
+            if (SEQ_GT(q->seq + q->len, dseq)) {
+                r = q;
+                break;
+            }
+        }
+        if (!r || SEQ_GT(r->seq, dseq)) { /* ring bytes up to the next reference */
+            uint32_t k = r && SEQ_LT(r->seq, end) ? r->seq - dseq : end - dseq;
+            ring_copy(s, c, dst, dseq, k);
+            dst += k, dseq += k;
+            continue;
+        }
+        uint32_t k = SEQ_LT(r->seq + r->len, end) ? r->seq + r->len - dseq : end - dseq;
+        uint64_t o = r->off + (dseq - r->seq), p = r->src.period;
+        for (uint32_t done = 0; done < k;) {
+            uint64_t at = p ? (o + done) % p : o + done;
+            uint32_t m = k - done;
+            if (p && m > p) m = (uint32_t)p; /* base holds the period twice */
+            memcpy(dst + done, r->src.base + at, m);
+            done += m;
+        }
+        s->cnt[US_TX_FILL_FRAME] += k;
+        dst += k, dseq += k;
+    }
+}
+
+static inline void copy_from_ring(struct us_ctx *s, struct us_conn *c, uint8_t *dst, uint32_t dseq,
+                                  uint32_t dlen)
+{
+    if (__builtin_expect(c->ref_n != 0, 0))
+        ref_copy(s, c, dst, dseq, dlen);
+    else
+        ring_copy(s, c, dst, dseq, dlen);
 }
 
 /* A segment without options on connection c to a resolved peer: the frame
@@ -403,6 +450,16 @@ void tcp_tlp_fire(struct us_ctx *s, struct us_conn *c)
 {
     if (c->snd_una == c->snd_max) return;
     if (!c->snd_wnd) { /* the peer's window closed: nothing would be taken */
+        tcp_set_rexmit(s, c, TK_RTO, c->rto);
+        return;
+    }
+    /* Our own TX path refused frames within the last probe timeout: the
+     * tail is most likely still queued on this host (in the TX queue or the
+     * link's ring), late rather than lost, and a probe would only queue
+     * behind it (as Linux holds a retransmission while the original is
+     * still in the host's queue). The RTO still guards a real loss. */
+    if (s->tx_refused_at && s->now - s->tx_refused_at < 2 * c->srtt + US_TLP_MIN_NS) {
+        CNT(s, US_TLP_DEFERRED_BUSY);
         tcp_set_rexmit(s, c, TK_RTO, c->rto);
         return;
     }

@@ -72,7 +72,8 @@ static void sack_insert(struct us_conn *c, uint32_t l, uint32_t r)
     c->flags |= CF_LR;
 }
 
-void tcp_sack_update(struct us_ctx *s, struct us_conn *c, const uint32_t (*blk)[2], int n)
+void tcp_sack_update(struct us_ctx *s, struct us_conn *c, const uint32_t (*blk)[2], int n,
+                     uint32_t ack)
 {
     for (int k = 0; k < n; k++) {
         uint32_t l = blk[k][0], r = blk[k][1];
@@ -81,6 +82,11 @@ void tcp_sack_update(struct us_ctx *s, struct us_conn *c, const uint32_t (*blk)[
             continue;
         }
         CNT(s, US_SACK_BLOCKS_RCVD);
+        /* RFC 2883: a first block at or below the cumulative ACK, or
+         * inside the second, reports data that arrived twice */
+        if (k == 0 && (SEQ_LEQ(r, ack) ||
+                       (n > 1 && SEQ_GEQ(l, blk[1][0]) && SEQ_LEQ(r, blk[1][1]))))
+            CNT(s, US_DSACK_RCVD);
         if (SEQ_LEQ(r, c->snd_una)) continue; /* old news (or a D-SACK): nothing to mark */
         sack_insert(c, SEQ_MAX(l, c->snd_una), r);
     }

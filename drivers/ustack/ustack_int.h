@@ -34,10 +34,14 @@
 #define US_TICK_SHIFT 20 /* ~1.05 ms per wheel tick */
 #define US_RTO_INIT_NS 1000000000ull
 #define US_RTO_MAX_NS 60000000000ull
-/* added to 2 SRTT in the probe timeout, as Linux adds TCP_TIMEOUT_MIN: with
- * SRTTs of microseconds a receiver a scheduler tick late would draw a
- * spurious probe (167 in 2 s of keep-alive /bytes/64k on the ring link) */
-#define US_TLP_MIN_NS 2000000ull
+/* added to 2 SRTT in the probe timeout, as Linux adds TCP_TIMEOUT_MIN (2
+ * jiffies: 8 ms at Debian's HZ=250): with SRTTs of microseconds a receiver
+ * a scheduler tick late draws a spurious probe. At 2 ms, ka-64k (64 x
+ * /bytes/64k) drew 0-96 probes per trial on the ring and 220-360 on veth,
+ * every one D-SACKed by the generator; at 8 ms 0 on the ring, 0-1 on
+ * afpacket, 5-78 on dpdk (3 trials each). A tail loss is then back in
+ * 20.8 ms instead of 15.6 at 2 ms RTT (memlink). */
+#define US_TLP_MIN_NS 8000000ull
 #define US_SYN_RETRIES 6
 #define US_DATA_RETRIES 12
 #define US_FIN_WAIT2_NS 60000000000ull
@@ -92,12 +96,16 @@ enum us_cnt {
     US_FAST_RETRANSMITS,
     US_TLP_PROBES,        /* tail loss probes sent (RFC 8985 7.3) */
     US_TLP_NEW_DATA,      /* ... of them new data rather than the last segment again */
+    US_TLP_DEFERRED_BUSY, /* probes not sent: our TX path was refusing frames (the tail is
+                             queued here, not lost); the RTO guards it instead */
     US_SACK_RECOVERIES,   /* recoveries entered on SACK loss detection (RFC 6675 / RACK) */
     US_SACK_RETRANSMITS,  /* holes the scoreboard retransmitted */
     US_RACK_REO_TIMEOUTS, /* holes declared lost when the reordering window ran out */
     US_RACK_REXMIT_LOST,  /* resent holes found lost again (data sent after them arrived) */
     US_SACK_BLOCKS_RCVD,  /* SACK blocks parsed from the peer and used */
     US_SACK_BLOCKS_BAD,   /* ... ignored (outside snd_una..snd_max, empty) */
+    US_DSACK_RCVD,        /* D-SACKs (RFC 2883): the peer got a segment twice, so a
+                             retransmission was spurious, not a repair of a loss */
     US_SACK_ACKS_SENT,    /* segments we sent carrying SACK blocks */
     US_SACK_PERMITTED,    /* connections on which both sides agreed to SACK */
     US_TIMEOUTS,
@@ -125,6 +133,10 @@ enum us_cnt {
     US_CLOSE_TIMEOUT,
     US_CLOSE_ERROR,
     US_SEND_PARTIAL,
+    US_TX_COPY_SNDBUF, /* bytes copied into send rings (netio_send) */
+    US_TX_COPY_FRAME,  /* data bytes copied from send rings into frames */
+    US_TX_FILL_FRAME,  /* data bytes written into frames straight from a reference */
+    US_SEND_REF_COPIED, /* netio_send_ref bytes copied into the ring: references were full */
     US_TIME_WAIT_RECYCLED,
     US_BAD_HANDLE,
     US_SYS_POLL_WAIT, /* poll(2) on the link's fd when nothing was ready (not busy-polling) */
@@ -164,6 +176,15 @@ enum us_app { APP_NONE = 0, APP_OPEN, APP_CLOSING, APP_GONE };
 /* (the three that guard data in flight first: new_ack stops them with one test) */
 enum us_tkind { TK_RTO = 0, TK_TLP, TK_REO, TK_PERSIST, TK_TIME_WAIT, TK_FIN_WAIT2 };
 #define US_SACK_MAX 8 /* SACKed ranges the scoreboard keeps */
+
+/* Bytes [seq, seq + len) of a connection's stream are bytes [off, off +
+ * len) of src (struct netio_src: base, period). */
+#define US_REFS 8
+struct us_ref {
+    uint32_t seq, len;
+    uint64_t off;
+    struct netio_src src;
+};
 
 struct us_conn {
     uint32_t raddr;        /* host order */
@@ -211,9 +232,15 @@ struct us_conn {
     /* RTT (RFC 6298) */
     uint64_t srtt, rttvar, rto, rtt_start, persist_ns;
     uint32_t rtt_seq;
+    /* Send-ring bytes that are references (netio_send_ref), not copies: a
+     * ring of ref_n entries from ref_head in refs[US_REFS] (allocated with
+     * sbuf), in sequence order. Their ring space is reserved but never
+     * written: frames are filled from the source (tcp_out.c). */
+    struct us_ref *refs;
+    uint8_t ref_head, ref_n;
     /* to 512 bytes: a slot's address is then index << 9, one instruction on
      * every lookup (at 496 it took three: the gate counts them) */
-    uint8_t pad_[16];
+    uint8_t pad_[6];
 };
 _Static_assert(sizeof(struct us_conn) == 512, "us_conn: keep it 512 bytes (adjust pad_)");
 
@@ -281,6 +308,7 @@ struct us_ctx {
      * is lost or counted as sent. */
     struct netio_ring stalled;
     uint8_t *stall_mark;
+    uint64_t tx_refused_at; /* when the pktio last refused frames (0: never) */
     struct pktbuf *rxq[US_RX_BURST];
     uint64_t cnt[US_CNT__COUNT];
 };
@@ -461,6 +489,8 @@ int us_connect(struct netio *io, const struct sockaddr_in *dst, void *ctx, char 
 int us_poll(struct netio *io, struct netio_event *evs, int max, int timeout_us);
 void us_flush(struct netio *io);
 ssize_t us_send(struct netio *io, int conn, const void *buf, size_t len);
+ssize_t us_send_ref(struct netio *io, int conn, const struct netio_src *src, uint64_t off,
+                    size_t len);
 void us_consume(struct netio *io, int conn, size_t n);
 void us_set_ctx(struct netio *io, int conn, void *ctx);
 void us_close(struct netio *io, int conn);
@@ -483,8 +513,8 @@ extern const struct opt_def us_stack_opt_defs[];
 int us_netio_probe(const char *pktio_name, char *err, size_t errlen);
 #define USTACK_NETIO_OPS_BODY                                                                      \
     .destroy = us_destroy, .listen = us_listen, .connect = us_connect, .poll = us_poll,            \
-    .flush = us_flush, .send = us_send, .consume = us_consume, .set_ctx = us_set_ctx,              \
-    .close = us_close, .abort = us_abort, .counters = us_counters
+    .flush = us_flush, .send = us_send, .send_ref = us_send_ref, .consume = us_consume,            \
+    .set_ctx = us_set_ctx, .close = us_close, .abort = us_abort, .counters = us_counters
 
 /* eth.c */
 void eth_input(struct us_ctx *s, struct pktbuf *b);
@@ -564,8 +594,9 @@ void tcp_tlp_fire(struct us_ctx *s, struct us_conn *c);       /* the probe (RFC 
 /* tcp_sack.c: the scoreboard and loss detection (see there) */
 void tcp_sack_reset(struct us_conn *c); /* forget it all (established, RTO) */
 void tcp_sack_trim(struct us_conn *c);  /* drop what snd_una covers */
-/* n blocks [left, right) from an ACK (before new_ack moves snd_una). */
-void tcp_sack_update(struct us_ctx *s, struct us_conn *c, const uint32_t (*blk)[2], int n);
+/* n blocks [left, right) from an ACK of ack (before new_ack moves snd_una). */
+void tcp_sack_update(struct us_ctx *s, struct us_conn *c, const uint32_t (*blk)[2], int n,
+                     uint32_t ack);
 /* RFC 6675 IsLost and RACK's reordering window: moves lost_hi, enters
  * recovery, arms TK_REO for holes not yet lost. */
 void tcp_sack_detect(struct us_ctx *s, struct us_conn *c);

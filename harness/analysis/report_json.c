@@ -22,7 +22,7 @@ static json_t *stats_json(const struct srv_stats *st)
     for (int i = 0; i < NETIO_CLOSE__COUNT; i++)
         json_object_set_new(closes, netio_close_reason_str((enum netio_close_reason)i),
                             json_integer((json_int_t)st->close_reasons[i]));
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:o,s:o}",
+    json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:o,s:o}",
                      "conns_accepted", (json_int_t)st->conns_accepted, "conns_closed",
                      (json_int_t)st->conns_closed, "conns_idle_timeout",
                      (json_int_t)st->conns_idle_timeout, "conns_max_active",
@@ -33,6 +33,10 @@ static json_t *stats_json(const struct srv_stats *st)
                      (json_int_t)st->responses[5], "bytes_in", (json_int_t)st->bytes_in,
                      "bytes_out", (json_int_t)st->bytes_out, "body_bytes_out",
                      (json_int_t)st->body_bytes_out, "parse_errors", errs, "close_reasons", closes);
+    json_object_set_new(o, "body_bytes_staged", json_integer((json_int_t)st->body_bytes_staged));
+    json_object_set_new(o, "body_bytes_by_ref", json_integer((json_int_t)st->body_bytes_by_ref));
+    json_object_set_new(o, "file_maps", json_integer((json_int_t)st->file_maps));
+    return o;
 }
 
 static json_t *latency_json(const struct hist *h)
@@ -76,15 +80,17 @@ void report_window_edge(enum lg_edge e, uint64_t t_ns, void *arg)
     if (w->io) w->frames_ok[i] = frame_counters(w->io, &w->frames[i][0], &w->frames[i][1]);
     if (w->iface)
         w->ifs_ok[i] = topo_ifstats_here(w->iface, &w->ifs[i], w->ifs_err, sizeof(w->ifs_err)) == 0;
+    w->ks_ok[i] = kstats_read(&w->ks[i], w->ks_err, sizeof(w->ks_err)) == 0;
     w->t_ns[i] = t_ns;
     w->edges = i + 1;
 }
 
 static json_t *ifs_json(const struct topo_ifstats *st)
 {
-    return json_pack("{s:I,s:I,s:I,s:I}", "rx_packets", (json_int_t)st->rx_packets, "tx_packets",
-                     (json_int_t)st->tx_packets, "rx_bytes", (json_int_t)st->rx_bytes, "tx_bytes",
-                     (json_int_t)st->tx_bytes);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "rx_packets", (json_int_t)st->rx_packets,
+                     "tx_packets", (json_int_t)st->tx_packets, "rx_bytes", (json_int_t)st->rx_bytes,
+                     "tx_bytes", (json_int_t)st->tx_bytes, "rx_dropped",
+                     (json_int_t)st->rx_dropped, "tx_dropped", (json_int_t)st->tx_dropped);
 }
 
 json_t *report_window_json(const struct report_window *w)
@@ -115,6 +121,10 @@ json_t *report_window_json(const struct report_window *w)
                                                   ifs_json(&w->ifs[0]), "end", ifs_json(&w->ifs[1])));
     else if (w->iface)
         json_object_set_new(j, "iface_error", json_string(w->ifs_err[0] ? w->ifs_err : "not read"));
+    if (w->ks_ok[0] && w->ks_ok[1])
+        json_object_set_new(j, "kernel", kstats_delta_json(&w->ks[0], &w->ks[1]));
+    else
+        json_object_set_new(j, "kernel_error", json_string(w->ks_err[0] ? w->ks_err : "not read"));
     return j;
 }
 

@@ -11,6 +11,7 @@
 
 #include "drivers/netio.h"
 #include "harness/run/cpuacct.h"
+#include "harness/run/kstats.h"
 #include "harness/run/topo.h"
 #include "workloads/loadgen.h"
 #include "workloads/server.h"
@@ -42,11 +43,15 @@ struct report_window {
     struct topo_ifstats ifs[2];
     int ifs_ok[2];
     char ifs_err[160];
+    struct kstats ks[2]; /* the kernel's drop and TCP counters (kstats.h) */
+    int ks_ok[2];
+    char ks_err[160];
 };
 void report_window_edge(enum lg_edge e, uint64_t t_ns, void *arg);
 /* {source: "generator", start_ns, end_ns, cpu_method, why_not_perf, cpu: {start, end},
  *  frames: {start: {rx, tx}, end: ...}, iface: {name, start: {...}, end: {...}} or
- *  iface_error}: what the record computes the window's figures from. */
+ *  iface_error, kernel: {counter: end - start} (kstats.h) or kernel_error}:
+ *  what the record computes the window's figures from. */
 json_t *report_window_json(const struct report_window *w);
 
 /* The load generator's document: role, driver, url, spec, results, latency,

@@ -6,6 +6,7 @@
 #include "harness/analysis/report_json.h"
 #include "harness/cli/cli.h"
 #include "harness/run/doctor.h"
+#include "harness/run/kstats.h"
 #include "workloads/server.h"
 #include "workloads/units.h"
 
@@ -125,11 +126,19 @@ int cmd_serve(int argc, char **argv)
     cfg.stop = &cli_stop;
     struct srv_stats st;
     memset(&st, 0, sizeof(st));
+    /* the kernel's TCP and drop counters in this namespace over the run:
+     * the kernel driver's retransmissions (our stack counts its own) */
+    struct kstats ks[2];
+    char kerr[160] = "";
+    int ks_ok = kstats_read(&ks[0], kerr, sizeof(kerr)) == 0;
     int rc = server_run(io, &cfg, &st, err, sizeof(err));
+    ks_ok = ks_ok && kstats_read(&ks[1], kerr, sizeof(kerr)) == 0;
     if (rc < 0) fprintf(stderr, "serve: %s\n", err);
     if (json_path) {
         json_t *j = report_server_json(driver, &st, io, rc == 0);
         json_object_set_new(j, "response_cache", json_boolean(!cfg.no_cache));
+        json_object_set_new(j, "kernel", ks_ok ? kstats_delta_json(&ks[0], &ks[1]) : json_null());
+        if (!ks_ok) json_object_set_new(j, "kernel_error", json_string(kerr));
         if (report_json_write(json_path, j, err, sizeof(err)) < 0) {
             fprintf(stderr, "serve: %s\n", err);
             rc = -1;

@@ -107,7 +107,7 @@ static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int tri
         push(a, &n, "--opt"),
             push(a, &n, p->tap   ? "vdev=net_tap0,iface=" TRIAL_TAP_IF
                         : p->xdp ? "vdev=net_af_xdp0,iface=" TOPO_IF_DUT
-                                 : "vdev=net_af_packet0,iface=" TOPO_IF_DUT);
+                                 : "vdev=net_af_packet0,iface=" TOPO_IF_DUT ",framecnt=" TRIAL_AFP_FRAMECNT);
     /* Capture: libpcap on the DUT interface for kernel paths; for DPDK a
      * pdump secondary when hugepages allow multi-process, else in-process
      * rte_pcapng. The ring link has no capture point outside the process. */

@@ -36,6 +36,62 @@ static double server_parsed(json_t *ss)
     return json_number_value(v ? v : json_object_get(ss, "requests"));
 }
 
+/* Where the DUT's loss and copies are counted (README, *Loss and copies*):
+ *   retransmits, spurious_retransmits: our stack's own counters
+ *     (retransmits, dsack_rcvd: the peer got the segment twice), or for a
+ *     kernel-socket server its namespace's TCP counters over the run
+ *     (RetransSegs, TCPDSACKRecv);
+ *   gen_kernel_drops: frames the generator's kernel dropped in the window
+ *     (softnet backlog, socket backlog, receive and out-of-order queues, its
+ *     veth end's rx/tx drops): loss that is the wire's or the kernel's, not
+ *     our stack's; gen_dsack_sent: segments the generator got twice;
+ *   copies_per_body_byte: body bytes our code copied per body byte sent:
+ *     the server's staging (body_bytes_staged) plus, under our stack, the
+ *     copies into the send ring and into frames, headers included (so a
+ *     body written once into the frame shows as a little over 1). None for
+ *     a driver whose copies are not counted (io_uring copies into its own
+ *     send buffer). */
+static void loss_metrics(json_t *m, json_t *client, json_t *server)
+{
+    json_t *dc = json_object_get(server, "driver_counters"), *sk = json_object_get(server, "kernel");
+    json_t *ss = json_object_get(server, "stats");
+    const char *drv = json_string_value(json_object_get(server, "driver"));
+    int ours = json_object_get(dc, "tx_copy_frame_bytes") != NULL;
+    if (ours) {
+        json_object_set_new(m, "retransmits", json_integer((json_int_t)jnum(dc, "retransmits")));
+        json_object_set_new(m, "spurious_retransmits",
+                            json_integer((json_int_t)jnum(dc, "dsack_rcvd")));
+    } else if (json_is_object(sk)) {
+        json_object_set_new(m, "retransmits",
+                            json_integer((json_int_t)jnum(sk, "tcp_retrans_segs")));
+        json_object_set_new(m, "spurious_retransmits",
+                            json_integer((json_int_t)jnum(sk, "tcp_dsack_recv")));
+    }
+    json_t *win = json_object_get(client, "window"), *gk = json_object_get(win, "kernel");
+    if (json_is_object(gk)) {
+        json_t *ifc = json_object_get(win, "iface");
+        double ifd = 0;
+        if (ifc) {
+            json_t *a = json_object_get(ifc, "start"), *b = json_object_get(ifc, "end");
+            ifd = jnum(b, "rx_dropped") - jnum(a, "rx_dropped") + jnum(b, "tx_dropped") -
+                  jnum(a, "tx_dropped");
+        }
+        double drops = jnum(gk, "softnet_dropped") + jnum(gk, "tcp_backlog_drop") +
+                       jnum(gk, "tcp_rcvq_drop") + jnum(gk, "tcp_ofo_drop") + ifd;
+        json_object_set_new(m, "gen_kernel_drops", json_integer((json_int_t)drops));
+        json_object_set_new(m, "gen_dsack_sent",
+                            json_integer((json_int_t)jnum(gk, "tcp_dsack_old_sent")));
+    }
+    double body = jnum(ss, "body_bytes_out");
+    if (body > 0 && (ours || (drv && strcmp(drv, "kernel") == 0))) {
+        double copied = jnum(ss, "body_bytes_staged");
+        if (ours)
+            copied += jnum(dc, "tx_copy_sndbuf_bytes") + jnum(dc, "tx_copy_frame_bytes") +
+                      jnum(dc, "tx_fill_frame_bytes");
+        json_object_set_new(m, "copies_per_body_byte", json_real(copied / body));
+    }
+}
+
 json_t *trial_metrics(const struct wl_spec *w, json_t *client, json_t *server,
                       const struct topo_ifstats *d, json_t *cpu)
 {
@@ -67,6 +123,7 @@ json_t *trial_metrics(const struct wl_spec *w, json_t *client, json_t *server,
     json_t *ss = json_object_get(server, "stats");
     if (ss)
         json_object_set_new(m, "server_requests_parsed", json_integer((json_int_t)server_parsed(ss)));
+    loss_metrics(m, client, server);
     static const char *const ck[] = {"dut_cycles_per_request", "system_cycles_per_request",
                                      "dut_cycles_per_packet", "system_cycles_per_packet",
                                      "ctx_switches_per_request", "net_rx_softirqs_per_request",

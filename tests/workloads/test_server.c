@@ -827,6 +827,11 @@ Test(server, file_from_docroot)
     }
     cl_close(c);
     fx_stop(&f);
+    /* the body went by reference from the file's mapping, never through
+     * the server's buffer (README, Loss and copies) */
+    cr_expect_eq(f.st.file_maps, 1);
+    cr_expect_eq(f.st.body_bytes_by_ref, big);
+    cr_expect_eq(f.st.body_bytes_staged, 0);
 
     snprintf(path, sizeof(path), "rm -rf '%s'", dir);
     cr_expect_eq(system(path), 0);
@@ -1052,6 +1057,10 @@ Test(server, stats_match_traffic)
     cr_expect_eq(s->bytes_out, got);
     cr_expect_eq(s->body_bytes_out, 64 + 100 * 1024 + nf_body + e_body, "body_bytes_out %llu",
                  (unsigned long long)s->body_bytes_out);
+    /* 64 B: generated once into the response cache (and the 5 B of the
+     * HEAD's cache entry, built though not sent); 100 KiB: by reference */
+    cr_expect_eq(s->body_bytes_staged, 64 + 5);
+    cr_expect_eq(s->body_bytes_by_ref, 100 * 1024);
     uint64_t reasons = 0;
     for (int i = 0; i < NETIO_CLOSE__COUNT; i++)
         reasons += s->close_reasons[i];
