@@ -448,7 +448,7 @@ static const struct figure {
      0},
     {"overhead",
      "Overhead per request: context switches, NET_RX and NET_TX softirqs (whole system), "
-     "system calls our server code issues",
+     "system calls the DUT's code issues (our server, or the client where it is the DUT)",
      "no trials with overhead counters",
      "ctx_switches_per_request,lo,hi,net_rx_softirqs_per_request,lo,hi,"
      "net_tx_softirqs_per_request,lo,hi,syscalls_per_request,lo,hi,n",
