@@ -199,7 +199,7 @@ json_t *fixed_nginx_log_json(const char *access_log, char *err, size_t errlen)
     fclose(f);
     return json_pack("{s:s,s:s,s:{s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I}}}", "server", "nginx",
                      "source", "access log", "stats", "requests_parsed", (json_int_t)reqs,
-                     "body_bytes", (json_int_t)body, "responses", "1xx", (json_int_t)cls[1],
+                     "body_bytes_out", (json_int_t)body, "responses", "1xx", (json_int_t)cls[1],
                      "2xx", (json_int_t)cls[2], "3xx", (json_int_t)cls[3], "4xx",
                      (json_int_t)cls[4], "5xx", (json_int_t)cls[5]);
 }

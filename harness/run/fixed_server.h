@@ -41,7 +41,7 @@ char *fixed_nginx_render(const char *prefix, const char *www, uint16_t port,
 
 /* An access log in the template's format ("STATUS BODY_BYTES REQUEST_LENGTH"
  * per line) as a server JSON: {"stats": {"requests_parsed", "responses":
- * {"2xx".."5xx"}, "body_bytes"}, "server": "nginx"}; NULL with err when
+ * {"2xx".."5xx"}, "body_bytes_out"}, "server": "nginx"}; NULL with err when
  * the log is missing or a line is not in that format. */
 json_t *fixed_nginx_log_json(const char *access_log, char *err, size_t errlen);
 

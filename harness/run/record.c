@@ -114,6 +114,29 @@ const char *trial_cross_check(json_t *client, json_t *server, int probes, char *
     return NULL;
 }
 
+/* dut = client downloads: every body byte the fixed server sent (ours:
+ * stats.body_bytes_out; nginx: its access log's $body_bytes_sent) reached
+ * the DUT client, less the readiness probes' (GET /bytes/1: one byte each).
+ * NULL, or why not. */
+static const char *client_bytes_check(json_t *client, json_t *server, int probes, char *why,
+                                      size_t len)
+{
+    json_t *out = json_object_get(json_object_get(server, "stats"), "body_bytes_out");
+    double sent = json_number_value(out), got = jnum(client, "body_bytes");
+    if (!json_is_number(out)) {
+        snprintf(why, len, "the fixed server's JSON has no stats.body_bytes_out");
+        return why;
+    }
+    if (sent != got + probes) {
+        snprintf(why, len,
+                 "the fixed server sent %.0f body bytes but the DUT client counted %.0f (+%d "
+                 "from the readiness probe)",
+                 sent, got, probes);
+        return why;
+    }
+    return NULL;
+}
+
 /* The capture part of the record: the method, the file, and what the
  * capture counted (its sidecar; for in-process capture the dpdk pktio's
  * counters in the server's JSON). */
@@ -326,6 +349,8 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
         o->failure = o->why;
     }
     if (!o->failure) o->failure = trial_cross_check(client, server, o->probes, o->why, sizeof(o->why));
+    if (!o->failure && p->client && w->mode == WL_DOWNLOAD)
+        o->failure = client_bytes_check(client, server, o->probes, o->why, sizeof(o->why));
     struct dut_packets pk;
     pick_packets(p, o, client, server, &pk);
     if (client) cpu = pick_cpu(c, o, client, &pk);

@@ -58,7 +58,7 @@ for (w, d), j in sorted(recs.items()):
     # the identity check counted nginx's access log: the probe and the download
     st = j["server"]["stats"]
     assert st["requests_parsed"] == 2 and st["responses"]["2xx"] == 2, (d, st)
-    assert st["body_bytes"] == size + 1, (d, st)
+    assert st["body_bytes_out"] == size + 1, (d, st)
     assert j["metrics"]["download_s"] > 0
     assert j["dut_packets_source"] in ("dut_iface_at_client_edges", "client_driver_counters"), j["dut_packets_source"]
     assert j["metrics"]["dut_packets_per_request"] > size / 1500, (d, j["metrics"])

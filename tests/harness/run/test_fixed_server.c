@@ -93,7 +93,7 @@ Test(fixed_server, access_log_as_server_json)
     cr_assert_not_null(j, "%s", err);
     json_t *st = json_object_get(j, "stats");
     cr_expect_eq(json_integer_value(json_object_get(st, "requests_parsed")), 3);
-    cr_expect_eq(json_integer_value(json_object_get(st, "body_bytes")), 268435456 + 1 + 153);
+    cr_expect_eq(json_integer_value(json_object_get(st, "body_bytes_out")), 268435456 + 1 + 153);
     cr_expect_eq(json_integer_value(json_object_get(json_object_get(st, "responses"), "2xx")), 2);
     cr_expect_eq(json_integer_value(json_object_get(json_object_get(st, "responses"), "4xx")), 1);
     json_decref(j);

@@ -814,10 +814,25 @@ Test(record_client, says_which_side_and_what_stayed)
     json_object_set_new(cl, "driver_counters",
                         json_pack("{s:I,s:I}", "poll_cycles_work", (json_int_t)99,
                                   "poll_cycles_idle", (json_int_t)1));
-    write_doc(P.cjson, cl);
-    write_doc(P.sjson, server_doc(2));
+    json_object_set_new(cl, "body_bytes", json_integer(64 << 20));
+    json_t *sv = server_doc(2);
+    json_object_set_new(json_object_get(sv, "stats"), "body_bytes_out",
+                        json_integer((64 << 20) + 2)); /* one byte more than the probe's */
+    write_doc(P.cjson, json_deep_copy(cl));
+    write_doc(P.sjson, sv);
     struct trial_outcome o = {.probes = 1};
     json_t *rec = trial_record(&rctx, &P, wl("dl"), &o);
+    cr_expect_not_null(o.failure, "a byte sent and not counted fails the identity check");
+    cr_expect(o.failure && strstr(o.failure, "67108866") && strstr(o.failure, "67108864"), "%s",
+              o.failure);
+    json_decref(rec);
+    sv = server_doc(2);
+    json_object_set_new(json_object_get(sv, "stats"), "body_bytes_out",
+                        json_integer((64 << 20) + 1));
+    write_doc(P.cjson, cl);
+    write_doc(P.sjson, sv);
+    o = (struct trial_outcome){.probes = 1};
+    rec = trial_record(&rctx, &P, wl("dl"), &o);
     cr_expect_null(o.failure, "%s", o.failure);
     cr_expect_str_eq(rstr(rec, "dut"), "client");
     cr_expect_str_eq(rstr(rec, "dut_side"), "client (downloader)");
