@@ -39,7 +39,10 @@ static void usage(FILE *f)
             "      --go FILE        once the driver is up, create FILE.ready and wait (up to\n"
             "                       60 s) until FILE exists before the first connection: the\n"
             "                       harness wires the link first (a net_tap interface made by\n"
-            "                       this process) and starts the capture\n"
+            "                       this process) and starts the capture; after the run (JSON\n"
+            "                       written) create FILE.done and keep the driver up until\n"
+            "                       FILE is removed (up to 60 s): the harness reads the\n"
+            "                       interface and stops the capture first\n"
             "  -q, --quiet          no progress and no summary\n"
             "Every response is checked: status 200, Content-Length, body length, and for\n"
             "/bytes/N the body byte for byte against the pattern the server sends.\n"
@@ -114,6 +117,22 @@ static int wait_go(const char *path)
     fprintf(stderr, "load: --go %s: %s\n", path,
             cli_stop ? "interrupted while waiting" : "not there after 60 s");
     return -1;
+}
+
+/* --go FILE after the run: say so (FILE.done) and keep the driver up until
+ * the harness removes FILE (it reads the interface and stops a capture
+ * attached to this process first), at most 60 s. */
+static void hold_go(const char *path)
+{
+    char done[4096];
+    snprintf(done, sizeof(done), "%s.done", path);
+    FILE *f = fopen(done, "we");
+    if (!f || fclose(f) != 0) {
+        fprintf(stderr, "load: --go: cannot create %s: %s\n", done, strerror(errno));
+        return;
+    }
+    for (int ms = 0; ms < 60000 && !cli_stop && access(path, F_OK) == 0; ms++)
+        usleep(1000);
 }
 
 int cmd_load(int argc, char **argv)
@@ -227,6 +246,7 @@ int cmd_load(int argc, char **argv)
         }
         json_decref(j);
     }
+    if (go) hold_go(go);
     free(res);
     free(win);
     cpuacct_hw_close(&hw);

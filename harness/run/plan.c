@@ -293,6 +293,7 @@ void trial_plan(struct trial_plan *p, const struct trial_ctx *c, const struct wl
     if (p->client) {
         snprintf(p->go, sizeof(p->go), "%s.go", p->base);
         snprintf(p->go_ready, sizeof(p->go_ready), "%s.ready", p->go);
+        snprintf(p->go_done, sizeof(p->go_done), "%s.done", p->go);
     }
     snprintf(p->url, sizeof(p->url), "http://%s:%u%s", p->client ? p->tl.srv_ip : p->tl.dut_ip,
              s->port, w->path);

@@ -333,7 +333,7 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
     unlink(p->sjson);
     unlink(p->cjson);
     if (p->cap_method) unlink(p->cap_ready);
-    if (p->client) unlink(p->go), unlink(p->go_ready);
+    if (p->client) unlink(p->go), unlink(p->go_ready), unlink(p->go_done);
     pid_t spid = -1, cap_pid = -1, cpid = -1;
     struct busy_sysctls bs = {0}; /* restored at counters: whatever failed before */
     /* A server killed in an earlier trial (a DPDK net_af_xdp port after
@@ -446,7 +446,23 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
     /* The generator ends by itself; the guard catches a hang. */
     uint64_t guard = w->warmup_ns + w->duration_ns + 30 * SEC +
                      (w->mode == WL_DOWNLOAD ? 600 * SEC : 0);
-    int cst = proc_wait(cpid, guard, c->stop);
+    int cst;
+    if (p->client) {
+        /* The DUT client holds its driver after its run (go.done) until the
+         * harness has read the counters and stopped the capture: a pdump
+         * secondary needs its primary alive to detach, and the tap's
+         * interface goes with the process. */
+        int held = proc_wait_file(p->go_done, cpid, guard, c->stop) == 0;
+        cpuacct_snap_hw(c->hw, &o->cpu_b);
+        if (ifs_ok)
+            ifs_ok = topo_ifstats(tl->stats_ns, tl->stats_if, &after, o->delta_err,
+                                  sizeof(o->delta_err)) == 0;
+        if (cap_pid > 0) proc_stop(cap_pid, 5 * SEC), cap_pid = -1;
+        unlink(p->go); /* let it go */
+        cst = proc_wait(cpid, held ? 30 * SEC : 1, c->stop);
+    } else {
+        cst = proc_wait(cpid, guard, c->stop);
+    }
     if (cst == -1) {
         proc_stop(cpid, 3 * SEC);
         fail(o, "%s", *c->stop ? "interrupted" : "generator did not finish in time");
@@ -454,10 +470,12 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         fail(o, "generator failed (status %d, see %s)",
              WIFEXITED(cst) ? WEXITSTATUS(cst) : 128 + WTERMSIG(cst), p->clog);
     }
-    cpuacct_snap_hw(c->hw, &o->cpu_b);
-    if (ifs_ok)
-        ifs_ok = topo_ifstats(tl->stats_ns, tl->stats_if, &after, o->delta_err,
-                              sizeof(o->delta_err)) == 0;
+    if (!p->client) { /* (the client's were taken while it held) */
+        cpuacct_snap_hw(c->hw, &o->cpu_b);
+        if (ifs_ok)
+            ifs_ok = topo_ifstats(tl->stats_ns, tl->stats_if, &after, o->delta_err,
+                                  sizeof(o->delta_err)) == 0;
+    }
     if (cap_pid > 0) proc_stop(cap_pid, 5 * SEC); /* writes its sidecar */
     if (spid > 0) {
         int sst = proc_stop(spid, 5 * SEC);
@@ -471,7 +489,8 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
     }
 counters:
     busy_sysctls_restore(&bs);
-    if (p->client) unlink(p->go), unlink(p->go_ready); /* the handshake's, nothing to keep */
+    if (p->client) /* the handshake's, nothing to keep */
+        unlink(p->go), unlink(p->go_ready), unlink(p->go_done);
     if (!ifs_ok) { /* absent, never a wrapped-around difference */
         o->delta_failed = 1;
         if (!o->delta_err[0]) snprintf(o->delta_err, sizeof(o->delta_err), "not read");

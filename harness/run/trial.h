@@ -78,8 +78,9 @@ struct trial_plan {
     int client, nginx;
     /* dut = client: load --go; the client writes go.ready once its driver
      * is up, and waits for go, which the harness makes once the link is
-     * wired (the tap), the capture runs and the counters are read */
-    char go[PATH_MAX + 16], go_ready[PATH_MAX + 32];
+     * wired (the tap) and the capture runs; after its run it writes
+     * go.done and holds its driver until the harness removes go */
+    char go[PATH_MAX + 16], go_ready[PATH_MAX + 32], go_done[PATH_MAX + 32];
     char nginx_bin[PATH_MAX], nginx_prefix[PATH_MAX + 16], nginx_conf[PATH_MAX + 32],
         nginx_err[PATH_MAX + 32], nginx_log[PATH_MAX + 32];
     unsigned rep;

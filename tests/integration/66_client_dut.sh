@@ -4,8 +4,9 @@
 # on kernel sockets as the fixed server, and the downloader on kernel,
 # afpacket and dpdk@tap. Every download is checked byte for byte (the files
 # hold the /bytes/N pattern), the identity check counts nginx's access log,
-# the records say which side was the DUT and what the server was, the report's
-# seed-000 table has a time per downloader, and nothing is left running.
+# the records say which side was the DUT and what the server was, the DUT's
+# traffic is captured (libpcap, or a pdump secondary of the DUT client), the
+# report's seed-000 table has a time per downloader, and nothing is left running.
 source "$(dirname "$0")/lib.sh"
 need_root; need_cmd nginx
 "$BB" doctor | grep -q '^  ok   dpdk' || { echo "skip: dpdk driver not built ($("$BB" doctor | grep -m1 dpdk))"; exit 77; }
@@ -17,6 +18,7 @@ dut = client
 server = nginx
 drivers = kernel, afpacket, dpdk@tap
 repeats = 1
+capture = on
 [workload dl-8m]
 mode = download
 path = /bytes/8m
@@ -60,7 +62,11 @@ for (w, d), j in sorted(recs.items()):
     assert st["requests_parsed"] == 2 and st["responses"]["2xx"] == 2, (d, st)
     assert st["body_bytes_out"] == size + 1, (d, st)
     assert j["metrics"]["download_s"] > 0
-    assert j["dut_packets_source"] in ("dut_iface_at_client_edges", "client_driver_counters"), j["dut_packets_source"]
+    want_src = "harness_dut_iface" if d == "dpdk-tap" else "dut_iface_at_client_edges"
+    assert j["dut_packets_source"] == want_src, (d, j["dut_packets_source"], j.get("dut_packets_error"))
+    # the capture ran through the whole download: the DUT held until it stopped
+    cap = j["capture"]["summary"]
+    assert cap and cap["packets"] > size / 1500, (d, j["capture"])
     assert j["metrics"]["dut_packets_per_request"] > size / 1500, (d, j["metrics"])
     print("%-7s %-8s %.4f s" % (w, d, j["metrics"]["download_s"]))
 PY

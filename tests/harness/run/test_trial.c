@@ -757,6 +757,7 @@ Test(plan_client, the_generator_runs_on_each_driver_and_the_server_on_kernel)
         HAS(P.cargv, " --go /r/logs/dl-");
         HAS(P.cargv, " --download ");
         cr_expect_str_eq(P.go_ready + strlen(P.go), ".ready");
+        cr_expect_str_eq(P.go_done + strlen(P.go), ".done");
     }
     plan("dl", "kernel", 0);
     HAS(P.cargv, " --window-iface bb-dut0 "); /* its own interface: the peer's is in bb-gen */
