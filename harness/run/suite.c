@@ -156,13 +156,12 @@ int suite_link_ok(const char *driver, const char *link)
            strcmp(driver, "dpdk") == 0;
 }
 
-const char *suite_role_bad(const struct suite *s, const char *entry)
+const char *suite_role_bad(const struct suite *s, const char *entry, char *why, size_t len)
 {
-    static __thread char why[160];
     char drv[32], link[16];
     suite_entry_split(entry, s->link, drv, sizeof drv, link, sizeof link);
     if (s->dut != SUITE_DUT_CLIENT || strcmp(link, "ring") != 0) return NULL;
-    snprintf(why, sizeof why,
+    snprintf(why, len,
              "dut = client cannot run '%s': the ring link has no kernel side for the fixed server",
              entry);
     return why;
@@ -965,10 +964,9 @@ static int finish(struct pstate *st)
         return fail_at(st, st->server_line,
                        "server = nginx needs dut = client (with dut = server each driver runs "
                        "our server)");
-    for (int i = 0; i < s->ndrivers; i++) {
-        const char *bad = suite_role_bad(s, s->drivers[i]);
-        if (bad) return fail_at(st, st->dut_line ? st->dut_line : st->suite_line, "%s", bad);
-    }
+    for (int i = 0; i < s->ndrivers; i++)
+        if (suite_role_bad(s, s->drivers[i], why, sizeof why))
+            return fail_at(st, st->dut_line ? st->dut_line : st->suite_line, "%s", why);
     for (int i = 0; i < s->nworkloads; i++) {
         struct wl_spec *w = &s->workloads[i];
         if (!(st->wl_set[i] & WL_SET_DURATION)) w->duration_ns = s->duration_ns;
@@ -1080,9 +1078,8 @@ int suite_set_drivers(struct suite *s, const char *list, char *err, size_t errle
         return -1;
     }
     for (int i = 0; i < n; i++)
-        if (suite_role_bad(s, tmp[i])) {
-            snprintf(err, errlen, "bad driver list '%s': %s (%s)", list, suite_role_bad(s, tmp[i]),
-                     s->path);
+        if (suite_role_bad(s, tmp[i], why, sizeof why)) {
+            snprintf(err, errlen, "bad driver list '%s': %s (%s)", list, why, s->path);
             return -1;
         }
     memcpy(s->drivers, tmp, sizeof tmp);

@@ -100,8 +100,9 @@ void suite_driver_base(const char *drv, char *base, size_t len);
 /* veth: every driver; tap and ring: dpdk only. */
 int suite_link_ok(const char *driver, const char *link);
 /* Can a drivers= entry run in the suite's role? dut = client needs a kernel
- * side for the fixed server, which the ring link has not. NULL, or why not. */
-const char *suite_role_bad(const struct suite *s, const char *entry);
+ * side for the fixed server, which the ring link has not. NULL, or why not
+ * (written into why). */
+const char *suite_role_bad(const struct suite *s, const char *entry, char *why, size_t len);
 /* "server" or "client" */
 const char *suite_dut_str(int dut);
 /* NULL-terminated "key=value" options of [driver NAME], or NULL if none. */
