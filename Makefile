@@ -60,6 +60,8 @@ ALL_CFLAGS += -DHAVE_AFXDP
 LDLIBS += $(shell pkg-config --libs libxdp libbpf)
 $(BUILD)/drivers/afxdp_prog.o: $(AFXDP_BPF)
 $(BUILD)/drivers/afxdp_prog.o: ALL_CFLAGS += -DAFXDP_BPF_OBJ='"$(AFXDP_BPF)"'
+# nginx's configuration for `dut = client` suites is embedded too (.incbin)
+$(BUILD)/harness/run/fixed_server.o: harness/run/nginx.conf
 $(AFXDP_BPF): drivers/bpf/afxdp_redirect.bpf.c drivers/bpf/afxdp_maps.h $(BUILD)/config.txt
 	@mkdir -p $(dir $@)
 	clang -O2 -g -target bpf -Wall -Werror -I. -I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@ $<

@@ -1,9 +1,10 @@
 # overhead.gp — operating-system overhead per request, per workload and
 # driver, one panel per counter: context switches and NET_RX and NET_TX
 # softirqs (whole system, /proc/stat and /proc/softirqs over the window), and
-# the system calls our server code issues (the kernel driver's every socket
+# the system calls the DUT's code issues (our server, or the client with
+# dut = client; the kernel driver's every socket
 # and epoll call; our stack's poll(2) waits and, over AF_PACKET, its
-# sendmmsg(2) sends: the sys_* counters of the server's driver; calls made
+# sendmmsg(2) sends: the sys_* counters of the DUT's driver; calls made
 # inside DPDK's PMDs, such as net_af_packet's sendto, are not counted). The
 # figure shows the overhead falling path by path. Hardware interrupts are not
 # shown: the DUT links here (veth, tap, ring) have none. Bars: medians over
@@ -26,7 +27,7 @@ set ylabel "count per request"
 # The counter names the panel (a title is short where a y label would run
 # past a short panel).
 array title_[4] = ["context switches", "NET\\_RX softirqs", "NET\\_TX softirqs", \
-                   "system calls (our server code)"]
+                   "system calls (the DUT's code)"]
 do for [p=1:4] {
     eval panel(p)
     eval yaxis(p)

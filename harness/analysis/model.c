@@ -147,11 +147,15 @@ double model_record_value(json_t *rec, const char *name)
 {
     json_t *m = json_object_get(json_object_get(rec, "metrics"), name);
     if (json_is_number(m)) return json_number_value(m);
-    json_t *srv = json_object_get(rec, "server");
+    /* the DUT's side: the server's JSON, or the client's with dut = client */
+    const char *dut = model_str(rec, "dut");
+    int client = dut && strcmp(dut, "client") == 0;
+    json_t *srv = json_object_get(rec, client ? "client" : "server");
     json_t *dc = json_object_get(srv, "driver_counters");
     if (strcmp(name, "syscalls_per_request") == 0) {
         double sys = num_at(dc, "syscalls"),
-               req = requests_parsed(json_object_get(srv, "stats"));
+               req = client ? num_at(srv, "requests_total")
+                            : requests_parsed(json_object_get(srv, "stats"));
         if (!isfinite(sys)) { /* our stack: the sys_* counters its layers keep */
             const char *k;
             json_t *v;

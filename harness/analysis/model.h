@@ -40,10 +40,11 @@ struct cell_stat {
  * order, DIR/summary.json when present. 0, or -1 with err. */
 int model_load(const char *dir, struct run_model *pd, char *err, size_t errlen);
 void model_free(struct run_model *pd);
-/* metrics.<name> of a record, or a derived value: "syscalls_per_request"
- * (server.driver_counters.syscalls / server.stats.requests_parsed, or .requests
- * in records from before the rename) and
- * "poll_work_fraction" (poll_cycles_work / (work + idle) of the server's
+/* metrics.<name> of a record, or a derived value, from the DUT's side (the
+ * server's JSON, or the client's where the record says dut = client):
+ * "syscalls_per_request" (driver_counters.syscalls / server.stats.requests_parsed,
+ * or .requests in records from before the rename; the client's requests_total)
+ * and "poll_work_fraction" (poll_cycles_work / (work + idle) of the DUT's
  * driver_counters: the stack's share of poll-loop cycles in iterations that
  * moved frames or returned events, drivers/ustack/ustack.h), "offered_rps"
  * (an open-loop trial's workload.rate) and "load" (a sweep point's share of

@@ -473,7 +473,7 @@ static const struct figure {
      0},
     {"overhead",
      "Overhead per request: context switches, NET_RX and NET_TX softirqs (whole system), "
-     "system calls our server code issues",
+     "system calls the DUT's code issues (our server, or the client where it is the DUT)",
      "no trials with overhead counters",
      "ctx_switches_per_request,lo,hi,net_rx_softirqs_per_request,lo,hi,"
      "net_tx_softirqs_per_request,lo,hi,syscalls_per_request,lo,hi,n",
@@ -570,6 +570,27 @@ static void ci_note(const struct fig *f, char *buf, size_t len)
                  "error bars: order-statistic interval of the median, coverage ≥ %s (n = %zu–%zu)",
                  a, nlo, nhi);
     if (none) snprintf(buf + strlen(buf), len - strlen(buf), "; none where n = 1");
+}
+
+/* Which side was the DUT in the figure's rows, after its note: "; DUT:
+ * client" when every row's workload had the client as the DUT (dut =
+ * client), "; DUT: server or client" when they differ (REPORT.md says which
+ * where), and nothing when the server was (as in every run before the key). */
+static void dut_note(const struct fig *f, char *buf, size_t len)
+{
+    size_t client = 0, known = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        int w = model_workload_index(f->pd, f->rows[i].label);
+        if (w < 0) continue;
+        const char *d = model_str(f->pd->specs[w], "dut");
+        known++;
+        client += d && strcmp(d, "client") == 0;
+    }
+    buf[0] = '\0';
+    if (client && client == known)
+        snprintf(buf, len, "; DUT: client");
+    else if (client)
+        snprintf(buf, len, "; DUT: server or client");
 }
 
 static void cell(FILE *out, double x)
@@ -883,8 +904,9 @@ int plot_run(const char *dir, const struct plot_opts *o, char *err, size_t errle
             continue;
         }
         place(f, di, &nu);
-        char note[256];
+        char note[320];
         ci_note(f, note, sizeof note);
+        dut_note(f, note + strlen(note), sizeof note - strlen(note));
         int rc = write_csv(csv, fg, f, di, e, sizeof e);
         if (rc == 0 && !csv_only)
             rc = draw(pdir, scripts, gnuplot, fg, f, nu, csv, note, ldir, e, sizeof e);

@@ -138,6 +138,61 @@ static const char *mode_of(const struct run_model *pd, size_t w)
     return m ? m : "";
 }
 
+/* Which side was the device under test in workload w: "client" when its
+ * records say dut = client (issue 18), else "server" (records from before
+ * the key carry none: the server was always the DUT). */
+static const char *dut_of(const struct run_model *pd, size_t w)
+{
+    const char *d = str_at(pd->specs[w], "dut");
+    return d && strcmp(d, "client") == 0 ? "client" : "server";
+}
+
+static int client_dut(const struct run_model *pd, size_t w)
+{
+    return strcmp(dut_of(pd, w), "client") == 0;
+}
+
+/* The first record of workload w that names the fixed server (peer), or NULL. */
+static json_t *peer_of(const struct run_model *pd, size_t w)
+{
+    size_t i;
+    json_t *rec;
+    json_array_foreach(pd->records, i, rec)
+    {
+        const char *wn = str_at(json_object_get(rec, "workload"), "name");
+        json_t *peer = json_object_get(rec, "peer");
+        if (wn && peer && strcmp(wn, pd->workloads[w]) == 0) return peer;
+    }
+    return NULL;
+}
+
+/* "DUT: client (downloader); fixed server: nginx 1.22.1-9 on kernel sockets
+ * (harness/run/nginx.conf ...), pinned to CPU 0", or "DUT: server; ...". */
+static void dut_line(FILE *f, const struct run_model *pd, size_t w)
+{
+    const char *mode = str_at(pd->specs[w], "mode");
+    if (!client_dut(pd, w)) {
+        fprintf(f, "DUT: **server** (each driver serves; the generator is `load` on kernel "
+                   "sockets).");
+        return;
+    }
+    json_t *peer = peer_of(pd, w);
+    fprintf(f, "DUT: **client (%s)**, each driver running `load`; fixed server: ",
+            mode && strcmp(mode, "download") == 0 ? "downloader" : "load generator");
+    if (!peer) {
+        fprintf(f, "not recorded.");
+        return;
+    }
+    md(f, str_at(peer, "software") ? str_at(peer, "software") : "?");
+    if (str_at(peer, "version")) fprintf(f, " "), md(f, str_at(peer, "version"));
+    fprintf(f, " on %s sockets in `%s`", str_at(peer, "driver") ? str_at(peer, "driver") : "?",
+            str_at(peer, "netns") ? str_at(peer, "netns") : "?");
+    if (str_at(peer, "config_source")) fprintf(f, ", configuration `%s`", str_at(peer, "config_source"));
+    json_int_t cpu = json_integer_value(json_object_get(peer, "cpu"));
+    if (cpu >= 0) fprintf(f, ", pinned to CPU %lld", (long long)cpu);
+    fprintf(f, ".");
+}
+
 /* The figure that answers a workload: req/s, conn/s or the download time. */
 static const char *headline(const char *mode)
 {
@@ -233,7 +288,18 @@ static void section_run(struct ctx *c)
             n - ok, c->pd.nw, c->pd.nd);
     for (size_t d = 0; d < c->pd.nd; d++)
         fprintf(f, "%s%s", d ? ", " : "", c->pd.drivers[d]);
-    fprintf(f, ").\n\n");
+    fprintf(f, ").  \n");
+    size_t ncl = 0;
+    for (size_t w = 0; w < c->pd.nw; w++)
+        ncl += client_dut(&c->pd, w);
+    if (!ncl)
+        fprintf(f, "DUT: the **server** in every workload.\n\n");
+    else if (ncl == c->pd.nw)
+        fprintf(f, "DUT: the **client** in every workload (each driver runs the generator or "
+                   "the downloader; the server stays the same).\n\n");
+    else
+        fprintf(f, "DUT: the server in some workloads, the client in others: each workload's "
+                   "table says which.\n\n");
 }
 
 /* Did any ok trial of (w, d) find its generator saturated (the record's
@@ -502,13 +568,26 @@ static void section_method(struct ctx *c)
     fprintf(f, " (`perf_event` = hardware cycles from perf_event_open; "
                "`proc_stat_busy_x_tsc` = per-CPU busy time from /proc/stat × TSC Hz, steal time "
                "reported apart), over the measured window only.\n");
-    fprintf(f, "- **Which figure answers which question**: *DUT-core* cycles (the server's pinned "
-               "core) answer \"what does the data path cost on the core that runs it\"; "
+    fprintf(f, "- **Which figure answers which question**: *DUT-core* cycles (the DUT's pinned "
+               "core: the server's, or the client's where the client is the DUT) answer \"what does the data path cost on the core that runs it\"; "
                "*whole-system* cycles (every core, generator included) answer \"what does a "
                "request cost the machine\". On veth the kernel runs the receiver's stack in the "
                "sender's softirq, so DUT-core figures undercount the kernel path: with the "
                "generator identical across drivers, whole-system cycles are the fair comparison. "
                "Cycles per packet divide by the DUT interface's rx+tx packets.\n");
+    size_t ncl = 0;
+    for (size_t w = 0; w < c->pd.nw; w++)
+        ncl += client_dut(&c->pd, w);
+    if (ncl)
+        fprintf(f, "- **Which side is the DUT**: in %s the client is the device under "
+                   "test (`dut = client`): each driver runs `load` in `bb-dut` pinned to `dut_cpu`, "
+                   "and the other side, called the generator below, is the fixed server in "
+                   "`bb-gen` on kernel sockets pinned to `gen_cpu` (its core is the generator's "
+                   "core; generator-bound means the server may have set the pace). The identity "
+                   "check compares what the DUT client counted with what the fixed server "
+                   "parsed (nginx: its access log). Times and latencies are the DUT client's own "
+                   "clock: nothing compares timestamps across processes.\n",
+                ncl == c->pd.nw ? "every workload" : "the workloads whose table says so");
     int differs = 0;
     for (size_t d = 0; d < c->pd.nd; d++)
         differs |= generator_differs(&c->pd, d);
@@ -643,7 +722,9 @@ static void section_workloads(struct ctx *c)
         if (strcmp(mode, "download") != 0)
             fprintf(f, "; warm-up %s, window %s", fmt(num_at(s, "warmup_ns"), U_NS, a, sizeof a),
                     fmt(num_at(s, "duration_ns"), U_NS, b, sizeof b));
-        fprintf(f, ".\n\n");
+        fprintf(f, ".  \n");
+        dut_line(f, &c->pd, w);
+        fprintf(f, "\n\n");
         fprintf(f,
                 "| driver | ok/trials | %s | Gbit/s | p50 | p99 | DUT cycles/req | "
                 "system cycles/req | CV (%s) | %s vs kernel | system cycles/req vs kernel | "
@@ -752,22 +833,50 @@ static void section_ladder(struct ctx *c)
     }
 }
 
+/* Is workload w a download whose DUT is the client (the paper's case)? */
+static int client_download(const struct run_model *pd, size_t w)
+{
+    return strcmp(mode_of(pd, w), "download") == 0 && client_dut(pd, w);
+}
+
 static void section_download(struct ctx *c)
 {
     FILE *f = c->f;
     int k = kernel_index(&c->pd);
-    size_t rows = 0;
+    size_t rows = 0, client_rows = 0;
     char a[32];
-    for (size_t w = 0; w < c->pd.nw; w++)
+    for (size_t w = 0; w < c->pd.nw; w++) {
         rows += strcmp(mode_of(&c->pd, w), "download") == 0;
+        client_rows += client_download(&c->pd, w);
+    }
     fprintf(f, "## Download\n\n");
     if (!rows) {
         fprintf(f, "No download workload in this run.\n\n");
         return;
     }
-    fprintf(f, "Laid out like Table 2 of the DPDK file-downloader paper: one row per file size, "
-               "the median download time (seconds) per driver, kernel sockets being the "
-               "traditional downloader.\n\n");
+    /* The paper measured downloaders: its table comes from the downloads
+     * whose DUT is the client when there are any, else from those served. */
+    size_t first = 0;
+    for (size_t w = 0; w < c->pd.nw; w++)
+        if (client_rows ? client_download(&c->pd, w) : strcmp(mode_of(&c->pd, w), "download") == 0) {
+            first = w;
+            break;
+        }
+    if (client_rows) {
+        fprintf(f, "Laid out like Table 2 of the DPDK file-downloader paper (seed 000): the "
+                   "**downloader is the DUT**, kernel sockets being the traditional downloader and "
+                   "the other drivers the bypass downloaders, all fetching from the same server; "
+                   "one row per file size, the median download time (seconds) per driver, every "
+                   "body checked byte for byte.  \n");
+        dut_line(f, &c->pd, first);
+        fprintf(f, "\n\n");
+    } else {
+        fprintf(f, "Laid out like Table 2 of the DPDK file-downloader paper: one row per file "
+                   "size, the median download time (seconds) per driver, kernel sockets being the "
+                   "traditional side. Here the **server** is the DUT (the downloads were served by "
+                   "each driver to the same kernel downloader); the paper measured the "
+                   "downloader: `dut = client` suites (suites/seed000.ini) give its table.\n\n");
+    }
     fprintf(f, "| Sr. No. | File Size |");
     for (size_t d = 0; d < c->pd.nd; d++)
         fprintf(f, " %s Downloader (sec) |", c->pd.drivers[d]);
@@ -782,6 +891,7 @@ static void section_download(struct ctx *c)
     size_t sr = 0;
     for (size_t w = 0; w < c->pd.nw; w++) {
         if (strcmp(mode_of(&c->pd, w), "download") != 0) continue;
+        if (client_rows && !client_download(&c->pd, w)) continue; /* served downloads: below */
         const char *path = str_at(c->pd.specs[w], "path");
         uint64_t size;
         if (path && strncmp(path, "/bytes/", 7) == 0 && units_parse_size(path + 7, &size) == 0)
@@ -811,9 +921,13 @@ static void section_download(struct ctx *c)
         fputc('\n', f);
     }
     fprintf(f, "\nSpeed-up = kernel time / driver time (above 1: faster than the kernel).\n");
+    if (client_rows && client_rows < rows)
+        fprintf(f, "Downloads served by each driver (the server as the DUT) are in their own "
+                   "tables under *Results per workload*.\n");
     size_t notes = 0;
     for (size_t w = 0; w < c->pd.nw; w++) {
         if (strcmp(mode_of(&c->pd, w), "download") != 0) continue;
+        if (client_rows && !client_download(&c->pd, w)) continue;
         for (size_t d = 0; d < c->pd.nd; d++)
             if (!same_generator(&c->pd, w, d, k)) {
                 fputs(notes++ ? "  \n" : "\n", f);

@@ -15,6 +15,7 @@
 #include "workloads/loadgen.h"
 #include "workloads/units.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,13 @@ static void usage(FILE *f)
             "      --json FILE      write the results as JSON here (with the CPU snapshots\n"
             "                       taken at the measured window's edges)\n"
             "      --window-iface IF  also read IF's counters (in our namespace) at the edges\n"
+            "      --go FILE        once the driver is up, create FILE.ready and wait (up to\n"
+            "                       60 s) until FILE exists before the first connection: the\n"
+            "                       harness wires the link first (a net_tap interface made by\n"
+            "                       this process) and starts the capture; after the run (JSON\n"
+            "                       written) create FILE.done and keep the driver up until\n"
+            "                       FILE is removed (up to 60 s): the harness reads the\n"
+            "                       interface and stops the capture first\n"
             "  -q, --quiet          no progress and no summary\n"
             "Every response is checked: status 200, Content-Length, body length, and for\n"
             "/bytes/N the body byte for byte against the pattern the server sends.\n"
@@ -91,16 +99,52 @@ static void summary(const struct wl_spec *s, const struct lg_result *r)
                (unsigned long long)r->unsent_at_end);
 }
 
+/* --go FILE: say the driver is up (FILE.ready), then wait for the harness
+ * to say the link is wired (FILE). 0, or -1 (said why). */
+static int wait_go(const char *path)
+{
+    char ready[4096];
+    snprintf(ready, sizeof(ready), "%s.ready", path);
+    FILE *f = fopen(ready, "we");
+    if (!f || fclose(f) != 0) {
+        fprintf(stderr, "load: --go: cannot create %s: %s\n", ready, strerror(errno));
+        return -1;
+    }
+    for (int ms = 0; ms < 60000 && !cli_stop; ms++) {
+        if (access(path, F_OK) == 0) return 0;
+        usleep(1000);
+    }
+    fprintf(stderr, "load: --go %s: %s\n", path,
+            cli_stop ? "interrupted while waiting" : "not there after 60 s");
+    return -1;
+}
+
+/* --go FILE after the run: say so (FILE.done) and keep the driver up until
+ * the harness removes FILE (it reads the interface and stops a capture
+ * attached to this process first), at most 60 s. */
+static void hold_go(const char *path)
+{
+    char done[4096];
+    snprintf(done, sizeof(done), "%s.done", path);
+    FILE *f = fopen(done, "we");
+    if (!f || fclose(f) != 0) {
+        fprintf(stderr, "load: --go: cannot create %s: %s\n", done, strerror(errno));
+        return;
+    }
+    for (int ms = 0; ms < 60000 && !cli_stop && access(path, F_OK) == 0; ms++)
+        usleep(1000);
+}
+
 int cmd_load(int argc, char **argv)
 {
     static const struct option opts[] = {
         GENFLAGS_LONG,
         {"driver", 1, 0, 'D'}, {"cpu", 1, 0, 'C'},   {"iface", 1, 0, 'i'}, {"ip", 1, 0, 'a'},
         {"opt", 1, 0, 'o'},    {"json", 1, 0, 'j'},  {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
-        {"window-iface", 1, 0, 'w'},
+        {"window-iface", 1, 0, 'w'}, {"go", 1, 0, 'g'},
         {0, 0, 0, 0},
     };
-    const char *driver = "kernel", *json_path = NULL, *window_iface = NULL;
+    const char *driver = "kernel", *json_path = NULL, *window_iface = NULL, *go = NULL;
     const char *dopts[65] = {0};
     int ndopts = 0, quiet = 0;
     char err[1024]; /* a driver's unknown-option error lists every key */
@@ -132,6 +176,7 @@ int cmd_load(int argc, char **argv)
             break;
         case 'j': json_path = optarg; break;
         case 'w': window_iface = optarg; break;
+        case 'g': go = optarg; break;
         case 'q': quiet = 1; break;
         case 'h':
             usage(stdout);
@@ -158,6 +203,10 @@ int cmd_load(int argc, char **argv)
     struct netio *io = netio_open(driver, &ncfg, err, sizeof(err));
     if (!io) {
         fprintf(stderr, "load: %s\n", err);
+        return 1;
+    }
+    if (go && wait_go(go) < 0) {
+        netio_destroy(io);
         return 1;
     }
     cfg.stop = &cli_stop;
@@ -197,6 +246,7 @@ int cmd_load(int argc, char **argv)
         }
         json_decref(j);
     }
+    if (go) hold_go(go);
     free(res);
     free(win);
     cpuacct_hw_close(&hw);

@@ -17,6 +17,7 @@
 #include "harness/analysis/results.h"
 #include "harness/cli/cli.h"
 #include "harness/run/cpuacct.h"
+#include "harness/run/fixed_server.h"
 #include "harness/run/hugepages.h"
 #include "harness/run/proc.h"
 #include "harness/run/suite.h"
@@ -49,6 +50,7 @@ struct run {
     int trial, ntrials, failed;
     uint64_t started;
     struct trial_plan plan; /* the current trial's (large: paths and argv) */
+    char www[PATH_MAX + 8]; /* server = nginx: the files it serves ("" until written) */
     int sweep_wi;           /* the sweep point being run (-1: none) and its capacity */
     double sweep_cap;
 };
@@ -112,7 +114,8 @@ static int run_one(struct run *r, const struct wl_spec *w, const char *entry, un
 {
     struct trial_ctx c = {.suite = &r->suite, .self = r->self, .dir = r->dir, .env = r->env,
                           .tsc_hz = r->tsc_hz, .hw = &r->hw, .huge_ok = r->huge_ok,
-                          .dut_has_addr = &r->dut_has_addr, .stop = &cli_stop};
+                          .dut_has_addr = &r->dut_has_addr, .stop = &cli_stop,
+                          .www = r->www[0] ? r->www : NULL};
     struct trial_outcome o;
     char err[512];
     trial_plan(&r->plan, &c, w, entry, rep, r->trial);
@@ -199,6 +202,13 @@ static void print_plan(const struct suite *s)
     char d[32], w[32];
     printf("suite %s (%s, hash %s): %d workloads x %d drivers x %u repeats on %s\n", s->name,
            s->path, s->hash, s->nworkloads, s->ndrivers, s->repeats, s->link);
+    if (s->dut == SUITE_DUT_CLIENT)
+        printf("  DUT: the client (each driver runs the generator in %s); fixed server: %s on "
+               "kernel sockets in %s\n",
+               TOPO_NS_DUT,
+               s->server == SUITE_SERVER_NGINX ? "nginx (" FIXED_NGINX_CONF_SOURCE ")"
+                                               : "ours (serve --driver kernel)",
+               TOPO_NS_GEN);
     for (int i = 0; i < s->nworkloads; i++) {
         const struct wl_spec *x = &s->workloads[i];
         printf("  %-14s %-8s %-14s c=%-5u p=%-3u %s warm-up %s", x->name, wl_mode_str(x->mode),
@@ -265,6 +275,18 @@ int cmd_run(int argc, char **argv)
             goto out_suite;
         }
     }
+    if (r->suite.server == SUITE_SERVER_NGINX) {
+        char nginx[PATH_MAX];
+        if (fixed_nginx_path_bad(&r->suite, err, sizeof(err))) {
+            fprintf(stderr, "run: %s: %s\n", path, err);
+            goto out_suite;
+        }
+        if (topo_which("nginx", nginx, sizeof(nginx)) < 0) {
+            fprintf(stderr, "run: %s: server = nginx, but nginx is not installed (make deps)\n",
+                    path);
+            goto out_suite;
+        }
+    }
     print_plan(&r->suite);
     if (check) {
         rc = 0;
@@ -307,6 +329,12 @@ int cmd_run(int argc, char **argv)
     json_object_set_new(r->env, "suite_text", suite_text_json(r->suite.path));
     json_object_update_new(r->env, sysinfo_host_json("", si.ncpu));
     json_object_set_new(r->env, "quick", json_boolean(quick));
+    json_object_set_new(r->env, "dut", json_string(suite_dut_str(r->suite.dut)));
+    if (r->suite.dut == SUITE_DUT_CLIENT)
+        json_object_set_new(r->env, "fixed_server",
+                            json_string(r->suite.server == SUITE_SERVER_NGINX
+                                            ? "nginx on kernel sockets (" FIXED_NGINX_CONF_SOURCE ")"
+                                            : "ours (serve --driver kernel)"));
     json_object_set_new(r->env, "p99_target_ns",
                         json_integer((json_int_t)r->suite.p99_target_ns));
     char env_path[PATH_MAX + 16];
@@ -341,6 +369,15 @@ int cmd_run(int argc, char **argv)
                                                           : "in-process rte_pcapng");
         if (!r->huge_ok) printf("capture: no multi-process: %s\n", r->huge_why);
     }
+    if (r->suite.server == SUITE_SERVER_NGINX) {
+        printf("nginx: writing the files it serves (the /bytes/N pattern)\n");
+        fflush(stdout);
+        if (fixed_www_prepare(&r->suite, r->dir, r->www, sizeof(r->www), err, sizeof(err)) < 0) {
+            fprintf(stderr, "run: nginx's files: %s\n", err);
+            rc = 1;
+            goto out_down;
+        }
+    }
     r->ntrials = 0;
     for (int wi = 0; wi < r->suite.nworkloads; wi++)
         r->ntrials += r->suite.ndrivers * (int)suite_repeats_of(&r->suite, wi);
@@ -367,6 +404,8 @@ int cmd_run(int argc, char **argv)
     printf("%d trials, %d failed%s. Results: %s/summary.csv\n", r->trial, r->failed,
            cli_stop ? " (interrupted)" : "", r->dir);
 out_down:
+    if (r->www[0] && fixed_www_remove(r->www, err, sizeof(err)) < 0)
+        fprintf(stderr, "run: %s\n", err);
     if (r->huge_ok && hugepages_release(err, sizeof(err)) < 0)
         fprintf(stderr, "run: hugepages: %s\n", err);
     if (topo_down(err, sizeof(err)) < 0) fprintf(stderr, "run: teardown: %s\n", err);

@@ -5,8 +5,12 @@
  * net_ring), and of the capture (`capture` with libpcap on the DUT
  * interface, or `pdump` as a DPDK secondary), and the trial's files in
  * logs/. Pure: it creates, removes and starts nothing.
+ * With dut = client (issue 18) the roles swap processes, not namespaces:
+ * `load` on the DUT driver in bb-dut (its interface, address, options and
+ * capture, as serve's would be), and the fixed server in bb-gen on kernel
+ * sockets (plan_fixed_server: ours, or nginx).
  * Callers: harness/cli/run.c, tests/harness/run/test_trial.c. Calls: suite.c,
- * opts_value (drivers/opts.c).
+ * opts_value (drivers/opts.c), topo_which (nginx's path).
  */
 #include "harness/run/trial.h"
 
@@ -28,6 +32,7 @@ void trial_resolve_link(const struct suite *s, const char *entry, struct trial_l
     else
         snprintf(t->label, sizeof(t->label), "%s-%s", name, t->link);
     t->dut_ip = strcmp(t->link, "tap") == 0 ? TRIAL_TAP_IP_DUT : TOPO_IP_DUT;
+    t->srv_ip = strcmp(t->link, "tap") == 0 ? TRIAL_TAP_IP_GEN : TOPO_IP_GEN;
     t->stats_ns = TOPO_NS_DUT;
     t->stats_if = TOPO_IF_DUT;
     t->gen_if = strcmp(t->link, "ring") == 0 ? NULL : TOPO_IF_GEN;
@@ -78,23 +83,16 @@ static void fmt_ns(char *buf, size_t len, uint64_t ns)
     snprintf(buf, len, "%lluns", (unsigned long long)ns);
 }
 
-/* serve's argv: the DUT driver, its options, and the capture options that
- * go into the server (pdump=1, or in-process rte_pcapng). */
-static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int trial)
+/* The DUT driver's part of an argv (serve's, or load's with dut = client):
+ * its interface and address when our stack owns them, its options, the
+ * dpdk port the link implies, and the capture options that go into the
+ * DUT process (pdump=1, or in-process rte_pcapng). */
+static void push_dut_driver(char **a, int *np, struct trial_plan *p, const struct trial_ctx *c,
+                            int trial)
 {
     const struct suite *s = c->suite;
     const struct trial_link *tl = &p->tl;
-    char **a = p->sargv;
-    int n = 0;
-    push(a, &n, c->self);
-    push(a, &n, "serve");
-    push(a, &n, "--driver"), push(a, &n, tl->drv);
-    push(a, &n, "--listen"), push(a, &n, p->listen);
-    push(a, &n, "--idle-timeout"), push(a, &n, p->idle);
-    push(a, &n, "--json"), push(a, &n, p->sjson);
-    push(a, &n, "--quiet");
-    if (!s->server_cache) push(a, &n, "--no-cache");
-    if (s->dut_cpu >= 0) push(a, &n, "--cpu"), push(a, &n, p->cpu_d);
+    int n = *np;
     if (!trial_kernel_sockets(tl->drv)) { /* our stack owns the DUT address */
         if (strcmp(tl->drv, "afpacket") == 0 || strcmp(tl->drv, "afxdp") == 0)
             push(a, &n, "--iface"), push(a, &n, TOPO_IF_DUT);
@@ -134,6 +132,63 @@ static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int tri
             snprintf(p->cap_file, sizeof(p->cap_file), "%s.pcap", p->base);
         }
     }
+    *np = n;
+}
+
+/* serve's argv with the server as the DUT: the DUT driver, its options and
+ * the capture options that go into the server. */
+static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int trial)
+{
+    const struct suite *s = c->suite;
+    const struct trial_link *tl = &p->tl;
+    char **a = p->sargv;
+    int n = 0;
+    push(a, &n, c->self);
+    push(a, &n, "serve");
+    push(a, &n, "--driver"), push(a, &n, tl->drv);
+    push(a, &n, "--listen"), push(a, &n, p->listen);
+    push(a, &n, "--idle-timeout"), push(a, &n, p->idle);
+    push(a, &n, "--json"), push(a, &n, p->sjson);
+    push(a, &n, "--quiet");
+    if (!s->server_cache) push(a, &n, "--no-cache");
+    if (s->dut_cpu >= 0) push(a, &n, "--cpu"), push(a, &n, p->cpu_d);
+    push_dut_driver(a, &n, p, c, trial);
+    a[n] = NULL;
+}
+
+/* The fixed server of dut = client, in bb-gen on kernel sockets, listening
+ * on every address there (the tap link's appears only once the DUT made
+ * it): ours on the kernel driver pinned to gen_cpu, or nginx with the
+ * built-in configuration in its own prefix (trial_execute writes the
+ * configuration and pins it). */
+static void plan_fixed_server(struct trial_plan *p, const struct trial_ctx *c)
+{
+    const struct suite *s = c->suite;
+    char **a = p->sargv;
+    int n = 0;
+    if (p->nginx) {
+        if (topo_which("nginx", p->nginx_bin, sizeof(p->nginx_bin)) < 0)
+            snprintf(p->nginx_bin, sizeof(p->nginx_bin), "/usr/sbin/nginx");
+        snprintf(p->nginx_prefix, sizeof(p->nginx_prefix), "%s.nginx", p->base);
+        snprintf(p->nginx_conf, sizeof(p->nginx_conf), "%s/nginx.conf", p->nginx_prefix);
+        snprintf(p->nginx_err, sizeof(p->nginx_err), "%s/error.log", p->nginx_prefix);
+        snprintf(p->nginx_log, sizeof(p->nginx_log), "%s/access.log", p->nginx_prefix);
+        push(a, &n, p->nginx_bin);
+        push(a, &n, "-p"), push(a, &n, p->nginx_prefix);
+        push(a, &n, "-c"), push(a, &n, p->nginx_conf);
+        push(a, &n, "-e"), push(a, &n, p->nginx_err);
+        a[n] = NULL;
+        return;
+    }
+    push(a, &n, c->self);
+    push(a, &n, "serve");
+    push(a, &n, "--driver"), push(a, &n, TRIAL_GEN_DRIVER);
+    push(a, &n, "--listen"), push(a, &n, p->listen);
+    push(a, &n, "--idle-timeout"), push(a, &n, p->idle);
+    push(a, &n, "--json"), push(a, &n, p->sjson);
+    push(a, &n, "--quiet");
+    if (!s->server_cache) push(a, &n, "--no-cache");
+    if (s->gen_cpu >= 0) push(a, &n, "--cpu"), push(a, &n, p->cpu_g);
     a[n] = NULL;
 }
 
@@ -161,9 +216,10 @@ static void plan_capture(struct trial_plan *p, const struct trial_ctx *c)
 }
 
 /* The generator: `load` on the kernel driver in bb-gen, or `pair` (server
- * and generator in one process, each on its own core) on the ring link. */
+ * and generator in one process, each on its own core) on the ring link; with
+ * dut = client, `load` on the DUT driver in bb-dut, pinned to dut_cpu. */
 static void plan_generator(struct trial_plan *p, const struct trial_ctx *c,
-                           const struct wl_spec *w)
+                           const struct wl_spec *w, int trial)
 {
     const struct suite *s = c->suite;
     char **a = p->cargv;
@@ -176,6 +232,14 @@ static void plan_generator(struct trial_plan *p, const struct trial_ctx *c,
         if (s->dut_cpu >= 0) push(a, &n, "--dut-cpu"), push(a, &n, p->cpu_d);
         if (!s->server_cache) push(a, &n, "--no-cache");
         push_dopts(a, &n, s, &p->tl);
+    } else if (p->client) {
+        push(a, &n, "load");
+        push(a, &n, "--driver"), push(a, &n, p->tl.drv);
+        push_dut_driver(a, &n, p, c, trial);
+        push(a, &n, "--json"), push(a, &n, p->cjson);
+        /* its own interface at its window's edges (veth); the tap's is in bb-gen */
+        if (!p->tap) push(a, &n, "--window-iface"), push(a, &n, TOPO_IF_DUT);
+        if (p->go[0]) push(a, &n, "--go"), push(a, &n, p->go);
     } else {
         push(a, &n, "load");
         push(a, &n, "--driver"), push(a, &n, TRIAL_GEN_DRIVER);
@@ -186,7 +250,11 @@ static void plan_generator(struct trial_plan *p, const struct trial_ctx *c,
     push(a, &n, "--quiet");
     push(a, &n, "--connections"), push(a, &n, p->conns);
     push(a, &n, "--timeout"), push(a, &n, p->tmo);
-    if (s->gen_cpu >= 0) push(a, &n, p->ring ? "--gen-cpu" : "--cpu"), push(a, &n, p->cpu_g);
+    if (p->client) {
+        if (s->dut_cpu >= 0) push(a, &n, "--cpu"), push(a, &n, p->cpu_d);
+    } else if (s->gen_cpu >= 0) {
+        push(a, &n, p->ring ? "--gen-cpu" : "--cpu"), push(a, &n, p->cpu_g);
+    }
     switch (w->mode) {
     case WL_DOWNLOAD: push(a, &n, "--download"); break;
     case WL_CPS: push(a, &n, "--close"); break;
@@ -220,8 +288,17 @@ void trial_plan(struct trial_plan *p, const struct trial_ctx *c, const struct wl
     snprintf(p->slog, sizeof(p->slog), "%s.server.log", p->base);
     snprintf(p->cjson, sizeof(p->cjson), "%s.client.json", p->base);
     snprintf(p->clog, sizeof(p->clog), "%s.client.log", p->base);
-    snprintf(p->url, sizeof(p->url), "http://%s:%u%s", p->tl.dut_ip, s->port, w->path);
-    snprintf(p->listen, sizeof(p->listen), "%s:%u", p->tl.dut_ip, s->port);
+    p->client = s->dut == SUITE_DUT_CLIENT && !p->ring; /* the suite refuses the ring then */
+    p->nginx = p->client && s->server == SUITE_SERVER_NGINX;
+    if (p->client) {
+        snprintf(p->go, sizeof(p->go), "%s.go", p->base);
+        snprintf(p->go_ready, sizeof(p->go_ready), "%s.ready", p->go);
+        snprintf(p->go_done, sizeof(p->go_done), "%s.done", p->go);
+    }
+    snprintf(p->url, sizeof(p->url), "http://%s:%u%s", p->client ? p->tl.srv_ip : p->tl.dut_ip,
+             s->port, w->path);
+    snprintf(p->listen, sizeof(p->listen), "%s:%u", p->client ? "0.0.0.0" : p->tl.dut_ip,
+             s->port);
     snprintf(p->dut_cidr, sizeof(p->dut_cidr), "%s/%d", p->tl.dut_ip, TOPO_PREFIX);
     snprintf(p->cpu_d, sizeof(p->cpu_d), "%d", s->dut_cpu);
     snprintf(p->cpu_g, sizeof(p->cpu_g), "%d", s->gen_cpu);
@@ -233,7 +310,12 @@ void trial_plan(struct trial_plan *p, const struct trial_ctx *c, const struct wl
     fmt_ns(p->tmo, sizeof(p->tmo), w->timeout_ns);
     snprintf(p->reqs, sizeof(p->reqs), "%llu", (unsigned long long)w->requests);
     snprintf(p->rate, sizeof(p->rate), "%llu", (unsigned long long)w->rate);
-    plan_server(p, c, trial);
+    if (p->client) {
+        plan_fixed_server(p, c);
+        plan_generator(p, c, w, trial);
+    } else {
+        plan_server(p, c, trial);
+        plan_generator(p, c, w, trial);
+    }
     plan_capture(p, c);
-    plan_generator(p, c, w);
 }

@@ -11,6 +11,7 @@
  * Callers: harness/cli/run.c, tests/harness/run/test_trial.c.
  * Calls: cpuacct.c, suite.c (wl_mode_str), jansson.
  */
+#include "harness/run/fixed_server.h"
 #include "harness/run/trial.h"
 
 #include <stdio.h>
@@ -170,6 +171,29 @@ const char *trial_cross_check(json_t *client, json_t *server, int probes, char *
     return NULL;
 }
 
+/* dut = client downloads: every body byte the fixed server sent (ours:
+ * stats.body_bytes_out; nginx: its access log's $body_bytes_sent) reached
+ * the DUT client, less the readiness probes' (GET /bytes/1: one byte each).
+ * NULL, or why not. */
+static const char *client_bytes_check(json_t *client, json_t *server, int probes, char *why,
+                                      size_t len)
+{
+    json_t *out = json_object_get(json_object_get(server, "stats"), "body_bytes_out");
+    double sent = json_number_value(out), got = jnum(client, "body_bytes");
+    if (!json_is_number(out)) {
+        snprintf(why, len, "the fixed server's JSON has no stats.body_bytes_out");
+        return why;
+    }
+    if (sent != got + probes) {
+        snprintf(why, len,
+                 "the fixed server sent %.0f body bytes but the DUT client counted %.0f (+%d "
+                 "from the readiness probe)",
+                 sent, got, probes);
+        return why;
+    }
+    return NULL;
+}
+
 /* The capture part of the record: the method, the file, and what the
  * capture counted (its sidecar; for in-process capture the dpdk pktio's
  * counters in the server's JSON). */
@@ -223,6 +247,14 @@ static void pick_packets(const struct trial_plan *p, const struct trial_outcome 
         pk->d.rx_packets = edge_delta(fr, "tx");
         pk->d.tx_packets = edge_delta(fr, "rx");
         pk->ok = 1, pk->source = "generator_ring_peer_frames", pk->window = "generator";
+    } else if (p->client && ifc && edges_ok(ifc, "rx_packets") && edges_ok(ifc, "tx_packets")) {
+        /* dut = client: the DUT read its own interface (bb-dut0, whose rx a
+         * veth counts from its peer's tx, whatever took the frames) */
+        pk->d.rx_packets = edge_delta(ifc, "rx_packets");
+        pk->d.tx_packets = edge_delta(ifc, "tx_packets");
+        pk->d.rx_bytes = edge_delta(ifc, "rx_bytes");
+        pk->d.tx_bytes = edge_delta(ifc, "tx_bytes");
+        pk->ok = 1, pk->source = "dut_iface_at_client_edges", pk->window = "generator";
     } else if (!p->ring && ifc && edges_ok(ifc, "rx_packets") && edges_ok(ifc, "tx_packets")) {
         /* the DUT interface's peer in bb-gen: its rx is the DUT's tx */
         pk->d.rx_packets = edge_delta(ifc, "tx_packets");
@@ -233,6 +265,14 @@ static void pick_packets(const struct trial_plan *p, const struct trial_outcome 
     } else if (!p->ring && !o->delta_failed) {
         pk->d = o->delta;
         pk->ok = 1, pk->source = "harness_dut_iface", pk->window = "harness";
+    } else if (p->client && json_is_integer(json_object_get(
+                                 json_object_get(client, "driver_counters"), "rx_frames"))) {
+        /* dut = client on the tap: the interface went with the DUT process
+         * before the harness could read it; the DUT's frames over its run */
+        json_t *dc = json_object_get(client, "driver_counters");
+        pk->d.rx_packets = (uint64_t)jnum(dc, "rx_frames");
+        pk->d.tx_packets = (uint64_t)jnum(dc, "tx_frames");
+        pk->ok = 1, pk->source = "client_driver_counters", pk->window = "client_run";
     } else if (p->ring && json_is_integer(json_object_get(json_object_get(server, "driver_counters"),
                                                           "rx_frames"))) {
         json_t *dc = json_object_get(server, "driver_counters");
@@ -283,9 +323,12 @@ static json_t *pick_cpu(const struct trial_ctx *c, const struct trial_outcome *o
  * generator: by the share of its poll-loop cycles in iterations that moved
  * packets (the stack's poll_cycles_work, drivers/ustack/ustack.h); else by its
  * core's use. */
-static void saturation(json_t *rec, const struct wl_spec *w, json_t *client, json_t *cpu)
+static void saturation(json_t *rec, const struct wl_spec *w, json_t *client, json_t *cpu,
+                       int client_dut)
 {
-    json_t *dc = json_object_get(client, "driver_counters");
+    /* with dut = client the poll counters are the DUT's: the generator side
+     * is the fixed server, judged by its core's use */
+    json_t *dc = client_dut ? NULL : json_object_get(client, "driver_counters");
     double work = jnum(dc, "poll_cycles_work"), idle = jnum(dc, "poll_cycles_idle");
     int sat = 0;
     const char *by = "unknown: the generator's core is not pinned";
@@ -313,6 +356,45 @@ static json_t *argv_json(char *const *argv)
     return a;
 }
 
+const char *trial_dut_side(int client, enum wl_mode mode)
+{
+    if (!client) return "server";
+    return mode == WL_DOWNLOAD ? "client (downloader)" : "client (load generator)";
+}
+
+/* dut = client: the side that stayed the same, as it ran. */
+static json_t *peer_json(const struct trial_ctx *c, const struct trial_plan *p)
+{
+    const struct suite *s = c->suite;
+    json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s}", "role", "server", "driver", TRIAL_GEN_DRIVER,
+                          "netns", TOPO_NS_GEN, "cpu", s->gen_cpu, "listen", p->listen);
+    if (!p->nginx) {
+        json_object_set_new(j, "software", json_string("bypassbench serve (ours)"));
+        return j;
+    }
+    char ver[160];
+    fixed_nginx_version(ver, sizeof(ver));
+    json_object_set_new(j, "software", json_string("nginx"));
+    json_object_set_new(j, "version", json_string(ver));
+    json_object_set_new(j, "config_source",
+                        json_string(FIXED_NGINX_CONF_SOURCE " (built into bypassbench)"));
+    json_t *txt = NULL;
+    FILE *f = fopen(p->nginx_conf, "re");
+    if (f) {
+        char buf[8192];
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        txt = json_stringn(buf, n);
+    }
+    json_object_set_new(j, "config", txt ? txt : json_string("not readable"));
+    json_object_set_new(j, "config_file", json_string(p->nginx_conf));
+    json_object_set_new(j, "docroot", json_string(c->www ? c->www : ""));
+    json_object_set_new(j, "docroot_note",
+                        json_string("files of the /bytes/N pattern, written by the harness and "
+                                    "removed at the end of the run"));
+    return j;
+}
+
 json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
                      const struct wl_spec *w, struct trial_outcome *o)
 {
@@ -324,12 +406,17 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
         o->failure = o->why;
     }
     if (!o->failure) o->failure = trial_cross_check(client, server, o->probes, o->why, sizeof(o->why));
+    if (!o->failure && p->client && w->mode == WL_DOWNLOAD)
+        o->failure = client_bytes_check(client, server, o->probes, o->why, sizeof(o->why));
     struct dut_packets pk;
     pick_packets(p, o, client, server, &pk);
     if (client) cpu = pick_cpu(c, o, client, &pk);
     /* the window's packets per the window's requests; the server's run
      * counters per the requests it served */
-    struct topo_ifstats *d = pk.ok && strcmp(pk.window, "server_run") != 0 ? &pk.d : NULL;
+    struct topo_ifstats *d =
+        pk.ok && strcmp(pk.window, "server_run") != 0 && strcmp(pk.window, "client_run") != 0
+            ? &pk.d
+            : NULL;
 
     json_t *wl = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name", w->name, "mode",
                            wl_mode_str(w->mode), "path", w->path, "connections",
@@ -337,10 +424,11 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
                            "rate", (json_int_t)w->rate, "duration_ns", (json_int_t)w->duration_ns,
                            "warmup_ns", (json_int_t)w->warmup_ns, "requests",
                            (json_int_t)w->requests, "timeout_ns", (json_int_t)w->timeout_ns);
+    json_object_set_new(wl, "dut", json_string(p->client ? "client" : "server"));
     json_t *rec = json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:s,s:o,s:O}", "schema",
                             "bypassbench.trial/1", "suite", s->name, "suite_hash", s->hash,
                             "workload", wl, "driver", tl->label, "generator_driver",
-                            p->ring ? tl->drv : TRIAL_GEN_DRIVER, "link", tl->link, "repeat",
+                            p->ring ? tl->drv : TRIAL_GEN_DRIVER, /* dut = client: the server's */ "link", tl->link, "repeat",
                             (json_int_t)p->rep, "status", o->failure ? "failed" : "ok", "failure",
                             o->failure ? json_string(o->failure) : json_null(), "env", c->env);
     json_object_set_new(rec, "dut_iface",
@@ -354,13 +442,21 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
     json_object_set_new(rec, "dut_packets_window", pk.ok ? json_string(pk.window) : json_null());
     if (!pk.ok) json_object_set_new(rec, "dut_packets_error", json_string(pk.why ? pk.why : "?"));
     json_t *m = client && server ? trial_metrics(w, client, server, d, cpu) : json_object();
-    double parsed = server_parsed(json_object_get(server, "stats"));
+    /* a run's counters per the requests of that run: the server's, or with
+     * the client's counters (dut = client) the client's, probe excluded */
+    double parsed = pk.ok && strcmp(pk.window, "client_run") == 0
+                        ? jnum(client, "requests_total")
+                        : server_parsed(json_object_get(server, "stats"));
     if (client && server && pk.ok && !d && parsed > 0)
         json_object_set_new(m, "dut_packets_per_request",
                             json_real((double)(pk.d.rx_packets + pk.d.tx_packets) / parsed));
     json_object_set_new(rec, "metrics", m);
     json_object_set_new(rec, "cpu", cpu ? cpu : json_null());
     json_object_set_new(rec, "netio_driver", json_string(tl->drv));
+    /* which side the driver under test ran (the other side stayed the same) */
+    json_object_set_new(rec, "dut", json_string(p->client ? "client" : "server"));
+    json_object_set_new(rec, "dut_side", json_string(trial_dut_side(p->client, w->mode)));
+    if (p->client) json_object_set_new(rec, "peer", peer_json(c, p));
     /* the exact command lines both sides ran (and the capture's), to rerun it */
     json_t *cmds = json_object();
     if (!p->ring) json_object_set_new(cmds, "server", argv_json(p->sargv));
@@ -368,9 +464,11 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
     if (p->cap_method && p->capargv[0]) json_object_set_new(cmds, "capture", argv_json(p->capargv));
     json_object_set_new(rec, "commands", cmds);
     json_object_set_new(rec, "netns",
-                        p->ring
-                            ? json_pack("{s:s}", "pair", TOPO_NS_DUT)
-                            : json_pack("{s:s,s:s}", "server", TOPO_NS_DUT, "client", TOPO_NS_GEN));
+                        p->ring     ? json_pack("{s:s}", "pair", TOPO_NS_DUT)
+                        : p->client ? json_pack("{s:s,s:s}", "server", TOPO_NS_GEN, "client",
+                                                TOPO_NS_DUT)
+                                    : json_pack("{s:s,s:s}", "server", TOPO_NS_DUT, "client",
+                                                TOPO_NS_GEN));
     json_object_set_new(rec, "offloads", o->offloads ? o->offloads : json_null());
     o->offloads = NULL;
     /* the suite's options for this row ([driver NAME], then a variant's);
@@ -386,7 +484,7 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
     json_object_set_new(rec, "busy_poll_sysctls",
                         o->busy_sysctls[0] ? json_string(o->busy_sysctls) : json_null());
     json_object_set_new(rec, "dut_veth_gro", o->dut_gro[0] ? json_string(o->dut_gro) : json_null());
-    saturation(rec, w, client, cpu);
+    saturation(rec, w, client, cpu, p->client);
     if (p->cap_method)
         json_object_set_new(rec, "capture", capture_json(p, server));
     else if (s->capture)

@@ -156,6 +156,17 @@ int suite_link_ok(const char *driver, const char *link)
            strcmp(driver, "dpdk") == 0;
 }
 
+const char *suite_role_bad(const struct suite *s, const char *entry, char *why, size_t len)
+{
+    char drv[32], link[16];
+    suite_entry_split(entry, s->link, drv, sizeof drv, link, sizeof link);
+    if (s->dut != SUITE_DUT_CLIENT || strcmp(link, "ring") != 0) return NULL;
+    snprintf(why, len,
+             "dut = client cannot run '%s': the ring link has no kernel side for the fixed server",
+             entry);
+    return why;
+}
+
 static int set_link(struct suite *s, const char *v, char *why, size_t whylen)
 {
     if (strcmp(v, "veth") != 0 && strcmp(v, "tap") != 0 && strcmp(v, "ring") != 0 &&
@@ -239,6 +250,33 @@ static int set_p99_target(struct suite *s, const char *v, char *why, size_t whyl
     return parse_dur(v, 1, &s->p99_target_ns, why, whylen);
 }
 
+static int set_dut(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    if (strcmp(v, "server") == 0) s->dut = SUITE_DUT_SERVER;
+    else if (strcmp(v, "client") == 0) s->dut = SUITE_DUT_CLIENT;
+    else {
+        snprintf(why, whylen, "expected server or client");
+        return -1;
+    }
+    return 0;
+}
+
+static int set_server(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    if (strcmp(v, "ours") == 0) s->server = SUITE_SERVER_OURS;
+    else if (strcmp(v, "nginx") == 0) s->server = SUITE_SERVER_NGINX;
+    else {
+        snprintf(why, whylen, "expected ours or nginx");
+        return -1;
+    }
+    return 0;
+}
+
+const char *suite_dut_str(int dut)
+{
+    return dut == SUITE_DUT_CLIENT ? "client" : "server";
+}
+
 static const struct suite_key suite_keys[] = {
     {"name", NULL, "suite name for results and reports, text (default: file name without .ini)",
      set_name},
@@ -272,6 +310,17 @@ static const struct suite_key suite_keys[] = {
      "latency target of the load sweeps: the report gives each driver's highest offered rate "
      "whose p99 stays under it, e.g. 1ms, 500us (> 0)",
      set_p99_target},
+    {"dut", "server",
+     "server | client: the device under test. server: each driver runs our server, the "
+     "generator is `load` on kernel sockets; client: each driver runs `load` (the downloader, "
+     "or the load), against a fixed server on kernel sockets (see `server`); dut_cpu is the "
+     "DUT's core either way",
+     set_dut},
+    {"server", "ours",
+     "ours | nginx: with dut = client, the fixed server in bb-gen on kernel sockets: ours "
+     "(bypassbench serve --driver kernel) or Debian's nginx with the built-in "
+     "harness/run/nginx.conf, serving files of the /bytes/N pattern",
+     set_server},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -382,6 +431,7 @@ struct pstate {
     int idx; /* workload or driver-options index of the current section */
     char label[96];
     int suite_line;
+    int dut_line, server_line; /* where [suite] set dut and server (0: not set) */
     int wl_line[SUITE_MAX_WORKLOADS];
     unsigned wl_set[SUITE_MAX_WORKLOADS];
     double loads[SUITE_MAX_WORKLOADS][SUITE_MAX_LOADS]; /* a sweep's loads (fractions) */
@@ -761,6 +811,8 @@ static int key_line(struct pstate *st, const char *name, const char *value)
     st->prev_key = 1;
     switch (st->sec) {
     case SEC_SUITE:
+        if (strcmp(name, "dut") == 0) st->dut_line = st->line;
+        if (strcmp(name, "server") == 0) st->server_line = st->line;
         return check_seen(st, name) < 0 ? -1 : suite_key(st, name, value);
     case SEC_WORKLOAD:
         return check_seen(st, name) < 0 ? -1 : workload_key(st, name, value);
@@ -908,6 +960,13 @@ static int finish(struct pstate *st)
                        "that section's options)",
                        drv, drv);
     }
+    if (s->server == SUITE_SERVER_NGINX && s->dut != SUITE_DUT_CLIENT)
+        return fail_at(st, st->server_line,
+                       "server = nginx needs dut = client (with dut = server each driver runs "
+                       "our server)");
+    for (int i = 0; i < s->ndrivers; i++)
+        if (suite_role_bad(s, s->drivers[i], why, sizeof why))
+            return fail_at(st, st->dut_line ? st->dut_line : st->suite_line, "%s", why);
     for (int i = 0; i < s->nworkloads; i++) {
         struct wl_spec *w = &s->workloads[i];
         if (!(st->wl_set[i] & WL_SET_DURATION)) w->duration_ns = s->duration_ns;
@@ -1018,6 +1077,11 @@ int suite_set_drivers(struct suite *s, const char *list, char *err, size_t errle
                  list, nosec, s->path);
         return -1;
     }
+    for (int i = 0; i < n; i++)
+        if (suite_role_bad(s, tmp[i], why, sizeof why)) {
+            snprintf(err, errlen, "bad driver list '%s': %s (%s)", list, why, s->path);
+            return -1;
+        }
     memcpy(s->drivers, tmp, sizeof tmp);
     s->ndrivers = n;
     return 0;

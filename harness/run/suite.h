@@ -6,7 +6,7 @@
  *
  *   [suite]            name, drivers, repeats, link, dut_cpu, gen_cpu, rps,
  *                      port, duration, warmup, timeout, idle_timeout, capture,
- *                      server_cache, p99_target
+ *                      server_cache, p99_target, dut, server
  *   [workload NAME]    keys of wl_spec_keys (workloads/spec.h); duration,
  *                      warmup and timeout default to the [suite] values; and
  *                      the suite's own: repeats (this workload's), and for an
@@ -33,6 +33,9 @@
 #define SUITE_MAX_DRIVERS 8
 #define SUITE_MAX_DRIVER_OPTS 32
 
+enum { SUITE_DUT_SERVER = 0, SUITE_DUT_CLIENT = 1 };
+enum { SUITE_SERVER_OURS = 0, SUITE_SERVER_NGINX = 1 };
+
 struct suite_driver_opts {
     char name[32];
     char *opts[SUITE_MAX_DRIVER_OPTS + 1]; /* "key=value", NULL-terminated */
@@ -57,6 +60,13 @@ struct suite {
     struct suite_driver_opts dopts[SUITE_MAX_DRIVERS];
     int ndopts;
     uint64_t p99_target_ns; /* the report's latency target for the sweeps (p99) */
+    /* Which side is the device under test: the server (SUITE_DUT_SERVER: each
+     * driver serves, the generator is `load` on the kernel) or the client
+     * (SUITE_DUT_CLIENT: each driver runs `load`, against a fixed server on
+     * kernel sockets: ours or nginx, `server`). dut_cpu is the DUT's core
+     * either way, gen_cpu the other side's. */
+    int dut;
+    int server; /* with SUITE_DUT_CLIENT: SUITE_SERVER_OURS or SUITE_SERVER_NGINX */
     /* Per workload: repeats (0: the suite's); for a sweep point, its load
      * (a fraction: 0.1 = 10%; 0 = a fixed rate), the workload whose closed-loop
      * req/s it is a fraction of, and the [workload NAME] it came from. */
@@ -89,6 +99,12 @@ void suite_entry_split(const char *entry, const char *default_link, char *drv, s
 void suite_driver_base(const char *drv, char *base, size_t len);
 /* veth: every driver; tap and ring: dpdk only. */
 int suite_link_ok(const char *driver, const char *link);
+/* Can a drivers= entry run in the suite's role? dut = client needs a kernel
+ * side for the fixed server, which the ring link has not. NULL, or why not
+ * (written into why). */
+const char *suite_role_bad(const struct suite *s, const char *entry, char *why, size_t len);
+/* "server" or "client" */
+const char *suite_dut_str(int dut);
 /* NULL-terminated "key=value" options of [driver NAME], or NULL if none. */
 const char *const *suite_driver_opts(const struct suite *s, const char *driver);
 void suite_free(struct suite *s); /* frees the option strings; safe to call twice */

@@ -7,10 +7,16 @@
  *   CPU counters -> generator exits -> counters again -> stop capture, stop
  *   serve (it writes its JSON).
  *
+ * With dut = client: the fixed server in bb-gen -> its probe -> the DUT
+ * client in bb-dut, up to its --go (driver up) -> (tap link) -> capture ->
+ * go -> the same counters and stops, the fixed server last (nginx's access
+ * log becomes its JSON).
+ *
  * Every child is in its own process group with PDEATHSIG (topo_spawn); a
  * failure stops what was started and says why in the outcome.
  * Callers: harness/cli/run.c. Calls: topo.c, cpuacct.c, proc.c.
  */
+#include "harness/run/fixed_server.h"
 #include "harness/run/proc.h"
 #include "harness/run/trial.h"
 #include "harness/run/sysinfo.h"
@@ -18,6 +24,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +33,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -203,9 +211,10 @@ static int set_dut_addr(const struct trial_ctx *c, int on, char *err, size_t err
     return 0;
 }
 
-/* tap link: net_tap created its kernel interface in bb-dut (the server's
- * namespace); move it to bb-gen and address it there, as a wire. */
-static int tap_to_gen(const struct trial_ctx *c, pid_t spid, char *err, size_t errlen)
+/* tap link: net_tap created its kernel interface in bb-dut (the DUT's
+ * namespace: the server's, or the client's with dut = client); move it to
+ * bb-gen and address it there, as a wire. */
+static int tap_to_gen(const struct trial_ctx *c, pid_t dpid, char *err, size_t errlen)
 {
     /* Wait until DPDK has started the port (it brings the interface UP):
      * net_tap configures it by name in its own namespace until then. */
@@ -214,8 +223,8 @@ static int tap_to_gen(const struct trial_ctx *c, pid_t spid, char *err, size_t e
     uint64_t end = proc_mono_ns() + 10 * SEC;
     while (topo_cmd(show, out, sizeof(out), err, errlen) < 0 ||
            !(strstr(out, ",UP") || strstr(out, "<UP"))) {
-        if (proc_exited(spid)) {
-            snprintf(err, errlen, "the server exited before its net_tap interface %s came up",
+        if (proc_exited(dpid)) {
+            snprintf(err, errlen, "the DUT process exited before its net_tap interface %s came up",
                      TRIAL_TAP_IF);
             return -1;
         }
@@ -249,6 +258,70 @@ __attribute__((format(printf, 2, 3))) static void fail(struct trial_outcome *o, 
     o->failure = o->why;
 }
 
+/* --- the fixed server of dut = client ------------------------------------ */
+
+static int mkdir_p1(const char *path, char *err, size_t errlen)
+{
+    if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Start the fixed server in bb-gen: ours (its argv is complete) or nginx
+ * (its prefix and configuration first), pinned to gen_cpu. Its pid, or -1. */
+static pid_t start_fixed_server(const struct trial_ctx *c, const struct trial_plan *p, char *err,
+                                size_t errlen)
+{
+    if (p->nginx) {
+        char tmp[PATH_MAX + 32];
+        snprintf(tmp, sizeof(tmp), "%s/tmp", p->nginx_prefix);
+        if (!c->www) {
+            snprintf(err, errlen, "no files for nginx to serve (the run prepares them)");
+            return -1;
+        }
+        if (mkdir_p1(p->nginx_prefix, err, errlen) < 0 || mkdir_p1(tmp, err, errlen) < 0)
+            return -1;
+        char *conf = fixed_nginx_render(p->nginx_prefix, c->www, c->suite->port,
+                                        c->suite->idle_timeout_ns);
+        FILE *f = conf ? fopen(p->nginx_conf, "we") : NULL;
+        int ok = f && fputs(conf, f) >= 0;
+        if (f && fclose(f) != 0) ok = 0;
+        free(conf);
+        if (!ok) {
+            snprintf(err, errlen, "cannot write %s: %s", p->nginx_conf, strerror(errno));
+            return -1;
+        }
+    }
+    pid_t pid = topo_spawn(TOPO_NS_GEN, p->sargv, p->slog, p->slog, err, errlen);
+    if (pid > 0 && p->nginx && c->suite->gen_cpu >= 0) { /* ours pins itself (--cpu) */
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(c->suite->gen_cpu, &set);
+        if (sched_setaffinity(pid, sizeof(set), &set) < 0) {
+            snprintf(err, errlen, "cannot pin nginx to CPU %d: %s", c->suite->gen_cpu,
+                     strerror(errno));
+            proc_stop(pid, 2 * SEC);
+            return -1;
+        }
+    }
+    return pid;
+}
+
+/* nginx stopped: its access log as the server JSON (the shape serve writes:
+ * stats.requests_parsed for the identity check). 0, or -1 with err. */
+static int nginx_server_json(const struct trial_plan *p, char *err, size_t errlen)
+{
+    json_t *j = fixed_nginx_log_json(p->nginx_log, err, errlen);
+    if (!j) return -1;
+    json_object_set_new(j, "access_log", json_string(p->nginx_log));
+    int rc = json_dump_file(j, p->sjson, JSON_INDENT(2)) == 0 ? 0 : -1;
+    if (rc < 0) snprintf(err, errlen, "cannot write %s", p->sjson);
+    json_decref(j);
+    return rc;
+}
+
 void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
                    const struct wl_spec *w, struct trial_outcome *o)
 {
@@ -260,7 +333,8 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
     unlink(p->sjson);
     unlink(p->cjson);
     if (p->cap_method) unlink(p->cap_ready);
-    pid_t spid = -1, cap_pid = -1;
+    if (p->client) unlink(p->go), unlink(p->go_ready), unlink(p->go_done);
+    pid_t spid = -1, cap_pid = -1, cpid = -1;
     struct busy_sysctls bs = {0}; /* restored at counters: whatever failed before */
     /* A server killed in an earlier trial (a DPDK net_af_xdp port after
      * SIGKILL) may have left its program on the DUT interface. */
@@ -274,7 +348,35 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         fail(o, "cannot set the DUT address: %s", err);
         goto counters;
     }
-    if (!p->ring) {
+    if (p->client) { /* the fixed server, then the DUT up to its --go */
+        spid = start_fixed_server(c, p, err, sizeof(err));
+        if (spid < 0) {
+            fail(o, "cannot start the fixed server: %s", err);
+            goto counters;
+        }
+        /* it listens on every address of bb-gen: the veth's is there already */
+        struct probe_arg pa = {.port = c->suite->port, .timeout_ns = 10 * SEC, .ip = TOPO_IP_GEN};
+        if (topo_run_in(TOPO_NS_GEN, probe_fn, &pa) != 0) {
+            fail(o, "the fixed server did not answer within 10 s (see %s)", p->slog);
+            proc_stop(spid, 2 * SEC);
+            goto counters;
+        }
+        o->probes = 1;
+        cpid = topo_spawn(TOPO_NS_DUT, p->cargv, p->clog, p->clog, err, sizeof(err));
+        if (cpid < 0 || proc_wait_file(p->go_ready, cpid, 30 * SEC, c->stop) < 0) {
+            fail(o, "the DUT client %s (see %s)",
+                 cpid < 0 ? "did not start" : "did not bring its driver up in 30 s", p->clog);
+            if (cpid > 0) proc_stop(cpid, 2 * SEC);
+            proc_stop(spid, 2 * SEC);
+            goto counters;
+        }
+        if (p->tap && tap_to_gen(c, cpid, err, sizeof(err)) < 0) {
+            fail(o, "tap link: %s (see %s)", err, p->clog);
+            proc_stop(cpid, 2 * SEC);
+            proc_stop(spid, 2 * SEC);
+            goto counters;
+        }
+    } else if (!p->ring) {
         spid = topo_spawn(TOPO_NS_DUT, p->sargv, p->slog, p->slog, err, sizeof(err));
         if (spid < 0) {
             fail(o, "cannot start the server: %s", err);
@@ -308,12 +410,24 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         if (cap_pid < 0 || proc_wait_file(p->cap_ready, cap_pid, 10 * SEC, c->stop) < 0) {
             fail(o, "capture (%s) did not start (see %s)", p->cap_method, caplog);
             if (cap_pid > 0) proc_stop(cap_pid, 2 * SEC);
+            if (cpid > 0) proc_stop(cpid, 2 * SEC);
             if (spid > 0) proc_stop(spid, 2 * SEC);
             goto counters;
         }
     }
-    pid_t cpid = topo_spawn(p->ring ? TOPO_NS_DUT : TOPO_NS_GEN, p->cargv, p->clog, p->clog, err,
-                            sizeof(err));
+    if (p->client) { /* wired and watched: the DUT may start */
+        FILE *g = fopen(p->go, "we");
+        if (!g || fclose(g) != 0) {
+            fail(o, "cannot create %s: %s", p->go, strerror(errno));
+            if (cap_pid > 0) proc_stop(cap_pid, 2 * SEC);
+            proc_stop(cpid, 2 * SEC);
+            proc_stop(spid, 2 * SEC);
+            goto counters;
+        }
+    } else {
+        cpid = topo_spawn(p->ring ? TOPO_NS_DUT : TOPO_NS_GEN, p->cargv, p->clog, p->clog, err,
+                          sizeof(err));
+    }
     if (cpid < 0) {
         fail(o, "cannot start the generator: %s", err);
         if (spid > 0) proc_stop(spid, 2 * SEC);
@@ -332,7 +446,23 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
     /* The generator ends by itself; the guard catches a hang. */
     uint64_t guard = w->warmup_ns + w->duration_ns + 30 * SEC +
                      (w->mode == WL_DOWNLOAD ? 600 * SEC : 0);
-    int cst = proc_wait(cpid, guard, c->stop);
+    int cst;
+    if (p->client) {
+        /* The DUT client holds its driver after its run (go.done) until the
+         * harness has read the counters and stopped the capture: a pdump
+         * secondary needs its primary alive to detach, and the tap's
+         * interface goes with the process. */
+        int held = proc_wait_file(p->go_done, cpid, guard, c->stop) == 0;
+        cpuacct_snap_hw(c->hw, &o->cpu_b);
+        if (ifs_ok)
+            ifs_ok = topo_ifstats(tl->stats_ns, tl->stats_if, &after, o->delta_err,
+                                  sizeof(o->delta_err)) == 0;
+        if (cap_pid > 0) proc_stop(cap_pid, 5 * SEC), cap_pid = -1;
+        unlink(p->go); /* let it go */
+        cst = proc_wait(cpid, held ? 30 * SEC : 1, c->stop);
+    } else {
+        cst = proc_wait(cpid, guard, c->stop);
+    }
     if (cst == -1) {
         proc_stop(cpid, 3 * SEC);
         fail(o, "%s", *c->stop ? "interrupted" : "generator did not finish in time");
@@ -340,20 +470,27 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         fail(o, "generator failed (status %d, see %s)",
              WIFEXITED(cst) ? WEXITSTATUS(cst) : 128 + WTERMSIG(cst), p->clog);
     }
-    cpuacct_snap_hw(c->hw, &o->cpu_b);
-    if (ifs_ok)
-        ifs_ok = topo_ifstats(tl->stats_ns, tl->stats_if, &after, o->delta_err,
-                              sizeof(o->delta_err)) == 0;
+    if (!p->client) { /* (the client's were taken while it held) */
+        cpuacct_snap_hw(c->hw, &o->cpu_b);
+        if (ifs_ok)
+            ifs_ok = topo_ifstats(tl->stats_ns, tl->stats_if, &after, o->delta_err,
+                                  sizeof(o->delta_err)) == 0;
+    }
     if (cap_pid > 0) proc_stop(cap_pid, 5 * SEC); /* writes its sidecar */
     if (spid > 0) {
         int sst = proc_stop(spid, 5 * SEC);
         if (!o->failure && (!WIFEXITED(sst) || WEXITSTATUS(sst) != 0)) {
-            fail(o, "server exited abnormally (status %d, see %s)",
-                 WIFEXITED(sst) ? WEXITSTATUS(sst) : 128 + WTERMSIG(sst), p->slog);
+            fail(o, "%sserver exited abnormally (status %d, see %s)", p->client ? "the fixed " : "",
+                 WIFEXITED(sst) ? WEXITSTATUS(sst) : 128 + WTERMSIG(sst),
+                 p->nginx ? p->nginx_err : p->slog);
         }
+        if (p->nginx && nginx_server_json(p, err, sizeof(err)) < 0 && !o->failure)
+            fail(o, "%s", err);
     }
 counters:
     busy_sysctls_restore(&bs);
+    if (p->client) /* the handshake's, nothing to keep */
+        unlink(p->go), unlink(p->go_ready), unlink(p->go_done);
     if (!ifs_ok) { /* absent, never a wrapped-around difference */
         o->delta_failed = 1;
         if (!o->delta_err[0]) snprintf(o->delta_err, sizeof(o->delta_err), "not read");

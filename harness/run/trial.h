@@ -41,11 +41,15 @@
 #define TRIAL_CAP_SNAPLEN "128"   /* headers only: what a trace summary needs */
 #define TRIAL_CAP_COUNT "2000000" /* bound per trial */
 
-/* Per-link facts of a trial: where the DUT listens and how it is wired. */
+/* Per-link facts of a trial: where the DUT listens and how it is wired.
+ * With dut = client the DUT is still the process in bb-dut on its driver
+ * (dut_ip is its own address, stats_* its interface) and the fixed server
+ * runs in bb-gen on kernel sockets, at srv_ip. */
 struct trial_link {
     char drv[32], link[16], label[48]; /* label: "kernel", "dpdk", "dpdk-ring", ... */
     char variant[32];                  /* "kernel+busypoll": its [driver] section; "" if none */
     const char *dut_ip;                /* the address the generator targets */
+    const char *srv_ip;                /* dut = client: the fixed server's, in bb-gen */
     const char *stats_ns, *stats_if;   /* where to read the DUT's interface counters */
     int swap_stats;                    /* counters are the peer's (tap): swap rx/tx */
     const char *gen_if; /* the DUT interface's peer in bb-gen (veth bb-gen0, tap bb-tap0), which
@@ -68,6 +72,7 @@ struct trial_ctx {
     int huge_ok;                  /* hugepages reserved: DPDK capture through pdump */
     int *dut_has_addr;            /* the kernel in bb-dut owns TOPO_IP_DUT right now */
     volatile sig_atomic_t *stop;  /* set on SIGINT/SIGTERM */
+    const char *www;              /* server = nginx: the files it serves (fixed_www_prepare) */
 };
 
 #define TRIAL_MAX_ARGS (64 + SUITE_MAX_DRIVER_OPTS * 2)
@@ -75,6 +80,17 @@ struct trial_ctx {
 struct trial_plan {
     struct trial_link tl;
     int ring, tap, xdp; /* xdp: the veth, the dpdk port on it net_af_xdp (not net_af_packet) */
+    /* dut = client: cargv is the DUT (load on tl.drv in bb-dut, pinned to
+     * dut_cpu), sargv the fixed server in bb-gen on kernel sockets (pinned to
+     * gen_cpu): `serve --driver kernel`, or nginx when nginx is set */
+    int client, nginx;
+    /* dut = client: load --go; the client writes go.ready once its driver
+     * is up, and waits for go, which the harness makes once the link is
+     * wired (the tap) and the capture runs; after its run it writes
+     * go.done and holds its driver until the harness removes go */
+    char go[PATH_MAX + 16], go_ready[PATH_MAX + 32], go_done[PATH_MAX + 32];
+    char nginx_bin[PATH_MAX], nginx_prefix[PATH_MAX + 16], nginx_conf[PATH_MAX + 32],
+        nginx_err[PATH_MAX + 32], nginx_log[PATH_MAX + 32];
     unsigned rep;
     char base[PATH_MAX], sjson[PATH_MAX + 16], slog[PATH_MAX + 16], cjson[PATH_MAX + 16],
         clog[PATH_MAX + 16];
@@ -84,7 +100,7 @@ struct trial_plan {
     const char *cap_method; /* NULL: no capture; "libpcap", "pdump", "in-process rte_pcapng" */
     char cap_file[PATH_MAX + 16], cap_ready[PATH_MAX + 32], cap_prefix[32],
         cap_opt1[PATH_MAX + 48], cap_opt2[64];
-    char *sargv[TRIAL_MAX_ARGS]; /* serve (unused on the ring link) */
+    char *sargv[TRIAL_MAX_ARGS]; /* serve, or nginx (unused on the ring link) */
     char *cargv[TRIAL_MAX_ARGS]; /* load, or pair on the ring link */
     char *capargv[32];           /* capture or pdump (when cap_method needs a process) */
 };
@@ -130,6 +146,10 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
  * Per-packet CPU figures only where both cover the same window. */
 json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
                      const struct wl_spec *w, struct trial_outcome *o);
+
+/* The DUT side as the record and the report name it: "server", "client
+ * (downloader)" or "client (load generator)". */
+const char *trial_dut_side(int client, enum wl_mode mode);
 
 /* The metrics of a trial, numeric only: the summary takes medians of each.
  * client/server: the two sides' JSON; d: the DUT's packets over the window,

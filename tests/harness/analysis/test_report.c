@@ -495,3 +495,83 @@ Test(report, ladder_steps_gain_over_the_step_below)
     cr_expect_not_null(strstr(g, "| n/a† | n/a† |"), "%s", lad);
     json_decref(recs);
 }
+
+/* A download record whose DUT is the client (dut = client), from nginx. */
+static json_t *rec_client_dl(const char *wl, const char *path, const char *driver, double dl)
+{
+    json_t *r = rec_gen(wl, "download", driver, "kernel", "veth", 0, 0, dl);
+    json_t *w = json_object_get(r, "workload");
+    json_object_set_new(w, "path", json_string(path));
+    json_object_set_new(w, "dut", json_string("client"));
+    json_object_set_new(r, "dut", json_string("client"));
+    json_object_set_new(r, "dut_side", json_string("client (downloader)"));
+    json_object_set_new(r, "peer",
+                        json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "role", "server", "software",
+                                  "nginx", "version", "1.22.1-9", "driver", "kernel", "netns",
+                                  "bb-gen", "cpu", 0));
+    return r;
+}
+
+/* Seed 000 measured downloaders: the Download table comes from the client-DUT
+ * downloads when a run has them (a download served by each driver is not the
+ * paper's case and stays in its own table), and every table says which side
+ * was the DUT and what the fixed server was. */
+Test(report, seed000_table_from_client_downloads)
+{
+    char dir[128], path[256], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/client", base);
+    json_t *recs = json_array();
+    json_array_append_new(recs, rec_gen("dl-srv", "download", "kernel", "kernel", "veth", 0, 0, 0.9));
+    json_array_append_new(recs, rec_gen("dl-srv", "download", "dpdk", "kernel", "veth", 0, 0, 0.3));
+    json_array_append_new(recs, rec_client_dl("dl-256m", "/bytes/256m", "kernel", 0.4));
+    json_array_append_new(recs, rec_client_dl("dl-256m", "/bytes/256m", "dpdk", 0.8));
+    json_array_append_new(recs, rec_client_dl("dl-1g", "/bytes/1g", "kernel", 1.6));
+    json_array_append_new(recs, rec_client_dl("dl-1g", "/bytes/1g", "dpdk", 0.8));
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r)
+    {
+        const char *wl = json_string_value(json_object_get(json_object_get(r, "workload"), "name"));
+        const char *d = json_string_value(json_object_get(r, "driver"));
+        cr_assert_eq(results_write_trial(dir, wl, d, 1, r, err, sizeof err), 0, "%s", err);
+    }
+    cr_assert_eq(results_write_summary(dir, recs, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(report_write(dir, NULL, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/REPORT.md", dir);
+    const char *md = slurp(path);
+    cr_expect_not_null(strstr(md, "DUT: the server in some workloads, the client in others"));
+
+    const char *dlt = section(md, "Download");
+    cr_expect_not_null(strstr(dlt, "the **downloader is the DUT**"), "%s", dlt);
+    cr_expect_not_null(strstr(dlt, "DUT: **client (downloader)**"), "%s", dlt);
+    cr_expect_not_null(strstr(dlt, "fixed server: nginx 1.22.1-9 on kernel sockets in `bb-gen`"),
+                       "%s", dlt);
+    cr_expect_not_null(strstr(dlt, "| 1 | 256.0 MiB | 0.4000 | 0.8000 | 0.50× |"), "%s", dlt);
+    cr_expect_not_null(strstr(dlt, "| 2 | 1.0 GiB | 1.6000 | 0.8000 | 2.00× |"), "%s", dlt);
+    cr_expect_null(strstr(dlt, "0.9000"), "the served download is not a downloader row: %s", dlt);
+    cr_expect_not_null(strstr(dlt, "Downloads served by each driver"), "%s", dlt);
+
+    const char *res = section(md, "Results per workload");
+    const char *srv = strstr(res, "### dl-srv\n"), *cl = strstr(res, "### dl-256m\n");
+    cr_assert(srv && cl);
+    cr_expect(strstr(srv, "DUT: **server**") && strstr(srv, "DUT: **server**") < cl, "%s", res);
+    cr_expect_not_null(strstr(cl, "DUT: **client (downloader)**"), "%s", res);
+    cr_expect_not_null(strstr(section(md, "Method"), "**Which side is the DUT**"));
+    json_decref(recs);
+
+    /* a run with server-side downloads only: today's table, saying whose it is */
+    snprintf(dir, sizeof dir, "%s/server", base);
+    recs = json_array();
+    json_array_append_new(recs, rec_gen("dl", "download", "kernel", "kernel", "veth", 0, 0, 0.2));
+    json_array_foreach(recs, i, r)
+        cr_assert_eq(results_write_trial(dir, "dl", "kernel", 1, r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(results_write_summary(dir, recs, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(report_write(dir, NULL, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/REPORT.md", dir);
+    md = slurp(path);
+    dlt = section(md, "Download");
+    cr_expect_not_null(strstr(dlt, "Here the **server** is the DUT"), "%s", dlt);
+    cr_expect_not_null(strstr(dlt, "suites/seed000.ini"), "%s", dlt);
+    cr_expect_null(strstr(section(md, "Method"), "Which side is the DUT"));
+    json_decref(recs);
+}

@@ -169,6 +169,8 @@ Test(suite, documented_defaults_without_suite_section)
     cr_expect_eq(s.timeout_ns, S(10));
     cr_expect_eq(s.idle_timeout_ns, S(60));
     cr_expect_eq(s.capture, 0);
+    cr_expect_eq(s.dut, SUITE_DUT_SERVER, "the server is the DUT unless the suite says");
+    cr_expect_eq(s.server, SUITE_SERVER_OURS);
     cr_expect_eq(s.workloads[0].duration_ns, S(5));
     cr_expect_eq(s.workloads[0].warmup_ns, S(1));
     cr_expect_eq(s.workloads[0].connections, 64, "wl_spec defaults for the rest");
@@ -551,4 +553,50 @@ Test(suite_errors, load_sweep_errors)
                "t.ini:2: ", "'rate' and 'loads' exclude each other", NULL);
     expect_err("[workload a]\nrepeats = 0\n", "t.ini:2: ", "repeats", NULL);
     expect_err("[suite]\np99_target = fast\n[workload a]\n", "t.ini:2: ", "p99_target", NULL);
+}
+
+Test(suite, dut_client_and_fixed_server)
+{
+    struct suite *s = load_ok("[suite]\ndut = client\nserver = nginx\n"
+                              "drivers = kernel,afpacket,dpdk@tap\n[workload dl]\nmode = download\n"
+                              "path = /bytes/1m\n");
+    cr_expect_eq(s->dut, SUITE_DUT_CLIENT);
+    cr_expect_eq(s->server, SUITE_SERVER_NGINX);
+    cr_expect_str_eq(suite_dut_str(s->dut), "client");
+    suite_free(s);
+    s = load_ok("[suite]\ndut = server\n[workload a]\n");
+    cr_expect_eq(s->dut, SUITE_DUT_SERVER);
+    cr_expect_str_eq(suite_dut_str(s->dut), "server");
+    suite_free(s);
+    s = load_ok("[suite]\ndut = client\n[workload a]\n");
+    cr_expect_eq(s->server, SUITE_SERVER_OURS, "ours unless the suite says nginx");
+    suite_free(s);
+}
+
+Test(suite_errors, bad_dut_and_server)
+{
+    expect_err("[suite]\nname = x\ndut = proxy\n[workload a]\n", "t.ini:3: ", "'proxy'", "'dut'");
+    expect_err("[suite]\ndut = client\n\nserver = apache\n[workload a]\n", "t.ini:4: ", "'apache'",
+               "'server'");
+    /* nginx as the fixed server only makes sense when the server is not the DUT */
+    expect_err("[suite]\n\nserver = nginx\n[workload a]\n", "t.ini:3: ", "server = nginx",
+               "dut = client");
+    /* the ring link has no kernel side to put the fixed server on */
+    expect_err("[suite]\ndrivers = kernel,dpdk@ring\n\ndut = client\n[workload a]\n", "t.ini:4: ",
+               "dpdk@ring", "ring");
+    expect_err("[suite]\nlink = ring\ndrivers = dpdk\ndut = client\n[workload a]\n", "t.ini:4: ",
+               "'dpdk'", "ring");
+    expect_err("[suite]\ndut = client\ndut = server\n[workload a]\n", "t.ini:3: ", "duplicate",
+               "'dut'");
+}
+
+Test(suite, dut_client_refuses_ring_from_drivers_override)
+{
+    struct suite *s = load_ok("[suite]\ndut = client\n[workload a]\n");
+    char err[512] = "";
+    cr_expect_eq(suite_set_drivers(s, "kernel,dpdk@ring", err, sizeof err), -1);
+    cr_expect(strstr(err, "dpdk@ring") && strstr(err, "t.ini"), "%s", err);
+    cr_expect_eq(s->ndrivers, 1, "the list is unchanged after a refusal");
+    cr_expect_eq(suite_set_drivers(s, "kernel,dpdk@tap", err, sizeof err), 0, "%s", err);
+    suite_free(s);
 }

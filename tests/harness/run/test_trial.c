@@ -4,6 +4,7 @@
  * record carries and what they divide by; the cross-check that fails a trial
  * whose two sides disagree; and the record built from both sides' JSON.
  */
+#include "harness/analysis/model.h"
 #include "harness/analysis/report_json.h"
 #include "harness/run/suite.h"
 #include "harness/run/trial.h"
@@ -753,4 +754,155 @@ Test(record, open_loop_saturation_by_late_sends_not_spinning)
     unlink(P.sjson);
     trial_plan(&P, &rctx, wl("op"), "kernel", 1, 1);
     record_teardown();
+}
+
+/* ---- dut = client (issue 18): each driver runs the generator --------------- */
+
+static const char client_ini[] = "[suite]\n"
+                                 "drivers = kernel,afpacket,afxdp,dpdk,dpdk@tap,io_uring\n"
+                                 "dut = client\n"
+                                 "dut_cpu = 1\n"
+                                 "gen_cpu = 0\n"
+                                 "%s"
+                                 "[workload dl]\n"
+                                 "mode = download\n"
+                                 "path = /bytes/64m\n"
+                                 "connections = 1\n"
+                                 "[driver afpacket]\n"
+                                 "block_count = 64\n";
+
+static void load_client(const char *extra)
+{
+    char text[2048], err[512] = "";
+    snprintf(text, sizeof text, client_ini, extra);
+    cr_assert_eq(suite_load_string(text, "t.ini", &S, err, sizeof err), 0, "%s", err);
+}
+
+Test(plan_client, the_generator_runs_on_each_driver_and_the_server_on_kernel)
+{
+    static const char *const fixed = "/bin/bb serve --driver kernel --listen 0.0.0.0:8080 "
+                                     "--idle-timeout 60000000000ns --json /r/logs/dl-%s-r2."
+                                     "server.json --quiet --cpu 0";
+    load_client("");
+    for (int i = 0; i < S.ndrivers; i++) {
+        char want[512];
+        plan("dl", S.drivers[i], 0);
+        cr_expect_eq(P.client, 1);
+        cr_expect_eq(P.nginx, 0);
+        /* the fixed server: ours on the kernel driver, on the generator's core, every address */
+        snprintf(want, sizeof want, fixed, P.tl.label);
+        cr_expect_str_eq(joined(P.sargv), want, "%s", S.drivers[i]);
+        /* the DUT: load on the driver under test, on the DUT's core, held until go */
+        char drv[48];
+        snprintf(drv, sizeof drv, "load --driver %s ", P.tl.drv);
+        HAS(P.cargv, drv);
+        HAS(P.cargv, " --cpu 1 ");
+        LACKS(P.cargv, " --cpu 0");
+        HAS(P.cargv, " --go /r/logs/dl-");
+        HAS(P.cargv, " --download ");
+        cr_expect_str_eq(P.go_ready + strlen(P.go), ".ready");
+        cr_expect_str_eq(P.go_done + strlen(P.go), ".done");
+    }
+    plan("dl", "kernel", 0);
+    HAS(P.cargv, " --window-iface bb-dut0 "); /* its own interface: the peer's is in bb-gen */
+    HAS(P.cargv, " http://198.18.0.1:8080/bytes/64m");
+    LACKS(P.cargv, " --ip ");
+    plan("dl", "afpacket", 0);
+    HAS(P.cargv, " --iface bb-dut0 --ip 198.18.0.2/24 --opt block_count=64 ");
+    LACKS(P.sargv, "block_count"); /* the suite's driver options are the DUT's */
+    plan("dl", "dpdk", 0);
+    HAS(P.cargv, " --ip 198.18.0.2/24 --opt vdev=net_af_packet0,iface=bb-dut0 ");
+    plan("dl", "dpdk@tap", 0);
+    HAS(P.cargv, " --opt vdev=net_tap0,iface=bb-tap0 ");
+    HAS(P.cargv, " --ip 198.18.1.2/24 ");
+    HAS(P.cargv, " http://198.18.1.1:8080/bytes/64m"); /* the tap's kernel side, in bb-gen */
+    LACKS(P.cargv, "--window-iface");                   /* the tap goes with the DUT process */
+    cr_expect_str_eq(P.tl.stats_ns, TOPO_NS_GEN);
+}
+
+Test(plan_client, nginx_and_capture)
+{
+    load_client("server = nginx\ncapture = on\n");
+    plan("dl", "dpdk", 1);
+    cr_expect_eq(P.nginx, 1);
+    cr_expect(strstr(P.sargv[0], "nginx") != NULL, "%s", P.sargv[0]);
+    HAS(P.sargv, " -p /r/logs/dl-dpdk-r2.nginx -c /r/logs/dl-dpdk-r2.nginx/nginx.conf -e ");
+    cr_expect_str_eq(P.nginx_log, "/r/logs/dl-dpdk-r2.nginx/access.log");
+    /* the DUT is the client: the capture options go into its process */
+    cr_expect_str_eq(P.cap_method, "pdump");
+    HAS(P.cargv, " --opt pdump=1 ");
+    LACKS(P.sargv, "pdump");
+    cr_expect_str_eq(P.capargv[1], "pdump");
+    HAS(P.capargv, " --cpu 1 "); /* on the DUT's core */
+    plan("dl", "afpacket", 0);
+    cr_expect_str_eq(P.cap_method, "libpcap");
+    HAS(P.capargv, "capture --iface bb-dut0 ");
+}
+
+Test(record_client, says_which_side_and_what_stayed)
+{
+    load_client("");
+    strcpy(dir, "/tmp/bbtrialXXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    char logs[128];
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    mkdir(logs, 0755);
+    rctx = ctx(0);
+    rctx.dir = dir;
+    rctx.env = json_pack("{s:s}", "kernel", "test");
+    trial_plan(&P, &rctx, wl("dl"), "afpacket", 1, 1);
+    json_t *cl = client_doc(1, 1, 1, 0);
+    struct topo_ifstats ia = {.rx_packets = 100, .tx_packets = 10},
+                        ib = {.rx_packets = 50100, .tx_packets = 25010};
+    json_object_set_new(cl, "window", gen_window(2000000000ull, &ia, &ib, NULL));
+    /* the DUT's own poll counters: not the generator's saturation */
+    json_object_set_new(cl, "driver_counters",
+                        json_pack("{s:I,s:I}", "poll_cycles_work", (json_int_t)99,
+                                  "poll_cycles_idle", (json_int_t)1));
+    json_object_set_new(cl, "body_bytes", json_integer(64 << 20));
+    json_t *sv = server_doc(2);
+    json_object_set_new(json_object_get(sv, "stats"), "body_bytes_out",
+                        json_integer((64 << 20) + 2)); /* one byte more than the probe's */
+    write_doc(P.cjson, json_deep_copy(cl));
+    write_doc(P.sjson, sv);
+    struct trial_outcome o = {.probes = 1};
+    json_t *rec = trial_record(&rctx, &P, wl("dl"), &o);
+    cr_expect_not_null(o.failure, "a byte sent and not counted fails the identity check");
+    cr_expect(o.failure && strstr(o.failure, "67108866") && strstr(o.failure, "67108864"), "%s",
+              o.failure);
+    json_decref(rec);
+    sv = server_doc(2);
+    json_object_set_new(json_object_get(sv, "stats"), "body_bytes_out",
+                        json_integer((64 << 20) + 1));
+    write_doc(P.cjson, cl);
+    write_doc(P.sjson, sv);
+    o = (struct trial_outcome){.probes = 1};
+    rec = trial_record(&rctx, &P, wl("dl"), &o);
+    cr_expect_null(o.failure, "%s", o.failure);
+    cr_expect_str_eq(rstr(rec, "dut"), "client");
+    cr_expect_str_eq(rstr(rec, "dut_side"), "client (downloader)");
+    cr_expect_str_eq(rstr(json_object_get(rec, "workload"), "dut"), "client");
+    cr_expect_str_eq(rstr(rec, "netio_driver"), "afpacket");
+    json_t *peer = json_object_get(rec, "peer");
+    cr_expect_str_eq(rstr(peer, "software"), "bypassbench serve (ours)");
+    cr_expect_str_eq(rstr(peer, "driver"), "kernel");
+    cr_expect_str_eq(rstr(peer, "netns"), TOPO_NS_GEN);
+    cr_expect_str_eq(rstr(json_object_get(rec, "netns"), "client"), TOPO_NS_DUT);
+    /* its own interface, read at its own edges: not swapped */
+    cr_expect_str_eq(rstr(rec, "dut_packets_source"), "dut_iface_at_client_edges");
+    json_t *di = json_object_get(rec, "dut_iface");
+    cr_expect_float_eq(rnum(di, "rx_packets"), 50000, 0);
+    cr_expect_float_eq(rnum(di, "tx_packets"), 25000, 0);
+    cr_expect_str_eq(rstr(rec, "generator_saturated_by"), "gen_util");
+    cr_expect(!json_is_true(json_object_get(rec, "generator_saturated")));
+    /* the DUT-side derived figures read the client's JSON */
+    json_object_set_new(json_object_get(rec, "client"), "driver_counters",
+                        json_pack("{s:I}", "syscalls", (json_int_t)40));
+    cr_expect_float_eq(model_record_value(rec, "syscalls_per_request"), 40, 1e-9);
+    json_decref(rec);
+    json_decref(rctx.env);
+    unlink(P.cjson);
+    unlink(P.sjson);
+    rmdir(logs);
+    rmdir(dir);
 }
