@@ -95,12 +95,19 @@ void *shim_real(const char *name)
 
 /* ---- logging ---- */
 
+/* The configuration, copied at load: programs rewrite their environment
+ * (nginx keeps only TZ), and the stack opens later, at the first bind. */
+static struct {
+    char *driver, *ip, *iface, *opts, *stats, *log;
+} env;
+
+
 static int log_fd = -2; /* -2: not decided yet, -1: off */
 
 void shim_log(const char *fmt, ...)
 {
     if (log_fd == -2) {
-        const char *d = getenv("BB_PRELOAD_LOG");
+        const char *d = env.log;
         if (!d || !*d || strcmp(d, "stderr") == 0)
             log_fd = 2;
         else if (strcmp(d, "off") == 0)
@@ -153,15 +160,27 @@ static void on_fork_child(void)
 
 static void write_stats(void);
 
+static char *env_copy(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? strdup(v) : NULL;
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
     G.pid = getpid();
+    env.driver = env_copy("BB_PRELOAD_DRIVER");
+    env.ip = env_copy("BB_PRELOAD_IP");
+    env.iface = env_copy("BB_PRELOAD_IFACE");
+    env.opts = env_copy("BB_PRELOAD_OPTS");
+    env.stats = env_copy("BB_PRELOAD_STATS");
+    env.log = env_copy("BB_PRELOAD_LOG");
     if (fdtab_init() < 0) {
         shim_log("cannot reserve the descriptor table: the stack stays off");
         return;
     }
     pthread_atfork(NULL, NULL, on_fork_child);
-    const char *drv = getenv("BB_PRELOAD_DRIVER"), *ip = getenv("BB_PRELOAD_IP");
+    const char *drv = env.driver, *ip = env.ip;
     if (!drv || !*drv || !ip || !*ip) return; /* loaded without configuration: all kernel */
     const char *slash = strchr(ip, '/');
     char a[64];
@@ -188,7 +207,7 @@ __attribute__((constructor)) static void shim_init(void)
 static struct netio *stack(void)
 {
     if (G.io || G.failed || !G.configured || G.child) return G.io;
-    char *opts_s = getenv("BB_PRELOAD_OPTS") ? strdup(getenv("BB_PRELOAD_OPTS")) : NULL;
+    char *opts_s = env.opts ? strdup(env.opts) : NULL;
     const char *opts[64];
     int no = 0;
     for (char *save = NULL, *t = opts_s ? strtok_r(opts_s, ",", &save) : NULL; t && no < 63;
@@ -196,14 +215,14 @@ static struct netio *stack(void)
         opts[no++] = t;
     opts[no] = NULL;
     struct netio_config cfg = {.cpu = -1,
-                               .iface = getenv("BB_PRELOAD_IFACE"),
-                               .ip = getenv("BB_PRELOAD_IP"),
+                               .iface = env.iface,
+                               .ip = env.ip,
                                .opts = opts};
     char err[512] = "";
-    G.io = netio_open(getenv("BB_PRELOAD_DRIVER"), &cfg, err, sizeof(err));
+    G.io = netio_open(env.driver, &cfg, err, sizeof(err));
     free(opts_s);
     if (!G.io || !ustack_is(G.io)) {
-        shim_log("cannot open driver '%s' (ip %s, iface %s): %s", getenv("BB_PRELOAD_DRIVER"),
+        shim_log("cannot open driver '%s' (ip %s, iface %s): %s", env.driver,
                  cfg.ip, cfg.iface ? cfg.iface : "-", G.io ? "not our stack" : err);
         if (G.io) netio_destroy(G.io);
         G.io = NULL;
@@ -419,6 +438,15 @@ uint32_t ps_ready(struct psock *ps)
     if (m & ~ps->last_mask) ps->gen++; /* a rising edge is an event (EPOLLET) */
     ps->last_mask = m;
     return m;
+}
+
+/* The program saw ps not ready for these bits (EAGAIN, a short count, a
+ * drained buffer): the next time they are ready is a new edge, even when no
+ * stack event comes between (sendfile never fills the send buffer past its
+ * space, so the stack owes it no WRITABLE). */
+static void ps_seen_unready(struct psock *ps, uint32_t bits)
+{
+    ps->last_mask &= ~bits;
 }
 
 uint32_t ps_ready_fn(struct pobj *o, uint64_t *gen)
@@ -639,7 +667,10 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *alen, int flags, 
             pumped = 1;
             continue;
         }
-        if (ls->nonblock) return unlock_fail(EAGAIN);
+        if (ls->nonblock) {
+            ps_seen_unready(ls, EPOLLIN | EPOLLRDNORM);
+            return unlock_fail(EAGAIN);
+        }
         int r = ps_wait(ls, EPOLLIN, ls->rcvtimeo_ns);
         if (r < 0) return unlock_fail(errno);
         if (r == 0) return unlock_fail(EAGAIN);
@@ -654,7 +685,7 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *alen, int flags, 
         return unlock_fail(ps ? EMFILE : ENOMEM);
     }
     ls->aq_head = (ls->aq_head + 1) % ls->aq_cap;
-    ls->aq_n--;
+    if (--ls->aq_n == 0) ps_seen_unready(ls, EPOLLIN | EPOLLRDNORM);
     ps->h = h;
     ps->nonblock = (flags & SOCK_NONBLOCK) != 0;
     ustack_conn_addrs(G.io, h, &ps->local, &ps->peer);
@@ -1067,7 +1098,10 @@ static ssize_t ps_recv(struct psock *ps, const struct iovec *iov, int iovcnt, in
                     skip = 0;
                 }
                 got += off;
-                if (!(flags & MSG_PEEK)) netio_consume(G.io, ps->h, off);
+                if (!(flags & MSG_PEEK)) {
+                    netio_consume(G.io, ps->h, off);
+                    if (off == len && !eof) ps_seen_unready(ps, EPOLLIN | EPOLLRDNORM);
+                }
                 if (!(flags & MSG_WAITALL) || got == want || (flags & MSG_PEEK)) break;
                 continue;
             }
@@ -1090,6 +1124,7 @@ static ssize_t ps_recv(struct psock *ps, const struct iovec *iov, int iovcnt, in
         }
         if (nonblock) {
             if (got) break;
+            ps_seen_unready(ps, EPOLLIN | EPOLLRDNORM);
             G.st.eagain_recv++;
             return unlock_fail(EAGAIN);
         }
@@ -1177,6 +1212,7 @@ static ssize_t ps_send(struct psock *ps, const struct iovec *iov, int iovcnt, in
             continue;
         }
         if (nonblock) {
+            ps_seen_unready(ps, EPOLLOUT | EPOLLWRNORM);
             if (sent) break;
             G.st.eagain_send++;
             return unlock_fail(EAGAIN);
@@ -1373,6 +1409,7 @@ static ssize_t ps_sendfile(struct psock *ps, int in_fd, off_t *offset, size_t co
             pumped = 1;
             continue;
         }
+        ps_seen_unready(ps, EPOLLOUT | EPOLLWRNORM);
         if (sent) break;
         if (ps->nonblock) {
             G.st.eagain_send++;
@@ -1408,7 +1445,7 @@ EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
 
 static void write_stats(void)
 {
-    const char *path = getenv("BB_PRELOAD_STATS");
+    const char *path = env.stats;
     if (G.child || !path || !*path) return;
     FILE *f = fopen(path, "w");
     if (!f) {
