@@ -199,7 +199,7 @@ ASAN_FLAGS := BUILD=build-asan BIN=bin/bypassbench-asan OPT="-O1 -g" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  EXTRA_LDLIBS="-fsanitize=address,undefined"
 asan:
-	@+$(MAKE) --no-print-directory $(ASAN_FLAGS) bin/bypassbench-asan
+	@+$(MAKE) --no-print-directory $(ASAN_FLAGS) bin/bypassbench-asan bin/libbbpreload-asan.so
 asan-unit:
 	@+$(MAKE) --no-print-directory $(ASAN_FLAGS) unit
 

@@ -147,7 +147,9 @@ int preload_selftest(const char *lib, char *why, size_t whylen)
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     char ld[PATH_MAX + 16];
     snprintf(ld, sizeof(ld), "LD_PRELOAD=%s", lib);
-    char *envp[] = {ld, "BB_PRELOAD_LOG=stderr", NULL};
+    /* the ASan build's library: its runtime comes as a dependency (exec.c) */
+    char *envp[] = {ld, "BB_PRELOAD_LOG=stderr",
+                    strstr(lib, "-asan.so") ? "ASAN_OPTIONS=verify_asan_link_order=0" : NULL, NULL};
     char *argv[] = {"/bin/true", NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, "/bin/true", &fa, NULL, argv, envp);

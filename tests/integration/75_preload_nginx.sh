@@ -92,7 +92,8 @@ echo "$out"
 echo "$out" | grep -qE 'Socket errors|Non-2xx' && fail "wrk over our stack saw errors"
 reqs=$(echo "$out" | awk '/requests in/ {print $1}')
 [ "${reqs:-0}" -gt 1000 ] || fail "wrk over our stack completed too few requests: $reqs"
-grep -q '^preload_connects 64$' "$tmp/wrk_stats.txt" || fail "wrk's 64 connections did not go through our stack: $(grep connects "$tmp/wrk_stats.txt")"
+conns=$(awk '/^preload_connects / {print $2}' "$tmp/wrk_stats.txt")
+[ "${conns:-0}" -ge 64 ] || fail "wrk's 64 connections did not go through our stack: preload_connects ${conns:-none}"
 kill "$KNGINX"; wait "$KNGINX" 2>/dev/null
 
 # --- a forked worker touching the parent's stack socket is refused by name ---
