@@ -102,7 +102,8 @@ sed -i 's/^master_process off;/master_process on;/' "$tmp/m/nginx.conf"
 pl_start_dut -- nginx -p "$tmp/m" -c "$tmp/m/nginx.conf" 2>"$tmp/m.err"
 sleep 2
 pl_stop "$PL_PID" || true
-grep -E 'descriptor [0-9]+ is a socket of our user-space stack.*fork' "$tmp/m.err" | head -1
-grep -qE 'descriptor [0-9]+ is a socket of our user-space stack.*fork' "$tmp/m.err" ||
-  { cat "$tmp/m.err"; fail "nginx's forked worker was not told why it cannot use the listener"; }
+# (nginx points its stderr at error_log once started: the message is in either)
+msg=$(cat "$tmp/m.err" "$tmp/m/error.log" 2>/dev/null | grep -E 'descriptor [0-9]+ is a socket of our user-space stack.*fork' | head -1)
+echo "$msg"
+[ -n "$msg" ] || { cat "$tmp/m.err" "$tmp/m/error.log"; fail "nginx's forked worker was not told why it cannot use the listener"; }
 echo ok
