@@ -7,7 +7,8 @@
  *   BB_PRELOAD_DRIVER  afpacket | afxdp | dpdk (a netio backend over our stack)
  *   BB_PRELOAD_IP      ADDR/LEN, the stack's address and on-link prefix
  *   BB_PRELOAD_IFACE   the interface (afpacket, afxdp)
- *   BB_PRELOAD_OPTS    driver options, key=value separated by commas
+ *   BB_PRELOAD_OPTS    driver options, key=value, one per line (values may
+ *                      hold commas: vdev=net_tap0,iface=t0)
  *   BB_PRELOAD_SPIN_US how long a waiting call spins before it sleeps (default 20)
  *   BB_PRELOAD_LOG     where the library's messages go: unset = stderr,
  *                      "off" = nowhere, else a file (appended)
@@ -210,8 +211,8 @@ static struct netio *stack(void)
     char *opts_s = env.opts ? strdup(env.opts) : NULL;
     const char *opts[64];
     int no = 0;
-    for (char *save = NULL, *t = opts_s ? strtok_r(opts_s, ",", &save) : NULL; t && no < 63;
-         t = strtok_r(NULL, ",", &save))
+    for (char *save = NULL, *t = opts_s ? strtok_r(opts_s, "\n", &save) : NULL; t && no < 63;
+         t = strtok_r(NULL, "\n", &save))
         opts[no++] = t;
     opts[no] = NULL;
     struct netio_config cfg = {.cpu = -1,

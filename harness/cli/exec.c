@@ -124,11 +124,11 @@ int cmd_exec(int argc, char **argv)
                 return 2;
             }
         } else { /* --opt */
-            if (!strchr(v, '=') || strchr(v, ',')) {
-                fprintf(stderr, "exec: --opt '%s': expected KEY=VALUE without commas\n", v);
+            if (!strchr(v, '=') || strchr(v, '\n')) {
+                fprintf(stderr, "exec: --opt '%s': expected KEY=VALUE on one line\n", v);
                 return 2;
             }
-            int w = snprintf(opts + olen, sizeof(opts) - olen, "%s%s", olen ? "," : "", v);
+            int w = snprintf(opts + olen, sizeof(opts) - olen, "%s%s", olen ? "\n" : "", v);
             if (w < 0 || (size_t)w >= sizeof(opts) - olen) {
                 fprintf(stderr, "exec: too many --opt values\n");
                 return 2;
@@ -181,8 +181,8 @@ int cmd_exec(int argc, char **argv)
             return 2;
         }
     }
-    for (char *save = NULL, *copy = strdup(opts), *t = copy ? strtok_r(copy, ",", &save) : NULL;
-         copy; t = strtok_r(NULL, ",", &save)) {
+    for (char *save = NULL, *copy = strdup(opts), *t = copy ? strtok_r(copy, "\n", &save) : NULL;
+         copy; t = strtok_r(NULL, "\n", &save)) {
         if (!t) {
             free(copy);
             break;
