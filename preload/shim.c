@@ -575,7 +575,7 @@ static int ps_wait(struct psock *ps, uint32_t mask, int64_t timeout_ns)
     int kready;
     ps->hdr.holds++; /* the socket outlives a close by another thread meanwhile */
     shim_unlock();
-    int r = shim_wait(want_check, &w, timeout_ns ? timeout_ns : -1, kfd, 0, NULL, &kready);
+    int r = shim_wait(want_check, &w, timeout_ns ? timeout_ns : -1, kfd, 0, 1, NULL, &kready);
     shim_lock();
     ps->hdr.holds--;
     return r;

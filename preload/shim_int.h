@@ -107,10 +107,12 @@ int64_t shim_now_ns(void);
 /* The wait loop (shim_wait.c): runs `check` (lock held, after a pump) until it
  * returns non-zero, the kernel descriptors in kfds[0..nk) have events, or
  * timeout_ns passes (-1: forever). kfds must have room for one more entry.
- * Returns check's value (> 0 or < 0), 0 on timeout, or -1 with errno (EINTR);
- * *kready = the kernel poll's count. */
+ * kcheck = 0: check looks at the kernel descriptors itself (epoll: one
+ * epoll_wait without waiting), kfds are only slept on. Returns check's value
+ * (> 0 or < 0), 0 on timeout, or -1 with errno (EINTR); *kready = the kernel
+ * poll's count. */
 typedef int (*shim_check_fn)(void *arg);
 int shim_wait(shim_check_fn check, void *arg, int64_t timeout_ns, struct pollfd *kfds, nfds_t nk,
-              const sigset_t *sigmask, int *kready);
+              int kcheck, const sigset_t *sigmask, int *kready);
 
 #endif

@@ -34,7 +34,7 @@ static void *real_poll, *real_ppoll, *real_select, *real_pselect, *real_epoll_cr
 #define SLEEP_NOFD_NS 50000
 
 int shim_wait(shim_check_fn check, void *arg, int64_t timeout_ns, struct pollfd *kfds, nfds_t nk,
-              const sigset_t *sigmask, int *kready)
+              int kcheck, const sigset_t *sigmask, int *kready)
 {
     int64_t start = shim_now_ns();
     *kready = 0;
@@ -45,7 +45,7 @@ int shim_wait(shim_check_fn check, void *arg, int64_t timeout_ns, struct pollfd 
         int r = check(arg);
         shim_unlock();
         int k = 0;
-        if (nk) {
+        if (nk && kcheck && !r) {
             struct timespec zero = {0, 0};
             k = REAL(ppoll)(kfds, nk, &zero, NULL);
             if (k < 0) return -1;
@@ -136,7 +136,7 @@ static int do_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigse
     shim_unlock();
     struct pollw w = {fds, n, ps};
     int kready;
-    int r = shim_wait(poll_check, &w, timeout_ns, k, nk, sigmask, &kready);
+    int r = shim_wait(poll_check, &w, timeout_ns, k, nk, 1, sigmask, &kready);
     int e = errno;
     shim_lock();
     int total = 0;
@@ -305,12 +305,23 @@ EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 
 struct epw {
     struct pep *p;
+    int epfd;
+    struct epoll_event *evs;
+    int max, n;
 };
 
+/* Both halves at once (lock held): the stack's ready items, then the
+ * kernel's epoll without waiting for what room is left. */
 static int epoll_check(void *arg)
 {
     struct epw *w = arg;
-    return pep_any_ready(w->p, ps_ready_fn);
+    int n = pep_collect(w->p, w->evs, w->max, ps_ready_fn, shim_release);
+    if (n < w->max) {
+        int m = REAL(epoll_wait)(w->epfd, w->evs + n, w->max - n, 0);
+        if (m > 0) n += m;
+    }
+    w->n = n;
+    return n;
 }
 
 static int do_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns,
@@ -328,20 +339,11 @@ static int do_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t tim
     shim_lock();
     p->hdr.holds++;
     shim_unlock();
-    struct epw w = {p};
-    struct pollfd k[2] = {{.fd = epfd, .events = POLLIN}};
+    struct epw w = {p, epfd, evs, max, 0};
+    struct pollfd k[2] = {{.fd = epfd, .events = POLLIN}}; /* slept on */
     int kready;
-    int r = shim_wait(epoll_check, &w, timeout_ns, k, 1, sigmask, &kready);
-    int e = errno, n = 0;
-    if (r >= 0) {
-        shim_lock();
-        n = pep_collect(p, evs, max, ps_ready_fn, shim_release);
-        shim_unlock();
-        if (n < max && kready) {
-            int m = REAL(epoll_wait)(epfd, evs + n, max - n, 0);
-            if (m > 0) n += m;
-        }
-    }
+    int r = shim_wait(epoll_check, &w, timeout_ns, k, 1, 0, sigmask, &kready);
+    int e = errno;
     shim_lock();
     p->hdr.holds--;
     shim_release(&p->hdr);
@@ -350,7 +352,7 @@ static int do_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t tim
         errno = e;
         return -1;
     }
-    return n;
+    return w.n;
 }
 
 EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
