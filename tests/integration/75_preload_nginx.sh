@@ -6,7 +6,8 @@
 #  - wrk -c64: zero socket errors, zero non-2xx; ab -k: zero failed requests;
 #  - a client that never finishes its request holds up nobody, and nginx's
 #    client_header_timeout closes it;
-#  - wrk over our stack as the generator against nginx on the kernel;
+#  - wrk over our stack as the generator (two threads: one lock) against
+#    nginx on the kernel;
 #  - nginx with a master process: its forked worker gets the clear refusal
 #    naming the descriptor, not a hang;
 #  - the library's counters (--stats) agree with the clients' counts.
@@ -87,7 +88,7 @@ ip netns exec "$NS_GEN" nginx -p "$tmp/k" -c "$tmp/k/nginx.conf" 2>"$tmp/knginx.
 KNGINX=$!
 for _ in $(seq 50); do ip netns exec "$NS_GEN" curl -sf -o /dev/null "http://$GEN_IP:8081/index.html" && break; sleep 0.1; done
 out=$(ip netns exec "$NS_DUT" "$BB" exec --driver afpacket --iface "$IF_DUT" --ip "$STACK_IP/24" \
-      --stats "$tmp/wrk_stats.txt" -- wrk -t1 -c64 -d3s "http://$GEN_IP:8081/index.html") || fail "wrk over our stack"
+      --stats "$tmp/wrk_stats.txt" -- wrk -t2 -c64 -d3s "http://$GEN_IP:8081/index.html") || fail "wrk over our stack"
 echo "$out"
 echo "$out" | grep -qE 'Socket errors|Non-2xx' && fail "wrk over our stack saw errors"
 reqs=$(echo "$out" | awk '/requests in/ {print $1}')
