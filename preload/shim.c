@@ -750,7 +750,7 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     case PS_CONN:
         return unlock_fail(EISCONN);
     case PS_LISTEN:
-        return unlock_fail(EISCONN);
+        return unlock_fail(EINVAL); /* inet_stream_connect on a listener */
     case PS_CLOSED:
         if (ps->so_error) {
             int e = ps->so_error;

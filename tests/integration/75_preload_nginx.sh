@@ -68,6 +68,9 @@ cat "$tmp/slow.out"
 grep -q "closed by the server" "$tmp/slow.out" || fail "nginx did not close the slow client (client_header_timeout 5s)"
 
 pl_stop "$NGINX" || true
+# under BB=bin/bypassbench-asan the library is the ASan build: nothing to report
+cat "$tmp/nginx.err" "$tmp/srv/error.log" | grep -A5 -E 'ERROR: (Address|Undefined)Sanitizer|runtime error:' &&
+  fail "a sanitizer report from the library"
 [ -s "$tmp/stats.txt" ] || fail "no counters written at exit (--stats)"
 python3 - "$tmp/stats.txt" "$wrk_reqs" <<'PY' || fail "counters disagree with the clients"
 import sys

@@ -14,7 +14,7 @@ trap cleanup EXIT
 pl_up
 
 pl_start_dut --stats "$tmp/stats.txt" -- redis-server --bind "$STACK_IP" --port 6379 --save '' \
-  --appendonly no --protected-mode no --daemonize no --dir "$tmp" --logfile "$tmp/redis.log"
+  --appendonly no --protected-mode no --daemonize no --dir "$tmp" --logfile "$tmp/redis.log" 2>"$tmp/redis.err"
 REDIS=$PL_PID
 pl_wait_port "$STACK_IP" 6379 || { cat "$tmp/redis.log"; fail "redis-server over the stack did not come up"; }
 
@@ -53,6 +53,8 @@ print("%d values, %d bytes in all, read back equal" % (len(vals), sum(map(len, v
 PY
 
 pl_stop "$REDIS" || true
+cat "$tmp/redis.err"
+grep -A5 -E 'ERROR: (Address|Undefined)Sanitizer|runtime error:' "$tmp/redis.err" && fail "a sanitizer report from the library"
 [ -s "$tmp/stats.txt" ] || fail "no counters written at exit (--stats)"
 grep -E '^preload_(accepts|recv_bytes|send_bytes) ' "$tmp/stats.txt"
 acc=$(awk '/^preload_accepts / {print $2}' "$tmp/stats.txt")
