@@ -109,6 +109,8 @@ static int do_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigse
             any = o && o->kind == POBJ_SOCK;
         }
     if (!any || G.child) {
+        struct timespec ts = {timeout_ns / 1000000000, timeout_ns % 1000000000};
+        if (!ts_orig && timeout_ns >= 0) ts_orig = &ts;
         if (use_ppoll) return REAL(ppoll)(fds, n, ts_orig, sigmask);
         return REAL(poll)(fds, n, timeout_ns < 0 ? -1 : (int)(timeout_ns / 1000000));
     }
