@@ -159,7 +159,7 @@ static void on_fork_child(void)
     in_shim = 0;
 }
 
-static void write_stats(void);
+static void shim_exit(void);
 
 static char *env_copy(const char *name)
 {
@@ -201,7 +201,7 @@ __attribute__((constructor)) static void shim_init(void)
     const char *spin = getenv("BB_PRELOAD_SPIN_US");
     if (spin && *spin) G.spin_ns = strtoll(spin, NULL, 10) * 1000;
     G.configured = 1;
-    atexit(write_stats);
+    atexit(shim_exit);
 }
 
 /* The stack, opened on first use (lock held); NULL when it cannot be. */
@@ -539,6 +539,12 @@ static struct psock *ps_get(int fd, const char *call, int *refused)
     o = fdtab_get(fd);
     if (!o || o->kind != POBJ_SOCK) {
         shim_unlock();
+        return NULL;
+    }
+    if (!G.io) { /* the stack was closed at exit while this thread still ran */
+        shim_unlock();
+        *refused = 1;
+        errno = ENETDOWN;
         return NULL;
     }
     return (struct psock *)o;
@@ -1456,7 +1462,7 @@ EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
 static void write_stats(void)
 {
     const char *path = env.stats;
-    if (G.child || !path || !*path) return;
+    if (!path || !*path) return;
     FILE *f = fopen(path, "w");
     if (!f) {
         shim_log("cannot write BB_PRELOAD_STATS file '%s': %s", path, strerror(errno));
@@ -1489,4 +1495,20 @@ static void write_stats(void)
     }
     shim_unlock();
     fclose(f);
+}
+
+/* At exit: the counters, then the stack closed, so that what it holds outside
+ * the process goes (afxdp's XDP program on the interface, DPDK's EAL). A
+ * forked child's stack is its parent's: left alone. */
+static void shim_exit(void)
+{
+    if (G.child) return;
+    write_stats();
+    shim_lock();
+    if (G.io) {
+        netio_flush(G.io);
+        netio_destroy(G.io);
+        G.io = NULL;
+    }
+    shim_unlock();
 }

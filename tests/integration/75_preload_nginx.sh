@@ -110,4 +110,24 @@ pl_stop "$PL_PID" || true
 msg=$(cat "$tmp/m.err" "$tmp/m/error.log" 2>/dev/null | grep -E 'descriptor [0-9]+ is a socket of our user-space stack.*fork' | head -1)
 echo "$msg"
 [ -n "$msg" ] || { cat "$tmp/m.err" "$tmp/m/error.log"; fail "nginx's forked worker was not told why it cannot use the listener"; }
+
+# --- the same nginx over afxdp: the file and wrk, and no XDP program left ---
+if "$BB" doctor | grep -q '^  ok   afxdp'; then
+  pl_nginx_conf "$tmp/x" "$STACK_IP:8083"
+  cp "$tmp/srv/www/big.bin" "$tmp/srv/www/index.html" "$tmp/x/www/"
+  ip netns exec "$NS_DUT" "$BB" exec --driver afxdp --iface "$IF_DUT" --ip "$STACK_IP/24" \
+    -- nginx -p "$tmp/x" -c "$tmp/x/nginx.conf" 2>"$tmp/x.err" &
+  XNGINX=$!
+  pl_wait_port "$STACK_IP" 8083 || { cat "$tmp/x.err" "$tmp/x/error.log"; fail "nginx over afxdp did not come up"; }
+  ip netns exec "$NS_GEN" curl -sf -m 30 "http://$STACK_IP:8083/big.bin" -o "$tmp/gotx.bin" || fail "curl over afxdp"
+  [ "$(sha256sum <"$tmp/gotx.bin")" = "$(sha256sum <"$tmp/srv/www/big.bin")" ] || fail "10 MB file over afxdp differs"
+  out=$(ip netns exec "$NS_GEN" wrk -t1 -c64 -d3s "http://$STACK_IP:8083/index.html") || fail "wrk over afxdp"
+  echo "$out" | grep -E 'Requests/sec|Socket errors|Non-2xx'
+  echo "$out" | grep -qE 'Socket errors|Non-2xx' && fail "wrk saw errors against nginx on afxdp"
+  pl_stop "$XNGINX" || true
+  ip -n "$NS_DUT" link show "$IF_DUT" | grep -q 'prog/xdp' && fail "nginx's exit left the XDP program on $IF_DUT"
+  echo "nginx over afxdp: 10 MB sha256 equal, wrk without errors, XDP program gone at exit"
+else
+  echo "afxdp part left out: $("$BB" doctor | grep -E '^  no   afxdp')"
+fi
 echo ok
