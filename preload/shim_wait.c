@@ -45,7 +45,7 @@ int shim_wait(shim_check_fn check, void *arg, int64_t timeout_ns, struct pollfd 
         int r = check(arg);
         shim_unlock();
         int k = 0;
-        if (nk && kcheck && !r) {
+        if (nk && kcheck) { /* both halves: poll reports every ready entry */
             struct timespec zero = {0, 0};
             k = REAL(ppoll)(kfds, nk, &zero, NULL);
             if (k < 0) return -1;
