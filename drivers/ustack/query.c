@@ -16,7 +16,7 @@ static inline struct us_ctx *S(struct netio *io)
 
 int ustack_is(const struct netio *io)
 {
-    return io && io->ops && io->ops->listen == us_listen;
+    return io && io->ops && io->ops->poll == us_poll; /* afxdp wraps listen and connect */
 }
 
 static struct us_conn *open_conn(struct netio *io, int conn)

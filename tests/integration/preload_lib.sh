@@ -79,10 +79,11 @@ http {
 CONF
 }
 
-# Waits until a TCP port answers from the generator namespace.
+# Waits (10 s at most) until a TCP port answers from the generator namespace
+# (each try bounded: a SYN nobody answers would block connect for minutes).
 pl_wait_port() {
   for _ in $(seq 100); do
-    ip netns exec "$NS_GEN" bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && return 0
+    ip netns exec "$NS_GEN" timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && return 0
     sleep 0.1
   done
   return 1
