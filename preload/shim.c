@@ -634,9 +634,6 @@ EXPORT int listen(int fd, int backlog)
         return 0;
     }
     if (ps->state != PS_BOUND) return unlock_fail(EINVAL);
-    unsigned slot = 0;
-    while (slot < sizeof(G.lis) / sizeof(G.lis[0]) && G.lis[slot])
-        slot++;
     struct sockaddr_in a = ps->local;
     char err[256];
     uint32_t lid = ++G.next_lid;
@@ -657,7 +654,6 @@ EXPORT int listen(int fd, int backlog)
         ustack_unlisten(G.io, h);
         return unlock_fail(ENOBUFS);
     }
-    (void)slot;
     G.lis[h] = ps;
     ps->h = h;
     ps->lid = lid;
