@@ -492,6 +492,7 @@ static void ps_drop_stack(struct psock *ps)
             netio_abort(G.io, ps->h);
         else
             netio_close(G.io, ps->h);
+        netio_flush(G.io); /* the FIN or RST leaves now */
     }
     ps->state = PS_CLOSED;
     ps->h = -1;
@@ -1065,7 +1066,7 @@ EXPORT int shutdown(int fd, int how)
     if (how != SHUT_WR) ps->shut_rd = 1;
     if (how != SHUT_RD && !ps->shut_wr) {
         ps->shut_wr = 1;
-        if (ps->state == PS_CONN) ustack_shutdown_wr(G.io, ps->h);
+        if (ps->state == PS_CONN && ustack_shutdown_wr(G.io, ps->h) == 0) netio_flush(G.io);
     }
     ps->gen++;
     shim_unlock();
@@ -1236,6 +1237,7 @@ static ssize_t ps_send(struct psock *ps, const struct iovec *iov, int iovcnt, in
         }
     }
     G.st.send_bytes += sent;
+    if (sent) netio_flush(G.io); /* on the wire now, as a kernel send: not at the next wait */
     shim_unlock();
     return (ssize_t)sent;
 }
@@ -1431,6 +1433,7 @@ static ssize_t ps_sendfile(struct psock *ps, int in_fd, off_t *offset, size_t co
         if (r <= 0) return unlock_fail(r < 0 ? errno : EAGAIN);
     }
     G.st.sendfile_bytes += sent;
+    if (sent) netio_flush(G.io);
     shim_unlock();
     return (ssize_t)sent;
 }
