@@ -1154,6 +1154,7 @@ static ssize_t ps_recv(struct psock *ps, const struct iovec *iov, int iovcnt, in
     }
     if (from && fromlen) copy_addr(&ps->peer, from, fromlen);
     G.st.recv_bytes += got;
+    if (got && G.io) netio_flush(G.io); /* a window update the read made (nothing queued: no call) */
     shim_unlock();
     return (ssize_t)got;
 }
