@@ -100,8 +100,10 @@ PRELOAD_OBJS := $(PRELOAD_SRCS:%.c=$(BUILD)/pic/%.o)
 ifeq ($(HAVE_DPDK),1)
 $(filter $(BUILD)/pic/drivers/dpdk/% $(BUILD)/pic/drivers/ustack/netio_dpdk.o $(BUILD)/pic/kni/kni_rte.o,$(PRELOAD_OBJS)): ALL_CFLAGS += $(DPDK_CFLAGS)
 endif
+ifeq ($(HAVE_AFXDP),1)
 $(BUILD)/pic/drivers/afxdp_prog.o: $(AFXDP_BPF)
 $(BUILD)/pic/drivers/afxdp_prog.o: ALL_CFLAGS += -DAFXDP_BPF_OBJ='"$(AFXDP_BPF)"'
+endif
 $(BUILD)/pic/%.o: %.c $(BUILD)/config.txt
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
