@@ -77,7 +77,8 @@ LDLIBS += $(shell pkg-config --libs liburing)
 endif
 
 # Library code: everything but harness/main.c. Tests link against it.
-LIB_SRCS  := $(wildcard drivers/*.c drivers/dpdk/*.c drivers/ustack/*.c workloads/*.c kni/*.c harness/*/*.c)
+LIB_SRCS  := $(wildcard drivers/*.c drivers/dpdk/*.c drivers/ustack/*.c workloads/*.c kni/*.c harness/*/*.c) \
+	     preload/fdtab.c preload/pepoll.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ  := $(BUILD)/harness/main.o
 TEST_SRCS := $(wildcard tests/*/test_*.c tests/*/*/test_*.c)
@@ -89,8 +90,31 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 RIG_SRCS  := $(wildcard tests/rig/*.c)
 RIG_OBJS  := $(RIG_SRCS:%.c=$(BUILD)/%.o)
 
+# libbbpreload.so (issue 17, preload/): unmodified programs over our stack,
+# loaded by `bypassbench exec`. Its objects are built position-independent
+# into $(BUILD)/pic/, every symbol hidden but the wrapped C library calls.
+# Named after the binary: bin/libbbpreload.so beside bin/bypassbench,
+# bin/libbbpreload-asan.so beside bin/bypassbench-asan.
+PRELOAD_SO   := $(dir $(BIN))libbbpreload$(patsubst bypassbench%,%,$(notdir $(BIN))).so
+PRELOAD_SRCS := $(wildcard preload/*.c drivers/*.c drivers/ustack/*.c) workloads/units.c $(if $(HAVE_DPDK),$(wildcard drivers/dpdk/*.c)) \
+		$(filter-out kni/kni_rte.c,$(wildcard kni/*.c)) $(if $(KNI),kni/kni_rte.c)
+PRELOAD_OBJS := $(PRELOAD_SRCS:%.c=$(BUILD)/pic/%.o)
+ifeq ($(HAVE_DPDK),1)
+$(filter $(BUILD)/pic/drivers/dpdk/% $(BUILD)/pic/drivers/ustack/netio_dpdk.o $(BUILD)/pic/kni/kni_rte.o,$(PRELOAD_OBJS)): ALL_CFLAGS += $(DPDK_CFLAGS)
+endif
+ifeq ($(HAVE_AFXDP),1)
+$(BUILD)/pic/drivers/afxdp_prog.o: $(AFXDP_BPF)
+$(BUILD)/pic/drivers/afxdp_prog.o: ALL_CFLAGS += -DAFXDP_BPF_OBJ='"$(AFXDP_BPF)"'
+endif
+$(BUILD)/pic/%.o: %.c $(BUILD)/config.txt
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+$(PRELOAD_SO): $(PRELOAD_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,--no-undefined -Wl,-z,defs -o $@ $^ $(LDFLAGS) $(LDLIBS) -ldl
+
 .PHONY: FORCE all deps deps-test run test unit integration fuzz fuzz-smoke asan bench bench-bins clean format
-all: $(BIN)
+all: $(BIN) $(PRELOAD_SO)
 
 $(BIN): $(MAIN_OBJ) $(BUILD)/libbb.a
 	@mkdir -p $(dir $@)
@@ -151,9 +175,10 @@ bench-bins: $(BENCH_BINS)
 # own output in $(BUILD)/deps.log (its tail is shown on failure).
 deps:
 	@LOG=$(BUILD)/deps.log ci/deps.sh $(DEPS_EXTRA)
-# make test also runs the LaTeX figure test, so it installs pdflatex (make run does not)
+# make test also runs the LaTeX figure test and the preload tests (tests/integration/
+# 75_preload_*.sh), so it installs pdflatex, ab and redis (make run does not)
 deps-test:
-	@LOG=$(BUILD)/deps.log ci/deps.sh +latex
+	@LOG=$(BUILD)/deps.log ci/deps.sh +latex +apps
 
 # ---- the two commands, and the other targets that need packages -------------
 # Each runs deps, then a make of its own that reads pkg-config afresh.
@@ -178,7 +203,7 @@ ASAN_FLAGS := BUILD=build-asan BIN=bin/bypassbench-asan OPT="-O1 -g" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  EXTRA_LDLIBS="-fsanitize=address,undefined"
 asan:
-	@+$(MAKE) --no-print-directory $(ASAN_FLAGS) bin/bypassbench-asan
+	@+$(MAKE) --no-print-directory $(ASAN_FLAGS) bin/bypassbench-asan bin/libbbpreload-asan.so
 asan-unit:
 	@+$(MAKE) --no-print-directory $(ASAN_FLAGS) unit
 

@@ -18,6 +18,7 @@ static const struct command {
     {"serve", cmd_serve, "the HTTP server on one driver"},
     {"load", cmd_load, "the HTTP load generator on one driver (wrk-like flags)"},
     {"pair", cmd_pair, "server and load generator in one process over a DPDK ring pair"},
+    {"exec", cmd_exec, "run an unmodified program with its TCP sockets on our stack (LD_PRELOAD)"},
     {"topo", cmd_topo, "bring the namespace topology up or down (down cleans up after a crash)"},
     {"doctor", cmd_doctor, "what this machine supports, and why not where it does not"},
     {"capture", cmd_capture, "bounded libpcap capture on an interface into pcap (+ JSON sidecar)"},

@@ -9,6 +9,7 @@
  * drivers' option tables (netio_ops.opts, opt_format).
  */
 #include "harness/run/doctor.h"
+#include "harness/run/preload.h"
 
 #include "drivers/io_uring.h"
 #include "drivers/netio.h"
@@ -443,6 +444,33 @@ static void check_pci(FILE *out, struct tally *t)
                                          "here (README: a two-host run)");
 }
 
+/* bypassbench exec: the preload library present and honoured by the loader;
+ * a statically linked program cannot be preloaded (exec refuses it). */
+static void check_preload(FILE *out, struct tally *t)
+{
+    char lib[PATH_MAX], why[PATH_MAX + 256];
+    fprintf(out, "preloading (bypassbench exec)\n");
+    if (preload_lib_path(lib, sizeof(lib), why, sizeof(why)) < 0) {
+        report(out, t, 0, "preload library: %s", why);
+        return;
+    }
+    if (preload_selftest(lib, why, sizeof(why)) < 0)
+        report(out, t, 0, "preloading %s: %s", lib, why);
+    else
+        report(out, t, 1, "preloading %s into /bin/true works", lib);
+    const char *progs[] = {"nginx", "wrk", "ab", "redis-server", "redis-benchmark", "curl"};
+    for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+        char path[PATH_MAX];
+        if (preload_find_program(progs[i], path, sizeof(path), why, sizeof(why)) < 0) {
+            fprintf(out, "  --   %s: not installed\n", progs[i]);
+            continue;
+        }
+        int d = preload_check_binary(path, why, sizeof(why));
+        report(out, t, d == 1, "%s (%s): %s", progs[i], path,
+               d == 1 ? "dynamically linked, can be preloaded" : why);
+    }
+}
+
 int doctor_run(FILE *out)
 {
     struct sysinfo si;
@@ -454,6 +482,7 @@ int doctor_run(FILE *out)
     check_cpus(out, &t, &si);
     check_accounting(out, &t);
     check_drivers(out, &t);
+    check_preload(out, &t);
     fprintf(out, "driver options (--opt KEY=VALUE)\n");
     doctor_driver_opts(out, "  ");
     check_devices(out, &t);

@@ -9,6 +9,8 @@
 #                other workloads/ header
 #   kni/         may include kni/, drivers/pktio.h and drivers/dpdk/dpdk_buf.h
 #                (the mbuf/pktbuf layout it shares with the dpdk pktio)
+#   preload/     may include preload/ and drivers/ (the shim over the stack's
+#                netio and its query API), never harness/ or workloads/
 #   harness/     anything; harness/run and harness/analysis never include
 #                harness/cli (the CLI is on top)
 #   every include names an existing file from the root
@@ -22,6 +24,7 @@ check() { # DIR ALLOWED-REGEX WHY
 check workloads 'workloads/[a-z_]+\.h|drivers/netio\.h' 'includes more than workloads/ and drivers/netio.h'
 check drivers 'drivers/[a-z_/]+\.h|kni/exc\.h|workloads/units\.h' 'includes harness/ or workloads/ (other than units.h)'
 check kni 'kni/[a-z_]+\.h|drivers/pktio\.h|drivers/dpdk/dpdk_buf\.h' 'includes more than kni/, drivers/pktio.h and the mbuf layout'
+check preload 'preload/[a-z_]+\.h|drivers/[a-z_/]+\.h' 'includes more than preload/ and drivers/'
 check harness/run '[a-z]+/[a-z_/]+\.h' 'has an include without its folder'
 hits=$(grep -rn '#include "harness/cli/' harness/run harness/analysis || true)
 [ -z "$hits" ] || { echo "layering: harness/run or harness/analysis include the CLI:"; echo "$hits"; bad=1; }

@@ -1,0 +1,44 @@
+/*
+ * ustack_query.h — what a caller outside the netio event model needs to ask
+ * of our stack's connections (preload/: the socket API over the stack):
+ * the unconsumed receive bytes and EOF without waiting for a READABLE event,
+ * the free send space, a connection's addresses, the fd a poll can sleep on,
+ * a half close (FIN while the application still reads), and closing a
+ * listener. Every function checks that io is our stack (else -1 / 0).
+ *
+ * Callers: preload/shim.c. Calls: the stack's state (ustack_int.h).
+ */
+#ifndef BB_USTACK_QUERY_H
+#define BB_USTACK_QUERY_H
+
+#include "drivers/netio.h"
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Whether io is a netio over our stack (afpacket, afxdp, dpdk, memlink). */
+int ustack_is(const struct netio *io);
+/* Unconsumed received bytes of conn (pointer valid until the next call into
+ * the stack), *eof = 1 once the peer's FIN came. -1: not an open connection. */
+int ustack_rx_peek(struct netio *io, int conn, const uint8_t **data, size_t *len, int *eof);
+/* Bytes netio_send would take now (0 when full or not connected). */
+size_t ustack_tx_space(struct netio *io, int conn);
+/* The send buffer's size, bytes. */
+size_t ustack_tx_cap(struct netio *io);
+/* Local and peer address of conn (either may be NULL). -1: no such connection. */
+int ustack_conn_addrs(struct netio *io, int conn, struct sockaddr_in *local,
+                      struct sockaddr_in *peer);
+/* The stack's own address (network order) and prefix length. */
+int ustack_addr(struct netio *io, struct in_addr *ip, uint8_t *prefix_len);
+/* The fd a waiter may poll for POLLIN to learn that frames arrived, or -1 when
+ * the pktio has none (dpdk, memlink: poll mode only). */
+int ustack_wait_fd(struct netio *io);
+/* Half close: FIN after the queued data; conn stays open for reading, and
+ * netio_close later releases it. -1: not an open, established connection. */
+int ustack_shutdown_wr(struct netio *io, int conn);
+/* Closes a listener from netio_listen: its port is free again, handshakes in
+ * progress on it are reset. -1: no such listener. */
+int ustack_unlisten(struct netio *io, int listener);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * shim_int.h — the preload library's internals shared by its files
+ * (shim.c: state, stack glue, socket calls; shim_wait.c: poll, select and
+ * epoll over stack and kernel descriptors together).
+ *
+ * Threads: one lock (G.lock) guards the stack and every object of ours; the
+ * thread that calls in polls the stack while holding it ("the stack is
+ * polled by the calling thread under one lock"). Waiting never holds it.
+ * in_shim marks a thread inside the stack: the stack's own system calls
+ * (its AF_PACKET socket, poll, sendto kicks) reach our wrappers and must go
+ * straight to the kernel.
+ */
+#ifndef BB_PRELOAD_SHIM_INT_H
+#define BB_PRELOAD_SHIM_INT_H
+
+#include "drivers/netio.h"
+#include "preload/fdtab.h"
+#include "preload/pepoll.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+enum ps_state {
+    PS_BOUND = 1,   /* bound to the stack's address, neither listening nor connected */
+    PS_LISTEN,      /* a listener of the stack (h = its listener index) */
+    PS_CONNECTING,  /* active open under way (h = connection handle) */
+    PS_CONN,        /* established (h = connection handle) */
+    PS_CLOSED,      /* the stack's connection is gone (reset, failed, finished) */
+};
+
+/* A socket of our stack. */
+struct psock {
+    struct pobj hdr;  /* kind POBJ_SOCK */
+    int state;        /* enum ps_state */
+    int h;            /* stack handle (connection or listener), -1 none */
+    uint32_t lid;     /* listener: the id its netio ctx carries */
+    int nonblock;     /* O_NONBLOCK of the open file (shared by its dups, as Linux) */
+    int shut_rd, shut_wr;
+    int so_error;     /* pending error (SO_ERROR, next call) */
+    int reason;       /* PS_CLOSED: enum netio_close_reason */
+    uint64_t gen;     /* bumped on every event: edge-triggered epoll reports anew */
+    uint32_t last_mask; /* readiness when last computed: a rising bit is an event too */
+    struct sockaddr_in local, peer;
+    struct linger linger;
+    int64_t rcvtimeo_ns, sndtimeo_ns; /* 0: forever */
+    int *aq;          /* listener: accepted handles not yet taken by accept() */
+    int aq_head, aq_n, aq_cap;
+};
+
+struct shim_stats {
+    uint64_t pumps, waits, wait_spin_hits, wait_sleeps, wait_sleep_ns, wait_sleep_hits;
+    uint64_t accepts, connects, recv_calls, recv_bytes, send_calls, send_bytes, sendfile_bytes;
+    uint64_t eagain_recv, eagain_send, fork_refusals, unknown_opts;
+};
+
+struct shim {
+    pthread_mutex_t lock;
+    int configured; /* the environment names a driver and an address */
+    int failed;     /* opening the stack failed (said once) */
+    int child;      /* this is a fork()ed child: the stack is the parent's */
+    pid_t pid;
+    struct netio *io;
+    struct in_addr ip; /* network order */
+    uint32_t mask;     /* network order */
+    int wait_fd;
+    int64_t spin_ns;
+    struct psock **byh; /* connection handle -> socket */
+    uint32_t nbyh;
+    struct psock *lis[64]; /* listeners, by netio listener index */
+    uint32_t next_lid;
+    struct shim_stats st;
+};
+
+extern struct shim G;
+extern __thread int in_shim;
+
+/* Real functions (dlsym RTLD_NEXT), resolved on first use. */
+void *shim_real(const char *name);
+#define REAL(fn) ((__typeof__(&fn))shim_real_cached(&real_##fn, #fn))
+static inline void *shim_real_cached(void **slot, const char *name)
+{
+    void *p = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    if (!p) {
+        p = shim_real(name);
+        __atomic_store_n(slot, p, __ATOMIC_RELAXED);
+    }
+    return p;
+}
+
+void shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void shim_lock(void);
+void shim_unlock(void);
+/* Runs the stack once and handles its events (lock held). */
+void shim_pump(void);
+/* Readiness of a socket as EPOLL* bits; bumps gen on a rising bit (lock held). */
+uint32_t ps_ready(struct psock *ps);
+uint32_t ps_ready_fn(struct pobj *o, uint64_t *gen);
+void shim_release(struct pobj *o);
+/* A forked child touching a socket of the parent's stack: say so, EBADFD. */
+int shim_child_refuse(int fd, const char *call);
+int64_t shim_now_ns(void);
+
+/* The wait loop (shim_wait.c): runs `check` (lock held, after a pump) until it
+ * returns non-zero, the kernel descriptors in kfds[0..nk) have events, or
+ * timeout_ns passes (-1: forever). kfds must have room for one more entry.
+ * kcheck = 0: check looks at the kernel descriptors itself (epoll: one
+ * epoll_wait without waiting), kfds are only slept on. Returns check's value
+ * (> 0 or < 0), 0 on timeout, or -1 with errno (EINTR); *kready = the kernel
+ * poll's count. */
+typedef int (*shim_check_fn)(void *arg);
+int shim_wait(shim_check_fn check, void *arg, int64_t timeout_ns, struct pollfd *kfds, nfds_t nk,
+              int kcheck, const sigset_t *sigmask, int *kready);
+
+#endif

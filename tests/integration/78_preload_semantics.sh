@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# The socket API over our stack as a program sees it: a Python client run by
+# bypassbench exec (afpacket, DUT namespace) against a kernel server in the
+# generator namespace, checking what Linux would give: non-blocking connect
+# then select/SO_ERROR, blocking connect, addresses, ECONNREFUSED, epoll
+# with a stack socket and a pipe in one set (level and edge triggered,
+# EPOLLONESHOT, EPOLLRDHUP), poll and select mixing them, FIONREAD, MSG_PEEK,
+# dup and close, shutdown(SHUT_WR) then reading the reply, EOF, EPIPE after a
+# reset, socket options judged by Linux, /proc/self/fd, and a forked child
+# refused by name.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/preload_lib.sh"
+need_root
+"$BB" doctor | grep -q '^  ok   afpacket' || { echo "skip: afpacket driver not available"; exit 77; }
+tmp=$(mktemp -d); chmod 755 "$tmp"
+cleanup() { pl_down; rm -rf "$tmp"; }
+trap cleanup EXIT
+pl_up
+
+# the kernel peer: per connection, the first line says what to do
+cat >"$tmp/srv.py" <<'PY'
+import socket, struct, sys, threading, time
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((sys.argv[1], 9000)); ls.listen(64)
+def serve(c):
+    f = c.makefile("rb")
+    cmd = f.readline().strip()
+    if cmd == b"echo":          # echo every line until EOF, then say bye
+        for line in f: c.sendall(line)
+        c.sendall(b"bye\n"); c.close()
+    elif cmd == b"drip":        # 3 bytes, pause, 3 more, then FIN
+        c.sendall(b"abc"); time.sleep(0.3); c.sendall(b"def"); time.sleep(0.3); c.close()
+    elif cmd == b"reset":       # RST at once
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()
+threading.Thread(target=lambda: None).start()
+while True:
+    c, _ = ls.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+ip netns exec "$NS_GEN" python3 "$tmp/srv.py" "$GEN_IP" & SRV=$!
+for _ in $(seq 50); do ip netns exec "$NS_GEN" ss -ltn | grep -q ':9000' && break; sleep 0.1; done
+
+cat >"$tmp/cli.py" <<'PY'
+import errno, fcntl, os, select, socket, struct, sys, termios, time
+SRV, ME = sys.argv[1], sys.argv[2]
+def check(cond, what):
+    if not cond: raise SystemExit("FAIL: " + what)
+    print("ok  ", what)
+def conn(cmd, blocking=True):
+    s = socket.socket()
+    if blocking:
+        s.connect((SRV, 9000))
+    else:
+        s.setblocking(False)
+        check(s.connect_ex((SRV, 9000)) == errno.EINPROGRESS, "non-blocking connect: EINPROGRESS")
+        _, w, _ = select.select([], [s], [], 3)
+        check(w == [s], "select: writable once connected")
+        check(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0, "SO_ERROR 0 after connect")
+        check(s.connect_ex((SRV, 9000)) == errno.EISCONN, "connect again: EISCONN")
+        s.setblocking(True)
+    s.sendall(cmd + b"\n")
+    return s
+
+a = conn(b"echo", blocking=False)
+check(a.getsockname()[0] == ME and a.getpeername() == (SRV, 9000), "getsockname is the stack's address, getpeername the server")
+check(os.readlink("/proc/self/fd/%d" % a.fileno()).startswith("socket:"), "/proc/self/fd shows a socket")
+check(a.fileno() < 64, "descriptor number from the kernel's low range (%d)" % a.fileno())
+
+r, w = os.pipe()
+ep = select.epoll()
+ep.register(a.fileno(), select.EPOLLIN | select.EPOLLRDHUP)
+ep.register(r, select.EPOLLIN)
+check(ep.poll(0.2) == [], "epoll: nothing ready yet")
+os.write(w, b"x")
+check(ep.poll(1) == [(r, select.EPOLLIN)], "epoll: the pipe alone")
+os.read(r, 1)
+a.sendall(b"hello\n")
+ev = ep.poll(2)
+check(ev == [(a.fileno(), select.EPOLLIN)], "epoll: the stack socket alone (%r)" % ev)
+check(ep.poll(0) == ev, "level-triggered: reported again while unread")
+n = struct.unpack("i", fcntl.ioctl(a.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+check(n == 6, "FIONREAD says 6 (%d)" % n)
+check(a.recv(3, socket.MSG_PEEK) == b"hel", "MSG_PEEK")
+check(a.recv(100) == b"hello\n", "recv after a peek gets it all")
+os.write(w, b"y"); a.sendall(b"again\n"); time.sleep(0.3)
+p = select.poll(); p.register(a, select.POLLIN); p.register(r, select.POLLIN)
+got = dict(p.poll(2000))
+check(got.get(a.fileno(), 0) & select.POLLIN and got.get(r, 0) & select.POLLIN, "poll: stack socket and pipe both ready")
+rs, _, _ = select.select([a, r], [], [], 1)
+check(set(rs) == {a, r}, "select: both ready")
+os.read(r, 1)
+
+ep.modify(a.fileno(), select.EPOLLIN | select.EPOLLET)
+check(len(ep.poll(1)) == 1, "edge-triggered: the state at MOD once")
+check(ep.poll(0.2) == [], "edge-triggered: no new event, nothing")
+a.sendall(b"more\n"); time.sleep(0.3)
+check(len(ep.poll(1)) == 1, "edge-triggered: new data reports again though unread data remains")
+check(a.recv(100) == b"again\nmore\n", "both lines")
+ep.modify(a.fileno(), select.EPOLLIN | select.EPOLLONESHOT)
+a.sendall(b"one\n"); time.sleep(0.3)
+check(len(ep.poll(1)) == 1 and ep.poll(0.2) == [], "EPOLLONESHOT: one report")
+a.sendall(b"two\n"); time.sleep(0.3)
+check(ep.poll(0.2) == [], "EPOLLONESHOT: disabled until MOD")
+ep.modify(a.fileno(), select.EPOLLIN)
+check(len(ep.poll(1)) == 1, "re-armed by MOD")
+check(a.recv(100) == b"one\ntwo\n", "data intact")
+
+d = os.dup(a.fileno())
+a.close()
+os.write(d, b"via dup\n")
+check(os.read(d, 100) == b"via dup\n", "a dup outlives the original's close")
+b = socket.socket(fileno=d)
+b.shutdown(socket.SHUT_WR)
+check(b.recv(100) == b"bye\n", "after SHUT_WR the reply still arrives")
+check(b.recv(100) == b"", "then EOF")
+b.close()
+
+c = conn(b"drip")
+ep2 = select.epoll(); ep2.register(c.fileno(), select.EPOLLIN | select.EPOLLRDHUP | select.EPOLLET)
+seen = b""; rdhup = False; t = time.time()
+while time.time() - t < 3 and not rdhup:
+    for fd, m in ep2.poll(1):
+        try:
+            while True:
+                x = c.recv(100, socket.MSG_DONTWAIT)
+                if not x: break
+                seen += x
+        except BlockingIOError:
+            pass
+        rdhup = rdhup or bool(m & select.EPOLLRDHUP)
+check(seen == b"abcdef" and rdhup, "edge-triggered reads of a dripping peer, EPOLLRDHUP at its FIN")
+c.close()
+
+e = conn(b"reset"); time.sleep(0.3)
+try:
+    e.recv(10); check(False, "recv after a reset fails")
+except ConnectionResetError:
+    check(True, "recv after a reset: ECONNRESET")
+try:
+    e.send(b"x"); e.send(b"x"); check(False, "send after a reset fails")
+except (BrokenPipeError, ConnectionResetError):
+    check(True, "send after a reset: EPIPE")
+e.close()
+
+f = socket.socket()
+check(f.connect_ex((SRV, 9001)) == errno.ECONNREFUSED, "connect to a closed port: ECONNREFUSED")
+f.close()
+
+g = conn(b"echo")
+g.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+check(g.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1, "TCP_NODELAY reads back")
+try:
+    g.setsockopt(socket.SOL_SOCKET, 9999, 1); check(False, "an unknown option is refused")
+except OSError as x:
+    check(x.errno == errno.ENOPROTOOPT, "an option Linux does not know: ENOPROTOOPT")
+try:
+    g.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 0); check(False, "TCP_KEEPIDLE 0 is refused")
+except OSError as x:
+    check(x.errno == errno.EINVAL, "TCP_KEEPIDLE 0: EINVAL as Linux")
+pid = os.fork()
+if pid == 0:
+    try:
+        g.send(b"from the child\n"); os._exit(1)
+    except OSError as x:
+        os._exit(0 if x.errno == errno.EBADFD else 2)
+_, st = os.waitpid(pid, 0)
+check(os.WEXITSTATUS(st) == 0, "a forked child's send: EBADFD")
+g.sendall(b"parent\n")
+check(g.recv(100) == b"parent\n", "the parent's socket still works")
+g.close()
+print("all checks passed")
+PY
+out=$(ip netns exec "$NS_DUT" "$BB" exec --driver afpacket --iface "$IF_DUT" --ip "$STACK_IP/24" \
+      -- python3 "$tmp/cli.py" "$GEN_IP" "$STACK_IP" 2>&1); rc=$?
+kill "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null
+echo "$out"
+[ $rc = 0 ] && echo "$out" | grep -q "all checks passed" || fail "socket semantics over our stack (rc $rc)"
+echo "$out" | grep -qE "descriptor [0-9]+ is a socket of our user-space stack" || fail "the forked child was not told which descriptor"
+echo ok
