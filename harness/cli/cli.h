@@ -31,5 +31,6 @@ int cmd_trace(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_sysinfo(int argc, char **argv);
 
 #endif
