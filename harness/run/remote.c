@@ -260,8 +260,14 @@ int remote_open(struct remote *r, const struct suite_host *h, const char *role,
         fail(err, errlen, "%s (is bypassbench at bin = %s there?)", e, h->bin);
         goto bad;
     }
-    char mine[128];
-    snprintf(mine, sizeof mine, "bypassbench %s", BB_VERSION);
+    /* this binary's own answer (BB_VERSION is compiled into main.o only:
+     * the same words both sides print) */
+    char mine[128], *sv[] = {(char *)self, "--version", NULL};
+    if (topo_cmd(sv, mine, sizeof mine, e, sizeof e) < 0) {
+        fail(err, errlen, "cannot run this binary's --version: %s", e);
+        goto bad;
+    }
+    mine[strcspn(mine, "\r\n")] = '\0';
     if (strcmp(r->version, mine) != 0) {
         if (!h->copy_bin) {
             fail(err, errlen,
@@ -589,10 +595,20 @@ static void execute(struct remote_hosts *rh, const struct trial_ctx *c, const st
     if (cpu_snap(dut, dut_a) < 0) dut_a->t_ns = 0;
     uint64_t guard = w->warmup_ns + w->duration_ns + 30 * SEC +
                      (w->mode == WL_DOWNLOAD ? 600 * SEC : 0);
-    int cst = proc_wait(cpid, guard, c->stop);
+    /* the generator ends by itself; the guard catches a hang, and a server
+     * gone (it crashed, or its host's connection) ends the trial at once */
+    int cst = -1, sgone = 0;
+    for (uint64_t gend = proc_mono_ns() + guard; proc_mono_ns() < gend && !*c->stop;) {
+        if ((cst = proc_wait(cpid, 50000000ull, NULL)) != -1) break;
+        if ((sgone = proc_exited(spid))) break;
+    }
     if (cst == -1) {
         remote_stop(gen, cpid, "client", 3 * SEC);
-        outcome_fail(o, "%s", *c->stop ? "interrupted" : "generator did not finish in time");
+        outcome_fail(o, "%s", *c->stop ? "interrupted"
+                              : sgone  ? "the server's ssh session ended during the trial"
+                                       : "generator did not finish in time");
+        if (sgone) snprintf(o->why + strlen(o->why), sizeof o->why - strlen(o->why), " (see %s)",
+                            p->slog);
     } else {
         remote_stop(gen, cpid, "client", SEC); /* exited: only its pidfile to remove */
         if (!WIFEXITED(cst) || WEXITSTATUS(cst) != 0)
