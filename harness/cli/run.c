@@ -431,7 +431,10 @@ out_down:
     if (r->hosts) {
         remote_close(&r->hosts->dut);
         remote_close(&r->hosts->gen);
-        printf("hosts: processes stopped, addresses restored, connections closed\n");
+        if (r->hosts->dut.unclean[0]) fprintf(stderr, "run: warning: %s\n", r->hosts->dut.unclean);
+        if (r->hosts->gen.unclean[0]) fprintf(stderr, "run: warning: %s\n", r->hosts->gen.unclean);
+        if (!r->hosts->dut.unclean[0] && !r->hosts->gen.unclean[0])
+            printf("hosts: processes stopped, addresses restored, connections closed\n");
         free(r->hosts);
         r->hosts = NULL;
         goto out_env;

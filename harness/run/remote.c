@@ -322,6 +322,15 @@ bad:
 void remote_close(struct remote *r)
 {
     char e[1024], cmd[512];
+    r->unclean[0] = '\0';
+    if (r->master > 0 && !remote_alive(r) && (r->rdir[0] || r->has_ip != r->had_ip))
+        snprintf(r->unclean, sizeof r->unclean,
+                 "host %s (%s): connection lost, nothing undone there: its process groups were "
+                 "ended by the hang-up, but %s%s%s%s%s may be left",
+                 r->h->name, r->h->ssh, r->rdir[0] ? "the directory " : "", r->rdir,
+                 r->rdir[0] && r->has_ip != r->had_ip ? " and " : "",
+                 r->has_ip != r->had_ip ? (r->has_ip ? "the address " : "the missing address ") : "",
+                 r->has_ip != r->had_ip ? r->h->ip : "");
     if (r->master > 0 && remote_alive(r)) {
         if (r->rdir[0]) {
             /* any process group a trial left (it would have been stopped) */

@@ -55,6 +55,7 @@ struct remote {
     int was_down;       /* iface was down as found (set up for the run, down after) */
     int copied;         /* copy_bin copied this binary there */
     json_t *env;        /* its `bin sysinfo --iface IF` */
+    char unclean[512];  /* after remote_close: what could not be undone there, or "" */
     double tsc_hz;
 };
 
@@ -67,6 +68,8 @@ int remote_connect(struct remote *r, const struct suite_host *h, const char *rol
  * done is undone (remote_close) and err says which host and why. */
 int remote_open(struct remote *r, const struct suite_host *h, const char *role,
                 const char *suite_path, const char *self, char *err, size_t errlen);
+/* Undo what remote_open did there; when the connection is gone by then,
+ * r->unclean says what may be left on the host. */
 void remote_close(struct remote *r);
 /* Is the master connection still up? */
 int remote_alive(struct remote *r);
