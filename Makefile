@@ -149,9 +149,10 @@ bench-bins: $(BENCH_BINS)
 # own output in $(BUILD)/deps.log (its tail is shown on failure).
 deps:
 	@LOG=$(BUILD)/deps.log ci/deps.sh $(DEPS_EXTRA)
-# make test also runs the LaTeX figure test, so it installs pdflatex (make run does not)
+# make test also runs the LaTeX figure test and the runs-across-hosts test, so it
+# installs pdflatex and sshd (make run does not)
 deps-test:
-	@LOG=$(BUILD)/deps.log ci/deps.sh +latex
+	@LOG=$(BUILD)/deps.log ci/deps.sh +latex +ssh
 
 # ---- the two commands, and the other targets that need packages -------------
 # Each runs deps, then a make of its own that reads pkg-config afresh.

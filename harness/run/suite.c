@@ -242,9 +242,9 @@ static int set_p99_target(struct suite *s, const char *v, char *why, size_t whyl
 /* A host name here; that a [host NAME] section has it is checked at the end. */
 static int set_host_name(char *dst, size_t len, const char *v, char *why, size_t whylen)
 {
-    size_t n = strlen(v);
-    if (n == 0 || n >= len || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
-        snprintf(why, whylen, "expected the NAME of a [host NAME] section");
+    size_t n = strlen(v); /* "": this machine */
+    if (n >= len || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
+        snprintf(why, whylen, "expected the NAME of a [host NAME] section, or nothing");
         return -1;
     }
     memcpy(dst, v, n + 1);
@@ -294,13 +294,13 @@ static const struct suite_key suite_keys[] = {
      "latency target of the load sweeps: the report gives each driver's highest offered rate "
      "whose p99 stays under it, e.g. 1ms, 500us (> 0)",
      set_p99_target},
-    {"dut_host", "-",
-     "[host NAME] the DUT runs on, over ssh (default: this machine, in namespaces); with "
-     "gen_host",
+    {"dut_host", "",
+     "[host NAME] the DUT runs on, over ssh (default none: this machine, in namespaces); "
+     "with gen_host",
      set_dut_host},
-    {"gen_host", "-",
-     "[host NAME] the generator runs on, over ssh (default: this machine, in namespaces); "
-     "with dut_host",
+    {"gen_host", "",
+     "[host NAME] the generator runs on, over ssh (default none: this machine, in "
+     "namespaces); with dut_host",
      set_gen_host},
     {NULL, NULL, NULL, NULL},
 };
