@@ -63,7 +63,9 @@ static void usage(FILE *f)
             "  --quick          1 repeat, 1 s windows, 200 ms warm-ups (downloads unchanged)\n"
             "  --out DIR        results go to DIR/<timestamp>/ (default results)\n"
             "  --check          parse the suite and print the plan, run nothing\n"
-            "Needs root (network namespaces). Ctrl-C stops after tearing everything down.\n\n");
+            "Needs root (network namespaces); a suite with dut_host and gen_host runs on those\n"
+            "hosts over ssh and needs root there only. Ctrl-C stops after tearing everything "
+            "down.\n\n");
     suite_print_help(f);
 }
 

@@ -478,7 +478,11 @@ void remote_plan(struct trial_plan *p, const struct remote *dut, const struct re
             /* the dpdk port the plan picked for the veth: the host's NIC (its PCI
              * address), else net_af_packet on its iface. cap_opt1 is free: no
              * capture across hosts */
-            if (dh->pci[0])
+            if (dh->pci[0] && p->cpu_d[0] != '-') /* its lcore on the DUT's core */
+                snprintf(p->cap_opt1, sizeof p->cap_opt1,
+                         "eal=-l %s --in-memory -a %s --no-telemetry --file-prefix=bbdut",
+                         p->cpu_d, dh->pci);
+            else if (dh->pci[0])
                 snprintf(p->cap_opt1, sizeof p->cap_opt1,
                          "eal=--in-memory -a %s --no-telemetry --file-prefix=bbdut", dh->pci);
             else

@@ -214,7 +214,7 @@ Test(remote_plan, our_stack_on_the_hosts_iface)
 Test(remote_plan, dpdk_on_the_pci_nic_or_the_iface)
 {
     plan_for("dpdk", "");
-    HAS(P.sargv, "--opt eal=--in-memory -a 0000:3b:00.0");
+    HAS(P.sargv, "--opt eal=-l 5 --in-memory -a 0000:3b:00.0");
     LACKS(P.sargv, "net_af_packet0");
     suite_free(&S);
     /* no pci: net_af_packet on the host's iface */
