@@ -175,7 +175,7 @@ static int set_pci(struct suite_host *h, const char *v, char *why, size_t whylen
 }
 
 static const struct host_key host_keys[] = {
-    {"ssh", NULL, "required: USER@ADDRESS the harness logs in to (the control address)", set_ssh},
+    {"ssh", NULL, "USER@ADDRESS the harness logs in to (the control address)", set_ssh},
     {"port", "22", "ssh port, 1..65535", set_port},
     {"identity", "-", "private key file for ssh -i (default: ssh's own keys and agent)",
      set_identity},
@@ -189,9 +189,9 @@ static const struct host_key host_keys[] = {
      "binary to bin with scp (no: refuse to run)",
      set_copy_bin},
     {"cpu", "-1", "the core its side is pinned to; -1 = the suite's dut_cpu or gen_cpu", set_cpu},
-    {"iface", NULL, "required: the data-plane interface", set_iface},
+    {"iface", NULL, "the data-plane interface", set_iface},
     {"ip", NULL,
-     "required: the data-plane ADDRESS/LENGTH: on iface for the kernel's sockets, our stack's "
+     "the data-plane ADDRESS/LENGTH: on iface for the kernel's sockets, our stack's "
      "(and off iface) for the others; the generator targets the DUT host's",
      set_ip},
     {"pci", "-", "the NIC's PCI address: the dpdk driver's port there (EAL -a), e.g. 0000:3b:00.0",
