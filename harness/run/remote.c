@@ -120,6 +120,7 @@ int remote_sh(struct remote *r, const char *cmd, char *out, size_t outlen, char 
     push(&b, cmd);
     char e[8192];
     if (topo_cmd(b.a, out, outlen, e, sizeof e) == 0) return 0;
+    if (!err) return -1;
     return fail(err, errlen, "host %s (%s): %s", r->h->name, r->h->ssh, cmd_said(b.a, e));
 }
 
@@ -604,8 +605,21 @@ static void execute(struct remote_hosts *rh, const struct trial_ctx *c, const st
         outcome_fail(o, "cannot start the generator: %s", err);
         goto stop_server;
     }
+    /* the warm-up starts when the generator does there (an ssh session later
+     * than here): its pidfile marks it, so the DUT's window starts near the
+     * generator's, not a session set-up earlier */
+    snprintf(err, sizeof err, "test -f '%s/client.pid'", gen->rdir);
+    for (uint64_t t = proc_mono_ns() + 5 * SEC; proc_mono_ns() < t && !proc_exited(cpid) &&
+                                               remote_sh(gen, err, NULL, 0, NULL, 0) < 0;)
+        usleep(2000);
     proc_sleep_watching(cpid, w->mode == WL_DOWNLOAD ? 0 : w->warmup_ns, c->stop);
     if (cpu_snap(dut, dut_a) < 0) dut_a->t_ns = 0;
+    /* and ends with the generator's window, not with its exit (its drain and
+     * an ssh session later): a poll-mode DUT is busy all the time, so a
+     * longer window would raise its cycles per request */
+    int b_taken = 0;
+    if (w->mode != WL_DOWNLOAD && !proc_sleep_watching(cpid, w->duration_ns, c->stop))
+        b_taken = cpu_snap(dut, dut_b) == 0;
     uint64_t guard = w->warmup_ns + w->duration_ns + 30 * SEC +
                      (w->mode == WL_DOWNLOAD ? 600 * SEC : 0);
     /* the generator ends by itself; the guard catches a hang, and a server
@@ -628,7 +642,7 @@ static void execute(struct remote_hosts *rh, const struct trial_ctx *c, const st
             outcome_fail(o, "generator failed (status %d%s, see %s)", exit_code(cst),
                          exit_code(cst) == 255 ? ": ssh lost the host" : "", p->clog);
     }
-    if (cpu_snap(dut, dut_b) < 0) dut_b->t_ns = 0;
+    if (!b_taken && cpu_snap(dut, dut_b) < 0) dut_b->t_ns = 0;
 stop_server:;
     int sst = remote_stop(dut, spid, "server", 5 * SEC);
     if (!o->failure && (!WIFEXITED(sst) || WEXITSTATUS(sst) != 0))
@@ -667,6 +681,12 @@ static void fix_cpu(struct remote_hosts *rh, json_t *rec, const struct cpu_snap 
     if (a->t_ns && b->t_ns > a->t_ns) {
         cpu = cpuacct_json(a, b, rh->dut.tsc_hz, rh->suite.dut_cpu, -1, reqs, 0);
         json_object_set_new(cpu, "window_source", json_string("harness_dut_host"));
+        /* its span against the generator's window: over 1 when the snapshot
+         * at the end came late (a busy DUT host schedules it late) */
+        double ms = json_number_value(json_object_get(client, "measured_ns")) / 1e9;
+        if (ms > 0)
+            json_object_set_new(cpu, "window_vs_measured",
+                                json_real((double)(b->t_ns - a->t_ns) / 1e9 / ms));
         json_object_set_new(cpu, "host", json_string(rh->dut.h->name));
         for (size_t i = 0; i + 1 < sizeof ck / sizeof ck[0]; i++)
             if (json_object_get(cpu, ck[i]))
