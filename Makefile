@@ -175,10 +175,11 @@ bench-bins: $(BENCH_BINS)
 # own output in $(BUILD)/deps.log (its tail is shown on failure).
 deps:
 	@LOG=$(BUILD)/deps.log ci/deps.sh $(DEPS_EXTRA)
-# make test also runs the LaTeX figure test and the preload tests (tests/integration/
-# 75_preload_*.sh), so it installs pdflatex, ab and redis (make run does not)
+# make test also runs the LaTeX figure test, the preload tests (tests/integration/
+# 75_preload_*.sh) and the runs-across-hosts test, so it installs pdflatex, ab,
+# redis and sshd (make run does not)
 deps-test:
-	@LOG=$(BUILD)/deps.log ci/deps.sh +latex +apps
+	@LOG=$(BUILD)/deps.log ci/deps.sh +latex +apps +ssh
 
 # ---- the two commands, and the other targets that need packages -------------
 # Each runs deps, then a make of its own that reads pkg-config afresh.

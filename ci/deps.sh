@@ -7,7 +7,7 @@
 #
 #   ci/deps.sh            every group
 #   ci/deps.sh GROUP...   only those groups (e.g. `fresh` for make fresh-check)
-#   ci/deps.sh +GROUP...  every default group and these (make test: +latex)
+#   ci/deps.sh +GROUP...  every default group and these (make test: +latex +ssh)
 #   ci/deps.sh --list     the groups and their packages, installing nothing
 set -u
 cd "$(dirname "$0")/.."
@@ -25,6 +25,7 @@ peers|real peers for interop tests and benchmarks (wrk, nginx, curl) and trace c
 afxdp|the afxdp driver: AF_XDP sockets (libxdp), its XDP program (libbpf; built with clang -target bpf)|libxdp-dev libbpf-dev clang
 fresh|the fresh-root check: a Debian root made from nothing|mmdebstrap
 apps|stock programs `bypassbench exec` runs over our stack in its tests (ab; redis-server and redis-benchmark; make test installs them, make run does not)|apache2-utils redis-server redis-tools
+ssh|sshd for the runs-across-hosts test (two namespaces, each its own sshd, stand in for two hosts; make test installs it, make run does not: the harness itself needs only the ssh client)|openssh-server openssh-client
 latex|pdflatex for `bypassbench plot --latex` and its test (about 117 MB: make test installs it, make run does not)|texlive-latex-base
 '
 DEFAULT_GROUPS="build dpdk uring net report tests peers afxdp"

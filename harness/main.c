@@ -21,6 +21,7 @@ static const struct command {
     {"exec", cmd_exec, "run an unmodified program with its TCP sockets on our stack (LD_PRELOAD)"},
     {"topo", cmd_topo, "bring the namespace topology up or down (down cleans up after a crash)"},
     {"doctor", cmd_doctor, "what this machine supports, and why not where it does not"},
+    {"sysinfo", cmd_sysinfo, "this machine's environment as JSON (what a run records of each host)"},
     {"capture", cmd_capture, "bounded libpcap capture on an interface into pcap (+ JSON sidecar)"},
     {"pdump", cmd_pdump, "capture a DPDK server's port as a secondary process (pcapng)"},
     {"trace", cmd_trace, "summarise a pcap/pcapng: sizes, TCP flags, retransmits, handshake RTTs"},

@@ -32,5 +32,6 @@ int cmd_compare(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_sysinfo(int argc, char **argv);
 
 #endif

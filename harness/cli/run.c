@@ -20,6 +20,7 @@
 #include "harness/run/fixed_server.h"
 #include "harness/run/hugepages.h"
 #include "harness/run/proc.h"
+#include "harness/run/remote.h"
 #include "harness/run/suite.h"
 #include "harness/run/sysinfo.h"
 #include "harness/run/topo.h"
@@ -53,6 +54,7 @@ struct run {
     char www[PATH_MAX + 8]; /* server = nginx: the files it serves ("" until written) */
     int sweep_wi;           /* the sweep point being run (-1: none) and its capacity */
     double sweep_cap;
+    struct remote_hosts *hosts; /* a run across hosts (dut_host, gen_host); NULL: namespaces */
 };
 
 static void usage(FILE *f)
@@ -63,7 +65,9 @@ static void usage(FILE *f)
             "  --quick          1 repeat, 1 s windows, 200 ms warm-ups (downloads unchanged)\n"
             "  --out DIR        results go to DIR/<timestamp>/ (default results)\n"
             "  --check          parse the suite and print the plan, run nothing\n"
-            "Needs root (network namespaces). Ctrl-C stops after tearing everything down.\n\n");
+            "Needs root (network namespaces); a suite with dut_host and gen_host runs on those\n"
+            "hosts over ssh and needs root there only. Ctrl-C stops after tearing everything "
+            "down.\n\n");
     suite_print_help(f);
 }
 
@@ -118,9 +122,14 @@ static int run_one(struct run *r, const struct wl_spec *w, const char *entry, un
                           .www = r->www[0] ? r->www : NULL};
     struct trial_outcome o;
     char err[512];
-    trial_plan(&r->plan, &c, w, entry, rep, r->trial);
-    trial_execute(&c, &r->plan, w, &o);
-    json_t *rec = trial_record(&c, &r->plan, w, &o);
+    json_t *rec;
+    if (r->hosts) {
+        rec = remote_trial(r->hosts, &c, &r->plan, w, entry, rep, r->trial, &o);
+    } else {
+        trial_plan(&r->plan, &c, w, entry, rep, r->trial);
+        trial_execute(&c, &r->plan, w, &o);
+        rec = trial_record(&c, &r->plan, w, &o);
+    }
     const char *driver = r->plan.tl.label;
     if (r->sweep_wi >= 0) { /* where a sweep point's rate came from */
         json_t *wl = json_object_get(rec, "workload");
@@ -223,6 +232,47 @@ static void print_plan(const struct suite *s)
     }
 }
 
+/* A run across hosts: connect to both and prepare them, refusing before any
+ * trial when one cannot be reached (or runs another version); their
+ * environments go into env.hosts. */
+static int open_hosts(struct run *r, char *err, size_t errlen)
+{
+    struct remote_hosts *rh = r->hosts;
+    const struct suite *s = &r->suite;
+    const struct suite_host *dh = suite_host_find(s, s->dut_host),
+                            *gh = suite_host_find(s, s->gen_host);
+    rh->suite = *s; /* shares the option strings: never freed through it */
+    if (dh->cpu >= 0) rh->suite.dut_cpu = dh->cpu;
+    if (gh->cpu >= 0) rh->suite.gen_cpu = gh->cpu;
+    printf("hosts: DUT on %s (%s, %s %s/%d), generator on %s (%s, %s %s/%d), over ssh\n", dh->name,
+           dh->ssh, dh->iface, dh->ip, dh->prefix, gh->name, gh->ssh, gh->iface, gh->ip,
+           gh->prefix);
+    fflush(stdout);
+    if (remote_open(&rh->dut, dh, "dut", s->path, r->self, err, errlen) < 0) return -1;
+    if (remote_open(&rh->gen, gh, "gen", s->path, r->self, err, errlen) < 0) {
+        remote_close(&rh->dut);
+        return -1;
+    }
+    json_t *hosts = json_object();
+    const struct remote *two[] = {&rh->dut, &rh->gen};
+    for (int i = 0; i < 2; i++)
+        json_object_set_new(
+            hosts, i ? "gen" : "dut",
+            json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:b,s:O}", "name", two[i]->h->name, "ssh",
+                      two[i]->h->ssh, "iface", two[i]->h->iface, "ip", two[i]->h->ip, "prefix",
+                      two[i]->h->prefix, "pci", two[i]->h->pci, "cpu",
+                      i ? rh->suite.gen_cpu : rh->suite.dut_cpu, "version", two[i]->version,
+                      "binary_copied", two[i]->copied, "env", two[i]->env));
+    json_object_set_new(r->env, "hosts", hosts);
+    json_object_set_new(r->env, "clocks",
+                        json_string("no timestamp is compared across hosts: latency is measured "
+                                    "on the generator host's clock, each CPU window on its own "
+                                    "host's"));
+    json_object_set_new(r->env, "harness_host_role",
+                        json_string("controller only: trials ran on dut_host and gen_host"));
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {{"drivers", 1, 0, 'D'}, {"quick", 0, 0, 'Q'},
@@ -292,11 +342,12 @@ int cmd_run(int argc, char **argv)
         rc = 0;
         goto out_suite;
     }
-    if (geteuid() != 0) {
+    if (r->suite.dut_host[0] && !(r->hosts = calloc(1, sizeof(*r->hosts)))) goto out_suite;
+    if (!r->hosts && geteuid() != 0) {
         fprintf(stderr, "run: needs root to create network namespaces (try sudo)\n");
         goto out_suite;
     }
-    if (topo_lock(0, err, sizeof(err)) < 0) {
+    if (!r->hosts && topo_lock(0, err, sizeof(err)) < 0) {
         fprintf(stderr, "run: %s\n", err);
         goto out_suite;
     }
@@ -342,6 +393,15 @@ int cmd_run(int argc, char **argv)
     report_json_write(env_path, r->env, err, sizeof(err));
     r->records = json_array();
     cli_on_signals();
+    if (r->hosts) {
+        if (open_hosts(r, err, sizeof(err)) < 0) {
+            fprintf(stderr, "run: %s\n", err);
+            rc = 1;
+            goto out_down;
+        }
+        report_json_write(env_path, r->env, err, sizeof(err));
+        goto trials;
+    }
 
     struct topo_config tc = {.link = r->suite.link, .rps = r->suite.rps,
                              .dut_cpu = r->suite.dut_cpu, .dut_addr = 1};
@@ -378,14 +438,16 @@ int cmd_run(int argc, char **argv)
             goto out_down;
         }
     }
+trials:
     r->ntrials = 0;
     for (int wi = 0; wi < r->suite.nworkloads; wi++)
         r->ntrials += r->suite.ndrivers * (int)suite_repeats_of(&r->suite, wi);
     r->started = proc_mono_ns();
     /* Repeats interleave drivers, so slow drift hits every driver alike. */
-    for (int wi = 0; wi < r->suite.nworkloads && !cli_stop; wi++)
-        for (unsigned rep = 1; rep <= suite_repeats_of(&r->suite, wi) && !cli_stop; rep++)
-            for (int di = 0; di < r->suite.ndrivers && !cli_stop; di++) {
+#define GO_ON (!cli_stop && !(r->hosts && r->hosts->lost))
+    for (int wi = 0; wi < r->suite.nworkloads && GO_ON; wi++)
+        for (unsigned rep = 1; rep <= suite_repeats_of(&r->suite, wi) && GO_ON; rep++)
+            for (int di = 0; di < r->suite.ndrivers && GO_ON; di++) {
                 r->trial++;
                 run_point(r, wi, r->suite.drivers[di], rep);
             }
@@ -402,17 +464,31 @@ int cmd_run(int argc, char **argv)
     }
     rc = cli_stop ? 130 : r->failed ? 1 : 0;
     printf("%d trials, %d failed%s. Results: %s/summary.csv\n", r->trial, r->failed,
-           cli_stop ? " (interrupted)" : "", r->dir);
+           cli_stop ? " (interrupted)" : r->hosts && r->hosts->lost ? " (a host was lost)" : "",
+           r->dir);
 out_down:
     if (r->www[0] && fixed_www_remove(r->www, err, sizeof(err)) < 0)
         fprintf(stderr, "run: %s\n", err);
+    if (r->hosts) {
+        remote_close(&r->hosts->dut);
+        remote_close(&r->hosts->gen);
+        if (r->hosts->dut.unclean[0]) fprintf(stderr, "run: warning: %s\n", r->hosts->dut.unclean);
+        if (r->hosts->gen.unclean[0]) fprintf(stderr, "run: warning: %s\n", r->hosts->gen.unclean);
+        if (!r->hosts->dut.unclean[0] && !r->hosts->gen.unclean[0])
+            printf("hosts: processes stopped, addresses restored, connections closed\n");
+        free(r->hosts);
+        r->hosts = NULL;
+        goto out_env;
+    }
     if (r->huge_ok && hugepages_release(err, sizeof(err)) < 0)
         fprintf(stderr, "run: hugepages: %s\n", err);
     if (topo_down(err, sizeof(err)) < 0) fprintf(stderr, "run: teardown: %s\n", err);
+out_env:
     json_decref(r->records);
     json_decref(r->env);
     cpuacct_hw_close(&r->hw);
 out_suite:
+    free(r->hosts);
     suite_free(&r->suite);
     free(r);
     return rc;

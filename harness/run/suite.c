@@ -277,6 +277,28 @@ const char *suite_dut_str(int dut)
     return dut == SUITE_DUT_CLIENT ? "client" : "server";
 }
 
+/* A host name here; that a [host NAME] section has it is checked at the end. */
+static int set_host_name(char *dst, size_t len, const char *v, char *why, size_t whylen)
+{
+    size_t n = strlen(v); /* "": this machine */
+    if (n >= len || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
+        snprintf(why, whylen, "expected the NAME of a [host NAME] section, or nothing");
+        return -1;
+    }
+    memcpy(dst, v, n + 1);
+    return 0;
+}
+
+static int set_dut_host(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return set_host_name(s->dut_host, sizeof s->dut_host, v, why, whylen);
+}
+
+static int set_gen_host(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return set_host_name(s->gen_host, sizeof s->gen_host, v, why, whylen);
+}
+
 static const struct suite_key suite_keys[] = {
     {"name", NULL, "suite name for results and reports, text (default: file name without .ini)",
      set_name},
@@ -321,6 +343,14 @@ static const struct suite_key suite_keys[] = {
      "(bypassbench serve --driver kernel) or Debian's nginx with the built-in "
      "harness/run/nginx.conf, serving files of the /bytes/N pattern",
      set_server},
+    {"dut_host", "",
+     "[host NAME] the DUT runs on, over ssh (default none: this machine, in namespaces); "
+     "with gen_host",
+     set_dut_host},
+    {"gen_host", "",
+     "[host NAME] the generator runs on, over ssh (default none: this machine, in "
+     "namespaces); with dut_host",
+     set_gen_host},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -405,7 +435,7 @@ static uint64_t fnv1a64(const char *p, size_t n)
 
 /* ---------------------------------------------------------------- parse state */
 
-enum sec { SEC_NONE, SEC_SUITE, SEC_WORKLOAD, SEC_DRIVER };
+enum sec { SEC_NONE, SEC_SUITE, SEC_WORKLOAD, SEC_DRIVER, SEC_HOST };
 /* The three lines feed() hands inih per file line, in this order. */
 enum feed { FEED_RESET, FEED_LINE, FEED_PROBE };
 
@@ -437,6 +467,7 @@ struct pstate {
     double loads[SUITE_MAX_WORKLOADS][SUITE_MAX_LOADS]; /* a sweep's loads (fractions) */
     int nloads[SUITE_MAX_WORKLOADS];
     int dopt_line[SUITE_MAX_DRIVERS];
+    int dut_host_line, gen_host_line; /* where [suite] named them */
     char seen[MAX_SEEN][MAX_KEY + 1]; /* keys of the current section */
     int seen_line[MAX_SEEN];
     int nseen;
@@ -537,6 +568,44 @@ static int open_driver(struct pstate *st, const char *name)
     return 0;
 }
 
+static int open_host(struct pstate *st, const char *name)
+{
+    struct suite *s = st->s;
+    size_t n = strlen(name);
+    if (!n) return fail_at(st, st->line, "[host] needs a name: [host NAME]");
+    if (n >= sizeof s->hosts[0].name ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+        return fail_at(st, st->line,
+                       "bad host name '%s': use a-z, 0-9, '_' and '-', at most %zu characters",
+                       name, sizeof s->hosts[0].name - 1);
+    for (int i = 0; i < s->nhosts; i++)
+        if (strcmp(s->hosts[i].name, name) == 0)
+            return fail_at(st, st->line, "duplicate [host %s] (first at line %d)", name,
+                           s->hosts[i].line);
+    if (s->nhosts == SUITE_MAX_HOSTS)
+        return fail_at(st, st->line, "too many [host NAME] sections (at most %d)",
+                       SUITE_MAX_HOSTS);
+    st->idx = s->nhosts++;
+    suite_host_defaults(&s->hosts[st->idx], name);
+    s->hosts[st->idx].line = st->line;
+    st->sec = SEC_HOST;
+    snprintf(st->label, sizeof st->label, "[host %s]", name);
+    return 0;
+}
+
+static int host_key(struct pstate *st, const char *name, const char *value)
+{
+    char why[512];
+    struct suite_host *h = &st->s->hosts[st->idx];
+    if (suite_host_set(h, name, value, why, sizeof why) < 0)
+        return strncmp(why, "unknown key", 11) == 0
+                   ? fail_at(st, st->line, "%s", why)
+                   : fail_at(st, st->line, "bad value '%s' for '%s' in %s: %s", value, name,
+                             st->label, why);
+    if (strcmp(name, "identity") == 0) h->identity_line = st->line;
+    return 0;
+}
+
 /* text[0..len) is what stands between '[' and ']'. */
 static int open_section(struct pstate *st, const char *text, size_t len)
 {
@@ -556,8 +625,10 @@ static int open_section(struct pstate *st, const char *text, size_t len)
     if (strcmp(p, "suite") == 0) return open_suite(st, name);
     if (strcmp(p, "workload") == 0) return open_workload(st, name);
     if (strcmp(p, "driver") == 0) return open_driver(st, name);
+    if (strcmp(p, "host") == 0) return open_host(st, name);
     return fail_at(st, st->line,
-                   "unknown section [%.*s] (expected [suite], [workload NAME] or [driver NAME])",
+                   "unknown section [%.*s] (expected [suite], [workload NAME], [driver NAME] or "
+                   "[host NAME])",
                    (int)len, text);
 }
 
@@ -682,6 +753,8 @@ static int suite_key(struct pstate *st, const char *name, const char *value)
         if (strcmp(k->key, name) != 0) continue;
         if (k->set(st->s, value, why, sizeof why) < 0)
             return fail_at(st, st->line, "bad value '%s' for '%s': %s", value, name, why);
+        if (strcmp(name, "dut_host") == 0) st->dut_host_line = st->line;
+        if (strcmp(name, "gen_host") == 0) st->gen_host_line = st->line;
         return 0;
     }
     char known[256];
@@ -818,6 +891,8 @@ static int key_line(struct pstate *st, const char *name, const char *value)
         return check_seen(st, name) < 0 ? -1 : workload_key(st, name, value);
     case SEC_DRIVER:
         return check_seen(st, name) < 0 ? -1 : driver_key(st, name, value);
+    case SEC_HOST:
+        return check_seen(st, name) < 0 ? -1 : host_key(st, name, value);
     default:
         return fail_at(st, st->line,
                        "key '%s' before any section (start with [suite] or [workload NAME])", name);
@@ -944,6 +1019,49 @@ static const char *variant_without_section(const struct suite *s, char list[][32
     return NULL;
 }
 
+/* Every [host] complete; dut_host and gen_host name two different ones, come
+ * together, and the run is one a pair of hosts can do. */
+static int check_hosts(struct pstate *st)
+{
+    struct suite *s = st->s;
+    char why[512];
+    for (int i = 0; i < s->nhosts; i++)
+        if (suite_host_complete(&s->hosts[i], why, sizeof why) < 0)
+            return fail_at(st, s->hosts[i].line, "%s", why);
+    if (!s->dut_host[0] && !s->gen_host[0]) return 0;
+    int line = s->dut_host[0] ? st->dut_host_line : st->gen_host_line;
+    if (!s->dut_host[0] || !s->gen_host[0])
+        return fail_at(st, line,
+                       "dut_host and gen_host go together (a run across hosts needs both ends; "
+                       "name this machine in a [host] section to use it as one)");
+    if (!suite_host_find(s, s->dut_host))
+        return fail_at(st, st->dut_host_line, "dut_host '%s': no [host %s] section", s->dut_host,
+                       s->dut_host);
+    if (!suite_host_find(s, s->gen_host))
+        return fail_at(st, st->gen_host_line, "gen_host '%s': no [host %s] section", s->gen_host,
+                       s->gen_host);
+    if (strcmp(s->dut_host, s->gen_host) == 0)
+        return fail_at(st, st->gen_host_line, "dut_host and gen_host are the same host '%s'",
+                       s->dut_host);
+    if (s->dut == SUITE_DUT_CLIENT)
+        return fail_at(st, st->dut_line ? st->dut_line : line,
+                       "dut = client is not supported across hosts (yet): the remote path "
+                       "runs our server on the DUT host");
+    if (s->capture)
+        return fail_at(st, line, "capture = on is not supported across hosts (yet): the DUT's "
+                                 "capture runs on this machine");
+    for (int i = 0; i < s->ndrivers; i++) {
+        char drv[32], link[16];
+        suite_entry_split(s->drivers[i], s->link, drv, sizeof drv, link, sizeof link);
+        if (strcmp(link, "veth") != 0)
+            return fail_at(st, line,
+                           "driver '%s': across hosts the link is the hosts' iface (link veth); "
+                           "tap, ring and xdp are links of one machine",
+                           s->drivers[i]);
+    }
+    return 0;
+}
+
 static int finish(struct pstate *st)
 {
     struct suite *s = st->s;
@@ -976,6 +1094,7 @@ static int finish(struct pstate *st)
         if (wl_spec_validate(w, why, sizeof why) < 0)
             return fail_at(st, st->wl_line[i], "[workload %s]: %s", w->name, why);
     }
+    if (check_hosts(st) < 0) return -1;
     return expand_sweeps(st);
 }
 
@@ -1150,4 +1269,5 @@ void suite_print_help(FILE *f)
         "%d);\n                  [driver NAME+VARIANT] adds its own for the row NAME+VARIANT, "
         "e.g.\n                  [driver kernel+busypoll] busy_poll = 50\n\nDrivers built in: %s\n",
         SUITE_MAX_DRIVER_OPTS, known);
+    suite_host_print_help(f);
 }

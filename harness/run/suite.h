@@ -16,6 +16,10 @@
  *                      earlier in the file) reached on the same driver in the
  *                      same run
  *   [driver NAME]      key = value options passed through to driver NAME
+ *   [host NAME]        a machine reached over OpenSSH (suite_host.c): ssh, port,
+ *                      identity, known_hosts, bin, copy_bin, cpu, iface, ip, pci;
+ *                      [suite] dut_host and gen_host name two of them for a
+ *                      run across hosts (harness/run/remote.c)
  *
  * Callers: harness/cli/run.c, tests/harness/run/test_suite.c.
  * Calls: inih, workloads/spec.c, workloads/units.c, drivers/netio.c (netio_find).
@@ -32,6 +36,26 @@
 #define SUITE_MAX_WORKLOADS 64
 #define SUITE_MAX_DRIVERS 8
 #define SUITE_MAX_DRIVER_OPTS 32
+#define SUITE_MAX_HOSTS 8
+
+/* A [host NAME] section: a machine the harness drives with OpenSSH. */
+struct suite_host {
+    char name[32];
+    char ssh[320];       /* "user@addr" as given; user and addr split below */
+    char user[33], addr[256];
+    uint16_t port;       /* 22 */
+    char identity[1024]; /* private key file ("" = ssh's own choice) */
+    char known_hosts[1024]; /* UserKnownHostsFile ("" = ssh's own) */
+    char bin[1024];      /* bypassbench on that host ("bypassbench": its PATH) */
+    int copy_bin;        /* 1: scp this binary to bin when the versions differ */
+    int cpu;             /* the core to pin to; -1 = the suite's dut_cpu/gen_cpu */
+    char iface[16];      /* the data-plane interface */
+    char ip[16];         /* the data-plane address and its prefix length */
+    int prefix;
+    char pci[32];        /* the NIC's PCI address, for dpdk ("" = none) */
+    int line;            /* the section's line in the suite file */
+    int identity_line;   /* its identity key's line (checked when connecting) */
+};
 
 enum { SUITE_DUT_SERVER = 0, SUITE_DUT_CLIENT = 1 };
 enum { SUITE_SERVER_OURS = 0, SUITE_SERVER_NGINX = 1 };
@@ -74,7 +98,22 @@ struct suite {
     double load[SUITE_MAX_WORKLOADS];
     char capacity_of[SUITE_MAX_WORKLOADS][64];
     char sweep[SUITE_MAX_WORKLOADS][64];
+    /* [host NAME] sections, and the two a run across hosts uses ("" = this
+     * machine, in namespaces) */
+    struct suite_host hosts[SUITE_MAX_HOSTS];
+    int nhosts;
+    char dut_host[32], gen_host[32];
 };
+
+/* The host named name, or NULL. */
+const struct suite_host *suite_host_find(const struct suite *s, const char *name);
+/* One key of a [host] section (suite_host.c): 0, or -1 with why. */
+int suite_host_set(struct suite_host *h, const char *key, const char *value, char *why,
+                   size_t whylen);
+/* A section's required keys (ssh, iface, ip) are there: 0, or -1 with why. */
+int suite_host_complete(const struct suite_host *h, char *why, size_t whylen);
+void suite_host_defaults(struct suite_host *h, const char *name);
+void suite_host_print_help(FILE *f);
 
 /* Trials per driver of workload i: its own repeats, else the suite's. */
 unsigned suite_repeats_of(const struct suite *s, int i);

@@ -265,3 +265,48 @@ json_t *sysinfo_offloads_json(const char *const *namespaces)
     }
     return o;
 }
+
+/* "key: value" lines of `ethtool -i` into an object (pure). */
+static json_t *parse_colon_lines(char *text)
+{
+    json_t *o = json_object();
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char *c = strstr(l, ": ");
+        if (!c) continue;
+        *c = '\0';
+        json_object_set_new(o, l, json_string(c + 2));
+    }
+    return o;
+}
+
+json_t *sysinfo_iface_json(const char *ifname)
+{
+    char out[8192], err[512];
+    json_t *o = json_pack("{s:s}", "name", ifname);
+    char *drv[] = {"ethtool", "-i", (char *)ifname, NULL};
+    json_object_set_new(o, "driver",
+                        topo_cmd(drv, out, sizeof(out), err, sizeof(err)) == 0
+                            ? parse_colon_lines(out)
+                            : json_string(err));
+    char *k[] = {"ethtool", "-k", (char *)ifname, NULL};
+    json_object_set_new(o, "offloads",
+                        topo_cmd(k, out, sizeof(out), err, sizeof(err)) == 0
+                            ? sysinfo_parse_ethtool_k(out)
+                            : json_string(err));
+    char *a[] = {"ip", "-o", "addr", "show", "dev", (char *)ifname, NULL};
+    if (topo_cmd(a, out, sizeof(out), err, sizeof(err)) == 0) {
+        json_t *arr = json_array();
+        for (char *save = NULL, *l = strtok_r(out, "\n", &save); l;
+             l = strtok_r(NULL, "\n", &save)) {
+            char *p = strstr(l, " inet ");
+            if (!p) p = strstr(l, " inet6 ");
+            if (!p) continue;
+            p = strchr(p + 1, ' ') + 1;
+            json_array_append_new(arr, json_stringn(p, strcspn(p, " ")));
+        }
+        json_object_set_new(o, "addresses", arr);
+    } else {
+        json_object_set_new(o, "addresses", json_string(err));
+    }
+    return o;
+}

@@ -50,6 +50,11 @@ json_t *sysinfo_offloads_json(const char *const *namespaces);
 /* The features of one `ethtool -k` output, as above (pure; tests). */
 json_t *sysinfo_parse_ethtool_k(const char *text);
 
+/* One interface of this namespace: {name, driver (`ethtool -i`: driver,
+ * version, firmware-version, bus-info), offloads (as above), addresses}, a
+ * string in place of a part that could not be read. New reference. */
+json_t *sysinfo_iface_json(const char *ifname);
+
 /* Measure the rate of sysinfo_rdtsc() ticks (Hz) over about ms milliseconds
  * against CLOCK_MONOTONIC_RAW; 0 if the measurement failed. */
 double sysinfo_measure_tsc_hz(int ms);

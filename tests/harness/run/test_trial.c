@@ -811,7 +811,7 @@ Test(plan_client, the_generator_runs_on_each_driver_and_the_server_on_kernel)
     HAS(P.cargv, " --iface bb-dut0 --ip 198.18.0.2/24 --opt block_count=64 ");
     LACKS(P.sargv, "block_count"); /* the suite's driver options are the DUT's */
     plan("dl", "dpdk", 0);
-    HAS(P.cargv, " --ip 198.18.0.2/24 --opt vdev=net_af_packet0,iface=bb-dut0 ");
+    HAS(P.cargv, " --ip 198.18.0.2/24 --opt vdev=net_af_packet0,iface=bb-dut0,framecnt=2048 ");
     plan("dl", "dpdk@tap", 0);
     HAS(P.cargv, " --opt vdev=net_tap0,iface=bb-tap0 ");
     HAS(P.cargv, " --ip 198.18.1.2/24 ");
