@@ -29,6 +29,7 @@
  */
 #include "drivers/opts.h"
 #include "drivers/pktio.h"
+#include "drivers/vnet.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,6 +66,9 @@ enum afp_ctr {
     AFP_FREE_FOREIGN,    /* free() of a buffer not from this pool: ignored */
     AFP_SYS_SENDMMSG,
     AFP_SYS_POLL, /* poll() made by the driver itself (none: callers poll info.fd) */
+    AFP_RX_GRO,   /* offloads=1: super-frames (GRO/GSO) received into a large buffer */
+    AFP_TX_TSO,   /* offloads=1: TSO frames sent (the kernel segments them) */
+    AFP_BIG_EMPTY, /* offloads=1: no large buffer free (alloc_tso NULL, or RX stopped) */
     AFP__CTR_COUNT
 };
 
@@ -76,13 +80,26 @@ static const char *const afp_ctr_names[AFP__CTR_COUNT] = {
     [AFP_TX_ERRORS] = "tx_errors",         [AFP_TX_BUSY] = "tx_busy",
     [AFP_TX_BAD_LEN] = "tx_bad_len",       [AFP_POOL_EMPTY] = "pool_empty",
     [AFP_FREE_FOREIGN] = "free_foreign",   [AFP_SYS_SENDMMSG] = "sys_sendmmsg",
-    [AFP_SYS_POLL] = "sys_poll",
+    [AFP_SYS_POLL] = "sys_poll",           [AFP_RX_GRO] = "rx_gro",
+    [AFP_TX_TSO] = "tx_tso",               [AFP_BIG_EMPTY] = "big_empty",
 };
 
 struct afp_opts {
     int version;
     uint32_t block_size, block_count, frame_size, retire_tov_ms;
     int qdisc_bypass;
+    int offloads;
+    uint32_t big_count;
+};
+
+#define AFP_BIG_CAP (PKTIO_TSO_MAX + 256u) /* a large buffer: a 64 KiB frame and slack */
+
+/* A pool of fixed-size buffers handed out and taken back in any order. */
+struct afp_pool {
+    struct pktbuf *bufs;
+    uint8_t *mem;
+    struct pktbuf **free_stack;
+    uint32_t nbufs, nfree, cap;
 };
 
 struct afp {
@@ -97,14 +114,14 @@ struct afp {
     uint8_t *pkt;
     /* V2 position */
     uint32_t slot;
-    /* buffer pool */
-    struct pktbuf *bufs;
-    uint8_t *mem;
-    struct pktbuf **free_stack;
-    uint32_t nbufs, nfree;
+    /* buffer pools: frames up to PKTIO_MAX_FRAME; with offloads, large
+     * buffers for TSO frames and received super-frames */
+    struct afp_pool pool, big;
+    int vnet; /* PACKET_VNET_HDR on: every frame, both ways, has a virtio_net_hdr */
     struct pktio_info info;
     struct mmsghdr msgs[AFP_TX_BATCH];
-    struct iovec iov[AFP_TX_BATCH];
+    struct iovec iov[2 * AFP_TX_BATCH];
+    struct virtio_net_hdr vh[AFP_TX_BATCH];
     uint64_t ctr[AFP__CTR_COUNT];
 };
 
@@ -137,6 +154,14 @@ const struct opt_def afp_opt_defs[] = {
      .off = offsetof(struct afp_opts, retire_tov_ms), .size = sizeof(uint32_t)},
     {.name = "qdisc_bypass", .type = OPT_BOOL, .def = "1", .help = "PACKET_QDISC_BYPASS on TX",
      .off = offsetof(struct afp_opts, qdisc_bypass), .size = sizeof(int)},
+    {.name = "offloads", .type = OPT_BOOL, .def = "0",
+     .help = "PACKET_VNET_HDR: send TSO frames up to 64 KiB and leave TCP checksums to the "
+             "kernel, take GRO super-frames and its checksum verdict (1); 0: MTU frames, "
+             "checksums in software",
+     .off = offsetof(struct afp_opts, offloads), .size = sizeof(int)},
+    {.name = "big_count", .type = OPT_COUNT, .min = 2, .max = 65536, .def = "256",
+     .help = "offloads=1: large buffers (64 KiB each) for TSO frames and received super-frames",
+     .off = offsetof(struct afp_opts, big_count), .size = sizeof(uint32_t)},
     OPT_END,
 };
 
@@ -169,42 +194,64 @@ static int parse_opts(const char *const *opts, struct afp_opts *o, char *err, si
 
 /* ---- pool ------------------------------------------------------------- */
 
-static int pool_init(struct afp *a, uint32_t n)
+static int pool_init(struct afp *a, struct afp_pool *pl, uint32_t n, uint32_t cap)
 {
-    a->nbufs = n;
-    a->mem = malloc((size_t)n * PKTIO_MAX_FRAME);
-    a->bufs = calloc(n, sizeof(*a->bufs));
-    a->free_stack = calloc(n, sizeof(*a->free_stack));
-    if (!a->mem || !a->bufs || !a->free_stack) return -1;
+    pl->nbufs = n;
+    pl->cap = cap;
+    pl->mem = malloc((size_t)n * cap);
+    pl->bufs = calloc(n, sizeof(*pl->bufs));
+    pl->free_stack = calloc(n, sizeof(*pl->free_stack));
+    if (!pl->mem || !pl->bufs || !pl->free_stack) return -1;
     for (uint32_t i = 0; i < n; i++) {
-        struct pktbuf *b = &a->bufs[n - 1 - i];
-        b->data = a->mem + (size_t)(n - 1 - i) * PKTIO_MAX_FRAME;
-        b->cap = PKTIO_MAX_FRAME;
+        struct pktbuf *b = &pl->bufs[n - 1 - i];
+        b->data = pl->mem + (size_t)(n - 1 - i) * cap;
+        b->cap = cap;
         b->priv = a;
-        a->free_stack[i] = b;
+        pl->free_stack[i] = b;
     }
-    a->nfree = n;
+    pl->nfree = n;
     return 0;
+}
+
+static void pool_fini(struct afp_pool *pl)
+{
+    free(pl->mem);
+    free(pl->bufs);
+    free(pl->free_stack);
+}
+
+static struct pktbuf *pool_take(struct afp_pool *pl)
+{
+    if (pl->nfree == 0) return NULL;
+    struct pktbuf *b = pl->free_stack[--pl->nfree];
+    b->len = 0;
+    b->cap = pl->cap;
+    b->ol_flags = 0;
+    b->l2_len = b->l3_len = b->l4_len = b->tso_segsz = 0;
+    return b;
 }
 
 static struct pktbuf *pool_get(struct afp *a)
 {
-    if (a->nfree == 0) return NULL;
-    struct pktbuf *b = a->free_stack[--a->nfree];
-    b->len = 0;
-    b->cap = PKTIO_MAX_FRAME;
-    b->ol_flags = 0;
-    b->l2_len = b->l3_len = 0;
-    return b;
+    return pool_take(&a->pool);
+}
+
+static int pool_owns(const struct afp_pool *pl, const struct pktbuf *b)
+{
+    return pl->bufs && b >= pl->bufs && b < pl->bufs + pl->nbufs && pl->nfree < pl->nbufs;
 }
 
 static void pool_put(struct afp *a, struct pktbuf *b)
 {
-    if (!b || b < a->bufs || b >= a->bufs + a->nbufs || a->nfree >= a->nbufs) {
+    struct afp_pool *pl = !b                      ? NULL
+                          : pool_owns(&a->pool, b) ? &a->pool
+                          : pool_owns(&a->big, b)  ? &a->big
+                                                   : NULL;
+    if (!pl) {
         a->ctr[AFP_FREE_FOREIGN]++;
         return;
     }
-    a->free_stack[a->nfree++] = b;
+    pl->free_stack[pl->nfree++] = b;
 }
 
 /* ---- open / close ------------------------------------------------------- */
@@ -214,9 +261,8 @@ static void afp_destroy(struct afp *a)
     if (!a) return;
     if (a->ring && a->ring != MAP_FAILED) munmap(a->ring, a->ring_len);
     if (a->fd >= 0) close(a->fd);
-    free(a->mem);
-    free(a->bufs);
-    free(a->free_stack);
+    pool_fini(&a->pool);
+    pool_fini(&a->big);
     free(a);
 }
 
@@ -355,8 +401,13 @@ static struct pktio *afp_open(const struct pktio_config *cfg, char *err, size_t 
         return NULL;
     }
     int ifindex, one = 1;
-    if (iface_info(a, cfg->iface, &ifindex, err, errlen) < 0 || setup_ring(a, &o, err, errlen) < 0)
+    if (iface_info(a, cfg->iface, &ifindex, err, errlen) < 0) goto fail;
+    /* (before the ring: the kernel refuses PACKET_VNET_HDR once one is mapped) */
+    if (o.offloads &&
+        setopt(a, PACKET_VNET_HDR, &one, sizeof(one), "PACKET_VNET_HDR", err, errlen) < 0)
         goto fail;
+    a->vnet = o.offloads;
+    if (setup_ring(a, &o, err, errlen) < 0) goto fail;
     if (o.qdisc_bypass &&
         setopt(a, PACKET_QDISC_BYPASS, &one, sizeof(one), "PACKET_QDISC_BYPASS", err, errlen) < 0)
         goto fail;
@@ -371,11 +422,20 @@ static struct pktio *afp_open(const struct pktio_config *cfg, char *err, size_t 
         snprintf(err, errlen, "afpacket: bind to '%s': %s", cfg->iface, strerror(errno));
         goto fail;
     }
-    if (pool_init(a, pool) < 0) {
+    if (pool_init(a, &a->pool, pool, PKTIO_MAX_FRAME) < 0) {
         snprintf(err, errlen, "afpacket: out of memory for %u buffers", pool);
         goto fail;
     }
     a->info.offloads = PKT_RX_L4_CSUM_OK;
+    if (a->vnet) {
+        if (pool_init(a, &a->big, o.big_count, AFP_BIG_CAP) < 0) {
+            snprintf(err, errlen, "afpacket: out of memory for %u large buffers (big_count)",
+                     o.big_count);
+            goto fail;
+        }
+        a->info.offloads |= PKT_TX_L4_CSUM | PKT_TX_TSO;
+        a->info.tso_max = PKTIO_TSO_MAX;
+    }
     a->info.fd = a->fd;
     return &a->base;
 fail:
@@ -400,18 +460,25 @@ static enum take take_frame(struct afp *a, uint32_t status, const uint8_t *mac, 
         a->ctr[AFP_RX_OUTGOING]++;
         return TAKE_SKIP;
     }
-    if (snaplen < len || len > PKTIO_MAX_FRAME) {
+    int big = len > PKTIO_MAX_FRAME;
+    if (snaplen < len || (big && (!a->vnet || len > AFP_BIG_CAP))) {
         a->ctr[AFP_RX_TOO_BIG]++;
         return TAKE_SKIP;
     }
-    struct pktbuf *b = pool_get(a);
+    struct pktbuf *b = big ? pool_take(&a->big) : pool_get(a);
     if (!b) {
-        a->ctr[AFP_POOL_EMPTY]++;
+        a->ctr[big ? AFP_BIG_EMPTY : AFP_POOL_EMPTY]++;
         return TAKE_NOBUF;
     }
     memcpy(b->data, mac, len);
     b->len = len;
     b->ol_flags = status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID) ? PKT_RX_L4_CSUM_OK : 0;
+    if (a->vnet) { /* the kernel put the header right before the frame */
+        struct virtio_net_hdr vh;
+        memcpy(&vh, mac - sizeof(vh), sizeof(vh));
+        b->ol_flags |= vnet_rx_flags(&vh);
+        if (big) a->ctr[AFP_RX_GRO]++;
+    }
     a->ctr[AFP_RX_FRAMES]++;
     a->ctr[AFP_RX_BYTES] += len;
     *out = b;
@@ -476,9 +543,10 @@ static uint16_t afp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
 
 /* ---- TX ------------------------------------------------------------------ */
 
-static int bad_len(const struct pktbuf *b)
+static int bad_len(const struct afp *a, const struct pktbuf *b)
 {
-    return b->len < AFP_ETH_HLEN || b->len > b->cap || b->len > PKTIO_MAX_FRAME;
+    return b->len < AFP_ETH_HLEN || b->len > b->cap ||
+           b->len > (a->vnet && (b->ol_flags & PKT_TX_TSO) ? AFP_BIG_CAP : PKTIO_MAX_FRAME);
 }
 
 static uint16_t afp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
@@ -486,18 +554,27 @@ static uint16_t afp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
     struct afp *a = afp_of(p);
     uint16_t i = 0;
     while (i < n) {
-        if (bad_len(bufs[i])) {
+        if (bad_len(a, bufs[i]) || (a->vnet && vnet_tx_hdr(bufs[i], &a->vh[0]) < 0)) {
             a->ctr[AFP_TX_BAD_LEN]++;
             pool_put(a, bufs[i++]);
             continue;
         }
         unsigned k = 0;
-        while (k < AFP_TX_BATCH && i + k < n && !bad_len(bufs[i + k])) {
-            a->iov[k].iov_base = bufs[i + k]->data;
-            a->iov[k].iov_len = bufs[i + k]->len;
+        while (k < AFP_TX_BATCH && i + k < n && !bad_len(a, bufs[i + k])) {
+            struct pktbuf *b = bufs[i + k];
+            struct iovec *v = &a->iov[2 * k];
             memset(&a->msgs[k], 0, sizeof(a->msgs[k]));
-            a->msgs[k].msg_hdr.msg_iov = &a->iov[k];
-            a->msgs[k].msg_hdr.msg_iovlen = 1;
+            a->msgs[k].msg_hdr.msg_iov = v;
+            if (a->vnet) { /* every frame carries a header, zero when it asks for nothing */
+                if (vnet_tx_hdr(b, &a->vh[k]) < 0) break; /* dropped on the next round */
+                v->iov_base = &a->vh[k];
+                v->iov_len = sizeof(a->vh[k]);
+                v++;
+                a->msgs[k].msg_hdr.msg_iovlen = 1;
+            }
+            v->iov_base = b->data;
+            v->iov_len = b->len;
+            a->msgs[k].msg_hdr.msg_iovlen++;
             k++;
         }
         a->ctr[AFP_SYS_SENDMMSG]++;
@@ -514,6 +591,7 @@ static uint16_t afp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
         }
         for (int j = 0; j < r; j++) {
             a->ctr[AFP_TX_BYTES] += bufs[i]->len;
+            if (bufs[i]->ol_flags & PKT_TX_TSO) a->ctr[AFP_TX_TSO]++;
             pool_put(a, bufs[i++]);
         }
         a->ctr[AFP_TX_FRAMES] += (uint64_t)r;
@@ -529,6 +607,14 @@ static struct pktbuf *afp_alloc(struct pktio *p)
     struct afp *a = afp_of(p);
     struct pktbuf *b = pool_get(a);
     if (!b) a->ctr[AFP_POOL_EMPTY]++;
+    return b;
+}
+
+static struct pktbuf *afp_alloc_tso(struct pktio *p)
+{
+    struct afp *a = afp_of(p);
+    struct pktbuf *b = a->vnet ? pool_take(&a->big) : NULL;
+    if (!b) a->ctr[AFP_BIG_EMPTY]++;
     return b;
 }
 
@@ -578,7 +664,7 @@ static int afp_counters(struct pktio *p, struct netio_counter *out, int max)
 static uint32_t afp_in_use(struct pktio *p)
 {
     struct afp *a = afp_of(p);
-    return a->nbufs - a->nfree;
+    return a->pool.nbufs - a->pool.nfree + a->big.nbufs - a->big.nfree;
 }
 
 const struct pktio_ops pktio_afpacket_ops = {
@@ -592,6 +678,7 @@ const struct pktio_ops pktio_afpacket_ops = {
     .rx_burst = afp_rx_burst,
     .tx_burst = afp_tx_burst,
     .alloc = afp_alloc,
+    .alloc_tso = afp_alloc_tso,
     .free = afp_free,
     .info = afp_info,
     .counters = afp_counters,
