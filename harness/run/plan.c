@@ -100,6 +100,12 @@ static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int tri
             push(a, &n, "--iface"), push(a, &n, TOPO_IF_DUT);
         push(a, &n, "--ip"), push(a, &n, p->dut_cidr);
     }
+    /* the row's offloads (suite_row_offloads), in the pktio's option of
+     * that name; before the sections' options, which the suite keeps it out of */
+    if (strcmp(tl->drv, "afpacket") == 0 || strcmp(tl->drv, "dpdk") == 0)
+        push(a, &n, "--opt"), push(a, &n,
+                                  suite_row_offloads(s, tl->drv, tl->variant) ? "offloads=1"
+                                                                                : "offloads=0");
     push_dopts(a, &n, s, tl);
     /* DPDK: the port follows from the link unless the suite names one. */
     if (strcmp(tl->drv, "dpdk") == 0 && !opts_pick_port(suite_driver_opts(s, tl->drv)) &&

@@ -6,7 +6,7 @@
  *
  *   [suite]            name, drivers, repeats, link, dut_cpu, gen_cpu, rps,
  *                      port, duration, warmup, timeout, idle_timeout, capture,
- *                      server_cache, p99_target
+ *                      server_cache, p99_target, offloads
  *   [workload NAME]    keys of wl_spec_keys (workloads/spec.h); duration,
  *                      warmup and timeout default to the [suite] values; and
  *                      the suite's own: repeats (this workload's), and for an
@@ -15,7 +15,9 @@
  *                      rate is P% of the median req/s WORKLOAD (closed loop,
  *                      earlier in the file) reached on the same driver in the
  *                      same run
- *   [driver NAME]      key = value options passed through to driver NAME
+ *   [driver NAME]      key = value options passed through to driver NAME, but
+ *                      offloads = on|off, which is the suite's and overrides
+ *                      [suite] offloads for this driver's (or variant's) row
  *
  * Callers: harness/cli/run.c, tests/harness/run/test_suite.c.
  * Calls: inih, workloads/spec.c, workloads/units.c, drivers/netio.c (netio_find).
@@ -37,6 +39,7 @@ struct suite_driver_opts {
     char name[32];
     char *opts[SUITE_MAX_DRIVER_OPTS + 1]; /* "key=value", NULL-terminated */
     int nopts;
+    int offloads; /* offloads = in this section: 0 off, 1 on; -1 not given */
 };
 
 struct suite {
@@ -50,6 +53,7 @@ struct suite {
     int dut_cpu, gen_cpu; /* -1 = unpinned */
     int rps, capture;     /* 0/1 */
     int server_cache;     /* 1 (default): the server reuses its last /bytes/N response; 0: --no-cache */
+    int offloads;         /* 0 (default): a wire, no TSO/GSO/GRO/checksum offloads; 1: on */
     uint16_t port;
     uint64_t duration_ns, warmup_ns, timeout_ns, idle_timeout_ns;
     struct wl_spec workloads[SUITE_MAX_WORKLOADS];
@@ -89,6 +93,9 @@ void suite_entry_split(const char *entry, const char *default_link, char *drv, s
 void suite_driver_base(const char *drv, char *base, size_t len);
 /* veth: every driver; tap and ring: dpdk only. */
 int suite_link_ok(const char *driver, const char *link);
+/* A row's offloads (0 off, 1 on): [driver NAME+VARIANT]'s offloads =, else
+ * [driver NAME]'s, else the suite's. variant may be NULL or "". */
+int suite_row_offloads(const struct suite *s, const char *drv, const char *variant);
 /* NULL-terminated "key=value" options of [driver NAME], or NULL if none. */
 const char *const *suite_driver_opts(const struct suite *s, const char *driver);
 void suite_free(struct suite *s); /* frees the option strings; safe to call twice */
