@@ -100,12 +100,6 @@ static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int tri
             push(a, &n, "--iface"), push(a, &n, TOPO_IF_DUT);
         push(a, &n, "--ip"), push(a, &n, p->dut_cidr);
     }
-    /* the row's offloads (suite_row_offloads), in the pktio's option of
-     * that name; before the sections' options, which the suite keeps it out of */
-    if (strcmp(tl->drv, "afpacket") == 0 || strcmp(tl->drv, "dpdk") == 0)
-        push(a, &n, "--opt"), push(a, &n,
-                                  suite_row_offloads(s, tl->drv, tl->variant) ? "offloads=1"
-                                                                                : "offloads=0");
     push_dopts(a, &n, s, tl);
     /* DPDK: the port follows from the link unless the suite names one. */
     if (strcmp(tl->drv, "dpdk") == 0 && !opts_pick_port(suite_driver_opts(s, tl->drv)) &&
@@ -114,6 +108,12 @@ static void plan_server(struct trial_plan *p, const struct trial_ctx *c, int tri
             push(a, &n, p->tap   ? "vdev=net_tap0,iface=" TRIAL_TAP_IF
                         : p->xdp ? "vdev=net_af_xdp0,iface=" TOPO_IF_DUT
                                  : "vdev=net_af_packet0,iface=" TOPO_IF_DUT);
+    /* the row's offloads (suite_row_offloads), in the pktio's option of
+     * that name; the suite keeps it out of the sections' options */
+    if (strcmp(tl->drv, "afpacket") == 0 || strcmp(tl->drv, "dpdk") == 0)
+        push(a, &n, "--opt"), push(a, &n,
+                                  suite_row_offloads(s, tl->drv, tl->variant) ? "offloads=1"
+                                                                                : "offloads=0");
     /* Capture: libpcap on the DUT interface for kernel paths; for DPDK a
      * pdump secondary when hugepages allow multi-process, else in-process
      * rte_pcapng. The ring link has no capture point outside the process. */
