@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # offloads = on|off: a bad value is refused naming file and line; a suite
 # with offloads = on runs kernel, afpacket and dpdk@tap (when built) with
-# TSO/checksum offloads and one afpacket row with them off (its [driver]
-# section), every download checked byte for byte by the generator, and each
+# TSO/checksum offloads, one afpacket row with them off (its [driver]
+# section) and one sending through PACKET_TX_RING, every download checked byte for byte by the generator, and each
 # trial's record names the offloads its driver used.
 source "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d); trap 'topo_cleanup; rm -rf "$tmp"' EXIT
@@ -16,7 +16,7 @@ out=$("$BB" run "$tmp/bad2.ini" 2>&1); rc=$?
 [ $rc = 2 ] && echo "$out" | grep -q "bad2.ini:6:" || fail "offloads = 1 in [driver kernel] not refused with its line: $out"
 
 need_root
-drivers=kernel,afpacket,afpacket+wire
+drivers=kernel,afpacket,afpacket+wire,afpacket+txr
 "$BB" doctor | grep -q '^  ok   dpdk' && drivers="$drivers,dpdk@tap"
 cat > "$tmp/s.ini" <<INI
 [suite]
@@ -37,6 +37,8 @@ connections = 8
 version = 2
 [driver afpacket+wire]
 offloads = off
+[driver afpacket+txr]
+tx_ring = 1
 INI
 "$BB" run "$tmp/s.ini" --out "$tmp/out" > "$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "the offloads suite failed"; }
 cat "$tmp/run.log" | grep '^\['
@@ -60,6 +62,11 @@ for r in recs:
     assert off["setting"] == "on", (d, off)
     if d == "kernel":
         assert "tso" in used and "tx_csum" in used, off
+    elif d == "afpacket+txr":  # TSO frames through PACKET_TX_RING
+        assert used == ["tso", "tx_csum", "rx_csum"], off
+        assert dc["sys_sendto"] > 0 and dc["sys_sendmmsg"] == 0 and dc["tx_ring_bad"] == 0, dc
+        if wl == "dl-256m":
+            assert dc["tx_tso"] > 1000, dc
     elif d == "afpacket":
         assert used == ["tso", "tx_csum", "rx_csum"], off
         if wl == "dl-256m":
@@ -67,7 +74,7 @@ for r in recs:
             assert dc["tx_bad_len"] == 0 and dc["tx_errors"] == 0, dc
     elif d == "dpdk-tap":
         assert "tx_csum" in used, off  # net_tap's checksum offloads
-need = {"kernel", "afpacket", "afpacket+wire"}
+need = {"kernel", "afpacket", "afpacket+wire", "afpacket+txr"}
 assert need <= seen, seen
 PY
 no_leftovers
