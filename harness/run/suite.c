@@ -275,7 +275,7 @@ static const struct suite_key suite_keys[] = {
      set_server_cache},
     {"offloads", "off",
      "on | off: TSO/GSO/GRO and checksum offloads on the veth (kernel), PACKET_VNET_HDR TSO "
-     "frames and checksum offload (afpacket), the PMD's checksum offloads (dpdk); off: a wire, "
+     "frames and checksum offload (afpacket), the PMD's TSO and checksum offloads (dpdk); off: a wire, "
      "MTU frames with their checksums filled in. [driver NAME] may set it for one row",
      set_offloads},
     {"p99_target", "1ms",
