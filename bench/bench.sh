@@ -230,6 +230,10 @@ for (drv, meth), (n, d, stop, trials) in sorted(tot.items()):
 PY
 [ $? = 0 ] || die "the capture-overhead table could not be made from $tmp/cap*"
 
+# --- 3c. offloads off and on, kernel vs our stack (bench/offloads.sh) ----------
+source bench/offloads.sh
+bench_offloads
+
 # --- 4. deterministic cost: instructions per request through our stack -------
 IPR="$BUILD/bench/ustack_ipr"
 # callgrind IR CNT LOG: the totals of one callgrind run, or fail

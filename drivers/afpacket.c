@@ -20,15 +20,23 @@
  *     verify its L4 checksum, the field is not filled in.
  * TX: sendmmsg(MSG_DONTWAIT) of pool buffers with PACKET_QDISC_BYPASS;
  *     EAGAIN/ENOBUFS mean "full": tx_burst accepts fewer (tx_busy). Other
- *     send errors drop the frame (tx_errors).
+ *     send errors drop the frame (tx_errors). tx_ring=1: PACKET_TX_RING
+ *     instead (tx_ring_burst; measured dearer on veth, README).
+ * offloads=1: PACKET_VNET_HDR (drivers/vnet.h): every frame both ways has a
+ *     virtio_net_hdr; TX takes TSO frames up to 64 KiB (alloc_tso, from a
+ *     pool of big_count large buffers) and partial TCP checksums, RX takes
+ *     GSO/GRO super-frames into large buffers (PKT_RX_GRO) and the kernel's
+ *     checksum verdict.
  * info.fd is the socket: it polls readable when a V3 block / V2 slot is ready.
  *
  * Options (cfg->opts, key=value): the table afp_opt_defs below (version,
- * block_size, block_count, frame_size, retire_tov_ms, qdisc_bypass), which
+ * block_size, block_count, frame_size, retire_tov_ms, qdisc_bypass, offloads,
+ * tx_ring, tx_ring_frames, big_count), which
  * doctor and --help print. cfg->pool_size: RX/TX buffers (8192).
  */
 #include "drivers/opts.h"
 #include "drivers/pktio.h"
+#include "drivers/vnet.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,6 +73,12 @@ enum afp_ctr {
     AFP_FREE_FOREIGN,    /* free() of a buffer not from this pool: ignored */
     AFP_SYS_SENDMMSG,
     AFP_SYS_POLL, /* poll() made by the driver itself (none: callers poll info.fd) */
+    AFP_RX_GRO,   /* offloads=1: super-frames (GRO/GSO) received into a large buffer */
+    AFP_TX_TSO,   /* offloads=1: TSO frames sent (the kernel segments them) */
+    AFP_BIG_EMPTY, /* offloads=1: no large buffer free (alloc_tso NULL, or RX stopped) */
+    AFP_TX_RING_FULL,   /* tx_ring=1: no free slot (the kernel still holds them): accepted fewer */
+    AFP_TX_RING_BAD,    /* tx_ring=1: a slot the kernel marked TP_STATUS_WRONG_FORMAT: dropped */
+    AFP_SYS_SENDTO,     /* tx_ring=1: the kicks that hand queued slots to the kernel */
     AFP__CTR_COUNT
 };
 
@@ -76,35 +90,54 @@ static const char *const afp_ctr_names[AFP__CTR_COUNT] = {
     [AFP_TX_ERRORS] = "tx_errors",         [AFP_TX_BUSY] = "tx_busy",
     [AFP_TX_BAD_LEN] = "tx_bad_len",       [AFP_POOL_EMPTY] = "pool_empty",
     [AFP_FREE_FOREIGN] = "free_foreign",   [AFP_SYS_SENDMMSG] = "sys_sendmmsg",
-    [AFP_SYS_POLL] = "sys_poll",
+    [AFP_SYS_POLL] = "sys_poll",           [AFP_RX_GRO] = "rx_gro",
+    [AFP_TX_TSO] = "tx_tso",               [AFP_BIG_EMPTY] = "big_empty",
+    [AFP_TX_RING_FULL] = "tx_ring_full",   [AFP_TX_RING_BAD] = "tx_ring_bad",
+    [AFP_SYS_SENDTO] = "sys_sendto",
 };
 
 struct afp_opts {
     int version;
     uint32_t block_size, block_count, frame_size, retire_tov_ms;
     int qdisc_bypass;
+    int offloads;
+    uint32_t big_count;
+    int tx_ring;
+    uint32_t tx_ring_frames;
+};
+
+#define AFP_BIG_CAP (PKTIO_TSO_MAX + 256u) /* a large buffer: a 64 KiB frame and slack */
+
+/* A pool of fixed-size buffers handed out and taken back in any order. */
+struct afp_pool {
+    struct pktbuf *bufs;
+    uint8_t *mem;
+    struct pktbuf **free_stack;
+    uint32_t nbufs, nfree, cap;
 };
 
 struct afp {
     struct pktio base; /* first */
     int fd;
     int version;
-    uint8_t *ring;
+    uint8_t *ring; /* the RX ring, then (tx_ring=1) the TX ring, one mapping */
     size_t ring_len;
+    uint8_t *txr;  /* tx_ring=1: the TX ring's first slot, else NULL */
+    uint32_t tx_slot, tx_nr, tx_head;
     uint32_t block_size, block_count, frame_size, frame_nr;
     /* V3 position: current block; pkt != NULL while inside it */
     uint32_t blk, blk_left;
     uint8_t *pkt;
     /* V2 position */
     uint32_t slot;
-    /* buffer pool */
-    struct pktbuf *bufs;
-    uint8_t *mem;
-    struct pktbuf **free_stack;
-    uint32_t nbufs, nfree;
+    /* buffer pools: frames up to PKTIO_MAX_FRAME; with offloads, large
+     * buffers for TSO frames and received super-frames */
+    struct afp_pool pool, big;
+    int vnet; /* PACKET_VNET_HDR on: every frame, both ways, has a virtio_net_hdr */
     struct pktio_info info;
     struct mmsghdr msgs[AFP_TX_BATCH];
-    struct iovec iov[AFP_TX_BATCH];
+    struct iovec iov[2 * AFP_TX_BATCH];
+    struct virtio_net_hdr vh[AFP_TX_BATCH];
     uint64_t ctr[AFP__CTR_COUNT];
 };
 
@@ -137,6 +170,22 @@ const struct opt_def afp_opt_defs[] = {
      .off = offsetof(struct afp_opts, retire_tov_ms), .size = sizeof(uint32_t)},
     {.name = "qdisc_bypass", .type = OPT_BOOL, .def = "1", .help = "PACKET_QDISC_BYPASS on TX",
      .off = offsetof(struct afp_opts, qdisc_bypass), .size = sizeof(int)},
+    {.name = "offloads", .type = OPT_BOOL, .def = "0",
+     .help = "PACKET_VNET_HDR: send TSO frames up to 64 KiB and leave TCP checksums to the "
+             "kernel, take GRO super-frames and its checksum verdict (1); 0: MTU frames, "
+             "checksums in software",
+     .off = offsetof(struct afp_opts, offloads), .size = sizeof(int)},
+    {.name = "tx_ring", .type = OPT_BOOL, .def = "0",
+     .help = "PACKET_TX_RING: frames copied into an mmap ring and sent by one send() per burst, "
+             "the kernel taking ring pages as skb fragments (1); 0: sendmmsg, the kernel copies",
+     .off = offsetof(struct afp_opts, tx_ring), .size = sizeof(int)},
+    {.name = "tx_ring_frames", .type = OPT_COUNT, .min = 16, .max = 65536, .def = "4096",
+     .help = "tx_ring=1: TX ring slots (4 KiB each; 68 KiB with offloads=1); a slot stays the "
+             "kernel's until the receiver frees its skb",
+     .off = offsetof(struct afp_opts, tx_ring_frames), .size = sizeof(uint32_t)},
+    {.name = "big_count", .type = OPT_COUNT, .min = 2, .max = 65536, .def = "256",
+     .help = "offloads=1: large buffers (64 KiB each) for TSO frames and received super-frames",
+     .off = offsetof(struct afp_opts, big_count), .size = sizeof(uint32_t)},
     OPT_END,
 };
 
@@ -169,42 +218,64 @@ static int parse_opts(const char *const *opts, struct afp_opts *o, char *err, si
 
 /* ---- pool ------------------------------------------------------------- */
 
-static int pool_init(struct afp *a, uint32_t n)
+static int pool_init(struct afp *a, struct afp_pool *pl, uint32_t n, uint32_t cap)
 {
-    a->nbufs = n;
-    a->mem = malloc((size_t)n * PKTIO_MAX_FRAME);
-    a->bufs = calloc(n, sizeof(*a->bufs));
-    a->free_stack = calloc(n, sizeof(*a->free_stack));
-    if (!a->mem || !a->bufs || !a->free_stack) return -1;
+    pl->nbufs = n;
+    pl->cap = cap;
+    pl->mem = malloc((size_t)n * cap);
+    pl->bufs = calloc(n, sizeof(*pl->bufs));
+    pl->free_stack = calloc(n, sizeof(*pl->free_stack));
+    if (!pl->mem || !pl->bufs || !pl->free_stack) return -1;
     for (uint32_t i = 0; i < n; i++) {
-        struct pktbuf *b = &a->bufs[n - 1 - i];
-        b->data = a->mem + (size_t)(n - 1 - i) * PKTIO_MAX_FRAME;
-        b->cap = PKTIO_MAX_FRAME;
+        struct pktbuf *b = &pl->bufs[n - 1 - i];
+        b->data = pl->mem + (size_t)(n - 1 - i) * cap;
+        b->cap = cap;
         b->priv = a;
-        a->free_stack[i] = b;
+        pl->free_stack[i] = b;
     }
-    a->nfree = n;
+    pl->nfree = n;
     return 0;
+}
+
+static void pool_fini(struct afp_pool *pl)
+{
+    free(pl->mem);
+    free(pl->bufs);
+    free(pl->free_stack);
+}
+
+static struct pktbuf *pool_take(struct afp_pool *pl)
+{
+    if (pl->nfree == 0) return NULL;
+    struct pktbuf *b = pl->free_stack[--pl->nfree];
+    b->len = 0;
+    b->cap = pl->cap;
+    b->ol_flags = 0;
+    b->l2_len = b->l3_len = b->l4_len = b->tso_segsz = 0;
+    return b;
 }
 
 static struct pktbuf *pool_get(struct afp *a)
 {
-    if (a->nfree == 0) return NULL;
-    struct pktbuf *b = a->free_stack[--a->nfree];
-    b->len = 0;
-    b->cap = PKTIO_MAX_FRAME;
-    b->ol_flags = 0;
-    b->l2_len = b->l3_len = 0;
-    return b;
+    return pool_take(&a->pool);
+}
+
+static int pool_owns(const struct afp_pool *pl, const struct pktbuf *b)
+{
+    return pl->bufs && b >= pl->bufs && b < pl->bufs + pl->nbufs && pl->nfree < pl->nbufs;
 }
 
 static void pool_put(struct afp *a, struct pktbuf *b)
 {
-    if (!b || b < a->bufs || b >= a->bufs + a->nbufs || a->nfree >= a->nbufs) {
+    struct afp_pool *pl = !b                      ? NULL
+                          : pool_owns(&a->pool, b) ? &a->pool
+                          : pool_owns(&a->big, b)  ? &a->big
+                                                   : NULL;
+    if (!pl) {
         a->ctr[AFP_FREE_FOREIGN]++;
         return;
     }
-    a->free_stack[a->nfree++] = b;
+    pl->free_stack[pl->nfree++] = b;
 }
 
 /* ---- open / close ------------------------------------------------------- */
@@ -214,9 +285,8 @@ static void afp_destroy(struct afp *a)
     if (!a) return;
     if (a->ring && a->ring != MAP_FAILED) munmap(a->ring, a->ring_len);
     if (a->fd >= 0) close(a->fd);
-    free(a->mem);
-    free(a->bufs);
-    free(a->free_stack);
+    pool_fini(&a->pool);
+    pool_fini(&a->big);
     free(a);
 }
 
@@ -277,14 +347,40 @@ static int setup_ring(struct afp *a, const struct afp_opts *o, char *err, size_t
                  o->version, o->block_size, o->block_count, o->frame_size, strerror(errno));
         return -1;
     }
-    a->ring_len = (size_t)o->block_size * o->block_count;
+    size_t rx_len = (size_t)o->block_size * o->block_count, tx_len = 0;
+    if (o->tx_ring) {
+        /* a slot per block: the header, the virtio_net_hdr, the largest frame */
+        long page = sysconf(_SC_PAGESIZE);
+        if (page <= 0) page = 4096;
+        uint32_t need = TPACKET_ALIGN(sizeof(struct tpacket3_hdr)) + 16u +
+                        (o->offloads ? AFP_BIG_CAP : PKTIO_MAX_FRAME);
+        a->tx_slot = (need + (uint32_t)page - 1) / (uint32_t)page * (uint32_t)page;
+        a->tx_nr = o->tx_ring_frames;
+        if (o->version == 3) {
+            struct tpacket_req3 r = {.tp_block_size = a->tx_slot, .tp_block_nr = a->tx_nr,
+                                     .tp_frame_size = a->tx_slot, .tp_frame_nr = a->tx_nr};
+            rc = setsockopt(a->fd, SOL_PACKET, PACKET_TX_RING, &r, sizeof(r));
+        } else {
+            struct tpacket_req r = {.tp_block_size = a->tx_slot, .tp_block_nr = a->tx_nr,
+                                    .tp_frame_size = a->tx_slot, .tp_frame_nr = a->tx_nr};
+            rc = setsockopt(a->fd, SOL_PACKET, PACKET_TX_RING, &r, sizeof(r));
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "afpacket: PACKET_TX_RING (%u slots of %u bytes): %s", a->tx_nr,
+                     a->tx_slot, strerror(errno));
+            return -1;
+        }
+        tx_len = (size_t)a->tx_slot * a->tx_nr;
+    }
+    a->ring_len = rx_len + tx_len;
     a->ring = mmap(NULL, a->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, a->fd, 0);
     if (a->ring == MAP_FAILED) {
         a->ring = NULL;
-        snprintf(err, errlen, "afpacket: mmap of the %zu-byte RX ring: %s", a->ring_len,
-                 strerror(errno));
+        snprintf(err, errlen, "afpacket: mmap of the %zu-byte ring%s: %s", a->ring_len,
+                 tx_len ? "s (RX and TX)" : " (RX)", strerror(errno));
         return -1;
     }
+    if (tx_len) a->txr = a->ring + rx_len;
     return 0;
 }
 
@@ -355,8 +451,13 @@ static struct pktio *afp_open(const struct pktio_config *cfg, char *err, size_t 
         return NULL;
     }
     int ifindex, one = 1;
-    if (iface_info(a, cfg->iface, &ifindex, err, errlen) < 0 || setup_ring(a, &o, err, errlen) < 0)
+    if (iface_info(a, cfg->iface, &ifindex, err, errlen) < 0) goto fail;
+    /* (before the ring: the kernel refuses PACKET_VNET_HDR once one is mapped) */
+    if (o.offloads &&
+        setopt(a, PACKET_VNET_HDR, &one, sizeof(one), "PACKET_VNET_HDR", err, errlen) < 0)
         goto fail;
+    a->vnet = o.offloads;
+    if (setup_ring(a, &o, err, errlen) < 0) goto fail;
     if (o.qdisc_bypass &&
         setopt(a, PACKET_QDISC_BYPASS, &one, sizeof(one), "PACKET_QDISC_BYPASS", err, errlen) < 0)
         goto fail;
@@ -371,11 +472,20 @@ static struct pktio *afp_open(const struct pktio_config *cfg, char *err, size_t 
         snprintf(err, errlen, "afpacket: bind to '%s': %s", cfg->iface, strerror(errno));
         goto fail;
     }
-    if (pool_init(a, pool) < 0) {
+    if (pool_init(a, &a->pool, pool, PKTIO_MAX_FRAME) < 0) {
         snprintf(err, errlen, "afpacket: out of memory for %u buffers", pool);
         goto fail;
     }
     a->info.offloads = PKT_RX_L4_CSUM_OK;
+    if (a->vnet) {
+        if (pool_init(a, &a->big, o.big_count, AFP_BIG_CAP) < 0) {
+            snprintf(err, errlen, "afpacket: out of memory for %u large buffers (big_count)",
+                     o.big_count);
+            goto fail;
+        }
+        a->info.offloads |= PKT_TX_L4_CSUM | PKT_TX_TSO;
+        a->info.tso_max = PKTIO_TSO_MAX;
+    }
     a->info.fd = a->fd;
     return &a->base;
 fail:
@@ -400,18 +510,25 @@ static enum take take_frame(struct afp *a, uint32_t status, const uint8_t *mac, 
         a->ctr[AFP_RX_OUTGOING]++;
         return TAKE_SKIP;
     }
-    if (snaplen < len || len > PKTIO_MAX_FRAME) {
+    int big = len > PKTIO_MAX_FRAME;
+    if (snaplen < len || (big && (!a->vnet || len > AFP_BIG_CAP))) {
         a->ctr[AFP_RX_TOO_BIG]++;
         return TAKE_SKIP;
     }
-    struct pktbuf *b = pool_get(a);
+    struct pktbuf *b = big ? pool_take(&a->big) : pool_get(a);
     if (!b) {
-        a->ctr[AFP_POOL_EMPTY]++;
+        a->ctr[big ? AFP_BIG_EMPTY : AFP_POOL_EMPTY]++;
         return TAKE_NOBUF;
     }
     memcpy(b->data, mac, len);
     b->len = len;
     b->ol_flags = status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID) ? PKT_RX_L4_CSUM_OK : 0;
+    if (a->vnet) { /* the kernel put the header right before the frame */
+        struct virtio_net_hdr vh;
+        memcpy(&vh, mac - sizeof(vh), sizeof(vh));
+        b->ol_flags |= vnet_rx_flags(&vh);
+        if (big) a->ctr[AFP_RX_GRO]++;
+    }
     a->ctr[AFP_RX_FRAMES]++;
     a->ctr[AFP_RX_BYTES] += len;
     *out = b;
@@ -476,28 +593,98 @@ static uint16_t afp_rx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
 
 /* ---- TX ------------------------------------------------------------------ */
 
-static int bad_len(const struct pktbuf *b)
+static int bad_len(const struct afp *a, const struct pktbuf *b)
 {
-    return b->len < AFP_ETH_HLEN || b->len > b->cap || b->len > PKTIO_MAX_FRAME;
+    return b->len < AFP_ETH_HLEN || b->len > b->cap ||
+           b->len > (a->vnet && (b->ol_flags & PKT_TX_TSO) ? AFP_BIG_CAP : PKTIO_MAX_FRAME);
+}
+
+/* tx_ring=1: each frame copied into the next free slot (its virtio_net_hdr
+ * first with offloads=1), marked for sending; one send() hands the burst to
+ * the kernel, which sends the slots as skb fragments and frees each slot when
+ * its skb is freed. A slot still the kernel's means the ring is full. */
+static uint16_t tx_ring_burst(struct afp *a, struct pktbuf **bufs, uint16_t n)
+{
+    uint16_t i = 0, queued = 0;
+    const uint32_t off = TPACKET_ALIGN(sizeof(struct tpacket3_hdr));
+    while (i < n) {
+        struct pktbuf *b = bufs[i];
+        struct virtio_net_hdr vh;
+        if (bad_len(a, b) || (a->vnet && vnet_tx_hdr(b, &vh) < 0)) {
+            a->ctr[AFP_TX_BAD_LEN]++;
+            pool_put(a, bufs[i++]);
+            continue;
+        }
+        uint8_t *slot = a->txr + (size_t)a->tx_head * a->tx_slot;
+        struct tpacket3_hdr *h3 = (struct tpacket3_hdr *)slot;
+        struct tpacket2_hdr *h2 = (struct tpacket2_hdr *)slot;
+        uint32_t *status = a->version == 3 ? &h3->tp_status : &h2->tp_status;
+        uint32_t st = __atomic_load_n(status, __ATOMIC_ACQUIRE);
+        if (st == TP_STATUS_WRONG_FORMAT) {
+            a->ctr[AFP_TX_RING_BAD]++;
+            st = TP_STATUS_AVAILABLE;
+        }
+        if (st != TP_STATUS_AVAILABLE) {
+            a->ctr[AFP_TX_RING_FULL]++;
+            break;
+        }
+        uint8_t *d = slot + (a->version == 3 ? off : TPACKET_ALIGN(sizeof(struct tpacket2_hdr)));
+        uint32_t vl = a->vnet ? (uint32_t)sizeof(vh) : 0;
+        if (vl) memcpy(d, &vh, vl);
+        memcpy(d + vl, b->data, b->len);
+        if (a->version == 3) {
+            h3->tp_len = b->len + vl;
+            h3->tp_next_offset = 0;
+        } else {
+            h2->tp_len = b->len + vl;
+        }
+        __atomic_store_n(status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+        a->tx_head = (a->tx_head + 1) % a->tx_nr;
+        a->ctr[AFP_TX_BYTES] += b->len;
+        a->ctr[AFP_TX_FRAMES]++;
+        if (b->ol_flags & PKT_TX_TSO) a->ctr[AFP_TX_TSO]++;
+        pool_put(a, bufs[i++]);
+        queued++;
+    }
+    if (queued) {
+        a->ctr[AFP_SYS_SENDTO]++;
+        /* EAGAIN/ENOBUFS: the slots stay queued and go with the next kick */
+        if (send(a->fd, NULL, 0, MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != ENOBUFS &&
+            errno != EINTR)
+            a->ctr[AFP_TX_ERRORS]++;
+    } else if (i < n) {
+        a->ctr[AFP_TX_BUSY]++;
+    }
+    return i;
 }
 
 static uint16_t afp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
 {
     struct afp *a = afp_of(p);
+    if (a->txr) return tx_ring_burst(a, bufs, n);
     uint16_t i = 0;
     while (i < n) {
-        if (bad_len(bufs[i])) {
+        if (bad_len(a, bufs[i]) || (a->vnet && vnet_tx_hdr(bufs[i], &a->vh[0]) < 0)) {
             a->ctr[AFP_TX_BAD_LEN]++;
             pool_put(a, bufs[i++]);
             continue;
         }
         unsigned k = 0;
-        while (k < AFP_TX_BATCH && i + k < n && !bad_len(bufs[i + k])) {
-            a->iov[k].iov_base = bufs[i + k]->data;
-            a->iov[k].iov_len = bufs[i + k]->len;
+        while (k < AFP_TX_BATCH && i + k < n && !bad_len(a, bufs[i + k])) {
+            struct pktbuf *b = bufs[i + k];
+            struct iovec *v = &a->iov[2 * k];
             memset(&a->msgs[k], 0, sizeof(a->msgs[k]));
-            a->msgs[k].msg_hdr.msg_iov = &a->iov[k];
-            a->msgs[k].msg_hdr.msg_iovlen = 1;
+            a->msgs[k].msg_hdr.msg_iov = v;
+            if (a->vnet) { /* every frame carries a header, zero when it asks for nothing */
+                if (vnet_tx_hdr(b, &a->vh[k]) < 0) break; /* dropped on the next round */
+                v->iov_base = &a->vh[k];
+                v->iov_len = sizeof(a->vh[k]);
+                v++;
+                a->msgs[k].msg_hdr.msg_iovlen = 1;
+            }
+            v->iov_base = b->data;
+            v->iov_len = b->len;
+            a->msgs[k].msg_hdr.msg_iovlen++;
             k++;
         }
         a->ctr[AFP_SYS_SENDMMSG]++;
@@ -514,6 +701,7 @@ static uint16_t afp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
         }
         for (int j = 0; j < r; j++) {
             a->ctr[AFP_TX_BYTES] += bufs[i]->len;
+            if (bufs[i]->ol_flags & PKT_TX_TSO) a->ctr[AFP_TX_TSO]++;
             pool_put(a, bufs[i++]);
         }
         a->ctr[AFP_TX_FRAMES] += (uint64_t)r;
@@ -529,6 +717,14 @@ static struct pktbuf *afp_alloc(struct pktio *p)
     struct afp *a = afp_of(p);
     struct pktbuf *b = pool_get(a);
     if (!b) a->ctr[AFP_POOL_EMPTY]++;
+    return b;
+}
+
+static struct pktbuf *afp_alloc_tso(struct pktio *p)
+{
+    struct afp *a = afp_of(p);
+    struct pktbuf *b = a->vnet ? pool_take(&a->big) : NULL;
+    if (!b) a->ctr[AFP_BIG_EMPTY]++;
     return b;
 }
 
@@ -578,7 +774,7 @@ static int afp_counters(struct pktio *p, struct netio_counter *out, int max)
 static uint32_t afp_in_use(struct pktio *p)
 {
     struct afp *a = afp_of(p);
-    return a->nbufs - a->nfree;
+    return a->pool.nbufs - a->pool.nfree + a->big.nbufs - a->big.nfree;
 }
 
 const struct pktio_ops pktio_afpacket_ops = {
@@ -592,6 +788,7 @@ const struct pktio_ops pktio_afpacket_ops = {
     .rx_burst = afp_rx_burst,
     .tx_burst = afp_tx_burst,
     .alloc = afp_alloc,
+    .alloc_tso = afp_alloc_tso,
     .free = afp_free,
     .info = afp_info,
     .counters = afp_counters,

@@ -30,6 +30,17 @@
 #define PKT_RX_L4_CSUM_OK (1u << 1)  /* RX: TCP/UDP checksum verified */
 #define PKT_TX_IP_CSUM (1u << 2)     /* TX: device computes the IPv4 header checksum */
 #define PKT_TX_L4_CSUM (1u << 3)     /* TX: device computes the TCP checksum */
+/* TX: device segments a TCP frame larger than the MTU into tso_segsz-byte
+ * segments (TSO/GSO), finishing every segment's checksums; the TCP checksum
+ * field holds the pseudo-header sum of the whole frame (as PKT_TX_L4_CSUM).
+ * In pktio_info.offloads: the backend takes such frames, up to tso_max bytes,
+ * in buffers from alloc_tso. */
+#define PKT_TX_TSO (1u << 4)
+/* RX: the frame is a receive-offload super-frame (GRO/LRO) longer than the
+ * MTU; its L4 checksum is verified (PKT_RX_L4_CSUM_OK is set too). */
+#define PKT_RX_GRO (1u << 5)
+
+#define PKTIO_TSO_MAX 65536u /* largest TSO frame any backend takes, bytes from the Ethernet header */
 
 struct pktbuf {
     uint8_t *data;     /* first byte of the Ethernet frame */
@@ -37,6 +48,8 @@ struct pktbuf {
     uint32_t cap;      /* bytes usable from data (TX: at least PKTIO_MAX_FRAME) */
     uint32_t ol_flags; /* PKT_* */
     uint16_t l2_len, l3_len; /* TX offload hints */
+    uint16_t l4_len;         /* TX with PKT_TX_TSO: TCP header bytes */
+    uint16_t tso_segsz;      /* TX with PKT_TX_TSO: payload bytes per segment (the MSS) */
     void *priv;        /* backend's own */
 };
 
@@ -47,6 +60,7 @@ struct pktio_info {
     int fd;            /* a descriptor that polls readable when RX may have frames, or -1 */
     uint16_t tx_burst; /* frames per TX burst the backend prefers, 0 = none: small where a
                           burst is a few ring operations, large where it is a system call */
+    uint32_t tso_max;  /* with PKT_TX_TSO: the largest frame alloc_tso's buffers hold */
 };
 
 struct pktio_config {
@@ -71,6 +85,9 @@ struct pktio_ops {
     uint16_t (*rx_burst)(struct pktio *p, struct pktbuf **bufs, uint16_t n);
     uint16_t (*tx_burst)(struct pktio *p, struct pktbuf **bufs, uint16_t n);
     struct pktbuf *(*alloc)(struct pktio *p); /* NULL when the pool is empty */
+    /* A TX buffer of info.tso_max bytes for a PKT_TX_TSO frame (freed and sent
+     * like any other), or NULL when none is free; NULL op: no TSO. */
+    struct pktbuf *(*alloc_tso)(struct pktio *p);
     void (*free)(struct pktio *p, struct pktbuf **bufs, uint16_t n);
     void (*info)(struct pktio *p, struct pktio_info *out);
     int (*counters)(struct pktio *p, struct netio_counter *out, int max);
@@ -95,6 +112,10 @@ static inline uint16_t pktio_tx_burst(struct pktio *p, struct pktbuf **b, uint16
 static inline struct pktbuf *pktio_alloc(struct pktio *p)
 {
     return p->ops->alloc(p);
+}
+static inline struct pktbuf *pktio_alloc_tso(struct pktio *p)
+{
+    return p->ops->alloc_tso ? p->ops->alloc_tso(p) : NULL;
 }
 static inline void pktio_free(struct pktio *p, struct pktbuf **b, uint16_t n)
 {

@@ -8,7 +8,7 @@
  *                                              KERNEL: exception port tx
  *                                              BOTH (ARP): a copy to the kernel,
  *                                                          the frame to the stack
- *   tx_burst, alloc, free, info: the data port's
+ *   tx_burst, alloc, alloc_tso, free, info: the data port's
  *
  * Zero copy when the two pktios share buffers (DPDK mbufs: an mbuf received
  * on one port can be sent on the other and goes back to its own pool); else
@@ -203,6 +203,11 @@ static struct pktbuf *xw_alloc(struct pktio *p)
     return pktio_alloc(xw_of(p)->data);
 }
 
+static struct pktbuf *xw_alloc_tso(struct pktio *p)
+{
+    return pktio_alloc_tso(xw_of(p)->data);
+}
+
 static void xw_free(struct pktio *p, struct pktbuf **bufs, uint16_t n)
 {
     pktio_free(xw_of(p)->data, bufs, n);
@@ -246,6 +251,7 @@ static const struct pktio_ops xw_ops = {
     .rx_burst = xw_rx_burst,
     .tx_burst = xw_tx_burst,
     .alloc = xw_alloc,
+    .alloc_tso = xw_alloc_tso,
     .free = xw_free,
     .info = xw_info,
     .counters = xw_counters,

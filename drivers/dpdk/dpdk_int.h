@@ -46,6 +46,7 @@
 #define DP_MAX_BURST 256
 #define DP_XNAME (RTE_ETH_XSTATS_NAME_SIZE + 2)
 #define DP_MAX_VDEV 8
+#define DP_TSO_MBUFS 127 /* offloads=1 on a TSO port: 64 KiB mbufs for TSO frames (8 MiB) */
 #define EAL_ARGS_MAX 2048
 #define DP_RING_NAME_MAX 15 /* "net_ring_bb_" NAME "_A" fits RTE_RING_NAMESIZE */
 
@@ -72,6 +73,7 @@ enum dp_ctr {
     DP_MBUFS_IN_USE, /* gauge */
     DP_MBUFS_BASELINE, /* in use right after the port started (RX descriptors) */
     DP_OPENER_LCORE, /* gauge: lcore id of the opening thread (RTE_MAX_LCORE: none) */
+    DP_TX_TSO,       /* frames sent with RTE_MBUF_F_TX_TCP_SEG (the PMD segments them) */
     DP__CTR_COUNT
 };
 
@@ -105,6 +107,8 @@ struct dp {
     uint16_t port;
     uint16_t burst;
     struct rte_mempool *pool;
+    struct rte_mempool *tso_pool; /* offloads=1 on a port with TCP_TSO: large mbufs, or NULL */
+    uint16_t tso_hdr_mtu;         /* TSO: headers plus segment may not exceed this */
     uint32_t tx_ol; /* PKT_TX_* enabled on the port */
     int started;
     struct pktio_info info;

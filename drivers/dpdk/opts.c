@@ -75,7 +75,7 @@ const struct opt_def dp_opt_defs[] = {
     {.name = "burst", .type = OPT_UINT, .min = 1, .max = DP_MAX_BURST, .def = "32", O(burst),
      .help = "largest burst handed to the PMD per call, frames"},
     {.name = "offloads", .type = OPT_BOOL, .def = "1", O(offloads),
-     .help = "use the port's checksum offloads"},
+     .help = "use the port's TSO (64 KiB frames) and checksum offloads where it has them"},
     {.name = "link_wait_ms", .type = OPT_UINT, .max = 60000, .def = "1000", O(link_wait_ms),
      .help = "wait for link up after start, ms (down after it is not an error)"},
     {.name = "keep_eal", .type = OPT_BOOL, .def = "0", O(keep_eal),

@@ -99,6 +99,7 @@ static const char *const dp_ctr_names[DP__CTR_COUNT] = {
     [DP_TX_BAD_BUF] = "tx_bad_buf",
     [DP_TX_PREPARE_FAIL] = "tx_prepare_fail",
     [DP_TX_SW_CSUM] = "tx_sw_csum",
+    [DP_TX_TSO] = "tx_tso",
     [DP_RX_MULTISEG] = "rx_multiseg",
     [DP_RX_NO_PRIV] = "rx_no_priv",
     [DP_ALLOC_FAIL] = "alloc_fail",
@@ -243,6 +244,20 @@ static int port_setup(struct dp *d, const struct dp_opts *o, char *err, size_t e
             conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
             offl |= PKT_RX_L4_CSUM_OK;
         }
+        /* TSO where the port has it with both checksums: frames up to 64 KiB
+         * in mbufs of their own (one segment each); without the pool, none */
+        uint64_t tso_need = RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+                            RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+        if ((dinfo.tx_offload_capa & tso_need) == tso_need) {
+            snprintf(pname, sizeof(pname), "bb_t%u", d->port);
+            d->tso_pool = rte_pktmbuf_pool_create(pname, DP_TSO_MBUFS, 0, DPDK_BUF_PRIV_SIZE,
+                                                  UINT16_MAX, socket);
+            if (d->tso_pool) {
+                conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+                offl |= PKT_TX_TSO;
+                d->info.tso_max = UINT16_MAX - RTE_PKTMBUF_HEADROOM;
+            }
+        }
     }
     PORT_TRY(rte_eth_dev_configure(d->port, 1, 1, &conf),
              "rte_eth_dev_configure (1 RX, 1 TX queue)");
@@ -273,6 +288,10 @@ static int port_setup(struct dp *d, const struct dp_opts *o, char *err, size_t e
     uint16_t max_mtu = PKTIO_MAX_FRAME - DP_ETH_HLEN - 4;
     d->info.mtu = mtu > max_mtu ? max_mtu : mtu;
     d->info.offloads = offl;
+    /* net_tap (22.11) counts the Ethernet header against the MTU when it
+     * checks a TSO segment's size; a NIC counts IP and TCP only */
+    d->tso_hdr_mtu = (uint16_t)(d->info.mtu + (strcmp(dinfo.driver_name, "net_tap") == 0 ? 0
+                                                                                     : DP_ETH_HLEN));
     d->info.fd = -1;
     /* net_ring's TX is a ring enqueue: small bursts let the peer start early;
      * other PMDs may pay a syscall (af_packet, tap) or a doorbell per burst */
@@ -310,6 +329,7 @@ static void dp_destroy(struct dp *d, int keep_port)
     else if (d->started && !keep_port)
         rte_eth_dev_close(d->port);
     rte_mempool_free(d->pool); /* NULL is fine */
+    rte_mempool_free(d->tso_pool);
     free(d->xv);
     free(d->xname);
     free(d);
@@ -468,6 +488,29 @@ static enum tx_prep tx_prep(struct dp *d, struct pktbuf *b, struct rte_mbuf **ou
         return TXP_DROP;
     }
     dpdk_buf_to_mbuf(m, b);
+    if (b->ol_flags & PKT_TX_TSO) { /* (only buffers from dp_alloc_tso: the port has TSO) */
+        uint32_t hdrs = (uint32_t)b->l2_len + b->l3_len + b->l4_len;
+        if (!d->tso_pool || b->l3_len < 20 || b->l4_len < 20 || hdrs >= b->len ||
+            hdrs >= d->tso_hdr_mtu) {
+            d->ctr[DP_TX_BAD_LEN]++;
+            return TXP_DROP;
+        }
+        m->l2_len = b->l2_len;
+        m->l3_len = b->l3_len;
+        m->l4_len = b->l4_len;
+        m->tso_segsz = b->tso_segsz + hdrs > d->tso_hdr_mtu ? (uint16_t)(d->tso_hdr_mtu - hdrs)
+                                                            : b->tso_segsz;
+        m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM |
+                      RTE_MBUF_F_TX_TCP_SEG;
+        /* DPDK's convention: IP checksum 0, TCP's the pseudo-header sum
+         * without the length */
+        struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b->data + b->l2_len);
+        struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)((uint8_t *)ip + b->l3_len);
+        ip->hdr_checksum = 0;
+        th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+        d->ctr[DP_TX_TSO]++;
+        return TXP_OK;
+    }
     uint32_t want = b->ol_flags & (PKT_TX_IP_CSUM | PKT_TX_L4_CSUM);
     if (want & ~d->tx_ol) {
         if (sw_csum(b, want & ~d->tx_ol) < 0) {
@@ -540,6 +583,20 @@ static struct pktbuf *dp_alloc(struct pktio *p)
 {
     struct dp *d = dp_of(p);
     struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
+    if (!m) {
+        d->ctr[DP_ALLOC_FAIL]++;
+        return NULL;
+    }
+    struct pktbuf *b = dpdk_buf_of(m);
+    b->len = 0;
+    b->ol_flags = 0;
+    return b;
+}
+
+static struct pktbuf *dp_alloc_tso(struct pktio *p)
+{
+    struct dp *d = dp_of(p);
+    struct rte_mbuf *m = d->tso_pool ? rte_pktmbuf_alloc(d->tso_pool) : NULL;
     if (!m) {
         d->ctr[DP_ALLOC_FAIL]++;
         return NULL;
@@ -631,6 +688,7 @@ const struct pktio_ops pktio_dpdk_ops = {
     .rx_burst = dp_rx_burst,
     .tx_burst = dp_tx_burst,
     .alloc = dp_alloc,
+    .alloc_tso = dp_alloc_tso,
     .free = dp_free,
     .info = dp_info,
     .counters = dp_counters,

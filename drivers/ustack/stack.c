@@ -114,6 +114,9 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_SEND_REF_COPIED] = "send_ref_copied_bytes",
     [US_TIME_WAIT_RECYCLED] = "time_wait_recycled",
     [US_BAD_HANDLE] = "bad_handle",
+    [US_TX_TSO_FRAMES] = "tx_tso_frames",
+    [US_TX_TSO_NOBUF] = "tx_tso_nobuf",
+    [US_RX_GRO_FRAMES] = "rx_gro_frames",
     [US_SYS_POLL_WAIT] = "sys_poll_wait",
     [US_POLL_CYCLES_WORK] = "poll_cycles_work",
     [US_POLL_CYCLES_IDLE] = "poll_cycles_idle",
@@ -168,6 +171,19 @@ struct pktbuf *us_alloc(struct us_ctx *s)
     struct pktbuf *b = pktio_alloc(s->pkt);
     if (!b) {
         CNT(s, US_TX_POOL_EMPTY);
+        return NULL;
+    }
+    b->ol_flags = 0;
+    b->l2_len = b->l3_len = 0;
+    b->len = 0;
+    return b;
+}
+
+struct pktbuf *us_alloc_tso(struct us_ctx *s)
+{
+    struct pktbuf *b = pktio_alloc_tso(s->pkt);
+    if (!b) {
+        CNT(s, US_TX_TSO_NOBUF);
         return NULL;
     }
     b->ol_flags = 0;
@@ -356,8 +372,10 @@ static void run_stack(struct us_ctx *s)
             for (uint64_t w = (uint64_t)s->cfg.test_work_per_packet * n; w; w--)
                 acc += w;
         }
-        for (uint16_t j = 0; j < n; j++)
+        for (uint16_t j = 0; j < n; j++) {
+            if (__builtin_expect(s->rxq[j]->ol_flags & PKT_RX_GRO, 0)) CNT(s, US_RX_GRO_FRAMES);
             eth_input(s, s->rxq[j]);
+        }
         pktio_free(s->pkt, s->rxq, n);
         if (n < US_RX_BURST) break;
     }
@@ -684,6 +702,14 @@ int us_counters(struct netio *io, struct netio_counter *out, int max)
     int last = s->fd < 0 || s->cfg.busy_poll ? US_CNT__COUNT : US_POLL_CYCLES_WORK;
     for (int j = 0; j < last && n < max; j++)
         out[n++] = (struct netio_counter){us_cnt_names[j], s->cnt[j]};
+    /* the offloads this stack negotiated with its pktio (1 = used) */
+    const struct netio_counter ol[] = {
+        {"offload_tso", s->tso_seg != 0},
+        {"offload_tx_csum", (s->offloads & PKT_TX_L4_CSUM) != 0},
+        {"offload_rx_csum", (s->offloads & PKT_RX_L4_CSUM_OK) != 0},
+    };
+    for (size_t j = 0; j < sizeof(ol) / sizeof(ol[0]) && n < max; j++)
+        out[n++] = ol[j];
     if (n < max && s->pkt->ops->counters) n += pktio_counters(s->pkt, out + n, max - n);
     return n;
 }
@@ -792,6 +818,8 @@ struct netio *us_open_ops(struct pktio *pkt, const struct ustack_config *c,
     if (mss > PKTIO_MAX_FRAME - ETH_HLEN - 40) mss = PKTIO_MAX_FRAME - ETH_HLEN - 40;
     if (mss < 88) mss = 88;
     s->mss = (uint16_t)mss;
+    s->tso_seg = us_tso_seg(&info, pkt->ops->alloc_tso != NULL, s->offloads);
+    if (!s->tso_seg) s->offloads &= ~PKT_TX_TSO;
     s->max_conns = cfg.max_conns;
     uint32_t hs = 1;
     while (hs < cfg.max_conns)

@@ -7,6 +7,10 @@
  *
  *   tcp_in.c, tcp_timer.c, stack.c -> tcp_output() -> send_seg() -> emit()
  *   emit() -> checksum (software or PKT_TX_L4_CSUM) -> ipv4_output()
+ * With a pktio that takes TSO frames (PKT_TX_TSO, us_ctx.tso_seg) the common
+ * path sends up to tso_seg bytes of new data per frame, in whole MSS, and
+ * the pktio cuts it into MSS segments (tso_mark); retransmissions, probes
+ * and segments with SACK blocks stay one MSS.
  */
 #include "drivers/ustack/ustack_int.h"
 
@@ -104,6 +108,29 @@ static inline void copy_from_ring(struct us_ctx *s, struct us_conn *c, uint8_t *
         ring_copy(s, c, dst, dseq, dlen);
 }
 
+/* A frame of more than one MSS of data (only where s->tso_seg allowed it):
+ * marks b for the pktio to segment into c->smss-byte segments (TSO) and
+ * returns 1; the TCP checksum is then left partial, as for PKT_TX_L4_CSUM.
+ * thl: TCP header bytes. 0 for an ordinary segment. */
+static inline int tso_mark(struct us_ctx *s, struct pktbuf *b, const struct us_conn *c,
+                           uint32_t dlen, uint32_t thl)
+{
+    if (__builtin_expect(dlen <= c->smss, 1)) return 0;
+    CNT(s, US_TX_TSO_FRAMES);
+    b->ol_flags |= PKT_TX_TSO;
+    b->tso_segsz = c->smss;
+    b->l4_len = (uint16_t)thl;
+    return 1;
+}
+
+/* The most data bytes a new segment of the common path may carry: one MSS,
+ * or with TSO as many whole MSS as a TSO frame holds. */
+static inline uint32_t seg_max_tso(const struct us_ctx *s, const struct us_conn *c)
+{
+    if (!s->tso_seg || s->tso_seg < 2u * c->smss) return c->smss;
+    return s->tso_seg / c->smss * c->smss;
+}
+
 /* A segment without options on connection c to a resolved peer: the frame
  * is c->tmpl plus the fields that change, and both checksums start from the
  * template's sums (only the header's last 16 bytes and the data are summed).
@@ -133,7 +160,8 @@ emit_tmpl(struct us_ctx *s, struct us_conn *c, struct pktbuf *b, const uint8_t *
         b->ol_flags |= PKT_TX_IP_CSUM;
     else
         wr16(ip + 10, csum_fold(c->tmpl_ipsum + tot + id));
-    if (s->offloads & PKT_TX_L4_CSUM) { /* device finishes it: pseudo-header sum in place */
+    int tso = tso_mark(s, b, c, dlen, 20);
+    if ((s->offloads & PKT_TX_L4_CSUM) || tso) { /* device finishes it: pseudo-header sum */
         wr16(th + 16,
              (uint16_t)~csum_fold(csum_pseudo(s->ip, c->raddr, IPPROTO_TCP_, (uint16_t)l4)));
         b->ol_flags |= PKT_TX_L4_CSUM;
@@ -163,7 +191,7 @@ emit_inl(struct us_ctx *s, struct us_conn *c, uint32_t raddr, uint16_t lport, ui
         us_tx_stall(s, c);
         return 0;
     }
-    struct pktbuf *b = us_alloc(s);
+    struct pktbuf *b = c && dlen > c->smss ? us_alloc_tso(s) : us_alloc(s);
     if (!b) {
         if (c) us_tx_stall(s, c);
         return 0;
@@ -190,7 +218,8 @@ emit_inl(struct us_ctx *s, struct us_conn *c, uint32_t raddr, uint16_t lport, ui
     if (dlen) copy_from_ring(s, c, th + hl, dseq, dlen);
     uint32_t l4 = hl + dlen;
     uint32_t ph = csum_pseudo(s->ip, raddr, IPPROTO_TCP_, (uint16_t)l4);
-    if (s->offloads & PKT_TX_L4_CSUM) { /* device finishes it: pseudo-header sum in place */
+    int tso = c && tso_mark(s, b, c, dlen, hl);
+    if ((s->offloads & PKT_TX_L4_CSUM) || tso) { /* device finishes it: pseudo-header sum */
         wr16(th + 16, (uint16_t)~csum_fold(ph));
         b->ol_flags |= PKT_TX_L4_CSUM;
     } else {
@@ -571,5 +600,5 @@ void tcp_output_work(struct us_ctx *s, struct us_conn *c)
         output_slow(s, c);
         return;
     }
-    output_loop(s, c, c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd, c->smss, 0);
+    output_loop(s, c, c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd, seg_max_tso(s, c), 0);
 }

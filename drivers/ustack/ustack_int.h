@@ -139,6 +139,9 @@ enum us_cnt {
     US_SEND_REF_COPIED, /* netio_send_ref bytes copied into the ring: references were full */
     US_TIME_WAIT_RECYCLED,
     US_BAD_HANDLE,
+    US_TX_TSO_FRAMES, /* frames handed to the pktio as TSO super-frames (PKT_TX_TSO) */
+    US_TX_TSO_NOBUF,  /* no TSO buffer free: the segment went MSS-sized instead */
+    US_RX_GRO_FRAMES, /* receive-offload super-frames taken (PKT_RX_GRO) */
     US_SYS_POLL_WAIT, /* poll(2) on the link's fd when nothing was ready (not busy-polling) */
     US_POLL_CYCLES_WORK, /* loop accounting (ustack.h); these four last */
     US_POLL_CYCLES_IDLE,
@@ -273,6 +276,7 @@ struct us_ctx {
     uint8_t mac[6];
     uint16_t mtu, mss;
     uint32_t offloads;
+    uint32_t tso_seg; /* with PKT_TX_TSO: the most data bytes one TSO frame carries, else 0 */
     int fd;
     uint64_t now;
     /* loop accounting (ustack.h): the last netio_poll entry, the frame
@@ -473,6 +477,19 @@ static inline void us_tx_roomy(struct us_ctx *s, struct pktbuf *b)
  * c once the queue drains. */
 void us_tx_stall(struct us_ctx *s, struct us_conn *c);
 struct pktbuf *us_alloc(struct us_ctx *s);
+/* A buffer for a TSO frame (pktio_alloc_tso), NULL counted as tx_tso_nobuf. */
+struct pktbuf *us_alloc_tso(struct us_ctx *s);
+/* The data bytes one TSO frame may carry on this pktio (info, whether it has
+ * alloc_tso, the offloads it reported), 0 = no TSO: its tso_max less the
+ * Ethernet, IPv4 and TCP headers, within an IPv4 total length. */
+static inline uint32_t us_tso_seg(const struct pktio_info *info, int has_alloc, uint32_t offloads)
+{
+    if (!(offloads & PKT_TX_TSO) || !has_alloc || info->tso_max <= ETH_HLEN + IP_HLEN + 20u)
+        return 0;
+    uint32_t max = info->tso_max < PKTIO_TSO_MAX ? info->tso_max : PKTIO_TSO_MAX;
+    uint32_t seg = max - ETH_HLEN - IP_HLEN - 20u;
+    return seg > 65535u - IP_HLEN - 20u ? 65535u - IP_HLEN - 20u : seg;
+}
 void us_queue_event(struct us_ctx *s, struct us_conn *c, unsigned pend);
 int32_t us_conn_alloc(struct us_ctx *s);
 void us_conn_free(struct us_ctx *s, struct us_conn *c);

@@ -551,6 +551,44 @@ static void list_distinct(FILE *f, json_t *records, const char *obj, const char 
         fprintf(f, "%s`%s`", j ? ", " : "", seen[j]);
 }
 
+/* "- **Offloads** (suite key offloads): `kernel` on: tso, gso, ...; ..." from
+ * each row's records (driver_offloads): its setting and what its driver
+ * used; "varies" when its trials disagree. Nothing for records without it. */
+static void offloads_rows(struct ctx *c)
+{
+    FILE *f = c->f;
+    int any = 0;
+    for (size_t d = 0; d < c->pd.nd; d++) {
+        json_t *first = NULL, *rec;
+        int varies = 0;
+        size_t i;
+        json_array_foreach(c->pd.records, i, rec)
+        {
+            const char *dn = str_at(rec, "driver");
+            json_t *o = json_object_get(rec, "driver_offloads");
+            if (!dn || strcmp(dn, c->pd.drivers[d]) != 0 || !json_is_object(o)) continue;
+            if (!first)
+                first = o;
+            else if (!json_equal(json_object_get(first, "setting"), json_object_get(o, "setting")) ||
+                     !json_equal(json_object_get(first, "used"), json_object_get(o, "used")))
+                varies = 1;
+        }
+        if (!first) continue;
+        fprintf(f, any++ ? "; " : "- **Offloads** (suite key `offloads`; what each driver used, "
+                                  "per trial in its record's `driver_offloads`): ");
+        fprintf(f, "`%s` %s: ", c->pd.drivers[d], str_at(first, "setting") ? str_at(first, "setting") : "?");
+        json_t *used = json_object_get(first, "used"), *u;
+        size_t k;
+        json_array_foreach(used, k, u) fprintf(f, "%s%s", k ? ", " : "", json_string_value(u));
+        if (!json_array_size(used)) fputs("none", f);
+        if (varies) fputs(" (varies between its trials)", f);
+    }
+    if (any)
+        fprintf(f, ". *tso*: frames up to 64 KiB cut into MSS segments below the driver; "
+                   "*tx_csum*/*rx_csum*: TCP checksums left to / verified by the kernel or "
+                   "NIC.\n");
+}
+
 static void section_method(struct ctx *c)
 {
     FILE *f = c->f;
@@ -632,6 +670,7 @@ static void section_method(struct ctx *c)
             "used more than %.0f%% of its core is flagged: there the DUT was not the "
             "bottleneck.\n",
             c->gen_bound * 100);
+    offloads_rows(c);
     fprintf(f, "- **Warm-up and window**: every trial has an uncounted warm-up, then a fixed "
                "measured window (per workload below); counters cover the window only. Downloads "
                "are timed from request to last byte.\n");

@@ -45,6 +45,7 @@ struct run {
     json_t *records;
     double tsc_hz;
     int dut_has_addr; /* the kernel in bb-dut owns TOPO_IP_DUT right now */
+    int veth_offloads; /* the veth ends' offloads right now */
     int huge_ok;      /* hugepages reserved: DPDK capture through a pdump secondary */
     struct cpuacct_hw hw; /* hardware cycle counters, when the machine has them */
     char huge_why[256];
@@ -118,7 +119,8 @@ static int run_one(struct run *r, const struct wl_spec *w, const char *entry, un
 {
     struct trial_ctx c = {.suite = &r->suite, .self = r->self, .dir = r->dir, .env = r->env,
                           .tsc_hz = r->tsc_hz, .hw = &r->hw, .huge_ok = r->huge_ok,
-                          .dut_has_addr = &r->dut_has_addr, .stop = &cli_stop,
+                          .dut_has_addr = &r->dut_has_addr,
+                          .veth_offloads = &r->veth_offloads, .stop = &cli_stop,
                           .www = r->www[0] ? r->www : NULL};
     struct trial_outcome o;
     char err[512];
@@ -404,7 +406,8 @@ int cmd_run(int argc, char **argv)
     }
 
     struct topo_config tc = {.link = r->suite.link, .rps = r->suite.rps,
-                             .dut_cpu = r->suite.dut_cpu, .dut_addr = 1};
+                             .dut_cpu = r->suite.dut_cpu, .dut_addr = 1,
+                             .offloads = r->suite.offloads};
     printf("topology: %s up (%s %s/%d <-> %s %s/%d)\n", r->suite.link, TOPO_NS_GEN, TOPO_IP_GEN,
            TOPO_PREFIX, TOPO_NS_DUT, TOPO_IP_DUT, TOPO_PREFIX);
     if (topo_up(&tc, err, sizeof(err)) < 0) {
@@ -414,6 +417,7 @@ int cmd_run(int argc, char **argv)
     }
     tune_namespaces();
     r->dut_has_addr = 1;
+    r->veth_offloads = r->suite.offloads;
     /* the interfaces as the trials find them: offloads decide a comparison */
     static const char *const nss[] = {TOPO_NS_GEN, TOPO_NS_DUT, NULL};
     json_object_set_new(r->env, "offloads", sysinfo_offloads_json(nss));

@@ -13,9 +13,22 @@ int cmd_topo(int argc, char **argv)
 {
     char err[512];
     const char *what = argc > 1 ? argv[1] : "";
-    int rps = argc > 2 && strcmp(argv[2], "--rps") == 0;
+    int rps = 0, offloads = 0;
+    for (int i = 2; strcmp(what, "up") == 0 && i < argc; i++) {
+        if (strcmp(argv[i], "--rps") == 0)
+            rps = 1;
+        else if (strcmp(argv[i], "--offloads") == 0 && i + 1 < argc &&
+                 (strcmp(argv[i + 1], "on") == 0 || strcmp(argv[i + 1], "off") == 0))
+            offloads = strcmp(argv[++i], "on") == 0;
+        else {
+            fprintf(stderr, "topo up: unknown or incomplete option '%s' (--rps, --offloads on|off)\n",
+                    argv[i]);
+            return 2;
+        }
+    }
     if (strcmp(what, "up") == 0) {
-        struct topo_config c = {.link = "veth", .rps = rps, .dut_cpu = 1, .dut_addr = 1};
+        struct topo_config c = {
+            .link = "veth", .rps = rps, .dut_cpu = 1, .dut_addr = 1, .offloads = offloads};
         if (geteuid() != 0) {
             fprintf(stderr, "topo: needs root\n");
             return 1;
@@ -49,8 +62,12 @@ int cmd_topo(int argc, char **argv)
         printf("%s\n", topo_present() ? "up (bb-* namespaces exist)" : "down");
         return 0;
     }
-    fprintf(stdout, "usage: bypassbench topo up [--rps] | down | status\n"
+    fprintf(stdout, "usage: bypassbench topo up [--rps] [--offloads on|off] | down | status\n"
                     "  up      create netns bb-gen and bb-dut joined by a veth pair (198.18.0.0/24)\n"
+                    "          --rps: the DUT veth's receive processing on CPU 1\n"
+                    "          --offloads on: TSO/GSO/GRO and TX checksum offload on both ends\n"
+                    "          (default off: a wire, MTU frames with their checksums filled in;\n"
+                    "          serve afpacket/dpdk with --opt offloads=1 to match)\n"
                     "  down    remove them and kill what runs inside (cleans up after a crash)\n"
                     "  status  say whether any bb-* namespace exists\n");
     return strcmp(what, "--help") == 0 || strcmp(what, "-h") == 0 ? 0 : 2;

@@ -106,6 +106,12 @@ static void push_dut_driver(char **a, int *np, struct trial_plan *p, const struc
             push(a, &n, p->tap   ? "vdev=net_tap0,iface=" TRIAL_TAP_IF
                         : p->xdp ? "vdev=net_af_xdp0,iface=" TOPO_IF_DUT
                                  : "vdev=net_af_packet0,iface=" TOPO_IF_DUT ",framecnt=" TRIAL_AFP_FRAMECNT);
+    /* the row's offloads (suite_row_offloads), in the pktio's option of
+     * that name; the suite keeps it out of the sections' options */
+    if (strcmp(tl->drv, "afpacket") == 0 || strcmp(tl->drv, "dpdk") == 0)
+        push(a, &n, "--opt"), push(a, &n,
+                                  suite_row_offloads(s, tl->drv, tl->variant) ? "offloads=1"
+                                                                                : "offloads=0");
     /* Capture: libpcap on the DUT interface for kernel paths; for DPDK a
      * pdump secondary when hugepages allow multi-process, else in-process
      * rte_pcapng. The ring link has no capture point outside the process. */

@@ -211,6 +211,40 @@ static json_t *capture_json(const struct trial_plan *p, json_t *server)
                      cj ? cj : json_null());
 }
 
+/* Which offloads the row's driver used: on kernel sockets the DUT
+ * interface's (as ethtool showed them during the trial), under our stack
+ * what it negotiated with its pktio (the server's offload_* counters). */
+static json_t *driver_offloads_json(const struct trial_link *tl, const struct trial_outcome *o,
+                                    json_t *server)
+{
+    json_t *used = json_array();
+    const char *source;
+    if (trial_kernel_sockets(tl->drv)) {
+        static const char *const map[][2] = {{"tcp-segmentation-offload", "tso"},
+                                             {"generic-segmentation-offload", "gso"},
+                                             {"generic-receive-offload", "gro"},
+                                             {"tx-checksumming", "tx_csum"},
+                                             {"rx-checksumming", "rx_csum"}};
+        json_t *dut = json_object_get(o->offloads, TOPO_NS_DUT "/" TOPO_IF_DUT);
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+            const char *v = json_string_value(json_object_get(dut, map[i][0]));
+            if (v && strncmp(v, "on", 2) == 0) json_array_append_new(used, json_string(map[i][1]));
+        }
+        source = dut ? "ethtool -k " TOPO_IF_DUT " during the trial" : "none: no ethtool reading";
+    } else {
+        static const char *const map[][2] = {{"offload_tso", "tso"},
+                                             {"offload_tx_csum", "tx_csum"},
+                                             {"offload_rx_csum", "rx_csum"}};
+        json_t *dc = json_object_get(server, "driver_counters");
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+            if (jnum(dc, map[i][0]) > 0) json_array_append_new(used, json_string(map[i][1]));
+        source = dc ? "the stack's offload_* counters (negotiated with its pktio)"
+                    : "none: no server counters";
+    }
+    return json_pack("{s:s,s:o,s:s}", "setting", o->offloads_on ? "on" : "off", "used", used,
+                     "source", source);
+}
+
 /* The DUT's packets over a window, and where they were counted. */
 struct dut_packets {
     int ok;
@@ -469,6 +503,8 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
                                                 TOPO_NS_DUT)
                                     : json_pack("{s:s,s:s}", "server", TOPO_NS_DUT, "client",
                                                 TOPO_NS_GEN));
+    /* the DUT's: the server's counters, or the client's with dut = client */
+    json_object_set_new(rec, "driver_offloads", driver_offloads_json(tl, o, p->client ? client : server));
     json_object_set_new(rec, "offloads", o->offloads ? o->offloads : json_null());
     o->offloads = NULL;
     /* the suite's options for this row ([driver NAME], then a variant's);

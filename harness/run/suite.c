@@ -214,6 +214,11 @@ static int set_server_cache(struct suite *s, const char *v, char *why, size_t wh
     return parse_onoff(v, &s->server_cache, why, whylen);
 }
 
+static int set_offloads(struct suite *s, const char *v, char *why, size_t whylen)
+{
+    return parse_onoff(v, &s->offloads, why, whylen);
+}
+
 static int set_port(struct suite *s, const char *v, char *why, size_t whylen)
 {
     long x;
@@ -328,6 +333,11 @@ static const struct suite_key suite_keys[] = {
      "on | off: our server reuses the last /bytes/N response it built while N and Connection "
      "stay the same (off: header and body pattern built per request, serve --no-cache)",
      set_server_cache},
+    {"offloads", "off",
+     "on | off: TSO/GSO/GRO and checksum offloads on the veth (kernel), PACKET_VNET_HDR TSO "
+     "frames and checksum offload (afpacket), the PMD's TSO and checksum offloads (dpdk); off: a wire, "
+     "MTU frames with their checksums filled in. [driver NAME] may set it for one row",
+     set_offloads},
     {"p99_target", "1ms",
      "latency target of the load sweeps: the report gives each driver's highest offered rate "
      "whose p99 stays under it, e.g. 1ms, 500us (> 0)",
@@ -561,6 +571,7 @@ static int open_driver(struct pstate *st, const char *name)
     st->idx = s->ndopts++;
     struct suite_driver_opts *d = &s->dopts[st->idx];
     memset(d, 0, sizeof *d);
+    d->offloads = -1;
     snprintf(d->name, sizeof d->name, "%s", name);
     st->dopt_line[st->idx] = st->line;
     st->sec = SEC_DRIVER;
@@ -859,6 +870,13 @@ static int workload_key(struct pstate *st, const char *name, const char *value)
 static int driver_key(struct pstate *st, const char *name, const char *value)
 {
     struct suite_driver_opts *d = &st->s->dopts[st->idx];
+    if (strcmp(name, "offloads") == 0) { /* the suite's key, for this row: not the driver's */
+        char why[128];
+        if (parse_onoff(value, &d->offloads, why, sizeof why) < 0)
+            return fail_at(st, st->line, "bad value '%s' for 'offloads' in %s: %s", value, st->label,
+                           why);
+        return 0;
+    }
     if (d->nopts == SUITE_MAX_DRIVER_OPTS)
         return fail_at(st, st->line, "too many options in %s (at most %d)", st->label,
                        SUITE_MAX_DRIVER_OPTS);
@@ -1219,6 +1237,18 @@ void suite_apply_quick(struct suite *s)
         if (w->duration_ns > dur) w->duration_ns = dur;
         if (w->warmup_ns > warm) w->warmup_ns = warm;
     }
+}
+
+int suite_row_offloads(const struct suite *s, const char *drv, const char *variant)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        const char *name = pass == 0 ? variant : drv;
+        if (!name || !*name) continue;
+        for (int i = 0; i < s->ndopts; i++)
+            if (strcmp(s->dopts[i].name, name) == 0 && s->dopts[i].offloads >= 0)
+                return s->dopts[i].offloads;
+    }
+    return s->offloads;
 }
 
 const char *const *suite_driver_opts(const struct suite *s, const char *driver)

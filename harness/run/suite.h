@@ -6,7 +6,7 @@
  *
  *   [suite]            name, drivers, repeats, link, dut_cpu, gen_cpu, rps,
  *                      port, duration, warmup, timeout, idle_timeout, capture,
- *                      server_cache, p99_target, dut, server
+ *                      server_cache, p99_target, dut, server, offloads
  *   [workload NAME]    keys of wl_spec_keys (workloads/spec.h); duration,
  *                      warmup and timeout default to the [suite] values; and
  *                      the suite's own: repeats (this workload's), and for an
@@ -15,7 +15,9 @@
  *                      rate is P% of the median req/s WORKLOAD (closed loop,
  *                      earlier in the file) reached on the same driver in the
  *                      same run
- *   [driver NAME]      key = value options passed through to driver NAME
+ *   [driver NAME]      key = value options passed through to driver NAME, but
+ *                      offloads = on|off, which is the suite's and overrides
+ *                      [suite] offloads for this driver's (or variant's) row
  *   [host NAME]        a machine reached over OpenSSH (suite_host.c): ssh, port,
  *                      identity, known_hosts, bin, copy_bin, cpu, iface, ip, pci;
  *                      [suite] dut_host and gen_host name two of them for a
@@ -64,6 +66,7 @@ struct suite_driver_opts {
     char name[32];
     char *opts[SUITE_MAX_DRIVER_OPTS + 1]; /* "key=value", NULL-terminated */
     int nopts;
+    int offloads; /* offloads = in this section: 0 off, 1 on; -1 not given */
 };
 
 struct suite {
@@ -77,6 +80,7 @@ struct suite {
     int dut_cpu, gen_cpu; /* -1 = unpinned */
     int rps, capture;     /* 0/1 */
     int server_cache;     /* 1 (default): the server reuses its last /bytes/N response; 0: --no-cache */
+    int offloads;         /* 0 (default): a wire, no TSO/GSO/GRO/checksum offloads; 1: on */
     uint16_t port;
     uint64_t duration_ns, warmup_ns, timeout_ns, idle_timeout_ns;
     struct wl_spec workloads[SUITE_MAX_WORKLOADS];
@@ -144,6 +148,9 @@ int suite_link_ok(const char *driver, const char *link);
 const char *suite_role_bad(const struct suite *s, const char *entry, char *why, size_t len);
 /* "server" or "client" */
 const char *suite_dut_str(int dut);
+/* A row's offloads (0 off, 1 on): [driver NAME+VARIANT]'s offloads =, else
+ * [driver NAME]'s, else the suite's. variant may be NULL or "". */
+int suite_row_offloads(const struct suite *s, const char *drv, const char *variant);
 /* NULL-terminated "key=value" options of [driver NAME], or NULL if none. */
 const char *const *suite_driver_opts(const struct suite *s, const char *driver);
 void suite_free(struct suite *s); /* frees the option strings; safe to call twice */

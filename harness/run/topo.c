@@ -406,6 +406,23 @@ static int set_disable_ipv6(const char *ns, const char *ifname, char *err, size_
     return topo_ip(err, errlen, "netns", "exec", ns, "sysctl", "-q", "-w", key, NULL);
 }
 
+int topo_veth_offloads(int on, char *err, size_t errlen)
+{
+    /* off: a wire, not a shortcut: MTU-sized frames with their checksums
+     * filled in, as a NIC would carry them. With TSO/GSO and checksum
+     * offload a veth passes 64 KiB super-frames with partial checksums,
+     * which flatters the kernel path unless the raw-frame drivers get the
+     * same (offloads = on: afpacket's PACKET_VNET_HDR, the PMD's offloads). */
+    const char *const nss[] = {TOPO_NS_GEN, TOPO_NS_DUT};
+    const char *const ifs[] = {TOPO_IF_GEN, TOPO_IF_DUT};
+    const char *v = on ? "on" : "off";
+    for (int i = 0; i < 2; i++)
+        if (topo_ip(err, errlen, "netns", "exec", nss[i], "ethtool", "-K", ifs[i], "tso", v, "gso",
+                    v, "gro", v, "tx", v, NULL) < 0)
+            return -1;
+    return 0;
+}
+
 static int build_veth(const struct topo_config *c, char *err, size_t errlen)
 {
     char gen_ip[32], dut_ip[32];
@@ -429,17 +446,10 @@ static int build_veth(const struct topo_config *c, char *err, size_t errlen)
     const char *const nss[] = {TOPO_NS_GEN, TOPO_NS_DUT};
     const char *const ifs[] = {TOPO_IF_GEN, TOPO_IF_DUT};
     for (int i = 0; i < 2; i++) {
-        /* A wire, not a shortcut: MTU-sized frames with their checksums
-         * filled in, as a NIC would carry them. With TSO/GSO and checksum
-         * offload a veth passes 64 KiB super-frames with partial checksums,
-         * which flatters the kernel path and which no raw-frame driver
-         * (AF_PACKET, DPDK net_af_packet) would see on a real link. */
-        if (topo_ip(err, errlen, "netns", "exec", nss[i], "ethtool", "-K", ifs[i], "tso", "off", "gso",
-               "off", "gro", "off", "tx", "off", NULL) < 0)
-            return -1;
         if (topo_ip(err, errlen, "-n", nss[i], "link", "set", "lo", "up", NULL) < 0) return -1;
         if (topo_ip(err, errlen, "-n", nss[i], "link", "set", ifs[i], "up", NULL) < 0) return -1;
     }
+    if (topo_veth_offloads(c->offloads, err, errlen) < 0) return -1;
     if (c->rps) {
         char mask[64];
         rps_mask(c->dut_cpu, mask, sizeof(mask));

@@ -4,7 +4,8 @@
  *
  *   netns bb-gen                         netns bb-dut
  *   bb-gen0 198.18.0.1/24  <== veth ==>  bb-dut0 198.18.0.2/24 (kernel driver)
- *   (both ends: MTU 1500, TSO/GSO/GRO and TX checksum offload off: a wire)
+ *   (both ends: MTU 1500, TSO/GSO/GRO and TX checksum offload off: a wire;
+ *    or all on, offloads = on: topo_veth_offloads)
  *                                        bb-dut0 without address (user-space stack)
  *
  * Callers: harness/main.c (`bypassbench topo up|down`, `run`), harness/run/doctor.c.
@@ -38,7 +39,12 @@ struct topo_config {
     int dut_cpu;      /* DUT core; required >= 0 when rps */
     int dut_addr;     /* 1 = give the DUT veth TOPO_IP_DUT (kernel driver); 0 = no kernel
                          address (user-space stack drivers) */
+    int offloads;     /* 1 = TSO/GSO/GRO and TX checksum offload on both veth ends; 0 = off */
 };
+
+/* Both veth ends' TSO, GSO, GRO and TX checksum offload on (1) or off (0),
+ * with ethtool inside their namespaces. 0, or -1 naming the end. */
+int topo_veth_offloads(int on, char *err, size_t errlen);
 
 /* One user of the topology at a time: the namespaces and addresses are
  * fixed, and two users would talk to each other's servers or tear down each

@@ -121,7 +121,7 @@ static void busy_gro_set(const struct suite *s, const struct trial_link *tl, str
                       : strcmp(tl->drv, "io_uring") == 0 ? "napi_busy_poll"
                                                          : NULL;
     const char *us = key && strcmp(tl->link, "veth") == 0 ? row_opt(s, tl, key) : NULL;
-    if (!us || strcmp(us, "0") == 0) return;
+    if (!us || strcmp(us, "0") == 0 || o->offloads_on) return; /* (offloads on: GRO is on) */
     char err[256];
     if (topo_ip(err, sizeof(err), "netns", "exec", TOPO_NS_DUT, "ethtool", "-K", TOPO_IF_DUT, "gro",
                 "on", NULL) < 0) {
@@ -213,8 +213,9 @@ static int set_dut_addr(const struct trial_ctx *c, int on, char *err, size_t err
 
 /* tap link: net_tap created its kernel interface in bb-dut (the DUT's
  * namespace: the server's, or the client's with dut = client); move it to
- * bb-gen and address it there, as a wire. */
-static int tap_to_gen(const struct trial_ctx *c, pid_t dpid, char *err, size_t errlen)
+ * bb-gen and address it there, as a wire, with the row's offloads. */
+static int tap_to_gen(const struct trial_ctx *c, pid_t dpid, int offloads, char *err,
+                      size_t errlen)
 {
     /* Wait until DPDK has started the port (it brings the interface UP):
      * net_tap configures it by name in its own namespace until then. */
@@ -240,8 +241,9 @@ static int tap_to_gen(const struct trial_ctx *c, pid_t dpid, char *err, size_t e
                 NULL) < 0)
         return -1;
     /* best effort: not every tap offload can be changed */
-    topo_ip(err, errlen, "netns", "exec", TOPO_NS_GEN, "ethtool", "-K", TRIAL_TAP_IF, "tso", "off",
-            "gso", "off", "gro", "off", "tx", "off", NULL);
+    const char *v = offloads ? "on" : "off";
+    topo_ip(err, errlen, "netns", "exec", TOPO_NS_GEN, "ethtool", "-K", TRIAL_TAP_IF, "tso", v,
+            "gso", v, "gro", v, "tx", v, NULL);
     if (topo_ip(err, errlen, "-n", TOPO_NS_GEN, "addr", "add", cidr, "dev", TRIAL_TAP_IF, NULL) < 0 ||
         topo_ip(err, errlen, "-n", TOPO_NS_GEN, "link", "set", TRIAL_TAP_IF, "up", NULL) < 0)
         return -1;
@@ -342,6 +344,24 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         fail(o, "the DUT interface keeps an XDP program: %s", err);
         goto counters;
     }
+    o->offloads_on = suite_row_offloads(c->suite, tl->drv, tl->variant);
+    /* DPDK's net_af_packet drops the kernel's "checksum not filled in" mark
+     * (TP_STATUS_CSUMNOTREADY): with offloads on, the generator's end keeps
+     * computing its TX checksums for that row (the DUT's offloads are what
+     * the PMD has; the record lists both ends). 2 = on but that. */
+    int want = o->offloads_on && strcmp(tl->drv, "dpdk") == 0 && strcmp(tl->link, "veth") == 0 && !p->xdp
+                   ? 2
+                   : o->offloads_on;
+    if (c->veth_offloads && *c->veth_offloads != want) { /* this row's, before GRO below */
+        if (topo_veth_offloads(o->offloads_on, err, sizeof(err)) < 0 ||
+            (want == 2 && topo_ip(err, sizeof(err), "netns", "exec", TOPO_NS_GEN, "ethtool", "-K",
+                                  TOPO_IF_GEN, "tx", "off", NULL) < 0)) {
+            snprintf(o->offloads_err, sizeof(o->offloads_err), "%s", err);
+            fail(o, "cannot turn the veth's offloads %s: %s", o->offloads_on ? "on" : "off", err);
+            goto counters;
+        }
+        *c->veth_offloads = want;
+    }
     busy_sysctls_set(c->suite, tl, &bs, o);
     busy_gro_set(c->suite, tl, &bs, o);
     if (set_dut_addr(c, kernel_keeps_addr(tl->drv), err, sizeof(err)) < 0) {
@@ -370,7 +390,7 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
             proc_stop(spid, 2 * SEC);
             goto counters;
         }
-        if (p->tap && tap_to_gen(c, cpid, err, sizeof(err)) < 0) {
+        if (p->tap && tap_to_gen(c, cpid, o->offloads_on, err, sizeof(err)) < 0) {
             fail(o, "tap link: %s (see %s)", err, p->clog);
             proc_stop(cpid, 2 * SEC);
             proc_stop(spid, 2 * SEC);
@@ -382,7 +402,7 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
             fail(o, "cannot start the server: %s", err);
             goto counters;
         }
-        if (p->tap && tap_to_gen(c, spid, err, sizeof(err)) < 0) {
+        if (p->tap && tap_to_gen(c, spid, o->offloads_on, err, sizeof(err)) < 0) {
             fail(o, "tap link: %s (see %s)", err, p->slog);
             proc_stop(spid, 2 * SEC);
             goto counters;

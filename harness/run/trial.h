@@ -71,6 +71,7 @@ struct trial_ctx {
     const struct cpuacct_hw *hw;  /* hardware cycle counters, when the machine has them */
     int huge_ok;                  /* hugepages reserved: DPDK capture through pdump */
     int *dut_has_addr;            /* the kernel in bb-dut owns TOPO_IP_DUT right now */
+    int *veth_offloads;           /* the veth ends' offloads right now (1 on, 0 off), or NULL */
     volatile sig_atomic_t *stop;  /* set on SIGINT/SIGTERM */
     const char *www;              /* server = nginx: the files it serves (fixed_www_prepare) */
 };
@@ -115,6 +116,8 @@ struct trial_outcome {
     const char *failure; /* NULL, or why (points into why) */
     char why[512];
     int probes;                /* readiness probes the server answered */
+    int offloads_on;           /* the row's offloads setting (suite_row_offloads) */
+    char offloads_err[256];    /* the veth's offloads could not be set for it: why */
     /* The harness's own counters, the fallback when the generator's JSON has
      * no window (DESIGN §6 wants the generator's): the DUT interface from the
      * end of the warm-up to the generator's exit (the DUT's view), unless

@@ -575,3 +575,37 @@ Test(report, seed000_table_from_client_downloads)
     cr_expect_null(strstr(section(md, "Method"), "Which side is the DUT"));
     json_decref(recs);
 }
+
+/* Each row's offloads setting and what its driver used, from the records'
+ * driver_offloads: both settings when a suite runs both, and "varies" when
+ * a row's trials disagree. */
+Test(report, offloads_per_row)
+{
+    char dir[128], path[256], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/ol", base);
+    json_t *recs = json_array();
+    const char *drivers[] = {"kernel", "kernel+ol", "afpacket+ol"};
+    for (int d = 0; d < 3; d++)
+        for (int r = 1; r <= 2; r++) {
+            json_t *x = rec(drivers[d], r, "ok", 1000 + d, 0.5);
+            json_t *used = json_array();
+            if (d > 0) json_array_append_new(used, json_string("tso"));
+            if (d == 2 && r == 2) json_array_append_new(used, json_string("tx_csum"));
+            json_object_set_new(x, "driver_offloads",
+                                json_pack("{s:s,s:o,s:s}", "setting", d ? "on" : "off", "used",
+                                          used, "source", "test"));
+            json_array_append_new(recs, x);
+            cr_assert_eq(results_write_trial(dir, "ka", drivers[d], (unsigned)r, x, err, sizeof err),
+                         0, "%s", err);
+        }
+    cr_assert_eq(results_write_summary(dir, recs, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(report_write(dir, NULL, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/REPORT.md", dir);
+    const char *m = section(slurp(path), "Method");
+    cr_expect_not_null(strstr(m, "- **Offloads**"), "%s", m);
+    cr_expect_not_null(strstr(m, "`kernel` off: none;"), "%s", m);
+    cr_expect_not_null(strstr(m, "`kernel+ol` on: tso"), "%s", m);
+    cr_expect_null(strstr(m, "`kernel+ol` on: tso (varies"), "%s", m);
+    cr_expect_not_null(strstr(m, "`afpacket+ol` on: tso (varies between its trials)"), "%s", m);
+    json_decref(recs);
+}

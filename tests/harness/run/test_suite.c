@@ -600,3 +600,33 @@ Test(suite, dut_client_refuses_ring_from_drivers_override)
     cr_expect_eq(suite_set_drivers(s, "kernel,dpdk@tap", err, sizeof err), 0, "%s", err);
     suite_free(s);
 }
+
+/* offloads: off by default, on in [suite], and a [driver] section's own
+ * value for its row (a variant's over its driver's), kept out of the options
+ * passed to the driver. */
+Test(suite, offloads_per_suite_and_row)
+{
+    struct suite *s = load_ok("[workload a]\n");
+    cr_expect_eq(s->offloads, 0);
+    cr_expect_eq(suite_row_offloads(s, "afpacket", NULL), 0);
+    suite_free(s);
+    s = load_ok("[suite]\ndrivers = kernel,afpacket,afpacket+ol\noffloads = off\n[workload a]\n"
+                "[driver afpacket]\nversion = 2\n[driver afpacket+ol]\noffloads = on\n");
+    cr_expect_eq(suite_row_offloads(s, "kernel", ""), 0);
+    cr_expect_eq(suite_row_offloads(s, "afpacket", ""), 0);
+    cr_expect_eq(suite_row_offloads(s, "afpacket", "afpacket+ol"), 1);
+    const char *const *o = suite_driver_opts(s, "afpacket+ol");
+    cr_expect(o == NULL || o[0] == NULL, "offloads passed to the driver as '%s'", o ? o[0] : "");
+    suite_free(s);
+    s = load_ok("[suite]\noffloads = on\n[workload a]\n[driver kernel]\noffloads = off\n");
+    cr_expect_eq(suite_row_offloads(s, "kernel", NULL), 0);
+    cr_expect_eq(suite_row_offloads(s, "dpdk", NULL), 1);
+    suite_free(s);
+}
+
+Test(suite_errors, bad_offloads)
+{
+    expect_err("[suite]\noffloads = maybe\n[workload a]\n", "t.ini:2: ", "'maybe'", "'offloads'");
+    expect_err("[workload a]\n[driver afpacket]\n\noffloads = yes\n", "t.ini:4: ", "'yes'",
+               "[driver afpacket]");
+}

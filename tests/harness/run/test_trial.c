@@ -906,3 +906,19 @@ Test(record_client, says_which_side_and_what_stayed)
     rmdir(logs);
     rmdir(dir);
 }
+
+/* The row's offloads reach the pktio drivers as their offloads option; the
+ * kernel's are the veth's (trial_execute), not an option. */
+Test(plan, offloads_reach_afpacket_and_dpdk)
+{
+    load("offloads = on\n", "");
+    plan("ka", "afpacket", 0);
+    HAS(P.sargv, " --opt offloads=1");
+    plan("ka", "dpdk", 0);
+    HAS(P.sargv, " --opt offloads=1");
+    plan("ka", "kernel", 0);
+    LACKS(P.sargv, "offloads");
+    load("", "");
+    plan("ka", "afpacket", 0);
+    HAS(P.sargv, " --opt offloads=0");
+}
