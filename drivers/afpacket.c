@@ -153,8 +153,10 @@ static struct afp *afp_of(struct pktio *p)
 /* The options (cfg->opts); doctor and --help print this table. Every number
  * takes the k/m size suffixes (binary), as it always has, the counts too. */
 const struct opt_def afp_opt_defs[] = {
-    {.name = "version", .type = OPT_UINT, .min = 2, .max = 3, .def = "3",
-     .help = "ring version: 3 (TPACKET_V3 blocks), 2 (a slot per frame: lower latency)",
+    {.name = "version", .type = OPT_UINT, .min = 2, .max = 3, .def = "2",
+     .help = "ring version: 2 (a slot per frame, seen at once), 3 (TPACKET_V3 blocks, seen "
+             "when one retires: fewer wake-ups for bulk receive, but up to retire_tov_ms more "
+             "per request/response exchange)",
      .off = offsetof(struct afp_opts, version), .size = sizeof(int)},
     {.name = "block_size", .type = OPT_SIZE, .min = 4096, .max = 1u << 30, .def = "256k",
      .help = "RX ring block, bytes, a multiple of the page size",

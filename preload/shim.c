@@ -214,15 +214,6 @@ static struct netio *stack(void)
     for (char *save = NULL, *t = opts_s ? strtok_r(opts_s, "\n", &save) : NULL; t && no < 63;
          t = strtok_r(NULL, "\n", &save))
         opts[no++] = t;
-    /* afpacket: a ring slot per frame (TPACKET_V2) unless told otherwise. A
-     * V3 block becomes visible only when it retires (1 ms when traffic is
-     * light), and a waiting call sleeps on the socket: with V3 every request
-     * of one connection waited 1 ms (measured: 995 req/s, p50 1.00 ms; V2:
-     * 21217 req/s, p50 40 us; nginx, wrk -c1). */
-    int has_version = 0;
-    for (int i = 0; i < no; i++)
-        has_version |= strncmp(opts[i], "version=", 8) == 0;
-    if (!has_version && strcmp(env.driver, "afpacket") == 0 && no < 63) opts[no++] = "version=2";
     opts[no] = NULL;
     struct netio_config cfg = {.cpu = -1,
                                .iface = env.iface,
