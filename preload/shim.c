@@ -1250,7 +1250,7 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
     struct psock *ps = ps_get(fd, "read", &refused);
     if (refused) return -1;
     if (!ps) return REAL(__read_chk)(fd, buf, n, buflen);
-    if (n > buflen) abort(); /* the fortify check's verdict */
+    if (n > buflen) __chk_fail();
     struct iovec v = {buf, n};
     return ps_recv(ps, &v, 1, 0, NULL, NULL);
 }
@@ -1281,7 +1281,7 @@ EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
     struct psock *ps = ps_get(fd, "recv", &refused);
     if (refused) return -1;
     if (!ps) return REAL(__recv_chk)(fd, buf, n, buflen, flags);
-    if (n > buflen) abort();
+    if (n > buflen) __chk_fail();
     struct iovec v = {buf, n};
     return ps_recv(ps, &v, 1, flags, NULL, NULL);
 }
@@ -1304,7 +1304,7 @@ EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int fl
     struct psock *ps = ps_get(fd, "recvfrom", &refused);
     if (refused) return -1;
     if (!ps) return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
-    if (n > buflen) abort();
+    if (n > buflen) __chk_fail();
     struct iovec v = {buf, n};
     return ps_recv(ps, &v, 1, flags, from, fromlen);
 }

@@ -80,6 +80,10 @@ extern __thread int in_shim;
 
 /* Real functions (dlsym RTLD_NEXT), resolved on first use. */
 void *shim_real(const char *name);
+/* glibc's own verdict on a failed _FORTIFY_SOURCE check ("*** buffer
+ * overflow detected ***", then abort): what the wrapped __*_chk call would
+ * have done, so a stack socket fails the check as a kernel one does. */
+extern void __chk_fail(void) __attribute__((noreturn));
 #define REAL(fn) ((__typeof__(&fn))shim_real_cached(&real_##fn, #fn))
 static inline void *shim_real_cached(void **slot, const char *name)
 {

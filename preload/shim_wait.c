@@ -169,7 +169,7 @@ EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 
 EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
 {
-    if (fdslen / sizeof(*fds) < n) abort(); /* the fortify check's verdict */
+    if (fdslen / sizeof(*fds) < n) __chk_fail();
     return poll(fds, n, timeout);
 }
 

@@ -579,10 +579,10 @@ static uint16_t dp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
     return i;
 }
 
-static struct pktbuf *dp_alloc(struct pktio *p)
+/* A buffer from pool (NULL, counted, when it is empty or absent). */
+static struct pktbuf *pool_buf(struct dp *d, struct rte_mempool *pool)
 {
-    struct dp *d = dp_of(p);
-    struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
+    struct rte_mbuf *m = pool ? rte_pktmbuf_alloc(pool) : NULL;
     if (!m) {
         d->ctr[DP_ALLOC_FAIL]++;
         return NULL;
@@ -593,18 +593,17 @@ static struct pktbuf *dp_alloc(struct pktio *p)
     return b;
 }
 
+static struct pktbuf *dp_alloc(struct pktio *p)
+{
+    struct dp *d = dp_of(p);
+    return pool_buf(d, d->pool);
+}
+
+/* TSO: a 64 KiB mbuf from the TSO pool (only where the port offers TSO). */
 static struct pktbuf *dp_alloc_tso(struct pktio *p)
 {
     struct dp *d = dp_of(p);
-    struct rte_mbuf *m = d->tso_pool ? rte_pktmbuf_alloc(d->tso_pool) : NULL;
-    if (!m) {
-        d->ctr[DP_ALLOC_FAIL]++;
-        return NULL;
-    }
-    struct pktbuf *b = dpdk_buf_of(m);
-    b->len = 0;
-    b->ol_flags = 0;
-    return b;
+    return pool_buf(d, d->tso_pool);
 }
 
 static void dp_free(struct pktio *p, struct pktbuf **bufs, uint16_t n)
