@@ -165,7 +165,9 @@ const struct opt_def afp_opt_defs[] = {
      .help = "blocks in the RX ring (k = 1024 here too)",
      .off = offsetof(struct afp_opts, block_count), .size = sizeof(uint32_t)},
     {.name = "frame_size", .type = OPT_SIZE, .min = 128, .max = 1u << 20, .def = "2048",
-     .help = "V2 slot / V3 nominal frame, bytes, a multiple of 16 dividing block_size",
+     .help = "V2 slot / V3 nominal frame, bytes, a multiple of 16 dividing block_size; "
+             "version=2 with offloads=1 needs a slot for a 64 KiB super-frame: left unset, "
+             "frame_size and block_size become 68 KiB and block_count 256",
      .off = offsetof(struct afp_opts, frame_size), .size = sizeof(uint32_t)},
     {.name = "retire_tov_ms", .type = OPT_SIZE, .min = 0, .max = 60000, .def = "1",
      .help = "V3 block retire timeout, ms",
@@ -191,6 +193,44 @@ const struct opt_def afp_opt_defs[] = {
     OPT_END,
 };
 
+/* Whether "key=..." is among opts (the value is not looked at). */
+static int given(const char *const *opts, const char *key)
+{
+    size_t n = strlen(key);
+    for (; opts && *opts; opts++)
+        if (!strncmp(*opts, key, n) && (*opts)[n] == '=') return 1;
+    return 0;
+}
+
+/* A V2 slot holding a 64 KiB super-frame: the kernel puts the frame at
+ * TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + the virtio_net_hdr (tpacket_rcv's
+ * netoff), so the slot needs that much before AFP_BIG_CAP. */
+#define AFP_V2_BIG_NEED                                                                            \
+    (TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + (uint32_t)sizeof(struct virtio_net_hdr) + AFP_BIG_CAP)
+#define AFP_V2_BIG_BLOCKS 256 /* 256 slots of 68 KiB: 17 MiB, 16 MiB of super-frames */
+
+/* version=2 with offloads=1: GRO super-frames reach the socket, and a slot
+ * too small for one truncates it (rx_too_big, then the peer retransmits
+ * forever). Left alone, frame_size (and block_size, block_count) grow to hold
+ * one; set too small by hand, they are refused. */
+static int v2_big_slots(const char *const *opts, struct afp_opts *o, long page, char *err,
+                        size_t errlen)
+{
+    if (o->version != 2 || !o->offloads || o->frame_size >= AFP_V2_BIG_NEED) return 0;
+    uint32_t need = (AFP_V2_BIG_NEED + (uint32_t)page - 1) / (uint32_t)page * (uint32_t)page;
+    if (given(opts, "frame_size")) {
+        snprintf(err, errlen,
+                 "afpacket: frame_size=%u is too small for version=2 with offloads=1: a GRO "
+                 "super-frame needs a %u-byte slot (set frame_size=%u, or use version=3)",
+                 o->frame_size, (unsigned)AFP_V2_BIG_NEED, need);
+        return -1;
+    }
+    o->frame_size = need;
+    if (!given(opts, "block_size")) o->block_size = need;
+    if (!given(opts, "block_count")) o->block_count = AFP_V2_BIG_BLOCKS;
+    return 0;
+}
+
 /* The options into *o, then the checks that involve more than one. */
 static int parse_opts(const char *const *opts, struct afp_opts *o, char *err, size_t errlen)
 {
@@ -198,6 +238,7 @@ static int parse_opts(const char *const *opts, struct afp_opts *o, char *err, si
     if (opts_parse("afpacket", opts, &set, 1, NULL, err, errlen) < 0) return -1;
     long page = sysconf(_SC_PAGESIZE);
     if (page <= 0) page = 4096;
+    if (v2_big_slots(opts, o, page, err, errlen) < 0) return -1;
     if (o->block_size % (uint32_t)page) {
         snprintf(err, errlen, "afpacket: block_size=%u is not a multiple of the page size %ld",
                  o->block_size, page);

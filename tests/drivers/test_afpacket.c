@@ -282,6 +282,10 @@ Test(afpacket, option_errors)
     expect_open_error("lo", o3, "block_size=5000");
     const char *o4[] = {"frame_size=1000", NULL};
     expect_open_error("lo", o4, "frame_size=1000");
+    const char *o6[] = {"offloads=1", "frame_size=2048", NULL};
+    expect_open_error("lo", o6, "frame_size=2048 is too small for version=2 with offloads=1");
+    const char *o7[] = {"offloads=1", "block_size=256k", NULL}; /* 68 KiB slots do not divide it */
+    expect_open_error("lo", o7, "dividing block_size=262144");
     const char *o5[] = {"noequals", NULL};
     expect_open_error("lo", o5, "noequals");
     expect_open_error(NULL, NULL, "no interface");

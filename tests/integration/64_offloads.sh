@@ -79,5 +79,35 @@ for r in recs:
 need = {"kernel", "afpacket", "afpacket+wire", "afpacket+txr"}
 assert need <= seen, seen
 PY
+# The client as the DUT with offloads on: afpacket's default TPACKET_V2 ring
+# receives the generator's GRO super-frames whole (its slots grow to 68 KiB
+# unless frame_size is set), none truncated (rx_too_big 0).
+cat > "$tmp/c.ini" <<INI
+[suite]
+drivers = afpacket
+offloads = on
+dut = client
+repeats = 1
+timeout = 30s
+[workload dl-64m]
+mode = download
+path = /bytes/64m
+connections = 1
+requests = 1
+INI
+"$BB" run "$tmp/c.ini" --out "$tmp/cout" > "$tmp/crun.log" 2>&1 || { cat "$tmp/crun.log"; fail "the client-DUT offloads suite failed"; }
+python3 - "$tmp"/cout/*/trials <<'PY' || fail "client-DUT records"
+import glob, json, os, sys
+recs = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.json")))]
+assert len(recs) == 1, len(recs)
+r = recs[0]
+assert r["status"] == "ok", r["failure"]
+dc = r["client"]["driver_counters"]
+print("afpacket client DUT, offloads on: rx_gro %d rx_too_big %d rx_frames %d" % (dc["rx_gro"], dc["rx_too_big"], dc["rx_frames"]))
+assert dc["rx_too_big"] == 0, dc["rx_too_big"]
+assert dc["rx_gro"] > 100, dc["rx_gro"]
+PY
+out=$("$BB" serve --driver afpacket --iface lo --ip 198.18.9.1/24 --opt offloads=1 --opt frame_size=2048 2>&1); rc=$?
+[ $rc != 0 ] && echo "$out" | grep -q "frame_size=2048 is too small" || fail "frame_size=2048 with offloads=1 not refused: rc $rc: $out"
 no_leftovers
 echo "ok"
