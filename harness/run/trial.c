@@ -156,9 +156,10 @@ struct probe_arg {
     uint16_t port;
     uint64_t timeout_ns;
     const char *ip;
+    int redis; /* a redis server: PING, +PONG (not HTTP) */
 };
 
-static int probe_once(const char *ip, uint16_t port)
+static int probe_once(const char *ip, uint16_t port, int redis)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
@@ -168,12 +169,13 @@ static int probe_once(const char *ip, uint16_t port)
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
     inet_pton(AF_INET, ip, &a.sin_addr);
     static const char req[] = "GET /bytes/1 HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n";
+    const char *q = redis ? "PING\r\n" : req, *want = redis ? "+PONG" : "HTTP/1.1 200";
     char buf[512];
     int ok = -1;
     if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        write(fd, req, sizeof(req) - 1) == (ssize_t)sizeof(req) - 1) {
+        write(fd, q, strlen(q)) == (ssize_t)strlen(q)) {
         ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        if (n >= 12 && memcmp(buf, "HTTP/1.1 200", 12) == 0) ok = 0;
+        if (n >= (ssize_t)strlen(want) && memcmp(buf, want, strlen(want)) == 0) ok = 0;
     }
     close(fd);
     return ok;
@@ -184,7 +186,7 @@ static int probe_fn(void *arg)
     const struct probe_arg *p = arg;
     uint64_t end = proc_mono_ns() + p->timeout_ns;
     while (proc_mono_ns() < end) {
-        if (probe_once(p->ip, p->port) == 0) return 0;
+        if (probe_once(p->ip, p->port, p->redis) == 0) return 0;
         usleep(50000);
     }
     return 1;
@@ -397,6 +399,10 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
             goto counters;
         }
     } else if (!p->ring) {
+        if ((p->sapp || p->gapp) && trial_app_prepare(c, p, err, sizeof(err)) < 0) {
+            fail(o, "cannot prepare the application's files: %s", err);
+            goto counters;
+        }
         spid = topo_spawn(TOPO_NS_DUT, p->sargv, p->slog, p->slog, err, sizeof(err));
         if (spid < 0) {
             fail(o, "cannot start the server: %s", err);
@@ -407,7 +413,8 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
             proc_stop(spid, 2 * SEC);
             goto counters;
         }
-        struct probe_arg pa = {.port = c->suite->port, .timeout_ns = 10 * SEC, .ip = tl->dut_ip};
+        struct probe_arg pa = {.port = c->suite->port, .timeout_ns = 10 * SEC, .ip = tl->dut_ip,
+                               .redis = p->sapp == APP_REDIS_SERVER};
         if (topo_run_in(TOPO_NS_GEN, probe_fn, &pa) != 0) {
             fail(o, "server did not answer within 10 s (see %s)", p->slog);
             proc_stop(spid, 2 * SEC);
@@ -444,6 +451,11 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
             proc_stop(spid, 2 * SEC);
             goto counters;
         }
+    } else if (p->gapp && trial_app_warmup(c, p, w, err, sizeof(err)) < 0) {
+        fail(o, "%s", err);
+        if (cap_pid > 0) proc_stop(cap_pid, 2 * SEC);
+        if (spid > 0) proc_stop(spid, 2 * SEC);
+        goto counters;
     } else {
         cpid = topo_spawn(p->ring ? TOPO_NS_DUT : TOPO_NS_GEN, p->cargv, p->clog, p->clog, err,
                           sizeof(err));
@@ -456,7 +468,8 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
     /* The harness's counters, the fallback: from the end of the warm-up to
      * the generator's exit, a longer span than the window (the generator
      * takes its own at the window's edges; the record prefers those). */
-    proc_sleep_watching(cpid, w->mode == WL_DOWNLOAD ? 0 : w->warmup_ns, c->stop);
+    /* an application generator: its warm-up ran before, its whole run is measured */
+    proc_sleep_watching(cpid, w->mode == WL_DOWNLOAD || p->gapp ? 0 : w->warmup_ns, c->stop);
     snprintf(o->delta_err, sizeof(o->delta_err), "%s",
              p->ring ? "the ring link has no interface" : "not read");
     if (!p->ring)
@@ -497,6 +510,9 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
                                   sizeof(o->delta_err)) == 0;
     }
     if (cap_pid > 0) proc_stop(cap_pid, 5 * SEC); /* writes its sidecar */
+    if (spid > 0 && p->sapp == APP_REDIS_SERVER && !o->failure &&
+        trial_app_redis_info(p, err, sizeof(err)) < 0)
+        fail(o, "cannot read redis-server's INFO commandstats: %s", err);
     if (spid > 0) {
         int sst = proc_stop(spid, 5 * SEC);
         if (!o->failure && (!WIFEXITED(sst) || WEXITSTATUS(sst) != 0)) {
@@ -507,6 +523,8 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         if (p->nginx && nginx_server_json(p, err, sizeof(err)) < 0 && !o->failure)
             fail(o, "%s", err);
     }
+    if ((p->sapp || p->gapp) && !o->failure && trial_app_results(c, p, w, err, sizeof(err)) < 0)
+        fail(o, "%s", err);
 counters:
     busy_sysctls_restore(&bs);
     if (p->client) /* the handshake's, nothing to keep */
