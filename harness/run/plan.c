@@ -282,6 +282,11 @@ static void plan_generator(struct trial_plan *p, const struct trial_ctx *c,
 
 /* --- applications (apps.h) ------------------------------------------------ */
 
+/* ab's -n with -t: a bound above any rate ab reaches on one core here
+ * (about 60k req/s), so time ends the run; ab allocates 32 bytes per
+ * request of it up front (64 GB for -n 2e9 failed) */
+#define AB_MAX_RPS 500000ull
+
 /* taskset -c CPU: the program and every thread it starts on that core
  * (redis-server starts its own before the harness could pin them) */
 static void push_taskset(char **a, int *n, const char *cpu)
@@ -349,9 +354,10 @@ static void plan_app_gen(char **a, struct trial_plan *p, const struct wl_spec *w
         push(a, &n, "-c"), push(a, &n, p->conns);
         if (w->requests) {
             push(a, &n, "-n"), push(a, &n, p->reqs);
-        } else { /* -t sets -n 50000: a larger -n after it lets the time decide */
+        } else { /* -t sets -n 50000: a larger -n after it lets the time decide
+                  * (ab keeps 32 bytes per request of -n: AB_MAX_RPS per second) */
             push(a, &n, "-t"), push(a, &n, dur);
-            push(a, &n, "-n"), push(a, &n, "2000000000");
+            push(a, &n, "-n"), push(a, &n, dur == p->app_dur ? p->app_abn : p->app_wabn);
         }
         push(a, &n, "-s"), push(a, &n, p->app_tmo);
         push(a, &n, "-e"), push(a, &n, csv);
@@ -381,6 +387,10 @@ static void plan_apps(struct trial_plan *p, const struct trial_ctx *c, const str
              (unsigned long long)((w->timeout_ns + 999999999ull) / 1000000000ull));
     snprintf(p->app_dur, sizeof(p->app_dur), "%llu",
              (unsigned long long)(w->duration_ns / 1000000000ull));
+    snprintf(p->app_abn, sizeof(p->app_abn), "%llu",
+             (unsigned long long)(w->duration_ns / 1000000000ull) * AB_MAX_RPS);
+    snprintf(p->app_wabn, sizeof(p->app_wabn), "%llu",
+             (unsigned long long)((w->warmup_ns + 999999999ull) / 1000000000ull) * AB_MAX_RPS);
     /* warm-up: whole seconds too, rounded up */
     snprintf(p->app_wdur, sizeof(p->app_wdur), "%llu",
              (unsigned long long)((w->warmup_ns + 999999999ull) / 1000000000ull));

@@ -116,7 +116,7 @@ struct trial_plan {
     char app_dir[PATH_MAX + 16], app_stats[PATH_MAX + 32], app_script[PATH_MAX + 32],
         app_csv[PATH_MAX + 32], app_wcsv[PATH_MAX + 32], app_wlog[PATH_MAX + 32],
         app_sbin[PATH_MAX], app_gbin[PATH_MAX], app_port[16], app_dur[16], app_wdur[16],
-        app_tmo[16], app_host[24];
+        app_tmo[16], app_abn[24], app_wabn[24];
     char *wargv[TRIAL_MAX_ARGS];
 };
 
