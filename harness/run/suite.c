@@ -1209,6 +1209,13 @@ static int check_apps(struct pstate *st, int i)
                            "[workload %s]: gen_app = redis-benchmark runs a count: set requests "
                            "= N (its -n, per test)",
                            w->name);
+        /* it sends whole pipelines: -n 5000 -P 16 ran 5008 commands */
+        if (w->requests % w->pipeline)
+            return fail_at(st, a->gen_line,
+                           "[workload %s]: gen_app = redis-benchmark sends whole pipelines: "
+                           "requests (%llu) must be a multiple of pipeline (%u), or the server "
+                           "runs more commands than it counts",
+                           w->name, (unsigned long long)w->requests, w->pipeline);
     }
     return 0;
 }

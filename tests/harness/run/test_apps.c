@@ -308,7 +308,7 @@ Test(apps_suite, accepted_and_kept_per_workload)
     cr_assert_eq(suite_load_string(SUITE "[workload a]\npath = /bytes/64\nserver_app = nginx\n"
                                          "gen_app = wrk\ngen_args = -H 'X-A: 1'\n"
                                          "[workload r]\nserver_app = redis-server\n"
-                                         "gen_app = redis-benchmark\nrequests = 1000\npipeline = 16\n"
+                                         "gen_app = redis-benchmark\nrequests = 1024\npipeline = 16\n"
                                          "gen_args = -t get,set\n"
                                          "[workload ours]\npath = /bytes/1k\n",
                                    "a.ini", &s, err, sizeof err),
@@ -347,6 +347,9 @@ Test(apps_suite, bad_combinations_refused_with_file_and_line)
     refused(SUITE "[workload a]\ngen_app = wrk\npipeline = 4\n", "a.ini:5:", "does not pipeline");
     refused(SUITE "[workload a]\nserver_app = redis-server\ngen_app = redis-benchmark\n", "a.ini:6:",
             "set requests = N");
+    refused(SUITE "[workload a]\nserver_app = redis-server\ngen_app = redis-benchmark\n"
+                  "requests = 5000\npipeline = 16\n",
+            "a.ini:6:", "must be a multiple of pipeline (16)");
     refused(SUITE "[workload a]\ngen_args = -k\n", "a.ini:5:", "gen_args without gen_app");
     refused(SUITE "[workload a]\nserver_args = -g x\n", "a.ini:5:", "server_args without server_app");
     refused(SUITE "[workload a]\ngen_app = ab\ngen_args = -n $(id)\n", "a.ini:6:",
