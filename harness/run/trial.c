@@ -87,13 +87,16 @@ static const char *row_opt(const struct suite *s, const struct trial_link *tl, c
     return v ? v : opts_value(suite_driver_opts(s, tl->drv), key, -1);
 }
 
+/* app: the server is a stock program (server_app), which sets no busy-poll
+ * option of its own: the sysctls are its only way to busy poll */
 static void busy_sysctls_set(const struct suite *s, const struct trial_link *tl,
-                             struct busy_sysctls *b, struct trial_outcome *o)
+                             struct busy_sysctls *b, struct trial_outcome *o, int app)
 {
     memset(b, 0, sizeof(*b));
     if (strcmp(tl->drv, "kernel") != 0) return;
     const char *us = row_opt(s, tl, "busy_poll"), *ep = row_opt(s, tl, "epoll_busy_poll");
-    if (!us || strcmp(us, "0") == 0 || (ep && strcmp(ep, "off") == 0) || epoll_has_params()) return;
+    if (!us || strcmp(us, "0") == 0 || (ep && strcmp(ep, "off") == 0) || (epoll_has_params() && !app))
+        return;
     if (sysctl_rw("/proc/sys/net/core/busy_poll", b->old_poll, sizeof(b->old_poll), us) < 0 ||
         sysctl_rw("/proc/sys/net/core/busy_read", b->old_read, sizeof(b->old_read), us) < 0) {
         snprintf(o->busy_sysctls, sizeof(o->busy_sysctls),
@@ -104,9 +107,10 @@ static void busy_sysctls_set(const struct suite *s, const struct trial_link *tl,
     }
     b->set = 1;
     snprintf(o->busy_sysctls, sizeof(o->busy_sysctls),
-             "net.core.busy_poll=%s net.core.busy_read=%s (no EPIOCSPARAMS; were %s and %s, "
+             "net.core.busy_poll=%s net.core.busy_read=%s (%s; were %s and %s, "
              "restored after the trial)",
-             us, us, b->old_poll, b->old_read);
+             us, us, app ? "a stock server sets no option of its own" : "no EPIOCSPARAMS",
+             b->old_poll, b->old_read);
 }
 
 /* Busy polling polls the NAPI instance a socket's packets came from, and a
@@ -364,7 +368,7 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         }
         *c->veth_offloads = want;
     }
-    busy_sysctls_set(c->suite, tl, &bs, o);
+    busy_sysctls_set(c->suite, tl, &bs, o, p->sapp != APP_NONE);
     busy_gro_set(c->suite, tl, &bs, o);
     if (set_dut_addr(c, kernel_keeps_addr(tl->drv), err, sizeof(err)) < 0) {
         fail(o, "cannot set the DUT address: %s", err);

@@ -32,7 +32,6 @@
 #include <unistd.h>
 
 #define SEC 1000000000ull
-#define APP_RAW_MAX (256 * 1024) /* the raw output kept in the record */
 
 static int write_text(const char *path, const char *text, char *err, size_t errlen)
 {
@@ -63,6 +62,8 @@ int trial_app_prepare(const struct trial_ctx *c, const struct trial_plan *p, cha
         return -1;
     }
     unlink(p->app_stats), unlink(p->app_csv), unlink(p->app_wcsv), unlink(p->app_wlog);
+    snprintf(tmp, sizeof(tmp), "%s/commandstats.txt", p->app_dir);
+    unlink(tmp);
     if (p->sapp == APP_NGINX) {
         snprintf(tmp, sizeof(tmp), "%s/tmp", p->app_dir);
         if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
