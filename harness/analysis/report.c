@@ -794,8 +794,10 @@ static void section_workloads(struct ctx *c)
         json_t *s = c->pd.specs[w];
         const char *mode = mode_of(&c->pd, w), *h = headline(mode);
         fprintf(f, "### %s\n\n", c->pd.workloads[w]);
+        const char *sapp = str_at(app_of(&c->pd, w), "server");
+        int redis = sapp && strcmp(sapp, "redis-server") == 0; /* no path, a count */
         fprintf(f, "%s `%s`, %lld connection%s", mode_title(mode),
-                str_at(s, "path") ? str_at(s, "path") : "?",
+                redis ? "redis commands" : str_at(s, "path") ? str_at(s, "path") : "?",
                 (long long)json_integer_value(json_object_get(s, "connections")),
                 json_integer_value(json_object_get(s, "connections")) == 1 ? "" : "s");
         if (json_integer_value(json_object_get(s, "pipeline")) > 1)
@@ -805,7 +807,10 @@ static void section_workloads(struct ctx *c)
             fprintf(f, ", rate %s req/s",
                     units_format_count((double)json_integer_value(json_object_get(s, "rate")), a,
                                        sizeof a));
-        if (strcmp(mode, "download") != 0)
+        if (redis)
+            fprintf(f, "; %lld requests per test (redis-benchmark -n), no warm-up",
+                    (long long)json_integer_value(json_object_get(s, "requests")));
+        else if (strcmp(mode, "download") != 0)
             fprintf(f, "; warm-up %s, window %s", fmt(num_at(s, "warmup_ns"), U_NS, a, sizeof a),
                     fmt(num_at(s, "duration_ns"), U_NS, b, sizeof b));
         fprintf(f, ".  \n");
