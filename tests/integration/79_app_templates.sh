@@ -111,4 +111,4 @@ grep -q 'generator: redis-benchmark' "$dir/REPORT.md" || fail "the report does n
 no_leftovers
 pgrep -x nginx -a | grep -q "$tmp" && fail "nginx left running"
 pgrep -x redis-server -a | grep -q 8080 && fail "redis-server left running"
-echo "PASS"
+echo ok

@@ -196,6 +196,7 @@ Test(apps_identity, redis_commandstats_equal_the_benchmark_counts)
                                       why, sizeof why),
                    "%s", why);
     json_decref(c);
+    json_decref(server);
     /* one request fewer per test than redis ran: a mismatch */
     c = redis_trial(99999, &server);
     cr_expect_not_null(app_identity_check(APP_REDIS_SERVER, APP_REDIS_BENCHMARK, c, server, NULL,
@@ -203,6 +204,7 @@ Test(apps_identity, redis_commandstats_equal_the_benchmark_counts)
     cr_expect(strstr(why, "redis-server ran 100000 set commands") && strstr(why, "completed 99999"),
               "%s", why);
     json_decref(c);
+    json_decref(server);
     /* the stack accepted fewer connections than the client had open */
     c = redis_trial(100000, &server);
     json_object_set_new(stack, "preload_accepts", json_integer(3));
@@ -210,6 +212,7 @@ Test(apps_identity, redis_commandstats_equal_the_benchmark_counts)
                                           1, why, sizeof why));
     cr_expect(strstr(why, "accepted 3 connections"), "%s", why);
     json_decref(c);
+    json_decref(server);
     json_decref(stack);
 }
 
