@@ -9,6 +9,10 @@
  * `load` on the DUT driver in bb-dut (its interface, address, options and
  * capture, as serve's would be), and the fixed server in bb-gen on kernel
  * sockets (plan_fixed_server: ours, or nginx).
+ * A workload that names applications (server_app, gen_app; apps.h) gets
+ * their command lines instead (plan_apps): the server behind taskset, under
+ * `bypassbench exec` on our stack's drivers, the generator behind taskset in
+ * bb-gen, and its throw-away warm-up run.
  * Callers: harness/cli/run.c, tests/harness/run/test_trial.c. Calls: suite.c,
  * opts_value (drivers/opts.c), topo_which (nginx's path).
  */

@@ -389,3 +389,85 @@ Test(apps_info, packages_named)
         cr_expect_eq(app_installed((enum app_id)id, path, sizeof path, why, sizeof why), 0, "%s",
                      why);
 }
+
+/* --- the plan: the command lines of the templates ------------------------ */
+
+#include "harness/run/trial.h"
+
+static char *joined(char *const *argv)
+{
+    static char buf[8192];
+    buf[0] = '\0';
+    for (size_t i = 0; argv[i]; i++) {
+        if (i) strcat(buf, " ");
+        strcat(buf, argv[i]);
+    }
+    return buf;
+}
+
+#define HAS(argv, s) cr_expect(strstr(joined(argv), s) != NULL, "'%s' lacks '%s'", joined(argv), s)
+#define LACKS(argv, s) cr_expect(strstr(joined(argv), s) == NULL, "'%s' has '%s'", joined(argv), s)
+
+static struct suite ps;
+static struct trial_plan pp;
+
+static void plan_of(const char *wname, const char *entry)
+{
+    char err[1024] = "";
+    static int loaded;
+    if (!loaded) {
+        cr_assert_eq(suite_load_string("[suite]\ndrivers = kernel, afpacket, dpdk\nduration = 2s\n"
+                                       "warmup = 500ms\ndut_cpu = 1\ngen_cpu = 0\n"
+                                       "[workload nw]\npath = /bytes/64\nconnections = 16\n"
+                                       "server_app = nginx\ngen_app = wrk\n"
+                                       "[workload ab]\nmode = cps\npath = /bytes/64\n"
+                                       "connections = 8\nserver_app = nginx\ngen_app = ab\n"
+                                       "[workload r]\nconnections = 4\npipeline = 16\n"
+                                       "requests = 1600\nserver_app = redis-server\n"
+                                       "server_args = --maxclients 100\n"
+                                       "gen_app = redis-benchmark\ngen_args = -t get,set\n",
+                                       "p.ini", &ps, err, sizeof err),
+                     0, "%s", err);
+        loaded = 1;
+    }
+    struct trial_ctx c = {.suite = &ps, .self = "/bb/bypassbench", .dir = "/run"};
+    int i;
+    for (i = 0; i < ps.nworkloads && strcmp(ps.workloads[i].name, wname); i++) {
+    }
+    cr_assert_lt(i, ps.nworkloads);
+    trial_plan(&pp, &c, &ps.workloads[i], entry, 1, 1);
+}
+
+Test(apps_plan, nginx_plain_on_kernel_under_exec_on_our_stack)
+{
+    plan_of("nw", "kernel");
+    cr_expect_eq(pp.sapp, APP_NGINX);
+    cr_expect_eq(pp.app_stack, 0);
+    HAS(pp.sargv, "taskset -c 1 /usr/sbin/nginx -p /run/logs/nw-kernel-r1.app -c ");
+    LACKS(pp.sargv, " exec ");
+    HAS(pp.cargv, "taskset -c 0 /usr/bin/wrk -t1 -c 16 -d 2 --timeout 10 -s "
+                  "/run/logs/nw-kernel-r1.app/bb.lua http://198.18.0.2:8080/bytes/64");
+    /* the warm-up run: 500 ms rounded up to wrk's whole second */
+    HAS(pp.wargv, "/usr/bin/wrk -t1 -c 16 -d 1 ");
+    plan_of("nw", "afpacket");
+    cr_expect_eq(pp.app_stack, 1);
+    HAS(pp.sargv, "taskset -c 1 /bb/bypassbench exec --driver afpacket --iface bb-dut0 --ip "
+                  "198.18.0.2/24 ");
+    HAS(pp.sargv, "--stats /run/logs/nw-afpacket-r1.app/preload.stats -- /usr/sbin/nginx -p ");
+    plan_of("nw", "dpdk");
+    HAS(pp.sargv, "exec --driver dpdk --ip 198.18.0.2/24 --opt vdev=net_af_packet0,iface=bb-dut0");
+}
+
+Test(apps_plan, ab_without_keepalive_for_cps_and_redis_templates)
+{
+    plan_of("ab", "kernel");
+    LACKS(pp.cargv, " -k ");
+    HAS(pp.cargv, "/usr/bin/ab -c 8 -t 2 -n 1000000 -s 10 -e /run/logs/ab-kernel-r1.app/ab.csv "
+                  "http://198.18.0.2:8080/bytes/64");
+    plan_of("r", "afpacket");
+    HAS(pp.sargv, "-- /usr/bin/redis-server --bind 198.18.0.2 --port 8080 --save  --appendonly no "
+                  "--daemonize no --protected-mode no --dir /run/logs/r-afpacket-r1.app "
+                  "--maxclients 100");
+    HAS(pp.cargv, "/usr/bin/redis-benchmark -h 198.18.0.2 -p 8080 -c 4 -n 1600 -P 16 --csv -t get,set");
+    cr_expect_null(pp.wargv[0], "redis-benchmark runs a count: no warm-up run");
+}
