@@ -796,7 +796,7 @@ static void section_workloads(struct ctx *c)
         fprintf(f, "### %s\n\n", c->pd.workloads[w]);
         const char *sapp = str_at(app_of(&c->pd, w), "server");
         int redis = sapp && strcmp(sapp, "redis-server") == 0; /* no path, a count */
-        fprintf(f, "%s `%s`, %lld connection%s", mode_title(mode),
+        fprintf(f, redis ? "%s %s, %lld connection%s" : "%s `%s`, %lld connection%s", mode_title(mode),
                 redis ? "redis commands" : str_at(s, "path") ? str_at(s, "path") : "?",
                 (long long)json_integer_value(json_object_get(s, "connections")),
                 json_integer_value(json_object_get(s, "connections")) == 1 ? "" : "s");

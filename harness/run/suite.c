@@ -1047,6 +1047,7 @@ static int expand_sweeps(struct pstate *st)
             snprintf(s->workloads[at].name, sizeof s->workloads[at].name, "%.50s-%.0fpct",
                      base.name, st->loads[i][k] * 100);
             s->wl_repeats[at] = reps;
+            memset(&s->app[at], 0, sizeof s->app[at]); /* (a sweep names no application) */
             s->load[at] = st->loads[i][k];
             snprintf(s->capacity_of[at], sizeof s->capacity_of[at], "%s", cap);
             snprintf(s->sweep[at], sizeof s->sweep[at], "%s", base.name);
@@ -1176,10 +1177,11 @@ static int check_apps(struct pstate *st, int i)
                        "[workload %s]: server_app = nginx serves /bytes/N only (files of the "
                        "pattern), not path %s",
                        w->name, w->path);
-    if (a->gen == APP_NONE) return 0;
     if (s->capacity_of[i][0] || st->nloads[i])
-        return fail_at(st, a->gen_line, "[workload %s]: gen_app = %s cannot run a load sweep",
-                       w->name, gn->name);
+        return fail_at(st, line, "[workload %s]: a load sweep (capacity, loads) runs ours only, "
+                                 "not %s",
+                       w->name, a->gen != APP_NONE ? gn->name : sv->name);
+    if (a->gen == APP_NONE) return 0;
     if (a->gen == APP_WRK || a->gen == APP_AB) {
         if (!(w->mode == WL_CLOSED || (a->gen == APP_AB && w->mode == WL_CPS)))
             return fail_at(st, a->gen_line,

@@ -353,6 +353,9 @@ Test(apps_suite, bad_combinations_refused_with_file_and_line)
     refused(SUITE "[workload a]\nserver_app = redis-server\ngen_app = redis-benchmark\n"
                   "requests = 5000\npipeline = 16\n",
             "a.ini:6:", "must be a multiple of pipeline (16)");
+    refused(SUITE "[workload c]\npath = /bytes/64\n[workload a]\nmode = open\n"
+                  "path = /bytes/64\nserver_app = nginx\ncapacity = c\nloads = 50%\n",
+            "a.ini:9:", "a load sweep (capacity, loads) runs ours only, not nginx");
     refused(SUITE "[workload a]\ngen_args = -k\n", "a.ini:5:", "gen_args without gen_app");
     refused(SUITE "[workload a]\nserver_args = -g x\n", "a.ini:5:", "server_args without server_app");
     refused(SUITE "[workload a]\ngen_app = ab\ngen_args = -n $(id)\n", "a.ini:6:",
