@@ -88,6 +88,9 @@ json_t *app_client_json(json_t *measured, json_t *warm, unsigned connections, in
 
 /* redis-cli INFO commandstats text as {"cmd": calls, ...}; NULL with why. */
 json_t *app_redis_commandstats(const char *info, char *why, size_t whylen);
+/* TcpPassiveOpens of a /proc/net/snmp text (connections the kernel
+ * accepted): 0 with *n, or -1 with why. */
+int app_passive_opens(const char *snmp, unsigned long long *n, char *why, size_t whylen);
 /* An exec --stats file ("name value" lines) as {"name": value}; NULL with why. */
 json_t *app_stats_file_json(const char *path, char *why, size_t whylen);
 
@@ -97,7 +100,8 @@ json_t *app_stats_file_json(const char *path, char *why, size_t whylen);
  * runs (generator runs) and connections; server: the server JSON (nginx:
  * its access log's stats; ours: serve's stats; redis: commandstats);
  * stack: the preload library's --stats counters, or NULL for a server on
- * kernel sockets. probes: readiness probes the server answered. NULL when
+ * kernel sockets (whose server JSON may then carry kernel_passive_opens,
+ * the DUT namespace's TcpPassiveOpens over the server's run). probes: readiness probes the server answered. NULL when
  * they agree, else why (in why). */
 const char *app_identity_check(enum app_id server, enum app_id gen, json_t *client, json_t *server_json,
                                json_t *stack, int probes, char *why, size_t whylen);

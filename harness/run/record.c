@@ -490,11 +490,13 @@ static json_t *app_json(const struct trial_plan *p, const struct wl_spec *w)
         id = "our generator's counts against the server's (the usual cross-check)";
     else if (p->sapp == APP_REDIS_SERVER)
         id = "redis INFO commandstats calls per command = redis-benchmark's requests per test; "
-             "on our stack also its accepted connections >= the client's";
+             "connections the DUT accepted (kernel TcpPassiveOpens, or the stack's) >= the "
+             "client's";
     else
         id = "requests the server counted within [completed, completed + one in flight per "
-             "connection] (+ probe); on our stack also its accepted connections and the bytes "
-             "the server handed it against the client's connections and bytes read";
+             "connection] (+ probe); connections the DUT accepted (kernel TcpPassiveOpens, or "
+             "the stack's) against the client's; on our stack also the bytes the server handed "
+             "it against the bytes the client read";
     json_object_set_new(a, "identity_check", json_string(id));
     (void)w;
     return a;

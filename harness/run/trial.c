@@ -343,6 +343,8 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
     if (p->cap_method) unlink(p->cap_ready);
     if (p->client) unlink(p->go), unlink(p->go_ready), unlink(p->go_done);
     pid_t spid = -1, cap_pid = -1, cpid = -1;
+    unsigned long long opens_a = 0, opens_b = 0; /* bb-dut's TcpPassiveOpens (apps) */
+    int opens_ok = 0;
     struct busy_sysctls bs = {0}; /* restored at counters: whatever failed before */
     /* A server killed in an earlier trial (a DPDK net_af_xdp port after
      * SIGKILL) may have left its program on the DUT interface. */
@@ -407,6 +409,9 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
             fail(o, "cannot prepare the application's files: %s", err);
             goto counters;
         }
+        /* an application on kernel sockets: the connections its kernel accepts */
+        opens_ok = p->sapp && !p->app_stack &&
+                   trial_app_passive_opens(&opens_a, err, sizeof(err)) == 0;
         spid = topo_spawn(TOPO_NS_DUT, p->sargv, p->slog, p->slog, err, sizeof(err));
         if (spid < 0) {
             fail(o, "cannot start the server: %s", err);
@@ -527,7 +532,11 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         if (p->nginx && nginx_server_json(p, err, sizeof(err)) < 0 && !o->failure)
             fail(o, "%s", err);
     }
-    if ((p->sapp || p->gapp) && !o->failure && trial_app_results(c, p, w, err, sizeof(err)) < 0)
+    if (opens_ok) /* the server has stopped: every connection it accepted is counted */
+        opens_ok = trial_app_passive_opens(&opens_b, err, sizeof(err)) == 0 && opens_b >= opens_a;
+    if ((p->sapp || p->gapp) && !o->failure &&
+        trial_app_results(c, p, w, opens_ok ? (long long)(opens_b - opens_a) : -1, err,
+                          sizeof(err)) < 0)
         fail(o, "%s", err);
 counters:
     busy_sysctls_restore(&bs);

@@ -172,7 +172,9 @@ int trial_app_warmup(const struct trial_ctx *c, const struct trial_plan *p,
                      const struct wl_spec *w, char *err, size_t errlen);
 int trial_app_redis_info(const struct trial_plan *p, char *err, size_t errlen);
 int trial_app_results(const struct trial_ctx *c, const struct trial_plan *p,
-                      const struct wl_spec *w, char *err, size_t errlen);
+                      const struct wl_spec *w, long long passive_opens, char *err, size_t errlen);
+/* bb-dut's TcpPassiveOpens (/proc/net/snmp): connections its kernel accepted. */
+int trial_app_passive_opens(unsigned long long *n, char *err, size_t errlen);
 /* A file's first max bytes, NUL-terminated and malloc'd; NULL if unreadable. */
 char *trial_app_read(const char *path, size_t max);
 

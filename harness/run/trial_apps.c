@@ -12,8 +12,10 @@
  *                        JSON, the server's counts into the server JSON
  *                        (nginx: its access log; redis: commandstats; under
  *                        the preload library its --stats counters as
- *                        driver_counters), both written where the record
- *                        reads them
+ *                        driver_counters; on kernel sockets the DUT
+ *                        namespace's TcpPassiveOpens over the server's run,
+ *                        trial_app_passive_opens), both written where the
+ *                        record reads them
  *
  * Callers: harness/run/trial.c. Calls: apps.c, fixed_server.c, topo.c, proc.c.
  */
@@ -123,6 +125,18 @@ int trial_app_redis_info(const struct trial_plan *p, char *err, size_t errlen)
     return write_text(path, out, err, errlen);
 }
 
+int trial_app_passive_opens(unsigned long long *n, char *err, size_t errlen)
+{
+    char out[8192], why[256];
+    char *argv[] = {"ip", "netns", "exec", TOPO_NS_DUT, "cat", "/proc/net/snmp", NULL};
+    if (topo_cmd(argv, out, sizeof(out), err, errlen) < 0) return -1;
+    if (app_passive_opens(out, n, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s: %s", TOPO_NS_DUT, why);
+        return -1;
+    }
+    return 0;
+}
+
 /* The generator's run: its output parsed (NULL with why). */
 static json_t *parse_run(const struct trial_plan *p, const struct wl_spec *w, const char *log,
                          const char *csv, char *why, size_t len)
@@ -144,7 +158,7 @@ static json_t *parse_run(const struct trial_plan *p, const struct wl_spec *w, co
 }
 
 int trial_app_results(const struct trial_ctx *c, const struct trial_plan *p,
-                      const struct wl_spec *w, char *err, size_t errlen)
+                      const struct wl_spec *w, long long passive_opens, char *err, size_t errlen)
 {
     json_t *client = NULL, *server = NULL, *stack = NULL;
     char why[512];
@@ -207,6 +221,8 @@ int trial_app_results(const struct trial_ctx *c, const struct trial_plan *p,
                            "redis-cli INFO commandstats, after the generator's run", "commandstats",
                            cs, "stats", "requests_parsed", (json_int_t)total);
     }
+    if (passive_opens >= 0)
+        json_object_set_new(server, "kernel_passive_opens", json_integer(passive_opens));
     if (stack) {
         json_object_set_new(server, "driver", json_string(p->tl.drv));
         json_object_set_new(server, "driver_counters", stack);

@@ -8,8 +8,8 @@
 #    identity check (redis's commandstats against the counts) must fail it.
 # Checks: the records carry the parsed metrics (req/s, p50/p99, errors),
 # the raw output, the versions and command lines, the identity check passed
-# (nginx's access log and, on afpacket, the stack's --stats counters against
-# wrk's exact counts), the broken case is recorded as failed with the
+# (nginx's access log, the DUT kernel's TcpPassiveOpens on the kernel row and
+# the stack's --stats counters on afpacket, against wrk's exact counts), the broken case is recorded as failed with the
 # reason, the report names the applications, and nothing is left running.
 source "$(dirname "$0")/lib.sh"
 need_root; need_cmd nginx; need_cmd wrk; need_cmd redis-server; need_cmd redis-benchmark; need_cmd redis-cli
@@ -85,6 +85,8 @@ for d in ("kernel", "afpacket"):
     assert c["requests_total"] + 1 <= parsed <= c["requests_total"] + 1 + 16 * 2, (parsed, c["requests_total"])
     assert m["system_cycles_per_request"] > 0, j["cpu"]
     assert "whole measured run" in j["cpu"]["window"], j["cpu"]
+    if d == "kernel":  # the DUT kernel's accepted connections: 16 per wrk run and the probe
+        assert j["server"]["kernel_passive_opens"] >= 16 * 2 + 1, j["server"]["kernel_passive_opens"]
     if d == "afpacket":
         dc = j["server"]["driver_counters"]
         assert dc["preload_accepts"] >= 16 * 2 + 1, dc["preload_accepts"]
@@ -96,6 +98,8 @@ for d in ("kernel", "afpacket"):
     c, m, cs = j["client"], j["metrics"], j["server"]["commandstats"]
     assert [t["command"] for t in c["per_command"]] == ["set", "get"], c["per_command"]
     assert cs["set"] == 20000 and cs["get"] == 20000, cs
+    if d == "kernel":
+        assert j["server"]["kernel_passive_opens"] >= 8 + 1, j["server"]
     assert m["requests"] == 40000 and m["rps"] > 0 and m["lat_p99_ns"] > 0, m
     assert "lat_p90_ns" not in m, "redis-benchmark gives no p90: absent, not 0"
     assert '"SET"' in j["app"]["raw_output"], j["app"]["raw_output"]

@@ -210,7 +210,20 @@ Test(apps_identity, redis_commandstats_equal_the_benchmark_counts)
     json_object_set_new(stack, "preload_accepts", json_integer(3));
     cr_expect_not_null(app_identity_check(APP_REDIS_SERVER, APP_REDIS_BENCHMARK, c, server, stack,
                                           1, why, sizeof why));
-    cr_expect(strstr(why, "accepted 3 connections"), "%s", why);
+    cr_expect(strstr(why, "the stack accepted 3 connections, fewer than redis-benchmark's 16 (+1"),
+              "%s", why);
+    json_decref(c);
+    json_decref(server);
+    /* on kernel sockets: the DUT kernel's TcpPassiveOpens */
+    c = redis_trial(100000, &server);
+    json_object_set_new(server, "kernel_passive_opens", json_integer(17));
+    cr_expect_null(app_identity_check(APP_REDIS_SERVER, APP_REDIS_BENCHMARK, c, server, NULL, 1,
+                                      why, sizeof why),
+                   "%s", why);
+    json_object_set_new(server, "kernel_passive_opens", json_integer(16));
+    cr_expect_not_null(app_identity_check(APP_REDIS_SERVER, APP_REDIS_BENCHMARK, c, server, NULL,
+                                          1, why, sizeof why));
+    cr_expect(strstr(why, "DUT kernel (TcpPassiveOpens) accepted 16"), "%s", why);
     json_decref(c);
     json_decref(server);
     json_decref(stack);
@@ -268,6 +281,27 @@ Test(apps_identity, nginx_under_exec_agrees_with_wrk)
     json_object_set_new(stack, "preload_accepts", json_integer(200000));
     cr_expect_not_null(app_identity_check(APP_NGINX, APP_WRK, c, s, stack, 1, why, sizeof why));
     cr_expect(strstr(why, "accepted 200000 connections"), "%s", why);
+    json_decref(s);
+    json_decref(c);
+    json_decref(stack);
+}
+
+Test(apps_identity, kernel_nginx_connections_from_passive_opens)
+{
+    json_t *stack, *c = nginx_trial(&stack), *s = parsed(124676);
+    char why[320] = "", *snmp = slurp("proc_net_snmp.txt");
+    unsigned long long n = 0;
+    cr_assert_eq(app_passive_opens(snmp, &n, why, sizeof why), 0, "%s", why);
+    cr_expect_gt(n, 0);
+    cr_expect_eq(app_passive_opens("Tcp: A B\nTcp: 1 2\n", &n, why, sizeof why), -1);
+    cr_expect_eq(app_passive_opens("Tcp: A PassiveOpens\nTcp: 1 42\n", &n, why, sizeof why), 0);
+    cr_expect_eq(n, 42);
+    json_object_set_new(s, "kernel_passive_opens", json_integer(33)); /* 16 x 2 runs + probe */
+    cr_expect_null(app_identity_check(APP_NGINX, APP_WRK, c, s, NULL, 1, why, sizeof why), "%s", why);
+    json_object_set_new(s, "kernel_passive_opens", json_integer(20));
+    cr_expect_not_null(app_identity_check(APP_NGINX, APP_WRK, c, s, NULL, 1, why, sizeof why));
+    cr_expect(strstr(why, "the DUT kernel (TcpPassiveOpens) accepted 20 connections"), "%s", why);
+    free(snmp);
     json_decref(s);
     json_decref(c);
     json_decref(stack);
