@@ -425,7 +425,9 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         struct probe_arg pa = {.port = c->suite->port, .timeout_ns = 10 * SEC, .ip = tl->dut_ip,
                                .redis = p->sapp == APP_REDIS_SERVER};
         if (topo_run_in(TOPO_NS_GEN, probe_fn, &pa) != 0) {
-            fail(o, "server did not answer within 10 s (see %s)", p->slog);
+            fail(o, "server %s (see %s)",
+                 proc_exited(spid) ? "exited before it answered" : "did not answer within 10 s",
+                 p->sapp == APP_NGINX ? p->nginx_err : p->slog);
             proc_stop(spid, 2 * SEC);
             goto counters;
         }
