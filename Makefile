@@ -113,7 +113,7 @@ $(PRELOAD_SO): $(PRELOAD_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,--no-undefined -Wl,-z,defs -o $@ $^ $(LDFLAGS) $(LDLIBS) -ldl
 
-.PHONY: FORCE all deps deps-test run test unit integration fuzz fuzz-smoke asan bench bench-bins clean format
+.PHONY: FORCE all deps deps-test deps-bench run test unit integration fuzz fuzz-smoke asan bench bench-bins clean format
 all: $(BIN) $(PRELOAD_SO)
 
 $(BIN): $(MAIN_OBJ) $(BUILD)/libbb.a
@@ -180,6 +180,9 @@ deps:
 # redis and sshd (make run does not)
 deps-test:
 	@LOG=$(BUILD)/deps.log ci/deps.sh +latex +apps +ssh
+# make bench runs suites/apps.ini (stock nginx, wrk, ab, redis): +apps
+deps-bench:
+	@LOG=$(BUILD)/deps.log ci/deps.sh +apps
 
 # ---- the two commands, and the other targets that need packages -------------
 # Each runs deps, then a make of its own that reads pkg-config afresh.
@@ -190,7 +193,7 @@ run: deps
 test: deps-test
 	@+MAKE="$(MAKE)" BUILD=$(BUILD) BIN=$(BIN) tests/run-all.sh
 
-bench: deps
+bench: deps-bench
 	@+$(MAKE) --no-print-directory all bench-bins
 	BB=$(BIN) BUILD=$(BUILD) bench/bench.sh
 

@@ -4,8 +4,9 @@
 #   1. our generator vs wrk: same nginx target (1 worker, CPU 1), same generator
 #      core (CPU 0), same connections; ratio of requests/s.
 #   2. our server vs nginx (1 worker), both on CPU 1, both driven by wrk on CPU 0;
-#      2b. the same nginx unmodified on our stack (bypassbench exec, afpacket)
-#      vs on the kernel, same wrk.
+#      2b. suites/apps.ini (issue 17): the same stock nginx on the kernel and
+#      unmodified on our stack (exec: afpacket, dpdk), wrk and ab -k, our own
+#      server beside it, redis-server under redis-benchmark; ratios vs kernel.
 # Each figure is the median of REPEATS runs of DUR, alternating the peers.
 # Like for like: both generators get a 1 s warm-up that is not counted (ours
 # --warmup 1s on the measured connections; wrk, which has no warm-up option,
@@ -91,41 +92,23 @@ awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" 'BEGIN {
   printf "%-44s %12.0f\n", "bypassbench load -> bypassbench serve", e;
   printf "%-44s %12.2f   (faster target: wrk -> ours above)\n", "ratio generator on our server: ours / wrk", e / d; }'
 
-# --- 2b. the same stock nginx on the kernel and on our stack (issue 17) -------
-# bypassbench exec runs nginx (master_process off, one process, CPU 1) with
-# libbbpreload.so over afpacket on bb-dut0, as 198.18.0.3 beside the kernel's
-# .2; the kernel nginx of step 2 is the other side. Same wrk on CPU 0, same
-# file, alternating. The ratio is the bypass an unmodified nginx gets; "wrk
-# -> bypassbench serve" above shows what our own server gets on the kernel.
-PLIB=$(dirname "$BB")/libbbpreload.so
-if [ -f "$PLIB" ]; then
-  mkdir -p "$tmp/pl"
-  sed -e 's/^worker_processes 1;/master_process off; daemon off;/' -e '/worker_cpu_affinity/d' \
-      -e "s|pid $tmp/nginx.pid;|pid $tmp/pl/nginx.pid;|" -e "s|error_log $tmp/error.log;|error_log $tmp/pl/error.log;|" \
-      -e 's/listen 198.18.0.2:8081 backlog=4096;/listen 198.18.0.3:8082;/' "$tmp/nginx.conf" >"$tmp/pl/nginx.conf"
-  ip netns exec bb-dut taskset -c 1 "$BB" exec --driver afpacket --iface bb-dut0 --ip 198.18.0.3/24 \
-    --stats "$tmp/pl/stats" -- nginx -c "$tmp/pl/nginx.conf" 2>"$tmp/pl/err" & PLNGX=$!
-  for _ in $(seq 50); do gen curl -sf -o /dev/null http://198.18.0.3:8082/bytes/$SIZE && break; sleep 0.1; done
-  gen curl -sf -o /dev/null http://198.18.0.3:8082/bytes/$SIZE || die "nginx over bypassbench exec did not answer: $(cat "$tmp/pl/err")"
-  : > "$tmp/f"; : > "$tmp/g"
-  for i in $(seq $REPEATS); do
-    wrk_rps "$NGX" "$tmp/f"; wrk_rps "http://198.18.0.3:8082/bytes/$SIZE" "$tmp/g"
-    echo "  round $i: wrk->nginx (kernel) $(tail -1 $tmp/f)  wrk->nginx (our stack, afpacket) $(tail -1 $tmp/g)"
-  done
-  kill $PLNGX; wait $PLNGX 2>/dev/null
-  f=$(median < "$tmp/f"); g=$(median < "$tmp/g")
-  awk -v f="$f" -v g="$g" 'BEGIN {
-    printf "%-44s %12.0f\n", "wrk -> nginx (1 process, kernel)", f;
-    printf "%-44s %12.0f\n", "wrk -> nginx (1 process, exec afpacket)", g;
-    printf "%-44s %12.2f   (unmodified nginx: our stack / kernel)\n", "ratio nginx: our stack / kernel", g / f; }'
-  grep -E '^preload_(wait_sleeps|wait_sleep_ns|wait_spin_hits|waits) ' "$tmp/pl/stats" | sed 's/^/  /'
-else
-  echo "bench: $PLIB not built: nginx over our stack left out"
-fi
+# --- 2b. stock applications on the kernel and on our stack (issue 17) -------
+# suites/apps.ini: nginx (one process, CPU 1) on kernel sockets and under
+# bypassbench exec (libbbpreload.so) over afpacket and dpdk, the same wrk /
+# ab -k on CPU 0; our own server under the same wrk on the same drivers (the
+# preload layer's cost is the gap); redis-server under redis-benchmark -t
+# get,set -P 16. The harness parses each program's own output and checks its
+# counts against the server's (a failed identity check fails the trial).
+kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; SRV=  # before its namespace goes (no "Killed")
+[ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; rm -f "$tmp/nginx.pid"
+"$BB" topo down >/dev/null 2>&1
+for c in ab redis-server redis-benchmark; do command -v $c >/dev/null || die "$c is not installed (make deps: apache2-utils, redis-server, redis-tools)"; done
+echo; echo "bench: suites/apps.ini (nginx, ours and redis-server on kernel, afpacket, dpdk; wrk, ab -k, redis-benchmark; 3 repeats, medians)"
+run_suite "$tmp/apps" suites/apps.ini
+python3 bench/apps_table.py "$(dirname "$(ls "$tmp"/apps/*/summary.json | head -1)")" ||
+  die "the applications table could not be made from $tmp/apps"
 
 # --- 3. the ladder: every kernel step and our stack, same wire, same run ------
-kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; SRV=  # before its namespace goes (no "Killed")
-"$BB" topo down >/dev/null 2>&1
 echo; echo "bench: suites/bench-ladder.ini (kernel, kernel+busypoll, io_uring, afpacket, afxdp, dpdk on veth; dpdk on ring; 6 repeats, medians)"
 run_suite "$tmp/res" suites/bench-ladder.ini
 python3 - "$tmp"/res/*/summary.json <<'PY'

@@ -24,7 +24,7 @@ tests|unit tests (Criterion), the instruction gate (valgrind), fuzzers (clang, l
 peers|real peers for interop tests and benchmarks (wrk, nginx, curl) and trace checks (tshark)|wrk nginx-light curl tshark
 afxdp|the afxdp driver: AF_XDP sockets (libxdp), its XDP program (libbpf; built with clang -target bpf)|libxdp-dev libbpf-dev clang
 fresh|the fresh-root check: a Debian root made from nothing|mmdebstrap
-apps|stock programs `bypassbench exec` runs over our stack in its tests (ab; redis-server and redis-benchmark; make test installs them, make run does not)|apache2-utils redis-server redis-tools
+apps|stock programs `bypassbench exec` runs over our stack, and suites run as server_app/gen_app (ab; redis-server, redis-benchmark and redis-cli; make test and make bench install them, make run does not)|apache2-utils redis-server redis-tools
 ssh|sshd for the runs-across-hosts test (two namespaces, each its own sshd, stand in for two hosts; make test installs it, make run does not: the harness itself needs only the ssh client)|openssh-server openssh-client
 latex|pdflatex for `bypassbench plot --latex` and its test (about 117 MB: make test installs it, make run does not)|texlive-latex-base
 '

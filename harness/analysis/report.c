@@ -168,9 +168,56 @@ static json_t *peer_of(const struct run_model *pd, size_t w)
 
 /* "DUT: client (downloader); fixed server: nginx 1.22.1-9 on kernel sockets
  * (harness/run/nginx.conf ...), pinned to CPU 0", or "DUT: server; ...". */
+/* The first record of workload w that names applications (app), or NULL. */
+static json_t *app_of(const struct run_model *pd, size_t w)
+{
+    size_t i;
+    json_t *rec;
+    json_array_foreach(pd->records, i, rec)
+    {
+        const char *wn = str_at(json_object_get(rec, "workload"), "name");
+        json_t *app = json_object_get(rec, "app");
+        if (wn && app && strcmp(wn, pd->workloads[w]) == 0) return app;
+    }
+    return NULL;
+}
+
+/* A workload with stock applications (issue 17): which server and which
+ * generator the figures measured, and where their figures come from. */
+static void app_line(FILE *f, json_t *app)
+{
+    const char *sv = str_at(app, "server"), *gn = str_at(app, "gen");
+    fprintf(f, "DUT: **server**: ");
+    if (sv && strcmp(sv, "ours") != 0) {
+        md(f, sv);
+        if (str_at(app, "server_version")) fprintf(f, " ("), md(f, str_at(app, "server_version")), fprintf(f, ")");
+        fprintf(f, ", unmodified: on kernel sockets on the kernel rows, under `bypassbench exec` "
+                   "(libbbpreload.so) on our stack's");
+    } else {
+        fprintf(f, "ours (`serve`)");
+    }
+    fprintf(f, "; generator: ");
+    if (gn && strcmp(gn, "ours") != 0) {
+        md(f, gn);
+        if (str_at(app, "gen_version")) fprintf(f, " ("), md(f, str_at(app, "gen_version")), fprintf(f, ")");
+        fprintf(f, " on kernel sockets, its figures parsed from its own output");
+        if (str_at(app, "metrics_source")) fprintf(f, " ("), md(f, str_at(app, "metrics_source")), fprintf(f, ")");
+    } else {
+        fprintf(f, "ours (`load`) on kernel sockets");
+    }
+    fprintf(f, ". Identity check: ");
+    md(f, str_at(app, "identity_check") ? str_at(app, "identity_check") : "?");
+    fprintf(f, ".");
+}
+
 static void dut_line(FILE *f, const struct run_model *pd, size_t w)
 {
     const char *mode = str_at(pd->specs[w], "mode");
+    json_t *app = app_of(pd, w);
+    if (app && !client_dut(pd, w)) {
+        app_line(f, app);
+        return;
+    }
     if (!client_dut(pd, w)) {
         fprintf(f, "DUT: **server** (each driver serves; the generator is `load` on kernel "
                    "sockets).");
@@ -747,8 +794,10 @@ static void section_workloads(struct ctx *c)
         json_t *s = c->pd.specs[w];
         const char *mode = mode_of(&c->pd, w), *h = headline(mode);
         fprintf(f, "### %s\n\n", c->pd.workloads[w]);
-        fprintf(f, "%s `%s`, %lld connection%s", mode_title(mode),
-                str_at(s, "path") ? str_at(s, "path") : "?",
+        const char *sapp = str_at(app_of(&c->pd, w), "server");
+        int redis = sapp && strcmp(sapp, "redis-server") == 0; /* no path, a count */
+        fprintf(f, redis ? "%s %s, %lld connection%s" : "%s `%s`, %lld connection%s", mode_title(mode),
+                redis ? "redis commands" : str_at(s, "path") ? str_at(s, "path") : "?",
                 (long long)json_integer_value(json_object_get(s, "connections")),
                 json_integer_value(json_object_get(s, "connections")) == 1 ? "" : "s");
         if (json_integer_value(json_object_get(s, "pipeline")) > 1)
@@ -758,7 +807,10 @@ static void section_workloads(struct ctx *c)
             fprintf(f, ", rate %s req/s",
                     units_format_count((double)json_integer_value(json_object_get(s, "rate")), a,
                                        sizeof a));
-        if (strcmp(mode, "download") != 0)
+        if (redis)
+            fprintf(f, "; %lld requests per test (redis-benchmark -n), no warm-up",
+                    (long long)json_integer_value(json_object_get(s, "requests")));
+        else if (strcmp(mode, "download") != 0)
             fprintf(f, "; warm-up %s, window %s", fmt(num_at(s, "warmup_ns"), U_NS, a, sizeof a),
                     fmt(num_at(s, "duration_ns"), U_NS, b, sizeof b));
         fprintf(f, ".  \n");

@@ -230,6 +230,9 @@ static void print_plan(const struct suite *s)
             printf("  rate %.0f%% of %s's req/s", s->load[i] * 100, s->capacity_of[i]);
         if (s->wl_repeats[i])
             printf("  %u repeat%s", s->wl_repeats[i], s->wl_repeats[i] == 1 ? "" : "s");
+        if (s->app[i].server != APP_NONE || s->app[i].gen != APP_NONE)
+            printf("  server %s, generator %s", app_info(s->app[i].server)->name,
+                   app_info(s->app[i].gen)->name);
         printf("\n");
     }
 }
@@ -433,7 +436,10 @@ int cmd_run(int argc, char **argv)
                                                           : "in-process rte_pcapng");
         if (!r->huge_ok) printf("capture: no multi-process: %s\n", r->huge_why);
     }
-    if (r->suite.server == SUITE_SERVER_NGINX) {
+    int want_www = r->suite.server == SUITE_SERVER_NGINX;
+    for (int i = 0; i < r->suite.nworkloads; i++) /* server_app = nginx serves them too */
+        want_www |= r->suite.app[i].server == APP_NGINX;
+    if (want_www) {
         printf("nginx: writing the files it serves (the /bytes/N pattern)\n");
         fflush(stdout);
         if (fixed_www_prepare(&r->suite, r->dir, r->www, sizeof(r->www), err, sizeof(err)) < 0) {

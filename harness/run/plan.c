@@ -9,12 +9,17 @@
  * `load` on the DUT driver in bb-dut (its interface, address, options and
  * capture, as serve's would be), and the fixed server in bb-gen on kernel
  * sockets (plan_fixed_server: ours, or nginx).
+ * A workload that names applications (server_app, gen_app; apps.h) gets
+ * their command lines instead (plan_apps): the server behind taskset, under
+ * `bypassbench exec` on our stack's drivers, the generator behind taskset in
+ * bb-gen, and its throw-away warm-up run.
  * Callers: harness/cli/run.c, tests/harness/run/test_trial.c. Calls: suite.c,
  * opts_value (drivers/opts.c), topo_which (nginx's path).
  */
 #include "harness/run/trial.h"
 
 #include "drivers/opts.h"
+#include "harness/run/apps.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -279,6 +284,148 @@ static void plan_generator(struct trial_plan *p, const struct trial_ctx *c,
     a[n] = NULL;
 }
 
+/* --- applications (apps.h) ------------------------------------------------ */
+
+/* ab's -n with -t: a bound above any rate ab reaches on one core here
+ * (about 60k req/s), so time ends the run; ab allocates 32 bytes per
+ * request of it up front (64 GB for -n 2e9 failed) */
+#define AB_MAX_RPS 500000ull
+
+/* taskset -c CPU: the program and every thread it starts on that core
+ * (redis-server starts its own before the harness could pin them) */
+static void push_taskset(char **a, int *n, const char *cpu)
+{
+    static char taskset[PATH_MAX];
+    if (!taskset[0] && topo_which("taskset", taskset, sizeof(taskset)) < 0)
+        snprintf(taskset, sizeof(taskset), "/usr/bin/taskset");
+    if (cpu[0] != '-') push(a, n, taskset), push(a, n, "-c"), push(a, n, cpu);
+}
+
+/* The server application in bb-dut on dut_cpu: plainly on kernel drivers,
+ * under `bypassbench exec` (the preload library) on our stack's, with the
+ * driver's options as serve would have them. */
+static void plan_app_server(struct trial_plan *p, const struct trial_ctx *c,
+                            const struct suite_app *ap, int trial)
+{
+    char **a = p->sargv;
+    int n = 0;
+    push_taskset(a, &n, p->cpu_d);
+    if (p->app_stack) {
+        push(a, &n, c->self);
+        push(a, &n, "exec");
+        push(a, &n, "--driver"), push(a, &n, p->tl.drv);
+        push_dut_driver(a, &n, p, c, trial);
+        push(a, &n, "--stats"), push(a, &n, p->app_stats);
+        push(a, &n, "--");
+    }
+    push(a, &n, p->app_sbin);
+    if (p->sapp == APP_NGINX) {
+        push(a, &n, "-p"), push(a, &n, p->nginx_prefix);
+        push(a, &n, "-c"), push(a, &n, p->nginx_conf);
+        push(a, &n, "-e"), push(a, &n, p->nginx_err);
+    } else { /* redis-server: one process, nothing on disk */
+        push(a, &n, "--bind"), push(a, &n, p->tl.dut_ip);
+        push(a, &n, "--port"), push(a, &n, p->app_port);
+        push(a, &n, "--save"), push(a, &n, "");
+        push(a, &n, "--appendonly"), push(a, &n, "no");
+        push(a, &n, "--daemonize"), push(a, &n, "no");
+        push(a, &n, "--protected-mode"), push(a, &n, "no");
+        push(a, &n, "--dir"), push(a, &n, p->app_dir);
+    }
+    for (int i = 0; ap->server_argv[i]; i++)
+        push(a, &n, ap->server_argv[i]);
+    a[n] = NULL;
+}
+
+/* The generator application in bb-gen on gen_cpu; dur is its -d/-t (whole
+ * seconds), csv ab's -e file. extra (gen_args) goes before the URL. */
+static void plan_app_gen(char **a, struct trial_plan *p, const struct wl_spec *w,
+                         char *const *extra, const char *dur, const char *csv)
+{
+    int n = 0;
+    push_taskset(a, &n, p->cpu_g);
+    push(a, &n, p->app_gbin);
+    switch (p->gapp) {
+    case APP_WRK:
+        push(a, &n, "-t1"); /* one thread: the one core it is pinned to */
+        push(a, &n, "-c"), push(a, &n, p->conns);
+        push(a, &n, "-d"), push(a, &n, dur);
+        push(a, &n, "--timeout"), push(a, &n, p->app_tmo);
+        push(a, &n, "-s"), push(a, &n, p->app_script);
+        break;
+    case APP_AB:
+        if (w->mode != WL_CPS) push(a, &n, "-k");
+        push(a, &n, "-c"), push(a, &n, p->conns);
+        if (w->requests) {
+            push(a, &n, "-n"), push(a, &n, p->reqs);
+        } else { /* -t sets -n 50000: a larger -n after it lets the time decide
+                  * (ab keeps 32 bytes per request of -n: AB_MAX_RPS per second) */
+            push(a, &n, "-t"), push(a, &n, dur);
+            push(a, &n, "-n"), push(a, &n, dur == p->app_dur ? p->app_abn : p->app_wabn);
+        }
+        push(a, &n, "-s"), push(a, &n, p->app_tmo);
+        push(a, &n, "-e"), push(a, &n, csv);
+        break;
+    default: /* redis-benchmark */
+        push(a, &n, "-h"), push(a, &n, p->tl.dut_ip);
+        push(a, &n, "-p"), push(a, &n, p->app_port);
+        push(a, &n, "-c"), push(a, &n, p->conns);
+        push(a, &n, "-n"), push(a, &n, p->reqs);
+        push(a, &n, "-P"), push(a, &n, p->pipe);
+        push(a, &n, "--csv");
+        break;
+    }
+    for (int i = 0; extra[i]; i++)
+        push(a, &n, extra[i]);
+    if (p->gapp != APP_REDIS_BENCHMARK) push(a, &n, p->url);
+    a[n] = NULL;
+}
+
+static void plan_apps(struct trial_plan *p, const struct trial_ctx *c, const struct wl_spec *w,
+                      const struct suite_app *ap, int trial)
+{
+    char why[256];
+    snprintf(p->app_dir, sizeof(p->app_dir), "%s.app", p->base);
+    snprintf(p->app_port, sizeof(p->app_port), "%u", c->suite->port);
+    snprintf(p->app_tmo, sizeof(p->app_tmo), "%llu",
+             (unsigned long long)((w->timeout_ns + 999999999ull) / 1000000000ull));
+    snprintf(p->app_dur, sizeof(p->app_dur), "%llu",
+             (unsigned long long)(w->duration_ns / 1000000000ull));
+    snprintf(p->app_abn, sizeof(p->app_abn), "%llu",
+             (unsigned long long)(w->duration_ns / 1000000000ull) * AB_MAX_RPS);
+    snprintf(p->app_wabn, sizeof(p->app_wabn), "%llu",
+             (unsigned long long)((w->warmup_ns + 999999999ull) / 1000000000ull) * AB_MAX_RPS);
+    /* warm-up: whole seconds too, rounded up */
+    snprintf(p->app_wdur, sizeof(p->app_wdur), "%llu",
+             (unsigned long long)((w->warmup_ns + 999999999ull) / 1000000000ull));
+    if (p->sapp != APP_NONE) {
+        p->app_stack = !trial_kernel_sockets(p->tl.drv);
+        if (app_installed(p->sapp, p->app_sbin, sizeof(p->app_sbin), why, sizeof(why)) < 0)
+            snprintf(p->app_sbin, sizeof(p->app_sbin), "%s", app_info(p->sapp)->bin);
+        snprintf(p->app_stats, sizeof(p->app_stats), "%s/preload.stats", p->app_dir);
+        if (p->sapp == APP_NGINX) {
+            snprintf(p->nginx_prefix, sizeof(p->nginx_prefix), "%s", p->app_dir);
+            snprintf(p->nginx_conf, sizeof(p->nginx_conf), "%s/nginx.conf", p->nginx_prefix);
+            snprintf(p->nginx_err, sizeof(p->nginx_err), "%s/error.log", p->nginx_prefix);
+            snprintf(p->nginx_log, sizeof(p->nginx_log), "%s/access.log", p->nginx_prefix);
+        }
+        plan_app_server(p, c, ap, trial);
+    }
+    if (p->gapp != APP_NONE) {
+        if (app_installed(p->gapp, p->app_gbin, sizeof(p->app_gbin), why, sizeof(why)) < 0)
+            snprintf(p->app_gbin, sizeof(p->app_gbin), "%s", app_info(p->gapp)->bin);
+        snprintf(p->app_script, sizeof(p->app_script), "%s/bb.lua", p->app_dir);
+        snprintf(p->app_csv, sizeof(p->app_csv), "%s/ab.csv", p->app_dir);
+        snprintf(p->app_wcsv, sizeof(p->app_wcsv), "%s/ab-warmup.csv", p->app_dir);
+        snprintf(p->app_wlog, sizeof(p->app_wlog), "%s.client-warmup.log", p->base);
+        plan_app_gen(p->cargv, p, w, ap->gen_argv, p->app_dur, p->app_csv);
+        /* wrk and ab: a throw-away run first (neither warms up on its own);
+         * redis-benchmark runs a count and gets none */
+        if (w->warmup_ns && p->gapp != APP_REDIS_BENCHMARK && !w->requests)
+            plan_app_gen(p->wargv, p, w, ap->gen_argv, p->app_wdur, p->app_wcsv);
+    }
+}
+
 void trial_plan(struct trial_plan *p, const struct trial_ctx *c, const struct wl_spec *w,
                 const char *entry, unsigned rep, int trial)
 {
@@ -323,5 +470,9 @@ void trial_plan(struct trial_plan *p, const struct trial_ctx *c, const struct wl
         plan_server(p, c, trial);
         plan_generator(p, c, w, trial);
     }
+    const struct suite_app *ap = suite_app_of(s, w->name);
+    p->sapp = ap->server, p->gapp = ap->gen;
+    if (!p->client && !p->ring && (p->sapp != APP_NONE || p->gapp != APP_NONE))
+        plan_apps(p, c, w, ap, trial); /* (the suite refuses the others) */
     plan_capture(p, c);
 }

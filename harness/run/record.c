@@ -11,6 +11,7 @@
  * Callers: harness/cli/run.c, tests/harness/run/test_trial.c.
  * Calls: cpuacct.c, suite.c (wl_mode_str), jansson.
  */
+#include "harness/run/apps.h"
 #include "harness/run/fixed_server.h"
 #include "harness/run/trial.h"
 
@@ -105,7 +106,10 @@ json_t *trial_metrics(const struct wl_spec *w, json_t *client, json_t *server,
     for (size_t i = 0; i < sizeof(lk) / sizeof(lk[0]); i++) {
         char k[32];
         snprintf(k, sizeof(k), "lat_%s", lk[i]);
-        json_object_set_new(m, k, json_real(jnum(lat, lk[i])));
+        /* an application generator may not give every percentile (ab has
+         * no p99.9): absent, never a 0 */
+        if (json_object_get(lat, lk[i]) || !json_is_string(json_object_get(client, "source")))
+            json_object_set_new(m, k, json_real(jnum(lat, lk[i])));
     }
     json_object_set_new(m, "requests", json_integer((json_int_t)jnum(client, "requests")));
     json_object_set_new(m, "errors", json_integer((json_int_t)jnum(client, "errors_total")));
@@ -429,6 +433,75 @@ static json_t *peer_json(const struct trial_ctx *c, const struct trial_plan *p)
     return j;
 }
 
+/* The applications of the trial (apps.h): which, their versions, command
+ * lines and raw output, and where the record's figures come from. */
+static json_t *app_json(const struct trial_plan *p, const struct wl_spec *w)
+{
+    char ver[160];
+    json_t *a = json_object();
+    json_object_set_new(a, "server", json_string(app_info(p->sapp)->name));
+    json_object_set_new(a, "gen", json_string(app_info(p->gapp)->name));
+    if (p->sapp != APP_NONE) {
+        app_version(p->sapp, ver, sizeof(ver));
+        json_object_set_new(a, "server_version", json_string(ver));
+        json_object_set_new(a, "server_argv", argv_json(p->sargv));
+        json_object_set_new(a, "server_sockets",
+                            json_string(p->app_stack ? "our stack (bypassbench exec, "
+                                                       "libbbpreload.so)"
+                                                     : "kernel"));
+        if (p->sapp == APP_NGINX) {
+            char *conf = trial_app_read(p->nginx_conf, 16384);
+            json_object_set_new(a, "server_config", conf ? json_string(conf) : json_null());
+            free(conf);
+        }
+        char *log = trial_app_read(p->slog, 65536);
+        json_object_set_new(a, "server_output", log ? json_string(log) : json_null());
+        free(log);
+    }
+    if (p->gapp != APP_NONE) {
+        app_version(p->gapp, ver, sizeof(ver));
+        json_object_set_new(a, "gen_version", json_string(ver));
+        json_object_set_new(a, "gen_argv", argv_json(p->cargv));
+        json_object_set_new(a, "warmup_argv", p->wargv[0] ? argv_json(p->wargv) : json_null());
+        char *out = trial_app_read(p->clog, 256 * 1024);
+        json_object_set_new(a, "raw_output", out ? json_string(out) : json_null());
+        free(out);
+        if (p->gapp == APP_AB) {
+            char *csv = trial_app_read(p->app_csv, 16384);
+            json_object_set_new(a, "raw_csv", csv ? json_string(csv) : json_null());
+            free(csv);
+        }
+        if (p->wargv[0]) {
+            out = trial_app_read(p->app_wlog, 256 * 1024);
+            json_object_set_new(a, "warmup_output", out ? json_string(out) : json_null());
+            free(out);
+        }
+        json_object_set_new(a, "metrics_source",
+                            json_string(p->gapp == APP_WRK ? "wrk's Lua done(): exact counts, "
+                                                             "latency in us"
+                                        : p->gapp == APP_AB
+                                            ? "ab's report and its -e CSV (percentiles in ms, "
+                                              "three decimals)"
+                                            : "redis-benchmark --csv: per test; the trial's rps "
+                                              "is all tests' requests over their summed times"));
+    }
+    const char *id;
+    if (p->gapp == APP_NONE)
+        id = "our generator's counts against the server's (the usual cross-check)";
+    else if (p->sapp == APP_REDIS_SERVER)
+        id = "redis INFO commandstats calls per command = redis-benchmark's requests per test; "
+             "connections the DUT accepted (kernel TcpPassiveOpens, or the stack's) >= the "
+             "client's";
+    else
+        id = "requests the server counted within [completed, completed + one in flight per "
+             "connection] (+ probe); connections the DUT accepted (kernel TcpPassiveOpens, or "
+             "the stack's) against the client's; on our stack also the bytes the server handed "
+             "it against the bytes the client read";
+    json_object_set_new(a, "identity_check", json_string(id));
+    (void)w;
+    return a;
+}
+
 json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
                      const struct wl_spec *w, struct trial_outcome *o)
 {
@@ -439,7 +512,13 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
         snprintf(o->why, sizeof(o->why), "missing %s JSON", !client ? "client" : "server");
         o->failure = o->why;
     }
-    if (!o->failure) o->failure = trial_cross_check(client, server, o->probes, o->why, sizeof(o->why));
+    if (!o->failure && p->gapp != APP_NONE) /* an application generator's exact counts */
+        o->failure = app_identity_check(
+            p->sapp, p->gapp, client, server,
+            p->app_stack ? json_object_get(server, "driver_counters") : NULL, o->probes, o->why,
+            sizeof(o->why));
+    else if (!o->failure)
+        o->failure = trial_cross_check(client, server, o->probes, o->why, sizeof(o->why));
     if (!o->failure && p->client && w->mode == WL_DOWNLOAD)
         o->failure = client_bytes_check(client, server, o->probes, o->why, sizeof(o->why));
     struct dut_packets pk;
@@ -526,6 +605,15 @@ json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
     else if (s->capture)
         json_object_set_new(rec, "capture",
                             json_pack("{s:s}", "method", "none: the ring link has no capture point"));
+    if (p->sapp != APP_NONE || p->gapp != APP_NONE) json_object_set_new(rec, "app", app_json(p, w));
+    if (cpu && p->gapp != APP_NONE)
+        json_object_set_new(cpu, "window",
+                            json_string(p->wargv[0]
+                                            ? "the generator application's whole measured run, "
+                                              "its start to its exit (its throw-away warm-up run "
+                                              "came before, outside)"
+                                            : "the generator application's whole run, its start "
+                                              "to its exit (no warm-up run)"));
     json_object_set_new(rec, "client", client ? client : json_null());
     json_object_set_new(rec, "server", server ? server : json_null());
     return rec;

@@ -21,6 +21,7 @@
 #include "harness/run/suite.h"
 
 #include "drivers/netio.h"
+#include "harness/run/preload.h"
 #include "workloads/units.h"
 
 #include <ctype.h>
@@ -809,6 +810,41 @@ static int parse_loads(const char *v, double *out, int *n, char *why, size_t why
     return 0;
 }
 
+/* The application keys of a workload (apps.h): 1 when name is one. */
+static int app_key(struct pstate *st, const char *name, const char *value, int *rc)
+{
+    struct suite_app *a = &st->s->app[st->idx];
+    char why[256];
+    int server = strcmp(name, "server_app") == 0, gen = strcmp(name, "gen_app") == 0;
+    if (server || gen) {
+        int id = app_find(value, server ? APP_SERVER : APP_GEN, why, sizeof why);
+        if (id < 0) {
+            *rc = fail_at(st, st->line, "bad value '%s' for '%s' in %s: %s", value, name, st->label,
+                          why);
+            return 1;
+        }
+        char path[4096];
+        if (id != APP_NONE && app_installed((enum app_id)id, path, sizeof path, why, sizeof why) < 0) {
+            *rc = fail_at(st, st->line, "%s = %s in %s: %s", name, value, st->label, why);
+            return 1;
+        }
+        if (server) a->server = (enum app_id)id, a->server_line = st->line;
+        if (gen) a->gen = (enum app_id)id, a->gen_line = st->line;
+        return 1;
+    }
+    server = strcmp(name, "server_args") == 0, gen = strcmp(name, "gen_args") == 0;
+    if (!server && !gen) return 0;
+    char **argv = server ? a->server_argv : a->gen_argv;
+    if (app_split_args(value, argv, APP_MAX_ARGS, why, sizeof why) < 0) {
+        *rc = fail_at(st, st->line, "bad value '%s' for '%s' in %s: %s", value, name, st->label,
+                      why);
+        return 1;
+    }
+    if (server) a->server_args_line = st->line;
+    if (gen) a->gen_args_line = st->line;
+    return 1;
+}
+
 /* The suite's own workload keys (not the workload spec's): 1 when name is one. */
 static int suite_workload_key(struct pstate *st, const char *name, const char *value, int *rc)
 {
@@ -839,7 +875,7 @@ static int suite_workload_key(struct pstate *st, const char *name, const char *v
             *rc = fail_at(st, st->line, "bad value '%s' for 'loads': %s", value, why);
         return 1;
     }
-    return 0;
+    return app_key(st, name, value, rc);
 }
 
 static int workload_key(struct pstate *st, const char *name, const char *value)
@@ -856,7 +892,9 @@ static int workload_key(struct pstate *st, const char *name, const char *value)
         for (k = wl_spec_keys; k->key && off < sizeof known; k++)
             off += (size_t)snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "",
                                     k->key);
-        return fail_at(st, st->line, "unknown key '%s' in %s (known: %s, repeats, capacity, loads)",
+        return fail_at(st, st->line,
+                       "unknown key '%s' in %s (known: %s, repeats, capacity, loads, server_app, "
+                       "gen_app, server_args, gen_args)",
                        name, st->label, known);
     }
     if (wl_spec_set(&st->s->workloads[st->idx], name, value, why, sizeof why) < 0)
@@ -994,6 +1032,8 @@ static int expand_sweeps(struct pstate *st)
                 s->wl_repeats[at] = s->wl_repeats[i];
                 s->load[at] = 0;
                 s->capacity_of[at][0] = s->sweep[at][0] = '\0';
+                s->app[at] = s->app[i]; /* moves the argv strings */
+                memset(&s->app[i], 0, sizeof s->app[i]);
             }
             at--;
             continue;
@@ -1007,6 +1047,7 @@ static int expand_sweeps(struct pstate *st)
             snprintf(s->workloads[at].name, sizeof s->workloads[at].name, "%.50s-%.0fpct",
                      base.name, st->loads[i][k] * 100);
             s->wl_repeats[at] = reps;
+            memset(&s->app[at], 0, sizeof s->app[at]); /* (a sweep names no application) */
             s->load[at] = st->loads[i][k];
             snprintf(s->capacity_of[at], sizeof s->capacity_of[at], "%s", cap);
             snprintf(s->sweep[at], sizeof s->sweep[at], "%s", base.name);
@@ -1080,6 +1121,139 @@ static int check_hosts(struct pstate *st)
     return 0;
 }
 
+/* nginx serves the files of the /bytes/N pattern only (fixed_server.c). */
+static int nginx_path_ok(const char *path)
+{
+    uint64_t n;
+    size_t len = strcspn(path + 7, "?#");
+    return strncmp(path, "/bytes/", 7) == 0 && len && units_parse_size_n(path + 7, len, &n) == 0;
+}
+
+/* Workload i's applications against its mode, the other side and the suite. */
+static int check_apps(struct pstate *st, int i)
+{
+    struct suite *s = st->s;
+    const struct suite_app *a = &s->app[i];
+    const struct wl_spec *w = &s->workloads[i];
+    const struct app_info *sv = app_info(a->server), *gn = app_info(a->gen);
+    int line = a->gen_line ? a->gen_line : a->server_line;
+    char why[512];
+    if (a->server_argv[0] && a->server == APP_NONE)
+        return fail_at(st, a->server_args_line,
+                       "[workload %s]: server_args without server_app (our server takes no extra "
+                       "arguments here: use [driver NAME] options)",
+                       w->name);
+    if (a->gen_argv[0] && a->gen == APP_NONE)
+        return fail_at(st, a->gen_args_line, "[workload %s]: gen_args without gen_app", w->name);
+    if (a->server == APP_NONE && a->gen == APP_NONE) return 0;
+    if (s->dut == SUITE_DUT_CLIENT)
+        return fail_at(st, line,
+                       "[workload %s]: applications run with dut = server only (the fixed server "
+                       "of dut = client is `server = nginx`)",
+                       w->name);
+    if (s->dut_host[0] || s->gen_host[0])
+        return fail_at(st, line,
+                       "[workload %s]: applications run on this machine only (not across hosts, "
+                       "yet)",
+                       w->name);
+    if (sv->proto != gn->proto)
+        return fail_at(st, line,
+                       "[workload %s]: %s %s speaks %s but %s %s speaks %s",
+                       w->name, a->gen == APP_NONE ? "our generator" : "gen_app", gn->name,
+                       gn->proto == APP_REDIS ? "redis (RESP)" : "HTTP",
+                       a->server == APP_NONE ? "our server" : "server_app", sv->name,
+                       sv->proto == APP_REDIS ? "redis (RESP)" : "HTTP");
+    if (a->server == APP_REDIS_SERVER) {
+        char path[4096];
+        if (app_installed(APP_REDIS_BENCHMARK, path, sizeof path, why, sizeof why) < 0 ||
+            preload_find_program("redis-cli", path, sizeof path, why, sizeof why) < 0)
+            return fail_at(st, a->server_line,
+                           "[workload %s]: the identity check reads redis-server's INFO with "
+                           "redis-cli, which is not installed (apt-get install redis-tools)",
+                           w->name);
+    }
+    if (a->server == APP_NGINX && !nginx_path_ok(w->path))
+        return fail_at(st, a->server_line,
+                       "[workload %s]: server_app = nginx serves /bytes/N only (files of the "
+                       "pattern), not path %s",
+                       w->name, w->path);
+    if (s->capacity_of[i][0] || st->nloads[i])
+        return fail_at(st, line, "[workload %s]: a load sweep (capacity, loads) runs ours only, "
+                                 "not %s",
+                       w->name, a->gen != APP_NONE ? gn->name : sv->name);
+    if (a->gen == APP_NONE) return 0;
+    if (a->gen == APP_WRK || a->gen == APP_AB) {
+        if (!(w->mode == WL_CLOSED || (a->gen == APP_AB && w->mode == WL_CPS)))
+            return fail_at(st, a->gen_line,
+                           "[workload %s]: gen_app = %s runs mode = closed%s, not %s", w->name,
+                           gn->name, a->gen == APP_AB ? " (ab -k) or cps (ab without -k)" : "",
+                           wl_mode_str(w->mode));
+        if (w->pipeline != 1)
+            return fail_at(st, a->gen_line, "[workload %s]: gen_app = %s does not pipeline "
+                                            "(pipeline = %u)",
+                           w->name, gn->name, w->pipeline);
+        if (a->gen == APP_WRK && w->requests)
+            return fail_at(st, a->gen_line,
+                           "[workload %s]: gen_app = wrk runs for a duration, not a count of "
+                           "requests",
+                           w->name);
+        if (!w->requests && (w->duration_ns % NS_PER_S || w->duration_ns < NS_PER_S))
+            return fail_at(st, a->gen_line,
+                           "[workload %s]: gen_app = %s takes whole seconds (duration = %.3fs)",
+                           w->name, gn->name, (double)w->duration_ns / NS_PER_S);
+    } else { /* redis-benchmark */
+        if (w->mode != WL_CLOSED)
+            return fail_at(st, a->gen_line,
+                           "[workload %s]: gen_app = redis-benchmark runs mode = closed, not %s",
+                           w->name, wl_mode_str(w->mode));
+        if (!w->requests)
+            return fail_at(st, a->gen_line,
+                           "[workload %s]: gen_app = redis-benchmark runs a count: set requests "
+                           "= N (its -n, per test)",
+                           w->name);
+        /* it sends whole pipelines: -n 5000 -P 16 ran 5008 commands */
+        if (w->requests % w->pipeline)
+            return fail_at(st, a->gen_line,
+                           "[workload %s]: gen_app = redis-benchmark sends whole pipelines: "
+                           "requests (%llu) must be a multiple of pipeline (%u), or the server "
+                           "runs more commands than it counts",
+                           w->name, (unsigned long long)w->requests, w->pipeline);
+    }
+    return 0;
+}
+
+const struct suite_app *suite_app_of(const struct suite *s, const char *wname)
+{
+    static const struct suite_app none;
+    for (int i = 0; i < s->nworkloads; i++)
+        if (strcmp(s->workloads[i].name, wname) == 0) return &s->app[i];
+    return &none;
+}
+
+const char *suite_app_driver_bad(const struct suite *s, int i, const char *entry, char *why,
+                                 size_t len)
+{
+    const struct suite_app *a = &s->app[i];
+    if (a->server == APP_NONE && a->gen == APP_NONE) return NULL;
+    char drv[32], link[16], base[32];
+    suite_entry_split(entry, s->link, drv, sizeof drv, link, sizeof link);
+    suite_driver_base(drv, base, sizeof base);
+    const char *who = a->server != APP_NONE ? app_info(a->server)->name : app_info(a->gen)->name;
+    if (strcmp(link, "ring") == 0)
+        snprintf(why, len,
+                 "[workload %s] runs %s, which cannot run on '%s': the ring link has no kernel "
+                 "side for an application",
+                 s->workloads[i].name, who, entry);
+    else if (a->server != APP_NONE && strcmp(base, "io_uring") == 0)
+        snprintf(why, len,
+                 "[workload %s]: server_app = %s cannot run on '%s': an application does its own "
+                 "I/O, so its io_uring row would be the kernel row again",
+                 s->workloads[i].name, who, entry);
+    else
+        return NULL;
+    return why;
+}
+
 static int finish(struct pstate *st)
 {
     struct suite *s = st->s;
@@ -1111,6 +1285,11 @@ static int finish(struct pstate *st)
         if (check_sweep(st, i) < 0) return -1;
         if (wl_spec_validate(w, why, sizeof why) < 0)
             return fail_at(st, st->wl_line[i], "[workload %s]: %s", w->name, why);
+        if (check_apps(st, i) < 0) return -1;
+        for (int d = 0; d < s->ndrivers; d++)
+            if (suite_app_driver_bad(s, i, s->drivers[d], why, sizeof why))
+                return fail_at(st, s->app[i].server_line ? s->app[i].server_line : s->app[i].gen_line,
+                               "%s", why);
     }
     if (check_hosts(st) < 0) return -1;
     return expand_sweeps(st);
@@ -1214,11 +1393,17 @@ int suite_set_drivers(struct suite *s, const char *list, char *err, size_t errle
                  list, nosec, s->path);
         return -1;
     }
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         if (suite_role_bad(s, tmp[i], why, sizeof why)) {
             snprintf(err, errlen, "bad driver list '%s': %s (%s)", list, why, s->path);
             return -1;
         }
+        for (int w = 0; w < s->nworkloads; w++)
+            if (suite_app_driver_bad(s, w, tmp[i], why, sizeof why)) {
+                snprintf(err, errlen, "bad driver list '%s': %s (%s)", list, why, s->path);
+                return -1;
+            }
+    }
     memcpy(s->drivers, tmp, sizeof tmp);
     s->ndrivers = n;
     return 0;
@@ -1269,6 +1454,10 @@ void suite_free(struct suite *s)
         s->dopts[i].nopts = 0;
     }
     s->ndopts = 0;
+    for (int i = 0; i < SUITE_MAX_WORKLOADS; i++) {
+        app_free_args(s->app[i].server_argv);
+        app_free_args(s->app[i].gen_argv);
+    }
 }
 
 void suite_print_help(FILE *f)
@@ -1288,6 +1477,18 @@ void suite_print_help(FILE *f)
     fprintf(f, "  %-14s %-12s %s\n", "loads", "-",
             "open-loop sweep: comma list of offered loads in % of capacity, e.g. 10%,50%,110% "
             "(1%..1000%); the workload runs once per load as NAME-<P>pct");
+    fprintf(f, "  %-14s %-12s %s\n", "server_app", "ours",
+            "the server: ours, nginx (one process, the harness's configuration, /bytes/N files) "
+            "or redis-server (--save '' --appendonly no); on kernel drivers it runs on kernel "
+            "sockets, on afpacket/afxdp/dpdk under bypassbench exec (libbbpreload.so)");
+    fprintf(f, "  %-14s %-12s %s\n", "gen_app", "ours",
+            "the generator: ours, wrk (-t1 -c connections -d duration, closed loop), ab (-c "
+            "connections -t duration or -n requests; -k unless mode = cps) or redis-benchmark "
+            "(-c connections -n requests -P pipeline --csv), on kernel sockets in bb-gen");
+    fprintf(f, "  %-14s %-12s %s\n", "server_args", "-",
+            "extra arguments appended to server_app's template, split as the shell would");
+    fprintf(f, "  %-14s %-12s %s\n", "gen_args", "-",
+            "extra arguments for gen_app (before the URL), e.g. -t get,set for redis-benchmark");
     for (const struct wl_key *k = wl_spec_keys; k->key; k++) {
         int inherited = strcmp(k->key, "duration") == 0 || strcmp(k->key, "warmup") == 0 ||
                         strcmp(k->key, "timeout") == 0;

@@ -7,7 +7,8 @@
  *   [suite]            name, drivers, repeats, link, dut_cpu, gen_cpu, rps,
  *                      port, duration, warmup, timeout, idle_timeout, capture,
  *                      server_cache, p99_target, dut, server, offloads
- *   [workload NAME]    keys of wl_spec_keys (workloads/spec.h); duration,
+ *   [workload NAME]    keys of wl_spec_keys (workloads/spec.h); server_app,
+ *                      gen_app, server_args, gen_args (apps.h); duration,
  *                      warmup and timeout default to the [suite] values; and
  *                      the suite's own: repeats (this workload's), and for an
  *                      open-loop sweep capacity = WORKLOAD with loads = P%,...:
@@ -29,6 +30,7 @@
 #ifndef BB_SUITE_H
 #define BB_SUITE_H
 
+#include "harness/run/apps.h"
 #include "workloads/spec.h"
 
 #include <stddef.h>
@@ -107,7 +109,20 @@ struct suite {
     struct suite_host hosts[SUITE_MAX_HOSTS];
     int nhosts;
     char dut_host[32], gen_host[32];
+    /* Per workload: the applications it names (apps.h): server_app,
+     * gen_app and their extra arguments; APP_NONE is ours */
+    struct suite_app app[SUITE_MAX_WORKLOADS];
 };
+
+/* The applications of the workload named wname (APP_NONE both when it
+ * names none, or for a name not in the suite: a sweep point's copy keeps
+ * its name). */
+const struct suite_app *suite_app_of(const struct suite *s, const char *wname);
+/* Can a drivers= entry run workload i's applications? An application
+ * server needs a kernel side (no ring link) and runs its own I/O (no
+ * io_uring row: it would be the kernel's); NULL, or why not. */
+const char *suite_app_driver_bad(const struct suite *s, int i, const char *entry, char *why,
+                                 size_t len);
 
 /* The host named name, or NULL. */
 const struct suite_host *suite_host_find(const struct suite *s, const char *name);

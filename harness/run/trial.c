@@ -87,13 +87,16 @@ static const char *row_opt(const struct suite *s, const struct trial_link *tl, c
     return v ? v : opts_value(suite_driver_opts(s, tl->drv), key, -1);
 }
 
+/* app: the server is a stock program (server_app), which sets no busy-poll
+ * option of its own: the sysctls are its only way to busy poll */
 static void busy_sysctls_set(const struct suite *s, const struct trial_link *tl,
-                             struct busy_sysctls *b, struct trial_outcome *o)
+                             struct busy_sysctls *b, struct trial_outcome *o, int app)
 {
     memset(b, 0, sizeof(*b));
     if (strcmp(tl->drv, "kernel") != 0) return;
     const char *us = row_opt(s, tl, "busy_poll"), *ep = row_opt(s, tl, "epoll_busy_poll");
-    if (!us || strcmp(us, "0") == 0 || (ep && strcmp(ep, "off") == 0) || epoll_has_params()) return;
+    if (!us || strcmp(us, "0") == 0 || (ep && strcmp(ep, "off") == 0) || (epoll_has_params() && !app))
+        return;
     if (sysctl_rw("/proc/sys/net/core/busy_poll", b->old_poll, sizeof(b->old_poll), us) < 0 ||
         sysctl_rw("/proc/sys/net/core/busy_read", b->old_read, sizeof(b->old_read), us) < 0) {
         snprintf(o->busy_sysctls, sizeof(o->busy_sysctls),
@@ -104,9 +107,10 @@ static void busy_sysctls_set(const struct suite *s, const struct trial_link *tl,
     }
     b->set = 1;
     snprintf(o->busy_sysctls, sizeof(o->busy_sysctls),
-             "net.core.busy_poll=%s net.core.busy_read=%s (no EPIOCSPARAMS; were %s and %s, "
+             "net.core.busy_poll=%s net.core.busy_read=%s (%s; were %s and %s, "
              "restored after the trial)",
-             us, us, b->old_poll, b->old_read);
+             us, us, app ? "a stock server sets no option of its own" : "no EPIOCSPARAMS",
+             b->old_poll, b->old_read);
 }
 
 /* Busy polling polls the NAPI instance a socket's packets came from, and a
@@ -156,9 +160,10 @@ struct probe_arg {
     uint16_t port;
     uint64_t timeout_ns;
     const char *ip;
+    int redis; /* a redis server: PING, +PONG (not HTTP) */
 };
 
-static int probe_once(const char *ip, uint16_t port)
+static int probe_once(const char *ip, uint16_t port, int redis)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
@@ -168,12 +173,13 @@ static int probe_once(const char *ip, uint16_t port)
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
     inet_pton(AF_INET, ip, &a.sin_addr);
     static const char req[] = "GET /bytes/1 HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n";
+    const char *q = redis ? "PING\r\n" : req, *want = redis ? "+PONG" : "HTTP/1.1 200";
     char buf[512];
     int ok = -1;
     if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        write(fd, req, sizeof(req) - 1) == (ssize_t)sizeof(req) - 1) {
+        write(fd, q, strlen(q)) == (ssize_t)strlen(q)) {
         ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        if (n >= 12 && memcmp(buf, "HTTP/1.1 200", 12) == 0) ok = 0;
+        if (n >= (ssize_t)strlen(want) && memcmp(buf, want, strlen(want)) == 0) ok = 0;
     }
     close(fd);
     return ok;
@@ -184,7 +190,7 @@ static int probe_fn(void *arg)
     const struct probe_arg *p = arg;
     uint64_t end = proc_mono_ns() + p->timeout_ns;
     while (proc_mono_ns() < end) {
-        if (probe_once(p->ip, p->port) == 0) return 0;
+        if (probe_once(p->ip, p->port, p->redis) == 0) return 0;
         usleep(50000);
     }
     return 1;
@@ -337,6 +343,8 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
     if (p->cap_method) unlink(p->cap_ready);
     if (p->client) unlink(p->go), unlink(p->go_ready), unlink(p->go_done);
     pid_t spid = -1, cap_pid = -1, cpid = -1;
+    unsigned long long opens_a = 0, opens_b = 0; /* bb-dut's TcpPassiveOpens (apps) */
+    int opens_ok = 0;
     struct busy_sysctls bs = {0}; /* restored at counters: whatever failed before */
     /* A server killed in an earlier trial (a DPDK net_af_xdp port after
      * SIGKILL) may have left its program on the DUT interface. */
@@ -362,7 +370,7 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         }
         *c->veth_offloads = want;
     }
-    busy_sysctls_set(c->suite, tl, &bs, o);
+    busy_sysctls_set(c->suite, tl, &bs, o, p->sapp != APP_NONE);
     busy_gro_set(c->suite, tl, &bs, o);
     if (set_dut_addr(c, kernel_keeps_addr(tl->drv), err, sizeof(err)) < 0) {
         fail(o, "cannot set the DUT address: %s", err);
@@ -397,6 +405,13 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
             goto counters;
         }
     } else if (!p->ring) {
+        if ((p->sapp || p->gapp) && trial_app_prepare(c, p, err, sizeof(err)) < 0) {
+            fail(o, "cannot prepare the application's files: %s", err);
+            goto counters;
+        }
+        /* an application on kernel sockets: the connections its kernel accepts */
+        opens_ok = p->sapp && !p->app_stack &&
+                   trial_app_passive_opens(&opens_a, err, sizeof(err)) == 0;
         spid = topo_spawn(TOPO_NS_DUT, p->sargv, p->slog, p->slog, err, sizeof(err));
         if (spid < 0) {
             fail(o, "cannot start the server: %s", err);
@@ -407,9 +422,12 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
             proc_stop(spid, 2 * SEC);
             goto counters;
         }
-        struct probe_arg pa = {.port = c->suite->port, .timeout_ns = 10 * SEC, .ip = tl->dut_ip};
+        struct probe_arg pa = {.port = c->suite->port, .timeout_ns = 10 * SEC, .ip = tl->dut_ip,
+                               .redis = p->sapp == APP_REDIS_SERVER};
         if (topo_run_in(TOPO_NS_GEN, probe_fn, &pa) != 0) {
-            fail(o, "server did not answer within 10 s (see %s)", p->slog);
+            fail(o, "server %s (see %s)",
+                 proc_exited(spid) ? "exited before it answered" : "did not answer within 10 s",
+                 p->sapp == APP_NGINX ? p->nginx_err : p->slog);
             proc_stop(spid, 2 * SEC);
             goto counters;
         }
@@ -444,6 +462,11 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
             proc_stop(spid, 2 * SEC);
             goto counters;
         }
+    } else if (p->gapp && trial_app_warmup(c, p, w, err, sizeof(err)) < 0) {
+        fail(o, "%s", err);
+        if (cap_pid > 0) proc_stop(cap_pid, 2 * SEC);
+        if (spid > 0) proc_stop(spid, 2 * SEC);
+        goto counters;
     } else {
         cpid = topo_spawn(p->ring ? TOPO_NS_DUT : TOPO_NS_GEN, p->cargv, p->clog, p->clog, err,
                           sizeof(err));
@@ -456,7 +479,8 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
     /* The harness's counters, the fallback: from the end of the warm-up to
      * the generator's exit, a longer span than the window (the generator
      * takes its own at the window's edges; the record prefers those). */
-    proc_sleep_watching(cpid, w->mode == WL_DOWNLOAD ? 0 : w->warmup_ns, c->stop);
+    /* an application generator: its warm-up ran before, its whole run is measured */
+    proc_sleep_watching(cpid, w->mode == WL_DOWNLOAD || p->gapp ? 0 : w->warmup_ns, c->stop);
     snprintf(o->delta_err, sizeof(o->delta_err), "%s",
              p->ring ? "the ring link has no interface" : "not read");
     if (!p->ring)
@@ -497,6 +521,9 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
                                   sizeof(o->delta_err)) == 0;
     }
     if (cap_pid > 0) proc_stop(cap_pid, 5 * SEC); /* writes its sidecar */
+    if (spid > 0 && p->sapp == APP_REDIS_SERVER && !o->failure &&
+        trial_app_redis_info(p, err, sizeof(err)) < 0)
+        fail(o, "cannot read redis-server's INFO commandstats: %s", err);
     if (spid > 0) {
         int sst = proc_stop(spid, 5 * SEC);
         if (!o->failure && (!WIFEXITED(sst) || WEXITSTATUS(sst) != 0)) {
@@ -507,6 +534,12 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         if (p->nginx && nginx_server_json(p, err, sizeof(err)) < 0 && !o->failure)
             fail(o, "%s", err);
     }
+    if (opens_ok) /* the server has stopped: every connection it accepted is counted */
+        opens_ok = trial_app_passive_opens(&opens_b, err, sizeof(err)) == 0 && opens_b >= opens_a;
+    if ((p->sapp || p->gapp) && !o->failure &&
+        trial_app_results(c, p, w, opens_ok ? (long long)(opens_b - opens_a) : -1, err,
+                          sizeof(err)) < 0)
+        fail(o, "%s", err);
 counters:
     busy_sysctls_restore(&bs);
     if (p->client) /* the handshake's, nothing to keep */

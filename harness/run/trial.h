@@ -104,6 +104,20 @@ struct trial_plan {
     char *sargv[TRIAL_MAX_ARGS]; /* serve, or nginx (unused on the ring link) */
     char *cargv[TRIAL_MAX_ARGS]; /* load, or pair on the ring link */
     char *capargv[32];           /* capture or pdump (when cap_method needs a process) */
+    /* Applications (apps.h; suite_app_of): sapp the server (APP_NONE: ours;
+     * sargv is then the app's command line, under `bypassbench exec` for
+     * afpacket/afxdp/dpdk, behind `taskset -c dut_cpu`), gapp the generator
+     * (cargv is the app's, behind `taskset -c gen_cpu`; wargv its throw-away
+     * warm-up run, wargv[0] NULL when there is none). Their files are in
+     * app_dir: nginx's prefix (nginx_* above), the library's counters
+     * (app_stats), wrk's script, ab's -e CSVs, the warm-up run's output. */
+    int sapp, gapp; /* enum app_id */
+    int app_stack;  /* the server app runs under the preload library */
+    char app_dir[PATH_MAX + 16], app_stats[PATH_MAX + 32], app_script[PATH_MAX + 32],
+        app_csv[PATH_MAX + 32], app_wcsv[PATH_MAX + 32], app_wlog[PATH_MAX + 32],
+        app_sbin[PATH_MAX], app_gbin[PATH_MAX], app_port[16], app_dur[16], app_wdur[16],
+        app_tmo[16], app_abn[24], app_wabn[24];
+    char *wargv[TRIAL_MAX_ARGS];
 };
 
 /* The plan of trial number `trial` (1-based, for unique names) of workload
@@ -149,6 +163,20 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
  * Per-packet CPU figures only where both cover the same window. */
 json_t *trial_record(const struct trial_ctx *c, const struct trial_plan *p,
                      const struct wl_spec *w, struct trial_outcome *o);
+
+/* Application trials (trial_apps.c; the steps trial_execute takes when the
+ * plan names an application): each 0, or -1 with err. */
+int trial_app_prepare(const struct trial_ctx *c, const struct trial_plan *p, char *err,
+                      size_t errlen);
+int trial_app_warmup(const struct trial_ctx *c, const struct trial_plan *p,
+                     const struct wl_spec *w, char *err, size_t errlen);
+int trial_app_redis_info(const struct trial_plan *p, char *err, size_t errlen);
+int trial_app_results(const struct trial_ctx *c, const struct trial_plan *p,
+                      const struct wl_spec *w, long long passive_opens, char *err, size_t errlen);
+/* bb-dut's TcpPassiveOpens (/proc/net/snmp): connections its kernel accepted. */
+int trial_app_passive_opens(unsigned long long *n, char *err, size_t errlen);
+/* A file's first max bytes, NUL-terminated and malloc'd; NULL if unreadable. */
+char *trial_app_read(const char *path, size_t max);
 
 /* The DUT side as the record and the report name it: "server", "client
  * (downloader)" or "client (load generator)". */
