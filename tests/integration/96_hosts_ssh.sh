@@ -11,7 +11,12 @@
 #  - an unreachable host, a wrong key and a version mismatch each give one
 #    error line naming the host, before any trial; copy_bin = yes copies the
 #    binary over a wrong version and runs;
-#  - doctor --host runs doctor on a host.
+#  - doctor --host runs doctor on a host;
+#  - the DUT's CPU window is timed on the DUT host (its span the generator's
+#    window; the namespaces share a clock, so its edges are checked against
+#    the generator's too), and a generator or CPU window that ended by itself
+#    is never signalled (its pid may be another process's by then): every
+#    ssh the harness runs goes through a wrapper that logs its command.
 source "$(dirname "$0")/lib.sh"
 need_root
 SSHD=/usr/sbin/sshd
@@ -130,8 +135,13 @@ no_leftovers_hosts() {
 }
 
 # --- end to end -------------------------------------------------------------
+mkdir "$T/bin"
+printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>%s/ssh.log\nexec %s "$@"\n' "$T" "$(command -v ssh)" >"$T/bin/ssh"
+chmod +x "$T/bin/ssh"
 suite "$T/ok.ini"
-"$BB" run "$T/ok.ini" --out "$T/res" >"$T/ok.log" 2>&1 || fail "run across hosts failed: $(tail -15 "$T/ok.log")"
+PATH=$T/bin:$PATH "$BB" run "$T/ok.ini" --out "$T/res" >"$T/ok.log" 2>&1 || fail "run across hosts failed: $(tail -15 "$T/ok.log")"
+grep -q -- '-tt root@198.18.10.6 echo \$\$ > ./tmp/bb-remote\..*/client.pid. && exec' "$T/ssh.log" || fail "the ssh wrapper saw no generator start: $(head -3 "$T/ssh.log")"
+grep -E "(client|cpuwin)\.pid'; .* kill " "$T/ssh.log" && fail "a process that ended by itself was signalled there"
 grep -c ' ok$' "$T/ok.log" | grep -qx 2 || fail "expected 2 ok trials: $(cat "$T/ok.log")"
 d=$(ls -d "$T"/res/*/ | tail -1)
 python3 - "$d" <<'EOF' || fail "records"
@@ -149,7 +159,16 @@ for r in recs:
         assert "tcp-segmentation-offload" in e["iface"]["offloads"], e["iface"]
     assert r["hosts"]["server"]["ip"] == "198.18.11.2" and r["hosts"]["client"]["iface"] == "i18h-db"
     assert "generator" in r["clocks"]
-    assert r["cpu"]["window_source"] == "harness_dut_host" and r["cpu"]["host"] == "a", r["cpu"]
+    cpu, win = r["cpu"], r["client"]["window"]["cpu"]
+    assert cpu["window_source"] == "dut_host_timer" and cpu["host"] == "a", cpu
+    # the DUT's CPU window is as long as the generator's, and (one clock here)
+    # overlaps it by more than half
+    assert abs(cpu["window_vs_measured"] - 1) < 0.02, cpu["window_vs_measured"]
+    dw = cpu["dut_host_window"]
+    for e in ("start", "end"):
+        off = dw[e + "_ns"] - win[e]["t_ns"]
+        assert abs(off) < r["client"]["measured_ns"] / 2, (e, off)
+    assert r["metrics"]["dut_cycles_per_request"] > 0
     assert r["cpu"]["generator_host"]["host"] == "b"
     assert set(r["offloads"]) == {"dut_host", "gen_host"}
     assert r["metrics"]["rps"] > 0 and r["metrics"]["requests"] == r["client"]["requests"]
