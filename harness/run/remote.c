@@ -103,12 +103,20 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
     return -1;
 }
 
-/* topo_cmd's error is "the command line: what it said"; keep what it said. */
+/* topo_cmd's error is "the command line: what it said", the command line cut
+ * at topo_cmd's buffer (an ssh line with its options is longer): keep what it
+ * said, after the longest start of the command line it begins with. */
 static const char *cmd_said(char *const argv[], const char *err)
 {
-    size_t n = 0;
-    for (int i = 0; argv[i]; i++) n += strlen(argv[i]) + (i ? 1 : 0);
-    return strlen(err) > n + 2 && err[n] == ':' ? err + n + 2 : err;
+    size_t k = 0;
+    for (int i = 0; argv[i]; i++) {
+        if (i && err[k] == ' ') k++;
+        else if (i) break;
+        const char *a = argv[i];
+        while (*a && err[k] == *a) k++, a++;
+        if (*a) break;
+    }
+    return err[k] == ':' && err[k + 1] == ' ' ? err + k + 2 : err;
 }
 
 int remote_sh(struct remote *r, const char *cmd, char *out, size_t outlen, char *err,

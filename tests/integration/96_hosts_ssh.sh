@@ -201,6 +201,10 @@ printf '#!/bin/sh\n[ "$1" = --version ] && { echo "bypassbench 0.0-elsewhere"; e
 chmod +x "$T/other-bb"
 BIN_B=$T/other-bb suite "$T/ver.ini"
 one_error "version mismatch" "$T/ver.ini" "host b (root@198.18.10.6): $T/other-bb there is 'bypassbench 0.0-elsewhere'.*versions differ"
+# a bin that is not there: what the remote shell said, not ssh's own command line
+BIN_B=$T/nope suite "$T/nobin.ini"
+one_error "missing bin" "$T/nobin.ini" "host b (root@198.18.10.6): [^:]*: .*No such file or directory (is bypassbench at bin = $T/nope there?)"
+grep -q 'ControlMaster' "$T/err.log" && fail "missing bin: the error line carries ssh's command line: $(cat "$T/err.log")"
 # copy_bin = yes: the binary goes there, then the versions match
 cp "$T/other-bb" "$T/copy-bb"
 BIN_B=$T/copy-bb COPY_B=1 DRIVERS=kernel suite "$T/copy.ini"
