@@ -618,7 +618,7 @@ static void execute(struct remote_hosts *rh, const struct trial_ctx *c, const st
     char *wv[] = {(char *)dut->h->bin, "sysinfo", "--cpu-window", dw->rpath, "--warmup",
                   (char *)p->warm, "--duration", (char *)p->dur, NULL};
     dw->timed = w->mode != WL_DOWNLOAD && w->duration_ns && !w->requests;
-    if (!dw->timed) wv[4] = NULL;
+    if (!dw->timed) wv[w->mode == WL_DOWNLOAD ? 4 : 6] = NULL; /* a download has no warm-up */
     wpid = remote_spawn(dut, wv, "cpuwin", dw->log, err, sizeof err);
     if (wpid < 0) snprintf(dw->why, sizeof dw->why, "cannot start it: %s", err);
     uint64_t guard = w->warmup_ns + w->duration_ns + 30 * SEC +
@@ -711,13 +711,24 @@ static void fix_cpu(struct remote_hosts *rh, json_t *rec, const struct dut_windo
                                       "across hosts"));
         /* its span against the generator's window */
         double ms = json_number_value(json_object_get(client, "measured_ns")) / 1e9;
-        if (ms > 0)
-            json_object_set_new(cpu, "window_vs_measured",
-                                json_real((double)(g[1].t_ns - g[0].t_ns) / 1e9 / ms));
+        double ratio = ms > 0 ? (double)(g[1].t_ns - g[0].t_ns) / 1e9 / ms : 0;
+        if (ms > 0) json_object_set_new(cpu, "window_vs_measured", json_real(ratio));
         json_object_set_new(cpu, "host", json_string(rh->dut.h->name));
-        for (size_t i = 0; i + 1 < sizeof ck / sizeof ck[0]; i++)
-            if (json_object_get(cpu, ck[i]))
-                json_object_set(m, ck[i], json_object_get(cpu, ck[i]));
+        /* the metrics take per-request figures over the measured window only:
+         * one that ran until the generator exited (a short download) may be
+         * several times longer, and a poll-mode DUT's cycles grow with it */
+        if (ratio > 0.95 && ratio < 1.05) {
+            for (size_t i = 0; i + 1 < sizeof ck / sizeof ck[0]; i++)
+                if (json_object_get(cpu, ck[i]))
+                    json_object_set(m, ck[i], json_object_get(cpu, ck[i]));
+        } else {
+            char why[192];
+            snprintf(why, sizeof why,
+                     "the DUT host's window is %.3g times the measured one: its figures are in "
+                     "cpu, not in metrics",
+                     ratio);
+            json_object_set_new(cpu, "not_in_metrics", json_string(why));
+        }
     } else {
         cpu = json_object();
         json_object_set_new(cpu, "dut_host_window_missing",

@@ -208,8 +208,22 @@ grep -q 'ControlMaster' "$T/err.log" && fail "missing bin: the error line carrie
 # copy_bin = yes: the binary goes there, then the versions match
 cp "$T/other-bb" "$T/copy-bb"
 BIN_B=$T/copy-bb COPY_B=1 DRIVERS=kernel suite "$T/copy.ini"
-"$BB" run "$T/copy.ini" --out "$T/res" >"$T/copy.log" 2>&1 || fail "copy_bin run: $(tail -5 "$T/copy.log")"
+printf '\n[workload dl]\nmode = download\npath = /bytes/16m\n' >>"$T/copy.ini"
+"$BB" run "$T/copy.ini" --out "$T/copy-res" >"$T/copy.log" 2>&1 || fail "copy_bin run: $(tail -5 "$T/copy.log")"
 cmp -s "$T/copy-bb" "$BB" || fail "copy_bin = yes did not copy the binary"
+# a download's DUT window has no length known in advance: it runs until the
+# generator exited, and its figures go into metrics only when it is within
+# 5% of the measured window
+python3 - "$(ls -d "$T"/copy-res/*/ | tail -1)" <<'EOF' || fail "download record"
+import json, sys, glob
+r = [json.load(open(f)) for f in glob.glob(sys.argv[1] + "/trials/dl-*.json")][0]
+c = r["cpu"]
+assert r["status"] == "ok" and c["window_source"] == "dut_host_until_generator_exit", c
+if abs(c["window_vs_measured"] - 1) < 0.05:
+    assert r["metrics"]["dut_cycles_per_request"] == c["dut_cycles_per_request"], c
+else:
+    assert "dut_cycles_per_request" not in r["metrics"] and "not in metrics" in c["not_in_metrics"], c
+EOF
 no_leftovers_hosts "copy_bin"
 
 # --- interrupted, and a host lost mid-trial ---------------------------------
