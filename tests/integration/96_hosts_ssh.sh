@@ -263,6 +263,24 @@ rm -rf "$(grep -o '/tmp/bb-remote\.[A-Za-z0-9]*' "$T/long.log" | head -1)"
 start_sshd a
 no_leftovers_hosts "sshd killed"
 
+# --- the DUT host's CPU window by itself ---------------------------------------
+"$BB" sysinfo --cpu-window "$T/w1.json" --warmup 20ms --duration 100ms || fail "sysinfo --cpu-window"
+"$BB" sysinfo --cpu-window "$T/w2.json" & wp=$!   # until stopped
+"$BB" sysinfo --cpu-window "$T/w3.json" --duration 30s 2>"$T/w3.err" & wq=$!
+sleep 0.3
+kill -TERM $wp $wq
+wait $wp || fail "sysinfo --cpu-window until stopped: exit $?"
+wait $wq && fail "sysinfo --cpu-window stopped before its end exited 0"
+[ -e "$T/w3.json" ] && fail "a window stopped before its end was written"
+grep -q "stopped before the window's end" "$T/w3.err" || fail "no reason: $(cat "$T/w3.err")"
+python3 - "$T" <<'EOF' || fail "cpu-window files"
+import json, sys
+for f, lo, hi in (("w1", 0.100, 1), ("w2", 0.1, 5)):
+    w = json.load(open(sys.argv[1] + "/" + f + ".json"))
+    span = (w["end"]["t_ns"] - w["start"]["t_ns"]) / 1e9
+    assert lo <= span < hi and w["end"]["ncpu"] > 0, (f, span)
+EOF
+
 # --- doctor on a host ---------------------------------------------------------
 "$BB" doctor --host b --suite "$T/ok.ini" >"$T/doctor.log" 2>&1 || fail "doctor --host b: $(tail -5 "$T/doctor.log")"
 grep -q '^doctor on host b (root@198.18.10.6' "$T/doctor.log" && grep -q 'running as root' "$T/doctor.log" ||
