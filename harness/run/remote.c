@@ -587,7 +587,8 @@ static void execute(struct remote_hosts *rh, const struct trial_ctx *c, const st
         return;
     }
     uint64_t end = proc_mono_ns() + 10 * SEC;
-    while (probe(gen, p->url) < 0) {
+    int tries = 0;
+    while (++tries, probe(gen, p->url) < 0) {
         if (proc_exited(spid) || *c->stop || proc_mono_ns() > end) {
             outcome_fail(o, "%s", *c->stop ? "interrupted"
                                   : proc_exited(spid)
@@ -599,7 +600,10 @@ static void execute(struct remote_hosts *rh, const struct trial_ctx *c, const st
         }
         usleep(100000);
     }
-    o->probes = 1;
+    /* a try that failed may still have been parsed there (it timed out after
+     * the server answered, or ssh lost its answer): the server may have parsed
+     * that many requests beyond the generator's */
+    o->probes = tries;
     o->offloads = json_object();
     json_object_set_new(o->offloads, "dut_host", remote_offloads(dut));
     json_object_set_new(o->offloads, "gen_host", remote_offloads(gen));
