@@ -79,6 +79,8 @@ enum afp_ctr {
     AFP_TX_RING_FULL,   /* tx_ring=1: no free slot (the kernel still holds them): accepted fewer */
     AFP_TX_RING_BAD,    /* tx_ring=1: a slot the kernel marked TP_STATUS_WRONG_FORMAT: dropped */
     AFP_SYS_SENDTO,     /* tx_ring=1: the kicks that hand queued slots to the kernel */
+    AFP_TX_BAD_OFFLOAD, /* offloads=1: TSO or checksum asked without the header lengths
+                           (or TSO without the segment size): no virtio_net_hdr, dropped */
     AFP__CTR_COUNT
 };
 
@@ -93,7 +95,7 @@ static const char *const afp_ctr_names[AFP__CTR_COUNT] = {
     [AFP_SYS_POLL] = "sys_poll",           [AFP_RX_GRO] = "rx_gro",
     [AFP_TX_TSO] = "tx_tso",               [AFP_BIG_EMPTY] = "big_empty",
     [AFP_TX_RING_FULL] = "tx_ring_full",   [AFP_TX_RING_BAD] = "tx_ring_bad",
-    [AFP_SYS_SENDTO] = "sys_sendto",
+    [AFP_SYS_SENDTO] = "sys_sendto",       [AFP_TX_BAD_OFFLOAD] = "tx_bad_offload",
 };
 
 struct afp_opts {
@@ -653,8 +655,9 @@ static uint16_t tx_ring_burst(struct afp *a, struct pktbuf **bufs, uint16_t n)
     while (i < n) {
         struct pktbuf *b = bufs[i];
         struct virtio_net_hdr vh;
-        if (bad_len(a, b) || (a->vnet && vnet_tx_hdr(b, &vh) < 0)) {
-            a->ctr[AFP_TX_BAD_LEN]++;
+        int bl = bad_len(a, b);
+        if (bl || (a->vnet && vnet_tx_hdr(b, &vh) < 0)) {
+            a->ctr[bl ? AFP_TX_BAD_LEN : AFP_TX_BAD_OFFLOAD]++;
             pool_put(a, bufs[i++]);
             continue;
         }
@@ -707,8 +710,9 @@ static uint16_t afp_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
     if (a->txr) return tx_ring_burst(a, bufs, n);
     uint16_t i = 0;
     while (i < n) {
-        if (bad_len(a, bufs[i]) || (a->vnet && vnet_tx_hdr(bufs[i], &a->vh[0]) < 0)) {
-            a->ctr[AFP_TX_BAD_LEN]++;
+        int bl = bad_len(a, bufs[i]);
+        if (bl || (a->vnet && vnet_tx_hdr(bufs[i], &a->vh[0]) < 0)) {
+            a->ctr[bl ? AFP_TX_BAD_LEN : AFP_TX_BAD_OFFLOAD]++;
             pool_put(a, bufs[i++]);
             continue;
         }

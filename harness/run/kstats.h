@@ -18,12 +18,18 @@ enum kstat {
                               netdev_max_backlog (machine-wide, not per namespace) */
     KS_SOFTNET_SQUEEZED,   /* column 3: NET_RX ran out of budget or time (no loss) */
     KS_TCP_RETRANS_SEGS,   /* /proc/net/snmp Tcp RetransSegs */
-    KS_TCP_DSACK_OLD_SENT, /* /proc/net/netstat TcpExt TCPDSACKOldSent: data that came twice */
+    KS_TCP_DSACK_OLD_SENT, /* /proc/net/netstat TcpExt TCPDSACKOldSent: data that came twice
+                              (below rcv_nxt) */
+    KS_TCP_DSACK_OFO_SENT, /* TCPDSACKOfoSent: data that came twice above rcv_nxt (already in
+                              the out-of-order queue: a resend past a hole) */
     KS_TCP_DSACK_RECV,     /* TCPDSACKRecv: our resends the peer had already */
     KS_TCP_LOSS_PROBES,    /* TCPLossProbes */
     KS_TCP_BACKLOG_DROP,   /* TCPBacklogDrop: socket backlog full */
     KS_TCP_RCVQ_DROP,      /* TCPRcvQDrop: receive buffer full */
     KS_TCP_OFO_DROP,       /* TCPOFODrop: out-of-order queue full */
+    KS_TCP_LISTEN_DROPS,   /* ListenDrops: SYNs and handshake ends a listener dropped (its
+                              accept queue full, ListenOverflows, among them): never seen by
+                              the program, so counted nowhere else */
     KS__COUNT
 };
 

@@ -103,12 +103,20 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
     return -1;
 }
 
-/* topo_cmd's error is "the command line: what it said"; keep what it said. */
+/* topo_cmd's error is "the command line: what it said", the command line cut
+ * at topo_cmd's buffer (an ssh line with its options is longer): keep what it
+ * said, after the longest start of the command line it begins with. */
 static const char *cmd_said(char *const argv[], const char *err)
 {
-    size_t n = 0;
-    for (int i = 0; argv[i]; i++) n += strlen(argv[i]) + (i ? 1 : 0);
-    return strlen(err) > n + 2 && err[n] == ':' ? err + n + 2 : err;
+    size_t k = 0;
+    for (int i = 0; argv[i]; i++) {
+        if (i && err[k] == ' ') k++;
+        else if (i) break;
+        const char *a = argv[i];
+        while (*a && err[k] == *a) k++, a++;
+        if (*a) break;
+    }
+    return err[k] == ':' && err[k + 1] == ' ' ? err + k + 2 : err;
 }
 
 int remote_sh(struct remote *r, const char *cmd, char *out, size_t outlen, char *err,
@@ -524,19 +532,6 @@ static json_t *remote_offloads(struct remote *r)
                                                                 : json_string(e);
 }
 
-static int cpu_snap(struct remote *r, struct cpu_snap *s)
-{
-    char *av[] = {(char *)r->h->bin, "sysinfo", "--cpu-snap", NULL};
-    char cmd[PATH_MAX + 64], e[1024];
-    static char out[65536];
-    remote_quote(av, cmd, sizeof cmd);
-    if (remote_sh(r, cmd, out, sizeof out, e, sizeof e) < 0) return -1;
-    json_t *j = json_loads(out, 0, NULL);
-    int rc = cpuacct_snap_from_json(j, s);
-    json_decref(j);
-    return rc;
-}
-
 __attribute__((format(printf, 2, 3))) static void outcome_fail(struct trial_outcome *o,
                                                                 const char *fmt, ...)
 {
@@ -552,14 +547,22 @@ static int exit_code(int st)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* The life cycle; dut_a/dut_b: the DUT host's CPU at the window's edges. */
+/* The DUT host's CPU window of a trial: `sysinfo --cpu-window` there. */
+struct dut_window {
+    char rpath[PATH_MAX + 32], lpath[PATH_MAX + 32], log[PATH_MAX + 32];
+    int timed;     /* timed there (warm-up, duration); else until stopped */
+    int ok;        /* fetched to lpath */
+    char why[512]; /* not ok: why */
+};
+
+/* The life cycle; dw: the DUT host's CPU window. */
 static void execute(struct remote_hosts *rh, const struct trial_ctx *c, const struct trial_plan *p,
                     const struct wl_spec *w, const char *rsjson, const char *rcjson,
-                    struct trial_outcome *o, struct cpu_snap *dut_a, struct cpu_snap *dut_b)
+                    struct trial_outcome *o, struct dut_window *dw)
 {
     struct remote *dut = &rh->dut, *gen = &rh->gen;
     char err[1024];
-    pid_t spid = -1, cpid = -1;
+    pid_t spid = -1, cpid = -1, wpid = -1;
     memset(o, 0, sizeof *o);
     o->delta_failed = 1;
     snprintf(o->delta_err, sizeof o->delta_err,
@@ -584,7 +587,8 @@ static void execute(struct remote_hosts *rh, const struct trial_ctx *c, const st
         return;
     }
     uint64_t end = proc_mono_ns() + 10 * SEC;
-    while (probe(gen, p->url) < 0) {
+    int tries = 0;
+    while (++tries, probe(gen, p->url) < 0) {
         if (proc_exited(spid) || *c->stop || proc_mono_ns() > end) {
             outcome_fail(o, "%s", *c->stop ? "interrupted"
                                   : proc_exited(spid)
@@ -596,7 +600,10 @@ static void execute(struct remote_hosts *rh, const struct trial_ctx *c, const st
         }
         usleep(100000);
     }
-    o->probes = 1;
+    /* a try that failed may still have been parsed there (it timed out after
+     * the server answered, or ssh lost its answer): the server may have parsed
+     * that many requests beyond the generator's */
+    o->probes = tries;
     o->offloads = json_object();
     json_object_set_new(o->offloads, "dut_host", remote_offloads(dut));
     json_object_set_new(o->offloads, "gen_host", remote_offloads(gen));
@@ -605,31 +612,31 @@ static void execute(struct remote_hosts *rh, const struct trial_ctx *c, const st
         outcome_fail(o, "cannot start the generator: %s", err);
         goto stop_server;
     }
-    /* the warm-up starts when the generator does there (an ssh session later
-     * than here): its pidfile marks it, so the DUT's window starts near the
-     * generator's, not a session set-up earlier */
-    snprintf(err, sizeof err, "test -f '%s/client.pid'", gen->rdir);
-    for (uint64_t t = proc_mono_ns() + 5 * SEC; proc_mono_ns() < t && !proc_exited(cpid) &&
-                                               remote_sh(gen, err, NULL, 0, NULL, 0) < 0;)
-        usleep(2000);
-    proc_sleep_watching(cpid, w->mode == WL_DOWNLOAD ? 0 : w->warmup_ns, c->stop);
-    if (cpu_snap(dut, dut_a) < 0) dut_a->t_ns = 0;
-    /* and ends with the generator's window, not with its exit (its drain and
-     * an ssh session later): a poll-mode DUT is busy all the time, so a
-     * longer window would raise its cycles per request */
-    int b_taken = 0;
-    if (w->mode != WL_DOWNLOAD && !proc_sleep_watching(cpid, w->duration_ns, c->stop))
-        b_taken = cpu_snap(dut, dut_b) == 0;
+    /* the DUT host's CPU window, timed on that host by a process started with
+     * the generator (an ssh session here and a process start there, as the
+     * generator's): its end is its start plus the generator's duration, not
+     * whenever a later ssh session gets to run on a busy host. A window
+     * bounded by a request count or a download has no length known in
+     * advance: it ends when the harness stops the snapshotter, after the
+     * generator exited */
+    char *wv[] = {(char *)dut->h->bin, "sysinfo", "--cpu-window", dw->rpath, "--warmup",
+                  (char *)p->warm, "--duration", (char *)p->dur, NULL};
+    dw->timed = w->mode != WL_DOWNLOAD && w->duration_ns && !w->requests;
+    if (!dw->timed) wv[w->mode == WL_DOWNLOAD ? 4 : 6] = NULL; /* a download has no warm-up */
+    wpid = remote_spawn(dut, wv, "cpuwin", dw->log, err, sizeof err);
+    if (wpid < 0) snprintf(dw->why, sizeof dw->why, "cannot start it: %s", err);
     uint64_t guard = w->warmup_ns + w->duration_ns + 30 * SEC +
                      (w->mode == WL_DOWNLOAD ? 600 * SEC : 0);
     /* the generator ends by itself; the guard catches a hang, and a server
-     * gone (it crashed, or its host's connection) ends the trial at once */
-    int cst = -1, sgone = 0;
+     * gone (it crashed, or its host's connection) ends the trial at once.
+     * Not reaped here: remote_stop sees it exited, so it signals nothing
+     * there (its pid may be another process's by then) and reaps it */
+    int cexit = 0, sgone = 0;
     for (uint64_t gend = proc_mono_ns() + guard; proc_mono_ns() < gend && !*c->stop;) {
-        if ((cst = proc_wait(cpid, 50000000ull, NULL)) != -1) break;
+        if ((cexit = proc_sleep_watching(cpid, 50000000ull, NULL))) break;
         if ((sgone = proc_exited(spid))) break;
     }
-    if (cst == -1) {
+    if (!cexit) {
         remote_stop(gen, cpid, "client", 3 * SEC);
         outcome_fail(o, "%s", *c->stop ? "interrupted"
                               : sgone  ? "the server's ssh session ended during the trial"
@@ -637,12 +644,25 @@ static void execute(struct remote_hosts *rh, const struct trial_ctx *c, const st
         if (sgone) snprintf(o->why + strlen(o->why), sizeof o->why - strlen(o->why), " (see %s)",
                             p->slog);
     } else {
-        remote_stop(gen, cpid, "client", SEC); /* exited: only its pidfile to remove */
+        int cst = remote_stop(gen, cpid, "client", SEC); /* exited: its status, its pidfile */
         if (!WIFEXITED(cst) || WEXITSTATUS(cst) != 0)
             outcome_fail(o, "generator failed (status %d%s, see %s)", exit_code(cst),
                          exit_code(cst) == 255 ? ": ssh lost the host" : "", p->clog);
     }
-    if (!b_taken && cpu_snap(dut, dut_b) < 0) dut_b->t_ns = 0;
+    if (wpid > 0) {
+        /* a timed window ends by itself, about when the generator's did */
+        if (dw->timed && !o->failure) proc_sleep_watching(wpid, 5 * SEC, c->stop);
+        int wst = remote_stop(dut, wpid, "cpuwin", 3 * SEC);
+        if (o->failure)
+            snprintf(dw->why, sizeof dw->why, "the trial failed");
+        else if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0)
+            snprintf(dw->why, sizeof dw->why, "it failed (status %d, see %s)", exit_code(wst),
+                     dw->log);
+        else if (remote_fetch(dut, dw->rpath, dw->lpath, err, sizeof err) < 0)
+            snprintf(dw->why, sizeof dw->why, "%s", err);
+        else
+            dw->ok = 1;
+    }
 stop_server:;
     int sst = remote_stop(dut, spid, "server", 5 * SEC);
     if (!o->failure && (!WIFEXITED(sst) || WEXITSTATUS(sst) != 0))
@@ -663,12 +683,11 @@ static json_t *host_json(const struct remote *r)
                      r->h->pci, "bin", r->h->bin, "binary_copied", r->copied);
 }
 
-/* The CPU figures of a run across hosts: the DUT's from the DUT host's
- * snapshots (taken by the harness, on that host's TSC), the generator's from
- * the generator's own window snapshots (its host). Replaces what
- * trial_record computed from the generator's snapshots for both cores. */
-static void fix_cpu(struct remote_hosts *rh, json_t *rec, const struct cpu_snap *a,
-                    const struct cpu_snap *b)
+/* The CPU figures of a run across hosts: the DUT's from the DUT host's own
+ * window (dw: sysinfo --cpu-window there, on that host's clock and TSC), the
+ * generator's from the generator's own window snapshots (its host). Replaces
+ * what trial_record computed from the generator's snapshots for both cores. */
+static void fix_cpu(struct remote_hosts *rh, json_t *rec, const struct dut_window *dw)
 {
     static const char *const ck[] = {"dut_cycles_per_request", "system_cycles_per_request",
                                      "dut_cycles_per_packet", "system_cycles_per_packet",
@@ -677,35 +696,61 @@ static void fix_cpu(struct remote_hosts *rh, json_t *rec, const struct cpu_snap 
     json_t *m = json_object_get(rec, "metrics"), *client = json_object_get(rec, "client");
     for (size_t i = 0; i < sizeof ck / sizeof ck[0]; i++) json_object_del(m, ck[i]);
     double reqs = json_number_value(json_object_get(client, "requests"));
-    json_t *cpu = NULL;
-    if (a->t_ns && b->t_ns > a->t_ns) {
-        cpu = cpuacct_json(a, b, rh->dut.tsc_hz, rh->suite.dut_cpu, -1, reqs, 0);
-        json_object_set_new(cpu, "window_source", json_string("harness_dut_host"));
-        /* its span against the generator's window: over 1 when the snapshot
-         * at the end came late (a busy DUT host schedules it late) */
+    json_t *cpu = NULL, *wj = dw->ok ? json_load_file(dw->lpath, 0, NULL) : NULL;
+    struct cpu_snap *g = malloc(2 * sizeof *g);
+    if (g && wj && cpuacct_snap_from_json(json_object_get(wj, "start"), &g[0]) == 0 &&
+        cpuacct_snap_from_json(json_object_get(wj, "end"), &g[1]) == 0 && g[1].t_ns > g[0].t_ns) {
+        cpu = cpuacct_json(&g[0], &g[1], rh->dut.tsc_hz, rh->suite.dut_cpu, -1, reqs, 0);
+        /* timed there: the generator's warm-up after it started, its duration
+         * long; else from its start until the generator exited */
+        json_object_set_new(cpu, "window_source", json_string(dw->timed ? "dut_host_timer"
+                                                                   : "dut_host_until_generator_exit"));
+        json_object_set_new(cpu, "dut_host_window",
+                            json_pack("{s:I,s:I,s:s,s:s}", "start_ns", (json_int_t)g[0].t_ns,
+                                      "end_ns", (json_int_t)g[1].t_ns, "clock",
+                                      "CLOCK_MONOTONIC of the DUT host", "aligned",
+                                      "started over ssh with the generator: its edges may be off "
+                                      "the generator's by the difference between the two hosts' "
+                                      "ssh session and process start-up, which is not measured "
+                                      "across hosts"));
+        /* its span against the generator's window */
         double ms = json_number_value(json_object_get(client, "measured_ns")) / 1e9;
-        if (ms > 0)
-            json_object_set_new(cpu, "window_vs_measured",
-                                json_real((double)(b->t_ns - a->t_ns) / 1e9 / ms));
+        double ratio = ms > 0 ? (double)(g[1].t_ns - g[0].t_ns) / 1e9 / ms : 0;
+        if (ms > 0) json_object_set_new(cpu, "window_vs_measured", json_real(ratio));
         json_object_set_new(cpu, "host", json_string(rh->dut.h->name));
-        for (size_t i = 0; i + 1 < sizeof ck / sizeof ck[0]; i++)
-            if (json_object_get(cpu, ck[i]))
-                json_object_set(m, ck[i], json_object_get(cpu, ck[i]));
+        /* the metrics take per-request figures over the measured window only:
+         * one that ran until the generator exited (a short download) may be
+         * several times longer, and a poll-mode DUT's cycles grow with it */
+        if (ratio > 0.95 && ratio < 1.05) {
+            for (size_t i = 0; i + 1 < sizeof ck / sizeof ck[0]; i++)
+                if (json_object_get(cpu, ck[i]))
+                    json_object_set(m, ck[i], json_object_get(cpu, ck[i]));
+        } else {
+            char why[192];
+            snprintf(why, sizeof why,
+                     "the DUT host's window is %.3g times the measured one: its figures are in "
+                     "cpu, not in metrics",
+                     ratio);
+            json_object_set_new(cpu, "not_in_metrics", json_string(why));
+        }
+    } else {
+        cpu = json_object();
+        json_object_set_new(cpu, "dut_host_window_missing",
+                            json_string(dw->why[0] ? dw->why : "its file holds no two snapshots"));
     }
+    json_decref(wj);
     json_t *gw = json_object_get(json_object_get(json_object_get(client, "window"), "cpu"), "start"),
            *ge = json_object_get(json_object_get(json_object_get(client, "window"), "cpu"), "end");
-    struct cpu_snap *g = malloc(2 * sizeof *g);
     if (g && cpuacct_snap_from_json(gw, &g[0]) == 0 && cpuacct_snap_from_json(ge, &g[1]) == 0 &&
         g[1].t_ns > g[0].t_ns) {
         json_t *gc = cpuacct_json(&g[0], &g[1], rh->gen.tsc_hz, -1, rh->suite.gen_cpu, reqs, 0);
         json_object_set_new(gc, "host", json_string(rh->gen.h->name));
         if (json_object_get(gc, "gen_util"))
             json_object_set(m, "gen_util", json_object_get(gc, "gen_util"));
-        if (!cpu) cpu = json_object();
         json_object_set_new(cpu, "generator_host", gc);
     }
     free(g);
-    json_object_set_new(rec, "cpu", cpu ? cpu : json_null());
+    json_object_set_new(rec, "cpu", cpu);
 }
 
 json_t *remote_trial(struct remote_hosts *rh, const struct trial_ctx *c, struct trial_plan *p,
@@ -713,16 +758,20 @@ json_t *remote_trial(struct remote_hosts *rh, const struct trial_ctx *c, struct 
                      struct trial_outcome *o)
 {
     static char rsjson[PATH_MAX], rcjson[PATH_MAX];
-    struct cpu_snap *snaps = calloc(2, sizeof *snaps);
+    struct dut_window *dw = calloc(1, sizeof *dw);
     struct trial_ctx rc = *c;
     rc.suite = &rh->suite;
     trial_plan(p, &rc, w, entry, rep, trial);
     remote_plan(p, &rh->dut, &rh->gen, rh->suite.port, w, rsjson, rcjson);
-    if (!snaps) {
+    if (!dw) {
         memset(o, 0, sizeof *o);
         outcome_fail(o, "out of memory");
     } else {
-        execute(rh, &rc, p, w, rsjson, rcjson, o, &snaps[0], &snaps[1]);
+        snprintf(dw->rpath, sizeof dw->rpath, "%s/dutcpu.json", rh->dut.rdir);
+        snprintf(dw->lpath, sizeof dw->lpath, "%s.dutcpu.json", p->base);
+        snprintf(dw->log, sizeof dw->log, "%s.dutcpu.log", p->base);
+        unlink(dw->lpath);
+        execute(rh, &rc, p, w, rsjson, rcjson, o, dw);
     }
     json_t *rec = trial_record(&rc, p, w, o);
     json_object_del(rec, "netns");
@@ -731,7 +780,7 @@ json_t *remote_trial(struct remote_hosts *rh, const struct trial_ctx *c, struct 
     json_object_set_new(rec, "clocks",
                         json_string("no timestamp is compared across hosts: latency is on the "
                                     "generator host's clock, each CPU window on its own host's"));
-    if (snaps) fix_cpu(rh, rec, &snaps[0], &snaps[1]);
-    free(snaps);
+    if (dw) fix_cpu(rh, rec, dw);
+    free(dw);
     return rec;
 }

@@ -12,9 +12,10 @@
  *                   -> a remote temp dir -> `bin sysinfo --iface IF` (the
  *                   environment) -> the interface's addresses as found
  *   remote_trial()  address where the driver wants it -> serve on the DUT
- *                   host -> probe from the generator host -> load there ->
- *                   DUT CPU snapshots at the window's edges -> stop -> fetch
- *                   both JSON documents -> the record
+ *                   host -> probe from the generator host -> load there and,
+ *                   with it, the DUT host's CPU window timed there (sysinfo
+ *                   --cpu-window) -> stop -> fetch the JSON documents -> the
+ *                   record
  *   remote_close()  every remote process group still running killed, the
  *                   host's own address configuration back, the temp dir
  *                   removed, the master closed

@@ -76,6 +76,10 @@ static int set_port(struct suite_host *h, const char *v, char *why, size_t whyle
 
 static int set_path(char *dst, size_t len, const char *v, char *why, size_t whylen)
 {
+    if (v[0] == '~') { /* no shell expands it: access() here, a quoted word there */
+        snprintf(why, whylen, "'%s': a leading '~' is not expanded; give the full path", v);
+        return -1;
+    }
     if (!plain(v, "/._-+~") || strlen(v) >= len) {
         snprintf(why, whylen, "expected a file path of letters, digits and '/._-+~', not starting "
                               "with '-' (at most %zu characters)",

@@ -74,6 +74,22 @@ static void down2(void)
 {
     veth_down(2);
 }
+static void up3(void)
+{
+    veth_up(3);
+}
+static void down3(void)
+{
+    veth_down(3);
+}
+static void up4(void)
+{
+    veth_up(4);
+}
+static void down4(void)
+{
+    veth_down(4);
+}
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -289,6 +305,38 @@ Test(afpacket, option_errors)
     const char *o5[] = {"noequals", NULL};
     expect_open_error("lo", o5, "noequals");
     expect_open_error(NULL, NULL, "no interface");
+}
+
+/* offloads=1: a frame asking for TSO without its header lengths gets no
+ * virtio_net_hdr and is dropped as that, not as a bad length; both TX paths */
+static void bad_offload_dropped_by_reason(const char *iface, const char *const *opts)
+{
+    if (geteuid() != 0) cr_skip_test("needs root");
+    static const uint8_t dst[6] = {2, 0, 0, 0, 0, 1}, src[6] = {2, 0, 0, 0, 0, 2};
+    struct pktio *p = open_afp(iface, opts, 0);
+    struct pktbuf *b[2] = {pktio_alloc(p), pktio_alloc(p)};
+    cr_assert(b[0] && b[1]);
+    build(b[0], dst, src, 1);
+    b[0]->ol_flags = PKT_TX_TSO; /* no l2/l3/l4 lengths, no segment size */
+    build(b[1], dst, src, 2);
+    b[1]->len = 10; /* shorter than an Ethernet header */
+    cr_assert_eq(pktio_tx_burst(p, b, 2), 2, "both taken (and dropped)");
+    cr_expect_eq(ctr(p, "tx_bad_offload"), 1);
+    cr_expect_eq(ctr(p, "tx_bad_len"), 1);
+    cr_expect_eq(ctr(p, "tx_frames"), 0);
+    pktio_close(p);
+}
+
+Test(afpacket, bad_offload_dropped_by_reason, .init = up3, .fini = down3)
+{
+    const char *o[] = {"offloads=1", NULL};
+    bad_offload_dropped_by_reason("bbt-a3", o);
+}
+
+Test(afpacket, bad_offload_dropped_by_reason_tx_ring, .init = up4, .fini = down4)
+{
+    const char *o[] = {"offloads=1", "tx_ring=1", NULL};
+    bad_offload_dropped_by_reason("bbt-a4", o);
 }
 
 Test(afpacket, missing_interface_and_table)

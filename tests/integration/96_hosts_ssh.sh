@@ -11,7 +11,12 @@
 #  - an unreachable host, a wrong key and a version mismatch each give one
 #    error line naming the host, before any trial; copy_bin = yes copies the
 #    binary over a wrong version and runs;
-#  - doctor --host runs doctor on a host.
+#  - doctor --host runs doctor on a host;
+#  - the DUT's CPU window is timed on the DUT host (its span the generator's
+#    window; the namespaces share a clock, so its edges are checked against
+#    the generator's too), and a generator or CPU window that ended by itself
+#    is never signalled (its pid may be another process's by then): every
+#    ssh the harness runs goes through a wrapper that logs its command.
 source "$(dirname "$0")/lib.sh"
 need_root
 SSHD=/usr/sbin/sshd
@@ -130,8 +135,27 @@ no_leftovers_hosts() {
 }
 
 # --- end to end -------------------------------------------------------------
+# The wrapper also fails the first readiness probe that got its answer, as a
+# probe that timed out after the server had parsed it would: the server then
+# parsed one request more than the generator sent and the one probe counted
+mkdir "$T/bin"
+cat >"$T/bin/ssh" <<EOF
+#!/bin/sh
+printf "%s\\n" "\$*" >>$T/ssh.log
+case "\$*" in
+*"'load' '--driver' 'kernel' '-c' '1' '-n' '1'"*)
+  $(command -v ssh) "\$@"; rc=\$?
+  [ \$rc = 0 ] && [ ! -e $T/probe-failed ] && { : >$T/probe-failed; exit 1; }
+  exit \$rc ;;
+esac
+exec $(command -v ssh) "\$@"
+EOF
+chmod +x "$T/bin/ssh"
 suite "$T/ok.ini"
-"$BB" run "$T/ok.ini" --out "$T/res" >"$T/ok.log" 2>&1 || fail "run across hosts failed: $(tail -15 "$T/ok.log")"
+PATH=$T/bin:$PATH "$BB" run "$T/ok.ini" --out "$T/res" >"$T/ok.log" 2>&1 || fail "run across hosts failed: $(tail -15 "$T/ok.log")"
+grep -q -- '-tt root@198.18.10.6 echo \$\$ > ./tmp/bb-remote\..*/client.pid. && exec' "$T/ssh.log" || fail "the ssh wrapper saw no generator start: $(head -3 "$T/ssh.log")"
+grep -E "(client|cpuwin)\.pid'; .* kill " "$T/ssh.log" && fail "a process that ended by itself was signalled there"
+[ -e "$T/probe-failed" ] || fail "no readiness probe went through the wrapper"
 grep -c ' ok$' "$T/ok.log" | grep -qx 2 || fail "expected 2 ok trials: $(cat "$T/ok.log")"
 d=$(ls -d "$T"/res/*/ | tail -1)
 python3 - "$d" <<'EOF' || fail "records"
@@ -149,7 +173,16 @@ for r in recs:
         assert "tcp-segmentation-offload" in e["iface"]["offloads"], e["iface"]
     assert r["hosts"]["server"]["ip"] == "198.18.11.2" and r["hosts"]["client"]["iface"] == "i18h-db"
     assert "generator" in r["clocks"]
-    assert r["cpu"]["window_source"] == "harness_dut_host" and r["cpu"]["host"] == "a", r["cpu"]
+    cpu, win = r["cpu"], r["client"]["window"]["cpu"]
+    assert cpu["window_source"] == "dut_host_timer" and cpu["host"] == "a", cpu
+    # the DUT's CPU window is as long as the generator's, and (one clock here)
+    # overlaps it by more than half
+    assert abs(cpu["window_vs_measured"] - 1) < 0.02, cpu["window_vs_measured"]
+    dw = cpu["dut_host_window"]
+    for e in ("start", "end"):
+        off = dw[e + "_ns"] - win[e]["t_ns"]
+        assert abs(off) < r["client"]["measured_ns"] / 2, (e, off)
+    assert r["metrics"]["dut_cycles_per_request"] > 0
     assert r["cpu"]["generator_host"]["host"] == "b"
     assert set(r["offloads"]) == {"dut_host", "gen_host"}
     assert r["metrics"]["rps"] > 0 and r["metrics"]["requests"] == r["client"]["requests"]
@@ -182,11 +215,29 @@ printf '#!/bin/sh\n[ "$1" = --version ] && { echo "bypassbench 0.0-elsewhere"; e
 chmod +x "$T/other-bb"
 BIN_B=$T/other-bb suite "$T/ver.ini"
 one_error "version mismatch" "$T/ver.ini" "host b (root@198.18.10.6): $T/other-bb there is 'bypassbench 0.0-elsewhere'.*versions differ"
+# a bin that is not there: what the remote shell said, not ssh's own command line
+BIN_B=$T/nope suite "$T/nobin.ini"
+one_error "missing bin" "$T/nobin.ini" "host b (root@198.18.10.6): [^:]*: .*No such file or directory (is bypassbench at bin = $T/nope there?)"
+grep -q 'ControlMaster' "$T/err.log" && fail "missing bin: the error line carries ssh's command line: $(cat "$T/err.log")"
 # copy_bin = yes: the binary goes there, then the versions match
 cp "$T/other-bb" "$T/copy-bb"
 BIN_B=$T/copy-bb COPY_B=1 DRIVERS=kernel suite "$T/copy.ini"
-"$BB" run "$T/copy.ini" --out "$T/res" >"$T/copy.log" 2>&1 || fail "copy_bin run: $(tail -5 "$T/copy.log")"
+printf '\n[workload dl]\nmode = download\npath = /bytes/16m\n' >>"$T/copy.ini"
+"$BB" run "$T/copy.ini" --out "$T/copy-res" >"$T/copy.log" 2>&1 || fail "copy_bin run: $(tail -5 "$T/copy.log")"
 cmp -s "$T/copy-bb" "$BB" || fail "copy_bin = yes did not copy the binary"
+# a download's DUT window has no length known in advance: it runs until the
+# generator exited, and its figures go into metrics only when it is within
+# 5% of the measured window
+python3 - "$(ls -d "$T"/copy-res/*/ | tail -1)" <<'EOF' || fail "download record"
+import json, sys, glob
+r = [json.load(open(f)) for f in glob.glob(sys.argv[1] + "/trials/dl-*.json")][0]
+c = r["cpu"]
+assert r["status"] == "ok" and c["window_source"] == "dut_host_until_generator_exit", c
+if abs(c["window_vs_measured"] - 1) < 0.05:
+    assert r["metrics"]["dut_cycles_per_request"] == c["dut_cycles_per_request"], c
+else:
+    assert "dut_cycles_per_request" not in r["metrics"] and "not in metrics" in c["not_in_metrics"], c
+EOF
 no_leftovers_hosts "copy_bin"
 
 # --- interrupted, and a host lost mid-trial ---------------------------------
@@ -225,6 +276,24 @@ ip -n i18h-a addr del 198.18.11.2/24 dev i18h-da
 rm -rf "$(grep -o '/tmp/bb-remote\.[A-Za-z0-9]*' "$T/long.log" | head -1)"
 start_sshd a
 no_leftovers_hosts "sshd killed"
+
+# --- the DUT host's CPU window by itself ---------------------------------------
+"$BB" sysinfo --cpu-window "$T/w1.json" --warmup 20ms --duration 100ms || fail "sysinfo --cpu-window"
+"$BB" sysinfo --cpu-window "$T/w2.json" & wp=$!   # until stopped
+"$BB" sysinfo --cpu-window "$T/w3.json" --duration 30s 2>"$T/w3.err" & wq=$!
+sleep 0.3
+kill -TERM $wp $wq
+wait $wp || fail "sysinfo --cpu-window until stopped: exit $?"
+wait $wq && fail "sysinfo --cpu-window stopped before its end exited 0"
+[ -e "$T/w3.json" ] && fail "a window stopped before its end was written"
+grep -q "stopped before the window's end" "$T/w3.err" || fail "no reason: $(cat "$T/w3.err")"
+python3 - "$T" <<'EOF' || fail "cpu-window files"
+import json, sys
+for f, lo, hi in (("w1", 0.100, 1), ("w2", 0.1, 5)):
+    w = json.load(open(sys.argv[1] + "/" + f + ".json"))
+    span = (w["end"]["t_ns"] - w["start"]["t_ns"]) / 1e9
+    assert lo <= span < hi and w["end"]["ncpu"] > 0, (f, span)
+EOF
 
 # --- doctor on a host ---------------------------------------------------------
 "$BB" doctor --host b --suite "$T/ok.ini" >"$T/doctor.log" 2>&1 || fail "doctor --host b: $(tail -5 "$T/doctor.log")"

@@ -11,8 +11,9 @@ static const char softnet[] = "00001000 00000002 00000010 00000000 00000000\n"
 static const char snmp[] = "Ip: Forwarding DefaultTTL\nIp: 1 64\n"
                            "Tcp: RtoAlgorithm RtoMin RetransSegs InErrs\nTcp: 1 200 42 0\n";
 static const char netstat[] =
-    "TcpExt: SyncookiesSent TCPLossProbes TCPDSACKOldSent TCPDSACKRecv TCPBacklogDrop "
-    "TCPRcvQDrop TCPOFODrop\nTcpExt: 0 5 6 7 8 9 10\n"
+    "TcpExt: SyncookiesSent ListenOverflows ListenDrops TCPLossProbes TCPDSACKOldSent "
+    "TCPDSACKOfoSent TCPDSACKRecv TCPBacklogDrop TCPRcvQDrop TCPOFODrop\n"
+    "TcpExt: 0 3 4 5 6 11 7 8 9 10\n"
     "IpExt: InNoRoutes\nIpExt: 3\n";
 
 Test(kstats, parses_every_counter)
@@ -29,6 +30,9 @@ Test(kstats, parses_every_counter)
     cr_expect_eq(k.v[KS_TCP_BACKLOG_DROP], 8);
     cr_expect_eq(k.v[KS_TCP_RCVQ_DROP], 9);
     cr_expect_eq(k.v[KS_TCP_OFO_DROP], 10);
+    cr_expect_eq(k.v[KS_TCP_DSACK_OFO_SENT], 11, "a resend past a hole is a duplicate too");
+    cr_expect_eq(k.v[KS_TCP_LISTEN_DROPS], 4, "ListenDrops (overflows among them), not the "
+                                              "overflows alone");
 }
 
 Test(kstats, a_missing_counter_is_an_error_that_names_it)

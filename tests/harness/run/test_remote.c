@@ -106,6 +106,8 @@ Test(hosts_errors, each_names_file_line_and_what)
     expect_err("", "[host x]\nip = 10.0.0.1/33\n", "h.ini:21: ", "ADDRESS/LENGTH");
     expect_err("", "[host x]\nport = 0\n", "h.ini:21: ", "TCP port");
     expect_err("", "[host x]\nidentity = my key\n", "h.ini:21: ", "file path");
+    expect_err("", "[host x]\nbin = ~/bb/bypassbench\n", "h.ini:21: ", "leading '~'");
+    expect_err("", "[host x]\nidentity = ~/.ssh/id\n", "h.ini:21: ", "leading '~'");
     expect_err("", "[host x]\npci = 3b:00\n", "h.ini:21: ", "PCI address");
     expect_err("", "[host x]\ncopy_bin = maybe\n", "h.ini:21: ", "yes or no");
     expect_err("", "[host x]\nssh = a@b\n", "h.ini:20: ", "[host x] has no 'iface'");
