@@ -101,9 +101,10 @@ json_t *app_stats_file_json(const char *path, char *why, size_t whylen);
  * its access log's stats; ours: serve's stats; redis: commandstats);
  * stack: the preload library's --stats counters, or NULL for a server on
  * kernel sockets (whose server JSON may then carry kernel_passive_opens,
- * the DUT namespace's TcpPassiveOpens over the server's run). probes: readiness probes the server answered. NULL when
+ * the DUT namespace's TcpPassiveOpens over the server's run). probes: readiness probes the server answered;
+ * tries: probe tries that reached it (a try that timed out may still have been served). NULL when
  * they agree, else why (in why). */
 const char *app_identity_check(enum app_id server, enum app_id gen, json_t *client, json_t *server_json,
-                               json_t *stack, int probes, char *why, size_t whylen);
+                               json_t *stack, int probes, int tries, char *why, size_t whylen);
 
 #endif

@@ -603,7 +603,8 @@ static void execute(struct remote_hosts *rh, const struct trial_ctx *c, const st
     /* a try that failed may still have been parsed there (it timed out after
      * the server answered, or ssh lost its answer): the server may have parsed
      * that many requests beyond the generator's */
-    o->probes = tries;
+    o->probes = 1;
+    o->probe_tries = tries;
     o->offloads = json_object();
     json_object_set_new(o->offloads, "dut_host", remote_offloads(dut));
     json_object_set_new(o->offloads, "gen_host", remote_offloads(gen));

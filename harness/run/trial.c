@@ -163,7 +163,9 @@ struct probe_arg {
     int redis; /* a redis server: PING, +PONG (not HTTP) */
 };
 
-static int probe_once(const char *ip, uint16_t port, int redis)
+/* 0 answered, -1 not; *reached is set when the connection was accepted (a
+ * request that then timed out may still be served there). */
+static int probe_once(const char *ip, uint16_t port, int redis, int *reached)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
@@ -176,7 +178,8 @@ static int probe_once(const char *ip, uint16_t port, int redis)
     const char *q = redis ? "PING\r\n" : req, *want = redis ? "+PONG" : "HTTP/1.1 200";
     char buf[512];
     int ok = -1;
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+    *reached = 0;
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && (*reached = 1) &&
         write(fd, q, strlen(q)) == (ssize_t)strlen(q)) {
         ssize_t n = read(fd, buf, sizeof(buf) - 1);
         if (n >= (ssize_t)strlen(want) && memcmp(buf, want, strlen(want)) == 0) ok = 0;
@@ -185,15 +188,32 @@ static int probe_once(const char *ip, uint16_t port, int redis)
     return ok;
 }
 
+/* Exit status (topo_run_in): PROBE_OK + the tries that reached the server
+ * (the answered one included, at most PROBE_MAX_TRIES), or 1 when none was
+ * answered in time. */
+#define PROBE_OK 100
+#define PROBE_MAX_TRIES 150
 static int probe_fn(void *arg)
 {
     const struct probe_arg *p = arg;
     uint64_t end = proc_mono_ns() + p->timeout_ns;
+    int reached = 0, r;
     while (proc_mono_ns() < end) {
-        if (probe_once(p->ip, p->port, p->redis) == 0) return 0;
+        int ok = probe_once(p->ip, p->port, p->redis, &r) == 0;
+        reached += r;
+        if (ok) return PROBE_OK + (reached < PROBE_MAX_TRIES ? reached : PROBE_MAX_TRIES);
         usleep(50000);
     }
     return 1;
+}
+
+/* The probe's outcome into o: 0, or -1 when the server never answered. */
+static int probe_outcome(int st, struct trial_outcome *o)
+{
+    if (st <= PROBE_OK || st > PROBE_OK + PROBE_MAX_TRIES) return -1;
+    o->probes = 1;
+    o->probe_tries = st - PROBE_OK;
+    return 0;
 }
 
 /* Drivers with our own stack own the DUT address; the kernel must not have it
@@ -384,12 +404,11 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         }
         /* it listens on every address of bb-gen: the veth's is there already */
         struct probe_arg pa = {.port = c->suite->port, .timeout_ns = 10 * SEC, .ip = TOPO_IP_GEN};
-        if (topo_run_in(TOPO_NS_GEN, probe_fn, &pa) != 0) {
+        if (probe_outcome(topo_run_in(TOPO_NS_GEN, probe_fn, &pa), o) < 0) {
             fail(o, "the fixed server did not answer within 10 s (see %s)", p->slog);
             proc_stop(spid, 2 * SEC);
             goto counters;
         }
-        o->probes = 1;
         cpid = topo_spawn(TOPO_NS_DUT, p->cargv, p->clog, p->clog, err, sizeof(err));
         if (cpid < 0 || proc_wait_file(p->go_ready, cpid, 30 * SEC, c->stop) < 0) {
             fail(o, "the DUT client %s (see %s)",
@@ -424,14 +443,13 @@ void trial_execute(const struct trial_ctx *c, const struct trial_plan *p,
         }
         struct probe_arg pa = {.port = c->suite->port, .timeout_ns = 10 * SEC, .ip = tl->dut_ip,
                                .redis = p->sapp == APP_REDIS_SERVER};
-        if (topo_run_in(TOPO_NS_GEN, probe_fn, &pa) != 0) {
+        if (probe_outcome(topo_run_in(TOPO_NS_GEN, probe_fn, &pa), o) < 0) {
             fail(o, "server %s (see %s)",
                  proc_exited(spid) ? "exited before it answered" : "did not answer within 10 s",
                  p->sapp == APP_NGINX ? p->nginx_err : p->slog);
             proc_stop(spid, 2 * SEC);
             goto counters;
         }
-        o->probes = 1;
     }
     /* every interface's offloads as this trial runs them (the tap link's
      * interface exists only now; a driver may have changed its own) */

@@ -129,7 +129,10 @@ void trial_plan(struct trial_plan *p, const struct trial_ctx *c, const struct wl
 struct trial_outcome {
     const char *failure; /* NULL, or why (points into why) */
     char why[512];
-    int probes;                /* readiness probes the server answered */
+    int probes;                /* readiness probes the server answered (1) */
+    int probe_tries;           /* probe tries that reached the server (connected): a try
+                                * that timed out may still have been parsed there, so the
+                                * server's counts may exceed the client's by up to this */
     int offloads_on;           /* the row's offloads setting (suite_row_offloads) */
     char offloads_err[256];    /* the veth's offloads could not be set for it: why */
     /* The harness's own counters, the fallback when the generator's JSON has
@@ -192,6 +195,7 @@ json_t *trial_metrics(const struct wl_spec *w, json_t *client, json_t *server,
  * served, the server answered no more than was sent (plus `probes`
  * readiness probes), no client errors, and at least one request completed
  * in the window. NULL when they agree, else why (written into why). */
-const char *trial_cross_check(json_t *client, json_t *server, int probes, char *why, size_t len);
+const char *trial_cross_check(json_t *client, json_t *server, int probe_tries, char *why,
+                              size_t len);
 
 #endif

@@ -64,7 +64,7 @@ Test(apps_parse, wrk_non_2xx_are_errors_by_kind)
     cr_expect_eq(num(j, "errors_total"), 79457);
     cr_expect_eq(num(json_object_get(j, "errors"), "status_not_2xx_3xx"), 79457);
     json_t *c = app_client_json(j, NULL, 8, 1);
-    const char *bad = app_identity_check(APP_NGINX, APP_WRK, c, NULL, NULL, 1, why, sizeof why);
+    const char *bad = app_identity_check(APP_NGINX, APP_WRK, c, NULL, NULL, 1, 1, why, sizeof why);
     cr_assert(bad);
     cr_expect(strstr(why, "79457 client errors (wrk, status_not_2xx_3xx 79457)"), "%s", why);
     json_decref(c);
@@ -192,7 +192,7 @@ Test(apps_identity, redis_commandstats_equal_the_benchmark_counts)
     json_t *server, *c = redis_trial(100000, &server);
     char why[256] = "";
     json_t *stack = json_pack("{s:I}", "preload_accepts", (json_int_t)19);
-    cr_expect_null(app_identity_check(APP_REDIS_SERVER, APP_REDIS_BENCHMARK, c, server, stack, 1,
+    cr_expect_null(app_identity_check(APP_REDIS_SERVER, APP_REDIS_BENCHMARK, c, server, stack, 1, 1,
                                       why, sizeof why),
                    "%s", why);
     json_decref(c);
@@ -200,7 +200,7 @@ Test(apps_identity, redis_commandstats_equal_the_benchmark_counts)
     /* one request fewer per test than redis ran: a mismatch */
     c = redis_trial(99999, &server);
     cr_expect_not_null(app_identity_check(APP_REDIS_SERVER, APP_REDIS_BENCHMARK, c, server, NULL,
-                                          1, why, sizeof why));
+                                          1, 1, why, sizeof why));
     cr_expect(strstr(why, "redis-server ran 100000 set commands") && strstr(why, "completed 99999"),
               "%s", why);
     json_decref(c);
@@ -209,7 +209,7 @@ Test(apps_identity, redis_commandstats_equal_the_benchmark_counts)
     c = redis_trial(100000, &server);
     json_object_set_new(stack, "preload_accepts", json_integer(3));
     cr_expect_not_null(app_identity_check(APP_REDIS_SERVER, APP_REDIS_BENCHMARK, c, server, stack,
-                                          1, why, sizeof why));
+                                          1, 1, why, sizeof why));
     cr_expect(strstr(why, "the stack accepted 3 connections, fewer than redis-benchmark's 16 (+1"),
               "%s", why);
     json_decref(c);
@@ -217,12 +217,12 @@ Test(apps_identity, redis_commandstats_equal_the_benchmark_counts)
     /* on kernel sockets: the DUT kernel's TcpPassiveOpens */
     c = redis_trial(100000, &server);
     json_object_set_new(server, "kernel_passive_opens", json_integer(17));
-    cr_expect_null(app_identity_check(APP_REDIS_SERVER, APP_REDIS_BENCHMARK, c, server, NULL, 1,
+    cr_expect_null(app_identity_check(APP_REDIS_SERVER, APP_REDIS_BENCHMARK, c, server, NULL, 1, 1,
                                       why, sizeof why),
                    "%s", why);
     json_object_set_new(server, "kernel_passive_opens", json_integer(16));
     cr_expect_not_null(app_identity_check(APP_REDIS_SERVER, APP_REDIS_BENCHMARK, c, server, NULL,
-                                          1, why, sizeof why));
+                                          1, 1, why, sizeof why));
     cr_expect(strstr(why, "DUT kernel (TcpPassiveOpens) accepted 16"), "%s", why);
     json_decref(c);
     json_decref(server);
@@ -255,31 +255,31 @@ Test(apps_identity, nginx_under_exec_agrees_with_wrk)
 {
     json_t *stack, *c = nginx_trial(&stack), *s = parsed(124676);
     char why[320] = "";
-    cr_expect_null(app_identity_check(APP_NGINX, APP_WRK, c, s, stack, 1, why, sizeof why), "%s",
+    cr_expect_null(app_identity_check(APP_NGINX, APP_WRK, c, s, stack, 1, 1, why, sizeof why), "%s",
                    why);
-    cr_expect_null(app_identity_check(APP_NGINX, APP_WRK, c, s, NULL, 1, why, sizeof why), "%s",
+    cr_expect_null(app_identity_check(APP_NGINX, APP_WRK, c, s, NULL, 1, 1, why, sizeof why), "%s",
                    why);
     json_decref(s);
     /* the access log short of what wrk completed */
     s = parsed(124666);
-    cr_expect_not_null(app_identity_check(APP_NGINX, APP_WRK, c, s, NULL, 1, why, sizeof why));
+    cr_expect_not_null(app_identity_check(APP_NGINX, APP_WRK, c, s, NULL, 1, 1, why, sizeof why));
     cr_expect(strstr(why, "nginx's access log counts 124666 requests but wrk completed 124666 (+1"),
               "%s", why);
     json_decref(s);
     /* more than one in flight per connection */
     s = parsed(124666 + 1 + 32 + 1);
-    cr_expect_not_null(app_identity_check(APP_NGINX, APP_WRK, c, s, NULL, 1, why, sizeof why));
+    cr_expect_not_null(app_identity_check(APP_NGINX, APP_WRK, c, s, NULL, 1, 1, why, sizeof why));
     json_decref(s);
     /* the stack handed fewer bytes than wrk read */
     s = parsed(124676);
     json_object_set_new(stack, "preload_sendfile_bytes", json_integer(0));
-    cr_expect_not_null(app_identity_check(APP_NGINX, APP_WRK, c, s, stack, 1, why, sizeof why));
+    cr_expect_not_null(app_identity_check(APP_NGINX, APP_WRK, c, s, stack, 1, 1, why, sizeof why));
     cr_expect(strstr(why, "wrk read 39269790 bytes but the server handed the stack only 31293669"),
               "%s", why);
     /* far more connections accepted than wrk opened and completed requests allow */
     json_object_set_new(stack, "preload_sendfile_bytes", json_integer(7979201));
     json_object_set_new(stack, "preload_accepts", json_integer(200000));
-    cr_expect_not_null(app_identity_check(APP_NGINX, APP_WRK, c, s, stack, 1, why, sizeof why));
+    cr_expect_not_null(app_identity_check(APP_NGINX, APP_WRK, c, s, stack, 1, 1, why, sizeof why));
     cr_expect(strstr(why, "accepted 200000 connections"), "%s", why);
     json_decref(s);
     json_decref(c);
@@ -297,9 +297,9 @@ Test(apps_identity, kernel_nginx_connections_from_passive_opens)
     cr_expect_eq(app_passive_opens("Tcp: A PassiveOpens\nTcp: 1 42\n", &n, why, sizeof why), 0);
     cr_expect_eq(n, 42);
     json_object_set_new(s, "kernel_passive_opens", json_integer(33)); /* 16 x 2 runs + probe */
-    cr_expect_null(app_identity_check(APP_NGINX, APP_WRK, c, s, NULL, 1, why, sizeof why), "%s", why);
+    cr_expect_null(app_identity_check(APP_NGINX, APP_WRK, c, s, NULL, 1, 1, why, sizeof why), "%s", why);
     json_object_set_new(s, "kernel_passive_opens", json_integer(20));
-    cr_expect_not_null(app_identity_check(APP_NGINX, APP_WRK, c, s, NULL, 1, why, sizeof why));
+    cr_expect_not_null(app_identity_check(APP_NGINX, APP_WRK, c, s, NULL, 1, 1, why, sizeof why));
     cr_expect(strstr(why, "the DUT kernel (TcpPassiveOpens) accepted 20 connections"), "%s", why);
     free(snmp);
     json_decref(s);
