@@ -13,6 +13,8 @@
 # a 1 s run just before, thrown away); both servers answer from memory
 # (nginx with open_file_cache and sendfile, the file in the page cache; ours
 # from its /bytes/N response cache, README "The response cache").
+# ONLY=a,b runs just those sections (make bench ONLY=bulk,apps): peers (1, 2),
+# apps (2b), ladder (3), bulk (3a), capture (3b), offloads (3c), ipr (4).
 # Uses the binaries just built: BB (default bin/bypassbench) and
 # $BUILD/bench/* (BUILD default build). A step that cannot run, a trial that
 # fails, or a generator run with errors fails the benchmark with the reason.
@@ -26,13 +28,18 @@ die() { echo "bench: FAIL: $*" >&2; exit 1; }
 for b in ustack_ipr loadgen_ipr; do [ -x "$BUILD/bench/$b" ] || die "$BUILD/bench/$b is not built (make bench-bins)"; done
 for c in wrk nginx curl python3 valgrind; do command -v $c >/dev/null || die "$c is not installed (make deps)"; done
 REPEATS=${REPEATS:-3}; DUR=${DUR:-5}; CONNS=${CONNS:-64}; SIZE=${SIZE:-64}
+SECTIONS="peers apps ladder bulk capture offloads ipr"; ONLY=${ONLY:-}
+for o in ${ONLY//,/ }; do
+  case " $SECTIONS " in *" $o "*) ;; *) die "ONLY=$ONLY: no section '$o' (sections: ${SECTIONS// /, })" ;; esac
+done
+want() { [ -z "$ONLY" ] || case ",$ONLY," in *",$1,"*) true ;; *) false ;; esac; }
+[ -n "$ONLY" ] && echo "bench: sections $ONLY only (ONLY)"
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (network namespaces)"; exit 1; }
 tmp=$(mktemp -d); chmod 755 "$tmp"  # nginx workers run as www-data
 cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; kill $SRV 2>/dev/null; wait 2>/dev/null
             [ -n "$HUGE" ] && "$BB" pdump --release-hugepages >/dev/null 2>&1
             "$BB" topo down >/dev/null 2>&1; rm -rf "$tmp"; }
 SRV=; HUGE=; trap cleanup EXIT
-"$BB" topo up >/dev/null || die "bypassbench topo up failed"
 gen() { ip netns exec bb-gen "$@"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # each appends one req/s figure to FILE, or fails the benchmark saying why
@@ -53,6 +60,8 @@ run_suite() { local o=$1 su=$2; shift 2
   [ $rc = 0 ] || { tail -5 "$o.log" >&2; die "$su: bypassbench run exited $rc"; }
   ls "$o"/*/summary.json >/dev/null 2>&1 || die "$su: no summary.json in $o"; }
 
+if want peers; then
+"$BB" topo up >/dev/null || die "bypassbench topo up failed"
 # pattern files for nginx, fetched from our server
 ip netns exec bb-dut "$BB" serve --listen 198.18.0.2:8080 --cpu 1 -q & SRV=$!
 for _ in $(seq 50); do gen curl -sf -o /dev/null http://198.18.0.2:8080/bytes/1 && break; sleep 0.1; done
@@ -91,6 +100,7 @@ awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" 'BEGIN {
   printf "%-44s %12.2f   (goal >= 1.0)\n", "ratio server: ours / nginx", d / c;
   printf "%-44s %12.0f\n", "bypassbench load -> bypassbench serve", e;
   printf "%-44s %12.2f   (faster target: wrk -> ours above)\n", "ratio generator on our server: ours / wrk", e / d; }'
+fi
 
 # --- 2b. stock applications on the kernel and on our stack (issue 17) -------
 # suites/apps.ini: nginx (one process, CPU 1) on kernel sockets and under
@@ -99,6 +109,7 @@ awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" 'BEGIN {
 # preload layer's cost is the gap); redis-server under redis-benchmark -t
 # get,set -P 16. The harness parses each program's own output and checks its
 # counts against the server's (a failed identity check fails the trial).
+if want apps; then
 kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; SRV=  # before its namespace goes (no "Killed")
 [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; rm -f "$tmp/nginx.pid"
 "$BB" topo down >/dev/null 2>&1
@@ -107,8 +118,10 @@ echo; echo "bench: suites/apps.ini (nginx, ours and redis-server on kernel, afpa
 run_suite "$tmp/apps" suites/apps.ini
 python3 bench/apps_table.py "$(dirname "$(ls "$tmp"/apps/*/summary.json | head -1)")" ||
   die "the applications table could not be made from $tmp/apps"
+fi
 
 # --- 3. the ladder: every kernel step and our stack, same wire, same run ------
+if want ladder; then
 echo; echo "bench: suites/bench-ladder.ini (kernel, kernel+busypoll, io_uring, afpacket, afxdp, dpdk on veth; dpdk on ring; 6 repeats, medians)"
 run_suite "$tmp/res" suites/bench-ladder.ini
 python3 - "$tmp"/res/*/summary.json <<'PY'
@@ -142,12 +155,15 @@ print(" x epoll, x below: the step's median over plain epoll's and over the step
 print(" on the ring the generator is our stack too and both cores busy-poll, so no ratio; elsewhere the generator is the kernel)")
 PY
 [ $? = 0 ] || die "the stack-vs-kernel table could not be made from $tmp/res"
+fi
 
 # --- 3a. bulk transfer (issue 16): ka-64k and a 1 GiB download on every path --
+if want bulk; then
 echo; echo "bench: suites/bench-bulk.ini (kernel, afpacket, afxdp, dpdk on veth; dpdk on ring; 6 repeats, medians)"
 run_suite "$tmp/bulk" suites/bench-bulk.ini
 python3 bench/bulk_table.py "$(dirname "$(ls "$tmp"/bulk/*/summary.json | head -1)")" ||
   die "the bulk table could not be made from $tmp/bulk"
+fi
 
 # --- 3b. capture overhead: the same trials with and without capture ----------
 # Goal: capture on costs at most 5 % of req/s. Also printed: the spread of
@@ -160,6 +176,7 @@ python3 bench/bulk_table.py "$(dirname "$(ls "$tmp"/bulk/*/summary.json | head -
 # and for DPDK off with hugepages), so that drift over the minutes of the
 # benchmark hits every condition alike; three separate suites had unchanged
 # runs differ by about 10%, more than the 5% goal.
+if want capture; then
 CAP_REPEATS=$(awk -F= '/^repeats/ {gsub(/ /, "", $2); print $2}' suites/bench-capture.ini)
 CAP_REPEATS=${CAP_REPEATS:-6}
 one() { sed 's/^repeats = .*/repeats = 1/' "$@"; }
@@ -212,12 +229,16 @@ for (drv, meth), (n, d, stop, trials) in sorted(tot.items()):
           f"({100 * d / max(1, n + d):.3f}%), stopped by {','.join(sorted(stop))}")
 PY
 [ $? = 0 ] || die "the capture-overhead table could not be made from $tmp/cap*"
+fi
 
 # --- 3c. offloads off and on, kernel vs our stack (bench/offloads.sh) ----------
+if want offloads; then
 source bench/offloads.sh
 bench_offloads
+fi
 
 # --- 4. deterministic cost: instructions per request through our stack -------
+want ipr || exit 0
 IPR="$BUILD/bench/ustack_ipr"
 # callgrind IR CNT LOG: the totals of one callgrind run, or fail
 cg_check() { [ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 0 ] || { tail -5 "$3" >&2; die "callgrind run $3 printed no totals"; }; }
