@@ -294,6 +294,7 @@ static void set_closed(struct psock *ps, int reason)
 {
     int was_connecting = ps->state == PS_CONNECTING;
     if (ps->h >= 0 && ps->state != PS_LISTEN) byh_set(ps->h, NULL);
+    sf_orphan(ps);
     ps->state = PS_CLOSED;
     ps->h = -1;
     ps->reason = reason;
@@ -400,6 +401,7 @@ void shim_pump(void)
     int n;
     if (!G.io) return;
     G.st.pumps++;
+    if (!(G.st.pumps & 63)) sf_reap();
     do {
         n = netio_poll(G.io, ev, 64, 0);
         for (int i = 0; i < n; i++)
@@ -445,7 +447,7 @@ uint32_t ps_ready(struct psock *ps)
  * drained buffer): the next time they are ready is a new edge, even when no
  * stack event comes between (sendfile never fills the send buffer past its
  * space, so the stack owes it no WRITABLE). */
-static void ps_seen_unready(struct psock *ps, uint32_t bits)
+void ps_seen_unready(struct psock *ps, uint32_t bits)
 {
     ps->last_mask &= ~bits;
 }
@@ -484,6 +486,7 @@ static void ps_drop_stack(struct psock *ps)
         else
             netio_close(G.io, ps->h);
         netio_flush(G.io); /* the FIN or RST leaves now */
+        sf_orphan(ps); /* the FIN may still wait behind mapped file bytes */
     }
     ps->state = PS_CLOSED;
     ps->h = -1;
@@ -548,7 +551,7 @@ static int fail(int e)
     return -1;
 }
 
-static int unlock_fail(int e)
+int unlock_fail(int e)
 {
     shim_unlock();
     errno = e;
@@ -575,7 +578,7 @@ static int want_check(void *arg)
     struct want *w = arg;
     return (ps_ready(w->ps) & w->mask) || w->ps->state != w->state;
 }
-static int ps_wait(struct psock *ps, uint32_t mask, int64_t timeout_ns)
+int ps_wait(struct psock *ps, uint32_t mask, int64_t timeout_ns)
 {
     struct want w = {ps, mask | EPOLLERR | EPOLLHUP, ps->state};
     struct pollfd kfd[1];
@@ -1150,14 +1153,14 @@ static ssize_t ps_recv(struct psock *ps, const struct iovec *iov, int iovcnt, in
     return (ssize_t)got;
 }
 
-static void sigpipe(int flags)
+void sigpipe(int flags)
 {
     if (!(flags & MSG_NOSIGNAL)) raise(SIGPIPE);
 }
 
 /* The send state of ps: 0 can send, else the errno to fail with (EAGAIN-like
  * waits are the caller's). *wait = 1 when it should wait and retry. */
-static int send_state(struct psock *ps, int *wait)
+int send_state(struct psock *ps, int *wait)
 {
     *wait = 0;
     switch (ps->state) {
@@ -1376,60 +1379,6 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
     return ps_send(ps, m->msg_iov, (int)m->msg_iovlen, flags);
 }
 
-/* sendfile into a stack socket: file pages are read straight into what the
- * stack takes (bounded by its free send space), never more than it takes. */
-static ssize_t ps_sendfile(struct psock *ps, int in_fd, off_t *offset, size_t count)
-{
-    static __thread uint8_t *bounce;
-    enum { CHUNK = 64 * 1024 };
-    if (!bounce && !(bounce = malloc(CHUNK))) return unlock_fail(ENOMEM);
-    size_t sent = 0;
-    for (int pumped = 0; sent < count;) {
-        int wait;
-        int e = send_state(ps, &wait);
-        if (e) {
-            if (sent) break;
-            if (e == EPIPE) sigpipe(0);
-            return unlock_fail(e);
-        }
-        size_t space = wait ? 0 : ustack_tx_space(G.io, ps->h);
-        if (space) {
-            size_t n = count - sent;
-            if (n > space) n = space;
-            if (n > CHUNK) n = CHUNK;
-            ssize_t r = offset ? pread(in_fd, bounce, n, *offset) : REAL(read)(in_fd, bounce, n);
-            if (r < 0) {
-                if (sent) break;
-                return unlock_fail(errno);
-            }
-            if (r == 0) break; /* end of file */
-            ssize_t s = netio_send(G.io, ps->h, bounce, (size_t)r);
-            if (s < 0) s = 0;
-            if (s < r && !offset) lseek(in_fd, s - r, SEEK_CUR); /* give back what did not fit */
-            if (offset) *offset += s;
-            sent += (size_t)s;
-            continue;
-        }
-        if (!pumped) {
-            shim_pump();
-            pumped = 1;
-            continue;
-        }
-        ps_seen_unready(ps, EPOLLOUT | EPOLLWRNORM);
-        if (sent) break;
-        if (ps->nonblock) {
-            G.st.eagain_send++;
-            return unlock_fail(EAGAIN);
-        }
-        int r = ps_wait(ps, EPOLLOUT, ps->sndtimeo_ns);
-        if (r <= 0) return unlock_fail(r < 0 ? errno : EAGAIN);
-    }
-    G.st.sendfile_bytes += sent;
-    if (sent) netio_flush(G.io);
-    shim_unlock();
-    return (ssize_t)sent;
-}
-
 EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
     int refused;
@@ -1468,7 +1417,9 @@ static void write_stats(void)
             "preload_accepts %llu\npreload_connects %llu\npreload_recv_calls %llu\n"
             "preload_recv_bytes %llu\npreload_send_calls %llu\npreload_send_bytes %llu\n"
             "preload_sendfile_bytes %llu\npreload_eagain_recv %llu\npreload_eagain_send %llu\n"
-            "preload_fork_refusals %llu\npreload_unknown_opts %llu\n",
+            "preload_fork_refusals %llu\npreload_unknown_opts %llu\n"
+            "preload_sendfile_mapped_bytes %llu\npreload_sendfile_read_bytes %llu\n"
+            "preload_sendfile_maps %llu\npreload_sendfile_unmaps %llu\n",
             (unsigned long long)s->pumps, (unsigned long long)s->waits,
             (unsigned long long)s->wait_spin_hits, (unsigned long long)s->wait_sleeps,
             (unsigned long long)s->wait_sleep_ns, (unsigned long long)s->wait_sleep_hits,
@@ -1477,7 +1428,9 @@ static void write_stats(void)
             (unsigned long long)s->send_calls, (unsigned long long)s->send_bytes,
             (unsigned long long)s->sendfile_bytes, (unsigned long long)s->eagain_recv,
             (unsigned long long)s->eagain_send, (unsigned long long)s->fork_refusals,
-            (unsigned long long)s->unknown_opts);
+            (unsigned long long)s->unknown_opts, (unsigned long long)s->sendfile_mapped_bytes,
+            (unsigned long long)s->sendfile_read_bytes, (unsigned long long)s->sendfile_maps,
+            (unsigned long long)s->sendfile_unmaps);
     if (G.io) {
         struct netio_counter c[256];
         int n = netio_counters(G.io, c, 256);

@@ -49,11 +49,13 @@ struct psock {
     int64_t rcvtimeo_ns, sndtimeo_ns; /* 0: forever */
     int *aq;          /* listener: accepted handles not yet taken by accept() */
     int aq_head, aq_n, aq_cap;
+    struct sf_pin *pins; /* file mappings the stack still reads for this socket (sendfile) */
 };
 
 struct shim_stats {
     uint64_t pumps, waits, wait_spin_hits, wait_sleeps, wait_sleep_ns, wait_sleep_hits;
     uint64_t accepts, connects, recv_calls, recv_bytes, send_calls, send_bytes, sendfile_bytes;
+    uint64_t sendfile_mapped_bytes, sendfile_maps, sendfile_unmaps, sendfile_read_bytes;
     uint64_t eagain_recv, eagain_send, fork_refusals, unknown_opts;
 };
 
@@ -115,6 +117,23 @@ int64_t shim_now_ns(void);
  * epoll_wait without waiting), kfds are only slept on. Returns check's value
  * (> 0 or < 0), 0 on timeout, or -1 with errno (EINTR); *kready = the kernel
  * poll's count. */
+/* shim.c helpers shared with shim_sendfile.c (lock held where they take ps). */
+int unlock_fail(int e); /* releases the lock, errno = e, -1 */
+void ps_seen_unready(struct psock *ps, uint32_t bits);
+int ps_wait(struct psock *ps, uint32_t mask, int64_t timeout_ns);
+void sigpipe(int flags); /* raises SIGPIPE unless flags has MSG_NOSIGNAL */
+int send_state(struct psock *ps, int *wait);
+
+/* sendfile (shim_sendfile.c): a regular file's range goes to the stack by
+ * reference (netio_send_ref) from a cached read-only mapping, pinned until
+ * the stack has no more use for it (ustack_tx_released). Lock held,
+ * released on return. */
+ssize_t ps_sendfile(struct psock *ps, int in_fd, off_t *offset, size_t count);
+/* ps lets go of its stack connection: its pins wait on the stack alone. */
+void sf_orphan(struct psock *ps);
+/* Unpins what the stack no longer reads (every few pumps). */
+void sf_reap(void);
+
 typedef int (*shim_check_fn)(void *arg);
 int shim_wait(shim_check_fn check, void *arg, int64_t timeout_ns, struct pollfd *kfds, nfds_t nk,
               int kcheck, const sigset_t *sigmask, int *kready);

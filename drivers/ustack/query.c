@@ -93,6 +93,23 @@ int ustack_shutdown_wr(struct netio *io, int conn)
     return 0;
 }
 
+int ustack_tx_mark(struct netio *io, int conn, uint32_t *iss, uint32_t *end)
+{
+    struct us_conn *c = open_conn(io, conn);
+    if (!c) return -1;
+    *iss = c->iss;
+    *end = c->sb_seq + c->sb_len;
+    return 0;
+}
+
+int ustack_tx_released(struct netio *io, int conn, uint32_t iss, uint32_t end)
+{
+    if (!ustack_is(io) || conn < 0 || (uint32_t)conn >= S(io)->max_conns) return 1;
+    const struct us_conn *c = &S(io)->conns[conn];
+    if (c->state == TCPS_CLOSED || c->iss != iss) return 1;
+    return SEQ_GEQ(c->sb_seq, end);
+}
+
 int ustack_unlisten(struct netio *io, int listener)
 {
     if (!ustack_is(io) || listener < 0 || listener >= US_MAX_LISTENERS) return -1;

@@ -37,6 +37,15 @@ int ustack_wait_fd(struct netio *io);
 /* Half close: FIN after the queued data; conn stays open for reading, and
  * netio_close later releases it. -1: not an open, established connection. */
 int ustack_shutdown_wr(struct netio *io, int conn);
+/* The bytes a send by reference (netio_send_ref) hands over stay the
+ * caller's to keep readable until the stack no longer needs them (acked, or
+ * the connection gone). ustack_tx_mark: conn's incarnation (*iss) and the
+ * sequence just after the bytes queued so far (*end); -1: not an open
+ * connection. ustack_tx_released: 1 once the stack needs no byte of that
+ * incarnation before end (acknowledged, the TCB ended, the slot reused), even
+ * after the application let go of the handle (FIN_WAIT still resends). */
+int ustack_tx_mark(struct netio *io, int conn, uint32_t *iss, uint32_t *end);
+int ustack_tx_released(struct netio *io, int conn, uint32_t iss, uint32_t end);
 /* Closes a listener from netio_listen: its port is free again, handshakes in
  * progress on it are reset. -1: no such listener. */
 int ustack_unlisten(struct netio *io, int listener);

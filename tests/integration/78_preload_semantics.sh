@@ -30,6 +30,14 @@ def serve(c):
         c.sendall(b"bye\n"); c.close()
     elif cmd == b"drip":        # 3 bytes, pause, 3 more, then FIN
         c.sendall(b"abc"); time.sleep(0.3); c.sendall(b"def"); time.sleep(0.3); c.close()
+    elif cmd == b"sumlater":    # after 1 s, read to EOF; reply "LENGTH SHA256"
+        import hashlib
+        time.sleep(1); h = hashlib.sha256(); n = 0
+        while True:
+            x = c.recv(1 << 16)
+            if not x: break
+            h.update(x); n += len(x)
+        c.sendall(b"%d %s\n" % (n, h.hexdigest().encode())); c.close()
     elif cmd == b"reset":       # RST at once
         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()
 threading.Thread(target=lambda: None).start()
@@ -129,6 +137,55 @@ while time.time() - t < 3 and not rdhup:
         rdhup = rdhup or bool(m & select.EPOLLRDHUP)
 check(seen == b"abcdef" and rdhup, "edge-triggered reads of a dripping peer, EPOLLRDHUP at its FIN")
 c.close()
+
+# sendfile into a stack socket: the file's bytes by reference, Linux's errors
+import hashlib, tempfile
+fd_, big = tempfile.mkstemp(); os.write(fd_, os.urandom(3 << 20)); os.close(fd_)
+data = open(big, "rb").read()
+h = conn(b"sumlater")
+fi = os.open(big, os.O_RDONLY)
+def sf_err(out, inf, off, cnt):
+    try: os.sendfile(out, inf, off, cnt); return 0
+    except OSError as x: return x.errno
+check(os.sendfile(h.fileno(), fi, 0, 0) == 0, "sendfile count 0: 0")
+check(sf_err(h.fileno(), fi, -1, 0) == errno.EINVAL, "sendfile negative offset (count 0): EINVAL")
+check(sf_err(h.fileno(), 999, None, 10) == errno.EBADF, "sendfile from a closed descriptor: EBADF")
+wo = os.open(big, os.O_WRONLY)
+check(sf_err(h.fileno(), wo, None, 10) == errno.EBADF, "sendfile from a write-only file: EBADF"); os.close(wo)
+pr, pw = os.pipe(); os.write(pw, b"abc")
+check(sf_err(h.fileno(), pr, None, 3) == errno.EINVAL, "sendfile from a pipe: EINVAL")
+check(sf_err(h.fileno(), pr, 0, 3) == errno.ESPIPE, "sendfile from a pipe with an offset: ESPIPE")
+os.close(pr); os.close(pw)
+dd = os.open("/", os.O_RDONLY)
+check(sf_err(h.fileno(), dd, None, 3) == errno.EINVAL, "sendfile from a directory: EINVAL"); os.close(dd)
+check(os.sendfile(h.fileno(), fi, len(data) + 10, 10) == 0, "sendfile past the end: 0")
+h.setblocking(False)
+off = 0; partial = False
+while True:
+    try:
+        n = os.sendfile(h.fileno(), fi, off, len(data) - off)
+    except BlockingIOError:
+        break
+    partial = partial or n < len(data) - off
+    off += n
+    if off == len(data): break
+check(partial and 0 < off < len(data), "non-blocking sendfile: a partial count, then EAGAIN (%d of %d)" % (off, len(data)))
+check(os.lseek(fi, 0, os.SEEK_CUR) == 0, "sendfile with an offset leaves the file position alone")
+h.setblocking(True)
+os.lseek(fi, off, os.SEEK_SET)
+left = len(data) - off
+n = os.sendfile(h.fileno(), fi, None, left + 1000)
+check(n == left, "a file shorter than count: sent to its end (%d)" % n)
+check(os.lseek(fi, 0, os.SEEK_CUR) == len(data), "sendfile without an offset advances the file position")
+h.shutdown(socket.SHUT_WR)
+reply = b""
+while not reply.endswith(b"\n"):
+    x = h.recv(200)
+    if not x: break
+    reply += x
+check(reply.split() == [str(len(data)).encode(), hashlib.sha256(data).hexdigest().encode()],
+      "the peer got the file's bytes in order (length and sha256)")
+h.close(); os.close(fi); os.unlink(big)
 
 e = conn(b"reset"); time.sleep(0.3)
 try:
