@@ -317,6 +317,23 @@ static void set_closed(struct psock *ps, int reason)
     ps->gen++;
 }
 
+/* The stack's CLOSED for an open socket (a reset, a timeout): the bytes
+ * that had arrived and were not read yet stay readable, before the error,
+ * as tcp_recvmsg reads its queue before it looks at sk_err. */
+static void keep_unread(struct psock *ps, int h)
+{
+    const uint8_t *d;
+    size_t len;
+    if (ps->shut_rd || ustack_rx_left(G.io, h, &d, &len) < 0 || !len) return;
+    uint8_t *k = malloc(len);
+    if (!k) return; /* out of memory: the error alone, as before */
+    memcpy(k, d, len);
+    free(ps->keep);
+    ps->keep = k;
+    ps->keep_len = len;
+    ps->keep_off = 0;
+}
+
 /* A handle that left before accept() took it: out of its listener's queue. */
 static void aq_forget(int h)
 {
@@ -387,8 +404,10 @@ static void handle_event(const struct netio_event *e)
         if ((ps = byh_get(e->conn))) ps->gen++;
         break;
     case NETIO_EV_CLOSED:
-        if ((ps = byh_get(e->conn)))
+        if ((ps = byh_get(e->conn))) {
+            keep_unread(ps, e->conn);
             set_closed(ps, e->reason);
+        }
         else
             aq_forget(e->conn);
         break;
@@ -499,7 +518,10 @@ void shim_release(struct pobj *o)
     if (o->fdrefs == 0 && o->kind == POBJ_EPOLL && ((struct pep *)o)->n)
         pep_clear((struct pep *)o, shim_release);
     if (!pobj_unused(o)) return;
-    if (o->kind == POBJ_SOCK) free(((struct psock *)o)->aq);
+    if (o->kind == POBJ_SOCK) {
+        free(((struct psock *)o)->aq);
+        free(((struct psock *)o)->keep);
+    }
     free(o);
 }
 
@@ -934,10 +956,12 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
     if (!ps) return REAL(ioctl)(fd, req, arg);
     if (req == FIONREAD) {
         if (ps->state == PS_LISTEN) return unlock_fail(EINVAL);
+        shim_pump(); /* what has arrived by now counts, as in the kernel */
         const uint8_t *d;
         size_t n = 0;
         int eof;
         if (ps->state == PS_CONN) ustack_rx_peek(G.io, ps->h, &d, &n, &eof);
+        if (ps->state == PS_CLOSED) n = ps->keep_len - ps->keep_off;
         int v = n > 0x7fffffff ? 0x7fffffff : (int)n;
         memcpy(arg, &v, sizeof(v));
         shim_unlock();
@@ -1077,6 +1101,24 @@ static size_t iov_total(const struct iovec *iov, int n)
     return t;
 }
 
+/* Copies up to len bytes of d into iov from byte `at` of it; the count. */
+static size_t iov_put(const struct iovec *iov, int iovcnt, size_t at, const uint8_t *d, size_t len)
+{
+    size_t off = 0, skip = at;
+    for (int i = 0; i < iovcnt && off < len; i++) {
+        size_t l = iov[i].iov_len;
+        if (skip >= l) {
+            skip -= l;
+            continue;
+        }
+        size_t n = l - skip < len - off ? l - skip : len - off;
+        memcpy((uint8_t *)iov[i].iov_base + skip, d + off, n);
+        off += n;
+        skip = 0;
+    }
+    return off;
+}
+
 /* recv over iov (lock held, released on return). */
 static ssize_t ps_recv(struct psock *ps, const struct iovec *iov, int iovcnt, int flags,
                        struct sockaddr *from, socklen_t *fromlen)
@@ -1092,18 +1134,7 @@ static ssize_t ps_recv(struct psock *ps, const struct iovec *iov, int iovcnt, in
             if (ps->shut_rd) break;
             ustack_rx_peek(G.io, ps->h, &d, &len, &eof);
             if (len && want > got) {
-                size_t off = 0, skip = got;
-                for (int i = 0; i < iovcnt && off < len; i++) {
-                    size_t l = iov[i].iov_len;
-                    if (skip >= l) {
-                        skip -= l;
-                        continue;
-                    }
-                    size_t n = l - skip < len - off ? l - skip : len - off;
-                    memcpy((uint8_t *)iov[i].iov_base + skip, d + off, n);
-                    off += n;
-                    skip = 0;
-                }
+                size_t off = iov_put(iov, iovcnt, got, d, len);
                 got += off;
                 if (!(flags & MSG_PEEK)) {
                     netio_consume(G.io, ps->h, off);
@@ -1114,6 +1145,18 @@ static ssize_t ps_recv(struct psock *ps, const struct iovec *iov, int iovcnt, in
             }
             if (eof || want == 0) break;
         } else if (ps->state == PS_CLOSED) {
+            size_t kl = ps->keep_len - ps->keep_off;
+            if (kl && want > got && !ps->shut_rd) {
+                size_t n = iov_put(iov, iovcnt, got, ps->keep + ps->keep_off, kl);
+                got += n;
+                if (!(flags & MSG_PEEK)) ps->keep_off += n;
+                if (ps->keep_off == ps->keep_len) {
+                    free(ps->keep);
+                    ps->keep = NULL;
+                    ps->keep_len = ps->keep_off = 0;
+                }
+                break;
+            }
             if (ps->so_error && !got) {
                 int e = ps->so_error;
                 ps->so_error = 0;

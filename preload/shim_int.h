@@ -49,6 +49,8 @@ struct psock {
     int64_t rcvtimeo_ns, sndtimeo_ns; /* 0: forever */
     int *aq;          /* listener: accepted handles not yet taken by accept() */
     int aq_head, aq_n, aq_cap;
+    uint8_t *keep;    /* PS_CLOSED: bytes received before the reset, not read yet */
+    size_t keep_len, keep_off;
     struct sf_pin *pins; /* file mappings the stack still reads for this socket (sendfile) */
 };
 

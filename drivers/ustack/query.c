@@ -38,6 +38,16 @@ int ustack_rx_peek(struct netio *io, int conn, const uint8_t **data, size_t *len
     return 0;
 }
 
+int ustack_rx_left(struct netio *io, int conn, const uint8_t **data, size_t *len)
+{
+    if (!ustack_is(io) || conn < 0 || (uint32_t)conn >= S(io)->max_conns) return -1;
+    const struct us_conn *c = &S(io)->conns[conn];
+    if (c->app == APP_NONE) return -1;
+    *data = c->rbuf + c->rb_off;
+    *len = c->rb_len;
+    return 0;
+}
+
 size_t ustack_tx_space(struct netio *io, int conn)
 {
     struct us_conn *c = open_conn(io, conn);

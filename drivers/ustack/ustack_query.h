@@ -22,6 +22,10 @@ int ustack_is(const struct netio *io);
 /* Unconsumed received bytes of conn (pointer valid until the next call into
  * the stack), *eof = 1 once the peer's FIN came. -1: not an open connection. */
 int ustack_rx_peek(struct netio *io, int conn, const uint8_t **data, size_t *len, int *eof);
+/* What conn's receive buffer still holds once the stack reported it CLOSED
+ * (a reset, a timeout: the bytes the application had not read yet), valid
+ * until the next netio_poll. -1: no such slot. */
+int ustack_rx_left(struct netio *io, int conn, const uint8_t **data, size_t *len);
 /* Bytes netio_send would take now (0 when full or not connected). */
 size_t ustack_tx_space(struct netio *io, int conn);
 /* The send buffer's size, bytes. */

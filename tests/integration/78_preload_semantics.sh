@@ -38,6 +38,9 @@ def serve(c):
             if not x: break
             h.update(x); n += len(x)
         c.sendall(b"%d %s\n" % (n, h.hexdigest().encode())); c.close()
+    elif cmd == b"datareset":   # 12 bytes, then RST
+        c.sendall(b"partial data"); time.sleep(0.1)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()
     elif cmd == b"reset":       # RST at once
         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()
 threading.Thread(target=lambda: None).start()
@@ -186,6 +189,18 @@ while not reply.endswith(b"\n"):
 check(reply.split() == [str(len(data)).encode(), hashlib.sha256(data).hexdigest().encode()],
       "the peer got the file's bytes in order (length and sha256)")
 h.close(); os.close(fi); os.unlink(big)
+
+k = conn(b"datareset"); time.sleep(0.4)
+n = struct.unpack("i", fcntl.ioctl(k.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+check(n == 12, "after the peer's reset, FIONREAD still counts the unread 12 bytes (%d)" % n)
+check(k.recv(5, socket.MSG_PEEK) == b"parti" and k.recv(5) == b"parti" and k.recv(100) == b"al data",
+      "bytes that came before a reset are read first (as tcp_recvmsg)")
+try:
+    k.recv(100); check(False, "then recv fails")
+except ConnectionResetError:
+    check(True, "then ECONNRESET")
+check(k.recv(100) == b"", "then EOF")
+k.close()
 
 e = conn(b"reset"); time.sleep(0.3)
 try:
