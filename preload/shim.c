@@ -269,6 +269,14 @@ static struct psock *ps_new(int state)
     return ps;
 }
 
+/* Something happened on ps: edge-triggered items report anew, and its
+ * epoll items go on their ready lists. */
+static void ps_event(struct psock *ps)
+{
+    ps->gen++;
+    pep_notify(&ps->hdr);
+}
+
 static int byh_set(int h, struct psock *ps)
 {
     if ((uint32_t)h >= G.nbyh) {
@@ -314,7 +322,7 @@ static void set_closed(struct psock *ps, int reason)
     default:
         break;
     }
-    ps->gen++;
+    ps_event(ps);
 }
 
 /* The stack's CLOSED for an open socket (a reset, a timeout): the bytes
@@ -389,19 +397,19 @@ static void handle_event(const struct netio_event *e)
             break;
         }
         byh_set(e->conn, NULL);
-        ls->gen++;
+        ps_event(ls);
         break;
     }
     case NETIO_EV_CONNECTED:
         if ((ps = byh_get(e->conn))) {
             ps->state = PS_CONN;
             ustack_conn_addrs(G.io, e->conn, &ps->local, NULL);
-            ps->gen++;
+            ps_event(ps);
         }
         break;
     case NETIO_EV_READABLE:
     case NETIO_EV_WRITABLE:
-        if ((ps = byh_get(e->conn))) ps->gen++;
+        if ((ps = byh_get(e->conn))) ps_event(ps);
         break;
     case NETIO_EV_CLOSED:
         if ((ps = byh_get(e->conn))) {
@@ -448,7 +456,10 @@ uint32_t ps_ready(struct psock *ps)
             if (len || eof || ps->shut_rd) m |= EPOLLIN | EPOLLRDNORM;
             if (eof || ps->shut_rd) m |= EPOLLRDHUP;
             size_t space = ustack_tx_space(G.io, ps->h), cap = ustack_tx_cap(G.io);
-            if (ps->shut_wr || space >= cap / 4) m |= EPOLLOUT | EPOLLWRNORM;
+            if (ps->shut_wr || space >= cap / 4)
+                m |= EPOLLOUT | EPOLLWRNORM;
+            else /* as tcp_poll sets SOCK_NOSPACE: an event when space is back */
+                ustack_tx_want(G.io, ps->h);
             if (ps->shut_wr && eof) m |= EPOLLHUP;
         }
         break;
@@ -457,7 +468,7 @@ uint32_t ps_ready(struct psock *ps)
         if (ps->so_error) m |= EPOLLERR;
         break;
     }
-    if (m & ~ps->last_mask) ps->gen++; /* a rising edge is an event (EPOLLET) */
+    if (m & ~ps->last_mask) ps_event(ps); /* a rising edge is an event (EPOLLET) */
     ps->last_mask = m;
     return m;
 }
@@ -515,6 +526,7 @@ void shim_release(struct pobj *o)
 {
     if (o->fdrefs == 0 && o->kind == POBJ_SOCK && ((struct psock *)o)->h >= 0)
         ps_drop_stack((struct psock *)o);
+    if (o->fdrefs == 0 && o->watch) pep_forget(o); /* epoll drops it as the file closes */
     if (o->fdrefs == 0 && o->kind == POBJ_EPOLL && ((struct pep *)o)->n)
         pep_clear((struct pep *)o, shim_release);
     if (!pobj_unused(o)) return;
@@ -676,7 +688,7 @@ EXPORT int listen(int fd, int backlog)
     ps->lid = lid;
     ps->local = a;
     ps->state = PS_LISTEN;
-    ps->gen++;
+    ps_event(ps);
     shim_unlock();
     return 0;
 }
@@ -1086,7 +1098,7 @@ EXPORT int shutdown(int fd, int how)
         ps->shut_wr = 1;
         if (ps->state == PS_CONN && ustack_shutdown_wr(G.io, ps->h) == 0) netio_flush(G.io);
     }
-    ps->gen++;
+    ps_event(ps);
     shim_unlock();
     return 0;
 }

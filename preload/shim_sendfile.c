@@ -269,6 +269,7 @@ ssize_t ps_sendfile(struct psock *ps, int in_fd, off_t *offset, size_t count)
             continue;
         }
         ps_seen_unready(ps, EPOLLOUT | EPOLLWRNORM);
+        if (ps->state == PS_CONN) ustack_tx_want(G.io, ps->h); /* WRITABLE when space is back */
         if (ps->nonblock) {
             if (sent) break;
             G.st.eagain_send++;

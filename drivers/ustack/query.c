@@ -55,6 +55,12 @@ size_t ustack_tx_space(struct netio *io, int conn)
     return S(io)->cfg.sndbuf - c->sb_len;
 }
 
+void ustack_tx_want(struct netio *io, int conn)
+{
+    struct us_conn *c = open_conn(io, conn);
+    if (c && (c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT)) c->flags |= CF_WANT_WR;
+}
+
 size_t ustack_tx_cap(struct netio *io)
 {
     return ustack_is(io) ? S(io)->cfg.sndbuf : 0;

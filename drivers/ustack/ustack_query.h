@@ -28,6 +28,10 @@ int ustack_rx_peek(struct netio *io, int conn, const uint8_t **data, size_t *len
 int ustack_rx_left(struct netio *io, int conn, const uint8_t **data, size_t *len);
 /* Bytes netio_send would take now (0 when full or not connected). */
 size_t ustack_tx_space(struct netio *io, int conn);
+/* Asks for a WRITABLE event once conn's send space is back (as after a
+ * short netio_send): a caller that found it too small without sending
+ * (poll's "not writable") wants to hear when that changes. */
+void ustack_tx_want(struct netio *io, int conn);
 /* The send buffer's size, bytes. */
 size_t ustack_tx_cap(struct netio *io);
 /* Local and peer address of conn (either may be NULL). -1: no such connection. */
