@@ -54,6 +54,21 @@ int ustack_shutdown_wr(struct netio *io, int conn);
  * after the application let go of the handle (FIN_WAIT still resends). */
 int ustack_tx_mark(struct netio *io, int conn, uint32_t *iss, uint32_t *end);
 int ustack_tx_released(struct netio *io, int conn, uint32_t iss, uint32_t end);
+/* SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT (seconds,
+ * seconds, probes; the caller validates them as Linux does) on conn, with
+ * Linux's timer (tcp_keepalive_timer): once the peer has sent nothing for
+ * idle while nothing of ours is outstanding, a probe (an ACK of sequence
+ * snd_una - 1, no data) every intvl; the peer's answer (any segment) starts
+ * the count again; after cnt unanswered probes an RST and CLOSED with
+ * NETIO_CLOSE_TIMEOUT (ETIMEDOUT). Counters keepalive_probes and
+ * keepalive_timeouts. -1: not an open connection, or out of memory. */
+int ustack_set_keepalive(struct netio *io, int conn, int on, uint32_t idle_s, uint32_t intvl_s,
+                         uint32_t cnt);
+/* Caps conn's receive window at bytes (0: the stack's own rcvbuf; more than
+ * it: rcvbuf). A window already offered is never pulled back (RFC 7323
+ * 2.4): a lower cap takes effect as the peer's data fills it. -1: not an
+ * open connection, or out of memory. */
+int ustack_set_rcvbuf(struct netio *io, int conn, uint32_t bytes);
 /* Closes a listener from netio_listen: its port is free again, handshakes in
  * progress on it are reset. -1: no such listener. */
 int ustack_unlisten(struct netio *io, int listener);
