@@ -385,6 +385,81 @@ static int aq_push(struct psock *ls, int h)
     return 0;
 }
 
+/* TCP_DEFER_ACCEPT: an established connection waits on its listener's
+ * deferred list until data (or the peer's FIN) arrives or the period ends,
+ * then joins the accept queue. Linux keeps it a half-open request and
+ * resends the SYN-ACK meanwhile; here the peer sees it established at once,
+ * accept() waits the same way. */
+static int ndeferred;
+
+static int dq_push(struct psock *ls, int h, int64_t until)
+{
+    if (ls->dq_n == ls->dq_cap) {
+        int cap = ls->dq_cap ? 2 * ls->dq_cap : 16;
+        int *q = realloc(ls->dq, (size_t)cap * sizeof(*q));
+        if (!q) return -1;
+        ls->dq = q;
+        int64_t *t = realloc(ls->dq_t, (size_t)cap * sizeof(*t));
+        if (!t) return -1;
+        ls->dq_t = t;
+        ls->dq_cap = cap;
+    }
+    ls->dq[ls->dq_n] = h;
+    ls->dq_t[ls->dq_n++] = until;
+    ndeferred++;
+    return 0;
+}
+
+static void dq_del(struct psock *ls, int k)
+{
+    ls->dq[k] = ls->dq[--ls->dq_n]; /* order does not matter: each waits for its own data */
+    ls->dq_t[k] = ls->dq_t[ls->dq_n];
+    ndeferred--;
+}
+
+/* h had data, a FIN or a close: off the deferred list (to the accept queue
+ * unless it closed). 1 when it was deferred. */
+static int dq_settle(int h, int closed)
+{
+    for (unsigned l = 0; l < sizeof(G.lis) / sizeof(G.lis[0]); l++) {
+        struct psock *ls = G.lis[l];
+        if (!ls) continue;
+        for (int k = 0; k < ls->dq_n; k++) {
+            if (ls->dq[k] != h) continue;
+            dq_del(ls, k);
+            if (closed) return 1;
+            if (aq_push(ls, h) < 0)
+                netio_abort(G.io, h);
+            else
+                ps_event(ls);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Deferred connections whose period ended: accepted as they are. */
+static void dq_expire(void)
+{
+    int64_t now = shim_now_ns();
+    for (unsigned l = 0; l < sizeof(G.lis) / sizeof(G.lis[0]); l++) {
+        struct psock *ls = G.lis[l];
+        if (!ls) continue;
+        for (int k = 0; k < ls->dq_n;) {
+            if (ls->dq_t[k] > now) {
+                k++;
+                continue;
+            }
+            int h = ls->dq[k];
+            dq_del(ls, k);
+            if (aq_push(ls, h) < 0)
+                netio_abort(G.io, h);
+            else
+                ps_event(ls);
+        }
+    }
+}
+
 static void handle_event(const struct netio_event *e)
 {
     struct psock *ps;
@@ -392,6 +467,13 @@ static void handle_event(const struct netio_event *e)
     case NETIO_EV_ACCEPTED: {
         struct psock *ls = listener_by_id(e->ctx);
         netio_set_ctx(G.io, e->conn, NULL);
+        if (ls && ls->defer_ns > 0) {
+            if (dq_push(ls, e->conn, shim_now_ns() + ls->defer_ns) < 0)
+                netio_abort(G.io, e->conn);
+            else
+                byh_set(e->conn, NULL);
+            break;
+        }
         if (!ls || aq_push(ls, e->conn) < 0) {
             netio_abort(G.io, e->conn); /* its listener closed meanwhile, or no memory */
             break;
@@ -409,14 +491,17 @@ static void handle_event(const struct netio_event *e)
         break;
     case NETIO_EV_READABLE:
     case NETIO_EV_WRITABLE:
-        if ((ps = byh_get(e->conn))) ps_event(ps);
+        if ((ps = byh_get(e->conn)))
+            ps_event(ps);
+        else if (ndeferred && e->type == NETIO_EV_READABLE)
+            dq_settle(e->conn, 0); /* TCP_DEFER_ACCEPT: data (or FIN) came */
         break;
     case NETIO_EV_CLOSED:
         if ((ps = byh_get(e->conn))) {
             keep_unread(ps, e->conn);
             set_closed(ps, e->reason);
         }
-        else
+        else if (!ndeferred || !dq_settle(e->conn, 1))
             aq_forget(e->conn);
         break;
     }
@@ -429,11 +514,21 @@ void shim_pump(void)
     if (!G.io) return;
     G.st.pumps++;
     if (!(G.st.pumps & 63)) sf_reap();
+    if (ndeferred) dq_expire();
     do {
         n = netio_poll(G.io, ev, 64, 0);
         for (int i = 0; i < n; i++)
             handle_event(&ev[i]);
     } while (n == 64);
+}
+
+size_t ps_tx_room(struct psock *ps)
+{
+    size_t space = ustack_tx_space(G.io, ps->h);
+    if (!ps->sndbuf_lim) return space;
+    size_t queued = ustack_tx_cap(G.io) - space;
+    size_t room = queued >= ps->sndbuf_lim ? 0 : ps->sndbuf_lim - queued;
+    return room < space ? room : space;
 }
 
 uint32_t ps_ready(struct psock *ps)
@@ -455,7 +550,7 @@ uint32_t ps_ready(struct psock *ps)
         if (ustack_rx_peek(G.io, ps->h, &d, &len, &eof) == 0) {
             if (len || eof || ps->shut_rd) m |= EPOLLIN | EPOLLRDNORM;
             if (eof || ps->shut_rd) m |= EPOLLRDHUP;
-            size_t space = ustack_tx_space(G.io, ps->h), cap = ustack_tx_cap(G.io);
+            size_t space = ps_tx_room(ps), cap = ps->sndbuf_lim ? ps->sndbuf_lim : ustack_tx_cap(G.io);
             if (ps->shut_wr || space >= cap / 4)
                 m |= EPOLLOUT | EPOLLWRNORM;
             else /* as tcp_poll sets SOCK_NOSPACE: an event when space is back */
@@ -498,6 +593,10 @@ static void ps_drop_stack(struct psock *ps)
     if (ps->state == PS_LISTEN) {
         for (unsigned l = 0; l < sizeof(G.lis) / sizeof(G.lis[0]); l++)
             if (G.lis[l] == ps) G.lis[l] = NULL;
+        while (ps->dq_n) { /* deferred ones too */
+            netio_abort(G.io, ps->dq[0]);
+            dq_del(ps, 0);
+        }
         while (ps->aq_n) { /* connections nobody accepted: reset, as Linux does */
             netio_abort(G.io, ps->aq[ps->aq_head]);
             ps->aq_head = (ps->aq_head + 1) % ps->aq_cap;
@@ -533,6 +632,8 @@ void shim_release(struct pobj *o)
     if (o->kind == POBJ_SOCK) {
         free(((struct psock *)o)->aq);
         free(((struct psock *)o)->keep);
+        free(((struct psock *)o)->dq);
+        free(((struct psock *)o)->dq_t);
     }
     free(o);
 }
@@ -625,6 +726,10 @@ int ps_wait(struct psock *ps, uint32_t mask, int64_t timeout_ns)
     return r;
 }
 
+static void adopt_opts(struct psock *ps, int fd);
+static void apply_opts(struct psock *ps, int fd);
+static void inherit_opts(struct psock *ls, int lfd, struct psock *ps, int nfd);
+
 EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
     int refused;
@@ -648,6 +753,7 @@ EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
         free(ps);
         return unlock_fail(EMFILE);
     }
+    adopt_opts(ps, fd);
     shim_unlock();
     return 0;
 }
@@ -688,6 +794,7 @@ EXPORT int listen(int fd, int backlog)
     ps->lid = lid;
     ps->local = a;
     ps->state = PS_LISTEN;
+    apply_opts(ps, fd); /* TCP_DEFER_ACCEPT */
     ps_event(ps);
     shim_unlock();
     return 0;
@@ -731,6 +838,7 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *alen, int flags, 
     ps->nonblock = (flags & SOCK_NONBLOCK) != 0;
     ustack_conn_addrs(G.io, h, &ps->local, &ps->peer);
     byh_set(h, ps);
+    inherit_opts(ls, fd, ps, nfd);
     G.st.accepts++;
     copy_addr(&ps->peer, addr, alen);
     shim_unlock();
@@ -774,6 +882,7 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
             free(ps);
             return unlock_fail(EMFILE);
         }
+        adopt_opts(ps, fd);
     }
     switch (ps->state) {
     case PS_CONNECTING:
@@ -805,6 +914,7 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     ps->peer = *a;
     ps->state = PS_CONNECTING;
     byh_set(h, ps);
+    apply_opts(ps, fd); /* keepalive, buffers set before connect */
     if (ps->nonblock) return unlock_fail(EINPROGRESS);
     while (ps->state == PS_CONNECTING) {
         int r = ps_wait(ps, EPOLLOUT, ps->sndtimeo_ns);
@@ -853,8 +963,11 @@ static int opt_quiet(int level, int name)
     if (level == SOL_SOCKET)
         return name == SO_REUSEADDR || name == SO_LINGER || name == SO_RCVTIMEO ||
                name == SO_SNDTIMEO || name == SO_ERROR || name == SO_TYPE || name == SO_DOMAIN ||
-               name == SO_PROTOCOL || name == SO_ACCEPTCONN;
-    if (level == IPPROTO_TCP) return name == TCP_NODELAY; /* the stack never delays a send */
+               name == SO_PROTOCOL || name == SO_ACCEPTCONN || name == SO_KEEPALIVE ||
+               name == SO_SNDBUF || name == SO_RCVBUF;
+    if (level == IPPROTO_TCP)
+        return name == TCP_NODELAY /* the stack never delays a send */ || name == TCP_KEEPIDLE ||
+               name == TCP_KEEPINTVL || name == TCP_KEEPCNT || name == TCP_DEFER_ACCEPT;
     return 0;
 }
 
@@ -887,6 +1000,97 @@ static const char *opt_name(int level, int name)
     return buf;
 }
 
+static int kget(int fd, int level, int name, int dflt)
+{
+    int v = 0;
+    socklen_t l = sizeof(v);
+    return REAL(getsockopt)(fd, level, name, &v, &l) == 0 ? v : dflt;
+}
+
+/* The middle (default) value of /proc/sys/net/ipv4/tcp_wmem or tcp_rmem, -1 unknown. */
+static int tcp_mem_default(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), lo, mid = -1;
+    if (fd < 0) return -1;
+    char b[128];
+    ssize_t n = REAL(read)(fd, b, sizeof(b) - 1);
+    REAL(close)(fd);
+    if (n <= 0) return -1;
+    b[n] = 0;
+    return sscanf(b, "%d %d", &lo, &mid) == 2 ? mid : -1;
+}
+
+/* A socket just became ours (bind, connect) with options the program set
+ * on the kernel socket before: SO_SNDBUF / SO_RCVBUF count as set when they
+ * differ from a fresh TCP socket's (tcp_wmem / tcp_rmem's default). */
+static void adopt_opts(struct psock *ps, int fd)
+{
+    static int wdef = -2, rdef = -2;
+    if (wdef == -2) wdef = tcp_mem_default("/proc/sys/net/ipv4/tcp_wmem");
+    if (rdef == -2) rdef = tcp_mem_default("/proc/sys/net/ipv4/tcp_rmem");
+    ps->sndbuf_set = wdef >= 0 && kget(fd, SOL_SOCKET, SO_SNDBUF, wdef) != wdef;
+    ps->rcvbuf_set = rdef >= 0 && kget(fd, SOL_SOCKET, SO_RCVBUF, rdef) != rdef;
+}
+
+/* The options our stack acts on, as the kernel holds them on the
+ * placeholder fd (its defaults, clamps and doubling included), applied to
+ * ps's connection (lock held):
+ *   SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT -> ustack_set_keepalive;
+ *   SO_SNDBUF (when set) -> at most half the value Linux reports queued
+ *     (Linux doubles it for its bookkeeping; the payload is what was asked),
+ *     within the stack's send buffer;
+ *   SO_RCVBUF (when set) -> the receive window capped the same way;
+ *   TCP_DEFER_ACCEPT (a listener) -> ps->defer_ns. */
+static void apply_opts(struct psock *ps, int fd)
+{
+    if (ps->state == PS_LISTEN || ps->state == PS_BOUND) {
+        ps->defer_ns = (int64_t)kget(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 0) * 1000000000;
+        return;
+    }
+    if (ps->state != PS_CONN && ps->state != PS_CONNECTING) return;
+    int on = kget(fd, SOL_SOCKET, SO_KEEPALIVE, 0);
+    ustack_set_keepalive(G.io, ps->h, on, (uint32_t)kget(fd, IPPROTO_TCP, TCP_KEEPIDLE, 7200),
+                         (uint32_t)kget(fd, IPPROTO_TCP, TCP_KEEPINTVL, 75),
+                         (uint32_t)kget(fd, IPPROTO_TCP, TCP_KEEPCNT, 9));
+    if (ps->sndbuf_set) {
+        size_t v = (size_t)kget(fd, SOL_SOCKET, SO_SNDBUF, 0) / 2, cap = ustack_tx_cap(G.io);
+        ps->sndbuf_lim = v > cap ? cap : v ? v : 1;
+    }
+    if (ps->rcvbuf_set) ustack_set_rcvbuf(G.io, ps->h, (uint32_t)kget(fd, SOL_SOCKET, SO_RCVBUF, 0) / 2);
+}
+
+/* accept: the new socket inherits the listener's options, as Linux's
+ * sk_clone copies them (read from the listener's placeholder onto the new
+ * one, so getsockopt on the accepted socket reads them back too). */
+static void inherit_opts(struct psock *ls, int lfd, struct psock *ps, int nfd)
+{
+    static const int so[][2] = {{SOL_SOCKET, SO_KEEPALIVE}, {IPPROTO_TCP, TCP_KEEPIDLE},
+                                {IPPROTO_TCP, TCP_KEEPINTVL}, {IPPROTO_TCP, TCP_KEEPCNT},
+                                {IPPROTO_TCP, TCP_NODELAY}};
+    for (size_t i = 0; i < sizeof(so) / sizeof(so[0]); i++) {
+        int v = kget(lfd, so[i][0], so[i][1], 0);
+        REAL(setsockopt)(nfd, so[i][0], so[i][1], &v, sizeof(v));
+    }
+    if (ls->sndbuf_set) { /* Linux reports twice what it was given: give half */
+        int v = kget(lfd, SOL_SOCKET, SO_SNDBUF, 0) / 2;
+        REAL(setsockopt)(nfd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+        ps->sndbuf_set = 1;
+    }
+    if (ls->rcvbuf_set) {
+        int v = kget(lfd, SOL_SOCKET, SO_RCVBUF, 0) / 2;
+        REAL(setsockopt)(nfd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+        ps->rcvbuf_set = 1;
+    }
+    struct linger lg;
+    socklen_t l = sizeof(lg);
+    if (REAL(getsockopt)(lfd, SOL_SOCKET, SO_LINGER, &lg, &l) == 0)
+        REAL(setsockopt)(nfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    ps->linger = ls->linger;
+    ps->rcvtimeo_ns = ls->rcvtimeo_ns;
+    ps->sndtimeo_ns = ls->sndtimeo_ns;
+    apply_opts(ps, nfd);
+}
+
 static int64_t tv_ns(const void *v, socklen_t len)
 {
     if (len < (socklen_t)sizeof(struct timeval)) return 0;
@@ -914,6 +1118,14 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
         ps->rcvtimeo_ns = tv_ns(val, len);
     else if (level == SOL_SOCKET && name == SO_SNDTIMEO)
         ps->sndtimeo_ns = tv_ns(val, len);
+    else if ((level == SOL_SOCKET && (name == SO_KEEPALIVE || name == SO_SNDBUF ||
+                                      name == SO_RCVBUF)) ||
+             (level == IPPROTO_TCP && (name == TCP_KEEPIDLE || name == TCP_KEEPINTVL ||
+                                       name == TCP_KEEPCNT || name == TCP_DEFER_ACCEPT))) {
+        if (level == SOL_SOCKET && name == SO_SNDBUF) ps->sndbuf_set = 1;
+        if (level == SOL_SOCKET && name == SO_RCVBUF) ps->rcvbuf_set = 1;
+        apply_opts(ps, fd);
+    }
     else if (!opt_quiet(level, name)) {
         static uint64_t said[2][64]; /* once per option */
         int row = level == SOL_SOCKET ? 0 : level == IPPROTO_TCP ? 1 : -1;
@@ -1260,11 +1472,22 @@ static ssize_t ps_send(struct psock *ps, const struct iovec *iov, int iovcnt, in
                     i++, ioff = 0;
                     continue;
                 }
+                if (ps->sndbuf_lim) { /* SO_SNDBUF: what it leaves room for */
+                    size_t room = ps_tx_room(ps);
+                    if (!room) {
+                        ustack_tx_want(G.io, ps->h);
+                        break;
+                    }
+                    if (l > room) l = room;
+                }
                 ssize_t n = netio_send(G.io, ps->h, (const uint8_t *)iov[i].iov_base + ioff, l);
                 if (n < 0) break;
                 sent += (size_t)n;
                 ioff += (size_t)n;
-                if ((size_t)n < l) break;
+                if (ioff < iov[i].iov_len) {
+                    if ((size_t)n < l) break; /* full */
+                    continue;                 /* SO_SNDBUF cut it: room is 0 now */
+                }
                 i++, ioff = 0;
             }
             if (sent == want) break;

@@ -51,7 +51,13 @@ struct psock {
     int aq_head, aq_n, aq_cap;
     uint8_t *keep;    /* PS_CLOSED: bytes received before the reset, not read yet */
     size_t keep_len, keep_off;
-    struct sf_pin *pins; /* file mappings the stack still reads for this socket (sendfile) */
+    struct sf_pin *pins;
+    size_t sndbuf_lim; /* SO_SNDBUF set: bytes queued at most (0: the stack's send buffer) */
+    int sndbuf_set, rcvbuf_set; /* SO_SNDBUF / SO_RCVBUF set by the program (Linux's *_LOCK) */
+    int64_t defer_ns;  /* listener: TCP_DEFER_ACCEPT, 0 off */
+    int *dq;           /* listener, TCP_DEFER_ACCEPT: established handles waiting for data */
+    int64_t *dq_t;     /* ... and when their wait ends */
+    int dq_n, dq_cap; /* file mappings the stack still reads for this socket (sendfile) */
 };
 
 struct shim_stats {
@@ -120,6 +126,8 @@ int64_t shim_now_ns(void);
  * (> 0 or < 0), 0 on timeout, or -1 with errno (EINTR); *kready = the kernel
  * poll's count. */
 /* shim.c helpers shared with shim_sendfile.c (lock held where they take ps). */
+/* Bytes ps may queue now: the stack's free send space, within SO_SNDBUF. */
+size_t ps_tx_room(struct psock *ps);
 int unlock_fail(int e); /* releases the lock, errno = e, -1 */
 void ps_seen_unready(struct psock *ps, uint32_t bits);
 int ps_wait(struct psock *ps, uint32_t mask, int64_t timeout_ns);

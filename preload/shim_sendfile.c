@@ -227,7 +227,7 @@ ssize_t ps_sendfile(struct psock *ps, int in_fd, off_t *offset, size_t count)
             if (e == EPIPE) sigpipe(0);
             return unlock_fail(e);
         }
-        size_t space = wait ? 0 : ustack_tx_space(G.io, ps->h);
+        size_t space = wait ? 0 : ps_tx_room(ps);
         if (space) {
             size_t n = count - sent < space ? count - sent : space;
             ssize_t s;
