@@ -727,6 +727,7 @@ int ps_wait(struct psock *ps, uint32_t mask, int64_t timeout_ns)
 }
 
 static void adopt_opts(struct psock *ps, int fd);
+static int kget(int fd, int level, int name, int dflt);
 static void apply_opts(struct psock *ps, int fd);
 static void inherit_opts(struct psock *ls, int lfd, struct psock *ps, int nfd);
 
@@ -754,6 +755,8 @@ EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
         return unlock_fail(EMFILE);
     }
     adopt_opts(ps, fd);
+    if (kget(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 0) || kget(fd, IPPROTO_TCP, TCP_NODELAY, 0))
+        ps->opts_set = 1; /* a listener's, for listen and accept */
     shim_unlock();
     return 0;
 }
@@ -1030,6 +1033,7 @@ static void adopt_opts(struct psock *ps, int fd)
     if (rdef == -2) rdef = tcp_mem_default("/proc/sys/net/ipv4/tcp_rmem");
     ps->sndbuf_set = wdef >= 0 && kget(fd, SOL_SOCKET, SO_SNDBUF, wdef) != wdef;
     ps->rcvbuf_set = rdef >= 0 && kget(fd, SOL_SOCKET, SO_RCVBUF, rdef) != rdef;
+    ps->opts_set = ps->sndbuf_set || ps->rcvbuf_set || kget(fd, SOL_SOCKET, SO_KEEPALIVE, 0);
 }
 
 /* The options our stack acts on, as the kernel holds them on the
@@ -1043,6 +1047,7 @@ static void adopt_opts(struct psock *ps, int fd)
  *   TCP_DEFER_ACCEPT (a listener) -> ps->defer_ns. */
 static void apply_opts(struct psock *ps, int fd)
 {
+    if (!ps->opts_set) return; /* nothing set: the stack's defaults stand (no system call) */
     if (ps->state == PS_LISTEN || ps->state == PS_BOUND) {
         ps->defer_ns = (int64_t)kget(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 0) * 1000000000;
         return;
@@ -1064,6 +1069,8 @@ static void apply_opts(struct psock *ps, int fd)
  * one, so getsockopt on the accepted socket reads them back too). */
 static void inherit_opts(struct psock *ls, int lfd, struct psock *ps, int nfd)
 {
+    if (!ls->opts_set) return; /* a fresh socket's options are the listener's */
+    ps->opts_set = 1;
     static const int so[][2] = {{SOL_SOCKET, SO_KEEPALIVE}, {IPPROTO_TCP, TCP_KEEPIDLE},
                                 {IPPROTO_TCP, TCP_KEEPINTVL}, {IPPROTO_TCP, TCP_KEEPCNT},
                                 {IPPROTO_TCP, TCP_NODELAY}};
@@ -1112,6 +1119,12 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
         errno = e;
         return r;
     }
+    if ((level == SOL_SOCKET && (name == SO_LINGER || name == SO_RCVTIMEO || name == SO_SNDTIMEO ||
+                                 name == SO_KEEPALIVE || name == SO_SNDBUF || name == SO_RCVBUF)) ||
+        (level == IPPROTO_TCP && (name == TCP_NODELAY || name == TCP_KEEPIDLE ||
+                                  name == TCP_KEEPINTVL || name == TCP_KEEPCNT ||
+                                  name == TCP_DEFER_ACCEPT)))
+        ps->opts_set = 1; /* applied now, inherited by accept */
     if (level == SOL_SOCKET && name == SO_LINGER && len >= (socklen_t)sizeof(struct linger))
         ps->linger = *(const struct linger *)val;
     else if (level == SOL_SOCKET && name == SO_RCVTIMEO)

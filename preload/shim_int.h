@@ -54,6 +54,7 @@ struct psock {
     struct sf_pin *pins;
     size_t sndbuf_lim; /* SO_SNDBUF set: bytes queued at most (0: the stack's send buffer) */
     int sndbuf_set, rcvbuf_set; /* SO_SNDBUF / SO_RCVBUF set by the program (Linux's *_LOCK) */
+    int opts_set;      /* an option apply_opts/inherit_opts look at was set: read them */
     int64_t defer_ns;  /* listener: TCP_DEFER_ACCEPT, 0 off */
     int *dq;           /* listener, TCP_DEFER_ACCEPT: established handles waiting for data */
     int64_t *dq_t;     /* ... and when their wait ends */
