@@ -1462,6 +1462,23 @@ int send_state(struct psock *ps, int *wait)
     }
 }
 
+int ps_send_wait(struct psock *ps, int nonblock, size_t sent)
+{
+    ps_seen_unready(ps, EPOLLOUT | EPOLLWRNORM);
+    if (ps->state == PS_CONN) ustack_tx_want(G.io, ps->h); /* WRITABLE when space is back */
+    if (nonblock) {
+        if (sent) return 1;
+        G.st.eagain_send++;
+        return unlock_fail(EAGAIN);
+    }
+    int r = ps_wait(ps, EPOLLOUT, ps->sndtimeo_ns); /* blocking: until all is sent */
+    if (r <= 0) {
+        if (sent) return 1;
+        return unlock_fail(r < 0 ? errno : EAGAIN);
+    }
+    return 0;
+}
+
 /* send over iov (lock held, released on return). */
 static ssize_t ps_send(struct psock *ps, const struct iovec *iov, int iovcnt, int flags)
 {
@@ -1510,17 +1527,9 @@ static ssize_t ps_send(struct psock *ps, const struct iovec *iov, int iovcnt, in
             pumped = 1;
             continue;
         }
-        if (nonblock) {
-            ps_seen_unready(ps, EPOLLOUT | EPOLLWRNORM);
-            if (sent) break;
-            G.st.eagain_send++;
-            return unlock_fail(EAGAIN);
-        }
-        int r = ps_wait(ps, EPOLLOUT, ps->sndtimeo_ns);
-        if (r <= 0) {
-            if (sent) break;
-            return unlock_fail(r < 0 ? errno : EAGAIN);
-        }
+        int w = ps_send_wait(ps, nonblock, sent);
+        if (w < 0) return -1;
+        if (w) break;
     }
     G.st.send_bytes += sent;
     if (sent) netio_flush(G.io); /* on the wire now, as a kernel send: not at the next wait */

@@ -134,6 +134,10 @@ void ps_seen_unready(struct psock *ps, uint32_t bits);
 int ps_wait(struct psock *ps, uint32_t mask, int64_t timeout_ns);
 void sigpipe(int flags); /* raises SIGPIPE unless flags has MSG_NOSIGNAL */
 int send_state(struct psock *ps, int *wait);
+/* A send found no room after a pump (lock held): 0 = room came (retry),
+ * 1 = return the `sent` bytes (non-blocking, or the wait ended), -1 = fail
+ * (EAGAIN, EINTR, the timeout; lock released, errno set). */
+int ps_send_wait(struct psock *ps, int nonblock, size_t sent);
 
 /* sendfile (shim_sendfile.c): a regular file's range goes to the stack by
  * reference (netio_send_ref) from a cached read-only mapping, pinned until

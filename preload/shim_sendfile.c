@@ -268,19 +268,10 @@ ssize_t ps_sendfile(struct psock *ps, int in_fd, off_t *offset, size_t count)
             pumped = 1;
             continue;
         }
-        ps_seen_unready(ps, EPOLLOUT | EPOLLWRNORM);
-        if (ps->state == PS_CONN) ustack_tx_want(G.io, ps->h); /* WRITABLE when space is back */
-        if (ps->nonblock) {
-            if (sent) break;
-            G.st.eagain_send++;
-            return unlock_fail(EAGAIN);
-        }
         /* blocking: until all is sent, as the kernel's splice loop does */
-        int r = ps_wait(ps, EPOLLOUT, ps->sndtimeo_ns);
-        if (r <= 0) {
-            if (sent) break;
-            return unlock_fail(r < 0 ? errno : EAGAIN);
-        }
+        int w = ps_send_wait(ps, ps->nonblock, sent);
+        if (w < 0) return -1;
+        if (w) break;
     }
     if (offset)
         *offset = pos;
