@@ -87,8 +87,13 @@ int pep_ctl(struct pep *p, int op, int fd, struct pobj *o, const struct epoll_ev
         if (it) return -EEXIST;
         it = calloc(1, sizeof(*it));
         if (!it) return -ENOMEM;
-        *it = (struct pep_item){.ep = p, .fd = fd, .obj = o, .events = ev->events,
-                                .data = ev->data, .wnext = o->watch, .anext = p->all};
+        *it = (struct pep_item){.ep = p,
+                                .fd = fd,
+                                .obj = o,
+                                .events = ev->events,
+                                .data = ev->data,
+                                .wnext = o->watch,
+                                .anext = p->all};
         if (o->watch) o->watch->wprev = it;
         o->watch = it;
         if (p->all) p->all->aprev = it;
@@ -151,7 +156,7 @@ int pep_collect(struct pep *p, struct epoll_event *out, int max, pep_ready_fn re
         uint64_t gen = 0;
         uint32_t m = item_mask(it, ready, &gen);
         if (it->queued) rq_remove(it); /* ready() may have queued it again (a rising edge) */
-        if (!m) continue; /* not ready: off the list until its next event */
+        if (!m) continue;              /* not ready: off the list until its next event */
         out[got].events = m;
         out[got].data = it->data;
         got++;

@@ -38,17 +38,17 @@ struct pep_item {
     struct pobj *obj;
     uint32_t events; /* the caller's interest, EPOLLET/ONESHOT included */
     epoll_data_t data;
-    uint64_t gen; /* the socket's event counter when last reported (ET) */
-    int disabled; /* EPOLLONESHOT fired */
-    int queued;   /* on ep's ready list */
+    uint64_t gen;                   /* the socket's event counter when last reported (ET) */
+    int disabled;                   /* EPOLLONESHOT fired */
+    int queued;                     /* on ep's ready list */
     struct pep_item *rprev, *rnext; /* ep's ready list */
     struct pep_item *wprev, *wnext; /* obj's watchers */
     struct pep_item *aprev, *anext; /* ep's items */
 };
 
 struct pep {
-    struct pobj hdr; /* kind POBJ_EPOLL */
-    struct pep_item *all;          /* every item */
+    struct pobj hdr;                /* kind POBJ_EPOLL */
+    struct pep_item *all;           /* every item */
     struct pep_item *rhead, *rtail; /* the ready list */
     int n, nready;
 };

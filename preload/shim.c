@@ -550,7 +550,8 @@ uint32_t ps_ready(struct psock *ps)
         if (ustack_rx_peek(G.io, ps->h, &d, &len, &eof) == 0) {
             if (len || eof || ps->shut_rd) m |= EPOLLIN | EPOLLRDNORM;
             if (eof || ps->shut_rd) m |= EPOLLRDHUP;
-            size_t space = ps_tx_room(ps), cap = ps->sndbuf_lim ? ps->sndbuf_lim : ustack_tx_cap(G.io);
+            size_t space = ps_tx_room(ps);
+            size_t cap = ps->sndbuf_lim ? ps->sndbuf_lim : ustack_tx_cap(G.io);
             if (ps->shut_wr || space >= cap / 4)
                 m |= EPOLLOUT | EPOLLWRNORM;
             else /* as tcp_poll sets SOCK_NOSPACE: an event when space is back */
@@ -1061,7 +1062,8 @@ static void apply_opts(struct psock *ps, int fd)
         size_t v = (size_t)kget(fd, SOL_SOCKET, SO_SNDBUF, 0) / 2, cap = ustack_tx_cap(G.io);
         ps->sndbuf_lim = v > cap ? cap : v ? v : 1;
     }
-    if (ps->rcvbuf_set) ustack_set_rcvbuf(G.io, ps->h, (uint32_t)kget(fd, SOL_SOCKET, SO_RCVBUF, 0) / 2);
+    if (ps->rcvbuf_set)
+        ustack_set_rcvbuf(G.io, ps->h, (uint32_t)kget(fd, SOL_SOCKET, SO_RCVBUF, 0) / 2);
 }
 
 /* accept: the new socket inherits the listener's options, as Linux's

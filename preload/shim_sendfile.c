@@ -43,10 +43,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SF_WIN (4u << 20)                   /* bytes per mapping window */
-#define SF_CACHE (64u << 20)                /* unpinned mappings kept, bytes */
-#define SF_MAX_RW 0x7ffff000                /* Linux's MAX_RW_COUNT (INT_MAX & PAGE_MASK) */
-#define SF_BOUNCE (64 * 1024)               /* device files: read a chunk at a time */
+#define SF_WIN (4u << 20)     /* bytes per mapping window */
+#define SF_CACHE (64u << 20)  /* unpinned mappings kept, bytes */
+#define SF_MAX_RW 0x7ffff000  /* Linux's MAX_RW_COUNT (INT_MAX & PAGE_MASK) */
+#define SF_BOUNCE (64 * 1024) /* device files: read a chunk at a time */
 
 struct sf_map {
     dev_t dev;
@@ -107,8 +107,14 @@ static struct sf_map *map_get(int fd, const struct stat *st, off_t pos)
         free(m);
         return NULL;
     }
-    *m = (struct sf_map){.dev = st->st_dev, .ino = st->st_ino, .ctim = st->st_ctim, .off = woff,
-                         .len = want, .base = p, .used = ++use_clock, .next = maps};
+    *m = (struct sf_map){.dev = st->st_dev,
+                         .ino = st->st_ino,
+                         .ctim = st->st_ctim,
+                         .off = woff,
+                         .len = want,
+                         .base = p,
+                         .used = ++use_clock,
+                         .next = maps};
     maps = m;
     mapped += want;
     G.st.sendfile_maps++;
@@ -209,8 +215,7 @@ ssize_t ps_sendfile(struct psock *ps, int in_fd, off_t *offset, size_t count)
         pos = seekable ? lseek(in_fd, 0, SEEK_CUR) : 0;
         if (pos < 0) pos = 0; /* a device without a position */
     }
-    if ((ssize_t)count < 0 || pos < 0 || (off_t)count > LLONG_MAX - pos)
-        return unlock_fail(EINVAL);
+    if ((ssize_t)count < 0 || pos < 0 || (off_t)count > LLONG_MAX - pos) return unlock_fail(EINVAL);
     if (count > SF_MAX_RW) count = SF_MAX_RW;
     if (!seekable || S_ISDIR(st.st_mode)) return unlock_fail(EINVAL); /* as splice refuses */
     int regular = S_ISREG(st.st_mode);

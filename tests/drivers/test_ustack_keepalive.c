@@ -54,9 +54,18 @@ static void peer_tcp(struct kw *w, uint32_t seq, uint32_t ack, uint8_t fl, const
                      size_t optlen, const void *data, size_t len)
 {
     uint8_t f[PKTIO_MAX_FRAME];
-    struct fr_tcp t = {.src_ip = STACK_RIG_IP(1), .dst_ip = STACK_RIG_IP(0), .sport = 40000,
-                       .dport = 80, .seq = seq, .ack = ack, .flags = fl, .win = 65535,
-                       .opts = opts, .optlen = optlen, .data = data, .len = len};
+    struct fr_tcp t = {.src_ip = STACK_RIG_IP(1),
+                       .dst_ip = STACK_RIG_IP(0),
+                       .sport = 40000,
+                       .dport = 80,
+                       .seq = seq,
+                       .ack = ack,
+                       .flags = fl,
+                       .win = 65535,
+                       .opts = opts,
+                       .optlen = optlen,
+                       .data = data,
+                       .len = len};
     memcpy(t.src_mac, w->mac_peer, 6);
     memcpy(t.dst_mac, w->mac_us, 6);
     size_t n = fr_build_tcp(f, sizeof(f), &t);
@@ -186,7 +195,8 @@ Test(ustack_keepalive, silent_peer_probed_then_reset)
             rst++;
             uint64_t t = w.at[i] - t0;
             cr_assert(t >= 16 * NS && t <= 16 * NS + 300000000ull,
-                      "reset one interval after the 3rd probe, at %lu ms", (unsigned long)(t / 1000000));
+                      "reset one interval after the 3rd probe, at %lu ms",
+                      (unsigned long)(t / 1000000));
             continue;
         }
         cr_assert(is_probe(&w, p), "probe %d: seq %u (snd_una - 1 = %u), ack %u, len %zu, flags %x",
@@ -223,7 +233,8 @@ Test(ustack_keepalive, answered_probes_keep_the_connection)
             }
     }
     cr_assert_not(w.closed, "answered probes: the connection stays");
-    cr_assert(answered >= 10 && answered <= 12, "a probe per idle period (5 s) in 60 s: %d", answered);
+    cr_assert(answered >= 10 && answered <= 12, "a probe per idle period (5 s) in 60 s: %d",
+              answered);
     cr_assert_eq(ctr(&w, "keepalive_timeouts"), 0);
     stack_rig_close(&w.sr);
 }
@@ -288,7 +299,8 @@ Test(ustack_keepalive, receive_window_cap)
             }
         if (last == 0) break;
     }
-    cr_assert_eq(last, 0, "the window offered at the handshake used up, then closed (%d ACKs)", acks);
+    cr_assert_eq(last, 0, "the window offered at the handshake used up, then closed (%d ACKs)",
+                 acks);
     cr_assert_geq(acks, 30, "ACKs all along: %d", acks);
     /* the app reads it all: the window reopens to the cap, not to rcvbuf */
     struct netio_event ev[4];
