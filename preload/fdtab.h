@@ -23,11 +23,14 @@
 
 enum pobj_kind { POBJ_SOCK = 1, POBJ_EPOLL };
 
+struct pep_item; /* preload/pepoll.h */
+
 /* The header every object in the table starts with. */
 struct pobj {
     int kind;   /* enum pobj_kind */
     int fdrefs; /* descriptors naming it */
     int holds;  /* epoll items holding it */
+    struct pep_item *watch; /* the epoll items watching it (pepoll.c) */
 };
 
 /* 0, or -1 when out of memory (the table is reserved, pages come on use). */

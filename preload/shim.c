@@ -269,6 +269,14 @@ static struct psock *ps_new(int state)
     return ps;
 }
 
+/* Something happened on ps: edge-triggered items report anew, and its
+ * epoll items go on their ready lists. */
+static void ps_event(struct psock *ps)
+{
+    ps->gen++;
+    pep_notify(&ps->hdr);
+}
+
 static int byh_set(int h, struct psock *ps)
 {
     if ((uint32_t)h >= G.nbyh) {
@@ -294,6 +302,7 @@ static void set_closed(struct psock *ps, int reason)
 {
     int was_connecting = ps->state == PS_CONNECTING;
     if (ps->h >= 0 && ps->state != PS_LISTEN) byh_set(ps->h, NULL);
+    sf_orphan(ps);
     ps->state = PS_CLOSED;
     ps->h = -1;
     ps->reason = reason;
@@ -313,7 +322,24 @@ static void set_closed(struct psock *ps, int reason)
     default:
         break;
     }
-    ps->gen++;
+    ps_event(ps);
+}
+
+/* The stack's CLOSED for an open socket (a reset, a timeout): the bytes
+ * that had arrived and were not read yet stay readable, before the error,
+ * as tcp_recvmsg reads its queue before it looks at sk_err. */
+static void keep_unread(struct psock *ps, int h)
+{
+    const uint8_t *d;
+    size_t len;
+    if (ps->shut_rd || ustack_rx_left(G.io, h, &d, &len) < 0 || !len) return;
+    uint8_t *k = malloc(len);
+    if (!k) return; /* out of memory: the error alone, as before */
+    memcpy(k, d, len);
+    free(ps->keep);
+    ps->keep = k;
+    ps->keep_len = len;
+    ps->keep_off = 0;
 }
 
 /* A handle that left before accept() took it: out of its listener's queue. */
@@ -359,6 +385,81 @@ static int aq_push(struct psock *ls, int h)
     return 0;
 }
 
+/* TCP_DEFER_ACCEPT: an established connection waits on its listener's
+ * deferred list until data (or the peer's FIN) arrives or the period ends,
+ * then joins the accept queue. Linux keeps it a half-open request and
+ * resends the SYN-ACK meanwhile; here the peer sees it established at once,
+ * accept() waits the same way. */
+static int ndeferred;
+
+static int dq_push(struct psock *ls, int h, int64_t until)
+{
+    if (ls->dq_n == ls->dq_cap) {
+        int cap = ls->dq_cap ? 2 * ls->dq_cap : 16;
+        int *q = realloc(ls->dq, (size_t)cap * sizeof(*q));
+        if (!q) return -1;
+        ls->dq = q;
+        int64_t *t = realloc(ls->dq_t, (size_t)cap * sizeof(*t));
+        if (!t) return -1;
+        ls->dq_t = t;
+        ls->dq_cap = cap;
+    }
+    ls->dq[ls->dq_n] = h;
+    ls->dq_t[ls->dq_n++] = until;
+    ndeferred++;
+    return 0;
+}
+
+static void dq_del(struct psock *ls, int k)
+{
+    ls->dq[k] = ls->dq[--ls->dq_n]; /* order does not matter: each waits for its own data */
+    ls->dq_t[k] = ls->dq_t[ls->dq_n];
+    ndeferred--;
+}
+
+/* h had data, a FIN or a close: off the deferred list (to the accept queue
+ * unless it closed). 1 when it was deferred. */
+static int dq_settle(int h, int closed)
+{
+    for (unsigned l = 0; l < sizeof(G.lis) / sizeof(G.lis[0]); l++) {
+        struct psock *ls = G.lis[l];
+        if (!ls) continue;
+        for (int k = 0; k < ls->dq_n; k++) {
+            if (ls->dq[k] != h) continue;
+            dq_del(ls, k);
+            if (closed) return 1;
+            if (aq_push(ls, h) < 0)
+                netio_abort(G.io, h);
+            else
+                ps_event(ls);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Deferred connections whose period ended: accepted as they are. */
+static void dq_expire(void)
+{
+    int64_t now = shim_now_ns();
+    for (unsigned l = 0; l < sizeof(G.lis) / sizeof(G.lis[0]); l++) {
+        struct psock *ls = G.lis[l];
+        if (!ls) continue;
+        for (int k = 0; k < ls->dq_n;) {
+            if (ls->dq_t[k] > now) {
+                k++;
+                continue;
+            }
+            int h = ls->dq[k];
+            dq_del(ls, k);
+            if (aq_push(ls, h) < 0)
+                netio_abort(G.io, h);
+            else
+                ps_event(ls);
+        }
+    }
+}
+
 static void handle_event(const struct netio_event *e)
 {
     struct psock *ps;
@@ -366,29 +467,41 @@ static void handle_event(const struct netio_event *e)
     case NETIO_EV_ACCEPTED: {
         struct psock *ls = listener_by_id(e->ctx);
         netio_set_ctx(G.io, e->conn, NULL);
+        if (ls && ls->defer_ns > 0) {
+            if (dq_push(ls, e->conn, shim_now_ns() + ls->defer_ns) < 0)
+                netio_abort(G.io, e->conn);
+            else
+                byh_set(e->conn, NULL);
+            break;
+        }
         if (!ls || aq_push(ls, e->conn) < 0) {
             netio_abort(G.io, e->conn); /* its listener closed meanwhile, or no memory */
             break;
         }
         byh_set(e->conn, NULL);
-        ls->gen++;
+        ps_event(ls);
         break;
     }
     case NETIO_EV_CONNECTED:
         if ((ps = byh_get(e->conn))) {
             ps->state = PS_CONN;
             ustack_conn_addrs(G.io, e->conn, &ps->local, NULL);
-            ps->gen++;
+            ps_event(ps);
         }
         break;
     case NETIO_EV_READABLE:
     case NETIO_EV_WRITABLE:
-        if ((ps = byh_get(e->conn))) ps->gen++;
+        if ((ps = byh_get(e->conn)))
+            ps_event(ps);
+        else if (ndeferred && e->type == NETIO_EV_READABLE)
+            dq_settle(e->conn, 0); /* TCP_DEFER_ACCEPT: data (or FIN) came */
         break;
     case NETIO_EV_CLOSED:
-        if ((ps = byh_get(e->conn)))
+        if ((ps = byh_get(e->conn))) {
+            keep_unread(ps, e->conn);
             set_closed(ps, e->reason);
-        else
+        }
+        else if (!ndeferred || !dq_settle(e->conn, 1))
             aq_forget(e->conn);
         break;
     }
@@ -400,11 +513,22 @@ void shim_pump(void)
     int n;
     if (!G.io) return;
     G.st.pumps++;
+    if (!(G.st.pumps & 63)) sf_reap();
+    if (ndeferred) dq_expire();
     do {
         n = netio_poll(G.io, ev, 64, 0);
         for (int i = 0; i < n; i++)
             handle_event(&ev[i]);
     } while (n == 64);
+}
+
+size_t ps_tx_room(struct psock *ps)
+{
+    size_t space = ustack_tx_space(G.io, ps->h);
+    if (!ps->sndbuf_lim) return space;
+    size_t queued = ustack_tx_cap(G.io) - space;
+    size_t room = queued >= ps->sndbuf_lim ? 0 : ps->sndbuf_lim - queued;
+    return room < space ? room : space;
 }
 
 uint32_t ps_ready(struct psock *ps)
@@ -426,8 +550,12 @@ uint32_t ps_ready(struct psock *ps)
         if (ustack_rx_peek(G.io, ps->h, &d, &len, &eof) == 0) {
             if (len || eof || ps->shut_rd) m |= EPOLLIN | EPOLLRDNORM;
             if (eof || ps->shut_rd) m |= EPOLLRDHUP;
-            size_t space = ustack_tx_space(G.io, ps->h), cap = ustack_tx_cap(G.io);
-            if (ps->shut_wr || space >= cap / 4) m |= EPOLLOUT | EPOLLWRNORM;
+            size_t space = ps_tx_room(ps);
+            size_t cap = ps->sndbuf_lim ? ps->sndbuf_lim : ustack_tx_cap(G.io);
+            if (ps->shut_wr || space >= cap / 4)
+                m |= EPOLLOUT | EPOLLWRNORM;
+            else /* as tcp_poll sets SOCK_NOSPACE: an event when space is back */
+                ustack_tx_want(G.io, ps->h);
             if (ps->shut_wr && eof) m |= EPOLLHUP;
         }
         break;
@@ -436,7 +564,7 @@ uint32_t ps_ready(struct psock *ps)
         if (ps->so_error) m |= EPOLLERR;
         break;
     }
-    if (m & ~ps->last_mask) ps->gen++; /* a rising edge is an event (EPOLLET) */
+    if (m & ~ps->last_mask) ps_event(ps); /* a rising edge is an event (EPOLLET) */
     ps->last_mask = m;
     return m;
 }
@@ -445,7 +573,7 @@ uint32_t ps_ready(struct psock *ps)
  * drained buffer): the next time they are ready is a new edge, even when no
  * stack event comes between (sendfile never fills the send buffer past its
  * space, so the stack owes it no WRITABLE). */
-static void ps_seen_unready(struct psock *ps, uint32_t bits)
+void ps_seen_unready(struct psock *ps, uint32_t bits)
 {
     ps->last_mask &= ~bits;
 }
@@ -466,6 +594,10 @@ static void ps_drop_stack(struct psock *ps)
     if (ps->state == PS_LISTEN) {
         for (unsigned l = 0; l < sizeof(G.lis) / sizeof(G.lis[0]); l++)
             if (G.lis[l] == ps) G.lis[l] = NULL;
+        while (ps->dq_n) { /* deferred ones too */
+            netio_abort(G.io, ps->dq[0]);
+            dq_del(ps, 0);
+        }
         while (ps->aq_n) { /* connections nobody accepted: reset, as Linux does */
             netio_abort(G.io, ps->aq[ps->aq_head]);
             ps->aq_head = (ps->aq_head + 1) % ps->aq_cap;
@@ -484,6 +616,7 @@ static void ps_drop_stack(struct psock *ps)
         else
             netio_close(G.io, ps->h);
         netio_flush(G.io); /* the FIN or RST leaves now */
+        sf_orphan(ps); /* the FIN may still wait behind mapped file bytes */
     }
     ps->state = PS_CLOSED;
     ps->h = -1;
@@ -493,10 +626,16 @@ void shim_release(struct pobj *o)
 {
     if (o->fdrefs == 0 && o->kind == POBJ_SOCK && ((struct psock *)o)->h >= 0)
         ps_drop_stack((struct psock *)o);
+    if (o->fdrefs == 0 && o->watch) pep_forget(o); /* epoll drops it as the file closes */
     if (o->fdrefs == 0 && o->kind == POBJ_EPOLL && ((struct pep *)o)->n)
         pep_clear((struct pep *)o, shim_release);
     if (!pobj_unused(o)) return;
-    if (o->kind == POBJ_SOCK) free(((struct psock *)o)->aq);
+    if (o->kind == POBJ_SOCK) {
+        free(((struct psock *)o)->aq);
+        free(((struct psock *)o)->keep);
+        free(((struct psock *)o)->dq);
+        free(((struct psock *)o)->dq_t);
+    }
     free(o);
 }
 
@@ -548,7 +687,7 @@ static int fail(int e)
     return -1;
 }
 
-static int unlock_fail(int e)
+int unlock_fail(int e)
 {
     shim_unlock();
     errno = e;
@@ -575,7 +714,7 @@ static int want_check(void *arg)
     struct want *w = arg;
     return (ps_ready(w->ps) & w->mask) || w->ps->state != w->state;
 }
-static int ps_wait(struct psock *ps, uint32_t mask, int64_t timeout_ns)
+int ps_wait(struct psock *ps, uint32_t mask, int64_t timeout_ns)
 {
     struct want w = {ps, mask | EPOLLERR | EPOLLHUP, ps->state};
     struct pollfd kfd[1];
@@ -587,6 +726,11 @@ static int ps_wait(struct psock *ps, uint32_t mask, int64_t timeout_ns)
     ps->hdr.holds--;
     return r;
 }
+
+static void adopt_opts(struct psock *ps, int fd);
+static int kget(int fd, int level, int name, int dflt);
+static void apply_opts(struct psock *ps, int fd);
+static void inherit_opts(struct psock *ls, int lfd, struct psock *ps, int nfd);
 
 EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
@@ -611,6 +755,9 @@ EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
         free(ps);
         return unlock_fail(EMFILE);
     }
+    adopt_opts(ps, fd);
+    if (kget(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 0) || kget(fd, IPPROTO_TCP, TCP_NODELAY, 0))
+        ps->opts_set = 1; /* a listener's, for listen and accept */
     shim_unlock();
     return 0;
 }
@@ -651,7 +798,8 @@ EXPORT int listen(int fd, int backlog)
     ps->lid = lid;
     ps->local = a;
     ps->state = PS_LISTEN;
-    ps->gen++;
+    apply_opts(ps, fd); /* TCP_DEFER_ACCEPT */
+    ps_event(ps);
     shim_unlock();
     return 0;
 }
@@ -694,6 +842,7 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *alen, int flags, 
     ps->nonblock = (flags & SOCK_NONBLOCK) != 0;
     ustack_conn_addrs(G.io, h, &ps->local, &ps->peer);
     byh_set(h, ps);
+    inherit_opts(ls, fd, ps, nfd);
     G.st.accepts++;
     copy_addr(&ps->peer, addr, alen);
     shim_unlock();
@@ -737,6 +886,7 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
             free(ps);
             return unlock_fail(EMFILE);
         }
+        adopt_opts(ps, fd);
     }
     switch (ps->state) {
     case PS_CONNECTING:
@@ -768,6 +918,7 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     ps->peer = *a;
     ps->state = PS_CONNECTING;
     byh_set(h, ps);
+    apply_opts(ps, fd); /* keepalive, buffers set before connect */
     if (ps->nonblock) return unlock_fail(EINPROGRESS);
     while (ps->state == PS_CONNECTING) {
         int r = ps_wait(ps, EPOLLOUT, ps->sndtimeo_ns);
@@ -816,8 +967,11 @@ static int opt_quiet(int level, int name)
     if (level == SOL_SOCKET)
         return name == SO_REUSEADDR || name == SO_LINGER || name == SO_RCVTIMEO ||
                name == SO_SNDTIMEO || name == SO_ERROR || name == SO_TYPE || name == SO_DOMAIN ||
-               name == SO_PROTOCOL || name == SO_ACCEPTCONN;
-    if (level == IPPROTO_TCP) return name == TCP_NODELAY; /* the stack never delays a send */
+               name == SO_PROTOCOL || name == SO_ACCEPTCONN || name == SO_KEEPALIVE ||
+               name == SO_SNDBUF || name == SO_RCVBUF;
+    if (level == IPPROTO_TCP)
+        return name == TCP_NODELAY /* the stack never delays a send */ || name == TCP_KEEPIDLE ||
+               name == TCP_KEEPINTVL || name == TCP_KEEPCNT || name == TCP_DEFER_ACCEPT;
     return 0;
 }
 
@@ -850,6 +1004,102 @@ static const char *opt_name(int level, int name)
     return buf;
 }
 
+static int kget(int fd, int level, int name, int dflt)
+{
+    int v = 0;
+    socklen_t l = sizeof(v);
+    return REAL(getsockopt)(fd, level, name, &v, &l) == 0 ? v : dflt;
+}
+
+/* The middle (default) value of /proc/sys/net/ipv4/tcp_wmem or tcp_rmem, -1 unknown. */
+static int tcp_mem_default(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), lo, mid = -1;
+    if (fd < 0) return -1;
+    char b[128];
+    ssize_t n = REAL(read)(fd, b, sizeof(b) - 1);
+    REAL(close)(fd);
+    if (n <= 0) return -1;
+    b[n] = 0;
+    return sscanf(b, "%d %d", &lo, &mid) == 2 ? mid : -1;
+}
+
+/* A socket just became ours (bind, connect) with options the program set
+ * on the kernel socket before: SO_SNDBUF / SO_RCVBUF count as set when they
+ * differ from a fresh TCP socket's (tcp_wmem / tcp_rmem's default). */
+static void adopt_opts(struct psock *ps, int fd)
+{
+    static int wdef = -2, rdef = -2;
+    if (wdef == -2) wdef = tcp_mem_default("/proc/sys/net/ipv4/tcp_wmem");
+    if (rdef == -2) rdef = tcp_mem_default("/proc/sys/net/ipv4/tcp_rmem");
+    ps->sndbuf_set = wdef >= 0 && kget(fd, SOL_SOCKET, SO_SNDBUF, wdef) != wdef;
+    ps->rcvbuf_set = rdef >= 0 && kget(fd, SOL_SOCKET, SO_RCVBUF, rdef) != rdef;
+    ps->opts_set = ps->sndbuf_set || ps->rcvbuf_set || kget(fd, SOL_SOCKET, SO_KEEPALIVE, 0);
+}
+
+/* The options our stack acts on, as the kernel holds them on the
+ * placeholder fd (its defaults, clamps and doubling included), applied to
+ * ps's connection (lock held):
+ *   SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT -> ustack_set_keepalive;
+ *   SO_SNDBUF (when set) -> at most half the value Linux reports queued
+ *     (Linux doubles it for its bookkeeping; the payload is what was asked),
+ *     within the stack's send buffer;
+ *   SO_RCVBUF (when set) -> the receive window capped the same way;
+ *   TCP_DEFER_ACCEPT (a listener) -> ps->defer_ns. */
+static void apply_opts(struct psock *ps, int fd)
+{
+    if (!ps->opts_set) return; /* nothing set: the stack's defaults stand (no system call) */
+    if (ps->state == PS_LISTEN || ps->state == PS_BOUND) {
+        ps->defer_ns = (int64_t)kget(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 0) * 1000000000;
+        return;
+    }
+    if (ps->state != PS_CONN && ps->state != PS_CONNECTING) return;
+    int on = kget(fd, SOL_SOCKET, SO_KEEPALIVE, 0);
+    ustack_set_keepalive(G.io, ps->h, on, (uint32_t)kget(fd, IPPROTO_TCP, TCP_KEEPIDLE, 7200),
+                         (uint32_t)kget(fd, IPPROTO_TCP, TCP_KEEPINTVL, 75),
+                         (uint32_t)kget(fd, IPPROTO_TCP, TCP_KEEPCNT, 9));
+    if (ps->sndbuf_set) {
+        size_t v = (size_t)kget(fd, SOL_SOCKET, SO_SNDBUF, 0) / 2, cap = ustack_tx_cap(G.io);
+        ps->sndbuf_lim = v > cap ? cap : v ? v : 1;
+    }
+    if (ps->rcvbuf_set)
+        ustack_set_rcvbuf(G.io, ps->h, (uint32_t)kget(fd, SOL_SOCKET, SO_RCVBUF, 0) / 2);
+}
+
+/* accept: the new socket inherits the listener's options, as Linux's
+ * sk_clone copies them (read from the listener's placeholder onto the new
+ * one, so getsockopt on the accepted socket reads them back too). */
+static void inherit_opts(struct psock *ls, int lfd, struct psock *ps, int nfd)
+{
+    if (!ls->opts_set) return; /* a fresh socket's options are the listener's */
+    ps->opts_set = 1;
+    static const int so[][2] = {{SOL_SOCKET, SO_KEEPALIVE}, {IPPROTO_TCP, TCP_KEEPIDLE},
+                                {IPPROTO_TCP, TCP_KEEPINTVL}, {IPPROTO_TCP, TCP_KEEPCNT},
+                                {IPPROTO_TCP, TCP_NODELAY}};
+    for (size_t i = 0; i < sizeof(so) / sizeof(so[0]); i++) {
+        int v = kget(lfd, so[i][0], so[i][1], 0);
+        REAL(setsockopt)(nfd, so[i][0], so[i][1], &v, sizeof(v));
+    }
+    if (ls->sndbuf_set) { /* Linux reports twice what it was given: give half */
+        int v = kget(lfd, SOL_SOCKET, SO_SNDBUF, 0) / 2;
+        REAL(setsockopt)(nfd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+        ps->sndbuf_set = 1;
+    }
+    if (ls->rcvbuf_set) {
+        int v = kget(lfd, SOL_SOCKET, SO_RCVBUF, 0) / 2;
+        REAL(setsockopt)(nfd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+        ps->rcvbuf_set = 1;
+    }
+    struct linger lg;
+    socklen_t l = sizeof(lg);
+    if (REAL(getsockopt)(lfd, SOL_SOCKET, SO_LINGER, &lg, &l) == 0)
+        REAL(setsockopt)(nfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    ps->linger = ls->linger;
+    ps->rcvtimeo_ns = ls->rcvtimeo_ns;
+    ps->sndtimeo_ns = ls->sndtimeo_ns;
+    apply_opts(ps, nfd);
+}
+
 static int64_t tv_ns(const void *v, socklen_t len)
 {
     if (len < (socklen_t)sizeof(struct timeval)) return 0;
@@ -871,12 +1121,26 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
         errno = e;
         return r;
     }
+    if ((level == SOL_SOCKET && (name == SO_LINGER || name == SO_RCVTIMEO || name == SO_SNDTIMEO ||
+                                 name == SO_KEEPALIVE || name == SO_SNDBUF || name == SO_RCVBUF)) ||
+        (level == IPPROTO_TCP && (name == TCP_NODELAY || name == TCP_KEEPIDLE ||
+                                  name == TCP_KEEPINTVL || name == TCP_KEEPCNT ||
+                                  name == TCP_DEFER_ACCEPT)))
+        ps->opts_set = 1; /* applied now, inherited by accept */
     if (level == SOL_SOCKET && name == SO_LINGER && len >= (socklen_t)sizeof(struct linger))
         ps->linger = *(const struct linger *)val;
     else if (level == SOL_SOCKET && name == SO_RCVTIMEO)
         ps->rcvtimeo_ns = tv_ns(val, len);
     else if (level == SOL_SOCKET && name == SO_SNDTIMEO)
         ps->sndtimeo_ns = tv_ns(val, len);
+    else if ((level == SOL_SOCKET && (name == SO_KEEPALIVE || name == SO_SNDBUF ||
+                                      name == SO_RCVBUF)) ||
+             (level == IPPROTO_TCP && (name == TCP_KEEPIDLE || name == TCP_KEEPINTVL ||
+                                       name == TCP_KEEPCNT || name == TCP_DEFER_ACCEPT))) {
+        if (level == SOL_SOCKET && name == SO_SNDBUF) ps->sndbuf_set = 1;
+        if (level == SOL_SOCKET && name == SO_RCVBUF) ps->rcvbuf_set = 1;
+        apply_opts(ps, fd);
+    }
     else if (!opt_quiet(level, name)) {
         static uint64_t said[2][64]; /* once per option */
         int row = level == SOL_SOCKET ? 0 : level == IPPROTO_TCP ? 1 : -1;
@@ -931,10 +1195,12 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
     if (!ps) return REAL(ioctl)(fd, req, arg);
     if (req == FIONREAD) {
         if (ps->state == PS_LISTEN) return unlock_fail(EINVAL);
+        shim_pump(); /* what has arrived by now counts, as in the kernel */
         const uint8_t *d;
         size_t n = 0;
         int eof;
         if (ps->state == PS_CONN) ustack_rx_peek(G.io, ps->h, &d, &n, &eof);
+        if (ps->state == PS_CLOSED) n = ps->keep_len - ps->keep_off;
         int v = n > 0x7fffffff ? 0x7fffffff : (int)n;
         memcpy(arg, &v, sizeof(v));
         shim_unlock();
@@ -1059,7 +1325,7 @@ EXPORT int shutdown(int fd, int how)
         ps->shut_wr = 1;
         if (ps->state == PS_CONN && ustack_shutdown_wr(G.io, ps->h) == 0) netio_flush(G.io);
     }
-    ps->gen++;
+    ps_event(ps);
     shim_unlock();
     return 0;
 }
@@ -1072,6 +1338,24 @@ static size_t iov_total(const struct iovec *iov, int n)
     for (int i = 0; i < n; i++)
         t += iov[i].iov_len;
     return t;
+}
+
+/* Copies up to len bytes of d into iov from byte `at` of it; the count. */
+static size_t iov_put(const struct iovec *iov, int iovcnt, size_t at, const uint8_t *d, size_t len)
+{
+    size_t off = 0, skip = at;
+    for (int i = 0; i < iovcnt && off < len; i++) {
+        size_t l = iov[i].iov_len;
+        if (skip >= l) {
+            skip -= l;
+            continue;
+        }
+        size_t n = l - skip < len - off ? l - skip : len - off;
+        memcpy((uint8_t *)iov[i].iov_base + skip, d + off, n);
+        off += n;
+        skip = 0;
+    }
+    return off;
 }
 
 /* recv over iov (lock held, released on return). */
@@ -1089,18 +1373,7 @@ static ssize_t ps_recv(struct psock *ps, const struct iovec *iov, int iovcnt, in
             if (ps->shut_rd) break;
             ustack_rx_peek(G.io, ps->h, &d, &len, &eof);
             if (len && want > got) {
-                size_t off = 0, skip = got;
-                for (int i = 0; i < iovcnt && off < len; i++) {
-                    size_t l = iov[i].iov_len;
-                    if (skip >= l) {
-                        skip -= l;
-                        continue;
-                    }
-                    size_t n = l - skip < len - off ? l - skip : len - off;
-                    memcpy((uint8_t *)iov[i].iov_base + skip, d + off, n);
-                    off += n;
-                    skip = 0;
-                }
+                size_t off = iov_put(iov, iovcnt, got, d, len);
                 got += off;
                 if (!(flags & MSG_PEEK)) {
                     netio_consume(G.io, ps->h, off);
@@ -1111,6 +1384,18 @@ static ssize_t ps_recv(struct psock *ps, const struct iovec *iov, int iovcnt, in
             }
             if (eof || want == 0) break;
         } else if (ps->state == PS_CLOSED) {
+            size_t kl = ps->keep_len - ps->keep_off;
+            if (kl && want > got && !ps->shut_rd) {
+                size_t n = iov_put(iov, iovcnt, got, ps->keep + ps->keep_off, kl);
+                got += n;
+                if (!(flags & MSG_PEEK)) ps->keep_off += n;
+                if (ps->keep_off == ps->keep_len) {
+                    free(ps->keep);
+                    ps->keep = NULL;
+                    ps->keep_len = ps->keep_off = 0;
+                }
+                break;
+            }
             if (ps->so_error && !got) {
                 int e = ps->so_error;
                 ps->so_error = 0;
@@ -1150,14 +1435,14 @@ static ssize_t ps_recv(struct psock *ps, const struct iovec *iov, int iovcnt, in
     return (ssize_t)got;
 }
 
-static void sigpipe(int flags)
+void sigpipe(int flags)
 {
     if (!(flags & MSG_NOSIGNAL)) raise(SIGPIPE);
 }
 
 /* The send state of ps: 0 can send, else the errno to fail with (EAGAIN-like
  * waits are the caller's). *wait = 1 when it should wait and retry. */
-static int send_state(struct psock *ps, int *wait)
+int send_state(struct psock *ps, int *wait)
 {
     *wait = 0;
     switch (ps->state) {
@@ -1177,6 +1462,23 @@ static int send_state(struct psock *ps, int *wait)
     default:
         return EPIPE; /* never connected: Linux's sk_stream_wait_connect */
     }
+}
+
+int ps_send_wait(struct psock *ps, int nonblock, size_t sent)
+{
+    ps_seen_unready(ps, EPOLLOUT | EPOLLWRNORM);
+    if (ps->state == PS_CONN) ustack_tx_want(G.io, ps->h); /* WRITABLE when space is back */
+    if (nonblock) {
+        if (sent) return 1;
+        G.st.eagain_send++;
+        return unlock_fail(EAGAIN);
+    }
+    int r = ps_wait(ps, EPOLLOUT, ps->sndtimeo_ns); /* blocking: until all is sent */
+    if (r <= 0) {
+        if (sent) return 1;
+        return unlock_fail(r < 0 ? errno : EAGAIN);
+    }
+    return 0;
 }
 
 /* send over iov (lock held, released on return). */
@@ -1202,11 +1504,22 @@ static ssize_t ps_send(struct psock *ps, const struct iovec *iov, int iovcnt, in
                     i++, ioff = 0;
                     continue;
                 }
+                if (ps->sndbuf_lim) { /* SO_SNDBUF: what it leaves room for */
+                    size_t room = ps_tx_room(ps);
+                    if (!room) {
+                        ustack_tx_want(G.io, ps->h);
+                        break;
+                    }
+                    if (l > room) l = room;
+                }
                 ssize_t n = netio_send(G.io, ps->h, (const uint8_t *)iov[i].iov_base + ioff, l);
                 if (n < 0) break;
                 sent += (size_t)n;
                 ioff += (size_t)n;
-                if ((size_t)n < l) break;
+                if (ioff < iov[i].iov_len) {
+                    if ((size_t)n < l) break; /* full */
+                    continue;                 /* SO_SNDBUF cut it: room is 0 now */
+                }
                 i++, ioff = 0;
             }
             if (sent == want) break;
@@ -1216,17 +1529,9 @@ static ssize_t ps_send(struct psock *ps, const struct iovec *iov, int iovcnt, in
             pumped = 1;
             continue;
         }
-        if (nonblock) {
-            ps_seen_unready(ps, EPOLLOUT | EPOLLWRNORM);
-            if (sent) break;
-            G.st.eagain_send++;
-            return unlock_fail(EAGAIN);
-        }
-        int r = ps_wait(ps, EPOLLOUT, ps->sndtimeo_ns);
-        if (r <= 0) {
-            if (sent) break;
-            return unlock_fail(r < 0 ? errno : EAGAIN);
-        }
+        int w = ps_send_wait(ps, nonblock, sent);
+        if (w < 0) return -1;
+        if (w) break;
     }
     G.st.send_bytes += sent;
     if (sent) netio_flush(G.io); /* on the wire now, as a kernel send: not at the next wait */
@@ -1376,60 +1681,6 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
     return ps_send(ps, m->msg_iov, (int)m->msg_iovlen, flags);
 }
 
-/* sendfile into a stack socket: file pages are read straight into what the
- * stack takes (bounded by its free send space), never more than it takes. */
-static ssize_t ps_sendfile(struct psock *ps, int in_fd, off_t *offset, size_t count)
-{
-    static __thread uint8_t *bounce;
-    enum { CHUNK = 64 * 1024 };
-    if (!bounce && !(bounce = malloc(CHUNK))) return unlock_fail(ENOMEM);
-    size_t sent = 0;
-    for (int pumped = 0; sent < count;) {
-        int wait;
-        int e = send_state(ps, &wait);
-        if (e) {
-            if (sent) break;
-            if (e == EPIPE) sigpipe(0);
-            return unlock_fail(e);
-        }
-        size_t space = wait ? 0 : ustack_tx_space(G.io, ps->h);
-        if (space) {
-            size_t n = count - sent;
-            if (n > space) n = space;
-            if (n > CHUNK) n = CHUNK;
-            ssize_t r = offset ? pread(in_fd, bounce, n, *offset) : REAL(read)(in_fd, bounce, n);
-            if (r < 0) {
-                if (sent) break;
-                return unlock_fail(errno);
-            }
-            if (r == 0) break; /* end of file */
-            ssize_t s = netio_send(G.io, ps->h, bounce, (size_t)r);
-            if (s < 0) s = 0;
-            if (s < r && !offset) lseek(in_fd, s - r, SEEK_CUR); /* give back what did not fit */
-            if (offset) *offset += s;
-            sent += (size_t)s;
-            continue;
-        }
-        if (!pumped) {
-            shim_pump();
-            pumped = 1;
-            continue;
-        }
-        ps_seen_unready(ps, EPOLLOUT | EPOLLWRNORM);
-        if (sent) break;
-        if (ps->nonblock) {
-            G.st.eagain_send++;
-            return unlock_fail(EAGAIN);
-        }
-        int r = ps_wait(ps, EPOLLOUT, ps->sndtimeo_ns);
-        if (r <= 0) return unlock_fail(r < 0 ? errno : EAGAIN);
-    }
-    G.st.sendfile_bytes += sent;
-    if (sent) netio_flush(G.io);
-    shim_unlock();
-    return (ssize_t)sent;
-}
-
 EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
     int refused;
@@ -1468,7 +1719,9 @@ static void write_stats(void)
             "preload_accepts %llu\npreload_connects %llu\npreload_recv_calls %llu\n"
             "preload_recv_bytes %llu\npreload_send_calls %llu\npreload_send_bytes %llu\n"
             "preload_sendfile_bytes %llu\npreload_eagain_recv %llu\npreload_eagain_send %llu\n"
-            "preload_fork_refusals %llu\npreload_unknown_opts %llu\n",
+            "preload_fork_refusals %llu\npreload_unknown_opts %llu\n"
+            "preload_sendfile_mapped_bytes %llu\npreload_sendfile_read_bytes %llu\n"
+            "preload_sendfile_maps %llu\npreload_sendfile_unmaps %llu\n",
             (unsigned long long)s->pumps, (unsigned long long)s->waits,
             (unsigned long long)s->wait_spin_hits, (unsigned long long)s->wait_sleeps,
             (unsigned long long)s->wait_sleep_ns, (unsigned long long)s->wait_sleep_hits,
@@ -1477,7 +1730,9 @@ static void write_stats(void)
             (unsigned long long)s->send_calls, (unsigned long long)s->send_bytes,
             (unsigned long long)s->sendfile_bytes, (unsigned long long)s->eagain_recv,
             (unsigned long long)s->eagain_send, (unsigned long long)s->fork_refusals,
-            (unsigned long long)s->unknown_opts);
+            (unsigned long long)s->unknown_opts, (unsigned long long)s->sendfile_mapped_bytes,
+            (unsigned long long)s->sendfile_read_bytes, (unsigned long long)s->sendfile_maps,
+            (unsigned long long)s->sendfile_unmaps);
     if (G.io) {
         struct netio_counter c[256];
         int n = netio_counters(G.io, c, 256);

@@ -49,11 +49,22 @@ struct psock {
     int64_t rcvtimeo_ns, sndtimeo_ns; /* 0: forever */
     int *aq;          /* listener: accepted handles not yet taken by accept() */
     int aq_head, aq_n, aq_cap;
+    uint8_t *keep;    /* PS_CLOSED: bytes received before the reset, not read yet */
+    size_t keep_len, keep_off;
+    struct sf_pin *pins;
+    size_t sndbuf_lim; /* SO_SNDBUF set: bytes queued at most (0: the stack's send buffer) */
+    int sndbuf_set, rcvbuf_set; /* SO_SNDBUF / SO_RCVBUF set by the program (Linux's *_LOCK) */
+    int opts_set;      /* an option apply_opts/inherit_opts look at was set: read them */
+    int64_t defer_ns;  /* listener: TCP_DEFER_ACCEPT, 0 off */
+    int *dq;           /* listener, TCP_DEFER_ACCEPT: established handles waiting for data */
+    int64_t *dq_t;     /* ... and when their wait ends */
+    int dq_n, dq_cap; /* file mappings the stack still reads for this socket (sendfile) */
 };
 
 struct shim_stats {
     uint64_t pumps, waits, wait_spin_hits, wait_sleeps, wait_sleep_ns, wait_sleep_hits;
     uint64_t accepts, connects, recv_calls, recv_bytes, send_calls, send_bytes, sendfile_bytes;
+    uint64_t sendfile_mapped_bytes, sendfile_maps, sendfile_unmaps, sendfile_read_bytes;
     uint64_t eagain_recv, eagain_send, fork_refusals, unknown_opts;
 };
 
@@ -115,6 +126,29 @@ int64_t shim_now_ns(void);
  * epoll_wait without waiting), kfds are only slept on. Returns check's value
  * (> 0 or < 0), 0 on timeout, or -1 with errno (EINTR); *kready = the kernel
  * poll's count. */
+/* shim.c helpers shared with shim_sendfile.c (lock held where they take ps). */
+/* Bytes ps may queue now: the stack's free send space, within SO_SNDBUF. */
+size_t ps_tx_room(struct psock *ps);
+int unlock_fail(int e); /* releases the lock, errno = e, -1 */
+void ps_seen_unready(struct psock *ps, uint32_t bits);
+int ps_wait(struct psock *ps, uint32_t mask, int64_t timeout_ns);
+void sigpipe(int flags); /* raises SIGPIPE unless flags has MSG_NOSIGNAL */
+int send_state(struct psock *ps, int *wait);
+/* A send found no room after a pump (lock held): 0 = room came (retry),
+ * 1 = return the `sent` bytes (non-blocking, or the wait ended), -1 = fail
+ * (EAGAIN, EINTR, the timeout; lock released, errno set). */
+int ps_send_wait(struct psock *ps, int nonblock, size_t sent);
+
+/* sendfile (shim_sendfile.c): a regular file's range goes to the stack by
+ * reference (netio_send_ref) from a cached read-only mapping, pinned until
+ * the stack has no more use for it (ustack_tx_released). Lock held,
+ * released on return. */
+ssize_t ps_sendfile(struct psock *ps, int in_fd, off_t *offset, size_t count);
+/* ps lets go of its stack connection: its pins wait on the stack alone. */
+void sf_orphan(struct psock *ps);
+/* Unpins what the stack no longer reads (every few pumps). */
+void sf_reap(void);
+
 typedef int (*shim_check_fn)(void *arg);
 int shim_wait(shim_check_fn check, void *arg, int64_t timeout_ns, struct pollfd *kfds, nfds_t nk,
               int kcheck, const sigset_t *sigmask, int *kready);

@@ -38,11 +38,27 @@ int ustack_rx_peek(struct netio *io, int conn, const uint8_t **data, size_t *len
     return 0;
 }
 
+int ustack_rx_left(struct netio *io, int conn, const uint8_t **data, size_t *len)
+{
+    if (!ustack_is(io) || conn < 0 || (uint32_t)conn >= S(io)->max_conns) return -1;
+    const struct us_conn *c = &S(io)->conns[conn];
+    if (c->app == APP_NONE) return -1;
+    *data = c->rbuf + c->rb_off;
+    *len = c->rb_len;
+    return 0;
+}
+
 size_t ustack_tx_space(struct netio *io, int conn)
 {
     struct us_conn *c = open_conn(io, conn);
     if (!c || (c->state != TCPS_ESTABLISHED && c->state != TCPS_CLOSE_WAIT)) return 0;
     return S(io)->cfg.sndbuf - c->sb_len;
+}
+
+void ustack_tx_want(struct netio *io, int conn)
+{
+    struct us_conn *c = open_conn(io, conn);
+    if (c && (c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT)) c->flags |= CF_WANT_WR;
 }
 
 size_t ustack_tx_cap(struct netio *io)
@@ -91,6 +107,23 @@ int ustack_shutdown_wr(struct netio *io, int conn)
     c->state = c->state == TCPS_ESTABLISHED ? TCPS_FIN_WAIT_1 : TCPS_LAST_ACK;
     tcp_output(s, c);
     return 0;
+}
+
+int ustack_tx_mark(struct netio *io, int conn, uint32_t *iss, uint32_t *end)
+{
+    struct us_conn *c = open_conn(io, conn);
+    if (!c) return -1;
+    *iss = c->iss;
+    *end = c->sb_seq + c->sb_len;
+    return 0;
+}
+
+int ustack_tx_released(struct netio *io, int conn, uint32_t iss, uint32_t end)
+{
+    if (!ustack_is(io) || conn < 0 || (uint32_t)conn >= S(io)->max_conns) return 1;
+    const struct us_conn *c = &S(io)->conns[conn];
+    if (c->state == TCPS_CLOSED || c->iss != iss) return 1;
+    return SEQ_GEQ(c->sb_seq, end);
 }
 
 int ustack_unlisten(struct netio *io, int listener)

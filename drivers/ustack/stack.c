@@ -113,6 +113,8 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_TX_FILL_FRAME] = "tx_fill_frame_bytes",
     [US_SEND_REF_COPIED] = "send_ref_copied_bytes",
     [US_TIME_WAIT_RECYCLED] = "time_wait_recycled",
+    [US_KEEPALIVE_PROBES] = "keepalive_probes",
+    [US_KEEPALIVE_TIMEOUTS] = "keepalive_timeouts",
     [US_BAD_HANDLE] = "bad_handle",
     [US_TX_TSO_FRAMES] = "tx_tso_frames",
     [US_TX_TSO_NOBUF] = "tx_tso_nobuf",
@@ -384,6 +386,7 @@ static void run_stack(struct us_ctx *s)
         s->arp_next_scan = s->now + 100000000ull;
     }
     if ((s->now >> US_TICK_SHIFT) != s->wheel_tick) tcp_timer_run(s); /* a tick passed */
+    if (__builtin_expect(s->ka_next != 0, 0) && s->now >= s->ka_next) tcp_ka_run(s);
     if (s->ntx) us_tx_flush(s);
     if (s->stalled.count) us_tx_unstall(s);
 }
@@ -731,6 +734,9 @@ void us_destroy(struct netio *io)
     }
     free(s->conns);
     free(s->hash);
+    free(s->ka);
+    free(s->ka_list);
+    free(s->rcvcap);
     netio_ring_fini(&s->ready);
     netio_ring_fini(&s->stalled);
     free(s->stall_mark);

@@ -838,6 +838,7 @@ void tcp_input(struct us_ctx *s, struct pktbuf *b, uint32_t src, uint32_t dst, c
         return;
     }
     struct us_conn *c = tcp_lookup(s, src, sport, dport);
+    tcp_ka_heard(s, c); /* keepalive: tcp_keepalive.c */
     if (c && doff == 20 && predicted(s, c, fl, seq, ack, wnd, d, dlen)) return;
     /* (a predicted segment has no options) */
     struct tcp_opts o;

@@ -138,6 +138,8 @@ enum us_cnt {
     US_TX_FILL_FRAME,  /* data bytes written into frames straight from a reference */
     US_SEND_REF_COPIED, /* netio_send_ref bytes copied into the ring: references were full */
     US_TIME_WAIT_RECYCLED,
+    US_KEEPALIVE_PROBES,   /* keepalive probes sent (tcp_keepalive.c) */
+    US_KEEPALIVE_TIMEOUTS, /* connections reset after TCP_KEEPCNT unanswered probes */
     US_BAD_HANDLE,
     US_TX_TSO_FRAMES, /* frames handed to the pktio as TSO super-frames (PKT_TX_TSO) */
     US_TX_TSO_NOBUF,  /* no TSO buffer free: the segment went MSS-sized instead */
@@ -172,6 +174,7 @@ extern const char *const us_cnt_names[US_CNT__COUNT];
 #define CF_LR 0x8000u         /* n_sack or tlp_hi set: new_ack has scoreboard or probe work */
 #define CF_NO_TLP 0x10000u    /* cfg.tlp_off */
 #define CF_SACKQ 0x20000u     /* out-of-order data held and CF_SACK: our segments carry SACK */
+#define CF_RCVCAP 0x40000u    /* the application capped the receive window (us_ctx.rcvcap) */
 
 /* application view of a slot */
 enum us_app { APP_NONE = 0, APP_OPEN, APP_CLOSING, APP_GONE };
@@ -299,6 +302,12 @@ struct us_ctx {
     int32_t wheel[US_WHEEL_SLOTS];
     uint64_t wheel_tick;
     uint64_t arp_next_scan;
+    /* keepalive and per-connection options (tcp_keepalive.c), allocated on
+     * first use: per slot, indexed like conns */
+    struct us_ka *ka;
+    uint32_t *ka_list, ka_n; /* slots with keepalive on */
+    uint64_t ka_next;        /* earliest keepalive deadline (0: none) */
+    uint32_t *rcvcap;        /* CF_RCVCAP: the slot's receive window cap, bytes */
     /* arp and ip */
     struct us_arp_ent arp[US_ARP_SIZE];
     uint16_t ip_id;
@@ -625,11 +634,33 @@ uint32_t tcp_sack_out_of_pipe(const struct us_conn *c);
  * starts (snd_max if none). */
 uint32_t tcp_sack_next_hole(const struct us_conn *c, uint32_t from, uint32_t *end);
 void tcp_probe(struct us_ctx *s, struct us_conn *c); /* zero-window probe */
+uint32_t tcp_rcv_space_capped(struct us_ctx *s, struct us_conn *c); /* tcp_keepalive.c */
 /* Receive buffer space (the window we could offer). */
 static inline uint32_t tcp_rcv_space(struct us_ctx *s, struct us_conn *c)
 {
+    if (__builtin_expect(c->flags & CF_RCVCAP, 0)) return tcp_rcv_space_capped(s, c);
     return s->cfg.rcvbuf - c->rb_len;
 }
+
+/* tcp_keepalive.c: SO_KEEPALIVE (probes when idle, reset when unanswered) */
+struct us_ka {
+    uint64_t heard;  /* when the peer last sent us a segment */
+    uint64_t due;    /* when the keepalive timer fires next */
+    uint64_t idle_ns, intvl_ns;
+    uint32_t iss;    /* the incarnation it was set for (a reused slot has another) */
+    uint16_t cnt, probes;
+    uint8_t on, listed;
+};
+/* A segment of c (or NULL: none) arrived (tcp_input): the peer is alive. */
+static inline void tcp_ka_heard(struct us_ctx *s, struct us_conn *c)
+{
+    if (__builtin_expect(s->ka != NULL, 0) && c) {
+        struct us_ka *k = &s->ka[c - s->conns];
+        k->heard = s->now;
+        k->probes = 0;
+    }
+}
+void tcp_ka_run(struct us_ctx *s);
 
 /* tcp_timer.c */
 void tcp_timer_relink(struct us_ctx *s, struct us_conn *c, uint64_t due);

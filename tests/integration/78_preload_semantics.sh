@@ -6,8 +6,12 @@
 # with a stack socket and a pipe in one set (level and edge triggered,
 # EPOLLONESHOT, EPOLLRDHUP), poll and select mixing them, FIONREAD, MSG_PEEK,
 # dup and close, shutdown(SHUT_WR) then reading the reply, EOF, EPIPE after a
-# reset, socket options judged by Linux, /proc/self/fd, and a forked child
-# refused by name.
+# reset, socket options judged by Linux, /proc/self/fd, a forked child
+# refused by name; sendfile (errors, partial sends, offsets, the bytes),
+# data read before a reset's error, SO_SNDBUF bounding what is queued,
+# SO_RCVBUF, TCP_DEFER_ACCEPT (data or the period releases a connection),
+# options inherited by accept, and keepalive probes answered by a live peer
+# and resetting a dead one (ETIMEDOUT; the generator's link set down).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/preload_lib.sh"
 need_root
@@ -30,6 +34,19 @@ def serve(c):
         c.sendall(b"bye\n"); c.close()
     elif cmd == b"drip":        # 3 bytes, pause, 3 more, then FIN
         c.sendall(b"abc"); time.sleep(0.3); c.sendall(b"def"); time.sleep(0.3); c.close()
+    elif cmd == b"sumlater":    # after 1 s, read to EOF; reply "LENGTH SHA256"
+        import hashlib
+        time.sleep(1); h = hashlib.sha256(); n = 0
+        while True:
+            x = f.read1(1 << 16)  # the reader's buffer first: it may hold data already
+            if not x: break
+            h.update(x); n += len(x)
+        c.sendall(b"%d %s\n" % (n, h.hexdigest().encode())); c.close()
+    elif cmd == b"datareset":   # 12 bytes, then RST
+        c.sendall(b"partial data"); time.sleep(0.1)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()
+    elif cmd == b"blast":       # 2 MiB of a pattern, then FIN
+        c.sendall(bytes(range(256)) * 8192); c.close()
     elif cmd == b"reset":       # RST at once
         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()
 threading.Thread(target=lambda: None).start()
@@ -41,7 +58,11 @@ for _ in $(seq 50); do ip netns exec "$NS_GEN" ss -ltn | grep -q ':9000' && brea
 
 cat >"$tmp/cli.py" <<'PY'
 import errno, fcntl, os, select, socket, struct, sys, termios, time
-SRV, ME = sys.argv[1], sys.argv[2]
+SRV, ME, GENNS, GENIF = sys.argv[1:5]
+import subprocess
+ENV = dict(os.environ); ENV.pop("LD_PRELOAD", None)  # helpers stay off our stack
+def in_gen(code, *args):  # a kernel program in the generator namespace
+    return subprocess.Popen(["ip", "netns", "exec", GENNS, "python3", "-c", code] + list(args), env=ENV)
 def check(cond, what):
     if not cond: raise SystemExit("FAIL: " + what)
     print("ok  ", what)
@@ -130,6 +151,67 @@ while time.time() - t < 3 and not rdhup:
 check(seen == b"abcdef" and rdhup, "edge-triggered reads of a dripping peer, EPOLLRDHUP at its FIN")
 c.close()
 
+# sendfile into a stack socket: the file's bytes by reference, Linux's errors
+import hashlib, tempfile
+fd_, big = tempfile.mkstemp(); os.write(fd_, os.urandom(3 << 20)); os.close(fd_)
+data = open(big, "rb").read()
+h = conn(b"sumlater")
+fi = os.open(big, os.O_RDONLY)
+def sf_err(out, inf, off, cnt):
+    try: os.sendfile(out, inf, off, cnt); return 0
+    except OSError as x: return x.errno
+check(os.sendfile(h.fileno(), fi, 0, 0) == 0, "sendfile count 0: 0")
+check(sf_err(h.fileno(), fi, -1, 0) == errno.EINVAL, "sendfile negative offset (count 0): EINVAL")
+check(sf_err(h.fileno(), 999, None, 10) == errno.EBADF, "sendfile from a closed descriptor: EBADF")
+wo = os.open(big, os.O_WRONLY)
+check(sf_err(h.fileno(), wo, None, 10) == errno.EBADF, "sendfile from a write-only file: EBADF"); os.close(wo)
+pr, pw = os.pipe(); os.write(pw, b"abc")
+check(sf_err(h.fileno(), pr, None, 3) == errno.EINVAL, "sendfile from a pipe: EINVAL")
+check(sf_err(h.fileno(), pr, 0, 3) == errno.ESPIPE, "sendfile from a pipe with an offset: ESPIPE")
+os.close(pr); os.close(pw)
+dd = os.open("/", os.O_RDONLY)
+check(sf_err(h.fileno(), dd, None, 3) == errno.EINVAL, "sendfile from a directory: EINVAL"); os.close(dd)
+check(os.sendfile(h.fileno(), fi, len(data) + 10, 10) == 0, "sendfile past the end: 0")
+h.setblocking(False)
+off = 0; partial = False
+while True:
+    try:
+        n = os.sendfile(h.fileno(), fi, off, len(data) - off)
+    except BlockingIOError:
+        break
+    partial = partial or n < len(data) - off
+    off += n
+    if off == len(data): break
+check(partial and 0 < off < len(data), "non-blocking sendfile: a partial count, then EAGAIN (%d of %d)" % (off, len(data)))
+check(os.lseek(fi, 0, os.SEEK_CUR) == 0, "sendfile with an offset leaves the file position alone")
+h.setblocking(True)
+os.lseek(fi, off, os.SEEK_SET)
+left = len(data) - off
+n = os.sendfile(h.fileno(), fi, None, left + 1000)
+check(n == left, "a file shorter than count: sent to its end (%d)" % n)
+check(os.lseek(fi, 0, os.SEEK_CUR) == len(data), "sendfile without an offset advances the file position")
+h.shutdown(socket.SHUT_WR)
+reply = b""
+while not reply.endswith(b"\n"):
+    x = h.recv(200)
+    if not x: break
+    reply += x
+check(reply.split() == [str(len(data)).encode(), hashlib.sha256(data).hexdigest().encode()],
+      "the peer got the file's bytes in order (length and sha256): %r" % reply)
+h.close(); os.close(fi); os.unlink(big)
+
+k = conn(b"datareset"); time.sleep(0.4)
+n = struct.unpack("i", fcntl.ioctl(k.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+check(n == 12, "after the peer's reset, FIONREAD still counts the unread 12 bytes (%d)" % n)
+check(k.recv(5, socket.MSG_PEEK) == b"parti" and k.recv(5) == b"parti" and k.recv(100) == b"al data",
+      "bytes that came before a reset are read first (as tcp_recvmsg)")
+try:
+    k.recv(100); check(False, "then recv fails")
+except ConnectionResetError:
+    check(True, "then ECONNRESET")
+check(k.recv(100) == b"", "then EOF")
+k.close()
+
 e = conn(b"reset"); time.sleep(0.3)
 try:
     e.recv(10); check(False, "recv after a reset fails")
@@ -167,12 +249,89 @@ check(os.WEXITSTATUS(st) == 0, "a forked child's send: EBADFD")
 g.sendall(b"parent\n")
 check(g.recv(100) == b"parent\n", "the parent's socket still works")
 g.close()
+
+# SO_SNDBUF bounds what a socket queues (the peer does not read for 1 s)
+def fill(sndbuf):
+    s = conn(b"sumlater")
+    if sndbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+        check(s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == 2 * sndbuf, "SO_SNDBUF reads back doubled, as Linux")
+    s.setblocking(False); tot = 0; chunk = b"z" * 65536
+    try:
+        while True: tot += s.send(chunk)
+    except BlockingIOError:
+        pass
+    s.close()
+    return tot
+small, big = fill(8192), fill(0)
+check(small < 150000 and big > 250000, "SO_SNDBUF 8192: %d bytes taken before EAGAIN, default %d" % (small, big))
+
+# SO_RCVBUF: Linux's value read back; a 2 MiB transfer through the capped window intact
+r = conn(b"blast")
+r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+check(r.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == 8192, "SO_RCVBUF reads back doubled")
+got = b""
+while True:
+    x = r.recv(65536)
+    if not x: break
+    got += x
+check(got == bytes(range(256)) * 8192, "2 MiB through a 4 KiB receive window, intact (%d)" % len(got))
+r.close()
+
+# TCP_DEFER_ACCEPT: accept once data came, or after the period; options inherited by accept
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((ME, 9050)); ls.listen(8)
+ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 1)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 77)
+check(ls.getsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT) == 1, "TCP_DEFER_ACCEPT reads back")
+p1 = in_gen("import socket,sys,time; s=socket.create_connection((sys.argv[1],9050)); time.sleep(1.5); s.sendall(b'late'); time.sleep(3)", ME)
+rs, _, _ = select.select([ls], [], [], 1.0)
+check(rs == [], "TCP_DEFER_ACCEPT: nothing to accept while the peer has sent nothing")
+rs, _, _ = select.select([ls], [], [], 4)
+check(rs == [ls], "TCP_DEFER_ACCEPT: acceptable once data came")
+c2, _ = ls.accept()
+check(c2.recv(10) == b"late", "the data that released it")
+check(c2.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1 and
+      c2.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 77, "accept inherits SO_KEEPALIVE and TCP_KEEPIDLE")
+c2.close(); p1.wait()
+p2 = in_gen("import socket,sys,time; s=socket.create_connection((sys.argv[1],9050)); time.sleep(5)", ME)
+rs, _, _ = select.select([ls], [], [], 0.5)
+check(rs == [], "TCP_DEFER_ACCEPT: a silent peer waits")
+rs, _, _ = select.select([ls], [], [], 5)
+check(rs == [ls], "TCP_DEFER_ACCEPT: accepted when the period ends without data")
+c3, _ = ls.accept(); c3.close(); ls.close(); p2.wait()
+
+# SO_KEEPALIVE: a live peer answers the probes; a dead one is reset with ETIMEDOUT
+ka = conn(b"echo")
+ka.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+ka.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+ka.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+ka.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 2)
+rs, _, _ = select.select([ka], [], [], 3.5)
+check(rs == [], "keepalive: probes answered by a live peer, nothing to report")
+ka.sendall(b"alive\n")
+check(ka.recv(100) == b"alive\n", "keepalive: the connection still works after its probes")
+subprocess.run(["ip", "-n", GENNS, "link", "set", GENIF, "down"], env=ENV, check=True)
+t = time.time()
+rs, _, _ = select.select([ka], [], [], 10)
+el = time.time() - t
+subprocess.run(["ip", "-n", GENNS, "link", "set", GENIF, "up"], env=ENV, check=True)
+check(rs == [ka], "keepalive: the dead peer's socket becomes readable (after %.1f s)" % el)
+try:
+    ka.recv(10); check(False, "recv after unanswered probes fails")
+except OSError as x:
+    check(x.errno == errno.ETIMEDOUT, "keepalive: ETIMEDOUT after TCP_KEEPCNT unanswered probes (%s)" % x)
+ka.close()
 print("all checks passed")
 PY
 out=$(ip netns exec "$NS_DUT" "$BB" exec --driver afpacket --iface "$IF_DUT" --ip "$STACK_IP/24" \
-      -- python3 "$tmp/cli.py" "$GEN_IP" "$STACK_IP" 2>&1); rc=$?
+      --stats "$tmp/stats.txt" -- python3 "$tmp/cli.py" "$GEN_IP" "$STACK_IP" "$NS_GEN" "$IF_GEN" 2>&1); rc=$?
 kill "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null
 echo "$out"
 [ $rc = 0 ] && echo "$out" | grep -q "all checks passed" || fail "socket semantics over our stack (rc $rc)"
 echo "$out" | grep -qE "descriptor [0-9]+ is a socket of our user-space stack" || fail "the forked child was not told which descriptor"
+probes=$(awk '/^keepalive_probes / {print $2}' "$tmp/stats.txt"); kto=$(awk '/^keepalive_timeouts / {print $2}' "$tmp/stats.txt")
+echo "keepalive_probes ${probes:-none} keepalive_timeouts ${kto:-none}"
+[ "${probes:-0}" -ge 4 ] && [ "${kto:-0}" = 1 ] || fail "keepalive counters: probes ${probes:-none} (want >= 4: 2+ answered, 2 unanswered), timeouts ${kto:-none} (want 1)"
 echo ok
