@@ -14,7 +14,7 @@
 # (nginx with open_file_cache and sendfile, the file in the page cache; ours
 # from its /bytes/N response cache, README "The response cache").
 # ONLY=a,b runs just those sections (make bench ONLY=bulk,apps): peers (1, 2),
-# apps (2b), ladder (3), bulk (3a), capture (3b), offloads (3c), ipr (4).
+# apps (2b), preload (2c), ladder (3), bulk (3a), capture (3b), offloads (3c), ipr (4).
 # Uses the binaries just built: BB (default bin/bypassbench) and
 # $BUILD/bench/* (BUILD default build). A step that cannot run, a trial that
 # fails, or a generator run with errors fails the benchmark with the reason.
@@ -28,7 +28,7 @@ die() { echo "bench: FAIL: $*" >&2; exit 1; }
 for b in ustack_ipr loadgen_ipr; do [ -x "$BUILD/bench/$b" ] || die "$BUILD/bench/$b is not built (make bench-bins)"; done
 for c in wrk nginx curl python3 valgrind; do command -v $c >/dev/null || die "$c is not installed (make deps)"; done
 REPEATS=${REPEATS:-3}; DUR=${DUR:-5}; CONNS=${CONNS:-64}; SIZE=${SIZE:-64}
-SECTIONS="peers apps ladder bulk capture offloads ipr"; ONLY=${ONLY:-}
+SECTIONS="peers apps preload ladder bulk capture offloads ipr"; ONLY=${ONLY:-}
 for o in ${ONLY//,/ }; do
   case " $SECTIONS " in *" $o "*) ;; *) die "ONLY=$ONLY: no section '$o' (sections: ${SECTIONS// /, })" ;; esac
 done
@@ -118,6 +118,16 @@ echo; echo "bench: suites/apps.ini (nginx, ours and redis-server on kernel, afpa
 run_suite "$tmp/apps" suites/apps.ini
 python3 bench/apps_table.py "$(dirname "$(ls "$tmp"/apps/*/summary.json | head -1)")" ||
   die "the applications table could not be made from $tmp/apps"
+fi
+
+# --- 2c. the preload library's own costs (issue 17) -----------------------------
+# epoll_wait against the number of idle stack sockets registered (O(ready)),
+# and nginx's sendfile of a 10 MB file: the stack's copies per body byte and
+# nginx's CPU time per MB (bench/preload_*.sh, their own namespaces).
+if want preload; then
+echo; echo "bench: the preload library: epoll_wait with 10 and 1000 idle stack sockets; nginx sendfile of 10 MB over afpacket"
+BB=$BB BUILD=$BUILD bench/preload_epoll.sh || die "bench/preload_epoll.sh failed"
+BB=$BB bench/preload_sendfile.sh || die "bench/preload_sendfile.sh failed"
 fi
 
 # --- 3. the ladder: every kernel step and our stack, same wire, same run ------
