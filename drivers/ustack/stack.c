@@ -74,6 +74,8 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_TLP_PROBES] = "tlp_probes",
     [US_TLP_NEW_DATA] = "tlp_new_data",
     [US_TLP_DEFERRED_BUSY] = "tlp_deferred_busy",
+    [US_TLP_DEFERRED_QUEUED] = "tlp_deferred_queued",
+    [US_TIMERS_DEFERRED_RX] = "timers_deferred_rx",
     [US_SACK_RECOVERIES] = "sack_recoveries",
     [US_SACK_RETRANSMITS] = "sack_retransmits",
     [US_RACK_REO_TIMEOUTS] = "rack_reo_timeouts",
@@ -81,6 +83,7 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_SACK_BLOCKS_RCVD] = "sack_blocks_rcvd",
     [US_SACK_BLOCKS_BAD] = "sack_blocks_bad",
     [US_DSACK_RCVD] = "dsack_rcvd",
+    [US_DSACK_SENT] = "dsack_sent",
     [US_SACK_ACKS_SENT] = "sack_acks_sent",
     [US_SACK_PERMITTED] = "sack_permitted",
     [US_TIMEOUTS] = "timeouts",
@@ -362,9 +365,11 @@ static int emit(struct us_ctx *s, struct netio_event *evs, int max)
 static void run_stack(struct us_ctx *s)
 {
     s->now = clock_now(s);
-    for (int burst = 0; burst < 8; burst++) {
+    int backlog = 0;
+    for (int burst = 0; burst < US_RX_BURSTS; burst++) {
         uint16_t n = pktio_rx_burst(s->pkt, s->rxq, US_RX_BURST);
         if (!n) break;
+        backlog = n == US_RX_BURST && burst == US_RX_BURSTS - 1;
         s->cnt[US_RX_FRAMES] += n;
         if (s->cfg
                 .test_work_per_packet) { /* TEST ONLY: a fixed cost per frame (regression gates) */
@@ -383,7 +388,19 @@ static void run_stack(struct us_ctx *s)
         arp_timer(s);
         s->arp_next_scan = s->now + 100000000ull;
     }
-    if ((s->now >> US_TICK_SHIFT) != s->wheel_tick) tcp_timer_run(s); /* a tick passed */
+    if ((s->now >> US_TICK_SHIFT) != s->wheel_tick) { /* a tick passed */
+        /* RX first: frames still wait (after a descheduling, the ACKs of a
+         * whole window may): the timers would judge silence that is only
+         * unread, and a probe or RTO would resend what was delivered. They
+         * run once RX is drained, or after US_TIMER_DEFER_MAX polls. */
+        if (__builtin_expect(backlog, 0) && s->timer_defer < US_TIMER_DEFER_MAX) {
+            s->timer_defer++;
+            CNT(s, US_TIMERS_DEFERRED_RX);
+        } else {
+            s->timer_defer = 0;
+            tcp_timer_run(s);
+        }
+    }
     if (s->ntx) us_tx_flush(s);
     if (s->stalled.count) us_tx_unstall(s);
 }

@@ -575,16 +575,27 @@ static void update_snd_wnd(struct us_ctx *s, struct us_conn *c, uint32_t seq, ui
     }
 }
 
+/* RFC 2883: [a, b) reached us before (below rcv_nxt, or inside data held
+ * out of order). The next segment (sent at once) reports it in its first
+ * SACK block, once, so that the sender learns that its retransmission (or
+ * the network's copy) was spurious. Only where SACK was agreed. */
+static void dsack_note(struct us_conn *c, uint32_t a, uint32_t b)
+{
+    c->flags |= CF_ACK_NOW;
+    if (!(c->flags & CF_SACK)) return;
+    c->dsack_s = a;
+    c->dsack_e = b;
+    c->flags |= CF_DSACK | CF_SACKQ;
+}
+
 static void rcv_data(struct us_ctx *s, struct us_conn *c, uint32_t seq, const uint8_t *d,
                      uint32_t n)
 {
     uint32_t cap = s->cfg.rcvbuf;
     if (SEQ_LT(seq, c->rcv_nxt)) {
         uint32_t cut = c->rcv_nxt - seq;
-        if (cut >= n) {
-            c->flags |= CF_ACK_NOW; /* a full duplicate: re-ACK */
-            return;
-        }
+        dsack_note(c, seq, cut >= n ? seq + n : c->rcv_nxt); /* re-ACK at once */
+        if (cut >= n) return; /* a full duplicate */
         d += cut;
         n -= cut;
         seq = c->rcv_nxt;
@@ -601,6 +612,11 @@ static void rcv_data(struct us_ctx *s, struct us_conn *c, uint32_t seq, const ui
         c->rb_off = 0;
     }
     if (rel > 0) {
+        for (uint8_t i = 0; i < c->n_ooo; i++)
+            if (SEQ_GEQ(seq, c->ooo_s[i]) && SEQ_LEQ(seq + n, c->ooo_e[i])) {
+                dsack_note(c, seq, seq + n); /* held already: all of it twice */
+                return;
+            }
         if (ooo_add(c, seq, seq + n) < 0) {
             CNT(s, US_OOO_DROPPED);
         } else {
@@ -630,7 +646,7 @@ static void rcv_data(struct us_ctx *s, struct us_conn *c, uint32_t seq, const ui
             i++;
         }
     }
-    if (filled && !c->n_ooo) c->flags &= ~CF_SACKQ;
+    if (filled && !c->n_ooo && !(c->flags & CF_DSACK)) c->flags &= ~CF_SACKQ;
     if (c->app == APP_OPEN) {
         us_queue_event(s, c, NETIO_P_READABLE);
     } else { /* nobody will read: discard */
@@ -671,6 +687,7 @@ static void synchronized(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32
         if (c->state == TCPS_TIME_WAIT && (fl & TH_FIN))
             tcp_set_rexmit(s, c, TK_TIME_WAIT, s->cfg.time_wait_ns);
         c->flags |= CF_ACK_NOW;
+        if (dlen && SEQ_LEQ(seq + dlen, c->rcv_nxt)) dsack_note(c, seq, seq + dlen);
         dlen = 0;
         fl &= (uint8_t)~TH_FIN;
         seq = c->rcv_nxt;

@@ -253,7 +253,8 @@ static inline int sack_due(const struct us_conn *c)
 /* Bytes of the SACK option sack_opt() builds (two NOPs, kind, length, blocks). */
 static inline uint32_t sack_optlen(const struct us_conn *c)
 {
-    return 4u + 8u * (c->n_ooo < TCP_SACK_BLOCKS ? c->n_ooo : TCP_SACK_BLOCKS);
+    uint32_t n = c->n_ooo + ((c->flags & CF_DSACK) ? 1u : 0u);
+    return 4u + 8u * (n < TCP_SACK_BLOCKS ? n : TCP_SACK_BLOCKS);
 }
 
 /* The most data bytes a segment may carry: the options take their room. */
@@ -263,17 +264,28 @@ static inline uint32_t seg_max(const struct us_conn *c)
 }
 
 /* RFC 2018 section 4: the block holding the latest out-of-order segment
- * first, then the others. */
+ * first, then the others; RFC 2883: a D-SACK block (CF_DSACK) before them
+ * all. (A D-SACK inside an out-of-order range is followed by that range:
+ * it holds the latest segment, the duplicate.) */
 static uint32_t sack_opt(const struct us_conn *c, uint8_t *o)
 {
     uint32_t n = 0, first = 0;
-    for (uint8_t i = 0; i < c->n_ooo; i++)
-        if (SEQ_GEQ(c->ooo_last, c->ooo_s[i]) && SEQ_LT(c->ooo_last, c->ooo_e[i])) first = i;
     o[0] = o[1] = TCPOPT_NOP;
     o[2] = TCPOPT_SACK;
-    wr32(o + 4, c->ooo_s[first]);
-    wr32(o + 8, c->ooo_e[first]);
-    n = 1;
+    if (c->flags & CF_DSACK) {
+        wr32(o + 4, c->dsack_s);
+        wr32(o + 8, c->dsack_e);
+        n = 1;
+    }
+    uint32_t last = c->ooo_last;
+    if (n && SEQ_GT(c->dsack_e, c->rcv_nxt)) last = c->dsack_s;
+    for (uint8_t i = 0; i < c->n_ooo; i++)
+        if (SEQ_GEQ(last, c->ooo_s[i]) && SEQ_LT(last, c->ooo_e[i])) first = i;
+    if (c->n_ooo) {
+        wr32(o + 4 + 8 * n, c->ooo_s[first]);
+        wr32(o + 8 + 8 * n, c->ooo_e[first]);
+        n++;
+    }
     for (uint8_t i = 0; i < c->n_ooo && n < TCP_SACK_BLOCKS; i++) {
         if (i == first) continue;
         wr32(o + 4 + 8 * n, c->ooo_s[i]);
@@ -282,6 +294,17 @@ static uint32_t sack_opt(const struct us_conn *c, uint8_t *o)
     }
     o[3] = (uint8_t)(2 + 8 * n);
     return 4 + 8 * n;
+}
+
+/* A segment with the SACK option went: a D-SACK is reported once (RFC
+ * 2883); blocks stay due while out-of-order data is held. */
+static void sack_sent(struct us_ctx *s, struct us_conn *c)
+{
+    CNT(s, US_SACK_ACKS_SENT);
+    if (!(c->flags & CF_DSACK)) return;
+    CNT(s, US_DSACK_SENT);
+    c->flags &= ~CF_DSACK;
+    if (!c->n_ooo) c->flags &= ~CF_SACKQ;
 }
 
 /* One segment at seq with up to len bytes of the send ring, FIN if asked.
@@ -294,7 +317,7 @@ static __attribute__((noinline)) int send_seg_sack(struct us_ctx *s, struct us_c
     if (!emit_inl(s, c, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0), opt,
                   n, seq, len))
         return 0;
-    CNT(s, US_SACK_ACKS_SENT);
+    sack_sent(s, c);
     acked_now(c);
     return 1;
 }
@@ -367,7 +390,7 @@ int tcp_send_ack(struct us_ctx *s, struct us_conn *c)
         c->flags |= CF_ACK_NOW; /* still owed: sent when the queue drains */
         return 0;
     }
-    if (n) CNT(s, US_SACK_ACKS_SENT);
+    if (n) sack_sent(s, c);
     acked_now(c);
     return 1;
 }
@@ -492,6 +515,17 @@ void tcp_tlp_fire(struct us_ctx *s, struct us_conn *c)
         tcp_set_rexmit(s, c, TK_RTO, c->rto);
         return;
     }
+    /* The latest segment is still on this host: in our TX queue, or in the
+     * link's (pktio tx_pending; a net_ring pair's ring, memlink's FIFO) when
+     * the peer has not taken it (its thread descheduled, busy): late, not
+     * lost, and a probe would only queue behind it. The RTO guards it. */
+    int64_t q = pktio_tx_pending(s->pkt);
+    uint32_t left = (uint32_t)(s->cnt[US_TX_FRAMES] - (uint64_t)(q > 0 ? q : 0));
+    if ((int32_t)(left - c->tail_tx) < 0) {
+        CNT(s, US_TLP_DEFERRED_QUEUED);
+        tcp_set_rexmit(s, c, TK_RTO, c->rto);
+        return;
+    }
     CNT(s, US_TLP_PROBES);
     uint32_t smax = seg_max(c), avail = unsent_from(c, c->snd_nxt);
     uint32_t room = c->snd_una + c->snd_wnd - c->snd_nxt;
@@ -545,6 +579,7 @@ static inline __attribute__((always_inline)) void output_loop(struct us_ctx *s, 
         }
         c->snd_nxt += len + (fin ? 1 : 0);
         if (SEQ_GT(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
+        c->tail_tx = (uint32_t)(s->cnt[US_TX_FRAMES] + s->ntx); /* this frame is the ntx-th queued */
         sent = 1;
         if (fin || (len == avail && !(c->flags & CF_FIN_QUEUED))) break; /* nothing left */
     }
