@@ -313,11 +313,13 @@ static __attribute__((noinline)) int send_seg_sack(struct us_ctx *s, struct us_c
                                                    uint32_t seq, uint32_t len, uint8_t fl)
 {
     uint8_t opt[4 + 8 * TCP_SACK_BLOCKS];
-    uint32_t n = sack_opt(c, opt);
-    if (!emit_inl(s, c, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0), opt,
-                  n, seq, len))
+    /* (a loop that began with blocks due may have sent the last of them: a
+     * lone D-SACK goes once; an empty SACK option would be malformed) */
+    uint32_t n = sack_due(c) ? sack_opt(c, opt) : 0;
+    if (!emit_inl(s, c, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0),
+                  n ? opt : NULL, n, seq, len))
         return 0;
-    sack_sent(s, c);
+    if (n) sack_sent(s, c);
     acked_now(c);
     return 1;
 }

@@ -972,6 +972,8 @@ static void bulk(const struct rig_opts *o, uint64_t bytes)
     uint64_t stalls = csnap_sum(&sa, "tx_stall_full") + csnap_sum(&sb, "tx_stall_full");
     uint64_t dropped = csnap_sum(&sa, "tx_dropped_full") + csnap_sum(&sb, "tx_dropped_full");
     int impaired = o && (o->loss > 0 || o->dup > 0 || o->reorder > 0 || o->corrupt > 0);
+    /* whatever the impairment, our options are well formed */
+    cr_assert_eq(csnap_sum(&sa, "drop_tcp_bad_option") + csnap_sum(&sb, "drop_tcp_bad_option"), 0);
     if (o && o->dup > 0) { /* each duplicated data segment drew a D-SACK (RFC 2883) */
         for (int i = 0; i < 2; i++) {
             const struct csnap *snd = i ? &sb : &sa, *rcv = i ? &sa : &sb;
@@ -2149,7 +2151,8 @@ Test(ustack_bb, sack_blocks_from_peer_resend_only_the_hole)
     rig_fini(r);
 }
 
-/* The SACK blocks of a stack segment, [left, right) each; returns how many. */
+/* The SACK blocks of a stack segment, [left, right) each; returns how many,
+ * -1 for a malformed SACK option (RFC 2018: length 2 + 8n, n >= 1). */
 static int seg_sack(const struct fr_pkt *p, uint32_t (*blk)[2], int max)
 {
     int n = 0;
@@ -2161,6 +2164,7 @@ static int seg_sack(const struct fr_pkt *p, uint32_t (*blk)[2], int max)
             continue;
         }
         uint8_t l = p->opts[i + 1];
+        if (k == 5 && (l < 10 || (l - 2) % 8)) return -1;
         for (size_t b = 2; k == 5 && b + 8 <= l && n < max; b += 8, n++) {
             blk[n][0] = fr_get32(p->opts + i + b);
             blk[n][1] = fr_get32(p->opts + i + b + 4);
@@ -2257,8 +2261,33 @@ Test(ustack_bb, dsack_reports_duplicates_first_and_once)
     RUN(r, cond_rx_goal, c, 100 * MS, "the stream");
     cr_assert_eq(c->rx_off, 4000);
     cr_assert_eq(c->rx_bad, NO_BAD, "stream differs at byte %" PRIu64, c->rx_bad);
+    /* A D-SACK owed as several data segments go at once (our window opens
+     * with the duplicate): the first carries it, the others no SACK option
+     * (an empty one would be malformed: the peer drops the segment). */
+    pc.fixed_edge = 1;
+    pc.edge = pc.rcv_nxt;
+    pc_send(r, &pc, FR_ACK, NULL, 0, NULL, 0); /* our window: closed */
+    c->tx_goal += 3000;
+    rig_advance(r, 2 * MS);
+    peer_flush(r);
+    pc.edge = pc.rcv_nxt + 65535;
+    pc_send_at(r, &pc, b, 3000, 1000);
+    uint32_t took = 0;
+    for (int i = 0; took < 3000; i++) {
+        cr_assert(peer_next(r, &s, 10 * MS), "data segment %d not sent", i);
+        uint32_t blk[4][2];
+        int n = seg_sack(&s.p, blk, 4);
+        cr_assert_eq(s.p.seq, pc.rcv_nxt, "data out of order");
+        if (i == 0)
+            cr_assert(n == 1 && blk[0][0] == b + 3000 && blk[0][1] == b + 4000,
+                      "first segment: %d SACK blocks, want the D-SACK", n);
+        else
+            cr_assert_eq(n, 0, "segment %d after the D-SACK: %d SACK blocks (-1: malformed)", i,
+                         n);
+        took += (uint32_t)pc_take(&pc, &s.p);
+    }
     csnap_take(r->s[0].io, &after);
-    cr_assert_eq(csnap_sum(&after, "dsack_sent") - csnap_sum(&before, "dsack_sent"), 3);
+    cr_assert_eq(csnap_sum(&after, "dsack_sent") - csnap_sum(&before, "dsack_sent"), 4);
     peer_stack_closes(r, &pc, c);
     rig_fini(r);
 }
