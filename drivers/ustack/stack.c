@@ -75,6 +75,7 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_TLP_NEW_DATA] = "tlp_new_data",
     [US_TLP_DEFERRED_BUSY] = "tlp_deferred_busy",
     [US_TLP_DEFERRED_QUEUED] = "tlp_deferred_queued",
+    [US_TLP_DEFERRED_STALLED] = "tlp_deferred_stalled",
     [US_TIMERS_DEFERRED_RX] = "timers_deferred_rx",
     [US_SACK_RECOVERIES] = "sack_recoveries",
     [US_SACK_RETRANSMITS] = "sack_retransmits",
@@ -209,6 +210,18 @@ void us_tx_flush(struct us_ctx *s)
         s->tx_refused_at = s->now ? s->now : 1;
     }
     s->ntx = (uint16_t)(s->ntx - off);
+}
+
+uint64_t us_tx_left(struct us_ctx *s, int64_t *pending)
+{
+    int64_t q = pktio_tx_pending(s->pkt);
+    uint64_t left = s->cnt[US_TX_FRAMES] - (uint64_t)(q > 0 ? q : 0);
+    if (q >= 0 && left != s->tx_left) {
+        s->tx_left = left;
+        s->tx_left_at = s->now;
+    }
+    *pending = q;
+    return left;
 }
 
 void us_tx_drop_full(struct us_ctx *s, struct pktbuf *b)
@@ -397,7 +410,9 @@ static void run_stack(struct us_ctx *s)
             s->timer_defer++;
             CNT(s, US_TIMERS_DEFERRED_RX);
         } else {
+            int64_t q;
             s->timer_defer = 0;
+            us_tx_left(s, &q); /* the peer's progress, for the probes */
             tcp_timer_run(s);
         }
     }

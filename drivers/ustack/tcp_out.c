@@ -521,10 +521,18 @@ void tcp_tlp_fire(struct us_ctx *s, struct us_conn *c)
      * link's (pktio tx_pending; a net_ring pair's ring, memlink's FIFO) when
      * the peer has not taken it (its thread descheduled, busy): late, not
      * lost, and a probe would only queue behind it. The RTO guards it. */
-    int64_t q = pktio_tx_pending(s->pkt);
-    uint32_t left = (uint32_t)(s->cnt[US_TX_FRAMES] - (uint64_t)(q > 0 ? q : 0));
+    int64_t q;
+    uint32_t left = (uint32_t)us_tx_left(s, &q);
     if ((int32_t)(left - c->tail_tx) < 0) {
         CNT(s, US_TLP_DEFERRED_QUEUED);
+        tcp_set_rexmit(s, c, TK_RTO, c->rto);
+        return;
+    }
+    /* The peer took the tail, and then nothing more for half the probe
+     * timeout though our frames wait for it: it stopped running (a thread
+     * descheduled with our segments in hand), the silence is not a loss. */
+    if (q > 0 && s->now - s->tx_left_at >= c->srtt + US_TLP_MIN_NS / 2) {
+        CNT(s, US_TLP_DEFERRED_STALLED);
         tcp_set_rexmit(s, c, TK_RTO, c->rto);
         return;
     }

@@ -105,6 +105,9 @@ enum us_cnt {
                              queued here, not lost); the RTO guards it instead */
     US_TLP_DEFERRED_QUEUED, /* ... the link said the tail's frame had not left this host yet
                                (pktio tx_pending: the peer has not taken it) */
+    US_TLP_DEFERRED_STALLED, /* ... the peer had taken the tail but nothing since, for half
+                                a probe timeout, while our frames waited for it: it is not
+                                running (descheduled), nothing says a loss */
     US_TIMERS_DEFERRED_RX, /* timer runs put off a poll: frames were still waiting to be
                               received (the ACK a timer would miss may be among them) */
     US_SACK_RECOVERIES,   /* recoveries entered on SACK loss detection (RFC 6675 / RACK) */
@@ -332,6 +335,10 @@ struct us_ctx {
     uint8_t *stall_mark;
     uint64_t tx_refused_at; /* when the pktio last refused frames (0: never) */
     uint8_t timer_defer;    /* polls in a row that put the timers off (US_TIMER_DEFER_MAX) */
+    /* Where pktio tx_pending answers: how many of our frames had left this
+     * host (taken by the peer) at the latest look (each timer tick, each
+     * probe), and since when that count has not grown. */
+    uint64_t tx_left, tx_left_at;
     struct pktbuf *rxq[US_RX_BURST];
     uint64_t cnt[US_CNT__COUNT];
 };
@@ -495,6 +502,10 @@ static inline void us_tx_roomy(struct us_ctx *s, struct pktbuf *b)
 /* c could not send (queue full, or no buffer): count the stall and service
  * c once the queue drains. */
 void us_tx_stall(struct us_ctx *s, struct us_conn *c);
+/* How many of our frames have left this host (handed to the pktio and no
+ * longer in the link's queue, pktio tx_pending); notes when that grew
+ * (tx_left_at). *pending: the link's figure, -1 when it cannot tell. */
+uint64_t us_tx_left(struct us_ctx *s, int64_t *pending);
 struct pktbuf *us_alloc(struct us_ctx *s);
 /* A buffer for a TSO frame (pktio_alloc_tso), NULL counted as tx_tso_nobuf. */
 struct pktbuf *us_alloc_tso(struct us_ctx *s);

@@ -1084,7 +1084,11 @@ static void late_end(int which)
     struct csnap before, after;
     csnap_take(r->s[1].io, &before);
     for (int k = 0; k < 3; k++) {
-        int si = which >= 0 ? which : k % 2;
+        int si = which == 2 ? 0 : which;
+        if (which == 2) { /* A takes 64 frames from the link, then stops */
+            struct tap *t = r->s[0].tap;
+            t->ninj += pktio_rx_burst(t->inner, t->inj + t->ninj, (uint16_t)(64 - t->ninj));
+        }
         r->s[si].frozen_until = r->sr.now_ns + 30 * MS;
         rig_advance(r, 31 * MS);
         rig_advance(r, 100 * US);
@@ -1108,8 +1112,10 @@ static void late_end(int which)
     cr_assert_eq(csnap_sum(&after, "tlp_probes"), 0, "%s", d);
     if (which != 1) /* the receiver was late: the tails waited in the link */
         cr_assert_gt(csnap_sum(&after, "tlp_deferred_queued"), 0, "%s", d);
-    if (which != 0) /* the sender was late: ACKs waited in its RX queue */
+    if (which == 1) /* the sender was late: ACKs waited in its RX queue */
         cr_assert_gt(csnap_sum(&after, "timers_deferred_rx"), 0, "%s", d);
+    if (which == 2) /* some tails were in A's hands: A took nothing more */
+        cr_assert_gt(csnap_sum(&after, "tlp_deferred_stalled"), 0, "%s", d);
     rig_fini(r);
 }
 Test(ustack_bb, late_receiver_on_lossless_link_no_retransmits)
@@ -1119,6 +1125,12 @@ Test(ustack_bb, late_receiver_on_lossless_link_no_retransmits)
 Test(ustack_bb, late_sender_on_lossless_link_no_retransmits)
 {
     late_end(1);
+}
+/* A takes some frames (the tails of a few connections among them), then
+ * stops: B's probes wait, A is not taking anything (tlp_deferred_stalled). */
+Test(ustack_bb, receiver_stalled_holding_tails_no_retransmits)
+{
+    late_end(2);
 }
 
 /* 1b. tail loss of a response: the last k segments of a 10-segment
