@@ -62,12 +62,34 @@ static inline void ring_copy(struct us_ctx *s, struct us_conn *c, uint8_t *dst, 
     s->cnt[US_TX_COPY_FRAME] += dlen;
 }
 
-/* The same where some of the ring's bytes are references (us_send_ref):
- * those pieces come straight from their source, a period at a time. */
-static __attribute__((noinline)) void ref_copy(struct us_ctx *s, struct us_conn *c, uint8_t *dst,
-                                               uint32_t dseq, uint32_t dlen)
+/* The RFC 1071 sum of base[a .. a + n) from a word boundary at a, from a
+ * source's prefix sums (struct netio_src.sum), folded to 16 bits. */
+static inline uint32_t src_sum(const struct netio_src *src, uint64_t a, uint32_t n)
 {
-    uint32_t end = dseq + dlen;
+    const uint16_t *t = src->sum[a & 1];
+    uint32_t v = (uint32_t)t[a + n] + (uint16_t)~t[a];
+    v = (v & 0xffff) + (v >> 16);
+    return (v & 0xffff) + (v >> 16);
+}
+
+/* A piece's sum (folded) at byte offset `at` of the summed area: at an odd
+ * offset its bytes are the other halves of the words (RFC 1071 2(B)). */
+static inline uint32_t sum_at(uint32_t v, uint32_t at)
+{
+    return (at & 1) ? ((v & 0xff) << 8 | v >> 8) : v;
+}
+
+/* The same where some of the ring's bytes are references (us_send_ref):
+ * those pieces come straight from their source, a period at a time. With
+ * want_sum, returns the RFC 1071 sum of the dlen bytes written (not
+ * folded): from the source's prefix sums where it has them (no second pass
+ * over the bytes), else summed from dst. */
+static __attribute__((noinline)) uint32_t ref_copy(struct us_ctx *s, struct us_conn *c,
+                                                   uint8_t *dst, uint32_t dseq, uint32_t dlen,
+                                                   int want_sum)
+{
+    uint32_t end = dseq + dlen, sum = 0;
+    const uint8_t *dst0 = dst;
     uint8_t i = 0;
     while (SEQ_LT(dseq, end)) {
         /* the first reference not wholly below dseq (they are in order) */
@@ -82,6 +104,7 @@ static __attribute__((noinline)) void ref_copy(struct us_ctx *s, struct us_conn 
         if (!r || SEQ_GT(r->seq, dseq)) { /* ring bytes up to the next reference */
             uint32_t k = r && SEQ_LT(r->seq, end) ? r->seq - dseq : end - dseq;
             ring_copy(s, c, dst, dseq, k);
+            if (want_sum) sum += sum_at(csum_add(0, dst, k), (uint32_t)(dst - dst0));
             dst += k, dseq += k;
             continue;
         }
@@ -92,18 +115,23 @@ static __attribute__((noinline)) void ref_copy(struct us_ctx *s, struct us_conn 
             uint32_t m = k - done;
             if (p && m > p) m = (uint32_t)p; /* base holds the period twice */
             memcpy(dst + done, r->src.base + at, m);
+            if (want_sum)
+                sum += sum_at(p && r->src.sum[0] ? src_sum(&r->src, at, m)
+                                                 : csum_add(0, dst + done, m),
+                              (uint32_t)(dst + done - dst0));
             done += m;
         }
         s->cnt[US_TX_FILL_FRAME] += k;
         dst += k, dseq += k;
     }
+    return sum;
 }
 
 static inline void copy_from_ring(struct us_ctx *s, struct us_conn *c, uint8_t *dst, uint32_t dseq,
                                   uint32_t dlen)
 {
     if (__builtin_expect(c->ref_n != 0, 0))
-        ref_copy(s, c, dst, dseq, dlen);
+        ref_copy(s, c, dst, dseq, dlen, 0);
     else
         ring_copy(s, c, dst, dseq, dlen);
 }
@@ -148,7 +176,18 @@ emit_tmpl(struct us_ctx *s, struct us_conn *c, struct pktbuf *b, const uint8_t *
     th[13] = flags;
     wr16(th + 14, win);
     memset(th + 16, 0, 4); /* checksum, urgent pointer */
-    if (dlen) copy_from_ring(s, c, th + 20, dseq, dlen);
+    int tso = tso_mark(s, b, c, dlen, 20);
+    int sw = !(s->offloads & PKT_TX_L4_CSUM) && !tso; /* we sum the segment */
+    int dsum_ok = 0; /* dsum: the data's sum, taken while filling (references) */
+    uint32_t dsum = 0;
+    if (dlen) {
+        if (__builtin_expect(c->ref_n != 0, 0)) {
+            dsum = ref_copy(s, c, th + 20, dseq, dlen, sw);
+            dsum_ok = sw;
+        } else {
+            ring_copy(s, c, th + 20, dseq, dlen);
+        }
+    }
     uint32_t l4 = 20 + dlen, tot = IP_HLEN + l4;
     uint16_t id = s->ip_id++;
     wr16(ip + 2, (uint16_t)tot);
@@ -160,11 +199,12 @@ emit_tmpl(struct us_ctx *s, struct us_conn *c, struct pktbuf *b, const uint8_t *
         b->ol_flags |= PKT_TX_IP_CSUM;
     else
         wr16(ip + 10, csum_fold(c->tmpl_ipsum + tot + id));
-    int tso = tso_mark(s, b, c, dlen, 20);
-    if ((s->offloads & PKT_TX_L4_CSUM) || tso) { /* device finishes it: pseudo-header sum */
+    if (!sw) { /* device finishes it: pseudo-header sum */
         wr16(th + 16,
              (uint16_t)~csum_fold(csum_pseudo(s->ip, c->raddr, IPPROTO_TCP_, (uint16_t)l4)));
         b->ol_flags |= PKT_TX_L4_CSUM;
+    } else if (dsum_ok) { /* the header's last 16 bytes; the data's sum is known */
+        wr16(th + 16, csum_fold(csum_add(c->tmpl_tcpsum + l4 + dsum, th + 4, 16)));
     } else {
         wr16(th + 16, csum_fold(csum_add(c->tmpl_tcpsum + l4, th + 4, l4 - 4)));
     }
