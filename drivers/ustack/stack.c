@@ -378,11 +378,10 @@ static int emit(struct us_ctx *s, struct netio_event *evs, int max)
 static void run_stack(struct us_ctx *s)
 {
     s->now = clock_now(s);
-    int backlog = 0;
-    for (int burst = 0; burst < US_RX_BURSTS; burst++) {
+    int burst;
+    for (burst = 0; burst < US_RX_BURSTS; burst++) {
         uint16_t n = pktio_rx_burst(s->pkt, s->rxq, US_RX_BURST);
         if (!n) break;
-        backlog = n == US_RX_BURST && burst == US_RX_BURSTS - 1;
         s->cnt[US_RX_FRAMES] += n;
         if (s->cfg
                 .test_work_per_packet) { /* TEST ONLY: a fixed cost per frame (regression gates) */
@@ -406,7 +405,8 @@ static void run_stack(struct us_ctx *s)
          * whole window may): the timers would judge silence that is only
          * unread, and a probe or RTO would resend what was delivered. They
          * run once RX is drained, or after US_TIMER_DEFER_MAX polls. */
-        if (__builtin_expect(backlog, 0) && s->timer_defer < US_TIMER_DEFER_MAX) {
+        /* (burst == US_RX_BURSTS: every burst came full, more may wait) */
+        if (__builtin_expect(burst == US_RX_BURSTS, 0) && s->timer_defer < US_TIMER_DEFER_MAX) {
             s->timer_defer++;
             CNT(s, US_TIMERS_DEFERRED_RX);
         } else {

@@ -176,14 +176,13 @@ emit_tmpl(struct us_ctx *s, struct us_conn *c, struct pktbuf *b, const uint8_t *
     th[13] = flags;
     wr16(th + 14, win);
     memset(th + 16, 0, 4); /* checksum, urgent pointer */
-    int tso = tso_mark(s, b, c, dlen, 20);
-    int sw = !(s->offloads & PKT_TX_L4_CSUM) && !tso; /* we sum the segment */
     int dsum_ok = 0; /* dsum: the data's sum, taken while filling (references) */
     uint32_t dsum = 0;
     if (dlen) {
         if (__builtin_expect(c->ref_n != 0, 0)) {
-            dsum = ref_copy(s, c, th + 20, dseq, dlen, sw);
-            dsum_ok = sw;
+            /* we sum the segment: no checksum offload, no TSO (tso_mark) */
+            dsum_ok = !(s->offloads & PKT_TX_L4_CSUM) && dlen <= c->smss;
+            dsum = ref_copy(s, c, th + 20, dseq, dlen, dsum_ok);
         } else {
             ring_copy(s, c, th + 20, dseq, dlen);
         }
@@ -199,7 +198,8 @@ emit_tmpl(struct us_ctx *s, struct us_conn *c, struct pktbuf *b, const uint8_t *
         b->ol_flags |= PKT_TX_IP_CSUM;
     else
         wr16(ip + 10, csum_fold(c->tmpl_ipsum + tot + id));
-    if (!sw) { /* device finishes it: pseudo-header sum */
+    int tso = tso_mark(s, b, c, dlen, 20);
+    if ((s->offloads & PKT_TX_L4_CSUM) || tso) { /* device finishes it: pseudo-header sum */
         wr16(th + 16,
              (uint16_t)~csum_fold(csum_pseudo(s->ip, c->raddr, IPPROTO_TCP_, (uint16_t)l4)));
         b->ol_flags |= PKT_TX_L4_CSUM;
@@ -618,6 +618,7 @@ static inline __attribute__((always_inline)) void output_loop(struct us_ctx *s, 
         int fin = fin_due(c, c->snd_nxt, len) && len == avail;
         if (!len && !fin) break;
         if (!send_seg_x(s, c, c->snd_nxt, len, fin, len == avail, sk)) {
+            if (sent) c->tail_tx = (uint32_t)(s->cnt[US_TX_FRAMES] + s->ntx);
             sent = -1; /* stalled: snd_nxt stays, the segment (and any owed ACK) goes when the
                           queue drains */
             break;
@@ -629,11 +630,13 @@ static inline __attribute__((always_inline)) void output_loop(struct us_ctx *s, 
         }
         c->snd_nxt += len + (fin ? 1 : 0);
         if (SEQ_GT(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
-        c->tail_tx = (uint32_t)(s->cnt[US_TX_FRAMES] + s->ntx); /* this frame is the ntx-th queued */
         sent = 1;
         if (fin || (len == avail && !(c->flags & CF_FIN_QUEUED))) break; /* nothing left */
     }
-    if (sent > 0) tcp_arm_xmit_timer(s, c, 0);
+    if (sent > 0) {
+        c->tail_tx = (uint32_t)(s->cnt[US_TX_FRAMES] + s->ntx); /* the last frame queued */
+        tcp_arm_xmit_timer(s, c, 0);
+    }
     if (!sent && (c->flags & CF_ACK_NOW)) tcp_send_ack(s, c);
     /* nothing in flight, data waiting, peer window closed: persist */
     if (c->snd_wnd == 0 && c->snd_una == c->snd_max && unsent_from(c, c->snd_nxt) &&
