@@ -98,6 +98,7 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_CONN_TABLE_FULL] = "conn_table_full",
     [US_ZERO_WINDOW_PROBES] = "zero_window_probes",
     [US_DELAYED_ACKS] = "delayed_acks",
+    [US_ACKS_PER_BURST] = "acks_per_burst",
     [US_WINDOW_UPDATES] = "window_updates",
     [US_TX_POOL_EMPTY] = "tx_pool_empty",
     [US_TX_DROPPED_FULL] = "tx_dropped_full",
@@ -375,6 +376,8 @@ static int emit(struct us_ctx *s, struct netio_event *evs, int max)
 
 /* ---- poll ---- */
 
+static void us_ack_flush(struct us_ctx *s);
+
 static void run_stack(struct us_ctx *s)
 {
     s->now = clock_now(s);
@@ -389,10 +392,13 @@ static void run_stack(struct us_ctx *s)
             for (uint64_t w = (uint64_t)s->cfg.test_work_per_packet * n; w; w--)
                 acc += w;
         }
+        s->in_rx = 1;
         for (uint16_t j = 0; j < n; j++) {
             if (__builtin_expect(s->rxq[j]->ol_flags & PKT_RX_GRO, 0)) CNT(s, US_RX_GRO_FRAMES);
             eth_input(s, s->rxq[j]);
         }
+        s->in_rx = 0;
+        if (s->nackq) us_ack_flush(s);
         pktio_free(s->pkt, s->rxq, n);
         if (n < US_RX_BURST) break;
     }
@@ -418,6 +424,21 @@ static void run_stack(struct us_ctx *s)
     }
     if (s->ntx) us_tx_flush(s);
     if (s->stalled.count) us_tx_unstall(s);
+}
+
+/* The ACKs the RX burst's in-order data asked for (ack_policy, tcp_in.c):
+ * one per connection, unless data it sent meanwhile carried it. */
+static void us_ack_flush(struct us_ctx *s)
+{
+    for (uint16_t k = 0; k < s->nackq; k++) {
+        struct us_conn *c = &s->conns[s->ackq[k]];
+        c->flags &= ~CF_ACKQ;
+        if (c->state == TCPS_CLOSED || c->unacked_segs < 2) continue;
+        CNT(s, US_ACKS_PER_BURST);
+        c->flags |= CF_ACK_NOW;
+        tcp_output(s, c);
+    }
+    s->nackq = 0;
 }
 
 /* Nothing ready and the caller may wait: sleep on the fd, then run again. */

@@ -551,10 +551,19 @@ static int ooo_add(struct us_conn *c, uint32_t a, uint32_t b)
 }
 
 /* In-order data was taken: ACK every second segment (or at once after a
- * hole filled, or with delayed ACKs off), else within delack_ns. */
+ * hole filled, or with delayed ACKs off), else within delack_ns. Inside an
+ * RX burst the ACK of in-order data waits for the burst's end (us_ack_flush,
+ * stack.c): one ACK for all the segments it brought, not one per two. */
 static void ack_policy(struct us_ctx *s, struct us_conn *c, int filled)
 {
     if (++c->unacked_segs >= 2 || filled || s->cfg.delack_off) {
+        if (s->in_rx && !filled && !s->cfg.delack_off) {
+            if (!(c->flags & CF_ACKQ)) {
+                c->flags |= CF_ACKQ;
+                s->ackq[s->nackq++] = (int32_t)(c - s->conns);
+            }
+            return;
+        }
         c->flags |= CF_ACK_NOW;
     } else if (!c->delack_at) {
         c->delack_at = s->now + s->cfg.delack_ns;

@@ -132,6 +132,8 @@ enum us_cnt {
     US_CONN_TABLE_FULL,
     US_ZERO_WINDOW_PROBES,
     US_DELAYED_ACKS,
+    US_ACKS_PER_BURST, /* ACKs sent at the end of an RX burst for the in-order data it
+                          brought (one per connection, however many segments) */
     US_WINDOW_UPDATES,
     US_TX_POOL_EMPTY,
     US_TX_DROPPED_FULL,
@@ -187,6 +189,7 @@ extern const char *const us_cnt_names[US_CNT__COUNT];
 #define CF_SACKQ 0x20000u     /* out-of-order data held or a D-SACK owed, and CF_SACK: our
                                  segments carry SACK */
 #define CF_DSACK 0x40000u     /* a D-SACK block (dsack_s, dsack_e) goes first in the next one */
+#define CF_ACKQ 0x80000u      /* in us_ctx.ackq: its ACK goes after this RX burst */
 
 /* application view of a slot */
 enum us_app { APP_NONE = 0, APP_OPEN, APP_CLOSING, APP_GONE };
@@ -340,6 +343,12 @@ struct us_ctx {
      * probe), and since when that count has not grown. */
     uint64_t tx_left, tx_left_at;
     struct pktbuf *rxq[US_RX_BURST];
+    /* Connections whose in-order data asked for an ACK during the RX burst
+     * being processed (CF_ACKQ): one ACK each after the burst, for all the
+     * segments it brought, as Linux ACKs once per GRO packet. */
+    int32_t ackq[US_RX_BURST];
+    uint16_t nackq;
+    uint8_t in_rx; /* processing an RX burst: ACKs of in-order data wait for its end */
     uint64_t cnt[US_CNT__COUNT];
 };
 
