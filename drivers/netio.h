@@ -248,6 +248,10 @@ static inline void netio_abort(struct netio *io, int conn)
 {
     io->ops->abort(io, conn);
 }
+/* Room enough for any driver's counters: our stack's (about 100), the
+ * offloads it negotiated and its pktio's (afpacket about 40, dpdk its own
+ * and the PMD's xstats). A shorter array silently loses the last ones. */
+#define NETIO_MAX_COUNTERS 256
 static inline int netio_counters(struct netio *io, struct netio_counter *out, int max)
 {
     return io->ops->counters(io, out, max);
