@@ -844,8 +844,9 @@ void tcp_input(struct us_ctx *s, struct pktbuf *b, uint32_t src, uint32_t dst, c
         CNT(s, US_DROP_TCP_BAD_LEN);
         return;
     }
+    uint32_t ph = csum_pseudo(src, dst, IPPROTO_TCP_, (uint16_t)len);
     if (!(b->ol_flags & PKT_RX_L4_CSUM_OK) &&
-        csum_fold(csum_add(csum_pseudo(src, dst, IPPROTO_TCP_, (uint16_t)len), p, len)) != 0) {
+        csum_fold(len >= US_CSUM_LONG ? csum_add_long(ph, p, len) : csum_add(ph, p, len)) != 0) {
         CNT(s, US_DROP_TCP_BAD_CSUM);
         return;
     }

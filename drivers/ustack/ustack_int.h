@@ -408,6 +408,11 @@ static inline void wr32(void *p, uint32_t v)
 /* csum.c: internet checksum (RFC 1071) and incremental update (RFC 1624) */
 uint32_t csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t csum_update16(uint16_t csum, uint16_t old, uint16_t new_);
+/* csum_add for a run of a segment's size: with AVX2 where the CPU has it
+ * (about 3x the bytes per cycle of csum_add's carry chain, a few more
+ * instructions); the same result. */
+#define US_CSUM_LONG 256
+uint32_t csum_add_long(uint32_t sum, const void *data, size_t len);
 
 /* Fold and complement: the value to store (host order). */
 static inline uint16_t csum_fold(uint32_t sum)
