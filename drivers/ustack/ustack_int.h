@@ -188,8 +188,8 @@ extern const char *const us_cnt_names[US_CNT__COUNT];
 #define CF_NO_TLP 0x10000u    /* cfg.tlp_off */
 #define CF_SACKQ 0x20000u     /* out-of-order data held or a D-SACK owed, and CF_SACK: our
                                  segments carry SACK */
-#define CF_DSACK 0x40000u     /* a D-SACK block (dsack_s, dsack_e) goes first in the next one */
-#define CF_ACKQ 0x80000u      /* in us_ctx.ackq: its ACK goes after this RX burst */
+#define CF_DSACK 0x80000u     /* a D-SACK block (dsack_s, dsack_e) goes first in the next one */
+#define CF_ACKQ 0x100000u     /* in us_ctx.ackq: its ACK goes after this RX burst */
 
 /* application view of a slot */
 enum us_app { APP_NONE = 0, APP_OPEN, APP_CLOSING, APP_GONE };
