@@ -324,6 +324,17 @@ static uint32_t im_in_use(struct pktio *p)
     return m->inner->ops->in_use ? m->inner->ops->in_use(m->inner) : 0;
 }
 
+/* The inner link's figure while the frames stay in order and one for one
+ * (what we emit is the latest it queued; delayed frames are on the wire);
+ * with loss, duplication or reordering configured it could not be mapped
+ * to the frames our caller sent: -1. */
+static int64_t im_tx_pending(struct pktio *p)
+{
+    struct impair *m = im_of(p);
+    if (m->c.loss > 0 || m->c.dup > 0 || m->c.reorder > 0) return -1;
+    return pktio_tx_pending(m->inner);
+}
+
 const struct pktio_ops pktio_impair_ops = {
     .name = "impair",
     .help = "seeded loss/dup/reorder/corruption/delay around another pktio (impair_wrap)",
@@ -337,4 +348,5 @@ const struct pktio_ops pktio_impair_ops = {
     .info = im_info,
     .counters = im_counters,
     .in_use = im_in_use,
+    .tx_pending = im_tx_pending,
 };

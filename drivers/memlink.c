@@ -344,6 +344,17 @@ static uint32_t ml_in_use(struct pktio *p)
     return n;
 }
 
+/* Frames of ours in the peer's RX FIFO, not yet received. */
+static int64_t ml_tx_pending(struct pktio *p)
+{
+    struct ml_ep *e = ep_of(p);
+    struct ml_link *l = e->link;
+    ml_lock(l);
+    int64_t n = l->ep[1 - e->idx].count;
+    ml_unlock(l);
+    return n;
+}
+
 const struct pktio_ops pktio_memlink_ops = {
     .name = "memlink",
     .help = "in-memory link of two endpoints (memlink_pair; tests, deterministic runs)",
@@ -358,4 +369,5 @@ const struct pktio_ops pktio_memlink_ops = {
     .info = ml_info,
     .counters = ml_counters,
     .in_use = ml_in_use,
+    .tx_pending = ml_tx_pending,
 };

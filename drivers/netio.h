@@ -102,6 +102,14 @@ struct opt_group; /* drivers/opts.h */
 struct netio_src {
     const uint8_t *base;
     uint64_t period; /* 0: not periodic (a file mapping) */
+    /* Optional (a periodic source), else NULL: the RFC 1071 sums of base's
+     * prefixes, so a driver fills a segment's checksum without reading the
+     * bytes again. sum[0][i]: base[0 .. i) as big-endian 16-bit words from
+     * base[0], an odd last byte the high half of a word, folded to 16 bits,
+     * not complemented; sum[1][i]: the same of base[1 .. i) (i >= 1). For i
+     * in 0 .. 2 * period. The sum of base[a .. b) from a word boundary at a
+     * is then sum[a & 1][b] - sum[a & 1][a] in one's complement. */
+    const uint16_t *sum[2];
 };
 
 struct netio_ops {
@@ -240,6 +248,10 @@ static inline void netio_abort(struct netio *io, int conn)
 {
     io->ops->abort(io, conn);
 }
+/* Room enough for any driver's counters: our stack's (about 100), the
+ * offloads it negotiated and its pktio's (afpacket about 40, dpdk its own
+ * and the PMD's xstats). A shorter array silently loses the last ones. */
+#define NETIO_MAX_COUNTERS 256
 static inline int netio_counters(struct netio *io, struct netio_counter *out, int max)
 {
     return io->ops->counters(io, out, max);

@@ -93,6 +93,13 @@ struct pktio_ops {
     int (*counters)(struct pktio *p, struct netio_counter *out, int max);
     /* Buffers currently handed out or queued (for leak checks); may be NULL. */
     uint32_t (*in_use)(struct pktio *p);
+    /* Frames tx_burst accepted that have not left this host yet: still in
+     * the link's queue, not taken by the peer (a FIFO: they are the latest
+     * ones); -1 (or a NULL op) where the backend cannot tell. The stack's
+     * tail loss probe does not resend a segment still queued here (late,
+     * not lost), as Linux holds a retransmission while the original is
+     * still in the host's queues. */
+    int64_t (*tx_pending)(struct pktio *p);
 };
 
 struct pktio {
@@ -128,6 +135,11 @@ static inline void pktio_info(struct pktio *p, struct pktio_info *out)
 static inline int pktio_counters(struct pktio *p, struct netio_counter *out, int max)
 {
     return p->ops->counters(p, out, max);
+}
+/* ops->tx_pending, or -1 when the backend cannot tell. */
+static inline int64_t pktio_tx_pending(struct pktio *p)
+{
+    return p->ops->tx_pending ? p->ops->tx_pending(p) : -1;
 }
 static inline void pktio_close(struct pktio *p)
 {

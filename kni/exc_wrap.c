@@ -235,6 +235,13 @@ static uint32_t xw_in_use(struct pktio *p)
     return u + (w->exc->ops->in_use ? w->exc->ops->in_use(w->exc) : 0);
 }
 
+/* The data port's: the stack's segments go there (the exception port
+ * carries the kernel's frames only). */
+static int64_t xw_tx_pending(struct pktio *p)
+{
+    return pktio_tx_pending(xw_of(p)->data);
+}
+
 static void xw_close(struct pktio *p)
 {
     struct xw *w = xw_of(p);
@@ -256,6 +263,7 @@ static const struct pktio_ops xw_ops = {
     .info = xw_info,
     .counters = xw_counters,
     .in_use = xw_in_use,
+    .tx_pending = xw_tx_pending,
 };
 
 struct pktio *exc_wrap(struct pktio *data, struct pktio *exc, const struct exc_wrap_config *c,

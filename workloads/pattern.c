@@ -18,6 +18,9 @@
 
 /* Written once by build_table() under pthread_once, read-only afterwards. */
 static uint8_t table[2 * (size_t)PATTERN_PERIOD] __attribute__((aligned(64)));
+/* RFC 1071 sums of the table's prefixes from an even and from an odd start
+ * (pattern_sums): a sender checksums a body segment with two loads. */
+static uint16_t sums[2][2 * (size_t)PATTERN_PERIOD + 1];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 static int table_built; /* set (release) at the end of build_table */
 
@@ -39,6 +42,16 @@ static void build_table(void)
             table[i] = (uint8_t)(r >> (8 * b));
     }
     memcpy(table + PATTERN_PERIOD, table, PATTERN_PERIOD);
+    for (int odd = 0; odd < 2; odd++) {
+        uint32_t s = 0;
+        sums[odd][odd] = 0;
+        for (size_t j = (size_t)odd; j < 2 * (size_t)PATTERN_PERIOD; j++) {
+            /* byte j is a word's high half when (j - odd) is even */
+            s += ((j - (size_t)odd) & 1) ? table[j] : (uint32_t)table[j] << 8;
+            s = (s & 0xffff) + (s >> 16);
+            sums[odd][j + 1] = (uint16_t)s;
+        }
+    }
     __atomic_store_n(&table_built, 1, __ATOMIC_RELEASE);
 }
 
@@ -66,6 +79,13 @@ const uint8_t *pattern_at(uint64_t offset, size_t want, size_t *got)
     pattern_init();
     if (got) *got = want < PATTERN_PERIOD ? want : PATTERN_PERIOD;
     return table + offset % PATTERN_PERIOD;
+}
+
+void pattern_sums(const uint16_t *out[2])
+{
+    pattern_init();
+    out[0] = sums[0];
+    out[1] = sums[1];
 }
 
 size_t pattern_check(const uint8_t *src, uint64_t offset, size_t len)

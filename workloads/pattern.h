@@ -21,6 +21,10 @@ void pattern_fill(uint8_t *dst, uint64_t offset, size_t len);
 /* A pointer to at least `want` valid bytes of the body starting at offset
  * (at most PATTERN_PERIOD); *got says how many. Zero-copy sends use this. */
 const uint8_t *pattern_at(uint64_t offset, size_t want, size_t *got);
+/* The prefix sums of the table pattern_at points into (struct
+ * netio_src.sum, drivers/netio.h): sums[odd][i], i in 0 .. 2 *
+ * PATTERN_PERIOD. */
+void pattern_sums(const uint16_t *out[2]);
 /* Compares src with body bytes [offset, offset + len). Returns len when all
  * match, else the index of the first mismatch. */
 size_t pattern_check(const uint8_t *src, uint64_t offset, size_t len);

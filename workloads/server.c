@@ -576,6 +576,7 @@ static inline int pump(struct srv *s, struct conn *c)
             if (c->src == BODY_PATTERN) {
                 src.base = pattern_at(0, 0, NULL);
                 src.period = PATTERN_PERIOD;
+                pattern_sums(src.sum);
                 if (want > PATTERN_PERIOD) want = PATTERN_PERIOD;
             }
             ssize_t r = netio_send_ref(s->io, c->handle, &src, c->body_off, want);

@@ -119,6 +119,7 @@ struct dp {
     char (*xname)[DP_XNAME];
     struct dp_cap *cap; /* capture=, or NULL */
     int ring_slot;                     /* ring.c's pair, or -1 */
+    struct rte_ring *txr;              /* ring pair: this end's TX ring (the peer's RX) */
     int ring_end;                      /* 0: A, 1: B */
     char devname[RTE_ETH_NAME_MAX_LEN]; /* the ring end's vdev, "" before it exists */
     int registered;                    /* we rte_thread_register'ed owner */

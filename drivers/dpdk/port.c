@@ -69,6 +69,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 #define DP_MAX_XSTATS 40
 #define DP_ETH_HLEN 14u
@@ -676,6 +677,14 @@ static uint32_t dp_in_use(struct pktio *p)
     return rte_mempool_in_use_count(dp_of(p)->pool);
 }
 
+/* A ring pair's end: what waits in its TX ring, which the peer's RX takes
+ * from (net_ring's TX is that enqueue); -1 for other PMDs. */
+static int64_t dp_tx_pending(struct pktio *p)
+{
+    struct dp *d = dp_of(p);
+    return d->txr ? (int64_t)rte_ring_count(d->txr) : -1;
+}
+
 const struct pktio_ops pktio_dpdk_ops = {
     .name = "dpdk",
     .help = "DPDK ethdev on any PMD (vdev=net_ring0, vdev=net_tap0,iface=X, ring=NAME:A|B, or eal=...): "
@@ -692,6 +701,7 @@ const struct pktio_ops pktio_dpdk_ops = {
     .info = dp_info,
     .counters = dp_counters,
     .in_use = dp_in_use,
+    .tx_pending = dp_tx_pending,
 };
 
 #endif /* HAVE_DPDK */

@@ -178,6 +178,7 @@ int dp_ring_attach_locked(struct dp *d, const struct dp_opts *o, char *err, size
     d->port = (uint16_t)port;
     d->ring_slot = slot;
     d->ring_end = end;
+    d->txr = tx;
     if (rte_eth_dev_get_name_by_port(d->port, d->devname) != 0)
         snprintf(d->devname, sizeof(d->devname), "net_ring_%s", name);
     s->open[end] = 1;
@@ -196,6 +197,7 @@ void dp_ring_detach_locked(struct dp *d)
     s->open[d->ring_end] = 0;
     if (!s->open[0] && !s->open[1]) ring_slot_free_locked(s);
     d->ring_slot = -1;
+    d->txr = NULL;
 }
 
 #endif /* HAVE_DPDK */

@@ -6,6 +6,44 @@
  */
 #include "drivers/ustack/ustack_int.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CSUM_AVX2 1
+/* Payload-sized runs (a whole segment: the receiver's check of every data
+ * segment) are summed with AVX2 where the CPU has it: the adc chain below
+ * is one carry-dependent add per 8 bytes; here each 64-bit lane adds the
+ * low and the high 32-bit halves of its words in independent accumulators
+ * (the sum of 32-bit words is the RFC 1071 sum modulo 0xffff, 2^16 being 1
+ * there), about 3 times the bytes per cycle. */
+#define CSUM_AVX2_MIN 256
+
+/* The plain sum of the 32-bit little-endian words of p[0 .. n), n a
+ * multiple of 64 (below 2^35 bytes: no lane overflows). */
+__attribute__((target("avx2"))) static uint64_t sum32_avx2(const uint8_t *p, size_t n)
+{
+    const __m256i lo = _mm256_set1_epi64x(0xffffffffll);
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i < n; i += 64) {
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+        __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32));
+        a0 = _mm256_add_epi64(a0, _mm256_and_si256(v0, lo));
+        a1 = _mm256_add_epi64(a1, _mm256_srli_epi64(v0, 32));
+        a2 = _mm256_add_epi64(a2, _mm256_and_si256(v1, lo));
+        a3 = _mm256_add_epi64(a3, _mm256_srli_epi64(v1, 32));
+    }
+    __m256i t = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+    return (uint64_t)_mm_cvtsi128_si64(h) + (uint64_t)_mm_extract_epi64(h, 1);
+}
+
+static int have_avx2(void)
+{
+    static int v = -1; /* -1: not asked yet (a race only asks twice) */
+    if (__builtin_expect(v < 0, 0)) v = __builtin_cpu_supports("avx2") ? 1 : 0;
+    return v;
+}
+#endif
+
 /* a + b in one's complement over 64 bits (end-around carry) */
 static inline uint64_t add64(uint64_t a, uint64_t b)
 {
@@ -14,15 +52,16 @@ static inline uint64_t add64(uint64_t a, uint64_t b)
     return r;
 }
 
-/* One's-complement sum of len bytes (starting at an even offset of the
- * checksummed area) added to sum (not folded). On little-endian machines the
+/* csum_add's sum of p[0 .. len) continuing the 64-bit one's-complement
+ * accumulator s (0, or the vector loop's sum of what came before).
+ * csum_add: one's-complement sum of len bytes (starting at an even offset of
+ * the checksummed area) added to sum (not folded). On little-endian machines the
  * bytes are summed as native 64-bit words with end-around carry, any
  * alignment, and the folded result is byte-swapped at the end (RFC 1071
  * 2(B): the sum is byte-order independent). */
-uint32_t csum_add(uint32_t sum, const void *data, size_t len)
+static inline __attribute__((always_inline)) uint32_t csum_tail(uint64_t s, const uint8_t *p,
+                                                                 size_t len, uint32_t sum)
 {
-    const uint8_t *p = data;
-    uint64_t s = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #if defined(__x86_64__)
     /* One carry chain per 64 bytes (adc with a memory operand): half the
@@ -123,6 +162,26 @@ uint32_t csum_add(uint32_t sum, const void *data, size_t len)
     s += sum;
     s = (s & 0xffffffffu) + (s >> 32);
     return (uint32_t)s;
+}
+
+uint32_t csum_add(uint32_t sum, const void *data, size_t len)
+{
+    return csum_tail(0, data, len, sum);
+}
+
+uint32_t csum_add_long(uint32_t sum, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint64_t s = 0;
+#ifdef CSUM_AVX2
+    if (len >= CSUM_AVX2_MIN && have_avx2()) {
+        size_t n = len & ~(size_t)63;
+        s = sum32_avx2(p, n); /* < 2^40: a valid start of the one's-complement chain */
+        p += n;
+        len -= n;
+    }
+#endif
+    return csum_tail(s, p, len, sum);
 }
 
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), all host order. */

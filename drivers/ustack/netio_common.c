@@ -242,6 +242,10 @@ static uint32_t lossy_in_use(struct pktio *p)
     struct pktio *in = lossy_of(p)->in;
     return in->ops->in_use ? in->ops->in_use(in) : 0;
 }
+static int64_t lossy_tx_pending(struct pktio *p)
+{
+    return -1; /* it loses frames: not a FIFO of what the stack sent */
+}
 static void lossy_close(struct pktio *p)
 {
     pktio_close(lossy_of(p)->in);
@@ -258,6 +262,7 @@ static const struct pktio_ops lossy_ops = {
     .info = lossy_info,
     .counters = lossy_counters,
     .in_use = lossy_in_use,
+    .tx_pending = lossy_tx_pending,
     .close = lossy_close,
 };
 

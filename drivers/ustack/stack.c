@@ -74,6 +74,9 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_TLP_PROBES] = "tlp_probes",
     [US_TLP_NEW_DATA] = "tlp_new_data",
     [US_TLP_DEFERRED_BUSY] = "tlp_deferred_busy",
+    [US_TLP_DEFERRED_QUEUED] = "tlp_deferred_queued",
+    [US_TLP_DEFERRED_STALLED] = "tlp_deferred_stalled",
+    [US_TIMERS_DEFERRED_RX] = "timers_deferred_rx",
     [US_SACK_RECOVERIES] = "sack_recoveries",
     [US_SACK_RETRANSMITS] = "sack_retransmits",
     [US_RACK_REO_TIMEOUTS] = "rack_reo_timeouts",
@@ -81,6 +84,7 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_SACK_BLOCKS_RCVD] = "sack_blocks_rcvd",
     [US_SACK_BLOCKS_BAD] = "sack_blocks_bad",
     [US_DSACK_RCVD] = "dsack_rcvd",
+    [US_DSACK_SENT] = "dsack_sent",
     [US_SACK_ACKS_SENT] = "sack_acks_sent",
     [US_SACK_PERMITTED] = "sack_permitted",
     [US_TIMEOUTS] = "timeouts",
@@ -94,6 +98,7 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_CONN_TABLE_FULL] = "conn_table_full",
     [US_ZERO_WINDOW_PROBES] = "zero_window_probes",
     [US_DELAYED_ACKS] = "delayed_acks",
+    [US_ACKS_PER_BURST] = "acks_per_burst",
     [US_WINDOW_UPDATES] = "window_updates",
     [US_TX_POOL_EMPTY] = "tx_pool_empty",
     [US_TX_DROPPED_FULL] = "tx_dropped_full",
@@ -208,6 +213,18 @@ void us_tx_flush(struct us_ctx *s)
         s->tx_refused_at = s->now ? s->now : 1;
     }
     s->ntx = (uint16_t)(s->ntx - off);
+}
+
+uint64_t us_tx_left(struct us_ctx *s, int64_t *pending)
+{
+    int64_t q = pktio_tx_pending(s->pkt);
+    uint64_t left = s->cnt[US_TX_FRAMES] - (uint64_t)(q > 0 ? q : 0);
+    if (q >= 0 && left != s->tx_left) {
+        s->tx_left = left;
+        s->tx_left_at = s->now;
+    }
+    *pending = q;
+    return left;
 }
 
 void us_tx_drop_full(struct us_ctx *s, struct pktbuf *b)
@@ -361,10 +378,13 @@ static int emit(struct us_ctx *s, struct netio_event *evs, int max)
 
 /* ---- poll ---- */
 
+static void us_ack_flush(struct us_ctx *s);
+
 static void run_stack(struct us_ctx *s)
 {
     s->now = clock_now(s);
-    for (int burst = 0; burst < 8; burst++) {
+    int burst;
+    for (burst = 0; burst < US_RX_BURSTS; burst++) {
         uint16_t n = pktio_rx_burst(s->pkt, s->rxq, US_RX_BURST);
         if (!n) break;
         s->cnt[US_RX_FRAMES] += n;
@@ -374,10 +394,13 @@ static void run_stack(struct us_ctx *s)
             for (uint64_t w = (uint64_t)s->cfg.test_work_per_packet * n; w; w--)
                 acc += w;
         }
+        s->in_rx = 1;
         for (uint16_t j = 0; j < n; j++) {
             if (__builtin_expect(s->rxq[j]->ol_flags & PKT_RX_GRO, 0)) CNT(s, US_RX_GRO_FRAMES);
             eth_input(s, s->rxq[j]);
         }
+        s->in_rx = 0;
+        if (s->nackq) us_ack_flush(s);
         pktio_free(s->pkt, s->rxq, n);
         if (n < US_RX_BURST) break;
     }
@@ -385,10 +408,40 @@ static void run_stack(struct us_ctx *s)
         arp_timer(s);
         s->arp_next_scan = s->now + 100000000ull;
     }
-    if ((s->now >> US_TICK_SHIFT) != s->wheel_tick) tcp_timer_run(s); /* a tick passed */
+    if ((s->now >> US_TICK_SHIFT) != s->wheel_tick) { /* a tick passed */
+        /* RX first: frames still wait (after a descheduling, the ACKs of a
+         * whole window may): the timers would judge silence that is only
+         * unread, and a probe or RTO would resend what was delivered. They
+         * run once RX is drained, or after US_TIMER_DEFER_MAX polls. */
+        /* (burst == US_RX_BURSTS: every burst came full, more may wait) */
+        if (__builtin_expect(burst == US_RX_BURSTS, 0) && s->timer_defer < US_TIMER_DEFER_MAX) {
+            s->timer_defer++;
+            CNT(s, US_TIMERS_DEFERRED_RX);
+        } else {
+            int64_t q;
+            s->timer_defer = 0;
+            us_tx_left(s, &q); /* the peer's progress, for the probes */
+            tcp_timer_run(s);
+        }
+    }
     if (__builtin_expect(s->ka_next != 0, 0) && s->now >= s->ka_next) tcp_ka_run(s);
     if (s->ntx) us_tx_flush(s);
     if (s->stalled.count) us_tx_unstall(s);
+}
+
+/* The ACKs the RX burst's in-order data asked for (ack_policy, tcp_in.c):
+ * one per connection, unless data it sent meanwhile carried it. */
+static void us_ack_flush(struct us_ctx *s)
+{
+    for (uint16_t k = 0; k < s->nackq; k++) {
+        struct us_conn *c = &s->conns[s->ackq[k]];
+        c->flags &= ~CF_ACKQ;
+        if (c->state == TCPS_CLOSED || c->unacked_segs < 2) continue;
+        CNT(s, US_ACKS_PER_BURST);
+        c->flags |= CF_ACK_NOW;
+        tcp_output(s, c);
+    }
+    s->nackq = 0;
 }
 
 /* Nothing ready and the caller may wait: sleep on the fd, then run again. */

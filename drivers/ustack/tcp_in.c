@@ -551,10 +551,19 @@ static int ooo_add(struct us_conn *c, uint32_t a, uint32_t b)
 }
 
 /* In-order data was taken: ACK every second segment (or at once after a
- * hole filled, or with delayed ACKs off), else within delack_ns. */
+ * hole filled, or with delayed ACKs off), else within delack_ns. Inside an
+ * RX burst the ACK of in-order data waits for the burst's end (us_ack_flush,
+ * stack.c): one ACK for all the segments it brought, not one per two. */
 static void ack_policy(struct us_ctx *s, struct us_conn *c, int filled)
 {
     if (++c->unacked_segs >= 2 || filled || s->cfg.delack_off) {
+        if (s->in_rx && !filled && !s->cfg.delack_off) {
+            if (!(c->flags & CF_ACKQ)) {
+                c->flags |= CF_ACKQ;
+                s->ackq[s->nackq++] = (int32_t)(c - s->conns);
+            }
+            return;
+        }
         c->flags |= CF_ACK_NOW;
     } else if (!c->delack_at) {
         c->delack_at = s->now + s->cfg.delack_ns;
@@ -575,16 +584,27 @@ static void update_snd_wnd(struct us_ctx *s, struct us_conn *c, uint32_t seq, ui
     }
 }
 
+/* RFC 2883: [a, b) reached us before (below rcv_nxt, or inside data held
+ * out of order). The next segment (sent at once) reports it in its first
+ * SACK block, once, so that the sender learns that its retransmission (or
+ * the network's copy) was spurious. Only where SACK was agreed. */
+static void dsack_note(struct us_conn *c, uint32_t a, uint32_t b)
+{
+    c->flags |= CF_ACK_NOW;
+    if (!(c->flags & CF_SACK)) return;
+    c->dsack_s = a;
+    c->dsack_e = b;
+    c->flags |= CF_DSACK | CF_SACKQ;
+}
+
 static void rcv_data(struct us_ctx *s, struct us_conn *c, uint32_t seq, const uint8_t *d,
                      uint32_t n)
 {
     uint32_t cap = s->cfg.rcvbuf;
     if (SEQ_LT(seq, c->rcv_nxt)) {
         uint32_t cut = c->rcv_nxt - seq;
-        if (cut >= n) {
-            c->flags |= CF_ACK_NOW; /* a full duplicate: re-ACK */
-            return;
-        }
+        dsack_note(c, seq, cut >= n ? seq + n : c->rcv_nxt); /* re-ACK at once */
+        if (cut >= n) return; /* a full duplicate */
         d += cut;
         n -= cut;
         seq = c->rcv_nxt;
@@ -601,6 +621,11 @@ static void rcv_data(struct us_ctx *s, struct us_conn *c, uint32_t seq, const ui
         c->rb_off = 0;
     }
     if (rel > 0) {
+        for (uint8_t i = 0; i < c->n_ooo; i++)
+            if (SEQ_GEQ(seq, c->ooo_s[i]) && SEQ_LEQ(seq + n, c->ooo_e[i])) {
+                dsack_note(c, seq, seq + n); /* held already: all of it twice */
+                return;
+            }
         if (ooo_add(c, seq, seq + n) < 0) {
             CNT(s, US_OOO_DROPPED);
         } else {
@@ -630,7 +655,7 @@ static void rcv_data(struct us_ctx *s, struct us_conn *c, uint32_t seq, const ui
             i++;
         }
     }
-    if (filled && !c->n_ooo) c->flags &= ~CF_SACKQ;
+    if (filled && !c->n_ooo && !(c->flags & CF_DSACK)) c->flags &= ~CF_SACKQ;
     if (c->app == APP_OPEN) {
         us_queue_event(s, c, NETIO_P_READABLE);
     } else { /* nobody will read: discard */
@@ -671,6 +696,7 @@ static void synchronized(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32
         if (c->state == TCPS_TIME_WAIT && (fl & TH_FIN))
             tcp_set_rexmit(s, c, TK_TIME_WAIT, s->cfg.time_wait_ns);
         c->flags |= CF_ACK_NOW;
+        if (dlen && SEQ_LEQ(seq + dlen, c->rcv_nxt)) dsack_note(c, seq, seq + dlen);
         dlen = 0;
         fl &= (uint8_t)~TH_FIN;
         seq = c->rcv_nxt;
@@ -818,8 +844,9 @@ void tcp_input(struct us_ctx *s, struct pktbuf *b, uint32_t src, uint32_t dst, c
         CNT(s, US_DROP_TCP_BAD_LEN);
         return;
     }
+    uint32_t ph = csum_pseudo(src, dst, IPPROTO_TCP_, (uint16_t)len);
     if (!(b->ol_flags & PKT_RX_L4_CSUM_OK) &&
-        csum_fold(csum_add(csum_pseudo(src, dst, IPPROTO_TCP_, (uint16_t)len), p, len)) != 0) {
+        csum_fold(len >= US_CSUM_LONG ? csum_add_long(ph, p, len) : csum_add(ph, p, len)) != 0) {
         CNT(s, US_DROP_TCP_BAD_CSUM);
         return;
     }

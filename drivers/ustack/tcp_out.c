@@ -62,12 +62,34 @@ static inline void ring_copy(struct us_ctx *s, struct us_conn *c, uint8_t *dst, 
     s->cnt[US_TX_COPY_FRAME] += dlen;
 }
 
-/* The same where some of the ring's bytes are references (us_send_ref):
- * those pieces come straight from their source, a period at a time. */
-static __attribute__((noinline)) void ref_copy(struct us_ctx *s, struct us_conn *c, uint8_t *dst,
-                                               uint32_t dseq, uint32_t dlen)
+/* The RFC 1071 sum of base[a .. a + n) from a word boundary at a, from a
+ * source's prefix sums (struct netio_src.sum), folded to 16 bits. */
+static inline uint32_t src_sum(const struct netio_src *src, uint64_t a, uint32_t n)
 {
-    uint32_t end = dseq + dlen;
+    const uint16_t *t = src->sum[a & 1];
+    uint32_t v = (uint32_t)t[a + n] + (uint16_t)~t[a];
+    v = (v & 0xffff) + (v >> 16);
+    return (v & 0xffff) + (v >> 16);
+}
+
+/* A piece's sum (folded) at byte offset `at` of the summed area: at an odd
+ * offset its bytes are the other halves of the words (RFC 1071 2(B)). */
+static inline uint32_t sum_at(uint32_t v, uint32_t at)
+{
+    return (at & 1) ? ((v & 0xff) << 8 | v >> 8) : v;
+}
+
+/* The same where some of the ring's bytes are references (us_send_ref):
+ * those pieces come straight from their source, a period at a time. With
+ * want_sum, returns the RFC 1071 sum of the dlen bytes written (not
+ * folded): from the source's prefix sums where it has them (no second pass
+ * over the bytes), else summed from dst. */
+static __attribute__((noinline)) uint32_t ref_copy(struct us_ctx *s, struct us_conn *c,
+                                                   uint8_t *dst, uint32_t dseq, uint32_t dlen,
+                                                   int want_sum)
+{
+    uint32_t end = dseq + dlen, sum = 0;
+    const uint8_t *dst0 = dst;
     uint8_t i = 0;
     while (SEQ_LT(dseq, end)) {
         /* the first reference not wholly below dseq (they are in order) */
@@ -82,6 +104,7 @@ static __attribute__((noinline)) void ref_copy(struct us_ctx *s, struct us_conn 
         if (!r || SEQ_GT(r->seq, dseq)) { /* ring bytes up to the next reference */
             uint32_t k = r && SEQ_LT(r->seq, end) ? r->seq - dseq : end - dseq;
             ring_copy(s, c, dst, dseq, k);
+            if (want_sum) sum += sum_at(csum_add(0, dst, k), (uint32_t)(dst - dst0));
             dst += k, dseq += k;
             continue;
         }
@@ -92,18 +115,23 @@ static __attribute__((noinline)) void ref_copy(struct us_ctx *s, struct us_conn 
             uint32_t m = k - done;
             if (p && m > p) m = (uint32_t)p; /* base holds the period twice */
             memcpy(dst + done, r->src.base + at, m);
+            if (want_sum)
+                sum += sum_at(p && r->src.sum[0] ? src_sum(&r->src, at, m)
+                                                 : csum_add(0, dst + done, m),
+                              (uint32_t)(dst + done - dst0));
             done += m;
         }
         s->cnt[US_TX_FILL_FRAME] += k;
         dst += k, dseq += k;
     }
+    return sum;
 }
 
 static inline void copy_from_ring(struct us_ctx *s, struct us_conn *c, uint8_t *dst, uint32_t dseq,
                                   uint32_t dlen)
 {
     if (__builtin_expect(c->ref_n != 0, 0))
-        ref_copy(s, c, dst, dseq, dlen);
+        ref_copy(s, c, dst, dseq, dlen, 0);
     else
         ring_copy(s, c, dst, dseq, dlen);
 }
@@ -148,7 +176,17 @@ emit_tmpl(struct us_ctx *s, struct us_conn *c, struct pktbuf *b, const uint8_t *
     th[13] = flags;
     wr16(th + 14, win);
     memset(th + 16, 0, 4); /* checksum, urgent pointer */
-    if (dlen) copy_from_ring(s, c, th + 20, dseq, dlen);
+    int dsum_ok = 0; /* dsum: the data's sum, taken while filling (references) */
+    uint32_t dsum = 0;
+    if (dlen) {
+        if (__builtin_expect(c->ref_n != 0, 0)) {
+            /* we sum the segment: no checksum offload, no TSO (tso_mark) */
+            dsum_ok = !(s->offloads & PKT_TX_L4_CSUM) && dlen <= c->smss;
+            dsum = ref_copy(s, c, th + 20, dseq, dlen, dsum_ok);
+        } else {
+            ring_copy(s, c, th + 20, dseq, dlen);
+        }
+    }
     uint32_t l4 = 20 + dlen, tot = IP_HLEN + l4;
     uint16_t id = s->ip_id++;
     wr16(ip + 2, (uint16_t)tot);
@@ -165,6 +203,8 @@ emit_tmpl(struct us_ctx *s, struct us_conn *c, struct pktbuf *b, const uint8_t *
         wr16(th + 16,
              (uint16_t)~csum_fold(csum_pseudo(s->ip, c->raddr, IPPROTO_TCP_, (uint16_t)l4)));
         b->ol_flags |= PKT_TX_L4_CSUM;
+    } else if (dsum_ok) { /* the header's last 16 bytes; the data's sum is known */
+        wr16(th + 16, csum_fold(csum_add(c->tmpl_tcpsum + l4 + dsum, th + 4, 16)));
     } else {
         wr16(th + 16, csum_fold(csum_add(c->tmpl_tcpsum + l4, th + 4, l4 - 4)));
     }
@@ -253,7 +293,8 @@ static inline int sack_due(const struct us_conn *c)
 /* Bytes of the SACK option sack_opt() builds (two NOPs, kind, length, blocks). */
 static inline uint32_t sack_optlen(const struct us_conn *c)
 {
-    return 4u + 8u * (c->n_ooo < TCP_SACK_BLOCKS ? c->n_ooo : TCP_SACK_BLOCKS);
+    uint32_t n = c->n_ooo + ((c->flags & CF_DSACK) ? 1u : 0u);
+    return 4u + 8u * (n < TCP_SACK_BLOCKS ? n : TCP_SACK_BLOCKS);
 }
 
 /* The most data bytes a segment may carry: the options take their room. */
@@ -263,17 +304,28 @@ static inline uint32_t seg_max(const struct us_conn *c)
 }
 
 /* RFC 2018 section 4: the block holding the latest out-of-order segment
- * first, then the others. */
+ * first, then the others; RFC 2883: a D-SACK block (CF_DSACK) before them
+ * all. (A D-SACK inside an out-of-order range is followed by that range:
+ * it holds the latest segment, the duplicate.) */
 static uint32_t sack_opt(const struct us_conn *c, uint8_t *o)
 {
     uint32_t n = 0, first = 0;
-    for (uint8_t i = 0; i < c->n_ooo; i++)
-        if (SEQ_GEQ(c->ooo_last, c->ooo_s[i]) && SEQ_LT(c->ooo_last, c->ooo_e[i])) first = i;
     o[0] = o[1] = TCPOPT_NOP;
     o[2] = TCPOPT_SACK;
-    wr32(o + 4, c->ooo_s[first]);
-    wr32(o + 8, c->ooo_e[first]);
-    n = 1;
+    if (c->flags & CF_DSACK) {
+        wr32(o + 4, c->dsack_s);
+        wr32(o + 8, c->dsack_e);
+        n = 1;
+    }
+    uint32_t last = c->ooo_last;
+    if (n && SEQ_GT(c->dsack_e, c->rcv_nxt)) last = c->dsack_s;
+    for (uint8_t i = 0; i < c->n_ooo; i++)
+        if (SEQ_GEQ(last, c->ooo_s[i]) && SEQ_LT(last, c->ooo_e[i])) first = i;
+    if (c->n_ooo) {
+        wr32(o + 4 + 8 * n, c->ooo_s[first]);
+        wr32(o + 8 + 8 * n, c->ooo_e[first]);
+        n++;
+    }
     for (uint8_t i = 0; i < c->n_ooo && n < TCP_SACK_BLOCKS; i++) {
         if (i == first) continue;
         wr32(o + 4 + 8 * n, c->ooo_s[i]);
@@ -284,17 +336,30 @@ static uint32_t sack_opt(const struct us_conn *c, uint8_t *o)
     return 4 + 8 * n;
 }
 
+/* A segment with the SACK option went: a D-SACK is reported once (RFC
+ * 2883); blocks stay due while out-of-order data is held. */
+static void sack_sent(struct us_ctx *s, struct us_conn *c)
+{
+    CNT(s, US_SACK_ACKS_SENT);
+    if (!(c->flags & CF_DSACK)) return;
+    CNT(s, US_DSACK_SENT);
+    c->flags &= ~CF_DSACK;
+    if (!c->n_ooo) c->flags &= ~CF_SACKQ;
+}
+
 /* One segment at seq with up to len bytes of the send ring, FIN if asked.
  * Inlined into its two callers: tcp_output's loop is the per-request path. */
 static __attribute__((noinline)) int send_seg_sack(struct us_ctx *s, struct us_conn *c,
                                                    uint32_t seq, uint32_t len, uint8_t fl)
 {
     uint8_t opt[4 + 8 * TCP_SACK_BLOCKS];
-    uint32_t n = sack_opt(c, opt);
-    if (!emit_inl(s, c, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0), opt,
-                  n, seq, len))
+    /* (a loop that began with blocks due may have sent the last of them: a
+     * lone D-SACK goes once; an empty SACK option would be malformed) */
+    uint32_t n = sack_due(c) ? sack_opt(c, opt) : 0;
+    if (!emit_inl(s, c, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, fl, adv_window(s, c, 0),
+                  n ? opt : NULL, n, seq, len))
         return 0;
-    CNT(s, US_SACK_ACKS_SENT);
+    if (n) sack_sent(s, c);
     acked_now(c);
     return 1;
 }
@@ -367,7 +432,7 @@ int tcp_send_ack(struct us_ctx *s, struct us_conn *c)
         c->flags |= CF_ACK_NOW; /* still owed: sent when the queue drains */
         return 0;
     }
-    if (n) CNT(s, US_SACK_ACKS_SENT);
+    if (n) sack_sent(s, c);
     acked_now(c);
     return 1;
 }
@@ -492,6 +557,25 @@ void tcp_tlp_fire(struct us_ctx *s, struct us_conn *c)
         tcp_set_rexmit(s, c, TK_RTO, c->rto);
         return;
     }
+    /* The latest segment is still on this host: in our TX queue, or in the
+     * link's (pktio tx_pending; a net_ring pair's ring, memlink's FIFO) when
+     * the peer has not taken it (its thread descheduled, busy): late, not
+     * lost, and a probe would only queue behind it. The RTO guards it. */
+    int64_t q;
+    uint32_t left = (uint32_t)us_tx_left(s, &q);
+    if ((int32_t)(left - c->tail_tx) < 0) {
+        CNT(s, US_TLP_DEFERRED_QUEUED);
+        tcp_set_rexmit(s, c, TK_RTO, c->rto);
+        return;
+    }
+    /* The peer took the tail, and then nothing more for half the probe
+     * timeout though our frames wait for it: it stopped running (a thread
+     * descheduled with our segments in hand), the silence is not a loss. */
+    if (q > 0 && s->now - s->tx_left_at >= c->srtt + US_TLP_MIN_NS / 2) {
+        CNT(s, US_TLP_DEFERRED_STALLED);
+        tcp_set_rexmit(s, c, TK_RTO, c->rto);
+        return;
+    }
     CNT(s, US_TLP_PROBES);
     uint32_t smax = seg_max(c), avail = unsent_from(c, c->snd_nxt);
     uint32_t room = c->snd_una + c->snd_wnd - c->snd_nxt;
@@ -534,6 +618,7 @@ static inline __attribute__((always_inline)) void output_loop(struct us_ctx *s, 
         int fin = fin_due(c, c->snd_nxt, len) && len == avail;
         if (!len && !fin) break;
         if (!send_seg_x(s, c, c->snd_nxt, len, fin, len == avail, sk)) {
+            if (sent) c->tail_tx = (uint32_t)(s->cnt[US_TX_FRAMES] + s->ntx);
             sent = -1; /* stalled: snd_nxt stays, the segment (and any owed ACK) goes when the
                           queue drains */
             break;
@@ -548,7 +633,10 @@ static inline __attribute__((always_inline)) void output_loop(struct us_ctx *s, 
         sent = 1;
         if (fin || (len == avail && !(c->flags & CF_FIN_QUEUED))) break; /* nothing left */
     }
-    if (sent > 0) tcp_arm_xmit_timer(s, c, 0);
+    if (sent > 0) {
+        c->tail_tx = (uint32_t)(s->cnt[US_TX_FRAMES] + s->ntx); /* the last frame queued */
+        tcp_arm_xmit_timer(s, c, 0);
+    }
     if (!sent && (c->flags & CF_ACK_NOW)) tcp_send_ack(s, c);
     /* nothing in flight, data waiting, peer window closed: persist */
     if (c->snd_wnd == 0 && c->snd_una == c->snd_max && unsent_from(c, c->snd_nxt) &&

@@ -21,6 +21,11 @@
 #include <string.h>
 
 #define US_RX_BURST 32
+#define US_RX_BURSTS 8 /* RX bursts per poll at most */
+/* Polls in a row whose RX bursts ran out with frames still waiting may put
+ * the timers off (see run_stack): a stack back from a descheduling reads
+ * the ACKs that came meanwhile before its probe timers judge the silence */
+#define US_TIMER_DEFER_MAX 16
 #define US_TX_BATCH 64  /* TX queue capacity: the largest and default tx_burst */
 #define US_ARP_SIZE 256 /* power of two */
 #define US_ARP_PROBE 8
@@ -98,6 +103,13 @@ enum us_cnt {
     US_TLP_NEW_DATA,      /* ... of them new data rather than the last segment again */
     US_TLP_DEFERRED_BUSY, /* probes not sent: our TX path was refusing frames (the tail is
                              queued here, not lost); the RTO guards it instead */
+    US_TLP_DEFERRED_QUEUED, /* ... the link said the tail's frame had not left this host yet
+                               (pktio tx_pending: the peer has not taken it) */
+    US_TLP_DEFERRED_STALLED, /* ... the peer had taken the tail but nothing since, for half
+                                a probe timeout, while our frames waited for it: it is not
+                                running (descheduled), nothing says a loss */
+    US_TIMERS_DEFERRED_RX, /* timer runs put off a poll: frames were still waiting to be
+                              received (the ACK a timer would miss may be among them) */
     US_SACK_RECOVERIES,   /* recoveries entered on SACK loss detection (RFC 6675 / RACK) */
     US_SACK_RETRANSMITS,  /* holes the scoreboard retransmitted */
     US_RACK_REO_TIMEOUTS, /* holes declared lost when the reordering window ran out */
@@ -106,6 +118,7 @@ enum us_cnt {
     US_SACK_BLOCKS_BAD,   /* ... ignored (outside snd_una..snd_max, empty) */
     US_DSACK_RCVD,        /* D-SACKs (RFC 2883): the peer got a segment twice, so a
                              retransmission was spurious, not a repair of a loss */
+    US_DSACK_SENT,        /* ... that we sent: a segment reached us twice */
     US_SACK_ACKS_SENT,    /* segments we sent carrying SACK blocks */
     US_SACK_PERMITTED,    /* connections on which both sides agreed to SACK */
     US_TIMEOUTS,
@@ -119,6 +132,8 @@ enum us_cnt {
     US_CONN_TABLE_FULL,
     US_ZERO_WINDOW_PROBES,
     US_DELAYED_ACKS,
+    US_ACKS_PER_BURST, /* ACKs sent at the end of an RX burst for the in-order data it
+                          brought (one per connection, however many segments) */
     US_WINDOW_UPDATES,
     US_TX_POOL_EMPTY,
     US_TX_DROPPED_FULL,
@@ -173,8 +188,11 @@ extern const char *const us_cnt_names[US_CNT__COUNT];
 #define CF_SACK 0x4000u       /* both sides sent SACK-permitted (RFC 2018) */
 #define CF_LR 0x8000u         /* n_sack or tlp_hi set: new_ack has scoreboard or probe work */
 #define CF_NO_TLP 0x10000u    /* cfg.tlp_off */
-#define CF_SACKQ 0x20000u     /* out-of-order data held and CF_SACK: our segments carry SACK */
+#define CF_SACKQ 0x20000u     /* out-of-order data held or a D-SACK owed, and CF_SACK: our
+                                 segments carry SACK */
 #define CF_RCVCAP 0x40000u    /* the application capped the receive window (us_ctx.rcvcap) */
+#define CF_DSACK 0x80000u     /* a D-SACK block (dsack_s, dsack_e) goes first in the next one */
+#define CF_ACKQ 0x100000u     /* in us_ctx.ackq: its ACK goes after this RX burst */
 
 /* application view of a slot */
 enum us_app { APP_NONE = 0, APP_OPEN, APP_CLOSING, APP_GONE };
@@ -213,6 +231,7 @@ struct us_conn {
     uint8_t tkind, nretx, snd_ws, rcv_ws;
     uint16_t smss, unacked_segs;
     uint32_t dupacks;
+    uint32_t dsack_s; /* with CF_DSACK: [dsack_s, dsack_e) arrived twice (RFC 2883) */
     void *ctx;
     /* send side: sbuf is a ring; byte at sequence sb_seq sits at sb_head */
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
@@ -238,17 +257,22 @@ struct us_conn {
     /* RTT (RFC 6298) */
     uint64_t srtt, rttvar, rto, rtt_start, persist_ns;
     uint32_t rtt_seq;
+    uint32_t dsack_e;
     /* Send-ring bytes that are references (netio_send_ref), not copies: a
      * ring of ref_n entries from ref_head in refs[US_REFS] (allocated with
      * sbuf), in sequence order. Their ring space is reserved but never
      * written: frames are filled from the source (tcp_out.c). */
     struct us_ref *refs;
     uint8_t ref_head, ref_n;
-    /* to 512 bytes: a slot's address is then index << 9, one instruction on
-     * every lookup (at 496 it took three: the gate counts them) */
-    uint8_t pad_[6];
+    /* The link-wide index (us_ctx.tx_seq) of the frame that carried the
+     * latest new data: a probe waits while the link says that frame has not
+     * left this host (pktio tx_pending). */
+    uint32_t tail_tx;
+    /* (512 bytes exactly, checked below: a slot's address is then index <<
+     * 9, one instruction on every lookup; at 496 it took three, the gate
+     * counts them. Room left: the 2 bytes after ref_n.) */
 };
-_Static_assert(sizeof(struct us_conn) == 512, "us_conn: keep it 512 bytes (adjust pad_)");
+_Static_assert(sizeof(struct us_conn) == 512, "us_conn: keep it 512 bytes");
 
 #define US_ARP_PENDING 32 /* like Linux's unres_qlen, in frames */
 struct us_arp_ent {
@@ -322,7 +346,18 @@ struct us_ctx {
     struct netio_ring stalled;
     uint8_t *stall_mark;
     uint64_t tx_refused_at; /* when the pktio last refused frames (0: never) */
+    uint8_t timer_defer;    /* polls in a row that put the timers off (US_TIMER_DEFER_MAX) */
+    /* Where pktio tx_pending answers: how many of our frames had left this
+     * host (taken by the peer) at the latest look (each timer tick, each
+     * probe), and since when that count has not grown. */
+    uint64_t tx_left, tx_left_at;
     struct pktbuf *rxq[US_RX_BURST];
+    /* Connections whose in-order data asked for an ACK during the RX burst
+     * being processed (CF_ACKQ): one ACK each after the burst, for all the
+     * segments it brought, as Linux ACKs once per GRO packet. */
+    int32_t ackq[US_RX_BURST];
+    uint16_t nackq;
+    uint8_t in_rx; /* processing an RX burst: ACKs of in-order data wait for its end */
     uint64_t cnt[US_CNT__COUNT];
 };
 
@@ -382,6 +417,11 @@ static inline void wr32(void *p, uint32_t v)
 /* csum.c: internet checksum (RFC 1071) and incremental update (RFC 1624) */
 uint32_t csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t csum_update16(uint16_t csum, uint16_t old, uint16_t new_);
+/* csum_add for a run of a segment's size: with AVX2 where the CPU has it
+ * (about 3x the bytes per cycle of csum_add's carry chain, a few more
+ * instructions); the same result. */
+#define US_CSUM_LONG 256
+uint32_t csum_add_long(uint32_t sum, const void *data, size_t len);
 
 /* Fold and complement: the value to store (host order). */
 static inline uint16_t csum_fold(uint32_t sum)
@@ -485,6 +525,10 @@ static inline void us_tx_roomy(struct us_ctx *s, struct pktbuf *b)
 /* c could not send (queue full, or no buffer): count the stall and service
  * c once the queue drains. */
 void us_tx_stall(struct us_ctx *s, struct us_conn *c);
+/* How many of our frames have left this host (handed to the pktio and no
+ * longer in the link's queue, pktio tx_pending); notes when that grew
+ * (tx_left_at). *pending: the link's figure, -1 when it cannot tell. */
+uint64_t us_tx_left(struct us_ctx *s, int64_t *pending);
 struct pktbuf *us_alloc(struct us_ctx *s);
 /* A buffer for a TSO frame (pktio_alloc_tso), NULL counted as tx_tso_nobuf. */
 struct pktbuf *us_alloc_tso(struct us_ctx *s);

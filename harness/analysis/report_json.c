@@ -61,8 +61,8 @@ static json_t *latency_json(const struct hist *h)
 /* rx_frames and tx_frames of io, when its driver has them. */
 static int frame_counters(struct netio *io, uint64_t *rx, uint64_t *tx)
 {
-    struct netio_counter c[128];
-    int n = netio_counters(io, c, 128), got = 0;
+    struct netio_counter c[NETIO_MAX_COUNTERS];
+    int n = netio_counters(io, c, NETIO_MAX_COUNTERS), got = 0;
     for (int i = 0; i < n; i++) {
         if (strcmp(c[i].name, "rx_frames") == 0) *rx = c[i].value, got |= 1;
         if (strcmp(c[i].name, "tx_frames") == 0) *tx = c[i].value, got |= 2;
@@ -178,8 +178,8 @@ json_t *report_server_json(const char *driver, const struct srv_stats *st, struc
 
 json_t *report_json_counters(struct netio *io)
 {
-    struct netio_counter c[128];
-    int n = netio_counters(io, c, 128);
+    struct netio_counter c[NETIO_MAX_COUNTERS];
+    int n = netio_counters(io, c, NETIO_MAX_COUNTERS);
     json_t *o = json_object();
     for (int i = 0; i < n; i++) json_object_set_new(o, c[i].name, json_integer((json_int_t)c[i].value));
     return o;

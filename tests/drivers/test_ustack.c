@@ -570,6 +570,21 @@ Test(ustack, zero_window_then_update)
     rig_close(&r);
 }
 
+/* The records take NETIO_MAX_COUNTERS counters of a driver: the stack's own
+ * leave room for a pktio's (afpacket has about 40, dpdk its xstats too; at
+ * 128 the stack's growth once cut afpacket's last ones off the records). */
+Test(ustack, counters_leave_room_for_the_pktio)
+{
+    struct rig r;
+    rig_open(&r, 0, 0, NULL);
+    struct netio_counter cs[1024];
+    int n = netio_counters(r.s[0].io, cs, 1024);
+    int link = pktio_counters(r.sr.link[0], cs, 1024);
+    cr_assert_lt(n - link, NETIO_MAX_COUNTERS - 100, "the stack has %d counters of %d", n - link,
+                 NETIO_MAX_COUNTERS);
+    rig_close(&r);
+}
+
 Test(ustack, abort_resets_peer_and_counters_named)
 {
     struct rig r;

@@ -145,7 +145,9 @@ static void done(struct run *u)
 static struct netio_src pattern_src(void)
 {
     pattern_init();
-    return (struct netio_src){.base = pattern_at(0, 0, NULL), .period = PATTERN_PERIOD};
+    struct netio_src s = {.base = pattern_at(0, 0, NULL), .period = PATTERN_PERIOD};
+    pattern_sums(s.sum); /* checksums from the prefix sums, as the server sends */
+    return s;
 }
 
 /* Clean link: the header is copied twice (ring, frame), the body once. */
@@ -158,6 +160,7 @@ Test(ustack_sendref, counters_count_exactly_the_copies_made)
     cr_assert_eq(pattern_check(u.got + HDR, 0, body), body, "body differs");
     struct netio *s = u.r.io[0];
     cr_assert_eq(ctr(s, "retransmits"), 0);
+    cr_assert_eq(ctr(u.r.io[1], "drop_tcp_bad_csum"), 0, "segments summed from the prefix sums");
     cr_assert_eq(ctr(s, "tx_copy_sndbuf_bytes"), HDR);
     cr_assert_eq(ctr(s, "tx_copy_frame_bytes"), HDR);
     cr_assert_eq(ctr(s, "tx_fill_frame_bytes"), body);

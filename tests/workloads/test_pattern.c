@@ -236,3 +236,38 @@ Test(pattern, check_handles_mismatch_in_second_period)
     cr_expect_eq(pattern_check(b + at + 1, at + 1, len - at - 1), len - at - 1);
     free(b);
 }
+
+/* RFC 1071 sum of p[0 .. n) as big-endian words, an odd last byte the high
+ * half, folded to 16 bits: the reference for the prefix sums. */
+static uint32_t naive_sum(const uint8_t *p, size_t n)
+{
+    uint64_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (i & 1) ? p[i] : (uint32_t)p[i] << 8;
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint32_t)s;
+}
+
+/* The prefix sums give every range's sum, from an even or an odd start, of
+ * any length up to a period, by one's-complement subtraction. */
+Test(pattern, prefix_sums_give_every_range_sum)
+{
+    const uint16_t *t[2];
+    pattern_sums(t);
+    const uint8_t *base = pattern_at(0, 0, NULL);
+    uint64_t x = 12345;
+    for (int k = 0; k < 20000; k++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        size_t a = (size_t)(x >> 33) % PATTERN_PERIOD, n = (size_t)(x >> 13) % 1600;
+        if (k % 7 == 0) n = (size_t)(x >> 20) % (PATTERN_PERIOD + 1);
+        if (k == 0) a = 0, n = 2 * (size_t)PATTERN_PERIOD; /* the whole table */
+        uint32_t v = (uint32_t)t[a & 1][a + n] + (uint16_t)~t[a & 1][a];
+        v = (v & 0xffff) + (v >> 16);
+        v = (v & 0xffff) + (v >> 16);
+        uint32_t want = naive_sum(base + a, n);
+        /* one's complement: 0 and 0xffff are the same number */
+        cr_assert(v == want || (v % 0xffff == want % 0xffff),
+                  "sum of [%zu, %zu): %#x, want %#x", a, a + n, v, want);
+    }
+}
