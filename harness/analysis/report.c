@@ -152,34 +152,29 @@ static int client_dut(const struct run_model *pd, size_t w)
     return strcmp(dut_of(pd, w), "client") == 0;
 }
 
-/* The first record of workload w that names the fixed server (peer), or NULL. */
-static json_t *peer_of(const struct run_model *pd, size_t w)
+/* The object `key` of the first record of workload w that has one, or NULL
+ * ("peer": the fixed server; "app": the stock applications). */
+static json_t *wl_record_obj(const struct run_model *pd, size_t w, const char *key)
 {
     size_t i;
     json_t *rec;
     json_array_foreach(pd->records, i, rec)
     {
         const char *wn = str_at(json_object_get(rec, "workload"), "name");
-        json_t *peer = json_object_get(rec, "peer");
-        if (wn && peer && strcmp(wn, pd->workloads[w]) == 0) return peer;
+        json_t *v = json_object_get(rec, key);
+        if (wn && v && strcmp(wn, pd->workloads[w]) == 0) return v;
     }
     return NULL;
 }
 
-/* "DUT: client (downloader); fixed server: nginx 1.22.1-9 on kernel sockets
- * (harness/run/nginx.conf ...), pinned to CPU 0", or "DUT: server; ...". */
-/* The first record of workload w that names applications (app), or NULL. */
+static json_t *peer_of(const struct run_model *pd, size_t w)
+{
+    return wl_record_obj(pd, w, "peer");
+}
+
 static json_t *app_of(const struct run_model *pd, size_t w)
 {
-    size_t i;
-    json_t *rec;
-    json_array_foreach(pd->records, i, rec)
-    {
-        const char *wn = str_at(json_object_get(rec, "workload"), "name");
-        json_t *app = json_object_get(rec, "app");
-        if (wn && app && strcmp(wn, pd->workloads[w]) == 0) return app;
-    }
-    return NULL;
+    return wl_record_obj(pd, w, "app");
 }
 
 /* A workload with stock applications (issue 17): which server and which
@@ -210,6 +205,8 @@ static void app_line(FILE *f, json_t *app)
     fprintf(f, ".");
 }
 
+/* "DUT: client (downloader); fixed server: nginx 1.22.1-9 on kernel sockets
+ * (harness/run/nginx.conf ...), pinned to CPU 0", or "DUT: server; ...". */
 static void dut_line(FILE *f, const struct run_model *pd, size_t w)
 {
     const char *mode = str_at(pd->specs[w], "mode");
