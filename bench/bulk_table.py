@@ -6,9 +6,10 @@ Usage: bulk_table.py RESULTS_DIR   (the directory holding summary.json)
 
 Per workload and driver, medians over the ok trials: req/s (ka-64k) or
 download seconds and Gbit/s (download-1g), p99, retransmissions and the
-spurious ones (the peer's D-SACKs), drops the generator's kernel counted
-(its softnet backlog, socket queues, veth end: loss that is the wire's or
-the kernel's, not our stack's), copies per body byte by our code, the ratio
+spurious ones (the peer's D-SACKs), drops the generator's namespace counted
+(its socket queues and veth end: loss that is the wire's or the kernel's,
+not our stack's; the machine-wide softnet backlog drops are a metric of
+their own, machine_softnet_drops), copies per body byte by our code, the ratio
 to the kernel row (speed: higher is better), and the DUT core's cycles per
 frame split by the server process's user and system time (ours vs the
 kernel's: on veth the kernel's share includes the generator's receive path,
