@@ -195,15 +195,6 @@ const struct opt_def afp_opt_defs[] = {
     OPT_END,
 };
 
-/* Whether "key=..." is among opts (the value is not looked at). */
-static int given(const char *const *opts, const char *key)
-{
-    size_t n = strlen(key);
-    for (; opts && *opts; opts++)
-        if (!strncmp(*opts, key, n) && (*opts)[n] == '=') return 1;
-    return 0;
-}
-
 /* A V2 slot holding a 64 KiB super-frame: the kernel puts the frame at
  * TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + the virtio_net_hdr (tpacket_rcv's
  * netoff), so the slot needs that much before AFP_BIG_CAP. */
@@ -220,7 +211,7 @@ static int v2_big_slots(const char *const *opts, struct afp_opts *o, long page, 
 {
     if (o->version != 2 || !o->offloads || o->frame_size >= AFP_V2_BIG_NEED) return 0;
     uint32_t need = (AFP_V2_BIG_NEED + (uint32_t)page - 1) / (uint32_t)page * (uint32_t)page;
-    if (given(opts, "frame_size")) {
+    if (opts_value(opts, "frame_size", 0)) {
         snprintf(err, errlen,
                  "afpacket: frame_size=%u is too small for version=2 with offloads=1: a GRO "
                  "super-frame needs a %u-byte slot (set frame_size=%u, or use version=3)",
@@ -228,8 +219,8 @@ static int v2_big_slots(const char *const *opts, struct afp_opts *o, long page, 
         return -1;
     }
     o->frame_size = need;
-    if (!given(opts, "block_size")) o->block_size = need;
-    if (!given(opts, "block_count")) o->block_count = AFP_V2_BIG_BLOCKS;
+    if (!opts_value(opts, "block_size", 0)) o->block_size = need;
+    if (!opts_value(opts, "block_count", 0)) o->block_count = AFP_V2_BIG_BLOCKS;
     return 0;
 }
 
