@@ -178,9 +178,8 @@ static int probe_once(const char *ip, uint16_t port, int redis, int *reached)
     const char *q = redis ? "PING\r\n" : req, *want = redis ? "+PONG" : "HTTP/1.1 200";
     char buf[512];
     int ok = -1;
-    *reached = 0;
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && (*reached = 1) &&
-        write(fd, q, strlen(q)) == (ssize_t)strlen(q)) {
+    *reached = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (*reached && write(fd, q, strlen(q)) == (ssize_t)strlen(q)) {
         ssize_t n = read(fd, buf, sizeof(buf) - 1);
         if (n >= (ssize_t)strlen(want) && memcmp(buf, want, strlen(want)) == 0) ok = 0;
     }
