@@ -122,6 +122,7 @@ static void on_rto(struct us_ctx *s, struct us_conn *c)
         return;
     }
     CNT(s, US_TIMEOUTS);
+    tcp_undo_begin(c); /* a D-SACK of every resend undoes the cut (tcp_sack.c) */
     /* RFC 5681 eq. 4 and loss window; RFC 6582: leave recovery */
     uint32_t flight = c->snd_max - c->snd_una;
     uint32_t half = flight / 2;

@@ -52,6 +52,7 @@
 #include "drivers/netio.h"
 #include "drivers/pktio.h"
 #include "drivers/ustack/ustack.h"
+#include "drivers/ustack/ustack_query.h"
 #include "tests/drivers/frames.h"
 #include "tests/rig/stack_rig.h"
 #include "workloads/pattern.h"
@@ -2931,4 +2932,91 @@ Test(ustack_bb, connect_to_unresolvable_or_unreachable_fails)
     }
     cr_log_info("off-link connect: %s", h < 0 ? err : "CLOSED CONNECT_FAILED");
     rig_fini(r);
+}
+
+/* 5. Undo (RFC 2883 section 4, RFC 3708): A sends 16 MiB to B at 2 ms RTT.
+ * spike: after the 400th frame B sends, B's link holds its frames (the ACKs)
+ * for 500 ms (impair's delay spike); A's RTO (200 ms) fires and resends the
+ * first unacked segment, which B already has: B D-SACKs it, and the D-SACK
+ * comes to A behind the held ACKs. Every retransmission of the episode was
+ * D-SACKed: A undoes its cut (dsack_undo 1, cwnd and ssthresh right after at
+ * least what they were before the RTO). control: no spike, 1% of A's frames
+ * lost: the resends repair losses, nothing is undone. */
+static void undo_case(int spike)
+{
+    struct rig_opts o = {.seed = 31};
+    struct rig *r = rig_alloc();
+    struct stack_rig_opts so;
+    stack_rig_opts_init(&so, 2);
+    so.link.pool_size = 4096;
+    so.impair = 1;
+    for (int i = 0; i < 2; i++) {
+        so.impair_cfg[i] =
+            (struct impair_config){.seed = o.seed * 2 + (uint64_t)i, .delay_ns = 1 * MS};
+        stack_cfg(&so.stack[i], r, i, &o);
+    }
+    if (spike) {
+        so.impair_cfg[1].spike_after = 400;
+        so.impair_cfg[1].spike_ns = 500 * MS;
+    } else {
+        so.impair_cfg[0].loss = 0.01;
+    }
+    struct wrap_req w = {.r = r};
+    rig_start(r, &so, &w);
+    struct conn *a, *b;
+    establish(r, &a, &b);
+    const uint64_t n = 16 * MIB;
+    a->tx_goal += n;
+    b->rx_goal += n;
+    uint32_t cw0 = 0, ss0 = 0, cw1 = 0, ss1 = 0;
+    int dsacked = 0;
+    uint64_t t0 = r->sr.now_ns, end = t0 + 60 * SEC;
+    struct csnap cs;
+    while (b->rx_off < b->rx_goal && r->sr.now_ns < end && !r->errors) {
+        rig_step(r);
+        uint32_t cw, ss;
+        cr_assert_eq(ustack_cc(r->s[0].io, a->handle, &cw, &ss), 0);
+        csnap_take(r->s[0].io, &cs);
+        if (!csnap_sum(&cs, "timeouts")) {
+            cw0 = cw, ss0 = ss; /* the last values before the RTO */
+        } else if (!dsacked && csnap_sum(&cs, "dsack_rcvd") >= csnap_sum(&cs, "retransmits")) {
+            dsacked = 1;
+            cw1 = cw, ss1 = ss; /* right after every resend was D-SACKed */
+        }
+    }
+    cr_assert_eq(b->rx_off, b->rx_goal, "B got %" PRIu64 " of %" PRIu64 " in %.3f s (virtual)",
+                 b->rx_off, b->rx_goal, (double)(r->sr.now_ns - t0) / 1e9);
+    cr_assert_eq(b->rx_bad, NO_BAD, "A->B stream differs at byte %" PRIu64, b->rx_bad);
+    cr_assert_eq(b->rx_hash, a->tx_hash, "A->B hash differs");
+    struct csnap sb;
+    csnap_take(r->s[1].io, &sb);
+    uint64_t rexmit = csnap_sum(&cs, "retransmits"), rto = csnap_sum(&cs, "timeouts"),
+             dsack = csnap_sum(&cs, "dsack_rcvd"), undo = csnap_sum(&cs, "dsack_undo");
+    cr_log_info("undo %s: 16 MiB in %.3f s (virtual); A: retransmits %" PRIu64 " timeouts %" PRIu64
+                " dsack_rcvd %" PRIu64 " dsack_undo %" PRIu64 " cwnd %u -> %u ssthresh %u -> %u; "
+                "B: dsack_sent %" PRIu64,
+                spike ? "spike" : "control (1% loss)", (double)(r->sr.now_ns - t0) / 1e9, rexmit,
+                rto, dsack, undo, cw0, cw1, ss0, ss1, csnap_sum(&sb, "dsack_sent"));
+    cr_assert_gt(rexmit, 0, "nothing was resent: the test shows nothing");
+    if (spike) {
+        cr_assert_eq(pktio_counter(r->s[1].imp, "impair_spikes"), 1);
+        cr_assert_geq(rto, 1, "the 500 ms spike drew no RTO");
+        cr_assert_geq(csnap_sum(&sb, "dsack_sent"), 1, "B D-SACKed nothing");
+        cr_assert_geq(dsack, 1, "A got no D-SACK");
+        cr_assert(dsacked, "not every resend was D-SACKed");
+        cr_assert_geq(cw1, cw0, "cwnd after the D-SACKs %u < %u before the RTO", cw1, cw0);
+        cr_assert_geq(ss1, ss0, "ssthresh after the D-SACKs %u < %u before the RTO", ss1, ss0);
+        cr_assert_eq(undo, 1, "one spurious episode, %" PRIu64 " undone", undo);
+    } else {
+        cr_assert_eq(undo, 0, "real losses repaired, yet %" PRIu64 " cut(s) undone", undo);
+    }
+    rig_fini(r);
+}
+Test(ustack_bb, undo_when_every_rto_resend_is_dsacked)
+{
+    undo_case(1);
+}
+Test(ustack_bb, no_undo_when_the_loss_was_real)
+{
+    undo_case(0);
 }
