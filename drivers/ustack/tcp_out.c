@@ -665,11 +665,15 @@ static __attribute__((noinline)) void output_slow(struct us_ctx *s, struct us_co
             return;                    /* stalled */
         cw += tcp_sack_out_of_pipe(c); /* (the peer's window is not: it ends at snd_una) */
     }
-    /* after an RTO snd_nxt went back: what goes below snd_max is resent */
+    /* after an RTO snd_nxt went back (go back N): what goes below snd_max
+     * is resent, counted here in segments of smax */
     uint32_t nxt = c->snd_nxt, max = c->snd_max;
     output_loop(s, c, c->snd_wnd < cw ? c->snd_wnd : cw, smax, sack_due(c));
-    if (SEQ_LT(nxt, max) && SEQ_GT(c->snd_nxt, nxt))
-        tcp_undo_retx(c, (SEQ_LT(c->snd_nxt, max) ? c->snd_nxt : max) - nxt);
+    if (SEQ_LT(nxt, max) && SEQ_GT(c->snd_nxt, nxt)) {
+        uint32_t resent = (SEQ_LT(c->snd_nxt, max) ? c->snd_nxt : max) - nxt;
+        s->cnt[US_RETRANSMITS] += (resent + smax - 1u) / smax;
+        tcp_undo_retx(c, resent);
+    }
 }
 
 void tcp_output_work(struct us_ctx *s, struct us_conn *c)
