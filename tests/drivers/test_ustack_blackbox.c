@@ -31,6 +31,9 @@
  *     replaying the peer's FIN (ACK while in it, RST after).
  *   zero_window_*: persist probes back off; no data lost.
  *   syn_*, synack_*, last_data_*, fin_*, fast_retransmit_*: loss recovery.
+ *   undo_*, no_undo_*: a congestion cut undone when the peer D-SACKs every
+ *     resend of the episode (RFC 3708), over a link whose ACKs stall (impair's
+ *     delay spike) and with crafted D-SACKs; not when the loss was real.
  *   rst_*, syn_in_established_*: RFC 5961.
  *   truncated_*, ethernet_padding_*, bad_tcp_options_*, syn_with_bad_*,
  *   out_of_order_*, window_scale_*: input validation and reassembly.
@@ -3019,4 +3022,120 @@ Test(ustack_bb, undo_when_every_rto_resend_is_dsacked)
 Test(ustack_bb, no_undo_when_the_loss_was_real)
 {
     undo_case(0);
+}
+
+/* 5a (setup B). Undo with the D-SACKs crafted: SACK agreed, the stack sends
+ * 10 segments, we hold our ACKs; its tail loss probe resends the last one,
+ * then its RTO (200 ms) the first unacked one: one episode, two resends.
+ * Then an ACK of all ten, with (0) a D-SACK of the RTO's resend (one of two:
+ * no undo yet) and a second ACK with a D-SACK of the probe: every resend
+ * D-SACKed, after the episode ended, and the cut is undone (cwnd at least
+ * what it was before); (1) the first segment acked before the probe, and
+ * the D-SACKs name it (below the episode's start: not a resend of it) and
+ * the probe: one resend of the episode left, no undo; (2) no D-SACK: no
+ * undo. */
+/* A SACK option of one block [l, r) into o (12 bytes); its length. */
+static size_t dsack_opt(uint8_t *o, uint32_t l, uint32_t r)
+{
+    size_t n = fr_opt_nop(o);
+    n += fr_opt_nop(o + n);
+    o[n++] = 5; /* SACK */
+    o[n++] = 10;
+    const uint32_t v[2] = {l, r};
+    for (int i = 0; i < 2; i++)
+        for (int b = 3; b >= 0; b--)
+            o[n++] = (uint8_t)(v[i] >> (8 * b));
+    return n;
+}
+
+static void undo_crafted(int variant)
+{
+    struct rig *r = rig_peer();
+    struct pconn pc;
+    struct seg s;
+    char d[128];
+    pc_init(&pc, SRV_PORT, 0x20000000u);
+    struct conn *c = rig_connect(r, 0, IP_B, SRV_PORT);
+    cr_assert(peer_next(r, &s, 100 * MS), "stack sent no SYN");
+    pc.sport = s.p.sport;
+    pc.irs = s.p.seq;
+    pc.rcv_nxt = s.p.seq + 1;
+    uint8_t o[8];
+    size_t ol = fr_opt_mss(o, 1460);
+    ol += fr_opt_nop(o + ol);
+    ol += fr_opt_nop(o + ol);
+    ol += fr_opt_sack_perm(o + ol);
+    pc_send(r, &pc, FR_SYN | FR_ACK, NULL, 0, o, ol);
+    peer_expect_ack(r, &pc);
+    RUN(r, cond_connected, c, 100 * MS, "CONNECTED");
+    const uint32_t mss = 1460, nseg = 10;
+    uint32_t base = pc.rcv_nxt;
+    c->tx_goal = (uint64_t)nseg * mss;
+    struct seg segs[10];
+    for (uint32_t i = 0; i < nseg; i++) {
+        cr_assert(peer_next(r, &segs[i], 100 * MS), "segment %u not sent", i);
+        cr_assert_eq(segs[i].p.seq, base + i * mss, "%s", fr_describe(&segs[i].p, d, sizeof(d)));
+    }
+    if (variant == 1) { /* the first one acked: the episode starts above it */
+        pc_take(&pc, &segs[0].p);
+        pc_send(r, &pc, FR_ACK, NULL, 0, NULL, 0);
+    }
+    uint32_t cw0, ss0, cw1, ss1;
+    cr_assert_eq(ustack_cc(r->s[0].io, c->handle, &cw0, &ss0), 0);
+    struct csnap before, after;
+    csnap_take(r->s[0].io, &before);
+    uint32_t una = variant == 1 ? base + mss : base, last = base + (nseg - 1) * mss;
+    cr_assert(peer_next(r, &s, 100 * MS), "no tail loss probe");
+    cr_assert_eq(s.p.seq, last, "probe %s, want %u", fr_describe(&s.p, d, sizeof(d)), last);
+    cr_assert(peer_next(r, &s, 2 * SEC), "no RTO resend");
+    cr_assert_eq(s.p.seq, una, "resent %s, want %u", fr_describe(&s.p, d, sizeof(d)), una);
+    cr_assert_eq(peer_quiet(r, 10 * MS), 0, "more than one resend (cwnd one segment)");
+    for (uint32_t i = 0; i < nseg; i++)
+        pc_take(&pc, &segs[i].p);
+    cr_assert_eq(pc.rx_bytes, (uint64_t)nseg * mss);
+    uint8_t so[12];
+    /* variant 0: the RTO's resend; 1: below the episode */
+    size_t sl = variant == 2 ? 0 : dsack_opt(so, base, base + mss);
+    pc_send(r, &pc, FR_ACK, NULL, 0, sl ? so : NULL, sl);
+    rig_advance(r, 1 * MS);
+    if (variant != 2) { /* one of two resends D-SACKed (0), or none (1): not yet */
+        csnap_take(r->s[0].io, &after);
+        cr_assert_eq(csnap_sum(&after, "dsack_undo"), csnap_sum(&before, "dsack_undo"),
+                     "undone before every resend was D-SACKed");
+        pc_send(r, &pc, FR_ACK, NULL, 0, so, dsack_opt(so, last, last + mss));
+        rig_advance(r, 1 * MS);
+    }
+    cr_assert_eq(ustack_cc(r->s[0].io, c->handle, &cw1, &ss1), 0);
+    csnap_take(r->s[0].io, &after);
+    char dd[1024];
+    csnap_diff(&before, &after, dd, sizeof(dd));
+    cr_log_info("undo crafted %d: cwnd %u -> %u, ssthresh %u -> %u; %s", variant, cw0, cw1, ss0,
+                ss1, dd);
+    uint64_t rto = csnap_sum(&after, "timeouts") - csnap_sum(&before, "timeouts");
+    uint64_t ds = csnap_sum(&after, "dsack_rcvd") - csnap_sum(&before, "dsack_rcvd");
+    uint64_t undo = csnap_sum(&after, "dsack_undo") - csnap_sum(&before, "dsack_undo");
+    cr_assert_eq(rto, 1, "%s", dd);
+    cr_assert_eq(ds, variant == 2 ? 0u : 2u, "%s", dd);
+    if (variant == 0) {
+        cr_assert_eq(undo, 1, "%s", dd);
+        cr_assert_geq(cw1, cw0, "cwnd %u after the undo, %u before the RTO", cw1, cw0);
+        cr_assert_geq(ss1, ss0, "ssthresh %u after the undo, %u before the RTO", ss1, ss0);
+    } else {
+        cr_assert_eq(undo, 0, "%s", dd);
+        cr_assert_lt(cw1, cw0, "cwnd %u, %u before the RTO: the cut stayed", cw1, cw0);
+    }
+    peer_stack_closes(r, &pc, c);
+    rig_fini(r);
+}
+Test(ustack_bb, undo_crafted_dsack_of_the_rto_resend)
+{
+    undo_crafted(0);
+}
+Test(ustack_bb, no_undo_for_a_dsack_below_the_episode)
+{
+    undo_crafted(1);
+}
+Test(ustack_bb, no_undo_without_dsack)
+{
+    undo_crafted(2);
 }
