@@ -21,7 +21,8 @@
  *
  * Undo (RFC 2883 section 4, RFC 3708; Linux's undo_marker, undo_retrans,
  * tcp_try_undo_dsack): a loss episode (recovery entered here or by
- * NewReno's three duplicate ACKs, an RTO, a tail loss probe) remembers
+ * NewReno's three duplicate ACKs, an RTO, a tail loss probe; without SACK
+ * no D-SACK comes, so NewReno's are never undone) remembers
  * cwnd and ssthresh before its cut and counts its retransmissions; each
  * D-SACK of data at or above the episode's start counts one down per SMSS
  * it covers. When none is left, every resend had found its segment already

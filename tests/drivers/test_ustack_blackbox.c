@@ -3139,3 +3139,82 @@ Test(ustack_bb, no_undo_without_dsack)
 {
     undo_crafted(2);
 }
+
+/* 5b (setup B). A spurious fast recovery: the first of 10 segments is late
+ * (reordered), the peer SACKs the other nine, the stack deems it lost (RFC
+ * 6675), cuts cwnd and resends it. Then the late original arrives: the peer
+ * ACKs all ten and D-SACKs the resend. The recovery is undone and left
+ * (cwnd back, no deflation to the cut ssthresh), and the next 10 segments
+ * go out at once, none resent. */
+Test(ustack_bb, undo_spurious_fast_recovery)
+{
+    struct rig *r = rig_peer();
+    struct pconn pc;
+    struct seg s;
+    char d[128];
+    pc_init(&pc, SRV_PORT, 0x20000000u);
+    struct conn *c = rig_connect(r, 0, IP_B, SRV_PORT);
+    cr_assert(peer_next(r, &s, 100 * MS), "stack sent no SYN");
+    pc.sport = s.p.sport;
+    pc.irs = s.p.seq;
+    pc.rcv_nxt = s.p.seq + 1;
+    uint8_t o[8];
+    size_t ol = fr_opt_mss(o, 1460);
+    ol += fr_opt_nop(o + ol);
+    ol += fr_opt_nop(o + ol);
+    ol += fr_opt_sack_perm(o + ol);
+    pc_send(r, &pc, FR_SYN | FR_ACK, NULL, 0, o, ol);
+    peer_expect_ack(r, &pc);
+    RUN(r, cond_connected, c, 100 * MS, "CONNECTED");
+    const uint32_t mss = 1460, nseg = 10;
+    uint32_t base = pc.rcv_nxt;
+    c->tx_goal = (uint64_t)nseg * mss;
+    struct seg segs[10];
+    for (uint32_t i = 0; i < nseg; i++)
+        cr_assert(peer_next(r, &segs[i], 100 * MS), "segment %u not sent", i);
+    uint32_t cw0, ss0, cw1, ss1;
+    cr_assert_eq(ustack_cc(r->s[0].io, c->handle, &cw0, &ss0), 0);
+    struct csnap before, after;
+    csnap_take(r->s[0].io, &before);
+    uint8_t so[12];
+    for (uint32_t i = 1; i < nseg; i++) /* the first is late: SACK the others */
+        pc_send(r, &pc, FR_ACK, NULL, 0, so, dsack_opt(so, base + mss, base + (i + 1) * mss));
+    cr_assert(peer_next(r, &s, 100 * MS), "the late segment was not resent");
+    cr_assert_eq(s.p.seq, base, "resent %s, want %u", fr_describe(&s.p, d, sizeof(d)), base);
+    csnap_take(r->s[0].io, &after);
+    cr_assert_eq(csnap_sum(&after, "sack_recoveries") - csnap_sum(&before, "sack_recoveries"), 1);
+    cr_assert_eq(csnap_sum(&after, "timeouts"), csnap_sum(&before, "timeouts"));
+    uint32_t cwc;
+    cr_assert_eq(ustack_cc(r->s[0].io, c->handle, &cwc, NULL), 0);
+    cr_assert_lt(cwc, cw0, "no cut (cwnd %u, %u before)", cwc, cw0);
+    for (uint32_t i = 0; i < nseg; i++) /* the original arrives; then the resend, twice */
+        pc_take(&pc, &segs[i].p);
+    pc_send(r, &pc, FR_ACK, NULL, 0, so, dsack_opt(so, base, base + mss));
+    rig_advance(r, 1 * MS);
+    cr_assert_eq(ustack_cc(r->s[0].io, c->handle, &cw1, &ss1), 0);
+    csnap_take(r->s[0].io, &after);
+    char dd[1024];
+    csnap_diff(&before, &after, dd, sizeof(dd));
+    cr_log_info("spurious fast recovery: cwnd %u -> %u -> %u, ssthresh %u -> %u; %s", cw0, cwc,
+                cw1, ss0, ss1, dd);
+    cr_assert_eq(csnap_sum(&after, "dsack_undo") - csnap_sum(&before, "dsack_undo"), 1, "%s", dd);
+    cr_assert_geq(cw1, cw0, "cwnd %u after the undo, %u before the recovery", cw1, cw0);
+    cr_assert_leq(cw1, cw0 + 2 * mss, "cwnd %u after the undo, %u before: the recovery's end "
+                  "set it to the restored ssthresh", cw1, cw0);
+    cr_assert_geq(ss1, ss0, "ssthresh %u after the undo, %u before", ss1, ss0);
+    /* the recovery is over: 10 more segments go at once, none twice */
+    c->tx_goal += (uint64_t)nseg * mss;
+    for (uint32_t i = 0; i < nseg; i++) {
+        cr_assert(peer_next(r, &s, 5 * MS), "segment %u of the next flight not sent at once", i);
+        cr_assert_eq(s.p.seq, base + (nseg + i) * mss, "%s", fr_describe(&s.p, d, sizeof(d)));
+        pc_take(&pc, &s.p);
+    }
+    pc_send(r, &pc, FR_ACK, NULL, 0, NULL, 0);
+    cr_assert_eq(peer_quiet(r, 300 * MS), 0, "segments after everything was acked");
+    cr_assert_eq(pc.rx_bad, NO_BAD);
+    csnap_take(r->s[0].io, &after);
+    cr_assert_eq(csnap_sum(&after, "retransmits") - csnap_sum(&before, "retransmits"), 1, "%s",
+                 csnap_diff(&before, &after, dd, sizeof(dd)));
+    peer_stack_closes(r, &pc, c);
+    rig_fini(r);
+}
