@@ -14,8 +14,10 @@
 #    (TCPDSACKOldSent in bb-gen); an episode whose every resend came back
 #    D-SACKed is undone (dsack_undo). Now and then Linux counts a D-SACK
 #    that never reaches us (TCPDSACKOldSent above our dsack_rcvd, with no
-#    frame lost on our side); each such spoils at most one episode, so
-#    undone + missing D-SACKs >= episodes, and at least one is undone.
+#    frame lost on our side: a capture shows the tail loss probe's copy, its
+#    pending D-SACK dropped when the go-back's first resend comes right
+#    after it); each such spoils at most one episode, so undone + missing
+#    D-SACKs >= episodes, and at least one is undone.
 # Both downloads are checked byte for byte by the generator.
 source "$(dirname "$0")/lib.sh"
 need_root
