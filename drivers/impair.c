@@ -21,7 +21,12 @@
  *            REORDER_MAX_HOLD_NS of the configured clock, so a lone last
  *            frame is not kept forever;
  *   delay    every emitted frame waits delay_ns (impair_delayed counts
- *            frames that waited).
+ *            frames that waited);
+ *   spike    after the spike_after-th emitted frame (and every spike_every
+ *            frames after it), the frames emitted within spike_ns wait
+ *            until it has passed: the queue is held, in order, like a
+ *            stalled link (impair_spikes, impair_spiked frames). Not drawn
+ *            from the PRNG: it comes at the same frame every run.
  * Emitted frames go through one bounded FIFO (QUEUE_CAP) of (frame, due time)
  * and leave for the inner tx_burst once due, on any later tx_burst or
  * rx_burst call. When the FIFO is full, tx_burst accepts fewer (backpressure,
@@ -48,6 +53,8 @@ enum im_ctr {
     IM_REORDERED,
     IM_CORRUPTED,
     IM_DELAYED,
+    IM_SPIKES,
+    IM_SPIKED,
     IM_QUEUE_FULL,
     IM__CTR_COUNT
 };
@@ -59,6 +66,8 @@ static const char *const im_ctr_names[IM__CTR_COUNT] = {
     [IM_REORDERED] = "impair_reordered",
     [IM_CORRUPTED] = "impair_corrupted",
     [IM_DELAYED] = "impair_delayed",
+    [IM_SPIKES] = "impair_spikes",
+    [IM_SPIKED] = "impair_spiked",
     [IM_QUEUE_FULL] = "impair_queue_full",
 };
 
@@ -76,6 +85,7 @@ struct impair {
     uint64_t held_since;
     struct im_slot *q; /* QUEUE_CAP slots, FIFO */
     uint32_t qhead, qcount;
+    uint64_t emitted, spike_until; /* frames emitted; the current spike ends then */
     uint64_t ctr[IM__CTR_COUNT];
 };
 
@@ -136,6 +146,14 @@ struct pktio *impair_wrap(struct pktio *inner, const struct impair_config *c, ch
             return NULL;
         }
     }
+    if ((c->spike_ns != 0) != (c->spike_after != 0) || (c->spike_every && !c->spike_ns)) {
+        snprintf(err, errlen,
+                 "impair: spike_after=%llu spike_every=%llu spike_ns=%llu: a spike needs both "
+                 "spike_after and spike_ns (spike_every only with them)",
+                 (unsigned long long)c->spike_after, (unsigned long long)c->spike_every,
+                 (unsigned long long)c->spike_ns);
+        return NULL;
+    }
     struct impair *m = calloc(1, sizeof(*m));
     struct im_slot *q = calloc(QUEUE_CAP, sizeof(*q));
     if (!m || !q) {
@@ -160,12 +178,29 @@ static void q_push(struct impair *m, struct pktbuf *b, uint64_t due)
     m->qcount++;
 }
 
+/* Queue frame b, emitted at t: it waits out a spike under way, and may
+ * start one. */
+static void q_emit(struct impair *m, struct pktbuf *b, uint64_t t, uint64_t due)
+{
+    if (t < m->spike_until) {
+        if (due < m->spike_until) due = m->spike_until;
+        m->ctr[IM_SPIKED]++;
+    }
+    q_push(m, b, due);
+    uint64_t n = ++m->emitted, after = m->c.spike_after;
+    if (after && n >= after &&
+        (n == after || (m->c.spike_every && (n - after) % m->c.spike_every == 0))) {
+        m->spike_until = t + m->c.spike_ns;
+        m->ctr[IM_SPIKES]++;
+    }
+}
+
 /* Send what is due to the inner pktio, oldest first; stop when it refuses. */
 static void flush(struct impair *m, uint64_t t)
 {
     if (m->held && t >= m->held_since + REORDER_MAX_HOLD_NS + m->c.delay_ns &&
         m->qcount < QUEUE_CAP) {
-        q_push(m, m->held, m->held_since + m->c.delay_ns);
+        q_emit(m, m->held, t, m->held_since + m->c.delay_ns);
         m->held = NULL;
     }
     while (m->qcount) {
@@ -185,12 +220,12 @@ static void flush(struct impair *m, uint64_t t)
 }
 
 /* Queue one emitted frame (and the held one after it). */
-static void emit(struct impair *m, struct pktbuf *b, uint64_t due)
+static void emit(struct impair *m, struct pktbuf *b, uint64_t t, uint64_t due)
 {
-    q_push(m, b, due);
+    q_emit(m, b, t, due);
     if (m->c.delay_ns) m->ctr[IM_DELAYED]++;
     if (m->held) {
-        q_push(m, m->held, due);
+        q_emit(m, m->held, t, due);
         if (m->c.delay_ns) m->ctr[IM_DELAYED]++;
         m->held = NULL;
     }
@@ -199,7 +234,7 @@ static void emit(struct impair *m, struct pktbuf *b, uint64_t due)
 static uint16_t im_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
 {
     struct impair *m = im_of(p);
-    int need_clock = m->c.delay_ns || m->held || m->c.reorder > 0;
+    int need_clock = m->c.delay_ns || m->held || m->c.reorder > 0 || m->c.spike_ns;
     uint64_t t = need_clock ? now(m) : 0;
     flush(m, t);
     uint64_t due = m->c.delay_ns ? t + m->c.delay_ns : 0;
@@ -242,14 +277,14 @@ static uint16_t im_tx_burst(struct pktio *p, struct pktbuf **bufs, uint16_t n)
         }
         if (u_reorder < m->c.reorder && !m->held) {
             /* Held; a copy of it, if any, goes ahead of it. */
-            if (copy) emit(m, copy, due);
+            if (copy) emit(m, copy, t, due);
             m->held = b;
             m->held_since = t;
             m->ctr[IM_REORDERED]++;
             continue;
         }
-        emit(m, b, due);
-        if (copy) emit(m, copy, due);
+        emit(m, b, t, due);
+        if (copy) emit(m, copy, t, due);
     }
     flush(m, t);
     return i;
@@ -337,7 +372,7 @@ static int64_t im_tx_pending(struct pktio *p)
 
 const struct pktio_ops pktio_impair_ops = {
     .name = "impair",
-    .help = "seeded loss/dup/reorder/corruption/delay around another pktio (impair_wrap)",
+    .help = "seeded loss/dup/reorder/corruption/delay/delay-spike around another pktio (impair_wrap)",
     .probe = im_probe,
     .open = im_open,
     .close = im_close,

@@ -159,6 +159,11 @@ struct impair_config {
     uint64_t seed;
     double loss, dup, reorder, corrupt; /* per-frame probabilities */
     uint64_t delay_ns;                  /* fixed added delay */
+    /* Delay spike: after the spike_after-th emitted frame (0 = no spike),
+     * and again every spike_every frames after it (0 = once), the frames
+     * emitted in the next spike_ns wait until it has passed (the FIFO is
+     * held: a stall longer than the peer's RTO makes it resend spuriously). */
+    uint64_t spike_after, spike_every, spike_ns;
     uint64_t (*now_ns)(void *arg);      /* clock (virtual in tests); NULL = CLOCK_MONOTONIC */
     void *now_arg;
 };

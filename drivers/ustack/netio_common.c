@@ -137,6 +137,26 @@ const struct opt_def us_stack_opt_defs[] = {
      U(test_drop_every),
      .help = "TEST ONLY: drop every Nth TCP segment with data we send and every Nth we receive "
              "(0: off; loss recovery against real peers)"},
+    {.name = "test_spike_after",
+     .type = OPT_UINT,
+     .max = UINT32_MAX,
+     .def = "0",
+     U(test_spike_after),
+     .help = "TEST ONLY: after the Nth frame we send, hold our TX for test_spike_ms (0: off; "
+             "spurious retransmissions by real peers, D-SACK and undo)"},
+    {.name = "test_spike_every",
+     .type = OPT_UINT,
+     .max = UINT32_MAX,
+     .def = "0",
+     U(test_spike_every),
+     .help = "TEST ONLY: another TX hold every N frames after the first, frames (0: once)"},
+    {.name = "test_spike_ms",
+     .type = OPT_UINT,
+     .max = 60000,
+     .def = "0",
+     .scale = 1000000,
+     U(test_spike_ns),
+     .help = "TEST ONLY: how long each TX hold lasts, ms (0: off; with test_spike_after)"},
     {.name = "tx_burst",
      .type = OPT_UINT,
      .min = 1,
@@ -281,6 +301,22 @@ static struct pktio *lossy_wrap(struct pktio *p, uint32_t every, char *err, size
     return &l->base;
 }
 
+/* ---- TEST ONLY: our TX held for a while (impair.c's delay spike) ---- */
+
+/* Wraps p (taking it; closed on failure). */
+static struct pktio *spike_wrap(struct pktio *p, const struct ustack_config *uc, char *err,
+                                size_t errlen)
+{
+    struct impair_config ic = {.spike_after = uc->test_spike_after,
+                               .spike_every = uc->test_spike_every,
+                               .spike_ns = uc->test_spike_ns,
+                               .now_ns = uc->now_ns,
+                               .now_arg = uc->now_arg};
+    struct pktio *w = impair_wrap(p, &ic, err, errlen);
+    if (!w) pktio_close(p);
+    return w;
+}
+
 int us_netio_probe(const char *pktio_name, char *err, size_t errlen)
 {
     const struct pktio_ops *p = pktio_find(pktio_name);
@@ -334,11 +370,23 @@ struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
     }
     struct netio *io = NULL;
     const struct opt_set sets[] = {{us_stack_opt_defs, &uc}, {po->opts, NULL}};
-    if (opts_parse(drv, cfg->opts, sets, 2, rest, err, errlen) == 0) {
+    int bad = opts_parse(drv, cfg->opts, sets, 2, rest, err, errlen);
+    if (!bad && (uc.test_spike_after != 0) != (uc.test_spike_ns != 0)) {
+        snprintf(err, errlen, "%s: test_spike_after and test_spike_ms go together (%u, %llu ms)",
+                 drv, uc.test_spike_after, (unsigned long long)(uc.test_spike_ns / 1000000));
+        bad = -1;
+    }
+    if (!bad && uc.test_spike_every && !uc.test_spike_after) {
+        snprintf(err, errlen, "%s: test_spike_every=%u needs test_spike_after", drv,
+                 uc.test_spike_every);
+        bad = -1;
+    }
+    if (!bad) {
         struct pktio_config pc = {.iface = cfg->iface, .opts = rest, .extra_vdev = extra_vdev};
         struct pktio *p = po->open(&pc, err, errlen);
         if (p && wrap) p = wrap(wrap_arg, p, &uc, err, errlen); /* closes p on failure */
         if (p && uc.test_drop_every) p = lossy_wrap(p, uc.test_drop_every, err, errlen);
+        if (p && uc.test_spike_after) p = spike_wrap(p, &uc, err, errlen);
         if (p) {
             io = us_open_ops(p, &uc, ops, err, errlen);
             if (!io) pktio_close(p);

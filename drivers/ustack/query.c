@@ -143,3 +143,12 @@ int ustack_unlisten(struct netio *io, int listener)
     s->listeners[listener] = (struct us_listener){0};
     return 0;
 }
+
+int ustack_cc(struct netio *io, int conn, uint32_t *cwnd, uint32_t *ssthresh)
+{
+    struct us_conn *c = open_conn(io, conn);
+    if (!c) return -1;
+    if (cwnd) *cwnd = c->cwnd;
+    if (ssthresh) *ssthresh = c->ssthresh;
+    return 0;
+}

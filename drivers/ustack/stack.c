@@ -85,6 +85,7 @@ const char *const us_cnt_names[US_CNT__COUNT] = {
     [US_SACK_BLOCKS_BAD] = "sack_blocks_bad",
     [US_DSACK_RCVD] = "dsack_rcvd",
     [US_DSACK_SENT] = "dsack_sent",
+    [US_DSACK_UNDO] = "dsack_undo",
     [US_SACK_ACKS_SENT] = "sack_acks_sent",
     [US_SACK_PERMITTED] = "sack_permitted",
     [US_TIMEOUTS] = "timeouts",

@@ -468,12 +468,13 @@ static void new_ack(struct us_ctx *s, struct us_conn *c, uint32_t ack)
 static void dup_ack(struct us_ctx *s, struct us_conn *c)
 {
     CNT(s, US_DUP_ACKS);
-    c->dupacks++;
+    if (c->dupacks < UINT16_MAX) c->dupacks++;
     /* With SACK the scoreboard decides (tcp_sack_detect): a receiver that
      * holds out-of-order data says so in every ACK, so duplicate ACKs
      * without blocks come from duplicated segments, not from loss. */
     if (c->flags & CF_SACK) return;
     if (c->dupacks == 3 && !(c->flags & CF_RECOVERY) && SEQ_GEQ(c->snd_una, c->recover)) {
+        tcp_undo_begin(c);
         uint32_t flight = c->snd_max - c->snd_una, half = flight / 2;
         c->ssthresh = half > 2u * c->smss ? half : 2u * c->smss;
         c->recover = c->snd_max;

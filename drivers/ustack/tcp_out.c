@@ -494,6 +494,7 @@ void tcp_retransmit_one(struct us_ctx *s, struct us_conn *c)
     if (!send_seg(s, c, seq, len, fin, 1)) return; /* the RTO resends it */
     CNT(s, US_RETRANSMITS);
     uint32_t end = seq + len + (fin ? 1 : 0);
+    tcp_undo_retx(c, (SEQ_LT(end, c->snd_max) ? end : c->snd_max) - seq); /* the resent part */
     if (SEQ_GT(end, c->snd_nxt)) c->snd_nxt = end;
     if (SEQ_GT(end, c->snd_max)) c->snd_max = end; /* may carry bytes never sent before */
 }
@@ -521,6 +522,7 @@ static int sack_rexmit(struct us_ctx *s, struct us_conn *c, uint32_t smax)
         CNT(s, US_RETRANSMITS);
         CNT(s, US_SACK_RETRANSMITS);
         from = h + len + (fin ? 1 : 0);
+        tcp_undo_retx(c, from - h);
         c->rxt_nxt = from;
         c->rxt_mark = c->snd_max;
         pipe += len;
@@ -577,6 +579,7 @@ void tcp_tlp_fire(struct us_ctx *s, struct us_conn *c)
         return;
     }
     CNT(s, US_TLP_PROBES);
+    tcp_undo_begin(c); /* a probe episode: its resend counts (no cut of its own) */
     uint32_t smax = seg_max(c), avail = unsent_from(c, c->snd_nxt);
     uint32_t room = c->snd_una + c->snd_wnd - c->snd_nxt;
     if (avail && SEQ_LT(c->snd_nxt, c->snd_una + c->snd_wnd)) {
@@ -594,7 +597,10 @@ void tcp_tlp_fire(struct us_ctx *s, struct us_conn *c)
         uint32_t len = SEQ_GT(dend, c->snd_una) ? dend - c->snd_una : 0;
         if (len > smax) len = smax;
         c->flags &= ~CF_RTT; /* Karn */
-        if (send_seg(s, c, dend - len, len, fin, 1)) CNT(s, US_RETRANSMITS);
+        if (send_seg(s, c, dend - len, len, fin, 1)) {
+            CNT(s, US_RETRANSMITS);
+            tcp_undo_retx(c, len + (fin ? 1u : 0u));
+        }
     }
     c->tlp_hi = c->snd_max;
     c->flags |= CF_LR;
@@ -659,7 +665,15 @@ static __attribute__((noinline)) void output_slow(struct us_ctx *s, struct us_co
             return;                    /* stalled */
         cw += tcp_sack_out_of_pipe(c); /* (the peer's window is not: it ends at snd_una) */
     }
+    /* after an RTO snd_nxt went back (go back N): what goes below snd_max
+     * is resent, counted here in segments of smax */
+    uint32_t nxt = c->snd_nxt, max = c->snd_max;
     output_loop(s, c, c->snd_wnd < cw ? c->snd_wnd : cw, smax, sack_due(c));
+    if (SEQ_LT(nxt, max) && SEQ_GT(c->snd_nxt, nxt)) {
+        uint32_t resent = (SEQ_LT(c->snd_nxt, max) ? c->snd_nxt : max) - nxt;
+        s->cnt[US_RETRANSMITS] += (resent + smax - 1u) / smax;
+        tcp_undo_retx(c, resent);
+    }
 }
 
 void tcp_output_work(struct us_ctx *s, struct us_conn *c)

@@ -18,6 +18,20 @@
  * one timer tick) has passed since the ACK that showed a later segment
  * delivered. A resent hole is lost again when data sent after the resend
  * is SACKed while the hole stays open (rxt_mark).
+ *
+ * Undo (RFC 2883 section 4, RFC 3708; Linux's undo_marker, undo_retrans,
+ * tcp_try_undo_dsack): a loss episode (recovery entered here or by
+ * NewReno's three duplicate ACKs, an RTO, a tail loss probe; without SACK
+ * no D-SACK comes, so NewReno's are never undone) remembers
+ * cwnd and ssthresh before its cut and counts its retransmissions; each
+ * D-SACK of data at or above the episode's start counts one down per SMSS
+ * it covers. When none is left, every resend had found its segment already
+ * there: no loss was repaired, and cwnd and ssthresh go back to at least
+ * what they were (dsack_undo). The episode stays armed after it ends, for
+ * the D-SACKs still on their way (after an RTO they come behind the late
+ * ACKs), until the next one begins. Like Linux's check of a D-SACK below
+ * snd_una, a duplicate the network made of data above the marker counts
+ * too (no per-segment marks here).
  */
 #include "drivers/ustack/ustack_int.h"
 
@@ -72,6 +86,37 @@ static void sack_insert(struct us_conn *c, uint32_t l, uint32_t r)
     c->flags |= CF_LR;
 }
 
+void tcp_undo_begin(struct us_conn *c)
+{
+    if ((c->flags & CF_UNDO) && (c->flags & CF_RECOVERY || c->tlp_hi)) return; /* goes on */
+    c->flags |= CF_UNDO;
+    c->prior_cwnd = c->cwnd;
+    c->prior_ssthresh = c->ssthresh;
+    c->undo_marker = c->snd_una;
+    c->undo_retrans = 0;
+}
+
+/* A D-SACK reported [l, r) arrived twice. */
+static void undo_dsack(struct us_ctx *s, struct us_conn *c, uint32_t l, uint32_t r)
+{
+    if (!(c->flags & CF_UNDO) || !c->undo_retrans || !SEQ_GT(r, c->undo_marker)) return;
+    l = SEQ_MAX(l, c->undo_marker);
+    uint32_t n = (r - l + c->smss - 1u) / c->smss;
+    c->undo_retrans = n >= c->undo_retrans ? 0 : (uint16_t)(c->undo_retrans - n);
+    if (c->undo_retrans) return;
+    c->flags &= ~CF_UNDO;
+    if (c->cwnd >= c->prior_cwnd && c->ssthresh >= c->prior_ssthresh) return; /* nothing cut */
+    if (c->prior_cwnd > c->cwnd) c->cwnd = c->prior_cwnd;
+    if (c->prior_ssthresh > c->ssthresh) c->ssthresh = c->prior_ssthresh;
+    if (c->flags & CF_RECOVERY) {
+        /* the recovery was spurious: leave it (no deflation to ssthresh at
+         * its end); holes deemed lost but not resent yet are judged again */
+        c->flags &= ~CF_RECOVERY;
+        if (SEQ_GT(c->lost_hi, c->rxt_nxt)) c->lost_hi = SEQ_MAX(c->rxt_nxt, c->snd_una);
+    }
+    CNT(s, US_DSACK_UNDO);
+}
+
 void tcp_sack_update(struct us_ctx *s, struct us_conn *c, const uint32_t (*blk)[2], int n,
                      uint32_t ack)
 {
@@ -85,8 +130,10 @@ void tcp_sack_update(struct us_ctx *s, struct us_conn *c, const uint32_t (*blk)[
         /* RFC 2883: a first block at or below the cumulative ACK, or
          * inside the second, reports data that arrived twice */
         if (k == 0 && (SEQ_LEQ(r, ack) ||
-                       (n > 1 && SEQ_GEQ(l, blk[1][0]) && SEQ_LEQ(r, blk[1][1]))))
+                       (n > 1 && SEQ_GEQ(l, blk[1][0]) && SEQ_LEQ(r, blk[1][1])))) {
             CNT(s, US_DSACK_RCVD);
+            undo_dsack(s, c, l, r);
+        }
         if (SEQ_LEQ(r, c->snd_una)) continue; /* old news (or a D-SACK): nothing to mark */
         sack_insert(c, SEQ_MAX(l, c->snd_una), r);
     }
@@ -129,6 +176,7 @@ uint32_t tcp_sack_next_hole(const struct us_conn *c, uint32_t from, uint32_t *en
 static void enter_recovery(struct us_ctx *s, struct us_conn *c)
 {
     if (c->flags & CF_RECOVERY) return;
+    tcp_undo_begin(c);
     uint32_t flight = c->snd_max - c->snd_una, half = flight / 2;
     c->ssthresh = half > 2u * c->smss ? half : 2u * c->smss;
     c->cwnd = c->ssthresh;

@@ -122,6 +122,7 @@ static void on_rto(struct us_ctx *s, struct us_conn *c)
         return;
     }
     CNT(s, US_TIMEOUTS);
+    tcp_undo_begin(c); /* a D-SACK of every resend undoes the cut (tcp_sack.c) */
     /* RFC 5681 eq. 4 and loss window; RFC 6582: leave recovery */
     uint32_t flight = c->snd_max - c->snd_una;
     uint32_t half = flight / 2;
@@ -134,8 +135,8 @@ static void on_rto(struct us_ctx *s, struct us_conn *c)
     c->tlp_hi = c->snd_max; /* no probe in RTO recovery: not until this is acked */
     c->flags |= CF_LR;
     backoff(c);
-    c->snd_nxt = c->snd_una; /* go back: resend from the first unacked byte */
-    CNT(s, US_RETRANSMITS);
+    c->snd_nxt = c->snd_una; /* go back: resend from the first unacked byte (output_slow
+                                counts each segment that goes again in retransmits) */
     tcp_set_rexmit(s, c, TK_RTO, c->rto);
     tcp_output(s, c);
 }

@@ -63,6 +63,11 @@ struct ustack_config {
         test_work_per_packet; /* TEST ONLY: extra loop iterations per received frame (0 = off) */
     uint32_t test_drop_every; /* TEST ONLY, us_netio_open: drop every Nth TCP frame with data
                                  sent and every Nth received (0 = off): loss against real peers */
+    uint32_t test_spike_after, test_spike_every; /* TEST ONLY, us_netio_open: our TX is held
+                                 for test_spike_ns after the Nth frame we send (and every
+                                 test_spike_every frames after it; 0 = once), impair.c's delay
+                                 spike: spurious retransmissions by real peers (0 = off) */
+    uint64_t test_spike_ns;
 };
 
 void ustack_config_defaults(struct ustack_config *c);

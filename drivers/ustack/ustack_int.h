@@ -119,6 +119,8 @@ enum us_cnt {
     US_DSACK_RCVD,        /* D-SACKs (RFC 2883): the peer got a segment twice, so a
                              retransmission was spurious, not a repair of a loss */
     US_DSACK_SENT,        /* ... that we sent: a segment reached us twice */
+    US_DSACK_UNDO,        /* congestion cuts undone: the peer D-SACKed every retransmission
+                             of the loss episode, so none repaired a loss (RFC 3708) */
     US_SACK_ACKS_SENT,    /* segments we sent carrying SACK blocks */
     US_SACK_PERMITTED,    /* connections on which both sides agreed to SACK */
     US_TIMEOUTS,
@@ -193,6 +195,8 @@ extern const char *const us_cnt_names[US_CNT__COUNT];
 #define CF_RCVCAP 0x40000u    /* the application capped the receive window (us_ctx.rcvcap) */
 #define CF_DSACK 0x80000u     /* a D-SACK block (dsack_s, dsack_e) goes first in the next one */
 #define CF_ACKQ 0x100000u     /* in us_ctx.ackq: its ACK goes after this RX burst */
+#define CF_UNDO 0x200000u     /* prior_cwnd, prior_ssthresh, undo_marker, undo_retrans hold a
+                                 loss episode a D-SACK may still prove spurious (tcp_sack.c) */
 
 /* application view of a slot */
 enum us_app { APP_NONE = 0, APP_OPEN, APP_CLOSING, APP_GONE };
@@ -226,11 +230,20 @@ struct us_conn {
     int32_t hnext;        /* hash chain */
     int32_t next;         /* free list / zombie list */
     int32_t tprev, tnext; /* timer wheel links; tdue 0 = not linked */
+    /* The link-wide index (us_ctx.tx_seq) of the frame that carried the
+     * latest new data: a probe waits while the link says that frame has not
+     * left this host (pktio tx_pending). */
+    uint32_t tail_tx;
     uint64_t tdue;
     uint64_t rexmit_at, delack_at; /* 0 = off */
     uint8_t tkind, nretx, snd_ws, rcv_ws;
     uint16_t smss, unacked_segs;
-    uint32_t dupacks;
+    uint16_t dupacks; /* saturates at UINT16_MAX (only compared with 3) */
+    /* Retransmissions of the loss episode (undo_marker), in segments of smss
+     * (a resend of len bytes counts ceil(len / smss)); D-SACKs for them count
+     * down; at 0 the cut is undone (tcp_sack.c). An episode of more than
+     * UINT16_MAX resends is not tracked (no undo: CF_UNDO cleared). */
+    uint16_t undo_retrans;
     uint32_t dsack_s; /* with CF_DSACK: [dsack_s, dsack_e) arrived twice (RFC 2883) */
     void *ctx;
     /* send side: sbuf is a ring; byte at sequence sb_seq sits at sb_head */
@@ -242,6 +255,8 @@ struct us_conn {
     uint32_t irs, rcv_nxt, rcv_adv, rb_off, rb_len, ooo_fin_seq;
     uint8_t *rbuf;
     uint8_t n_ooo;
+    uint8_t n_sack;           /* SACKed ranges in sack_s/sack_e (below) */
+    uint8_t ref_head, ref_n;  /* the send references (refs, below) */
     uint32_t ooo_s[US_OOO_MAX], ooo_e[US_OOO_MAX];
     uint32_t ooo_last; /* sequence of the latest out-of-order segment: first SACK block */
     /* Loss recovery (tcp_sack.c). The scoreboard: ranges the peer SACKed,
@@ -250,10 +265,14 @@ struct us_conn {
      * rxt_nxt were resent in this recovery. rack_seq: holes below it become
      * lost when the TK_REO timer fires. tlp_hi: snd_max when a tail loss
      * probe went, 0 when none is outstanding (one probe per episode). */
-    uint8_t n_sack;
     uint32_t sack_s[US_SACK_MAX], sack_e[US_SACK_MAX];
     uint32_t lost_hi, rxt_nxt, rack_seq, tlp_hi;
     uint32_t rxt_mark; /* snd_max when the latest hole was resent */
+    /* Undo (RFC 2883 section 4, RFC 3708; Linux's prior_cwnd, undo_marker):
+     * with CF_UNDO, cwnd and ssthresh before the loss episode's cut, and
+     * snd_una when it began: D-SACKs of data at or above it count down
+     * undo_retrans. */
+    uint32_t prior_cwnd, prior_ssthresh, undo_marker;
     /* RTT (RFC 6298) */
     uint64_t srtt, rttvar, rto, rtt_start, persist_ns;
     uint32_t rtt_seq;
@@ -261,16 +280,15 @@ struct us_conn {
     /* Send-ring bytes that are references (netio_send_ref), not copies: a
      * ring of ref_n entries from ref_head in refs[US_REFS] (allocated with
      * sbuf), in sequence order. Their ring space is reserved but never
-     * written: frames are filled from the source (tcp_out.c). */
+     * written: frames are filled from the source (tcp_out.c); ref_head and
+     * ref_n sit next to n_ooo. */
     struct us_ref *refs;
-    uint8_t ref_head, ref_n;
-    /* The link-wide index (us_ctx.tx_seq) of the frame that carried the
-     * latest new data: a probe waits while the link says that frame has not
-     * left this host (pktio tx_pending). */
-    uint32_t tail_tx;
     /* (512 bytes exactly, checked below: a slot's address is then index <<
      * 9, one instruction on every lookup; at 496 it took three, the gate
-     * counts them. Room left: the 2 bytes after ref_n.) */
+     * counts them. Room left: none. The undo fields took the holes: tail_tx
+     * went to the 4 bytes after tnext, n_sack, ref_head and ref_n to the 3
+     * after n_ooo, and dupacks is 16 bits, which left room for
+     * undo_retrans.) */
 };
 _Static_assert(sizeof(struct us_conn) == 512, "us_conn: keep it 512 bytes");
 
@@ -671,6 +689,22 @@ void tcp_sack_update(struct us_ctx *s, struct us_conn *c, const uint32_t (*blk)[
  * recovery, arms TK_REO for holes not yet lost. */
 void tcp_sack_detect(struct us_ctx *s, struct us_conn *c);
 void tcp_sack_reo_fire(struct us_ctx *s, struct us_conn *c);
+/* Undo (tcp_sack.c): a loss episode begins (recovery, RTO, a tail loss
+ * probe): before cwnd and ssthresh are cut, remember them (unless an
+ * episode is going on: in recovery, or a probe or RTO recovery outstanding,
+ * tlp_hi). */
+void tcp_undo_begin(struct us_conn *c);
+/* A retransmission of len bytes (a FIN counted as one) went in the episode. */
+static inline void tcp_undo_retx(struct us_conn *c, uint32_t len)
+{
+    if (!(c->flags & CF_UNDO) || !len) return;
+    uint32_t n = (len + c->smss - 1u) / c->smss;
+    if (c->undo_retrans + n > UINT16_MAX) {
+        c->flags &= ~CF_UNDO; /* too many to track: no undo for this episode */
+        return;
+    }
+    c->undo_retrans = (uint16_t)(c->undo_retrans + n);
+}
 /* Bytes the scoreboard says are not in the network: SACKed, or lost and
  * not yet resent (RFC 6675 pipe = flight - this). */
 uint32_t tcp_sack_out_of_pipe(const struct us_conn *c);

@@ -3,10 +3,11 @@
  * of our stack's connections (preload/: the socket API over the stack):
  * the unconsumed receive bytes and EOF without waiting for a READABLE event,
  * the free send space, a connection's addresses, the fd a poll can sleep on,
- * a half close (FIN while the application still reads), and closing a
- * listener. Every function checks that io is our stack (else -1 / 0).
+ * a half close (FIN while the application still reads), closing a
+ * listener, and a connection's congestion state (ustack_cc). Every function
+ * checks that io is our stack (else -1 / 0).
  *
- * Callers: preload/shim.c. Calls: the stack's state (ustack_int.h).
+ * Callers: preload/shim.c, tests (ustack_cc). Calls: the stack's state (ustack_int.h).
  */
 #ifndef BB_USTACK_QUERY_H
 #define BB_USTACK_QUERY_H
@@ -72,5 +73,9 @@ int ustack_set_rcvbuf(struct netio *io, int conn, uint32_t bytes);
 /* Closes a listener from netio_listen: its port is free again, handshakes in
  * progress on it are reset. -1: no such listener. */
 int ustack_unlisten(struct netio *io, int listener);
+
+/* conn's congestion window and slow-start threshold, bytes (TCP_INFO's
+ * tcpi_snd_cwnd and tcpi_snd_ssthresh, in bytes). -1: not an open connection. */
+int ustack_cc(struct netio *io, int conn, uint32_t *cwnd, uint32_t *ssthresh);
 
 #endif

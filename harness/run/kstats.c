@@ -18,7 +18,8 @@ const char *const kstat_names[KS__COUNT] = {
     [KS_TCP_DSACK_RECV] = "tcp_dsack_recv",     [KS_TCP_LOSS_PROBES] = "tcp_loss_probes",
     [KS_TCP_BACKLOG_DROP] = "tcp_backlog_drop", [KS_TCP_RCVQ_DROP] = "tcp_rcvq_drop",
     [KS_TCP_OFO_DROP] = "tcp_ofo_drop",         [KS_TCP_DSACK_OFO_SENT] = "tcp_dsack_ofo_sent",
-    [KS_TCP_LISTEN_DROPS] = "tcp_listen_drops",
+    [KS_TCP_LISTEN_DROPS] = "tcp_listen_drops", [KS_TCP_DSACK_UNDO] = "tcp_dsack_undo",
+    [KS_TCP_LOSS_UNDO] = "tcp_loss_undo",
 };
 
 /* In a "Proto: name name ...\nProto: v v ...\n" text, the value of field
@@ -82,7 +83,8 @@ int kstats_parse(struct kstats *k, const char *softnet, const char *snmp, const 
     } ext[] = {{KS_TCP_DSACK_OLD_SENT, "TCPDSACKOldSent"}, {KS_TCP_DSACK_RECV, "TCPDSACKRecv"},
                {KS_TCP_LOSS_PROBES, "TCPLossProbes"},      {KS_TCP_BACKLOG_DROP, "TCPBacklogDrop"},
                {KS_TCP_RCVQ_DROP, "TCPRcvQDrop"},          {KS_TCP_OFO_DROP, "TCPOFODrop"},
-               {KS_TCP_DSACK_OFO_SENT, "TCPDSACKOfoSent"}, {KS_TCP_LISTEN_DROPS, "ListenDrops"}};
+               {KS_TCP_DSACK_OFO_SENT, "TCPDSACKOfoSent"}, {KS_TCP_LISTEN_DROPS, "ListenDrops"},
+               {KS_TCP_DSACK_UNDO, "TCPDSACKUndo"},        {KS_TCP_LOSS_UNDO, "TCPLossUndo"}};
     for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
         if (!field(netstat, "TcpExt", ext[i].name, &k->v[ext[i].k])) {
             snprintf(err, errlen, "kstats: /proc/net/netstat: no TcpExt %s", ext[i].name);

@@ -24,6 +24,9 @@ enum kstat {
                               the out-of-order queue: a resend past a hole) */
     KS_TCP_DSACK_RECV,     /* TCPDSACKRecv: our resends the peer had already */
     KS_TCP_LOSS_PROBES,    /* TCPLossProbes */
+    KS_TCP_DSACK_UNDO,     /* TCPDSACKUndo: recoveries undone, every resend D-SACKed */
+    KS_TCP_LOSS_UNDO,      /* TCPLossUndo: RTO recoveries undone (D-SACKs, timestamps or
+                              F-RTO: TCPSpuriousRTOs among them) */
     KS_TCP_BACKLOG_DROP,   /* TCPBacklogDrop: socket backlog full */
     KS_TCP_RCVQ_DROP,      /* TCPRcvQDrop: receive buffer full */
     KS_TCP_OFO_DROP,       /* TCPOFODrop: out-of-order queue full */

@@ -39,10 +39,11 @@ static double server_parsed(json_t *ss)
 }
 
 /* Where the DUT's loss and copies are counted (README, *Loss and copies*):
- *   retransmits, spurious_retransmits: our stack's own counters
- *     (retransmits, dsack_rcvd: the peer got the segment twice), or for a
- *     kernel-socket server its namespace's TCP counters over the run
- *     (RetransSegs, TCPDSACKRecv);
+ *   retransmits, spurious_retransmits, cwnd_undos: our stack's own counters
+ *     (retransmits, dsack_rcvd: the peer got the segment twice, dsack_undo:
+ *     congestion cuts undone because every resend of the episode was
+ *     D-SACKed), or for a kernel-socket server its namespace's TCP counters
+ *     over the run (RetransSegs, TCPDSACKRecv, TCPDSACKUndo + TCPLossUndo);
  *   gen_kernel_drops: frames the generator's namespace dropped in the
  *     window (socket backlog, receive and out-of-order queues, its veth
  *     end's rx/tx drops): loss that is the wire's or the kernel's, not our
@@ -67,11 +68,15 @@ static void loss_metrics(json_t *m, json_t *client, json_t *server)
         json_object_set_new(m, "retransmits", json_integer((json_int_t)jnum(dc, "retransmits")));
         json_object_set_new(m, "spurious_retransmits",
                             json_integer((json_int_t)jnum(dc, "dsack_rcvd")));
+        json_object_set_new(m, "cwnd_undos", json_integer((json_int_t)jnum(dc, "dsack_undo")));
     } else if (json_is_object(sk)) {
         json_object_set_new(m, "retransmits",
                             json_integer((json_int_t)jnum(sk, "tcp_retrans_segs")));
         json_object_set_new(m, "spurious_retransmits",
                             json_integer((json_int_t)jnum(sk, "tcp_dsack_recv")));
+        json_object_set_new(
+            m, "cwnd_undos",
+            json_integer((json_int_t)(jnum(sk, "tcp_dsack_undo") + jnum(sk, "tcp_loss_undo"))));
     }
     json_t *win = json_object_get(client, "window"), *gk = json_object_get(win, "kernel");
     if (json_is_object(gk)) {

@@ -376,3 +376,74 @@ Test(impair, total_loss_frees_everything)
     cr_assert_eq(ctr(r.a, "impair_lost"), NFRAMES);
     rig_close(&r);
 }
+
+/* Frames 1..3 leave at once; after the 3rd the FIFO is held for 1000 ns:
+ * what is emitted meanwhile (in order) waits until the spike is over, then
+ * the 8th (3 + every 5) starts another. A frame after a spike is not held. */
+Test(impair, delay_spike_holds_the_fifo_after_frame_n)
+{
+    struct rig r;
+    rig_open(&r,
+             (struct impair_config){.seed = 9, .spike_after = 3, .spike_every = 5, .spike_ns = 1000},
+             NULL);
+    r.clk.t = 100;
+    struct pktbuf *tx[8];
+    uint32_t s[32];
+    for (uint32_t i = 0; i < 5; i++) {
+        tx[i] = pktio_alloc(r.a);
+        fill(tx[i], i);
+    }
+    cr_assert_eq(pktio_tx_burst(r.a, tx, 5), 5);
+    cr_assert_eq(drain(&r, s, 32, NULL), 3, "the three before the spike leave at once");
+    cr_assert_eq(ctr(r.a, "impair_spikes"), 1);
+    cr_assert_eq(ctr(r.a, "impair_spiked"), 2);
+    r.clk.t = 600; /* within the spike: 3 more wait behind the first 2 */
+    for (uint32_t i = 0; i < 3; i++) {
+        tx[i] = pktio_alloc(r.a);
+        fill(tx[i], 5 + i);
+    }
+    cr_assert_eq(pktio_tx_burst(r.a, tx, 3), 3);
+    r.clk.t = 1099;
+    cr_assert_eq(pktio_rx_burst(r.a, tx, 0), 0);
+    cr_assert_eq(drain(&r, s, 32, NULL), 0, "nothing leaves before the spike ends");
+    r.clk.t = 1100;
+    cr_assert_eq(pktio_rx_burst(r.a, tx, 0), 0);
+    cr_assert_eq(drain(&r, s, 32, NULL), 5, "the spike is over: the 5 held leave in order");
+    for (uint32_t i = 0; i < 5; i++)
+        cr_assert_eq(s[i], 3 + i);
+    /* the 8th frame started the second spike (at 600, until 1600) */
+    cr_assert_eq(ctr(r.a, "impair_spikes"), 2);
+    cr_assert_eq(ctr(r.a, "impair_spiked"), 5);
+    tx[0] = pktio_alloc(r.a);
+    fill(tx[0], 8);
+    cr_assert_eq(pktio_tx_burst(r.a, tx, 1), 1);
+    cr_assert_eq(drain(&r, s, 32, NULL), 0, "held by the second spike");
+    r.clk.t = 1600;
+    cr_assert_eq(pktio_rx_burst(r.a, tx, 0), 0);
+    cr_assert_eq(drain(&r, s, 32, NULL), 1);
+    cr_assert_eq(s[0], 8);
+    /* after it: frames 9..12 go at once (the next spike is after frame 13) */
+    for (uint32_t i = 0; i < 4; i++) {
+        tx[i] = pktio_alloc(r.a);
+        fill(tx[i], 9 + i);
+    }
+    cr_assert_eq(pktio_tx_burst(r.a, tx, 4), 4);
+    cr_assert_eq(drain(&r, s, 32, NULL), 4);
+    cr_assert_eq(ctr(r.a, "impair_spiked"), 6);
+    rig_close(&r);
+}
+
+Test(impair, delay_spike_needs_after_and_duration)
+{
+    char err[256] = "";
+    struct pktio *a, *b;
+    struct pktio_config cfg = {0};
+    cr_assert_eq(memlink_pair(&cfg, &a, &b, err, sizeof(err)), 0, "%s", err);
+    struct impair_config bad[] = {{.spike_ns = 1000}, {.spike_after = 3}, {.spike_every = 2}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_null(impair_wrap(a, &bad[i], err, sizeof(err)), "config %zu accepted", i);
+        cr_assert(strstr(err, "spike_after"), "error names the option: %s", err);
+    }
+    pktio_close(a);
+    pktio_close(b);
+}

@@ -31,6 +31,9 @@
  *     replaying the peer's FIN (ACK while in it, RST after).
  *   zero_window_*: persist probes back off; no data lost.
  *   syn_*, synack_*, last_data_*, fin_*, fast_retransmit_*: loss recovery.
+ *   undo_*, no_undo_*: a congestion cut undone when the peer D-SACKs every
+ *     resend of the episode (RFC 3708), over a link whose ACKs stall (impair's
+ *     delay spike) and with crafted D-SACKs; not when the loss was real.
  *   rst_*, syn_in_established_*: RFC 5961.
  *   truncated_*, ethernet_padding_*, bad_tcp_options_*, syn_with_bad_*,
  *   out_of_order_*, window_scale_*: input validation and reassembly.
@@ -52,6 +55,7 @@
 #include "drivers/netio.h"
 #include "drivers/pktio.h"
 #include "drivers/ustack/ustack.h"
+#include "drivers/ustack/ustack_query.h"
 #include "tests/drivers/frames.h"
 #include "tests/rig/stack_rig.h"
 #include "workloads/pattern.h"
@@ -2930,5 +2934,287 @@ Test(ustack_bb, connect_to_unresolvable_or_unreachable_fails)
         cr_assert_neq(err[0], 0, "netio_connect failed without a message");
     }
     cr_log_info("off-link connect: %s", h < 0 ? err : "CLOSED CONNECT_FAILED");
+    rig_fini(r);
+}
+
+/* 5. Undo (RFC 2883 section 4, RFC 3708): A sends 16 MiB to B at 2 ms RTT.
+ * spike: after the 400th frame B sends, B's link holds its frames (the ACKs)
+ * for 500 ms (impair's delay spike); A's RTO (200 ms) fires and resends the
+ * first unacked segment, which B already has: B D-SACKs it, and the D-SACK
+ * comes to A behind the held ACKs. Every retransmission of the episode was
+ * D-SACKed: A undoes its cut (dsack_undo 1, cwnd and ssthresh right after at
+ * least what they were before the RTO). control: no spike, 1% of A's frames
+ * lost: the resends repair losses, nothing is undone. */
+static void undo_case(int spike)
+{
+    struct rig_opts o = {.seed = 31};
+    struct rig *r = rig_alloc();
+    struct stack_rig_opts so;
+    stack_rig_opts_init(&so, 2);
+    so.link.pool_size = 4096;
+    so.impair = 1;
+    for (int i = 0; i < 2; i++) {
+        so.impair_cfg[i] =
+            (struct impair_config){.seed = o.seed * 2 + (uint64_t)i, .delay_ns = 1 * MS};
+        stack_cfg(&so.stack[i], r, i, &o);
+    }
+    if (spike) {
+        so.impair_cfg[1].spike_after = 400;
+        so.impair_cfg[1].spike_ns = 500 * MS;
+    } else {
+        so.impair_cfg[0].loss = 0.01;
+    }
+    struct wrap_req w = {.r = r};
+    rig_start(r, &so, &w);
+    struct conn *a, *b;
+    establish(r, &a, &b);
+    const uint64_t n = 16 * MIB;
+    a->tx_goal += n;
+    b->rx_goal += n;
+    uint32_t cw0 = 0, ss0 = 0, cw1 = 0, ss1 = 0;
+    int dsacked = 0;
+    uint64_t t0 = r->sr.now_ns, end = t0 + 60 * SEC;
+    struct csnap cs;
+    while (b->rx_off < b->rx_goal && r->sr.now_ns < end && !r->errors) {
+        rig_step(r);
+        uint32_t cw, ss;
+        cr_assert_eq(ustack_cc(r->s[0].io, a->handle, &cw, &ss), 0);
+        csnap_take(r->s[0].io, &cs);
+        if (!csnap_sum(&cs, "timeouts")) {
+            cw0 = cw, ss0 = ss; /* the last values before the RTO */
+        } else if (!dsacked && csnap_sum(&cs, "dsack_rcvd") >= csnap_sum(&cs, "retransmits")) {
+            dsacked = 1;
+            cw1 = cw, ss1 = ss; /* right after every resend was D-SACKed */
+        }
+    }
+    cr_assert_eq(b->rx_off, b->rx_goal, "B got %" PRIu64 " of %" PRIu64 " in %.3f s (virtual)",
+                 b->rx_off, b->rx_goal, (double)(r->sr.now_ns - t0) / 1e9);
+    cr_assert_eq(b->rx_bad, NO_BAD, "A->B stream differs at byte %" PRIu64, b->rx_bad);
+    cr_assert_eq(b->rx_hash, a->tx_hash, "A->B hash differs");
+    struct csnap sb;
+    csnap_take(r->s[1].io, &sb);
+    uint64_t rexmit = csnap_sum(&cs, "retransmits"), rto = csnap_sum(&cs, "timeouts"),
+             dsack = csnap_sum(&cs, "dsack_rcvd"), undo = csnap_sum(&cs, "dsack_undo");
+    cr_log_info("undo %s: 16 MiB in %.3f s (virtual); A: retransmits %" PRIu64 " timeouts %" PRIu64
+                " dsack_rcvd %" PRIu64 " dsack_undo %" PRIu64 " cwnd %u -> %u ssthresh %u -> %u; "
+                "B: dsack_sent %" PRIu64,
+                spike ? "spike" : "control (1% loss)", (double)(r->sr.now_ns - t0) / 1e9, rexmit,
+                rto, dsack, undo, cw0, cw1, ss0, ss1, csnap_sum(&sb, "dsack_sent"));
+    cr_assert_gt(rexmit, 0, "nothing was resent: the test shows nothing");
+    if (spike) {
+        cr_assert_eq(pktio_counter(r->s[1].imp, "impair_spikes"), 1);
+        cr_assert_geq(rto, 1, "the 500 ms spike drew no RTO");
+        cr_assert_geq(csnap_sum(&sb, "dsack_sent"), 1, "B D-SACKed nothing");
+        cr_assert_geq(dsack, 1, "A got no D-SACK");
+        cr_assert(dsacked, "not every resend was D-SACKed");
+        cr_assert_geq(cw1, cw0, "cwnd after the D-SACKs %u < %u before the RTO", cw1, cw0);
+        cr_assert_geq(ss1, ss0, "ssthresh after the D-SACKs %u < %u before the RTO", ss1, ss0);
+        cr_assert_eq(undo, 1, "one spurious episode, %" PRIu64 " undone", undo);
+    } else {
+        cr_assert_eq(undo, 0, "real losses repaired, yet %" PRIu64 " cut(s) undone", undo);
+    }
+    rig_fini(r);
+}
+Test(ustack_bb, undo_when_every_rto_resend_is_dsacked)
+{
+    undo_case(1);
+}
+Test(ustack_bb, no_undo_when_the_loss_was_real)
+{
+    undo_case(0);
+}
+
+/* 5a (setup B). Undo with the D-SACKs crafted: SACK agreed, the stack sends
+ * 10 segments, we hold our ACKs; its tail loss probe resends the last one,
+ * then its RTO (200 ms) the first unacked one: one episode, two resends.
+ * Then an ACK of all ten, with (0) a D-SACK of the RTO's resend (one of two:
+ * no undo yet) and a second ACK with a D-SACK of the probe: every resend
+ * D-SACKed, after the episode ended, and the cut is undone (cwnd at least
+ * what it was before); (1) the first segment acked before the probe, and
+ * the D-SACKs name it (below the episode's start: not a resend of it) and
+ * the probe: one resend of the episode left, no undo; (2) no D-SACK: no
+ * undo. */
+/* A SACK option of one block [l, r) into o (12 bytes); its length. */
+static size_t dsack_opt(uint8_t *o, uint32_t l, uint32_t r)
+{
+    size_t n = fr_opt_nop(o);
+    n += fr_opt_nop(o + n);
+    o[n++] = 5; /* SACK */
+    o[n++] = 10;
+    const uint32_t v[2] = {l, r};
+    for (int i = 0; i < 2; i++)
+        for (int b = 3; b >= 0; b--)
+            o[n++] = (uint8_t)(v[i] >> (8 * b));
+    return n;
+}
+
+static void undo_crafted(int variant)
+{
+    struct rig *r = rig_peer();
+    struct pconn pc;
+    struct seg s;
+    char d[128];
+    pc_init(&pc, SRV_PORT, 0x20000000u);
+    struct conn *c = rig_connect(r, 0, IP_B, SRV_PORT);
+    cr_assert(peer_next(r, &s, 100 * MS), "stack sent no SYN");
+    pc.sport = s.p.sport;
+    pc.irs = s.p.seq;
+    pc.rcv_nxt = s.p.seq + 1;
+    uint8_t o[8];
+    size_t ol = fr_opt_mss(o, 1460);
+    ol += fr_opt_nop(o + ol);
+    ol += fr_opt_nop(o + ol);
+    ol += fr_opt_sack_perm(o + ol);
+    pc_send(r, &pc, FR_SYN | FR_ACK, NULL, 0, o, ol);
+    peer_expect_ack(r, &pc);
+    RUN(r, cond_connected, c, 100 * MS, "CONNECTED");
+    const uint32_t mss = 1460, nseg = 10;
+    uint32_t base = pc.rcv_nxt;
+    c->tx_goal = (uint64_t)nseg * mss;
+    struct seg segs[10];
+    for (uint32_t i = 0; i < nseg; i++) {
+        cr_assert(peer_next(r, &segs[i], 100 * MS), "segment %u not sent", i);
+        cr_assert_eq(segs[i].p.seq, base + i * mss, "%s", fr_describe(&segs[i].p, d, sizeof(d)));
+    }
+    if (variant == 1) { /* the first one acked: the episode starts above it */
+        pc_take(&pc, &segs[0].p);
+        pc_send(r, &pc, FR_ACK, NULL, 0, NULL, 0);
+    }
+    uint32_t cw0, ss0, cw1, ss1;
+    cr_assert_eq(ustack_cc(r->s[0].io, c->handle, &cw0, &ss0), 0);
+    struct csnap before, after;
+    csnap_take(r->s[0].io, &before);
+    uint32_t una = variant == 1 ? base + mss : base, last = base + (nseg - 1) * mss;
+    cr_assert(peer_next(r, &s, 100 * MS), "no tail loss probe");
+    cr_assert_eq(s.p.seq, last, "probe %s, want %u", fr_describe(&s.p, d, sizeof(d)), last);
+    cr_assert(peer_next(r, &s, 2 * SEC), "no RTO resend");
+    cr_assert_eq(s.p.seq, una, "resent %s, want %u", fr_describe(&s.p, d, sizeof(d)), una);
+    cr_assert_eq(peer_quiet(r, 10 * MS), 0, "more than one resend (cwnd one segment)");
+    for (uint32_t i = 0; i < nseg; i++)
+        pc_take(&pc, &segs[i].p);
+    cr_assert_eq(pc.rx_bytes, (uint64_t)nseg * mss);
+    uint8_t so[12];
+    /* variant 0: the RTO's resend; 1: below the episode */
+    size_t sl = variant == 2 ? 0 : dsack_opt(so, base, base + mss);
+    pc_send(r, &pc, FR_ACK, NULL, 0, sl ? so : NULL, sl);
+    rig_advance(r, 1 * MS);
+    if (variant != 2) { /* one of two resends D-SACKed (0), or none (1): not yet */
+        csnap_take(r->s[0].io, &after);
+        cr_assert_eq(csnap_sum(&after, "dsack_undo"), csnap_sum(&before, "dsack_undo"),
+                     "undone before every resend was D-SACKed");
+        pc_send(r, &pc, FR_ACK, NULL, 0, so, dsack_opt(so, last, last + mss));
+        rig_advance(r, 1 * MS);
+    }
+    cr_assert_eq(ustack_cc(r->s[0].io, c->handle, &cw1, &ss1), 0);
+    csnap_take(r->s[0].io, &after);
+    char dd[1024];
+    csnap_diff(&before, &after, dd, sizeof(dd));
+    cr_log_info("undo crafted %d: cwnd %u -> %u, ssthresh %u -> %u; %s", variant, cw0, cw1, ss0,
+                ss1, dd);
+    uint64_t rto = csnap_sum(&after, "timeouts") - csnap_sum(&before, "timeouts");
+    uint64_t ds = csnap_sum(&after, "dsack_rcvd") - csnap_sum(&before, "dsack_rcvd");
+    uint64_t undo = csnap_sum(&after, "dsack_undo") - csnap_sum(&before, "dsack_undo");
+    cr_assert_eq(rto, 1, "%s", dd);
+    cr_assert_eq(ds, variant == 2 ? 0u : 2u, "%s", dd);
+    if (variant == 0) {
+        cr_assert_eq(undo, 1, "%s", dd);
+        cr_assert_geq(cw1, cw0, "cwnd %u after the undo, %u before the RTO", cw1, cw0);
+        cr_assert_geq(ss1, ss0, "ssthresh %u after the undo, %u before the RTO", ss1, ss0);
+    } else {
+        cr_assert_eq(undo, 0, "%s", dd);
+        cr_assert_lt(cw1, cw0, "cwnd %u, %u before the RTO: the cut stayed", cw1, cw0);
+    }
+    peer_stack_closes(r, &pc, c);
+    rig_fini(r);
+}
+Test(ustack_bb, undo_crafted_dsack_of_the_rto_resend)
+{
+    undo_crafted(0);
+}
+Test(ustack_bb, no_undo_for_a_dsack_below_the_episode)
+{
+    undo_crafted(1);
+}
+Test(ustack_bb, no_undo_without_dsack)
+{
+    undo_crafted(2);
+}
+
+/* 5b (setup B). A spurious fast recovery: the first of 10 segments is late
+ * (reordered), the peer SACKs the other nine, the stack deems it lost (RFC
+ * 6675), cuts cwnd and resends it. Then the late original arrives: the peer
+ * ACKs all ten and D-SACKs the resend. The recovery is undone and left
+ * (cwnd back, no deflation to the cut ssthresh), and the next 10 segments
+ * go out at once, none resent. */
+Test(ustack_bb, undo_spurious_fast_recovery)
+{
+    struct rig *r = rig_peer();
+    struct pconn pc;
+    struct seg s;
+    char d[128];
+    pc_init(&pc, SRV_PORT, 0x20000000u);
+    struct conn *c = rig_connect(r, 0, IP_B, SRV_PORT);
+    cr_assert(peer_next(r, &s, 100 * MS), "stack sent no SYN");
+    pc.sport = s.p.sport;
+    pc.irs = s.p.seq;
+    pc.rcv_nxt = s.p.seq + 1;
+    uint8_t o[8];
+    size_t ol = fr_opt_mss(o, 1460);
+    ol += fr_opt_nop(o + ol);
+    ol += fr_opt_nop(o + ol);
+    ol += fr_opt_sack_perm(o + ol);
+    pc_send(r, &pc, FR_SYN | FR_ACK, NULL, 0, o, ol);
+    peer_expect_ack(r, &pc);
+    RUN(r, cond_connected, c, 100 * MS, "CONNECTED");
+    const uint32_t mss = 1460, nseg = 10;
+    uint32_t base = pc.rcv_nxt;
+    c->tx_goal = (uint64_t)nseg * mss;
+    struct seg segs[10];
+    for (uint32_t i = 0; i < nseg; i++)
+        cr_assert(peer_next(r, &segs[i], 100 * MS), "segment %u not sent", i);
+    uint32_t cw0, ss0, cw1, ss1;
+    cr_assert_eq(ustack_cc(r->s[0].io, c->handle, &cw0, &ss0), 0);
+    struct csnap before, after;
+    csnap_take(r->s[0].io, &before);
+    uint8_t so[12];
+    for (uint32_t i = 1; i < nseg; i++) /* the first is late: SACK the others */
+        pc_send(r, &pc, FR_ACK, NULL, 0, so, dsack_opt(so, base + mss, base + (i + 1) * mss));
+    cr_assert(peer_next(r, &s, 100 * MS), "the late segment was not resent");
+    cr_assert_eq(s.p.seq, base, "resent %s, want %u", fr_describe(&s.p, d, sizeof(d)), base);
+    csnap_take(r->s[0].io, &after);
+    cr_assert_eq(csnap_sum(&after, "sack_recoveries") - csnap_sum(&before, "sack_recoveries"), 1);
+    cr_assert_eq(csnap_sum(&after, "timeouts"), csnap_sum(&before, "timeouts"));
+    uint32_t cwc;
+    cr_assert_eq(ustack_cc(r->s[0].io, c->handle, &cwc, NULL), 0);
+    cr_assert_lt(cwc, cw0, "no cut (cwnd %u, %u before)", cwc, cw0);
+    for (uint32_t i = 0; i < nseg; i++) /* the original arrives; then the resend, twice */
+        pc_take(&pc, &segs[i].p);
+    pc_send(r, &pc, FR_ACK, NULL, 0, so, dsack_opt(so, base, base + mss));
+    rig_advance(r, 1 * MS);
+    cr_assert_eq(ustack_cc(r->s[0].io, c->handle, &cw1, &ss1), 0);
+    csnap_take(r->s[0].io, &after);
+    char dd[1024];
+    csnap_diff(&before, &after, dd, sizeof(dd));
+    cr_log_info("spurious fast recovery: cwnd %u -> %u -> %u, ssthresh %u -> %u; %s", cw0, cwc,
+                cw1, ss0, ss1, dd);
+    cr_assert_eq(csnap_sum(&after, "dsack_undo") - csnap_sum(&before, "dsack_undo"), 1, "%s", dd);
+    cr_assert_geq(cw1, cw0, "cwnd %u after the undo, %u before the recovery", cw1, cw0);
+    cr_assert_leq(cw1, cw0 + 2 * mss, "cwnd %u after the undo, %u before: the recovery's end "
+                  "set it to the restored ssthresh", cw1, cw0);
+    cr_assert_geq(ss1, ss0, "ssthresh %u after the undo, %u before", ss1, ss0);
+    /* the recovery is over: 10 more segments go at once, none twice */
+    c->tx_goal += (uint64_t)nseg * mss;
+    for (uint32_t i = 0; i < nseg; i++) {
+        cr_assert(peer_next(r, &s, 5 * MS), "segment %u of the next flight not sent at once", i);
+        cr_assert_eq(s.p.seq, base + (nseg + i) * mss, "%s", fr_describe(&s.p, d, sizeof(d)));
+        pc_take(&pc, &s.p);
+    }
+    pc_send(r, &pc, FR_ACK, NULL, 0, NULL, 0);
+    cr_assert_eq(peer_quiet(r, 300 * MS), 0, "segments after everything was acked");
+    cr_assert_eq(pc.rx_bad, NO_BAD);
+    csnap_take(r->s[0].io, &after);
+    cr_assert_eq(csnap_sum(&after, "retransmits") - csnap_sum(&before, "retransmits"), 1, "%s",
+                 csnap_diff(&before, &after, dd, sizeof(dd)));
+    peer_stack_closes(r, &pc, c);
     rig_fini(r);
 }

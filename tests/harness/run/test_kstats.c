@@ -12,8 +12,9 @@ static const char snmp[] = "Ip: Forwarding DefaultTTL\nIp: 1 64\n"
                            "Tcp: RtoAlgorithm RtoMin RetransSegs InErrs\nTcp: 1 200 42 0\n";
 static const char netstat[] =
     "TcpExt: SyncookiesSent ListenOverflows ListenDrops TCPLossProbes TCPDSACKOldSent "
-    "TCPDSACKOfoSent TCPDSACKRecv TCPBacklogDrop TCPRcvQDrop TCPOFODrop\n"
-    "TcpExt: 0 3 4 5 6 11 7 8 9 10\n"
+    "TCPDSACKOfoSent TCPDSACKRecv TCPBacklogDrop TCPRcvQDrop TCPOFODrop TCPDSACKUndo "
+    "TCPLossUndo\n"
+    "TcpExt: 0 3 4 5 6 11 7 8 9 10 12 13\n"
     "IpExt: InNoRoutes\nIpExt: 3\n";
 
 Test(kstats, parses_every_counter)
@@ -31,6 +32,8 @@ Test(kstats, parses_every_counter)
     cr_expect_eq(k.v[KS_TCP_RCVQ_DROP], 9);
     cr_expect_eq(k.v[KS_TCP_OFO_DROP], 10);
     cr_expect_eq(k.v[KS_TCP_DSACK_OFO_SENT], 11, "a resend past a hole is a duplicate too");
+    cr_expect_eq(k.v[KS_TCP_DSACK_UNDO], 12);
+    cr_expect_eq(k.v[KS_TCP_LOSS_UNDO], 13);
     cr_expect_eq(k.v[KS_TCP_LISTEN_DROPS], 4, "ListenDrops (overflows among them), not the "
                                               "overflows alone");
 }

@@ -332,14 +332,15 @@ Test(metrics, loss_and_copies_reach_the_record)
                   "tcp_ofo_drop", 2.0, "tcp_dsack_old_sent", 7.0, "tcp_dsack_ofo_sent", 5.0,
                   "iface", "start", "rx_dropped",
                   10.0, "tx_dropped", 0.0, "end", "rx_dropped", 14.0, "tx_dropped", 1.0));
-    json_t *s = json_pack("{s:s,s:{s:f,s:f,s:f},s:{s:f,s:f,s:f,s:f,s:f}}", "driver", "afpacket",
+    json_t *s = json_pack("{s:s,s:{s:f,s:f,s:f},s:{s:f,s:f,s:f,s:f,s:f,s:f}}", "driver", "afpacket",
                           "stats", "requests_parsed", 1101.0, "body_bytes_out", 1000000.0,
                           "body_bytes_staged", 0.0, "driver_counters", "retransmits", 9.0,
-                          "dsack_rcvd", 7.0, "tx_copy_sndbuf_bytes", 2000.0,
+                          "dsack_rcvd", 7.0, "dsack_undo", 2.0, "tx_copy_sndbuf_bytes", 2000.0,
                           "tx_copy_frame_bytes", 2000.0, "tx_fill_frame_bytes", 1000000.0);
     json_t *m = trial_metrics(wl("ka"), c, s, NULL, NULL);
     cr_expect_eq(json_integer_value(json_object_get(m, "retransmits")), 9);
     cr_expect_eq(json_integer_value(json_object_get(m, "spurious_retransmits")), 7);
+    cr_expect_eq(json_integer_value(json_object_get(m, "cwnd_undos")), 2);
     /* the namespace's drops and its veth end's; softnet's are the machine's */
     cr_expect_eq(json_integer_value(json_object_get(m, "gen_kernel_drops")), 1 + 2 + 4 + 1);
     cr_expect_eq(json_integer_value(json_object_get(m, "machine_softnet_drops")), 3);
@@ -348,12 +349,14 @@ Test(metrics, loss_and_copies_reach_the_record)
     json_decref(m), json_decref(s);
     /* a kernel-socket server: its namespace's TCP counters; copies are the
      * server's staging only (the kernel's copy is not ours) */
-    s = json_pack("{s:s,s:{s:f,s:f,s:f},s:{},s:{s:f,s:f}}", "driver", "kernel", "stats",
+    s = json_pack("{s:s,s:{s:f,s:f,s:f},s:{},s:{s:f,s:f,s:f,s:f}}", "driver", "kernel", "stats",
                   "requests_parsed", 1101.0, "body_bytes_out", 1000.0, "body_bytes_staged", 500.0,
-                  "driver_counters", "kernel", "tcp_retrans_segs", 4.0, "tcp_dsack_recv", 1.0);
+                  "driver_counters", "kernel", "tcp_retrans_segs", 4.0, "tcp_dsack_recv", 1.0,
+                  "tcp_dsack_undo", 1.0, "tcp_loss_undo", 2.0);
     m = trial_metrics(wl("ka"), c, s, NULL, NULL);
     cr_expect_eq(json_integer_value(json_object_get(m, "retransmits")), 4);
     cr_expect_eq(json_integer_value(json_object_get(m, "spurious_retransmits")), 1);
+    cr_expect_eq(json_integer_value(json_object_get(m, "cwnd_undos")), 1 + 2);
     cr_expect_float_eq(json_real_value(json_object_get(m, "copies_per_body_byte")), 0.5, 1e-9);
     json_decref(m), json_decref(s);
     /* io_uring copies into its own buffer, uncounted: no figure rather than a wrong one */
