@@ -6,7 +6,9 @@ Usage: bulk_table.py RESULTS_DIR   (the directory holding summary.json)
 
 Per workload and driver, medians over the ok trials: req/s (ka-64k) or
 download seconds and Gbit/s (download-1g), p99, retransmissions and the
-spurious ones (the peer's D-SACKs), drops the generator's namespace counted
+spurious ones (the peer's D-SACKs), congestion cuts the DUT undid because
+every resend of the episode was D-SACKed (cwnd_undos: our dsack_undo, the
+kernel's TCPDSACKUndo + TCPLossUndo), drops the generator's namespace counted
 (its socket queues and veth end: loss that is the wire's or the kernel's,
 not our stack's; the machine-wide softnet backlog drops are a metric of
 their own, machine_softnet_drops), copies per body byte by our code, the ratio
@@ -56,7 +58,7 @@ def main():
         dl = w.startswith("download")
         head = f"{'time s':>8} {'Gbit/s':>7}" if dl else f"{'req/s':>8} {'p99 ms':>7}"
         print(f"\n{w}: {'driver':10} {head} {'x kernel':>8} {'retrans':>8} {'spurious':>8} "
-              f"{'gen drops':>9} {'copies/B':>8} {'cyc/frame':>9} {'ours':>6} {'kernel':>6}")
+              f"{'undos':>5} {'gen drops':>9} {'copies/B':>8} {'cyc/frame':>9} {'ours':>6} {'kernel':>6}")
         kt = med(w, "kernel", "download_s" if dl else "rps")
         for drv in DRIVERS:
             if (w, drv) not in g:
@@ -73,6 +75,7 @@ def main():
             print(f"{'':{len(w) + 2}}{drv:10} {a:>8} {b:>7} {xs:>8} "
                   f"{fmt(med(w, drv, 'retransmits'), '.0f'):>8} "
                   f"{fmt(med(w, drv, 'spurious_retransmits'), '.0f'):>8} "
+                  f"{fmt(med(w, drv, 'cwnd_undos'), '.0f'):>5} "
                   f"{fmt(med(w, drv, 'gen_kernel_drops'), '.0f'):>9} "
                   f"{fmt(med(w, drv, 'copies_per_body_byte'), '.3f'):>8} {fmt(cpf, '.0f'):>9} "
                   f"{fmt(cpf * us, '.0f'):>6} {fmt(cpf * (1 - us), '.0f'):>6}")
