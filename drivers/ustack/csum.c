@@ -15,9 +15,9 @@
 #define CSUM_AVX2_MIN 256
 
 /* The plain sum of the 16-bit little-endian words of p[0 .. n), n a
- * multiple of 64, as a 64-bit number (exact below 2^47 bytes), copying the
- * bytes to dst on the way when dst is not NULL (the receive path's copy into
- * the receive buffer, one pass over the frame instead of two).
+ * multiple of 64, as a 64-bit number (exact below 2^47 bytes), storing the
+ * bytes to dst on the way when `copy` (the receive path's copy into the
+ * receive buffer: one pass over the frame instead of two).
  * vpmaddwd adds each pair of signed 16-bit words into a 32-bit lane; the
  * words are unsigned, so each is first moved to signed by flipping its top
  * bit (w ^ 0x8000 = w - 32768 as signed), and 32768 per word is added back
@@ -26,9 +26,11 @@
  * lanes took five. A 32-bit lane takes at most 65536 in magnitude per
  * vector, so the lanes are widened to 64 bits every CSUM_AVX2_DRAIN
  * iterations, long before they could overflow. */
-#define CSUM_AVX2_DRAIN 4096 /* 128-byte iterations between widenings: 2^12 * 2^16 * 2 * 2 < 2^31 */
+/* 128-byte iterations between widenings: 2^12 * 2 * 2^16 per lane, twice < 2^31 */
+#define CSUM_AVX2_DRAIN 4096
 
-__attribute__((target("avx2"), always_inline)) static inline __m256i widen_add(__m256i acc, __m256i v)
+__attribute__((target("avx2"), always_inline)) static inline __m256i widen_add(__m256i acc,
+                                                                               __m256i v)
 {
     acc = _mm256_add_epi64(acc, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v)));
     return _mm256_add_epi64(acc, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1)));
@@ -41,8 +43,8 @@ sum16_avx2(uint8_t *dst, const uint8_t *p, size_t n, const int copy)
     __m256i wide = _mm256_setzero_si256();
     size_t i = 0, body = n & ~(size_t)127;
     while (i < body) {
-        size_t stop = body - i > (size_t)CSUM_AVX2_DRAIN * 128 ? i + (size_t)CSUM_AVX2_DRAIN * 128
-                                                                : body;
+        size_t stop =
+            body - i > (size_t)CSUM_AVX2_DRAIN * 128 ? i + (size_t)CSUM_AVX2_DRAIN * 128 : body;
         __m256i a0 = _mm256_setzero_si256(), a1 = a0;
         do {
             __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
@@ -72,8 +74,9 @@ sum16_avx2(uint8_t *dst, const uint8_t *p, size_t n, const int copy)
             _mm256_storeu_si256((__m256i *)(void *)(dst + i), v0);
             _mm256_storeu_si256((__m256i *)(void *)(dst + i + 32), v1);
         }
-        wide = widen_add(wide, _mm256_add_epi32(_mm256_madd_epi16(_mm256_xor_si256(v0, flip), one),
-                                                _mm256_madd_epi16(_mm256_xor_si256(v1, flip), one)));
+        wide =
+            widen_add(wide, _mm256_add_epi32(_mm256_madd_epi16(_mm256_xor_si256(v0, flip), one),
+                                             _mm256_madd_epi16(_mm256_xor_si256(v1, flip), one)));
     }
     __m128i h = _mm_add_epi64(_mm256_castsi256_si128(wide), _mm256_extracti128_si256(wide, 1));
     int64_t signed_sum = _mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1);
@@ -85,8 +88,8 @@ __attribute__((target("avx2"), noinline)) static uint64_t sum16_avx2_sum(const u
     return sum16_avx2(NULL, p, n, 0);
 }
 
-__attribute__((target("avx2"), noinline)) static uint64_t sum16_avx2_copy(uint8_t *dst,
-                                                                          const uint8_t *p, size_t n)
+__attribute__((target("avx2"), noinline)) static uint64_t
+sum16_avx2_copy(uint8_t *dst, const uint8_t *p, size_t n)
 {
     return sum16_avx2(dst, p, n, 1);
 }

@@ -832,9 +832,10 @@ static inline int predictable(struct us_ctx *s, struct us_conn *c, uint8_t fl, u
 
 /* A predictable() segment; `copied`: its data is in the receive buffer
  * already (csum_copy_long). */
-static inline __attribute__((always_inline)) void
-predicted(struct us_ctx *s, struct us_conn *c, uint32_t seq, uint32_t ack, uint16_t wnd,
-          const uint8_t *d, uint32_t dlen, int copied)
+static inline __attribute__((always_inline)) void predicted(struct us_ctx *s, struct us_conn *c,
+                                                            uint32_t seq, uint32_t ack,
+                                                            uint16_t wnd, const uint8_t *d,
+                                                            uint32_t dlen, int copied)
 {
     CNT(s, US_TCP_PREDICTED);
     if (SEQ_GT(ack, c->snd_una)) new_ack(s, c, ack);

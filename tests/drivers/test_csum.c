@@ -43,10 +43,12 @@ static void check_all(const uint8_t *buf)
                 size_t dalign = (align * 3 + sum) % 8;
                 memset(dst, 0x5a, sizeof(dst));
                 got = csum_fold(csum_copy_long(in, dst + dalign, buf + align, len));
-                cr_assert_eq(got, want, "csum_copy_long: len %zu align %zu/%zu sum %u: got %04x want %04x",
+                cr_assert_eq(got, want,
+                             "csum_copy_long: len %zu align %zu/%zu sum %u: got %04x want %04x",
                              len, align, dalign, in, got, want);
                 cr_assert(memcmp(dst + dalign, buf + align, len) == 0,
-                          "csum_copy_long: len %zu align %zu/%zu: copy differs", len, align, dalign);
+                          "csum_copy_long: len %zu align %zu/%zu: copy differs", len, align,
+                          dalign);
                 for (size_t k = 0; k < dalign; k++)
                     cr_assert_eq(dst[k], 0x5a, "csum_copy_long wrote before dst (len %zu)", len);
                 for (size_t k = dalign + len; k < sizeof(dst); k++)
@@ -74,12 +76,13 @@ Test(csum, long_runs_match_reference)
     for (size_t f = 0; f < sizeof(fills) / sizeof(fills[0]); f++) {
         if (fills[f] < 0) {
             srand(17);
-            for (size_t i = 0; i < cap + 8; i++) buf[i] = (uint8_t)rand();
+            for (size_t i = 0; i < cap + 8; i++)
+                buf[i] = (uint8_t)rand();
         } else {
             memset(buf, fills[f], cap + 8);
         }
-        const size_t lens[] = {cap, cap - 1, cap - 63, (1u << 19) + 64, (1u << 19) + 127, 65535,
-                               65536};
+        const size_t lens[] = {cap,   cap - 1, cap - 63, (1u << 19) + 64, (1u << 19) + 127,
+                               65535, 65536};
         for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
             size_t len = lens[k], align = k % 4;
             uint16_t want = ref_csum(0x1fffe, buf + align, len);
