@@ -58,6 +58,7 @@ struct bench {
     struct netio_ops gen_ops; /* the generator stack's ops with poll interposed */
     struct lg_result res;    /* loadgen_run's live result: read for the window */
     uint64_t warm, want;
+    uint64_t win_end;        /* requests_total at which the window ends (0: not begun) */
     int collecting;
     uint64_t at_start, counted; /* responses validated while collected */
 };
@@ -101,7 +102,10 @@ static int gen_poll(struct netio *io, struct netio_event *evs, int max, int time
         sem_wait(&b->to_gen);
     }
     uint64_t t = b->res.requests_total;
-    if (t >= b->warm && t < b->warm + b->want) {
+    /* The window is WANT responses from where it began: a round completes
+     * several responses (64 KiB bodies: many), so it begins past `warm`. */
+    if (!b->win_end && t >= b->warm) b->win_end = t + b->want;
+    if (b->win_end && t < b->win_end) {
         b->at_start = t;
         b->collecting = 1;
         CALLGRIND_TOGGLE_COLLECT;

@@ -10,30 +10,88 @@
 #include <immintrin.h>
 #define CSUM_AVX2 1
 /* Payload-sized runs (a whole segment: the receiver's check of every data
- * segment) are summed with AVX2 where the CPU has it: the adc chain below
- * is one carry-dependent add per 8 bytes; here each 64-bit lane adds the
- * low and the high 32-bit halves of its words in independent accumulators
- * (the sum of 32-bit words is the RFC 1071 sum modulo 0xffff, 2^16 being 1
- * there), about 3 times the bytes per cycle. */
+ * segment) are summed with AVX2 where the CPU has it (sum16_avx2 below):
+ * the adc chain further down is one carry-dependent add per 8 bytes. */
 #define CSUM_AVX2_MIN 256
 
-/* The plain sum of the 32-bit little-endian words of p[0 .. n), n a
- * multiple of 64 (below 2^35 bytes: no lane overflows). */
-__attribute__((target("avx2"))) static uint64_t sum32_avx2(const uint8_t *p, size_t n)
+/* The plain sum of the 16-bit little-endian words of p[0 .. n), n a
+ * multiple of 64, as a 64-bit number (exact below 2^47 bytes), storing the
+ * bytes to dst on the way when `copy` (the receive path's copy into the
+ * receive buffer: one pass over the frame instead of two).
+ * vpmaddwd adds each pair of signed 16-bit words into a 32-bit lane; the
+ * words are unsigned, so each is first moved to signed by flipping its top
+ * bit (w ^ 0x8000 = w - 32768 as signed), and 32768 per word is added back
+ * at the end: three instructions per 32 bytes (xor with the load folded in,
+ * madd, add) where masking the low and shifting the high halves of 64-bit
+ * lanes took five. A 32-bit lane takes at most 65536 in magnitude per
+ * vector, so the lanes are widened to 64 bits every CSUM_AVX2_DRAIN
+ * iterations, long before they could overflow. */
+/* 128-byte iterations between widenings: 2^12 * 2 * 2^16 per lane, twice < 2^31 */
+#define CSUM_AVX2_DRAIN 4096
+
+__attribute__((target("avx2"), always_inline)) static inline __m256i widen_add(__m256i acc,
+                                                                               __m256i v)
 {
-    const __m256i lo = _mm256_set1_epi64x(0xffffffffll);
-    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-    for (size_t i = 0; i < n; i += 64) {
+    acc = _mm256_add_epi64(acc, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v)));
+    return _mm256_add_epi64(acc, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1)));
+}
+
+__attribute__((target("avx2"), always_inline)) static inline uint64_t
+sum16_avx2(uint8_t *dst, const uint8_t *p, size_t n, const int copy)
+{
+    const __m256i flip = _mm256_set1_epi16((short)0x8000), one = _mm256_set1_epi16(1);
+    __m256i wide = _mm256_setzero_si256();
+    size_t i = 0, body = n & ~(size_t)127;
+    while (i < body) {
+        size_t stop =
+            body - i > (size_t)CSUM_AVX2_DRAIN * 128 ? i + (size_t)CSUM_AVX2_DRAIN * 128 : body;
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0;
+        do {
+            __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+            __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32));
+            __m256i v2 = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 64));
+            __m256i v3 = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 96));
+            if (copy) {
+                _mm256_storeu_si256((__m256i *)(void *)(dst + i), v0);
+                _mm256_storeu_si256((__m256i *)(void *)(dst + i + 32), v1);
+                _mm256_storeu_si256((__m256i *)(void *)(dst + i + 64), v2);
+                _mm256_storeu_si256((__m256i *)(void *)(dst + i + 96), v3);
+            }
+            __m256i m0 = _mm256_madd_epi16(_mm256_xor_si256(v0, flip), one);
+            __m256i m1 = _mm256_madd_epi16(_mm256_xor_si256(v1, flip), one);
+            __m256i m2 = _mm256_madd_epi16(_mm256_xor_si256(v2, flip), one);
+            __m256i m3 = _mm256_madd_epi16(_mm256_xor_si256(v3, flip), one);
+            a0 = _mm256_add_epi32(a0, _mm256_add_epi32(m0, m1));
+            a1 = _mm256_add_epi32(a1, _mm256_add_epi32(m2, m3));
+            i += 128;
+        } while (i < stop);
+        wide = widen_add(wide, _mm256_add_epi32(a0, a1));
+    }
+    if (n & 64) { /* the last 64 bytes */
         __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
         __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32));
-        a0 = _mm256_add_epi64(a0, _mm256_and_si256(v0, lo));
-        a1 = _mm256_add_epi64(a1, _mm256_srli_epi64(v0, 32));
-        a2 = _mm256_add_epi64(a2, _mm256_and_si256(v1, lo));
-        a3 = _mm256_add_epi64(a3, _mm256_srli_epi64(v1, 32));
+        if (copy) {
+            _mm256_storeu_si256((__m256i *)(void *)(dst + i), v0);
+            _mm256_storeu_si256((__m256i *)(void *)(dst + i + 32), v1);
+        }
+        wide =
+            widen_add(wide, _mm256_add_epi32(_mm256_madd_epi16(_mm256_xor_si256(v0, flip), one),
+                                             _mm256_madd_epi16(_mm256_xor_si256(v1, flip), one)));
     }
-    __m256i t = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
-    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
-    return (uint64_t)_mm_cvtsi128_si64(h) + (uint64_t)_mm_extract_epi64(h, 1);
+    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(wide), _mm256_extracti128_si256(wide, 1));
+    int64_t signed_sum = _mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1);
+    return (uint64_t)(signed_sum + (int64_t)(n / 2) * 32768); /* every word's 32768 back */
+}
+
+__attribute__((target("avx2"), noinline)) static uint64_t sum16_avx2_sum(const uint8_t *p, size_t n)
+{
+    return sum16_avx2(NULL, p, n, 0);
+}
+
+__attribute__((target("avx2"), noinline)) static uint64_t
+sum16_avx2_copy(uint8_t *dst, const uint8_t *p, size_t n)
+{
+    return sum16_avx2(dst, p, n, 1);
 }
 
 static int have_avx2(void)
@@ -176,11 +234,29 @@ uint32_t csum_add_long(uint32_t sum, const void *data, size_t len)
 #ifdef CSUM_AVX2
     if (len >= CSUM_AVX2_MIN && have_avx2()) {
         size_t n = len & ~(size_t)63;
-        s = sum32_avx2(p, n); /* < 2^40: a valid start of the one's-complement chain */
+        s = sum16_avx2_sum(p, n); /* a valid start of the one's-complement chain */
         p += n;
         len -= n;
     }
 #endif
+    return csum_tail(s, p, len, sum);
+}
+
+uint32_t csum_copy_long(uint32_t sum, void *dst, const void *src, size_t len)
+{
+    const uint8_t *p = src;
+    uint8_t *d = dst;
+    uint64_t s = 0;
+#ifdef CSUM_AVX2
+    if (len >= CSUM_AVX2_MIN && have_avx2()) {
+        size_t n = len & ~(size_t)63;
+        s = sum16_avx2_copy(d, p, n);
+        p += n;
+        d += n;
+        len -= n;
+    }
+#endif
+    memcpy(d, p, len);
     return csum_tail(s, p, len, sum);
 }
 

@@ -7,9 +7,11 @@
  * slow start / congestion avoidance, fast retransmit and NewReno recovery
  * (RFC 5681/6582), window updates, in-order and out-of-order data, FIN.
  *
- *   ipv4_input() -> tcp_input() -> predicted() (header prediction: an
- *                                  established connection's next in-order
- *                                  segment, no options; done when it fits)
+ *   ipv4_input() -> tcp_input() -> predictable() -> predicted() (header
+ *                                  prediction: an established connection's
+ *                                  next in-order segment, no options; done
+ *                                  when it fits; a long one is checksummed
+ *                                  while copied: csum_copy_long)
  *                               -> parse_opts() -> no_conn() -> passive_open() | RST
  *                               -> syn_sent()
  *                               -> synchronized(): acceptable() | challenge ACK
@@ -806,11 +808,13 @@ static void synchronized(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32
 /* Header prediction (after Van Jacobson, RFC 1323 app. C): the segment that
  * keeps an established connection going (ACK set, no SYN, FIN or RST, no
  * options, the next sequence number, an ACK within what was sent that is not
- * a duplicate, data that fits the buffer where it goes) is handled here with
- * the same effects synchronized() would have; anything else returns 0 and
- * takes the full path. */
-static int predicted(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32_t seq, uint32_t ack,
-                     uint16_t wnd, const uint8_t *d, uint32_t dlen)
+ * a duplicate, data that fits the buffer where it goes) is handled by
+ * predicted() with the same effects synchronized() would have; anything else
+ * takes the full path. predictable() only looks: tcp_input asks it before
+ * the checksum of a long segment is checked, to sum the payload on its way
+ * into the receive buffer. */
+static inline int predictable(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32_t seq,
+                              uint32_t ack, uint32_t dlen)
 {
     if (c->state != TCPS_ESTABLISHED || (fl & (TH_SYN | TH_FIN | TH_RST | TH_ACK)) != TH_ACK ||
         seq != c->rcv_nxt || c->n_ooo || (c->flags & (CF_RECOVERY | CF_OOO_FIN)) ||
@@ -824,18 +828,27 @@ static int predicted(struct us_ctx *s, struct us_conn *c, uint8_t fl, uint32_t s
     } else if (ack == c->snd_una) {
         return 0; /* maybe a duplicate ACK or a window update: the full path decides */
     }
+    return 1;
+}
+
+/* A predictable() segment; `copied`: its data is in the receive buffer
+ * already (csum_copy_long). */
+static inline __attribute__((always_inline)) void predicted(struct us_ctx *s, struct us_conn *c,
+                                                            uint32_t seq, uint32_t ack,
+                                                            uint16_t wnd, const uint8_t *d,
+                                                            uint32_t dlen, int copied)
+{
     CNT(s, US_TCP_PREDICTED);
     if (SEQ_GT(ack, c->snd_una)) new_ack(s, c, ack);
     update_snd_wnd(s, c, seq, ack, (uint32_t)wnd << c->snd_ws);
     if (dlen) {
-        memcpy(c->rbuf + c->rb_off + c->rb_len, d, dlen);
+        if (!copied) memcpy(c->rbuf + c->rb_off + c->rb_len, d, dlen);
         c->rcv_nxt += dlen;
         c->rb_len += dlen;
         us_queue_event(s, c, NETIO_P_READABLE);
         ack_policy(s, c, 0);
     }
     tcp_output(s, c);
-    return 1;
 }
 
 void tcp_input(struct us_ctx *s, struct pktbuf *b, uint32_t src, uint32_t dst, const uint8_t *p,
@@ -846,7 +859,35 @@ void tcp_input(struct us_ctx *s, struct pktbuf *b, uint32_t src, uint32_t dst, c
         return;
     }
     uint32_t ph = csum_pseudo(src, dst, IPPROTO_TCP_, (uint16_t)len);
-    if (!(b->ol_flags & PKT_RX_L4_CSUM_OK) &&
+    int unsummed = !(b->ol_flags & PKT_RX_L4_CSUM_OK);
+    struct us_conn *c = NULL;
+    int looked = 0;
+    if (len >= US_CSUM_LONG && unsummed && (p[12] >> 4) == 5) {
+        /* A long segment without options: when it is the next one of an
+         * established connection (the usual data segment), its payload is
+         * summed while it is copied to the end of the receive buffer, one
+         * pass over the frame. Its header is read before the sum is known;
+         * nothing changes (or is dropped for another reason) before it is,
+         * and a bad sum leaves the copied bytes past rb_len, where nothing
+         * reads them. */
+        uint16_t sport = rd16(p), dport = rd16(p + 2);
+        uint32_t seq = rd32(p + 4), ack = rd32(p + 8);
+        if (sport && dport) {
+            c = tcp_lookup(s, src, sport, dport);
+            looked = 1;
+            if (c && predictable(s, c, p[13], seq, ack, len - 20)) {
+                uint8_t *to = c->rbuf + c->rb_off + c->rb_len;
+                if (csum_fold(csum_copy_long(ph + csum_ip20(p), to, p + 20, len - 20)) != 0) {
+                    CNT(s, US_DROP_TCP_BAD_CSUM);
+                    return;
+                }
+                tcp_ka_heard(s, c); /* keepalive: tcp_keepalive.c */
+                predicted(s, c, seq, ack, rd16(p + 14), p + 20, len - 20, 1);
+                return;
+            }
+        }
+    }
+    if (unsummed &&
         csum_fold(len >= US_CSUM_LONG ? csum_add_long(ph, p, len) : csum_add(ph, p, len)) != 0) {
         CNT(s, US_DROP_TCP_BAD_CSUM);
         return;
@@ -865,9 +906,12 @@ void tcp_input(struct us_ctx *s, struct pktbuf *b, uint32_t src, uint32_t dst, c
         CNT(s, US_DROP_TCP_BAD_LEN);
         return;
     }
-    struct us_conn *c = tcp_lookup(s, src, sport, dport);
+    if (!looked) c = tcp_lookup(s, src, sport, dport);
     tcp_ka_heard(s, c); /* keepalive: tcp_keepalive.c */
-    if (c && doff == 20 && predicted(s, c, fl, seq, ack, wnd, d, dlen)) return;
+    if (c && doff == 20 && predictable(s, c, fl, seq, ack, dlen)) {
+        predicted(s, c, seq, ack, wnd, d, dlen, 0);
+        return;
+    }
     /* (a predicted segment has no options) */
     struct tcp_opts o;
     if (parse_opts(p + 20, doff - 20, &o) < 0) {

@@ -436,10 +436,14 @@ static inline void wr32(void *p, uint32_t v)
 uint32_t csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t csum_update16(uint16_t csum, uint16_t old, uint16_t new_);
 /* csum_add for a run of a segment's size: with AVX2 where the CPU has it
- * (about 3x the bytes per cycle of csum_add's carry chain, a few more
+ * (several times the bytes per cycle of csum_add's carry chain, fewer
  * instructions); the same result. */
 #define US_CSUM_LONG 256
 uint32_t csum_add_long(uint32_t sum, const void *data, size_t len);
+/* csum_add_long(sum, src, len), copying src to dst (not overlapping) in the
+ * same pass: the receive path's copy into the receive buffer reads the
+ * frame once. */
+uint32_t csum_copy_long(uint32_t sum, void *dst, const void *src, size_t len);
 
 /* Fold and complement: the value to store (host order). */
 static inline uint16_t csum_fold(uint32_t sum)
@@ -484,7 +488,8 @@ static inline uint32_t csum_fold64_le(uint64_t s)
 #endif
 }
 
-/* csum_add(0, p, 20) for an option-less IPv4 header, without the call. */
+/* csum_add(0, p, 20) for an option-less IPv4 (or TCP) header, without the
+ * call. */
 static inline uint32_t csum_ip20(const void *p)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
