@@ -596,10 +596,17 @@ void us_consume(struct netio *io, int conn, size_t n)
     if (c->rb_len && c->app == APP_OPEN) us_queue_event(s, c, NETIO_P_READABLE);
     if (c->state == TCPS_ESTABLISHED || c->state == TCPS_FIN_WAIT_1 ||
         c->state == TCPS_FIN_WAIT_2) {
+        /* A window update of its own only when the window the peer holds
+         * (old) is down to half the buffer or less and reading at least
+         * doubles it (Linux's tcp_cleanup_rbuf), by at least 2 MSS (RFC
+         * 1122 4.2.3.3). Otherwise the next ACK carries the new window:
+         * an update after every read doubled the frames a bulk receiver
+         * sent (one ACK per RX burst, then one update when the burst was
+         * read), and the sender's work on them with it. */
         uint32_t old = c->rcv_adv - c->rcv_nxt, now = tcp_rcv_space(s, c);
         uint32_t step = 2u * c->smss;
         if (step > s->cfg.rcvbuf / 2) step = s->cfg.rcvbuf / 2;
-        if (now >= old + step) {
+        if (old <= s->cfg.rcvbuf / 2 && now >= 2u * old && now >= old + step) {
             CNT(s, US_WINDOW_UPDATES);
             c->flags |= CF_ACK_NOW;
             tcp_output(s, c);

@@ -570,6 +570,41 @@ Test(ustack, zero_window_then_update)
     rig_close(&r);
 }
 
+/* A receiver that reads all it gets sends no window update of its own
+ * while the sender still holds more than half the buffer as window: the
+ * next ACK carries the new window (Linux's tcp_cleanup_rbuf). An update
+ * after every read used to double a bulk receiver's frames. */
+Test(ustack, reader_keeping_up_sends_acks_not_window_updates)
+{
+    struct rig r;
+    rig_open(&r, 0, 0, NULL);
+    do_listen(&r.s[0], 80);
+    int h = do_connect(&r.s[1], 0, 80);
+    int arg[2] = {1, h};
+    cr_assert(run_until(&r, connected, arg, 100000000ull));
+    int sv = find_accepted(&r.s[0]);
+    size_t total = 4u << 20;
+    struct crec *cl = &r.s[1].c[h];
+    cl->tx = malloc(total);
+    for (size_t i = 0; i < total; i++)
+        cl->tx[i] = pat(i);
+    cl->txlen = cl->txcap = total;
+    struct xfer x = {total, 0, sv};
+    cr_assert(run_until(&r, echo_done, &x, 30000000000ull), "got %zu", r.s[0].c[sv].rxlen);
+    for (size_t i = 0; i < total; i++)
+        cr_assert_eq(r.s[0].c[sv].rx[i], pat(i), "byte %zu", i);
+    uint64_t wu = ctr(&r.s[0], "window_updates"), tx = ctr(&r.s[0], "tx_frames");
+    uint64_t rx = ctr(&r.s[0], "rx_frames");
+    /* (a few where one poll took more than half the buffer before the
+     * reader ran: memlink delivers up to 8 bursts of 32 frames a poll) */
+    cr_assert_lt(wu, rx / 100, "%llu window updates for %llu frames", (unsigned long long)wu,
+                 (unsigned long long)rx);
+    cr_assert_lt(tx, rx / 2 + 8, "the receiver sent %llu frames for %llu", (unsigned long long)tx,
+                 (unsigned long long)rx);
+    cr_assert_eq(ctr(&r.s[1], "retransmits"), 0);
+    rig_close(&r);
+}
+
 /* The records take NETIO_MAX_COUNTERS counters of a driver: the stack's own
  * leave room for a pktio's (afpacket has about 40, dpdk its xstats too; at
  * 128 the stack's growth once cut afpacket's last ones off the records). */
