@@ -366,6 +366,28 @@ Test(ustack, connects_beyond_the_arp_queue_resend_on_resolve)
     rig_close(&r);
 }
 
+/* A connection from side 1 to side 0's port 80; returns the accepted
+ * handle, *h the connecting one. */
+static int open_connected(struct rig *r, const struct ustack_config *c, int *h)
+{
+    rig_open(r, 0, 0, c);
+    do_listen(&r->s[0], 80);
+    *h = do_connect(&r->s[1], 0, 80);
+    int arg[2] = {1, *h};
+    cr_assert(run_until(r, connected, arg, 100000000ull));
+    return find_accepted(&r->s[0]);
+}
+
+/* total bytes of the pattern for the connection to send */
+static void fill_tx(struct crec *c, size_t total)
+{
+    c->tx = malloc(total);
+    cr_assert(c->tx);
+    for (size_t i = 0; i < total; i++)
+        c->tx[i] = pat(i);
+    c->txlen = c->txcap = total;
+}
+
 struct xfer {
     size_t n;
     int cside, ch;
@@ -385,10 +407,7 @@ static void echo_test(double loss, double reorder, size_t total, uint64_t max_ns
     do_listen(&r.s[0], 80);
     int h = do_connect(&r.s[1], 0, 80);
     struct crec *c = &r.s[1].c[h];
-    c->tx = malloc(total);
-    for (size_t i = 0; i < total; i++)
-        c->tx[i] = pat(i);
-    c->txlen = c->txcap = total;
+    fill_tx(c, total);
     struct xfer x = {total, 1, h};
     cr_assert(run_until(&r, echo_done, &x, max_ns), "echo incomplete: %zu of %zu bytes back",
               c->rxlen, total);
@@ -439,12 +458,7 @@ Test(ustack, echo_5pct_loss_both_sides_retransmitting)
 Test(ustack, fin_from_server_first)
 {
     struct rig r;
-    rig_open(&r, 0, 0, NULL);
-    do_listen(&r.s[0], 80);
-    int h = do_connect(&r.s[1], 0, 80);
-    int arg[2] = {1, h};
-    cr_assert(run_until(&r, connected, arg, 100000000ull));
-    int sv = find_accepted(&r.s[0]);
+    int h, sv = open_connected(&r, NULL, &h);
     const char msg[] = "hello, bye";
     struct crec *s = &r.s[0].c[sv];
     s->tx = malloc(sizeof(msg));
@@ -537,19 +551,11 @@ Test(ustack, zero_window_then_update)
     c.rcvbuf = 16384;
     c.sndbuf = 65536;
     struct rig r;
-    rig_open(&r, 0, 0, &c);
-    do_listen(&r.s[0], 80);
-    int h = do_connect(&r.s[1], 0, 80);
-    int arg[2] = {1, h};
-    cr_assert(run_until(&r, connected, arg, 100000000ull));
-    int sv = find_accepted(&r.s[0]);
+    int h, sv = open_connected(&r, &c, &h);
     r.s[0].c[sv].hold = 1; /* the server does not read */
     size_t total = 200000;
     struct crec *cl = &r.s[1].c[h];
-    cl->tx = malloc(total);
-    for (size_t i = 0; i < total; i++)
-        cl->tx[i] = pat(i);
-    cl->txlen = cl->txcap = total;
+    fill_tx(cl, total);
     run_for(&r, 5000000000ull);
     cr_assert_gt(ctr(&r.s[1], "zero_window_probes"), 0, "persist timer probes a zero window");
     cr_assert_lt(cl->txoff, total, "sender is blocked by the closed window");
@@ -577,18 +583,10 @@ Test(ustack, zero_window_then_update)
 Test(ustack, reader_keeping_up_sends_acks_not_window_updates)
 {
     struct rig r;
-    rig_open(&r, 0, 0, NULL);
-    do_listen(&r.s[0], 80);
-    int h = do_connect(&r.s[1], 0, 80);
-    int arg[2] = {1, h};
-    cr_assert(run_until(&r, connected, arg, 100000000ull));
-    int sv = find_accepted(&r.s[0]);
+    int h, sv = open_connected(&r, NULL, &h);
     size_t total = 4u << 20;
     struct crec *cl = &r.s[1].c[h];
-    cl->tx = malloc(total);
-    for (size_t i = 0; i < total; i++)
-        cl->tx[i] = pat(i);
-    cl->txlen = cl->txcap = total;
+    fill_tx(cl, total);
     struct xfer x = {total, 0, sv};
     cr_assert(run_until(&r, echo_done, &x, 30000000000ull), "got %zu", r.s[0].c[sv].rxlen);
     for (size_t i = 0; i < total; i++)
@@ -623,13 +621,9 @@ Test(ustack, counters_leave_room_for_the_pktio)
 Test(ustack, abort_resets_peer_and_counters_named)
 {
     struct rig r;
-    rig_open(&r, 0, 0, NULL);
-    do_listen(&r.s[0], 80);
-    int h = do_connect(&r.s[1], 0, 80);
-    int arg[2] = {1, h};
-    cr_assert(run_until(&r, connected, arg, 100000000ull));
-    int sv = find_accepted(&r.s[0]);
+    int h, sv = open_connected(&r, NULL, &h);
     r.s[0].c[sv].abort_now = 1;
+    int arg[2] = {1, h};
     cr_assert(run_until(&r, conn_closed, arg, 100000000ull));
     cr_assert_eq(r.s[1].c[h].reason, NETIO_CLOSE_RESET);
     cr_assert(r.s[0].c[sv].closed);
@@ -1429,10 +1423,7 @@ Test(ustack, checksum_offload_used_when_reported)
     int h = do_connect(&r.s[1], 0, 80);
     struct crec *cl = &r.s[1].c[h];
     size_t total = 200000;
-    cl->tx = malloc(total);
-    for (size_t i = 0; i < total; i++)
-        cl->tx[i] = pat(i);
-    cl->txlen = cl->txcap = total;
+    fill_tx(cl, total);
     struct xfer x = {total, 1, h};
     cr_assert(run_until(&r, echo_done, &x, 10000000000ull));
     for (size_t i = 0; i < total; i++)

@@ -1818,6 +1818,28 @@ static struct conn *peer_open_active(struct rig *r, struct pconn *pc)
     return c;
 }
 
+/* Stack connects to us and both sides agree to SACK (RFC 2018). */
+static struct conn *peer_open_active_sack(struct rig *r, struct pconn *pc)
+{
+    struct seg s;
+    pc_init(pc, SRV_PORT, 0x20000000u);
+    struct conn *c = rig_connect(r, 0, IP_B, SRV_PORT);
+    cr_assert(peer_next(r, &s, 100 * MS), "stack sent no SYN");
+    cr_assert(s.p.sack_perm, "the stack's SYN offers no SACK");
+    pc->sport = s.p.sport;
+    pc->irs = s.p.seq;
+    pc->rcv_nxt = s.p.seq + 1;
+    uint8_t o[8];
+    size_t ol = fr_opt_mss(o, 1460);
+    ol += fr_opt_nop(o + ol);
+    ol += fr_opt_nop(o + ol);
+    ol += fr_opt_sack_perm(o + ol);
+    pc_send(r, pc, FR_SYN | FR_ACK, NULL, 0, o, ol);
+    peer_expect_ack(r, pc);
+    RUN(r, cond_connected, c, 100 * MS, "CONNECTED");
+    return c;
+}
+
 /* Our SYN reaches the stack's listener; returns the SYN-ACK segment. */
 static void peer_syn(struct rig *r, struct pconn *pc, struct seg *synack)
 {
@@ -2118,21 +2140,7 @@ Test(ustack_bb, sack_blocks_from_peer_resend_only_the_hole)
     struct pconn pc;
     struct seg s;
     char d[128];
-    pc_init(&pc, SRV_PORT, 0x20000000u);
-    struct conn *c = rig_connect(r, 0, IP_B, SRV_PORT);
-    cr_assert(peer_next(r, &s, 100 * MS), "stack sent no SYN");
-    cr_assert(s.p.sack_perm);
-    pc.sport = s.p.sport;
-    pc.irs = s.p.seq;
-    pc.rcv_nxt = s.p.seq + 1;
-    uint8_t o[8];
-    size_t ol = fr_opt_mss(o, 1460);
-    ol += fr_opt_nop(o + ol);
-    ol += fr_opt_nop(o + ol);
-    ol += fr_opt_sack_perm(o + ol);
-    pc_send(r, &pc, FR_SYN | FR_ACK, NULL, 0, o, ol);
-    peer_expect_ack(r, &pc);
-    RUN(r, cond_connected, c, 100 * MS, "CONNECTED");
+    struct conn *c = peer_open_active_sack(r, &pc);
     struct csnap before, after;
     csnap_take(r->s[0].io, &before);
     cr_assert_eq(csnap_sum(&before, "sack_permitted"), 1, "SACK not agreed");
@@ -2254,21 +2262,7 @@ Test(ustack_bb, dsack_reports_duplicates_first_and_once)
     struct rig *r = rig_peer();
     struct pconn pc;
     struct seg s;
-    pc_init(&pc, SRV_PORT, 0x20000000u);
-    struct conn *c = rig_connect(r, 0, IP_B, SRV_PORT);
-    cr_assert(peer_next(r, &s, 100 * MS), "stack sent no SYN");
-    cr_assert(s.p.sack_perm);
-    pc.sport = s.p.sport;
-    pc.irs = s.p.seq;
-    pc.rcv_nxt = s.p.seq + 1;
-    uint8_t o[8];
-    size_t ol = fr_opt_mss(o, 1460);
-    ol += fr_opt_nop(o + ol);
-    ol += fr_opt_nop(o + ol);
-    ol += fr_opt_sack_perm(o + ol);
-    pc_send(r, &pc, FR_SYN | FR_ACK, NULL, 0, o, ol);
-    peer_expect_ack(r, &pc);
-    RUN(r, cond_connected, c, 100 * MS, "CONNECTED");
+    struct conn *c = peer_open_active_sack(r, &pc);
     struct csnap before, after;
     csnap_take(r->s[0].io, &before);
     c->rx_goal = 4000;
@@ -3054,20 +3048,7 @@ static void undo_crafted(int variant)
     struct pconn pc;
     struct seg s;
     char d[128];
-    pc_init(&pc, SRV_PORT, 0x20000000u);
-    struct conn *c = rig_connect(r, 0, IP_B, SRV_PORT);
-    cr_assert(peer_next(r, &s, 100 * MS), "stack sent no SYN");
-    pc.sport = s.p.sport;
-    pc.irs = s.p.seq;
-    pc.rcv_nxt = s.p.seq + 1;
-    uint8_t o[8];
-    size_t ol = fr_opt_mss(o, 1460);
-    ol += fr_opt_nop(o + ol);
-    ol += fr_opt_nop(o + ol);
-    ol += fr_opt_sack_perm(o + ol);
-    pc_send(r, &pc, FR_SYN | FR_ACK, NULL, 0, o, ol);
-    peer_expect_ack(r, &pc);
-    RUN(r, cond_connected, c, 100 * MS, "CONNECTED");
+    struct conn *c = peer_open_active_sack(r, &pc);
     const uint32_t mss = 1460, nseg = 10;
     uint32_t base = pc.rcv_nxt;
     c->tx_goal = (uint64_t)nseg * mss;
@@ -3152,20 +3133,7 @@ Test(ustack_bb, undo_spurious_fast_recovery)
     struct pconn pc;
     struct seg s;
     char d[128];
-    pc_init(&pc, SRV_PORT, 0x20000000u);
-    struct conn *c = rig_connect(r, 0, IP_B, SRV_PORT);
-    cr_assert(peer_next(r, &s, 100 * MS), "stack sent no SYN");
-    pc.sport = s.p.sport;
-    pc.irs = s.p.seq;
-    pc.rcv_nxt = s.p.seq + 1;
-    uint8_t o[8];
-    size_t ol = fr_opt_mss(o, 1460);
-    ol += fr_opt_nop(o + ol);
-    ol += fr_opt_nop(o + ol);
-    ol += fr_opt_sack_perm(o + ol);
-    pc_send(r, &pc, FR_SYN | FR_ACK, NULL, 0, o, ol);
-    peer_expect_ack(r, &pc);
-    RUN(r, cond_connected, c, 100 * MS, "CONNECTED");
+    struct conn *c = peer_open_active_sack(r, &pc);
     const uint32_t mss = 1460, nseg = 10;
     uint32_t base = pc.rcv_nxt;
     c->tx_goal = (uint64_t)nseg * mss;
