@@ -252,41 +252,41 @@ want ipr || exit 0
 IPR="$BUILD/bench/ustack_ipr"
 # callgrind IR CNT LOG: the totals of one callgrind run, or fail
 cg_check() { [ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 0 ] || { tail -5 "$3" >&2; die "callgrind run $3 printed no totals"; }; }
+# cg_ipr TAG BIN ARGS...: BIN ARGS under callgrind (counting from the
+# binary's own start mark); prints instructions per counted request
+cg_ipr() {
+  local tag=$1 bin=$2; shift 2
+  (cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-$tag.out" "$bin" "$@") >"$tmp/cg-$tag.log" 2>&1 ||
+    { tail -5 "$tmp/cg-$tag.log" >&2; die "$bin $* failed under callgrind"; }
+  local out ir cnt
+  out=$(cat "$tmp/cg-$tag.log")
+  ir=$(echo "$out" | awk '/Collected/ {print $4}'); cnt=$(echo "$out" | sed -n 's/.*counted_requests=\([0-9]*\).*/\1/p')
+  cg_check "$ir" "$cnt" "$tmp/cg-$tag.log"
+  awk -v a="$ir" -v b="$cnt" 'BEGIN {print a / b}'
+}
 N=4000
 echo
 for run in 1 64 1-nocache; do
   conns=${run%-nocache}; karg=; [ "$run" = "$conns" ] || karg=nocache
-  (cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-$run.out" "$IPR" $N 64 $conns $karg) >"$tmp/cg-$run.log" 2>&1 ||
-    { tail -5 "$tmp/cg-$run.log" >&2; die "$IPR $N 64 $conns $karg failed under callgrind"; }
-  out=$(cat "$tmp/cg-$run.log")
-  ir=$(echo "$out" | awk '/Collected/ {print $4}'); cnt=$(echo "$out" | sed -n 's/.*counted_requests=\([0-9]*\).*/\1/p')
-  cg_check "$ir" "$cnt" "$tmp/cg-$run.log"
+  v=$(cg_ipr "$run" "$IPR" $N 64 $conns $karg) || exit 1
   case $run in
     1) what="1 connection (lockstep: one request per poll)" ;;
     1-nocache) what="1 connection, response cache off: header and body pattern built per request" ;;
     *) what="$conns connections (batches, as the suites' closed loop)" ;;
   esac
   printf '%-44s %12.0f   (goal <= 2000; callgrind, server side, memlink, keep-alive /bytes/64, %s)\n' \
-    "instructions per request, our stack" "$(awk -v a="$ir" -v b="$cnt" 'BEGIN {print a / b}')" "$what"
+    "instructions per request, our stack" "$v" "$what"
 done
 # The generator's half (on the DPDK ring both sides run our stack, and cycles
 # per request count both cores): loadgen.c + our stack, closed loop, 64
 # connections, the server in a second thread handing over once per round.
 LGIPR="$BUILD/bench/loadgen_ipr"
-(cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-lg.out" "$LGIPR" $N 64 64) >"$tmp/cg-lg.log" 2>&1 ||
-  { tail -5 "$tmp/cg-lg.log" >&2; die "$LGIPR $N 64 64 failed under callgrind"; }
-out=$(cat "$tmp/cg-lg.log")
-ir=$(echo "$out" | awk '/Collected/ {print $4}'); cnt=$(echo "$out" | sed -n 's/.*counted_requests=\([0-9]*\).*/\1/p')
-cg_check "$ir" "$cnt" "$tmp/cg-lg.log"
+v=$(cg_ipr lg "$LGIPR" $N 64 64) || exit 1
 printf '%-44s %12.0f   (no goal of its own: on the ring both sides count in cycles per request; callgrind, loadgen + our stack, memlink, keep-alive /bytes/64, 64 connections)\n' \
-  "instructions per request, generator side" "$(awk -v a="$ir" -v b="$cnt" 'BEGIN {print a / b}')"
+  "instructions per request, generator side" "$v"
 # The same with ka-64k's 64 KiB bodies: the generator's receive path per
 # segment (checksum, copy into the receive buffer, the body's pattern check),
 # the figure behind the ring's ka-64k and download rates.
-(cd "$tmp" && valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$tmp/cg-lg64k.out" "$LGIPR" 1000 65536 64) >"$tmp/cg-lg64k.log" 2>&1 ||
-  { tail -5 "$tmp/cg-lg64k.log" >&2; die "$LGIPR 1000 65536 64 failed under callgrind"; }
-out=$(cat "$tmp/cg-lg64k.log")
-ir=$(echo "$out" | awk '/Collected/ {print $4}'); cnt=$(echo "$out" | sed -n 's/.*counted_requests=\([0-9]*\).*/\1/p')
-cg_check "$ir" "$cnt" "$tmp/cg-lg64k.log"
+v=$(cg_ipr lg64k "$LGIPR" 1000 65536 64) || exit 1
 printf '%-44s %12.0f   (callgrind, loadgen + our stack, memlink, keep-alive /bytes/64k, 64 connections; about 45 data segments per response)\n' \
-  "instructions per 64 KiB request, generator" "$(awk -v a="$ir" -v b="$cnt" 'BEGIN {print a / b}')"
+  "instructions per 64 KiB request, generator" "$v"
