@@ -291,7 +291,10 @@ static int eal_init_captured(int argc, char *cap, size_t caplen)
 int dp_eal_start_locked(const struct dp_opts *o, const char *args, char *err, size_t errlen)
 {
     if (eal.state == EAL_OURS || eal.state == EAL_EXTERNAL) {
-        int asked = o->eal || o->nvdev || o->extra_vdev || o->cpu >= 0 || o->huge;
+        /* (huge=1 asks for nothing new where the EAL already runs on
+         * hugepages: both ends of a ring pair in one process say it) */
+        int asked = o->eal || o->nvdev || o->extra_vdev || o->cpu >= 0 ||
+                    (o->huge && !strstr(eal.args, "--in-memory"));
         if (asked && eal.state == EAL_OURS && strcmp(args, eal.args) != 0) {
             snprintf(err, errlen,
                      "dpdk: EAL already runs in this process with '%s'; it cannot be "

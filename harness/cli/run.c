@@ -47,6 +47,7 @@ struct run {
     int dut_has_addr; /* the kernel in bb-dut owns TOPO_IP_DUT right now */
     int veth_offloads; /* the veth ends' offloads right now */
     int huge_ok;      /* hugepages reserved: DPDK capture through a pdump secondary */
+    int huge_rows;    /* hugepages reserved for rows with huge = 1 (dpdk_row_on_hugepages) */
     struct cpuacct_hw hw; /* hardware cycle counters, when the machine has them */
     char huge_why[256];
     int trial, ntrials, failed;
@@ -278,6 +279,26 @@ static int open_hosts(struct run *r, char *err, size_t errlen)
     return 0;
 }
 
+/* The first DUT row whose dpdk options (its [driver dpdk], then its
+ * variant's section) say huge = 1, or NULL. */
+static const char *dpdk_row_on_hugepages(const struct suite *s)
+{
+    for (int i = 0; i < s->ndrivers; i++) {
+        struct trial_link tl;
+        trial_resolve_link(s, s->drivers[i], &tl);
+        if (strcmp(tl.drv, "dpdk") != 0) continue;
+        int huge = 0;
+        for (int k = 0; k < 2; k++) {
+            const char *const *o = suite_driver_opts(s, k ? tl.variant : "dpdk");
+            for (; o && *o; o++)
+                if (strncmp(*o, "huge=", 5) == 0) huge = strcmp(*o + 5, "1") == 0;
+            if (!tl.variant[0]) break;
+        }
+        if (huge) return s->drivers[i];
+    }
+    return NULL;
+}
+
 int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {{"drivers", 1, 0, 'D'}, {"quick", 0, 0, 'Q'},
@@ -430,6 +451,22 @@ int cmd_run(int argc, char **argv)
     int want_huge = 0;
     for (int i = 0; i < r->suite.ndrivers; i++)
         want_huge |= r->suite.capture && strncmp(r->suite.drivers[i], "dpdk", 4) == 0;
+    const char *huge_row = dpdk_row_on_hugepages(&r->suite);
+    if (huge_row) { /* a row runs DPDK's memory on hugepages (huge = 1): reserve them */
+        int got = hugepages_ensure(512, r->huge_why, sizeof(r->huge_why));
+        if (got < 128) { /* one EAL's -m 256 */
+            fprintf(stderr,
+                    "run: %s: row %s asks huge = 1 but %s: give it hugepages "
+                    "(/proc/sys/vm/nr_hugepages) or drop huge = 1\n",
+                    path, huge_row, got < 0 ? r->huge_why : "fewer than 128 2 MiB pages are free");
+            if (got >= 0 && hugepages_release(err, sizeof(err)) < 0)
+                fprintf(stderr, "run: hugepages: %s\n", err);
+            rc = 1;
+            goto out_down;
+        }
+        r->huge_rows = 1;
+        printf("dpdk: row %s on hugepages (%d pages of 2 MiB reserved)\n", huge_row, got);
+    }
     if (want_huge) {
         r->huge_ok = hugepages_ensure(512, r->huge_why, sizeof(r->huge_why)) > 0; /* pages */
         printf("capture: DPDK through %s\n", r->huge_ok ? "a pdump secondary (hugepages reserved)"
@@ -490,7 +527,7 @@ out_down:
         r->hosts = NULL;
         goto out_env;
     }
-    if (r->huge_ok && hugepages_release(err, sizeof(err)) < 0)
+    if ((r->huge_ok || r->huge_rows) && hugepages_release(err, sizeof(err)) < 0)
         fprintf(stderr, "run: hugepages: %s\n", err);
     if (topo_down(err, sizeof(err)) < 0) fprintf(stderr, "run: teardown: %s\n", err);
 out_env:
