@@ -304,16 +304,20 @@ static struct pktio *lossy_wrap(struct pktio *p, uint32_t every, char *err, size
 /* ---- TEST ONLY: our TX held for a while (impair.c's delay spike) ---- */
 
 /* Wraps p (taking it; closed on failure). */
-static struct pktio *spike_wrap(struct pktio *p, const struct ustack_config *uc, char *err,
-                                size_t errlen)
+static struct pktio *spike_wrap(struct pktio *p, const struct ustack_config *uc, const char *drv,
+                                char *err, size_t errlen)
 {
     struct impair_config ic = {.spike_after = uc->test_spike_after,
                                .spike_every = uc->test_spike_every,
                                .spike_ns = uc->test_spike_ns,
                                .now_ns = uc->now_ns,
                                .now_arg = uc->now_arg};
-    struct pktio *w = impair_wrap(p, &ic, err, errlen);
-    if (!w) pktio_close(p);
+    char why[256];
+    struct pktio *w = impair_wrap(p, &ic, why, sizeof(why));
+    if (!w) {
+        snprintf(err, errlen, "%s: test_spike_after/test_spike_every/test_spike_ms: %s", drv, why);
+        pktio_close(p);
+    }
     return w;
 }
 
@@ -370,23 +374,13 @@ struct netio *us_netio_open(const struct netio_ops *ops, const char *pktio_name,
     }
     struct netio *io = NULL;
     const struct opt_set sets[] = {{us_stack_opt_defs, &uc}, {po->opts, NULL}};
-    int bad = opts_parse(drv, cfg->opts, sets, 2, rest, err, errlen);
-    if (!bad && (uc.test_spike_after != 0) != (uc.test_spike_ns != 0)) {
-        snprintf(err, errlen, "%s: test_spike_after and test_spike_ms go together (%u, %llu ms)",
-                 drv, uc.test_spike_after, (unsigned long long)(uc.test_spike_ns / 1000000));
-        bad = -1;
-    }
-    if (!bad && uc.test_spike_every && !uc.test_spike_after) {
-        snprintf(err, errlen, "%s: test_spike_every=%u needs test_spike_after", drv,
-                 uc.test_spike_every);
-        bad = -1;
-    }
-    if (!bad) {
+    if (opts_parse(drv, cfg->opts, sets, 2, rest, err, errlen) == 0) {
         struct pktio_config pc = {.iface = cfg->iface, .opts = rest, .extra_vdev = extra_vdev};
         struct pktio *p = po->open(&pc, err, errlen);
         if (p && wrap) p = wrap(wrap_arg, p, &uc, err, errlen); /* closes p on failure */
         if (p && uc.test_drop_every) p = lossy_wrap(p, uc.test_drop_every, err, errlen);
-        if (p && uc.test_spike_after) p = spike_wrap(p, &uc, err, errlen);
+        if (p && (uc.test_spike_after || uc.test_spike_every || uc.test_spike_ns))
+            p = spike_wrap(p, &uc, drv, err, errlen); /* impair_wrap checks the three */
         if (p) {
             io = us_open_ops(p, &uc, ops, err, errlen);
             if (!io) pktio_close(p);

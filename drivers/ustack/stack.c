@@ -604,8 +604,7 @@ void us_consume(struct netio *io, int conn, size_t n)
          * sent (one ACK per RX burst, then one update when the burst was
          * read), and the sender's work on them with it. */
         uint32_t old = c->rcv_adv - c->rcv_nxt, now = tcp_rcv_space(s, c);
-        uint32_t buf = s->cfg.rcvbuf; /* (or the application's cap, SO_RCVBUF) */
-        if ((c->flags & CF_RCVCAP) && s->rcvcap[c - s->conns] < buf) buf = s->rcvcap[c - s->conns];
+        uint32_t buf = tcp_rcv_buf(s, c);
         uint32_t step = 2u * c->smss;
         if (step > buf / 2) step = buf / 2;
         if (old <= buf / 2 && now >= 2u * old && now >= old + step) {

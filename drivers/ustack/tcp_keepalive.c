@@ -153,7 +153,7 @@ void tcp_ka_run(struct us_ctx *s)
 
 uint32_t tcp_rcv_space_capped(struct us_ctx *s, struct us_conn *c)
 {
-    uint32_t cap = s->rcvcap[c - s->conns];
+    uint32_t cap = tcp_rcv_buf(s, c);
     uint32_t space = cap > c->rb_len ? cap - c->rb_len : 0;
     uint32_t room = s->cfg.rcvbuf - c->rb_len;
     if (space > room) space = room;

@@ -579,7 +579,7 @@ void tcp_tlp_fire(struct us_ctx *s, struct us_conn *c)
         return;
     }
     CNT(s, US_TLP_PROBES);
-    tcp_undo_begin(c); /* a probe episode: its resend counts (no cut of its own) */
+    tcp_undo_begin(c); /* a probe episode (ends an earlier one even when it sends new data) */
     uint32_t smax = seg_max(c), avail = unsent_from(c, c->snd_nxt);
     uint32_t room = c->snd_una + c->snd_wnd - c->snd_nxt;
     if (avail && SEQ_LT(c->snd_nxt, c->snd_una + c->snd_wnd)) {

@@ -718,6 +718,15 @@ uint32_t tcp_sack_out_of_pipe(const struct us_conn *c);
 uint32_t tcp_sack_next_hole(const struct us_conn *c, uint32_t from, uint32_t *end);
 void tcp_probe(struct us_ctx *s, struct us_conn *c); /* zero-window probe */
 uint32_t tcp_rcv_space_capped(struct us_ctx *s, struct us_conn *c); /* tcp_keepalive.c */
+/* The receive buffer a connection may fill: the stack's, or less where
+ * the application capped it (SO_RCVBUF, tcp_keepalive.c). */
+static inline uint32_t tcp_rcv_buf(const struct us_ctx *s, const struct us_conn *c)
+{
+    if (__builtin_expect(c->flags & CF_RCVCAP, 0) && s->rcvcap[c - s->conns] < s->cfg.rcvbuf)
+        return s->rcvcap[c - s->conns];
+    return s->cfg.rcvbuf;
+}
+
 /* Receive buffer space (the window we could offer). */
 static inline uint32_t tcp_rcv_space(struct us_ctx *s, struct us_conn *c)
 {

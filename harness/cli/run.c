@@ -18,6 +18,7 @@
 #include "harness/cli/cli.h"
 #include "harness/run/cpuacct.h"
 #include "harness/run/fixed_server.h"
+#include "drivers/opts.h"
 #include "harness/run/hugepages.h"
 #include "harness/run/proc.h"
 #include "harness/run/remote.h"
@@ -287,14 +288,10 @@ static const char *dpdk_row_on_hugepages(const struct suite *s)
         struct trial_link tl;
         trial_resolve_link(s, s->drivers[i], &tl);
         if (strcmp(tl.drv, "dpdk") != 0) continue;
-        int huge = 0;
-        for (int k = 0; k < 2; k++) {
-            const char *const *o = suite_driver_opts(s, k ? tl.variant : "dpdk");
-            for (; o && *o; o++)
-                if (strncmp(*o, "huge=", 5) == 0) huge = strcmp(*o + 5, "1") == 0;
-            if (!tl.variant[0]) break;
-        }
-        if (huge) return s->drivers[i];
+        const char *v = tl.variant[0] ? opts_value(suite_driver_opts(s, tl.variant), "huge", -1)
+                                      : NULL; /* the variant's section comes last: it wins */
+        if (!v) v = opts_value(suite_driver_opts(s, "dpdk"), "huge", -1);
+        if (v && strcmp(v, "1") == 0) return s->drivers[i];
     }
     return NULL;
 }

@@ -1840,6 +1840,20 @@ static struct conn *peer_open_active_sack(struct rig *r, struct pconn *pc)
     return c;
 }
 
+/* The stack sends nseg whole segments of mss from base (the peer takes
+ * nothing yet): read them into segs, in order. */
+static void stack_sends(struct rig *r, struct conn *c, struct seg *segs, uint32_t nseg,
+                        uint32_t base, uint32_t mss)
+{
+    char d[128];
+    c->tx_goal = (uint64_t)nseg * mss;
+    for (uint32_t i = 0; i < nseg; i++) {
+        cr_assert(peer_next(r, &segs[i], 100 * MS), "segment %u not sent", i);
+        cr_assert_eq(segs[i].p.seq, base + i * mss, "%s", fr_describe(&segs[i].p, d, sizeof(d)));
+        cr_assert_eq(segs[i].p.len, mss, "%s", fr_describe(&segs[i].p, d, sizeof(d)));
+    }
+}
+
 /* Our SYN reaches the stack's listener; returns the SYN-ACK segment. */
 static void peer_syn(struct rig *r, struct pconn *pc, struct seg *synack)
 {
@@ -2145,14 +2159,9 @@ Test(ustack_bb, sack_blocks_from_peer_resend_only_the_hole)
     csnap_take(r->s[0].io, &before);
     cr_assert_eq(csnap_sum(&before, "sack_permitted"), 1, "SACK not agreed");
     const uint32_t mss = 1460, nseg = 10;
-    c->tx_goal = (uint64_t)nseg * mss;
     uint32_t base = pc.rcv_nxt, hole = base + 2 * mss;
     struct seg segs[16];
-    for (uint32_t i = 0; i < nseg; i++) {
-        cr_assert(peer_next(r, &segs[i], 100 * MS), "segment %u not sent", i);
-        cr_assert_eq(segs[i].p.seq, base + i * mss, "%s", fr_describe(&segs[i].p, d, sizeof(d)));
-        cr_assert_eq(segs[i].p.len, mss);
-    }
+    stack_sends(r, c, segs, nseg, base, mss);
     uint64_t t_ack = r->sr.now_ns;
     pc_take(&pc, &segs[0].p);
     pc_take(&pc, &segs[1].p);
@@ -3051,12 +3060,8 @@ static void undo_crafted(int variant)
     struct conn *c = peer_open_active_sack(r, &pc);
     const uint32_t mss = 1460, nseg = 10;
     uint32_t base = pc.rcv_nxt;
-    c->tx_goal = (uint64_t)nseg * mss;
     struct seg segs[10];
-    for (uint32_t i = 0; i < nseg; i++) {
-        cr_assert(peer_next(r, &segs[i], 100 * MS), "segment %u not sent", i);
-        cr_assert_eq(segs[i].p.seq, base + i * mss, "%s", fr_describe(&segs[i].p, d, sizeof(d)));
-    }
+    stack_sends(r, c, segs, nseg, base, mss);
     if (variant == 1) { /* the first one acked: the episode starts above it */
         pc_take(&pc, &segs[0].p);
         pc_send(r, &pc, FR_ACK, NULL, 0, NULL, 0);
@@ -3136,10 +3141,8 @@ Test(ustack_bb, undo_spurious_fast_recovery)
     struct conn *c = peer_open_active_sack(r, &pc);
     const uint32_t mss = 1460, nseg = 10;
     uint32_t base = pc.rcv_nxt;
-    c->tx_goal = (uint64_t)nseg * mss;
     struct seg segs[10];
-    for (uint32_t i = 0; i < nseg; i++)
-        cr_assert(peer_next(r, &segs[i], 100 * MS), "segment %u not sent", i);
+    stack_sends(r, c, segs, nseg, base, mss);
     uint32_t cw0, ss0, cw1, ss1;
     cr_assert_eq(ustack_cc(r->s[0].io, c->handle, &cw0, &ss0), 0);
     struct csnap before, after;
